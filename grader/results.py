@@ -1,0 +1,156 @@
+"""The results of grading, as plain dataclasses that serialise to JSON with `dataclasses.asdict`.
+
+Every renderer (terminal, JSON, HTML, CSV, Gradescope) is a pure function of a `Result`; nothing
+here knows about any output format. Values shown to people are stored already formatted as text
+(`expected`, `got`, inputs) so that a report never needs the arrays, and hidden cases simply carry
+none of them.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+# Case statuses. Only PASSED earns points.
+PASSED = "passed"
+FAILED = "failed"          # ran and returned a wrong (or wrongly shaped, or non-finite) answer
+ERROR = "error"            # raised an exception, or returned something that is not an answer
+TIMEOUT = "timeout"
+CRASHED = "crashed"        # the process died (segfault, os._exit, memory limit, ...)
+MISSING = "missing"        # the name is not defined by the submission
+NOT_RUN = "not-run"        # not attempted (time budget used up, earlier time-outs, unreadable file)
+CASE_STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, CRASHED, MISSING, NOT_RUN)
+
+# Submission statuses.
+GRADED = "graded"          # the submission ran; its questions were graded (some may have failed)
+UNREADABLE = "unreadable"  # the file could not be read as a submission at all; every question scores 0
+
+
+@dataclass
+class Problem:
+    """Something wrong with the submission as a whole, with a stable code for machines."""
+
+    code: str
+    message: str
+
+
+@dataclass
+class CaseResult:
+    uid: str
+    visibility: str
+    label: str
+    status: str
+    message: str = ""
+    tolerance: str = ""
+    inputs: dict[str, str] | None = None   # public cases only
+    expected: str | None = None            # public cases only
+    got: str | None = None                 # public cases only
+    diagnosis: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+
+@dataclass
+class Diagnosis:
+    """A known mistake recognised in a question's answers, with a hint that does not give the answer."""
+
+    id: str
+    hint: str
+    cases: int = 0
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    title: str
+    name: str
+    score: float
+    max_score: float
+    status: str                    # "passed" | "partial" | "failed"
+    cases: list[CaseResult] = field(default_factory=list)
+    diagnosis: list[str] = field(default_factory=list)
+    hints: list[Diagnosis] = field(default_factory=list)
+
+    @property
+    def public(self) -> list[CaseResult]:
+        return [c for c in self.cases if c.visibility == "public"]
+
+    @property
+    def hidden(self) -> list[CaseResult]:
+        return [c for c in self.cases if c.visibility == "hidden"]
+
+
+@dataclass
+class CellReport:
+    """What happened when one code cell (or the whole module) was executed."""
+
+    index: int
+    status: str                    # "ok" | "error" | "timeout" | "crashed" | "skipped"
+    error: str = ""
+    source_head: str = ""
+
+
+@dataclass
+class WrittenAnswer:
+    """A free-text part collected for a person to grade."""
+
+    id: str
+    title: str
+    max_score: float
+    text: str
+    rubric: str = ""
+    score: float | None = None     # None until a TA has scored it
+    found: bool = True
+
+
+@dataclass
+class Result:
+    """One submission, graded."""
+
+    submission: str
+    status: str
+    score: float
+    max_score: float
+    questions: list[QuestionResult] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    cells: list[CellReport] = field(default_factory=list)
+    output: str = ""               # what top-level execution printed (truncated, sanitised)
+    written: list[WrittenAnswer] = field(default_factory=list)
+    assignment: str = ""
+    grader_version: str = ""
+    case_set: str = ""             # digest of the case set, so a re-grade can be checked to be the same
+    visibility: str = "all"        # "all" (instructor run) or "public" (student self-check)
+    isolation: str = ""            # the isolation level actually used to run the code
+    source_sha256: str = ""
+    seconds: float = 0.0
+
+    @property
+    def auto_score(self) -> float:
+        return float(sum(q.score for q in self.questions))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Result":
+        def build(kind: type, raw: dict[str, Any]) -> Any:
+            names = {f.name for f in dataclasses.fields(kind)}
+            return kind(**{k: v for k, v in raw.items() if k in names})
+
+        raw = dict(data)
+        questions = []
+        for q in raw.pop("questions", []):
+            q = dict(q)
+            cases = [build(CaseResult, c) for c in q.pop("cases", [])]
+            hints = [build(Diagnosis, h) for h in q.pop("hints", [])]
+            questions.append(build(QuestionResult, {**q, "cases": cases, "hints": hints}))
+        return build(cls, {
+            **raw,
+            "questions": questions,
+            "problems": [build(Problem, p) for p in raw.get("problems", [])],
+            "cells": [build(CellReport, c) for c in raw.get("cells", [])],
+            "written": [build(WrittenAnswer, w) for w in raw.get("written", [])],
+        })

@@ -1,0 +1,151 @@
+"""What an assignment is, as plain data: questions, their cases and how answers are compared.
+
+The engine reads these objects and nothing else about a homework. A second homework is a
+second registry of `Question`s (see `assignments/`); nothing in `grader/` changes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+# The kinds of answer the engine knows how to transport out of the sandbox and compare.
+ARRAY = "array"            # anything that converts to a real float64 array of the reference's shape
+ARRAY_DICT = "array_dict"  # a mapping with fixed keys, each value an array as above
+LABEL = "label"            # one string out of a fixed set
+NAME_SET = "name_set"      # a set (or list/tuple) of strings, compared as a set
+KINDS = (ARRAY, ARRAY_DICT, LABEL, NAME_SET)
+
+PUBLIC = "public"
+HIDDEN = "hidden"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Elementwise |got - expected| <= rtol*|expected| + atol*scale, scale = max|expected|.
+
+    The absolute part scales with the reference's own magnitude so that a gradient whose entries
+    are all ~1e-12 is held to the same relative standard as one of order 1: a zero answer can never
+    pass against a non-zero reference (that needs rtol + atol < 1, which `__post_init__` enforces).
+    """
+
+    rtol: float = 1e-6
+    atol: float = 1e-8
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.rtol and 0 <= self.atol and self.rtol + self.atol < 1):
+            raise ValueError(f"tolerance must satisfy 0 <= rtol, atol and rtol + atol < 1, got {self}")
+
+    def describe(self) -> str:
+        return f"rtol={self.rtol:g}, atol={self.atol:g}·max|expected|"
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    """One set of arguments for a graded function, with a short human label ("n=1, saturated")."""
+
+    label: str
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A named wrong answer: what a student computes when they hold a particular misconception."""
+
+    id: str
+    hint: str
+    compute: Callable[..., Any]
+    # Optional predicate for answers that are not numbers (e.g. "the set contains a signed quantity").
+    matches: Callable[[Any], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    """One auto-graded question of an assignment.
+
+    `reference` is called with each case's arguments on the trusted side only; the sandbox receives
+    the arguments and never the expected answer. `call=False` means `name` is a value (a constant
+    the student defines), read once: there are no inputs to vary, so it has exactly one case.
+    """
+
+    id: str
+    title: str
+    points: float
+    name: str
+    kind: str
+    reference: Callable[..., Any] | None = None
+    public_cases: Callable[[Any], Sequence[CaseInput]] = lambda rng: ()
+    hidden_cases: Callable[[Any], Sequence[CaseInput]] = lambda rng: ()
+    call: bool = True
+    keys: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    mistakes: tuple[Mistake, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"question {self.id}: unknown answer kind {self.kind!r}")
+        if self.kind == ARRAY_DICT and not self.keys:
+            raise ValueError(f"question {self.id}: an array_dict answer needs its keys")
+
+
+@dataclass(frozen=True)
+class WrittenPart:
+    """A free-text part that a person grades; `marker` is how the template tags the student's answer."""
+
+    id: str
+    title: str
+    points: float
+    rubric: str
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An assignment: its auto-graded questions and its written parts, in the order students see them."""
+
+    name: str
+    title: str
+    questions: tuple[Question, ...]
+    written: tuple[WrittenPart, ...] = ()
+    # Where markdown answers to written parts are marked: `<!-- answer: ID -->` by default.
+    answer_marker: str = "answer"
+
+    def question(self, qid: str) -> Question:
+        for q in self.questions:
+            if q.id == qid:
+                return q
+        raise KeyError(qid)
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(q.points for q in self.questions))
+
+
+@dataclass(frozen=True)
+class Case:
+    """A concrete case: arguments plus, on the trusted side only, the expected answer."""
+
+    uid: str
+    question_id: str
+    visibility: str
+    label: str
+    args: tuple[Any, ...]
+    expected: Any = None
+
+
+@dataclass(frozen=True)
+class CaseSet:
+    """Every case of an assignment, built once per grading run and shared by all submissions."""
+
+    assignment: Assignment
+    cases: tuple[Case, ...]
+    digest: str
+
+    def for_question(self, qid: str) -> list[Case]:
+        return [c for c in self.cases if c.question_id == qid]
+
+    def only(self, visibility: str) -> "CaseSet":
+        kept = tuple(c for c in self.cases if c.visibility == visibility)
+        return CaseSet(self.assignment, kept, self.digest)
+
+
+Args = Mapping[str, Any]
