@@ -1,0 +1,246 @@
+"""Case generators for HW3: the inputs each graded function is called with.
+
+Public cases are fixed (students see them, with expected values, in the self-check). Hidden
+cases are drawn from a generator seeded by the instructor's secret, and always include the edges
+that separate right from almost-right: n = 1, d = 1, T = 1; saturated sigmoids (|z| > 30, mixed
+with unsaturated rows so that a mathematically correct but naive σ′ still passes); long sequences
+whose early terms vanish; non-symmetric matrices; complex-conjugate and negative eigenvalues;
+p = 0 and p = 1; spectral radius exactly 1; forget gates all 1 and all near 0.
+
+Each generator takes a `numpy.random.Generator` and returns a list of `CaseInput`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from grader.spec import CaseInput
+
+LSTM_KEYS = ("Wf", "Uf", "Wi", "Ui", "Wo", "Uo", "Wc", "Uc")
+
+
+def _normal(rng, *shape, scale=1.0):
+    return np.ascontiguousarray(rng.normal(0.0, scale, size=shape), dtype=np.float64)
+
+
+def _nonsymmetric(rng, n, scale=1.0):
+    M = _normal(rng, n, n, scale=scale)
+    if n > 1:
+        M[0, -1] += scale  # make sure it is not symmetric by accident
+    return M
+
+
+# ------------------------------------------------------------------------------------ 1(a)
+
+def _jacobian_case(rng, n, d, label, saturate=False):
+    W = _normal(rng, n, d)
+    x = _normal(rng, d)
+    if saturate and n >= 2:
+        # Rows 0 and 1 saturate in opposite directions (|z| > 30); the others stay moderate.
+        z = W @ x
+        for row, sign in ((0, 1.0), (1, -1.0)):
+            W[row] *= sign * 40.0 / (z[row] if abs(z[row]) > 1e-3 else 1e-3)
+    return CaseInput(label, (W, x))
+
+
+def sigmoid_jacobian_public(rng):
+    return [_jacobian_case(rng, 3, 2, "n=3, d=2"), _jacobian_case(rng, 2, 4, "n=2, d=4"),
+            _jacobian_case(rng, 1, 3, "n=1, d=3")]
+
+
+def sigmoid_jacobian_hidden(rng):
+    cases = [_jacobian_case(rng, 1, 1, "n=1, d=1"), _jacobian_case(rng, 1, 4, "n=1"),
+             _jacobian_case(rng, 4, 1, "d=1"), _jacobian_case(rng, 3, 3, "square"),
+             _jacobian_case(rng, 5, 3, "saturated rows", saturate=True),
+             _jacobian_case(rng, 4, 6, "saturated rows, wide", saturate=True)]
+    for _ in range(7):
+        n, d = rng.integers(2, 7, size=2)
+        cases.append(_jacobian_case(rng, int(n), int(d), f"n={n}, d={d}"))
+    return cases
+
+
+# ------------------------------------------------------------------------------------ 1(b), 2(a)
+
+def _rnn_case(rng, T, n, d, label, w_scale=None, saturate=False):
+    w_scale = w_scale if w_scale is not None else 1.0 / np.sqrt(n)
+    W = _nonsymmetric(rng, n, scale=w_scale)
+    U = _normal(rng, n, d)
+    xs = _normal(rng, T, d)
+    h0 = rng.uniform(-1, 1, size=n)
+    gs = _normal(rng, T, n)
+    if saturate and n >= 2:
+        U[0] *= 40.0  # unit 0 is driven hard into saturation at most steps
+    return CaseInput(label, (W, U, xs, np.ascontiguousarray(h0), gs))
+
+
+def _rnn_hidden(rng, long_T):
+    cases = [_rnn_case(rng, 1, 3, 2, "T=1"), _rnn_case(rng, 3, 1, 2, "n=1"),
+             _rnn_case(rng, 3, 2, 1, "d=1"), _rnn_case(rng, 1, 1, 1, "T=1, n=1, d=1"),
+             _rnn_case(rng, 4, 3, 2, "saturated unit", saturate=True),
+             _rnn_case(rng, long_T, 2, 2, f"T={long_T}, early terms vanish", w_scale=0.3),
+             _rnn_case(rng, 5, 3, 3, "large recurrent weights", w_scale=2.0)]
+    for _ in range(6):
+        T, n, d = (int(v) for v in rng.integers(2, 6, size=3))
+        cases.append(_rnn_case(rng, T, n, d, f"T={T}, n={n}, d={d}"))
+    return cases
+
+
+def bptt_public(rng):
+    return [_rnn_case(rng, 3, 2, 2, "T=3, n=2, d=2"), _rnn_case(rng, 2, 3, 1, "T=2, n=3, d=1"),
+            _rnn_case(rng, 4, 2, 3, "T=4, n=2, d=3")]
+
+
+def bptt_grad_hidden(rng):
+    return _rnn_hidden(rng, long_T=50)
+
+
+def bptt_terms_hidden(rng):
+    return _rnn_hidden(rng, long_T=40)
+
+
+# ------------------------------------------------------------------------------------ 2(b)
+
+def _from_eigen(rng, eigenvalues):
+    """A non-symmetric real matrix with the given real eigenvalues (well-conditioned basis)."""
+    m = len(eigenvalues)
+    Q = np.eye(m) + 0.4 * _normal(rng, m, m)
+    return np.ascontiguousarray(Q @ np.diag(eigenvalues) @ np.linalg.inv(Q))
+
+
+def _with_complex_pair(rng, modulus, angle, extra=()):
+    block = modulus * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    m = 2 + len(extra)
+    D = np.zeros((m, m))
+    D[:2, :2] = block
+    for i, value in enumerate(extra):
+        D[2 + i, 2 + i] = value
+    Q = np.eye(m) + 0.3 * _normal(rng, m, m)
+    return np.ascontiguousarray(Q @ D @ np.linalg.inv(Q))
+
+
+def power_public(rng):
+    S = np.array([[2.0, 1.0], [1.0, 3.0]])
+    return [CaseInput("symmetric 2×2, p=3", (S, 3)),
+            CaseInput("non-symmetric 3×3, p=5", (_from_eigen(rng, [0.9, -0.5, 1.2]), 5)),
+            CaseInput("p=0", (_from_eigen(rng, [0.7, 1.4]), 0))]
+
+
+def power_hidden(rng):
+    rotation = np.array([[0.0, -1.0], [1.0, 0.0]])
+    return [CaseInput("p=0, 3×3", (_from_eigen(rng, [0.3, 2.0, -1.1]), 0)),
+            CaseInput("p=1", (_from_eigen(rng, [0.5, -1.5, 2.5]), 1)),
+            CaseInput("1×1", (np.array([[-1.3]]), 7)),
+            CaseInput("rotation (complex eigenvalues)", (rotation, 3)),
+            CaseInput("complex pair |λ|=0.95", (_with_complex_pair(rng, 0.95, 0.7, (0.5,)), 12)),
+            CaseInput("complex pair |λ|=1.05", (_with_complex_pair(rng, 1.05, 2.1), 9)),
+            CaseInput("negative eigenvalues", (_from_eigen(rng, [-0.8, -1.2, 0.4]), 6)),
+            CaseInput("non-symmetric 4×4", (_from_eigen(rng, [0.2, 0.6, -0.9, 1.1]), 4)),
+            CaseInput("homework W, p=30", (np.array([[0.58, 0.24], [0.24, 0.72]]), 30)),
+            CaseInput("spectral radius 1 (reflection)", (_from_eigen(rng, [1.0, -1.0]), 11)),
+            CaseInput("p=2", (_from_eigen(rng, [1.5, -0.3]), 2)),
+            CaseInput("p=20, mixed", (_from_eigen(rng, [0.9, 0.4, -0.6]), 20)),
+            CaseInput("5×5", (_from_eigen(rng, [0.1, 0.5, -0.7, 1.01, 0.95]), 8))]
+
+
+# ------------------------------------------------------------------------------------ 2(c) regime
+
+def _rotation(theta, scale=1.0):
+    return scale * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+
+
+def regime_public(rng):
+    return [CaseInput("diag(0.5, 0.3)", (np.diag([0.5, 0.3]),)),
+            CaseInput("diag(1.5, 0.2)", (np.diag([1.5, 0.2]),)),
+            CaseInput("rotation", (_rotation(0.8),))]
+
+
+def regime_hidden(rng):
+    return [CaseInput("-I", (-np.eye(2),)),
+            CaseInput("eigenvalues -1.2, 0.5", (_from_eigen(rng, [-1.2, 0.5]),)),
+            CaseInput("eigenvalues -0.5, 0.3", (_from_eigen(rng, [-0.5, 0.3]),)),
+            CaseInput("complex |λ|=1.1", (_rotation(1.1, 1.1),)),
+            CaseInput("complex |λ|=0.9", (_rotation(2.0, 0.9),)),
+            CaseInput("1×1 [1]", (np.array([[1.0]]),)),
+            CaseInput("1×1 [-1]", (np.array([[-1.0]]),)),
+            CaseInput("homework W", (np.array([[0.58, 0.24], [0.24, 0.72]]),)),
+            CaseInput("non-symmetric, ρ=1", (_from_eigen(rng, [1.0, 0.3, -0.6]),)),
+            CaseInput("permutation (ρ=1)", (np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]),)),
+            CaseInput("eigenvalues 1.001, 0.2", (_from_eigen(rng, [1.001, 0.2]),)),
+            CaseInput("eigenvalues 0.999, -0.2", (_from_eigen(rng, [0.999, -0.2]),)),
+            CaseInput("random 4×4 large", (_normal(rng, 4, 4, scale=2.0),))]
+
+
+# ------------------------------------------------------------------------------------ 3: LSTM
+
+def _params(rng, n, d, scale=None):
+    scale = scale if scale is not None else 1.0 / np.sqrt(n)
+    params = {}
+    for key in LSTM_KEYS:
+        params[key] = _normal(rng, n, n, scale=scale) if key.startswith("W") else _normal(rng, n, d)
+    return params
+
+
+def _step_case(rng, n, d, label, scale=None):
+    return CaseInput(label, (_params(rng, n, d, scale), _normal(rng, d), rng.uniform(-1, 1, size=n),
+                             _normal(rng, n)))
+
+
+def _gates_case(rng, n, d, label, scale=None):
+    return CaseInput(label, (_params(rng, n, d, scale), _normal(rng, d), rng.uniform(-1, 1, size=n)))
+
+
+def _cell_case(rng, n, d, label, scale=None):
+    return CaseInput(label, (_params(rng, n, d, scale), _normal(rng, d), _normal(rng, n),
+                             rng.uniform(0.05, 0.95, size=n)))
+
+
+def _lstm_hidden(rng, make):
+    cases = [make(rng, 1, 1, "n=1, d=1"), make(rng, 1, 3, "n=1"), make(rng, 3, 1, "d=1"),
+             make(rng, 4, 2, "strong weights", scale=2.5), make(rng, 2, 5, "d > n")]
+    for _ in range(8):
+        n, d = (int(v) for v in rng.integers(2, 6, size=2))
+        cases.append(make(rng, n, d, f"n={n}, d={d}"))
+    return cases
+
+
+def lstm_step_public(rng):
+    return [_step_case(rng, 2, 3, "n=2, d=3"), _step_case(rng, 3, 2, "n=3, d=2"), _step_case(rng, 1, 2, "n=1")]
+
+
+def lstm_step_hidden(rng):
+    return _lstm_hidden(rng, _step_case)
+
+
+def gates_public(rng):
+    return [_gates_case(rng, 2, 3, "n=2, d=3"), _gates_case(rng, 3, 2, "n=3, d=2"), _gates_case(rng, 1, 2, "n=1")]
+
+
+def gates_hidden(rng):
+    return _lstm_hidden(rng, _gates_case)
+
+
+def cell_public(rng):
+    return [_cell_case(rng, 2, 3, "n=2, d=3"), _cell_case(rng, 3, 2, "n=3, d=2"), _cell_case(rng, 1, 2, "n=1")]
+
+
+def cell_hidden(rng):
+    return _lstm_hidden(rng, _cell_case)
+
+
+def carousel_public(rng):
+    return [CaseInput("t−k=3, n=2", (rng.uniform(0.2, 0.95, size=(3, 2)),)),
+            CaseInput("every f = 1", (np.ones((4, 3)),)),
+            CaseInput("t−k=2, n=3", (rng.uniform(0.2, 0.95, size=(2, 3)),))]
+
+
+def carousel_hidden(rng):
+    cases = [CaseInput("every f = 1, long", (np.ones((25, 2)),)),
+             CaseInput("forget gates near 0", (rng.uniform(1e-4, 1e-3, size=(8, 3)),)),
+             CaseInput("t−k=1", (rng.uniform(0.1, 0.9, size=(1, 3)),)),
+             CaseInput("t−k=0 (identity)", (np.zeros((0, 3)),)),
+             CaseInput("n=1", (rng.uniform(0.3, 0.99, size=(5, 1)),)),
+             CaseInput("long sequence", (rng.uniform(0.85, 0.999, size=(60, 4)),)),
+             CaseInput("mixed 1 and small", (np.array([[1.0, 0.01], [1.0, 0.5], [1.0, 0.02]]),))]
+    for _ in range(6):
+        steps, n = int(rng.integers(2, 12)), int(rng.integers(1, 6))
+        cases.append(CaseInput(f"t−k={steps}, n={n}", (rng.uniform(0.05, 0.99, size=(steps, n)),)))
+    return cases

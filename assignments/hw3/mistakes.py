@@ -1,0 +1,423 @@
+"""Known wrong answers to HW3, one named variant per common misconception.
+
+Each ``Mistake.compute`` takes the same arguments as the graded function of its question
+(value questions: none) and returns what a student making that mistake would return, so
+the grader can say "your answer matches <hint>" when a wrong answer equals a variant.
+The code is written the way the mistake is made, not as "reference plus a tweak", so that
+each variant is an honest model of the student's computation.
+
+Distinguishability (the grader's case generators should respect it; tests/test_mistakes.py
+checks it on generic inputs):
+- 1b ``no-backprop-through-time`` and ``W-not-transposed`` equal the right answer when T = 1
+  (and ``W-not-transposed`` also when W is symmetric): use T >= 2 and a non-symmetric W.
+- 2a ``sigma-prime-not-per-step`` only differs for t - k >= 2: use T >= 3.
+- 2b ``elementwise-power`` equals the right answer for p = 1 (and for diagonal M);
+  ``Q-transpose-instead-of-inverse`` equals it when Q is orthogonal (symmetric M): use p >= 2
+  and a non-symmetric M.
+- 3c-carousel ``sum-instead-of-product`` equals the right answer when t - k = 1, and
+  ``identity-regardless-of-gates`` when t - k = 0 or every f = 1: use t - k >= 2, f < 1.
+- 2c-regime ``signed-eigenvalue-instead-of-modulus`` only differs when the eigenvalue of
+  largest modulus is negative or complex (e.g. -1.5 I, a rotation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from collections.abc import Iterable
+from typing import Any, Callable
+
+import numpy as np
+
+from reference import ALWAYS_POSITIVE, W_2C, sigmoid
+
+__all__ = ["Mistake", "MISTAKES", "NON_POSITIVE", "includes_non_positive"]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    id: str          # short, stable, kebab-case: shown in reports and used in tests
+    hint: str        # names the misconception without giving the answer away
+    compute: Callable[..., Any]   # same arguments as the graded function (values: none)
+
+
+def _f(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# 1(a) sigmoid_jacobian(W, x)
+# --------------------------------------------------------------------------------------------
+
+def _1a_sigma_instead_of_derivative(W, x):
+    W, x = _f(W), _f(x)
+    return np.diag(sigmoid(W @ x)) @ W                       # sigma where sigma' belongs
+
+
+def _1a_transposed(W, x):
+    W, x = _f(W), _f(x)
+    s = sigmoid(W @ x)
+    return (np.diag(s * (1 - s)) @ W).T                      # laid out as (d, n)
+
+
+def _1a_missing_activation_derivative(W, x):
+    return _f(W).copy()                                      # d(Wx)/dx, the sigma forgotten
+
+
+# --------------------------------------------------------------------------------------------
+# 1(b) bptt_grad(W, U, xs, h0, gs)
+# --------------------------------------------------------------------------------------------
+
+def _forward(W, U, xs, h0):
+    W, U, xs, h0 = _f(W), _f(U), _f(xs), _f(h0)
+    hs = [h0]
+    for x in xs:
+        hs.append(sigmoid(W @ hs[-1] + U @ x))
+    return W, hs
+
+
+def _1b_no_backprop_through_time(W, U, xs, h0, gs):
+    W, hs = _forward(W, U, xs, h0)
+    gs = _f(gs)
+    grad = np.zeros_like(W)
+    for t in range(1, len(hs)):                              # only the k = t terms
+        s = hs[t] * (1 - hs[t])
+        grad += np.outer(gs[t - 1] * s, hs[t - 1])
+    return grad
+
+
+def _1b_W_not_transposed(W, U, xs, h0, gs):
+    W, hs = _forward(W, U, xs, h0)
+    gs = _f(gs)
+    grad = np.zeros_like(W)
+    delta = np.zeros(W.shape[0])
+    for t in range(len(hs) - 1, 0, -1):
+        delta = delta + gs[t - 1]
+        r = hs[t] * (1 - hs[t]) * delta
+        grad += np.outer(r, hs[t - 1])
+        delta = W @ r                                        # should go back through W^T
+    return grad
+
+
+def _1b_off_by_one_time_index(W, U, xs, h0, gs):
+    W, hs = _forward(W, U, xs, h0)
+    gs = _f(gs)
+    grad = np.zeros_like(W)
+    delta = np.zeros(W.shape[0])
+    for t in range(len(hs) - 1, 0, -1):
+        delta = delta + gs[t - 1]
+        r = hs[t] * (1 - hs[t]) * delta
+        grad += np.outer(r, hs[t])                           # h_t where h_{t-1} belongs
+        delta = W.T @ r
+    return grad
+
+
+def _1b_gradient_transposed(W, U, xs, h0, gs):
+    W, hs = _forward(W, U, xs, h0)
+    gs = _f(gs)
+    grad = np.zeros_like(W)
+    delta = np.zeros(W.shape[0])
+    for t in range(len(hs) - 1, 0, -1):
+        delta = delta + gs[t - 1]
+        r = hs[t] * (1 - hs[t]) * delta
+        grad += np.outer(hs[t - 1], r)                       # laid out as d/dW^T
+        delta = W.T @ r
+    return grad
+
+
+# --------------------------------------------------------------------------------------------
+# 2(a) bptt_terms(W, U, xs, h0, gs)
+# --------------------------------------------------------------------------------------------
+
+def _term_table(W, U, xs, h0, gs, swap=False, frozen_sigma=False):
+    """Student-style double loop over (t, k) building dh_t/dh_k as an explicit product."""
+    W, hs = _forward(W, U, xs, h0)
+    gs = _f(gs)
+    T, n = len(hs) - 1, W.shape[0]
+    sp = [None] + [h * (1 - h) for h in hs[1:]]              # sp[i] = sigma' at step i
+    terms = np.zeros((T, T, n, n))
+    for t in range(1, T + 1):
+        for k in range(1, t + 1):
+            if frozen_sigma:                                 # diag(sigma'_t)^(t-k) W^(t-k)
+                dh = (np.linalg.matrix_power(np.diag(sp[t]), t - k)
+                      @ np.linalg.matrix_power(W, t - k))
+            else:
+                dh = np.eye(n)
+                for i in range(k + 1, t + 1):
+                    dh = (np.diag(sp[i]) @ W) @ dh          # later steps on the left
+            row = gs[t - 1] @ dh                             # dL_t/dh_k
+            term = np.outer(row * sp[k], hs[k - 1])          # times d+h_k/dW
+            if swap:
+                terms[k - 1, t - 1] = term
+            else:
+                terms[t - 1, k - 1] = term
+    return terms
+
+
+def _2a_t_k_swapped(W, U, xs, h0, gs):
+    return _term_table(W, U, xs, h0, gs, swap=True)
+
+
+def _2a_sigma_prime_not_per_step(W, U, xs, h0, gs):
+    return _term_table(W, U, xs, h0, gs, frozen_sigma=True)
+
+
+# --------------------------------------------------------------------------------------------
+# 2(b) matrix_power_eig(M, p)
+# --------------------------------------------------------------------------------------------
+
+def _2b_elementwise_power(M, p):
+    return _f(M) ** int(p)                                   # entries raised, not the matrix
+
+
+def _2b_Q_transpose_instead_of_inverse(M, p):
+    lam, Q = np.linalg.eig(_f(M))
+    return np.real(Q @ np.diag(lam ** int(p)) @ Q.T)         # Q^T = Q^-1 only if Q is orthogonal
+
+
+def _2b_off_by_one_power(M, p):
+    # Rule: the student starts the product from Lambda instead of from I and still multiplies
+    # p times, so always gets M^(p+1) -- defined for every p >= 0, including p = 0.
+    lam, Q = np.linalg.eig(_f(M))
+    D = np.diag(lam)
+    for _ in range(int(p)):
+        D = D @ np.diag(lam)
+    return np.real(Q @ D @ np.linalg.inv(Q))
+
+
+# --------------------------------------------------------------------------------------------
+# 2(c) W_30 (value) and gradient_regime(W)
+# --------------------------------------------------------------------------------------------
+
+def _2c_zero_instead_of_small():
+    return np.zeros((2, 2))                                  # 0.9^30 ~ 0.04 is not 0
+
+
+def _2c_rounded():
+    return np.round(np.linalg.matrix_power(np.array(W_2C), 30), 2)
+
+
+def _2c_elementwise_power():
+    return np.array(W_2C) ** 30
+
+
+def _2c_regime_signed_eigenvalue(W):
+    lam = np.linalg.eigvals(_f(W))
+    top = float(np.max(lam.real))                            # largest signed value, not modulus
+    if abs(top - 1.0) <= 1e-9:
+        return "preserved"
+    return "vanishing" if top < 1.0 else "exploding"
+
+
+# --------------------------------------------------------------------------------------------
+# 3 lstm_step(params, x, h_prev, c_prev)
+# --------------------------------------------------------------------------------------------
+
+def _gates(params, x, h_prev):
+    P = {k: _f(v) for k, v in params.items()}
+    x, h_prev = _f(x), _f(h_prev)
+    f = sigmoid(P["Wf"] @ h_prev + P["Uf"] @ x)
+    i = sigmoid(P["Wi"] @ h_prev + P["Ui"] @ x)
+    o = sigmoid(P["Wo"] @ h_prev + P["Uo"] @ x)
+    c_tilde = np.tanh(P["Wc"] @ h_prev + P["Uc"] @ x)
+    return P, f, i, o, c_tilde
+
+
+def _3_h_missing_tanh(params, x, h_prev, c_prev):
+    _, f, i, o, c_tilde = _gates(params, x, h_prev)
+    c = f * _f(c_prev) + i * c_tilde
+    return {"f": f, "i": i, "o": o, "c_tilde": c_tilde, "c": c, "h": o * c}
+
+
+def _3_f_and_i_swapped(params, x, h_prev, c_prev):
+    _, f, i, o, c_tilde = _gates(params, x, h_prev)
+    c = i * _f(c_prev) + f * c_tilde                         # forget gate doing the input gate's job
+    return {"f": f, "i": i, "o": o, "c_tilde": c_tilde, "c": c, "h": o * np.tanh(c)}
+
+
+# --------------------------------------------------------------------------------------------
+# 3(b) ALWAYS_POSITIVE (value)
+# --------------------------------------------------------------------------------------------
+
+#: Quantities that can be negative; an answer naming any of them is this mistake.
+NON_POSITIVE = frozenset({"c_tilde", "c", "h"})
+
+
+def includes_non_positive(answer_set) -> bool:
+    """True when a 3(b) answer names a quantity that can be negative (c_tilde, c or h).
+
+    Names are compared after stripping whitespace and lower-casing; a single string is one
+    name (not its characters); anything that is not a collection of names is not this mistake.
+    """
+    if isinstance(answer_set, str):
+        answer_set = (answer_set,)
+    if not isinstance(answer_set, Iterable):
+        return False
+    try:
+        names = {str(a).strip().lower() for a in answer_set}
+    except TypeError:
+        return False
+    return bool(names & NON_POSITIVE)
+
+
+def _3b_includes_non_positive():
+    return frozenset(ALWAYS_POSITIVE | {"c"})                # C_t = f C_{t-1} + i C~ can be < 0
+
+
+# --------------------------------------------------------------------------------------------
+# 3(c) lstm_gate_jacobians, lstm_cell_jacobian, cell_state_gradient
+# --------------------------------------------------------------------------------------------
+
+def _3c_gates_sigma_instead_of_derivative(params, x, h_prev):
+    P, f, i, o, c_tilde = _gates(params, x, h_prev)
+    return {                                                  # activation where its derivative belongs
+        "f": np.diag(f) @ P["Wf"],
+        "i": np.diag(i) @ P["Wi"],
+        "o": np.diag(o) @ P["Wo"],
+        "c_tilde": np.diag(c_tilde) @ P["Wc"],
+    }
+
+
+def _cell_parts(params, x, c_prev, o_prev):
+    c_prev, o_prev = _f(c_prev), _f(o_prev)
+    h_prev = o_prev * np.tanh(c_prev)
+    P, f, i, _, c_tilde = _gates(params, x, h_prev)
+    gates = (np.diag(c_prev * f * (1 - f)) @ P["Wf"]
+             + np.diag(c_tilde * i * (1 - i)) @ P["Wi"]
+             + np.diag(i * (1 - c_tilde ** 2)) @ P["Wc"])
+    return c_prev, o_prev, f, gates
+
+
+def _3c_cell_forget_gate_only(params, x, c_prev, o_prev):
+    _, _, f, _ = _cell_parts(params, x, c_prev, o_prev)
+    return np.diag(f)                                        # the paths through the gates dropped
+
+
+def _3c_cell_wrong_product_rule(params, x, c_prev, o_prev):
+    # The seed submission's derivation: d h_{t-1}/d C_{t-1} written as
+    # "d o_{t-1}/d C_{t-1} * C_{t-1} + tanh'" -- the product rule applied to o * tanh(C) with the
+    # factor o_{t-1} lost from the second term (and C for tanh C in the first, which is 0 here
+    # because o_{t-1} does not depend on C_{t-1}). Net effect: diag(tanh'(C)) instead of
+    # diag(o_{t-1} tanh'(C)).
+    c_prev, _, f, gates = _cell_parts(params, x, c_prev, o_prev)
+    return np.diag(f) + gates @ np.diag(1 - np.tanh(c_prev) ** 2)
+
+
+def _3c_cell_drops_tanh_derivative(params, x, c_prev, o_prev):
+    # d(o * tanh C)/dC taken as diag(o): the chain rule stops at the outer product.
+    _, o_prev, f, gates = _cell_parts(params, x, c_prev, o_prev)
+    return np.diag(f) + gates @ np.diag(o_prev)
+
+
+def _3c_carousel_sum(fs):
+    return np.diag(np.sum(_f(fs), axis=0))                   # Jacobians of a chain multiply
+
+
+def _3c_carousel_identity(fs):
+    return np.eye(_f(fs).shape[1])                           # only true when every f = 1
+
+
+# --------------------------------------------------------------------------------------------
+# the catalogue
+# --------------------------------------------------------------------------------------------
+
+MISTAKES: dict[str, tuple[Mistake, ...]] = {
+    "1a": (
+        Mistake("sigma-instead-of-derivative",
+                "The Jacobian needs the derivative of the activation at Wx, not the activation "
+                "value itself.", _1a_sigma_instead_of_derivative),
+        Mistake("transposed",
+                "Check the layout: row j of dy/dx should hold the derivatives of y_j, so the "
+                "result is (n, d).", _1a_transposed),
+        Mistake("missing-activation-derivative",
+                "This is the Jacobian of the linear map Wx alone; y = sigma(Wx) also passes "
+                "through the sigmoid.", _1a_missing_activation_derivative),
+    ),
+    "1b": (
+        Mistake("no-backprop-through-time",
+                "Only the immediate dependence of each h_t on W is counted; W also reaches h_t "
+                "through every earlier hidden state.", _1b_no_backprop_through_time),
+        Mistake("W-not-transposed",
+                "The gradient flowing from h_t back to h_{t-1} is propagated with the wrong "
+                "orientation of the recurrent matrix.", _1b_W_not_transposed),
+        Mistake("off-by-one-time-index",
+                "In the immediate derivative of h_t with respect to W, check which hidden state "
+                "W actually multiplies at step t.", _1b_off_by_one_time_index),
+        Mistake("gradient-transposed",
+                "Entry [a, b] of dL/dW must be the derivative with respect to W[a, b]; this "
+                "layout is the transpose of that.", _1b_gradient_transposed),
+    ),
+    "2a": (
+        Mistake("t-k-swapped",
+                "The terms are stored with the two time indices exchanged; entry [t-1, k-1] is "
+                "the term of loss L_t reaching back to step k.", _2a_t_k_swapped),
+        Mistake("sigma-prime-not-per-step",
+                "The product of the per-step Jacobians was collapsed into powers, but each step "
+                "has its own sigma' and the factors do not commute.", _2a_sigma_prime_not_per_step),
+    ),
+    "2b": (
+        Mistake("elementwise-power",
+                "Raising each entry to the power p is not the matrix power.",
+                _2b_elementwise_power),
+        Mistake("Q-transpose-instead-of-inverse",
+                "The transpose of the eigenvector matrix stands in for its inverse, which only "
+                "works for an orthogonal Q.", _2b_Q_transpose_instead_of_inverse),
+        Mistake("off-by-one-power",
+                "The result is one power too high: check where the repeated multiplication "
+                "starts (p = 0 must give the identity).", _2b_off_by_one_power),
+    ),
+    "2c": (
+        Mistake("zero-instead-of-small",
+                "W^30 is small, but no entry is zero: look at what the largest eigenvalue "
+                "raised to the 30th power gives.", _2c_zero_instead_of_small),
+        Mistake("rounded",
+                "The entries were rounded to two decimals; give them to full precision.",
+                _2c_rounded),
+        Mistake("elementwise-power",
+                "Raising each entry to the 30th power is not the matrix power.",
+                _2c_elementwise_power),
+    ),
+    "2c-regime": (
+        Mistake("signed-eigenvalue-instead-of-modulus",
+                "Negative and complex eigenvalues also grow or shrink under repeated "
+                "multiplication; compare the size of each eigenvalue with 1, not its signed "
+                "value.", _2c_regime_signed_eigenvalue),
+    ),
+    "3-step": (
+        Mistake("h-missing-tanh",
+                "The hidden state is the output gate applied to a squashed cell state, not to "
+                "the raw cell state.", _3_h_missing_tanh),
+        Mistake("f-and-i-swapped",
+                "The forget and input gates have exchanged roles in the cell-state update.",
+                _3_f_and_i_swapped),
+    ),
+    "3b": (
+        Mistake("includes-non-positive-quantity",
+                "Only quantities that come out of a sigmoid are guaranteed positive; a tanh "
+                "output, or a sum containing one, can be negative.", _3b_includes_non_positive),
+    ),
+    "3c-gates": (
+        Mistake("sigma-instead-of-derivative",
+                "Each gate Jacobian needs the derivative of its activation at the "
+                "pre-activation, not the gate value itself.", _3c_gates_sigma_instead_of_derivative),
+    ),
+    "3c-cell": (
+        Mistake("forget-gate-only",
+                "This is only the direct path; C_{t-1} also reaches C_t through h_{t-1} and the "
+                "gates that depend on it.", _3c_cell_forget_gate_only),
+        Mistake("wrong-product-rule",
+                "The derivative of h_{t-1} = o_{t-1} * tanh(C_{t-1}) with respect to C_{t-1} "
+                "loses a factor: apply the product and chain rules term by term.",
+                _3c_cell_wrong_product_rule),
+        Mistake("drops-tanh-derivative",
+                "The derivative of h_{t-1} with respect to C_{t-1} stops before the tanh: the "
+                "chain rule needs one more factor.", _3c_cell_drops_tanh_derivative),
+    ),
+    "3c-carousel": (
+        Mistake("sum-instead-of-product",
+                "Jacobians along a chain of steps combine by multiplication, not addition.",
+                _3c_carousel_sum),
+        Mistake("identity-regardless-of-gates",
+                "The identity is the special case in which every forget gate is 1; in general "
+                "the forget gates along the way matter.", _3c_carousel_identity),
+    ),
+}

@@ -1,0 +1,121 @@
+"""The command line: thin wrappers around Session, the renderers and the batch/packaging helpers.
+
+Exit codes (documented in the README):
+  0  graded (grade, batch), or every public case passes (check)
+  1  check: some public case fails
+  2  usage or configuration error
+  3  the submission could not be read at all (a result saying why is still written)
+  4  the required sandbox is not available here
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from . import __version__
+from .config import ConfigError, load_config
+from .results import PASSED, UNREADABLE, Result
+from .render import terminal
+from .sandbox import SandboxUnavailable
+from .session import Session
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREADABLE, EXIT_SANDBOX = 0, 1, 2, 3, 4
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a file so that a reader sees either the old or the whole new content, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def result_json(result: Result) -> str:
+    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def _config(args):
+    config = load_config(args.config)
+    if args.require_sandbox:
+        from dataclasses import replace
+        config = replace(config, isolation="bwrap")
+    return config
+
+
+def cmd_grade(args) -> int:
+    config = _config(args)
+    with Session(config) as session:
+        result = session.grade(args.submission)
+    print(terminal.table(result))
+    if args.json:
+        write_atomic(args.json, result_json(result))
+    if args.html:
+        from .render import html
+        write_atomic(args.html, html.report(result))
+    return EXIT_UNREADABLE if result.status == UNREADABLE else EXIT_OK
+
+
+def cmd_check(args) -> int:
+    config = _config(args)
+    with Session(config, visibility="public") as session:
+        result = session.grade(args.submission)
+    print(terminal.self_check(result))
+    if args.json:
+        write_atomic(args.json, result_json(result))
+    if result.status == UNREADABLE:
+        return EXIT_UNREADABLE
+    all_pass = all(c.status == PASSED for q in result.questions for c in q.cases)
+    return EXIT_OK if all_pass else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description="Autograder for numerical homework (HW3: RNNs).")
+    parser.add_argument("--version", action="version", version=f"grader {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="grader.toml to read (default: $GRADER_CONFIG or ./grader.toml)")
+    common.add_argument("--require-sandbox", action="store_true",
+                        help="refuse to grade unless the full bubblewrap sandbox is available")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("grade", parents=[common], help="grade one submission on public and hidden cases")
+    p.add_argument("submission", help="a .ipynb, .py, .md/.txt file, or a folder holding one")
+    p.add_argument("--json", help="write the result as JSON to this file")
+    p.add_argument("--html", help="write a self-contained HTML report to this file")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("check", parents=[common], help="student self-check: public cases only")
+    p.add_argument("submission")
+    p.add_argument("--json", help="write the result as JSON to this file")
+    p.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"grader: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SandboxUnavailable as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_SANDBOX
+    except KeyboardInterrupt:
+        print("grader: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,171 @@
+"""Judging one answer against the reference: trusted code only, modelled on numpy's assert_allclose.
+
+Order of checks for arrays, each with its own message: is it a plain real array at all (by
+conversion, never by trusting the object's methods), exactly the expected shape (no broadcasting),
+every value finite, not all zeros against a non-zero reference, then every element within the
+tolerance. The reference always sits in the reference position of the comparison.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .spec import ARRAY, ARRAY_DICT, LABEL, NAME_SET, Tolerance
+
+PASSED, FAILED, ERROR = "passed", "failed", "error"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str        # passed | failed | error
+    message: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+
+class NotAnAnswer(ValueError):
+    """The value cannot be judged as an answer of this kind (wrong type, not numbers, ...)."""
+
+
+def as_plain_array(value: Any) -> np.ndarray:
+    """A plain, owned float64 ndarray made from `value`, or NotAnAnswer.
+
+    Subclasses (masked arrays, matrix, anything overriding __array_function__ or __eq__) are
+    refused or stripped by conversion: nothing of the original object is trusted or kept.
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        raise NotAnAnswer("a masked array is not an answer; return a plain array")
+    if isinstance(value, (str, bytes, dict, set, frozenset)) or value is None:
+        raise NotAnAnswer(f"expected numbers, got {type(value).__name__}")
+    try:
+        arr = np.array(value, dtype=np.float64, copy=True, subok=False)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise NotAnAnswer(f"cannot be read as real numbers ({exc})") from None
+    if type(arr) is not np.ndarray:  # pragma: no cover - np.array(subok=False) guarantees this
+        raise NotAnAnswer("not a plain array")
+    return arr
+
+
+def compare_arrays(expected: np.ndarray, got: Any, tol: Tolerance) -> Verdict:
+    expected = as_plain_array(expected)
+    try:
+        got = as_plain_array(got)
+    except NotAnAnswer as exc:
+        return Verdict(ERROR, str(exc))
+    if got.shape != expected.shape:
+        return Verdict(FAILED, f"Wrong shape: expected {_shape(expected.shape)}, got {_shape(got.shape)}.")
+    bad = ~np.isfinite(got)
+    if bad.any():
+        where = _index(np.argwhere(bad)[0])
+        kinds = sorted({"NaN" if np.isnan(v) else "inf" for v in got[bad]})
+        more = f" (and {int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
+        return Verdict(FAILED, f"The answer contains {' and '.join(kinds)}: first at index {where}{more}.")
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    if expected.size and scale > 0 and not np.any(got):
+        return Verdict(FAILED, f"The answer is all zeros, but the expected one is not "
+                               f"(its largest entry is {scale:.3g} in magnitude).")
+    allowed = tol.rtol * np.abs(expected) + tol.atol * scale
+    diff = np.abs(got - expected)
+    mismatch = diff > allowed
+    if not mismatch.any():
+        return Verdict(PASSED)
+    worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(expected != 0, diff / np.abs(expected), np.inf)
+    worst_rel = np.unravel_index(int(np.argmax(np.where(mismatch, rel, -1))), rel.shape) if rel.ndim else ()
+    count, total = int(mismatch.sum()), mismatch.size
+    lines = [
+        f"Not equal to tolerance ({tol.describe()} = {tol.atol * scale:.3g}).",
+        f"Mismatched elements: {count} / {total} ({100 * count / total:.3g}%).",
+        f"Largest absolute difference: {float(diff[worst]):.6g} at index {_index(worst)} "
+        f"(expected {float(expected[worst]):.6g}, got {float(got[worst]):.6g}).",
+        f"Largest relative difference: {float(rel[worst_rel]):.6g} at index {_index(worst_rel)}.",
+    ]
+    return Verdict(FAILED, "\n".join(lines))
+
+
+def compare(kind: str, expected: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()) -> Verdict:
+    """Judge `got` against `expected` for an answer of the given kind."""
+    if kind == ARRAY:
+        return compare_arrays(expected, got, tol)
+    if kind == ARRAY_DICT:
+        if not isinstance(got, dict):
+            return Verdict(ERROR, f"expected a dict with keys {list(keys)}, got {type(got).__name__}")
+        missing = [k for k in keys if k not in got]
+        if missing:
+            return Verdict(ERROR, f"the returned dict lacks the key(s) {missing}")
+        failures = []
+        worst = PASSED
+        for key in keys:
+            verdict = compare_arrays(expected[key], got[key], tol)
+            if not verdict.passed:
+                failures.append(f"[{key!r}] {verdict.message}")
+                worst = ERROR if verdict.status == ERROR or worst == ERROR else FAILED
+        return Verdict(worst, "\n".join(failures))
+    if kind == LABEL:
+        if not isinstance(got, str):
+            return Verdict(ERROR, f"expected a string, got {type(got).__name__}")
+        if got.strip().lower() == str(expected).lower():
+            return Verdict(PASSED)
+        return Verdict(FAILED, f"Expected the label {expected!r}, got {got[:80]!r}.")
+    if kind == NAME_SET:
+        if not isinstance(got, (set, frozenset, list, tuple)) or not all(isinstance(x, str) for x in got):
+            return Verdict(ERROR, "expected a set of names")
+        got_set, want = {x.strip() for x in got}, set(expected)
+        if got_set == want:
+            return Verdict(PASSED)
+        parts = []
+        if want - got_set:
+            parts.append(f"{len(want - got_set)} name(s) missing")
+        if got_set - want:
+            parts.append(f"{len(got_set - want)} name(s) that do not belong")
+        return Verdict(FAILED, "The set is not right: " + ", ".join(parts) + ".")
+    raise ValueError(f"unknown answer kind {kind!r}")
+
+
+def matches(kind: str, candidate: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()) -> bool:
+    """Whether `got` equals `candidate` (a known wrong answer) within the tolerance."""
+    try:
+        return compare(kind, candidate, got, tol, keys).passed
+    except (NotAnAnswer, KeyError, TypeError, ValueError):
+        return False
+
+
+def describe(kind: str, value: Any, limit: int = 1500) -> str:
+    """A readable, bounded rendering of a value for a report."""
+    if value is None:
+        return ""
+    if kind == ARRAY:
+        try:
+            text = np.array2string(as_plain_array(value), precision=6, threshold=64, max_line_width=90,
+                                   suppress_small=False)
+            text = f"shape {_shape(np.shape(value))}\n{text}"
+        except NotAnAnswer:
+            text = repr(value)
+    elif kind == ARRAY_DICT and isinstance(value, dict):
+        text = "\n".join(f"{k}: {describe(ARRAY, v, limit)}" for k, v in value.items())
+    elif kind == NAME_SET:
+        text = "{" + ", ".join(repr(x) for x in sorted(value)) + "}"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_input(value: Any, limit: int = 1500) -> str:
+    if isinstance(value, dict):
+        return describe(ARRAY_DICT, value, limit)
+    if isinstance(value, np.ndarray):
+        return describe(ARRAY, value, limit)
+    return repr(value)[:limit]
+
+
+def _shape(shape: tuple) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _index(index) -> str:
+    return "(" + ", ".join(str(int(i)) for i in index) + ")" if len(index) else "()"

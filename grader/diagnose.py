@@ -1,0 +1,40 @@
+"""Naming the mistake behind a wrong answer.
+
+For a case that failed, each known wrong variant of its question is computed on the same inputs
+(trusted side) and compared with what the student returned, with the question's own tolerance.
+A diagnosis only annotates a failure: it never changes a status, and it is never looked for on a
+passing case. A variant that coincides with the reference on a case's inputs (e.g. a transposed
+1×1 Jacobian) cannot tell anything there and is skipped.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .compare import matches
+from .spec import NAME_SET, Case, Question
+
+
+def diagnose(question: Question, case: Case, got: Any) -> list[str]:
+    """The ids of the question's mistakes that `got` matches on this case."""
+    found = []
+    for mistake in question.mistakes:
+        if mistake.matches is not None:
+            try:
+                hit = bool(mistake.matches(got))
+            except Exception:  # noqa: BLE001 - a catalogue predicate must not break grading
+                hit = False
+            if hit:
+                found.append(mistake.id)
+            continue
+        try:
+            wrong = mistake.compute(*copy.deepcopy(case.args))
+        except Exception:  # noqa: BLE001 - a variant may be undefined on an edge case
+            continue
+        if question.kind == NAME_SET:
+            wrong = frozenset(wrong)
+        if matches(question.kind, case.expected, wrong, question.tolerance, question.keys):
+            continue  # indistinguishable from the right answer here
+        if matches(question.kind, wrong, got, question.tolerance, question.keys):
+            found.append(mistake.id)
+    return found
