@@ -1,0 +1,97 @@
+"""Cases: enough of them, reproducible for re-grades, hidden ones tied to the secret, edges included."""
+from __future__ import annotations
+
+import numpy as np
+
+from assignments.hw3 import ASSIGNMENT
+from grader import caseset
+from grader.spec import HIDDEN, PUBLIC
+
+
+def _by_question(case_set, visibility):
+    counts: dict[str, int] = {}
+    for case in case_set.cases:
+        if case.visibility == visibility:
+            counts[case.question_id] = counts.get(case.question_id, 0) + 1
+    return counts
+
+
+def test_every_function_question_has_3_public_and_12_hidden_cases():
+    case_set = caseset.build(ASSIGNMENT, "some secret")
+    public, hidden = _by_question(case_set, PUBLIC), _by_question(case_set, HIDDEN)
+    for question in ASSIGNMENT.questions:
+        if question.call:
+            assert public[question.id] >= 3, question.id
+            assert hidden[question.id] >= 12, question.id
+        else:  # a value has no inputs to vary: exactly one case, public
+            assert public[question.id] == 1 and question.id not in hidden
+
+
+def test_same_secret_same_cases_other_secret_other_hidden_cases():
+    a, b, c = (caseset.build(ASSIGNMENT, s) for s in ("s1", "s1", "s2"))
+    assert a.digest == b.digest
+    assert a.digest != c.digest
+    assert a.only(PUBLIC).cases == a.only(PUBLIC).cases
+    pub_a = [case.uid for case in a.only(PUBLIC).cases]
+    pub_c = [case.uid for case in c.only(PUBLIC).cases]
+    assert pub_a == pub_c
+    for x, y in zip(a.only(PUBLIC).cases, c.only(PUBLIC).cases):
+        for u, v in zip(x.args, y.args):
+            if isinstance(u, np.ndarray):
+                np.testing.assert_array_equal(u, v)
+
+
+def test_without_secret_there_are_no_hidden_cases():
+    case_set = caseset.build(ASSIGNMENT, None)
+    assert all(case.visibility == PUBLIC for case in case_set.cases)
+
+
+def _hidden(qid, secret="edge check"):
+    return [c for c in caseset.build(ASSIGNMENT, secret).cases if c.question_id == qid and c.visibility == HIDDEN]
+
+
+def test_hidden_cases_cover_the_edges():
+    jac = _hidden("1a")
+    assert any(c.args[0].shape == (1, 1) for c in jac)
+    assert any(np.max(np.abs(c.args[0] @ c.args[1])) > 30 for c in jac), "a saturated sigmoid case"
+    grads = _hidden("1b")
+    assert any(c.args[2].shape[0] == 1 for c in grads), "T = 1"
+    assert any(c.args[2].shape[0] >= 40 for c in grads), "a long sequence"
+    assert any(c.args[0].shape == (1, 1) for c in grads), "n = 1"
+    assert any(c.args[1].shape[1] == 1 for c in grads), "d = 1"
+    powers = _hidden("2b")
+    ps = {c.args[1] for c in powers}
+    assert {0, 1} <= ps
+    assert any(np.iscomplexobj(np.linalg.eigvals(c.args[0])) and np.any(np.linalg.eigvals(c.args[0]).imag != 0)
+               for c in powers), "complex eigenvalues"
+    assert any(np.any(np.linalg.eigvals(c.args[0]).real < 0) for c in powers), "negative eigenvalues"
+    assert any(not np.allclose(c.args[0], c.args[0].T) for c in powers), "non-symmetric"
+    regimes = [c.expected for c in _hidden("2c-regime")]
+    assert {"vanishing", "exploding", "preserved"} <= set(regimes)
+    carousel = _hidden("3c-carousel")
+    assert any(c.args[0].size and np.all(c.args[0] == 1) for c in carousel), "every forget gate 1"
+    assert any(c.args[0].size and np.all(c.args[0] < 1e-2) for c in carousel), "forget gates near 0"
+
+
+def test_long_sequences_have_vanishing_early_terms():
+    long_case = max(_hidden("2a"), key=lambda c: c.args[2].shape[0])
+    terms = long_case.expected
+    T = terms.shape[0]
+    assert T >= 40
+    last = np.abs(terms[T - 1])
+    assert last[0].max() < 1e-10 * last[T - 1].max()
+
+
+def test_spectral_radius_one_cases_are_unambiguous():
+    for case in _hidden("2c-regime"):
+        rho = max(abs(np.linalg.eigvals(case.args[0])))
+        assert abs(rho - 1) < 1e-12 or abs(rho - 1) > 1e-4, (case.label, rho)
+
+
+def test_expected_values_are_computed_on_copies():
+    case_set = caseset.build(ASSIGNMENT, "x")
+    again = caseset.build(ASSIGNMENT, "x")
+    for a, b in zip(case_set.cases, again.cases):
+        for u, v in zip(a.args, b.args):
+            if isinstance(u, np.ndarray):
+                np.testing.assert_array_equal(u, v)

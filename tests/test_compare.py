@@ -1,0 +1,141 @@
+"""The comparison is the heart of 'no score inflation': each check has its own failing test."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.compare import ERROR, FAILED, PASSED, NotAnAnswer, as_plain_array, compare, compare_arrays, describe
+from grader.spec import ARRAY, ARRAY_DICT, LABEL, NAME_SET, Tolerance
+
+TOL = Tolerance()
+
+
+def test_equal_arrays_pass_and_lists_are_fine():
+    expected = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert compare_arrays(expected, [[1.0, 2.0], [3.0, 4.0 + 1e-9]], TOL).passed
+
+
+def test_shape_is_exact_no_broadcasting():
+    expected = np.ones((2, 2))
+    verdict = compare_arrays(expected, np.ones((1, 2)), TOL)
+    assert verdict.status == FAILED and "Wrong shape: expected (2, 2), got (1, 2)" in verdict.message
+    assert compare_arrays(expected, 1.0, TOL).status == FAILED
+    assert compare_arrays(np.ones(3), np.ones((3, 1)), TOL).status == FAILED
+    assert compare_arrays(np.ones((0,)), np.ones((1,)), TOL).status == FAILED
+
+
+def test_empty_answer_does_not_broadcast_against_anything():
+    verdict = compare_arrays(np.ones((2, 2)), np.empty((0,)), TOL)
+    assert verdict.status == FAILED and "shape" in verdict.message
+
+
+def test_transposed_answer_fails_with_both_shapes_named():
+    verdict = compare_arrays(np.ones((3, 2)), np.ones((2, 3)), TOL)
+    assert "(3, 2)" in verdict.message and "(2, 3)" in verdict.message
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_values_fail_even_where_expected_is_non_finite(bad):
+    got = np.array([1.0, bad])
+    verdict = compare_arrays(np.array([1.0, 2.0]), got, TOL)
+    assert verdict.status == FAILED and "index (1)" in verdict.message
+    # NaN never equals NaN: a NaN in the answer fails whatever the reference holds.
+    assert compare_arrays(np.array([1.0, 2.0]), np.array([np.nan, np.nan]), TOL).status == FAILED
+
+
+def test_zero_answer_never_passes_against_tiny_nonzero_reference():
+    expected = np.full((2, 2), 1e-13)
+    verdict = compare_arrays(expected, np.zeros((2, 2)), TOL)
+    assert verdict.status == FAILED and "all zeros" in verdict.message
+
+
+def test_tolerance_scales_with_the_reference_magnitude():
+    expected = np.array([1e-12, 2e-12])
+    assert compare_arrays(expected, expected * (1 + 1e-9), TOL).passed
+    assert not compare_arrays(expected, expected * 1.01, TOL).passed
+    big = np.array([1e12, 0.0])
+    assert compare_arrays(big, np.array([1e12, 1e-3]), TOL).passed  # 1e-3 << atol * 1e12
+    assert not compare_arrays(big, np.array([1.001e12, 0.0]), TOL).passed
+
+
+def test_mismatch_message_is_as_precise_as_assert_allclose():
+    expected = np.array([[1.0, 2.0], [3.0, 4.0]])
+    got = np.array([[1.0, 2.0], [3.5, 4.0]])
+    message = compare_arrays(expected, got, TOL).message
+    assert "Mismatched elements: 1 / 4 (25%)" in message
+    assert "Largest absolute difference: 0.5 at index (1, 0) (expected 3, got 3.5)" in message
+    assert "Largest relative difference: 0.166667 at index (1, 0)" in message
+    assert "rtol=1e-06" in message
+
+
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("not an array")
+
+
+class Liar(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(np.shape(other), dtype=bool)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return True
+
+
+def test_objects_that_claim_equality_are_not_trusted():
+    assert compare_arrays(np.ones(2), AlwaysEqual(), TOL).status == ERROR
+    liar = np.zeros(2).view(Liar)
+    assert compare_arrays(np.ones(2), liar, TOL).status == FAILED
+
+
+def test_masked_arrays_are_refused():
+    masked = np.ma.masked_array([1.0, 99.0], mask=[False, True])
+    with pytest.raises(NotAnAnswer):
+        as_plain_array(masked)
+    assert compare_arrays(np.array([1.0, 2.0]), masked, TOL).status == ERROR
+
+
+@pytest.mark.parametrize("value", [None, "1.0", {"a": 1}, {1.0, 2.0}, [[1.0], [1.0, 2.0]], ["a", "b"]])
+def test_things_that_are_not_numbers_are_errors(value):
+    assert compare_arrays(np.ones(2), value, TOL).status == ERROR
+
+
+def test_plain_array_is_an_owned_copy():
+    source = np.arange(3.0)
+    plain = as_plain_array(source)
+    source[0] = 99
+    assert plain[0] == 0 and type(plain) is np.ndarray and plain.dtype == np.float64
+
+
+def test_dict_answers_need_every_key_and_report_each_failure():
+    expected = {"f": np.ones(2), "i": np.zeros(2)}
+    assert compare(ARRAY_DICT, expected, {"f": [1, 1], "i": [0, 0], "extra": 5}, TOL, ("f", "i")).passed
+    missing = compare(ARRAY_DICT, expected, {"f": [1, 1]}, TOL, ("f", "i"))
+    assert missing.status == ERROR and "'i'" in missing.message
+    wrong = compare(ARRAY_DICT, expected, {"f": [1, 2], "i": [0, 0]}, TOL, ("f", "i"))
+    assert wrong.status == FAILED and wrong.message.startswith("['f']")
+    assert compare(ARRAY_DICT, expected, [1, 2], TOL, ("f", "i")).status == ERROR
+
+
+def test_labels_and_name_sets():
+    assert compare(LABEL, "vanishing", " Vanishing ", TOL).passed
+    assert compare(LABEL, "vanishing", "exploding", TOL).status == FAILED
+    assert compare(LABEL, "vanishing", 3, TOL).status == ERROR
+    names = frozenset({"f", "i", "o"})
+    assert compare(NAME_SET, names, ["o", "i", "f"], TOL).passed
+    assert compare(NAME_SET, names, frozenset({"f", "i", "o"}), TOL).passed
+    assert compare(NAME_SET, names, {"f", "i", "o", "c"}, TOL).status == FAILED
+    assert compare(NAME_SET, names, {"f", "i"}, TOL).status == FAILED
+    assert compare(NAME_SET, names, "fio", TOL).status == ERROR
+
+
+def test_tolerance_must_keep_zero_from_passing():
+    with pytest.raises(ValueError):
+        Tolerance(rtol=0.5, atol=0.5)
+
+
+def test_describe_is_bounded():
+    text = describe(ARRAY, np.zeros((200, 200)))
+    assert text.startswith("shape (200, 200)") and len(text) <= 1500

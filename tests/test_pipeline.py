@@ -1,0 +1,232 @@
+"""Grading end to end: the examples score as they should, and every failure path fails alone."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.results import CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, TIMEOUT, UNREADABLE, Result
+
+from conftest import ROOT, SUBMISSIONS
+
+CAROL = (SUBMISSIONS / "carol_module.py").read_text()
+FULL = 100.0
+
+
+def scores(result):
+    return {q.id: q.score for q in result.questions}
+
+
+def assert_only(result, qid, full=None):
+    """Every question except `qid` (and those in `full`) keeps full marks."""
+    for q in result.questions:
+        if q.id != qid:
+            assert q.score == q.max_score, (q.id, q.cases[0].message)
+    assert scores(result)[qid] < result.questions[[q.id for q in result.questions].index(qid)].max_score
+
+
+def module(tmp_path, extra: str, name="student.py") -> Path:
+    path = tmp_path / name
+    path.write_text(CAROL + "\n\n" + extra)
+    return path
+
+
+def notebook(tmp_path, cells: list[str], name="student.ipynb", **meta) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.update({"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+    nb.metadata.update(meta)
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    path = tmp_path / name
+    nbformat.write(nb, str(path))
+    return path
+
+
+# ----------------------------------------------------------------------------------- the examples
+
+@pytest.mark.parametrize("path", ["reference", "submissions/alice_correct.ipynb", "submissions/carol_module.py"])
+def test_correct_solutions_get_full_marks(session, path):
+    result = session.grade(ROOT / path)
+    assert result.status == GRADED
+    assert result.score == FULL, [(q.id, q.cases[0].message) for q in result.questions if q.score < q.max_score]
+    assert all(not q.diagnosis for q in result.questions)
+
+
+def test_seed_mistakes_lose_marks_exactly_where_they_are(session):
+    result = session.grade(SUBMISSIONS / "bob_seed_mistakes.ipynb")
+    s = scores(result)
+    for qid in ("1a", "1b", "2b", "3-step", "3b", "3c-gates", "3c-carousel"):
+        assert s[qid] == result.questions[[q.id for q in result.questions].index(qid)].max_score, qid
+    assert s["2c"] == 0
+    assert s["3c-cell"] == 0
+    assert 0 < s["2a"] < 10
+    assert 0 < s["2c-regime"] < 5
+    diag = {q.id: q.diagnosis for q in result.questions}
+    assert "zero-instead-of-small" in diag["2c"]
+    assert "forget-gate-only" in diag["3c-cell"]
+    assert "sigma-prime-not-per-step" in diag["2a"]
+    assert "signed-eigenvalue-instead-of-modulus" in diag["2c-regime"]
+
+
+def test_broken_notebook_is_unreadable_with_a_plain_message(session):
+    result = session.grade(SUBMISSIONS / "dave_broken.ipynb")
+    assert result.status == UNREADABLE and result.score == 0
+    assert any(p.code == "not-json" and "not a valid notebook" in p.message for p in result.problems)
+    assert all(c.status == NOT_RUN for q in result.questions for c in q.cases)
+
+
+def test_template_scores_zero_without_crashing(session):
+    result = session.grade(SUBMISSIONS / "template.ipynb")
+    assert result.status == GRADED and result.score == 0
+    case = result.questions[0].public[0]
+    assert case.status == ERROR and "NotImplementedError" in case.message
+
+
+# ----------------------------------------------------------------------------------- failure paths
+
+def test_missing_name_fails_that_question_only(session, tmp_path):
+    result = session.grade(module(tmp_path, "del matrix_power_eig\n"))
+    assert_only(result, "2b")
+    q = result.questions[3]
+    assert q.public[0].status == MISSING and "not defined" in q.public[0].message
+
+
+def test_exception_fails_that_question_only_and_public_message_says_which(session, tmp_path):
+    result = session.grade(module(tmp_path, "def cell_state_gradient(fs):\n    raise ValueError('my bug')\n"))
+    assert_only(result, "3c-carousel")
+    q = result.questions[-1]
+    assert q.public[0].status == ERROR and "ValueError: my bug" in q.public[0].message
+    assert all(c.message == "raised an exception or returned something that is not an answer" for c in q.hidden)
+
+
+def test_time_out_fails_that_question_only(session, tmp_path):
+    source = "def gradient_regime(W):\n    while True:\n        pass\n"
+    result = session.grade(module(tmp_path, source))
+    assert_only(result, "2c-regime")
+    statuses = {c.status for c in result.questions[5].cases}
+    assert TIMEOUT in statuses and statuses <= {TIMEOUT, NOT_RUN}
+
+
+def test_crash_fails_that_case_and_the_worker_is_replaced(session, tmp_path):
+    source = "import os\ndef lstm_step(params, x, h_prev, c_prev):\n    os._exit(3)\n"
+    result = session.grade(module(tmp_path, source))
+    assert_only(result, "3-step")
+    q = result.questions[6]
+    assert all(c.status == CRASHED for c in q.cases)
+    assert "died" in q.public[0].message
+
+
+def test_segfault_in_one_case_only(session, tmp_path):
+    source = ("import ctypes\n_old = sigmoid_jacobian\n"
+              "def sigmoid_jacobian(W, x):\n"
+              "    if W.shape == (1, 3):\n        ctypes.string_at(0)\n"
+              "    return _old(W, x)\n")
+    result = session.grade(module(tmp_path, source))
+    q = result.questions[0]
+    crashed = [c for c in q.cases if c.status == CRASHED]
+    assert len(crashed) >= 1
+    assert all(c.status == PASSED for c in q.cases if c.status != CRASHED)
+    assert_only(result, "1a")
+
+
+def test_unconvertible_return_is_an_error_not_a_crash(session, tmp_path):
+    result = session.grade(module(tmp_path, "def sigmoid_jacobian(W, x):\n    return 'a string'\n"))
+    assert_only(result, "1a")
+    assert result.questions[0].public[0].status == ERROR
+    assert "expected numbers" in result.questions[0].public[0].message or "not numbers" in result.questions[0].public[0].message
+
+
+def test_wrong_shape_and_non_finite_answers_fail(session, tmp_path):
+    source = ("import numpy as np\n_old = sigmoid_jacobian\n"
+              "def sigmoid_jacobian(W, x):\n    return _old(W, x).T\n"
+              "def bptt_grad(W, U, xs, h0, gs):\n    return np.full(W.shape, np.nan)\n")
+    result = session.grade(module(tmp_path, source))
+    assert "Wrong shape" in result.questions[0].public[0].message
+    assert "NaN" in result.questions[1].public[0].message
+    assert scores(result)["1b"] == 0
+
+
+def test_syntax_error_in_a_module_fails_everything_with_the_reason(session, tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("def f(:\n    pass\n")
+    result = session.grade(path)
+    assert result.status == GRADED and result.score == 0
+    assert result.cells[0].status == "error" and "SyntaxError" in result.cells[0].error
+
+
+def test_notebook_magics_work_and_shell_escapes_are_not_run(session, tmp_path):
+    marker = tmp_path / "ran"
+    cells = ["%time x = 1", f"!touch {marker}", "%matplotlib inline", CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert result.score == FULL
+    assert not marker.exists()
+    assert any(p.code == "shell-escape-not-run" and "touch" in p.message for p in result.problems)
+
+
+def test_a_failing_cell_only_costs_what_it_defines(session, tmp_path):
+    cells = [CAROL, "raise RuntimeError('cell two')\ndef gradient_regime(W):\n    return 'x'\n", "del W_30"]
+    result = session.grade(notebook(tmp_path, cells))
+    assert [c.status for c in result.cells] == ["ok", "error", "ok"]
+    assert scores(result)["2c"] == 0 and scores(result)["2c-regime"] == 5
+    assert result.score == FULL - 5
+
+
+def test_a_hanging_cell_is_skipped_and_the_rest_graded(config, tmp_path):
+    from dataclasses import replace
+
+    from grader.runner import Limits
+    from grader.session import Session
+
+    fast = replace(config, limits=Limits(cell_seconds=1, case_seconds=1, submission_seconds=60))
+    cells = [CAROL, "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass\n",
+             "FLAG = 1"]
+    with Session(fast) as s:
+        result = s.grade(notebook(tmp_path, cells))
+    assert result.cells[1].status == "timeout"
+    assert result.score == FULL
+
+
+def test_nbformat3_notebook_is_upgraded_and_graded(session, tmp_path):
+    nb = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": ""},
+          "worksheets": [{"cells": [{"cell_type": "code", "input": CAROL, "language": "python",
+                                     "outputs": [], "metadata": {}}], "metadata": {}}]}
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(nb))
+    result = session.grade(path)
+    assert result.score == FULL
+    assert any(p.code == "upgraded" for p in result.problems)
+
+
+def test_folder_with_one_notebook(session, tmp_path):
+    folder = tmp_path / "student"
+    folder.mkdir()
+    notebook(folder, [CAROL])
+    (folder / "notes.txt").write_text("not the submission")
+    assert session.grade(folder).score == FULL
+
+
+def test_public_visibility_runs_public_cases_only(public_session):
+    result = public_session.grade(SUBMISSIONS / "alice_correct.ipynb")
+    assert result.visibility == "public"
+    assert all(c.visibility == "public" for q in result.questions for c in q.cases)
+    assert result.score == FULL
+
+
+def test_results_round_trip_through_json(session):
+    result = session.grade(SUBMISSIONS / "bob_seed_mistakes.ipynb")
+    text = json.dumps(result.to_dict(), allow_nan=False)
+    again = Result.from_dict(json.loads(text))
+    assert again.to_dict() == result.to_dict()
+    data = json.loads(text)
+    assert {"score", "max_score", "questions"} <= set(data)
+    assert {"id", "title", "score", "max_score", "status", "cases"} <= set(data["questions"][0])
+
+
+def test_hidden_cases_carry_no_inputs_or_values(session):
+    result = session.grade(SUBMISSIONS / "bob_seed_mistakes.ipynb")
+    for q in result.questions:
+        for case in q.hidden:
+            assert case.inputs is None and case.expected is None and case.got is None
+        for case in q.public:
+            assert case.expected
