@@ -11,38 +11,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from . import __version__
 from .config import ConfigError, load_config
+from .files import write_atomic
 from .results import PASSED, UNREADABLE, Result
 from .render import terminal
 from .sandbox import SandboxUnavailable
 from .session import Session
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREADABLE, EXIT_SANDBOX = 0, 1, 2, 3, 4
-
-
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write a file so that a reader sees either the old or the whole new content, never a part."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def result_json(result: Result) -> str:
@@ -116,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     except SandboxUnavailable as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_SANDBOX
+    except BrokenPipeError:  # e.g. `grader grade x | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 130

@@ -23,15 +23,23 @@ class Session:
                  case_set: CaseSet | None = None, extras: Extras | None = None):
         self.config = config
         self.visibility = visibility
+        self._idle: "queue.Queue[Worker]" = queue.Queue()
+        self._all: list[Worker] = []
+        self._lock = threading.Lock()
+        self._size = max(1, workers)
+        # The first worker warms up in its own process while the cases are built here.
+        self._idle.put(self._new_worker())
         if case_set is None:
             assignment = config.load_assignment()
             case_set = caseset.build(assignment, None if visibility == PUBLIC else config.secret)
         self.case_set = case_set.only(PUBLIC) if visibility == PUBLIC else case_set
         self.extras = extras if extras is not None else default_extras()
-        self._idle: "queue.Queue[Worker]" = queue.Queue()
-        self._all: list[Worker] = []
-        self._lock = threading.Lock()
-        self._size = max(1, workers)
+
+    def _new_worker(self) -> Worker:
+        worker = Worker(slot=len(self._all), level=self.config.isolation, limits=self.config.limits)
+        self._all.append(worker)
+        worker.spawn()
+        return worker
 
     def _acquire(self) -> Worker:
         try:
@@ -40,15 +48,15 @@ class Session:
             pass
         with self._lock:
             if len(self._all) < self._size:
-                worker = Worker(slot=len(self._all), level=self.config.isolation, limits=self.config.limits)
-                self._all.append(worker)
-                return worker
+                return self._new_worker()
         return self._idle.get()
 
     def grade(self, path: str | Path, name: str | None = None) -> Result:
         worker = self._acquire()
         try:
-            if not worker.alive:
+            if worker.alive:
+                worker.wait_ready()
+            else:
                 worker.start()
             result = grade(path, self.case_set, worker, name=name, visibility=self.visibility, extras=self.extras)
         finally:
