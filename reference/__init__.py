@@ -192,7 +192,7 @@ def _eigendecomposition(M: np.ndarray):
     Q = np.stack([np.linalg.svd(M - l * eye)[2][-1].conj() for l in lam], axis=1)
     if ok(Q):
         return lam, Q
-    raise ValueError("M is not (numerically) diagonalizable: its eigenvectors are nearly dependent")
+    raise ValueError("M is not (numerically) diagonalizable: no reliable eigenvector basis")
 
 
 def matrix_power_eig(M, p) -> np.ndarray:
