@@ -19,7 +19,7 @@ from .results import (CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, 
                       CaseResult, CellReport, Problem, QuestionResult, Result)
 from .runner import CallSpec, RawAnswer, RunReport, Worker, run_program
 from .score import question_result
-from .spec import HIDDEN, PUBLIC, Case, CaseSet, Question
+from .spec import PUBLIC, Case, CaseSet, Question
 from .text import clean
 
 # What a student sees for a hidden case that did not pass: the kind of failure, never its details
@@ -174,6 +174,3 @@ def _unrun(case_set: CaseSet, message: str) -> list[QuestionResult]:
         questions.append(question_result(question, cases, {}))
     return questions
 
-
-def hidden_count(case_set: CaseSet) -> int:
-    return sum(1 for c in case_set.cases if c.visibility == HIDDEN)

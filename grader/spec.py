@@ -6,7 +6,7 @@ second registry of `Question`s (see `assignments/`); nothing in `grader/` change
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 # The kinds of answer the engine knows how to transport out of the sandbox and compare.
 ARRAY = "array"            # anything that converts to a real float64 array of the reference's shape
@@ -147,5 +147,3 @@ class CaseSet:
         kept = tuple(c for c in self.cases if c.visibility == visibility)
         return CaseSet(self.assignment, kept, self.digest)
 
-
-Args = Mapping[str, Any]
