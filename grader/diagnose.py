@@ -16,9 +16,14 @@ from .spec import NAME_SET, Case, Question
 
 
 def diagnose(question: Question, case: Case, got: Any) -> list[str]:
-    """The ids of the question's mistakes that `got` matches on this case."""
+    """The ids of the question's mistakes that `got` matches on this case, each named once.
+
+    One id may have several variants (several ways of coding the same misconception).
+    """
     found = []
     for mistake in question.mistakes:
+        if mistake.id in found:
+            continue
         if mistake.matches is not None:
             try:
                 hit = bool(mistake.matches(got))

@@ -11,7 +11,7 @@ from grader.spec import (ARRAY, ARRAY_DICT, LABEL, NAME_SET, Assignment, CaseInp
                          WrittenPart)
 
 from . import cases
-from .mistakes import MISTAKES, includes_non_positive
+from .mistakes import MISTAKES, VARIANTS, includes_non_positive
 
 GATES = ("f", "i", "o", "c_tilde")
 STEP_KEYS = ("f", "i", "o", "c_tilde", "c", "h")
@@ -20,7 +20,7 @@ REGIMES = ("vanishing", "exploding", "preserved")
 
 def _mistakes(qid: str) -> tuple[Mistake, ...]:
     found = []
-    for m in MISTAKES.get(qid, ()):
+    for m in MISTAKES.get(qid, ()) + VARIANTS.get(qid, ()):
         if qid == "3b":
             found.append(Mistake(m.id, m.hint, m.compute, matches=includes_non_positive))
         else:

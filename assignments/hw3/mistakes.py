@@ -30,7 +30,7 @@ import numpy as np
 
 from reference import ALWAYS_POSITIVE, W_2C, sigmoid
 
-__all__ = ["Mistake", "MISTAKES", "NON_POSITIVE", "includes_non_positive"]
+__all__ = ["Mistake", "MISTAKES", "VARIANTS", "NON_POSITIVE", "includes_non_positive"]
 
 
 @dataclass(frozen=True)
@@ -362,15 +362,15 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
                 "The transpose of the eigenvector matrix stands in for its inverse, which only "
                 "works for an orthogonal Q.", _2b_Q_transpose_instead_of_inverse),
         Mistake("off-by-one-power",
-                "The result is one power too high: check where the repeated multiplication "
-                "starts (p = 0 must give the identity).", _2b_off_by_one_power),
+                "The result is one power off: check where the repeated multiplication starts "
+                "and how often it runs (p = 0 must give the identity).", _2b_off_by_one_power),
     ),
     "2c": (
         Mistake("zero-instead-of-small",
                 "W^30 is small, but no entry is zero: look at what the largest eigenvalue "
                 "raised to the 30th power gives.", _2c_zero_instead_of_small),
         Mistake("rounded",
-                "The entries were rounded to two decimals; give them to full precision.",
+                "The entries were rounded or cut short; give them to full precision.",
                 _2c_rounded),
         Mistake("elementwise-power",
                 "Raising each entry to the 30th power is not the matrix power.",
@@ -405,9 +405,9 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
                 "This is only the direct path; C_{t-1} also reaches C_t through h_{t-1} and the "
                 "gates that depend on it.", _3c_cell_forget_gate_only),
         Mistake("wrong-product-rule",
-                "The derivative of h_{t-1} = o_{t-1} * tanh(C_{t-1}) with respect to C_{t-1} "
-                "loses a factor: apply the product and chain rules term by term.",
-                _3c_cell_wrong_product_rule),
+                "A product was differentiated with a term or a factor lost: in f * C_{t-1}, "
+                "i * C~_t and h_{t-1} = o_{t-1} * tanh(C_{t-1}), apply the product and chain "
+                "rules term by term.", _3c_cell_wrong_product_rule),
         Mistake("drops-tanh-derivative",
                 "The derivative of h_{t-1} with respect to C_{t-1} stops before the tanh: the "
                 "chain rule needs one more factor.", _3c_cell_drops_tanh_derivative),
@@ -420,4 +420,142 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
                 "The identity is the special case in which every forget gate is 1; in general "
                 "the forget gates along the way matter.", _3c_carousel_identity),
     ),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# other ways of making the same mistakes
+# --------------------------------------------------------------------------------------------
+#
+# One misconception can be coded in several ways that give different numbers (an off-by-one
+# power can go up or down; "rounded" can mean two decimals or four significant figures). Each
+# entry below is another computation for an id that is already in MISTAKES, with that entry's
+# hint, so that mutants written independently of this file are named too. MISTAKES keeps one
+# canonical variant per id; the registry (assignments/hw3/__init__.py) hands both to the engine,
+# and the engine names an id once per case however many of its variants match.
+
+def _1b_product_from_k(W, U, xs, h0, gs):
+    # dh_t/dh_k taken as the product over i = k..t instead of k+1..t: one Jacobian too many.
+    W, hs = _forward(W, U, xs, h0)
+    gs = _f(gs)
+    T, n = len(hs) - 1, W.shape[0]
+    grad = np.zeros((n, n))
+    for t in range(1, T + 1):
+        for k in range(1, t + 1):
+            dh = np.eye(n)
+            for i in range(k, t + 1):
+                dh = np.diag(hs[i] * (1 - hs[i])) @ W @ dh
+            grad += np.outer((gs[t - 1] @ dh) * hs[k] * (1 - hs[k]), hs[k - 1])
+    return grad
+
+
+def _2a_power_of_last_step(W, U, xs, h0, gs):
+    # dh_t/dh_k taken as (diag(sigma'_t) W)^(t-k): step t's Jacobian repeated.
+    W, hs = _forward(W, U, xs, h0)
+    gs = _f(gs)
+    T, n = len(hs) - 1, W.shape[0]
+    terms = np.zeros((T, T, n, n))
+    for t in range(1, T + 1):
+        step = np.diag(hs[t] * (1 - hs[t])) @ W
+        for k in range(1, t + 1):
+            row = gs[t - 1] @ np.linalg.matrix_power(step, t - k)
+            terms[t - 1, k - 1] = np.outer(row * hs[k] * (1 - hs[k]), hs[k - 1])
+    return terms
+
+
+def _2b_Q_conjugate_transpose(M, p):
+    lam, Q = np.linalg.eig(_f(M))
+    return np.real(Q @ np.diag(lam ** int(p)) @ Q.conj().T)  # Q^H = Q^-1 only if Q is unitary
+
+
+def _2b_power_minus_one(M, p):
+    lam, Q = np.linalg.eig(_f(M))
+    lam = lam.astype(np.complex128)
+    return np.real(Q @ np.diag(lam ** (int(p) - 1)) @ np.linalg.inv(Q))   # M^(p-1)
+
+
+def _2c_shortened(digits: int, significant: bool, truncate: bool) -> Callable[[], np.ndarray]:
+    """W^30 given to `digits` decimals (or significant figures), rounded or cut off."""
+    def compute():
+        exact = np.linalg.matrix_power(np.array(W_2C), 30)
+        if significant:
+            shift = digits - 1 - np.floor(np.log10(np.abs(exact)))
+        else:
+            shift = np.full(exact.shape, float(digits))
+        scaled = exact * 10.0 ** shift
+        return (np.trunc(scaled) if truncate else np.round(scaled)) / 10.0 ** shift
+    compute.__name__ = (f"_2c_{'truncated' if truncate else 'rounded'}_to_{digits}_"
+                        f"{'significant' if significant else 'decimals'}")
+    return compute
+
+
+def _2c_shortened_variants() -> tuple[Callable[[], np.ndarray], ...]:
+    """Every hand-copied W^30 that is neither zero (its own mistake) nor right to 1e-6."""
+    exact = np.linalg.matrix_power(np.array(W_2C), 30)
+    found = []
+    for truncate in (False, True):
+        for significant, most in ((False, 8), (True, 6)):
+            for digits in range(1, most + 1):
+                compute = _2c_shortened(digits, significant, truncate)
+                value = compute()
+                if not np.any(value) or np.allclose(value, exact, rtol=1e-6, atol=0):
+                    continue
+                if any(np.array_equal(value, other()) for other in found):
+                    continue
+                found.append(compute)
+    return tuple(found)
+
+
+def _3c_gates_sigma_only(params, x, h_prev):
+    P, f, i, o, c_tilde = _gates(params, x, h_prev)
+    return {                                                  # the sigmoid gates wrong, tanh right
+        "f": np.diag(f) @ P["Wf"],
+        "i": np.diag(i) @ P["Wi"],
+        "o": np.diag(o) @ P["Wo"],
+        "c_tilde": np.diag(1 - c_tilde ** 2) @ P["Wc"],
+    }
+
+
+def _cell_paths(params, x, c_prev, o_prev):
+    """The three gate paths of dC_t/dC_{t-1}, each already multiplied by dh_{t-1}/dC_{t-1}."""
+    c_prev, o_prev = _f(c_prev), _f(o_prev)
+    h_prev = o_prev * np.tanh(c_prev)
+    P, f, i, _, c_tilde = _gates(params, x, h_prev)
+    dh = np.diag(o_prev * (1 - np.tanh(c_prev) ** 2))
+    via_f = np.diag(c_prev * f * (1 - f)) @ P["Wf"] @ dh
+    via_i = np.diag(c_tilde * i * (1 - i)) @ P["Wi"] @ dh
+    via_c = np.diag(i * (1 - c_tilde ** 2)) @ P["Wc"] @ dh
+    return f, via_f, via_i, via_c
+
+
+def _3c_cell_drops_f_product_term(params, x, c_prev, o_prev):
+    f, _, via_i, via_c = _cell_paths(params, x, c_prev, o_prev)
+    return np.diag(f) + via_i + via_c             # d(f * C)/dC taken as diag(f) alone
+
+
+def _3c_cell_drops_i_product_term(params, x, c_prev, o_prev):
+    f, via_f, _, via_c = _cell_paths(params, x, c_prev, o_prev)
+    return np.diag(f) + via_f + via_c             # d(i * C~)/dC taken as i * dC~/dC alone
+
+
+def _3c_cell_drops_c_tilde_product_term(params, x, c_prev, o_prev):
+    f, via_f, via_i, _ = _cell_paths(params, x, c_prev, o_prev)
+    return np.diag(f) + via_f + via_i             # d(i * C~)/dC taken as C~ * di/dC alone
+
+
+def _same(qid: str, mid: str, *computes: Callable[..., Any]) -> tuple[Mistake, ...]:
+    """More computations for the catalogued mistake `mid` of `qid`, with its id and hint."""
+    entry = next(m for m in MISTAKES[qid] if m.id == mid)
+    return tuple(Mistake(entry.id, entry.hint, compute) for compute in computes)
+
+
+VARIANTS: dict[str, tuple[Mistake, ...]] = {
+    "1b": _same("1b", "off-by-one-time-index", _1b_product_from_k),
+    "2a": _same("2a", "sigma-prime-not-per-step", _2a_power_of_last_step),
+    "2b": (_same("2b", "Q-transpose-instead-of-inverse", _2b_Q_conjugate_transpose)
+           + _same("2b", "off-by-one-power", _2b_power_minus_one)),
+    "2c": _same("2c", "rounded", *_2c_shortened_variants()),
+    "3c-gates": _same("3c-gates", "sigma-instead-of-derivative", _3c_gates_sigma_only),
+    "3c-cell": _same("3c-cell", "wrong-product-rule", _3c_cell_drops_f_product_term,
+                     _3c_cell_drops_i_product_term, _3c_cell_drops_c_tilde_product_term),
 }
