@@ -59,13 +59,13 @@ def grade(path: str | Path, case_set: CaseSet, worker: Worker, name: str | None 
     except LoadError as exc:
         result.status = UNREADABLE
         result.problems.append(Problem(exc.code, clean(exc.message, 500)))
-        result.questions = _unrun(case_set, f"not run: {clean(exc.message, 300)}")
+        result.questions = unrun(case_set, f"not run: {clean(exc.message, 300)}")
         result.seconds = round(time.monotonic() - started, 3)
         return result
     except OSError as exc:
         result.status = UNREADABLE
         result.problems.append(Problem("unreadable", f"the submission could not be read: {exc.strerror}"))
-        result.questions = _unrun(case_set, "not run: the submission could not be read")
+        result.questions = unrun(case_set, "not run: the submission could not be read")
         result.seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -165,7 +165,7 @@ def _head(program: Program, index: int) -> str:
     return ""
 
 
-def _unrun(case_set: CaseSet, message: str) -> list[QuestionResult]:
+def unrun(case_set: CaseSet, message: str) -> list[QuestionResult]:
     questions = []
     for question in case_set.assignment.questions:
         cases = [CaseResult(c.uid, c.visibility, clean(c.label, 120), NOT_RUN,

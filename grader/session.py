@@ -10,10 +10,10 @@ import queue
 import threading
 from pathlib import Path
 
-from . import caseset
+from . import __version__, caseset
 from .config import Config
-from .pipeline import Extras, grade
-from .results import Result
+from .pipeline import Extras, grade, unrun
+from .results import ERROR, Problem, Result
 from .runner import Worker
 from .spec import PUBLIC, CaseSet
 
@@ -59,6 +59,9 @@ class Session:
             else:
                 worker.start()
             result = grade(path, self.case_set, worker, name=name, visibility=self.visibility, extras=self.extras)
+        except Exception as exc:  # noqa: BLE001 - a grader fault must cost one result, not the batch
+            worker.close()        # its state is unknown: the next submission gets a fresh one
+            result = internal_error(Path(path), name, self.case_set, self.visibility, exc)
         finally:
             self._idle.put(worker)
         if self.config.demo_secret and self.visibility != PUBLIC:
@@ -77,9 +80,19 @@ class Session:
         self.close()
 
 
-def _demo_problem():
-    from .results import Problem
+def internal_error(path: Path, name: str | None, case_set: CaseSet, visibility: str, exc: Exception) -> Result:
+    """The result for a submission that made the grader itself fail: zero, and saying so plainly."""
+    result = Result(submission=name or path.name, status=ERROR, score=0.0, max_score=case_set.assignment.max_score,
+                    assignment=case_set.assignment.name, grader_version=__version__, case_set=case_set.digest,
+                    visibility=visibility)
+    result.problems.append(Problem("internal-error", f"the grader failed on this submission "
+                                                     f"({type(exc).__name__}: {str(exc)[:300]}); "
+                                                     "please report it — nothing was graded"))
+    result.questions = unrun(case_set, "not run: the grader failed on this submission")
+    return result
 
+
+def _demo_problem() -> Problem:
     return Problem("demo-secret", "hidden cases were drawn from the repository's DEMO secret; set GRADER_SECRET "
                                   "(or secret_file in grader.toml) before grading for real")
 
