@@ -1,0 +1,65 @@
+"""The gradebook: one CSV row per submission, ready for a spreadsheet or an LMS import.
+
+Columns: student, one per question id, `written` (only when some result has written parts),
+`total`, `max`, `status`. `total` and `max` include the written parts: `written` is the sum of the
+points a person has given so far (empty until one is given), and `max` counts every written part's
+maximum, scored or not, so that a column of totals is always out of the same number.
+
+A student picks their own file name, and a spreadsheet treats a cell that starts with `=`, `+`, `-`
+or `@` as a formula (CSV injection): such text cells get a leading apostrophe, which spreadsheets
+show as plain text. Numbers are written as numbers.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Iterable
+
+from ..results import Result
+from ..text import clean
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell_text(text: str) -> str:
+    """Text safe to put in a spreadsheet cell: one line, no control characters, never a formula."""
+    text = clean(text, 300).replace("\n", " ").replace("\t", " ")
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def number(value: float | None) -> str:
+    """A score with at most four decimals and no trailing zeros; empty for 'none yet'."""
+    if value is None:
+        return ""
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def header(question_ids: list[str], with_written: bool) -> list[str]:
+    return ["student", *(cell_text(q) for q in question_ids), *(["written"] if with_written else []),
+            "total", "max", "status"]
+
+
+def row(result: Result, question_ids: list[str], with_written: bool) -> list[str]:
+    by_id = {q.id: q for q in result.questions}
+    scores = [number(by_id[qid].score) if qid in by_id else "" for qid in question_ids]
+    scored = [w.score for w in result.written if w.score is not None]
+    written = sum(scored) if scored else None
+    written_max = sum(w.max_score for w in result.written)
+    cells = [cell_text(result.submission), *scores]
+    if with_written:
+        cells.append(number(written))
+    cells += [number(result.score + (written or 0.0)), number(result.max_score + written_max),
+              cell_text(result.status)]
+    return cells
+
+
+def csv_text(results: Iterable[Result], question_ids: list[str]) -> str:
+    """The gradebook as CSV text (RFC 4180 quoting, `\\r\\n` line ends as the csv module writes them)."""
+    results = list(results)
+    with_written = any(r.written for r in results)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header(list(question_ids), with_written))
+    for result in results:
+        writer.writerow(row(result, list(question_ids), with_written))
+    return out.getvalue()

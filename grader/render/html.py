@@ -1,0 +1,231 @@
+"""Self-contained HTML reports: one page per submission (`report`) and the class view (`summary`).
+
+Both are pure functions of `Result` objects and return a complete document with its CSS inline: no
+scripts, no web fonts, no CDN, so a report opens the same from a laptop, an LMS upload or an e-mail.
+
+Every string that came from a submission is hostile until shown otherwise. Two layers keep it inert:
+`_sanitised` strips ANSI escapes and control characters from a copy of the result (the pipeline already
+does, but renderers also receive hand-built or JSON-loaded results), and Jinja2's autoescape escapes
+every value placed in the page. The templates never use `|safe`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+
+from ..results import PASSED, UNREADABLE, CaseResult, QuestionResult, Result
+from ..text import clean
+from . import classview
+
+TEMPLATE_PACKAGE = "grader.templates"
+TEXT_LIMIT = 20000          # the pipeline bounds outputs at 20000 characters; nothing here needs more
+NAME_LIMIT = 300
+
+
+# ----------------------------------------------------------------------------------------------
+# Templates
+
+
+def template_dir() -> Path | None:
+    """`templates/` beside the `grader/` package in a checkout, or None when running installed.
+
+    A checkout is recognised by its pyproject.toml, so that an unrelated top-level `templates/`
+    folder in site-packages is never mistaken for ours.
+    """
+    root = Path(__file__).resolve().parent.parent.parent
+    candidate = root / "templates"
+    return candidate if (candidate / "report.html").is_file() and (root / "pyproject.toml").is_file() else None
+
+
+def loader(local: Path | None, package: str = TEMPLATE_PACKAGE) -> jinja2.BaseLoader:
+    """Templates from the folder `local` (a checkout's `templates/`) or, without one, from `package`.
+
+    Installed, `templates/` is shipped as the package `grader.templates` (see pyproject.toml), which
+    may live in a zip or wheel cache: `importlib.resources` reads it wherever it is.
+    """
+    if local is not None:
+        return jinja2.FileSystemLoader(str(local))
+    root = resources.files(package)
+
+    def load(name: str) -> str | None:
+        item = root.joinpath(name)
+        return item.read_text(encoding="utf-8") if item.is_file() else None
+
+    return jinja2.FunctionLoader(load)
+
+
+def make_environment(template_loader: jinja2.BaseLoader) -> jinja2.Environment:
+    """A Jinja2 environment that autoescapes everything and fails loudly on a misspelt name."""
+    env = jinja2.Environment(loader=template_loader, autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["points"] = points
+    env.filters["percent"] = percent
+    env.filters["slug"] = slug
+    return env
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The shared environment (templates are parsed once per process, not once per report)."""
+    return make_environment(loader(template_dir()))
+
+
+# ----------------------------------------------------------------------------------------------
+# Formatting helpers (also used as template filters)
+
+
+def points(value: float | None) -> str:
+    """A score as people write it: 7.5, 10, 3.13 — at most two decimals, no trailing zeros."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def percent(fraction: float | None) -> str:
+    if fraction is None or not math.isfinite(fraction):
+        return "–"
+    return f"{100 * fraction:.0f}%"
+
+
+def slug(text: str) -> str:
+    """A string safe to use as an HTML id or fragment (question ids are data, not markup)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", str(text)).strip("-") or "x"
+
+
+def safe_link(href: str) -> str:
+    """A relative link that cannot be read as a `javascript:` (or any other) URL scheme.
+
+    Batch links are built from submission file names, and a student can name a file
+    `javascript:alert(1).ipynb`. Anything that looks like it starts with a scheme is made explicitly
+    relative, and characters outside a conservative set are percent-encoded.
+    """
+    href = clean(href, 1000).replace("\n", "")
+    if re.match(r"^\s*[A-Za-z][A-Za-z0-9+.\-]*:", href) or href.startswith("//"):
+        href = "./" + href.lstrip()
+    return quote(href, safe="/#?=&%.-_~+")
+
+
+# ----------------------------------------------------------------------------------------------
+# Sanitising
+
+
+def _clean_tree(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return clean(value, limit)
+    if isinstance(value, dict):
+        return {clean(str(k), NAME_LIMIT): _clean_tree(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_tree(v, limit) for v in value]
+    return value
+
+
+def _sanitised(result: Result) -> Result:
+    """A copy of `result` with every string stripped of control characters and bounded in length."""
+    data = _clean_tree(result.to_dict(), TEXT_LIMIT)
+    data["submission"] = clean(result.submission, NAME_LIMIT).replace("\n", " ")
+    return Result.from_dict(data)
+
+
+# ----------------------------------------------------------------------------------------------
+# The per-submission report
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """A question with the counts the report shows, so that the template only formats."""
+
+    q: QuestionResult
+    public: list[CaseResult]
+    hidden: list[CaseResult]
+    public_passed: int
+    hidden_passed: int
+
+    @property
+    def fraction(self) -> float:
+        return self.q.score / self.q.max_score if self.q.max_score else 0.0
+
+
+def _question_view(q: QuestionResult) -> QuestionView:
+    public, hidden = q.public, q.hidden
+    return QuestionView(q, public, hidden, sum(c.status == PASSED for c in public),
+                        sum(c.status == PASSED for c in hidden))
+
+
+def report(result: Result, env: jinja2.Environment | None = None) -> str:
+    """The per-student report: score, problems, every question with its cases, execution, written parts."""
+    result = _sanitised(result)
+    questions = [_question_view(q) for q in result.questions]
+    failed_cells = [c for c in result.cells if c.status != "ok"]
+    written_scored = [w for w in result.written if w.score is not None]
+    return (env or environment()).get_template("report.html").render(
+        result=result,
+        questions=questions,
+        failed_cells=failed_cells,
+        unreadable=result.status == UNREADABLE,
+        self_check=result.visibility == "public",
+        fraction=result.score / result.max_score if result.max_score else 0.0,
+        written_total=sum(w.score for w in written_scored) if written_scored else None,
+        written_max=sum(w.max_score for w in result.written),
+        title=f"{result.submission} — {result.assignment or 'grading report'}",
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The class summary
+
+
+@dataclass(frozen=True)
+class StudentRow:
+    result: Result
+    href: str | None
+    scores: dict[str, QuestionResult]
+
+
+def summary(results: list[Result], links: dict[str, str] | None = None,
+            env: jinja2.Environment | None = None) -> str:
+    """The class view: statistics, charts, common failures and mistakes, and a table of every student.
+
+    `links` maps a submission name (as in `Result.submission`) to the relative URL of its report.
+    """
+    links = links or {}
+    rows = []
+    for raw in sorted(results, key=lambda r: r.submission.lower()):
+        href = links.get(raw.submission)
+        result = _sanitised(raw)
+        rows.append(StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions}))
+    clean_results = [row.result for row in rows]
+    view = classview.build(clean_results)
+    assignment = next((r.assignment for r in clean_results if r.assignment), "")
+    versions = sorted({r.grader_version for r in clean_results if r.grader_version})
+    return (env or environment()).get_template("summary.html").render(
+        view=view,
+        rows=rows,
+        question_ids=[qid for qid, _, _ in classview.question_order(clean_results)],
+        assignment=assignment,
+        versions=versions,
+        geometry=dataclasses.asdict(_Geometry()),
+        title=f"{assignment or 'Class'} — class summary",
+    )
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Chart sizes, passed to the template so that axes and bars agree."""
+
+    hist_width: int = classview.HIST_WIDTH
+    hist_height: int = classview.HIST_HEIGHT
+    hist_top: int = classview.HIST_TOP
+    hist_bottom: int = classview.HIST_HEIGHT - classview.HIST_BOTTOM
+    hist_left: int = classview.HIST_LEFT
+    rate_width: int = classview.RATE_WIDTH
+    rate_label: int = classview.RATE_LABEL
+    rate_row: int = classview.RATE_ROW

@@ -1,0 +1,350 @@
+"""The HTML reports and the CSV gradebook: real graded submissions, and hand-built hostile results.
+
+Hostile strings are checked the way a browser would see them: the page is parsed with html.parser,
+and the test asserts that no <script> element, no event-handler attribute and no external URL came
+out, while the hostile text itself is still shown (as text).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from grader import cli
+from grader.render import classview, gradebook, html
+from grader.results import (CaseResult, CellReport, Diagnosis, Problem, QuestionResult, Result,
+                            WrittenAnswer)
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+SCRIPT = "<script>alert(1)</script>"
+BREAKOUT = '" onmouseover="alert(1)" x="'
+IMG = '<img src=x onerror="alert(1)">'
+HOSTILE = f"{SCRIPT}{BREAKOUT}{IMG}\x1b[31mred\x1b[0m\x00nul"
+
+
+VOID = {"meta", "br", "img", "input", "hr", "link", "rect", "line", "source", "wbr", "col", "area", "base"}
+
+
+class Page(HTMLParser):
+    """Everything a browser would act on: elements, attributes, and the visible text."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.chunks: list[str] = []
+        self.inside: list[tuple[str, str]] = []     # (innermost open element, text)
+        self.open: list[str] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.open:
+            while self.open.pop() != tag:
+                pass
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.chunks.append(data)
+        self.inside.append((self.open[-1] if self.open else "", data))
+
+    def texts(self, tag: str) -> list[str]:
+        """The text placed directly inside each `tag` element."""
+        return [data.strip() for name, data in self.inside if name == tag and data.strip()]
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    def elements(self, name: str) -> list[dict[str, str | None]]:
+        return [attrs for tag, attrs in self.tags if tag == name]
+
+    def event_handlers(self) -> list[tuple[str, str]]:
+        return [(tag, a) for tag, attrs in self.tags for a in attrs if a.lower().startswith("on")]
+
+    def urls(self) -> list[str]:
+        return [v or "" for _, attrs in self.tags for k, v in attrs.items() if k in ("src", "href", "action")]
+
+
+def total_score(markup: str) -> str:
+    match = re.search(r'id="total-score">([^<]*)<', markup)
+    assert match, "the report has no total score"
+    return match.group(1)
+
+
+def assert_inert(markup: str) -> Page:
+    """The page runs nothing and loads nothing from outside; returns the parsed page."""
+    page = Page(markup)
+    assert page.elements("script") == []
+    assert page.elements("iframe") == [] and page.elements("object") == [] and page.elements("link") == []
+    assert page.event_handlers() == []
+    for url in page.urls():
+        assert not url.lower().startswith(("http://", "https://", "//", "javascript:", "data:")), url
+    assert "http://" not in markup and "https://" not in markup
+    assert "\x00" not in markup and "\x1b" not in markup
+    return page
+
+
+# ---------------------------------------------------------------------------------------------
+# Results from really grading the example submissions
+
+
+@pytest.fixture(scope="module")
+def graded(session) -> dict[str, Result]:
+    names = ("alice_correct.ipynb", "bob_seed_mistakes.ipynb", "dave_broken.ipynb")
+    return {name.split("_")[0]: session.grade(SUBMISSIONS / name) for name in names}
+
+
+@pytest.fixture(scope="module")
+def self_checked(public_session) -> Result:
+    return public_session.grade(SUBMISSIONS / "bob_seed_mistakes.ipynb")
+
+
+def test_report_of_a_correct_submission_shows_full_marks(graded):
+    result = graded["alice"]
+    markup = html.report(result)
+    page = assert_inert(markup)
+    assert result.score == 100
+    assert total_score(markup) == "100"
+    assert result.submission in page.text
+    for text in (result.case_set, result.isolation, result.grader_version, result.assignment,
+                 "all cases (instructor)"):
+        assert text and text in page.text
+    for q in result.questions:
+        assert q.id in page.text and q.title in page.text
+    assert "ran without errors" in page.text
+
+
+def test_report_of_seeded_mistakes_names_each_diagnosis_and_hint(graded):
+    result = graded["bob"]
+    markup = html.report(result)
+    page = assert_inert(markup)
+    assert total_score(markup) == html.points(result.score) == "71.56"
+    hints = [h for q in result.questions for h in q.hints]
+    assert {h.id for h in hints} >= {"sigma-prime-not-per-step", "zero-instead-of-small", "forget-gate-only"}
+    for hint in hints:
+        assert hint.id in page.text and hint.hint in page.text
+    q2a = next(q for q in result.questions if q.id == "2a")
+    assert f"{html.points(q2a.score)} / 10" in page.text
+    failing = next(c for c in q2a.public if c.status != "passed")
+    assert failing.message.splitlines()[0] in page.text
+    assert failing.expected in page.text and failing.got in page.text
+    for name, value in failing.inputs.items():
+        assert value in page.text
+    assert failing.tolerance in page.text
+
+
+def test_hidden_cases_show_status_but_never_inputs_or_values(graded):
+    """Even a result that (wrongly) carried hidden values must not show them."""
+    result = Result.from_dict(graded["bob"].to_dict())
+    planted = 0
+    for q in result.questions:
+        for c in q.hidden:
+            c.inputs = {"W": "SECRET-HIDDEN-INPUT"}
+            c.expected, c.got = "SECRET-HIDDEN-EXPECTED", "SECRET-HIDDEN-GOT"
+            c.message = "SECRET-HIDDEN-MESSAGE"
+            planted += 1
+    assert planted > 50
+    markup = html.report(result)
+    assert "SECRET-HIDDEN" not in markup
+    page = Page(markup)
+    hidden_total = sum(len(q.hidden) for q in result.questions)
+    hidden_passed = sum(c.passed for q in result.questions for c in q.hidden)
+    assert len([a for a in page.elements("li") if "chip" in (a.get("class") or "")]) == hidden_total
+    assert f"{hidden_passed}" in page.text
+    # One Expected/Got pair per public case that has an expected value, none for hidden ones.
+    public_with_values = sum(1 for q in result.questions for c in q.public if c.expected is not None)
+    assert page.texts("h5").count("Expected") == public_with_values
+    assert page.texts("h5").count("Got") == public_with_values
+
+
+def test_report_of_an_unreadable_submission_says_why(graded):
+    result = graded["dave"]
+    markup = html.report(result)
+    page = assert_inert(markup)
+    assert result.status == "unreadable"
+    assert "could not be graded" in page.text
+    problem = next(p for p in result.problems if p.code != "demo-secret")
+    assert problem.message in page.text
+    assert total_score(markup) == "0"
+
+
+def test_self_check_report_says_public_cases_only(self_checked):
+    page = assert_inert(html.report(self_checked))
+    assert "public cases only" in page.text
+    assert not [h for h in page.texts("h4") if h.startswith("Hidden cases")]
+    assert not [c for _, c in page.tags if "chip" in (c.get("class") or "")]
+    assert page.texts("h4").count("Public cases · 3 of 3 pass") >= 1
+
+
+def test_cli_grade_writes_the_html_report(tmp_path, capsys):
+    target = tmp_path / "nested" / "alice.html"
+    code = cli.main(["grade", str(SUBMISSIONS / "alice_correct.ipynb"), "--html", str(target)])
+    assert code == cli.EXIT_OK
+    page = assert_inert(target.read_text(encoding="utf-8"))
+    assert "alice_correct.ipynb" in page.text and "100" in page.text
+    assert "alice_correct.ipynb" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile results built by hand (renderers also receive JSON-loaded or hand-made results)
+
+
+def hostile_result(name: str = HOSTILE) -> Result:
+    public = CaseResult("q/public/0", "public", HOSTILE, "failed", message=HOSTILE, tolerance="exact",
+                        inputs={HOSTILE: HOSTILE}, expected="[1, 2]", got=HOSTILE, diagnosis=[HOSTILE])
+    hidden = CaseResult("q/hidden/0", "hidden", HOSTILE, "error", message="raised an exception")
+    question = QuestionResult("q<1>", HOSTILE, HOSTILE, 1.0, 4.0, "partial", [public, hidden], [HOSTILE],
+                              [Diagnosis(HOSTILE, HOSTILE, 1)])
+    return Result(
+        submission=name, status="graded", score=1.0, max_score=4.0, questions=[question],
+        problems=[Problem(HOSTILE, HOSTILE)],
+        cells=[CellReport(3, "error", HOSTILE, HOSTILE)], output=HOSTILE * 3,
+        written=[WrittenAnswer("w1", HOSTILE, 5.0, HOSTILE + "\nsecond line", rubric=HOSTILE, score=2.5)],
+        assignment=HOSTILE, grader_version=HOSTILE, case_set=HOSTILE, isolation=HOSTILE,
+        source_sha256=HOSTILE,
+    )
+
+
+def test_hostile_strings_are_shown_as_text_never_as_markup():
+    markup = html.report(hostile_result())
+    page = assert_inert(markup)
+    # The payload is visible as text (escaped), with its ANSI escapes and NUL removed.
+    assert SCRIPT in page.text and IMG in page.text
+    assert "redN" not in page.text and "rednul" in page.text
+    assert "second line" in page.text
+    assert "&lt;script&gt;" in markup
+    assert "<script" not in markup.lower()
+
+
+def test_hostile_summary_is_inert_and_links_cannot_run_script():
+    results = [hostile_result(), hostile_result("=cmd|' /C calc'!A0"), hostile_result("javascript:alert(1)")]
+    links = {results[0].submission: "reports/" + HOSTILE + ".html",
+             results[1].submission: "reports/=cmd.html",
+             results[2].submission: "javascript:alert(1)"}
+    page = assert_inert(html.summary(results, links))
+    hrefs = [a["href"] for a in page.elements("a") if a.get("href")]
+    assert len(hrefs) == 3
+    assert "./javascript%3Aalert%281%29" in hrefs
+    assert all(not h.lower().startswith("javascript:") for h in hrefs)
+    assert SCRIPT in page.text
+
+
+@pytest.mark.parametrize("href, expected", [
+    ("reports/alice.html", "reports/alice.html"),
+    ("reports/a b.html", "reports/a%20b.html"),
+    ("JavaScript:alert(1)", "./JavaScript%3Aalert%281%29"),
+    ("//evil.example/x", ".///evil.example/x"),
+    ("\\\\evil.example\\x", "%5C%5Cevil.example%5Cx"),
+])
+def test_safe_link_keeps_relative_links_and_defuses_schemes(href, expected):
+    assert html.safe_link(href) == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# The class summary
+
+
+def test_summary_shows_class_statistics_and_every_student(graded):
+    results = list(graded.values())
+    links = {r.submission: f"reports/{r.submission}.html" for r in results}
+    markup = html.summary(results, links)
+    page = assert_inert(markup)
+    scores = sorted(r.score for r in results)
+    view = classview.build(results)
+    assert view.count == 3 and view.median == scores[1]
+    assert abs(view.mean - sum(scores) / 3) < 1e-9
+    for number in (html.points(view.mean), html.points(view.median)):
+        assert number in page.text
+    anchors = {a["href"] for a in page.elements("a")}
+    for r in results:
+        assert r.submission in page.text
+        assert f"reports/{r.submission}.html" in anchors
+    assert len(page.elements("svg")) == 2
+    assert len(page.elements("rect")) >= classview.HISTOGRAM_BINS
+    # Bob's diagnosed mistakes are counted once per student, with their hint.
+    for q in graded["bob"].questions:
+        for hint in q.hints:
+            assert hint.id in page.text and hint.hint in page.text
+
+
+def test_class_numbers_count_students_not_cases(graded):
+    results = list(graded.values())
+    view = classview.build(results)
+    by_id = {q.id: q for q in view.questions}
+    assert by_id["1a"].passed == 2 and by_id["1a"].failed == 1      # alice, bob full; dave zero
+    assert dict(by_id["2a"].mistakes) == {"sigma-prime-not-per-step": 1}
+    assert ("2a", "sigma-prime-not-per-step", 1) in {(m.question, m.id, m.students) for m in view.mistakes}
+    assert sum(int(b.value) for b in view.histogram) == 3
+    assert view.unreadable == 1
+
+
+def test_histogram_puts_full_and_zero_scores_in_the_end_bins():
+    bars = classview.histogram([0.0, 100.0, 100.0, 55.0], 100.0)
+    assert [b.value for b in bars] == ["1", "0", "0", "0", "0", "1", "0", "0", "0", "2"]
+    assert max(b.height for b in bars) == pytest.approx(classview.HIST_HEIGHT - classview.HIST_TOP
+                                                        - classview.HIST_BOTTOM)
+
+
+def test_summary_of_no_results_still_renders():
+    page = assert_inert(html.summary([]))
+    assert "No submissions" in page.text and "0 submissions" in page.text
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates and the gradebook
+
+
+def test_templates_load_from_the_installed_package_too(tmp_path, monkeypatch, graded):
+    """Installed, there is no checkout: the same files are read as package data."""
+    package = tmp_path / "probe_templates_pkg"
+    shutil.copytree(ROOT / "templates", package)
+    (package / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    env = html.make_environment(html.loader(None, "probe_templates_pkg"))
+    page = assert_inert(html.report(graded["alice"], env=env))
+    assert "alice_correct.ipynb" in page.text
+    assert html.template_dir() == ROOT / "templates"
+    sys.modules.pop("probe_templates_pkg", None)
+
+
+def test_templates_never_mark_data_safe():
+    for path in (ROOT / "templates").glob("*.html"):
+        assert "|safe" not in path.read_text().replace(" ", ""), path
+
+
+def test_gradebook_guards_against_formula_injection_and_lists_every_score(graded):
+    qids = [q.id for q in graded["alice"].questions]
+    evil = [Result.from_dict({**graded["bob"].to_dict(), "submission": name})
+            for name in ("=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)")]
+    text = gradebook.csv_text([graded["alice"], *evil], qids)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["student", *qids, "total", "max", "status"]
+    assert rows[1][0] == "alice_correct.ipynb" and rows[1][-3:] == ["100", "100", "graded"]
+    assert [r[0] for r in rows[2:]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)"]
+    bob = {q.id: q.score for q in graded["bob"].questions}
+    assert [float(x) for x in rows[2][1:1 + len(qids)]] == [bob[q] for q in qids]
+    assert float(rows[2][-3]) == graded["bob"].score
+
+
+def test_gradebook_adds_written_points_when_there_are_written_parts():
+    result = hostile_result("carol.py")
+    other = hostile_result("dan.py")
+    other.written[0].score = None
+    rows = list(csv.reader(io.StringIO(gradebook.csv_text([result, other], ["q<1>", "absent"]))))
+    assert rows[0] == ["student", "q<1>", "absent", "written", "total", "max", "status"]
+    assert rows[1] == ["carol.py", "1", "", "2.5", "3.5", "9", "graded"]
+    assert rows[2] == ["dan.py", "1", "", "", "1", "9", "graded"]
