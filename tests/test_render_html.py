@@ -207,13 +207,15 @@ def hostile_result(name: str = HOSTILE) -> Result:
     public = CaseResult("q/public/0", "public", HOSTILE, "failed", message=HOSTILE, tolerance="exact",
                         inputs={HOSTILE: HOSTILE}, expected="[1, 2]", got=HOSTILE, diagnosis=[HOSTILE])
     hidden = CaseResult("q/hidden/0", "hidden", HOSTILE, "error", message="raised an exception")
+    written = WrittenAnswer("w1", HOSTILE, 5.0, HOSTILE + "\nsecond line", rubric=HOSTILE, score=2.5)
+    written.comment = HOSTILE       # the TA's comment (grader.manual) is shown too
     question = QuestionResult("q<1>", HOSTILE, HOSTILE, 1.0, 4.0, "partial", [public, hidden], [HOSTILE],
                               [Diagnosis(HOSTILE, HOSTILE, 1)])
     return Result(
         submission=name, status="graded", score=1.0, max_score=4.0, questions=[question],
         problems=[Problem(HOSTILE, HOSTILE)],
         cells=[CellReport(3, "error", HOSTILE, HOSTILE)], output=HOSTILE * 3,
-        written=[WrittenAnswer("w1", HOSTILE, 5.0, HOSTILE + "\nsecond line", rubric=HOSTILE, score=2.5)],
+        written=[written],
         assignment=HOSTILE, grader_version=HOSTILE, case_set=HOSTILE, isolation=HOSTILE,
         source_sha256=HOSTILE,
     )

@@ -1,0 +1,173 @@
+"""The reports in a real browser: headless Chromium via Selenium, from files on disk (no server).
+
+What a person would check: the page opens without console errors, the score and the names are
+visible, hostile markup did not run, and the pages look right (screenshots go to test-artifacts/,
+which is git-ignored, for a human to look at).
+
+Skipped, saying why, where Chromium, chromedriver or selenium is missing. Selenium Manager is never
+used: the driver and browser paths are given explicitly, so nothing is downloaded.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grader.render import html
+from test_render_html import HOSTILE, SCRIPT, hostile_result
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+SUBMISSIONS = ROOT / "submissions"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+WIDTH = 1280
+MAX_HEIGHT = 12000        # a full-page screenshot taller than this is cut (it is still readable)
+
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                                reason="chromium and chromedriver are needed (apt-get install chromium "
+                                       "chromium-driver)")
+
+
+@pytest.fixture(scope="module")
+def driver():
+    profile = tempfile.mkdtemp(prefix="grader-chromium-")
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--hide-scrollbars", f"--window-size={WIDTH},1000",
+                 f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pages(session, tmp_path_factory) -> dict[str, Path]:
+    """The reports of three real submissions, a hostile one, and the class summary linking them."""
+    folder = tmp_path_factory.mktemp("reports")
+    results = [session.grade(SUBMISSIONS / name) for name in
+               ("alice_correct.ipynb", "bob_seed_mistakes.ipynb", "dave_broken.ipynb")]
+    results.append(hostile_result())
+    files = {}
+    for index, result in enumerate(results):
+        path = folder / f"student{index}.html"
+        path.write_text(html.report(result), encoding="utf-8")
+        files[result.submission] = path
+    summary = folder / "summary.html"
+    summary.write_text(html.summary(results, {r.submission: files[r.submission].name for r in results}),
+                       encoding="utf-8")
+    return {"alice": files[results[0].submission], "bob": files[results[1].submission],
+            "dave": files[results[2].submission], "hostile": files[results[3].submission],
+            "summary": summary, "results": results}
+
+
+def open_page(driver, path: Path):
+    driver.get_log("browser")                     # drop what earlier pages logged
+    driver.set_window_size(WIDTH, 1000)
+    driver.get(path.as_uri())
+    return driver
+
+
+def console_errors(driver) -> list[dict]:
+    return [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+
+
+def screenshot(driver, name: str) -> Path:
+    """A full-page screenshot in test-artifacts/ for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = driver.execute_script("return Math.ceil(document.documentElement.getBoundingClientRect().height)")
+    driver.set_window_size(WIDTH, min(MAX_HEIGHT, int(height) + 40))
+    target = ARTIFACTS / f"{name}.png"
+    assert driver.save_screenshot(str(target)), f"could not save {target}"
+    assert target.stat().st_size > 10_000
+    driver.set_window_size(WIDTH, 1000)
+    return target
+
+
+def visible_text(driver) -> str:
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def test_report_of_seeded_mistakes_in_the_browser(driver, pages):
+    bob = pages["results"][1]
+    open_page(driver, pages["bob"])
+    assert console_errors(driver) == []
+    total = driver.find_element(By.ID, "total-score")
+    assert total.is_displayed() and total.text == html.points(bob.score)
+    text = visible_text(driver)
+    assert bob.submission in text
+    assert "sigma-prime-not-per-step" in text
+    # A failing public case is open (its message is visible); a passing one is collapsed.
+    failing = driver.find_element(By.CSS_SELECTOR, "#q-2a details.case[open] .message pre")
+    assert failing.is_displayed() and "Not equal to tolerance" in failing.text
+    passing = driver.find_element(By.CSS_SELECTOR, "#q-1a details.case:not([open]) .case-body pre")
+    assert not passing.is_displayed()
+    screenshot(driver, "report-bob")
+
+
+def test_report_of_a_correct_and_an_unreadable_submission(driver, pages):
+    for key, result in (("alice", pages["results"][0]), ("dave", pages["results"][2])):
+        open_page(driver, pages[key])
+        assert console_errors(driver) == []
+        assert driver.find_element(By.ID, "total-score").text == html.points(result.score)
+        assert result.submission in visible_text(driver)
+        screenshot(driver, f"report-{key}")
+    assert "could not be graded" in visible_text(driver)
+
+
+def test_hostile_report_runs_nothing(driver, pages):
+    open_page(driver, pages["hostile"])
+    assert console_errors(driver) == []
+    assert driver.find_elements(By.TAG_NAME, "script") == []
+    assert driver.find_elements(By.CSS_SELECTOR, "main img") == []
+    assert driver.execute_script("return document.querySelectorAll('[onerror],[onmouseover]').length") == 0
+    assert SCRIPT in visible_text(driver)
+    screenshot(driver, "report-hostile")
+
+
+def test_summary_in_the_browser(driver, pages):
+    results = pages["results"]
+    open_page(driver, pages["summary"])
+    assert console_errors(driver) == []
+    text = visible_text(driver)
+    assert f"{len(results)} submissions" in text
+    for result in results:
+        assert result.submission.replace("\x00", "").split("\x1b")[0] in text
+    assert driver.find_element(By.ID, "mean").is_displayed()
+    charts = driver.find_elements(By.CSS_SELECTOR, ".chart svg")
+    assert len(charts) == 2 and all(c.size["height"] > 100 for c in charts)
+    screenshot(driver, "summary")
+    # The name links to the student's own report, which opens.
+    driver.find_element(By.LINK_TEXT, results[1].submission).click()
+    assert driver.find_element(By.ID, "total-score").text == html.points(results[1].score)
+    assert console_errors(driver) == []
+
+
+def test_hostile_name_in_summary_is_text(driver, pages):
+    open_page(driver, pages["summary"])
+    names = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "td.student a")]
+    assert any(name.startswith(SCRIPT) for name in names)
+    assert HOSTILE not in names          # ANSI and NUL were stripped before display
+
+
+def test_console_check_sees_errors(driver, tmp_path):
+    """The console check above can fail: a page with a broken script is reported."""
+    broken = tmp_path / "broken.html"
+    broken.write_text("<!DOCTYPE html><title>x</title><script>notDefinedAnywhere()</script>", encoding="utf-8")
+    open_page(driver, broken)
+    errors = console_errors(driver)
+    assert errors and "notDefinedAnywhere" in errors[0]["message"]
