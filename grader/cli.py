@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -63,6 +64,29 @@ def cmd_check(args) -> int:
     return EXIT_OK if all_pass else EXIT_FAILED
 
 
+def cmd_batch(args) -> int:
+    """Grade a folder of submissions into a folder of reports (logic: grader.batch)."""
+    from . import batch
+
+    config = _config(args)
+    try:
+        report = batch.run_batch(args.folder, args.out, config, workers=args.workers, force=args.force,
+                                 manual_scores=args.manual_scores)
+    except batch.BatchError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Everything already written is complete (atomic files); a re-run resumes. Exit at once
+        # rather than wait for the submissions in progress, which are graded again next time.
+        print(f"grader: interrupted; the reports written so far are in {args.out}; run the same command "
+              "again to resume", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    print(batch.describe(report, args.out))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="Autograder for numerical homework (HW3: RNNs).")
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
@@ -82,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submission")
     p.add_argument("--json", help="write the result as JSON to this file")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("batch", parents=[common], help="grade a folder of submissions (one file or folder each)")
+    p.add_argument("folder", help="the submissions: one file or one folder per student")
+    p.add_argument("--out", required=True, help="the folder for the reports, grades.csv and summary.html")
+    p.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: all cores)")
+    p.add_argument("--force", action="store_true", help="re-grade submissions that were already graded")
+    p.add_argument("--manual-scores", help="a CSV of TA scores for the written parts, merged into the results")
+    p.set_defaults(func=cmd_batch)
     return parser
 
 

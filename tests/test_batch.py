@@ -1,0 +1,270 @@
+"""`grader batch`: a folder of submissions in, per-student reports, a gradebook and a class view out.
+
+What is promised: every submission gets a result and a report, whatever it is; one failing
+submission (even a fault inside the grader) never stops the batch; a re-run skips what was already
+graded with the same content, grader and cases; a batch killed half-way loses nothing it wrote.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import batch
+from grader.results import ERROR, GRADED, UNREADABLE
+from grader.session import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+QUESTION_IDS = ["1a", "1b", "2a", "2b", "2c", "2c-regime", "3-step", "3b", "3c-gates", "3c-cell", "3c-carousel"]
+
+
+@pytest.fixture()
+def class_dir(tmp_path: Path) -> Path:
+    """A small class: notebooks, a module, an unreadable file, a folder submission, hidden clutter."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "alice_correct.ipynb", folder / "alice.ipynb")
+    shutil.copy(SUBMISSIONS / "bob_seed_mistakes.ipynb", folder / "bob.ipynb")
+    shutil.copy(SUBMISSIONS / "dave_broken.ipynb", folder / "dave.ipynb")
+    (folder / "frank").mkdir()
+    shutil.copy(SUBMISSIONS / "carol_module.py", folder / "frank" / "hw3.py")
+    (folder / "frank" / "notes.txt").write_text("my notes\n")   # a module wins over written text
+    (folder / ".DS_Store").write_bytes(b"\x00\x01")
+    (folder / ".hidden_student.ipynb").write_text("{}")
+    return folder
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+# ------------------------------------------------------------------------------------------------
+# Finding submissions
+
+
+def test_discover_skips_hidden_and_names_each_student_once(tmp_path: Path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("alice.ipynb", "alice.py", "Alice.txt", "<script>x.ipynb", ".secret.ipynb", "-rf.py"):
+        (folder / name).write_text("x")
+    (folder / "__pycache__").mkdir()
+    (folder / "bob folder").mkdir()
+    (folder / "reports").mkdir()
+    found = batch.discover(folder, exclude=[folder / "reports"])
+    names = [s.name for s in found]
+    assert len(names) == len(set(n.lower() for n in names)) == 6
+    assert set(names) == {"Alice", "alice-2", "alice-3", "script_x", "rf", "bob_folder"}
+    for name in names:
+        assert "/" not in name and not name.startswith(".") and name == batch.safe_name(name)
+
+
+def test_discover_refuses_a_missing_folder(tmp_path: Path):
+    with pytest.raises(batch.BatchError, match="not a folder"):
+        batch.discover(tmp_path / "nope")
+
+
+def test_fingerprint_follows_content_not_hidden_files(tmp_path: Path):
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "hw.py").write_text("x = 1\n")
+    first = batch.fingerprint(one)
+    (one / ".ipynb_checkpoints").mkdir()
+    (one / ".ipynb_checkpoints" / "hw.py").write_text("x = 2\n")
+    assert batch.fingerprint(one) == first
+    (one / "hw.py").write_text("x = 2\n")
+    assert batch.fingerprint(one) != first
+    (one / "hw.py").write_text("x = 1\n")
+    (one / "extra.py").write_text("")
+    assert batch.fingerprint(one) != first
+    file = tmp_path / "hw.py"
+    file.write_text("x = 1\n")
+    assert batch.fingerprint(file) != first    # a file is not the folder holding it
+    os.symlink("/etc/passwd", one / "link.py")
+    assert batch.fingerprint(one) == batch.fingerprint(one)    # links are hashed by target, not read
+
+
+# ------------------------------------------------------------------------------------------------
+# A whole batch
+
+
+def test_batch_writes_every_report_and_the_class_files(class_dir: Path, tmp_path: Path, session: Session):
+    out = tmp_path / "out"
+    seen = []
+    report = batch.run_batch(class_dir, out, session.config, session=session, progress=False,
+                             on_result=lambda s, r: seen.append(s.name))
+    assert sorted(seen) == ["alice", "bob", "dave", "frank"]
+    assert report.graded == 4 and report.reused == 0 and report.failures == 1
+    by_name = {r.submission: r for r in report.results}
+    assert by_name["alice"].score == pytest.approx(100)
+    assert by_name["frank"].score == pytest.approx(100)
+    assert 0 < by_name["bob"].score < 100
+    assert by_name["dave"].status == UNREADABLE
+    for name in by_name:
+        folder = out / name
+        assert (folder / "report.html").read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+        saved = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+        assert saved["submission"] == name and saved["score"] == pytest.approx(by_name[name].score)
+        assert (folder / "batch.json").is_file()
+    assert not list(out.rglob("*.tmp"))
+
+    rows = read_csv(out / "grades.csv")
+    assert [r["student"] for r in rows] == ["alice", "bob", "dave", "frank"]
+    for column in QUESTION_IDS + ["total", "status"]:
+        assert column in rows[0]
+    assert float(rows[0]["total"]) == pytest.approx(100)
+    assert rows[2]["status"] == UNREADABLE
+
+    everything = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert [r["submission"] for r in everything["results"]] == ["alice", "bob", "dave", "frank"]
+    assert everything["case_set"] == session.case_set.digest
+
+    summary = (out / "summary.html").read_text(encoding="utf-8")
+    for name in by_name:
+        assert f'href="{name}/report.html"' in summary
+
+
+def test_rerun_skips_unchanged_and_regrades_what_changed(class_dir: Path, tmp_path: Path, session: Session):
+    out = tmp_path / "out"
+    batch.run_batch(class_dir, out, session.config, session=session, progress=False)
+    alice_report = (out / "alice" / "report.html").stat().st_mtime_ns
+
+    again = batch.run_batch(class_dir, out, session.config, session=session, progress=False)
+    assert again.graded == 0 and again.reused == 4
+    assert (out / "alice" / "report.html").stat().st_mtime_ns == alice_report
+    assert [r.score for r in again.results] == [json.loads((out / n / "result.json").read_text())["score"]
+                                                for n in ("alice", "bob", "dave", "frank")]
+
+    # bob hands in the correct notebook late; frank edits a file inside his folder
+    shutil.copy(SUBMISSIONS / "alice_correct.ipynb", class_dir / "bob.ipynb")
+    (class_dir / "frank" / "hw3.py").write_text("def sigmoid_jacobian(W, x):\n    return W\n")
+    changed = []
+    third = batch.run_batch(class_dir, out, session.config, session=session, progress=False,
+                            on_result=lambda s, r: changed.append(s.name))
+    assert sorted(changed) == ["bob", "frank"] and third.reused == 2
+    rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
+    assert float(rows["bob"]["total"]) == pytest.approx(100)
+    assert float(rows["frank"]["total"]) == pytest.approx(0)
+
+    forced = batch.run_batch(class_dir, out, session.config, session=session, progress=False, force=True)
+    assert forced.graded == 4 and forced.reused == 0
+
+
+def test_a_changed_case_set_or_damaged_record_means_regrading(class_dir: Path, tmp_path: Path, session: Session):
+    out = tmp_path / "out"
+    batch.run_batch(class_dir, out, session.config, session=session, progress=False)
+    record = json.loads((out / "alice" / "batch.json").read_text())
+    record["stamp"]["case_set"] = "0" * 16      # as if graded on other cases
+    (out / "alice" / "batch.json").write_text(json.dumps(record))
+    (out / "bob" / "batch.json").write_text("{ not json")
+    (out / "frank" / "report.html").unlink()       # a report lost: regrade rather than trust the record
+    regraded = []
+    batch.run_batch(class_dir, out, session.config, session=session, progress=False,
+                    on_result=lambda s, r: regraded.append(s.name))
+    assert sorted(regraded) == ["alice", "bob", "frank"]
+    assert (out / "frank" / "report.html").is_file()
+
+
+class FaultySession(Session):
+    """Fault injection: the grader itself raises on one submission (the real Session grades the rest)."""
+
+    def grade(self, path, name=None):
+        if name == "bob":
+            raise RuntimeError("injected fault")
+        return super().grade(path, name)
+
+
+def test_a_grader_fault_costs_one_result_not_the_batch(class_dir: Path, tmp_path: Path, config):
+    out = tmp_path / "out"
+    with FaultySession(config) as faulty:
+        report = batch.run_batch(class_dir, out, config, session=faulty, progress=False)
+        by_name = {r.submission: r for r in report.results}
+        assert by_name["bob"].status == ERROR and by_name["bob"].score == 0
+        assert any("injected fault" in p.message for p in by_name["bob"].problems)
+        assert by_name["alice"].status == GRADED and by_name["alice"].score == pytest.approx(100)
+        assert (out / "bob" / "report.html").is_file()
+        assert not (out / "bob" / "batch.json").exists()     # an error is never kept: retried next run
+        rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
+        assert rows["bob"]["status"] == ERROR
+    retried = []
+    batch.run_batch(class_dir, out, config, session=None, workers=1, progress=False,
+                    on_result=lambda s, r: retried.append(s.name))
+    assert retried == ["bob"]
+
+
+def test_empty_folder_and_bad_workers_are_clear_errors(tmp_path: Path, config):
+    (tmp_path / "in").mkdir()
+    with pytest.raises(batch.BatchError, match="holds no submissions"):
+        batch.run_batch(tmp_path / "in", tmp_path / "out", config, progress=False)
+    (tmp_path / "in" / "a.py").write_text("x = 1\n")
+    with pytest.raises(batch.BatchError, match="at least 1"):
+        batch.run_batch(tmp_path / "in", tmp_path / "out", config, workers=0, progress=False)
+
+
+# ------------------------------------------------------------------------------------------------
+# The command line, interrupted
+
+
+def _cli(*args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("GRADER_SECRET", None)
+    return subprocess.Popen([sys.executable, "-m", "grader", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _slow_class(folder: Path, count: int) -> None:
+    """Module submissions that each take a second to import, so a batch can be stopped half-way."""
+    folder.mkdir()
+    body = (SUBMISSIONS / "carol_module.py").read_text(encoding="utf-8")
+    for i in range(count):
+        (folder / f"s{i:02d}.py").write_text(f"import time\ntime.sleep(1.0)\n# {i}\n" + body, encoding="utf-8")
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_an_interrupted_batch_loses_nothing_and_resumes(tmp_path: Path, how):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    _slow_class(folder, 5)
+    proc = _cli("batch", str(folder), "--out", str(out), "--workers", "1",
+                start_new_session=True)
+    _wait_for(out / "s00" / "batch.json", proc)
+    os.kill(proc.pid, how)
+    _, stderr = proc.communicate(timeout=60)
+    if how == signal.SIGINT:
+        assert proc.returncode == 130 and "resume" in stderr
+        assert "s00" in (out / "summary.html").read_text(encoding="utf-8")
+    finished = [p.parent.name for p in out.glob("*/batch.json")]
+    assert "s00" in finished and len(finished) < 5
+    for name in finished:                         # whatever is there is whole
+        json.loads((out / name / "result.json").read_text(encoding="utf-8"))
+
+    proc = _cli("batch", str(folder), "--out", str(out), "--workers", "2")
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert f"{len(finished)} unchanged" in stdout
+    rows = read_csv(out / "grades.csv")
+    assert [r["student"] for r in rows] == [f"s{i:02d}" for i in range(5)]
+    assert all(float(r["total"]) == pytest.approx(100) for r in rows)
+    assert not list(out.rglob(".*.tmp"))
+
+
+def test_cli_batch_on_a_missing_folder_exits_2(tmp_path: Path):
+    proc = _cli("batch", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "not a folder" in stderr
