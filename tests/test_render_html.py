@@ -145,6 +145,8 @@ def test_report_of_seeded_mistakes_names_each_diagnosis_and_hint(graded):
     for name, value in failing.inputs.items():
         assert value in page.text
     assert failing.tolerance in page.text
+    for part in result.written:
+        assert part.title in page.text and part.text.splitlines()[0] in page.text
 
 
 def test_hidden_cases_show_status_but_never_inputs_or_values(graded):
@@ -251,6 +253,7 @@ def test_hostile_summary_is_inert_and_links_cannot_run_script():
     ("JavaScript:alert(1)", "./JavaScript%3Aalert%281%29"),
     ("//evil.example/x", ".///evil.example/x"),
     ("\\\\evil.example\\x", "%5C%5Cevil.example%5Cx"),
+    ("a#b?c=1/50%.ipynb/report.html", "a%23b%3Fc%3D1/50%25.ipynb/report.html"),
 ])
 def test_safe_link_keeps_relative_links_and_defuses_schemes(href, expected):
     assert html.safe_link(href) == expected
@@ -334,8 +337,11 @@ def test_gradebook_guards_against_formula_injection_and_lists_every_score(graded
             for name in ("=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)")]
     text = gradebook.csv_text([graded["alice"], *evil], qids)
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["student", *qids, "total", "max", "status"]
-    assert rows[1][0] == "alice_correct.ipynb" and rows[1][-3:] == ["100", "100", "graded"]
+    written = ["written"] if graded["alice"].written else []      # the written parts, once collected
+    written_max = sum(w.max_score for w in graded["alice"].written)
+    assert rows[0] == ["student", *qids, *written, "total", "max", "status"]
+    assert rows[1][0] == "alice_correct.ipynb"
+    assert rows[1][-3:] == ["100", gradebook.number(100 + written_max), "graded"]
     assert [r[0] for r in rows[2:]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)"]
     bob = {q.id: q.score for q in graded["bob"].questions}
     assert [float(x) for x in rows[2][1:1 + len(qids)]] == [bob[q] for q in qids]

@@ -101,17 +101,18 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", str(text)).strip("-") or "x"
 
 
-def safe_link(href: str) -> str:
-    """A relative link that cannot be read as a `javascript:` (or any other) URL scheme.
+def safe_link(path: str) -> str:
+    """A relative file path as a link that cannot be read as a `javascript:` (or any other) URL.
 
     Batch links are built from submission file names, and a student can name a file
-    `javascript:alert(1).ipynb`. Anything that looks like it starts with a scheme is made explicitly
-    relative, and characters outside a conservative set are percent-encoded.
+    `javascript:alert(1).ipynb`, `a#b.ipynb` or `50%.ipynb`. Every character but `/` and the
+    unreserved ones is percent-encoded (so `:`, `#`, `?` and `%` stay part of the file name), and a
+    path that would still start like a scheme or a network location is made explicitly relative.
     """
-    href = clean(href, 1000).replace("\n", "")
-    if re.match(r"^\s*[A-Za-z][A-Za-z0-9+.\-]*:", href) or href.startswith("//"):
-        href = "./" + href.lstrip()
-    return quote(href, safe="/#?=&%.-_~+")
+    path = clean(path, 1000).replace("\n", "").strip()
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:", path) or path.startswith("//"):
+        path = "./" + path
+    return quote(path, safe="/-._~")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -194,7 +195,8 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
             env: jinja2.Environment | None = None) -> str:
     """The class view: statistics, charts, common failures and mistakes, and a table of every student.
 
-    `links` maps a submission name (as in `Result.submission`) to the relative URL of its report.
+    `links` maps a submission name (as in `Result.submission`) to the path of its report, relative
+    to the summary page (a file path, not a URL: it is percent-encoded here).
     """
     links = links or {}
     rows = []
