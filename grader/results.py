@@ -105,6 +105,7 @@ class WrittenAnswer:
     rubric: str = ""
     score: float | None = None     # None until a TA has scored it
     found: bool = True
+    comment: str = ""              # the TA's comment, with the score (grader.manual)
 
 
 @dataclass

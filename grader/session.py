@@ -98,5 +98,7 @@ def _demo_problem() -> Problem:
 
 
 def default_extras() -> Extras:
-    """Written-answer collection and parsing (none yet)."""
-    return Extras()
+    """Written answers: collected for a person (`written.collect`), and read from prose (`written.parse_written`)."""
+    from . import written
+
+    return Extras(parse_written=written.parse_written, collect_written=written.collect)

@@ -108,6 +108,9 @@ class Assignment:
     written: tuple[WrittenPart, ...] = ()
     # Where markdown answers to written parts are marked: `<!-- answer: ID -->` by default.
     answer_marker: str = "answer"
+    # For submissions written as prose (.md/.txt) without markers: text -> grader.written.WrittenParse
+    # (the text of each written part, and the auto-graded answers the text states).
+    written_parser: Callable[[str], Any] | None = None
 
     def question(self, qid: str) -> Question:
         for q in self.questions:

@@ -10,7 +10,7 @@ import reference
 from grader.spec import (ARRAY, ARRAY_DICT, LABEL, NAME_SET, Assignment, CaseInput, Mistake, Question,
                          WrittenPart)
 
-from . import cases
+from . import cases, written
 from .mistakes import MISTAKES, VARIANTS, includes_non_positive
 
 GATES = ("f", "i", "o", "c_tilde")
@@ -86,4 +86,4 @@ WRITTEN = (
 )
 
 ASSIGNMENT = Assignment(name="hw3", title="Homework 3: Recurrent Neural Networks", questions=QUESTIONS,
-                        written=WRITTEN)
+                        written=WRITTEN, written_parser=written.parse)
