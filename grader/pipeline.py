@@ -102,7 +102,8 @@ def grade(path: str | Path, case_set: CaseSet, worker: Worker, name: str | None 
 
 
 def _call(question: Question, case: Case) -> CallSpec:
-    return CallSpec(case.uid, question.id, question.name, question.call, question.kind, question.keys, case.args)
+    return CallSpec(case.uid, question.id, question.name, question.call, question.kind, question.keys, case.args,
+                    hidden=case.visibility != PUBLIC)
 
 
 def _written_answers(program: Program, case_set: CaseSet, extras: Extras) -> dict[str, RawAnswer]:

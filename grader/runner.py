@@ -9,17 +9,28 @@ Failures are contained per case. If the process dies or hangs in a case, the cas
 crashed or timed out, the job is killed (every process it started included), and a fresh child
 re-executes the program and resumes at the next case. A cell that hangs or kills the process
 while the program is being executed is skipped in the next attempt.
+
+What the student process writes to the event pipe is a claim about its own answers and nothing
+else. Every job ends with the grader asking the zygote to kill it, with a fresh random token, and
+waiting for "clean" with that token: only then are all of the job's processes gone and its files
+removed, and only then does `run_program` return (so results are written after it, never before).
+Public cases are called before any hidden case's inputs are sent to the student process, so no
+public case's message can carry a hidden input.
 """
 from __future__ import annotations
 
 import base64
 import json
+import math
+from collections import deque
 import os
+import secrets
 import selectors
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -30,7 +41,11 @@ from . import sandbox
 from .load import Program
 
 MAX_EVENT_BYTES = 64 * 2**20   # one event line larger than this is dropped as garbage
-KILL_GRACE = 3.0               # seconds a zygote has to report a job's clean-up before it is replaced
+KILL_GRACE = 15.0              # seconds a zygote has to report a job's clean-up before it is replaced
+MAX_ELEMENTS = 5_000_000       # as in worker.py: no answer to this homework is larger
+MAX_FRUITLESS = 3              # job attempts that end without any progress before we stop trying
+CASE_STATUSES = ("ok", "error", "unconvertible", "missing", "timeout")
+CELL_STATUSES = ("ok", "error", "timeout")
 
 
 @dataclass(frozen=True)
@@ -42,17 +57,26 @@ class Limits:
     submission_seconds: float = 180.0  # wall time for everything one submission does
     memory_mb: int = 1536              # address space on top of the warm interpreter
     cpu_seconds: int = 300
-    nproc: int = 64
+    nproc: int = 32                    # processes and threads of the student uid (when it has its own)
     fsize_mb: int = 16
     nofile: int = 128
     tmpfs_mb: int = 64
     output_bytes: int = 65536
     timeouts_per_question: int = 2     # after this many time-outs the question's other cases are not run
 
-    def for_worker(self) -> dict[str, Any]:
-        return {"cell_seconds": self.cell_seconds, "memory_mb": self.memory_mb,
-                "cpu_seconds": self.cpu_seconds, "nproc": self.nproc, "fsize_mb": self.fsize_mb,
-                "nofile": self.nofile, "output_bytes": self.output_bytes}
+    def for_worker(self, own_uid: bool) -> dict[str, Any]:
+        limits = {"cell_seconds": self.cell_seconds, "memory_mb": self.memory_mb,
+                  "cpu_seconds": self.cpu_seconds, "fsize_mb": self.fsize_mb,
+                  "nofile": self.nofile, "output_bytes": self.output_bytes}
+        if own_uid:
+            # RLIMIT_NPROC counts every process of the real uid: only meaningful for a uid of its own.
+            limits["nproc"] = self.nproc
+        return limits
+
+
+def grace(seconds: float) -> float:
+    """How long past the worker's own alarm we wait before killing the job ourselves."""
+    return min(5.0, max(1.0, 0.5 * seconds))
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,7 @@ class CallSpec:
     kind: str
     keys: tuple[str, ...]
     args: tuple[Any, ...]
+    hidden: bool = False
 
 
 @dataclass
@@ -130,13 +155,17 @@ def decode_array(data: Any) -> np.ndarray:
     if not isinstance(data, dict) or not isinstance(data.get("b64"), str) or not isinstance(data.get("shape"), list):
         raise BadValue("the worker sent something that is not an encoded array")
     shape = data["shape"]
-    if not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s for s in shape) or len(shape) > 8:
+    if len(shape) > 8 or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s for s in shape):
         raise BadValue("the worker sent an invalid shape")
+    count = math.prod(shape)
+    if count > MAX_ELEMENTS:
+        raise BadValue(f"the answer has {count} numbers; that is far too many for this answer")
+    if len(data["b64"]) != 4 * math.ceil(8 * count / 3):
+        raise BadValue("the worker sent an array whose size does not match its shape")
     try:
         raw = base64.b64decode(data["b64"], validate=True)
     except ValueError as exc:
         raise BadValue("the worker sent invalid base64") from exc
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
     if len(raw) != 8 * count:
         raise BadValue("the worker sent an array whose size does not match its shape")
     return np.frombuffer(raw, dtype="<f8").reshape(shape).astype(np.float64)
@@ -151,18 +180,61 @@ def decode_value(kind: str, keys: Iterable[str], data: Any) -> Any:
             raise BadValue("expected a dict of arrays")
         return {k: decode_array(data[k]) for k in keys if k in data}
     if kind == "label":
-        if not isinstance(data, str):
-            raise BadValue("expected a string")
+        if not isinstance(data, str) or len(data) > 200:
+            raise BadValue("expected a short string")
         return data
     if kind == "name_set":
-        if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
-            raise BadValue("expected a list of strings")
+        if (not isinstance(data, list) or len(data) > 100
+                or not all(isinstance(x, str) and len(x) <= 50 for x in data)):
+            raise BadValue("expected a short list of names")
         return frozenset(data)
     raise BadValue(f"unknown kind {kind}")
 
 
 # ------------------------------------------------------------------------------------------------
 # One sandboxed zygote
+
+
+class EventReader:
+    """Splits the worker's output into JSON events, whatever garbage the student mixes in.
+
+    Linear in the input however it is split; a line longer than MAX_EVENT_BYTES is dropped
+    whole; a line that is not a JSON object (or nests too deeply to parse) is skipped.
+    """
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.lines: deque[bytes] = deque()
+        self.partial: list[bytes] = []
+        self.partial_size = 0
+        self.dropping = False
+
+    def feed(self, chunk: bytes) -> None:
+        pieces = chunk.split(b"\n")
+        for piece in pieces[:-1]:
+            if not self.dropping:
+                self.partial.append(piece)
+                self.lines.append(b"".join(self.partial))
+            self.partial, self.partial_size, self.dropping = [], 0, False
+        last = pieces[-1]
+        if last and not self.dropping:
+            self.partial.append(last)
+            self.partial_size += len(last)
+            if self.partial_size > MAX_EVENT_BYTES:
+                self.partial, self.partial_size, self.dropping = [], 0, True
+
+    def pop(self) -> dict | None:
+        while self.lines:
+            line = self.lines.popleft()
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except (ValueError, RecursionError):
+                continue  # garbage written by student code: not an event
+            if isinstance(event, dict):
+                return event
+        return None
 
 
 class Worker:
@@ -174,11 +246,12 @@ class Worker:
         self.limits = limits
         self.proc: subprocess.Popen | None = None
         self.launch: sandbox.Launch | None = None
-        self._buffer = b""
+        self._events: EventReader | None = None
         self._selector: selectors.BaseSelector | None = None
         self._stderr: Any = None
         self._jobs = 0
         self._ready = False
+        self._closing = threading.RLock()
 
     # -- life cycle
     def start(self) -> None:
@@ -194,10 +267,14 @@ class Worker:
         env = self.launch.env or None
         if self.launch.level == sandbox.BWRAP:
             env = {}  # bwrap --clearenv sets the sandbox's environment itself
-        self.proc = subprocess.Popen(
-            self.launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            env=env, start_new_session=True, close_fds=True, bufsize=0)
-        self._buffer = b""
+        try:
+            self.proc = subprocess.Popen(
+                self.launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                env=env, start_new_session=True, close_fds=True, bufsize=0)
+        except OSError:
+            self.close()
+            raise
+        self._events = EventReader(self.proc.stdout.fileno())
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.proc.stdout, selectors.EVENT_READ)
         self._ready = False
@@ -217,117 +294,130 @@ class Worker:
 
     @property
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        proc = self.proc
+        return proc is not None and proc.poll() is None
 
     @property
     def isolation(self) -> str:
         return self.launch.level if self.launch else ""
 
-    def close(self) -> None:
-        if self.proc is not None:
-            try:
-                self.proc.stdin.write(b'{"op": "quit"}\n')
-                self.proc.stdin.flush()
-            except (OSError, ValueError):
-                pass
-            try:
-                self.proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                pass
-            self._kill_group()
-            for stream in (self.proc.stdin, self.proc.stdout):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        if self._selector is not None:
-            self._selector.close()
-        if self._stderr is not None:
-            self._stderr.close()
-        if self.launch is not None and self.launch.scratch:
-            shutil.rmtree(self.launch.scratch, ignore_errors=True)
-        self.proc, self._selector, self._stderr = None, None, None
+    @property
+    def student_uid(self) -> int | None:
+        return self.launch.uid if self.launch else None
 
-    def _kill_group(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if self.launch is not None and self.launch.uid is not None and self.launch.level == sandbox.RLIMITS:
-            _kill_uid(self.launch.uid)
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+    def close(self) -> None:
+        """Stop the zygote and everything it started; release its uids and scratch directory.
+
+        Safe to call twice, and from two threads at once (a batch may close its session while a
+        grading thread is closing a worker whose job went wrong).
+        """
+        with self._closing:
+            proc, launch, selector, stderr = self.proc, self.launch, self._selector, self._stderr
+            self.proc, self._selector, self._stderr, self._events, self.launch = None, None, None, None, None
+            self._ready = False
+            if proc is not None:
+                try:
+                    proc.stdin.write(b'{"op": "quit"}\n')
+                    proc.stdin.flush()
+                except (OSError, ValueError):
+                    pass
+                try:
+                    proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    pass
+                _kill_all(proc, launch)
+                for stream in (proc.stdin, proc.stdout):
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
+            if selector is not None:
+                selector.close()
+            if stderr is not None:
+                stderr.close()
+            if launch is not None:
+                if launch.scratch:
+                    _remove_tree(launch.scratch)
+                launch.release()
 
     def _stderr_tail(self) -> str:
-        if self._stderr is None:
+        stderr = self._stderr
+        if stderr is None:
             return ""
-        self._stderr.seek(0)
-        return self._stderr.read()[-2000:].decode(errors="replace").strip()
+        try:
+            stderr.seek(0)
+            return stderr.read()[-2000:].decode(errors="replace").strip()
+        except (OSError, ValueError):
+            return ""
 
     # -- talking
     def send(self, message: dict) -> None:
-        if not self.alive:
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
             raise WorkerDied("the worker is not running")
         try:
-            self.proc.stdin.write((json.dumps(message) + "\n").encode())
-            self.proc.stdin.flush()
+            proc.stdin.write((json.dumps(message) + "\n").encode())
+            proc.stdin.flush()
         except (OSError, ValueError) as exc:
             raise WorkerDied(str(exc)) from exc
 
     def _next_event(self, deadline: float) -> dict | None:
         """The next well-formed event, or None at the deadline. Raises WorkerDied on EOF."""
+        events, selector = self._events, self._selector
+        if events is None or selector is None:
+            raise WorkerDied("the worker is not running")
         while True:
-            newline = self._buffer.find(b"\n")
-            if newline >= 0:
-                line, self._buffer = self._buffer[:newline], self._buffer[newline + 1:]
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue  # garbage written by student code: not an event
-                if isinstance(event, dict):
-                    return event
-                continue
-            if len(self._buffer) > MAX_EVENT_BYTES:
-                self._buffer = b""  # a flood without newlines: drop it
+            event = events.pop()
+            if event is not None:
+                return event
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            if not self._selector.select(timeout=remaining):
-                return None
-            chunk = os.read(self.proc.stdout.fileno(), 1 << 20)
+            try:
+                if not selector.select(timeout=remaining):
+                    return None
+                chunk = os.read(events.fd, 1 << 20)
+            except (OSError, ValueError) as exc:
+                raise WorkerDied(f"the worker's pipe is gone ({exc})") from None
             if not chunk:
-                raise WorkerDied("the worker closed its output")
-            self._buffer += chunk
+                tail = self._stderr_tail()
+                raise WorkerDied("the worker ended" + (f": {tail[-300:]}" if tail else ""))
+            events.feed(chunk)
 
     def event(self, job: int, deadline: float) -> dict | None:
-        """The next event of this job (events of older jobs are stale and skipped)."""
+        """The next event of this job (others are stale or forged, and skipped), or None at the deadline."""
         while True:
+            if time.monotonic() >= deadline:
+                return None
             event = self._next_event(deadline)
-            if event is None or event.get("job") == job:
+            if event is None:
+                return None
+            if event.get("job") == job and type(event.get("job")) is int:
                 return event
 
-    def finish_job(self, job: int, kill: bool) -> str:
-        """Make sure the job and everything it started are gone; return how the child ended."""
-        status = "exited"
+    def end_job(self, job: int) -> str:
+        """Kill the job and everything it started; return once the zygote vouches for it.
+
+        Only a "clean" event carrying the token chosen here counts: the student process cannot
+        know the token, so it cannot end its own job early and keep running into the next one.
+        If the zygote does not answer in time, it is replaced (which kills everything too).
+        Returns how the job's process ended, as far as the zygote said.
+        """
+        status = ""
+        token = secrets.token_hex(16)
         try:
-            if kill:
-                self.send({"op": "kill", "job": job})
-            deadline = time.monotonic() + KILL_GRACE + (0 if kill else self.limits.case_seconds)
+            self.send({"op": "kill", "job": job, "token": token})
+            deadline = time.monotonic() + KILL_GRACE
             while True:
                 event = self.event(job, deadline)
                 if event is None:
                     raise WorkerDied("the worker did not clean up in time")
-                if event.get("ev") == "exit":
-                    status = str(event.get("status", "exited"))
-                if event.get("ev") == "clean":
+                if event.get("ev") == "exit" and not status:
+                    status = _text(event.get("status"), 200)
+                if event.get("ev") == "clean" and event.get("token") == token:
                     return status
         except WorkerDied:
             self.close()
-            self.start()
             return status
 
     def next_job(self) -> int:
@@ -335,17 +425,46 @@ class Worker:
         return self._jobs
 
 
+def _kill_all(proc: subprocess.Popen, launch: sandbox.Launch | None) -> None:
+    """Kill the worker's process group and, where no namespace does it for us, its student uid."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    # With bwrap the PID namespace dies with its init; without it, student processes that
+    # detached are found by their uid, which is this worker's alone.
+    if launch is not None and launch.uid is not None and launch.level == sandbox.RLIMITS:
+        _kill_uid(launch.uid)
+
+
 def _kill_uid(uid: int) -> None:
-    """Kill every process of a uid that belongs to one worker slot (rlimits level, as root)."""
+    """Kill every process of a uid that belongs to one worker (rlimits level, as root)."""
     pid = os.fork()
     if pid == 0:
         try:
+            os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
-            os.kill(-1, signal.SIGKILL)
+            for _ in range(1000):
+                os.kill(-1, signal.SIGKILL)    # ESRCH ends the loop: nothing of this uid is left
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
+
+
+def _remove_tree(path: str) -> None:
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        return
+    except (OSError, RecursionError):
+        # Something the student left is too deep or too locked for rmtree: rm -rf copes.
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", path], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -354,179 +473,233 @@ def _kill_uid(uid: int) -> None:
 
 def run_program(worker: Worker, program: Program, calls: list[CallSpec]) -> RunReport:
     """Execute `program` and call it on every case, surviving whatever it does."""
-    limits = worker.limits
-    started = time.monotonic()
-    budget_end = started + limits.submission_seconds
-    report = RunReport(isolation=worker.isolation, notes=list(worker.launch.notes if worker.launch else []))
-    pending = list(calls)
-    skip: set[int] = set()
-    timeouts: dict[str, int] = {}
-    first_load = True
+    return _Run(worker, program, calls).run()
 
-    while True:
-        if time.monotonic() >= budget_end:
-            break
-        if not worker.alive:
-            worker.start()
-        job = worker.next_job()
+
+class _Run:
+    """The state of one submission's run: what is answered, which cells to skip, where we are."""
+
+    def __init__(self, worker: Worker, program: Program, calls: list[CallSpec]):
+        self.worker = worker
+        self.limits = worker.limits
+        self.program = program
+        self.units = {u.index for u in program.units}
+        self.started = time.monotonic()
+        self.budget_end = self.started + self.limits.submission_seconds
+        self.report = RunReport()
+        self.pending = sorted(calls, key=lambda c: c.hidden)   # public first: see the module docstring
+        self.by_uid = {c.uid: c for c in calls}
+        self.skip: set[int] = set()
+        self.timeouts: dict[str, int] = {}
+        self.loaded_once = False
+        self.current_cell: int | None = None
+        self.current_case: str | None = None
+        self.fruitless = 0
+
+    # -- the loop over jobs
+    def run(self) -> RunReport:
+        while self.fruitless < MAX_FRUITLESS:
+            if time.monotonic() >= self.budget_end:
+                break
+            try:
+                if not self.worker.alive:
+                    self.worker.start()
+            except (RuntimeError, OSError) as exc:
+                self.report.notes.append(f"the sandbox could not be restarted: {exc}")
+                break
+            self._note_isolation()
+            before = (len(self.report.answers), len(self.skip), self.loaded_once)
+            job = self.worker.next_job()
+            try:
+                finished = self._job(job)
+            except WorkerDied as exc:
+                self.worker.close()
+                self._charge_current(f"the sandbox stopped ({exc})")
+                finished = False
+            self.current_cell = self.current_case = None
+            if finished:
+                break
+            self.report.restarts += 1
+            progressed = (len(self.report.answers), len(self.skip), self.loaded_once) != before
+            self.fruitless = 0 if progressed else self.fruitless + 1
+        self._settle_rest()
+        self.report.seconds = time.monotonic() - self.started
+        return self.report
+
+    def _note_isolation(self) -> None:
+        self.report.isolation = self.worker.isolation
+        for note in (self.worker.launch.notes if self.worker.launch else []):
+            if note not in self.report.notes:
+                self.report.notes.append(note)
+
+    def _job(self, job: int) -> bool:
+        """One attempt: execute the program, then call the pending cases. True when nothing is left."""
+        self.worker.send({"op": "run", "job": job, "program": self.program.to_worker(), "skip": sorted(self.skip),
+                          "limits": self.limits.for_worker(self.worker.student_uid is not None)})
         try:
-            worker.send({"op": "run", "job": job, "program": program.to_worker(), "skip": sorted(skip),
-                         "limits": limits.for_worker()})
-            loaded = _execute(worker, job, program, report, skip, first_load, budget_end)
-        except WorkerDied as exc:
-            report.notes.append(f"worker replaced: {exc}")
-            worker.close()
-            report.restarts += 1
-            continue
-        if loaded is None:      # a cell hung or crashed the process: it is skipped next time
-            report.restarts += 1
-            continue
-        first_load = False
-        if not pending:
-            worker.finish_job(job, kill=True)
-            break
-        finished = _call_cases(worker, job, pending, report, timeouts, budget_end)
-        if finished:
-            break
-        report.restarts += 1
+            if not self._load(job):
+                return False
+            for hidden in (False, True):
+                batch = [c for c in self.pending if c.hidden == hidden]
+                if batch and not self._call(job, batch, "hidden" if hidden else "public"):
+                    return False
+            return not self.pending
+        finally:
+            if self.worker.alive:
+                self.worker.end_job(job)
 
-    for call in pending:
-        if call.uid not in report.answers:
-            report.answers[call.uid] = RawAnswer(call.uid, "not-run",
-                                                 message="not run: the submission used up its time budget "
-                                                         f"of {limits.submission_seconds:g} s")
-    report.seconds = time.monotonic() - started
-    return report
+    def _charge_current(self, why: str) -> None:
+        """The worker died under us: the cell or case that was running is what killed it."""
+        if self.current_cell is not None:
+            self._skip_cell(self.current_cell, "crashed", f"{why} in this cell; the cell was skipped")
+        elif self.current_case is not None and self.current_case in self.by_uid:
+            self._settle(RawAnswer(self.current_case, "crashed", message=f"{why} during this call"))
 
+    def _settle_rest(self) -> None:
+        if self.fruitless >= MAX_FRUITLESS:
+            message = "not run: the submission's process kept dying before it could be called"
+            status = "crashed"
+        else:
+            message = f"not run: the submission used up its time budget of {self.limits.submission_seconds:g} s"
+            status = "not-run"
+        for call in list(self.pending):
+            self._settle(RawAnswer(call.uid, status, message=message))
 
-def _execute(worker: Worker, job: int, program: Program, report: RunReport, skip: set[int],
-             record: bool, budget_end: float) -> bool | None:
-    """Run the program's cells. True when loaded; None when the job had to be killed."""
-    limits = worker.limits
-    current: int | None = None
-    deadline = min(budget_end, time.monotonic() + limits.cell_seconds + 5)
-    while True:
-        event = worker.event(job, deadline)
-        if event is None:                               # hung cell (it ignored our alarm)
-            worker.finish_job(job, kill=True)
-            if current is None:
-                raise WorkerDied("the worker did not start the job")
-            skip.add(current)
-            report.cells[current] = CellRun(current, "timeout", f"the cell ran longer than {limits.cell_seconds:g} s "
-                                                                "and was stopped; it was skipped")
-            return None
-        kind = event.get("ev")
-        if kind == "cell" and event.get("phase") == "start":
-            current = _int(event.get("index"))
-            deadline = min(budget_end, time.monotonic() + limits.cell_seconds + 5)
-        elif kind == "cell":
-            index = _int(event.get("index"))
-            if index is not None and (record or index not in report.cells):
-                report.cells[index] = CellRun(index, str(event.get("status", "error")), _text(event.get("error")))
-            current = None
-        elif kind == "loaded":
-            if record:
-                report.output = _text(event.get("output"), limits.output_bytes)
-                escapes = event.get("shell")
-                report.shell_escapes = [_text(e, 200) for e in escapes] if isinstance(escapes, list) else []
-            return True
-        elif kind == "exit":
-            _drain_clean(worker, job)
-            status = _text(event.get("status"))
-            if current is None:
-                raise WorkerDied(f"the job ended before running any cell ({status})")
-            skip.add(current)
-            report.cells[current] = CellRun(current, "crashed", f"the process died in this cell ({status}); "
-                                                                "the cell was skipped")
-            return None
+    # -- executing the program
+    def _load(self, job: int) -> bool:
+        """Run the program's cells. True when loaded; False when a cell hung or crashed (it is skipped)."""
+        limits = self.limits
+        deadline = self._deadline(limits.cell_seconds)
+        while True:
+            event = self.worker.event(job, deadline)
+            if event is None:
+                if self.current_cell is not None:
+                    self._skip_cell(self.current_cell, "timeout", f"the cell ran longer than {limits.cell_seconds:g} s "
+                                                                  "and was stopped; it was skipped")
+                return False
+            kind = event.get("ev")
+            if kind == "cell" and event.get("phase") == "start":
+                index = _int(event.get("index"))
+                if index in self.units and index not in self.skip:
+                    self.current_cell = index
+                    deadline = self._deadline(limits.cell_seconds)
+            elif kind == "cell":
+                index = _int(event.get("index"))
+                if index in self.units and (not self.loaded_once or index not in self.report.cells):
+                    status = event.get("status") if event.get("status") in CELL_STATUSES else "error"
+                    self.report.cells[index] = CellRun(index, status, _text(event.get("error")))
+                self.current_cell = None
+            elif kind == "loaded":
+                if not self.loaded_once:
+                    self.report.output = _text(event.get("output"), limits.output_bytes)
+                    escapes = event.get("shell")
+                    self.report.shell_escapes = [_text(e, 200) for e in escapes[:20]] if isinstance(escapes, list) else []
+                self.loaded_once = True
+                self.current_cell = None
+                return True
+            elif kind in ("exit", "internal"):
+                if self.current_cell is not None:
+                    why = _text(event.get("status"), 200) or "the process failed"
+                    self._skip_cell(self.current_cell, "crashed", f"the process died in this cell ({why}); "
+                                                                  "the cell was skipped")
+                return False
 
+    def _skip_cell(self, index: int, status: str, message: str) -> None:
+        self.skip.add(index)
+        self.report.cells[index] = CellRun(index, status, message)
+        self.current_cell = None
 
-def _drain_clean(worker: Worker, job: int) -> None:
-    deadline = time.monotonic() + KILL_GRACE
-    while True:
-        event = worker.event(job, deadline)
-        if event is None:
-            raise WorkerDied("the worker did not clean up after a job")
-        if event.get("ev") == "clean":
+    # -- calling the cases
+    def _call(self, job: int, batch: list[CallSpec], name: str) -> bool:
+        """Call one batch of cases in order. True when all are answered; False to resume in a new job."""
+        limits = self.limits
+        waiting = {c.uid for c in batch}
+        self.worker.send({"op": "cases", "job": job, "batch": name, "case_seconds": limits.case_seconds,
+                          "cases": [{"uid": c.uid, "name": c.name, "call": c.call, "kind": c.kind,
+                                     "keys": list(c.keys), "args": encode_arg(list(c.args))} for c in batch]})
+        deadline = self._deadline(limits.case_seconds)
+        while True:
+            event = self.worker.event(job, deadline)
+            if event is None:
+                if self.current_case is not None:
+                    call = self.by_uid[self.current_case]
+                    self._settle(RawAnswer(call.uid, "timeout",
+                                           message=f"took longer than {limits.case_seconds:g} s and was stopped"))
+                    self._count_timeout(call)
+                return False
+            kind = event.get("ev")
+            uid = event.get("uid")
+            if kind == "case" and event.get("phase") == "start":
+                if uid in waiting and self._is_pending(uid):
+                    self.current_case = uid
+                    deadline = self._deadline(limits.case_seconds)
+            elif kind == "case":
+                if uid not in waiting or not self._is_pending(uid):
+                    continue
+                answer = _raw_answer(self.by_uid[uid], event)
+                self._settle(answer)
+                if answer.status == "timeout":
+                    self._count_timeout(self.by_uid[uid])
+                self.current_case = None
+                if not any(self._is_pending(u) for u in waiting):
+                    return True
+            elif kind == "done" and event.get("batch") == name:
+                # A "done" (real or forged) does not make unanswered cases disappear.
+                for call in [c for c in batch if self._is_pending(c.uid)]:
+                    self._settle(RawAnswer(call.uid, "error", message="no answer was returned"))
+                return True
+            elif kind in ("exit", "internal"):
+                if self.current_case is not None:
+                    why = _text(event.get("status"), 200) or "the process failed"
+                    self._settle(RawAnswer(self.current_case, "crashed",
+                                           message=f"the process died during this call ({why})"))
+                return False
+
+    def _deadline(self, seconds: float) -> float:
+        return min(self.budget_end, time.monotonic() + seconds + grace(seconds))
+
+    def _is_pending(self, uid: str) -> bool:
+        return uid in self.by_uid and uid not in self.report.answers
+
+    def _settle(self, answer: RawAnswer) -> None:
+        self.report.answers[answer.uid] = answer
+        self.pending = [c for c in self.pending if c.uid != answer.uid]
+        if self.current_case == answer.uid:
+            self.current_case = None
+
+    def _count_timeout(self, call: CallSpec) -> None:
+        """After repeated time-outs in one question, do not spend the budget on its other cases."""
+        qid = call.question_id
+        self.timeouts[qid] = self.timeouts.get(qid, 0) + 1
+        if self.timeouts[qid] < self.limits.timeouts_per_question:
             return
-
-
-def _call_cases(worker: Worker, job: int, pending: list[CallSpec], report: RunReport,
-                timeouts: dict[str, int], budget_end: float) -> bool:
-    """Call the pending cases in order. True when all are answered; False to resume in a new job."""
-    limits = worker.limits
-    by_uid = {c.uid: c for c in pending}
-    worker.send({"op": "cases", "job": job, "case_seconds": limits.case_seconds,
-                 "cases": [{"uid": c.uid, "name": c.name, "call": c.call, "kind": c.kind, "keys": list(c.keys),
-                            "args": encode_arg(list(c.args))} for c in pending]})
-    current: str | None = None
-    deadline = min(budget_end, time.monotonic() + limits.case_seconds + 5)
-    while True:
-        event = worker.event(job, deadline)
-        if event is None:
-            worker.finish_job(job, kill=True)
-            if current is not None:
-                _settle(pending, report, RawAnswer(current, "timeout",
-                                                   message=f"took longer than {limits.case_seconds:g} s and was stopped"))
-                _count_timeout(by_uid[current], pending, report, timeouts, limits)
-            return not pending or time.monotonic() >= budget_end
-        kind = event.get("ev")
-        if kind == "case" and event.get("phase") == "start":
-            uid = event.get("uid")
-            if uid in by_uid and any(c.uid == uid for c in pending):
-                current = uid
-                deadline = min(budget_end, time.monotonic() + limits.case_seconds + 5)
-        elif kind == "case":
-            uid = event.get("uid")
-            if uid not in by_uid or not any(c.uid == uid for c in pending):
-                continue
-            answer = _raw_answer(by_uid[uid], event)
-            _settle(pending, report, answer)
-            if answer.status == "timeout":
-                _count_timeout(by_uid[uid], pending, report, timeouts, limits)
-            current = None
-        elif kind == "done":
-            worker.finish_job(job, kill=True)
-            for call in list(pending):   # a forged "done" does not make unanswered cases disappear
-                _settle(pending, report, RawAnswer(call.uid, "error", message="no answer was returned"))
-            return True
-        elif kind == "exit":
-            _drain_clean(worker, job)
-            if current is not None:
-                _settle(pending, report, RawAnswer(current, "crashed",
-                                                   message=f"the process died during this call ({_text(event.get('status'))})"))
-            return not pending
+        for other in [c for c in self.pending if c.question_id == qid]:
+            self._settle(RawAnswer(other.uid, "not-run",
+                                   message=f"not run: {self.timeouts[qid]} earlier cases of this question timed out"))
 
 
 def _raw_answer(call: CallSpec, event: dict) -> RawAnswer:
     status = event.get("status")
-    seconds = event.get("seconds") if isinstance(event.get("seconds"), (int, float)) else 0.0
+    seconds = _seconds(event.get("seconds"))
     if status == "ok":
         try:
-            return RawAnswer(call.uid, "ok", decode_value(call.kind, call.keys, event.get("value")),
-                             seconds=float(seconds))
-        except (BadValue, KeyError, TypeError, ValueError) as exc:
+            return RawAnswer(call.uid, "ok", decode_value(call.kind, call.keys, event.get("value")), seconds=seconds)
+        except (BadValue, KeyError, TypeError, ValueError, OverflowError) as exc:
             return RawAnswer(call.uid, "unconvertible", message=f"the answer could not be read back: {exc}")
-    if status in ("error", "unconvertible", "missing", "timeout"):
-        return RawAnswer(call.uid, status, message=_text(event.get("error")), seconds=float(seconds))
+    if status in CASE_STATUSES:
+        return RawAnswer(call.uid, status, message=_text(event.get("error")), seconds=seconds)
     return RawAnswer(call.uid, "error", message="the worker reported an unknown status")
 
 
-def _settle(pending: list[CallSpec], report: RunReport, answer: RawAnswer) -> None:
-    report.answers[answer.uid] = answer
-    pending[:] = [c for c in pending if c.uid != answer.uid]
-
-
-def _count_timeout(call: CallSpec, pending: list[CallSpec], report: RunReport, timeouts: dict[str, int],
-                   limits: Limits) -> None:
-    """After repeated time-outs in one question, do not spend the budget on its other cases."""
-    timeouts[call.question_id] = timeouts.get(call.question_id, 0) + 1
-    if timeouts[call.question_id] < limits.timeouts_per_question:
-        return
-    for other in [c for c in pending if c.question_id == call.question_id]:
-        _settle(pending, report, RawAnswer(other.uid, "not-run",
-                                           message=f"not run: {timeouts[call.question_id]} earlier cases of this "
-                                                   "question timed out"))
+def _seconds(value: Any) -> float:
+    """A reported duration as a finite, non-negative float (the student can write any number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    try:
+        number = float(value)
+    except OverflowError:
+        return 0.0
+    return round(number, 6) if math.isfinite(number) and 0 <= number < 1e6 else 0.0
 
 
 def _int(value: Any) -> int | None:

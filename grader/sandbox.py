@@ -10,14 +10,24 @@ Isolation levels, strongest first:
              private size-limited tmpfs for scratch and /tmp; clean environment; rlimits; when the
              grader runs as root, the code runs as an unprivileged uid of its own.
   "rlimits"  no namespaces (bubblewrap missing or user namespaces blocked): rlimits, a private
-             scratch directory, process-group and subreaper clean-up, and an unprivileged uid of its
-             own when the grader runs as root. The reference code and the network stay reachable.
+             scratch directory, clean-up of every process of the student uid and of its files in
+             the shared temporary directories, a clean environment. What it cannot do: hide files
+             that are readable by everyone (the reference code, if installed world-readable), cut
+             the network, or bound the disk space used outside scratch other than per file.
+
+When the grader runs as root, each worker takes two uids that no other worker on this machine is
+using at the same time (see `UidLease`): one for the zygote, one for the student code. Everything
+that kills "all processes of the student" or counts them (kill(-1), RLIMIT_NPROC) relies on that
+uid belonging to exactly one running submission.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import functools
 import importlib.util
 import os
+import stat
 import shutil
 import subprocess
 import sys
@@ -33,9 +43,14 @@ LEVELS = (BWRAP, RLIMITS)
 WORKER = Path(__file__).with_name("worker.py")
 SANDBOX_WORKER = "/opt/grader-worker/worker.py"
 SANDBOX_SCRATCH = "/scratch"
-# Each parallel worker slot gets a uid of its own, so that kill(-1) and RLIMIT_NPROC reach exactly
-# one submission's processes. These uids need no passwd entry.
+# Student code of worker number i runs as FIRST_UID + i, its zygote as ZYGOTE_UID_OFFSET above
+# that. These uids need no passwd entry.
 FIRST_UID = 61000
+ZYGOTE_UID_OFFSET = 1000
+MAX_LEASES = 100
+# With the rlimits fallback the student uid can write to these host directories; its entries there
+# are removed after every job.
+SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 # Packages of this distribution that must not be readable from the sandbox.
 HIDDEN_PACKAGES = ("reference", "assignments", "grader")
 PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG")
@@ -43,6 +58,56 @@ PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG")
 
 class SandboxUnavailable(RuntimeError):
     """The isolation level that was required cannot be had on this machine."""
+
+
+class UidLease:
+    """The exclusive use of one student uid (and its zygote uid) on this machine, while held.
+
+    Two graders on one machine (two test runs, a batch and a self-check) would otherwise give
+    their first workers the same uid, and then one submission's kill(-1) or fork bomb would reach
+    the other's processes. A lease is an flock on a file in a root-only directory; the kernel
+    drops it when the holder exits, however it exits.
+    """
+
+    def __init__(self, index: int, fd: int):
+        self.index = index
+        self.uid = FIRST_UID + index
+        self.zygote_uid = self.uid + ZYGOTE_UID_OFFSET
+        self._fd: int | None = fd
+
+    @classmethod
+    def claim(cls, preferred: int = 0) -> "UidLease":
+        directory = _lease_dir()
+        for step in range(MAX_LEASES):
+            index = (preferred + step) % MAX_LEASES
+            fd = os.open(os.path.join(directory, f"{index}.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EAGAIN, errno.EACCES):
+                    continue
+                raise
+            return cls(index, fd)
+        raise SandboxUnavailable(f"all {MAX_LEASES} sandbox uids of this machine are in use")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _lease_dir() -> str:
+    """A directory only root can write to, shared by every grader on this machine."""
+    directory = os.path.join(tempfile.gettempdir(), "hw3-grader-uids")
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(directory)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise SandboxUnavailable(f"{directory} is not a private directory of this user; remove it")
+    return directory
 
 
 @dataclass(frozen=True)
@@ -53,8 +118,13 @@ class Launch:
     env: dict[str, str]
     level: str
     scratch: str | None = None       # host directory to remove afterwards (rlimits level only)
-    uid: int | None = None
+    uid: int | None = None           # the student uid (None: the grader's own, when not root)
     notes: list[str] = field(default_factory=list)
+    lease: UidLease | None = None
+
+    def release(self) -> None:
+        if self.lease is not None:
+            self.lease.release()
 
 
 def _worker_env(tmpdir: str, home: str) -> dict[str, str]:
@@ -140,20 +210,20 @@ def _system_args() -> list[str]:
     return args
 
 
-def bwrap_argv(slot: int, tmpfs_mb: int) -> tuple[list[str], int | None, list[str]]:
-    """The bubblewrap command line for one worker slot, and the uid the code will run as."""
+def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
+    """The bubblewrap command line (up to the "--" before the inner command), and notes."""
     running_as_root = os.geteuid() == 0
-    args = [shutil.which("bwrap") or "bwrap"]
+    args = [bwrap]
     if running_as_root:
-        # A user namespace made by root maps only root; instead the worker drops to its own uid.
+        # A user namespace made by root maps only root; instead the worker drops to its own uids.
         args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     else:
         args += ["--unshare-all"]
     args += ["--die-with-parent", "--new-session"]
     if not running_as_root:
         args += ["--cap-drop", "ALL"]
-    # As root the worker keeps its capabilities only until it drops to its own uid (which clears
-    # them all), right after warming up and before any student code exists.
+    # As root the zygote keeps only CAP_SETUID/CAP_SETGID after warming up, and each job child
+    # drops every capability before any student code exists (see worker.become_student).
     args += _system_args()
     roots = _python_roots()
     args += _bind_path_args(roots)
@@ -164,28 +234,31 @@ def bwrap_argv(slot: int, tmpfs_mb: int) -> tuple[list[str], int | None, list[st
             notes.append(f"hidden: {hidden}")
     size = str(tmpfs_mb * 2**20)
     args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", size, "--perms", "0777", "--tmpfs", "/tmp",
-             "--size", size, "--perms", "0777", "--tmpfs", SANDBOX_SCRATCH,
+             "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
+             "--size", size, "--perms", "0700", "--tmpfs", SANDBOX_SCRATCH,
              "--dir", os.path.dirname(SANDBOX_WORKER),
              "--ro-bind", str(WORKER), SANDBOX_WORKER,
-             "--chdir", SANDBOX_SCRATCH, "--clearenv"]
-    uid = FIRST_UID + slot if running_as_root else None
-    return args, uid, notes
+             "--chdir", "/", "--clearenv"]
+    return args, notes
+
+
+def bwrap_works(tmpfs_mb: int = 64) -> str:
+    """Return "" when bubblewrap can start Python here, else why not (probed once per bwrap found)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bubblewrap (bwrap) is not installed"
+    return _probe(bwrap, tmpfs_mb)
 
 
 @functools.lru_cache(maxsize=None)
-def bwrap_works(tmpfs_mb: int = 64) -> str:
-    """Return "" when bubblewrap can start Python here, else why not (cached per process)."""
-    if shutil.which("bwrap") is None:
-        return "bubblewrap (bwrap) is not installed"
-    argv, uid, _ = bwrap_argv(0, tmpfs_mb)
-    inner = [sys.executable, "-I", "-c", "import numpy"]
-    if uid is not None:
-        inner = [sys.executable, "-I", "-c",
-                 f"import os; os.setgroups([]); os.setresgid({uid},{uid},{uid}); "
-                 f"os.setresuid({uid},{uid},{uid}); import numpy"]
+def _probe(bwrap: str, tmpfs_mb: int) -> str:
+    argv, _ = bwrap_argv(bwrap, tmpfs_mb)
+    code = "import numpy"
+    if os.geteuid() == 0:
+        uid = FIRST_UID - 1   # a probe uid that no worker uses
+        code = f"import os; os.setgroups([]); os.setresgid({uid},{uid},{uid}); os.setresuid({uid},{uid},{uid}); " + code
     try:
-        proc = subprocess.run(argv + ["--"] + inner, capture_output=True, timeout=30,
+        proc = subprocess.run(argv + ["--", sys.executable, "-I", "-c", code], capture_output=True, timeout=30,
                               env=_worker_env("/tmp", SANDBOX_SCRATCH))
     except (OSError, subprocess.SubprocessError) as exc:
         return f"bubblewrap could not start: {exc}"
@@ -197,31 +270,38 @@ def bwrap_works(tmpfs_mb: int = 64) -> str:
 def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
     """Describe how to start worker number `slot` at the strongest isolation level available.
 
-    `level=None` means "the best there is"; naming a level makes it a requirement.
+    `level=None` means "the best there is"; naming a level makes it a requirement. As root, the
+    returned Launch holds a `UidLease` that the caller releases (`Launch.release`) when the worker
+    is gone.
     """
     if level not in (None, BWRAP, RLIMITS):
         raise ValueError(f"unknown isolation level {level!r}; choose one of {LEVELS}")
     why_not = bwrap_works(tmpfs_mb) if level in (None, BWRAP) else "not requested"
     if level == BWRAP and why_not:
         raise SandboxUnavailable(f"the bwrap sandbox is required but unavailable: {why_not}")
+    lease = UidLease.claim(slot) if os.geteuid() == 0 else None
+    uid_args = ["--uid", str(lease.uid), "--zygote-uid", str(lease.zygote_uid)] if lease else []
+    uid = lease.uid if lease else None
     if not why_not:
-        argv, uid, notes = bwrap_argv(slot, tmpfs_mb)
+        argv, _ = bwrap_argv(shutil.which("bwrap") or "bwrap", tmpfs_mb)
         inner = [sys.executable, "-I", "-B", SANDBOX_WORKER, "--zygote", "--scratch", SANDBOX_SCRATCH,
-                 "--kill-all"]
-        if uid is not None:
-            inner += ["--uid", str(uid), "--gid", str(uid)]
+                 "--tmp", "/tmp"] + uid_args
+        if lease is None:
+            inner.append("--kill-all")     # alone in its PID namespace
         env = _worker_env("/tmp", SANDBOX_SCRATCH)
         flat = [a for k, v in env.items() for a in ("--setenv", k, v)]
-        return Launch(argv + flat + ["--"] + inner, {}, BWRAP, None, uid, notes)
+        return Launch(argv + flat + ["--"] + inner, {}, BWRAP, None, uid, [], lease)
 
-    scratch = tempfile.mkdtemp(prefix="grader-scratch-")
-    uid = FIRST_UID + slot if os.geteuid() == 0 else None
-    if uid is not None:
-        os.chown(scratch, uid, uid)
-    os.chmod(scratch, 0o700)
-    inner = [sys.executable, "-I", "-B", str(WORKER), "--zygote", "--scratch", scratch]
-    if uid is not None:
-        # Only this slot's submission runs as this uid, so kill(-1) reaches nothing else.
-        inner += ["--uid", str(uid), "--gid", str(uid), "--kill-all"]
-    notes = [f"bubblewrap unavailable: {why_not}"] if why_not and level is None else []
-    return Launch(inner, _worker_env(scratch, scratch), RLIMITS, scratch, uid, notes)
+    # The scratch directory sits in a root-owned one, so the student can empty it but not remove,
+    # rename or replace it for the next job.
+    holder = tempfile.mkdtemp(prefix="grader-scratch-")
+    os.chmod(holder, 0o711)
+    scratch = os.path.join(holder, "work")
+    os.mkdir(scratch, 0o700)
+    inner = [sys.executable, "-I", "-B", str(WORKER), "--zygote", "--scratch", scratch] + uid_args
+    if lease is not None:
+        # Only with a uid of its own may the clean-up touch shared directories: it removes the
+        # student uid's entries there, which belong to this worker alone.
+        inner += [arg for d in SHARED_TMP_DIRS if os.path.isdir(d) for arg in ("--tmp", d)]
+    notes = [f"bubblewrap unavailable ({why_not}); ran with rlimits only"] if why_not and level is None else []
+    return Launch(inner, _worker_env(scratch, scratch), RLIMITS, holder, uid, notes, lease)

@@ -10,24 +10,34 @@ Why a "zygote": starting Python and importing numpy and IPython costs ~0.6 s, ex
 notebook a few milliseconds. The zygote pays the start-up once, then forks a fresh child per job,
 so every submission starts from the same clean, warm state at the cost of a fork.
 
+Who runs as whom (when the grader runs as root): the zygote drops to a uid of its own and keeps
+only the capabilities to change uid; every job child, and every process it starts, runs as a
+second, separate *student* uid with no capabilities at all. So student code cannot signal, trace
+or `prlimit` the zygote that the next submission will be forked from, and "every process of the
+student uid" is exactly "every process this submission started": a clean-up process that takes
+the student uid kills them all with kill(-1) and then empties the scratch directories.
+
 Protocol (one JSON object per line).
   grader -> zygote (stdin):   {"op": "run", "job", "program", "skip", "limits"}
-                              {"op": "cases", "job", "cases", "case_seconds"}   (relayed to the child)
-                              {"op": "kill", "job"}  {"op": "quit"}
-  zygote/child -> grader:     {"ev": "ready"} {"ev": "cell", ...} {"ev": "loaded", ...}
-                              {"ev": "case", ...} {"ev": "done"} {"ev": "exit", ...} {"ev": "clean"}
+                              {"op": "cases", "job", "batch", "cases", "case_seconds"}  (relayed to the child)
+                              {"op": "kill", "job", "token"}  {"op": "quit"}
+  child  -> grader:           {"ev": "cell", ...} {"ev": "loaded", ...} {"ev": "case", ...} {"ev": "done", "batch"}
+  zygote -> grader:           {"ev": "ready"} {"ev": "exit", "job", "status"} {"ev": "clean", "job", "token"}
 The child writes its events straight to the grader; anything it writes there is its own claim
-about its own answers, which the grader checks like any other returned value.
+about its own answers, which the grader checks like any other returned value. The grader trusts
+no line for the life cycle of a job except "clean" carrying the token it chose after the child
+was forked (so the child cannot know it); the zygote starts each of its own lines on a fresh
+line, so a half line left by a killed child cannot swallow it.
 """
 from __future__ import annotations
 
 import base64
 import ctypes
+import fcntl
 import json
 import os
 import resource
 import select
-import shutil
 import signal
 import sys
 import time
@@ -35,20 +45,31 @@ import traceback
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_SET_KEEPCAPS = 8
+PR_CAPBSET_DROP = 24
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
+CAP_SETGID = 6
+CAP_SETUID = 7
+_CAPABILITY_VERSION_3 = 0x20080522
 
 MAX_ELEMENTS = 5_000_000      # an answer larger than this is not an answer to this homework
 MAX_TEXT = 2000               # characters of any error message the child reports
+CLEAN_SECONDS = 10.0          # longest a job's clean-up may take before the zygote gives up on itself
+EXIT_UNCLEAN = 75             # the zygote exits with this when it cannot guarantee a clean next job
 
-_libc = None
+_LIBC = None
+
+
+def _libc():
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
 
 
 def _prctl(option: int, arg: int) -> None:
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-    _libc.prctl(option, arg, 0, 0, 0)
+    _libc().prctl(option, arg, 0, 0, 0)
 
 
 def _short(text: str, limit: int = MAX_TEXT) -> str:
@@ -56,17 +77,110 @@ def _short(text: str, limit: int = MAX_TEXT) -> str:
 
 
 class Channel:
-    """Writes event lines to the grader on a file descriptor nobody else is meant to use."""
+    """Writes event lines to the grader on a file descriptor nobody else is meant to use.
+
+    The job child shares this pipe with the zygote. It can change the pipe's flags (make it
+    non-blocking, for instance), so writing copes with EAGAIN, and the zygote resets the flags
+    before each job so that one job's tampering cannot break the next job's writes.
+    """
 
     def __init__(self, fd: int):
         self.fd = fd
 
-    def send(self, **event) -> None:
-        data = (json.dumps(event, allow_nan=True) + "\n").encode()
+    def send(self, fresh_line: bool = False, **event) -> None:
+        data = (("\n" if fresh_line else "") + json.dumps(event, allow_nan=True) + "\n").encode()
         view = memoryview(data)
         while view:
-            written = os.write(self.fd, view)
+            try:
+                written = os.write(self.fd, view)
+            except BlockingIOError:
+                select.select([], [self.fd], [], 1.0)
+                continue
+            except InterruptedError:
+                continue
             view = view[written:]
+
+    def reset(self) -> None:
+        """Plain blocking writes again, no signal-driven I/O, whatever the last job set."""
+        try:
+            fcntl.fcntl(self.fd, fcntl.F_SETFL, 0)
+        except OSError:
+            pass
+
+
+# ----------------------------------------------------------------------------------------------
+# Identities: the zygote's and the student's
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _set_capabilities(mask: int) -> None:
+    """Make `mask` the effective and permitted capability sets (and nothing inheritable)."""
+    header = _CapHeader(_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    for word in (0, 1):
+        part = (mask >> (32 * word)) & 0xFFFFFFFF
+        data[word].effective = data[word].permitted = part
+    if _libc().capset(ctypes.byref(header), data) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"capset failed: {os.strerror(err)}")
+
+
+def _drop_bounding_set(keep: set[int]) -> None:
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as fh:
+            last = int(fh.read())
+    except (OSError, ValueError):
+        last = 40
+    for cap in range(last + 1):
+        if cap not in keep:
+            _prctl(PR_CAPBSET_DROP, cap)
+
+
+def become_zygote(uid: int, gid: int) -> None:
+    """From root to `uid`, keeping only the capabilities to set the student's uid in each child."""
+    keep = {CAP_SETUID, CAP_SETGID}
+    _drop_bounding_set(keep)
+    _prctl(PR_SET_KEEPCAPS, 1)
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    _set_capabilities(sum(1 << c for c in keep))
+    _prctl(PR_SET_KEEPCAPS, 0)
+    if os.getresuid() != (uid, uid, uid):
+        raise SystemExit("the zygote could not change its uid")
+
+
+def become_student(uid: int, gid: int) -> None:
+    """Take the student uid for good: no supplementary groups, no capabilities, checked."""
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    _set_capabilities(0)
+    status = _proc_status("self")
+    wanted = f"{uid}\t{uid}\t{uid}\t{uid}"
+    caps_zero = all(int(status.get(k, "1"), 16) == 0 for k in ("CapPrm", "CapEff", "CapAmb"))
+    if not status.get("Uid", "").startswith(wanted) or not caps_zero:
+        raise RuntimeError("could not drop to the student uid")
+
+
+def _proc_status(pid: str) -> dict[str, str]:
+    fields = {}
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+    except OSError:
+        pass
+    return fields
 
 
 # ----------------------------------------------------------------------------------------------
@@ -183,7 +297,19 @@ def _set_limits(limits: dict) -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    return _short(f"{type(exc).__name__}: {exc}")
+    """`Type: message`, even for exceptions whose __str__ or class name misbehave."""
+    try:
+        name = str(type.__getattribute__(type(exc), "__name__"))
+    except BaseException:  # noqa: BLE001 - student classes can do anything
+        name = "Exception"
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001
+        try:
+            text = BaseException.__str__(exc)
+        except BaseException:  # noqa: BLE001
+            text = "(the message could not be shown)"
+    return _short(f"{name}: {text}")
 
 
 class Shell:
@@ -238,33 +364,75 @@ class Shell:
         return self.ip.user_ns
 
 
-def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scratch: str) -> None:
-    import numpy  # noqa: F401 - already imported by the zygote; here for clarity
+# ----------------------------------------------------------------------------------------------
+# The child: one job
 
-    job_id = job["job"]
-    limits = job.get("limits", {})
-    program = job["program"]
+
+class LineReader:
+    """Whole lines from a pipe, however the writes were split."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.buffer = b""
+
+    def line(self) -> str | None:
+        while b"\n" not in self.buffer:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except InterruptedError:
+                continue
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line.decode()
+
+
+def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int, int] | None,
+                 scratch: str) -> str:
+    """Make this fresh fork a job process: own session, student uid, scratch, output file, limits."""
     os.setsid()
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE, signal.SIGIO, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGALRM, _alarm)
+    if identity is not None:
+        become_student(*identity)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)   # after the uid change, which clears it
     workdir = os.path.join(scratch, "job")
+    os.makedirs(workdir, exist_ok=True)
     os.chdir(workdir)
     out_path = os.path.join(workdir, ".output")
-    out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
     os.close(out_fd)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    _set_limits(limits)
+    # Nothing of the zygote's but these two pipes stays open in student code.
+    keep = sorted({channel_fd, cases_fd})
+    low = 3
+    for fd in keep:
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 65536)
+    _set_limits(job.get("limits", {}))
+    return out_path
+
+
+def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scratch: str,
+           identity: tuple[int, int] | None) -> None:
+    import numpy  # noqa: F401 - already imported by the zygote; here for clarity
+
+    job_id = job["job"]
+    limits = job.get("limits", {})
+    program = job["program"]
+    out_path = _setup_child(job, channel.fd, cases_fd, identity, scratch)
 
     # --- execute the program, unit by unit
     skip = set(job.get("skip", []))
     cell_seconds = float(limits.get("cell_seconds", 10))
-    if program["kind"] == "notebook":
+    if program["kind"] == "notebook" and shell is not None:
         namespace = shell.namespace
         namespace["__name__"] = "__main__"
     else:
@@ -317,11 +485,17 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
     channel.send(ev="loaded", job=job_id, output=output,
                  shell=list(shell.escapes) if shell is not None else [])
 
-    # --- wait for the cases, then call
-    message = _read_line(cases_fd)
-    if message is None:
-        os._exit(0)
-    batch = json.loads(message)
+    # --- answer batches of cases until the grader ends the job
+    reader = LineReader(cases_fd)
+    while True:
+        message = reader.line()
+        if message is None:
+            os._exit(0)
+        batch = json.loads(message)
+        _answer_batch(batch, namespace, channel, job_id)
+
+
+def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int) -> None:
     case_seconds = float(batch.get("case_seconds", 5))
     for case in batch["cases"]:
         uid = case["uid"]
@@ -341,7 +515,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
                     returned = target(*args)
                 else:
                     returned = target
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                # Still under the alarm: converting a student object runs its code too.
                 event.update(status="ok", value=encode_answer(case["kind"], case.get("keys", []), returned))
             except Timeout:
                 event.update(status="timeout", error=f"took longer than {case_seconds:g} s")
@@ -358,22 +532,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
             channel.send(**event)
         except (TypeError, ValueError) as exc:
             channel.send(ev="case", job=job_id, uid=uid, status="unconvertible", error=_describe(exc))
-    channel.send(ev="done", job=job_id)
-    os._exit(0)
-
-
-def _read_line(fd: int) -> str | None:
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except InterruptedError:
-            continue
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        if chunk.endswith(b"\n"):
-            return b"".join(chunks).decode()
+    channel.send(ev="done", job=job_id, batch=batch.get("batch"))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -381,9 +540,16 @@ def _read_line(fd: int) -> str | None:
 
 
 class Zygote:
-    def __init__(self, scratch: str, kill_all: bool):
-        self.scratch = scratch
-        self.kill_all = kill_all
+    """Forks one child per job from a warm interpreter, and leaves nothing of a job for the next.
+
+    `identity` is the student's (uid, gid) when the grader runs as root: then every job process
+    runs as that uid and clean-up is done by a process of that uid (see `Cleanup`). Without it
+    (grader not root), children share the zygote's uid and the zygote cleans up itself.
+    """
+
+    def __init__(self, cleanup: "Cleanup", identity: tuple[int, int] | None):
+        self.cleanup = cleanup
+        self.identity = identity
         self.channel = Channel(os.dup(1))
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
@@ -392,13 +558,15 @@ class Zygote:
         self.child: int | None = None
         self.job: int | None = None
         self.cases_w: int | None = None
+        self.snapshot: tuple = ()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        for sig in (signal.SIGPIPE, signal.SIGIO, signal.SIGHUP, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_IGN)
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
-        _prctl(PR_SET_DUMPABLE, 0)  # children share our uid: keep them out of our memory and fds
+        _prctl(PR_SET_DUMPABLE, 0)
 
     def warm(self) -> None:
         import numpy  # noqa: F401
@@ -410,7 +578,10 @@ class Zygote:
             self.shell = None
 
     def announce(self) -> None:
-        self.channel.send(ev="ready", pid=os.getpid(), uid=os.getuid(), ipython=self.shell is not None)
+        self.snapshot = _own_state()
+        self.channel.send(ev="ready", pid=os.getpid(), uid=os.getuid(),
+                          student_uid=self.identity[0] if self.identity else None,
+                          ipython=self.shell is not None)
 
     def serve(self) -> None:
         stdin = sys.stdin.buffer
@@ -421,18 +592,20 @@ class Zygote:
                     os.read(self.wake_r, 4096)
                 except BlockingIOError:
                     pass
-                self._reap_child()
+                self._reap()
             if 0 in readable:
                 line = stdin.readline()
                 if not line:
-                    self._kill_everything()
+                    self._end_job(None)
                     return
                 try:
                     message = json.loads(line)
                 except ValueError:
                     continue
                 op = message.get("op")
-                if op == "run" and self.child is None:
+                if op == "run":
+                    if self.job is not None:
+                        self._end_job(None)
                     self._start(message)
                 elif op == "cases" and self.child is not None and self.cases_w is not None:
                     try:
@@ -440,15 +613,16 @@ class Zygote:
                     except OSError:
                         pass
                 elif op == "kill":
-                    self._kill_everything()
-                    self._finish(status="killed by the grader")
+                    self._end_job(str(message.get("token", "")), message.get("job"))
                 elif op == "quit":
-                    self._kill_everything()
+                    self._end_job(None)
                     return
 
     def _start(self, message: dict) -> None:
-        self._wipe()
-        os.makedirs(os.path.join(self.scratch, "job"), exist_ok=True)
+        changed = _own_state() != self.snapshot
+        if changed:
+            _give_up("the zygote's own limits, priority or identity were changed; it cannot be trusted")
+        self.channel.reset()
         cases_r, cases_w = os.pipe()
         self.job = message["job"]
         pid = os.fork()
@@ -458,107 +632,303 @@ class Zygote:
                 os.close(self.wake_r)
                 os.close(self.wake_w)
                 signal.set_wakeup_fd(-1)
-                _child(message, self.channel, cases_r, self.shell, self.scratch)
+                _child(message, self.channel, cases_r, self.shell, self.cleanup.scratch, self.identity)
             except BaseException:  # noqa: BLE001
                 try:
-                    self.channel.send(ev="internal", job=message["job"], error=_short(traceback.format_exc()))
+                    self.channel.send(fresh_line=True, ev="internal", job=message["job"],
+                                      error=_short(traceback.format_exc()))
                 finally:
                     os._exit(70)
             os._exit(0)
         os.close(cases_r)
         self.child, self.cases_w = pid, cases_w
 
-    def _reap_child(self) -> None:
-        if self.child is None:
-            self._collect_orphans()
-            return
-        try:
-            pid, status = os.waitpid(self.child, os.WNOHANG)
-        except ChildProcessError:
-            pid, status = self.child, 0
-        if pid == 0:
-            self._collect_orphans()
-            return
-        self._kill_everything()
-        self._finish(status=_describe_status(status), code=status)
-
-    def _finish(self, status: str, code: int | None = None) -> None:
-        if self.job is None:
-            return
-        if self.cases_w is not None:
-            os.close(self.cases_w)
-        self.channel.send(ev="exit", job=self.job, status=status, code=code)
-        self._wipe()
-        self.channel.send(ev="clean", job=self.job)
-        self.child, self.cases_w, self.job = None, None, None
-
-    def _collect_orphans(self) -> None:
+    def _reap(self) -> None:
+        """Collect every finished child; report the job child's end as soon as it is seen."""
         while True:
             try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
+                pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
-            if pid == 0 or pid == self.child:
+            if pid == 0:
                 return
+            if pid == self.child:
+                self.child = None
+                if self.job is not None:
+                    self.channel.send(fresh_line=True, ev="exit", job=self.job, status=_describe_status(status),
+                                      code=status)
 
-    def _kill_everything(self) -> None:
-        """Kill the child and every process it started, however it detached itself.
+    def _end_job(self, token: str | None, job=None) -> None:
+        """Kill every process of the job, empty the scratch directories, then (if asked) say so."""
+        if self.cases_w is not None:
+            try:
+                os.close(self.cases_w)
+            except OSError:
+                pass
+        problem = self.cleanup.run(self.identity)
+        if problem:
+            _give_up(problem)
+        self._reap()
+        if not _wait_no_children(2.0):
+            _give_up("a process of the job could not be collected")
+        if token is not None:
+            self.channel.send(fresh_line=True, ev="clean", job=job if job is not None else self.job, token=token)
+        self.child, self.cases_w, self.job = None, None, None
 
-        We are a child subreaper, so a daemonised grandchild is re-parented to us rather than to
-        init: killing our children until none are left reaches all of them. Where the runner tells
-        us that every process we can signal is the submission's (own PID namespace, or a uid of its
-        own), kill(-1) stops a fork bomb at once.
-        """
-        me = os.getpid()
-        for _ in range(200):
-            if self.kill_all:
-                try:
-                    os.kill(-1, signal.SIGKILL)
-                except OSError:
-                    pass
-            children = _children_of(me)
-            if not children:
+
+def _own_state() -> tuple:
+    """What a job must not be able to change about the zygote (checked before every fork)."""
+    limits = tuple(resource.getrlimit(getattr(resource, name)) for name in dir(resource)
+                   if name.startswith("RLIMIT_"))
+    try:
+        affinity = tuple(sorted(os.sched_getaffinity(0)))
+    except OSError:
+        affinity = ()
+    return (os.getresuid(), os.getresgid(), limits, os.getpriority(os.PRIO_PROCESS, 0), affinity)
+
+
+def _give_up(reason: str) -> None:
+    """The zygote cannot promise a clean next job: it says why and ends; the grader starts a new one."""
+    try:
+        os.write(2, f"worker: {reason}\n".encode())
+    finally:
+        os._exit(EXIT_UNCLEAN)
+
+
+def _wait_no_children(seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.002)
+
+
+# ----------------------------------------------------------------------------------------------
+# Clean-up after a job
+
+
+class Cleanup:
+    """Everything that makes the next job start as if it were the first.
+
+    scratch     the job's private directory: emptied completely.
+    tmp_dirs    temporary directories the job may write to besides scratch (the sandbox's /tmp;
+                with the rlimits fallback the host's /tmp, /var/tmp, /dev/shm): every entry the
+                student uid owns is removed.
+    kill_all    (no student uid) the zygote is alone in its PID namespace, so kill(-1) from it
+                reaches exactly the job's processes.
+    """
+
+    def __init__(self, scratch: str, tmp_dirs: list[str], kill_all: bool):
+        self.scratch = scratch
+        self.tmp_dirs = [d for d in tmp_dirs if d and os.path.realpath(d) != os.path.realpath(scratch)]
+        self.kill_all = kill_all
+
+    def run(self, identity: tuple[int, int] | None) -> str:
+        """Clean up; return "" when done, else what is left."""
+        if identity is None:
+            return self._work(None)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                become_student(*identity)
+                problem = self._work(identity[0])
+                if problem:
+                    os.write(2, f"worker clean-up: {problem}\n".encode())
+                code = 1 if problem else 0
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + CLEAN_SECONDS
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return "" if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else "the job could not be cleaned up"
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return "cleaning up after the job took too long"
+            time.sleep(0.001)
+
+    def _work(self, uid: int | None) -> str:
+        if uid is not None:
+            if not _kill_uid_processes(uid):
+                return "processes of the job are still running"
+            _remove_ipc(uid)
+        else:
+            _kill_descendants(os.getpid(), self.kill_all)
+        problem = ""
+        if not _empty_dir(self.scratch):
+            problem = f"{self.scratch} could not be emptied"
+        me = os.getuid()
+        for root in self.tmp_dirs:
+            if not _remove_owned_entries(root, me):
+                problem = problem or f"files of the job are left in {root}"
+        os.chdir("/")
+        return problem
+
+
+def _kill_uid_processes(uid: int) -> bool:
+    """As the student uid: kill every process of this uid but ourselves, until none is left alive."""
+    me = os.getpid()
+    for attempt in range(500):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        if not _live_processes_of(uid, exclude=me):
+            return True
+        time.sleep(0.0005 * min(attempt, 20))
+    return False
+
+
+def _live_processes_of(uid: int, exclude: int) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == exclude:
+            continue
+        status = _proc_status(name)
+        uids = status.get("Uid", "").split()
+        if uids and int(uids[0]) == uid and not status.get("State", "").startswith(("Z", "X")):
+            found.append(int(name))
+    return found
+
+
+def _kill_descendants(me: int, kill_all: bool) -> None:
+    """Without a uid of its own: kill our children until none are left (we are their subreaper,
+    so a daemonised grandchild becomes our child when its parent dies)."""
+    for _ in range(500):
+        if kill_all:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
+        children = _children_of(me)
+        if not children:
+            return
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
                 break
-            for pid in children:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            deadline = time.monotonic() + 0.5
-            while time.monotonic() < deadline:
-                try:
-                    pid, _ = os.waitpid(-1, 0)
-                except ChildProcessError:
-                    break
-                if not _children_of(me):
-                    break
-        self._collect_orphans()
+            if not _children_of(me):
+                break
 
-    def _wipe(self) -> None:
-        """Leave nothing of one job for the next: the scratch directory (and /tmp, if ours) is emptied."""
-        for root in (self.scratch, os.environ.get("TMPDIR", "")):
-            if not root or not os.path.isdir(root) or root == "/":
+
+def _remove_ipc(uid: int) -> None:
+    """System V shared memory, semaphores and message queues of the uid outlive its processes."""
+    removers = {"shm": ("shmid", lambda i: _libc().shmctl(i, 0, None)),
+                "sem": ("semid", lambda i: _libc().semctl(i, 0, 0)),
+                "msg": ("msqid", lambda i: _libc().msgctl(i, 0, None))}
+    for kind, (id_column, remove) in removers.items():
+        try:
+            with open(f"/proc/sysvipc/{kind}") as fh:
+                header = fh.readline().split()
+                rows = [line.split() for line in fh]
+        except OSError:
+            continue
+        if id_column not in header or "uid" not in header:
+            continue
+        at_id, at_uid = header.index(id_column), header.index("uid")
+        for row in rows:
+            try:
+                if int(row[at_uid]) == uid:
+                    remove(int(row[at_id]))
+            except (IndexError, ValueError):
                 continue
-            for name in os.listdir(root):
-                _remove(os.path.join(root, name))
 
 
-def _remove(path: str) -> None:
-    def onerror(func, target, exc_info):
+def _empty_dir(root: str, budget: int = 1_000_000) -> bool:
+    """Remove everything inside `root` (not `root` itself), however deep or locked-down.
+
+    Walks by changing directory, so depth is bounded neither by PATH_MAX nor by open files nor by
+    Python's recursion limit. Only ever called when no process of the job is left.
+    """
+    try:
+        os.chmod(root, 0o700)
+        os.chdir(root)
+    except OSError:
+        return False
+    names: list[str] = []          # the directories we are inside, below root
+    stuck: set[tuple[int, str]] = set()
+    while budget > 0:
+        budget -= 1
+        descended = False
         try:
-            os.chmod(os.path.dirname(target) or ".", 0o700)
-            os.chmod(target, 0o700)
-            func(target)
+            entries = list(os.scandir("."))
         except OSError:
-            pass
-
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, onerror=onerror)
-    else:
+            entries = []
+        for entry in entries:
+            key = (len(names), entry.name)
+            if key in stuck:
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    os.chmod(entry.name, 0o700)
+                    try:
+                        os.rmdir(entry.name)
+                        continue
+                    except OSError:
+                        pass
+                    os.chdir(entry.name)
+                    names.append(entry.name)
+                    descended = True
+                    break
+                os.unlink(entry.name)
+            except OSError:
+                stuck.add(key)
+        if descended:
+            continue
+        if not names:
+            break
+        done = names.pop()
+        os.chdir("..")
         try:
-            os.unlink(path)
+            os.rmdir(done)
         except OSError:
-            pass
+            stuck.add((len(names), done))
+    try:
+        left = os.listdir(root)
+    except OSError:
+        return False
+    return not left
+
+
+def _remove_owned_entries(root: str, uid: int) -> bool:
+    """Remove the entries of a shared directory (like /tmp) that belong to `uid`."""
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return True
+    ok = True
+    for entry in entries:
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            path = os.path.join(root, entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                ok = _empty_dir(path) and ok
+                os.chdir("/")
+                os.rmdir(path)
+            else:
+                os.unlink(path)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            ok = False
+    return ok
 
 
 def _children_of(parent: int) -> list[int]:
@@ -568,11 +938,11 @@ def _children_of(parent: int) -> list[int]:
             continue
         try:
             with open(f"/proc/{name}/stat", "rb") as fh:
-                stat = fh.read()
+                stat_line = fh.read()
         except OSError:
             continue
         # The command name may contain spaces and parentheses: the ppid follows the last ')'.
-        fields = stat[stat.rfind(b")") + 2:].split()
+        fields = stat_line[stat_line.rfind(b")") + 2:].split()
         if len(fields) > 1 and int(fields[1]) == parent:
             found.append(int(name))
     return found
@@ -591,47 +961,38 @@ def _describe_status(status: int) -> str:
     return f"ended ({status})"
 
 
-def _chown_tree(root: str, uid: int, gid: int) -> None:
-    if not root or not os.path.isdir(root):
-        return
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
-            try:
-                os.lchown(name, uid, gid)
-            except OSError:
-                pass
-
-
-def _drop_privileges(uid: int, gid: int) -> None:
-    os.setgroups([])
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)
-    if os.getuid() != uid or os.geteuid() != uid:
-        raise SystemExit("could not drop privileges")
-
-
 def main(argv: list[str]) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--zygote", action="store_true", required=True)
     parser.add_argument("--scratch", required=True)
-    parser.add_argument("--uid", type=int)
-    parser.add_argument("--gid", type=int)
-    parser.add_argument("--kill-all", action="store_true")
+    parser.add_argument("--tmp", action="append", default=[],
+                        help="a shared temporary directory to clear of the student's files after each job")
+    parser.add_argument("--uid", type=int, help="the student uid (the grader runs as root)")
+    parser.add_argument("--zygote-uid", type=int, help="the zygote's own uid (the grader runs as root)")
+    parser.add_argument("--kill-all", action="store_true", help="we are alone in our PID namespace")
     args = parser.parse_args(argv)
+    # Student code must not import the grader's modules that sit next to this file.
+    here = os.path.dirname(os.path.realpath(__file__))
+    sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) != here]
     os.umask(0o077)
-    zygote = Zygote(args.scratch, args.kill_all)
+    os.chdir("/")
+    identity = (args.uid, args.uid) if args.uid is not None else None
+    zygote = Zygote(Cleanup(args.scratch, args.tmp, args.kill_all), identity)
     # Warm up before dropping privileges: the interpreter may live where only root can read
     # (e.g. under /root), and no student code has run yet.
     zygote.warm()
-    if args.uid is not None:
-        gid = args.gid if args.gid is not None else args.uid
-        for root in (args.scratch, os.environ.get("TMPDIR", "")):
-            _chown_tree(root, args.uid, gid)
-        _drop_privileges(args.uid, gid)
+    if identity is not None:
+        os.chown(args.scratch, *identity)
+        os.chmod(args.scratch, 0o700)
+        zygote_uid = args.zygote_uid if args.zygote_uid is not None else identity[0]
+        if zygote_uid == identity[0]:
+            raise SystemExit("the zygote and the student need different uids")
+        become_zygote(zygote_uid, zygote_uid)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     _prctl(PR_SET_DUMPABLE, 0)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     zygote.announce()
     zygote.serve()
     return 0
