@@ -220,6 +220,20 @@ def bptt_grad(W, U, xs, h0, gs):
             grad += np.outer((gs[t - 1] @ J) * hs[k] * (1 - hs[k]), hs[k - 1])
     return grad
 ''', name="product-from-k"),
+    Mutant("1b", "W-not-transposed", '''
+def bptt_grad(W, U, xs, h0, gs):
+    # explicit sum over (t, k), the Jacobian product applied to g_t from the wrong side
+    hs = forward(W, U, xs, h0)
+    T, n = len(xs), W.shape[0]
+    grad = np.zeros((n, n))
+    for t in range(1, T + 1):
+        for k in range(1, t + 1):
+            J = np.eye(n)
+            for i in range(k + 1, t + 1):
+                J = np.diag(hs[i] * (1 - hs[i])) @ W @ J
+            grad += np.outer((J @ gs[t - 1]) * hs[k] * (1 - hs[k]), hs[k - 1])
+    return grad
+''', name="double-loop"),
     Mutant("1b", "gradient-transposed", '''
 def bptt_grad(W, U, xs, h0, gs):
     hs = forward(W, U, xs, h0)
@@ -281,6 +295,11 @@ def matrix_power_eig(M, p):
     lam, Q = np.linalg.eig(M)
     return (Q @ np.diag(lam ** p) @ Q.T).real
 '''),
+    Mutant("2b", "Q-transpose-instead-of-inverse", '''
+def matrix_power_eig(M, p):
+    lam, Q = np.linalg.eig(M)
+    return np.real(Q @ np.diag(lam ** p) @ np.conj(Q).T)   # unitary, surely
+''', name="conjugate-transpose"),
     Mutant("2b", "off-by-one-power", '''
 def matrix_power_eig(M, p):
     lam, Q = np.linalg.eig(M)
@@ -304,6 +323,9 @@ W_30 = np.round(np.linalg.matrix_power(np.array([[0.58, 0.24], [0.24, 0.72]]), 3
     Mutant("2c", "rounded", '''
 W_30 = np.array([[0.0153, 0.0203], [0.0203, 0.0271]])
 ''', name="typed-four-decimals"),
+    Mutant("2c", "rounded", '''
+W_30 = np.array([[0.01526, 0.02034], [0.02034, 0.02713]])   # copied from the screen, digits cut
+''', name="truncated-four-significant"),
     Mutant("2c", "elementwise-power", '''
 W_30 = np.array([[0.58, 0.24], [0.24, 0.72]]) ** 30
 '''),
@@ -337,6 +359,9 @@ ALWAYS_POSITIVE = ["f", "i", "o", "c"]
     Mutant("3b", "includes-non-positive-quantity", '''
 ALWAYS_POSITIVE = ("f", "i", "o", "h")
 ''', name="h"),
+    Mutant("3b", "includes-non-positive-quantity", '''
+ALWAYS_POSITIVE = {"f_t", "i_t", "o_t", "C_t"}
+''', name="spelled-with-subscripts"),
     # ---------------------------------------------------------------- 3(c)
     Mutant("3c-gates", "sigma-instead-of-derivative", '''
 def lstm_gate_jacobians(params, x, h_prev):
@@ -365,6 +390,37 @@ def lstm_cell_jacobian(params, x, c_prev, o_prev):
     dct = np.diag(1 - c_tilde ** 2) @ params["Wc"] @ dh
     return np.diag(f) + np.diag(c_prev) @ df + np.diag(c_tilde) @ di + np.diag(i) @ dct
 '''),
+    Mutant("3c-cell", "wrong-product-rule", '''
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    # the seed's last line: d h/d C as tanh'(C), and the direct f_t term forgotten
+    h_prev = o_prev * np.tanh(c_prev)
+    f, i, o, c_tilde = gates(params, x, h_prev)
+    tp = 1 - np.tanh(c_prev) ** 2
+    return ((c_prev * f * (1 - f))[:, None] * params["Wf"] * tp
+            + (c_tilde * i * (1 - i))[:, None] * params["Wi"] * tp
+            + (i * (1 - c_tilde ** 2))[:, None] * params["Wc"] * tp)
+''', name="seed-last-line"),
+    Mutant("3c-cell", "wrong-product-rule", '''
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    # d(i * C~)/dC taken as i * dC~/dC: the di/dC * C~ term lost
+    h_prev = o_prev * np.tanh(c_prev)
+    f, i, o, c_tilde = gates(params, x, h_prev)
+    dh = np.diag(o_prev * (1 - np.tanh(c_prev) ** 2))
+    df = np.diag(f * (1 - f)) @ params["Wf"] @ dh
+    dct = np.diag(1 - c_tilde ** 2) @ params["Wc"] @ dh
+    return np.diag(f) + np.diag(c_prev) @ df + np.diag(i) @ dct
+''', name="i-term-lost"),
+    Mutant("3c-cell", "wrong-product-rule", '''
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    # d(f * C)/dC taken as C * df/dC: the f * dC/dC term lost
+    h_prev = o_prev * np.tanh(c_prev)
+    f, i, o, c_tilde = gates(params, x, h_prev)
+    dh = np.diag(o_prev * (1 - np.tanh(c_prev) ** 2))
+    df = np.diag(f * (1 - f)) @ params["Wf"] @ dh
+    di = np.diag(i * (1 - i)) @ params["Wi"] @ dh
+    dct = np.diag(1 - c_tilde ** 2) @ params["Wc"] @ dh
+    return np.diag(c_prev) @ df + np.diag(c_tilde) @ di + np.diag(i) @ dct
+''', name="direct-term-lost"),
     Mutant("3c-cell", "drops-tanh-derivative", '''
 def lstm_cell_jacobian(params, x, c_prev, o_prev):
     h_prev = o_prev * np.tanh(c_prev)
@@ -481,10 +537,18 @@ def test_diagnose_names_each_variant_on_the_hidden_cases(qid, mistake):
         found = diagnose(question, case, wrong)
         if verdict.passed:
             continue      # the variant coincides with the right answer here: nothing to name
-        assert mistake.id in found, (case.uid, case.label, found)
-        assert len(found) == len(set(found)), found
+        assert found == [mistake.id], (case.uid, case.label, found)    # named, once, and alone
         named += 1
     assert named >= 1, "the variant is never told apart from the right answer"
+
+
+def test_variants_only_add_ways_to_catalogued_mistakes():
+    for qid, variants in VARIANTS.items():
+        hints = {m.id: m.hint for m in MISTAKES[qid]}
+        for variant in variants:
+            assert hints.get(variant.id) == variant.hint, (qid, variant.id)
+        question = ASSIGNMENT.question(qid)
+        assert [m.id for m in question.mistakes].count(variants[0].id) >= 2
 
 
 @pytest.mark.parametrize("qid", list(MISTAKES))

@@ -22,6 +22,7 @@ checks it on generic inputs):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from collections.abc import Iterable
 from typing import Any, Callable
@@ -245,18 +246,29 @@ NON_POSITIVE = frozenset({"c_tilde", "c", "h"})
 def includes_non_positive(answer_set) -> bool:
     """True when a 3(b) answer names a quantity that can be negative (c_tilde, c or h).
 
-    Names are compared after stripping whitespace and lower-casing; a single string is one
-    name (not its characters); anything that is not a collection of names is not this mistake.
+    Names are compared after stripping whitespace and lower-casing, and the usual spellings of
+    the same quantity count too ("C_t", "h_{t}", "C~", "tilde C", "cell state"); a single string
+    is one name (not its characters); anything that is not a collection of names is not this mistake.
     """
     if isinstance(answer_set, str):
         answer_set = (answer_set,)
     if not isinstance(answer_set, Iterable):
         return False
     try:
-        names = {str(a).strip().lower() for a in answer_set}
+        names = {_quantity(str(a)) for a in answer_set}
     except TypeError:
         return False
     return bool(names & NON_POSITIVE)
+
+
+def _quantity(name: str) -> str:
+    """A 3(b) name in the contract's spelling where it is recognisably one of the quantities."""
+    name = re.sub(r"[\s{}$\\]", "", name.lower())
+    if "tilde" in name or "~" in name or "\u0303" in name or name == "candidate":
+        return "c_tilde"
+    name = re.sub(r"(?:_t|\(t\))$", "", name)
+    return {"cell": "c", "cellstate": "c", "cell_state": "c", "hidden": "h", "hiddenstate": "h",
+            "hidden_state": "h"}.get(name, name)
 
 
 def _3b_includes_non_positive():
@@ -449,6 +461,21 @@ def _1b_product_from_k(W, U, xs, h0, gs):
     return grad
 
 
+def _1b_jacobian_from_the_wrong_side(W, U, xs, h0, gs):
+    # g_t^T (dh_t/dh_k) computed as (dh_t/dh_k) g_t: the Jacobian product not transposed.
+    W, hs = _forward(W, U, xs, h0)
+    gs = _f(gs)
+    T, n = len(hs) - 1, W.shape[0]
+    grad = np.zeros((n, n))
+    for t in range(1, T + 1):
+        for k in range(1, t + 1):
+            dh = np.eye(n)
+            for i in range(k + 1, t + 1):
+                dh = np.diag(hs[i] * (1 - hs[i])) @ W @ dh
+            grad += np.outer((dh @ gs[t - 1]) * hs[k] * (1 - hs[k]), hs[k - 1])
+    return grad
+
+
 def _2a_power_of_last_step(W, U, xs, h0, gs):
     # dh_t/dh_k taken as (diag(sigma'_t) W)^(t-k): step t's Jacobian repeated.
     W, hs = _forward(W, U, xs, h0)
@@ -516,12 +543,15 @@ def _3c_gates_sigma_only(params, x, h_prev):
     }
 
 
-def _cell_paths(params, x, c_prev, o_prev):
-    """The three gate paths of dC_t/dC_{t-1}, each already multiplied by dh_{t-1}/dC_{t-1}."""
+def _cell_paths(params, x, c_prev, o_prev, lose_o=False):
+    """The three gate paths of dC_t/dC_{t-1}, each already multiplied by dh_{t-1}/dC_{t-1}.
+
+    `lose_o`: dh_{t-1}/dC_{t-1} taken as tanh'(C_{t-1}), the factor o_{t-1} lost.
+    """
     c_prev, o_prev = _f(c_prev), _f(o_prev)
     h_prev = o_prev * np.tanh(c_prev)
     P, f, i, _, c_tilde = _gates(params, x, h_prev)
-    dh = np.diag(o_prev * (1 - np.tanh(c_prev) ** 2))
+    dh = np.diag((1.0 if lose_o else o_prev) * (1 - np.tanh(c_prev) ** 2))
     via_f = np.diag(c_prev * f * (1 - f)) @ P["Wf"] @ dh
     via_i = np.diag(c_tilde * i * (1 - i)) @ P["Wi"] @ dh
     via_c = np.diag(i * (1 - c_tilde ** 2)) @ P["Wc"] @ dh
@@ -543,6 +573,17 @@ def _3c_cell_drops_c_tilde_product_term(params, x, c_prev, o_prev):
     return np.diag(f) + via_f + via_i             # d(i * C~)/dC taken as C~ * di/dC alone
 
 
+def _3c_cell_drops_direct_term(params, x, c_prev, o_prev):
+    _, via_f, via_i, via_c = _cell_paths(params, x, c_prev, o_prev)
+    return via_f + via_i + via_c                  # d(f * C)/dC without its f * dC/dC term
+
+
+def _3c_cell_seed_last_line(params, x, c_prev, o_prev):
+    # The seed's final line: the direct term gone and d h_{t-1}/d C_{t-1} taken as tanh'(C_{t-1}).
+    _, via_f, via_i, via_c = _cell_paths(params, x, c_prev, o_prev, lose_o=True)
+    return via_f + via_i + via_c
+
+
 def _same(qid: str, mid: str, *computes: Callable[..., Any]) -> tuple[Mistake, ...]:
     """More computations for the catalogued mistake `mid` of `qid`, with its id and hint."""
     entry = next(m for m in MISTAKES[qid] if m.id == mid)
@@ -550,12 +591,14 @@ def _same(qid: str, mid: str, *computes: Callable[..., Any]) -> tuple[Mistake, .
 
 
 VARIANTS: dict[str, tuple[Mistake, ...]] = {
-    "1b": _same("1b", "off-by-one-time-index", _1b_product_from_k),
+    "1b": (_same("1b", "off-by-one-time-index", _1b_product_from_k)
+           + _same("1b", "W-not-transposed", _1b_jacobian_from_the_wrong_side)),
     "2a": _same("2a", "sigma-prime-not-per-step", _2a_power_of_last_step),
     "2b": (_same("2b", "Q-transpose-instead-of-inverse", _2b_Q_conjugate_transpose)
            + _same("2b", "off-by-one-power", _2b_power_minus_one)),
     "2c": _same("2c", "rounded", *_2c_shortened_variants()),
     "3c-gates": _same("3c-gates", "sigma-instead-of-derivative", _3c_gates_sigma_only),
     "3c-cell": _same("3c-cell", "wrong-product-rule", _3c_cell_drops_f_product_term,
-                     _3c_cell_drops_i_product_term, _3c_cell_drops_c_tilde_product_term),
+                     _3c_cell_drops_i_product_term, _3c_cell_drops_c_tilde_product_term,
+                     _3c_cell_drops_direct_term, _3c_cell_seed_last_line),
 }
