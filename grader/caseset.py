@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .spec import HIDDEN, PUBLIC, Assignment, Case, CaseSet
+from .spec import HIDDEN, PUBLIC, Assignment, Case, CaseSet, Question, Tolerance, WrittenPart
 
 # Public cases are public: they are the same for everyone and need no secret.
 PUBLIC_SEED = "public"
@@ -79,3 +83,174 @@ def digest(cases: list[Case] | tuple[Case, ...]) -> str:
         _feed(h, case.args)
         _feed(h, case.expected)
     return h.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------------------
+# The public cases as JSON: what the student kit ships instead of the reference and the registry
+#
+# A self-check needs the questions (names, kinds, keys, tolerances, points) and the public cases
+# with their expected values, nothing else. Hidden cases, mistakes (their `compute` functions are
+# wrong *answers*), rubrics and the reference never go into this file: `public_json` keeps public
+# cases only, and a kit built from it cannot diagnose mistakes, which is fine.
+
+KIT_FORMAT = 1
+BUNDLED_NAME = "public_cases.json"
+
+
+class CaseFileError(ValueError):
+    """A public-cases file that cannot be used; the message says why."""
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return {"ndarray": [float(x) for x in np.asarray(value, dtype=np.float64).ravel()],
+                "shape": list(value.shape)}
+    if isinstance(value, dict):
+        return {"dict": {str(k): _encode(v) for k, v in value.items()}}
+    if isinstance(value, (set, frozenset)):
+        return {"set": sorted(_encode(v) for v in value)}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return {"list": [_encode(v) for v in value]}
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot write a {type(value).__name__} to the public cases file")
+
+
+def _decode(data: Any) -> Any:
+    if isinstance(data, dict):
+        if set(data) == {"ndarray", "shape"}:
+            shape = tuple(int(s) for s in data["shape"])
+            return np.array(data["ndarray"], dtype=np.float64).reshape(shape)
+        (tag, inner), = data.items()
+        if tag == "dict":
+            return {k: _decode(v) for k, v in inner.items()}
+        if tag == "set":
+            return frozenset(_decode(v) for v in inner)
+        if tag == "tuple":
+            return tuple(_decode(v) for v in inner)
+        if tag == "list":
+            return [_decode(v) for v in inner]
+        raise CaseFileError(f"unknown value tag {tag!r}")
+    return data
+
+
+def _params(question: Question) -> list[str]:
+    """The argument names of a graded function, for the self-check's "inputs" lines."""
+    try:
+        return list(inspect.signature(question.reference).parameters) if question.call else []
+    except (TypeError, ValueError):
+        return []
+
+
+def public_json(case_set: CaseSet) -> dict[str, Any]:
+    """The public part of `case_set` as plain JSON data (hidden cases are left out, always)."""
+    assignment = case_set.assignment
+    public = [c for c in case_set.cases if c.visibility == PUBLIC]
+    return {
+        "format": KIT_FORMAT,
+        "assignment": {"name": assignment.name, "title": assignment.title,
+                       "answer_marker": assignment.answer_marker,
+                       "written": [{"id": w.id, "title": w.title, "points": w.points} for w in assignment.written]},
+        "questions": [{"id": q.id, "title": q.title, "points": q.points, "name": q.name, "kind": q.kind,
+                       "call": q.call, "keys": list(q.keys), "labels": list(q.labels),
+                       "tolerance": {"rtol": q.tolerance.rtol, "atol": q.tolerance.atol}, "params": _params(q)}
+                      for q in assignment.questions],
+        "cases": [{"uid": c.uid, "question_id": c.question_id, "label": c.label, "args": _encode(c.args),
+                   "expected": _encode(c.expected)} for c in public],
+        "digest": digest(public),
+    }
+
+
+def _kit_reference(qid: str, params: list[str]):
+    """Stands where the reference was: it has the graded function's signature (the self-check shows
+    inputs by argument name) and refuses to be called, because the kit has no answers to compute."""
+
+    def unavailable(*args: Any) -> Any:
+        raise RuntimeError(f"question {qid}: the reference answers are not part of the student kit")
+
+    unavailable.__signature__ = inspect.Signature(
+        [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params])
+    return unavailable
+
+
+def from_public_json(data: Any) -> CaseSet:
+    """A public-only CaseSet from `public_json` data, checked against its own digest."""
+    try:
+        if data.get("format") != KIT_FORMAT:
+            raise CaseFileError(f"format {data.get('format')!r}; this grader reads format {KIT_FORMAT}")
+        meta = data["assignment"]
+        questions = tuple(
+            Question(q["id"], q["title"], float(q["points"]), q["name"], q["kind"],
+                     reference=_kit_reference(q["id"], list(q.get("params", []))), call=bool(q["call"]),
+                     keys=tuple(q["keys"]), labels=tuple(q["labels"]),
+                     tolerance=Tolerance(float(q["tolerance"]["rtol"]), float(q["tolerance"]["atol"])))
+            for q in data["questions"])
+        written = tuple(WrittenPart(w["id"], w["title"], float(w["points"]), rubric="")
+                        for w in meta.get("written", []))
+        assignment = Assignment(meta["name"], meta["title"], questions, written,
+                                answer_marker=meta.get("answer_marker", "answer"))
+        known = {q.id for q in questions}
+        cases = []
+        for c in data["cases"]:
+            if c["question_id"] not in known:
+                raise CaseFileError(f"case {c['uid']} belongs to no question")
+            cases.append(Case(c["uid"], c["question_id"], PUBLIC, c["label"], tuple(_decode(c["args"])),
+                              _decode(c["expected"])))
+    except CaseFileError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise CaseFileError(f"it is not a public-cases file of this grader ({type(exc).__name__}: {exc})") from None
+    if digest(cases) != data.get("digest"):
+        raise CaseFileError("its cases do not match their digest (the file was changed or damaged)")
+    return CaseSet(assignment, tuple(cases), data["digest"])
+
+
+def save_public(case_set: CaseSet, path: str | os.PathLike) -> None:
+    from .files import write_atomic
+
+    write_atomic(path, json.dumps(public_json(case_set), ensure_ascii=False, indent=1))
+
+
+def load_public(path: str | os.PathLike) -> CaseSet:
+    """Read a public-cases file (`grader check --cases FILE`)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseFileError(f"the public cases file {path} cannot be read: {exc}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise CaseFileError(f"the public cases file {path} is not JSON: {exc}") from None
+    try:
+        return from_public_json(data)
+    except CaseFileError as exc:
+        raise CaseFileError(f"the public cases file {path} cannot be used: {exc}") from None
+
+
+def bundled_public_cases() -> Path | None:
+    """The public-cases file shipped inside the package (the student kit), if there is one."""
+    path = Path(__file__).with_name(BUNDLED_NAME)
+    return path if path.is_file() else None
+
+
+def for_self_check(config: Any, cases_path: str | os.PathLike | None = None) -> CaseSet:
+    """The public cases for `grader check`: from `cases_path` if given; else built from the
+    assignment registry; else (the student kit, where the registry is absent) from the bundled file."""
+    from .config import ConfigError
+
+    if cases_path is not None:
+        return load_public(cases_path)
+    try:
+        assignment = config.load_assignment()
+    except ConfigError:
+        bundled = bundled_public_cases()
+        if bundled is None:
+            raise
+        return load_public(bundled)
+    return build(assignment, None)

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, caseset
 from .config import ConfigError, load_config
 from .files import write_atomic
 from .results import PASSED, UNREADABLE, Result
@@ -53,7 +53,13 @@ def cmd_grade(args) -> int:
 
 def cmd_check(args) -> int:
     config = _config(args)
-    with Session(config, visibility="public") as session:
+    try:
+        # The registry's public cases; in the student kit (no registry) the bundled public_cases.json.
+        cases = caseset.for_self_check(config, args.cases)
+    except caseset.CaseFileError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with Session(config, visibility="public", case_set=cases) as session:
         result = session.grade(args.submission)
     print(terminal.self_check(result))
     if args.json:
@@ -87,6 +93,42 @@ def cmd_batch(args) -> int:
     return EXIT_OK
 
 
+def cmd_build_kit(args) -> int:
+    """Build the student kit (logic: grader.kit)."""
+    from . import kit
+
+    try:
+        public = kit.build_kit(args.out, _config(args))
+    except kit.KitError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"student kit written to {args.out}: {len(public.cases)} public cases of "
+          f"{len(public.assignment.questions)} questions (cases {public.digest}); no reference, no hidden cases")
+    return EXIT_OK
+
+
+def cmd_build_autograder(args) -> int:
+    """Build the Gradescope autograder zip (logic: grader.gradescope)."""
+    from . import gradescope
+
+    try:
+        names = gradescope.build_autograder(args.out, _config(args), allow_demo_secret=args.allow_demo_secret)
+    except gradescope.GradescopeError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Gradescope autograder written to {args.out} ({len(names)} files). It holds the hidden-case "
+          "secret: upload it to Gradescope, do not share it.")
+    return EXIT_OK
+
+
+def cmd_gradescope(args) -> int:
+    """Inside Gradescope: grade the submission and write results.json (logic: grader.gradescope)."""
+    from . import gradescope
+
+    gradescope.run(config_path=args.config)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="Autograder for numerical homework (HW3: RNNs).")
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
@@ -105,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", parents=[common], help="student self-check: public cases only")
     p.add_argument("submission")
     p.add_argument("--json", help="write the result as JSON to this file")
+    p.add_argument("--cases", help="a public_cases.json to check against (default: the assignment's public "
+                                   "cases, or the student kit's bundled file)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("batch", parents=[common], help="grade a folder of submissions (one file or folder each)")
@@ -114,6 +158,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-grade submissions that were already graded")
     p.add_argument("--manual-scores", help="a CSV of TA scores for the written parts, merged into the results")
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("build-kit", parents=[common], help="build the student kit (template, self-check, "
+                                                            "public cases; no reference, no hidden cases)")
+    p.add_argument("out", help="the folder to create")
+    p.set_defaults(func=cmd_build_kit)
+
+    p = sub.add_parser("build-autograder", parents=[common], help="build the Gradescope autograder zip")
+    p.add_argument("out", help="the .zip file to write (it holds the hidden-case secret: keep it private)")
+    p.add_argument("--allow-demo-secret", action="store_true",
+                   help="build even with the repository's demo secret (for a trial run only)")
+    p.set_defaults(func=cmd_build_autograder)
+
+    p = sub.add_parser("gradescope", parents=[common],
+                       help="inside Gradescope (run by run_autograder): grade $AUTOGRADER_ROOT/submission")
+    p.set_defaults(func=cmd_gradescope)
     return parser
 
 

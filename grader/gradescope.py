@@ -1,0 +1,244 @@
+"""Gradescope: building the autograder zip, and the entry point its `run_autograder` calls.
+
+The zip (`build_autograder`), as Gradescope's autograder specification asks, has at its root:
+
+    setup.sh         run once, as root, when Gradescope builds the image (Ubuntu 22.04): installs
+                     python3, venv, bubblewrap, and the grader with its dependencies into
+                     /autograder/venv; makes the grader, the reference and the secret root-only
+    run_autograder   run per submission: `python -m grader gradescope` (below)
+    grader.toml      the configuration (limits, hidden_visibility), naming the secret file
+    hidden_secret    the instructor's secret for the hidden cases (mode 0600, root-only)
+    src/             the grader's source: pyproject.toml and its packages (reference included)
+    Dockerfile       for Gradescope's manual Docker option (FROM gradescope/autograder-base)
+
+`run` grades /autograder/submission (or $AUTOGRADER_ROOT/submission, so that tests can simulate
+the harness) and writes /autograder/results/results.json, always: a broken setup or a grader fault
+still gives Gradescope a valid file that says so. Student code runs in the sandbox, as an
+unprivileged uid of its own (the sandbox drops to it because Gradescope runs us as root), with
+the per-case and per-question time limits of the configuration, so a question that times out costs
+that question only. The secret and the grader's files are readable by root only.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import sys
+import time
+import traceback
+import zipfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from . import __version__
+from .config import CONFIG_NAME, Config, load_config
+from .files import write_atomic, write_bytes_atomic
+from .load import LoadError, pick_candidate
+from .render import gradescope as render
+from .runner import Limits
+
+DEFAULT_ROOT = "/autograder"
+SECRET_NAME = "hidden_secret"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SKIP_NAMES = {"__pycache__", ".DS_Store", ".git"}
+
+
+class GradescopeError(ValueError):
+    """The autograder cannot be built; the message says why."""
+
+
+def autograder_root() -> Path:
+    return Path(os.environ.get("AUTOGRADER_ROOT") or DEFAULT_ROOT)
+
+
+# ------------------------------------------------------------------------------------------------
+# Running inside Gradescope
+
+
+def submission_path(folder: Path) -> Path:
+    """What to grade in Gradescope's submission folder: the folder itself (grader.load picks the one
+    notebook or module in it), or the single folder inside it when a student uploaded a folder."""
+    try:
+        pick_candidate(folder)
+        return folder
+    except LoadError:
+        inner = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))] \
+            if folder.is_dir() else []
+        return inner[0] if len(inner) == 1 else folder
+
+
+def student_name(root: Path) -> str | None:
+    """The submitter's name from submission_metadata.json, for the instructor's log only."""
+    try:
+        meta = json.loads((root / "submission_metadata.json").read_text(encoding="utf-8"))
+        return str(meta["users"][0]["name"])[:100]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def run(root: Path | None = None, config_path: str | os.PathLike | None = None) -> dict:
+    """Grade the submission under `root` and write results/results.json; return what was written."""
+    from .render import terminal
+    from .session import Session
+
+    root = root or autograder_root()
+    results = root / "results" / "results.json"
+    started = time.monotonic()
+    try:
+        if config_path is None and (root / "source" / CONFIG_NAME).is_file():
+            config_path = root / "source" / CONFIG_NAME
+        config = load_config(config_path)
+        name = student_name(root)
+        with Session(config, workers=1) as session:
+            result = session.grade(submission_path(root / "submission"), name)
+        data = render.results_json(result, config.hidden_visibility, time.monotonic() - started)
+        print(terminal.table(result))      # stdout: the instructor's view (stdout_visibility hidden)
+    except Exception:  # noqa: BLE001 - Gradescope must always get a results.json
+        print("the autograder failed:\n" + traceback.format_exc(), file=sys.stdout)
+        data = render.failure_json("", time.monotonic() - started)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(results, json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False))
+    return data
+
+
+# ------------------------------------------------------------------------------------------------
+# Building the zip
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    data: bytes
+    mode: int = 0o644
+
+
+SETUP_SH = r"""#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu 22.04 base).
+set -euo pipefail
+SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+export DEBIAN_FRONTEND=noninteractive
+
+apt-get update
+apt-get install -y python3 python3-pip python3-venv bubblewrap
+python3 -m venv "$ROOT/venv"
+"$ROOT/venv/bin/python" -m pip install --upgrade pip
+"$ROOT/venv/bin/python" -m pip install "$SOURCE/src"
+
+# Student code runs as an unprivileged uid. Where bubblewrap cannot make namespaces (Docker often
+# forbids them) the sandbox falls back to rlimits and that uid sees the file system: make the
+# grader, the reference answers, the registry and the secret readable by root only.
+SITE="$("$ROOT/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+for package in grader reference assignments; do
+    if [ -d "$SITE/$package" ]; then chmod -R go-rwx "$SITE/$package"; fi
+done
+chown -R root:root "$SOURCE"
+chmod -R go-rwx "$SOURCE"
+"$ROOT/venv/bin/python" -m grader --version
+"""
+
+RUN_AUTOGRADER = r"""#!/usr/bin/env bash
+# Gradescope runs this for every submission, as root, in /autograder. It always leaves
+# results/results.json behind (`grader gradescope` writes one even when grading fails).
+set -u
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+SOURCE="$ROOT/source"
+PYTHON="$ROOT/venv/bin/python"
+if [ ! -x "$PYTHON" ]; then PYTHON="$(command -v python3)"; fi
+chmod 700 "$SOURCE" 2>/dev/null || true
+chmod 600 "$SOURCE/hidden_secret" 2>/dev/null || true
+mkdir -p "$ROOT/results"
+cd "$ROOT"
+export AUTOGRADER_ROOT="$ROOT"
+export PYTHONPATH="$SOURCE/src"
+exec "$PYTHON" -m grader gradescope --config "$SOURCE/grader.toml"
+"""
+
+DOCKERFILE = """# Gradescope's "manual Docker configuration": build this from the unzipped autograder folder,
+#   docker build -t USER/hw3-autograder . && docker push USER/hw3-autograder
+# and give Gradescope the image name. Like the zip, the image holds the hidden-case secret: keep it private.
+FROM gradescope/autograder-base:latest
+COPY . /autograder/source
+RUN cp /autograder/source/run_autograder /autograder/run_autograder \\
+    && chmod 755 /autograder/run_autograder /autograder/source/setup.sh \\
+    && bash /autograder/source/setup.sh \\
+    && apt-get clean && rm -rf /var/lib/apt/lists/*
+"""
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value))
+
+
+def grader_toml(config: Config) -> str:
+    """The container's grader.toml: this configuration, with the secret read from `hidden_secret`."""
+    lines = ["# Written by `grader build-autograder`.", "[grader]",
+             f"assignment = {_toml_value(config.assignment)}",
+             f"secret_file = {_toml_value(SECRET_NAME)}",
+             f"isolation = {_toml_value(config.isolation or 'best')}",
+             "workers = 1", "", "[limits]"]
+    lines += [f"{f.name} = {_toml_value(getattr(config.limits, f.name))}" for f in fields(Limits)]
+    if config.written_points:
+        lines += ["", "[written]"] + [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in config.written_points.items()]
+    lines += ["", "[gradescope]", f"hidden_visibility = {_toml_value(config.hidden_visibility)}", ""]
+    return "\n".join(lines)
+
+
+def _source_members(project: Path) -> list[Member]:
+    """pyproject.toml, README.md and every package it names (reference and registry included)."""
+    from .config import tomllib
+
+    pyproject = project / "pyproject.toml"
+    if not pyproject.is_file():
+        raise GradescopeError(f"no pyproject.toml at {project}; build the autograder from a checkout of the grader")
+    meta = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    tool = meta.get("tool", {}).get("setuptools", {})
+    dirs = {p.split(".")[0] for p in tool.get("packages", [])} | set(tool.get("package-dir", {}).values())
+    members = [Member("src/pyproject.toml", pyproject.read_bytes())]
+    readme = project / "README.md"
+    members.append(Member("src/README.md", readme.read_bytes() if readme.is_file() else b"# grader\n"))
+    for top in sorted(dirs):
+        folder = project / top
+        if not folder.is_dir():
+            raise GradescopeError(f"pyproject.toml names {top}/, which is not at {folder}")
+        for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(project)
+            if path.is_file() and not SKIP_NAMES.intersection(rel.parts) and path.suffix not in (".pyc", ".tmp"):
+                members.append(Member(f"src/{rel.as_posix()}", path.read_bytes()))
+    return members
+
+
+def autograder_members(config: Config, project: Path = PROJECT_ROOT) -> list[Member]:
+    config.load_assignment()       # fail now, not on Gradescope, if the registry does not import
+    return [
+        Member("setup.sh", SETUP_SH.encode(), 0o755),
+        Member("run_autograder", RUN_AUTOGRADER.encode(), 0o755),
+        Member(CONFIG_NAME, grader_toml(config).encode()),
+        Member(SECRET_NAME, (config.secret + "\n").encode(), 0o600),
+        Member("Dockerfile", DOCKERFILE.encode()),
+        *_source_members(project),
+    ]
+
+
+def build_autograder(out: str | os.PathLike, config: Config, allow_demo_secret: bool = False,
+                     project: Path = PROJECT_ROOT) -> list[str]:
+    """Write the Gradescope autograder zip to `out` (atomically); return the names it holds."""
+    if config.demo_secret and not allow_demo_secret:
+        raise GradescopeError("refusing to build an autograder with the repository's DEMO secret: anyone with the "
+                              "repository could compute the hidden cases. Set GRADER_SECRET (or secret_file in "
+                              "grader.toml), or pass --allow-demo-secret for a trial run")
+    members = autograder_members(config, project)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member in members:
+            info = zipfile.ZipInfo(member.name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = (stat.S_IFREG | member.mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, member.data)
+    write_bytes_atomic(out, buffer.getvalue(), mode=0o600)   # it holds the secret
+    return [m.name for m in members]

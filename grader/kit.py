@@ -1,0 +1,226 @@
+"""The student kit: what students get so that they can run `grader check` on their own machine.
+
+    kit/
+      README.md              how to install and run the self-check (written for students)
+      template.ipynb         the blank notebook to fill in
+      pyproject.toml         `pip install .` gives the `grader` command
+      grader/                the grading engine (the same code the instructors run)
+      grader/public_cases.json  the questions and the public cases, expected values included
+      templates/             the HTML report templates (package grader.templates)
+
+What is left out, and why: the reference answers (`reference/`) and the assignment registry
+(`assignments/`: case generators, mistake catalogue, rubrics) never go in, so neither hidden cases
+nor answers can be recovered from the kit. The self-check reads the questions and public cases from
+`public_cases.json` instead (see `caseset.for_self_check`); without the mistake catalogue it shows
+no mistake hints, only what failed and why. The kit is built without ever reading the hidden-case
+secret, and the repository's DEMO secret, which is a constant in `grader/config.py`, is replaced in
+the kit's copy (the kit draws no hidden cases, so the value has no use there). `audit` checks the
+finished kit for all of this before it is put in place.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__, caseset
+from .config import DEMO_SECRET, Config
+from .spec import CaseSet
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+# Paths (relative to the kit) that must never exist in it.
+FORBIDDEN_PARTS = {"reference", "assignments", "tests", "secret", ".git"}
+SKIP_NAMES = {"__pycache__", ".DS_Store"}
+KIT_SECRET_LINE = 'DEMO_SECRET = "not-in-the-student-kit"'
+DEMO_LINE = re.compile(r'^DEMO_SECRET = "[^"\n]*"$', re.MULTILINE)
+
+
+class KitError(ValueError):
+    """The kit cannot be built (or would leak); the message says why."""
+
+
+@dataclass(frozen=True)
+class KitSources:
+    """Where the pieces of a kit come from (a checkout by default)."""
+
+    package: Path = PACKAGE_DIR
+    templates: Path = PROJECT_ROOT / "templates"
+    pyproject: Path = PROJECT_ROOT / "pyproject.toml"
+    notebook: Path = PROJECT_ROOT / "submissions" / "template.ipynb"
+
+    def check(self) -> None:
+        for what, path in (("the grader package", self.package), ("the report templates", self.templates),
+                           ("pyproject.toml", self.pyproject), ("the blank template notebook", self.notebook)):
+            if not path.exists():
+                raise KitError(f"{what} is not at {path}; build the kit from a checkout of the grader")
+
+
+def build_kit(out: str | os.PathLike, config: Config, sources: KitSources = KitSources()) -> CaseSet:
+    """Build the kit into the folder `out` (which must not exist, or be empty); return its cases.
+
+    The kit is assembled in a temporary folder beside `out`, audited, and only then renamed into
+    place, so a failed build leaves nothing half-made behind.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise KitError(f"{out} already exists and is not empty; remove it or choose another folder")
+    sources.check()
+    public = caseset.build(config.load_assignment(), None)    # no secret: hidden cases are never drawn
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _copy_tree(sources.package, staging / "grader")
+        _copy_tree(sources.templates, staging / "templates")
+        _strip_demo_secret(staging / "grader" / "config.py")
+        caseset.save_public(public, staging / "grader" / caseset.BUNDLED_NAME)
+        shutil.copyfile(sources.notebook, staging / "template.ipynb")
+        (staging / "pyproject.toml").write_text(pyproject(sources.pyproject, staging / "grader"), encoding="utf-8")
+        (staging / "README.md").write_text(readme(public), encoding="utf-8")
+        audit(staging, secrets=[config.secret, DEMO_SECRET])
+        os.chmod(staging, 0o755)
+        if out.exists():
+            out.rmdir()
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return public
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    def ignore(_folder: str, names: list[str]) -> set[str]:
+        return {n for n in names if n in SKIP_NAMES or n.endswith((".pyc", ".tmp")) or n == caseset.BUNDLED_NAME}
+
+    shutil.copytree(source, target, ignore=ignore)
+
+
+def _strip_demo_secret(config_py: Path) -> None:
+    text = config_py.read_text(encoding="utf-8")
+    text, count = DEMO_LINE.subn(KIT_SECRET_LINE, text)
+    if count != 1:
+        raise KitError("grader/config.py no longer defines DEMO_SECRET on one line; update grader.kit")
+    config_py.write_text(text, encoding="utf-8")
+
+
+def _subpackages(package: Path) -> list[str]:
+    found = []
+    for init in sorted(package.rglob("__init__.py")):
+        parts = init.parent.relative_to(package.parent).parts
+        if not any(p in SKIP_NAMES for p in parts):
+            found.append(".".join(parts))
+    return found
+
+
+def pyproject(main_pyproject: Path, package: Path) -> str:
+    """The kit's pyproject.toml: the grader's own dependencies, and only the grader's packages."""
+    from .config import tomllib
+
+    project = tomllib.loads(main_pyproject.read_text(encoding="utf-8"))["project"]
+    dependencies = "".join(f"    {json.dumps(d)},\n" for d in project.get("dependencies", []))
+    packages = ", ".join(f'"{p}"' for p in _subpackages(package) + ["grader.templates"])
+    return f'''[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "hw3-selfcheck"
+version = "{__version__}"
+description = "Self-check for the homework: runs your notebook on the public test cases"
+readme = "README.md"
+requires-python = "{project.get("requires-python", ">=3.10")}"
+dependencies = [
+{dependencies}]
+
+[project.scripts]
+grader = "grader.cli:main"
+
+[tool.setuptools]
+packages = [{packages}]
+
+[tool.setuptools.package-dir]
+"grader.templates" = "templates"
+
+[tool.setuptools.package-data]
+"grader.templates" = ["*.html", "*.j2", "*.css"]
+"grader" = ["*.json"]
+'''
+
+
+def readme(public: CaseSet) -> str:
+    """The students' README: install, run, read the output; what the self-check does not tell."""
+    assignment = public.assignment
+    rows = "\n".join(f"| `{q.id}` | {q.title} | `{q.name}` | {q.points:g} | {len(public.for_question(q.id))} |"
+                     for q in assignment.questions)
+    written = "\n".join(f"- `{w.id}` — {w.title} ({w.points:g} points)" for w in assignment.written)
+    written_part = (f"\nThe written parts are graded by a person, not by this check. Answer each one in the\n"
+                    f"markdown cell that starts with `<!-- {assignment.answer_marker}: ID -->` (keep that line):\n\n"
+                    f"{written}\n") if written else ""
+    return f"""# {assignment.title}: self-check kit
+
+This kit runs your notebook on the **public test cases** of the homework and tells you, for
+every graded function, which cases pass and why the others do not. It is the same grading
+engine your instructors use, with the same sandbox, tolerances and messages.
+
+## Install (once)
+
+You need Python 3.10 or newer. In this folder:
+
+    python -m venv .venv
+    source .venv/bin/activate          # Windows: .venv\\Scripts\\activate
+    pip install .
+
+This installs the `grader` command (and numpy, nbformat, IPython, Jinja2 if you do not have them).
+Without installing, `python -m grader ...` works the same when run from this folder.
+
+## Check your work
+
+Fill in `template.ipynb` (or a copy of it), then:
+
+    grader check template.ipynb
+
+The exit code is 0 when every public case passes, 1 when some fail, 3 when the file cannot be read
+as a notebook at all. Hand in one `.ipynb` notebook (a `.py` module with the same names works too).
+
+## What is checked
+
+| id | question | name to define | points | public cases |
+|---|---|---|---|---|
+{rows}
+
+A question's points are shared out evenly over its cases. Every array you return must have exactly
+the expected shape, be finite, and match the expected values within the tolerance the report
+shows. A missing name, an exception or a time-out fails that case only.
+{written_part}
+## What the check does not tell you
+
+- **Hidden cases.** After you hand in, your functions are also run on hidden cases (other sizes
+  and edge cases: n = 1, T = 1, saturated sigmoids, complex eigenvalues, ...). Passing every public
+  case does not guarantee full marks: test edge cases yourself.
+- **Written answers** are graded by a person.
+
+`grader/{caseset.BUNDLED_NAME}` holds the public cases with their expected values, if you want to
+look at them directly.
+"""
+
+
+def audit(kit: str | os.PathLike, secrets: list[str]) -> None:
+    """Refuse a kit that holds instructor material: their folders, a secret, or any hidden case."""
+    kit = Path(kit)
+    for path in kit.rglob("*"):
+        rel = path.relative_to(kit)
+        bad = FORBIDDEN_PARTS.intersection(p.lower() for p in rel.parts)
+        if bad:
+            raise KitError(f"the kit would contain {rel} (no {', '.join(sorted(bad))} may be shipped)")
+        if path.is_file():
+            data = path.read_bytes()
+            for secret in secrets:
+                if secret and secret.encode("utf-8") in data:
+                    raise KitError(f"the kit's {rel} contains a hidden-case secret")
+    cases = caseset.load_public(kit / "grader" / caseset.BUNDLED_NAME)
+    if any(c.visibility != "public" for c in cases.cases):
+        raise KitError("the kit's public cases include a hidden case")

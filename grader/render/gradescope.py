@@ -1,0 +1,166 @@
+"""Gradescope's results.json, as a pure function of a `Result`.
+
+The format is Gradescope's autograder specification ("Output format" of the autograder docs):
+top-level `score`, `execution_time`, `output`, `tests` (each with `name`, `number`, `score`,
+`max_score`, `status`, `output`, `visibility`, formats). Every question becomes up to two tests:
+
+* "<question> — public cases": always `visible`. Students see each public case, why it failed,
+  the expected and returned values, and the mistake hints that public cases gave rise to.
+* "<question> — hidden cases": with the configured visibility (`after_published` by default).
+  Only pass/fail per hidden case and a generic reason ("wrong answer"): never the inputs, the
+  expected values, the returned values, the labels, exception messages or hints found on them.
+
+Each case is worth the same share of its question, so the two tests of a question add up to the
+question's score. All text is plain (`output_format` "text": Gradescope shows it verbatim, so
+no student-controlled HTML is ever interpreted) and is passed through `text.clean` once more here.
+Problems meant for the instructor (the demo-secret warning, isolation notes) stay out of
+what students see; the instructor gets them in the run's stdout.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..pipeline import HIDDEN_MESSAGES
+from ..results import ERROR, PASSED, UNREADABLE, CaseResult, QuestionResult, Result
+from ..text import clean
+
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+INSTRUCTOR_ONLY = {"demo-secret", "isolation", "internal-error"}
+OUTPUT_LIMIT = 8000          # characters per test output
+TOTAL_LIMIT = 20000          # characters of the top-level output
+PRINTED_LIMIT = 3000         # characters of what the notebook printed
+
+
+def _points(value: float) -> float:
+    return round(float(value), 4)
+
+
+def _share(question: QuestionResult, cases: list[CaseResult]) -> tuple[float, float]:
+    """(score, max_score) of `cases`, each worth an equal share of the question's points."""
+    if not question.cases:
+        return 0.0, 0.0
+    each = question.max_score / len(question.cases)
+    passed = sum(1 for c in cases if c.status == PASSED)
+    return _points(each * passed), _points(each * len(cases))
+
+
+def _indent(text: str, prefix: str = "      ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def public_output(question: QuestionResult, hints: dict[str, str]) -> str:
+    cases = question.public
+    passed = sum(1 for c in cases if c.status == PASSED)
+    lines = [f"`{question.name}`: {passed} of {len(cases)} public cases pass."]
+    seen: list[str] = []
+    for number, case in enumerate(cases, 1):
+        mark = "✓" if case.status == PASSED else "✗"
+        lines.append(f"{mark} case {number} ({case.label}): {case.status}")
+        if case.status == PASSED:
+            continue
+        if case.message:
+            lines.append(_indent(case.message))
+        if case.inputs:
+            lines.append("    inputs:")
+            lines += [_indent(f"{name} = {value}") for name, value in case.inputs.items()]
+        if case.expected:
+            lines += ["    expected:", _indent(case.expected)]
+        if case.got:
+            lines += ["    got:", _indent(case.got)]
+        if case.tolerance:
+            lines.append(f"    tolerance: {case.tolerance}")
+        seen += [m for m in case.diagnosis if m not in seen]
+    for mistake in seen:
+        if hints.get(mistake):
+            lines.append(f"hint: {hints[mistake]}")
+    return clean("\n".join(lines), OUTPUT_LIMIT)
+
+
+def hidden_output(question: QuestionResult) -> str:
+    cases = question.hidden
+    passed = sum(1 for c in cases if c.status == PASSED)
+    lines = [f"`{question.name}`: {passed} of {len(cases)} hidden cases pass."]
+    for number, case in enumerate(cases, 1):
+        # A generic reason by status, never the stored message: no label, no values.
+        verdict = "passed" if case.status == PASSED else HIDDEN_MESSAGES.get(case.status, "did not pass")
+        lines.append(f"{'✓' if case.status == PASSED else '✗'} hidden case {number}: {verdict}")
+    return clean("\n".join(lines), OUTPUT_LIMIT)
+
+
+def _test(name: str, number: str, score: float, max_score: float, output: str, visibility: str) -> dict[str, Any]:
+    return {"name": clean(name, 200), "name_format": "text", "number": number, "score": score,
+            "max_score": max_score, "status": "passed" if score >= max_score else "failed",
+            "output": output, "output_format": "text", "visibility": visibility}
+
+
+def tests(result: Result, hidden_visibility: str) -> list[dict[str, Any]]:
+    found = []
+    for question in result.questions:
+        hints = {h.id: h.hint for h in question.hints}
+        if question.public:
+            score, max_score = _share(question, question.public)
+            found.append(_test(f"{question.title} — public cases", question.id, score, max_score,
+                               public_output(question, hints), "visible"))
+        if question.hidden:
+            score, max_score = _share(question, question.hidden)
+            found.append(_test(f"{question.title} — hidden cases", f"{question.id} hidden", score, max_score,
+                               hidden_output(question), hidden_visibility))
+    return found
+
+
+def overall_output(result: Result) -> str:
+    public = [c for q in result.questions for c in q.public]
+    hidden = [c for q in result.questions for c in q.hidden]
+    lines = []
+    if result.status == UNREADABLE:
+        lines.append("Your submission could not be graded: it could not be read as a notebook or module.")
+    elif result.status == ERROR:
+        lines.append("The autograder failed on your submission (this is not your fault); your instructor "
+                     "has the details. You may resubmit, or ask your instructor.")
+    else:
+        lines.append(f"Public cases: {sum(c.status == PASSED for c in public)} of {len(public)} pass.")
+        if hidden:
+            lines.append(f"Hidden cases: {len(hidden)} more cases are graded; their results are shown "
+                         "when your instructor releases them.")
+    for problem in result.problems:
+        if problem.code not in INSTRUCTOR_ONLY:
+            lines.append(f"! {problem.message}")
+    for cell in result.cells:
+        if cell.status != "ok":
+            first = cell.error.splitlines()[0] if cell.error else ""
+            lines.append(f"! cell {cell.index} ({cell.source_head}) {cell.status}: {first}")
+    if result.written:
+        lines.append("Written parts are graded by a person: "
+                     + ", ".join(f"{w.id}{'' if w.found else ' (not found)'}" for w in result.written) + ".")
+    if result.output.strip():
+        lines += ["", "What your notebook printed while it ran:", clean(result.output, PRINTED_LIMIT)]
+    return clean("\n".join(lines), TOTAL_LIMIT)
+
+
+def results_json(result: Result, hidden_visibility: str = "after_published",
+                 execution_time: float | None = None) -> dict[str, Any]:
+    """The results.json object for one graded submission."""
+    if hidden_visibility not in VISIBILITIES:
+        raise ValueError(f"{hidden_visibility!r} is not a Gradescope visibility {VISIBILITIES}")
+    data: dict[str, Any] = {
+        "score": _points(result.score),
+        "output": overall_output(result),
+        "output_format": "text",
+        "test_output_format": "text",
+        "test_name_format": "text",
+        "stdout_visibility": "hidden",
+        "tests": tests(result, hidden_visibility),
+        "extra_data": {"grader_version": result.grader_version, "case_set": result.case_set,
+                       "status": result.status},
+    }
+    seconds = result.seconds if execution_time is None else execution_time
+    data["execution_time"] = max(0, int(round(seconds)))
+    return data
+
+
+def failure_json(message: str, execution_time: float = 0.0) -> dict[str, Any]:
+    """results.json when the autograder could not even produce a Result (setup broken)."""
+    return {"score": 0.0, "execution_time": max(0, int(round(execution_time))), "output_format": "text",
+            "output": clean("The autograder could not grade this submission (this is not your fault); your "
+                            f"instructor has the details. {message}", TOTAL_LIMIT),
+            "stdout_visibility": "hidden", "tests": []}
