@@ -233,3 +233,16 @@ def test_review_of_real_submissions(session, tmp_path):
     assert seed.score == pytest.approx(seed.auto_score + 2) and seed.auto_score == 5      # 3(b)
     assert alice.score == 105 and alice.max_score == 100 + WRITTEN_MAX
     assert template.score == 0 and dave.max_score == alice.max_score
+
+
+def test_merged_scores_are_counted_once_in_the_gradebook_and_the_report(tmp_path, results):
+    from grader.render import gradebook, html
+
+    merged = apply_manual_scores(results, scores_file(tmp_path, "alice.ipynb,1a-derivation,4\n"
+                                                                "alice.ipynb,2b-proof,5\n"))
+    rows = list(csv.reader(io.StringIO(gradebook.csv_text(merged, ["1a"]))))
+    assert rows[0][-4:] == ["written", "total", "max", "status"]
+    assert rows[1][-4:] == ["9", "99", gradebook.number(100 + WRITTEN_MAX), "graded"]
+    page = html.report(merged[0])
+    assert re.search(r'id="total-score">90<', page)
+    assert "written: 9 / 35" in page

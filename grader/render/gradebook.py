@@ -48,7 +48,10 @@ def row(result: Result, question_ids: list[str], with_written: bool) -> list[str
     cells = [cell_text(result.submission), *scores]
     if with_written:
         cells.append(number(written))
-    cells += [number(result.score + (written or 0.0)), number(result.max_score + written_max),
+    # the auto-graded part from the questions: `result.score` already holds the written points
+    # once grader.manual has merged them
+    auto_max = sum(q.max_score for q in result.questions)
+    cells += [number(result.auto_score + (written or 0.0)), number(auto_max + written_max),
               cell_text(result.status)]
     return cells
 

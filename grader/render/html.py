@@ -164,6 +164,9 @@ def _question_view(q: QuestionResult) -> QuestionView:
 def report(result: Result, env: jinja2.Environment | None = None) -> str:
     """The per-student report: score, problems, every question with its cases, execution, written parts."""
     result = _sanitised(result)
+    # The hero shows the auto-graded part; grader.manual folds the written points into a merged
+    # result's score, and they are shown beside it (written_total / written_max) instead.
+    result.score, result.max_score = result.auto_score, float(sum(q.max_score for q in result.questions))
     questions = [_question_view(q) for q in result.questions]
     failed_cells = [c for c in result.cells if c.status != "ok"]
     written_scored = [w for w in result.written if w.score is not None]
