@@ -168,14 +168,16 @@ engine your instructors use, with the same sandbox, tolerances and messages.
 
 ## Install (once)
 
-You need Python 3.10 or newer. In this folder:
+You need Python 3.10 or newer on Linux (on Windows, use WSL; the check runs your code in a
+sandboxed process using Linux features). In this folder:
 
     python -m venv .venv
     source .venv/bin/activate          # Windows: .venv\\Scripts\\activate
     pip install .
 
 This installs the `grader` command (and numpy, nbformat, IPython, Jinja2 if you do not have them).
-Without installing, `python -m grader ...` works the same when run from this folder.
+Without installing, `python -m grader ...` works the same when run from this folder, provided
+those packages are installed.
 
 ## Check your work
 

@@ -1,0 +1,251 @@
+"""The student kit: it works on its own (installed in a fresh virtualenv, far from the repository),
+and it carries nothing of the instructors': no reference code, no registry, no secret, no hidden case.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import caseset, kit
+from grader.config import DEMO_SECRET, load_config
+from grader.spec import HIDDEN, PUBLIC
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+SECRET = "tests-kit-secret-41d07e"
+DATA_FILES = ("README.md", "pyproject.toml", "template.ipynb", "grader/public_cases.json")
+
+
+@pytest.fixture(scope="module")
+def secret_config():
+    return load_config(env={"GRADER_SECRET": SECRET})
+
+
+@pytest.fixture(scope="module")
+def built_kit(tmp_path_factory, secret_config) -> Path:
+    out = tmp_path_factory.mktemp("kit") / "hw3-kit"
+    kit.build_kit(out, secret_config)
+    return out
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory, built_kit: Path) -> Path:
+    """A fresh virtualenv (system site-packages for numpy & co., no downloads) with the kit installed."""
+    env_dir = tmp_path_factory.mktemp("venv") / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env_dir)],
+                   check=True, timeout=120)
+    python = env_dir / "bin" / "python"
+    if sys.prefix != sys.base_prefix:
+        # Run from a venv (as CI does), the new venv's "system" packages are the base interpreter's;
+        # lend it this venv's site-packages too, as plain path entries: their .pth files (an editable
+        # install of the grader among them) are not processed, so `reference` stays unreachable.
+        site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        paths = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+        (Path(site) / "_lent_site_packages.pth").write_text("\n".join(sorted(paths)) + "\n")
+    source = env_dir.parent / "kit-copy"      # a build writes into its source tree: keep the kit pristine
+    shutil.copytree(built_kit, source)
+    proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                           "--disable-pip-version-check", str(source)],
+                          capture_output=True, text=True, timeout=300, env=_clean_env(), cwd=env_dir.parent)
+    assert proc.returncode == 0, proc.stderr
+    return env_dir
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "GRADER_", "VIRTUAL_ENV"))}
+
+
+def _kit_files(kit_dir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(kit_dir)): p.read_bytes() for p in kit_dir.rglob("*") if p.is_file()}
+
+
+# ------------------------------------------------------------------------------------------------
+# It works without the repository
+
+
+def test_installed_kit_checks_submissions_from_anywhere(venv: Path, built_kit: Path, tmp_path: Path):
+    python, grader = venv / "bin" / "python", venv / "bin" / "grader"
+    for module in ("reference", "assignments"):
+        proc = subprocess.run([str(python), "-c", f"import {module}"], cwd=tmp_path, env=_clean_env(),
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode != 0 and "ModuleNotFoundError" in proc.stderr
+    where = subprocess.run([str(python), "-c", "import grader; print(grader.__file__)"], cwd=tmp_path,
+                           env=_clean_env(), capture_output=True, text=True, timeout=60).stdout
+    assert where.startswith(str(venv))
+
+    alice = subprocess.run([str(grader), "check", str(SUBMISSIONS / "alice_correct.ipynb")], cwd=tmp_path,
+                           env=_clean_env(), capture_output=True, text=True, timeout=300)
+    assert alice.returncode == 0, alice.stdout + alice.stderr
+    assert "29 of 29 public cases pass" in alice.stdout
+
+    bob = subprocess.run([str(grader), "check", str(SUBMISSIONS / "bob_seed_mistakes.ipynb")], cwd=tmp_path,
+                         env=_clean_env(), capture_output=True, text=True, timeout=300)
+    assert bob.returncode == 1, bob.stdout + bob.stderr
+    assert "public cases pass" in bob.stdout and "✗ case" in bob.stdout
+    assert "hint (" not in bob.stdout          # no mistake catalogue in the kit: no diagnosis
+
+    template = subprocess.run([str(grader), "check", str(built_kit / "template.ipynb")], cwd=tmp_path,
+                              env=_clean_env(), capture_output=True, text=True, timeout=300)
+    assert template.returncode == 1 and "0 of 29 public cases pass" in template.stdout
+
+
+def test_the_kit_runs_uninstalled_from_its_folder(built_kit: Path, tmp_path: Path):
+    copy = tmp_path / "kit"
+    shutil.copytree(built_kit, copy)
+    proc = subprocess.run([sys.executable, "-m", "grader", "check", "template.ipynb"], cwd=copy,
+                          env=_clean_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "0 of 29 public cases pass" in proc.stdout
+
+
+def test_kit_self_check_matches_the_repository_self_check(built_kit: Path, public_session):
+    """Same cases, same digest, same verdicts as `grader check` in a checkout."""
+    from grader.session import Session
+
+    kit_cases = caseset.load_public(built_kit / "grader" / caseset.BUNDLED_NAME)
+    assert kit_cases.digest == public_session.case_set.digest
+    with Session(public_session.config, visibility=PUBLIC, case_set=kit_cases) as session:
+        for name in ("alice_correct.ipynb", "bob_seed_mistakes.ipynb"):
+            mine = session.grade(SUBMISSIONS / name)
+            theirs = public_session.grade(SUBMISSIONS / name)
+            assert [(c.uid, c.status) for q in mine.questions for c in q.cases] == \
+                   [(c.uid, c.status) for q in theirs.questions for c in q.cases]
+            assert mine.score == pytest.approx(theirs.score)
+
+
+def test_check_with_a_cases_file_and_a_damaged_one(built_kit: Path, tmp_path: Path):
+    env = {**_clean_env(), "PYTHONPATH": str(ROOT)}
+    cases = built_kit / "grader" / caseset.BUNDLED_NAME
+    ok = subprocess.run([sys.executable, "-m", "grader", "check", "--cases", str(cases),
+                         str(SUBMISSIONS / "alice_correct.ipynb")], cwd=ROOT, env=env,
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    data = json.loads(cases.read_text(encoding="utf-8"))
+    data["cases"][0]["expected"] = data["cases"][1]["expected"]      # tampered expected value
+    bad = tmp_path / "public_cases.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "grader", "check", "--cases", str(bad),
+                           str(SUBMISSIONS / "alice_correct.ipynb")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "digest" in proc.stderr
+    (tmp_path / "not.json").write_text("{", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "grader", "check", "--cases", str(tmp_path / "not.json"),
+                           str(SUBMISSIONS / "alice_correct.ipynb")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "not JSON" in proc.stderr
+
+
+def test_public_json_round_trips_and_never_holds_hidden_cases(secret_config):
+    full = caseset.build(secret_config.load_assignment(), secret_config.secret)
+    assert any(c.visibility == HIDDEN for c in full.cases)
+    data = json.loads(json.dumps(caseset.public_json(full)))
+    back = caseset.from_public_json(data)
+    public = [c for c in full.cases if c.visibility == PUBLIC]
+    assert [c.uid for c in back.cases] == [c.uid for c in public]
+    assert back.digest == caseset.build(secret_config.load_assignment(), None).digest
+    for mine, original in zip(back.cases, public):
+        assert caseset.digest([mine]) == caseset.digest([original])
+    question = back.assignment.question("1a")
+    assert list(inspect.signature(question.reference).parameters) == ["W", "x"]
+    with pytest.raises(RuntimeError, match="not part of the student kit"):
+        question.reference(np.zeros((1, 1)), np.zeros(1))
+
+
+def test_build_refuses_a_non_empty_folder(tmp_path: Path, secret_config):
+    (tmp_path / "kit").mkdir()
+    (tmp_path / "kit" / "mine.txt").write_text("x")
+    with pytest.raises(kit.KitError, match="not empty"):
+        kit.build_kit(tmp_path / "kit", secret_config)
+    assert [p.name for p in tmp_path.iterdir()] == ["kit"]     # nothing half-built left behind
+
+
+# ------------------------------------------------------------------------------------------------
+# It carries nothing of the instructors'
+
+
+def _reference_body_lines() -> set[str]:
+    """Every substantial line of code in the bodies of reference/__init__.py's functions."""
+    source = (ROOT / "reference" / "__init__.py").read_text(encoding="utf-8")
+    lines: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef):
+            body = node.body[1:] if ast.get_docstring(node) else node.body
+            for statement in body:
+                for line in ast.get_source_segment(source, statement).splitlines():
+                    line = line.strip()
+                    if len(line) >= 20 and not line.startswith("#"):
+                        lines.add(line)
+    assert len(lines) > 20
+    return lines
+
+
+def test_kit_holds_no_reference_registry_secret_or_hidden_case(built_kit: Path, secret_config):
+    files = _kit_files(built_kit)
+    assert {"README.md", "template.ipynb", "pyproject.toml", "grader/public_cases.json", "grader/cli.py"} <= set(files)
+    for name in files:
+        parts = set(Path(name).parts)
+        assert not parts & {"reference", "assignments", "tests", ".git", "__pycache__"}, name
+    everything = b"\n".join(files.values()).decode("utf-8", "replace")
+
+    for line in _reference_body_lines():
+        assert line not in everything, f"reference code in the kit: {line}"
+    for name in DATA_FILES:
+        assert "assignments" not in files[name].decode("utf-8"), name
+        assert "reference" not in files[name].decode("utf-8").lower(), name
+    assert SECRET not in everything and DEMO_SECRET not in everything
+
+    assignment = secret_config.load_assignment()
+    for part in assignment.written:
+        assert part.rubric not in everything
+    for question in assignment.questions:
+        for mistake in question.mistakes:
+            assert mistake.hint not in everything
+
+    full = caseset.build(assignment, secret_config.secret)
+    public_labels = {c.label for c in full.cases if c.visibility == PUBLIC}
+    kit_cases = json.loads(files["grader/public_cases.json"])
+    assert {c["label"] for c in kit_cases["cases"]} == public_labels
+    assert all("/public/" in c["uid"] for c in kit_cases["cases"])
+    public_values = {v for c in full.cases if c.visibility == PUBLIC for v in _float_reprs(c)}
+    hidden_values = 0
+    for case in full.cases:
+        if case.visibility == HIDDEN:
+            for value in _float_reprs(case) - public_values:    # W³⁰ is public (2c) and a hidden 2b answer
+                hidden_values += 1
+                assert value not in everything, f"a value of {case.uid} is in the kit"
+    assert hidden_values > 1000
+
+
+def _float_reprs(case) -> set[str]:
+    """The exact text of every "random-looking" float of a case (inputs and expected answer)."""
+    found = set()
+    for value in list(case.args) + [case.expected]:
+        for array in (value.values() if isinstance(value, dict) else [value]):
+            if isinstance(array, np.ndarray):
+                found |= {r for r in map(repr, map(float, array.ravel())) if len(r) >= 12}
+    return found
+
+
+def test_audit_catches_a_leak(built_kit: Path, tmp_path: Path):
+    """The build's own last check refuses a kit with a secret or an instructor folder in it."""
+    copy = tmp_path / "copy"
+    shutil.copytree(built_kit, copy)
+    kit.audit(copy, secrets=[SECRET])
+    (copy / "notes.txt").write_text(f"secret: {SECRET}")
+    with pytest.raises(kit.KitError, match="secret"):
+        kit.audit(copy, secrets=[SECRET])
+    (copy / "notes.txt").unlink()
+    (copy / "reference").mkdir()
+    with pytest.raises(kit.KitError, match="reference"):
+        kit.audit(copy, secrets=[SECRET])
