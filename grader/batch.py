@@ -223,13 +223,14 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
 
 
 def refresh_student(out: Path, submission: Submission, result: Result) -> None:
-    """Rewrite a student's result and report if they changed (e.g. TA scores were added)."""
+    """Rewrite a student's result and report if the result changed (TA scores added or removed)."""
     from .render import html
 
     folder = out / submission.name
-    for name, text in ((RESULT, result_json(result)), (REPORT, html.report(result))):
-        if read_text_or_none(folder / name) != text:
-            write_atomic(folder / name, text)
+    text = result_json(result)
+    if read_text_or_none(folder / RESULT) != text or not (folder / REPORT).is_file():
+        write_atomic(folder / REPORT, html.report(result))
+        write_atomic(folder / RESULT, text)
 
 
 def write_class(out: Path, submissions: list[Submission], results: list[Result], case_set: CaseSet) -> None:
@@ -309,11 +310,32 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
         done = [s for s in submissions if s.name in by_name]
         report.results = [by_name[s.name] for s in done]
         if done:
-            if manual_scores is not None and not report.interrupted:
-                report.results = _with_manual_scores(out, done, report.results, manual_scores)
-            write_class(out, done, report.results, session.case_set)
+            _finish(out, done, report, None if report.interrupted else manual_scores, session.case_set)
         report.seconds = time.monotonic() - started
     return report
+
+
+def _finish(out: Path, done: list[Submission], report: BatchReport, manual_scores: str | os.PathLike | None,
+            case_set: CaseSet) -> None:
+    """Merge the TA scores (if any), bring every student's files in line, write the class files.
+
+    The automatic results are what the resume records keep; the TA scores are merged afresh on
+    every run, so a corrected scores file (or none) always shows. A bad scores file still leaves
+    complete class files behind (without TA scores) before its error is raised.
+    """
+    from .manual import ManualScoresError, apply_manual_scores
+
+    problem = None
+    if manual_scores is not None:
+        try:
+            report.results = apply_manual_scores(report.results, manual_scores)
+        except ManualScoresError as exc:
+            problem = exc
+    for submission, result in zip(done, report.results):
+        refresh_student(out, submission, result)
+    write_class(out, done, report.results, case_set)
+    if problem is not None:
+        raise problem
 
 
 def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
@@ -363,17 +385,6 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
         bar.close()
         # On Ctrl-C: drop what has not started; what is running ends when the session closes.
         pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _with_manual_scores(out: Path, submissions: list[Submission], results: list[Result],
-                        csv_path: str | os.PathLike) -> list[Result]:
-    """Add the TAs' scores for written parts, and refresh the reports that changed."""
-    from .manual import apply_manual_scores
-
-    scored = apply_manual_scores(results, csv_path)
-    for submission, result in zip(submissions, scored):
-        refresh_student(out, submission, result)
-    return scored
 
 
 def describe(report: BatchReport, out: str | os.PathLike) -> str:

@@ -73,6 +73,7 @@ def cmd_check(args) -> int:
 def cmd_batch(args) -> int:
     """Grade a folder of submissions into a folder of reports (logic: grader.batch)."""
     from . import batch
+    from .manual import ManualScoresError
 
     config = _config(args)
     try:
@@ -80,6 +81,11 @@ def cmd_batch(args) -> int:
                                  manual_scores=args.manual_scores)
     except batch.BatchError as exc:
         print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ManualScoresError as exc:
+        print(f"grader: {exc}\ngrader: every submission is graded and written to {args.out}, without TA scores; "
+              "fix the scores file and run the same command again (graded submissions are not re-run)",
+              file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         # Everything already written is complete (atomic files); a re-run resumes. Exit at once

@@ -268,3 +268,47 @@ def test_cli_batch_on_a_missing_folder_exits_2(tmp_path: Path):
     proc = _cli("batch", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "not a folder" in stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# TA scores for the written parts
+
+
+def test_manual_scores_are_merged_and_follow_the_scores_file(class_dir: Path, tmp_path: Path, session: Session):
+    out = tmp_path / "out"
+    scores = tmp_path / "scores.csv"
+    scores.write_text("student,part,score,comment\nalice,1a-derivation,4,good\nalice,2b-proof,5,\n", encoding="utf-8")
+    report = batch.run_batch(class_dir, out, session.config, session=session, progress=False, manual_scores=scores)
+    alice = next(r for r in report.results if r.submission == "alice")
+    assert {w.id: w.score for w in alice.written}["1a-derivation"] == 4
+    saved = json.loads((out / "alice" / "result.json").read_text(encoding="utf-8"))
+    assert {w["id"]: w["score"] for w in saved["written"]}["2b-proof"] == 5
+    rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
+    assert float(rows["alice"]["written"]) == pytest.approx(9)
+    assert float(rows["alice"]["total"]) == pytest.approx(109)
+
+    # A corrected file: re-run grades nothing again, but the new TA scores show everywhere.
+    scores.write_text("alice,1a-derivation,2\n", encoding="utf-8")
+    again = batch.run_batch(class_dir, out, session.config, session=session, progress=False, manual_scores=scores)
+    assert again.graded == 0
+    rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
+    assert float(rows["alice"]["total"]) == pytest.approx(102)
+    saved = json.loads((out / "alice" / "result.json").read_text(encoding="utf-8"))
+    assert {w["id"]: w["score"] for w in saved["written"]}["2b-proof"] is None
+
+    # Without the file, the automatic grades alone.
+    batch.run_batch(class_dir, out, session.config, session=session, progress=False)
+    rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
+    assert float(rows["alice"]["total"]) == pytest.approx(100)
+
+
+def test_a_bad_scores_file_still_leaves_complete_grades(class_dir: Path, tmp_path: Path):
+    out, scores = tmp_path / "out", tmp_path / "scores.csv"
+    scores.write_text("nobody,1a-derivation,4\nalice,1a-derivation,400\n", encoding="utf-8")
+    proc = _cli("batch", str(class_dir), "--out", str(out), "--workers", "1", "--manual-scores", str(scores))
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 2
+    assert "line 1" in stderr and "line 2" in stderr and "without TA scores" in stderr
+    rows = read_csv(out / "grades.csv")
+    assert [r["student"] for r in rows] == ["alice", "bob", "dave", "frank"]
+    assert (out / "summary.html").is_file()

@@ -1,0 +1,114 @@
+"""A class of 20 notebooks: `grader batch` against nbclient merely executing them, in one run.
+
+The example notebooks in submissions/ are copied round-robin to 20 "student" notebooks in a
+temporary folder. nbclient executes each one (a Jupyter kernel start plus its cells: no grading
+at all); `grader batch` is run as the command line a TA would type (interpreter start, sandboxed
+workers, ~160 public and hidden cases per notebook, every report, the gradebook and the class view).
+Both are timed here, on the same files, so the ratio means something on a shared, noisy machine.
+
+Two classes are timed, because erin_partial.ipynb deliberately loops forever in one function: each
+copy of it costs the grader two case time-outs (2 × case_seconds, 10 s by default) by design,
+which no amount of speed can remove. The class "without erin" shows the grader's own speed.
+
+Shell escapes (`!pip ...`) are removed from nbclient's copy so that it does not reach for the
+network (the grader never runs them).
+
+    python benchmarks/batch_vs_nbclient.py [--students 20] [--workers N]
+
+Needs nbclient and ipykernel (`pip install nbclient ipykernel`). Prints; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+INFINITE_LOOP = "erin_partial.ipynb"
+
+
+def make_class(folder: Path, examples: list[Path], students: int) -> list[Path]:
+    folder.mkdir(parents=True)
+    made = []
+    for i in range(students):
+        source = examples[i % len(examples)]
+        target = folder / f"student_{i:02d}_{source.stem}.ipynb"
+        shutil.copy(source, target)
+        made.append(target)
+    return made
+
+
+def time_nbclient(paths: list[Path]) -> tuple[float, int]:
+    """Seconds for nbclient to read and execute every notebook; and how many it could not."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    failed = 0
+    started = time.perf_counter()
+    for path in paths:
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell.source = "\n".join(line for line in cell.source.splitlines()
+                                            if not line.lstrip().startswith("!"))
+            NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+        except Exception:  # noqa: BLE001 - an unreadable notebook still costs nbclient its attempt
+            failed += 1
+    return time.perf_counter() - started, failed
+
+
+def time_batch(folder: Path, out: Path, workers: int | None) -> float:
+    argv = [sys.executable, "-m", "grader", "batch", str(folder), "--out", str(out)]
+    if workers:
+        argv += ["--workers", str(workers)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    started = time.perf_counter()
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"grader batch failed ({proc.returncode}):\n{proc.stderr}")
+    print("    " + proc.stdout.splitlines()[0])
+    return seconds
+
+
+def ensure_nbclient() -> None:
+    try:
+        import ipykernel  # noqa: F401
+        import nbclient  # noqa: F401
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "nbclient", "ipykernel"], check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=None, help="grader batch --workers (default: all cores)")
+    args = parser.parse_args()
+    ensure_nbclient()
+    examples = sorted(SUBMISSIONS.glob("*.ipynb"))
+    classes = {"all example notebooks": examples,
+               f"without {INFINITE_LOOP}": [p for p in examples if p.name != INFINITE_LOOP]}
+    print(f"{args.students} notebooks per class; {os.cpu_count()} cores; grader batch workers: "
+          f"{args.workers or 'all cores'}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for number, (title, chosen) in enumerate(classes.items()):
+            folder = Path(tmp) / f"class{number}"
+            paths = make_class(folder, chosen, args.students)
+            mix = ", ".join(sorted({p.stem for p in chosen}))
+            print(f"\n{title} ({mix}):")
+            nbc, failed = time_nbclient(paths)
+            print(f"    nbclient executed {len(paths) - failed} notebooks ({failed} unreadable) in {nbc:.2f} s")
+            batch = time_batch(folder, Path(tmp) / f"out{number}", args.workers)
+            print(f"    grader batch: {batch:.2f} s wall, command start-up included")
+            print(f"    speed-up: {nbc / batch:.1f}x  (nbclient {nbc:.2f} s / grader batch {batch:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
