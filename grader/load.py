@@ -95,11 +95,18 @@ def pick_candidate(folder: Path) -> tuple[Path, list[tuple[str, str]]]:
         if entry.name.startswith(".") or entry.name.startswith("__pycache__"):
             continue
         if entry.is_symlink():
-            target = entry.resolve()
+            try:
+                target = entry.resolve(strict=True)
+            except (OSError, RuntimeError):   # broken, or a loop
+                notes.append(("ignored-symlink", f"{entry.name} is a broken or looping symbolic link; ignored"))
+                continue
             if root not in target.parents:
                 notes.append(("ignored-symlink", f"{entry.name} is a symbolic link to outside the submission; ignored"))
                 continue
-        if not entry.is_file():
+        try:
+            if not entry.is_file():
+                continue
+        except OSError:
             continue
         kind = SUFFIXES.get(entry.suffix.lower())
         if kind is None:
@@ -156,16 +163,20 @@ def _notebook(name: str, text: str) -> Program:
     except json.JSONDecodeError as exc:
         raise LoadError("not-json", f"{name} is not a valid notebook: it is not JSON "
                                     f"({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except (ValueError, RecursionError):   # e.g. a number with thousands of digits, nesting thousands deep
+        raise LoadError("not-json", f"{name} is not a valid notebook: its JSON is nested too deeply "
+                                    "or holds numbers too large to read") from None
     if not isinstance(raw, dict) or not ("cells" in raw or "worksheets" in raw):
         raise LoadError("not-notebook", f"{name} is JSON but not a Jupyter notebook (no cells)")
     notes: list[tuple[str, str]] = []
     version = raw.get("nbformat")
-    if version not in (3, 4):
+    if type(version) is not int or version not in (3, 4):
         raise LoadError("unsupported-nbformat", f"{name} is nbformat {version!r}; only versions 3 and 4 can be read")
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on malformed input
-        raise LoadError("invalid-notebook", f"{name} could not be read as a notebook: {str(exc)[:300]}") from None
+        detail = _valid_text(str(exc)[:300]) or type(exc).__name__
+        raise LoadError("invalid-notebook", f"{name} could not be read as a notebook: {detail}") from None
     if version == 3:
         notes.append(("upgraded", "the notebook is in the old nbformat 3; it was upgraded to version 4"))
     try:
@@ -173,18 +184,25 @@ def _notebook(name: str, text: str) -> Program:
     except nbformat.ValidationError as exc:
         notes.append(("invalid-notebook", f"the notebook does not fully follow the nbformat schema "
                                           f"({str(exc.message)[:200]}); its cells were read anyway"))
+    except Exception:  # noqa: BLE001 - the validator itself can fail on strange input
+        notes.append(("invalid-notebook", "the notebook could not be checked against the nbformat schema; "
+                                          "its cells were read anyway"))
     language = _language(nb)
     if language is None:
         notes.append(("no-kernelspec", "the notebook names no kernel; it was run as Python"))
     elif language != "python":
         raise LoadError("foreign-kernel", f"{name} is a {language} notebook; this homework must be written in Python")
     units, markdown = [], []
-    for index, cell in enumerate(nb.get("cells", [])):
+    cells = nb.get("cells", [])
+    for index, cell in enumerate(cells if isinstance(cells, list) else []):
+        if not isinstance(cell, dict):
+            continue
         source = cell.get("source", "")
-        if isinstance(source, list):
+        if isinstance(source, list) and all(isinstance(part, str) for part in source):
             source = "".join(source)
         if not isinstance(source, str):
             continue
+        source = _valid_text(source)
         if cell.get("cell_type") == "code":
             units.append(Unit(index, source))
         elif cell.get("cell_type") in ("markdown", "raw"):
@@ -197,14 +215,27 @@ def _notebook(name: str, text: str) -> Program:
 
 
 def _language(nb) -> str | None:
-    meta = nb.get("metadata", {}) or {}
-    spec = meta.get("kernelspec") or {}
-    info = meta.get("language_info") or {}
+    """The notebook's language, lower case; None when it names none. Tolerates any metadata shape."""
+    def mapping(value) -> dict:
+        return value if isinstance(value, dict) else {}
+
+    meta = mapping(nb.get("metadata"))
+    spec = mapping(meta.get("kernelspec"))
+    info = mapping(meta.get("language_info"))
     language = spec.get("language") or info.get("name")
     if not language:
         kernel = str(spec.get("name", "")).lower()
         if not kernel:
             return None
         language = "python" if "python" in kernel else kernel
-    language = str(language).lower()
+    language = _valid_text(str(language)).lower()[:40]
     return "python" if language.startswith("python") else language
+
+
+def _valid_text(text: str) -> str:
+    """`text` with lone surrogates (which JSON escapes can carry) replaced: it must encode as UTF-8."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")

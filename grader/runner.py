@@ -223,9 +223,18 @@ class EventReader:
             if self.partial_size > MAX_EVENT_BYTES:
                 self.partial, self.partial_size, self.dropping = [], 0, True
 
-    def pop(self) -> dict | None:
+    def pop(self, job: int | None = None) -> dict | None:
+        """The next event; with `job`, lines that cannot be that job's event are skipped unparsed.
+
+        Both the worker's own lines and the child's are written by json.dumps with its default
+        separators, so an event of job 7 contains `"job": 7,` or `"job": 7}`; a flood of forged
+        lines for other jobs then costs a substring search each, not a JSON parse.
+        """
+        needles = (b'"job": %d,' % job, b'"job": %d}' % job) if job is not None else ()
         while self.lines:
             line = self.lines.popleft()
+            if needles and needles[0] not in line and needles[1] not in line:
+                continue
             if not line.strip():
                 continue
             try:
@@ -361,13 +370,13 @@ class Worker:
         except (OSError, ValueError) as exc:
             raise WorkerDied(str(exc)) from exc
 
-    def _next_event(self, deadline: float) -> dict | None:
-        """The next well-formed event, or None at the deadline. Raises WorkerDied on EOF."""
+    def _next_event(self, deadline: float, job: int | None = None) -> dict | None:
+        """The next well-formed event (of `job`, if given), or None at the deadline. Raises WorkerDied on EOF."""
         events, selector = self._events, self._selector
         if events is None or selector is None:
             raise WorkerDied("the worker is not running")
         while True:
-            event = events.pop()
+            event = events.pop(job)
             if event is not None:
                 return event
             remaining = deadline - time.monotonic()
@@ -389,7 +398,7 @@ class Worker:
         while True:
             if time.monotonic() >= deadline:
                 return None
-            event = self._next_event(deadline)
+            event = self._next_event(deadline, job)
             if event is None:
                 return None
             if event.get("job") == job and type(event.get("job")) is int:
@@ -617,6 +626,7 @@ class _Run:
         self.worker.send({"op": "cases", "job": job, "batch": name, "case_seconds": limits.case_seconds,
                           "cases": [{"uid": c.uid, "name": c.name, "call": c.call, "kind": c.kind,
                                      "keys": list(c.keys), "args": encode_arg(list(c.args))} for c in batch]})
+        started: set[str] = set()
         deadline = self._deadline(limits.case_seconds)
         while True:
             event = self.worker.event(job, deadline)
@@ -632,6 +642,7 @@ class _Run:
             if kind == "case" and event.get("phase") == "start":
                 if uid in waiting and self._is_pending(uid):
                     self.current_case = uid
+                    started.add(uid)
                     deadline = self._deadline(limits.case_seconds)
             elif kind == "case":
                 if uid not in waiting or not self._is_pending(uid):
@@ -644,10 +655,12 @@ class _Run:
                 if not any(self._is_pending(u) for u in waiting):
                     return True
             elif kind == "done" and event.get("batch") == name:
-                # A "done" (real or forged) does not make unanswered cases disappear.
-                for call in [c for c in batch if self._is_pending(c.uid)]:
-                    self._settle(RawAnswer(call.uid, "error", message="no answer was returned"))
-                return True
+                # Cases that were started and never answered (their answer was lost) fail; a
+                # forged "done" cannot make the cases not yet called disappear.
+                for uid in [u for u in started if self._is_pending(u)]:
+                    self._settle(RawAnswer(uid, "error", message="no answer was returned"))
+                if not any(self._is_pending(u) for u in waiting):
+                    return True
             elif kind in ("exit", "internal"):
                 if self.current_case is not None:
                     why = _text(event.get("status"), 200) or "the process failed"
@@ -707,5 +720,10 @@ def _int(value: Any) -> int | None:
 
 
 def _text(value: Any, limit: int = 2000) -> str:
-    text = value if isinstance(value, str) else ""
-    return text[:limit]
+    """A string the student process sent, bounded, and encodable (JSON escapes can carry lone surrogates)."""
+    text = value[:limit] if isinstance(value, str) else ""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text

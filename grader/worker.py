@@ -558,6 +558,7 @@ class Zygote:
         self.child: int | None = None
         self.job: int | None = None
         self.cases_w: int | None = None
+        self.cases_pending = b""        # case batches the child has not read yet (never block on it)
         self.snapshot: tuple = ()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
@@ -584,39 +585,55 @@ class Zygote:
                           ipython=self.shell is not None)
 
     def serve(self) -> None:
-        stdin = sys.stdin.buffer
+        """Answer the grader's messages until it says quit or goes away.
+
+        Messages are read from fd 0 into our own buffer (never a buffered reader under select,
+        which would hide a second message that arrived with the first).
+        """
+        inbox = b""
         while True:
-            readable, _, _ = select.select([0, self.wake_r], [], [])
+            relay = [self.cases_w] if self.cases_pending and self.cases_w is not None else []
+            readable, writable, _ = select.select([0, self.wake_r], relay, [])
+            if writable:
+                self._relay()
             if self.wake_r in readable:
                 try:
                     os.read(self.wake_r, 4096)
                 except BlockingIOError:
                     pass
                 self._reap()
-            if 0 in readable:
-                line = stdin.readline()
-                if not line:
-                    self._end_job(None)
+            if 0 not in readable:
+                continue
+            chunk = os.read(0, 1 << 20)
+            if not chunk:
+                self._end_job(None)
+                return
+            inbox += chunk
+            while b"\n" in inbox:
+                line, inbox = inbox.split(b"\n", 1)
+                if not self._handle(line):
                     return
-                try:
-                    message = json.loads(line)
-                except ValueError:
-                    continue
-                op = message.get("op")
-                if op == "run":
-                    if self.job is not None:
-                        self._end_job(None)
-                    self._start(message)
-                elif op == "cases" and self.child is not None and self.cases_w is not None:
-                    try:
-                        os.write(self.cases_w, line if line.endswith(b"\n") else line + b"\n")
-                    except OSError:
-                        pass
-                elif op == "kill":
-                    self._end_job(str(message.get("token", "")), message.get("job"))
-                elif op == "quit":
-                    self._end_job(None)
-                    return
+
+    def _handle(self, line: bytes) -> bool:
+        """Act on one message; False when the zygote is to stop."""
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return True
+        op = message.get("op") if isinstance(message, dict) else None
+        if op == "run":
+            if self.job is not None:
+                self._end_job(None)
+            self._start(message)
+        elif op == "cases" and self.child is not None and self.cases_w is not None:
+            self.cases_pending += line + b"\n"
+            self._relay()
+        elif op == "kill":
+            self._end_job(str(message.get("token", "")), message.get("job"))
+        elif op == "quit":
+            self._end_job(None)
+            return False
+        return True
 
     def _start(self, message: dict) -> None:
         changed = _own_state() != self.snapshot
@@ -641,7 +658,20 @@ class Zygote:
                     os._exit(70)
             os._exit(0)
         os.close(cases_r)
-        self.child, self.cases_w = pid, cases_w
+        os.set_blocking(cases_w, False)
+        self.child, self.cases_w, self.cases_pending = pid, cases_w, b""
+
+    def _relay(self) -> None:
+        """Pass case batches on as far as the child reads them: a child that does not read (it
+        is still busy, or hostile) must not keep the zygote from serving the grader."""
+        try:
+            written = os.write(self.cases_w, self.cases_pending[:1 << 16])
+        except BlockingIOError:
+            return
+        except OSError:
+            self.cases_pending = b""
+            return
+        self.cases_pending = self.cases_pending[written:]
 
     def _reap(self) -> None:
         """Collect every finished child; report the job child's end as soon as it is seen."""
@@ -673,7 +703,7 @@ class Zygote:
             _give_up("a process of the job could not be collected")
         if token is not None:
             self.channel.send(fresh_line=True, ev="clean", job=job if job is not None else self.job, token=token)
-        self.child, self.cases_w, self.job = None, None, None
+        self.child, self.cases_w, self.job, self.cases_pending = None, None, None, b""
 
 
 def _own_state() -> tuple:

@@ -1,0 +1,352 @@
+"""The red-team suite's shared parts: sessions with small limits, a correct solution to build attacks
+on, and one check per promise of /work/shared/SECURITY.md.
+
+Most attacks are "a correct solution for every question but one, plus an attack": the attacked
+question must earn nothing it should not, and every other question must still get full marks.
+Each test then checks the promises that apply: no secret in the result, no process of the student
+uid left, nothing written outside scratch, every text field safe to show, the next submission
+graded in full by the same worker.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterable
+
+import nbformat
+import pytest
+
+from assignments.hw3 import ASSIGNMENT
+from grader.config import load_config
+from grader.pipeline import HIDDEN_MESSAGES
+from grader.results import PASSED, Result
+from grader.runner import Limits
+from grader.sandbox import FIRST_UID, MAX_LEASES
+from grader.session import Session
+
+ROOT = Path(__file__).resolve().parents[2]
+SUBMISSIONS = ROOT / "submissions"
+CAROL = (SUBMISSIONS / "carol_module.py").read_text(encoding="utf-8")
+FULL = ASSIGNMENT.max_score
+POINTS = {q.id: q.points for q in ASSIGNMENT.questions}
+NAMES = {q.id: q.name for q in ASSIGNMENT.questions}
+
+CANARY_SECRET = "canary-7f3a9c1e-grader-secret"
+# Small limits keep the suite fast: a hanging call costs case_seconds plus a grace of one second.
+ATTACK_LIMITS = Limits(case_seconds=1, cell_seconds=3, submission_seconds=30, memory_mb=512, tmpfs_mb=16,
+                       nproc=32, fsize_mb=4, output_bytes=20000)
+ANSWER_BOUND = 60.0          # generous: every attack must be answered well within this (seconds)
+STUDENT_UIDS = range(FIRST_UID, FIRST_UID + MAX_LEASES)
+SHARED_TMP = [Path(p) for p in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(p)]
+
+
+def attack_config(isolation: str | None = None):
+    """The configuration of every attack session: a secret that must never show, small limits."""
+    return replace(load_config(env={"GRADER_SECRET": CANARY_SECRET}), limits=ATTACK_LIMITS,
+                   isolation=isolation, workers=1)
+
+
+class Sessions:
+    """One warm Session per isolation level, opened on first use and closed with the module."""
+
+    def __init__(self):
+        self._open: dict[str, Session] = {}
+
+    def __call__(self, level: str = "best") -> Session:
+        if level not in self._open:
+            self._open[level] = Session(attack_config(None if level == "best" else level))
+        return self._open[level]
+
+    def close(self) -> None:
+        for session in self._open.values():
+            session.close()
+        self._open.clear()
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    # The grader's own environment carries the secret too: nothing of it may reach the sandbox.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRADER_SECRET", CANARY_SECRET)
+        opened = Sessions()
+        try:
+            yield opened
+        finally:
+            opened.close()
+
+
+@pytest.fixture(scope="module")
+def attack_session(sessions) -> Session:
+    """The strongest isolation this machine has (bubblewrap here)."""
+    return sessions("best")
+
+
+# ------------------------------------------------------------------------------------------------
+# Writing submissions
+
+
+def with_function(qid: str, body: str, base: str = CAROL) -> str:
+    """The correct solution with question `qid`'s function (or value) replaced by `body`.
+
+    `body` is appended, so it rebinds the name; the correct definition above it stays available
+    to the attack under `_correct_<name>` when it wants to answer honestly after trying a trick.
+    """
+    name = NAMES[qid]
+    return f"{base}\n\n_correct_{name} = {name}\n\n{body}\n"
+
+
+def module(tmp_path: Path, source: str, name: str = "attack.py") -> Path:
+    path = tmp_path / name
+    path.write_text(source, encoding="utf-8")
+    return path
+
+
+def notebook(tmp_path: Path, cells: Iterable[str], name: str = "attack.ipynb", markdown: Iterable[str] = ()) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb.cells = [nbformat.v4.new_markdown_cell(m) for m in markdown] + [nbformat.v4.new_code_cell(c) for c in cells]
+    path = tmp_path / name
+    nbformat.write(nb, str(path))
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# The promises
+
+
+def scores(result: Result) -> dict[str, float]:
+    return {q.id: q.score for q in result.questions}
+
+
+def assert_honest(result: Result, attacked: dict[str, float] | Iterable[str] = ()) -> None:
+    """No inflation, and no collateral damage inside the submission.
+
+    `attacked` maps each attacked question to the most it may earn (a set means 0 for each);
+    every other question must get full marks.
+    """
+    limits = dict(attacked) if isinstance(attacked, dict) else {qid: 0.0 for qid in attacked}
+    got = scores(result)
+    for qid, points in POINTS.items():
+        if qid in limits:
+            assert got[qid] <= limits[qid] + 1e-9, f"{qid} earned {got[qid]} > {limits[qid]}: {_messages(result, qid)}"
+        else:
+            assert got[qid] == points, f"{qid} (not attacked) earned {got[qid]} of {points}: {_messages(result, qid)}"
+    assert result.seconds < ANSWER_BOUND
+    assert result.isolation, "the result must say which isolation was used"
+
+
+def _messages(result: Result, qid: str) -> list[str]:
+    question = next(q for q in result.questions if q.id == qid)
+    return sorted({f"{c.status}: {c.message[:200]}" for c in question.cases if c.status != PASSED})[:4]
+
+
+def result_text(result: Result) -> str:
+    return json.dumps(result.to_dict(), ensure_ascii=False, allow_nan=False)
+
+
+def assert_no_leak(result: Result) -> None:
+    """No secret, and hidden cases shown as pass/fail only."""
+    text = result_text(result)
+    assert CANARY_SECRET not in text
+    for question in result.questions:
+        for case in question.hidden:
+            assert case.inputs is None and case.expected is None and case.got is None
+            assert case.status == PASSED or case.message in HIDDEN_MESSAGES.values(), case.message
+            assert not re.search(r"\d", case.message)
+
+
+def hidden_numbers(session: Session, per_case: int = 3) -> list[str]:
+    """The exact text of some numbers of every hidden input: none may appear in a result."""
+    import numpy as np
+
+    found = []
+    for case in session.case_set.cases:
+        if case.visibility != "hidden":
+            continue
+        for arg in case.args:
+            values = arg.values() if isinstance(arg, dict) else [arg]
+            for value in values:
+                if isinstance(value, np.ndarray) and value.size:
+                    # Random draws only: hand-picked inputs like 0.5 are shared with public cases.
+                    texts = [repr(float(v)) for v in value.ravel()]
+                    found += [t for t in texts if len(t.lstrip("-").replace(".", "")) >= 12][:per_case]
+    return found
+
+
+def assert_no_hidden_inputs(result: Result, session: Session) -> None:
+    text = result_text(result)
+    leaked = [n for n in hidden_numbers(session) if n in text]
+    assert not leaked, f"hidden inputs in the result: {leaked[:5]}"
+
+
+def student_uids(session: Session) -> list[int]:
+    """The student uids this session's workers hold (leased: no other grader uses them now)."""
+    return [w.student_uid for w in getattr(session, "_all", []) if w.student_uid is not None]
+
+
+def processes_of(uids: Iterable[int]) -> list[str]:
+    wanted = set(uids)
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            status = (Path("/proc") / name / "status").read_text()
+        except OSError:
+            continue
+        line = next((l for l in status.splitlines() if l.startswith("Uid:")), "")
+        if wanted & {int(u) for u in line.split()[1:]}:
+            found.append(f"{name}: {status.splitlines()[0]}")
+    return found
+
+
+def assert_no_processes(session: Session) -> None:
+    uids = student_uids(session)
+    if uids:
+        left = processes_of(uids)
+        assert not left, f"processes of the student uid left after grading: {left}"
+
+
+def files_owned_by(uids: Iterable[int], roots: Iterable[Path], depth: int = 3) -> list[str]:
+    """Entries (down to `depth` levels) under `roots` owned by one of `uids`."""
+    wanted = set(uids)
+    found = []
+    for root in roots:
+        stack = [(Path(root), 0)]
+        while stack:
+            folder, level = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if info.st_uid in wanted:
+                    found.append(entry.path)
+                elif entry.is_dir(follow_symlinks=False) and level + 1 < depth:
+                    stack.append((Path(entry.path), level + 1))
+    return found
+
+
+def assert_nothing_written(session: Session, *extra: Path) -> None:
+    """The student uid owns nothing outside scratch: not in the shared temporary directories,
+    not in the repository, not in the test's own directories."""
+    uids = student_uids(session)
+    roots = SHARED_TMP + [ROOT, *extra]
+    left = files_owned_by(uids, roots)
+    assert not left, f"files written outside scratch: {left[:5]}"
+
+
+def all_strings(value) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from all_strings(k)
+            yield from all_strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from all_strings(v)
+
+
+def assert_safe_text(result: Result) -> None:
+    """Every string is free of NUL, escape sequences and other control characters, and encodes as
+    UTF-8; the HTML report (where the renderer exists) carries no markup from the submission."""
+    for text in all_strings(result.to_dict()):
+        assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text), repr(text[:200])
+        text.encode("utf-8")
+    html = _html_report(result)
+    if html is not None:
+        lowered = html.lower()
+        assert "<script" not in lowered and "<img" not in lowered and "onerror=" not in lowered
+        assert "\x1b" not in html and "\x00" not in html
+
+
+def _html_report(result: Result) -> str | None:
+    try:
+        from grader.render import html
+    except ImportError:
+        return None
+    report = getattr(html, "report", None)
+    return report(result) if report else None
+
+
+def assert_next_graded_fully(session: Session, tmp_path: Path) -> None:
+    """The same worker then grades a correct submission in full, its output intact."""
+    marker = "next-submission-output " * 40
+    path = module(tmp_path, CAROL + f"\nwith open('note.txt', 'w') as fh:\n    fh.write('x')\nprint({marker!r})\n",
+                  "next_correct.py")
+    result = session.grade(path)
+    assert result.score == FULL, [(q.id, q.score, _messages(result, q.id)) for q in result.questions if q.score < q.max_score]
+    assert marker in result.output
+    assert [c.status for c in result.cells] == ["ok"]
+
+
+def assert_all_promises(result: Result, session: Session, tmp_path: Path,
+                        attacked: dict[str, float] | Iterable[str] = ()) -> None:
+    assert_honest(result, attacked)
+    assert_no_leak(result)
+    assert_no_hidden_inputs(result, session)
+    assert_safe_text(result)
+    assert_no_processes(session)
+    assert_nothing_written(session, tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------
+# A listener on the grading machine that no submission may reach
+
+
+class Listener:
+    """A TCP server on the host's loopback and on its other addresses, counting connections."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("0.0.0.0", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener():
+    server = Listener()
+    yield server
+    server.close()
+
+
+def host_addresses() -> list[str]:
+    """Addresses of this machine other than loopback (where a sandbox without network finds nothing)."""
+    found = set()
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            found.add(info[4][0])
+    except OSError:
+        pass
+    return sorted(a for a in found if not a.startswith("127."))
