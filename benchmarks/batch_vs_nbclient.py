@@ -13,7 +13,7 @@ which no amount of speed can remove. The class "without erin" shows the grader's
 Shell escapes (`!pip ...`) are removed from nbclient's copy so that it does not reach for the
 network (the grader never runs them).
 
-    python benchmarks/batch_vs_nbclient.py [--students 20] [--workers N]
+    python benchmarks/batch_vs_nbclient.py [--students 20] [--workers N] [--only all|without-erin]
 
 Needs nbclient and ipykernel (`pip install nbclient ipykernel`). Prints; asserts nothing.
 """
@@ -90,11 +90,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--workers", type=int, default=None, help="grader batch --workers (default: all cores)")
+    parser.add_argument("--only", choices=("all", "without-erin"), help="time one of the two classes only")
     args = parser.parse_args()
     ensure_nbclient()
     examples = sorted(SUBMISSIONS.glob("*.ipynb"))
     classes = {"all example notebooks": examples,
                f"without {INFINITE_LOOP}": [p for p in examples if p.name != INFINITE_LOOP]}
+    if args.only:
+        classes = dict([list(classes.items())[0 if args.only == "all" else 1]])
     print(f"{args.students} notebooks per class; {os.cpu_count()} cores; grader batch workers: "
           f"{args.workers or 'all cores'}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -78,6 +78,8 @@ class BatchReport:
     reused: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    # student -> sha256 of the result.json holding their automatic result (written now or before)
+    result_sha256: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def failures(self) -> int:
@@ -167,27 +169,42 @@ def settings_digest(config: Config) -> str:
 # Resume records
 
 
-def load_record(student_dir: Path) -> tuple[Stamp, Result] | None:
-    """The stamp and automatic Result a previous run left for this student, if complete and readable."""
+@dataclass(frozen=True)
+class Record:
+    """What a previous run left for a student: the stamp and the automatic Result (without TA
+    scores, which are merged afresh on every run), and the sha256 of the result.json it wrote."""
+
+    stamp: Stamp
+    result: Result
+    result_sha256: str
+
+
+def load_record(student_dir: Path) -> Record | None:
+    """The record a previous run left for this student, if complete and readable."""
     text = read_text_or_none(student_dir / RECORD)
     if text is None or not (student_dir / REPORT).is_file() or not (student_dir / RESULT).is_file():
         return None
     try:
         data = json.loads(text)
-        stamp = Stamp(**data["stamp"])
-        result = Result.from_dict(data["result"])
+        return Record(Stamp(**data["stamp"]), Result.from_dict(data["result"]), str(data["result_sha256"]))
     except (ValueError, KeyError, TypeError):
         return None     # a record from another version, or damaged: grade again
-    return stamp, result
 
 
-def _record_json(stamp: Stamp, submission: Submission, result: Result) -> str:
-    data = {"stamp": stamp.to_dict(), "source": str(submission.path), "result": result.to_dict()}
-    return json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def result_json(result: Result) -> str:
-    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def result_json(result: Result, data: dict | None = None) -> str:
+    """result.json's text (`data`: the result's `to_dict()`, if already at hand)."""
+    return json.dumps(result.to_dict() if data is None else data, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -206,29 +223,43 @@ def grade_one(session: Session, submission: Submission) -> Result:
 # Writing
 
 
-def write_student(out: Path, submission: Submission, result: Result, stamp: Stamp | None) -> None:
-    """The student's result and report, then (last) the record that lets a re-run skip them."""
+def write_student(out: Path, submission: Submission, result: Result, stamp: Stamp | None) -> str:
+    """The student's result and report, then (last) the record that lets a re-run skip them.
+
+    Returns the sha256 of the result.json written.
+    """
     from .render import html
 
     folder = out / submission.name
-    write_atomic(folder / RESULT, result_json(result))
+    data = result.to_dict()
+    text = result_json(result, data)
+    write_atomic(folder / RESULT, text)
     write_atomic(folder / REPORT, html.report(result))
     if stamp is not None:
-        write_atomic(folder / RECORD, _record_json(stamp, submission, result))
+        record = {"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text),
+                  "result": data}
+        write_atomic(folder / RECORD, json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
     else:
         try:
             (folder / RECORD).unlink()     # an errored grade must be retried next time
         except FileNotFoundError:
             pass
+    return _sha256(text)
 
 
-def refresh_student(out: Path, submission: Submission, result: Result) -> None:
-    """Rewrite a student's result and report if the result changed (TA scores added or removed)."""
+def refresh_student(out: Path, submission: Submission, result: Result, expected_sha256: str | None = None) -> None:
+    """Make the student's result.json and report show `result`, rewriting them only if they do not.
+
+    `expected_sha256` (of `result`'s result.json, when known) spares serialising to compare.
+    """
     from .render import html
 
     folder = out / submission.name
+    on_disk = _file_sha256(folder / RESULT)
+    if expected_sha256 is not None and on_disk == expected_sha256 and (folder / REPORT).is_file():
+        return
     text = result_json(result)
-    if read_text_or_none(folder / RESULT) != text or not (folder / REPORT).is_file():
+    if on_disk != _sha256(text) or not (folder / REPORT).is_file():
         write_atomic(folder / REPORT, html.report(result))
         write_atomic(folder / RESULT, text)
 
@@ -332,7 +363,8 @@ def _finish(out: Path, done: list[Submission], report: BatchReport, manual_score
         except ManualScoresError as exc:
             problem = exc
     for submission, result in zip(done, report.results):
-        refresh_student(out, submission, result)
+        merged = manual_scores is not None and problem is None
+        refresh_student(out, submission, result, None if merged else report.result_sha256.get(submission.name))
     write_class(out, done, report.results, case_set)
     if problem is not None:
         raise problem
@@ -357,8 +389,9 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
     for submission in submissions:
         stamp = Stamp(fingerprint(submission.path), __version__, session.case_set.digest, settings)
         previous = None if force else load_record(out / submission.name)
-        if previous is not None and previous[0] == stamp:
-            report.results.append(previous[1])
+        if previous is not None and previous.stamp == stamp:
+            report.results.append(previous.result)
+            report.result_sha256[submission.name] = previous.result_sha256
             report.reused += 1
         else:
             todo.append((submission, stamp))
@@ -375,7 +408,8 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
             for future in finished:
                 submission, stamp = running.pop(future)
                 result = future.result()    # grade_one never raises
-                write_student(out, submission, result, None if result.status == ERROR else stamp)
+                report.result_sha256[submission.name] = write_student(
+                    out, submission, result, None if result.status == ERROR else stamp)
                 report.results.append(result)
                 report.graded += 1
                 bar.update(result)

@@ -15,13 +15,15 @@ from .compare import matches
 from .spec import NAME_SET, Case, Question
 
 
-def diagnose(question: Question, case: Case, got: Any) -> list[str]:
+def diagnose(question: Question, case: Case, got: Any, memo: dict | None = None) -> list[str]:
     """The ids of the question's mistakes that `got` matches on this case, each named once.
 
-    One id may have several variants (several ways of coding the same misconception).
+    One id may have several variants (several ways of coding the same misconception). A variant's
+    wrong answer depends on the case alone: with a `memo` (the case set's) it is computed once per
+    case for all submissions, not once per failing submission.
     """
     found = []
-    for mistake in question.mistakes:
+    for number, mistake in enumerate(question.mistakes):
         if mistake.id in found:
             continue
         if mistake.matches is not None:
@@ -32,14 +34,27 @@ def diagnose(question: Question, case: Case, got: Any) -> list[str]:
             if hit:
                 found.append(mistake.id)
             continue
-        try:
-            wrong = mistake.compute(*copy.deepcopy(case.args))
-        except Exception:  # noqa: BLE001 - a variant may be undefined on an edge case
-            continue
-        if question.kind == NAME_SET:
-            wrong = frozenset(wrong)
-        if matches(question.kind, case.expected, wrong, question.tolerance, question.keys):
-            continue  # indistinguishable from the right answer here
-        if matches(question.kind, wrong, got, question.tolerance, question.keys):
+        key = ("variant", case.uid, number)
+        if memo is None or key not in memo:
+            telling = _telling_wrong_answer(question, case, mistake)
+            if memo is None:
+                memo = {}
+            memo[key] = telling
+        usable, wrong = memo[key]
+        if usable and matches(question.kind, wrong, got, question.tolerance, question.keys):
             found.append(mistake.id)
     return found
+
+
+def _telling_wrong_answer(question: Question, case: Case, mistake) -> tuple[bool, Any]:
+    """(True, the variant's answer on this case), or (False, None) when it tells nothing here:
+    undefined on the case's inputs, or indistinguishable from the right answer."""
+    try:
+        wrong = mistake.compute(*copy.deepcopy(case.args))
+    except Exception:  # noqa: BLE001 - a variant may be undefined on an edge case
+        return False, None
+    if question.kind == NAME_SET:
+        wrong = frozenset(wrong)
+    if matches(question.kind, case.expected, wrong, question.tolerance, question.keys):
+        return False, None
+    return True, wrong

@@ -22,7 +22,8 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes, mode: int | None = 
     `mode` sets the permissions of the new file (e.g. 0o600 for a secret) before it appears.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

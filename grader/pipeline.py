@@ -93,7 +93,7 @@ def grade(path: str | Path, case_set: CaseSet, worker: Worker, name: str | None 
 
     for question in case_set.assignment.questions:
         cases = case_set.for_question(question.id)
-        judged = [_judge(question, case, report.answers.get(case.uid)) for case in cases]
+        judged = [_judge(question, case, report.answers.get(case.uid), case_set.memo) for case in cases]
         hints = {m.id: m.hint for m in question.mistakes}
         result.questions.append(question_result(question, judged, hints))
     result.score = round(sum(q.score for q in result.questions), 4)
@@ -118,13 +118,17 @@ def _written_answers(program: Program, case_set: CaseSet, extras: Extras) -> dic
     return answers
 
 
-def _judge(question: Question, case: Case, raw: RawAnswer | None) -> CaseResult:
+def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | None = None) -> CaseResult:
+    """One case's verdict. `memo` (the case set's) keeps what depends on the case alone across submissions."""
+    memo = {} if memo is None else memo
     public = case.visibility == PUBLIC
     tolerance = question.tolerance.describe() if question.kind in ("array", "array_dict") else "exact"
     result = CaseResult(case.uid, case.visibility, clean(case.label, 120), NOT_RUN, tolerance=tolerance)
     if public:
-        result.inputs = _inputs(question, case)
-        result.expected = describe(question.kind, case.expected)
+        if ("shown", case.uid) not in memo:
+            memo[("shown", case.uid)] = (_inputs(question, case), describe(question.kind, case.expected))
+        inputs, result.expected = memo[("shown", case.uid)]
+        result.inputs = dict(inputs)
     if raw is None:
         result.message = "not run"
         return result
@@ -136,7 +140,7 @@ def _judge(question: Question, case: Case, raw: RawAnswer | None) -> CaseResult:
         if public:
             result.got = clean(describe(question.kind, raw.value), 3000)
         if not verdict.passed:
-            result.diagnosis = diagnose(question, case, raw.value)
+            result.diagnosis = diagnose(question, case, raw.value, memo)
     else:
         result.status = {"missing": MISSING, "timeout": TIMEOUT, "crashed": CRASHED, "not-run": NOT_RUN,
                          "unconvertible": ERROR}.get(raw.status, ERROR)

@@ -142,6 +142,10 @@ class CaseSet:
     assignment: Assignment
     cases: tuple[Case, ...]
     digest: str
+    # What every submission would otherwise recompute from a case alone (the shown inputs and
+    # expected answer, the known mistakes' wrong answers): filled on first use, shared by all the
+    # submissions a Session grades. Keyed by case uid, so a case set's memo is only ever its own.
+    memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def for_question(self, qid: str) -> list[Case]:
         return [c for c in self.cases if c.question_id == qid]
