@@ -181,8 +181,15 @@ def test_harness_grades_a_correct_notebook(tmp_path: Path, built_zip: Path):
 
 
 def test_harness_a_timeout_costs_its_question_and_nothing_leaks(tmp_path: Path, built_zip: Path, secret_config):
-    module = (SUBMISSIONS / "carol_module.py").read_text(encoding="utf-8") + LEAKY
+    secret_file = tmp_path / "autograder" / "source" / "hidden_secret"
+    probe = (f"import os\nprint('uid', os.getuid())\n"
+             f"try:\n    print('SECRET-READ', open({str(secret_file)!r}).read())\n"
+             f"except OSError as exc:\n    print('SECRET-DENIED', type(exc).__name__)\n")
+    module = probe + (SUBMISSIONS / "carol_module.py").read_text(encoding="utf-8") + LEAKY
     data, _ = harness(tmp_path, built_zip, {"hw3.py": module.encode()}, metadata=False)
+    assert "SECRET-DENIED" in data["output"] and "SECRET-READ" not in data["output"]
+    if os.geteuid() == 0:                  # as on Gradescope: the student's code runs as a uid of its own
+        assert "uid 0\n" not in data["output"] and re.search(r"uid 6\d{4}", data["output"])
     tests = by_number(data)
     assert tests["3c-carousel"]["score"] == 0 and tests["3c-carousel hidden"]["score"] == 0
     assert "took longer than" in tests["3c-carousel"]["output"]    # after two time-outs the rest is not run
