@@ -1,9 +1,11 @@
 """The command line: thin wrappers around Session, the renderers and the batch/packaging helpers.
 
 Exit codes (documented in the README):
-  0  graded (grade, batch), or every public case passes (check)
+  0  graded (grade, batch), or every public case passes (check); built (build-kit, build-autograder);
+     gradescope always (it writes a results.json whatever happens)
   1  check: some public case fails
-  2  usage or configuration error
+  2  usage or configuration error (also: a bad --manual-scores file, after the batch is written;
+     a kit or autograder that cannot be built, e.g. with the demo secret)
   3  the submission could not be read at all (a result saying why is still written)
   4  the required sandbox is not available here
 """
