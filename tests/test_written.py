@@ -336,3 +336,22 @@ def test_parse_never_fails(text):
         assert isinstance(value, np.ndarray) and value.dtype == np.float64 and np.all(np.isfinite(value))
     if "3b" in parsed.answers:
         assert parsed.answers["3b"] <= {"f", "i", "o", "c_tilde", "c", "h"}
+
+
+@pytest.mark.parametrize("text", [
+    "W^{30} = [[1]" + "[1] " * 1000,                 # nested brackets that never close
+    ("W^{30} = [[1]" + " ," * 2000 + "\n") * 20,
+    "W^{30} = [" + ";" * 4000,
+    "W^{30} = " + "\\begin{pmatrix}" * 300,
+    "#" + " " * 100000 + "x",                         # long blank runs where a heading may start
+    "** " + " " * 100000 + "(a",
+    ("W" + " " * 50000) * 10,
+    "(b) f_t positive \\tilde" + " " * 20000,
+    "W^{30} = \\begin{pmatrix}" + "1" * 3000 + "x\\end{pmatrix}",
+    ("W^{30} = Q\n" * 100000),                        # many mentions, none an answer
+    "f_t i_t o_t h_t C_t not positive negative " * 20000,
+])
+def test_pathological_text_is_read_without_backtracking_forever(text):
+    """Inputs that make naive patterns backtrack exponentially; these must simply finish."""
+    parsed = parse(text)
+    assert "2c" not in parsed.answers

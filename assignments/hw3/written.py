@@ -17,6 +17,7 @@ found in the text, and the part's text still reaches the TA.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -28,7 +29,9 @@ from grader.written import WrittenParse
 PART_OF = {"1a": "1a-derivation", "1b": "1b-derivation", "2a": "2a-expansion", "2b": "2b-proof",
            "2c": "2c-observations", "3a": "3a-gates", "3c": "3c-interpretation"}
 TAIL_LIMIT = 4000            # how far after "W^{30}" its equation may run
+MAX_ANCHORS = 50             # the last this many "W^{30}" of a text are read (bounds the work)
 MAX_ENTRIES = 64             # a matrix larger than this is not an answer to 2(c)
+CLAIM_TEXT_LIMIT = 20000     # how much text is searched for "... are positive"
 
 
 def parse(text: str) -> WrittenParse:
@@ -52,16 +55,18 @@ def parse(text: str) -> WrittenParse:
 # ------------------------------------------------------------------------------------------------
 # sections
 
-_EXERCISE = re.compile(
-    r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*(?:\d+\s*[.:)]?\s*)?(?:exercise|problem|question|aufgabe)\s*(\d)\b",
-    re.IGNORECASE)
-_NUMBERED_HEADING = re.compile(r"^\s*#{1,6}\s*(\d)\s*[.:]?\s+[^\W\d_(]", re.UNICODE)
+# Matched against a line with its indentation removed. Each run of blanks belongs to exactly one
+# part of a pattern (no two optional blank runs side by side), so no line makes them backtrack.
+_HEAD = r"(?:\#{1,6}[ \t]*)?(?:(?:\*\*|__)[ \t]*)?"
+_EXERCISE = re.compile(_HEAD + r"(?:\d+[ \t]*(?:[.:)][ \t]*)?)?(?:exercise|problem|question|aufgabe)[ \t]*(\d)\b",
+                       re.IGNORECASE)
+_NUMBERED_HEADING = re.compile(r"#{1,6}[ \t]*(\d)(?:[ \t]*[.:])?[ \t]+[^\W\d_(]", re.UNICODE)
 _PART = re.compile(
-    r"""^\s*(?:\#{1,6}\s*)?(?:\*\*|__)?\s*(?:(?:part|exercise|problem|question)\s*)?
-        (?:(?P<ex>\d)\s*\.?\s*)?
+    _HEAD + r"""(?:(?:part|exercise|problem|question)[ \t]*)?
+        (?:(?P<ex>\d)[ \t]*(?:\.[ \t]*)?)?
         (?:\((?P<a>[a-c])\)|(?P<b>[a-c])\))
         (?:\*\*|__)?\*?(?=\s|$|[:.\-—–*])""", re.IGNORECASE | re.VERBOSE)
-_HEADING_PART = re.compile(r"^\s*#{1,6}\s*(?P<ex>\d)\s*\.?\s*(?P<a>[a-c])\b", re.IGNORECASE)
+_HEADING_PART = re.compile(r"#{1,6}[ \t]*(?P<ex>\d)[ \t]*(?:\.[ \t]*)?(?P<a>[a-c])\b", re.IGNORECASE)
 
 
 @dataclass
@@ -77,15 +82,16 @@ def split_sections(text: str) -> dict[str, str]:
     cursor = _Cursor()
     chunks: dict[str, list[str]] = {}
     for line in text.splitlines():
-        part = _PART.match(line) or _HEADING_PART.match(line)
-        exercise = None if part else (_EXERCISE.match(line) or _NUMBERED_HEADING.match(line))
+        head = line.lstrip()
+        part = _PART.match(head) or _HEADING_PART.match(head)
+        exercise = None if part else (_EXERCISE.match(head) or _NUMBERED_HEADING.match(head))
         if exercise:
             cursor.exercise, cursor.key, cursor.last_letter = int(exercise.group(1)), None, ""
             continue
         if part:
             letter = (part.group("a") or part.groupdict().get("b") or "").lower()
             cursor.key = _key(cursor, part.group("ex"), letter)
-            chunks.setdefault(cursor.key, []).append(line[part.end():])
+            chunks.setdefault(cursor.key, []).append(head[part.end():])
             continue
         if cursor.key is not None:
             chunks[cursor.key].append(line)
@@ -109,12 +115,13 @@ def _key(cursor: _Cursor, number: str | None, letter: str) -> str:
 # ------------------------------------------------------------------------------------------------
 # 2(c): W^30
 
-_W30 = re.compile(r"W\s*\}?\s*(?:\^\s*\{\s*30\s*\}|\^\s*\(\s*30\s*\)|\^\s*30(?!\d)|³⁰|_\s*\{\s*30\s*\}|_\s*30(?!\d)"
+_W30 = re.compile(r"W(?:\s*\})?\s*(?:\^\s*\{\s*30\s*\}|\^\s*\(\s*30\s*\)|\^\s*30(?!\d)|³⁰|_\s*\{\s*30\s*\}|_\s*30(?!\d)"
                   r"|\*\*\s*30(?!\d))")
 _ENV = re.compile(r"\\begin\s*\{\s*(?P<env>[pbBvV]?matrix\*?|smallmatrix|array)\s*\}(?:\s*\{[^{}]*\})?"
                   r"(?P<body>.*?)\\end\s*\{\s*(?P=env)\s*\}", re.DOTALL)
-_NESTED = re.compile(r"\[\s*\[[^\[\]]*\](?:\s*,?\s*\[[^\[\]]*\])*\s*,?\s*\]")
-_SEMICOLON = re.compile(r"\[[^\[\]]*;[^\[\]]*\]")
+_NESTED = re.compile(r"\[\s*\[[^\[\]]*\](?:\s*(?:,\s*)?\[[^\[\]]*\])*\s*(?:,\s*)?\]")
+_SEMICOLON = re.compile(r"\[[^\[\];]*;[^\[\]]*\]")
+_BLANKS = re.compile(r"[ \t\r\f\v\u00a0]+")
 _RELATION = re.compile(r"=|≈|\\approx\b|\\simeq\b|\\doteq\b|\\equiv\b")
 _FILLER = re.compile(r"\\left\b|\\right\b|\\[,;:! ]|\\q?quad\b|\\\\|\\cr\b|\\displaystyle\b|[\s$&.,~()\[\]{}]")
 _ZERO = re.compile(r"^(?:\\(?:mathbf|boldsymbol|bm|mathbb)\s*\{?\s*[0O]\s*\}?|0|\\mathbf\s*0)"
@@ -122,14 +129,20 @@ _ZERO = re.compile(r"^(?:\\(?:mathbf|boldsymbol|bm|mathbb)\s*\{?\s*[0O]\s*\}?|0|
 
 
 def find_w30(text: str) -> np.ndarray | None:
-    """The matrix the text gives for W^30, or None. Reads every "W^{30} = ..." and keeps the last."""
-    found = None
-    for anchor in _W30.finditer(text):
-        tail = _paragraph(text[anchor.end(): anchor.end() + TAIL_LIMIT])
+    """The matrix the text gives for W^30, or None: the last "W^{30} = ..." that states one.
+
+    Each equation runs from its "W^{30}" to the end of the paragraph, the next "W^{30}", or
+    TAIL_LIMIT characters, whichever comes first.
+    """
+    text = _BLANKS.sub(" ", text)       # one blank per run: no regex below backtracks over long runs
+    anchors = list(_W30.finditer(text))[-MAX_ANCHORS:]
+    ends = [a.start() for a in anchors[1:]] + [len(text)]
+    for anchor, end in reversed(list(zip(anchors, ends))):
+        tail = _paragraph(text[anchor.end(): min(end, anchor.end() + TAIL_LIMIT)])
         value = _chain_value(tail)
         if value is not None:
-            found = value
-    return found
+            return value
+    return None
 
 
 def _paragraph(text: str) -> str:
@@ -213,7 +226,7 @@ def _numeric(rows: list[list[str]]) -> np.ndarray | None:
     return np.array(values, dtype=np.float64)
 
 
-_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _TIMES_TEN = re.compile(r"(?:\\times|\\cdot|×|·|\*|x)?\s*10\s*\^\s*\{?\s*([+-]?\d+)\s*\}?$")
 _FRAC = re.compile(r"^([+-]?)\\d?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}$")
 
@@ -270,16 +283,16 @@ def find_always_positive(text: str) -> frozenset[str] | None:
     """
     positive: set[str] = set()
     negative: set[str] = set()
-    for clause in _CLAUSE_BREAK.split(_plain(text)):
+    for clause in _CLAUSE_BREAK.split(_plain(text[:CLAIM_TEXT_LIMIT])):
         if not clause or not clause.strip():
             continue
         claims = sorted(_claims(clause))
         if not claims:
             continue
+        places = [at for at, _ in claims]
         for where, name in _names(clause):
-            after = [sign for at, sign in claims if at >= where]
-            before = [sign for at, sign in claims if at < where]
-            sign = after[0] if after else before[-1]
+            nearest = bisect.bisect_left(places, where)          # the first claim at or after the name
+            sign = claims[nearest][1] if nearest < len(claims) else claims[-1][1]
             (positive if sign > 0 else negative).add(name)
     found = positive - negative
     return frozenset(found) if found else None
@@ -287,7 +300,8 @@ def find_always_positive(text: str) -> frozenset[str] | None:
 
 def _claims(clause: str) -> list[tuple[int, int]]:
     """(position, +1 or -1) of every "is positive" and "can be negative" in a clause."""
-    claims = [(m.start(), -1 if _NEGATED.search(clause[: m.start()]) else +1) for m in _POSITIVE.finditer(clause)]
+    claims = [(m.start(), -1 if _NEGATED.search(clause[max(0, m.start() - 40): m.start()]) else +1)
+              for m in _POSITIVE.finditer(clause)]
     claims += [(m.start(), -1) for m in _NEGATIVE.finditer(clause)]
     # a "not" that negates no "positive" after it is a claim of its own: "..., not h_t"
     claims += [(m.start(), -1) for m in _NOT.finditer(clause)
@@ -299,7 +313,7 @@ def _plain(text: str) -> str:
     """LaTeX spacing and text macros out of the way; "\\text{are positive}" -> "are positive"."""
     text = re.sub(r"\\(?:text|mathrm|textbf|textit|mathit|operatorname|emph)\s*\{([^{}]*)\}", r" \1 ", text)
     text = re.sub(r"\\[,;:! ]|\\q?quad\b|\\left\b|\\right\b|\$|~|\\bigodot|\\odot", " ", text)
-    return text.replace("−", "-")
+    return _BLANKS.sub(" ", text.replace("−", "-"))
 
 
 def _names(clause: str) -> list[tuple[int, str]]:
