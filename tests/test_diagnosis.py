@@ -234,6 +234,18 @@ def bptt_grad(W, U, xs, h0, gs):
             grad += np.outer((J @ gs[t - 1]) * hs[k] * (1 - hs[k]), hs[k - 1])
     return grad
 ''', name="double-loop"),
+    Mutant("1b", "off-by-one-time-index", '''
+def bptt_grad(W, U, xs, h0, gs):
+    # sigma' read off the state W multiplies, h_{t-1}, instead of the state it produces
+    hs = forward(W, U, xs, h0)
+    grad = np.zeros_like(W)
+    carry = np.zeros(W.shape[0])
+    for t in range(len(xs), 0, -1):
+        da = (gs[t - 1] + carry) * hs[t - 1] * (1 - hs[t - 1])
+        grad += np.outer(da, hs[t - 1])
+        carry = W.T @ da
+    return grad
+''', name="sigma-prime-one-step-early"),
     Mutant("1b", "gradient-transposed", '''
 def bptt_grad(W, U, xs, h0, gs):
     hs = forward(W, U, xs, h0)
@@ -285,6 +297,22 @@ def bptt_terms(W, U, xs, h0, gs):
             out[t - 1, k - 1] = np.outer((gs[t - 1] @ J) * hs[k] * (1 - hs[k]), hs[k - 1])
     return out
 ''', name="power-of-last-step"),
+    Mutant("2a", "sigma-prime-not-per-step", '''
+def bptt_terms(W, U, xs, h0, gs):
+    # the first Jacobian of the chain, diag(sigma'_{k+1}) W, used for every step
+    hs = forward(W, U, xs, h0)
+    T, n = len(xs), W.shape[0]
+    out = np.zeros((T, T, n, n))
+    for t in range(1, T + 1):
+        for k in range(1, t + 1):
+            J = np.eye(n)
+            if t > k:
+                A = np.diag(hs[k + 1] * (1 - hs[k + 1])) @ W
+                for _ in range(t - k):
+                    J = A @ J
+            out[t - 1, k - 1] = np.outer((gs[t - 1] @ J) * hs[k] * (1 - hs[k]), hs[k - 1])
+    return out
+''', name="power-of-first-step"),
     # ---------------------------------------------------------------- 2(b)
     Mutant("2b", "elementwise-power", '''
 def matrix_power_eig(M, p):

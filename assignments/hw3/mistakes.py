@@ -461,6 +461,20 @@ def _1b_product_from_k(W, U, xs, h0, gs):
     return grad
 
 
+def _1b_sigma_prime_one_step_early(W, U, xs, h0, gs):
+    # sigma' at step t taken from h_{t-1} (the state W multiplies) instead of from h_t.
+    W, hs = _forward(W, U, xs, h0)
+    gs = _f(gs)
+    grad = np.zeros_like(W)
+    delta = np.zeros(W.shape[0])
+    for t in range(len(hs) - 1, 0, -1):
+        delta = delta + gs[t - 1]
+        r = hs[t - 1] * (1 - hs[t - 1]) * delta
+        grad += np.outer(r, hs[t - 1])
+        delta = W.T @ r
+    return grad
+
+
 def _1b_jacobian_from_the_wrong_side(W, U, xs, h0, gs):
     # g_t^T (dh_t/dh_k) computed as (dh_t/dh_k) g_t: the Jacobian product not transposed.
     W, hs = _forward(W, U, xs, h0)
@@ -486,6 +500,20 @@ def _2a_power_of_last_step(W, U, xs, h0, gs):
         step = np.diag(hs[t] * (1 - hs[t])) @ W
         for k in range(1, t + 1):
             row = gs[t - 1] @ np.linalg.matrix_power(step, t - k)
+            terms[t - 1, k - 1] = np.outer(row * hs[k] * (1 - hs[k]), hs[k - 1])
+    return terms
+
+
+def _2a_power_of_first_step(W, U, xs, h0, gs):
+    # dh_t/dh_k taken as (diag(sigma'_{k+1}) W)^(t-k): the first Jacobian of the chain repeated.
+    W, hs = _forward(W, U, xs, h0)
+    gs = _f(gs)
+    T, n = len(hs) - 1, W.shape[0]
+    terms = np.zeros((T, T, n, n))
+    for t in range(1, T + 1):
+        for k in range(1, t + 1):
+            first = np.diag(hs[min(k + 1, t)] * (1 - hs[min(k + 1, t)])) @ W
+            row = gs[t - 1] @ np.linalg.matrix_power(first, t - k)
             terms[t - 1, k - 1] = np.outer(row * hs[k] * (1 - hs[k]), hs[k - 1])
     return terms
 
@@ -591,9 +619,9 @@ def _same(qid: str, mid: str, *computes: Callable[..., Any]) -> tuple[Mistake, .
 
 
 VARIANTS: dict[str, tuple[Mistake, ...]] = {
-    "1b": (_same("1b", "off-by-one-time-index", _1b_product_from_k)
+    "1b": (_same("1b", "off-by-one-time-index", _1b_product_from_k, _1b_sigma_prime_one_step_early)
            + _same("1b", "W-not-transposed", _1b_jacobian_from_the_wrong_side)),
-    "2a": _same("2a", "sigma-prime-not-per-step", _2a_power_of_last_step),
+    "2a": _same("2a", "sigma-prime-not-per-step", _2a_power_of_last_step, _2a_power_of_first_step),
     "2b": (_same("2b", "Q-transpose-instead-of-inverse", _2b_Q_conjugate_transpose)
            + _same("2b", "off-by-one-power", _2b_power_minus_one)),
     "2c": _same("2c", "rounded", *_2c_shortened_variants()),
