@@ -260,6 +260,7 @@ class Worker:
         self._stderr: Any = None
         self._jobs = 0
         self._ready = False
+        self._landlock = 0
         self._closing = threading.RLock()
 
     # -- life cycle
@@ -299,6 +300,7 @@ class Worker:
             detail = self._stderr_tail()
             self.close()
             raise RuntimeError(f"the sandboxed worker did not start: {detail or ready}")
+        self._landlock = _int(ready.get("landlock")) or 0
         self._ready = True
 
     @property
@@ -308,7 +310,10 @@ class Worker:
 
     @property
     def isolation(self) -> str:
-        return self.launch.level if self.launch else ""
+        """The level actually in force, e.g. "bwrap", "rlimits+landlock" or "rlimits"."""
+        if self.launch is None:
+            return ""
+        return self.launch.level + ("+landlock" if self._landlock else "")
 
     @property
     def student_uid(self) -> int | None:

@@ -210,6 +210,27 @@ def _system_args() -> list[str]:
     return args
 
 
+# Read-only at the rlimits level (with Landlock), besides the Python installation.
+LANDLOCK_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/proc", "/sys/devices/system/cpu",
+                 "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/passwd",
+                 "/etc/group", "/etc/nsswitch.conf")
+LANDLOCK_FILES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+
+
+def _landlock_args(scratch: str) -> list[str]:
+    """What a job may touch at the rlimits level, for the worker's Landlock ruleset (if the kernel
+    has Landlock; the worker reports whether it could apply it)."""
+    args = []
+    for path in list(_python_roots()) + [p for p in LANDLOCK_READ if os.path.exists(p)]:
+        args += ["--landlock-read", path]
+    for path in LANDLOCK_FILES:
+        if os.path.exists(path):
+            args += ["--landlock-file", path]
+    for path in _hidden_dirs():
+        args += ["--landlock-hide", path]
+    return args + ["--landlock-write", scratch]
+
+
 def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
     """The bubblewrap command line (up to the "--" before the inner command), and notes."""
     running_as_root = os.geteuid() == 0
@@ -299,6 +320,7 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
     scratch = os.path.join(holder, "work")
     os.mkdir(scratch, 0o700)
     inner = [sys.executable, "-I", "-B", str(WORKER), "--zygote", "--scratch", scratch] + uid_args
+    inner += _landlock_args(scratch)
     if lease is not None:
         # Only with a uid of its own may the clean-up touch shared directories: it removes the
         # student uid's entries there, which belong to this worker alone.

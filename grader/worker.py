@@ -39,6 +39,7 @@ import os
 import resource
 import select
 import signal
+import stat
 import sys
 import time
 import traceback
@@ -181,6 +182,123 @@ def _proc_status(pid: str) -> dict[str, str]:
     except OSError:
         pass
     return fields
+
+
+# ----------------------------------------------------------------------------------------------
+# Landlock: what a job may touch, where there are no namespaces
+
+
+class Landlock:
+    """A Landlock ruleset (Linux 5.13+, unprivileged): the kernel confines a job, and everything it
+    starts, to reading the Python installation (minus the grader's own packages) and a few system
+    files, writing only its scratch directory, and (ABI 4+) no TCP connect or bind; (ABI 6+) no
+    signals or abstract Unix sockets outside itself. Used at the rlimits level, where there is no
+    mount or network namespace; the ruleset is built once, as root (paths under /root are
+    reachable only then), and each job child enforces it on itself before any student code runs.
+    """
+
+    SYSCALLS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}
+    EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+    DIR_WRITES = sum(1 << bit for bit in range(4, 13))        # remove, make dir/file/sock/fifo/...
+    REFER, TRUNCATE, IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+    NET_ALL = (1 << 0) | (1 << 1)                             # TCP bind and connect
+    SCOPE_ALL = (1 << 0) | (1 << 1)                           # abstract unix sockets, signals
+
+    def __init__(self, read: list[str], write: list[str], files: list[str], hide: list[str]):
+        self.read, self.write, self.files = read, write, files
+        self.hide = [os.path.realpath(h) for h in hide]
+        self.fd: int | None = None
+        self.abi = self._abi()
+
+    @classmethod
+    def _numbers(cls) -> tuple[int, int, int] | None:
+        return cls.SYSCALLS.get(os.uname().machine)
+
+    @classmethod
+    def _abi(cls) -> int:
+        numbers = cls._numbers()
+        if numbers is None:
+            return 0
+        version = _libc().syscall(numbers[0], None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+        return max(0, version)
+
+    def _fs_rights(self) -> int:
+        rights = self.EXECUTE | self.WRITE_FILE | self.READ_FILE | self.READ_DIR | self.DIR_WRITES
+        if self.abi >= 2:
+            rights |= self.REFER
+        if self.abi >= 3:
+            rights |= self.TRUNCATE
+        if self.abi >= 5:
+            rights |= self.IOCTL_DEV
+        return rights
+
+    def build(self) -> bool:
+        """Create the ruleset (before dropping privileges). False where Landlock is unavailable."""
+        numbers = self._numbers()
+        if not self.abi or numbers is None:
+            return False
+
+        class Attr(ctypes.Structure):
+            _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+        attr = Attr(self._fs_rights(), self.NET_ALL if self.abi >= 4 else 0, self.SCOPE_ALL if self.abi >= 6 else 0)
+        size = 8 if self.abi < 4 else 16 if self.abi < 6 else 24
+        fd = _libc().syscall(numbers[0], ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+        if fd < 0:
+            return False
+        self.fd = fd
+        read = self.EXECUTE | self.READ_FILE | self.READ_DIR
+        for path in self.read:
+            self._allow_except_hidden(path, read)
+        for path in self.files:
+            self._allow(path, self.READ_FILE | self.WRITE_FILE | (self.TRUNCATE if self.abi >= 3 else 0))
+        for path in self.write:
+            self._allow(path, self._fs_rights())
+        return True
+
+    def _allow_except_hidden(self, path: str, rights: int) -> None:
+        """Allow `rights` beneath `path`, except beneath the hidden packages (whose names may be
+        listed, but whose files cannot be read)."""
+        real = os.path.realpath(path)
+        if any(real == h for h in self.hide):
+            return
+        if not any(h.startswith(real.rstrip("/") + "/") for h in self.hide):
+            self._allow(path, rights)
+            return
+        self._allow(path, self.READ_DIR)
+        try:
+            names = os.listdir(real)
+        except OSError:
+            return
+        for name in names:
+            self._allow_except_hidden(os.path.join(real, name), rights)
+
+    def _allow(self, path: str, rights: int) -> None:
+        class PathBeneath(ctypes.Structure):
+            _pack_ = 1
+            _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                rights &= self.EXECUTE | self.WRITE_FILE | self.READ_FILE | self.TRUNCATE | self.IOCTL_DEV
+            rule = PathBeneath(rights, fd)
+            _libc().syscall(self._numbers()[1], ctypes.c_int(self.fd), ctypes.c_int(1), ctypes.byref(rule),
+                            ctypes.c_uint32(0))
+        finally:
+            os.close(fd)
+
+    def enforce(self) -> None:
+        """In a job child, before student code: from now on only the ruleset's paths exist."""
+        if self.fd is None:
+            return
+        if _libc().syscall(self._numbers()[2], ctypes.c_int(self.fd), ctypes.c_uint32(0)) != 0:
+            raise RuntimeError(f"landlock_restrict_self failed: {os.strerror(ctypes.get_errno())}")
+        os.close(self.fd)
+        self.fd = None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -389,14 +507,17 @@ class LineReader:
 
 
 def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int, int] | None,
-                 scratch: str) -> str:
-    """Make this fresh fork a job process: own session, student uid, scratch, output file, limits."""
+                 scratch: str, landlock: Landlock | None) -> str:
+    """Make this fresh fork a job process: own session, student uid, confinement, scratch, output
+    file, limits: all before any student code exists."""
     os.setsid()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE, signal.SIGIO, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGALRM, _alarm)
     if identity is not None:
         become_student(*identity)
+    if landlock is not None:
+        landlock.enforce()
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)   # after the uid change, which clears it
     workdir = os.path.join(scratch, "job")
     os.makedirs(workdir, exist_ok=True)
@@ -421,13 +542,13 @@ def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int,
 
 
 def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scratch: str,
-           identity: tuple[int, int] | None) -> None:
+           identity: tuple[int, int] | None, landlock: Landlock | None) -> None:
     import numpy  # noqa: F401 - already imported by the zygote; here for clarity
 
     job_id = job["job"]
     limits = job.get("limits", {})
     program = job["program"]
-    out_path = _setup_child(job, channel.fd, cases_fd, identity, scratch)
+    out_path = _setup_child(job, channel.fd, cases_fd, identity, scratch, landlock)
 
     # --- execute the program, unit by unit
     skip = set(job.get("skip", []))
@@ -547,9 +668,10 @@ class Zygote:
     (grader not root), children share the zygote's uid and the zygote cleans up itself.
     """
 
-    def __init__(self, cleanup: "Cleanup", identity: tuple[int, int] | None):
+    def __init__(self, cleanup: "Cleanup", identity: tuple[int, int] | None, landlock: Landlock | None = None):
         self.cleanup = cleanup
         self.identity = identity
+        self.landlock = landlock
         self.channel = Channel(os.dup(1))
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
@@ -582,6 +704,7 @@ class Zygote:
         self.snapshot = _own_state()
         self.channel.send(ev="ready", pid=os.getpid(), uid=os.getuid(),
                           student_uid=self.identity[0] if self.identity else None,
+                          landlock=self.landlock.abi if self.landlock is not None else 0,
                           ipython=self.shell is not None)
 
     def serve(self) -> None:
@@ -649,7 +772,8 @@ class Zygote:
                 os.close(self.wake_r)
                 os.close(self.wake_w)
                 signal.set_wakeup_fd(-1)
-                _child(message, self.channel, cases_r, self.shell, self.cleanup.scratch, self.identity)
+                _child(message, self.channel, cases_r, self.shell, self.cleanup.scratch, self.identity,
+                       self.landlock)
             except BaseException:  # noqa: BLE001
                 try:
                     self.channel.send(fresh_line=True, ev="internal", job=message["job"],
@@ -1002,6 +1126,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--uid", type=int, help="the student uid (the grader runs as root)")
     parser.add_argument("--zygote-uid", type=int, help="the zygote's own uid (the grader runs as root)")
     parser.add_argument("--kill-all", action="store_true", help="we are alone in our PID namespace")
+    parser.add_argument("--landlock-read", action="append", default=[], help="confine jobs: readable tree")
+    parser.add_argument("--landlock-write", action="append", default=[], help="confine jobs: writable tree")
+    parser.add_argument("--landlock-file", action="append", default=[], help="confine jobs: usable device or file")
+    parser.add_argument("--landlock-hide", action="append", default=[], help="confine jobs: unreadable tree")
     args = parser.parse_args(argv)
     # Student code must not import the grader's modules that sit next to this file.
     here = os.path.dirname(os.path.realpath(__file__))
@@ -1009,7 +1137,12 @@ def main(argv: list[str]) -> int:
     os.umask(0o077)
     os.chdir("/")
     identity = (args.uid, args.uid) if args.uid is not None else None
-    zygote = Zygote(Cleanup(args.scratch, args.tmp, args.kill_all), identity)
+    landlock = None
+    if args.landlock_read or args.landlock_write:
+        landlock = Landlock(args.landlock_read, args.landlock_write, args.landlock_file, args.landlock_hide)
+        if not landlock.build():
+            landlock = None
+    zygote = Zygote(Cleanup(args.scratch, args.tmp, args.kill_all), identity, landlock)
     # Warm up before dropping privileges: the interpreter may live where only root can read
     # (e.g. under /root), and no student code has run yet.
     zygote.warm()
