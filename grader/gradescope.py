@@ -31,7 +31,6 @@ import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from . import __version__
 from .config import CONFIG_NAME, Config, load_config
 from .files import write_atomic, write_bytes_atomic
 from .load import LoadError, pick_candidate

@@ -11,7 +11,9 @@ top-level `score`, `execution_time`, `output`, `tests` (each with `name`, `numbe
   expected values, the returned values, the labels, exception messages or hints found on them.
 
 Each case is worth the same share of its question, so the two tests of a question add up to the
-question's score. All text is plain (`output_format` "text": Gradescope shows it verbatim, so
+question's score. Note that Gradescope shows students their total score (hidden tests included)
+unless the assignment's own settings hide it until grades are published: the hidden tests'
+visibility hides which cases failed, not how many points the submission has. All text is plain (`output_format` "text": Gradescope shows it verbatim, so
 no student-controlled HTML is ever interpreted) and is passed through `text.clean` once more here.
 Problems meant for the instructor (the demo-secret warning, isolation notes) stay out of
 what students see; the instructor gets them in the run's stdout.
