@@ -4,6 +4,7 @@
     DIR/bob/  (a folder)  ──▶  OUT/alice/result.json     the Result as JSON
     ...                        OUT/alice/batch.json      what was graded (resume record)
                                OUT/summary.html          the class view, linking every report
+                               OUT/review.html           written answers with rubrics, for TAs
                                OUT/grades.csv            student, each question, total, status
                                OUT/results.json          every Result
 
@@ -265,8 +266,8 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
 
 
 def write_class(out: Path, submissions: list[Submission], results: list[Result], case_set: CaseSet) -> None:
-    """The class-wide files: summary.html, grades.csv and results.json."""
-    from .render import gradebook, html
+    """The class-wide files: summary.html, review.html, grades.csv and results.json."""
+    from .render import gradebook, html, review
 
     links = {s.name: f"{s.name}/{REPORT}" for s in submissions}
     question_ids = [q.id for q in case_set.assignment.questions]
@@ -275,6 +276,8 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
         {"assignment": case_set.assignment.name, "grader_version": __version__, "case_set": case_set.digest,
          "results": [r.to_dict() for r in results]}, indent=1, ensure_ascii=False, allow_nan=False))
     write_atomic(out / "summary.html", html.summary(results, links))
+    if case_set.assignment.written:
+        write_atomic(out / "review.html", review.review(results, case_set.assignment))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -132,6 +132,9 @@ def test_batch_writes_every_report_and_the_class_files(class_dir: Path, tmp_path
     for name in by_name:
         assert f'href="{name}/report.html"' in summary
 
+    review = (out / "review.html").read_text(encoding="utf-8")
+    assert "2b-proof" in review and "alice" in review
+
 
 def test_rerun_skips_unchanged_and_regrades_what_changed(class_dir: Path, tmp_path: Path, session: Session):
     out = tmp_path / "out"
