@@ -631,7 +631,7 @@ class _Run:
         self.worker.send({"op": "cases", "job": job, "batch": name, "case_seconds": limits.case_seconds,
                           "cases": [{"uid": c.uid, "name": c.name, "call": c.call, "kind": c.kind,
                                      "keys": list(c.keys), "args": encode_arg(list(c.args))} for c in batch]})
-        started: set[str] = set()
+        started: dict[str, float] = {}
         deadline = self._deadline(limits.case_seconds)
         while True:
             event = self.worker.event(job, deadline)
@@ -646,8 +646,9 @@ class _Run:
             uid = event.get("uid")
             if kind == "case" and event.get("phase") == "start":
                 if uid in waiting and self._is_pending(uid):
+                    self._lost(self.current_case, started)
                     self.current_case = uid
-                    started.add(uid)
+                    started[uid] = time.monotonic()
                     deadline = self._deadline(limits.case_seconds)
             elif kind == "case":
                 if uid not in waiting or not self._is_pending(uid):
@@ -660,10 +661,10 @@ class _Run:
                 if not any(self._is_pending(u) for u in waiting):
                     return True
             elif kind == "done" and event.get("batch") == name:
-                # Cases that were started and never answered (their answer was lost) fail; a
-                # forged "done" cannot make the cases not yet called disappear.
-                for uid in [u for u in started if self._is_pending(u)]:
-                    self._settle(RawAnswer(uid, "error", message="no answer was returned"))
+                # Cases that were started and never answered fail; a forged "done" cannot make
+                # the cases not yet called disappear.
+                for started_uid in list(started):
+                    self._lost(started_uid, started)
                 if not any(self._is_pending(u) for u in waiting):
                     return True
             elif kind in ("exit", "internal"):
@@ -672,6 +673,17 @@ class _Run:
                     self._settle(RawAnswer(self.current_case, "crashed",
                                            message=f"the process died during this call ({why})"))
                 return False
+
+    def _lost(self, uid: str | None, started: dict[str, float]) -> None:
+        """A started case whose answer never came (the process garbled its own pipe): it fails,
+        and counts as a time-out if it took that long, so repeated hangs still stop the question."""
+        if uid is None or not self._is_pending(uid):
+            return
+        if time.monotonic() - started.get(uid, time.monotonic()) >= self.limits.case_seconds:
+            self._settle(RawAnswer(uid, "timeout", message=f"took longer than {self.limits.case_seconds:g} s"))
+            self._count_timeout(self.by_uid[uid])
+        else:
+            self._settle(RawAnswer(uid, "error", message="no answer was returned"))
 
     def _deadline(self, seconds: float) -> float:
         return min(self.budget_end, time.monotonic() + seconds + grace(seconds))

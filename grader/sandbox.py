@@ -326,4 +326,21 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
         # student uid's entries there, which belong to this worker alone.
         inner += [arg for d in SHARED_TMP_DIRS if os.path.isdir(d) for arg in ("--tmp", d)]
     notes = [f"bubblewrap unavailable ({why_not}); ran with rlimits only"] if why_not and level is None else []
+    if lease is not None and not all(_others_can_traverse(root) for root in _python_roots()):
+        notes.append("the Python installation is not readable by the student uid here; "
+                     "only preloaded modules (numpy and common standard ones) can be imported")
     return Launch(inner, _worker_env(scratch, scratch), RLIMITS, holder, uid, notes, lease)
+
+
+def _others_can_traverse(path: str) -> bool:
+    """Whether a uid with no special rights can reach `path` (every ancestor has o+x)."""
+    path = os.path.realpath(path)
+    while True:
+        try:
+            if not os.stat(path).st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+        if path == "/":
+            return True
+        path = os.path.dirname(path)

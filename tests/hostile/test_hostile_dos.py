@@ -1,0 +1,281 @@
+"""Denial of service: hangs, bombs, crashes, floods, full disks, network.
+
+Promises: the grader answers within a bound whatever the submission does; the attacked question
+(or cell) is stopped and earns nothing; the other questions are graded in full; nothing of the
+submission is left running; the machine stays usable; the next submission is graded in full.
+Bounds are generous on purpose (ANSWER_BOUND): these tests check that the grader ends, not how fast.
+"""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from attack_tools import PIPES
+from conftest import (CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully, host_addresses, module,
+                      notebook, with_function)
+
+LEVELS = ["best", "rlimits"]
+
+
+def _grade(session, tmp_path, qid: str, body: str):
+    result = session.grade(module(tmp_path, with_function(qid, body)))
+    assert_all_promises(result, session, tmp_path, attacked={qid})
+    return result
+
+
+def _statuses(result, qid: str) -> set[str]:
+    return {c.status for q in result.questions if q.id == qid for c in q.cases}
+
+
+def _machine_is_fine() -> None:
+    assert subprocess.run(["true"], timeout=30).returncode == 0
+
+
+def test_infinite_loop_at_top_level(attack_session, tmp_path):
+    result = attack_session.grade(notebook(tmp_path, [CAROL, "while True:\n    pass", "AFTER = 1"]))
+    assert_all_promises(result, attack_session, tmp_path)
+    assert [c.status for c in result.cells] == ["ok", "timeout", "ok"]
+
+
+def test_infinite_loop_in_a_function(attack_session, tmp_path):
+    result = _grade(attack_session, tmp_path, "1a", '''
+def sigmoid_jacobian(W, x):
+    while True:
+        pass
+''')
+    assert _statuses(result, "1a") <= {"timeout", "not-run"}
+
+
+def test_sleeping_function(attack_session, tmp_path):
+    result = _grade(attack_session, tmp_path, "1b", '''
+import time
+def bptt_grad(W, U, xs, h0, gs):
+    time.sleep(10_000)
+''')
+    assert "timeout" in _statuses(result, "1b")
+
+
+def test_alarm_ignored_then_busy_loop(attack_session, tmp_path):
+    """The worker's own time-out is a SIGALRM: ignoring it leaves the grader's deadline and kill."""
+    result = _grade(attack_session, tmp_path, "2a", '''
+import signal
+def bptt_terms(W, U, xs, h0, gs):
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    while True:
+        pass
+''')
+    assert "timeout" in _statuses(result, "2a")
+
+
+def test_sigterm_ignored_by_the_process_and_its_children(attack_session, tmp_path):
+    _grade(attack_session, tmp_path, "2b", '''
+import os, signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+def matrix_power_eig(M, p):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if os.fork() == 0:
+        while True:
+            time.sleep(1)
+    while True:
+        time.sleep(1)
+''')
+
+
+def test_stopping_itself(attack_session, tmp_path):
+    _grade(attack_session, tmp_path, "3c-carousel", '''
+import os, signal
+def cell_state_gradient(fs):
+    os.killpg(os.getpgrp(), signal.SIGSTOP)
+''')
+
+
+def test_memory_bomb_in_a_function_and_at_top_level(attack_session, tmp_path):
+    source = with_function("2b", '''
+import numpy as np
+def matrix_power_eig(M, p):
+    hog = []
+    while True:
+        hog.append(np.ones(50_000_000))
+''')
+    path = notebook(tmp_path, [source, "hog = bytearray(10**12)", "AFTER = 1"])
+    result = attack_session.grade(path)
+    assert_all_promises(result, attack_session, tmp_path, attacked={"2b"})
+    assert [c.status for c in result.cells] == ["ok", "error", "ok"]
+    assert "MemoryError" in result.cells[1].error
+    _machine_is_fine()
+
+
+def test_fork_bomb(attack_session, tmp_path):
+    """Bounded by RLIMIT_NPROC of the student uid. The bomb competes with the submission's own
+    calls, so only no inflation is promised for its questions; nothing may be left, and the
+    machine and the next submission must be fine."""
+    bomb = '''
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    while True:
+        try:
+            os.fork()
+        except OSError:
+            time.sleep(0.05)
+'''
+    result = attack_session.grade(notebook(tmp_path, [CAROL, bomb]))
+    assert_all_promises(result, attack_session, tmp_path, attacked=dict(POINTS))
+    _machine_is_fine()
+    assert_next_graded_fully(attack_session, tmp_path)
+
+
+def test_deep_recursion(attack_session, tmp_path):
+    result = _grade(attack_session, tmp_path, "3-step", '''
+import sys
+_calls = [0]
+def lstm_step(params, x, h_prev, c_prev):
+    _calls[0] += 1
+    if _calls[0] % 2:
+        sys.setrecursionlimit(10**9)       # then the C stack overflows: a segfault
+    def down(n):
+        return down(n + 1) + 1
+    return down(0)
+''')
+    assert _statuses(result, "3-step") <= {"error", "crashed", "not-run", "timeout"}
+
+
+def test_segfault_via_ctypes_in_a_function_and_in_a_cell(attack_session, tmp_path):
+    source = with_function("3c-gates", '''
+import ctypes
+def lstm_gate_jacobians(params, x, h_prev):
+    return ctypes.string_at(0)
+''')
+    path = notebook(tmp_path, [source, "import ctypes\nctypes.string_at(0)", "AFTER = 1"])
+    result = attack_session.grade(path)
+    assert_all_promises(result, attack_session, tmp_path, attacked={"3c-gates"})
+    assert [c.status for c in result.cells] == ["ok", "crashed", "ok"]
+    assert "crashed" in _statuses(result, "3c-gates")
+
+
+def test_gigabytes_of_output(attack_session, tmp_path):
+    flood = '''
+import os, sys
+chunk = "\\x1b[31m<b>flood</b>\\x00" * 50_000
+for _ in range(2_000):
+    try:
+        sys.stdout.write(chunk)
+        os.write(1, chunk.encode())
+        os.write(2, chunk.encode())
+    except OSError:
+        pass
+'''
+    result = attack_session.grade(notebook(tmp_path, [CAROL, flood, "AFTER = 1"]))
+    assert_all_promises(result, attack_session, tmp_path)
+    assert len(result.output) <= 25_000
+
+
+def test_flooding_the_event_pipe(attack_session, tmp_path):
+    """Hundreds of megabytes without a newline, then garbage lines until killed, on the grader's pipe."""
+    _grade(attack_session, tmp_path, "3c-cell", PIPES + '''
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    writers = _pipes()[0]
+    block = b"x" * (1 << 20)
+    for _ in range(200):
+        _write_all(writers, block)
+    junk = b"not json\\n" * 100_000
+    while True:
+        _write_all(writers, junk)
+''')
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_filling_the_disk(sessions, tmp_path, level):
+    session = sessions(level)
+    fill = '''
+import os, tempfile
+written = 0
+for folder in (".", tempfile.gettempdir(), "/tmp", "/scratch", "/var/tmp", "/dev/shm"):
+    for i in range(100_000):
+        try:
+            with open(os.path.join(folder, f"fill{i}"), "wb") as fh:
+                for _ in range(64):
+                    fh.write(b"\\0" * (1 << 20))
+                    written += 1
+        except OSError:
+            break
+print("written MB", written)
+'''
+    result = session.grade(notebook(tmp_path, [CAROL, fill]))
+    assert_all_promises(result, session, tmp_path)
+    _machine_is_fine()
+    assert_next_graded_fully(session, tmp_path)
+
+
+def test_deep_locked_directory_tree_in_scratch(attack_session, tmp_path):
+    tree = '''
+import os
+os.chdir(os.environ.get("HOME", "."))
+for i in range(3000):
+    os.mkdir("d")
+    os.chdir("d")
+    with open("f", "w") as fh:
+        fh.write("x")
+for i in range(3000):
+    os.chmod(".", 0)
+    os.chdir("..")
+'''
+    result = attack_session.grade(notebook(tmp_path, [CAROL, tree]))
+    assert_all_promises(result, attack_session, tmp_path)
+    assert_next_graded_fully(attack_session, tmp_path)
+
+
+def test_threads_left_running(attack_session, tmp_path):
+    """Non-daemon threads that keep writing files, and must be gone with the job. (Threads
+    writing on the event pipe can garble the submission's own answers: see the tampering family.)"""
+    _grade(attack_session, tmp_path, "1a", '''
+import threading, time
+def _noise():
+    n = 0
+    while True:
+        n += 1
+        with open(f"thread-{threading.get_ident()}-{n % 50}.txt", "w") as fh:
+            fh.write("x" * 1000)
+        time.sleep(0.01)
+def sigmoid_jacobian(W, x):
+    threading.Thread(target=_noise).start()
+    return W * 0
+for _ in range(8):
+    threading.Thread(target=_noise, daemon=False).start()
+''')
+
+
+def test_closing_every_descriptor(attack_session, tmp_path):
+    """Without its event pipe the process can report nothing: the cell is stopped and skipped."""
+    path = notebook(tmp_path, [CAROL, "import os\nos.closerange(0, 4096)\nwhile True:\n    pass", "AFTER = 1"])
+    result = attack_session.grade(path)
+    assert_all_promises(result, attack_session, tmp_path)
+    assert result.cells[1].status in ("timeout", "crashed")
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_network_is_unreachable(sessions, tmp_path, level, listener):
+    session = sessions(level)
+    targets = ["127.0.0.1"] + host_addresses()
+    attack = f'''
+import socket
+for host in {targets!r}:
+    try:
+        socket.create_connection((host, {listener.port}), timeout=0.5).close()
+        print("CONNECTED", host)
+    except OSError as exc:
+        print("blocked", host, type(exc).__name__, exc)
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=0.5).close()
+    print("CONNECTED outside")
+except OSError as exc:
+    print("blocked outside", type(exc).__name__, exc)
+'''
+    result = session.grade(module(tmp_path, CAROL + attack))
+    if level == "rlimits" and "landlock" not in result.isolation:
+        pytest.skip("without Landlock the rlimits level does not cut the network (documented)")
+    assert_all_promises(result, session, tmp_path)
+    assert "CONNECTED" not in result.output and "blocked 127.0.0.1" in result.output, result.output
+    assert listener.accepted == 0
