@@ -51,7 +51,7 @@ def grade(path: str | Path, case_set: CaseSet, worker: Worker, name: str | None 
     started = time.monotonic()
     path = Path(path)
     extras = extras or Extras()
-    result = Result(submission=name or path.name, status=GRADED, score=0.0,
+    result = Result(submission=clean(name or path.name, 300).replace("\n", " "), status=GRADED, score=0.0,
                     max_score=case_set.assignment.max_score, assignment=case_set.assignment.name,
                     grader_version=__version__, case_set=case_set.digest, visibility=visibility)
     try:

@@ -266,8 +266,10 @@ def assert_safe_text(result: Result) -> None:
     html = _html_report(result)
     if html is not None:
         lowered = html.lower()
-        assert "<script" not in lowered and "<img" not in lowered and "onerror=" not in lowered
+        for tag in ("<script", "<img", "<iframe", "<svg onload", "<b>bold"):
+            assert tag not in lowered, f"unescaped {tag} in the HTML report"
         assert "\x1b" not in html and "\x00" not in html
+        html.encode("utf-8")
 
 
 def _html_report(result: Result) -> str | None:

@@ -1,0 +1,152 @@
+"""Packaging tricks and bad input, end to end: through a grading session and through the command line.
+
+Promises: every such submission gets a result with a specific problem code and a plain message,
+zero points where nothing could be read, the documented exit code (3: unreadable), and never a
+traceback of the grader; files next to the submission are never run.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import CAROL, FULL, assert_all_promises, assert_safe_text, module, notebook
+from grader import cli
+from grader.results import UNREADABLE
+
+
+def _nb_text(**fields) -> str:
+    nb = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb.update(fields)
+    return json.dumps(nb)
+
+
+def _write(tmp_path: Path, name: str, data: bytes | str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+def _many_cells(tmp_path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1") for _ in range(10_000)]
+    path = tmp_path / "many.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _huge(tmp_path: Path) -> Path:
+    path = tmp_path / "huge.ipynb"
+    with open(path, "wb") as fh:
+        fh.truncate(50 * 2**20)
+    return path
+
+
+def _empty_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "nothing"
+    folder.mkdir()
+    (folder / "notes.pdf").write_bytes(b"%PDF")
+    return folder
+
+
+def _two_notebooks(tmp_path: Path) -> Path:
+    folder = tmp_path / "two"
+    folder.mkdir()
+    notebook(folder, [CAROL], "a.ipynb")
+    notebook(folder, [CAROL], "b.ipynb")
+    return folder
+
+
+def _only_link_outside(tmp_path: Path) -> Path:
+    target = notebook(tmp_path, [CAROL], "elsewhere.ipynb")
+    folder = tmp_path / "linked"
+    folder.mkdir()
+    (folder / "hw3.ipynb").symlink_to(target)
+    return folder
+
+
+BAD = {
+    "not-json": (lambda p: _write(p, "broken.ipynb", '{"cells": [{"cell_type": "code", "sou'), "not-json"),
+    "not-utf8": (lambda p: _write(p, "latin.ipynb", b'{"cells": "\xe9t\xe9"}'), "not-utf8"),
+    "empty": (lambda p: _write(p, "empty.ipynb", b""), "empty"),
+    "binary": (lambda p: _write(p, "image.ipynb", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50), "binary"),
+    "50-MB": (_huge, "too-large"),
+    "10000-cells": (_many_cells, "too-many-cells"),
+    "kernel-R": (lambda p: _write(p, "r.ipynb", _nb_text(metadata={"kernelspec": {"name": "ir", "language": "R"}})),
+                 "foreign-kernel"),
+    "nbformat-5": (lambda p: _write(p, "v5.ipynb", _nb_text(nbformat=5)), "unsupported-nbformat"),
+    "deep-json": (lambda p: _write(p, "deep.ipynb", "[" * 50_000 + "]" * 50_000), "not-json"),
+    "folder-with-none": (_empty_folder, "no-candidate"),
+    "folder-with-two": (_two_notebooks, "ambiguous"),
+    "link-outside-only": (_only_link_outside, "no-candidate"),
+    "missing": (lambda p: p / "does-not-exist.ipynb", "not-found"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+def test_bad_input_through_a_session(attack_session, tmp_path, kind):
+    make, code = BAD[kind]
+    result = attack_session.grade(make(tmp_path))
+    assert result.status == UNREADABLE and result.score == 0
+    problem = next(p for p in result.problems if p.code == code)
+    assert problem.message and "Traceback" not in problem.message
+    assert all(c.status == "not-run" for q in result.questions for c in q.cases)
+    assert_safe_text(result)
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize("kind", ["not-json", "empty", "kernel-R", "folder-with-two", "50-MB"])
+def test_bad_input_through_the_command_line(tmp_path, capsys, monkeypatch, kind):
+    monkeypatch.chdir(tmp_path)
+    make, code = BAD[kind]
+    out = tmp_path / "result.json"
+    status = cli.main(["grade", str(make(tmp_path)), "--json", str(out)])
+    captured = capsys.readouterr()
+    assert status == cli.EXIT_UNREADABLE == 3
+    assert "Traceback" not in captured.out + captured.err
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["status"] == UNREADABLE and code in {p["code"] for p in data["problems"]}
+
+
+def test_nbformat3_notebook_is_graded_in_full(attack_session, tmp_path):
+    nb = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": ""},
+          "worksheets": [{"cells": [{"cell_type": "code", "input": CAROL, "language": "python",
+                                     "outputs": [], "metadata": {}}], "metadata": {}}]}
+    path = _write(tmp_path, "old.ipynb", json.dumps(nb))
+    result = attack_session.grade(path)
+    assert_all_promises(result, attack_session, tmp_path)
+    assert "upgraded" in {p.code for p in result.problems}
+
+
+def test_notebook_without_kernelspec_runs_as_python(attack_session, tmp_path):
+    raw = json.loads(_nb_text())
+    raw["cells"] = [{"cell_type": "code", "source": CAROL, "metadata": {}, "outputs": [], "execution_count": None}]
+    result = attack_session.grade(_write(tmp_path, "plain.ipynb", json.dumps(raw)))
+    assert_all_promises(result, attack_session, tmp_path)
+    assert "no-kernelspec" in {p.code for p in result.problems}
+
+
+@pytest.mark.parametrize("extra", ["numpy.py", "sitecustomize.py", "conftest.py", "usercustomize.py"])
+def test_files_next_to_the_submission_are_never_run(attack_session, tmp_path, extra):
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / extra).write_text("print('SHADOW RAN')\nimport os\nos._exit(9)\n")
+    notebook(folder, [CAROL, "import numpy, json\nprint('numpy is', numpy.__file__)"], "hw3.ipynb")
+    result = attack_session.grade(folder)
+    assert_all_promises(result, attack_session, tmp_path)
+    assert "SHADOW RAN" not in result.output and extra not in result.output.split("numpy is")[-1]
+    assert "ignored-shadowing" in {p.code for p in result.problems}
+
+
+def test_a_link_out_of_the_folder_is_ignored_and_the_real_one_graded(attack_session, tmp_path):
+    outside = notebook(tmp_path, ["import os\nos._exit(1)"], "other_student.ipynb")
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "zz.ipynb").symlink_to(outside)
+    (folder / "loop.ipynb").symlink_to(folder / "loop.ipynb")
+    module(folder, CAROL, "hw3.py")
+    result = attack_session.grade(folder)
+    assert result.score == FULL
+    assert "ignored-symlink" in {p.code for p in result.problems}

@@ -1,0 +1,227 @@
+"""Reading a submission: every way a file or folder can be unreadable gets a stable code and a plain
+sentence, never an exception of another kind; extra files and links never change what is run."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.load import MAX_BYTES, MAX_CODE_CELLS, LoadError, load
+
+SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
+
+
+def _notebook(path: Path, cells: list[str], metadata: dict | None = None, markdown: list[str] = ()) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.update(metadata if metadata is not None else
+                       {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+    nb.cells = [nbformat.v4.new_markdown_cell(m) for m in markdown] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _code(tmp_path: Path, name: str, data: bytes | str) -> str:
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    error = caught.value
+    assert error.message and "Traceback" not in error.message and "\n" not in error.message
+    return error.code
+
+
+def _raw_nb(**fields) -> str:
+    nb = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb.update(fields)
+    return json.dumps(nb)
+
+
+@pytest.mark.parametrize("name, data, code", [
+    ("broken.ipynb", '{"cells": [', "not-json"),
+    ("latin1.ipynb", b'{"cells": [], "x": "\xe9\xff"}', "not-utf8"),
+    ("empty.ipynb", b"", "empty"),
+    ("blank.py", "  \n\t\n", "empty"),
+    ("binary.ipynb", b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4, "binary"),
+    ("deep.ipynb", "[" * 100_000 + "]" * 100_000, "not-json"),
+    ("bignumber.ipynb", '{"cells": [], "nbformat": ' + "9" * 5000 + "}", "not-json"),
+    ("list.ipynb", "[1, 2, 3]", "not-notebook"),
+    ("v5.ipynb", _raw_nb(nbformat=5), "unsupported-nbformat"),
+    ("v2.ipynb", _raw_nb(nbformat=2), "unsupported-nbformat"),
+    ("vfloat.ipynb", _raw_nb(nbformat=4.0), "unsupported-nbformat"),
+    ("r.ipynb", _raw_nb(metadata={"kernelspec": {"name": "ir", "language": "R", "display_name": "R"}}), "foreign-kernel"),
+    ("julia.ipynb", _raw_nb(metadata={"language_info": {"name": "julia"}}), "foreign-kernel"),
+    ("cells.ipynb", _raw_nb(cells=[1, "x", None]), "invalid-notebook"),
+    ("answers.pdf", b"%PDF-1.4", "unsupported-type"),
+])
+def test_unreadable_files_have_a_code_and_a_plain_message(tmp_path, name, data, code):
+    assert _code(tmp_path, name, data) == code
+
+
+def test_huge_notebook_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.ipynb"
+    with open(path, "wb") as fh:
+        fh.truncate(50 * 2**20)              # sparse: 50 MB that cost nothing to make
+    assert MAX_BYTES < 50 * 2**20
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    assert caught.value.code == "too-large" and "50.0 MB" in caught.value.message
+
+
+def test_ten_thousand_cells(tmp_path):
+    path = _notebook(tmp_path / "many.ipynb", ["x = 1"] * 10_000)
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    assert caught.value.code == "too-many-cells" and str(MAX_CODE_CELLS) in caught.value.message
+
+
+def test_nbformat3_is_upgraded(tmp_path):
+    nb = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": ""},
+          "worksheets": [{"cells": [{"cell_type": "code", "input": "A = 1", "language": "python",
+                                     "outputs": [], "metadata": {}}], "metadata": {}}]}
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(nb))
+    program = load(path)
+    assert [u.source for u in program.units] == ["A = 1"]
+    assert ("upgraded" in {code for code, _ in program.notes})
+
+
+@pytest.mark.parametrize("metadata", [{}, {"kernelspec": "python"}, {"language_info": ["x"]},
+                                      {"kernelspec": {"name": 5}}, {"kernelspec": None}])
+def test_missing_or_strange_kernel_metadata_runs_as_python(tmp_path, metadata):
+    raw = json.loads(_raw_nb(metadata=metadata))
+    raw["cells"] = [{"cell_type": "code", "source": "A = 1", "metadata": {}, "outputs": [], "execution_count": None}]
+    path = tmp_path / "odd.ipynb"
+    path.write_text(json.dumps(raw))
+    try:
+        program = load(path)
+    except LoadError as error:                 # a non-Python name is refused, plainly
+        assert error.code == "foreign-kernel"
+        return
+    assert [u.source for u in program.units] == ["A = 1"]
+
+
+def test_lone_surrogates_in_cells_become_encodable(tmp_path):
+    path = tmp_path / "surrogate.ipynb"
+    path.write_text(_raw_nb(cells=[{"cell_type": "code", "source": "x = '\\ud800'", "metadata": {}, "outputs": [],
+                                    "execution_count": None},
+                                   {"cell_type": "markdown", "source": "\\udfff", "metadata": {}}]))
+    program = load(path)
+    for unit in program.units + program.markdown:
+        unit.source.encode("utf-8")
+
+
+def test_cells_with_non_text_sources_are_ignored(tmp_path):
+    path = tmp_path / "weird.ipynb"
+    path.write_text(_raw_nb(cells=[{"cell_type": "code", "source": 5, "metadata": {}, "outputs": []},
+                                   {"cell_type": "code", "source": "A = 1", "metadata": {}, "outputs": []}]))
+    assert [u.source for u in load(path).units] == ["A = 1"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Folders
+
+
+def test_folder_with_no_candidate(tmp_path):
+    (tmp_path / "readme.pdf").write_bytes(b"%PDF")
+    with pytest.raises(LoadError) as caught:
+        load(tmp_path)
+    assert caught.value.code == "no-candidate"
+
+
+def test_folder_with_two_notebooks(tmp_path):
+    _notebook(tmp_path / "a.ipynb", ["A = 1"])
+    _notebook(tmp_path / "b.ipynb", ["B = 1"])
+    with pytest.raises(LoadError) as caught:
+        load(tmp_path)
+    assert caught.value.code == "ambiguous" and "a.ipynb" in caught.value.message and "b.ipynb" in caught.value.message
+
+
+@pytest.mark.parametrize("shadow", ["numpy.py", "sitecustomize.py", "conftest.py", "usercustomize.py", "json.py",
+                                    "reference.py", "grader.py"])
+def test_files_that_would_shadow_a_module_are_not_the_submission(tmp_path, shadow):
+    (tmp_path / shadow).write_text("raise SystemExit('shadow ran')\n")
+    _notebook(tmp_path / "hw3.ipynb", ["A = 1"])
+    program = load(tmp_path)
+    assert program.filename == "hw3.ipynb"
+    assert ("ignored-shadowing" in {code for code, _ in program.notes})
+
+
+def test_a_shadowing_module_alone_is_no_submission(tmp_path):
+    (tmp_path / "numpy.py").write_text("A = 1\n")
+    with pytest.raises(LoadError) as caught:
+        load(tmp_path)
+    assert caught.value.code == "no-candidate" and "numpy.py" in caught.value.message
+
+
+def test_symlinks_out_of_the_folder_loops_and_broken_links_are_ignored(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    _notebook(outside / "secret.ipynb", ["SECRET = 1"])
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "stolen.ipynb").symlink_to(outside / "secret.ipynb")
+    (folder / "up.ipynb").symlink_to(Path("..") / "outside" / "secret.ipynb")
+    (folder / "loop.ipynb").symlink_to(folder / "loop.ipynb")
+    (folder / "broken.ipynb").symlink_to(folder / "nowhere.ipynb")
+    (folder / "dir.py").symlink_to(outside, target_is_directory=True)
+    _notebook(folder / "mine.ipynb", ["MINE = 1"])
+    program = load(folder)
+    assert program.filename == "mine.ipynb"
+    ignored = [m for c, m in program.notes if c == "ignored-symlink"]
+    assert len(ignored) >= 4
+
+
+def test_only_links_out_is_no_submission(tmp_path):
+    outside = _notebook(tmp_path / "secret.ipynb", ["SECRET = 1"])
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "hw3.ipynb").symlink_to(outside)
+    with pytest.raises(LoadError) as caught:
+        load(folder)
+    assert caught.value.code == "no-candidate"
+
+
+def test_a_symlink_inside_the_folder_is_followed(tmp_path):
+    folder = tmp_path / "student"
+    (folder / "work").mkdir(parents=True)
+    _notebook(folder / "work" / "hw3.ipynb", ["A = 1"])
+    (folder / "hw3.ipynb").symlink_to(folder / "work" / "hw3.ipynb")
+    assert load(folder).units[0].source == "A = 1"
+
+
+def test_missing_path_and_broken_link(tmp_path):
+    with pytest.raises(LoadError) as caught:
+        load(tmp_path / "nothing.ipynb")
+    assert caught.value.code == "not-found"
+    (tmp_path / "link.ipynb").symlink_to(tmp_path / "gone.ipynb")
+    with pytest.raises(LoadError) as caught:
+        load(tmp_path / "link.ipynb")
+    assert caught.value.code == "not-found" and "broken" in caught.value.message
+
+
+def test_dot_dot_in_the_path_reads_the_file_it_names(tmp_path):
+    (tmp_path / "a").mkdir()
+    _notebook(tmp_path / "hw3.ipynb", ["A = 1"])
+    assert load(tmp_path / "a" / ".." / "hw3.ipynb").units[0].source == "A = 1"
+
+
+def test_device_files_are_not_read(tmp_path):
+    for device in ("/dev/zero", "/dev/urandom"):
+        if os.path.exists(device):
+            link = tmp_path / f"{Path(device).name}.ipynb"
+            link.symlink_to(device)
+            with pytest.raises(LoadError) as caught:
+                load(link)
+            assert caught.value.code == "empty"
+
+
+def test_the_example_submissions_load():
+    for path in SUBMISSIONS.iterdir():
+        if path.name == "dave_broken.ipynb":
+            with pytest.raises(LoadError):
+                load(path)
+        elif path.suffix in (".ipynb", ".py"):
+            assert load(path).units
