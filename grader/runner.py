@@ -20,6 +20,7 @@ public case's message can carry a hidden input.
 from __future__ import annotations
 
 import base64
+import glob
 import json
 import math
 from collections import deque
@@ -273,6 +274,13 @@ class Worker:
         """Start the zygote without waiting: it warms up (~0.4 s) while the caller does other work."""
         self.close()
         self.launch = sandbox.launch(self.slot, self.level, self.limits.tmpfs_mb)
+        if self.launch.lease is not None:
+            # The uids are ours alone now; anything still running under them, or a scratch
+            # directory of theirs, was left by a grader that was killed (without namespaces
+            # nothing else stops it): it goes first.
+            _kill_uid(self.launch.lease.uid)
+            _kill_uid(self.launch.lease.zygote_uid)
+            _remove_stale_scratch(self.launch.lease.uid, self.launch.scratch)
         self._stderr = tempfile.TemporaryFile()
         env = self.launch.env or None
         if self.launch.level == sandbox.BWRAP:
@@ -468,6 +476,19 @@ def _kill_uid(uid: int) -> None:
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
+
+
+def _remove_stale_scratch(uid: int, current: str | None) -> None:
+    """Remove rlimits scratch directories of `uid` that a killed grader left behind."""
+    pattern = os.path.join(tempfile.gettempdir(), sandbox.SCRATCH_PREFIX + "*")
+    for holder in glob.glob(pattern):
+        if holder == current:
+            continue
+        try:
+            if os.lstat(os.path.join(holder, "work")).st_uid == uid:
+                _remove_tree(holder)
+        except OSError:
+            continue
 
 
 def _remove_tree(path: str) -> None:

@@ -51,6 +51,7 @@ MAX_LEASES = 100
 # With the rlimits fallback the student uid can write to these host directories; its entries there
 # are removed after every job.
 SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+SCRATCH_PREFIX = "grader-scratch-"
 # Packages of this distribution that must not be readable from the sandbox.
 HIDDEN_PACKAGES = ("reference", "assignments", "grader")
 PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG")
@@ -315,7 +316,7 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
 
     # The scratch directory sits in a root-owned one, so the student can empty it but not remove,
     # rename or replace it for the next job.
-    holder = tempfile.mkdtemp(prefix="grader-scratch-")
+    holder = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
     os.chmod(holder, 0o711)
     scratch = os.path.join(holder, "work")
     os.mkdir(scratch, 0o700)

@@ -1160,7 +1160,11 @@ def main(argv: list[str]) -> int:
     # (e.g. under /root), and no student code has run yet.
     zygote.warm()
     if identity is not None:
-        os.chown(args.scratch, *identity)
+        # Whatever warming up left in scratch (IPython's directory, say) becomes the student's,
+        # so that clean-up, which runs as the student, can empty it.
+        for folder, dirs, files in os.walk(args.scratch):
+            for name in [folder] + [os.path.join(folder, n) for n in dirs + files]:
+                os.lchown(name, *identity)
         os.chmod(args.scratch, 0o700)
         zygote_uid = args.zygote_uid if args.zygote_uid is not None else identity[0]
         if zygote_uid == identity[0]:

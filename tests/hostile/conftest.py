@@ -241,7 +241,8 @@ def assert_nothing_written(session: Session, *extra: Path) -> None:
     not in the repository, not in the test's own directories."""
     uids = student_uids(session)
     roots = SHARED_TMP + [ROOT, *extra]
-    left = files_owned_by(uids, roots)
+    scratch = [w.launch.scratch for w in getattr(session, "_all", []) if w.launch and w.launch.scratch]
+    left = [f for f in files_owned_by(uids, roots) if not any(f.startswith(s + "/") for s in scratch)]
     assert not left, f"files written outside scratch: {left[:5]}"
 
 
@@ -292,8 +293,16 @@ def assert_next_graded_fully(session: Session, tmp_path: Path) -> None:
     assert [c.status for c in result.cells] == ["ok"]
 
 
+def assert_worker_survived(session: Session) -> None:
+    """The zygote outlived the attack: nothing the submission did could reach it (the grader
+    would recover from its loss, but then this check shows where the sandbox leaks)."""
+    workers = getattr(session, "_all", [])
+    assert workers and all(w.alive for w in workers), "the worker had to be replaced"
+
+
 def assert_all_promises(result: Result, session: Session, tmp_path: Path,
                         attacked: dict[str, float] | Iterable[str] = ()) -> None:
+    assert_worker_survived(session)
     assert_honest(result, attacked)
     assert_no_leak(result)
     assert_no_hidden_inputs(result, session)
