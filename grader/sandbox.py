@@ -11,9 +11,12 @@ Isolation levels, strongest first:
              grader runs as root, the code runs as an unprivileged uid of its own.
   "rlimits"  no namespaces (bubblewrap missing or user namespaces blocked): rlimits, a private
              scratch directory, clean-up of every process of the student uid and of its files in
-             the shared temporary directories, a clean environment. What it cannot do: hide files
-             that are readable by everyone (the reference code, if installed world-readable), cut
-             the network, or bound the disk space used outside scratch other than per file.
+             the shared temporary directories, a clean environment. Where the kernel has Landlock
+             (reported as "rlimits+landlock"), the job can read only the Python installation (minus
+             the grader's packages) and a few system files, write only its scratch directory, and
+             open no TCP connection. Without Landlock it cannot hide files that are readable by
+             everyone (the reference code, if world-readable), cut the network, or bound the disk
+             space used outside scratch other than per file; UDP stays open even with Landlock.
 
 When the grader runs as root, each worker takes two uids that no other worker on this machine is
 using at the same time (see `UidLease`): one for the zygote, one for the student code. Everything
