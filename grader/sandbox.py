@@ -188,7 +188,7 @@ def _hidden_dirs() -> list[str]:
 def _bind_path_args(paths: list[str]) -> list[str]:
     """--ro-bind each path at its own place, creating traversable parents (e.g. /root is 0700)."""
     args: list[str] = []
-    made: set[str] = {"/"}
+    made: set[str] = {"/", "/tmp"}
     for path in paths:
         parents = []
         parent = os.path.dirname(path)
@@ -250,6 +250,12 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
     # As root the zygote keeps only CAP_SETUID/CAP_SETGID after warming up, and each job child
     # drops every capability before any student code exists (see worker.become_student).
     args += _system_args()
+    # The private /tmp first: a Python installation under /tmp (a CI checkout's venv) is then
+    # bound on top of it, instead of being hidden under it.
+    size = str(tmpfs_mb * 2**20)
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
+             "--size", size, "--perms", "0700", "--tmpfs", SANDBOX_SCRATCH]
     roots = _python_roots()
     args += _bind_path_args(roots)
     notes = []
@@ -257,11 +263,7 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
         if any(hidden == r or hidden.startswith(r + "/") for r in roots + ["/usr"]):
             args += ["--tmpfs", hidden]
             notes.append(f"hidden: {hidden}")
-    size = str(tmpfs_mb * 2**20)
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
-             "--size", size, "--perms", "0700", "--tmpfs", SANDBOX_SCRATCH,
-             "--dir", os.path.dirname(SANDBOX_WORKER),
+    args += ["--dir", os.path.dirname(SANDBOX_WORKER),
              "--ro-bind", str(WORKER), SANDBOX_WORKER,
              "--chdir", "/", "--clearenv"]
     return args, notes

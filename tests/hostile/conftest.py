@@ -37,8 +37,9 @@ POINTS = {q.id: q.points for q in ASSIGNMENT.questions}
 NAMES = {q.id: q.name for q in ASSIGNMENT.questions}
 
 CANARY_SECRET = "canary-7f3a9c1e-grader-secret"
-# Small limits keep the suite fast: a hanging call costs case_seconds plus a grace of one second.
-ATTACK_LIMITS = Limits(case_seconds=1, cell_seconds=3, submission_seconds=30, memory_mb=512, tmpfs_mb=16,
+# Small limits keep the suite fast (a hanging call costs case_seconds plus a grace of a second), yet
+# leave an honest call on a busy machine (other test runs, CI) plenty of time.
+ATTACK_LIMITS = Limits(case_seconds=2, cell_seconds=4, submission_seconds=40, memory_mb=512, tmpfs_mb=16,
                        nproc=32, fsize_mb=4, output_bytes=20000)
 ANSWER_BOUND = 60.0          # generous: every attack must be answered well within this (seconds)
 STUDENT_UIDS = range(FIRST_UID, FIRST_UID + MAX_LEASES)

@@ -204,11 +204,12 @@ report = {"pids": pids, "me": os.getpid(), "pytest": any("pytest" in c for c in 
     assert not report["pytest"]
 
 
-@pytest.fixture
-def fake_site(tmp_path):
+@pytest.fixture(params=["/var/tmp", "/tmp"])
+def fake_site(request):
     """A site-packages-like directory with an installed `reference` and an innocent neighbour, where
-    any uid can reach it (not under /tmp, which the bwrap sandbox replaces with its own)."""
-    root = Path("/var/tmp") / f"hw3-site-{os.getpid()}-{time.monotonic_ns()}"
+    any uid can reach it; also under /tmp, where a CI checkout's venv lives (the sandbox has a
+    /tmp of its own, which must not hide it)."""
+    root = Path(request.param) / f"hw3-site-{os.getpid()}-{time.monotonic_ns()}"
     for package, text in (("reference", "ANSWER = 'leaked'\n"), ("neighbour", "VALUE = 'visible'\n")):
         (root / package).mkdir(parents=True)
         (root / package / "__init__.py").write_text(text)
