@@ -191,6 +191,7 @@ def student_uids(session: Session) -> list[int]:
 
 
 def processes_of(uids: Iterable[int]) -> list[str]:
+    """Live processes (not zombies) with one of `uids` as real, effective, saved or file-system uid."""
     wanted = set(uids)
     found = []
     for name in os.listdir("/proc"):
@@ -201,8 +202,11 @@ def processes_of(uids: Iterable[int]) -> list[str]:
         except OSError:
             continue
         line = next((l for l in status.splitlines() if l.startswith("Uid:")), "")
+        state = next((l for l in status.splitlines() if l.startswith("State:")), "State: ?")
+        if state.split()[1] in ("Z", "X"):
+            continue          # dead; only waiting for its new parent (init here) to reap it
         if wanted & {int(u) for u in line.split()[1:]}:
-            found.append(f"{name}: {status.splitlines()[0]}")
+            found.append(f"{name}: {status.splitlines()[0]} {state}")
     return found
 
 

@@ -310,9 +310,20 @@ from grader.runner import Limits, Worker, run_program
 from grader.load import load
 worker = Worker(level={level!r}, limits=Limits(cell_seconds=120, submission_seconds=300))
 worker.start()
-print(json.dumps({{"uid": worker.student_uid, "zygote": worker.proc.pid}}), flush=True)
+started = open(f"/proc/{{worker.proc.pid}}/stat").read().rsplit(")", 1)[1].split()[19]
+print(json.dumps({{"uid": worker.student_uid, "zygote": [worker.proc.pid, started]}}), flush=True)
 run_program(worker, load({path!r}), [])
 '''
+
+
+def _running(pid: int, started: str) -> bool:
+    """Whether process `pid`, started at `started` (clock ticks since boot), is alive: a pid alone
+    may already belong to another process on a busy machine."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[19] == started and fields[0] not in ("Z", "X")
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -338,16 +349,17 @@ time.sleep(600)
     while len(processes_of([info["uid"]])) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(processes_of([info["uid"]])) >= 2, "the submission and its daemon should be running"
+    time.sleep(0.2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (processes_of([info["uid"]]) if level == "best" else
-                                           os.path.exists(f"/proc/{info['zygote']}")):
+                                           _running(*info["zygote"])):
         time.sleep(0.05)
     if level == "best":
-        assert not processes_of([info["uid"]])
+        assert not processes_of([info["uid"]]), "the sandbox outlived the grader"
     else:
-        assert not os.path.exists(f"/proc/{info['zygote']}/status") or "Z" in open(f"/proc/{info['zygote']}/stat").read().split()[2]
+        assert not _running(*info["zygote"]), "the zygote outlived the grader"
         lease_index = info["uid"] - sandbox.FIRST_UID
         worker = Worker(slot=lease_index, level="rlimits", limits=ATTACK_LIMITS)
         try:
@@ -359,4 +371,4 @@ time.sleep(600)
         deadline = time.monotonic() + 5
         while processes_of([info["uid"]]) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not processes_of([info["uid"]])
+        assert not processes_of([info["uid"]]), "the next worker on this uid did not remove what was left"
