@@ -7,7 +7,7 @@
     workers = 2                        # parallel submissions in a batch (default: all cores)
 
     [limits]                           # see grader.runner.Limits for every field
-    case_seconds = 5
+    case_seconds = 2
     submission_seconds = 180
 
     [written]                          # manual points per written part (defaults: the registry's)

@@ -53,7 +53,7 @@ CELL_STATUSES = ("ok", "error", "timeout")
 class Limits:
     """Resource limits for one submission. Defaults suit a homework of small numerical functions."""
 
-    case_seconds: float = 5.0          # wall time for one call
+    case_seconds: float = 2.0          # wall time for one call (the reference takes milliseconds)
     cell_seconds: float = 20.0         # wall time for one notebook cell (or the whole module)
     submission_seconds: float = 180.0  # wall time for everything one submission does
     memory_mb: int = 1536              # address space on top of the warm interpreter
@@ -676,9 +676,11 @@ class _Run:
                     continue
                 answer = _raw_answer(self.by_uid[uid], event)
                 self._settle(answer)
-                if answer.status == "timeout":
-                    self._count_timeout(self.by_uid[uid])
                 self.current_case = None
+                if answer.status == "timeout" and waiting & set(self._count_timeout(self.by_uid[uid])):
+                    # The child would still call the cases just given up on, one time-out each:
+                    # end this job and resume the rest in a fresh one instead.
+                    return False
                 if not any(self._is_pending(u) for u in waiting):
                     return True
             elif kind == "done" and event.get("batch") == name:
@@ -718,15 +720,19 @@ class _Run:
         if self.current_case == answer.uid:
             self.current_case = None
 
-    def _count_timeout(self, call: CallSpec) -> None:
-        """After repeated time-outs in one question, do not spend the budget on its other cases."""
+    def _count_timeout(self, call: CallSpec) -> list[str]:
+        """After repeated time-outs in one question, do not spend the budget on its other cases.
+
+        Returns the uids of the cases given up on."""
         qid = call.question_id
         self.timeouts[qid] = self.timeouts.get(qid, 0) + 1
         if self.timeouts[qid] < self.limits.timeouts_per_question:
-            return
-        for other in [c for c in self.pending if c.question_id == qid]:
+            return []
+        cut = [c for c in self.pending if c.question_id == qid]
+        for other in cut:
             self._settle(RawAnswer(other.uid, "not-run",
                                    message=f"not run: {self.timeouts[qid]} earlier cases of this question timed out"))
+        return [c.uid for c in cut]
 
 
 def _raw_answer(call: CallSpec, event: dict) -> RawAnswer:
