@@ -11,10 +11,12 @@ import hashlib
 import json
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbformat.warnings import MissingIDFieldWarning
 
 MAX_BYTES = 20 * 2**20
 MAX_CODE_CELLS = 2000
@@ -173,14 +175,20 @@ def _notebook(name: str, text: str) -> Program:
     if type(version) is not int or version not in (3, 4):
         raise LoadError("unsupported-nbformat", f"{name} is nbformat {version!r}; only versions 3 and 4 can be read")
     try:
-        nb = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MissingIDFieldWarning)  # see the validation below
+            nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on malformed input
         detail = _valid_text(str(exc)[:300]) or type(exc).__name__
         raise LoadError("invalid-notebook", f"{name} could not be read as a notebook: {detail}") from None
     if version == 3:
         notes.append(("upgraded", "the notebook is in the old nbformat 3; it was upgraded to version 4"))
     try:
-        nbformat.validate(nb)
+        with warnings.catch_warnings():
+            # Cells without ids (older 4.x writers) are fine to read; nbformat warns about them
+            # because it would add ids on writing, which the grader never does.
+            warnings.simplefilter("ignore", MissingIDFieldWarning)
+            nbformat.validate(nb)
     except nbformat.ValidationError as exc:
         notes.append(("invalid-notebook", f"the notebook does not fully follow the nbformat schema "
                                           f"({str(exc.message)[:200]}); its cells were read anyway"))
