@@ -1,8 +1,9 @@
 """A grading session: one configuration, one case set, and a pool of warm sandboxed workers.
 
 `grader grade`, `grader check`, `grader batch` and the Gradescope entry point all grade through
-a Session, so every way of use runs the same code. Workers are started lazily and reused: the
-interpreter start-up (the expensive part) is paid once per worker, not once per submission.
+a Session, so every way of use runs the same code. The first worker is spawned at once (it warms
+up while the cases are built), the others when a second submission is graded in parallel; all are
+reused, so the interpreter start-up (the expensive part) is paid once per worker, not per submission.
 """
 from __future__ import annotations
 
