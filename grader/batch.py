@@ -34,7 +34,7 @@ from typing import Callable, Iterable
 from . import __version__
 from .config import Config
 from .files import read_text_or_none, write_atomic
-from .results import ERROR, GRADED, Result
+from .results import ERROR, GRADED, Result, json_text
 from .session import Session, internal_error
 from .spec import CaseSet
 
@@ -205,7 +205,7 @@ def _file_sha256(path: Path) -> str | None:
 
 def result_json(result: Result, data: dict | None = None) -> str:
     """result.json's text (`data`: the result's `to_dict()`, if already at hand)."""
-    return json.dumps(result.to_dict() if data is None else data, indent=2, ensure_ascii=False, allow_nan=False)
+    return json_text(result.to_dict() if data is None else data)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
     if stamp is not None:
         record = {"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text),
                   "result": data}
-        write_atomic(folder / RECORD, json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+        write_atomic(folder / RECORD, json_text(record))
     else:
         try:
             (folder / RECORD).unlink()     # an errored grade must be retried next time
@@ -272,9 +272,9 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
     links = {s.name: f"{s.name}/{REPORT}" for s in submissions}
     question_ids = [q.id for q in case_set.assignment.questions]
     write_atomic(out / "grades.csv", gradebook.csv_text(results, question_ids))
-    write_atomic(out / "results.json", json.dumps(
+    write_atomic(out / "results.json", json_text(
         {"assignment": case_set.assignment.name, "grader_version": __version__, "case_set": case_set.digest,
-         "results": [r.to_dict() for r in results]}, indent=1, ensure_ascii=False, allow_nan=False))
+         "results": [r.to_dict() for r in results]}))
     write_atomic(out / "summary.html", html.summary(results, links))
     if case_set.assignment.written:
         write_atomic(out / "review.html", review.review(results, case_set.assignment))

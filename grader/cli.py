@@ -12,15 +12,13 @@ Exit codes (documented in the README):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from pathlib import Path
 
 from . import __version__, caseset
 from .config import ConfigError, load_config
 from .files import write_atomic
-from .results import PASSED, UNREADABLE, Result
+from .results import PASSED, UNREADABLE, Result, json_text
 from .render import terminal
 from .sandbox import SandboxUnavailable
 from .session import Session
@@ -29,7 +27,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREADABLE, EXIT_SANDBOX = 0, 1, 2, 3, 4
 
 
 def result_json(result: Result) -> str:
-    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+    return json_text(result.to_dict())
 
 
 def _config(args):

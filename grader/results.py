@@ -1,4 +1,4 @@
-"""The results of grading, as plain dataclasses that serialise to JSON with `dataclasses.asdict`.
+"""The results of grading, as plain dataclasses that serialise to JSON through `plain`.
 
 Every renderer (terminal, JSON, HTML, CSV, Gradescope) is a pure function of a `Result`; nothing
 here knows about any output format. Values shown to people are stored already formatted as text
@@ -8,6 +8,8 @@ none of them.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,7 +136,7 @@ class Result:
         return float(sum(q.score for q in self.questions))
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Result":
@@ -156,3 +158,37 @@ class Result:
             "cells": [build(CellReport, c) for c in raw.get("cells", [])],
             "written": [build(WrittenAnswer, w) for w in raw.get("written", [])],
         })
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def plain(value: Any) -> Any:
+    """`value` as JSON-ready dicts and lists: what `dataclasses.asdict` gives, several times faster.
+
+    A batch serialises every Result three or four times (result.json, the resume record, the
+    sanitised copy each HTML view renders from, results.json), so this is on the hot path. The
+    speed comes from not deep-copying the leaves, which in a Result are all immutable (str,
+    numbers, None); every dict and list is still a fresh copy, so changing the returned data
+    never changes the Result.
+    """
+    if isinstance(value, (str, int, float)) or value is None:
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: plain(getattr(value, name)) for name in _field_names(type(value))}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def json_text(data: Any) -> str:
+    """The JSON text of plain data as the grader's output files hold it: UTF-8, no NaN, compact.
+
+    Compact because Python's json module only uses its C encoder without `indent`: indented, a
+    class's results.json took a tenth of a second to write. `python -m json.tool` shows it indented.
+    """
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))

@@ -9,12 +9,19 @@ import re
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Any character that the substitutions below could change (ESC and CR included): text without one
+# is returned as it is. Most text is already clean, and reports clean thousands of strings each.
+_SUSPECT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def clean(text: object, limit: int = 2000) -> str:
     """`text` without ANSI sequences or control characters (newline and tab kept), at most `limit` chars."""
     if not isinstance(text, str):
         text = "" if text is None else str(text)
+    elif type(text) is not str:
+        text = str.__str__(text)       # a plain copy: a str subclass's methods are not ours to call
+    if len(text) <= limit and _SUSPECT.search(text) is None:
+        return text
     text = _ANSI.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
