@@ -35,6 +35,7 @@ from . import __version__
 from .config import Config
 from .files import read_text_or_none, write_atomic
 from .results import ERROR, GRADED, Result, json_text
+from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
 from .spec import CaseSet
 
@@ -216,6 +217,8 @@ def grade_one(session: Session, submission: Submission) -> Result:
     """`session.grade`, with any exception turned into an "error" Result for this student only."""
     try:
         return session.grade(submission.path, submission.name)
+    except SandboxUnavailable:
+        raise          # not this submission's fault: the batch cannot grade anyone (exit 4)
     except Exception as exc:  # noqa: BLE001 - one submission's failure must never stop the batch
         return internal_error(submission.path, submission.name, session.case_set, session.visibility, exc)
 

@@ -304,9 +304,22 @@ class Worker:
             ready = self._next_event(time.monotonic() + 60)
         except WorkerDied:
             ready = None
-        if ready is None or ready.get("ev") != "ready":
+        launch = self.launch
+        started = ready is not None and ready.get("ev") == "ready"
+        bwrap = launch is not None and launch.level == sandbox.BWRAP
+        if bwrap:
+            sandbox.VERDICTS.record(launch.bwrap, launch.tmpfs_mb,
+                                    "" if started else _bwrap_failure(self._stderr_tail(), ready))
+        if not started:
             detail = self._stderr_tail()
             self.close()
+            if bwrap and sandbox.VERDICTS.known(launch.bwrap, launch.tmpfs_mb):
+                # No bwrap worker ever came up here: the strongest level left, or a refusal.
+                if self.level == sandbox.BWRAP:
+                    raise sandbox.SandboxUnavailable("the bwrap sandbox is required but unavailable: "
+                                                     + sandbox.bwrap_why_not(launch.tmpfs_mb))
+                self.start()
+                return
             raise RuntimeError(f"the sandboxed worker did not start: {detail or ready}")
         self._landlock = _int(ready.get("landlock")) or 0
         self._ready = True
@@ -445,6 +458,12 @@ class Worker:
     def next_job(self) -> int:
         self._jobs += 1
         return self._jobs
+
+
+def _bwrap_failure(stderr_tail: str, event: dict | None) -> str:
+    """Why the first bwrap worker did not come up, in the words the fallback note uses."""
+    detail = stderr_tail.strip()[-300:] if stderr_tail.strip() else f"it said {str(event)[:200]}" if event else "no answer"
+    return f"bubblewrap could not start the worker: {detail}"
 
 
 def _kill_all(proc: subprocess.Popen, launch: sandbox.Launch | None) -> None:

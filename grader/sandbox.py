@@ -1,8 +1,8 @@
 """How the worker is isolated: the command line that starts it, and what that command promises.
 
 This module only *describes* the sandbox (an argv, an environment, an isolation level); it starts
-no processes except a one-off probe of whether bubblewrap works here. `grader.runner` is the only
-module that starts the worker.
+no processes. `grader.runner` is the only module that starts the worker, and tells `VERDICTS`
+whether the first bwrap worker came up.
 
 Isolation levels, strongest first:
   "bwrap"    bubblewrap: own mount, PID, network, IPC and UTS namespaces; a read-only view of the
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import functools
 import importlib.util
 import os
 import stat
@@ -36,6 +35,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,6 +125,8 @@ class Launch:
     uid: int | None = None           # the student uid (None: the grader's own, when not root)
     notes: list[str] = field(default_factory=list)
     lease: UidLease | None = None
+    bwrap: str = ""                  # the bubblewrap binary (bwrap level), whose verdict a start decides
+    tmpfs_mb: int = 0
 
     def release(self) -> None:
         if self.lease is not None:
@@ -269,29 +271,44 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
     return args, notes
 
 
-def bwrap_works(tmpfs_mb: int = 64) -> str:
-    """Return "" when bubblewrap can start Python here, else why not (probed once per bwrap found)."""
+class BwrapVerdicts:
+    """Whether bubblewrap can start the worker on this machine, as learnt from starting one.
+
+    There is no separate probe (a probe is one more interpreter start before the first
+    submission): the first bwrap worker is the test. Whether it came up ready or not is a fact
+    about this machine and this process, recorded here once: a failure before any bwrap worker
+    ever came up means "bwrap does not work here" (fall back, or refuse when bwrap is required);
+    a failure after one did is an error, never a reason to weaken the sandbox, so nothing a
+    submission does can downgrade the isolation of the ones after it.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, int], str] = {}
+        self._lock = threading.Lock()
+
+    def known(self, bwrap: str, tmpfs_mb: int) -> str | None:
+        """"" when a bwrap worker has started here, why not when one could not, None when untried."""
+        with self._lock:
+            return self._known.get((bwrap, tmpfs_mb))
+
+    def record(self, bwrap: str, tmpfs_mb: int, why_not: str) -> bool:
+        """Record the outcome of a start; False (and nothing recorded) when it was known already."""
+        with self._lock:
+            if (bwrap, tmpfs_mb) in self._known:
+                return False
+            self._known[(bwrap, tmpfs_mb)] = why_not
+            return True
+
+
+VERDICTS = BwrapVerdicts()
+
+
+def bwrap_why_not(tmpfs_mb: int = 64) -> str:
+    """"" when bubblewrap is installed and not known to fail here, else why it cannot be used."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return "bubblewrap (bwrap) is not installed"
-    return _probe(bwrap, tmpfs_mb)
-
-
-@functools.lru_cache(maxsize=None)
-def _probe(bwrap: str, tmpfs_mb: int) -> str:
-    argv, _ = bwrap_argv(bwrap, tmpfs_mb)
-    code = "import numpy"
-    if os.geteuid() == 0:
-        uid = FIRST_UID - 1   # a probe uid that no worker uses
-        code = f"import os; os.setgroups([]); os.setresgid({uid},{uid},{uid}); os.setresuid({uid},{uid},{uid}); " + code
-    try:
-        proc = subprocess.run(argv + ["--", sys.executable, "-I", "-c", code], capture_output=True, timeout=30,
-                              env=_worker_env("/tmp", SANDBOX_SCRATCH))
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"bubblewrap could not start: {exc}"
-    if proc.returncode != 0:
-        return "bubblewrap could not start Python: " + proc.stderr.decode(errors="replace").strip()[-300:]
-    return ""
+    return VERDICTS.known(bwrap, tmpfs_mb) or ""
 
 
 def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
@@ -303,7 +320,7 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
     """
     if level not in (None, BWRAP, RLIMITS):
         raise ValueError(f"unknown isolation level {level!r}; choose one of {LEVELS}")
-    why_not = bwrap_works(tmpfs_mb) if level in (None, BWRAP) else "not requested"
+    why_not = bwrap_why_not(tmpfs_mb) if level in (None, BWRAP) else "not requested"
     if level == BWRAP and why_not:
         raise SandboxUnavailable(f"the bwrap sandbox is required but unavailable: {why_not}")
     lease = UidLease.claim(slot) if os.geteuid() == 0 else None
@@ -317,7 +334,7 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
             inner.append("--kill-all")     # alone in its PID namespace
         env = _worker_env("/tmp", SANDBOX_SCRATCH)
         flat = [a for k, v in env.items() for a in ("--setenv", k, v)]
-        return Launch(argv + flat + ["--"] + inner, {}, BWRAP, None, uid, [], lease)
+        return Launch(argv + flat + ["--"] + inner, {}, BWRAP, None, uid, [], lease, argv[0], tmpfs_mb)
 
     # The scratch directory sits in a root-owned one, so the student can empty it but not remove,
     # rename or replace it for the next job.

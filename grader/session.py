@@ -16,6 +16,7 @@ from .config import Config
 from .pipeline import Extras, grade, unrun
 from .results import ERROR, Problem, Result
 from .runner import Worker
+from .sandbox import SandboxUnavailable
 from .spec import PUBLIC, CaseSet
 from .text import clean
 
@@ -61,6 +62,8 @@ class Session:
             else:
                 worker.start()
             result = grade(path, self.case_set, worker, name=name, visibility=self.visibility, extras=self.extras)
+        except SandboxUnavailable:
+            raise                 # the required sandbox cannot be had here: no submission can be graded
         except Exception as exc:  # noqa: BLE001 - a grader fault must cost one result, not the batch
             worker.close()        # its state is unknown: the next submission gets a fresh one
             result = internal_error(Path(path), name, self.case_set, self.visibility, exc)

@@ -217,6 +217,6 @@ def test_rlimits_level_is_named_and_carries_no_note_when_asked_for():
 
 def test_missing_bubblewrap_is_explained(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert "not installed" in sandbox.bwrap_works()
+    assert "not installed" in sandbox.bwrap_why_not()
     with pytest.raises(sandbox.SandboxUnavailable, match="required"):
         sandbox.launch(0, "bwrap")

@@ -257,7 +257,7 @@ except OSError as exc:
 
 def test_fallback_when_bubblewrap_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))          # no bwrap on PATH
-    assert sandbox.bwrap_works() != ""
+    assert shutil.which("bwrap") is None and "not installed" in sandbox.bwrap_why_not()
     with Session(attack_config()) as session:
         result = session.grade(module(tmp_path, CAROL))
         assert result.score == FULL
@@ -276,6 +276,44 @@ def test_fallback_when_bubblewrap_cannot_start(tmp_path, monkeypatch):
         result = session.grade(module(tmp_path, CAROL))
     assert result.score == FULL and result.isolation.startswith("rlimits")
     assert any("No permissions to creating new namespace" in p.message for p in result.problems if p.code == "isolation")
+
+
+def _failing_bwrap(tmp_path: Path, monkeypatch) -> Path:
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    return fake
+
+
+def test_require_sandbox_refuses_when_bubblewrap_cannot_start(tmp_path, monkeypatch, capsys):
+    """No probe runs before the first worker: its failed start is the refusal, for grade and batch alike."""
+    _failing_bwrap(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    path = module(tmp_path, CAROL)
+    status = cli.main(["grade", "--require-sandbox", str(path), "--json", str(tmp_path / "r.json")])
+    err = capsys.readouterr().err
+    assert status == cli.EXIT_SANDBOX
+    assert "No permissions to creating new namespace" in err and "Traceback" not in err
+    assert not (tmp_path / "r.json").exists()
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "carol.py").write_text(CAROL)
+    status = cli.main(["batch", "--require-sandbox", str(folder), "--out", str(tmp_path / "out")])
+    assert status == cli.EXIT_SANDBOX and "required" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "carol" / "report.html").exists()   # nobody was graded as an internal error
+
+
+def test_bubblewrap_failing_after_it_worked_is_an_error_not_a_downgrade(tmp_path, monkeypatch):
+    """Once a bwrap worker came up in this process, a later failure to start one (whatever a
+    submission did to cause it) must never quietly weaken the sandbox for the next submissions."""
+    fake = _failing_bwrap(tmp_path, monkeypatch)
+    sandbox.VERDICTS.record(str(fake), ATTACK_LIMITS.tmpfs_mb, "")     # as if a worker had started
+    with Session(attack_config()) as session:
+        result = session.grade(module(tmp_path, CAROL))
+    assert result.score == 0 and result.status == "error"
+    assert not result.isolation.startswith("rlimits")
+    assert any("did not start" in p.message for p in result.problems)
 
 
 def test_require_sandbox_refuses_without_bubblewrap(tmp_path, monkeypatch, capsys):
