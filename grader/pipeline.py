@@ -78,8 +78,7 @@ def grade(path: str | Path, case_set: CaseSet, worker: Worker, name: str | None 
         answers = _written_answers(program, case_set, extras)
         report = RunReport(answers=answers, isolation="not run (written answers)")
     else:
-        calls = [_call(case_set.assignment.question(c.question_id), c) for c in case_set.cases]
-        report = run_program(worker, program, calls)
+        report = run_program(worker, program, _calls(case_set))
         result.cells = [CellReport(i, run.status, clean(run.error, 1000), _head(program, i))
                         for i, run in sorted(report.cells.items())]
         result.output = clean(report.output, 20000)
@@ -99,6 +98,13 @@ def grade(path: str | Path, case_set: CaseSet, worker: Worker, name: str | None 
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def _calls(case_set: CaseSet) -> list[CallSpec]:
+    """What the worker is to call, made once per case set (the same for every submission)."""
+    if ("calls",) not in case_set.memo:
+        case_set.memo[("calls",)] = [_call(case_set.assignment.question(c.question_id), c) for c in case_set.cases]
+    return case_set.memo[("calls",)]
 
 
 def _call(question: Question, case: Case) -> CallSpec:

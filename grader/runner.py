@@ -92,6 +92,15 @@ class CallSpec:
     keys: tuple[str, ...]
     args: tuple[Any, ...]
     hidden: bool = False
+    # The case as the worker receives it (JSON text), encoded once: a Session sends the same case
+    # to every submission it grades, and encoding its arrays took milliseconds per submission.
+    wire: str = field(default="", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.wire:
+            object.__setattr__(self, "wire", json.dumps(
+                {"uid": self.uid, "name": self.name, "call": self.call, "kind": self.kind,
+                 "keys": list(self.keys), "args": encode_arg(list(self.args))}))
 
 
 @dataclass
@@ -387,11 +396,15 @@ class Worker:
 
     # -- talking
     def send(self, message: dict) -> None:
+        self.send_text(json.dumps(message))
+
+    def send_text(self, line: str) -> None:
+        """Send one message, already JSON text (one line)."""
         proc = self.proc
         if proc is None or proc.poll() is not None:
             raise WorkerDied("the worker is not running")
         try:
-            proc.stdin.write((json.dumps(message) + "\n").encode())
+            proc.stdin.write((line + "\n").encode())
             proc.stdin.flush()
         except (OSError, ValueError) as exc:
             raise WorkerDied(str(exc)) from exc
@@ -668,9 +681,8 @@ class _Run:
         """Call one batch of cases in order. True when all are answered; False to resume in a new job."""
         limits = self.limits
         waiting = {c.uid for c in batch}
-        self.worker.send({"op": "cases", "job": job, "batch": name, "case_seconds": limits.case_seconds,
-                          "cases": [{"uid": c.uid, "name": c.name, "call": c.call, "kind": c.kind,
-                                     "keys": list(c.keys), "args": encode_arg(list(c.args))} for c in batch]})
+        head = json.dumps({"op": "cases", "job": job, "batch": name, "case_seconds": limits.case_seconds})
+        self.worker.send_text(head[:-1] + ', "cases": [' + ", ".join(c.wire for c in batch) + "]}")
         started: dict[str, float] = {}
         deadline = self._deadline(limits.case_seconds)
         while True:

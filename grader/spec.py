@@ -144,7 +144,8 @@ class CaseSet:
     digest: str
     # What every submission would otherwise recompute from a case alone (the shown inputs and
     # expected answer, the known mistakes' wrong answers): filled on first use, shared by all the
-    # submissions a Session grades. Keyed by case uid, so a case set's memo is only ever its own.
+    # submissions a Session grades. Keyed by case uid (or by a name for the whole set, like ("calls",)),
+    # so a case set's memo is only ever its own.
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def for_question(self, qid: str) -> list[Case]:

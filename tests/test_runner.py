@@ -126,13 +126,13 @@ def _calls(hidden_first: bool) -> list[CallSpec]:
 
 def test_public_inputs_are_all_answered_before_hidden_ones_are_sent(worker, monkeypatch):
     sent = []
-    original = Worker.send
+    original = Worker.send_text
 
-    def record(self, message):
-        sent.append(message)
-        return original(self, message)
+    def record(self, line):
+        sent.append(json.loads(line))       # every message, as the worker reads it
+        return original(self, line)
 
-    monkeypatch.setattr(Worker, "send", record)
+    monkeypatch.setattr(Worker, "send_text", record)
     report = run_program(worker, load(CAROL), _calls(hidden_first=True))
     assert {a.status for a in report.answers.values()} == {"ok"}
     batches = [m for m in sent if m["op"] == "cases"]
@@ -143,13 +143,13 @@ def test_public_inputs_are_all_answered_before_hidden_ones_are_sent(worker, monk
 
 def test_every_job_ends_with_a_kill_and_a_token(worker, monkeypatch):
     sent = []
-    original = Worker.send
+    original = Worker.send_text
 
-    def record(self, message):
-        sent.append(message)
-        return original(self, message)
+    def record(self, line):
+        sent.append(json.loads(line))
+        return original(self, line)
 
-    monkeypatch.setattr(Worker, "send", record)
+    monkeypatch.setattr(Worker, "send_text", record)
     run_program(worker, load(CAROL), _calls(hidden_first=False))
     kills = [m for m in sent if m["op"] == "kill"]
     runs = [m for m in sent if m["op"] == "run"]
