@@ -333,7 +333,7 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
     workers = workers or config.workers
     own_session = session is None
     if session is None:
-        session = Session(config, workers=workers)
+        session = Session(config, workers=min(workers, len(submissions)))
     report = BatchReport()
     try:
         _grade_all(session, submissions, out, force, progress, report, workers, on_result)

@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 
-from . import __version__, caseset
+from . import __version__
 from .config import ConfigError, load_config
 from .files import write_atomic
 from .results import PASSED, UNREADABLE, Result, json_text
@@ -52,6 +52,8 @@ def cmd_grade(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from . import caseset
+
     config = _config(args)
     try:
         # The registry's public cases; in the student kit (no registry) the bundled public_cases.json.

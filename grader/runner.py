@@ -34,12 +34,17 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Iterable
 
 from . import sandbox
-from .load import Program
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .load import Program
+
+# numpy is imported where arrays are encoded and decoded, not here: a Session starts its first
+# worker before the grader's heavy imports, so that they overlap the worker's warm-up.
 
 MAX_EVENT_BYTES = 64 * 2**20   # one event line larger than this is dropped as garbage
 KILL_GRACE = 15.0              # seconds a zygote has to report a job's clean-up before it is replaced
@@ -142,6 +147,8 @@ class WorkerDied(Exception):
 
 
 def encode_arg(value: Any) -> Any:
+    import numpy as np
+
     if isinstance(value, np.ndarray):
         plain = np.ascontiguousarray(value, dtype="<f8")
         return {"__ndarray__": base64.b64encode(plain.tobytes()).decode(), "shape": list(plain.shape)}
@@ -178,6 +185,8 @@ def decode_array(data: Any) -> np.ndarray:
         raise BadValue("the worker sent invalid base64") from exc
     if len(raw) != 8 * count:
         raise BadValue("the worker sent an array whose size does not match its shape")
+    import numpy as np
+
     return np.frombuffer(raw, dtype="<f8").reshape(shape).astype(np.float64)
 
 

@@ -31,7 +31,6 @@ import importlib.util
 import os
 import stat
 import shutil
-import subprocess
 import sys
 import sysconfig
 import tempfile

@@ -1,24 +1,26 @@
 """A grading session: one configuration, one case set, and a pool of warm sandboxed workers.
 
 `grader grade`, `grader check`, `grader batch` and the Gradescope entry point all grade through
-a Session, so every way of use runs the same code. The first worker is spawned at once (it warms
-up while the cases are built), the others when a second submission is graded in parallel; all are
-reused, so the interpreter start-up (the expensive part) is paid once per worker, not per submission.
+a Session, so every way of use runs the same code. Its workers are spawned at once (they warm up
+while the cases are built) and reused, so the interpreter start-up (the expensive part) is paid
+once per worker, not per submission.
 """
 from __future__ import annotations
 
 import queue
-import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import __version__, caseset
+from . import __version__
 from .config import Config
-from .pipeline import Extras, grade, unrun
 from .results import ERROR, Problem, Result
 from .runner import Worker
 from .sandbox import SandboxUnavailable
 from .spec import PUBLIC, CaseSet
 from .text import clean
+
+if TYPE_CHECKING:
+    from .pipeline import Extras
 
 
 class Session:
@@ -28,40 +30,37 @@ class Session:
         self.visibility = visibility
         self._idle: "queue.Queue[Worker]" = queue.Queue()
         self._all: list[Worker] = []
-        self._lock = threading.Lock()
-        self._size = max(1, workers)
-        # The first worker warms up in its own process while the cases are built here.
-        self._idle.put(self._new_worker())
+        # Every worker is spawned at once: each warms up in its own process (~0.2 s) while the
+        # cases are built here, instead of the second one starting when the first is done.
+        for slot in range(max(1, workers)):
+            self._idle.put(self._new_worker(slot))
+        # The heavy modules (numpy, nbformat, the assignment and its reference answers) are
+        # imported only now, while the worker warms up: this module imports none of them.
+        from . import caseset
+
         if case_set is None:
             assignment = config.load_assignment()
             case_set = caseset.build(assignment, None if visibility == PUBLIC else config.secret)
         self.case_set = case_set.only(PUBLIC) if visibility == PUBLIC else case_set
         self.extras = extras if extras is not None else default_extras()
 
-    def _new_worker(self) -> Worker:
-        worker = Worker(slot=len(self._all), level=self.config.isolation, limits=self.config.limits)
+    def _new_worker(self, slot: int) -> Worker:
+        worker = Worker(slot=slot, level=self.config.isolation, limits=self.config.limits)
         self._all.append(worker)
         worker.spawn()
         return worker
 
-    def _acquire(self) -> Worker:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            if len(self._all) < self._size:
-                return self._new_worker()
-        return self._idle.get()
-
     def grade(self, path: str | Path, name: str | None = None) -> Result:
-        worker = self._acquire()
+        from . import pipeline
+
+        worker = self._idle.get()
         try:
             if worker.alive:
                 worker.wait_ready()
             else:
                 worker.start()
-            result = grade(path, self.case_set, worker, name=name, visibility=self.visibility, extras=self.extras)
+            result = pipeline.grade(path, self.case_set, worker, name=name, visibility=self.visibility,
+                                    extras=self.extras)
         except SandboxUnavailable:
             raise                 # the required sandbox cannot be had here: no submission can be graded
         except Exception as exc:  # noqa: BLE001 - a grader fault must cost one result, not the batch
@@ -93,6 +92,8 @@ def internal_error(path: Path, name: str | None, case_set: CaseSet, visibility: 
     result.problems.append(Problem("internal-error", f"the grader failed on this submission "
                                                      f"({type(exc).__name__}: {str(exc)[:300]}); "
                                                      "please report it — nothing was graded"))
+    from .pipeline import unrun
+
     result.questions = unrun(case_set, "not run: the grader failed on this submission")
     return result
 
@@ -102,8 +103,9 @@ def _demo_problem() -> Problem:
                                   "(or secret_file in grader.toml) before grading for real")
 
 
-def default_extras() -> Extras:
+def default_extras() -> "Extras":
     """Written answers: collected for a person (`written.collect`), and read from prose (`written.parse_written`)."""
     from . import written
+    from .pipeline import Extras
 
     return Extras(parse_written=written.parse_written, collect_written=written.collect)

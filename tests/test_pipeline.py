@@ -164,6 +164,26 @@ def test_notebook_magics_work_and_shell_escapes_are_not_run(session, tmp_path):
     assert any(p.code == "shell-escape-not-run" and "touch" in p.message for p in result.problems)
 
 
+def test_plain_and_ipython_cells_share_one_namespace(session, tmp_path):
+    """Plain cells run as Python, the others through IPython: a notebook cannot tell the difference."""
+    cells = ["%time a_ = 1", "b_ = a_ + 1", "%time c_ = b_ + 1", "    d_ = c_ + 1", "ip_ok = get_ipython() is not None",
+             CAROL, "print('chain', a_, b_, c_, d_, ip_ok, __name__)"]
+    result = session.grade(notebook(tmp_path, cells))
+    assert [c.status for c in result.cells] == ["ok"] * len(cells)
+    assert "chain 1 2 3 4 True __main__" in result.output
+    assert result.score == FULL
+
+
+def test_student_code_does_not_inherit_the_workers_future_imports(session, tmp_path):
+    probe = "def typed(x: int):\n    pass\nprint('annotations', typed.__annotations__)\n"
+    from_notebook = session.grade(notebook(tmp_path, [CAROL, probe]))
+    path = tmp_path / "module.py"
+    path.write_text(CAROL + "\n" + probe)
+    from_module = session.grade(path)
+    for result in (from_notebook, from_module):
+        assert "annotations {'x': <class 'int'>}" in result.output
+
+
 def test_a_failing_cell_only_costs_what_it_defines(session, tmp_path):
     cells = [CAROL, "raise RuntimeError('cell two')\ndef gradient_regime(W):\n    return 'x'\n", "del W_30"]
     result = session.grade(notebook(tmp_path, cells))
