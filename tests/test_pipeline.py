@@ -253,14 +253,14 @@ def test_hidden_cases_carry_no_inputs_or_values(session):
 
 
 def test_a_grader_fault_costs_one_result_not_the_run(config, monkeypatch):
-    import grader.session as session_module
+    import grader.pipeline as pipeline_module
     from grader.session import Session
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated grader bug")
 
     with Session(config) as s:
-        monkeypatch.setattr(session_module, "grade", broken)
+        monkeypatch.setattr(pipeline_module, "grade", broken)
         result = s.grade(SUBMISSIONS / "carol_module.py")
         assert result.status == "error" and result.score == 0
         assert any(p.code == "internal-error" and "simulated grader bug" in p.message for p in result.problems)
