@@ -409,6 +409,12 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
     try:
         running: dict[Future, tuple[Submission, Stamp]] = {
             pool.submit(grade_one, session, submission): (submission, stamp) for submission, stamp in todo}
+        if todo:
+            # While the workers warm up, load what writing the first report needs (Jinja2 and the
+            # compiled templates) instead of when the first result is already waiting.
+            from .render import html
+
+            html.environment().get_template("report.html")
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:

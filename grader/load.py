@@ -177,7 +177,11 @@ def _notebook(name: str, text: str) -> Program:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingIDFieldWarning)  # see the validation below
-            nb = nbformat.reads(text, as_version=4)
+            # What nbformat.reads does, minus parsing the text again and validating twice (the
+            # validation below turns a schema problem into a note instead of a log line).
+            minor = raw.get("nbformat_minor", 0)
+            nb = nbformat.versions[version].to_notebook_json(raw, minor=minor if type(minor) is int else 0)
+            nb = nbformat.convert(nb, 4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on malformed input
         detail = _valid_text(str(exc)[:300]) or type(exc).__name__
         raise LoadError("invalid-notebook", f"{name} could not be read as a notebook: {detail}") from None

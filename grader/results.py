@@ -161,7 +161,8 @@ class Result:
 
 
 @functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
+def field_names(cls: type) -> tuple[str, ...]:
+    """The fields of a result dataclass, looked up once per class (the tree walks are hot)."""
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
@@ -177,7 +178,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, (str, int, float)) or value is None:
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: plain(getattr(value, name)) for name in _field_names(type(value))}
+        return {name: plain(getattr(value, name)) for name in field_names(type(value))}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, dict):

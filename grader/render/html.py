@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import jinja2
 
-from ..results import PASSED, UNREADABLE, CaseResult, QuestionResult, Result
+from ..results import PASSED, UNREADABLE, CaseResult, QuestionResult, Result, field_names
 from ..text import clean
 from . import classview
 
@@ -119,21 +119,24 @@ def safe_link(path: str) -> str:
 # Sanitising
 
 
-def _clean_tree(value: Any, limit: int) -> Any:
+def _clean_copy(value: Any, limit: int) -> Any:
+    """A copy of a Result's tree (dataclasses, lists, dicts) with every string cleaned; one pass."""
     if isinstance(value, str):
         return clean(value, limit)
-    if isinstance(value, dict):
-        return {clean(str(k), NAME_LIMIT): _clean_tree(v, limit) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean_tree(v, limit) for v in value]
+        return [_clean_copy(v, limit) for v in value]
+    if isinstance(value, dict):
+        return {clean(str(k), NAME_LIMIT): _clean_copy(v, limit) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return type(value)(**{name: _clean_copy(getattr(value, name), limit) for name in field_names(type(value))})
     return value
 
 
 def _sanitised(result: Result) -> Result:
     """A copy of `result` with every string stripped of control characters and bounded in length."""
-    data = _clean_tree(result.to_dict(), TEXT_LIMIT)
-    data["submission"] = clean(result.submission, NAME_LIMIT).replace("\n", " ")
-    return Result.from_dict(data)
+    copy = _clean_copy(result, TEXT_LIMIT)
+    copy.submission = clean(result.submission, NAME_LIMIT).replace("\n", " ")
+    return copy
 
 
 # ----------------------------------------------------------------------------------------------
