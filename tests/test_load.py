@@ -88,6 +88,27 @@ def test_nbformat3_is_upgraded(tmp_path):
     assert ("upgraded" in {code for code, _ in program.notes})
 
 
+def test_cells_of_no_known_kind_are_skipped_with_a_note(tmp_path):
+    raw = json.loads(_raw_nb())
+    raw["cells"] = [{"source": "lost = 1"}, {"cell_type": "code", "source": ["A = ", "1"]},
+                    {"cell_type": "code", "source": 7}, {"cell_type": "markdown", "source": "text"}]
+    path = tmp_path / "odd.ipynb"
+    path.write_text(json.dumps(raw))
+    program = load(path)
+    assert [(u.index, u.source) for u in program.units] == [(1, "A = 1")]
+    assert [u.source for u in program.markdown] == ["text"]
+    notes = dict(program.notes)
+    assert "cell(s) 0, 2" in notes["invalid-notebook"]
+
+
+def test_nbformat3_with_broken_cells_is_unreadable_not_a_crash(tmp_path):
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": 5}]}))
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    assert caught.value.code == "invalid-notebook" and "Traceback" not in caught.value.message
+
+
 @pytest.mark.parametrize("metadata", [{}, {"kernelspec": "python"}, {"language_info": ["x"]},
                                       {"kernelspec": {"name": 5}}, {"kernelspec": None}])
 def test_missing_or_strange_kernel_metadata_runs_as_python(tmp_path, metadata):
