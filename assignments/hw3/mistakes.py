@@ -136,15 +136,18 @@ def _term_table(W, U, xs, h0, gs, swap=False, frozen_sigma=False):
     T, n = len(hs) - 1, W.shape[0]
     sp = [None] + [h * (1 - h) for h in hs[1:]]              # sp[i] = sigma' at step i
     terms = np.zeros((T, T, n, n))
+    step = [None] + [np.diag(sp[i]) @ W for i in range(1, T + 1)]    # dh_i/dh_{i-1}
+    chain = {}                                               # k -> dh_t/dh_k for the current t
     for t in range(1, T + 1):
+        for k in range(1, t):
+            chain[k] = step[t] @ chain[k]                    # later steps on the left
+        chain[t] = np.eye(n)
         for k in range(1, t + 1):
             if frozen_sigma:                                 # diag(sigma'_t)^(t-k) W^(t-k)
                 dh = (np.linalg.matrix_power(np.diag(sp[t]), t - k)
                       @ np.linalg.matrix_power(W, t - k))
             else:
-                dh = np.eye(n)
-                for i in range(k + 1, t + 1):
-                    dh = (np.diag(sp[i]) @ W) @ dh          # later steps on the left
+                dh = chain[k]
             row = gs[t - 1] @ dh                             # dL_t/dh_k
             term = np.outer(row * sp[k], hs[k - 1])          # times d+h_k/dW
             if swap:
