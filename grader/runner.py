@@ -563,7 +563,9 @@ class _Run:
         self.started = time.monotonic()
         self.budget_end = self.started + self.limits.submission_seconds
         self.report = RunReport()
-        self.pending = sorted(calls, key=lambda c: c.hidden)   # public first: see the module docstring
+        # uid -> call, not yet answered, public first (see the module docstring)
+        self.pending = {c.uid: c for c in sorted(calls, key=lambda c: c.hidden)}
+        self.open: set[str] = set()      # the pending cases of the batch being answered
         self.by_uid = {c.uid: c for c in calls}
         self.skip: set[int] = set()
         self.timeouts: dict[str, int] = {}
@@ -616,7 +618,7 @@ class _Run:
             if not self._load(job):
                 return False
             for hidden in (False, True):
-                batch = [c for c in self.pending if c.hidden == hidden]
+                batch = [c for c in self.pending.values() if c.hidden == hidden]
                 if batch and not self._call(job, batch, "hidden" if hidden else "public"):
                     return False
             return not self.pending
@@ -638,7 +640,7 @@ class _Run:
         else:
             message = f"not run: the submission used up its time budget of {self.limits.submission_seconds:g} s"
             status = "not-run"
-        for call in list(self.pending):
+        for call in list(self.pending.values()):
             self._settle(RawAnswer(call.uid, status, message=message))
 
     # -- executing the program
@@ -690,6 +692,7 @@ class _Run:
         """Call one batch of cases in order. True when all are answered; False to resume in a new job."""
         limits = self.limits
         waiting = {c.uid for c in batch}
+        self.open = set(waiting)
         head = json.dumps({"op": "cases", "job": job, "batch": name, "case_seconds": limits.case_seconds})
         self.worker.send_text(head[:-1] + ', "cases": [' + ", ".join(c.wire for c in batch) + "]}")
         started: dict[str, float] = {}
@@ -704,7 +707,7 @@ class _Run:
                     self._count_timeout(call)
                 return False
             kind = event.get("ev")
-            uid = event.get("uid")
+            uid = event.get("uid") if isinstance(event.get("uid"), str) else None   # forged: any JSON
             if kind == "case" and event.get("phase") == "start":
                 if uid in waiting and self._is_pending(uid):
                     self._lost(self.current_case, started)
@@ -721,14 +724,14 @@ class _Run:
                     # The child would still call the cases just given up on, one time-out each:
                     # end this job and resume the rest in a fresh one instead.
                     return False
-                if not any(self._is_pending(u) for u in waiting):
+                if not self.open:
                     return True
             elif kind == "done" and event.get("batch") == name:
                 # Cases that were started and never answered fail; a forged "done" cannot make
                 # the cases not yet called disappear.
                 for started_uid in list(started):
                     self._lost(started_uid, started)
-                if not any(self._is_pending(u) for u in waiting):
+                if not self.open:
                     return True
             elif kind in ("exit", "internal"):
                 if self.current_case is not None:
@@ -752,11 +755,12 @@ class _Run:
         return min(self.budget_end, time.monotonic() + seconds + grace(seconds))
 
     def _is_pending(self, uid: str) -> bool:
-        return uid in self.by_uid and uid not in self.report.answers
+        return uid in self.pending
 
     def _settle(self, answer: RawAnswer) -> None:
         self.report.answers[answer.uid] = answer
-        self.pending = [c for c in self.pending if c.uid != answer.uid]
+        self.pending.pop(answer.uid, None)
+        self.open.discard(answer.uid)
         if self.current_case == answer.uid:
             self.current_case = None
 
@@ -768,7 +772,7 @@ class _Run:
         self.timeouts[qid] = self.timeouts.get(qid, 0) + 1
         if self.timeouts[qid] < self.limits.timeouts_per_question:
             return []
-        cut = [c for c in self.pending if c.question_id == qid]
+        cut = [c for c in self.pending.values() if c.question_id == qid]
         for other in cut:
             self._settle(RawAnswer(other.uid, "not-run",
                                    message=f"not run: {self.timeouts[qid]} earlier cases of this question timed out"))

@@ -333,3 +333,25 @@ def sigmoid_jacobian(W, x):
     text = result_text(result)          # allow_nan=False: no NaN or inf anywhere
     text.encode("utf-8")
     assert all(0 <= c.seconds < 1e6 for q in result.questions for c in q.cases)
+
+
+def test_events_whose_ids_are_not_strings(attack_session, tmp_path):
+    """Forged events naming their case or cell by a list, an object or a number (any JSON can be
+    written to the pipe) are not events of any case: the run goes on and grades the rest."""
+    attack = PIPES + r'''
+def sigmoid_jacobian(W, x):
+    writers = _pipes()[0]
+    lines = []
+    for job in range(0, 300):
+        for uid in (["1a/public/0"], {"u": 1}, 7, None, True):
+            for phase in ("start", None):
+                event = {"ev": "case", "job": job, "uid": uid, "status": "ok", "phase": phase,
+                         "value": {"shape": [], "b64": "AAAAAAAA8D8="}}
+                lines.append((_json.dumps(event) + "\n").encode())
+                cell = {"ev": "cell", "job": job, "index": uid, "phase": phase, "status": "ok"}
+                lines.append((_json.dumps(cell) + "\n").encode())
+    _write_all(writers, b"".join(lines))
+    raise ValueError("forged")
+'''
+    result = attack_session.grade(module(tmp_path, with_function("1a", "import json as _json\n" + attack)))
+    assert_all_promises(result, attack_session, tmp_path, attacked={"1a"})
