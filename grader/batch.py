@@ -405,7 +405,9 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
     bar = Progress(len(submissions), report.reused, enabled and bool(todo))
     for result in report.results:
         bar.failures += result.status != GRADED
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade")
+    # Twice as many threads as workers: while one thread judges its submission's answers, its
+    # worker already runs the next submission for another thread (see Session.run).
+    pool = ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="grade")
     try:
         running: dict[Future, tuple[Submission, Stamp]] = {
             pool.submit(grade_one, session, submission): (submission, stamp) for submission, stamp in todo}

@@ -17,7 +17,7 @@ from .diagnose import diagnose
 from .load import WRITTEN, LoadError, Program, load
 from .results import (CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, TIMEOUT, UNREADABLE,
                       CaseResult, CellReport, Problem, QuestionResult, Result)
-from .runner import CallSpec, RawAnswer, RunReport, Worker, run_program
+from .runner import CallSpec, RawAnswer, RunReport
 from .score import question_result
 from .spec import PUBLIC, Case, CaseSet, Question
 from .text import clean
@@ -45,9 +45,12 @@ class Extras:
     notes: list[str] = field(default_factory=list)
 
 
-def grade(path: str | Path, case_set: CaseSet, worker: Worker, name: str | None = None,
-          visibility: str = "all", extras: Extras | None = None) -> Result:
-    """Grade the submission at `path` on `case_set`; always returns a Result."""
+def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[CallSpec]], RunReport],
+          name: str | None = None, visibility: str = "all", extras: Extras | None = None) -> Result:
+    """Grade the submission at `path` on `case_set`; always returns a Result.
+
+    `run` executes the program and calls it on the cases (`Session.run`: a sandboxed worker).
+    """
     started = time.monotonic()
     path = Path(path)
     extras = extras or Extras()
@@ -78,7 +81,7 @@ def grade(path: str | Path, case_set: CaseSet, worker: Worker, name: str | None 
         answers = _written_answers(program, case_set, extras)
         report = RunReport(answers=answers, isolation="not run (written answers)")
     else:
-        report = run_program(worker, program, _calls(case_set))
+        report = run(program, _calls(case_set))
         result.cells = [CellReport(i, run.status, clean(run.error, 1000), _head(program, i))
                         for i, run in sorted(report.cells.items())]
         result.output = clean(report.output, 20000)

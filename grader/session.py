@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .config import Config
 from .results import ERROR, Problem, Result
-from .runner import Worker
+from .runner import Worker, run_program
 from .sandbox import SandboxUnavailable
 from .spec import PUBLIC, CaseSet
 from .text import clean
 
 if TYPE_CHECKING:
+    from .load import Program
     from .pipeline import Extras
+    from .runner import CallSpec, RunReport
 
 
 class Session:
@@ -53,24 +55,38 @@ class Session:
     def grade(self, path: str | Path, name: str | None = None) -> Result:
         from . import pipeline
 
+        try:
+            result = pipeline.grade(path, self.case_set, self.run, name=name, visibility=self.visibility,
+                                    extras=self.extras)
+        except SandboxUnavailable:
+            raise                 # the required sandbox cannot be had here: no submission can be graded
+        except Exception as exc:  # noqa: BLE001 - a grader fault must cost one result, not the batch
+            result = internal_error(Path(path), name, self.case_set, self.visibility, exc)
+        if self.config.demo_secret and self.visibility != PUBLIC:
+            result.problems.insert(0, _demo_problem())
+        return result
+
+    def run(self, program: "Program", calls: list["CallSpec"]) -> "RunReport":
+        """Run one program on an idle worker.
+
+        The worker is free again as soon as the run is over: the answers are judged and the
+        report written afterwards, while the worker already runs another submission (a batch has
+        more grading threads than workers for this).
+        """
         worker = self._idle.get()
         try:
             if worker.alive:
                 worker.wait_ready()
             else:
                 worker.start()
-            result = pipeline.grade(path, self.case_set, worker, name=name, visibility=self.visibility,
-                                    extras=self.extras)
+            return run_program(worker, program, calls)
         except SandboxUnavailable:
-            raise                 # the required sandbox cannot be had here: no submission can be graded
-        except Exception as exc:  # noqa: BLE001 - a grader fault must cost one result, not the batch
+            raise
+        except Exception:
             worker.close()        # its state is unknown: the next submission gets a fresh one
-            result = internal_error(Path(path), name, self.case_set, self.visibility, exc)
+            raise
         finally:
             self._idle.put(worker)
-        if self.config.demo_secret and self.visibility != PUBLIC:
-            result.problems.insert(0, _demo_problem())
-        return result
 
     def close(self) -> None:
         for worker in self._all:

@@ -208,7 +208,7 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
     rows = []
     for raw in sorted(results, key=lambda r: r.submission.lower()):
         href = links.get(raw.submission)
-        result = _sanitised(raw)
+        result = _sanitised(_class_view_of(raw))
         rows.append(StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions}))
     clean_results = [row.result for row in rows]
     view = classview.build(clean_results)
@@ -223,6 +223,18 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
         geometry=dataclasses.asdict(_Geometry()),
         title=f"{assignment or 'Class'} — class summary",
     )
+
+
+def _class_view_of(result: Result) -> Result:
+    """What the class view shows of a result: its scores, questions, diagnoses and case statuses.
+
+    The case texts (inputs, expected and returned values, messages), the output and the written
+    answers are left out before sanitising: copying and cleaning them for every student was most
+    of the cost of the summary, which shows none of them.
+    """
+    questions = [dataclasses.replace(q, cases=[CaseResult(c.uid, c.visibility, "", c.status) for c in q.cases])
+                 for q in result.questions]
+    return dataclasses.replace(result, questions=questions, cells=[], output="", written=[])
 
 
 @dataclass(frozen=True)
