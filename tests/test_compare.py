@@ -139,3 +139,45 @@ def test_tolerance_must_keep_zero_from_passing():
 def test_describe_is_bounded():
     text = describe(ARRAY, np.zeros((200, 200)))
     assert text.startswith("shape (200, 200)") and len(text) <= 1500
+
+
+def _slow_pass(expected: np.ndarray, got, tol: Tolerance) -> bool:
+    """The definition, check by check: same shape, all finite, not all zero against a non-zero
+    reference, every element within rtol*|expected| + atol*max|expected|."""
+    got = np.array(got, dtype=np.float64)
+    if got.shape != expected.shape or not np.all(np.isfinite(got)):
+        return False
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    if expected.size and scale > 0 and not np.any(got):
+        return False
+    with np.errstate(over="ignore"):
+        return bool(np.all(np.abs(got - expected) <= tol.rtol * np.abs(expected) + tol.atol * scale))
+
+
+SPECIAL = [0.0, -0.0, 1e-300, -1e-300, 1e308, -1e308, np.inf, -np.inf, np.nan, 1.0, 1.0 + 1e-7, 1.0 + 1e-5]
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.filterwarnings("error")
+def test_fast_pass_check_and_matches_agree_with_the_definition(seed):
+    """compare_arrays decides a pass in one step and `matches` words no message: both must agree
+    with the check-by-check definition on NaN, inf, zeros, huge values, shape changes."""
+    from grader.compare import matches
+
+    rng = np.random.default_rng(seed)
+    tol = Tolerance(rtol=float(rng.choice([1e-6, 1e-3, 0.4])), atol=float(rng.choice([0.0, 1e-8, 0.3])))
+    shape = tuple(int(n) for n in rng.integers(0, 4, size=rng.integers(0, 3)))
+    expected = rng.choice(SPECIAL[:6] + [1.0, 2.5, -3.0], size=shape).astype(np.float64)
+    for trial in range(30):
+        got = expected.copy()
+        if got.size and trial % 3:
+            flat = got.reshape(-1)
+            flat[rng.integers(0, got.size)] = rng.choice(SPECIAL)
+        if trial % 7 == 0:
+            got = np.zeros(shape)
+        if trial % 11 == 0:
+            got = got.reshape(-1)
+        want = _slow_pass(expected, got, tol)
+        assert compare_arrays(expected, got, tol).passed == want
+        assert matches(ARRAY, expected, got, tol) == want
+        assert matches(ARRAY_DICT, {"a": expected}, {"a": got, "b": 1}, tol, ("a",)) == want
