@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 from grader.cli import EXIT_FAILED, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, main
 
@@ -48,3 +51,21 @@ def test_configuration_errors_exit_2(tmp_path, capsys):
     bad.write_text("[grader]\nisolation = \"vm\"\n")
     assert main(["grade", "--config", str(bad), str(ROOT / "reference")]) == EXIT_USAGE
     assert "configuration error" in capsys.readouterr().err
+
+
+def test_the_command_line_keeps_blas_to_one_thread_unless_told(monkeypatch):
+    from grader.cli import single_threaded_blas
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    single_threaded_blas()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["OMP_NUM_THREADS"] == "4"
+
+
+def test_the_command_line_imports_no_numpy_before_its_workers_start():
+    """The grader's heavy imports wait until the first worker is spawned (they overlap its warm-up),
+    and BLAS is told its thread count before numpy exists."""
+    code = ("import sys, grader.cli, grader.batch, grader.session, grader.runner, grader.config; "
+            "print(sorted(m for m in ('numpy', 'nbformat', 'jinja2', 'IPython') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
