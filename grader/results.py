@@ -161,24 +161,41 @@ class Result:
 
 
 @functools.cache
-def field_names(cls: type) -> tuple[str, ...]:
-    """The fields of a result dataclass, looked up once per class (the tree walks are hot)."""
+def field_names(cls: type) -> tuple[str, ...] | None:
+    """The fields of a dataclass, looked up once per class (the tree walks are hot); None for
+    any other class."""
+    if not dataclasses.is_dataclass(cls):
+        return None
     return tuple(f.name for f in dataclasses.fields(cls))
+
+
+# Values that are their own JSON (and hold nothing to walk into).
+ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 def plain(value: Any) -> Any:
     """`value` as JSON-ready dicts and lists: what `dataclasses.asdict` gives, several times faster.
 
-    A batch serialises every Result three or four times (result.json, the resume record, the
-    sanitised copy each HTML view renders from, results.json), so this is on the hot path. The
-    speed comes from not deep-copying the leaves, which in a Result are all immutable (str,
-    numbers, None); every dict and list is still a fresh copy, so changing the returned data
-    never changes the Result.
+    A batch serialises every Result two or three times (result.json, the resume record,
+    results.json), so this is on the hot path. The speed comes from not deep-copying the leaves,
+    which in a Result are all immutable (str, numbers, None), and from dispatching on the exact
+    type; every dict and list is still a fresh copy, so changing the returned data never changes
+    the Result.
     """
-    if isinstance(value, (str, int, float)) or value is None:
+    kind = type(value)
+    if kind in ATOMS:
         return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: plain(getattr(value, name)) for name in field_names(type(value))}
+    if kind is list or kind is tuple:
+        return [v if type(v) in ATOMS else plain(v) for v in value]
+    if kind is dict:
+        return {k: v if type(v) in ATOMS else plain(v) for k, v in value.items()}
+    names = field_names(kind)
+    if names is not None:
+        out = {}
+        for name in names:
+            v = getattr(value, name)
+            out[name] = v if type(v) in ATOMS else plain(v)
+        return out
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, dict):
@@ -191,5 +208,6 @@ def json_text(data: Any) -> str:
 
     Compact because Python's json module only uses its C encoder without `indent`: indented, a
     class's results.json took a tenth of a second to write. `python -m json.tool` shows it indented.
+    Results are trees (`plain` makes fresh dicts and lists), so there is no cycle to look for.
     """
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False)

@@ -356,3 +356,36 @@ def test_gradebook_adds_written_points_when_there_are_written_parts():
     assert rows[0] == ["student", "q<1>", "absent", "written", "total", "max", "status"]
     assert rows[1] == ["carol.py", "1", "", "2.5", "3.5", "9", "graded"]
     assert rows[2] == ["dan.py", "1", "", "", "1", "9", "graded"]
+
+
+def test_compiled_templates_are_cached_only_in_a_private_directory(tmp_path, monkeypatch):
+    """The bytecode cache is Jinja2's, in this user's private directory under the temporary one; a
+    directory planted there by someone else (or left open to others) is refused, never read."""
+    import os
+    import tempfile
+
+    from grader.render import html
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    planted = tmp_path / f"_jinja2-cache-{os.getuid()}"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    planted.symlink_to(elsewhere)                    # a link to a directory: not the cache
+    assert html.bytecode_cache() is None
+    planted.unlink()
+    if os.geteuid() == 0:                            # a directory of another user's: not the cache
+        planted.mkdir(mode=0o777)
+        os.chown(planted, 65534, 65534)
+        assert html.bytecode_cache() is None
+        planted.rmdir()
+    cache = html.bytecode_cache()
+    assert cache is not None and cache.directory == str(planted) and planted.is_dir()
+    assert oct(planted.stat().st_mode & 0o777) == oct(0o700)
+
+    fresh = html.make_environment(html.loader(html.template_dir()))
+    result = Result.from_dict({"submission": "x", "status": "graded", "score": 1.0, "max_score": 2.0})
+    pages = [html.report(result, fresh)]
+    for _ in range(2):                               # the first compiles and stores, the second loads
+        pages.append(html.report(result, html.make_environment(html.loader(html.template_dir()), cache)))
+        assert any(planted.iterdir())
+    assert pages[0] == pages[1] == pages[2]
