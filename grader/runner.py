@@ -281,6 +281,7 @@ class Worker:
         self._ready = False
         self._landlock = 0
         self._closing = threading.RLock()
+        self._retired = False
 
     # -- life cycle
     def start(self) -> None:
@@ -289,8 +290,18 @@ class Worker:
         self.wait_ready()
 
     def spawn(self) -> None:
-        """Start the zygote without waiting: it warms up (~0.4 s) while the caller does other work."""
+        """Start the zygote without waiting: it warms up (~0.2 s) while the caller does other work.
+
+        Under the closing lock, so that `retire` in another thread either comes first (and this
+        refuses) or after (and closes what this started).
+        """
+        with self._closing:
+            self._spawn()
+
+    def _spawn(self) -> None:
         self.close()
+        if self._retired:
+            raise RuntimeError("the worker was retired: its session is closed")
         self.launch = sandbox.launch(self.slot, self.level, self.limits.tmpfs_mb)
         if self.launch.lease is not None:
             # The uids are ours alone now; anything still running under them, or a scratch
@@ -357,6 +368,12 @@ class Worker:
     @property
     def student_uid(self) -> int | None:
         return self.launch.uid if self.launch else None
+
+    def retire(self) -> None:
+        """Close for good: a run still going in another thread cannot start the zygote again."""
+        with self._closing:
+            self._retired = True
+        self.close()
 
     def close(self) -> None:
         """Stop the zygote and everything it started; release its uids and scratch directory.

@@ -89,9 +89,10 @@ class Session:
             self._idle.put(worker)
 
     def close(self) -> None:
+        """Stop every worker for good. A batch stopped early may still have threads inside `run`:
+        they get retired workers, which refuse to start again, so nothing outlives the session."""
         for worker in self._all:
-            worker.close()
-        self._all.clear()
+            worker.retire()
 
     def __enter__(self) -> "Session":
         return self

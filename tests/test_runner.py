@@ -220,3 +220,17 @@ def test_missing_bubblewrap_is_explained(tmp_path, monkeypatch):
     assert "not installed" in sandbox.bwrap_why_not()
     with pytest.raises(sandbox.SandboxUnavailable, match="required"):
         sandbox.launch(0, "bwrap")
+
+
+def test_a_closed_session_starts_no_worker_again(config, tmp_path):
+    """A batch stopped early may leave grading threads inside Session.run: after close they get
+    retired workers, which refuse to start a zygote, so nothing outlives the session."""
+    from grader.session import Session
+
+    session = Session(config, workers=1)
+    session.close()
+    result = session.grade(CAROL)
+    assert result.score == 0
+    assert all(not w.alive for w in session._all)
+    with pytest.raises(RuntimeError, match="retired"):
+        session._all[0].start()
