@@ -36,15 +36,19 @@ class Session:
         # cases are built here, instead of the second one starting when the first is done.
         for slot in range(max(1, workers)):
             self._idle.put(self._new_worker(slot))
-        # The heavy modules (numpy, nbformat, the assignment and its reference answers) are
-        # imported only now, while the worker warms up: this module imports none of them.
-        from . import caseset
+        try:
+            # The heavy modules (numpy, the assignment and its reference answers) are imported
+            # only now, while the workers warm up: this module imports none of them.
+            from . import caseset
 
-        if case_set is None:
-            assignment = config.load_assignment()
-            case_set = caseset.build(assignment, None if visibility == PUBLIC else config.secret)
-        self.case_set = case_set.only(PUBLIC) if visibility == PUBLIC else case_set
-        self.extras = extras if extras is not None else default_extras()
+            if case_set is None:
+                assignment = config.load_assignment()
+                case_set = caseset.build(assignment, None if visibility == PUBLIC else config.secret)
+            self.case_set = case_set.only(PUBLIC) if visibility == PUBLIC else case_set
+            self.extras = extras if extras is not None else default_extras()
+        except BaseException:
+            self.close()          # a bad assignment or secret: no worker is left running
+            raise
 
     def _new_worker(self, slot: int) -> Worker:
         worker = Worker(slot=slot, level=self.config.isolation, limits=self.config.limits)

@@ -51,3 +51,25 @@ def test_unknown_written_part_and_assignment(tmp_path):
     path.write_text('[grader]\nassignment = "assignments.nope"\n')
     with pytest.raises(ConfigError, match="cannot be imported"):
         load_config(path, env={}).load_assignment()
+
+
+def test_a_session_with_a_bad_assignment_leaves_no_worker_running(tmp_path):
+    """Workers start before the assignment is loaded (their warm-up overlaps it): when it cannot be
+    loaded, the error is the configuration's and every worker that was started is stopped."""
+    from dataclasses import replace
+
+    from grader.session import Session
+
+    started = []
+    original = Session._new_worker
+
+    def spy(self, slot):
+        started.append(original(self, slot))
+        return started[-1]
+
+    config = replace(load_config(env={}), assignment="assignments.nonexistent", workers=2)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Session, "_new_worker", spy)
+        with pytest.raises(ConfigError, match="cannot be imported"):
+            Session(config, workers=2)
+    assert len(started) == 2 and not any(w.alive for w in started)
