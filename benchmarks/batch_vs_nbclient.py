@@ -13,7 +13,7 @@ which no amount of speed can remove. The class "without erin" shows the grader's
 Shell escapes (`!pip ...`) are removed from nbclient's copy so that it does not reach for the
 network (the grader never runs them).
 
-    python benchmarks/batch_vs_nbclient.py [--students 20] [--workers N] [--only all|without-erin]
+    python benchmarks/batch_vs_nbclient.py [--students 20] [--workers N] [--only all|without-erin] [--rounds 3]
 
 Needs nbclient and ipykernel (`pip install nbclient ipykernel`). Prints; asserts nothing.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,6 +92,9 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--workers", type=int, default=None, help="grader batch --workers (default: all cores)")
     parser.add_argument("--only", choices=("all", "without-erin"), help="time one of the two classes only")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate nbclient and grader batch this many times; the median ratio is printed "
+                             "(this machine is shared: one round can be off by a third)")
     args = parser.parse_args()
     ensure_nbclient()
     examples = sorted(SUBMISSIONS.glob("*.ipynb"))
@@ -106,11 +110,18 @@ def main() -> None:
             paths = make_class(folder, chosen, args.students)
             mix = ", ".join(sorted({p.stem for p in chosen}))
             print(f"\n{title} ({mix}):")
-            nbc, failed = time_nbclient(paths)
-            print(f"    nbclient executed {len(paths) - failed} notebooks ({failed} unreadable) in {nbc:.2f} s")
-            batch = time_batch(folder, Path(tmp) / f"out{number}", args.workers)
-            print(f"    grader batch: {batch:.2f} s wall, command start-up included")
-            print(f"    speed-up: {nbc / batch:.1f}x  (nbclient {nbc:.2f} s / grader batch {batch:.2f} s)")
+            ratios = []
+            for round_ in range(args.rounds):
+                nbc, failed = time_nbclient(paths)
+                print(f"    nbclient executed {len(paths) - failed} notebooks ({failed} unreadable) in {nbc:.2f} s")
+                out = Path(tmp) / f"out{number}-{round_}"       # a fresh folder: nothing is resumed
+                batch = time_batch(folder, out, args.workers)
+                print(f"    grader batch: {batch:.2f} s wall, command start-up included")
+                print(f"    speed-up: {nbc / batch:.1f}x  (nbclient {nbc:.2f} s / grader batch {batch:.2f} s)")
+                ratios.append(nbc / batch)
+            if args.rounds > 1:
+                print(f"    median speed-up over {args.rounds} rounds: {statistics.median(ratios):.1f}x "
+                      f"(range {min(ratios):.1f}x-{max(ratios):.1f}x)")
 
 
 if __name__ == "__main__":

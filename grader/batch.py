@@ -25,6 +25,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -82,6 +83,8 @@ class BatchReport:
     interrupted: bool = False
     # student -> sha256 of the result.json holding their automatic result (written now or before)
     result_sha256: dict[str, str] = field(default_factory=dict, repr=False)
+    # student -> the result.json text written by this run (reused for the class's results.json)
+    result_text: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def failures(self) -> int:
@@ -230,7 +233,7 @@ def grade_one(session: Session, submission: Submission) -> Result:
 def write_student(out: Path, submission: Submission, result: Result, stamp: Stamp | None) -> str:
     """The student's result and report, then (last) the record that lets a re-run skip them.
 
-    Returns the sha256 of the result.json written.
+    Returns the text of the result.json written.
     """
     from .render import html
 
@@ -248,7 +251,7 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
             (folder / RECORD).unlink()     # an errored grade must be retried next time
         except FileNotFoundError:
             pass
-    return _sha256(text)
+    return text
 
 
 def refresh_student(out: Path, submission: Submission, result: Result, expected_sha256: str | None = None) -> None:
@@ -268,16 +271,23 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
         write_atomic(folder / RESULT, text)
 
 
-def write_class(out: Path, submissions: list[Submission], results: list[Result], case_set: CaseSet) -> None:
-    """The class-wide files: summary.html, review.html, grades.csv and results.json."""
+def write_class(out: Path, submissions: list[Submission], results: list[Result], case_set: CaseSet,
+                result_texts: dict[str, str] | None = None) -> None:
+    """The class-wide files: summary.html, review.html, grades.csv and results.json.
+
+    `result_texts` maps a student to the JSON text of their result when it is at hand already
+    (the result.json this run wrote), so that results.json does not serialise it again.
+    """
     from .render import gradebook, html, review
 
     links = {s.name: f"{s.name}/{REPORT}" for s in submissions}
     question_ids = [q.id for q in case_set.assignment.questions]
     write_atomic(out / "grades.csv", gradebook.csv_text(results, question_ids))
-    write_atomic(out / "results.json", json_text(
-        {"assignment": case_set.assignment.name, "grader_version": __version__, "case_set": case_set.digest,
-         "results": [r.to_dict() for r in results]}))
+    texts = result_texts or {}
+    head = json_text({"assignment": case_set.assignment.name, "grader_version": __version__,
+                      "case_set": case_set.digest})
+    entries = [texts.get(s.name) or json_text(r.to_dict()) for s, r in zip(submissions, results)]
+    write_atomic(out / "results.json", head[:-1] + ',"results":[' + ",".join(entries) + "]}")
     write_atomic(out / "summary.html", html.summary(results, links))
     if case_set.assignment.written:
         write_atomic(out / "review.html", review.review(results, case_set.assignment))
@@ -341,14 +351,20 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
         report.interrupted = True
         raise
     finally:
-        if own_session:
-            session.close()
-        by_name = {r.submission: r for r in report.results}
-        done = [s for s in submissions if s.name in by_name]
-        report.results = [by_name[s.name] for s in done]
-        if done:
-            _finish(out, done, report, None if report.interrupted else manual_scores, session.case_set)
-        report.seconds = time.monotonic() - started
+        # The workers stop (a few milliseconds each) while the class files are written.
+        closing = threading.Thread(target=session.close, name="close-workers") if own_session else None
+        if closing is not None:
+            closing.start()
+        try:
+            by_name = {r.submission: r for r in report.results}
+            done = [s for s in submissions if s.name in by_name]
+            report.results = [by_name[s.name] for s in done]
+            if done:
+                _finish(out, done, report, None if report.interrupted else manual_scores, session.case_set)
+            report.seconds = time.monotonic() - started
+        finally:
+            if closing is not None:
+                closing.join()
     return report
 
 
@@ -368,10 +384,10 @@ def _finish(out: Path, done: list[Submission], report: BatchReport, manual_score
             report.results = apply_manual_scores(report.results, manual_scores)
         except ManualScoresError as exc:
             problem = exc
+    merged = manual_scores is not None and problem is None
     for submission, result in zip(done, report.results):
-        merged = manual_scores is not None and problem is None
         refresh_student(out, submission, result, None if merged else report.result_sha256.get(submission.name))
-    write_class(out, done, report.results, case_set)
+    write_class(out, done, report.results, case_set, None if merged else report.result_text)
     if problem is not None:
         raise problem
 
@@ -422,8 +438,9 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
             for future in finished:
                 submission, stamp = running.pop(future)
                 result = future.result()    # grade_one never raises
-                report.result_sha256[submission.name] = write_student(
-                    out, submission, result, None if result.status == ERROR else stamp)
+                text = write_student(out, submission, result, None if result.status == ERROR else stamp)
+                report.result_sha256[submission.name] = _sha256(text)
+                report.result_text[submission.name] = text
                 report.results.append(result)
                 report.graded += 1
                 bar.update(result)

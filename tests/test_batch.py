@@ -127,6 +127,8 @@ def test_batch_writes_every_report_and_the_class_files(class_dir: Path, tmp_path
     everything = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert [r["submission"] for r in everything["results"]] == ["alice", "bob", "dave", "frank"]
     assert everything["case_set"] == session.case_set.digest
+    assert everything["results"] == [json.loads((out / n / "result.json").read_text(encoding="utf-8"))
+                                     for n in ["alice", "bob", "dave", "frank"]]
 
     summary = (out / "summary.html").read_text(encoding="utf-8")
     for name in by_name:
