@@ -13,6 +13,7 @@ import pytest
 
 from grader import sandbox
 from grader.load import load
+from grader.worker import CASES_PREFIX
 from grader.runner import (MAX_EVENT_BYTES, BadValue, CallSpec, EventReader, Limits, Worker, _seconds, _text,
                            decode_array, decode_value, grace, run_program)
 
@@ -129,7 +130,10 @@ def test_public_inputs_are_all_answered_before_hidden_ones_are_sent(worker, monk
     original = Worker.send_text
 
     def record(self, line):
-        sent.append(json.loads(line))       # every message, as the worker reads it
+        message = json.loads(line)          # every message, as the worker reads it
+        if message["op"] == "cases":        # the zygote recognises (and relays) these unparsed
+            assert line.startswith(CASES_PREFIX.decode()) and "\n" not in line
+        sent.append(message)
         return original(self, line)
 
     monkeypatch.setattr(Worker, "send_text", record)
