@@ -238,14 +238,12 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
     from .render import html
 
     folder = out / submission.name
-    data = result.to_dict()
-    text = result_json(result, data)
+    text = result_json(result)
     write_atomic(folder / RESULT, text)
     write_atomic(folder / REPORT, html.report(result))
     if stamp is not None:
-        record = {"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text),
-                  "result": data}
-        write_atomic(folder / RECORD, json_text(record))
+        head = json_text({"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text)})
+        write_atomic(folder / RECORD, head[:-1] + ',"result":' + text + "}")    # the result, serialised once
     else:
         try:
             (folder / RECORD).unlink()     # an errored grade must be retried next time
