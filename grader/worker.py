@@ -515,6 +515,10 @@ def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseE
         code = compile(source, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):       # ValueError: a NUL byte in the source
         return shell.run(source)
+    except Timeout:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - MemoryError, RecursionError: source that exhausts the compiler
+        return exc
     try:
         exec(code, namespace)
     except BaseException as exc:  # noqa: BLE001 - everything a cell does is reported

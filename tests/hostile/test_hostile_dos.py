@@ -142,6 +142,17 @@ def lstm_step(params, x, h_prev, c_prev):
     assert _statuses(result, "3-step") <= {"error", "crashed", "not-run", "timeout"}
 
 
+def test_cells_that_exhaust_the_compiler(attack_session, tmp_path):
+    """Source that compiles to MemoryError or RecursionError (not a SyntaxError) is that cell's
+    error, reported as such; the cell neither takes down its job nor costs the other cells."""
+    cells = [CAROL, "x = " + "-" * 200000 + "1", "y = " + "+".join(["1"] * 500000), "AFTER = 1\nprint('after ran')"]
+    result = attack_session.grade(notebook(tmp_path, cells))
+    assert_all_promises(result, attack_session, tmp_path)
+    assert [c.status for c in result.cells] == ["ok", "error", "error", "ok"]
+    assert "MemoryError" in result.cells[1].error and "RecursionError" in result.cells[2].error
+    assert "after ran" in result.output
+
+
 def test_segfault_via_ctypes_in_a_function_and_in_a_cell(attack_session, tmp_path):
     source = with_function("3c-gates", '''
 import ctypes
