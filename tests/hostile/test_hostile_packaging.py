@@ -150,3 +150,21 @@ def test_a_link_out_of_the_folder_is_ignored_and_the_real_one_graded(attack_sess
     result = attack_session.grade(folder)
     assert result.score == FULL
     assert "ignored-symlink" in {p.code for p in result.problems}
+
+
+def test_notebook_cells_of_every_wrong_shape(attack_session, tmp_path):
+    """Version-4 notebooks are read from their JSON without a schema check: cells whose type or
+    source is a list, an object, a number, a huge string, or missing are skipped with one plain
+    note; the real cells are graded in full and nothing of the junk reaches a report unescaped."""
+    junk = [{"cell_type": ["code"], "source": "W_30 = 0"}, {"cell_type": "code", "source": {"a": "W_30 = 0"}},
+            {"cell_type": "code", "source": ["W_30 = ", 0]}, {"cell_type": "<script>" * 1000, "source": "x"},
+            {"source": "W_30 = 0"}, {"cell_type": None}, {"cell_type": "code", "source": 7}]
+    raw = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+           "cells": junk * 300 + [{"cell_type": "code", "source": CAROL, "metadata": {}, "outputs": []}]}
+    path = tmp_path / "shapes.ipynb"
+    path.write_text(json.dumps(raw))
+    result = attack_session.grade(path)
+    assert_all_promises(result, attack_session, tmp_path)
+    assert result.score == FULL
+    notes = [p.message for p in result.problems if p.code == "invalid-notebook"]
+    assert len(notes) == 1 and "cell(s) 0, 1, 2, 3, 4 …" in notes[0] and "<script>" not in notes[0]
