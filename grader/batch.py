@@ -7,6 +7,8 @@
                                OUT/review.html           written answers with rubrics, for TAs
                                OUT/grades.csv            student, each question, total, status
                                OUT/results.json          every Result
+                               OUT/similarity.html/.csv  copying evidence (instructors only)
+                               OUT/alice/staff.json      wrong-answer digests (instructors only)
 
 Why it is shaped like this:
 - One `Session` with N warm sandboxed workers and N threads: the expensive part of grading a
@@ -81,6 +83,7 @@ class BatchReport:
     reused: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    similarity: list = field(default_factory=list)     # similarity.Pair, when the class was compared
     # student -> sha256 of the result.json holding their automatic result (written now or before)
     result_sha256: dict[str, str] = field(default_factory=dict, repr=False)
     # student -> the result.json text written by this run (reused for the class's results.json)
@@ -237,10 +240,13 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
     """
     from .render import html
 
+    from .copying import write_staff
+
     folder = out / submission.name
     text = result_json(result)
     write_atomic(folder / RESULT, text)
     write_atomic(folder / REPORT, html.report(result))
+    write_staff(folder, result)
     if stamp is not None:
         head = json_text({"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text)})
         write_atomic(folder / RECORD, head[:-1] + ',"result":' + text + "}")    # the result, serialised once
@@ -270,7 +276,7 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
 
 
 def write_class(out: Path, submissions: list[Submission], results: list[Result], case_set: CaseSet,
-                result_texts: dict[str, str] | None = None) -> None:
+                result_texts: dict[str, str] | None = None, similarity: bool = False) -> None:
     """The class-wide files: summary.html, review.html, grades.csv and results.json.
 
     `result_texts` maps a student to the JSON text of their result when it is at hand already
@@ -286,7 +292,10 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
                       "case_set": case_set.digest})
     entries = [texts.get(s.name) or json_text(r.to_dict()) for s, r in zip(submissions, results)]
     write_atomic(out / "results.json", head[:-1] + ',"results":[' + ",".join(entries) + "]}")
-    write_atomic(out / "summary.html", html.summary(results, links))
+    staff_pages = [("Written answers for TAs", "review.html")] if case_set.assignment.written else []
+    if similarity:
+        staff_pages.append(("Similarity (instructors only)", "similarity.html"))
+    write_atomic(out / "summary.html", html.summary(results, links, staff_pages=staff_pages))
     if case_set.assignment.written:
         write_atomic(out / "review.html", review.review(results, case_set.assignment))
 
@@ -358,7 +367,8 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
             done = [s for s in submissions if s.name in by_name]
             report.results = [by_name[s.name] for s in done]
             if done:
-                _finish(out, done, report, None if report.interrupted else manual_scores, session.case_set)
+                _finish(out, done, report, None if report.interrupted else manual_scores, session.case_set,
+                        config if not report.interrupted else None)
             report.seconds = time.monotonic() - started
         finally:
             if closing is not None:
@@ -367,7 +377,7 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
 
 
 def _finish(out: Path, done: list[Submission], report: BatchReport, manual_scores: str | os.PathLike | None,
-            case_set: CaseSet) -> None:
+            case_set: CaseSet, config: Config | None = None) -> None:
     """Merge the TA scores (if any), bring every student's files in line, write the class files.
 
     The automatic results are what the resume records keep; the TA scores are merged afresh on
@@ -385,9 +395,23 @@ def _finish(out: Path, done: list[Submission], report: BatchReport, manual_score
     merged = manual_scores is not None and problem is None
     for submission, result in zip(done, report.results):
         refresh_student(out, submission, result, None if merged else report.result_sha256.get(submission.name))
-    write_class(out, done, report.results, case_set, None if merged else report.result_text)
+    look_for_copying = config is not None and config.similarity_enabled and len(done) > 1
+    write_class(out, done, report.results, case_set, None if merged else report.result_text,
+                similarity=look_for_copying)
+    if look_for_copying:
+        report.similarity = _similarity(out, done, report.results, config, case_set)
     if problem is not None:
         raise problem
+
+
+def _similarity(out: Path, done: list[Submission], results: list[Result], config: Config, case_set: CaseSet):
+    """Look for copying across the class (grader.copying) and write the instructors' pages."""
+    from . import copying
+
+    entries = [copying.Entry(s.name, out / s.name, s.path, r) for s, r in zip(done, results)]
+    template = Path(config.similarity_template) if config.similarity_template else copying.default_template()
+    return copying.write_similarity(out, entries, copying.template_of(template), config.similarity,
+                                    case_set.assignment.name)
 
 
 def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
@@ -457,6 +481,9 @@ def describe(report: BatchReport, out: str | os.PathLike) -> str:
     lines = [f"{total} submissions: {report.graded} graded now, {report.reused} unchanged since the last run "
              f"(kept), {report.failures} unreadable or failed; mean score {mean:.2f}; {report.seconds:.1f} s",
              f"reports: {Path(out) / 'summary.html'}   grades: {Path(out) / 'grades.csv'}"]
+    flagged = [p for p in report.similarity if p.flagged]
+    if flagged:
+        lines.append(f"similarity: {len(flagged)} pair(s) flagged: {Path(out) / 'similarity.html'} (instructors only)")
     if any(p.code == "demo-secret" for r in report.results for p in r.problems):
         lines.append("  ! the hidden cases came from the repository's DEMO secret: set GRADER_SECRET "
                      "(or secret_file in grader.toml) before grading for real")

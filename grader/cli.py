@@ -101,6 +101,29 @@ def cmd_batch(args) -> int:
     return EXIT_OK
 
 
+def cmd_similarity(args) -> int:
+    """Look for copying across a batch's output folder again (logic: grader.copying)."""
+    from pathlib import Path
+
+    from . import copying
+
+    config = load_config(args.config)
+    out = Path(args.out)
+    if not out.is_dir():
+        print(f"grader: {out} is not a batch output folder", file=sys.stderr)
+        return EXIT_USAGE
+    entries = copying.entries_in(out)
+    if len(entries) < 2:
+        print(f"grader: {out} holds fewer than two graded students (run `grader batch` first)", file=sys.stderr)
+        return EXIT_USAGE
+    chosen = args.template or config.similarity_template
+    template = copying.template_of(Path(chosen) if chosen else copying.default_template())
+    assignment = next((e.result.assignment for e in entries if e.result.assignment), "")
+    pairs = copying.write_similarity(out, entries, template, config.similarity, assignment)
+    print(copying.describe(pairs, out))
+    return EXIT_OK
+
+
 def cmd_build_kit(args) -> int:
     """Build the student kit (logic: grader.kit)."""
     from . import kit
@@ -166,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-grade submissions that were already graded")
     p.add_argument("--manual-scores", help="a CSV of TA scores for the written parts, merged into the results")
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("similarity", help="look for copying across a graded class (instructors only)")
+    p.add_argument("out", help="the output folder of `grader batch`")
+    p.add_argument("--config", help="grader.toml to read ([similarity] thresholds; default: $GRADER_CONFIG "
+                                    "or ./grader.toml)")
+    p.add_argument("--template", help="the blank template handed out (its code and text are not evidence; "
+                                      "default: [similarity] template, or the checkout's template)")
+    p.set_defaults(func=cmd_similarity)
 
     p = sub.add_parser("build-kit", parents=[common], help="build the student kit (template, self-check, "
                                                             "public cases; no reference, no hidden cases)")

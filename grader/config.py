@@ -16,6 +16,13 @@
     [gradescope]
     hidden_visibility = "after_published"
 
+    [similarity]                       # copying evidence after every batch (instructors only)
+    enabled = true
+    code = 0.6                         # thresholds: see grader.similarity.Thresholds
+    text = 0.5
+    numbers = 1.0
+    template = "submissions/template.ipynb"   # the blank template (its code and text are not evidence)
+
 Without any secret the repository's DEMO secret is used, and every report says so: its hidden
 cases are reproducible by anyone with this repository, so it must never be used for real grades.
 """
@@ -30,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .runner import Limits
+from .similarity import Thresholds
 from .spec import Assignment
 
 if sys.version_info >= (3, 11):
@@ -56,6 +64,9 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     written_points: dict[str, float] = field(default_factory=dict)
     hidden_visibility: str = "after_published"
+    similarity: Thresholds = field(default_factory=Thresholds)
+    similarity_enabled: bool = True
+    similarity_template: str | None = None   # None: the checkout's submissions/template.ipynb, if any
 
     @property
     def demo_secret(self) -> bool:
@@ -130,7 +141,32 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
     if visibility not in ("hidden", "after_due_date", "after_published", "visible"):
         raise ConfigError(f"gradescope.hidden_visibility {visibility!r} is not a Gradescope visibility")
     values["hidden_visibility"] = visibility
+    values.update(_similarity(raw.get("similarity", {}), base))
     return Config(**values)
+
+
+def _similarity(section: dict[str, Any], base: Path) -> dict[str, Any]:
+    """[similarity]: whether to look for copying after a batch, the thresholds, the template."""
+    thresholds = {f.name: f.type for f in dataclasses.fields(Thresholds)}
+    known = set(thresholds) | {"enabled", "template"}
+    unknown = set(section) - known
+    if unknown:
+        raise ConfigError(f"[similarity] has unknown settings {sorted(unknown)}; known: {sorted(known)}")
+    values: dict[str, Any] = {}
+    if "enabled" in section:
+        if not isinstance(section["enabled"], bool):
+            raise ConfigError(f"similarity.enabled must be true or false, not {section['enabled']!r}")
+        values["similarity_enabled"] = section["enabled"]
+    if "template" in section:
+        values["similarity_template"] = str(base / str(section["template"]))
+    chosen = {}
+    for name in set(section) & set(thresholds):
+        value = section[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"similarity.{name} must be a number of at least 0, not {value!r}")
+        chosen[name] = int(value) if name == "common_min" else float(value)
+    values["similarity"] = Thresholds(**chosen)
+    return values
 
 
 def _read_secret(path: Path) -> str:

@@ -16,9 +16,10 @@ from .compare import compare, describe, describe_input
 from .diagnose import diagnose
 from .load import WRITTEN, LoadError, Program, load
 from .results import (CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, TIMEOUT, UNREADABLE,
-                      CaseResult, CellReport, Problem, QuestionResult, Result)
+                      AnswerPrint, CaseResult, CellReport, Problem, QuestionResult, Result)
 from .runner import CallSpec, RawAnswer, RunReport
 from .score import question_result
+from .similarity import answer_digest
 from .spec import PUBLIC, Case, CaseSet, Question
 from .text import clean
 
@@ -98,6 +99,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         judged = [_judge(question, case, report.answers.get(case.uid), case_set.memo) for case in cases]
         hints = {m.id: m.hint for m in question.mistakes}
         result.questions.append(question_result(question, judged, hints))
+        result.wrong_answers += _prints(question, cases, judged, report.answers)
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
     return result
@@ -157,6 +159,23 @@ def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | N
     if not public and result.status != PASSED:
         result.message = HIDDEN_MESSAGES.get(result.status, "did not pass")
     return result
+
+
+def _prints(question: Question, cases: list[Case], judged: list[CaseResult],
+            answers: dict[str, RawAnswer]) -> list[AnswerPrint]:
+    """The wrong answers that came back as values, as digests for the copying evidence (staff only)."""
+    prints = []
+    for case, verdict in zip(cases, judged):
+        raw = answers.get(case.uid)
+        if verdict.status != FAILED or raw is None or raw.status != "ok":
+            continue
+        try:
+            digest, degenerate = answer_digest(raw.value)
+        except (TypeError, ValueError):
+            continue
+        prints.append(AnswerPrint(case.uid, question.id, verdict.label, digest,
+                                  clean(describe(question.kind, raw.value), 600), list(verdict.diagnosis), degenerate))
+    return prints
 
 
 def _inputs(question: Question, case: Case) -> dict[str, str]:

@@ -110,6 +110,32 @@ class WrittenAnswer:
     comment: str = ""              # the TA's comment, with the score (grader.manual)
 
 
+# Fields with this metadata are for course staff only: `plain` (and so `to_dict`, result.json,
+# results.json, every report) leaves them out; they are written only to instructor-only files.
+STAFF_ONLY = {"audience": "staff"}
+
+
+@dataclass
+class AnswerPrint:
+    """A wrong answer (public or hidden) reduced to a digest of its value: the evidence of copying
+    that identical wrong numbers give. Staff only: a digest of a low-entropy answer could tell a
+    student something about a hidden input."""
+
+    case: str
+    question: str
+    label: str
+    digest: str
+    shown: str = ""                # the value, described for the instructor
+    named: list[str] = field(default_factory=list)   # catalogued mistakes that explain it
+    degenerate: bool = False       # zeros, a constant, non-finite values
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "AnswerPrint":
+        return cls(case=str(raw["case"]), question=str(raw["question"]), label=str(raw.get("label", "")),
+                   digest=str(raw["digest"]), shown=str(raw.get("shown", "")),
+                   named=[str(n) for n in raw.get("named", [])], degenerate=bool(raw.get("degenerate", False)))
+
+
 @dataclass
 class Result:
     """One submission, graded."""
@@ -130,6 +156,7 @@ class Result:
     isolation: str = ""            # the isolation level actually used to run the code
     source_sha256: str = ""
     seconds: float = 0.0
+    wrong_answers: list[AnswerPrint] = field(default_factory=list, metadata=STAFF_ONLY)
 
     @property
     def auto_score(self) -> float:
@@ -162,11 +189,17 @@ class Result:
 
 @functools.cache
 def field_names(cls: type) -> tuple[str, ...] | None:
-    """The fields of a dataclass, looked up once per class (the tree walks are hot); None for
-    any other class."""
+    """The fields of a dataclass that go into plain data (staff-only ones never do), looked up
+    once per class (the tree walks are hot); None for any other class."""
     if not dataclasses.is_dataclass(cls):
         return None
-    return tuple(f.name for f in dataclasses.fields(cls))
+    return tuple(f.name for f in dataclasses.fields(cls) if f.metadata != STAFF_ONLY)
+
+
+def staff_dict(result: "Result") -> dict[str, Any]:
+    """The staff-only part of a result, as plain data (see STAFF_ONLY)."""
+    return {"submission": result.submission,
+            "wrong_answers": [dataclasses.asdict(a) for a in result.wrong_answers]}
 
 
 # Values that are their own JSON (and hold nothing to walk into).

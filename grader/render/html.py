@@ -226,11 +226,12 @@ class StudentRow:
 
 
 def summary(results: list[Result], links: dict[str, str] | None = None,
-            env: jinja2.Environment | None = None) -> str:
+            env: jinja2.Environment | None = None, staff_pages: list[tuple[str, str]] = ()) -> str:
     """The class view: statistics, charts, common failures and mistakes, and a table of every student.
 
     `links` maps a submission name (as in `Result.submission`) to the path of its report, relative
-    to the summary page (a file path, not a URL: it is percent-encoded here).
+    to the summary page (a file path, not a URL: it is percent-encoded here); `staff_pages` are
+    (label, path) of the class's other pages for staff (review, similarity).
     """
     links = links or {}
     rows = []
@@ -249,6 +250,7 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
         assignment=assignment,
         versions=versions,
         geometry=dataclasses.asdict(_Geometry()),
+        staff_pages=[(label, safe_link(path)) for label, path in staff_pages],
         title=f"{assignment or 'Class'} — class summary",
     )
 
