@@ -164,7 +164,7 @@ def _similarity(section: dict[str, Any], base: Path) -> dict[str, Any]:
         value = section[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ConfigError(f"similarity.{name} must be a number of at least 0, not {value!r}")
-        chosen[name] = int(value) if name == "common_min" else float(value)
+        chosen[name] = int(value) if name == "common" else float(value)
     values["similarity"] = Thresholds(**chosen)
     return values
 

@@ -7,7 +7,7 @@
    mistake explains it, when it is degenerate (zeros, a constant, NaN), or when many students in
    the class share it (common, not copied).
 2. *Code.* Winnowed fingerprints (MOSS's algorithm) of the code cells, with identifiers and
-   strings normalised by Pygments' tokenizer (renamed variables don't hide a copy),
+   strings normalised (renamed variables don't hide a copy),
    taken as a set (reordered cells don't either), comments ignored, and the template's starter code
    removed as boilerplate.
 3. *Written answers.* Winnowed character n-grams of the write-up, whitespace, case and the
@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import keyword
 import math
 import re
 from collections import Counter, defaultdict
@@ -55,8 +56,8 @@ class Thresholds:
     code: float = 0.6             # share of the smaller submission's own code fingerprints found in the other
     text: float = 0.5             # the same for the written answers
     numbers: float = 1.0          # questions with identical unusual wrong answers (weighted; see `numbers`)
-    common_share: float = 0.2     # a fingerprint held by more than this share of the class is common
-    common_min: int = 5           # ... but never count as common one held by this few students
+    common: int = 10              # a fingerprint (or wrong answer) held by more students than this is
+                                  # common knowledge, not evidence (MOSS's -m, whose default is 10)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def number_evidence(students: list[Evidence], thresholds: Thresholds) -> dict[tu
     for student in students:
         for wrong in student.wrong:
             holders[(wrong.case, wrong.digest)].append((student.student, wrong))
-    limit = _common_limit(len(students), thresholds)
+    limit = thresholds.common
     shared: dict[tuple[str, str], dict[str, list[tuple[float, AnswerPrint, AnswerPrint]]]] = defaultdict(
         lambda: defaultdict(list))
     for (_case, _digest), group in holders.items():
@@ -196,52 +197,59 @@ def winnow(document: str, k: int, window: int, boilerplate: frozenset[int] | set
     fingerprints, and a document of n characters keeps about 2n/(window + 1) of them. Python's
     string hash is salted per process: fingerprints are compared within one run only.
     """
-    grams = [hash(document[i:i + k]) for i in range(len(document) - k + 1)]
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    count = len(document) - k + 1
+    if count <= 0:
+        return {}
+    grams = np.fromiter((hash(document[i:i + k]) for i in range(count)), dtype=np.int64, count=count)
+    width = min(window, count)
+    windows = sliding_window_view(grams, width)
+    # the rightmost smallest hash of each window: argmin over the window read backwards
+    chosen = np.unique(np.arange(len(windows)) + (width - 1) - np.argmin(windows[:, ::-1], axis=1))
     kept: dict[int, list[int]] = {}
-    if not grams:
-        return kept
-    last = -1
-    for start in range(max(1, len(grams) - window + 1)):
-        chunk = grams[start:start + window]
-        lowest = min(chunk)
-        where = start + max(i for i, h in enumerate(chunk) if h == lowest)
-        if where != last:
-            last = where
-            if grams[where] not in boilerplate:
-                kept.setdefault(grams[where], []).append(where)
+    for where, value in zip(chosen.tolist(), grams[chosen].tolist()):
+        if value not in boilerplate:
+            kept.setdefault(value, []).append(where)
     return kept
 
 
-QUOTES = frozenset({"'", '"', "'" * 3, '"' * 3})
+# One pass of one compiled pattern over the source (C speed): strings (any prefix, any quotes),
+# comments, names, numbers, blanks, and any other single character as an operator. Python's own
+# tokenizer rejects notebook magics and shell escapes; this never fails.
+TOKEN = re.compile(r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<string>(?:[rRbBuUfF]{1,2})?(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))
+  | (?P<name>[^\W\d]\w*)
+  | (?P<number>(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?[jJ]?)
+  | (?P<blank>\s+)
+  | (?P<other>.)
+""", re.X | re.S)
 
 
 def normalise_code(code: str) -> tuple[str, list[int]]:
     """Python code as compared, with where each character came from.
 
-    Every name becomes V (a function or class being defined, F or O), every string S; comments,
-    docstrings and blanks are dropped; keywords, operators, punctuation and numbers stay. Pygments'
-    lexer rather than Python's tokenizer, because notebook code holds magics and shell escapes.
+    Every name becomes V (a function or class being defined, F or O), every string S; comments
+    and blanks are dropped; keywords, operators, punctuation and numbers stay.
     """
-    from pygments import token
-    from pygments.lexers.python import PythonLexer
-
     out: list[str] = []
     origin: list[int] = []
-    for offset, kind, text in PythonLexer().get_tokens_unprocessed(code):
-        if kind in token.Comment or kind in token.String.Doc or not text.strip():
+    defining = ""
+    for match in TOKEN.finditer(code):
+        kind, text = match.lastgroup, match.group()
+        if kind in ("comment", "blank"):
             continue
-        if kind in token.Name.Function:
-            piece = "F"
-        elif kind in token.Name.Class:
-            piece = "O"
-        elif kind in token.String:
-            piece = "" if text in QUOTES else "S"
-        elif kind in token.Name:
-            piece = "V"
+        if kind == "name":
+            if keyword.iskeyword(text):
+                piece, defining = text, {"def": "F", "class": "O"}.get(text, "")
+            else:
+                piece, defining = defining or "V", ""
         else:
-            piece = text.strip()
+            piece, defining = ("S" if kind == "string" else text), ""
         out.append(piece)
-        origin += [offset] * len(piece)
+        origin += [match.start()] * len(piece)
     return "".join(out), origin
 
 
@@ -270,10 +278,6 @@ def text_prints(text: str, boilerplate: frozenset[int] | set[int] = frozenset())
     return Prints(winnow(normalise_text(text), TEXT_K, TEXT_WINDOW, boilerplate), [], TEXT_K)
 
 
-def _common_limit(class_size: int, thresholds: Thresholds) -> int:
-    return max(thresholds.common_min, int(thresholds.common_share * class_size))
-
-
 def _shared_counts(prints: dict[str, set[int]], limit: int) -> Counter:
     """For every pair of students, how many fingerprints they share (common ones not expanded)."""
     index: dict[int, list[str]] = defaultdict(list)
@@ -288,11 +292,10 @@ def _shared_counts(prints: dict[str, set[int]], limit: int) -> Counter:
     return counts
 
 
-def overlap_evidence(prints: dict[str, set[int]], minimum: int, thresholds: Thresholds,
-                     class_size: int) -> dict[tuple[str, str], float]:
+def overlap_evidence(prints: dict[str, set[int]], minimum: int, thresholds: Thresholds
+                     ) -> dict[tuple[str, str], float]:
     """Pair -> the share of the smaller document's fingerprints found in the other one."""
-    counts = _shared_counts({s: h for s, h in prints.items() if len(h) >= minimum},
-                            _common_limit(class_size, thresholds))
+    counts = _shared_counts({s: h for s, h in prints.items() if len(h) >= minimum}, thresholds.common)
     return {pair: round(n / min(len(prints[pair[0]]), len(prints[pair[1]])), 4) for pair, n in counts.items()}
 
 
@@ -319,10 +322,10 @@ def compare_class(students: list[Evidence], template: Template = Template(),
 
     pairs = number_evidence(students, thresholds)
     for key, share in overlap_evidence({k: p.hashes for k, p in code.items()}, MIN_CODE_FINGERPRINTS,
-                                       thresholds, len(students)).items():
+                                       thresholds).items():
         pairs.setdefault(key, Pair(*key)).code = share
     for key, share in overlap_evidence({k: p.hashes for k, p in text.items()}, MIN_TEXT_FINGERPRINTS,
-                                       thresholds, len(students)).items():
+                                       thresholds).items():
         pairs.setdefault(key, Pair(*key)).text = share
 
     by_name = {s.student: s for s in students}
