@@ -202,15 +202,19 @@ def test_only_links_out_is_no_submission(tmp_path):
     (folder / "hw3.ipynb").symlink_to(outside)
     with pytest.raises(LoadError) as caught:
         load(folder)
-    assert caught.value.code == "no-candidate"
+    assert caught.value.code == "symlink"            # the student learns why: the link was not followed
+    assert "hw3.ipynb is a symbolic link" in caught.value.message
 
 
-def test_a_symlink_inside_the_folder_is_followed(tmp_path):
+def test_a_symlink_inside_the_folder_is_not_followed_either(tmp_path):
+    """No link is followed, wherever it points: the trusted side reads regular files only."""
     folder = tmp_path / "student"
     (folder / "work").mkdir(parents=True)
     _notebook(folder / "work" / "hw3.ipynb", ["A = 1"])
     (folder / "hw3.ipynb").symlink_to(folder / "work" / "hw3.ipynb")
-    assert load(folder).units[0].source == "A = 1"
+    with pytest.raises(LoadError) as caught:
+        load(folder)
+    assert caught.value.code == "symlink"
 
 
 def test_missing_path_and_broken_link(tmp_path):
@@ -220,7 +224,7 @@ def test_missing_path_and_broken_link(tmp_path):
     (tmp_path / "link.ipynb").symlink_to(tmp_path / "gone.ipynb")
     with pytest.raises(LoadError) as caught:
         load(tmp_path / "link.ipynb")
-    assert caught.value.code == "not-found" and "broken" in caught.value.message
+    assert caught.value.code == "symlink" and "symbolic link" in caught.value.message
 
 
 def test_dot_dot_in_the_path_reads_the_file_it_names(tmp_path):
@@ -236,7 +240,7 @@ def test_device_files_are_not_read(tmp_path):
             link.symlink_to(device)
             with pytest.raises(LoadError) as caught:
                 load(link)
-            assert caught.value.code == "empty"
+            assert caught.value.code == "symlink"      # refused as a link, never opened
 
 
 def test_the_example_submissions_load():
