@@ -250,3 +250,32 @@ def test_the_example_submissions_load():
                 load(path)
         elif path.suffix in (".ipynb", ".py"):
             assert load(path).units
+
+
+def test_a_folder_of_too_many_entries_is_refused(tmp_path):
+    """A folder is listed up to a bound: a hand-in is a handful of files, not a dump of thousands."""
+    from grader import submitted
+
+    folder = tmp_path / "student"
+    folder.mkdir()
+    _notebook(folder / "hw3.ipynb", ["A = 1"])
+    for i in range(submitted.MAX_ENTRIES):
+        (folder / f"f{i}.dat").touch()
+    with pytest.raises(LoadError) as caught:
+        load(folder)
+    assert caught.value.code == "too-many-files" and str(submitted.MAX_ENTRIES) in caught.value.message
+
+
+def test_special_files_and_links_next_to_the_submission_are_noted_not_opened(tmp_path):
+    folder = tmp_path / "student"
+    folder.mkdir()
+    _notebook(folder / "hw3.ipynb", ["A = 1"])
+    os.mkfifo(folder / "pipe.ipynb")            # would win as a notebook, and block an open
+    for i in range(8):
+        (folder / f"l{i}.py").symlink_to("/etc/passwd")
+    program = load(folder)
+    assert program.units[0].source == "A = 1"
+    codes = [c for c, _ in program.notes]
+    assert codes.count("ignored-special") == 1 and "pipe.ipynb" in dict(program.notes)["ignored-special"]
+    assert codes.count("ignored-symlink") == 6      # five by name, then one that counts the rest
+    assert any("3 more" in m for c, m in program.notes if c == "ignored-symlink")

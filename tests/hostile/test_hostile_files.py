@@ -320,3 +320,58 @@ def test_a_batch_with_sparse_files_reads_only_what_it_grades(attack_session, tmp
     by_name = {r.submission: r for r in report.results}
     assert by_name["alice"].score == FULL and by_name["bob"].score == FULL
     assert by_name["eve"].status == UNREADABLE and "too-large" in codes(by_name["eve"])
+
+
+# ------------------------------------------------------------------------------------------------
+# Folders built to exhaust the reader: deep, wide, badly named
+
+
+def test_a_folder_nested_thousands_deep_does_not_stop_the_batch(attack_session, tmp_path):
+    """Hashing walks a bounded depth (a recursive walk hit Python's recursion limit and took the
+    whole batch down)."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    (folder / "bob").mkdir(parents=True)
+    module(folder, CAROL, "alice.py")
+    module(folder / "bob", CAROL, "hw3.py")
+    nest(folder / "bob", 1500)
+    try:
+        report = bounded(lambda: batch.run_batch(folder, out, attack_session.config, session=attack_session,
+                                                 progress=False))
+    finally:
+        unnest(folder / "bob")
+    by_name = {r.submission: r for r in report.results}
+    assert by_name["alice"].score == FULL and by_name["bob"].score == FULL
+
+
+def nest(path: Path, levels: int) -> None:
+    """`path`/d/d/.../d, `levels` deep, made through descriptors (the path is longer than PATH_MAX)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(levels):
+            os.mkdir("d", dir_fd=fd)
+            deeper = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = deeper
+    finally:
+        os.close(fd)
+
+
+def unnest(path: Path) -> None:
+    """Remove what `nest` made, one level at a time from the top (no recursion, no long path)."""
+    while (path / "d").is_dir():
+        if (path / "d" / "d").is_dir():
+            os.rename(path / "d" / "d", path / "d.next")
+            os.rmdir(path / "d")
+            os.rename(path / "d.next", path / "d")
+        else:
+            os.rmdir(path / "d")
+
+
+def test_badly_named_links_and_files_get_a_plain_message(attack_session, tmp_path):
+    """Names that are not UTF-8, or carry markup and control characters, in the refusal."""
+    student = tmp_path / "student"
+    student.mkdir()
+    raw = os.fsencode(student) + b"/\xff<script>\x1b[31m.py"
+    os.symlink(os.fsencode(REFERENCE / "__init__.py"), raw)
+    result = attack_session.grade(student)
+    assert_refused(result, "symlink")
