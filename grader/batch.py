@@ -158,7 +158,7 @@ def discover(folder: str | os.PathLike, exclude: Iterable[str | os.PathLike] = (
     with os.scandir(folder) as scan:
         entries = sorted(scan, key=lambda e: e.name)
     for entry in entries:
-        if submitted.hidden(entry.name) or entry.name == "__pycache__":
+        if submitted.hidden(entry.name):
             continue
         real_folder = entry.is_dir(follow_symlinks=False)
         if real_folder and _identity(Path(entry.path)) in excluded:
@@ -176,7 +176,7 @@ def discover(folder: str | os.PathLike, exclude: Iterable[str | os.PathLike] = (
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of a real folder, or None: a folder is recognised without following a link."""
+    """(device, inode) of what `path` names (the output folder as given), or None if nothing."""
     try:
         info = os.stat(path)
     except OSError:

@@ -112,8 +112,10 @@ def refusal(name: str, kind: Kind) -> Refused:
 
 
 def too_large(name: str, size: int | None, cap: int) -> Refused:
-    amount = f"{size / 2**20:.1f} MB" if size is not None else "more than that"
-    return Refused("too-large", f"{name} is {amount}; the limit is {cap / 2**20:g} MB")
+    """`size` None: known only to be over the cap (it grew while it was read)."""
+    if size is None:
+        return Refused("too-large", f"{name} is larger than the limit of {cap / 2**20:g} MB")
+    return Refused("too-large", f"{name} is {size / 2**20:.1f} MB; the limit is {cap / 2**20:g} MB")
 
 
 # ------------------------------------------------------------------------------------------------

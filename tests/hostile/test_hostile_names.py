@@ -148,3 +148,14 @@ def test_an_output_path_that_is_a_file_is_a_clear_error_before_grading(attack_se
     with pytest.raises(batch.BatchError, match="not a folder"):
         run(attack_session, folder, out)
     assert out.read_text() == "not a folder"
+
+
+def test_an_output_folder_with_a_file_where_the_students_folder_goes_is_recovered(attack_session, tmp_path):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    module(folder, CAROL, "alice.py")
+    out.mkdir()
+    (out / "students").write_text("a file in the way")
+    report = run(attack_session, folder, out)
+    assert_complete(out, report, {"alice"})
+    assert any(p.read_text() == "a file in the way" for p in out.iterdir() if p.is_file())
