@@ -22,7 +22,7 @@ from typing import Callable
 import pytest
 
 from conftest import CANARY_SECRET, CAROL, FULL, ROOT, assert_safe_text, module, notebook
-from grader import batch, gradescope
+from grader import batch, cli, gradescope
 from grader.results import GRADED, UNREADABLE
 
 REFERENCE = ROOT / "reference"
@@ -183,6 +183,20 @@ def test_a_link_given_to_grader_grade_is_refused(attack_session, tmp_path):
     link = tmp_path / "hw3.py"
     link.symlink_to(REFERENCE / "__init__.py")
     assert_refused(attack_session.grade(link), "symlink")
+
+
+@pytest.mark.parametrize("command", ["grade", "check"])
+def test_the_command_line_refuses_a_link_with_exit_3(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.setenv("GRADER_SECRET", CANARY_SECRET)
+    monkeypatch.chdir(tmp_path)
+    link = tmp_path / "hw3.py"
+    link.symlink_to(REFERENCE / "__init__.py")
+    status = cli.main([command, str(link), "--json", str(tmp_path / "r.json")])
+    captured = capsys.readouterr()
+    assert status == cli.EXIT_UNREADABLE, captured.out[-500:]
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["score"] == 0 and "symlink" in {p["code"] for p in data["problems"]}
+    assert "symbolic link" in captured.out and "Traceback" not in captured.out + captured.err
 
 
 LINKS_IN_FOLDERS = {
