@@ -1,14 +1,13 @@
 """Grading a whole class: a folder of submissions in, a folder of reports out.
 
-    DIR/alice.ipynb            OUT/alice/report.html     one page per student
-    DIR/bob/  (a folder)  ──▶  OUT/alice/result.json     the Result as JSON
-    ...                        OUT/alice/batch.json      what was graded (resume record)
+    DIR/alice.ipynb            OUT/students/alice-<id>/report.html   one page per student
+    DIR/bob/  (a folder)  ──▶  OUT/students/alice-<id>/result.json   the Result as JSON
+    ...                        OUT/students/alice-<id>/batch.json    what was graded (resume record)
                                OUT/summary.html          the class view, linking every report
                                OUT/review.html           written answers with rubrics, for TAs
                                OUT/grades.csv            student, each question, total, status
                                OUT/results.json          every Result
                                OUT/similarity.html/.csv  copying evidence (instructors only)
-                               OUT/alice/staff.json      wrong-answer digests (instructors only)
 
 Why it is shaped like this:
 - One `Session` with N warm sandboxed workers and N threads: the expensive part of grading a
@@ -19,6 +18,13 @@ Why it is shaped like this:
   `kill -9` loses nothing already written, and a re-run after a late hand-in regrades one student.
 - Every file is written atomically, and a failure inside the grader for one submission becomes
   that student's Result (status "error"), so one bad submission never stops the batch.
+- Students' folders live under their own `students/` folder, so no hand-in's name can collide with
+  a class file (a hand-in named `summary.html.py`); `student_dir` is the only mapping from a
+  submission to its folder: its name is the cleaned name plus a hash of the submission's identity
+  (`Submission.key`: its entry name in DIR), so two students never share a folder, and a student's
+  folder stays theirs when others are added.
+- Entries of DIR and everything in them are read only through `grader.submitted`: a link is never
+  followed (it becomes that student's refusal), a special file never opened, every read bounded.
 """
 from __future__ import annotations
 
@@ -34,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import __version__
+from . import __version__, submitted
 from .config import Config
 from .files import read_text_or_none, write_atomic
 from .results import ERROR, GRADED, Result, json_text
@@ -45,7 +51,10 @@ from .spec import CaseSet
 RECORD = "batch.json"
 REPORT = "report.html"
 RESULT = "result.json"
+STUDENTS = "students"           # OUT/students/<folder>/: every student's files, away from the class files
+CLASS_FILES = ("summary.html", "review.html", "grades.csv", "results.json", "similarity.html", "similarity.csv")
 NAME_LIMIT = 80
+FOLDER_HASH = 10                # hex digits of the identity's hash in a folder name (40 bits)
 
 
 class BatchError(ValueError):
@@ -54,10 +63,16 @@ class BatchError(ValueError):
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's hand-in: a file or a folder, and the directory name their reports go to."""
+    """One student's hand-in: a file or a folder, the name shown for it (unique in the batch), and
+    `key`, what identifies the student across runs (the entry's name in DIR; an LMS id could be)."""
 
     name: str
     path: Path
+    key: str = ""
+
+    @property
+    def identity(self) -> str:
+        return self.key or self.path.name
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,7 @@ class BatchReport:
     seconds: float = 0.0
     interrupted: bool = False
     similarity: list = field(default_factory=list)     # similarity.Pair, when the class was compared
+    notes: list[str] = field(default_factory=list)     # what the batch did to the output folder, for people
     # student -> sha256 of the result.json holding their automatic result (written now or before)
     result_sha256: dict[str, str] = field(default_factory=dict, repr=False)
     # student -> the result.json text written by this run (reused for the class's results.json)
@@ -104,68 +120,82 @@ def safe_name(raw: str) -> str:
     return name[:NAME_LIMIT] or "student"
 
 
+def folder_name(submission: Submission) -> str:
+    """The name of a student's folder under OUT/students/: readable, and unique per identity.
+
+    The cleaned name alone is not unique (`a b.py` and `a_b.py`, `Alice.py` and `alice.py` on a
+    case-insensitive disk), and numbering in name order would move a student's folder when someone
+    is added; a hash of the identity is neither.
+    """
+    identity = submission.identity
+    readable = safe_name(os.path.splitext(identity)[0] or identity)
+    tag = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()[:FOLDER_HASH]
+    return f"{readable[:40]}-{tag}"
+
+
+def student_dir(out: str | os.PathLike, submission: Submission) -> Path:
+    """The only place that maps a submission to its folder of reports."""
+    return Path(out) / STUDENTS / folder_name(submission)
+
+
+def report_link(submission: Submission) -> str:
+    """The student's report, relative to OUT (where summary.html links from)."""
+    return f"{STUDENTS}/{folder_name(submission)}/{REPORT}"
+
+
 def discover(folder: str | os.PathLike, exclude: Iterable[str | os.PathLike] = ()) -> list[Submission]:
     """One submission per visible file or folder in `folder`, in name order, with unique names.
 
-    Hidden entries (a leading dot) and `__pycache__` are skipped, and so is any path in `exclude`
-    (the output folder, when someone puts it inside the submissions folder).
+    Hidden entries (a leading dot) and `__pycache__` are skipped, and so is the folder itself of
+    any path in `exclude` (the output folder, when someone puts it inside the submissions folder).
+    Entries are taken as `lstat` sees them: a link or a special file is a submission too (loading
+    refuses it, so that student learns why), never followed to decide what it is.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise BatchError(f"{folder} is not a folder of submissions")
-    excluded = {Path(p).resolve() for p in exclude}
+    excluded = {_identity(Path(p)) for p in exclude} - {None}
     found: list[Submission] = []
     taken: set[str] = set()
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or entry.name == "__pycache__" or entry.resolve() in excluded:
+    with os.scandir(folder) as scan:
+        entries = sorted(scan, key=lambda e: e.name)
+    for entry in entries:
+        if submitted.hidden(entry.name):
             continue
-        base = safe_name(entry.name if entry.is_dir() else entry.stem)
+        real_folder = entry.is_dir(follow_symlinks=False)
+        if real_folder and _identity(Path(entry.path)) in excluded:
+            continue
+        base = safe_name(entry.name if real_folder else os.path.splitext(entry.name)[0])
         name, number = base, 2
         while name.lower() in taken:       # alice.ipynb and alice.py, or names that differ only in case
             name, number = f"{base}-{number}", number + 1
         taken.add(name.lower())
-        found.append(Submission(name, entry))
+        found.append(Submission(name, Path(entry.path), entry.name))
+    folders = [folder_name(s).lower() for s in found]
+    if len(set(folders)) != len(folders):      # 40 bits of sha256: not in any real class
+        raise BatchError("two submissions map to the same report folder; rename one of them")
     return found
 
 
-def fingerprint(path: str | os.PathLike) -> str:
-    """sha256 of a submission file, or of a folder's visible files (their paths and contents).
-
-    Symbolic links are fingerprinted by where they point, never followed: a link to outside the
-    submission must not make the batch read (or hash) files it has no business with.
-    """
-    path = Path(path)
-    h = hashlib.sha256()
-    if path.is_symlink():
-        h.update(b"link\0" + os.readlink(path).encode("utf-8", "surrogateescape"))
-    elif path.is_file():
-        h.update(b"file\0")
-        _hash_file(h, path)
-    elif path.is_dir():
-        h.update(b"folder\0")
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-            for name in sorted(files):
-                if name.startswith("."):
-                    continue
-                full = Path(root, name)
-                h.update(str(full.relative_to(path)).encode("utf-8", "surrogateescape") + b"\0")
-                if full.is_symlink():
-                    h.update(b"link\0" + os.readlink(full).encode("utf-8", "surrogateescape"))
-                else:
-                    _hash_file(h, full)
-    else:
-        h.update(b"missing\0")
-    return h.hexdigest()
-
-
-def _hash_file(h: "hashlib._Hash", path: Path) -> None:
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of what `path` names (the output folder as given), or None if nothing."""
     try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError as exc:
-        h.update(f"unreadable: {exc.strerror}".encode())
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+def fingerprint(path: str | os.PathLike) -> str:
+    """sha256 of a submission file, or of a folder's visible entries (their paths and contents).
+
+    Read through `grader.submitted`: links are fingerprinted by where they point and special files
+    by their kind, never followed or opened; a file over the size a submission may have, by its
+    size and time, so a 20 GB sparse file costs a stat.
+    """
+    from .load import MAX_BYTES
+
+    return submitted.digest(path, MAX_BYTES)
 
 
 def settings_digest(config: Config) -> str:
@@ -242,7 +272,7 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
 
     from .copying import write_staff
 
-    folder = out / submission.name
+    folder = student_dir(out, submission)
     text = result_json(result)
     write_atomic(folder / RESULT, text)
     write_atomic(folder / REPORT, html.report(result))
@@ -265,7 +295,7 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
     """
     from .render import html
 
-    folder = out / submission.name
+    folder = student_dir(out, submission)
     on_disk = _file_sha256(folder / RESULT)
     if expected_sha256 is not None and on_disk == expected_sha256 and (folder / REPORT).is_file():
         return
@@ -284,7 +314,7 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
     """
     from .render import gradebook, html, review
 
-    links = {s.name: f"{s.name}/{REPORT}" for s in submissions}
+    links = {s.name: report_link(s) for s in submissions}
     question_ids = [q.id for q in case_set.assignment.questions]
     write_atomic(out / "grades.csv", gradebook.csv_text(results, question_ids))
     texts = result_texts or {}
@@ -298,6 +328,38 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
     write_atomic(out / "summary.html", html.summary(results, links, staff_pages=staff_pages))
     if case_set.assignment.written:
         write_atomic(out / "review.html", review.review(results, case_set.assignment))
+
+
+def prepare_out(out: Path) -> list[str]:
+    """Make `out` ready before anyone is graded; return what was done, for people.
+
+    Where a class file (or the students' folder) is to go, something else may be in the way: a
+    folder that an older grader made for a hand-in named `summary.html.py`, a file named
+    `students`. Writing there would fail after the whole class was graded, so it is moved aside
+    now (kept, never deleted). An `out` that is not a folder is refused before grading.
+    """
+    if out.is_symlink() and not out.exists() or out.exists() and not out.is_dir():
+        raise BatchError(f"the output path {out} is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    notes = []
+    for name in CLASS_FILES + (STUDENTS,):
+        entry = submitted.probe(out / name)
+        wanted = submitted.Kind.FOLDER if name == STUDENTS else submitted.Kind.FILE
+        if entry.kind in (wanted, submitted.Kind.MISSING) or (wanted is submitted.Kind.FILE
+                                                             and entry.kind is submitted.Kind.LINK):
+            continue          # a link where a class file goes is replaced (atomically), never written through
+        aside = _free_name(out, f"{name}.moved")
+        os.rename(out / name, aside)
+        notes.append(f"{out / name} was a {entry.kind.value} where the grader writes its {name}; "
+                     f"it was moved to {aside}")
+    return notes
+
+
+def _free_name(folder: Path, stem: str) -> Path:
+    number = 1
+    while os.path.lexists(folder / f"{stem}-{number}"):
+        number += 1
+    return folder / f"{stem}-{number}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -348,10 +410,11 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
     if workers is not None and workers < 1:
         raise BatchError(f"--workers must be at least 1, not {workers}")
     workers = workers or config.workers
+    notes = prepare_out(out)
     own_session = session is None
     if session is None:
         session = Session(config, workers=min(workers, len(submissions)))
-    report = BatchReport()
+    report = BatchReport(notes=notes)
     try:
         _grade_all(session, submissions, out, force, progress, report, workers, on_result)
     except KeyboardInterrupt:
@@ -408,7 +471,7 @@ def _similarity(out: Path, done: list[Submission], results: list[Result], config
     """Look for copying across the class (grader.copying) and write the instructors' pages."""
     from . import copying
 
-    entries = [copying.Entry(s.name, out / s.name, s.path, r) for s, r in zip(done, results)]
+    entries = [copying.Entry(s.name, student_dir(out, s), s.path, r) for s, r in zip(done, results)]
     template = Path(config.similarity_template) if config.similarity_template else copying.default_template()
     return copying.write_similarity(out, entries, copying.template_of(template), config.similarity,
                                     case_set.assignment.name)
@@ -416,7 +479,7 @@ def _similarity(out: Path, done: list[Submission], results: list[Result], config
 
 def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
     """Delete the half-written temporary files a killed batch may have left (never a finished file)."""
-    for folder in [out] + [out / s.name for s in submissions]:
+    for folder in [out] + [student_dir(out, s) for s in submissions]:
         if folder.is_dir():
             for tmp in folder.glob(".*.tmp"):
                 try:
@@ -432,8 +495,10 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
     todo: list[tuple[Submission, Stamp]] = []
     for submission in submissions:
         stamp = Stamp(fingerprint(submission.path), __version__, session.case_set.digest, settings)
-        previous = None if force else load_record(out / submission.name)
-        if previous is not None and previous.stamp == stamp:
+        previous = None if force else load_record(student_dir(out, submission))
+        # The name shown may have changed (a late hand-in that sorts first took "a_b", this one is
+        # "a_b-2" now): the old result carries the old name, so it is graded again under the new.
+        if previous is not None and previous.stamp == stamp and previous.result.submission == submission.name:
             report.results.append(previous.result)
             report.result_sha256[submission.name] = previous.result_sha256
             report.reused += 1
@@ -484,6 +549,7 @@ def describe(report: BatchReport, out: str | os.PathLike) -> str:
     flagged = [p for p in report.similarity if p.flagged]
     if flagged:
         lines.append(f"similarity: {len(flagged)} pair(s) flagged: {Path(out) / 'similarity.html'} (instructors only)")
+    lines += [f"  ! {note}" for note in report.notes]
     if any(p.code == "demo-secret" for r in report.results for p in r.problems):
         lines.append("  ! the hidden cases came from the repository's DEMO secret: set GRADER_SECRET "
                      "(or secret_file in grader.toml) before grading for real")

@@ -101,10 +101,12 @@ def write_similarity(out: Path, entries: list[Entry], template: Template, thresh
 
 def entries_in(out: Path) -> list[Entry]:
     """The students a finished batch left in `out`, read back from their resume records."""
-    from .batch import RECORD
+    from .batch import RECORD, STUDENTS
 
     entries = []
-    for folder in sorted(p for p in out.iterdir() if p.is_dir() and not p.is_symlink()):
+    root = out / STUDENTS
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()) if root.is_dir() else []
+    for folder in folders:
         text = read_text_or_none(folder / RECORD)
         if text is None:
             continue
@@ -114,7 +116,7 @@ def entries_in(out: Path) -> list[Entry]:
             source = Path(data["source"]) if data.get("source") else None
         except (ValueError, KeyError, TypeError):
             continue
-        entries.append(Entry(folder.name, folder, source, result))
+        entries.append(Entry(result.submission or folder.name, folder, source, result))
     return entries
 
 

@@ -31,6 +31,7 @@ import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from . import submitted
 from .config import CONFIG_NAME, Config, load_config
 from .files import write_atomic, write_bytes_atomic
 from .load import LoadError, pick_candidate
@@ -57,14 +58,22 @@ def autograder_root() -> Path:
 
 def submission_path(folder: Path) -> Path:
     """What to grade in Gradescope's submission folder: the folder itself (grader.load picks the one
-    notebook or module in it), or the single folder inside it when a student uploaded a folder."""
+    notebook or module in it), or the single folder inside it when a student uploaded a folder.
+
+    Only a real folder counts as that inner folder: a link to one (say, to the reference) is never
+    followed; grading the outer folder then refuses it with a message that says so.
+    """
     try:
         pick_candidate(folder)
         return folder
     except LoadError:
-        inner = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))] \
-            if folder.is_dir() else []
-        return inner[0] if len(inner) == 1 else folder
+        try:
+            with submitted.Folder(folder) as opened:
+                inner = [e.name for e in opened.entries()
+                         if e.kind is submitted.Kind.FOLDER and not e.name.startswith((".", "__"))]
+        except (submitted.Refused, OSError):
+            inner = []
+        return folder / inner[0] if len(inner) == 1 else folder
 
 
 def student_name(root: Path) -> str | None:

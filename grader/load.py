@@ -3,7 +3,8 @@
 Nothing here runs student code. Every way a submission can be unreadable becomes a `LoadError`
 with a stable code and a plain sentence, never a traceback: a notebook that is not JSON, not
 UTF-8, empty, huge, of another language; a folder with no or several candidate files; files that
-would shadow a library; symlinks that lead outside.
+would shadow a library; symbolic links and special files (never followed or opened: see
+`grader.submitted`, the only reader of hand-ins).
 """
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import submitted
+
 MAX_BYTES = 20 * 2**20
 MAX_CODE_CELLS = 2000
+NOTED = 5            # ignored links (and special files) named one by one; past that, counted
 NOTEBOOK = "notebook"
 MODULE = "module"
 WRITTEN = "written"
@@ -57,90 +61,131 @@ class Program:
 
 
 def load(path: str | os.PathLike) -> Program:
-    """Read a submission file, or the one candidate file in a folder."""
+    """Read a submission file, or the one candidate file in a folder.
+
+    Every byte is read through `grader.submitted`: a link or a special file, at the top or in
+    the folder, is never followed or opened, and no more than `MAX_BYTES` are read.
+    """
     path = Path(path)
-    if path.is_symlink() and not path.exists():
-        raise LoadError("not-found", f"{path.name} is a broken symbolic link")
-    if not path.exists():
+    entry = submitted.probe(path)
+    if entry.kind is submitted.Kind.MISSING:
         raise LoadError("not-found", f"{path} does not exist")
     notes: list[tuple[str, str]] = []
-    if path.is_dir():
-        path, notes = pick_candidate(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise LoadError("unsupported-type",
-                        f"{path.name} is not a notebook (.ipynb), a Python module (.py) or a written answer (.md/.txt)")
-    data = _read_bytes(path)
-    kind = SUFFIXES[suffix]
-    text = _decode(path.name, data)
+    try:
+        if entry.kind is submitted.Kind.FOLDER:
+            with submitted.Folder(path) as folder:
+                name, notes = _pick(folder)
+                data = _read(name, lambda: folder.read(name, MAX_BYTES))
+        else:
+            name = path.name
+            if entry.kind is not submitted.Kind.FILE:
+                raise submitted.refusal(name, entry.kind)
+            _kind(name)
+            data = _read(name, lambda: submitted.read_file(path, MAX_BYTES))
+    except submitted.Refused as exc:
+        raise LoadError(exc.code, exc.message) from None
+    kind = _kind(name)
+    text = _decode(name, data)
     if kind == NOTEBOOK:
-        program = _notebook(path.name, text)
+        program = _notebook(name, text)
     elif kind == MODULE:
-        program = Program(MODULE, path.name, [Unit(0, text)])
+        program = Program(MODULE, name, [Unit(0, text)])
     else:
-        program = Program(WRITTEN, path.name, [], [Unit(0, text)])
+        program = Program(WRITTEN, name, [], [Unit(0, text)])
     program.notes = notes + program.notes
     program.sha256 = hashlib.sha256(data).hexdigest()
     return program
 
 
-def pick_candidate(folder: Path) -> tuple[Path, list[tuple[str, str]]]:
-    """Choose the submission in a folder: one notebook; else one module; else one written answer."""
+def _kind(name: str) -> str:
+    kind = SUFFIXES.get(os.path.splitext(name)[1].lower())
+    if kind is None:
+        raise LoadError("unsupported-type",
+                        f"{name} is not a notebook (.ipynb), a Python module (.py) or a written answer (.md/.txt)")
+    return kind
+
+
+def _read(name: str, read) -> bytes:
+    """`read()`'s bytes: not empty, and within `MAX_BYTES` (a hint on how to get there)."""
+    try:
+        data = read()
+    except submitted.Refused as exc:
+        if exc.code == "too-large":
+            raise LoadError(exc.code, exc.message + " (clear the notebook's outputs before handing it in)") from None
+        raise
+    if not data:
+        raise LoadError("empty", f"{name} is empty")
+    return data
+
+
+def pick_candidate(folder: str | os.PathLike) -> tuple[Path, list[tuple[str, str]]]:
+    """The submission in a folder (see `_pick`), as a path, and the notes worth reporting."""
+    folder = Path(folder)
+    try:
+        with submitted.Folder(folder) as opened:
+            name, notes = _pick(opened)
+    except submitted.Refused as exc:
+        raise LoadError(exc.code, exc.message) from None
+    return folder / name, notes
+
+
+def _pick(folder: submitted.Folder) -> tuple[str, list[tuple[str, str]]]:
+    """Choose the submission in a folder: one notebook; else one module; else one written answer.
+
+    Only regular files count: links (wherever they point, inside the folder or out) and special
+    files (FIFOs, sockets, devices) are ignored and named in a note; a folder whose only
+    candidates were such is refused with their code, so the student learns why.
+    """
     notes: list[tuple[str, str]] = []
-    by_kind: dict[str, list[Path]] = {NOTEBOOK: [], MODULE: [], WRITTEN: []}
-    root = folder.resolve()
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or entry.name.startswith("__pycache__"):
+    by_kind: dict[str, list[str]] = {NOTEBOOK: [], MODULE: [], WRITTEN: []}
+    links: list[str] = []
+    special: list[submitted.Entry] = []
+    for entry in folder.entries():
+        if submitted.hidden(entry.name):
             continue
-        if entry.is_symlink():
-            try:
-                target = entry.resolve(strict=True)
-            except (OSError, RuntimeError):   # broken, or a loop
-                notes.append(("ignored-symlink", f"{entry.name} is a broken or looping symbolic link; ignored"))
-                continue
-            if root not in target.parents:
-                notes.append(("ignored-symlink", f"{entry.name} is a symbolic link to outside the submission; ignored"))
-                continue
-        try:
-            if not entry.is_file():
-                continue
-        except OSError:
+        if entry.kind is submitted.Kind.LINK:
+            links.append(entry.name)
             continue
-        kind = SUFFIXES.get(entry.suffix.lower())
+        if submitted.is_special(entry.kind):
+            special.append(entry)
+            continue
+        if entry.kind is not submitted.Kind.FILE:
+            continue
+        kind = SUFFIXES.get(os.path.splitext(entry.name)[1].lower())
         if kind is None:
             continue
-        if kind == MODULE and _shadows(entry.stem):
-            notes.append(("ignored-shadowing", f"{entry.name} would shadow the module `{entry.stem}`; it was not run"))
+        stem = os.path.splitext(entry.name)[0]
+        if kind == MODULE and _shadows(stem):
+            notes.append(("ignored-shadowing", f"{entry.name} would shadow the module `{stem}`; it was not run"))
             continue
-        by_kind[kind].append(entry)
+        by_kind[kind].append(entry.name)
+    for name in links[:NOTED]:
+        notes.append(("ignored-symlink", f"{name} is a symbolic link, which the grader never follows; it was "
+                                         "ignored (hand in the file itself)"))
+    for entry in special[:NOTED]:
+        notes.append(("ignored-special", f"{entry.name} is a {entry.kind.value}, a special file, which the grader "
+                                         "never reads; it was ignored"))
+    more = max(0, len(links) - NOTED) + max(0, len(special) - NOTED)
+    if more:
+        notes.append(("ignored-symlink" if len(links) > NOTED else "ignored-special",
+                      f"{more} more symbolic links or special files were ignored"))
     for kind in (NOTEBOOK, MODULE, WRITTEN):
         found = by_kind[kind]
         if kind == WRITTEN:
-            found = [p for p in found if p.stem.lower() not in ("readme", "requirements")] or found
+            found = [p for p in found if os.path.splitext(p)[0].lower() not in ("readme", "requirements")] or found
         if len(found) == 1:
             return found[0], notes
         if len(found) > 1:
-            names = ", ".join(p.name for p in found)
-            raise LoadError("ambiguous", f"the folder {folder.name} holds several {kind} files ({names}); "
+            raise LoadError("ambiguous", f"the folder {folder.label} holds several {kind} files ({', '.join(found)}); "
                                          "hand in exactly one")
-    shadow = [m for c, m in notes]
-    detail = f" ({'; '.join(shadow)})" if shadow else ""
-    raise LoadError("no-candidate", f"the folder {folder.name} holds no notebook (.ipynb), module (.py) "
-                                    f"or written answer (.md/.txt){detail}")
+    detail = f" ({'; '.join(m for c, m in notes)})" if notes else ""
+    code = "symlink" if links else "special-file" if special else "no-candidate"
+    raise LoadError(code, f"the folder {folder.label} holds no notebook (.ipynb), module (.py) "
+                          f"or written answer (.md/.txt) that can be read{detail}")
 
 
 def _shadows(stem: str) -> bool:
     return stem in SHADOWING or stem in getattr(sys, "stdlib_module_names", ())
-
-
-def _read_bytes(path: Path) -> bytes:
-    size = path.stat().st_size
-    if size == 0:
-        raise LoadError("empty", f"{path.name} is empty")
-    if size > MAX_BYTES:
-        raise LoadError("too-large", f"{path.name} is {size / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB "
-                                     "(clear the notebook's outputs before handing it in)")
-    return path.read_bytes()
 
 
 def _decode(name: str, data: bytes) -> str:

@@ -48,6 +48,11 @@ def read_csv(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
 
 
+def home(folder: Path, out: Path, name: str) -> Path:
+    """The student `name`'s folder of reports, through the batch's one mapping (OUT/students/...)."""
+    return batch.student_dir(out, next(s for s in batch.discover(folder, exclude=[out]) if s.name == name))
+
+
 # ------------------------------------------------------------------------------------------------
 # Finding submissions
 
@@ -110,7 +115,8 @@ def test_batch_writes_every_report_and_the_class_files(class_dir: Path, tmp_path
     assert 0 < by_name["bob"].score < 100
     assert by_name["dave"].status == UNREADABLE
     for name in by_name:
-        folder = out / name
+        folder = home(class_dir, out, name)
+        assert folder.parent == out / "students"
         assert (folder / "report.html").read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
         saved = json.loads((folder / "result.json").read_text(encoding="utf-8"))
         assert saved["submission"] == name and saved["score"] == pytest.approx(by_name[name].score)
@@ -127,12 +133,12 @@ def test_batch_writes_every_report_and_the_class_files(class_dir: Path, tmp_path
     everything = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert [r["submission"] for r in everything["results"]] == ["alice", "bob", "dave", "frank"]
     assert everything["case_set"] == session.case_set.digest
-    assert everything["results"] == [json.loads((out / n / "result.json").read_text(encoding="utf-8"))
+    assert everything["results"] == [json.loads((home(class_dir, out, n) / "result.json").read_text(encoding="utf-8"))
                                      for n in ["alice", "bob", "dave", "frank"]]
 
     summary = (out / "summary.html").read_text(encoding="utf-8")
     for name in by_name:
-        assert f'href="{name}/report.html"' in summary
+        assert f'href="students/{home(class_dir, out, name).name}/report.html"' in summary
 
     review = (out / "review.html").read_text(encoding="utf-8")
     assert "2b-proof" in review and "alice" in review
@@ -141,12 +147,12 @@ def test_batch_writes_every_report_and_the_class_files(class_dir: Path, tmp_path
 def test_rerun_skips_unchanged_and_regrades_what_changed(class_dir: Path, tmp_path: Path, session: Session):
     out = tmp_path / "out"
     batch.run_batch(class_dir, out, session.config, session=session, progress=False)
-    alice_report = (out / "alice" / "report.html").stat().st_mtime_ns
+    alice_report = (home(class_dir, out, "alice") / "report.html").stat().st_mtime_ns
 
     again = batch.run_batch(class_dir, out, session.config, session=session, progress=False)
     assert again.graded == 0 and again.reused == 4
-    assert (out / "alice" / "report.html").stat().st_mtime_ns == alice_report
-    assert [r.score for r in again.results] == [json.loads((out / n / "result.json").read_text())["score"]
+    assert (home(class_dir, out, "alice") / "report.html").stat().st_mtime_ns == alice_report
+    assert [r.score for r in again.results] == [json.loads((home(class_dir, out, n) / "result.json").read_text())["score"]
                                                 for n in ("alice", "bob", "dave", "frank")]
 
     # bob hands in the correct notebook late; frank edits a file inside his folder
@@ -167,16 +173,16 @@ def test_rerun_skips_unchanged_and_regrades_what_changed(class_dir: Path, tmp_pa
 def test_a_changed_case_set_or_damaged_record_means_regrading(class_dir: Path, tmp_path: Path, session: Session):
     out = tmp_path / "out"
     batch.run_batch(class_dir, out, session.config, session=session, progress=False)
-    record = json.loads((out / "alice" / "batch.json").read_text())
+    record = json.loads((home(class_dir, out, "alice") / "batch.json").read_text())
     record["stamp"]["case_set"] = "0" * 16      # as if graded on other cases
-    (out / "alice" / "batch.json").write_text(json.dumps(record))
-    (out / "bob" / "batch.json").write_text("{ not json")
-    (out / "frank" / "report.html").unlink()       # a report lost: regrade rather than trust the record
+    (home(class_dir, out, "alice") / "batch.json").write_text(json.dumps(record))
+    (home(class_dir, out, "bob") / "batch.json").write_text("{ not json")
+    (home(class_dir, out, "frank") / "report.html").unlink()       # a report lost: regrade rather than trust the record
     regraded = []
     batch.run_batch(class_dir, out, session.config, session=session, progress=False,
                     on_result=lambda s, r: regraded.append(s.name))
     assert sorted(regraded) == ["alice", "bob", "frank"]
-    assert (out / "frank" / "report.html").is_file()
+    assert (home(class_dir, out, "frank") / "report.html").is_file()
 
 
 class FaultySession(Session):
@@ -196,8 +202,8 @@ def test_a_grader_fault_costs_one_result_not_the_batch(class_dir: Path, tmp_path
         assert by_name["bob"].status == ERROR and by_name["bob"].score == 0
         assert any("injected fault" in p.message for p in by_name["bob"].problems)
         assert by_name["alice"].status == GRADED and by_name["alice"].score == pytest.approx(100)
-        assert (out / "bob" / "report.html").is_file()
-        assert not (out / "bob" / "batch.json").exists()     # an error is never kept: retried next run
+        assert (home(class_dir, out, "bob") / "report.html").is_file()
+        assert not (home(class_dir, out, "bob") / "batch.json").exists()     # an error is never kept: retried next run
         rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
         assert rows["bob"]["status"] == ERROR
     retried = []
@@ -248,16 +254,15 @@ def test_an_interrupted_batch_loses_nothing_and_resumes(tmp_path: Path, how):
     _slow_class(folder, 4)
     proc = _cli("batch", str(folder), "--out", str(out), "--workers", "1",
                 start_new_session=True)
-    _wait_for(out / "s00" / "batch.json", proc)
+    _wait_for(home(folder, out, "s00") / "batch.json", proc)
     os.kill(proc.pid, how)
     _, stderr = proc.communicate(timeout=60)
     if how == signal.SIGINT:
         assert proc.returncode == 130 and "resume" in stderr
         assert "s00" in (out / "summary.html").read_text(encoding="utf-8")
-    finished = [p.parent.name for p in out.glob("*/batch.json")]
+    finished = [json.loads((p.parent / "result.json").read_text(encoding="utf-8"))["submission"]
+                for p in out.glob("students/*/batch.json")]  # whatever is there is whole
     assert "s00" in finished and len(finished) < 4
-    for name in finished:                         # whatever is there is whole
-        json.loads((out / name / "result.json").read_text(encoding="utf-8"))
 
     proc = _cli("batch", str(folder), "--out", str(out), "--workers", "2")
     stdout, stderr = proc.communicate(timeout=300)
@@ -286,7 +291,7 @@ def test_manual_scores_are_merged_and_follow_the_scores_file(class_dir: Path, tm
     report = batch.run_batch(class_dir, out, session.config, session=session, progress=False, manual_scores=scores)
     alice = next(r for r in report.results if r.submission == "alice")
     assert {w.id: w.score for w in alice.written}["1a-derivation"] == 4
-    saved = json.loads((out / "alice" / "result.json").read_text(encoding="utf-8"))
+    saved = json.loads((home(class_dir, out, "alice") / "result.json").read_text(encoding="utf-8"))
     assert {w["id"]: w["score"] for w in saved["written"]}["2b-proof"] == 5
     rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
     assert float(rows["alice"]["written"]) == pytest.approx(9)
@@ -298,7 +303,7 @@ def test_manual_scores_are_merged_and_follow_the_scores_file(class_dir: Path, tm
     assert again.graded == 0
     rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
     assert float(rows["alice"]["total"]) == pytest.approx(102)
-    saved = json.loads((out / "alice" / "result.json").read_text(encoding="utf-8"))
+    saved = json.loads((home(class_dir, out, "alice") / "result.json").read_text(encoding="utf-8"))
     assert {w["id"]: w["score"] for w in saved["written"]}["2b-proof"] is None
 
     # Without the file, the automatic grades alone.

@@ -202,15 +202,19 @@ def test_only_links_out_is_no_submission(tmp_path):
     (folder / "hw3.ipynb").symlink_to(outside)
     with pytest.raises(LoadError) as caught:
         load(folder)
-    assert caught.value.code == "no-candidate"
+    assert caught.value.code == "symlink"            # the student learns why: the link was not followed
+    assert "hw3.ipynb is a symbolic link" in caught.value.message
 
 
-def test_a_symlink_inside_the_folder_is_followed(tmp_path):
+def test_a_symlink_inside_the_folder_is_not_followed_either(tmp_path):
+    """No link is followed, wherever it points: the trusted side reads regular files only."""
     folder = tmp_path / "student"
     (folder / "work").mkdir(parents=True)
     _notebook(folder / "work" / "hw3.ipynb", ["A = 1"])
     (folder / "hw3.ipynb").symlink_to(folder / "work" / "hw3.ipynb")
-    assert load(folder).units[0].source == "A = 1"
+    with pytest.raises(LoadError) as caught:
+        load(folder)
+    assert caught.value.code == "symlink"
 
 
 def test_missing_path_and_broken_link(tmp_path):
@@ -220,7 +224,7 @@ def test_missing_path_and_broken_link(tmp_path):
     (tmp_path / "link.ipynb").symlink_to(tmp_path / "gone.ipynb")
     with pytest.raises(LoadError) as caught:
         load(tmp_path / "link.ipynb")
-    assert caught.value.code == "not-found" and "broken" in caught.value.message
+    assert caught.value.code == "symlink" and "symbolic link" in caught.value.message
 
 
 def test_dot_dot_in_the_path_reads_the_file_it_names(tmp_path):
@@ -236,7 +240,7 @@ def test_device_files_are_not_read(tmp_path):
             link.symlink_to(device)
             with pytest.raises(LoadError) as caught:
                 load(link)
-            assert caught.value.code == "empty"
+            assert caught.value.code == "symlink"      # refused as a link, never opened
 
 
 def test_the_example_submissions_load():
@@ -246,3 +250,32 @@ def test_the_example_submissions_load():
                 load(path)
         elif path.suffix in (".ipynb", ".py"):
             assert load(path).units
+
+
+def test_a_folder_of_too_many_entries_is_refused(tmp_path):
+    """A folder is listed up to a bound: a hand-in is a handful of files, not a dump of thousands."""
+    from grader import submitted
+
+    folder = tmp_path / "student"
+    folder.mkdir()
+    _notebook(folder / "hw3.ipynb", ["A = 1"])
+    for i in range(submitted.MAX_ENTRIES):
+        (folder / f"f{i}.dat").touch()
+    with pytest.raises(LoadError) as caught:
+        load(folder)
+    assert caught.value.code == "too-many-files" and str(submitted.MAX_ENTRIES) in caught.value.message
+
+
+def test_special_files_and_links_next_to_the_submission_are_noted_not_opened(tmp_path):
+    folder = tmp_path / "student"
+    folder.mkdir()
+    _notebook(folder / "hw3.ipynb", ["A = 1"])
+    os.mkfifo(folder / "pipe.ipynb")            # would win as a notebook, and block an open
+    for i in range(8):
+        (folder / f"l{i}.py").symlink_to("/etc/passwd")
+    program = load(folder)
+    assert program.units[0].source == "A = 1"
+    codes = [c for c, _ in program.notes]
+    assert codes.count("ignored-special") == 1 and "pipe.ipynb" in dict(program.notes)["ignored-special"]
+    assert codes.count("ignored-symlink") == 6      # five by name, then one that counts the rest
+    assert any("3 more" in m for c, m in program.notes if c == "ignored-symlink")

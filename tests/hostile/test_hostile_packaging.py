@@ -80,7 +80,7 @@ BAD = {
     "deep-json": (lambda p: _write(p, "deep.ipynb", "[" * 50_000 + "]" * 50_000), "not-json"),
     "folder-with-none": (_empty_folder, "no-candidate"),
     "folder-with-two": (_two_notebooks, "ambiguous"),
-    "link-outside-only": (_only_link_outside, "no-candidate"),
+    "link-outside-only": (_only_link_outside, "symlink"),
     "missing": (lambda p: p / "does-not-exist.ipynb", "not-found"),
 }
 
