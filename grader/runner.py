@@ -351,6 +351,12 @@ class Worker:
                 return
             raise RuntimeError(f"the sandboxed worker did not start: {detail or ready}")
         self._landlock = _int(ready.get("landlock")) or 0
+        if ready.get("seccomp") is not True and launch is not None:
+            why = str(ready.get("no_seccomp") or "unknown reason")[:300]
+            note = (f"the kernel filter (seccomp) could not be installed ({why}): kernel keyrings, shared "
+                    "memory, message queues and the other kernel channels stay open to student code")
+            if note not in launch.notes:
+                launch.notes.append(note)
         self._ready = True
 
     @property

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import ctypes
+import errno
 import fcntl
 import json
 import os
@@ -309,6 +310,163 @@ class Landlock:
 
 
 # ----------------------------------------------------------------------------------------------
+# Seccomp: the kernel's shared channels, closed at every isolation level
+
+
+class KernelFilter:
+    """A seccomp filter that makes the system calls numerical homework never needs fail with EPERM.
+
+    Modelled on Docker's default profile. Namespaces do not cover everything the kernel shares:
+    keyrings belong to a uid (and outlive its processes; uids are reused from job to job), System
+    V IPC and POSIX message queues are shared by everyone at the rlimits levels and by every job
+    of one zygote at the bwrap level, and a grader that is not root shares its uid (hence ptrace,
+    its keyring) with the student. Rather than listing leftovers after each job, the calls that
+    make these channels fail: keyrings, System V IPC, POSIX message queues, ptrace and cross-
+    process memory access, bpf, perf_event_open, userfaultfd, io_uring, the mount API, namespaces
+    (unshare, setns, clone with a CLONE_NEW* flag), and the machine's administration (modules,
+    kexec, reboot, swap, accounting, quotas, clocks, syslog, file handles, personality).
+
+    The default action is ALLOW (a deny list, not Docker's allow list): numpy, scipy, matplotlib,
+    IPython and threads use many calls, new kernels and libcs add more, and a call that fails
+    where the homework needed it would be a wrong grade; the calls denied here are the ones that
+    reach outside the process. clone3 fails with ENOSYS (its flags are in memory, which a filter
+    cannot read), so that the C library falls back to clone, whose flags it can. System calls of
+    another ABI (i386 `int 0x80`, x32) fail with EPERM as well.
+
+    Built once with libseccomp (PyPI `pyseccomp`, a ctypes wrapper of libseccomp.so.2) in the
+    zygote, kept as the BPF program libseccomp generated; each job child hands that program to the
+    kernel (one prctl) after dropping its uid and before any student code exists. Its children
+    inherit it, and no process can remove it.
+    """
+
+    DENIED = (
+        # kernel keyrings: per uid, not namespaced, outlive the job
+        "keyctl", "add_key", "request_key",
+        # System V IPC and POSIX message queues
+        "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
+        "msgget", "msgsnd", "msgrcv", "msgctl", "ipc",
+        "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
+        # other processes' memory, tracing, kernel programs and counters
+        "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "pidfd_getfd", "kcmp",
+        "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
+        "lookup_dcookie", "fanotify_init", "move_pages", "migrate_pages",
+        # mounts and namespaces
+        "mount", "umount", "umount2", "pivot_root", "chroot", "open_tree", "move_mount", "fsopen", "fsconfig",
+        "fsmount", "fspick", "mount_setattr", "unshare", "setns",
+        # the machine itself
+        "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "create_module",
+        "query_module", "get_kernel_syms", "reboot", "swapon", "swapoff", "acct", "quotactl", "quotactl_fd",
+        "name_to_handle_at", "open_by_handle_at", "clock_settime", "clock_adjtime", "settimeofday", "stime",
+        "syslog", "personality", "vhangup", "iopl", "ioperm", "nfsservctl", "uselib", "ustat", "sysfs",
+        "_sysctl", "vm86", "vm86old",
+    )
+    CLONE_NEW = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
+    TIOCSTI, TIOCLINUX = 0x5412, 0x541C
+    PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+
+    def __init__(self, program: bytes):
+        self.program = program
+
+    @classmethod
+    def build(cls) -> "KernelFilter":
+        """Generate the filter with libseccomp (raises when libseccomp or the kernel lacks it)."""
+        import errno
+
+        import pyseccomp as sc
+
+        deny = sc.ERRNO(errno.EPERM)
+        rules = sc.SyscallFilter(sc.ALLOW)
+        rules.set_attr(sc.Attr.ACT_BADARCH, deny)
+        for name in cls.DENIED:
+            cls._add(rules, deny, name)
+        cls._add(rules, sc.ERRNO(errno.ENOSYS), "clone3")
+        # clone's flags are its first argument on most architectures, its second on s390.
+        flags_arg = 1 if sc.system_arch() in (sc.Arch.S390, sc.Arch.S390X) else 0
+        for flag in cls.CLONE_NEW:
+            cls._add(rules, deny, "clone", sc.Arg(flags_arg, sc.MASKED_EQ, flag, flag))
+        # Only its own limits: prlimit on another process of the same uid (the grader itself,
+        # when it is not root) would change the grader's.
+        cls._add(rules, deny, "prlimit64", sc.Arg(0, sc.NE, 0))
+        # Typing into a terminal it shares with the grader.
+        for request in (cls.TIOCSTI, cls.TIOCLINUX):
+            cls._add(rules, deny, "ioctl", sc.Arg(1, sc.EQ, request))
+        fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+        try:
+            rules.export_bpf(_FileNo(fd))
+            size = os.lseek(fd, 0, os.SEEK_END)
+            program = os.pread(fd, size, 0)
+        finally:
+            os.close(fd)
+        if not program or len(program) % 8:
+            raise RuntimeError("libseccomp produced no filter")
+        return cls(program)
+
+    @staticmethod
+    def _add(rules, action: int, name: str, *args) -> None:
+        """Add one rule; a call this architecture or this libseccomp does not know is skipped."""
+        import pyseccomp as sc
+
+        number = sc.resolve_syscall(sc.Arch.NATIVE, name)
+        if number == -1:          # __NR_SCMP_ERROR: a name libseccomp has never heard of
+            return
+        rules.add_rule(action, number, *args)
+
+    def enforce(self) -> None:
+        """In a job child, before student code: from now on the denied calls fail with EPERM."""
+
+        class SockFprog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+        program = SockFprog(len(self.program) // 8, self.program)
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if _libc().prctl(self.PR_SET_SECCOMP, self.SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0) != 0:
+            raise RuntimeError(f"the seccomp filter could not be installed: {os.strerror(ctypes.get_errno())}")
+
+
+class _FileNo:
+    """What libseccomp's export needs of a file: its descriptor."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+KEYCTL = {"x86_64": 250, "aarch64": 219}
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR = 1, 7
+KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -4, -5
+
+
+def _keyctl(operation: int, argument) -> int:
+    number = KEYCTL.get(os.uname().machine)
+    if number is None:
+        return -1
+    return _libc().syscall(ctypes.c_long(number), ctypes.c_int(operation), argument)
+
+
+def _join_new_session_keyring() -> None:
+    """A second wall behind the filter: the job gets an empty session keyring of its own, which
+    dies with its last process, instead of holding the zygote's (inherited from the grader)."""
+    _keyctl(KEYCTL_JOIN_SESSION_KEYRING, None)
+
+
+def _clear_student_keyrings() -> None:
+    """A second wall behind the filter, run by the clean-up as the student uid: the uid's own
+    keyrings outlive its processes, and the uid is the next job's too."""
+    for keyring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING):
+        _keyctl(KEYCTL_CLEAR, ctypes.c_int(keyring))
+
+
+def _kernel_filter() -> tuple[KernelFilter | None, str]:
+    """The filter, or why there is none (reported to the grader, which says so in every result)."""
+    try:
+        return KernelFilter.build(), ""
+    except Exception as exc:  # noqa: BLE001 - libseccomp missing, too old, or the kernel without seccomp
+        return None, _short(f"{type(exc).__name__}: {exc}", 300)
+
+
+# ----------------------------------------------------------------------------------------------
 # Values in and out
 
 
@@ -422,7 +580,9 @@ def _set_limits(limits: dict) -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    """`Type: message`, even for exceptions whose __str__ or class name misbehave."""
+    """`Type: message`, even for exceptions whose __str__ or class name misbehave; when the error
+    is the sandbox's refusal (EPERM), the message says so, since "Operation not permitted" alone
+    reads like the student's own bug."""
     try:
         name = str(type.__getattribute__(type(exc), "__name__"))
     except BaseException:  # noqa: BLE001 - student classes can do anything
@@ -434,7 +594,32 @@ def _describe(exc: BaseException) -> str:
             text = BaseException.__str__(exc)
         except BaseException:  # noqa: BLE001
             text = "(the message could not be shown)"
+    if _refused_by_sandbox(exc):
+        return _short(f"{name}: {text}", MAX_TEXT - len(SANDBOX_REFUSED) - 3) + " - " + SANDBOX_REFUSED
     return _short(f"{name}: {text}")
+
+
+SANDBOX_REFUSED = ("the grading sandbox does not allow this operation (it blocks what numerical homework never "
+                   "needs: kernel keyrings, shared memory and message queues between processes, tracing, "
+                   "namespaces and mounts, and anything outside the submission's own files and processes)")
+
+
+def _refused_by_sandbox(exc: BaseException) -> bool:
+    """Whether `exc`, or an exception it was raised from or while handling, is an OSError with
+    EPERM: what every call the kernel filter denies returns, and what the sandbox's other walls
+    (another uid's processes, files outside scratch) answer too."""
+    seen = 0
+    current = exc
+    try:
+        while current is not None and seen < 8:
+            if isinstance(current, OSError) and BaseException.__getattribute__(current, "errno") == errno.EPERM:
+                return True
+            current = (BaseException.__getattribute__(current, "__cause__")
+                       or BaseException.__getattribute__(current, "__context__"))
+            seen += 1
+    except BaseException:  # noqa: BLE001 - a hostile exception is simply not recognised
+        return False
+    return False
 
 
 class Shell:
@@ -551,7 +736,7 @@ class LineReader:
 
 
 def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int, int] | None,
-                 scratch: str, landlock: Landlock | None) -> str:
+                 scratch: str, landlock: Landlock | None, kernel_filter: KernelFilter | None = None) -> str:
     """Make this fresh fork a job process: own session, student uid, confinement, scratch, output
     file, limits: all before any student code exists."""
     os.setsid()
@@ -562,6 +747,9 @@ def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int,
         become_student(*identity)
     if landlock is not None:
         landlock.enforce()
+    _join_new_session_keyring()
+    if kernel_filter is not None:
+        kernel_filter.enforce()
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)   # after the uid change, which clears it
     workdir = os.path.join(scratch, "job")
     os.makedirs(workdir, exist_ok=True)
@@ -586,13 +774,14 @@ def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int,
 
 
 def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scratch: str,
-           identity: tuple[int, int] | None, landlock: Landlock | None) -> None:
+           identity: tuple[int, int] | None, landlock: Landlock | None,
+           kernel_filter: KernelFilter | None = None) -> None:
     import numpy  # noqa: F401 - already imported by the zygote; here for clarity
 
     job_id = job["job"]
     limits = job.get("limits", {})
     program = job["program"]
-    out_path = _setup_child(job, channel.fd, cases_fd, identity, scratch, landlock)
+    out_path = _setup_child(job, channel.fd, cases_fd, identity, scratch, landlock, kernel_filter)
 
     # --- execute the program, unit by unit
     skip = set(job.get("skip", []))
@@ -707,10 +896,13 @@ class Zygote:
     (grader not root), children share the zygote's uid and the zygote cleans up itself.
     """
 
-    def __init__(self, cleanup: "Cleanup", identity: tuple[int, int] | None, landlock: Landlock | None = None):
+    def __init__(self, cleanup: "Cleanup", identity: tuple[int, int] | None, landlock: Landlock | None = None,
+                 kernel_filter: KernelFilter | None = None, no_filter: str = ""):
         self.cleanup = cleanup
         self.identity = identity
         self.landlock = landlock
+        self.kernel_filter = kernel_filter
+        self.no_filter = no_filter            # why there is no kernel filter ("" when there is one)
         self.channel = Channel(os.dup(1))
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
@@ -751,6 +943,7 @@ class Zygote:
         self.channel.send(ev="ready", pid=os.getpid(), uid=os.getuid(),
                           student_uid=self.identity[0] if self.identity else None,
                           landlock=self.landlock.abi if self.landlock is not None else 0,
+                          seccomp=self.kernel_filter is not None, no_seccomp=self.no_filter,
                           ipython=self.shell is not None)
 
     def serve(self) -> None:
@@ -823,7 +1016,7 @@ class Zygote:
                 os.close(self.wake_w)
                 signal.set_wakeup_fd(-1)
                 _child(message, self.channel, cases_r, self.shell, self.cleanup.scratch, self.identity,
-                       self.landlock)
+                       self.landlock, self.kernel_filter)
             except BaseException:  # noqa: BLE001
                 try:
                     self.channel.send(fresh_line=True, ev="internal", job=message["job"],
@@ -968,6 +1161,7 @@ class Cleanup:
             if not _kill_uid_processes(uid):
                 return "processes of the job are still running"
             _remove_ipc(uid)
+            _clear_student_keyrings()
         else:
             _kill_descendants(os.getpid(), self.kill_all)
         problem = ""
@@ -1221,7 +1415,8 @@ def main(argv: list[str]) -> int:
         landlock = Landlock(args.landlock_read, args.landlock_write, args.landlock_file, args.landlock_hide)
         if not landlock.build():
             landlock = None
-    zygote = Zygote(Cleanup(args.scratch, args.tmp, args.kill_all), identity, landlock)
+    kernel_filter, no_filter = _kernel_filter()
+    zygote = Zygote(Cleanup(args.scratch, args.tmp, args.kill_all), identity, landlock, kernel_filter, no_filter)
     # Warm up before dropping privileges: the interpreter may live where only root can read
     # (e.g. under /root), and no student code has run yet.
     zygote.warm()
