@@ -310,12 +310,13 @@ def bwrap_why_not(tmpfs_mb: int = 64) -> str:
     return VERDICTS.known(bwrap, tmpfs_mb) or ""
 
 
-def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
+def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int = 0) -> Launch:
     """Describe how to start worker number `slot` at the strongest isolation level available.
 
     `level=None` means "the best there is"; naming a level makes it a requirement. As root, the
     returned Launch holds a `UidLease` that the caller releases (`Launch.release`) when the worker
-    is gone.
+    is gone. `tmpfs_inodes` caps the files in scratch and /tmp where this level can (bwrap as root:
+    the zygote remounts its tmpfs; rlimits as root: the zygote mounts a private tmpfs on scratch).
     """
     if level not in (None, BWRAP, RLIMITS):
         raise ValueError(f"unknown isolation level {level!r}; choose one of {LEVELS}")
@@ -325,6 +326,8 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
     lease = UidLease.claim(slot) if os.geteuid() == 0 else None
     uid_args = ["--uid", str(lease.uid), "--zygote-uid", str(lease.zygote_uid)] if lease else []
     uid = lease.uid if lease else None
+    if tmpfs_inodes and lease is not None:
+        uid_args += ["--tmpfs-inodes", str(tmpfs_inodes)]
     if not why_not:
         argv, _ = bwrap_argv(shutil.which("bwrap") or "bwrap", tmpfs_mb)
         inner = [sys.executable, "-I", "-B", SANDBOX_WORKER, "--zygote", "--scratch", SANDBOX_SCRATCH,
@@ -342,6 +345,8 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
     scratch = os.path.join(holder, "work")
     os.mkdir(scratch, 0o700)
     inner = [sys.executable, "-I", "-B", str(WORKER), "--zygote", "--scratch", scratch] + uid_args
+    if tmpfs_inodes and lease is not None:
+        inner += ["--private-scratch-mb", str(tmpfs_mb)]
     inner += _landlock_args(scratch)
     if lease is not None:
         # Only with a uid of its own may the clean-up touch shared directories: it removes the

@@ -7,12 +7,14 @@ Bounds are generous on purpose (ANSWER_BOUND): these tests check that the grader
 """
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 
 import pytest
 
 from attack_tools import PIPES
-from conftest import (CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully, host_addresses, module,
+from conftest import (ATTACK_LIMITS, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully, host_addresses, module,
                       notebook, with_function)
 
 LEVELS = ["best", "rlimits"]
@@ -290,3 +292,37 @@ except OSError as exc:
     assert_all_promises(result, session, tmp_path)
     assert "CONNECTED" not in result.output and "blocked 127.0.0.1" in result.output, result.output
     assert listener.accepted == 0
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_millions_of_empty_files(sessions, tmp_path, level):
+    """A size limit bounds bytes, not files: millions of empty files in scratch or /tmp cost kernel
+    memory (tmpfs inodes and dentries cannot be reclaimed) and minutes of clean-up. Where the grader
+    runs as root, each is capped at `Limits.tmpfs_inodes` files; creating more fails with ENOSPC."""
+    session = sessions(level)
+    bomb = '''
+import json, os, tempfile, time
+counts = {}
+deadline = time.time() + 3
+for folder in dict.fromkeys([os.path.realpath("."), os.path.realpath(tempfile.gettempdir()), "/tmp"]):
+    made = 0
+    try:
+        os.mkdir(os.path.join(folder, "bomb"))
+        while time.time() < deadline:
+            for _ in range(1000):
+                os.close(os.open(os.path.join(folder, "bomb", str(made)), os.O_CREAT | os.O_WRONLY, 0o600))
+                made += 1
+        counts[folder] = [made, "time"]
+    except OSError as exc:
+        counts[folder] = [made, exc.strerror]
+print("FILES " + json.dumps(counts))
+'''
+    result = session.grade(notebook(tmp_path, [CAROL, bomb]))
+    assert_all_promises(result, session, tmp_path)
+    counts = json.loads(next(l for l in result.output.splitlines() if l.startswith("FILES "))[6:])
+    if os.geteuid() == 0:
+        cap = ATTACK_LIMITS.tmpfs_inodes
+        writable = {k: v for k, v in counts.items() if v[0] or v[1] != "Permission denied"}
+        assert writable and all(made <= cap and why != "time" for made, why in writable.values()), counts
+    _machine_is_fine()
+    assert_next_graded_fully(session, tmp_path)
