@@ -236,6 +236,16 @@ def _landlock_args(scratch: str) -> list[str]:
     return args + ["--landlock-write", scratch]
 
 
+def own_tmpfs_possible(bwrap: str) -> bool:
+    """Whether the zygote may mount its own tmpfs (with an inode cap) in the sandbox: as an ordinary
+    user with a bubblewrap that is not setuid (which refuses --cap-add), it is given CAP_SYS_ADMIN
+    in its user namespace, mounts them, and drops every capability before warming up."""
+    try:
+        return os.geteuid() != 0 and not os.stat(bwrap).st_mode & stat.S_ISUID
+    except OSError:
+        return False
+
+
 def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
     """The bubblewrap command line (up to the "--" before the inner command), and notes."""
     running_as_root = os.geteuid() == 0
@@ -247,7 +257,7 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
         args += ["--unshare-all"]
     args += ["--die-with-parent", "--new-session"]
     if not running_as_root:
-        args += ["--cap-drop", "ALL"]
+        args += ["--cap-drop", "ALL"] + (["--cap-add", "CAP_SYS_ADMIN"] if own_tmpfs_possible(bwrap) else [])
     # As root the zygote keeps only CAP_SETUID/CAP_SETGID after warming up, and each job child
     # drops every capability before any student code exists (see worker.become_student).
     args += _system_args()
@@ -262,11 +272,14 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
     notes = []
     for hidden in _hidden_dirs():
         if any(hidden == r or hidden.startswith(r + "/") for r in roots + ["/usr"]):
-            args += ["--tmpfs", hidden]
+            args += ["--tmpfs", hidden, "--remount-ro", hidden]
             notes.append(f"hidden: {hidden}")
     args += ["--dir", os.path.dirname(SANDBOX_WORKER),
-             "--ro-bind", str(WORKER), SANDBOX_WORKER,
-             "--chdir", "/", "--clearenv"]
+             "--ro-bind", str(WORKER), SANDBOX_WORKER]
+    # bubblewrap's own root and /dev are tmpfs mounts without a size limit; when the grader is not
+    # root they belong to its uid, which is the student's: read-only, so that only the size- and
+    # inode-limited scratch and /tmp are writable (and emptied after every job).
+    args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/", "--clearenv"]
     return args, notes
 
 
@@ -334,6 +347,8 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
                  "--tmp", "/tmp"] + uid_args
         if lease is None:
             inner.append("--kill-all")     # alone in its PID namespace
+            if tmpfs_inodes and own_tmpfs_possible(argv[0]):
+                inner += ["--tmpfs-inodes", str(tmpfs_inodes), "--own-tmpfs-mb", str(tmpfs_mb)]
         env = _worker_env("/tmp", SANDBOX_SCRATCH)
         flat = [a for k, v in env.items() for a in ("--setenv", k, v)]
         return Launch(argv + flat + ["--"] + inner, {}, BWRAP, None, uid, [], lease, argv[0], tmpfs_mb)

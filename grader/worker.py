@@ -1421,6 +1421,33 @@ def private_scratch(scratch: str, megabytes: int, inodes: int) -> str:
                          f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode=0700")
 
 
+def own_tmpfs(scratch: str, tmp: list[str], megabytes: int, inodes: int) -> str:
+    """Mount fresh tmpfs mounts, bounded in bytes and files, on scratch and the temporary
+    directories, then drop every capability (the bwrap level, grader not root).
+
+    bubblewrap made the sandbox's mounts in a user namespace of its own and runs the zygote in a
+    nested one, where they cannot be remounted; with CAP_SYS_ADMIN there (given for this only) the
+    zygote makes a mount namespace of its own and mounts over them. A temporary directory with
+    something mounted beneath it (a Python installation under /tmp) keeps bubblewrap's mount,
+    without a cap on files. Returns "" when every mount is capped, else why not.
+    """
+    try:
+        if _libc().unshare(ctypes.c_int(CLONE_NEWNS)) != 0:
+            return f"unshare: {os.strerror(ctypes.get_errno())}"
+        why = _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+        with open("/proc/self/mountinfo") as fh:
+            points = [line.split()[4] for line in fh]
+        for path, mode in [(scratch, "0700")] + [(t, "1777") for t in tmp]:
+            if any(p.startswith(path.rstrip("/") + "/") for p in points):
+                why = why or f"{path} has mounts beneath it"
+                continue
+            why = _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV,
+                         f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode={mode}") or why
+        return why
+    finally:
+        _set_capabilities(0)
+
+
 def _describe_status(status: int) -> str:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
@@ -1452,6 +1479,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tmpfs-inodes", type=int, default=0, help="at most this many files in scratch and --tmp")
     parser.add_argument("--private-scratch-mb", type=int, default=0,
                         help="(root, no namespaces) mount a tmpfs of this size on scratch first")
+    parser.add_argument("--own-tmpfs-mb", type=int, default=0,
+                        help="(bwrap, not root) mount tmpfs of this size on scratch and --tmp, then drop capabilities")
     args = parser.parse_args(argv)
     # Student code must not import the grader's modules that sit next to this file.
     here = os.path.dirname(os.path.realpath(__file__))
@@ -1460,9 +1489,16 @@ def main(argv: list[str]) -> int:
     os.chdir("/")
     identity = (args.uid, args.uid) if args.uid is not None else None
     # Before Landlock: its rule for scratch must name the tmpfs, not the directory beneath it.
-    inodes_why = "not asked" if not args.tmpfs_inodes else (
-        private_scratch(args.scratch, args.private_scratch_mb, args.tmpfs_inodes) if args.private_scratch_mb
-        else cap_inodes([args.scratch] + args.tmp, args.tmpfs_inodes))
+    if args.own_tmpfs_mb:
+        inodes_why = own_tmpfs(args.scratch, args.tmp, args.own_tmpfs_mb, args.tmpfs_inodes)
+    elif not args.tmpfs_inodes:
+        inodes_why = "not asked"
+    elif args.private_scratch_mb:
+        inodes_why = private_scratch(args.scratch, args.private_scratch_mb, args.tmpfs_inodes)
+    else:
+        inodes_why = cap_inodes([args.scratch] + args.tmp, args.tmpfs_inodes)
+    if identity is None:
+        _set_capabilities(0)      # whatever bubblewrap gave for mounting (nothing else needs any)
     landlock = None
     if args.landlock_read or args.landlock_write:
         landlock = Landlock(args.landlock_read, args.landlock_write, args.landlock_file, args.landlock_hide)

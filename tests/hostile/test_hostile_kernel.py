@@ -14,21 +14,16 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
-from pathlib import Path
 
 import pyseccomp
 import pytest
 
-from conftest import (CANARY_SECRET, CAROL, FULL, ROOT, assert_all_promises, assert_next_graded_fully,
+from conftest import (CANARY_SECRET, CAROL, FULL, assert_all_promises, assert_next_graded_fully,
                       assert_no_hidden_inputs, attack_config, hidden_numbers, module, notebook, result_text,
                       with_function)
 from grader.session import Session
+from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
 
 LEVELS = ["best", "rlimits"]
 REFUSED = "grading sandbox does not allow"
@@ -358,85 +353,14 @@ fig.savefig("plot.png")
 # A grader that is not root: the student shares its uid, hence its keyrings
 
 
-NOBODY = 65534
-GRADER_KEY = b"hw3-grader-key"
-
-NON_ROOT_GRADER = r'''
-import ctypes, json, sys
-from dataclasses import replace
-from grader.config import load_config
-from grader.session import Session
-
-import pyseccomp
-libc = ctypes.CDLL(None, use_errno=True)
-def call(name, *args):
-    number = pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name)
-    return libc.syscall(ctypes.c_long(number), *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
-def keyctl(*args):
-    return call("keyctl", *args)
-keyctl(1, None)                        # a session keyring of this grader run's own
-secret = sys.argv[3].encode()
-for ring in (-3, -4):                  # the grader's session and user keyrings hold a secret
-    assert call("add_key", b"user", b"hw3-grader-key", secret, len(secret), ring) > 0
-try:
-    config = replace(load_config(env={}), isolation=sys.argv[1] or None, workers=1)
-    with Session(config) as session:
-        result = session.grade(sys.argv[2])
-        print(json.dumps({"score": result.score, "isolation": result.isolation, "output": result.output,
-                          "cells": [[c.status, c.error] for c in result.cells], "uid": session._all[0].student_uid}))
-finally:
-    for ring in (-3, -4):
-        keyctl(7, ring)                         # KEYCTL_CLEAR
-'''
-
-
-@pytest.fixture(scope="module")
-def nobody_dir():
-    """A directory an ordinary uid can read, holding an interpreter it can run that sees this
-    checkout's packages: a venv of the system Python whose site-packages adds ours (ours may live
-    under /root, which that uid cannot read)."""
-    system = shutil.which("python3", path="/usr/bin:/bin")
-    ours = next((p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)), None)
-    if os.geteuid() != 0 or not shutil.which("setpriv") or system is None or ours is None:
-        pytest.skip("needs root, setpriv and a system python3 to run a grader as an ordinary uid")
-    version = subprocess.run([system, "-c", "import sys; print(tuple(sys.version_info[:2]))"],
-                             capture_output=True, text=True).stdout.strip()
-    if version != str(tuple(sys.version_info[:2])):
-        pytest.skip(f"the system python3 is {version}, not this interpreter's version")
-    folder = Path(tempfile.mkdtemp(prefix="hw3-nonroot-"))
-    try:
-        os.chmod(folder, 0o755)
-        subprocess.run([system, "-m", "venv", "--without-pip", str(folder / "venv")], check=True)
-        site = next((folder / "venv").glob("lib/python3*/site-packages"))
-        (site / "hw3.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
-        subprocess.run(["chmod", "-R", "a+rX", str(folder)], check=True)
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def run_as_nobody(folder: Path, script: str, *args: str) -> dict:
-    """Run `script` (which prints a JSON line last) with the venv's Python as uid nobody."""
-    path = folder / "grade_as_nobody.py"
-    path.write_text(script)
-    os.chmod(path, 0o644)
-    done = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
-                           "env", "-i", "HOME=/tmp", "PATH=/usr/bin:/bin", str(folder / "venv" / "bin" / "python"),
-                           "-I", str(path), *args], capture_output=True, text=True, cwd=str(ROOT), timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 @pytest.mark.parametrize("level", ["", "rlimits"])
 def test_a_non_root_graders_keyrings_are_unreadable(nobody_dir, level):
     probe = CAROL + SYSCALLS + '''
 print("grader keys:", [t for t in _find_keys(b"hw3-grader-key") if not t.startswith("refused")])
 _call("keyctl", 0, KEY_SPEC_USER, 0)
 '''
-    path = module(nobody_dir, probe, f"probe{level}.py")
-    os.chmod(path, 0o644)
-    report = run_as_nobody(nobody_dir, NON_ROOT_GRADER, level, str(path), CANARY_SECRET)
-    assert report["uid"] is None                          # the student shares the grader's uid
+    report = grade_as_nobody(nobody_dir, level, probe, f"probe{level}.py", secret=CANARY_SECRET)
+    assert report["student_uid"] is None                  # the student shares the grader's uid
     assert CANARY_SECRET not in json.dumps(report)
     assert "grader keys: []" in report["output"], report["output"][-500:]
     assert report["score"] == FULL
