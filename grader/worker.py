@@ -366,6 +366,9 @@ class KernelFilter:
 
     def __init__(self, program: bytes):
         self.program = program
+        # The kernel's struct sock_fprog, made here (in the zygote, once) rather than in every job.
+        self._buffer = ctypes.create_string_buffer(program, len(program))
+        self._fprog = _SockFprog(len(program) // 8, ctypes.cast(self._buffer, ctypes.c_void_p))
 
     @classmethod
     def build(cls) -> "KernelFilter":
@@ -413,14 +416,13 @@ class KernelFilter:
 
     def enforce(self) -> None:
         """In a job child, before student code: from now on the denied calls fail with EPERM."""
-
-        class SockFprog(ctypes.Structure):
-            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
-
-        program = SockFprog(len(self.program) // 8, self.program)
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
-        if _libc().prctl(self.PR_SET_SECCOMP, self.SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0) != 0:
+        if _libc().prctl(self.PR_SET_SECCOMP, self.SECCOMP_MODE_FILTER, ctypes.byref(self._fprog), 0, 0) != 0:
             raise RuntimeError(f"the seccomp filter could not be installed: {os.strerror(ctypes.get_errno())}")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
 class _FileNo:
@@ -446,8 +448,8 @@ def _keyctl(operation: int, argument) -> int:
 
 
 def _join_new_session_keyring() -> None:
-    """A second wall behind the filter: the job gets an empty session keyring of its own, which
-    dies with its last process, instead of holding the zygote's (inherited from the grader)."""
+    """Where there is no filter: the job gets an empty session keyring of its own, which dies with
+    its last process, instead of holding the zygote's (inherited from the grader)."""
     _keyctl(KEYCTL_JOIN_SESSION_KEYRING, None)
 
 
@@ -747,9 +749,10 @@ def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int,
         become_student(*identity)
     if landlock is not None:
         landlock.enforce()
-    _join_new_session_keyring()
     if kernel_filter is not None:
         kernel_filter.enforce()
+    else:
+        _join_new_session_keyring()          # no filter: at least not the zygote's keyring (0.14 ms)
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)   # after the uid change, which clears it
     workdir = os.path.join(scratch, "job")
     os.makedirs(workdir, exist_ok=True)
