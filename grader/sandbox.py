@@ -53,6 +53,7 @@ MAX_LEASES = 100
 # With the rlimits fallback the student uid can write to these host directories; its entries there
 # are removed after every job.
 SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+MQUEUE = "/dev/mqueue"
 SCRATCH_PREFIX = "grader-scratch-"
 # Packages of this distribution that must not be readable from the sandbox.
 HIDDEN_PACKAGES = ("reference", "assignments", "grader")
@@ -264,7 +265,9 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
     # The private /tmp first: a Python installation under /tmp (a CI checkout's venv) is then
     # bound on top of it, instead of being hidden under it.
     size = str(tmpfs_mb * 2**20)
-    args += ["--proc", "/proc", "--dev", "/dev",
+    # The sandbox's POSIX message queues, listed read-only at /dev/mqueue: the kernel filter denies
+    # mq_open, and the clean-up after each job removes any queue there is (a second wall).
+    args += ["--proc", "/proc", "--dev", "/dev", "--mqueue", MQUEUE, "--remount-ro", MQUEUE,
              "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
              "--size", size, "--perms", "0700", "--tmpfs", SANDBOX_SCRATCH]
     roots = _python_roots()

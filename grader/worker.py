@@ -1165,9 +1165,12 @@ class Cleanup:
             if not _kill_uid_processes(uid):
                 return "processes of the job are still running"
             _remove_ipc(uid)
+            _remove_message_queues(uid)
             _clear_student_keyrings()
         else:
             _kill_descendants(os.getpid(), self.kill_all)
+            if self.kill_all:
+                _remove_message_queues(None)    # alone in its IPC namespace: every queue is the job's
         problem = ""
         if not _empty_dir(self.scratch):
             problem = f"{self.scratch} could not be emptied"
@@ -1279,6 +1282,25 @@ def _remove_ipc(uid: int) -> None:
                     remove(int(row[at_id]))
             except (IndexError, ValueError):
                 continue
+
+
+def _remove_message_queues(uid: int | None, mqueue: str = "/dev/mqueue") -> None:
+    """POSIX message queues outlive their processes too. Where the queues are listed (the sandbox's
+    own, read-only, at the bwrap level; the host's, if mounted, at the rlimits level), remove those
+    of `uid` (None: all of them)."""
+    try:
+        entries = list(os.scandir(mqueue))
+    except OSError:
+        return
+    unlink = getattr(_libc(), "mq_unlink", None)
+    for entry in entries:
+        try:
+            if uid is not None and entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            if unlink is None or unlink(("/" + entry.name).encode()) != 0:
+                os.unlink(entry.path)
+        except OSError:
+            continue
 
 
 def _empty_dir(root: str, budget: int = 1_000_000) -> bool:
