@@ -354,8 +354,24 @@ fig.savefig("plot.png")
 
 
 @pytest.mark.parametrize("level", ["", "rlimits"])
-def test_a_non_root_graders_keyrings_are_unreadable(nobody_dir, level):
+def test_a_non_root_graders_keyrings_and_memory_are_out_of_reach(nobody_dir, level):
+    """The student runs as the grader's own uid: its keyrings, and (without the filter, at the
+    rlimits level) its memory through ptrace or process_vm_readv, were the student's to read."""
     probe = CAROL + SYSCALLS + '''
+def _status(pid):
+    return dict(l.split(":", 1) for l in open(f"/proc/{pid}/status").read().splitlines() if ":" in l)
+_grader = int(_status(int(_status(_os.getpid())["PPid"]))["PPid"])    # the zygote's parent
+_tried = {}
+for _name, _args in (("ptrace", (16, _grader, 0, 0)), ("process_vm_readv", (_grader, None, 0, None, 0, 0))):
+    try:
+        _call(_name, *_args)
+        _tried[_name] = "DONE"
+        if _name == "ptrace":
+            _os.waitpid(_grader, 0x40000000)                 # __WALL
+            _call("ptrace", 17, _grader, 0, 0)               # PTRACE_DETACH
+    except OSError as exc:
+        _tried[_name] = f"refused {exc.errno}"
+print("tried:", _tried)
 print("grader keys:", [t for t in _find_keys(b"hw3-grader-key") if not t.startswith("refused")])
 _call("keyctl", 0, KEY_SPEC_USER, 0)
 '''
@@ -363,6 +379,7 @@ _call("keyctl", 0, KEY_SPEC_USER, 0)
     assert report["student_uid"] is None                  # the student shares the grader's uid
     assert CANARY_SECRET not in json.dumps(report)
     assert "grader keys: []" in report["output"], report["output"][-500:]
+    assert "DONE" not in report["output"], report["output"][-500:]
     assert report["score"] == FULL
     status, error = report["cells"][0]
     assert status == "error" and REFUSED in error, error[:300]
