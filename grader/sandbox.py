@@ -18,6 +18,11 @@ Isolation levels, strongest first:
              everyone (the reference code, if world-readable), cut the network, or bound the disk
              space used outside scratch other than per file; UDP stays open even with Landlock.
 
+At every level each job runs under a seccomp filter (`worker.KernelFilter`) that denies, with
+EPERM, the kernel's shared channels (keyrings, System V IPC, message queues, ptrace, bpf, mounts,
+namespaces...), and scratch and /tmp hold at most `tmpfs_inodes` files where the level can cap them
+(bwrap; rlimits as root: scratch).
+
 When the grader runs as root, each worker takes two uids that no other worker on this machine is
 using at the same time (see `UidLease`): one for the zygote, one for the student code. Everything
 that kills "all processes of the student" or counts them (kill(-1), RLIMIT_NPROC) relies on that
