@@ -309,14 +309,7 @@ def test_posix_message_queue_between_jobs(sessions, tmp_path, level):
 # What homework does still works under the filter
 
 
-@pytest.mark.parametrize("level", LEVELS)
-def test_numerical_libraries_threads_and_magics_work_under_the_filter(sessions, tmp_path, level):
-    pytest.importorskip("matplotlib")
-    session = sessions(level)
-    session.grade(module(tmp_path, CAROL, "warm.py"))
-    if any("not readable by the student uid" in n for w in session._all for n in w.launch.notes):
-        pytest.skip("the student uid cannot read the Python installation here (only preloaded modules)")
-    cells = [CAROL, '''
+HOMEWORK_CELLS = [CAROL, '''
 import numpy as np
 a = np.random.default_rng(0).standard_normal((200, 200))
 assert abs(np.linalg.det(a @ a.T)) > 0 and np.linalg.eigvals(a).shape == (200,)
@@ -344,9 +337,29 @@ fig.savefig("plot.png")
 %time _ = sum(range(1000))
 %timeit -n 1 -r 1 sum(range(100))
 ''']
-    result = session.grade(notebook(tmp_path, cells))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_numerical_libraries_threads_and_magics_work_under_the_filter(sessions, tmp_path, level):
+    pytest.importorskip("matplotlib")
+    session = sessions(level)
+    session.grade(module(tmp_path, CAROL, "warm.py"))
+    if any("not readable by the student uid" in n for w in session._all for n in w.launch.notes):
+        pytest.skip("the student uid cannot read the Python installation here (only preloaded modules; "
+                    "the test with a grader that is not root covers this level)")
+    result = session.grade(notebook(tmp_path, HOMEWORK_CELLS))
     assert_all_promises(result, session, tmp_path)
-    assert [c.status for c in result.cells] == ["ok"] * len(cells), [(c.index, c.error[:200]) for c in result.cells]
+    assert [c.status for c in result.cells] == ["ok"] * len(HOMEWORK_CELLS), [(c.index, c.error[:200])
+                                                                              for c in result.cells]
+
+
+@pytest.mark.parametrize("level", ["", "rlimits"])
+def test_numerical_libraries_work_under_the_filter_with_a_grader_that_is_not_root(nobody_dir, tmp_path, level):
+    pytest.importorskip("matplotlib")
+    source = notebook(tmp_path, HOMEWORK_CELLS).read_text(encoding="utf-8")
+    report = grade_as_nobody(nobody_dir, level, source, f"homework{level}.ipynb")
+    assert report["score"] == FULL
+    assert [c[0] for c in report["cells"]] == ["ok"] * len(HOMEWORK_CELLS), report["cells"]
 
 
 # ------------------------------------------------------------------------------------------------
