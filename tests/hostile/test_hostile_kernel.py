@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import platform
 import threading
 
 import pyseccomp
@@ -115,6 +116,18 @@ _os.waitpid(_pid, 0)''',
     "fsopen": '_call("fsopen", b"tmpfs", 0)',
     "personality": '_call("personality", 0x0040000)',                                 # ADDR_NO_RANDOMIZE
 }
+if platform.machine() == "x86_64":
+    # keyctl(KEYCTL_GET_KEYRING_ID, @u, create) through the i386 ABI (int 0x80), which a filter that
+    # knows only the native architecture's numbers would let through.
+    ATTEMPTS["keyctl-i386"] = '''
+_libc.mmap.restype = _ct.c_void_p
+_libc.mmap.argtypes = [_ct.c_void_p, _ct.c_size_t, _ct.c_int, _ct.c_int, _ct.c_int, _ct.c_long]
+_page = _libc.mmap(None, 4096, 7, 0x22, -1, 0)                # read, write, exec; private, anonymous
+_code = bytes.fromhex("b820010000" "bb00000000" "b9fcffffff" "ba01000000" "cd80" "c3")
+_ct.memmove(_page, _code, len(_code))
+_result = _ct.CFUNCTYPE(_ct.c_int)(_page)()
+if _result < 0:
+    raise OSError(-_result, _os.strerror(-_result))'''
 
 
 @pytest.mark.parametrize("level", LEVELS)
