@@ -390,9 +390,10 @@ class KernelFilter:
         # Only its own limits: prlimit on another process of the same uid (the grader itself,
         # when it is not root) would change the grader's.
         cls._add(rules, deny, "prlimit64", sc.Arg(0, sc.NE, 0))
-        # Typing into a terminal it shares with the grader.
+        # Typing into a terminal it shares with the grader. The kernel reads the request as 32
+        # bits: compare those only, or a request with high bits set would slip past.
         for request in (cls.TIOCSTI, cls.TIOCLINUX):
-            cls._add(rules, deny, "ioctl", sc.Arg(1, sc.EQ, request))
+            cls._add(rules, deny, "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, request))
         fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
         try:
             rules.export_bpf(_FileNo(fd))

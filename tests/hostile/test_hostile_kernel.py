@@ -31,7 +31,7 @@ REFUSED = "grading sandbox does not allow"
 
 CALLED = ("keyctl", "add_key", "request_key", "shmget", "semget", "msgget", "mq_open", "mq_timedsend",
           "mq_timedreceive", "ptrace", "process_vm_readv", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
-          "unshare", "setns", "clone", "mount", "fsopen", "personality")
+          "unshare", "setns", "clone", "mount", "fsopen", "personality", "ioctl")
 # This machine's numbers (libseccomp knows every architecture's), resolved on the trusted side: the
 # sandbox may import only what the worker preloaded (the rlimits level, Python under /root).
 NUMBERS = {name: pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name) for name in CALLED}
@@ -115,6 +115,8 @@ _os.waitpid(_pid, 0)''',
     "mount": '_call("mount", b"none", b".", b"tmpfs", 0, None)',
     "fsopen": '_call("fsopen", b"tmpfs", 0)',
     "personality": '_call("personality", 0x0040000)',                                 # ADDR_NO_RANDOMIZE
+    # TIOCSTI (type into a terminal), its high 32 bits set: the kernel ignores them, a filter may not.
+    "ioctl-TIOCSTI": '_call("ioctl", 0, 0x1_0000_5412, _ct.create_string_buffer(b"x"))',
 }
 if platform.machine() == "x86_64":
     # keyctl(KEYCTL_GET_KEYRING_ID, @u, create) through the i386 ABI (int 0x80), which a filter that
