@@ -67,6 +67,7 @@ class Limits:
     fsize_mb: int = 16
     nofile: int = 128
     tmpfs_mb: int = 64
+    tmpfs_inodes: int = 16384          # files in scratch and in /tmp, each (bwrap as root; rlimits as root: scratch)
     output_bytes: int = 65536
     timeouts_per_question: int = 2     # after this many time-outs the question's other cases are not run
 
@@ -302,7 +303,7 @@ class Worker:
         self.close()
         if self._retired:
             raise RuntimeError("the worker was retired: its session is closed")
-        self.launch = sandbox.launch(self.slot, self.level, self.limits.tmpfs_mb)
+        self.launch = sandbox.launch(self.slot, self.level, self.limits.tmpfs_mb, self.limits.tmpfs_inodes)
         if self.launch.lease is not None:
             # The uids are ours alone now; anything still running under them, or a scratch
             # directory of theirs, was left by a grader that was killed (without namespaces
@@ -351,6 +352,12 @@ class Worker:
                 return
             raise RuntimeError(f"the sandboxed worker did not start: {detail or ready}")
         self._landlock = _int(ready.get("landlock")) or 0
+        if ready.get("seccomp") is not True and launch is not None:
+            why = str(ready.get("no_seccomp") or "unknown reason")[:300]
+            note = (f"the kernel filter (seccomp) could not be installed ({why}): kernel keyrings, shared "
+                    "memory, message queues and the other kernel channels stay open to student code")
+            if note not in launch.notes:
+                launch.notes.append(note)
         self._ready = True
 
     @property

@@ -18,6 +18,11 @@ Isolation levels, strongest first:
              everyone (the reference code, if world-readable), cut the network, or bound the disk
              space used outside scratch other than per file; UDP stays open even with Landlock.
 
+At every level each job runs under a seccomp filter (`worker.KernelFilter`) that denies, with
+EPERM, the kernel's shared channels (keyrings, System V IPC, message queues, ptrace, bpf, mounts,
+namespaces...), and scratch and /tmp hold at most `tmpfs_inodes` files where the level can cap them
+(bwrap; rlimits as root: scratch).
+
 When the grader runs as root, each worker takes two uids that no other worker on this machine is
 using at the same time (see `UidLease`): one for the zygote, one for the student code. Everything
 that kills "all processes of the student" or counts them (kill(-1), RLIMIT_NPROC) relies on that
@@ -53,6 +58,7 @@ MAX_LEASES = 100
 # With the rlimits fallback the student uid can write to these host directories; its entries there
 # are removed after every job.
 SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+MQUEUE = "/dev/mqueue"
 SCRATCH_PREFIX = "grader-scratch-"
 # Packages of this distribution that must not be readable from the sandbox.
 HIDDEN_PACKAGES = ("reference", "assignments", "grader")
@@ -236,6 +242,16 @@ def _landlock_args(scratch: str) -> list[str]:
     return args + ["--landlock-write", scratch]
 
 
+def own_tmpfs_possible(bwrap: str) -> bool:
+    """Whether the zygote may mount its own tmpfs (with an inode cap) in the sandbox: as an ordinary
+    user with a bubblewrap that is not setuid (which refuses --cap-add), it is given CAP_SYS_ADMIN
+    in its user namespace, mounts them, and drops every capability before warming up."""
+    try:
+        return os.geteuid() != 0 and not os.stat(bwrap).st_mode & stat.S_ISUID
+    except OSError:
+        return False
+
+
 def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
     """The bubblewrap command line (up to the "--" before the inner command), and notes."""
     running_as_root = os.geteuid() == 0
@@ -247,14 +263,16 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
         args += ["--unshare-all"]
     args += ["--die-with-parent", "--new-session"]
     if not running_as_root:
-        args += ["--cap-drop", "ALL"]
+        args += ["--cap-drop", "ALL"] + (["--cap-add", "CAP_SYS_ADMIN"] if own_tmpfs_possible(bwrap) else [])
     # As root the zygote keeps only CAP_SETUID/CAP_SETGID after warming up, and each job child
     # drops every capability before any student code exists (see worker.become_student).
     args += _system_args()
     # The private /tmp first: a Python installation under /tmp (a CI checkout's venv) is then
     # bound on top of it, instead of being hidden under it.
     size = str(tmpfs_mb * 2**20)
-    args += ["--proc", "/proc", "--dev", "/dev",
+    # The sandbox's POSIX message queues, listed read-only at /dev/mqueue: the kernel filter denies
+    # mq_open, and the clean-up after each job removes any queue there is (a second wall).
+    args += ["--proc", "/proc", "--dev", "/dev", "--mqueue", MQUEUE, "--remount-ro", MQUEUE,
              "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
              "--size", size, "--perms", "0700", "--tmpfs", SANDBOX_SCRATCH]
     roots = _python_roots()
@@ -262,11 +280,14 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
     notes = []
     for hidden in _hidden_dirs():
         if any(hidden == r or hidden.startswith(r + "/") for r in roots + ["/usr"]):
-            args += ["--tmpfs", hidden]
+            args += ["--tmpfs", hidden, "--remount-ro", hidden]
             notes.append(f"hidden: {hidden}")
     args += ["--dir", os.path.dirname(SANDBOX_WORKER),
-             "--ro-bind", str(WORKER), SANDBOX_WORKER,
-             "--chdir", "/", "--clearenv"]
+             "--ro-bind", str(WORKER), SANDBOX_WORKER]
+    # bubblewrap's own root and /dev are tmpfs mounts without a size limit; when the grader is not
+    # root they belong to its uid, which is the student's: read-only, so that only the size- and
+    # inode-limited scratch and /tmp are writable (and emptied after every job).
+    args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/", "--clearenv"]
     return args, notes
 
 
@@ -310,12 +331,13 @@ def bwrap_why_not(tmpfs_mb: int = 64) -> str:
     return VERDICTS.known(bwrap, tmpfs_mb) or ""
 
 
-def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
+def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int = 0) -> Launch:
     """Describe how to start worker number `slot` at the strongest isolation level available.
 
     `level=None` means "the best there is"; naming a level makes it a requirement. As root, the
     returned Launch holds a `UidLease` that the caller releases (`Launch.release`) when the worker
-    is gone.
+    is gone. `tmpfs_inodes` caps the files in scratch and /tmp where this level can (bwrap as root:
+    the zygote remounts its tmpfs; rlimits as root: the zygote mounts a private tmpfs on scratch).
     """
     if level not in (None, BWRAP, RLIMITS):
         raise ValueError(f"unknown isolation level {level!r}; choose one of {LEVELS}")
@@ -325,12 +347,16 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
     lease = UidLease.claim(slot) if os.geteuid() == 0 else None
     uid_args = ["--uid", str(lease.uid), "--zygote-uid", str(lease.zygote_uid)] if lease else []
     uid = lease.uid if lease else None
+    if tmpfs_inodes and lease is not None:
+        uid_args += ["--tmpfs-inodes", str(tmpfs_inodes)]
     if not why_not:
         argv, _ = bwrap_argv(shutil.which("bwrap") or "bwrap", tmpfs_mb)
         inner = [sys.executable, "-I", "-B", SANDBOX_WORKER, "--zygote", "--scratch", SANDBOX_SCRATCH,
                  "--tmp", "/tmp"] + uid_args
         if lease is None:
             inner.append("--kill-all")     # alone in its PID namespace
+            if tmpfs_inodes and own_tmpfs_possible(argv[0]):
+                inner += ["--tmpfs-inodes", str(tmpfs_inodes), "--own-tmpfs-mb", str(tmpfs_mb)]
         env = _worker_env("/tmp", SANDBOX_SCRATCH)
         flat = [a for k, v in env.items() for a in ("--setenv", k, v)]
         return Launch(argv + flat + ["--"] + inner, {}, BWRAP, None, uid, [], lease, argv[0], tmpfs_mb)
@@ -342,6 +368,8 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64) -> Launch:
     scratch = os.path.join(holder, "work")
     os.mkdir(scratch, 0o700)
     inner = [sys.executable, "-I", "-B", str(WORKER), "--zygote", "--scratch", scratch] + uid_args
+    if tmpfs_inodes and lease is not None:
+        inner += ["--private-scratch-mb", str(tmpfs_mb)]
     inner += _landlock_args(scratch)
     if lease is not None:
         # Only with a uid of its own may the clean-up touch shared directories: it removes the

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import ctypes
+import errno
 import fcntl
 import json
 import os
@@ -309,6 +310,166 @@ class Landlock:
 
 
 # ----------------------------------------------------------------------------------------------
+# Seccomp: the kernel's shared channels, closed at every isolation level
+
+
+class KernelFilter:
+    """A seccomp filter that makes the system calls numerical homework never needs fail with EPERM.
+
+    Modelled on Docker's default profile. Namespaces do not cover everything the kernel shares:
+    keyrings belong to a uid (and outlive its processes; uids are reused from job to job), System
+    V IPC and POSIX message queues are shared by everyone at the rlimits levels and by every job
+    of one zygote at the bwrap level, and a grader that is not root shares its uid (hence ptrace,
+    its keyring) with the student. Rather than listing leftovers after each job, the calls that
+    make these channels fail: keyrings, System V IPC, POSIX message queues, ptrace and cross-
+    process memory access, bpf, perf_event_open, userfaultfd, io_uring, the mount API, namespaces
+    (unshare, setns, clone with a CLONE_NEW* flag), and the machine's administration (modules,
+    kexec, reboot, swap, accounting, quotas, clocks, syslog, file handles, personality).
+
+    The default action is ALLOW (a deny list, not Docker's allow list): numpy, scipy, matplotlib,
+    IPython and threads use many calls, new kernels and libcs add more, and a call that fails
+    where the homework needed it would be a wrong grade; the calls denied here are the ones that
+    reach outside the process. clone3 fails with ENOSYS (its flags are in memory, which a filter
+    cannot read), so that the C library falls back to clone, whose flags it can. System calls of
+    another ABI (i386 `int 0x80`, x32) fail with EPERM as well.
+
+    Built once with libseccomp (PyPI `pyseccomp`, a ctypes wrapper of libseccomp.so.2) in the
+    zygote, kept as the BPF program libseccomp generated; each job child hands that program to the
+    kernel (one prctl) after dropping its uid and before any student code exists. Its children
+    inherit it, and no process can remove it.
+    """
+
+    DENIED = (
+        # kernel keyrings: per uid, not namespaced, outlive the job
+        "keyctl", "add_key", "request_key",
+        # System V IPC and POSIX message queues
+        "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
+        "msgget", "msgsnd", "msgrcv", "msgctl", "ipc",
+        "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
+        # other processes' memory, tracing, kernel programs and counters
+        "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "pidfd_getfd", "kcmp",
+        "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
+        "lookup_dcookie", "fanotify_init", "move_pages", "migrate_pages",
+        # mounts and namespaces
+        "mount", "umount", "umount2", "pivot_root", "chroot", "open_tree", "move_mount", "fsopen", "fsconfig",
+        "fsmount", "fspick", "mount_setattr", "unshare", "setns",
+        # the machine itself
+        "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "create_module",
+        "query_module", "get_kernel_syms", "reboot", "swapon", "swapoff", "acct", "quotactl", "quotactl_fd",
+        "name_to_handle_at", "open_by_handle_at", "clock_settime", "clock_adjtime", "settimeofday", "stime",
+        "syslog", "personality", "vhangup", "iopl", "ioperm", "nfsservctl", "uselib", "ustat", "sysfs",
+        "_sysctl", "vm86", "vm86old",
+    )
+    CLONE_NEW = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
+    TIOCSTI, TIOCLINUX = 0x5412, 0x541C
+    PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+
+    def __init__(self, program: bytes):
+        self.program = program
+        # The kernel's struct sock_fprog, made here (in the zygote, once) rather than in every job.
+        self._buffer = ctypes.create_string_buffer(program, len(program))
+        self._fprog = _SockFprog(len(program) // 8, ctypes.cast(self._buffer, ctypes.c_void_p))
+
+    @classmethod
+    def build(cls) -> "KernelFilter":
+        """Generate the filter with libseccomp (raises when libseccomp or the kernel lacks it)."""
+        import errno
+
+        import pyseccomp as sc
+
+        deny = sc.ERRNO(errno.EPERM)
+        rules = sc.SyscallFilter(sc.ALLOW)
+        rules.set_attr(sc.Attr.ACT_BADARCH, deny)
+        for name in cls.DENIED:
+            cls._add(rules, deny, name)
+        cls._add(rules, sc.ERRNO(errno.ENOSYS), "clone3")
+        # clone's flags are its first argument on most architectures, its second on s390.
+        flags_arg = 1 if sc.system_arch() in (sc.Arch.S390, sc.Arch.S390X) else 0
+        for flag in cls.CLONE_NEW:
+            cls._add(rules, deny, "clone", sc.Arg(flags_arg, sc.MASKED_EQ, flag, flag))
+        # Only its own limits: prlimit on another process of the same uid (the grader itself,
+        # when it is not root) would change the grader's.
+        cls._add(rules, deny, "prlimit64", sc.Arg(0, sc.NE, 0))
+        # Typing into a terminal it shares with the grader. The kernel reads the request as 32
+        # bits: compare those only, or a request with high bits set would slip past.
+        for request in (cls.TIOCSTI, cls.TIOCLINUX):
+            cls._add(rules, deny, "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, request))
+        fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+        try:
+            rules.export_bpf(_FileNo(fd))
+            size = os.lseek(fd, 0, os.SEEK_END)
+            program = os.pread(fd, size, 0)
+        finally:
+            os.close(fd)
+        if not program or len(program) % 8:
+            raise RuntimeError("libseccomp produced no filter")
+        return cls(program)
+
+    @staticmethod
+    def _add(rules, action: int, name: str, *args) -> None:
+        """Add one rule; a call this architecture or this libseccomp does not know is skipped."""
+        import pyseccomp as sc
+
+        number = sc.resolve_syscall(sc.Arch.NATIVE, name)
+        if number == -1:          # __NR_SCMP_ERROR: a name libseccomp has never heard of
+            return
+        rules.add_rule(action, number, *args)
+
+    def enforce(self) -> None:
+        """In a job child, before student code: from now on the denied calls fail with EPERM."""
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if _libc().prctl(self.PR_SET_SECCOMP, self.SECCOMP_MODE_FILTER, ctypes.byref(self._fprog), 0, 0) != 0:
+            raise RuntimeError(f"the seccomp filter could not be installed: {os.strerror(ctypes.get_errno())}")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+class _FileNo:
+    """What libseccomp's export needs of a file: its descriptor."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+KEYCTL = {"x86_64": 250, "aarch64": 219}
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR = 1, 7
+KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -4, -5
+
+
+def _keyctl(operation: int, argument) -> int:
+    number = KEYCTL.get(os.uname().machine)
+    if number is None:
+        return -1
+    return _libc().syscall(ctypes.c_long(number), ctypes.c_int(operation), argument)
+
+
+def _join_new_session_keyring() -> None:
+    """Where there is no filter: the job gets an empty session keyring of its own, which dies with
+    its last process, instead of holding the zygote's (inherited from the grader)."""
+    _keyctl(KEYCTL_JOIN_SESSION_KEYRING, None)
+
+
+def _clear_student_keyrings() -> None:
+    """A second wall behind the filter, run by the clean-up as the student uid: the uid's own
+    keyrings outlive its processes, and the uid is the next job's too."""
+    for keyring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING):
+        _keyctl(KEYCTL_CLEAR, ctypes.c_int(keyring))
+
+
+def _kernel_filter() -> tuple[KernelFilter | None, str]:
+    """The filter, or why there is none (reported to the grader, which says so in every result)."""
+    try:
+        return KernelFilter.build(), ""
+    except Exception as exc:  # noqa: BLE001 - libseccomp missing, too old, or the kernel without seccomp
+        return None, _short(f"{type(exc).__name__}: {exc}", 300)
+
+
+# ----------------------------------------------------------------------------------------------
 # Values in and out
 
 
@@ -422,7 +583,9 @@ def _set_limits(limits: dict) -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    """`Type: message`, even for exceptions whose __str__ or class name misbehave."""
+    """`Type: message`, even for exceptions whose __str__ or class name misbehave; when the error
+    is the sandbox's refusal (EPERM), the message says so, since "Operation not permitted" alone
+    reads like the student's own bug."""
     try:
         name = str(type.__getattribute__(type(exc), "__name__"))
     except BaseException:  # noqa: BLE001 - student classes can do anything
@@ -434,7 +597,32 @@ def _describe(exc: BaseException) -> str:
             text = BaseException.__str__(exc)
         except BaseException:  # noqa: BLE001
             text = "(the message could not be shown)"
+    if _refused_by_sandbox(exc):
+        return _short(f"{name}: {text}", MAX_TEXT - len(SANDBOX_REFUSED) - 3) + " - " + SANDBOX_REFUSED
     return _short(f"{name}: {text}")
+
+
+SANDBOX_REFUSED = ("the grading sandbox does not allow this operation (it blocks what numerical homework never "
+                   "needs: kernel keyrings, shared memory and message queues between processes, tracing, "
+                   "namespaces and mounts, and anything outside the submission's own files and processes)")
+
+
+def _refused_by_sandbox(exc: BaseException) -> bool:
+    """Whether `exc`, or an exception it was raised from or while handling, is an OSError with
+    EPERM: what every call the kernel filter denies returns, and what the sandbox's other walls
+    (another uid's processes, files outside scratch) answer too."""
+    seen = 0
+    current = exc
+    try:
+        while current is not None and seen < 8:
+            if isinstance(current, OSError) and BaseException.__getattribute__(current, "errno") == errno.EPERM:
+                return True
+            current = (BaseException.__getattribute__(current, "__cause__")
+                       or BaseException.__getattribute__(current, "__context__"))
+            seen += 1
+    except BaseException:  # noqa: BLE001 - a hostile exception is simply not recognised
+        return False
+    return False
 
 
 class Shell:
@@ -551,7 +739,7 @@ class LineReader:
 
 
 def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int, int] | None,
-                 scratch: str, landlock: Landlock | None) -> str:
+                 scratch: str, landlock: Landlock | None, kernel_filter: KernelFilter | None = None) -> str:
     """Make this fresh fork a job process: own session, student uid, confinement, scratch, output
     file, limits: all before any student code exists."""
     os.setsid()
@@ -562,6 +750,10 @@ def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int,
         become_student(*identity)
     if landlock is not None:
         landlock.enforce()
+    if kernel_filter is not None:
+        kernel_filter.enforce()
+    else:
+        _join_new_session_keyring()          # no filter: at least not the zygote's keyring (0.14 ms)
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)   # after the uid change, which clears it
     workdir = os.path.join(scratch, "job")
     os.makedirs(workdir, exist_ok=True)
@@ -586,13 +778,14 @@ def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int,
 
 
 def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scratch: str,
-           identity: tuple[int, int] | None, landlock: Landlock | None) -> None:
+           identity: tuple[int, int] | None, landlock: Landlock | None,
+           kernel_filter: KernelFilter | None = None) -> None:
     import numpy  # noqa: F401 - already imported by the zygote; here for clarity
 
     job_id = job["job"]
     limits = job.get("limits", {})
     program = job["program"]
-    out_path = _setup_child(job, channel.fd, cases_fd, identity, scratch, landlock)
+    out_path = _setup_child(job, channel.fd, cases_fd, identity, scratch, landlock, kernel_filter)
 
     # --- execute the program, unit by unit
     skip = set(job.get("skip", []))
@@ -707,10 +900,14 @@ class Zygote:
     (grader not root), children share the zygote's uid and the zygote cleans up itself.
     """
 
-    def __init__(self, cleanup: "Cleanup", identity: tuple[int, int] | None, landlock: Landlock | None = None):
+    def __init__(self, cleanup: "Cleanup", identity: tuple[int, int] | None, landlock: Landlock | None = None,
+                 kernel_filter: KernelFilter | None = None, no_filter: str = ""):
         self.cleanup = cleanup
         self.identity = identity
         self.landlock = landlock
+        self.kernel_filter = kernel_filter
+        self.no_filter = no_filter            # why there is no kernel filter ("" when there is one)
+        self.inodes = 0                       # the cap on files in scratch and /tmp (0: none)
         self.channel = Channel(os.dup(1))
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
@@ -751,6 +948,7 @@ class Zygote:
         self.channel.send(ev="ready", pid=os.getpid(), uid=os.getuid(),
                           student_uid=self.identity[0] if self.identity else None,
                           landlock=self.landlock.abi if self.landlock is not None else 0,
+                          seccomp=self.kernel_filter is not None, no_seccomp=self.no_filter, inodes=self.inodes,
                           ipython=self.shell is not None)
 
     def serve(self) -> None:
@@ -823,7 +1021,7 @@ class Zygote:
                 os.close(self.wake_w)
                 signal.set_wakeup_fd(-1)
                 _child(message, self.channel, cases_r, self.shell, self.cleanup.scratch, self.identity,
-                       self.landlock)
+                       self.landlock, self.kernel_filter)
             except BaseException:  # noqa: BLE001
                 try:
                     self.channel.send(fresh_line=True, ev="internal", job=message["job"],
@@ -968,8 +1166,12 @@ class Cleanup:
             if not _kill_uid_processes(uid):
                 return "processes of the job are still running"
             _remove_ipc(uid)
+            _remove_message_queues(uid)
+            _clear_student_keyrings()
         else:
             _kill_descendants(os.getpid(), self.kill_all)
+            if self.kill_all:
+                _remove_message_queues(None)    # alone in its IPC namespace: every queue is the job's
         problem = ""
         if not _empty_dir(self.scratch):
             problem = f"{self.scratch} could not be emptied"
@@ -1083,6 +1285,25 @@ def _remove_ipc(uid: int) -> None:
                 continue
 
 
+def _remove_message_queues(uid: int | None, mqueue: str = "/dev/mqueue") -> None:
+    """POSIX message queues outlive their processes too. Where the queues are listed (the sandbox's
+    own, read-only, at the bwrap level; the host's, if mounted, at the rlimits level), remove those
+    of `uid` (None: all of them)."""
+    try:
+        entries = list(os.scandir(mqueue))
+    except OSError:
+        return
+    unlink = getattr(_libc(), "mq_unlink", None)
+    for entry in entries:
+        try:
+            if uid is not None and entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            if unlink is None or unlink(("/" + entry.name).encode()) != 0:
+                os.unlink(entry.path)
+        except OSError:
+            continue
+
+
 def _empty_dir(root: str, budget: int = 1_000_000) -> bool:
     """Remove everything inside `root` (not `root` itself), however deep or locked-down.
 
@@ -1181,6 +1402,78 @@ def _children_of(parent: int) -> list[int]:
     return found
 
 
+# ----------------------------------------------------------------------------------------------
+# Inodes: a bounded number of files in scratch and /tmp
+
+MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_REC, MS_PRIVATE = 2, 4, 32, 1 << 14, 1 << 18
+CLONE_NEWNS = 0x00020000
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None) -> str:
+    """mount(2); "" when it worked, else why not."""
+    encode = (lambda v: None if v is None else v.encode())
+    if _libc().mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), encode(data)) == 0:
+        return ""
+    return f"mount {target}: {os.strerror(ctypes.get_errno())}"
+
+
+def cap_inodes(paths: list[str], inodes: int) -> str:
+    """Bound the number of files on the tmpfs mounts at `paths` (the bwrap level, root).
+
+    A tmpfs's size limits bytes, not files: five million empty files cost gigabytes of kernel
+    memory (inodes and dentries, which a tmpfs cannot give back) and minutes of clean-up, within
+    any size. bubblewrap 0.8 mounts its tmpfs with a size only; the zygote, still holding
+    CAP_SYS_ADMIN in its own mount namespace, remounts each with `nr_inodes` before it drops its
+    privileges. Returns "" when every mount is capped, else why not.
+    """
+    for path in paths:
+        why = _mount(None, path, None, MS_REMOUNT | MS_NOSUID | MS_NODEV, f"nr_inodes={int(inodes)}")
+        if why:
+            return why
+    return ""
+
+
+def private_scratch(scratch: str, megabytes: int, inodes: int) -> str:
+    """Put a tmpfs of its own, bounded in bytes and files, on `scratch` (the rlimits level, root).
+
+    The zygote moves to a mount namespace of its own (nothing else of the host's mounts changes,
+    and the tmpfs goes away with the zygote's last process); the host's directory stays empty.
+    Returns "" when done, else why not.
+    """
+    if _libc().unshare(ctypes.c_int(CLONE_NEWNS)) != 0:
+        return f"unshare: {os.strerror(ctypes.get_errno())}"
+    why = _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+    return why or _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV,
+                         f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode=0700")
+
+
+def own_tmpfs(scratch: str, tmp: list[str], megabytes: int, inodes: int) -> str:
+    """Mount fresh tmpfs mounts, bounded in bytes and files, on scratch and the temporary
+    directories, then drop every capability (the bwrap level, grader not root).
+
+    bubblewrap made the sandbox's mounts in a user namespace of its own and runs the zygote in a
+    nested one, where they cannot be remounted; with CAP_SYS_ADMIN there (given for this only) the
+    zygote makes a mount namespace of its own and mounts over them. A temporary directory with
+    something mounted beneath it (a Python installation under /tmp) keeps bubblewrap's mount,
+    without a cap on files. Returns "" when every mount is capped, else why not.
+    """
+    try:
+        if _libc().unshare(ctypes.c_int(CLONE_NEWNS)) != 0:
+            return f"unshare: {os.strerror(ctypes.get_errno())}"
+        why = _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+        with open("/proc/self/mountinfo") as fh:
+            points = [line.split()[4] for line in fh]
+        for path, mode in [(scratch, "0700")] + [(t, "1777") for t in tmp]:
+            if any(p.startswith(path.rstrip("/") + "/") for p in points):
+                why = why or f"{path} has mounts beneath it"
+                continue
+            why = _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV,
+                         f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode={mode}") or why
+        return why
+    finally:
+        _set_capabilities(0)
+
+
 def _describe_status(status: int) -> str:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
@@ -1209,6 +1502,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--landlock-write", action="append", default=[], help="confine jobs: writable tree")
     parser.add_argument("--landlock-file", action="append", default=[], help="confine jobs: usable device or file")
     parser.add_argument("--landlock-hide", action="append", default=[], help="confine jobs: unreadable tree")
+    parser.add_argument("--tmpfs-inodes", type=int, default=0, help="at most this many files in scratch and --tmp")
+    parser.add_argument("--private-scratch-mb", type=int, default=0,
+                        help="(root, no namespaces) mount a tmpfs of this size on scratch first")
+    parser.add_argument("--own-tmpfs-mb", type=int, default=0,
+                        help="(bwrap, not root) mount tmpfs of this size on scratch and --tmp, then drop capabilities")
     args = parser.parse_args(argv)
     # Student code must not import the grader's modules that sit next to this file.
     here = os.path.dirname(os.path.realpath(__file__))
@@ -1216,12 +1514,25 @@ def main(argv: list[str]) -> int:
     os.umask(0o077)
     os.chdir("/")
     identity = (args.uid, args.uid) if args.uid is not None else None
+    # Before Landlock: its rule for scratch must name the tmpfs, not the directory beneath it.
+    if args.own_tmpfs_mb:
+        inodes_why = own_tmpfs(args.scratch, args.tmp, args.own_tmpfs_mb, args.tmpfs_inodes)
+    elif not args.tmpfs_inodes:
+        inodes_why = "not asked"
+    elif args.private_scratch_mb:
+        inodes_why = private_scratch(args.scratch, args.private_scratch_mb, args.tmpfs_inodes)
+    else:
+        inodes_why = cap_inodes([args.scratch] + args.tmp, args.tmpfs_inodes)
+    if identity is None:
+        _set_capabilities(0)      # whatever bubblewrap gave for mounting (nothing else needs any)
     landlock = None
     if args.landlock_read or args.landlock_write:
         landlock = Landlock(args.landlock_read, args.landlock_write, args.landlock_file, args.landlock_hide)
         if not landlock.build():
             landlock = None
-    zygote = Zygote(Cleanup(args.scratch, args.tmp, args.kill_all), identity, landlock)
+    kernel_filter, no_filter = _kernel_filter()
+    zygote = Zygote(Cleanup(args.scratch, args.tmp, args.kill_all), identity, landlock, kernel_filter, no_filter)
+    zygote.inodes = 0 if inodes_why else args.tmpfs_inodes
     # Warm up before dropping privileges: the interpreter may live where only root can read
     # (e.g. under /root), and no student code has run yet.
     zygote.warm()

@@ -7,13 +7,16 @@ Bounds are generous on purpose (ANSWER_BOUND): these tests check that the grader
 """
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
 
 from attack_tools import PIPES
-from conftest import (CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully, host_addresses, module,
+from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
+from conftest import (ATTACK_LIMITS, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully, host_addresses, module,
                       notebook, with_function)
+from grader.runner import Limits
 
 LEVELS = ["best", "rlimits"]
 
@@ -290,3 +293,51 @@ except OSError as exc:
     assert_all_promises(result, session, tmp_path)
     assert "CONNECTED" not in result.output and "blocked 127.0.0.1" in result.output, result.output
     assert listener.accepted == 0
+
+
+FILE_BOMB = '''
+import json, os, tempfile, time
+counts = {}
+deadline = time.time() + 3
+for folder in dict.fromkeys(["/", "/dev/shm", os.path.realpath("."), os.path.realpath(tempfile.gettempdir()), "/tmp"]):
+    made = 0
+    try:
+        os.mkdir(os.path.join(folder, "bomb"))
+        while time.time() < deadline:
+            for _ in range(1000):
+                os.close(os.open(os.path.join(folder, "bomb", str(made)), os.O_CREAT | os.O_WRONLY, 0o600))
+                made += 1
+        counts[folder] = [made, "time"]
+    except OSError as exc:
+        counts[folder] = [made, exc.strerror]
+print("FILES " + json.dumps(counts))
+'''
+
+
+def _assert_files_capped(output: str, cap: int) -> None:
+    """Every folder the bomb could write to stopped it with ENOSPC at the cap, not at the deadline."""
+    counts = json.loads(next(l for l in output.splitlines() if l.startswith("FILES "))[6:])
+    writable = {k: v for k, v in counts.items() if v[0] or v[1] not in ("Permission denied", "Read-only file system")}
+    assert writable and all(made <= cap and why == "No space left on device" for made, why in writable.values()), counts
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_millions_of_empty_files(sessions, tmp_path, level):
+    """A size limit bounds bytes, not files: millions of empty files in scratch or /tmp cost kernel
+    memory (tmpfs inodes and dentries cannot be reclaimed) and minutes of clean-up. Where the grader
+    runs as root, each is capped at `Limits.tmpfs_inodes` files; creating more fails with ENOSPC."""
+    session = sessions(level)
+    result = session.grade(notebook(tmp_path, [CAROL, FILE_BOMB]))
+    assert_all_promises(result, session, tmp_path)
+    _assert_files_capped(result.output, ATTACK_LIMITS.tmpfs_inodes)
+    _machine_is_fine()
+    assert_next_graded_fully(session, tmp_path)
+
+
+def test_millions_of_empty_files_with_a_grader_that_is_not_root(nobody_dir):
+    """The same at the bwrap level with a grader that is not root: the zygote mounts its own capped
+    tmpfs, and bubblewrap's own root and /dev (which then belong to the student's uid) are read-only.
+    (The rlimits level cannot cap files for a grader that is not root; see the README.)"""
+    report = grade_as_nobody(nobody_dir, "bwrap", CAROL + FILE_BOMB, "bomb.py")
+    assert report["score"] == FULL and report["isolation"] == "bwrap"
+    _assert_files_capped(report["output"], Limits().tmpfs_inodes)

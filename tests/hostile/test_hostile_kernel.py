@@ -1,0 +1,413 @@
+"""Kernel channels around the sandbox: keyrings, System V IPC, POSIX message queues, tracing, bpf,
+namespaces, mounts.
+
+Namespaces do not cover all the kernel shares. Keyrings belong to a uid and outlive its processes
+(and uids are reused from job to job, submission to submission, grader run to grader run); System V
+IPC and POSIX message queues are shared by every job of a zygote at the bwrap level and by everyone
+at the rlimits levels; a grader that is not root shares its uid, hence its keyrings, with the
+student. Promises: each of these calls fails with EPERM and the cell's or case's feedback says the
+sandbox refused it; nothing stashed there reaches a later job, a later submission, another
+student graded at the same time, or a later grader run; the next submission still gets full
+marks; numpy, matplotlib, threads and IPython magics still work under the filter.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import platform
+import threading
+
+import pyseccomp
+import pytest
+
+from conftest import (CANARY_SECRET, CAROL, FULL, assert_all_promises, assert_next_graded_fully,
+                      assert_no_hidden_inputs, attack_config, hidden_numbers, module, notebook, result_text,
+                      with_function)
+from grader.session import Session
+from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
+
+LEVELS = ["best", "rlimits"]
+REFUSED = "grading sandbox does not allow"
+
+CALLED = ("keyctl", "add_key", "request_key", "shmget", "semget", "msgget", "mq_open", "mq_timedsend",
+          "mq_timedreceive", "ptrace", "process_vm_readv", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
+          "unshare", "setns", "clone", "mount", "fsopen", "personality", "ioctl")
+# This machine's numbers (libseccomp knows every architecture's), resolved on the trusted side: the
+# sandbox may import only what the worker preloaded (the rlimits level, Python under /root).
+NUMBERS = {name: pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name) for name in CALLED}
+
+# Pasted into submissions: raw system calls by name, raising OSError with the errno, as a
+# student's own ctypes code would.
+SYSCALLS = r'''
+import ctypes as _ct, os as _os
+_libc = _ct.CDLL(None, use_errno=True)
+_NUMBERS = %r
+
+def _call(name, *args):
+    number = _NUMBERS[name]
+    _ct.set_errno(0)
+    result = _libc.syscall(_ct.c_long(number), *[_ct.c_long(a) if isinstance(a, int) else a for a in args])
+    if result == -1:
+        err = _ct.get_errno()
+        raise OSError(err, f"{name}: {_os.strerror(err)}")
+    return result
+
+KEY_SPEC_SESSION, KEY_SPEC_USER, KEY_SPEC_USER_SESSION = -3, -4, -5
+
+def _find_keys(description):
+    """The payload of a "user" key named `description` in any keyring this process can reach."""
+    found = []
+    for ring in (KEY_SPEC_SESSION, KEY_SPEC_USER, KEY_SPEC_USER_SESSION):
+        try:
+            serial = _call("keyctl", 10, ring, b"user", description, 0)       # KEYCTL_SEARCH
+            buffer = _ct.create_string_buffer(1 << 16)
+            size = _call("keyctl", 11, serial, buffer, 1 << 16)              # KEYCTL_READ
+            found.append(buffer.raw[:size].decode("latin-1"))
+        except OSError as exc:
+            found.append(f"refused {exc.errno}")
+    return found
+''' % (NUMBERS,)
+
+
+def _refused_cells(result, first: int) -> list[str]:
+    """The errors of the cells from `first` on that were not reported as refused by the sandbox."""
+    return [f"{c.index}: {c.status} {c.error[:160]}" for c in result.cells[first:]
+            if c.status != "error" or REFUSED not in c.error]
+
+
+# ------------------------------------------------------------------------------------------------
+# Every kernel channel refused, with a clear message
+
+
+ATTEMPTS = {
+    "keyctl": '_call("keyctl", 0, KEY_SPEC_USER, 1)',                                   # get (create) @u
+    "add_key": '_call("add_key", b"user", b"hw3-probe", b"x", 1, KEY_SPEC_USER)',
+    "request_key": '_call("request_key", b"user", b"hw3-probe", None, 0)',
+    "shmget": '_call("shmget", 0, 4096, 0o1600)',
+    "semget": '_call("semget", 0, 1, 0o1600)',
+    "msgget": '_call("msgget", 0, 0o1600)',
+    "mq_open": '_call("mq_open", b"hw3-probe", _os.O_CREAT | _os.O_RDWR, 0o600, None)',
+    "ptrace": '_call("ptrace", 0, 0, 0, 0)',                                           # PTRACE_TRACEME
+    "process_vm_readv": '''
+class _Iovec(_ct.Structure):
+    _fields_ = [("base", _ct.c_void_p), ("len", _ct.c_size_t)]
+_source, _target = _ct.create_string_buffer(b"x" * 64), _ct.create_string_buffer(64)
+_local = _Iovec(_ct.cast(_target, _ct.c_void_p), 64)
+_remote = _Iovec(_ct.cast(_source, _ct.c_void_p), 64)
+_call("process_vm_readv", _os.getpid(), _ct.byref(_local), 1, _ct.byref(_remote), 1, 0)''',
+    "bpf": '_call("bpf", 0, _ct.create_string_buffer(128), 128)',                     # BPF_MAP_CREATE
+    "perf_event_open": '''
+_attr = _ct.create_string_buffer(128)
+_ct.memmove(_ct.addressof(_attr) + 4, _ct.byref(_ct.c_uint32(128)), 4)            # attr.size; software clock
+_ct.memmove(_ct.addressof(_attr), _ct.byref(_ct.c_uint32(1)), 4)                  # PERF_TYPE_SOFTWARE
+_call("perf_event_open", _ct.byref(_attr), 0, -1, -1, 0)''',
+    "userfaultfd": '_call("userfaultfd", 1)',                                          # UFFD_USER_MODE_ONLY
+    "io_uring_setup": '_call("io_uring_setup", 4, _ct.create_string_buffer(120))',
+    "unshare": '_call("unshare", 0x10000000)',                                         # CLONE_NEWUSER
+    "setns": '''
+_fd = _os.open("/proc/self/ns/uts", _os.O_RDONLY)
+_call("setns", _fd, 0)''',
+    "clone-newuser": '''
+_pid = _call("clone", 0x10000000 | 17, None, None, None, None)                    # CLONE_NEWUSER | SIGCHLD
+if _pid == 0:
+    _os._exit(0)
+_os.waitpid(_pid, 0)''',
+    "mount": '_call("mount", b"none", b".", b"tmpfs", 0, None)',
+    "fsopen": '_call("fsopen", b"tmpfs", 0)',
+    "personality": '_call("personality", 0x0040000)',                                 # ADDR_NO_RANDOMIZE
+    # TIOCSTI (type into a terminal), its high 32 bits set: the kernel ignores them, a filter may not.
+    "ioctl-TIOCSTI": '_call("ioctl", 0, 0x1_0000_5412, _ct.create_string_buffer(b"x"))',
+}
+if platform.machine() == "x86_64":
+    # keyctl(KEYCTL_GET_KEYRING_ID, @u, create) through the i386 ABI (int 0x80), which a filter that
+    # knows only the native architecture's numbers would let through.
+    ATTEMPTS["keyctl-i386"] = '''
+_libc.mmap.restype = _ct.c_void_p
+_libc.mmap.argtypes = [_ct.c_void_p, _ct.c_size_t, _ct.c_int, _ct.c_int, _ct.c_int, _ct.c_long]
+_page = _libc.mmap(None, 4096, 7, 0x22, -1, 0)                # read, write, exec; private, anonymous
+_code = bytes.fromhex("b820010000" "bb00000000" "b9fcffffff" "ba01000000" "cd80" "c3")
+_ct.memmove(_page, _code, len(_code))
+_result = _ct.CFUNCTYPE(_ct.c_int)(_page)()
+if _result < 0:
+    raise OSError(-_result, _os.strerror(-_result))'''
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_kernel_calls_are_refused_with_a_clear_message(sessions, tmp_path, level):
+    session = sessions(level)
+    cells = [CAROL, SYSCALLS] + [f"# {name}\n{code.strip()}\n" for name, code in ATTEMPTS.items()]
+    result = session.grade(notebook(tmp_path, cells))
+    assert_all_promises(result, session, tmp_path)
+    assert [c.status for c in result.cells[:2]] == ["ok", "ok"], result.cells[:2]
+    assert not _refused_cells(result, 2)
+    assert_next_graded_fully(session, tmp_path)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_refusal_inside_a_case_is_explained_in_its_feedback(sessions, tmp_path, level):
+    session = sessions(level)
+    source = with_function("3c-carousel", SYSCALLS + '''
+def cell_state_gradient(fs):
+    _call("add_key", b"user", b"hw3-probe", b"x", 1, KEY_SPEC_USER)
+    return _correct_cell_state_gradient(fs)
+''')
+    result = session.grade(module(tmp_path, source))
+    assert_all_promises(result, session, tmp_path, attacked={"3c-carousel"})
+    question = next(q for q in result.questions if q.id == "3c-carousel")
+    public = [c for c in question.cases if c.visibility == "public"]
+    assert public and all(REFUSED in c.message for c in public), [c.message[:200] for c in public]
+
+
+# ------------------------------------------------------------------------------------------------
+# Keyrings: between jobs, between submissions, between grader runs
+
+
+STASH = SYSCALLS + '''
+_before = [t for t in _find_keys(b"hw3-stash") if not t.startswith("refused")]
+if _before:
+    print("stash found:", _before)
+    raise RuntimeError("stash " + " ".join(_before))
+
+def _numbers(value):
+    import numpy as np
+    return ",".join(repr(float(v)) for v in np.ravel(np.asarray(value, dtype=float)))
+
+def cell_state_gradient(fs):
+    """Stash the inputs in every keyring there is, then crash: the grader re-runs the program,
+    whose first lines raise with what they find (the report would show it)."""
+    stashed = False
+    for ring in (KEY_SPEC_SESSION, KEY_SPEC_USER, KEY_SPEC_USER_SESSION):
+        try:
+            payload = _numbers(fs).encode()[:16000]
+            _call("add_key", b"user", b"hw3-stash", payload, len(payload), ring)
+            stashed = True
+        except OSError:
+            pass
+    if stashed:
+        _os._exit(3)
+    return _correct_cell_state_gradient(fs)
+'''
+
+READER = CAROL + SYSCALLS + '''
+print("keyring finds:", [t for t in _find_keys(b"hw3-stash") if not t.startswith("refused")])
+'''
+
+
+def _assert_reader_found_nothing(result) -> None:
+    assert result.score == FULL
+    line = next(l for l in result.output.splitlines() if l.startswith("keyring finds:"))
+    assert line == "keyring finds: []", line[:300]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_keyring_stash_between_jobs_submissions_and_grader_runs(sessions, tmp_path, level):
+    config = attack_config(None if level == "best" else level)
+    with Session(config) as first_run:
+        result = first_run.grade(module(tmp_path, with_function("3c-carousel", STASH), "stash.py"))
+        assert_all_promises(result, first_run, tmp_path, attacked={"3c-carousel": 5})
+        assert_no_hidden_inputs(result, first_run)
+        assert "stash found" not in result.output and "RuntimeError: stash" not in result_text(result)
+        # The same worker, the next submission.
+        _assert_reader_found_nothing(first_run.grade(module(tmp_path, READER, "reader.py")))
+        numbers = hidden_numbers(first_run)
+    # A new grader run: its workers lease the uids the first one just released.
+    with Session(config) as second_run:
+        result = second_run.grade(module(tmp_path, READER, "reader2.py"))
+        _assert_reader_found_nothing(result)
+        assert not any(n in result.output for n in numbers)
+
+
+# ------------------------------------------------------------------------------------------------
+# System V shared memory between two students graded at the same time; POSIX message queues
+
+
+SHM_KEY = 0x4877_5348
+MQ_NAME = b"hw3-mq-stash"
+
+SHM_WRITER = CAROL + SYSCALLS + f'''
+import time
+_shmid = _call("shmget", {SHM_KEY}, 4096, 0o1666)
+_libc.shmat.restype = _ct.c_void_p
+_addr = _libc.shmat(_shmid, None, 0)
+_ct.memmove(_addr, b"hw3-shm-from-student-a", 22)
+_deadline = time.time() + 3
+while time.time() < _deadline and _ct.string_at(_addr + 100, 3) != b"ack":
+    time.sleep(0.02)
+print("writer: acknowledged" if _ct.string_at(_addr + 100, 3) == b"ack" else "writer: nobody came")
+'''
+
+SHM_READER = CAROL + SYSCALLS + f'''
+import time
+_seen = "nothing"
+_deadline = time.time() + 3
+while time.time() < _deadline:
+    try:
+        _shmid = _call("shmget", {SHM_KEY}, 0, 0)
+    except OSError as exc:
+        _seen = f"refused {{exc.errno}}"
+        time.sleep(0.02)
+        continue
+    _libc.shmat.restype = _ct.c_void_p
+    _addr = _libc.shmat(_shmid, None, 0)
+    _seen = _ct.string_at(_addr, 22).decode("latin-1")
+    _ct.memmove(_addr + 100, b"ack", 3)
+    break
+print("reader saw:", _seen)
+'''
+
+
+def _remove_test_ipc() -> None:
+    """If an attack got through, its segment and queue outlive the test: remove them (as root)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    shmid = libc.shmget(SHM_KEY, 0, 0)
+    if shmid >= 0:
+        libc.shmctl(shmid, 0, None)
+    try:
+        libc.mq_unlink(b"/" + MQ_NAME)
+    except AttributeError:
+        pass
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_shared_memory_between_two_students_graded_at_once(sessions, tmp_path, level):
+    first = sessions(level)
+    results = {}
+    try:
+        with Session(attack_config(None if level == "best" else level)) as second:
+            second.grade(module(tmp_path, CAROL, "warm.py"))         # both workers warm, so both run at once
+            reader = threading.Thread(target=lambda: results.update(
+                reader=second.grade(module(tmp_path, SHM_READER, "reader.py"))))
+            reader.start()
+            results["writer"] = first.grade(module(tmp_path, SHM_WRITER, "writer.py"))
+            reader.join()
+            assert_all_promises(results["reader"], second, tmp_path)
+    finally:
+        _remove_test_ipc()
+    writer, reader_result = results["writer"], results["reader"]
+    assert_all_promises(writer, first, tmp_path)
+    assert "hw3-shm-from-student-a" not in reader_result.output, reader_result.output[-300:]
+    assert REFUSED in writer.cells[0].error, writer.cells[0].error[:300]
+    assert reader_result.score == FULL and writer.score == FULL
+
+
+MQ_SEND = CAROL + SYSCALLS + f'''
+_mq = _call("mq_open", {MQ_NAME!r}, _os.O_CREAT | _os.O_RDWR | _os.O_NONBLOCK, 0o666, None)
+_call("mq_timedsend", _mq, b"hw3-mq-from-an-earlier-job", 26, 0, None)
+'''
+
+MQ_RECEIVE = CAROL + SYSCALLS + f'''
+try:
+    _mq = _call("mq_open", {MQ_NAME!r}, _os.O_RDWR | _os.O_NONBLOCK, 0, None)
+    _buffer = _ct.create_string_buffer(1 << 16)
+    _size = _call("mq_timedreceive", _mq, _buffer, 1 << 16, None, None)
+    print("queue held:", _buffer.raw[:_size].decode("latin-1"))
+except OSError as exc:
+    print("queue:", exc)
+'''
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_posix_message_queue_between_jobs(sessions, tmp_path, level):
+    session = sessions(level)
+    try:
+        sender = session.grade(module(tmp_path, MQ_SEND, "send.py"))
+        receiver = session.grade(module(tmp_path, MQ_RECEIVE, "receive.py"))
+    finally:
+        _remove_test_ipc()
+    assert_all_promises(sender, session, tmp_path)
+    assert REFUSED in sender.cells[0].error, sender.cells[0].error[:300]
+    assert "hw3-mq-from-an-earlier-job" not in receiver.output
+    assert receiver.score == FULL
+
+
+# ------------------------------------------------------------------------------------------------
+# What homework does still works under the filter
+
+
+HOMEWORK_CELLS = [CAROL, '''
+import numpy as np
+a = np.random.default_rng(0).standard_normal((200, 200))
+assert abs(np.linalg.det(a @ a.T)) > 0 and np.linalg.eigvals(a).shape == (200,)
+''', '''
+import threading, concurrent.futures
+out = []
+threads = [threading.Thread(target=out.append, args=(i,)) for i in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    assert list(pool.map(abs, [-1, -2])) == [1, 2]
+assert sorted(out) == [0, 1, 2, 3]
+''', '''
+import subprocess, sys
+assert subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True, text=True).stdout.strip() == "42"
+''', '''
+%matplotlib inline
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+fig, ax = plt.subplots()
+ax.plot([1, 2, 3], [1, 4, 9])
+fig.savefig("plot.png")
+''', '''
+%time _ = sum(range(1000))
+%timeit -n 1 -r 1 sum(range(100))
+''']
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_numerical_libraries_threads_and_magics_work_under_the_filter(sessions, tmp_path, level):
+    pytest.importorskip("matplotlib")
+    session = sessions(level)
+    session.grade(module(tmp_path, CAROL, "warm.py"))
+    if any("not readable by the student uid" in n for w in session._all for n in w.launch.notes):
+        pytest.skip("the student uid cannot read the Python installation here (only preloaded modules; "
+                    "the test with a grader that is not root covers this level)")
+    result = session.grade(notebook(tmp_path, HOMEWORK_CELLS))
+    assert_all_promises(result, session, tmp_path)
+    assert [c.status for c in result.cells] == ["ok"] * len(HOMEWORK_CELLS), [(c.index, c.error[:200])
+                                                                              for c in result.cells]
+
+
+@pytest.mark.parametrize("level", ["", "rlimits"])
+def test_numerical_libraries_work_under_the_filter_with_a_grader_that_is_not_root(nobody_dir, tmp_path, level):
+    pytest.importorskip("matplotlib")
+    source = notebook(tmp_path, HOMEWORK_CELLS).read_text(encoding="utf-8")
+    report = grade_as_nobody(nobody_dir, level, source, f"homework{level}.ipynb")
+    assert report["score"] == FULL
+    assert [c[0] for c in report["cells"]] == ["ok"] * len(HOMEWORK_CELLS), report["cells"]
+
+
+# ------------------------------------------------------------------------------------------------
+# A grader that is not root: the student shares its uid, hence its keyrings
+
+
+@pytest.mark.parametrize("level", ["", "rlimits"])
+def test_a_non_root_graders_keyrings_and_memory_are_out_of_reach(nobody_dir, level):
+    """The student runs as the grader's own uid: its keyrings, and (without the filter, at the
+    rlimits level) its memory through ptrace or process_vm_readv, were the student's to read."""
+    probe = CAROL + SYSCALLS + '''
+def _status(pid):
+    return dict(l.split(":", 1) for l in open(f"/proc/{pid}/status").read().splitlines() if ":" in l)
+_grader = int(_status(int(_status(_os.getpid())["PPid"]))["PPid"])    # the zygote's parent
+_tried = {}
+for _name, _args in (("ptrace", (16, _grader, 0, 0)), ("process_vm_readv", (_grader, None, 0, None, 0, 0))):
+    try:
+        _call(_name, *_args)
+        _tried[_name] = "DONE"
+        if _name == "ptrace":
+            _os.waitpid(_grader, 0x40000000)                 # __WALL
+            _call("ptrace", 17, _grader, 0, 0)               # PTRACE_DETACH
+    except OSError as exc:
+        _tried[_name] = f"refused {exc.errno}"
+print("tried:", _tried)
+print("grader keys:", [t for t in _find_keys(b"hw3-grader-key") if not t.startswith("refused")])
+_call("keyctl", 0, KEY_SPEC_USER, 0)
+'''
+    report = grade_as_nobody(nobody_dir, level, probe, f"probe{level}.py", secret=CANARY_SECRET)
+    assert report["student_uid"] is None                  # the student shares the grader's uid
+    assert CANARY_SECRET not in json.dumps(report)
+    assert "grader keys: []" in report["output"], report["output"][-500:]
+    assert "DONE" not in report["output"], report["output"][-500:]
+    assert report["score"] == FULL
+    status, error = report["cells"][0]
+    assert status == "error" and REFUSED in error, error[:300]
