@@ -31,11 +31,10 @@ import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .config import CONFIG_NAME, Config, load_config
+from .config import CONFIG_NAME, Config, Limits, load_config
 from .files import write_atomic, write_bytes_atomic
 from .load import LoadError, pick_candidate
 from .render import gradescope as render
-from .runner import Limits
 
 DEFAULT_ROOT = "/autograder"
 SECRET_NAME = "hidden_secret"
