@@ -46,22 +46,22 @@ STUDENT_UIDS = range(FIRST_UID, FIRST_UID + MAX_LEASES)
 SHARED_TMP = [Path(p) for p in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(p)]
 
 
-def attack_config(isolation: str | None = None):
+def attack_config(isolation: str | None = None, limits: Limits = ATTACK_LIMITS):
     """The configuration of every attack session: a secret that must never show, small limits."""
-    return replace(load_config(env={"GRADER_SECRET": CANARY_SECRET}), limits=ATTACK_LIMITS,
+    return replace(load_config(env={"GRADER_SECRET": CANARY_SECRET}), limits=limits,
                    isolation=isolation, workers=1)
 
 
 class Sessions:
-    """One warm Session per isolation level, opened on first use and closed with the module."""
+    """One warm Session per isolation level (and limits), opened on first use and closed with the module."""
 
     def __init__(self):
-        self._open: dict[str, Session] = {}
+        self._open: dict[tuple[str, Limits], Session] = {}
 
-    def __call__(self, level: str = "best") -> Session:
-        if level not in self._open:
-            self._open[level] = Session(attack_config(None if level == "best" else level))
-        return self._open[level]
+    def __call__(self, level: str = "best", limits: Limits = ATTACK_LIMITS) -> Session:
+        if (level, limits) not in self._open:
+            self._open[level, limits] = Session(attack_config(None if level == "best" else level, limits))
+        return self._open[level, limits]
 
     def close(self) -> None:
         for session in self._open.values():
