@@ -163,7 +163,7 @@ def cmd_config(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Each command offers only the options that mean something for it, each with its help."""
-    parser = argparse.ArgumentParser(prog="grader", description="Autograder for numerical homework (HW3: RNNs).")
+    parser = argparse.ArgumentParser(prog="grader", description="A sandboxed autograder for numerical homework.")
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
     config = argparse.ArgumentParser(add_help=False)
     config.add_argument("--config", metavar="FILE",

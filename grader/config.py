@@ -28,9 +28,11 @@ every report would let a student test guesses offline.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
 import importlib
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass, field
@@ -206,6 +208,12 @@ class Config:
     def demo_secret(self) -> bool:
         return self.secret_source == "demo"
 
+    def private_packages(self) -> tuple[str, ...]:
+        """The packages student code must not read besides the engine's: what the assignment's
+        registry declares in PRIVATE_PACKAGES (its reference answers...), and the registry's own
+        top-level package. Known before the registry is imported (see `declared_private_packages`)."""
+        return declared_private_packages(self.assignment)
+
     def load_assignment(self) -> Assignment:
         try:
             module = importlib.import_module(self.assignment)
@@ -223,6 +231,53 @@ class Config:
                             for w in assignment.written)
             assignment = dataclasses.replace(assignment, written=written)
         return assignment
+
+
+PRIVATE_DECLARATION = "PRIVATE_PACKAGES"
+
+
+def declared_private_packages(registry: str) -> tuple[str, ...]:
+    """The registry's PRIVATE_PACKAGES (a literal tuple of top-level package names) and its own
+    top-level package; () when the registry is not here (the student kit, which has none).
+
+    The sandbox must know them when the workers start, and they start before the registry is
+    imported (its reference answers and numpy load while the workers warm up): the declaration is
+    read from the registry's source without running it, and only a declaration that is not a
+    literal makes the registry be imported to read it.
+    """
+    try:
+        spec = importlib.util.find_spec(registry)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return ()
+    declared = _literal_declaration(spec.origin)
+    if declared is None:
+        declared = getattr(importlib.import_module(registry), PRIVATE_DECLARATION, ())
+    if isinstance(declared, str) or not all(isinstance(n, str) and n.isidentifier() for n in declared):
+        raise ConfigError(f"{registry}.{PRIVATE_DECLARATION} must be a tuple of top-level package names, "
+                          f"not {declared!r}")
+    return tuple(dict.fromkeys((*declared, registry.split(".")[0])))
+
+
+def _literal_declaration(origin: str | None) -> tuple[str, ...] | None:
+    """PRIVATE_PACKAGES as assigned at the top of the module at `origin`, if it is a literal;
+    () if the module assigns none; None if it cannot be told without running the module."""
+    if not origin or not origin.endswith(".py"):
+        return None
+    try:
+        tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+            if isinstance(node, ast.AnnAssign) and node.value is not None else []
+        if any(isinstance(t, ast.Name) and t.id == PRIVATE_DECLARATION for t in targets):
+            try:
+                return tuple(ast.literal_eval(node.value))
+            except (ValueError, TypeError, SyntaxError):
+                return None
+    return ()
 
 
 def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> Config:

@@ -129,7 +129,7 @@ python3 -m venv "$ROOT/venv"
 # forbids them) the sandbox falls back to rlimits and that uid sees the file system: make the
 # grader, the reference answers, the registry and the secret readable by root only.
 SITE="$("$ROOT/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-for package in grader reference assignments; do
+for package in {private}; do
     if [ -d "$SITE/$package" ]; then chmod -R go-rwx "$SITE/$package"; fi
 done
 chown -R root:root "$SOURCE"
@@ -155,7 +155,7 @@ exec "$PYTHON" -m grader gradescope --config "$SOURCE/grader.toml"
 """
 
 DOCKERFILE = """# Gradescope's "manual Docker configuration": build this from the unzipped autograder folder,
-#   docker build -t USER/hw3-autograder . && docker push USER/hw3-autograder
+#   docker build -t USER/autograder . && docker push USER/autograder
 # and give Gradescope the image name. Like the zip, the image holds the hidden-case secret: keep it private.
 FROM gradescope/autograder-base:latest
 COPY . /autograder/source
@@ -164,6 +164,11 @@ RUN cp /autograder/source/run_autograder /autograder/run_autograder \\
     && bash /autograder/source/setup.sh \\
     && apt-get clean && rm -rf /var/lib/apt/lists/*
 """
+
+
+def setup_sh(config: Config) -> str:
+    """setup.sh, making the engine and the packages the assignment declares private root-only."""
+    return SETUP_SH.replace("{private}", " ".join(dict.fromkeys(("grader", *config.private_packages()))))
 
 
 def _toml_value(value: object) -> str:
@@ -267,7 +272,7 @@ def installed_pyproject(dist: Any, files: list[str]) -> str:
 def autograder_members(config: Config, project: Path = PROJECT_ROOT) -> list[Member]:
     config.load_assignment()       # fail now, not on Gradescope, if the registry does not import
     return [
-        Member("setup.sh", SETUP_SH.encode(), 0o755),
+        Member("setup.sh", setup_sh(config).encode(), 0o755),
         Member("run_autograder", RUN_AUTOGRADER.encode(), 0o755),
         Member(CONFIG_NAME, grader_toml(config).encode()),
         Member(SECRET_NAME, (config.secret + "\n").encode(), 0o600),

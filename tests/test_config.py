@@ -197,3 +197,56 @@ def test_every_command_documents_every_argument_and_offers_only_what_it_uses():
     for name, opts in options.items():
         assert ("--require-sandbox" in opts) == (name in runs_student_code | {"build-autograder"}), name
         assert "--config" in opts, name
+
+
+# ------------------------------------------------------------------------------------------------
+# What the sandbox hides is what the assignment declares
+
+
+def _registry(tmp_path, monkeypatch, name: str, body: str) -> str:
+    folder = tmp_path / "registries"
+    (folder / name).mkdir(parents=True)
+    (folder / name / "__init__.py").write_text(body)
+    monkeypatch.syspath_prepend(str(folder))
+    return name
+
+
+def test_hw3_declares_its_reference_and_its_registry():
+    from grader.config import declared_private_packages
+
+    assert load_config(env={}).private_packages() == ("reference", "assignments")
+    assert declared_private_packages("no_such_registry") == ()          # e.g. the student kit: no registry
+
+
+def test_the_declaration_is_read_without_running_the_registry(tmp_path, monkeypatch):
+    from grader.config import declared_private_packages
+
+    name = _registry(tmp_path, monkeypatch, "hw8_literal",
+                     'PRIVATE_PACKAGES = ("hw8_answers",)\nraise RuntimeError("the registry was run")\n')
+    assert declared_private_packages(name) == ("hw8_answers", "hw8_literal")
+
+
+def test_a_computed_declaration_is_read_by_importing_and_a_bad_one_is_an_error(tmp_path, monkeypatch):
+    from grader.config import declared_private_packages
+
+    name = _registry(tmp_path, monkeypatch, "hw8_computed", 'PRIVATE_PACKAGES = tuple(["hw8_" + "answers"])\n')
+    assert declared_private_packages(name) == ("hw8_answers", "hw8_computed")
+    name = _registry(tmp_path, monkeypatch, "hw8_bad", 'PRIVATE_PACKAGES = "hw8_answers"\n')
+    with pytest.raises(ConfigError, match="PRIVATE_PACKAGES must be a tuple"):
+        declared_private_packages(name)
+
+
+def test_the_engine_keeps_no_homework_words():
+    """The engine knows nothing about RNNs: the homework's vocabulary lives in assignments/."""
+    import re
+
+    from conftest import ROOT
+
+    words = re.compile(r"sigmoid|saturat|lstm|bptt|\bgates?\b|\brnns?\b|carousel|recurrent|jacobian", re.I)
+    allowed = {"1×1 Jacobian"}          # diagnose.py: a general remark about 1×1 answers
+    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+             for folder in ("grader", "templates") for path in sorted((ROOT / folder).rglob("*"))
+             if path.suffix in (".py", ".html", ".css", ".j2")
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if words.search(line) and not any(a in line for a in allowed)]
+    assert not found, found

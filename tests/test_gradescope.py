@@ -130,6 +130,7 @@ def test_zip_has_what_gradescope_needs(built_zip: Path):
         setup = archive.read("setup.sh").decode()
         assert "apt-get install -y python3 python3-pip python3-venv bubblewrap" in setup
         assert "pip install" in setup and "chmod -R go-rwx" in setup
+        assert "for package in grader reference assignments; do" in setup     # what HW3's registry declares
         assert archive.read("run_autograder").decode().startswith("#!")
         assert "grader gradescope" in archive.read("run_autograder").decode()
         assert archive.read("Dockerfile").decode().count("FROM gradescope/autograder-base") == 1

@@ -231,7 +231,7 @@ def test_hidden_packages_inside_the_installation(tmp_path, monkeypatch, fake_sit
     stay importable."""
     original_roots = sandbox._python_roots
     monkeypatch.setattr(sandbox, "_python_roots", lambda: original_roots() + [str(fake_site)])
-    monkeypatch.setattr(sandbox, "_hidden_dirs", lambda: [str(fake_site / "reference")])
+    monkeypatch.setattr(sandbox, "_hidden_dirs", lambda private=(): [str(fake_site / "reference")])
     source = CAROL + f'''
 import sys
 sys.path.append({str(fake_site)!r})
