@@ -150,11 +150,15 @@ def _positive_int(text: str) -> int:
 
 def cmd_config(args) -> int:
     """Check the configuration (exit 2 naming a bad key); with --show, print every key, value and help."""
+    from dataclasses import replace
+
     from .config import show
 
     config = load_config(args.config)
+    config.load_assignment()          # the registry imports, and [written] names its parts
     if args.show:
-        print(show(config))
+        registry = replace(config, written_points={}).load_assignment()
+        print(show(config, {w.id: w.points for w in registry.written}))
     else:
         secret = "the DEMO secret (not for real grades)" if config.demo_secret else f"from {config.secret_source}"
         print(f"configuration OK ({config.source}); secret: {secret}; `grader config --show` prints every setting")

@@ -400,9 +400,12 @@ def current_values(config: Config) -> dict[tuple[str, str], Any]:
     return values
 
 
-def show(config: Config) -> str:
-    """Every key with its value in `config`, its default and its help (the secret is never printed)."""
+def show(config: Config, written_defaults: dict[str, float] | None = None) -> str:
+    """Every key with its value in `config`, its default and its help (the secret is never printed);
+    with the registry's `written_defaults`, every written part too."""
     values = current_values(config)
+    for part, points in (written_defaults or {}).items():
+        values.setdefault((WRITTEN, part), points)
     lines = [f"# configuration: {config.source}", ""]
     for section in dict.fromkeys(s.section for s in SCHEMA):
         lines.append(f"[{section}]")
@@ -418,8 +421,8 @@ def _show_setting(s: Setting, config: Config, values: dict[tuple[str, str], Any]
     help_line = f"    # {s.help}; {s.type_text()}; default: {s.default_repr()}"
     if s.name == "*":
         set_here = [(name, v) for (sec, name), v in values.items() if sec == s.section]
-        return [f"{_toml_value(name)} = {_toml_value(v)}" for name, v in set_here] + \
-               [f"# \"<part id>\" = points", help_line]
+        return [f"{_toml_value(name)} = {_toml_value(float(v))}" for name, v in set_here] + \
+               ["# \"<part id>\" = points", help_line]
     if s.secret:
         shown = "(demo secret: NOT for real grades)" if config.demo_secret else f"(set, from {config.secret_source})"
         return [f"# {s.name} = {shown}", help_line]

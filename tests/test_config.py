@@ -113,6 +113,18 @@ def test_the_command_line_exits_2_naming_the_key_never_a_traceback(tmp_path, cap
     assert "configuration error" in err and "Traceback" not in err
 
 
+def test_config_checks_the_registry_too(tmp_path, capsys):
+    from grader.cli import EXIT_USAGE, main
+
+    path = tmp_path / "g.toml"
+    path.write_text('[written]\n"9z-essay" = 3\n')
+    assert main(["config", "--config", str(path)]) == EXIT_USAGE
+    assert "unknown parts" in capsys.readouterr().err
+    path.write_text('[written]\n"2b-proof" = 3\n')
+    assert main(["config", "--config", str(path)]) == 0
+    assert "configuration OK" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("secret", ["abc", "0123456789abcde", "aaaaaaaaaaaaaaaaaaaaaaaa", "abababababababababab"])
 def test_a_guessable_secret_is_refused(tmp_path, secret):
     with pytest.raises(ConfigError, match="too easy to guess"):
@@ -165,7 +177,7 @@ def test_show_prints_every_key_with_its_value_default_and_help(tmp_path, capsys)
         assert s.help in out and s.default_repr() in out
         if s.name != "*":
             assert f"{s.name} = " in out
-    assert "case_seconds = 0.5" in out and '"2b-proof" = 7.0' in out
+    assert "case_seconds = 0.5" in out and '"2b-proof" = 7.0' in out and '"1a-derivation" = 5.0' in out
     assert "not-printed" not in out and "from [grader] secret" in out
 
 
