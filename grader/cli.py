@@ -2,7 +2,7 @@
 
 Exit codes (documented in the README):
   0  graded (grade, batch), or every public case passes (check); built (build-kit, build-autograder);
-     gradescope always (it writes a results.json whatever happens)
+     the configuration is valid (config); gradescope always (it writes a results.json whatever happens)
   1  check: some public case fails
   2  usage or configuration error (also: a bad --manual-scores file, after the batch is written;
      a kit or autograder that cannot be built, e.g. with the demo secret)
