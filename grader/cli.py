@@ -2,7 +2,7 @@
 
 Exit codes (documented in the README):
   0  graded (grade, batch), or every public case passes (check); built (build-kit, build-autograder);
-     gradescope always (it writes a results.json whatever happens)
+     the configuration is valid (config); gradescope always (it writes a results.json whatever happens)
   1  check: some public case fails
   2  usage or configuration error (also: a bad --manual-scores file, after the batch is written;
      a kit or autograder that cannot be built, e.g. with the demo secret)
@@ -32,7 +32,7 @@ def result_json(result: Result) -> str:
 
 def _config(args):
     config = load_config(args.config)
-    if args.require_sandbox:
+    if getattr(args, "require_sandbox", False):
         from dataclasses import replace
         config = replace(config, isolation="bwrap")
     return config
@@ -160,58 +160,97 @@ def cmd_gradescope(args) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grader", description="Autograder for numerical homework (HW3: RNNs).")
-    parser.add_argument("--version", action="version", version=f"grader {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", help="grader.toml to read (default: $GRADER_CONFIG or ./grader.toml)")
-    common.add_argument("--require-sandbox", action="store_true",
-                        help="refuse to grade unless the full bubblewrap sandbox is available")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _positive_int(text: str) -> int:
+    """argparse type for a count: a usage error (exit 2) for 0, negatives and non-numbers."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
-    p = sub.add_parser("grade", parents=[common], help="grade one submission on public and hidden cases")
+
+def cmd_config(args) -> int:
+    """Check the configuration (exit 2 naming a bad key); with --show, print every key, value and help."""
+    from dataclasses import replace
+
+    from .config import show
+
+    config = load_config(args.config)
+    config.load_assignment()          # the registry imports, and [written] names its parts
+    if args.show:
+        registry = replace(config, written_points={}).load_assignment()
+        print(show(config, {w.id: w.points for w in registry.written}))
+    else:
+        secret = "the DEMO secret (not for real grades)" if config.demo_secret else f"from {config.secret_source}"
+        print(f"configuration OK ({config.source}); secret: {secret}; `grader config --show` prints every setting")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Each command offers only the options that mean something for it, each with its help."""
+    parser = argparse.ArgumentParser(prog="grader", description="A sandboxed autograder for numerical homework.")
+    parser.add_argument("--version", action="version", version=f"grader {__version__}")
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", metavar="FILE",
+                        help="the grader.toml to read (default: $GRADER_CONFIG, else ./grader.toml if present)")
+    sandboxed = argparse.ArgumentParser(add_help=False)   # for the commands that run student code
+    sandboxed.add_argument("--require-sandbox", action="store_true",
+                           help="refuse to grade (exit 4) unless the full bubblewrap sandbox is available")
+    common = [config, sandboxed]
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("grade", parents=common, help="grade one submission on public and hidden cases")
     p.add_argument("submission", help="a .ipynb, .py, .md/.txt file, or a folder holding one")
-    p.add_argument("--json", help="write the result as JSON to this file")
-    p.add_argument("--html", help="write a self-contained HTML report to this file")
+    p.add_argument("--json", metavar="FILE", help="write the result as JSON to this file")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report to this file")
     p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("check", parents=[common], help="student self-check: public cases only")
-    p.add_argument("submission")
-    p.add_argument("--json", help="write the result as JSON to this file")
-    p.add_argument("--cases", help="a public_cases.json to check against (default: the assignment's public "
+    p = sub.add_parser("check", parents=common, help="student self-check: public cases only")
+    p.add_argument("submission", help="your .ipynb or .py file (or a folder holding it)")
+    p.add_argument("--json", metavar="FILE", help="write the result as JSON to this file")
+    p.add_argument("--cases", metavar="FILE", help="a public_cases.json to check against (default: the assignment's public "
                                    "cases, or the student kit's bundled file)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("batch", parents=[common], help="grade a folder of submissions (one file or folder each)")
+    p = sub.add_parser("batch", parents=common, help="grade a folder of submissions (one file or folder each)")
     p.add_argument("folder", help="the submissions: one file or one folder per student")
-    p.add_argument("--out", required=True, help="the folder for the reports, grades.csv and summary.html")
-    p.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: all cores)")
+    p.add_argument("--out", required=True, metavar="DIR", help="the folder for the reports, grades.csv and summary.html")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="submissions graded at once (default: [grader] workers, else all cores)")
     p.add_argument("--force", action="store_true", help="re-grade submissions that were already graded")
-    p.add_argument("--manual-scores", help="a CSV of TA scores for the written parts, merged into the results")
+    p.add_argument("--manual-scores", metavar="CSV", help="a CSV of TA scores for the written parts, merged into the results")
     p.set_defaults(func=cmd_batch)
 
-    p = sub.add_parser("similarity", help="look for copying across a graded class (instructors only)")
+    p = sub.add_parser("similarity", parents=[config], help="look for copying across a graded class (instructors only)")
     p.add_argument("out", help="the output folder of `grader batch`")
-    p.add_argument("--config", help="grader.toml to read ([similarity] thresholds; default: $GRADER_CONFIG "
-                                    "or ./grader.toml)")
     p.add_argument("--template", help="the blank template handed out (its code and text are not evidence; "
                                       "default: [similarity] template, or the checkout's template)")
     p.set_defaults(func=cmd_similarity)
 
-    p = sub.add_parser("build-kit", parents=[common], help="build the student kit (template, self-check, "
+    p = sub.add_parser("build-kit", parents=[config], help="build the student kit (template, self-check, "
                                                             "public cases; no reference, no hidden cases)")
     p.add_argument("out", help="the folder to create")
     p.set_defaults(func=cmd_build_kit)
 
-    p = sub.add_parser("build-autograder", parents=[common], help="build the Gradescope autograder zip")
+    p = sub.add_parser("build-autograder", parents=[config], help="build the Gradescope autograder zip")
     p.add_argument("out", help="the .zip file to write (it holds the hidden-case secret: keep it private)")
+    p.add_argument("--require-sandbox", action="store_true",
+                   help="write isolation = \"bwrap\" into the packaged grader.toml: on Gradescope, refuse to grade "
+                        "without bubblewrap")
     p.add_argument("--allow-demo-secret", action="store_true",
                    help="build even with the repository's demo secret (for a trial run only)")
     p.set_defaults(func=cmd_build_autograder)
 
-    p = sub.add_parser("gradescope", parents=[common],
-                       help="inside Gradescope (run by run_autograder): grade $AUTOGRADER_ROOT/submission")
+    p = sub.add_parser("gradescope", parents=[config],
+                       help="inside Gradescope (run by run_autograder): grade $AUTOGRADER_ROOT/submission "
+                            "(the sandbox requirement is the packaged grader.toml's isolation)")
     p.set_defaults(func=cmd_gradescope)
+
+    p = sub.add_parser("config", parents=[config], help="check the configuration (exit 2 naming a bad key)")
+    p.add_argument("--show", action="store_true", help="print every key with its value, default and meaning")
+    p.set_defaults(func=cmd_config)
     return parser
 
 

@@ -97,17 +97,36 @@ def compare_arrays(expected: np.ndarray, got: Any, tol: Tolerance) -> Verdict:
     mismatch = diff > allowed
     if not mismatch.any():
         return Verdict(PASSED)
-    worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
-    worst_rel = np.unravel_index(int(np.argmax(np.where(mismatch, rel, -1))), rel.shape) if rel.ndim else ()
+    # As numpy's assert_array_compare: the largest differences *among the violations*. An element
+    # that passes (within rtol of a large entry) may differ more in absolute terms than the one that
+    # fails, and pointing at it would send the student to the wrong place.
+    worst = _argmax_among(diff, mismatch)
+    worst_rel = _argmax_among(rel, mismatch)
     count, total = int(mismatch.sum()), mismatch.size
+    shown_expected, shown_got = _distinct(float(expected[worst]), float(got[worst]))
     lines = [
         f"Not equal to tolerance ({tol.describe()} = {tol.atol * scale:.3g}).",
         f"Mismatched elements: {count} / {total} ({100 * count / total:.3g}%).",
         f"Largest absolute difference: {float(diff[worst]):.6g} at index {_index(worst)} "
-        f"(expected {float(expected[worst]):.6g}, got {float(got[worst]):.6g}).",
+        f"(expected {shown_expected}, got {shown_got}).",
         f"Largest relative difference: {float(rel[worst_rel]):.6g} at index {_index(worst_rel)}.",
     ]
     return Verdict(FAILED, "\n".join(lines))
+
+
+def _argmax_among(values: np.ndarray, where: np.ndarray) -> tuple:
+    """The index of the largest of `values` where `where` holds (some element must)."""
+    flat = int(np.argmax(np.where(where, values, -np.inf)))
+    return np.unravel_index(flat, values.shape) if values.ndim else ()
+
+
+def _distinct(a: float, b: float) -> tuple[str, str]:
+    """Two numbers with enough digits to tell them apart (6 when that suffices, as numpy prints)."""
+    for digits in (6, 9, 12, 17):
+        shown = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if shown[0] != shown[1]:
+            break
+    return shown
 
 
 def compare(kind: str, expected: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()) -> Verdict:

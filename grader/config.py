@@ -1,20 +1,25 @@
-"""Configuration: one declarative file (grader.toml), overridable by environment and flags.
+"""Configuration: one declarative schema, read from grader.toml and the environment.
+
+Every setting is one `Setting` in `SCHEMA` (section, name, type, default, bounds, help), in the
+manner of Otter's `autograder_config.py`: the parser, `grader config --show` and the README's table
+are all derived from it, so a key cannot be documented without being parsed or parsed without being
+documented. The `[limits]` section is the `Limits` dataclass below: each field carries its bounds and
+help as metadata, and the schema lists its fields.
 
     [grader]
     assignment = "assignments.hw3"     # the registry module (it defines ASSIGNMENT)
     secret_file = "/path/to/secret"    # or: secret = "..." ; env GRADER_SECRET / GRADER_SECRET_FILE win
     isolation = "best"                 # "best" | "bwrap" | "rlimits"
-    workers = 2                        # parallel submissions in a batch (default: all cores)
 
-    [limits]                           # see grader.runner.Limits for every field
+    [limits]
     case_seconds = 2
-    submission_seconds = 180
 
     [written]                          # manual points per written part (defaults: the registry's)
     "2b-proof" = 5
 
-    [gradescope]
-    hidden_visibility = "after_published"
+A key the schema does not know is an error that names it (a misspelt `isolaton = "bwrap"` would
+otherwise silently drop the sandbox requirement), and so is a value of the wrong type or out of its
+bounds; `ConfigError` reaches the command line as exit 2, never as a traceback.
 
     [similarity]                       # copying evidence after every batch (instructors only)
     enabled = true
@@ -25,18 +30,22 @@
 
 Without any secret the repository's DEMO secret is used, and every report says so: its hidden
 cases are reproducible by anyone with this repository, so it must never be used for real grades.
+A secret of one's own must resist guessing (`MIN_SECRET_CHARS`): the case-set digest printed on
+every report would let a student test guesses offline.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
+import difflib
 import importlib
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .runner import Limits
 from .similarity import Thresholds
 from .spec import Assignment
 
@@ -48,10 +57,163 @@ else:  # pragma: no cover - Python 3.10
 DEMO_SECRET = "hw3-demo-secret--public--not-for-real-grading"
 DEFAULT_ASSIGNMENT = "assignments.hw3"
 CONFIG_NAME = "grader.toml"
+MIN_SECRET_CHARS = 16        # with MIN_SECRET_DISTINCT: far beyond what a student can try offline
+MIN_SECRET_DISTINCT = 8
+ISOLATIONS = ("best", "bwrap", "rlimits")
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+WRITTEN = "written"          # the section whose keys are the registry's written parts
 
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message says which setting and why."""
+
+
+def _limit(default: float, help: str, minimum: float, maximum: float) -> Any:
+    """A `Limits` field with the bounds and help the schema reads."""
+    return field(default=default, metadata={"help": help, "minimum": minimum, "maximum": maximum})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one submission. Defaults suit a homework of small numerical functions."""
+
+    case_seconds: float = _limit(2.0, "wall time for one call of a student function (the reference takes "
+                                      "milliseconds)", 0.01, 3600)
+    cell_seconds: float = _limit(20.0, "wall time for one notebook cell (or the whole module)", 0.1, 86400)
+    submission_seconds: float = _limit(180.0, "wall time for everything one submission does", 1, 86400)
+    memory_mb: int = _limit(1536, "address space (MiB) on top of the warm interpreter", 64, 1 << 20)
+    cpu_seconds: int = _limit(300, "CPU time (s) of one submission's process", 1, 86400)
+    nproc: int = _limit(32, "processes and threads of the student uid (when it has its own)", 1, 4096)
+    fsize_mb: int = _limit(16, "largest file (MiB) student code may write", 1, 1 << 16)
+    nofile: int = _limit(128, "open files of one student process", 32, 1 << 16)
+    tmpfs_mb: int = _limit(64, "size (MiB) of the private scratch and /tmp (bwrap)", 1, 1 << 16)
+    tmpfs_inodes: int = _limit(16384, "files in scratch and in /tmp, each, where the isolation level can cap "
+                                      "them (see the README)", 64, 1 << 24)
+    output_bytes: int = _limit(65536, "printed output kept per cell", 1024, 1 << 26)
+    timeouts_per_question: int = _limit(2, "time-outs after which a question's other cases are not run", 1, 1000)
+
+    def for_worker(self, own_uid: bool) -> dict[str, Any]:
+        limits = {"cell_seconds": self.cell_seconds, "memory_mb": self.memory_mb,
+                  "cpu_seconds": self.cpu_seconds, "fsize_mb": self.fsize_mb,
+                  "nofile": self.nofile, "output_bytes": self.output_bytes}
+        if own_uid:
+            # RLIMIT_NPROC counts every process of the real uid: only meaningful for a uid of its own.
+            limits["nproc"] = self.nproc
+        return limits
+
+
+# ------------------------------------------------------------------------------------------------
+# The schema
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of grader.toml: where it lives, what it accepts, what it means."""
+
+    section: str
+    name: str                      # "*" in [written]: any written part of the registry
+    type: type                     # str, int, float or bool (an int is accepted where a float is asked)
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    secret: bool = False           # never printed
+    default_text: str = ""         # how the default reads when it is computed, e.g. "all cores"
+
+    @property
+    def key(self) -> str:
+        return f"[{self.section}] {self.name}"
+
+    def parse(self, value: Any, name: str | None = None) -> Any:
+        """`value` as this setting's type, or a ConfigError naming the key and what it accepts."""
+        where = f"[{self.section}] {name or self.name}"
+        if self.type in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ConfigError(f"{where} must be a number{self._range()}, not {value!r}")
+        if self.type is int and isinstance(value, float):
+            raise ConfigError(f"{where} must be a whole number{self._range()}, not {value!r}")
+        if self.type is str and not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, not {value!r}")
+        if self.type is bool and not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {value!r}")
+        if self.choices and value not in self.choices:
+            raise ConfigError(f"{where} must be one of {', '.join(self.choices)}; not {value!r}")
+        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+            raise ConfigError(f"{where} must be{self._range()}, not {value!r}")
+        return self.type(value)
+
+    def _range(self) -> str:
+        if self.minimum is not None and self.maximum is not None:
+            return f" from {_number(self.minimum)} to {_number(self.maximum)}"
+        if self.minimum is not None:
+            return f" of at least {_number(self.minimum)}"
+        return ""
+
+    def type_text(self) -> str:
+        if self.choices:
+            return " | ".join(f'"{c}"' for c in self.choices)
+        kind = {str: "string", int: "integer", float: "number", bool: "true or false"}[self.type]
+        return f"{kind}, {self._range().strip()}" if self.minimum is not None else kind
+
+    def default_repr(self) -> str:
+        return self.default_text or _toml_value(self.default)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+def _limits_settings() -> tuple[Setting, ...]:
+    return tuple(Setting("limits", f.name, type(f.default), f.default, f.metadata["help"],
+                         minimum=f.metadata["minimum"], maximum=f.metadata["maximum"])
+                 for f in dataclasses.fields(Limits))
+
+
+SCHEMA: tuple[Setting, ...] = (
+    Setting("grader", "assignment", str, DEFAULT_ASSIGNMENT, "the registry module (it defines ASSIGNMENT)"),
+    Setting("grader", "secret", str, None, "the secret the hidden cases are drawn from (GRADER_SECRET wins); "
+            f"at least {MIN_SECRET_CHARS} characters", secret=True, default_text="the public demo secret"),
+    Setting("grader", "secret_file", str, None, "a file holding the secret, relative to grader.toml "
+            "(GRADER_SECRET_FILE wins)", default_text="none"),
+    Setting("grader", "isolation", str, "best", "the sandbox: the best available, bubblewrap required "
+            "(exit 4 without it), or rlimits only", choices=ISOLATIONS),
+    Setting("grader", "workers", int, None, "submissions graded at once in a batch", minimum=1, maximum=1024,
+            default_text="all cores"),
+    *_limits_settings(),
+    Setting(WRITTEN, "*", float, None, "manual points of a written part, keyed by its id (e.g. \"2b-proof\")",
+            minimum=0, maximum=1000, default_text="the registry's"),
+    Setting("gradescope", "hidden_visibility", str, "after_published", "when Gradescope shows students the "
+            "hidden-case results", choices=VISIBILITIES),
+    Setting("similarity", "enabled", bool, True, "look for copying across the class after every batch "
+            "(similarity.html, instructors only)"),
+    Setting("similarity", "code", float, Thresholds.code, "flag a pair sharing this share of the smaller "
+            "submission's own code fingerprints", minimum=0, maximum=1),
+    Setting("similarity", "text", float, Thresholds.text, "flag a pair sharing this share of the shorter "
+            "write-up's fingerprints", minimum=0, maximum=1),
+    Setting("similarity", "numbers", float, Thresholds.numbers, "flag a pair with this weight of identical "
+            "unusual wrong answers (1: about one question, three cases or more)", minimum=0, maximum=1000),
+    Setting("similarity", "common", int, Thresholds.common, "a fingerprint or wrong answer held by more "
+            "students than this is common, not evidence", minimum=2, maximum=1_000_000),
+    Setting("similarity", "template", str, None, "the blank template handed out, relative to grader.toml "
+            "(its code and text are not evidence)", default_text="the checkout's submissions/template.ipynb"),
+)
+
+ENVIRONMENT = (
+    ("GRADER_CONFIG", "the grader.toml to read when --config is not given (default: ./grader.toml if present)"),
+    ("GRADER_SECRET", "the secret, overriding the file's"),
+    ("GRADER_SECRET_FILE", "a file holding the secret, overriding the file's"),
+)
+
+
+def setting(section: str, name: str) -> Setting:
+    for s in SCHEMA:
+        if s.section == section and s.name in (name, "*"):
+            return s
+    raise KeyError(f"[{section}] {name}")
+
+
+# ------------------------------------------------------------------------------------------------
+# The configuration
 
 
 @dataclass(frozen=True)
@@ -64,6 +226,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     written_points: dict[str, float] = field(default_factory=dict)
     hidden_visibility: str = "after_published"
+    source: str = "defaults"              # the file read, for `grader config`
     similarity: Thresholds = field(default_factory=Thresholds)
     similarity_enabled: bool = True
     similarity_template: str | None = None   # None: the checkout's submissions/template.ipynb, if any
@@ -71,6 +234,12 @@ class Config:
     @property
     def demo_secret(self) -> bool:
         return self.secret_source == "demo"
+
+    def private_packages(self) -> tuple[str, ...]:
+        """The packages student code must not read besides the engine's: what the assignment's
+        registry declares in PRIVATE_PACKAGES (its reference answers...), and the registry's own
+        top-level package. Known before the registry is imported (see `declared_private_packages`)."""
+        return declared_private_packages(self.assignment)
 
     def load_assignment(self) -> Assignment:
         try:
@@ -83,90 +252,153 @@ class Config:
         if self.written_points:
             unknown = set(self.written_points) - {w.id for w in assignment.written}
             if unknown:
-                raise ConfigError(f"[written] names unknown parts: {sorted(unknown)}")
+                raise ConfigError(f"[written] names unknown parts: {sorted(unknown)}; the assignment's parts "
+                                  f"are {sorted(w.id for w in assignment.written)}")
             written = tuple(dataclasses.replace(w, points=float(self.written_points.get(w.id, w.points)))
                             for w in assignment.written)
             assignment = dataclasses.replace(assignment, written=written)
         return assignment
 
 
+PRIVATE_DECLARATION = "PRIVATE_PACKAGES"
+
+
+def declared_private_packages(registry: str) -> tuple[str, ...]:
+    """The registry's PRIVATE_PACKAGES (a literal tuple of top-level package names) and its own
+    top-level package; () when the registry is not here (the student kit, which has none).
+
+    The sandbox must know them when the workers start, and they start before the registry is
+    imported (its reference answers and numpy load while the workers warm up): the declaration is
+    read from the registry's source without running it, and only a declaration that is not a
+    literal makes the registry be imported to read it.
+    """
+    try:
+        spec = importlib.util.find_spec(registry)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return ()
+    declared = _literal_declaration(spec.origin)
+    if declared is None:
+        declared = getattr(importlib.import_module(registry), PRIVATE_DECLARATION, ())
+    if isinstance(declared, str) or not all(isinstance(n, str) and n.isidentifier() for n in declared):
+        raise ConfigError(f"{registry}.{PRIVATE_DECLARATION} must be a tuple of top-level package names, "
+                          f"not {declared!r}")
+    return tuple(dict.fromkeys((*declared, registry.split(".")[0])))
+
+
+def _literal_declaration(origin: str | None) -> tuple[str, ...] | None:
+    """PRIVATE_PACKAGES as assigned at the top of the module at `origin`, if it is a literal;
+    () if the module assigns none; None if it cannot be told without running the module."""
+    if not origin or not origin.endswith(".py"):
+        return None
+    try:
+        tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+            if isinstance(node, ast.AnnAssign) and node.value is not None else []
+        if any(isinstance(t, ast.Name) and t.id == PRIVATE_DECLARATION for t in targets):
+            try:
+                return tuple(ast.literal_eval(node.value))
+            except (ValueError, TypeError, SyntaxError):
+                return None
+    return ()
+
+
 def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> Config:
     """Read `path` (or $GRADER_CONFIG, or ./grader.toml if present), then apply the environment."""
     env = dict(os.environ if env is None else env)
-    raw: dict[str, Any] = {}
     chosen = path or env.get("GRADER_CONFIG") or (CONFIG_NAME if Path(CONFIG_NAME).is_file() else None)
-    base = Path(".")
-    if chosen:
-        chosen = Path(chosen)
-        try:
-            raw = tomllib.loads(chosen.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"configuration file {chosen} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"configuration file {chosen} is not valid TOML: {exc}") from None
-        base = chosen.parent
-    section = raw.get("grader", {})
-    values: dict[str, Any] = {}
-    if "assignment" in section:
-        values["assignment"] = str(section["assignment"])
-    isolation = str(section.get("isolation", "best"))
-    if isolation not in ("best", "bwrap", "rlimits"):
-        raise ConfigError(f"isolation must be best, bwrap or rlimits, not {isolation!r}")
-    values["isolation"] = None if isolation == "best" else isolation
-    if "workers" in section:
-        values["workers"] = _positive_int(section["workers"], "workers")
+    raw, base = ({}, Path(".")) if not chosen else (_read_toml(Path(chosen)), Path(chosen).parent)
+    values = parse_sections(raw)
+    grader, limits = values.get("grader", {}), values.get("limits", {})
+    secret, source = _secret(grader, base, env)
+    isolation = grader.get("isolation", "best")
+    config = Config(assignment=grader.get("assignment", DEFAULT_ASSIGNMENT), secret=secret, secret_source=source,
+                    isolation=None if isolation == "best" else isolation,
+                    limits=Limits(**limits), written_points=values.get(WRITTEN, {}),
+                    hidden_visibility=values.get("gradescope", {}).get("hidden_visibility", "after_published"),
+                    source=str(chosen) if chosen else "defaults", **_similarity(values.get("similarity", {}), base))
+    if "workers" in grader:
+        config = dataclasses.replace(config, workers=grader["workers"])
+    return config
 
+
+def _similarity(values: dict[str, Any], base: Path) -> dict[str, Any]:
+    """[similarity] as Config fields: the thresholds, whether to run, the template's path."""
+    thresholds = {f.name for f in dataclasses.fields(Thresholds)}
+    chosen: dict[str, Any] = {"similarity": Thresholds(**{k: v for k, v in values.items() if k in thresholds})}
+    if "enabled" in values:
+        chosen["similarity_enabled"] = values["enabled"]
+    if "template" in values:
+        chosen["similarity_template"] = str(base / values["template"])
+    return chosen
+
+
+def parse_sections(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Check every section and key of a parsed TOML document against SCHEMA; return the typed values."""
+    sections = sorted({s.section for s in SCHEMA})
+    values: dict[str, dict[str, Any]] = {}
+    for section, table in raw.items():
+        if section not in sections:
+            raise ConfigError(f"unknown section [{section}]{_did_you_mean(section, sections)}; "
+                              f"the sections are {', '.join(f'[{s}]' for s in sections)}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{section} must be a section ([{section}]), not a value")
+        names = [s.name for s in SCHEMA if s.section == section]
+        values[section] = {}
+        for name, value in table.items():
+            if name not in names and "*" not in names:
+                raise ConfigError(f"unknown setting {name!r} in [{section}]{_did_you_mean(name, names)}; "
+                                  f"the settings of [{section}] are {', '.join(names)}")
+            values[section][str(name)] = setting(section, name).parse(value, name)
+    return values
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"configuration file {path} is a folder") from None
+    except OSError as exc:
+        raise ConfigError(f"configuration file {path} cannot be read: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+
+
+def _secret(grader: dict[str, Any], base: Path, env: dict[str, str]) -> tuple[str, str]:
+    """The secret and where it came from; the environment wins over the file. Any secret but the demo
+    one must resist guessing."""
     secret, source = DEMO_SECRET, "demo"
-    if "secret" in section:
-        secret, source = str(section["secret"]), "config"
-    if "secret_file" in section:
-        secret, source = _read_secret(base / str(section["secret_file"])), "config secret_file"
+    if "secret" in grader:
+        secret, source = grader["secret"], "[grader] secret"
+    if "secret_file" in grader:
+        secret, source = _read_secret(base / grader["secret_file"]), "[grader] secret_file"
     if env.get("GRADER_SECRET_FILE"):
         secret, source = _read_secret(Path(env["GRADER_SECRET_FILE"])), "GRADER_SECRET_FILE"
     if env.get("GRADER_SECRET"):
         secret, source = env["GRADER_SECRET"], "GRADER_SECRET"
-    values["secret"], values["secret_source"] = secret, source
-
-    limits = raw.get("limits", {})
-    known = {f.name: f.type for f in dataclasses.fields(Limits)}
-    unknown = set(limits) - set(known)
-    if unknown:
-        raise ConfigError(f"[limits] has unknown settings {sorted(unknown)}; known: {sorted(known)}")
-    try:
-        values["limits"] = Limits(**{k: type(getattr(Limits(), k))(v) for k, v in limits.items()})
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"[limits] has a bad value: {exc}") from None
-    values["written_points"] = {str(k): float(v) for k, v in raw.get("written", {}).items()}
-    visibility = str(raw.get("gradescope", {}).get("hidden_visibility", "after_published"))
-    if visibility not in ("hidden", "after_due_date", "after_published", "visible"):
-        raise ConfigError(f"gradescope.hidden_visibility {visibility!r} is not a Gradescope visibility")
-    values["hidden_visibility"] = visibility
-    values.update(_similarity(raw.get("similarity", {}), base))
-    return Config(**values)
+    if source != "demo":
+        check_secret(secret, source)
+    return secret, source
 
 
-def _similarity(section: dict[str, Any], base: Path) -> dict[str, Any]:
-    """[similarity]: whether to look for copying after a batch, the thresholds, the template."""
-    thresholds = {f.name: f.type for f in dataclasses.fields(Thresholds)}
-    known = set(thresholds) | {"enabled", "template"}
-    unknown = set(section) - known
-    if unknown:
-        raise ConfigError(f"[similarity] has unknown settings {sorted(unknown)}; known: {sorted(known)}")
-    values: dict[str, Any] = {}
-    if "enabled" in section:
-        if not isinstance(section["enabled"], bool):
-            raise ConfigError(f"similarity.enabled must be true or false, not {section['enabled']!r}")
-        values["similarity_enabled"] = section["enabled"]
-    if "template" in section:
-        values["similarity_template"] = str(base / str(section["template"]))
-    chosen = {}
-    for name in set(section) & set(thresholds):
-        value = section[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError(f"similarity.{name} must be a number of at least 0, not {value!r}")
-        chosen[name] = int(value) if name == "common" else float(value)
-    values["similarity"] = Thresholds(**chosen)
-    return values
+def check_secret(secret: str, source: str) -> None:
+    """Refuse a secret that could be guessed: anyone can test guesses against a report's case digest."""
+    if len(secret) < MIN_SECRET_CHARS or len(set(secret)) < MIN_SECRET_DISTINCT:
+        raise ConfigError(
+            f"the secret from {source} is too easy to guess ({len(secret)} characters, {len(set(secret))} different): "
+            f"use at least {MIN_SECRET_CHARS} characters, {MIN_SECRET_DISTINCT} of them different, e.g. the output "
+            "of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
 
 
 def _read_secret(path: Path) -> str:
@@ -174,16 +406,80 @@ def _read_secret(path: Path) -> str:
         secret = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(f"the secret file {path} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"the secret file {path} is not text") from None
     if not secret:
         raise ConfigError(f"the secret file {path} is empty")
     return secret
 
 
-def _positive_int(value: Any, name: str) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
-    if number < 1:
-        raise ConfigError(f"{name} must be at least 1")
-    return number
+# ------------------------------------------------------------------------------------------------
+# Describing it: `grader config --show` and the README table
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def current_values(config: Config) -> dict[tuple[str, str], Any]:
+    """Each key's value in `config` (written parts: only those the configuration sets)."""
+    values: dict[tuple[str, str], Any] = {
+        ("grader", "assignment"): config.assignment,
+        ("grader", "isolation"): config.isolation or "best",
+        ("grader", "workers"): config.workers,
+        ("gradescope", "hidden_visibility"): config.hidden_visibility,
+    }
+    values.update({("limits", f.name): getattr(config.limits, f.name) for f in dataclasses.fields(Limits)})
+    values.update({(WRITTEN, part): points for part, points in config.written_points.items()})
+    values.update({("similarity", f.name): getattr(config.similarity, f.name)
+                   for f in dataclasses.fields(Thresholds)})
+    values[("similarity", "enabled")] = config.similarity_enabled
+    if config.similarity_template:
+        values[("similarity", "template")] = config.similarity_template
+    return values
+
+
+def show(config: Config, written_defaults: dict[str, float] | None = None) -> str:
+    """Every key with its value in `config`, its default and its help (the secret is never printed);
+    with the registry's `written_defaults`, every written part too."""
+    values = current_values(config)
+    for part, points in (written_defaults or {}).items():
+        values.setdefault((WRITTEN, part), points)
+    lines = [f"# configuration: {config.source}", ""]
+    for section in dict.fromkeys(s.section for s in SCHEMA):
+        lines.append(f"[{section}]")
+        for s in (s for s in SCHEMA if s.section == section):
+            lines += _show_setting(s, config, values)
+        lines.append("")
+    lines.append("# environment")
+    lines += [f"#   {name}: {text}" for name, text in ENVIRONMENT]
+    return "\n".join(lines)
+
+
+def _show_setting(s: Setting, config: Config, values: dict[tuple[str, str], Any]) -> list[str]:
+    help_line = f"    # {s.help}; {s.type_text()}; default: {s.default_repr()}"
+    if s.name == "*":
+        set_here = [(name, v) for (sec, name), v in values.items() if sec == s.section]
+        return [f"{_toml_value(name)} = {_toml_value(float(v))}" for name, v in set_here] + \
+               ["# \"<part id>\" = points", help_line]
+    if s.secret:
+        shown = "(demo secret: NOT for real grades)" if config.demo_secret else f"(set, from {config.secret_source})"
+        return [f"# {s.name} = {shown}", help_line]
+    if (s.section, s.name) not in values:
+        return [f"# {s.name} = (not set)", help_line]
+    return [f"{s.name} = {_toml_value(values[(s.section, s.name)])}", help_line]
+
+
+def markdown_table() -> str:
+    """The README's table of settings, generated from SCHEMA (a test keeps the README equal to it)."""
+    rows = ["| section | key | type | default | meaning |", "|---|---|---|---|---|"]
+    for s in SCHEMA:
+        name = "*part id*" if s.name == "*" else f"`{s.name}`"
+        default = s.default_text or f"`{_toml_value(s.default)}`"
+        kind = "one of " + ", ".join(f"`{c}`" for c in s.choices) if s.choices else s.type_text()
+        rows.append(f"| `[{s.section}]` | {name} | {kind} | {default} | {s.help} |")
+    return "\n".join(rows)

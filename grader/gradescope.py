@@ -30,13 +30,13 @@ import traceback
 import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from . import submitted
-from .config import CONFIG_NAME, Config, load_config
+from .config import CONFIG_NAME, Config, Limits, load_config
 from .files import write_atomic, write_bytes_atomic
 from .load import LoadError, pick_candidate
 from .render import gradescope as render
-from .runner import Limits
 
 DEFAULT_ROOT = "/autograder"
 SECRET_NAME = "hidden_secret"
@@ -138,7 +138,7 @@ python3 -m venv "$ROOT/venv"
 # forbids them) the sandbox falls back to rlimits and that uid sees the file system: make the
 # grader, the reference answers, the registry and the secret readable by root only.
 SITE="$("$ROOT/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-for package in grader reference assignments; do
+for package in {private}; do
     if [ -d "$SITE/$package" ]; then chmod -R go-rwx "$SITE/$package"; fi
 done
 chown -R root:root "$SOURCE"
@@ -164,7 +164,7 @@ exec "$PYTHON" -m grader gradescope --config "$SOURCE/grader.toml"
 """
 
 DOCKERFILE = """# Gradescope's "manual Docker configuration": build this from the unzipped autograder folder,
-#   docker build -t USER/hw3-autograder . && docker push USER/hw3-autograder
+#   docker build -t USER/autograder . && docker push USER/autograder
 # and give Gradescope the image name. Like the zip, the image holds the hidden-case secret: keep it private.
 FROM gradescope/autograder-base:latest
 COPY . /autograder/source
@@ -173,6 +173,11 @@ RUN cp /autograder/source/run_autograder /autograder/run_autograder \\
     && bash /autograder/source/setup.sh \\
     && apt-get clean && rm -rf /var/lib/apt/lists/*
 """
+
+
+def setup_sh(config: Config) -> str:
+    """setup.sh, making the engine and the packages the assignment declares private root-only."""
+    return SETUP_SH.replace("{private}", " ".join(dict.fromkeys(("grader", *config.private_packages()))))
 
 
 def _toml_value(value: object) -> str:
@@ -198,12 +203,13 @@ def grader_toml(config: Config) -> str:
 
 
 def _source_members(project: Path) -> list[Member]:
-    """pyproject.toml, README.md and every package it names (reference and registry included)."""
+    """pyproject.toml, README.md and every package it names (reference and registry included):
+    from a checkout when `project` is one, else from the installed distribution."""
     from .config import tomllib
 
     pyproject = project / "pyproject.toml"
     if not pyproject.is_file():
-        raise GradescopeError(f"no pyproject.toml at {project}; build the autograder from a checkout of the grader")
+        return _installed_members()
     meta = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     tool = meta.get("tool", {}).get("setuptools", {})
     dirs = {p.split(".")[0] for p in tool.get("packages", [])} | set(tool.get("package-dir", {}).values())
@@ -221,10 +227,61 @@ def _source_members(project: Path) -> list[Member]:
     return members
 
 
+def _installed_members() -> list[Member]:
+    """The source of an ordinary (non-editable) install: every file the distribution installed under
+    its packages (templates and the assignment included, as its RECORD lists them), and a
+    pyproject.toml written for that layout, so that Gradescope's `pip install src` rebuilds it."""
+    from importlib import metadata
+
+    site = Path(__file__).resolve().parent.parent
+    names = metadata.packages_distributions().get(__package__, [])
+    if not names:
+        raise GradescopeError(f"the grader at {site} is neither a checkout (no pyproject.toml) nor an installed "
+                              "distribution; reinstall it with pip")
+    dist = metadata.distribution(names[0])
+    files = sorted(str(f) for f in dist.files or ()
+                   if f.parts and not f.parts[0].endswith((".dist-info", ".egg-info")) and f.parts[0] != ".."
+                   and not SKIP_NAMES.intersection(f.parts) and f.suffix not in (".pyc", ".tmp")
+                   and (site / f).is_file())
+    if not files:
+        raise GradescopeError(f"the installed distribution {dist.metadata['Name']} lists no files")
+    members = [Member(f"src/{name}", (site / name).read_bytes()) for name in files]
+    readme = (dist.metadata.get("Description") or dist.metadata.get("Summary") or "grader").encode()
+    members.append(Member("src/README.md", readme))
+    members.append(Member("src/pyproject.toml", installed_pyproject(dist, files).encode()))
+    return members
+
+
+def installed_pyproject(dist: Any, files: list[str]) -> str:
+    """A pyproject.toml that builds the installed layout back: its packages (every folder holding
+    files), their data files, its dependencies (without extras) and its commands."""
+    folders = sorted({str(Path(f).parent) for f in files if Path(f).parent != Path(".")})
+    packages = [folder.replace("/", ".") for folder in folders]
+    data: dict[str, list[str]] = {}
+    for f in files:
+        if not f.endswith(".py") and Path(f).parent != Path("."):
+            data.setdefault(str(Path(f).parent).replace("/", "."), []).append(Path(f).name)
+    requires = [r for r in (dist.requires or []) if "extra ==" not in r.replace("'", '"')]
+    scripts = [ep for ep in dist.entry_points if ep.group == "console_scripts"]
+    lines = ["# Written by `grader build-autograder` from the installed distribution.",
+             "[build-system]", 'requires = ["setuptools>=64"]', 'build-backend = "setuptools.build_meta"', "",
+             "[project]", f"name = {json.dumps(dist.metadata['Name'])}", f"version = {json.dumps(dist.version)}",
+             'readme = "README.md"']
+    if dist.metadata.get("Requires-Python"):
+        lines.append(f"requires-python = {json.dumps(dist.metadata['Requires-Python'])}")
+    lines += ["dependencies = [" + ", ".join(json.dumps(r) for r in requires) + "]", "", "[project.scripts]"]
+    lines += [f"{json.dumps(ep.name)} = {json.dumps(ep.value)}" for ep in scripts]
+    lines += ["", "[tool.setuptools]", "packages = [" + ", ".join(json.dumps(p) for p in packages) + "]", "",
+              "[tool.setuptools.package-data]"]
+    lines += [f"{json.dumps(package)} = [" + ", ".join(json.dumps(n) for n in names) + "]"
+              for package, names in sorted(data.items())]
+    return "\n".join(lines) + "\n"
+
+
 def autograder_members(config: Config, project: Path = PROJECT_ROOT) -> list[Member]:
     config.load_assignment()       # fail now, not on Gradescope, if the registry does not import
     return [
-        Member("setup.sh", SETUP_SH.encode(), 0o755),
+        Member("setup.sh", setup_sh(config).encode(), 0o755),
         Member("run_autograder", RUN_AUTOGRADER.encode(), 0o755),
         Member(CONFIG_NAME, grader_toml(config).encode()),
         Member(SECRET_NAME, (config.secret + "\n").encode(), 0o600),

@@ -200,8 +200,8 @@ shows. A missing name, an exception or a time-out fails that case only.
 {written_part}
 ## What the check does not tell you
 
-- **Hidden cases.** After you hand in, your functions are also run on hidden cases (other sizes
-  and edge cases: n = 1, T = 1, saturated sigmoids, complex eigenvalues, ...). Passing every public
+- **Hidden cases.** After you hand in, your functions are also run on hidden cases
+  ({assignment.hidden_cases_note}). Passing every public
   case does not guarantee full marks: test edge cases yourself.
 - **Written answers** are graded by a person.
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 from . import sandbox
+from .config import Limits  # defined with the configuration; importable from here too
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,33 +53,6 @@ MAX_ELEMENTS = 5_000_000       # as in worker.py: no answer to this homework is 
 MAX_FRUITLESS = 3              # job attempts that end without any progress before we stop trying
 CASE_STATUSES = ("ok", "error", "unconvertible", "missing", "timeout")
 CELL_STATUSES = ("ok", "error", "timeout")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits for one submission. Defaults suit a homework of small numerical functions."""
-
-    case_seconds: float = 2.0          # wall time for one call (the reference takes milliseconds)
-    cell_seconds: float = 20.0         # wall time for one notebook cell (or the whole module)
-    submission_seconds: float = 180.0  # wall time for everything one submission does
-    memory_mb: int = 1536              # address space on top of the warm interpreter
-    cpu_seconds: int = 300
-    nproc: int = 32                    # processes and threads of the student uid (when it has its own)
-    fsize_mb: int = 16
-    nofile: int = 128
-    tmpfs_mb: int = 64
-    tmpfs_inodes: int = 16384          # files in scratch and in /tmp, each (bwrap as root; rlimits as root: scratch)
-    output_bytes: int = 65536
-    timeouts_per_question: int = 2     # after this many time-outs the question's other cases are not run
-
-    def for_worker(self, own_uid: bool) -> dict[str, Any]:
-        limits = {"cell_seconds": self.cell_seconds, "memory_mb": self.memory_mb,
-                  "cpu_seconds": self.cpu_seconds, "fsize_mb": self.fsize_mb,
-                  "nofile": self.nofile, "output_bytes": self.output_bytes}
-        if own_uid:
-            # RLIMIT_NPROC counts every process of the real uid: only meaningful for a uid of its own.
-            limits["nproc"] = self.nproc
-        return limits
 
 
 def grace(seconds: float) -> float:
@@ -269,10 +243,12 @@ class EventReader:
 class Worker:
     """One warm, sandboxed worker process that runs submissions one after another."""
 
-    def __init__(self, slot: int = 0, level: str | None = None, limits: Limits = Limits()):
+    def __init__(self, slot: int = 0, level: str | None = None, limits: Limits = Limits(),
+                 private: tuple[str, ...] = ()):
         self.slot = slot
         self.level = level
         self.limits = limits
+        self.private = private      # the assignment's packages the sandbox hides (sandbox.launch)
         self.proc: subprocess.Popen | None = None
         self.launch: sandbox.Launch | None = None
         self._events: EventReader | None = None
@@ -303,7 +279,8 @@ class Worker:
         self.close()
         if self._retired:
             raise RuntimeError("the worker was retired: its session is closed")
-        self.launch = sandbox.launch(self.slot, self.level, self.limits.tmpfs_mb, self.limits.tmpfs_inodes)
+        self.launch = sandbox.launch(self.slot, self.level, self.limits.tmpfs_mb, self.limits.tmpfs_inodes,
+                                     self.private)
         if self.launch.lease is not None:
             # The uids are ours alone now; anything still running under them, or a scratch
             # directory of theirs, was left by a grader that was killed (without namespaces

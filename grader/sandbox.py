@@ -6,14 +6,15 @@ whether the first bwrap worker came up.
 
 Isolation levels, strongest first:
   "bwrap"    bubblewrap: own mount, PID, network, IPC and UTS namespaces; a read-only view of the
-             Python installation with the grader's own packages (reference answers included) hidden;
+             Python installation with the grader's packages and the assignment's declared private
+             ones (its reference answers, its registry) hidden;
              private size-limited tmpfs for scratch and /tmp; clean environment; rlimits; when the
              grader runs as root, the code runs as an unprivileged uid of its own.
   "rlimits"  no namespaces (bubblewrap missing or user namespaces blocked): rlimits, a private
              scratch directory, clean-up of every process of the student uid and of its files in
              the shared temporary directories, a clean environment. Where the kernel has Landlock
              (reported as "rlimits+landlock"), the job can read only the Python installation (minus
-             the grader's packages) and a few system files, write only its scratch directory, and
+             those packages) and a few system files, write only its scratch directory, and
              open no TCP connection. Without Landlock it cannot hide files that are readable by
              everyone (the reference code, if world-readable), cut the network, or bound the disk
              space used outside scratch other than per file; UDP stays open even with Landlock.
@@ -42,6 +43,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 BWRAP = "bwrap"
 RLIMITS = "rlimits"
@@ -60,8 +62,10 @@ MAX_LEASES = 100
 SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 MQUEUE = "/dev/mqueue"
 SCRATCH_PREFIX = "grader-scratch-"
-# Packages of this distribution that must not be readable from the sandbox.
-HIDDEN_PACKAGES = ("reference", "assignments", "grader")
+# The engine's own package, never readable from the sandbox. An assignment's packages (its reference
+# answers, its registry) are hidden because the assignment declares them (`PRIVATE_PACKAGES` in its
+# registry, see grader.config.Config.private_packages), and passed to `launch`.
+ENGINE_PACKAGES = ("grader",)
 PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG")
 
 
@@ -180,9 +184,10 @@ def _python_roots() -> list[str]:
     return kept
 
 
-def _hidden_dirs() -> list[str]:
+def _hidden_dirs(private: Sequence[str] = ()) -> list[str]:
+    """Where the engine's packages and the assignment's `private` ones live on this machine."""
     dirs = []
-    for name in HIDDEN_PACKAGES:
+    for name in dict.fromkeys((*ENGINE_PACKAGES, *private)):
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
@@ -228,7 +233,7 @@ LANDLOCK_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin",
 LANDLOCK_FILES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 
-def _landlock_args(scratch: str) -> list[str]:
+def _landlock_args(scratch: str, private: Sequence[str] = ()) -> list[str]:
     """What a job may touch at the rlimits level, for the worker's Landlock ruleset (if the kernel
     has Landlock; the worker reports whether it could apply it)."""
     args = []
@@ -237,7 +242,7 @@ def _landlock_args(scratch: str) -> list[str]:
     for path in LANDLOCK_FILES:
         if os.path.exists(path):
             args += ["--landlock-file", path]
-    for path in _hidden_dirs():
+    for path in _hidden_dirs(private):
         args += ["--landlock-hide", path]
     return args + ["--landlock-write", scratch]
 
@@ -252,8 +257,9 @@ def own_tmpfs_possible(bwrap: str) -> bool:
         return False
 
 
-def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
-    """The bubblewrap command line (up to the "--" before the inner command), and notes."""
+def bwrap_argv(bwrap: str, tmpfs_mb: int, private: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """The bubblewrap command line (up to the "--" before the inner command), and notes; the
+    assignment's `private` packages are hidden like the engine's."""
     running_as_root = os.geteuid() == 0
     args = [bwrap]
     if running_as_root:
@@ -278,7 +284,7 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> tuple[list[str], list[str]]:
     roots = _python_roots()
     args += _bind_path_args(roots)
     notes = []
-    for hidden in _hidden_dirs():
+    for hidden in _hidden_dirs(private):
         if any(hidden == r or hidden.startswith(r + "/") for r in roots + ["/usr"]):
             args += ["--tmpfs", hidden, "--remount-ro", hidden]
             notes.append(f"hidden: {hidden}")
@@ -331,13 +337,15 @@ def bwrap_why_not(tmpfs_mb: int = 64) -> str:
     return VERDICTS.known(bwrap, tmpfs_mb) or ""
 
 
-def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int = 0) -> Launch:
+def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int = 0,
+           private: Sequence[str] = ()) -> Launch:
     """Describe how to start worker number `slot` at the strongest isolation level available.
 
-    `level=None` means "the best there is"; naming a level makes it a requirement. As root, the
-    returned Launch holds a `UidLease` that the caller releases (`Launch.release`) when the worker
-    is gone. `tmpfs_inodes` caps the files in scratch and /tmp where this level can (bwrap as root:
-    the zygote remounts its tmpfs; rlimits as root: the zygote mounts a private tmpfs on scratch).
+    `level=None` means "the best there is"; naming a level makes it a requirement. `private` names
+    the assignment's packages to hide besides the engine's. As root, the returned Launch holds a
+    `UidLease` that the caller releases (`Launch.release`) when the worker is gone. `tmpfs_inodes`
+    caps the files in scratch and /tmp where this level can (bwrap as root: the zygote remounts its
+    tmpfs; rlimits as root: the zygote mounts a private tmpfs on scratch).
     """
     if level not in (None, BWRAP, RLIMITS):
         raise ValueError(f"unknown isolation level {level!r}; choose one of {LEVELS}")
@@ -350,7 +358,7 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
     if tmpfs_inodes and lease is not None:
         uid_args += ["--tmpfs-inodes", str(tmpfs_inodes)]
     if not why_not:
-        argv, _ = bwrap_argv(shutil.which("bwrap") or "bwrap", tmpfs_mb)
+        argv, _ = bwrap_argv(shutil.which("bwrap") or "bwrap", tmpfs_mb, private)
         inner = [sys.executable, "-I", "-B", SANDBOX_WORKER, "--zygote", "--scratch", SANDBOX_SCRATCH,
                  "--tmp", "/tmp"] + uid_args
         if lease is None:
@@ -370,7 +378,7 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
     inner = [sys.executable, "-I", "-B", str(WORKER), "--zygote", "--scratch", scratch] + uid_args
     if tmpfs_inodes and lease is not None:
         inner += ["--private-scratch-mb", str(tmpfs_mb)]
-    inner += _landlock_args(scratch)
+    inner += _landlock_args(scratch, private)
     if lease is not None:
         # Only with a uid of its own may the clean-up touch shared directories: it removes the
         # student uid's entries there, which belong to this worker alone.

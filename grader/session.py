@@ -32,6 +32,7 @@ class Session:
         self.visibility = visibility
         self._idle: "queue.Queue[Worker]" = queue.Queue()
         self._all: list[Worker] = []
+        self._private = config.private_packages()     # hidden from the sandbox, as the registry declares
         # Every worker is spawned at once: each warms up in its own process (~0.2 s) while the
         # cases are built here, instead of the second one starting when the first is done.
         for slot in range(max(1, workers)):
@@ -51,7 +52,8 @@ class Session:
             raise
 
     def _new_worker(self, slot: int) -> Worker:
-        worker = Worker(slot=slot, level=self.config.isolation, limits=self.config.limits)
+        worker = Worker(slot=slot, level=self.config.isolation, limits=self.config.limits,
+                        private=self._private)
         self._all.append(worker)
         worker.spawn()
         return worker

@@ -41,7 +41,7 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class CaseInput:
-    """One set of arguments for a graded function, with a short human label ("n=1, saturated")."""
+    """One set of arguments for a graded function, with a short human label (e.g. "n=1, large inputs")."""
 
     label: str
     args: tuple[Any, ...]
@@ -111,6 +111,8 @@ class Assignment:
     # For submissions written as prose (.md/.txt) without markers: text -> grader.written.WrittenParse
     # (the text of each written part, and the auto-graded answers the text states).
     written_parser: Callable[[str], Any] | None = None
+    # What the hidden cases vary, for students (the kit's README): the homework's words, not the engine's.
+    hidden_cases_note: str = "other sizes and edge cases"
 
     def question(self, qid: str) -> Question:
         for q in self.questions:

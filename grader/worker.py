@@ -540,7 +540,7 @@ def encode_answer(kind: str, keys: list, obj):
             raise Unconvertible(f"returned {type(obj).__name__}; expected a set of names")
         items = list(obj)
         if len(items) > 100 or not all(isinstance(x, str) for x in items):
-            raise Unconvertible("expected a set of strings (gate names)")
+            raise Unconvertible("expected a set of strings (names)")
         return sorted({str.__str__(x)[:50] for x in items})
     raise Unconvertible(f"unknown answer kind {kind}")
 

@@ -68,6 +68,32 @@ def test_mismatch_message_is_as_precise_as_assert_allclose():
     assert "rtol=1e-06" in message
 
 
+def test_the_message_points_at_the_worst_violation_not_at_an_element_that_passes():
+    """numpy's rule (assert_array_compare): the largest differences are taken among the violations.
+    Here the first element differs more in absolute terms but is within rtol of 1e6; only the second
+    fails, so it is the one named, with its own expected and got."""
+    expected = np.array([1e6, 1e-3])
+    got = np.array([1e6 + 0.5, 1e-3 + 0.02])
+    message = compare_arrays(expected, got, TOL).message
+    assert "Mismatched elements: 1 / 2 (50%)" in message
+    assert "Largest absolute difference: 0.02 at index (1) (expected 0.001, got 0.021)" in message
+    assert "Largest relative difference: 20 at index (1)." in message
+
+
+def test_among_several_violations_the_largest_is_named():
+    expected = np.array([1.0, 100.0, 1e7, 10.0])
+    got = np.array([1.5, 100.0, 1e7 + 5, 13.0])      # violations at 0 (0.5) and 3 (3.0); 2 (5.0) is within rtol
+    message = compare_arrays(expected, got, TOL).message
+    assert "Mismatched elements: 2 / 4 (50%)" in message
+    assert "Largest absolute difference: 3 at index (3) (expected 10, got 13)" in message
+    assert "Largest relative difference: 0.5 at index (0)." in message
+
+
+def test_expected_and_got_are_printed_with_the_digits_that_tell_them_apart():
+    message = compare_arrays(np.array([1e6]), np.array([1e6 + 2]), TOL).message
+    assert "(expected 1000000, got 1000002)" in message
+
+
 class AlwaysEqual:
     def __eq__(self, other):
         return True

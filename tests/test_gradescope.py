@@ -130,6 +130,7 @@ def test_zip_has_what_gradescope_needs(built_zip: Path):
         setup = archive.read("setup.sh").decode()
         assert "apt-get install -y python3 python3-pip python3-venv bubblewrap" in setup
         assert "pip install" in setup and "chmod -R go-rwx" in setup
+        assert "for package in grader reference assignments; do" in setup     # what HW3's registry declares
         assert archive.read("run_autograder").decode().startswith("#!")
         assert "grader gradescope" in archive.read("run_autograder").decode()
         assert archive.read("Dockerfile").decode().count("FROM gradescope/autograder-base") == 1
@@ -161,6 +162,80 @@ def test_cli_build_autograder_refuses_demo_secret(tmp_path: Path):
     proc = subprocess.run([sys.executable, "-m", "grader", "build-autograder", str(tmp_path / "a.zip")],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "--allow-demo-secret" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# From an ordinary install (pip install ., not editable): no checkout to package
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "GRADER_", "VIRTUAL_ENV"))}
+
+
+@pytest.fixture(scope="module")
+def installed_zip(tmp_path_factory) -> Path:
+    """`pip install .` (a copy of the project, so that the build leaves the checkout alone) into a fresh
+    virtualenv, then that install's own `grader build-autograder`, run away from any checkout."""
+    import sysconfig
+
+    from grader.config import tomllib
+
+    base = tmp_path_factory.mktemp("installed")
+    project = base / "project"
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    folders = {p.split(".")[0] for p in meta["packages"]} | set(meta.get("package-dir", {}).values())
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in sorted(folders):
+        shutil.copytree(ROOT / name, project / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, project / name)
+    env_dir = base / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env_dir)],
+                   check=True, timeout=120)
+    python = env_dir / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    # numpy & co. from this test's environment, as plain path entries (no .pth processed: this
+    # environment's editable install of the grader stays out of the new one).
+    lent = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(site) / "_lent_site_packages.pth").write_text("\n".join(sorted(lent)) + "\n")
+    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                              "--disable-pip-version-check", str(project)],
+                             capture_output=True, text=True, timeout=300, env=_clean_env(), cwd=base)
+    assert install.returncode == 0, install.stderr
+    where = subprocess.run([str(python), "-c", "import grader, os; print(os.path.realpath(grader.__file__))"],
+                           capture_output=True, text=True, env=_clean_env(), cwd=base, check=True).stdout
+    assert where.startswith(os.path.realpath(site)), where          # the installed copy, not the checkout
+    out = base / "autograder.zip"
+    build = subprocess.run([str(env_dir / "bin" / "grader"), "build-autograder", str(out)], capture_output=True,
+                           text=True, timeout=300, env={**_clean_env(), "GRADER_SECRET": SECRET}, cwd=base)
+    assert build.returncode == 0, build.stderr
+    return out
+
+
+def test_build_autograder_works_from_an_ordinary_install(installed_zip: Path, tmp_path: Path):
+    with zipfile.ZipFile(installed_zip) as archive:
+        names = set(archive.namelist())
+        for required in ("setup.sh", "run_autograder", "grader.toml", "hidden_secret", "src/pyproject.toml",
+                         "src/grader/cli.py", "src/grader/templates/report.html", "src/grader/templates/style.css",
+                         "src/reference/__init__.py", "src/assignments/hw3/__init__.py"):
+            assert required in names, required
+        assert not any("__pycache__" in n or n.endswith(".pyc") or ".dist-info" in n for n in names)
+        archive.extractall(tmp_path / "unpacked")
+    # What Gradescope's setup.sh does with src/: build and install it. The wheel must hold the templates.
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                            "--disable-pip-version-check", "-w", str(tmp_path / "wheels"), str(tmp_path / "unpacked" / "src")],
+                           capture_output=True, text=True, timeout=300, env=_clean_env(), cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "wheels").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        inside = set(archive.namelist())
+    assert {"grader/templates/report.html", "assignments/hw3/__init__.py", "reference/__init__.py"} <= inside
+
+
+def test_the_autograder_from_an_ordinary_install_grades(installed_zip: Path, tmp_path: Path):
+    data, _ = harness(tmp_path, installed_zip, {"alice_correct.ipynb": (SUBMISSIONS / "alice_correct.ipynb").read_bytes()})
+    assert data["score"] == pytest.approx(100)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -100,9 +100,21 @@ def test_exception_fails_that_question_only_and_public_message_says_which(sessio
     assert all(c.message == "raised an exception or returned something that is not an answer" for c in q.hidden)
 
 
-def test_time_out_fails_that_question_only(session, tmp_path):
+@pytest.fixture(scope="module")
+def waiting_session(config):
+    """For the tests that wait out a time-out: short limits (still far above an honest call or cell)."""
+    from dataclasses import replace
+
+    from grader.config import Limits
+    from grader.session import Session
+
+    with Session(replace(config, limits=Limits(case_seconds=0.5, cell_seconds=1, submission_seconds=60))) as s:
+        yield s
+
+
+def test_time_out_fails_that_question_only(waiting_session, tmp_path):
     source = "def gradient_regime(W):\n    while True:\n        pass\n"
-    result = session.grade(module(tmp_path, source))
+    result = waiting_session.grade(module(tmp_path, source))
     assert_only(result, "2c-regime")
     statuses = {c.status for c in result.questions[5].cases}
     assert TIMEOUT in statuses and statuses <= {TIMEOUT, NOT_RUN}
@@ -192,17 +204,10 @@ def test_a_failing_cell_only_costs_what_it_defines(session, tmp_path):
     assert result.score == FULL - 5
 
 
-def test_a_hanging_cell_is_skipped_and_the_rest_graded(config, tmp_path):
-    from dataclasses import replace
-
-    from grader.runner import Limits
-    from grader.session import Session
-
-    fast = replace(config, limits=Limits(cell_seconds=1, case_seconds=1, submission_seconds=60))
+def test_a_hanging_cell_is_skipped_and_the_rest_graded(waiting_session, tmp_path):
     cells = [CAROL, "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass\n",
              "FLAG = 1"]
-    with Session(fast) as s:
-        result = s.grade(notebook(tmp_path, cells))
+    result = waiting_session.grade(notebook(tmp_path, cells))
     assert result.cells[1].status == "timeout"
     assert result.score == FULL
 

@@ -13,6 +13,11 @@ from grader.spec import (ARRAY, ARRAY_DICT, LABEL, NAME_SET, Assignment, CaseInp
 from . import cases, written
 from .mistakes import MISTAKES, VARIANTS, includes_non_positive
 
+# What student code must never read: the reference answers, and this registry (its case generators
+# and mistake catalogue). The sandbox hides them because they are declared here; keep it a literal,
+# which the grader reads before importing this module.
+PRIVATE_PACKAGES = ("reference", "assignments")
+
 GATES = ("f", "i", "o", "c_tilde")
 STEP_KEYS = ("f", "i", "o", "c_tilde", "c", "h")
 REGIMES = ("vanishing", "exploding", "preserved")
@@ -86,4 +91,6 @@ WRITTEN = (
 )
 
 ASSIGNMENT = Assignment(name="hw3", title="Homework 3: Recurrent Neural Networks", questions=QUESTIONS,
-                        written=WRITTEN, written_parser=written.parse)
+                        written=WRITTEN, written_parser=written.parse,
+                        hidden_cases_note="other sizes and edge cases: n = 1, T = 1, saturated sigmoids, "
+                                          "complex eigenvalues, ...")

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 
 import pytest
 
 from attack_tools import PIPES
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
-from conftest import (ATTACK_LIMITS, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully, host_addresses, module,
-                      notebook, with_function)
+from conftest import (ATTACK_LIMITS, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
+                      host_addresses, module, notebook, with_function)
 from grader.runner import Limits
 
 LEVELS = ["best", "rlimits"]
+# Most attacks in this family are waited out: time-outs shorter than the other families' keep it
+# fast, and are still a hundred times what an honest call or cell of this homework takes.
+DOS_LIMITS = replace(ATTACK_LIMITS, case_seconds=0.5, cell_seconds=2)
+
+
+@pytest.fixture(scope="module")
+def attack_session(sessions):
+    return sessions("best", DOS_LIMITS)
 
 
 def _grade(session, tmp_path, qid: str, body: str):
@@ -202,7 +211,7 @@ def lstm_cell_jacobian(params, x, c_prev, o_prev):
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_filling_the_disk(sessions, tmp_path, level):
-    session = sessions(level)
+    session = sessions(level, DOS_LIMITS)
     fill = '''
 import os, tempfile
 written = 0
@@ -271,7 +280,7 @@ def test_closing_every_descriptor(attack_session, tmp_path):
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_network_is_unreachable(sessions, tmp_path, level, listener):
-    session = sessions(level)
+    session = sessions(level, DOS_LIMITS)
     targets = ["127.0.0.1"] + host_addresses()
     attack = f'''
 import socket
