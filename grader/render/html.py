@@ -24,7 +24,7 @@ import jinja2
 
 from ..results import ATOMS, PASSED, UNREADABLE, CaseResult, QuestionResult, Result, field_names
 from ..text import clean
-from . import classview
+from . import classview, richtext
 
 TEMPLATE_PACKAGE = "grader.templates"
 TEXT_LIMIT = 20000          # the pipeline bounds outputs at 20000 characters; nothing here needs more
@@ -210,6 +210,7 @@ def report(result: Result, env: jinja2.Environment | None = None) -> str:
         fraction=result.score / result.max_score if result.max_score else 0.0,
         written_total=sum(w.score for w in written_scored) if written_scored else None,
         written_max=sum(w.max_score for w in result.written),
+        written_html={w.id: richtext.render(w.text) for w in result.written},
         title=f"{result.submission} — {result.assignment or 'grading report'}",
     )
 

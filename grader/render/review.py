@@ -5,7 +5,8 @@ a ready-to-fill scores file in the format `grader.manual` reads (`--manual-score
 one row per student and part, already holding any score given so far.
 
 Answers are student text: cleaned and bounded here (results may come from JSON files), and
-autoescaped by the template, which shows them as plain preformatted text (LaTeX unrendered).
+autoescaped by the template; each answer is also shown rendered (Markdown + MathML, sanitised:
+`grader.render.richtext`), with its source beside it.
 """
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from ..manual import HEADER
 from ..results import Result, WrittenAnswer
 from ..spec import Assignment
 from ..text import clean
+from markupsafe import Markup
+
+from . import richtext
 from .html import environment
 
 TEXT_LIMIT = 20000
@@ -29,6 +33,7 @@ class AnswerView:
     status: str                 # the submission's status ("graded", "unreadable", ...)
     found: bool
     text: str
+    html: Markup                # the text rendered (Markdown + MathML), sanitised
     score: float | None
     comment: str
     csv_row: str                # this answer's line of the scores file, score left blank if none yet
@@ -72,11 +77,13 @@ def _part(pid: str, title: str, points: float, rubric: str, results: list[Result
         student = clean(result.submission, NAME_LIMIT).replace("\n", " ")
         score = answer.score if answer is not None else None
         comment = clean(answer.comment, 1000) if answer is not None else ""
+        text = clean(answer.text, TEXT_LIMIT) if answer is not None else ""
         answers.append(AnswerView(
             student=student,
             status=clean(result.status, 40),
             found=bool(answer is not None and answer.found and answer.text.strip()),
-            text=clean(answer.text, TEXT_LIMIT) if answer is not None else "",
+            text=text,
+            html=richtext.render(text),
             score=score,
             comment=comment,
             csv_row=_csv_line((result.submission, pid, _number(score), comment)),
