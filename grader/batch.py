@@ -39,6 +39,7 @@ from .results import ERROR, GRADED, Result, json_text
 from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
 from .spec import CaseSet
+from .staff import write_staff
 
 RECORD = "batch.json"
 REPORT = "report.html"
@@ -241,6 +242,7 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
     text = result_json(result)
     write_atomic(folder / RESULT, text)
     write_atomic(folder / REPORT, html.report(result))
+    write_staff(folder, result, REPORT)        # instructor.html/.json: hidden cases in full, staff only
     if stamp is not None:
         head = json_text({"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text)})
         write_atomic(folder / RECORD, head[:-1] + ',"result":' + text + "}")    # the result, serialised once

@@ -110,6 +110,30 @@ class WrittenAnswer:
     comment: str = ""              # the TA's comment, with the score (grader.manual)
 
 
+# A field with this metadata is the trusted side's alone: `plain` (hence every JSON file), the HTML
+# renderers' sanitised copies and `field_names` leave it out; only grader.render.instructor reads it.
+TRUSTED_ONLY = {"trusted_only": True}
+
+
+@dataclass
+class StaffCase:
+    """Everything about one hidden case that a student must never see, kept for the instructor.
+
+    A regrade request ("why did hidden case 3 fail?") needs the inputs, the expected and returned
+    values and the real verdict; the student-facing CaseResult of a hidden case holds none of them.
+    """
+
+    uid: str
+    question: str
+    label: str
+    status: str
+    inputs: dict[str, str] = field(default_factory=dict)
+    expected: str | None = None
+    got: str | None = None
+    message: str = ""              # the comparison's own message (the mismatch), not the generic one
+    diagnosis: list[str] = field(default_factory=list)
+
+
 @dataclass
 class Result:
     """One submission, graded."""
@@ -130,6 +154,9 @@ class Result:
     isolation: str = ""            # the isolation level actually used to run the code
     source_sha256: str = ""
     seconds: float = 0.0
+    # Hidden cases in full, for the instructor-only view. Never serialised with the result
+    # (result.json keeps inputs/expected/got of hidden cases as null): see TRUSTED_ONLY.
+    staff: list[StaffCase] = field(default_factory=list, repr=False, compare=False, metadata=TRUSTED_ONLY)
 
     @property
     def auto_score(self) -> float:
@@ -141,7 +168,7 @@ class Result:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Result":
         def build(kind: type, raw: dict[str, Any]) -> Any:
-            names = {f.name for f in dataclasses.fields(kind)}
+            names = set(field_names(kind) or ())
             return kind(**{k: v for k, v in raw.items() if k in names})
 
         raw = dict(data)
@@ -163,10 +190,11 @@ class Result:
 @functools.cache
 def field_names(cls: type) -> tuple[str, ...] | None:
     """The fields of a dataclass, looked up once per class (the tree walks are hot); None for
-    any other class."""
+    any other class. Trusted-only fields are not among them: what walks a Result by these names
+    (JSON, the reports' sanitised copies) never carries them."""
     if not dataclasses.is_dataclass(cls):
         return None
-    return tuple(f.name for f in dataclasses.fields(cls))
+    return tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("trusted_only"))
 
 
 # Values that are their own JSON (and hold nothing to walk into).
