@@ -82,6 +82,7 @@ class BatchReport:
     reused: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)      # what to tell the person (kept TA scores, ...)
     # student -> sha256 of the result.json holding their automatic result (written now or before)
     result_sha256: dict[str, str] = field(default_factory=dict, repr=False)
     # student -> the result.json text written by this run (reused for the class's results.json)
@@ -272,23 +273,28 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
 
 
 def write_class(out: Path, submissions: list[Submission], results: list[Result], case_set: CaseSet,
-                result_texts: dict[str, str] | None = None) -> None:
+                result_texts: dict[str, str] | None = None, pending: int = 0) -> None:
     """The class-wide files: summary.html, review.html, grades.csv and results.json.
 
     `result_texts` maps a student to the JSON text of their result when it is at hand already
     (the result.json this run wrote), so that results.json does not serialise it again.
+    `pending`: how many submissions are not graded yet (a batch under way, interrupted or crashed):
+    every class file then says so first (grader.batchstate), so it is never taken for the class.
     """
+    from .batchstate import Incomplete
     from .render import gradebook, html, review
 
+    state = Incomplete(pending, pending + len(results)) if pending else None
     links = {s.name: f"{s.name}/{REPORT}" for s in submissions}
     question_ids = [q.id for q in case_set.assignment.questions]
-    write_atomic(out / "grades.csv", gradebook.csv_text(results, question_ids))
+    write_atomic(out / "grades.csv", (state.csv_line() if state else "") + gradebook.csv_text(results, question_ids))
     texts = result_texts or {}
-    head = json_text({"assignment": case_set.assignment.name, "grader_version": __version__,
+    head = json_text({**({"incomplete": state.to_dict()} if state else {}),
+                      "assignment": case_set.assignment.name, "grader_version": __version__,
                       "case_set": case_set.digest})
     entries = [texts.get(s.name) or json_text(r.to_dict()) for s, r in zip(submissions, results)]
     write_atomic(out / "results.json", head[:-1] + ',"results":[' + ",".join(entries) + "]}")
-    write_atomic(out / "summary.html", html.summary(results, links))
+    write_atomic(out / "summary.html", html.summary(results, links, incomplete=state.message() if state else None))
     if case_set.assignment.written:
         write_atomic(out / "review.html", review.review(results, case_set.assignment))
 
@@ -360,7 +366,7 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
             done = [s for s in submissions if s.name in by_name]
             report.results = [by_name[s.name] for s in done]
             if done:
-                _finish(out, done, report, None if report.interrupted else manual_scores, session.case_set)
+                _finish(out, done, report, manual_scores, session.case_set, pending=len(submissions) - len(done))
             report.seconds = time.monotonic() - started
         finally:
             if closing is not None:
@@ -369,27 +375,49 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
 
 
 def _finish(out: Path, done: list[Submission], report: BatchReport, manual_scores: str | os.PathLike | None,
-            case_set: CaseSet) -> None:
-    """Merge the TA scores (if any), bring every student's files in line, write the class files.
+            case_set: CaseSet, pending: int = 0) -> None:
+    """Merge the TA scores (given now, or kept from an earlier run), bring every student's files
+    in line, write the class files (marked incomplete while `pending` submissions are not graded).
 
     The automatic results are what the resume records keep; the TA scores are merged afresh on
-    every run, so a corrected scores file (or none) always shows. A bad scores file still leaves
-    complete class files behind (without TA scores) before its error is raised.
+    every run from the file given or the copy kept in OUT (grader.kept_scores), so they are never
+    silently dropped. A bad scores file still leaves complete class files behind (without TA
+    scores) before its error is raised.
     """
-    from .manual import ManualScoresError, apply_manual_scores
+    from . import kept_scores
+    from .manual import ManualScoresError
 
     problem = None
-    if manual_scores is not None:
-        try:
-            report.results = apply_manual_scores(report.results, manual_scores)
-        except ManualScoresError as exc:
-            problem = exc
-    merged = manual_scores is not None and problem is None
+    merged = False
+    try:
+        applied = kept_scores.apply(out, report.results, manual_scores, complete=not pending)
+        report.results, merged = applied.results, applied.source is not None
+        report.notes += applied.notes
+    except ManualScoresError as exc:
+        problem = exc
     for submission, result in zip(done, report.results):
         refresh_student(out, submission, result, None if merged else report.result_sha256.get(submission.name))
-    write_class(out, done, report.results, case_set, None if merged else report.result_text)
+    write_class(out, done, report.results, case_set, None if merged else report.result_text, pending)
     if problem is not None:
         raise problem
+
+
+def _mark_pending(out: Path, submissions: list[Submission], report: BatchReport, pending: int,
+                  case_set: CaseSet) -> None:
+    """Before grading: class files that say how many are not graded yet, so that a batch that
+    crashes (or is killed) never leaves a class view that looks complete. A run that finishes
+    rewrites them without the mark."""
+    from . import kept_scores
+    from .manual import ManualScoresError
+
+    by_name = {r.submission: r for r in report.results}
+    done = [s for s in submissions if s.name in by_name]
+    results = [by_name[s.name] for s in done]
+    try:
+        results = kept_scores.apply(out, results, None, complete=False).results
+    except ManualScoresError:
+        pass            # reported when the batch finishes; this view is provisional anyway
+    write_class(out, done, results, case_set, report.result_text, pending)
 
 
 def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
@@ -417,6 +445,8 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
             report.reused += 1
         else:
             todo.append((submission, stamp))
+    if todo:
+        _mark_pending(out, submissions, report, len(todo), session.case_set)
     enabled = sys.stderr.isatty() if progress is None else progress
     bar = Progress(len(submissions), report.reused, enabled and bool(todo))
     for result in report.results:
@@ -462,6 +492,7 @@ def describe(report: BatchReport, out: str | os.PathLike) -> str:
     if any(p.code == "demo-secret" for r in report.results for p in r.problems):
         lines.append("  ! the hidden cases came from the repository's DEMO secret: set GRADER_SECRET "
                      "(or secret_file in grader.toml) before grading for real")
+    lines += report.notes
     for result in report.results:
         if result.status != GRADED:
             reasons = [p.message for p in result.problems if p.code != "demo-secret"] or [result.status]

@@ -301,10 +301,11 @@ def test_manual_scores_are_merged_and_follow_the_scores_file(class_dir: Path, tm
     saved = json.loads((out / "alice" / "result.json").read_text(encoding="utf-8"))
     assert {w["id"]: w["score"] for w in saved["written"]}["2b-proof"] is None
 
-    # Without the file, the automatic grades alone.
-    batch.run_batch(class_dir, out, session.config, session=session, progress=False)
+    # Without the file, the TA scores are kept, not dropped (issue 12; tests/test_kept_scores.py).
+    plain = batch.run_batch(class_dir, out, session.config, session=session, progress=False)
     rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
-    assert float(rows["alice"]["total"]) == pytest.approx(100)
+    assert float(rows["alice"]["total"]) == pytest.approx(102)
+    assert any("re-applied" in note for note in plain.notes)
 
 
 def test_a_bad_scores_file_still_leaves_complete_grades(class_dir: Path, tmp_path: Path):

@@ -244,5 +244,7 @@ def test_merged_scores_are_counted_once_in_the_gradebook_and_the_report(tmp_path
     assert rows[0][-4:] == ["written", "total", "max", "status"]
     assert rows[1][-4:] == ["9", "99", gradebook.number(100 + WRITTEN_MAX), "graded"]
     page = html.report(merged[0])
-    assert re.search(r'id="total-score">90<', page)
-    assert "written: 9 / 35" in page
+    # one set of totals everywhere (issue 12): the header shows the total and its breakdown
+    assert re.search(r'id="total-score">99<', page)
+    assert (f"auto 90/100 + written 9/{gradebook.number(WRITTEN_MAX)} (2 of {len(WRITTEN)} parts scored) = "
+            f"99/{gradebook.number(100 + WRITTEN_MAX)}") in page

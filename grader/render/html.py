@@ -24,6 +24,7 @@ import jinja2
 
 from ..results import ATOMS, PASSED, UNREADABLE, CaseResult, QuestionResult, Result, field_names
 from ..text import clean
+from ..totals import totals
 from . import classview, richtext
 
 TEMPLATE_PACKAGE = "grader.templates"
@@ -195,12 +196,12 @@ def _question_view(q: QuestionResult) -> QuestionView:
 def report(result: Result, env: jinja2.Environment | None = None) -> str:
     """The per-student report: score, problems, every question with its cases, execution, written parts."""
     result = _sanitised(result)
-    # The hero shows the auto-graded part; grader.manual folds the written points into a merged
-    # result's score, and they are shown beside it (written_total / written_max) instead.
-    result.score, result.max_score = result.auto_score, float(sum(q.max_score for q in result.questions))
+    # One set of totals for every output (grader.totals): auto + written = total, out of a maximum
+    # that counts every written part, scored or not.
+    sums = totals(result)
+    result.score, result.max_score = sums.total, sums.max
     questions = [_question_view(q) for q in result.questions]
     failed_cells = [c for c in result.cells if c.status != "ok"]
-    written_scored = [w for w in result.written if w.score is not None]
     return (env or environment()).get_template("report.html").render(
         result=result,
         questions=questions,
@@ -208,8 +209,7 @@ def report(result: Result, env: jinja2.Environment | None = None) -> str:
         unreadable=result.status == UNREADABLE,
         self_check=result.visibility == "public",
         fraction=result.score / result.max_score if result.max_score else 0.0,
-        written_total=sum(w.score for w in written_scored) if written_scored else None,
-        written_max=sum(w.max_score for w in result.written),
+        totals=sums,
         written_html={w.id: richtext.render(w.text) for w in result.written},
         title=f"{result.submission} — {result.assignment or 'grading report'}",
     )
@@ -227,11 +227,12 @@ class StudentRow:
 
 
 def summary(results: list[Result], links: dict[str, str] | None = None,
-            env: jinja2.Environment | None = None) -> str:
+            env: jinja2.Environment | None = None, incomplete: str | None = None) -> str:
     """The class view: statistics, charts, common failures and mistakes, and a table of every student.
 
     `links` maps a submission name (as in `Result.submission`) to the path of its report, relative
-    to the summary page (a file path, not a URL: it is percent-encoded here).
+    to the summary page (a file path, not a URL: it is percent-encoded here). `incomplete`: the
+    message of an unfinished batch (grader.batchstate), shown as the page's first heading.
     """
     links = links or {}
     rows = []
@@ -250,7 +251,8 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
         assignment=assignment,
         versions=versions,
         geometry=dataclasses.asdict(_Geometry()),
-        title=f"{assignment or 'Class'} — class summary",
+        title=f"{assignment or 'Class'} — class summary" + (" (INCOMPLETE)" if incomplete else ""),
+        incomplete=incomplete,
     )
 
 
@@ -263,7 +265,9 @@ def _class_view_of(result: Result) -> Result:
     """
     questions = [dataclasses.replace(q, cases=[CaseResult(c.uid, c.visibility, "", c.status) for c in q.cases])
                  for q in result.questions]
-    return dataclasses.replace(result, questions=questions, cells=[], output="", written=[])
+    sums = totals(result)       # the totals every output shows: auto + written, out of the same maximum
+    return dataclasses.replace(result, questions=questions, cells=[], output="", written=[],
+                               score=sums.total, max_score=sums.max)
 
 
 @dataclass(frozen=True)
