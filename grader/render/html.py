@@ -25,7 +25,7 @@ import jinja2
 from ..results import ATOMS, PASSED, UNREADABLE, CaseResult, QuestionResult, Result, field_names
 from ..text import clean
 from ..totals import totals
-from . import classview, richtext
+from . import classview, richtext, scripts
 
 TEMPLATE_PACKAGE = "grader.templates"
 TEXT_LIMIT = 20000          # the pipeline bounds outputs at 20000 characters; nothing here needs more
@@ -73,6 +73,9 @@ def make_environment(template_loader: jinja2.BaseLoader,
     env.filters["points"] = points
     env.filters["percent"] = percent
     env.filters["slug"] = slug
+    from .scripts import csp
+
+    env.globals["csp"] = csp
     return env
 
 
@@ -224,6 +227,13 @@ class StudentRow:
     result: Result
     href: str | None
     scores: dict[str, QuestionResult]
+    standing: str = classview.COUNTED      # counted in the statistics, blank, or unreadable
+
+
+# Status by text and icon, never by colour alone (and the same words everywhere).
+STANDING_MARKS = {classview.COUNTED: ("✓", "graded"), classview.BLANK: ("○", "blank (nothing attempted)"),
+                  classview.UNGRADABLE: ("✗", "not graded")}
+QUESTION_MARKS = {"passed": "✓", "partial": "◐", "failed": "✗"}
 
 
 def summary(results: list[Result], links: dict[str, str] | None = None,
@@ -239,9 +249,10 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
     for raw in sorted(results, key=lambda r: r.submission.lower()):
         href = links.get(raw.submission)
         result = _sanitised(_class_view_of(raw))
-        rows.append(StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions}))
+        rows.append(StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions},
+                               classview.standing(raw)))
     clean_results = [row.result for row in rows]
-    view = classview.build(clean_results)
+    view = classview.build(clean_results, {row.result.submission: row.standing for row in rows})
     assignment = next((r.assignment for r in clean_results if r.assignment), "")
     versions = sorted({r.grader_version for r in clean_results if r.grader_version})
     return (env or environment()).get_template("summary.html").render(
@@ -253,6 +264,9 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
         geometry=dataclasses.asdict(_Geometry()),
         title=f"{assignment or 'Class'} — class summary" + (" (INCOMPLETE)" if incomplete else ""),
         incomplete=incomplete,
+        standing_marks=STANDING_MARKS,
+        question_marks=QUESTION_MARKS,
+        scripts=[scripts.script("table.js")],
     )
 
 
