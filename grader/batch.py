@@ -44,6 +44,7 @@ from .staff import write_staff
 RECORD = "batch.json"
 REPORT = "report.html"
 RESULT = "result.json"
+WORK = "work.html"          # the work as graded (grader.render.notebook, written by grader.staff)
 NAME_LIMIT = 80
 
 
@@ -242,8 +243,8 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
     folder = out / submission.name
     text = result_json(result)
     write_atomic(folder / RESULT, text)
-    write_atomic(folder / REPORT, html.report(result))
-    write_staff(folder, result, REPORT)        # instructor.html/.json: hidden cases in full, staff only
+    write_staff(folder, result, REPORT, submission.path)   # work.html; instructor.html/.json (staff only)
+    write_atomic(folder / REPORT, html.report(result, work_href=WORK))
     if stamp is not None:
         head = json_text({"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text)})
         write_atomic(folder / RECORD, head[:-1] + ',"result":' + text + "}")    # the result, serialised once
@@ -268,7 +269,7 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
         return
     text = result_json(result)
     if on_disk != _sha256(text) or not (folder / REPORT).is_file():
-        write_atomic(folder / REPORT, html.report(result))
+        write_atomic(folder / REPORT, html.report(result, work_href=WORK if (folder / WORK).is_file() else None))
         write_atomic(folder / RESULT, text)
 
 
@@ -296,7 +297,8 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
     write_atomic(out / "results.json", head[:-1] + ',"results":[' + ",".join(entries) + "]}")
     write_atomic(out / "summary.html", html.summary(results, links, incomplete=state.message() if state else None))
     if case_set.assignment.written:
-        write_atomic(out / "review.html", review.review(results, case_set.assignment))
+        pages = {s.name: {"report": f"{s.name}/{REPORT}", "work": f"{s.name}/{WORK}"} for s in submissions}
+        write_atomic(out / "review.html", review.review(results, case_set.assignment, pages))
 
 
 # ------------------------------------------------------------------------------------------------

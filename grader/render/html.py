@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import jinja2
 
-from ..results import ATOMS, PASSED, UNREADABLE, CaseResult, QuestionResult, Result, field_names
+from ..results import ATOMS, NOT_RUN, PASSED, UNREADABLE, CaseResult, QuestionResult, Result, field_names
 from ..text import clean
 from ..totals import totals
 from . import classview, richtext, scripts
@@ -196,14 +196,18 @@ def _question_view(q: QuestionResult) -> QuestionView:
                         sum(c.status == PASSED for c in hidden))
 
 
-def report(result: Result, env: jinja2.Environment | None = None) -> str:
-    """The per-student report: score, problems, every question with its cases, execution, written parts."""
+def report(result: Result, env: jinja2.Environment | None = None, work_href: str | None = None) -> str:
+    """The per-student report: score, problems, every question with its cases, execution, written parts.
+
+    `work_href`: the page showing the work as graded (a relative file path), linked when given.
+    """
     result = _sanitised(result)
     # One set of totals for every output (grader.totals): auto + written = total, out of a maximum
     # that counts every written part, scored or not.
     sums = totals(result)
     result.score, result.max_score = sums.total, sums.max
     questions = [_question_view(q) for q in result.questions]
+    stated = [v for v in questions if any(c.status != NOT_RUN for c in v.q.cases)]
     failed_cells = [c for c in result.cells if c.status != "ok"]
     return (env or environment()).get_template("report.html").render(
         result=result,
@@ -213,9 +217,19 @@ def report(result: Result, env: jinja2.Environment | None = None) -> str:
         self_check=result.visibility == "public",
         fraction=result.score / result.max_score if result.max_score else 0.0,
         totals=sums,
+        work_href=safe_link(work_href) if work_href else None,
+        written_only=is_written_only(result),
+        stated=stated,
+        unstated=[v for v in questions if v not in stated],
         written_html={w.id: richtext.render(w.text) for w in result.written},
         title=f"{result.submission} — {result.assignment or 'grading report'}",
     )
+
+
+def is_written_only(result: Result) -> bool:
+    """A hand-in of written answers alone (a .md/.txt write-up): no code ran, answers were read
+    from the text. Its report shows the answers it states, not every case as "not run"."""
+    return result.status != UNREADABLE and not result.cells and result.isolation.startswith("not run (written")
 
 
 # ----------------------------------------------------------------------------------------------
