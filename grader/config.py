@@ -14,7 +14,8 @@
     "2b-proof" = 5
 
     [gradescope]
-    hidden_visibility = "after_published"
+    hidden_visibility = "hidden"       # hidden tests' visibility (Gradescope's own four values)
+    hidden_score = "total"             # "total" | "public-only": what the top-level score holds
 
 Without any secret the repository's DEMO secret is used, and every report says so: its hidden
 cases are reproducible by anyone with this repository, so it must never be used for real grades.
@@ -55,7 +56,11 @@ class Config:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     limits: Limits = field(default_factory=Limits)
     written_points: dict[str, float] = field(default_factory=dict)
-    hidden_visibility: str = "after_published"
+    # Hidden tests are "hidden" by default: Gradescope documents that students "will not be able to
+    # see their total score" while tests are hidden, so the total (hidden cases included) is
+    # recorded without revealing them (grader.render.gradescope).
+    hidden_visibility: str = "hidden"
+    hidden_score: str = "total"           # or "public-only": the top-level score leaves hidden cases out
 
     @property
     def demo_secret(self) -> bool:
@@ -126,10 +131,14 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[limits] has a bad value: {exc}") from None
     values["written_points"] = {str(k): float(v) for k, v in raw.get("written", {}).items()}
-    visibility = str(raw.get("gradescope", {}).get("hidden_visibility", "after_published"))
+    visibility = str(raw.get("gradescope", {}).get("hidden_visibility", "hidden"))
     if visibility not in ("hidden", "after_due_date", "after_published", "visible"):
         raise ConfigError(f"gradescope.hidden_visibility {visibility!r} is not a Gradescope visibility")
     values["hidden_visibility"] = visibility
+    hidden_score = str(raw.get("gradescope", {}).get("hidden_score", "total"))
+    if hidden_score not in ("total", "public-only"):
+        raise ConfigError(f"gradescope.hidden_score {hidden_score!r} must be \"total\" or \"public-only\"")
+    values["hidden_score"] = hidden_score
     return Config(**values)
 
 
