@@ -63,12 +63,14 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         result.status = UNREADABLE
         result.problems.append(Problem(exc.code, clean(exc.message, 500)))
         result.questions = unrun(case_set, f"not run: {clean(exc.message, 300)}")
+        result.written = _unanswered(case_set, extras)
         result.seconds = round(time.monotonic() - started, 3)
         return result
     except OSError as exc:
         result.status = UNREADABLE
         result.problems.append(Problem("unreadable", f"the submission could not be read: {exc.strerror}"))
         result.questions = unrun(case_set, "not run: the submission could not be read")
+        result.written = _unanswered(case_set, extras)
         result.seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -101,6 +103,15 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def _unanswered(case_set: CaseSet, extras: Extras) -> list:
+    """The written parts of an unreadable submission (none found), when written parts are collected."""
+    if extras.collect_written is None:
+        return []
+    from .written import unanswered
+
+    return unanswered(case_set.assignment)
 
 
 def _calls(case_set: CaseSet) -> list[CallSpec]:

@@ -115,3 +115,25 @@ def test_markdown_links_keep_safe_schemes_only():
 def test_empty_and_plain_text():
     assert richtext.render("") == ""
     assert "plain words" in richtext.render("plain words")
+
+
+@pytest.mark.parametrize("text, formulas", [
+    ("Assume $T = 3$:\n$$\\frac{a}{b}\n+ c$$\n$$+ d$$", 3),        # "+ c" is not a list item inside $$
+    ("x\n$$a\n- b$$", 1),
+    ("\\begin{aligned} a &= b \\\\ c &= d \\end{aligned}", 1),     # a bare environment, as Jupyter shows it
+    ("\\(x\\) and \\[y\\]", 2),
+    ("a \\$ b $c$", 1),
+    ("`$x$` and\n```\n$$y$$\n```", 0),                            # code keeps its dollars
+    ("it costs $5 and $10", 0),
+    ("$a$\n\n$b$", 2),
+])
+def test_math_is_found_as_jupyter_finds_it(text, formulas):
+    out = str(richtext.render(text))
+    assert out.count("<math") == formulas, out
+    assert "tex-fallback" not in out
+    assert "<li>" not in out
+
+
+def test_aligned_renders_as_a_table_not_as_stray_ampersands():
+    out = str(richtext.render("$$\\left\\{\\begin{aligned} 0 & & x < 1 \\\\ 1 & & x > 1 \\end{aligned}\\right.$$"))
+    assert "<mtable" in out and "<mi>&amp;</mi>" not in out

@@ -210,10 +210,14 @@ def _question_stats(qid: str, title: str, top: float, results: list[Result]) -> 
             stats.failed += 1
         statuses.update(c.status for c in q.cases if c.status != PASSED)
         mistakes.update(set(q.diagnosis))
+        hidden_number = 0
         for case in q.cases:
+            hidden_number += case.visibility == "hidden"
             if case.status != PASSED:
                 failing[case.uid] += 1
-                labels.setdefault(case.uid, (case.label, case.visibility))
+                # hidden cases carry no label for students; staff name them by their place
+                label = case.label or (f"hidden case {hidden_number}" if case.visibility == "hidden" else case.uid)
+                labels.setdefault(case.uid, (label, case.visibility))
                 case_mistakes.setdefault(case.uid, Counter()).update(case.diagnosis or [case.status])
     stats.mean = total / stats.students if stats.students else 0.0
     stats.case_statuses = statuses.most_common()

@@ -287,11 +287,12 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
 def _class_view_of(result: Result) -> Result:
     """What the class view shows of a result: its scores, questions, diagnoses and case statuses.
 
-    The case texts (inputs, expected and returned values, messages), the output and the written
-    answers are left out before sanitising: copying and cleaning them for every student was most
+    The case texts (inputs, expected and returned values, messages; labels and diagnoses are kept
+    for the most failed cases), the output and the written answers are left out before sanitising: copying and cleaning them for every student was most
     of the cost of the summary, which shows none of them.
     """
-    questions = [dataclasses.replace(q, cases=[CaseResult(c.uid, c.visibility, "", c.status) for c in q.cases])
+    questions = [dataclasses.replace(q, cases=[CaseResult(c.uid, c.visibility, c.label, c.status, diagnosis=c.diagnosis)
+                                               for c in q.cases])
                  for q in result.questions]
     sums = totals(result)       # the totals every output shows: auto + written, out of the same maximum
     return dataclasses.replace(result, questions=questions, cells=[], output="", written=[],

@@ -4,13 +4,18 @@ Written answers (notebook markdown cells, `.md`/`.txt` write-ups) are mostly der
 them as LaTeX source makes a TA decode `\\frac{\\partial L_t}{\\partial h_t}` by eye; MathML is
 rendered natively by Chromium and Firefox, so no script, font or network is needed.
 
-The steps, each a well-kept library doing its own job:
-1. markdown-it-py (CommonMark, *raw HTML disabled*: a student's `<script>` becomes text) with
-   mdit-py-plugins' `dollarmath` for `$…$` and `$$…$$`;
-2. latex2mathml turns each formula into MathML. What it cannot convert (a parse error, or a
+The steps:
+1. the math is taken out first, as Jupyter does before its Markdown renderer sees a cell
+   (`$…$`, `$$…$$`, `\\(…\\)`, `\\[…\\]`, bare `\\begin{env}…\\end{env}`; code spans are left
+   alone): students write for Jupyter, and a display formula whose second line starts with
+   `+ …` would otherwise be read by CommonMark as a list item (a Markdown math plugin such as
+   dollarmath does exactly that);
+2. markdown-it-py renders the rest (CommonMark, *raw HTML disabled*: a student's `<script>`
+   becomes text), and each formula is put back where it was;
+3. latex2mathml turns each formula into MathML. What it cannot convert (a parse error, or a
    command it does not know, which it would silently print as an identifier) is shown as its
    source, in a `<code>` beside a ⚠ mark: never dropped, never half-rendered;
-3. nh3 (ammonia) sanitises the whole fragment against an allow-list of HTML and MathML elements
+4. nh3 (ammonia) sanitises the whole fragment against an allow-list of HTML and MathML elements
    and attributes. This is not belt-and-braces: latex2mathml copies `\\text{…}` verbatim, markup
    included, and turns `\\href{javascript:…}` into an attribute, so its output is student-controlled.
 
@@ -50,6 +55,11 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 FALLBACK_CLASS = "tex-fallback"
 # latex2mathml prints a command it does not know as an identifier: `<mi>\foo</mi>`.
 _UNKNOWN_COMMAND = re.compile(r"<m[io][^>]*>\\[A-Za-z]")
+# An alignment `&` that latex2mathml did not understand comes out as an identifier.
+_STRAY_AMPERSAND = re.compile(r"<mi>&(?:amp;)?</mi>")
+# Environments latex2mathml does not know, and the ones it renders the same way.
+_SAME_AS = {"aligned": "split", "alignedat": "split", "gathered": "gather", "eqnarray": "align", "eqnarray*": "align*"}
+_ENVIRONMENT = re.compile(r"\\(begin|end)\{(" + "|".join(re.escape(k) for k in _SAME_AS) + r")\}")
 _TAG = re.compile(r"<\s*/?\s*([^\s/>]+)([^>]*)>")
 _ATTRIBUTE = re.compile(r"([^\s=/]+)\s*=")
 SOURCE_LIMIT = 20000
@@ -87,11 +97,14 @@ def formula(source: str, display: bool) -> str:
     if not tex:
         return ""
     try:
-        mathml = convert(tex, display="block" if display else "inline")
+        mathml = convert(_ENVIRONMENT.sub(lambda m: f"\\{m.group(1)}{{{_SAME_AS[m.group(2)]}}}", tex),
+                         display="block" if display else "inline")
     except Exception as exc:  # noqa: BLE001 - any failure of the converter means "show the source"
         return fallback(tex, f"could not be rendered ({type(exc).__name__})")
     if _UNKNOWN_COMMAND.search(mathml):
         return fallback(tex, "could not be rendered (unknown command)")
+    if _STRAY_AMPERSAND.search(mathml):
+        return fallback(tex, "could not be rendered (an alignment outside a known environment)")
     if not _only_mathml(mathml):
         # e.g. `\text{<b>}` (copied verbatim) or `\href{...}`: the sanitiser would remove the
         # markup and with it the student's text, so the source is shown instead.
@@ -109,19 +122,64 @@ def _only_mathml(mathml: str) -> bool:
     return True
 
 
-def _render_math(content: str, options: dict) -> str:
-    return formula(content, bool(options.get("display_mode")))
+# Math as Jupyter finds it in a markdown cell. Code (fenced or inline) is matched first so that
+# it keeps its dollars; `$…$` needs a non-space after the opening and before the closing dollar
+# and no blank line inside; escaped dollars (`\$`) are text.
+_MATH = re.compile(r"""
+    (?P<code>```.*?```|~~~.*?~~~|`[^`\n]+`)
+  | \$\$(?P<dd>.+?)\$\$
+  | \\\[(?P<bracket>.+?)\\\]
+  | (?P<env>\\begin\{(?P<name>[A-Za-z]+\*?)\}.*?\\end\{(?P=name)\})
+  | \\\((?P<paren>.+?)\\\)
+  | (?<![\\$])\$(?P<d>[^\s$](?:[^$]|\\\$)*?(?<![\s\\]))\$(?!\d)
+""", re.S | re.X)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_SLOT = "\ue000{}\ue001"                 # private-use characters: Markdown passes them through
+_SLOT_BACK = re.compile("\ue000(\\d+)\ue001")
+
+
+def _take_math(text: str) -> tuple[str, list[tuple[str, bool]]]:
+    """`text` with every formula replaced by a numbered slot, and the formulas (source, display)."""
+    formulas: list[tuple[str, bool]] = []
+
+    def slot(match: re.Match) -> str:
+        if match.group("code") is not None:
+            return match.group(0)
+        if match.group("dd") is not None:
+            source, display = match.group("dd"), True
+        elif match.group("bracket") is not None:
+            source, display = match.group("bracket"), True
+        elif match.group("env") is not None:
+            source, display = match.group("env"), True
+        elif match.group("paren") is not None:
+            source, display = match.group("paren"), False
+        else:
+            source, display = match.group("d"), False
+            if _BLANK_LINE.search(source):
+                return match.group(0)      # a `$` that opens nothing: a paragraph break ends math
+        formulas.append((source, display))
+        return _SLOT.format(len(formulas) - 1)
+
+    return _MATH.sub(slot, text.replace("\ue000", "").replace("\ue001", "")), formulas
+
+
+def _put_math(rendered: str, formulas: list[tuple[str, bool]]) -> str:
+    def back(match: re.Match) -> str:
+        index = int(match.group(1))
+        if index >= len(formulas):
+            return ""
+        source, display = formulas[index]
+        return f'<span class="math {"display" if display else "inline"}">{formula(source, display)}</span>'
+
+    return _SLOT_BACK.sub(back, rendered)
 
 
 @functools.lru_cache(maxsize=1)
 def _parser():
     from markdown_it import MarkdownIt
-    from mdit_py_plugins.dollarmath import dollarmath_plugin
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table").enable("strikethrough")
-    dollarmath_plugin(md, allow_labels=False, allow_space=True, allow_digits=True, double_inline=True,
-                      renderer=_render_math)
     # An image would be fetched from the network (or the student's machine): show its text instead.
     md.add_render_rule("image", lambda self, tokens, idx, options, env:
                        html.escape(f"[image: {tokens[idx].content or tokens[idx].attrGet('src') or ''}]"))
@@ -134,7 +192,8 @@ def render(text: str) -> Markup:
         return Markup("")
     text = text[:SOURCE_LIMIT]
     try:
-        rendered = _parser().render(text)
+        prose, formulas = _take_math(text)
+        rendered = _put_math(_parser().render(prose), formulas)
     except Exception:  # noqa: BLE001 - a parser bug must not lose the answer: show it as source
         rendered = f"<pre>{html.escape(text)}</pre>"
     return Markup(sanitise(rendered))
