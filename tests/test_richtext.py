@@ -137,3 +137,13 @@ def test_math_is_found_as_jupyter_finds_it(text, formulas):
 def test_aligned_renders_as_a_table_not_as_stray_ampersands():
     out = str(richtext.render("$$\\left\\{\\begin{aligned} 0 & & x < 1 \\\\ 1 & & x > 1 \\end{aligned}\\right.$$"))
     assert "<mtable" in out and "<mi>&amp;</mi>" not in out
+
+
+def test_matrix_brackets_are_stretchy_fences():
+    out = str(richtext.render("$$x = \\begin{pmatrix} & a & b \\\\ & c & d \\end{pmatrix}$$"))
+    assert out.count('stretchy="true"') == 2 and 'form="prefix"' in out and 'form="postfix"' in out
+
+
+def test_html_comments_are_hidden_but_code_keeps_them():
+    out = str(richtext.render("<!-- answer: 1a -->\n**Your answer** and `<!-- answer: ID -->`"))
+    assert "answer: 1a" not in out and "&lt;!-- answer: ID --&gt;" in out

@@ -60,6 +60,10 @@ _STRAY_AMPERSAND = re.compile(r"<mi>&(?:amp;)?</mi>")
 # Environments latex2mathml does not know, and the ones it renders the same way.
 _SAME_AS = {"aligned": "split", "alignedat": "split", "gathered": "gather", "eqnarray": "align", "eqnarray*": "align*"}
 _ENVIRONMENT = re.compile(r"\\(begin|end)\{(" + "|".join(re.escape(k) for k in _SAME_AS) + r")\}")
+# A matrix's brackets: latex2mathml writes them as plain operators beside the table, which a
+# browser does not stretch (they are not first/last in their row); marked as fences they are.
+_OPEN_FENCE = re.compile(r"<mo>(&#x0002[89];|&#x0005[BD];|&#x0007[BCD];|&#x02016;)</mo>(?=<mtable)")
+_CLOSE_FENCE = re.compile(r"(?<=</mtable>)<mo>(&#x0002[89];|&#x0005[BD];|&#x0007[BCD];|&#x02016;)</mo>")
 _TAG = re.compile(r"<\s*/?\s*([^\s/>]+)([^>]*)>")
 _ATTRIBUTE = re.compile(r"([^\s=/]+)\s*=")
 SOURCE_LIMIT = 20000
@@ -109,7 +113,8 @@ def formula(source: str, display: bool) -> str:
         # e.g. `\text{<b>}` (copied verbatim) or `\href{...}`: the sanitiser would remove the
         # markup and with it the student's text, so the source is shown instead.
         return fallback(tex, "could not be rendered (markup inside the formula)")
-    return mathml
+    mathml = _OPEN_FENCE.sub(r'<mo stretchy="true" fence="true" form="prefix">\1</mo>', mathml)
+    return _CLOSE_FENCE.sub(r'<mo stretchy="true" fence="true" form="postfix">\1</mo>', mathml)
 
 
 def _only_mathml(mathml: str) -> bool:
@@ -127,6 +132,7 @@ def _only_mathml(mathml: str) -> bool:
 # and no blank line inside; escaped dollars (`\$`) are text.
 _MATH = re.compile(r"""
     (?P<code>```.*?```|~~~.*?~~~|`[^`\n]+`)
+  | (?P<comment><!--.*?-->)
   | \$\$(?P<dd>.+?)\$\$
   | \\\[(?P<bracket>.+?)\\\]
   | (?P<env>\\begin\{(?P<name>[A-Za-z]+\*?)\}.*?\\end\{(?P=name)\})
@@ -145,6 +151,8 @@ def _take_math(text: str) -> tuple[str, list[tuple[str, bool]]]:
     def slot(match: re.Match) -> str:
         if match.group("code") is not None:
             return match.group(0)
+        if match.group("comment") is not None:
+            return ""                  # as in Jupyter: an HTML comment (the answer marker) is not shown
         if match.group("dd") is not None:
             source, display = match.group("dd"), True
         elif match.group("bracket") is not None:
