@@ -256,6 +256,11 @@ def test_an_interrupted_batch_loses_nothing_and_resumes(tmp_path: Path, how):
         assert "s00" in (out / "summary.html").read_text(encoding="utf-8")
     finished = [p.parent.name for p in out.glob("*/batch.json")]
     assert "s00" in finished and len(finished) < 4
+    # the class files say first that the batch is unfinished, whether it was killed or interrupted
+    first = (out / "grades.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# INCOMPLETE: ") and "of 4 submissions not graded yet" in first
+    assert "not graded yet" in (out / "summary.html").read_text(encoding="utf-8")
+    assert "incomplete" in json.loads((out / "results.json").read_text(encoding="utf-8"))
     for name in finished:                         # whatever is there is whole
         json.loads((out / name / "result.json").read_text(encoding="utf-8"))
 
@@ -267,6 +272,7 @@ def test_an_interrupted_batch_loses_nothing_and_resumes(tmp_path: Path, how):
     assert [r["student"] for r in rows] == [f"s{i:02d}" for i in range(4)]
     assert all(float(r["total"]) == pytest.approx(100) for r in rows)
     assert not list(out.rglob(".*.tmp"))
+    assert "not graded yet" not in (out / "summary.html").read_text(encoding="utf-8")
 
 
 def test_cli_batch_on_a_missing_folder_exits_2(tmp_path: Path):
