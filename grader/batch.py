@@ -397,6 +397,13 @@ def _finish(out: Path, done: list[Submission], report: BatchReport, manual_score
         report.notes += applied.notes
     except ManualScoresError as exc:
         problem = exc
+        if manual_scores is not None:      # a bad new file: the scores kept from before still hold
+            try:
+                applied = kept_scores.apply(out, report.results, None, complete=not pending)
+                report.results, merged = applied.results, applied.source is not None
+                report.notes += applied.notes
+            except ManualScoresError:
+                pass
     for submission, result in zip(done, report.results):
         refresh_student(out, submission, result, None if merged else report.result_sha256.get(submission.name))
     write_class(out, done, report.results, case_set, None if merged else report.result_text, pending)

@@ -85,9 +85,9 @@ def cmd_batch(args) -> int:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ManualScoresError as exc:
-        print(f"grader: {exc}\ngrader: every submission is graded and written to {args.out}, without TA scores; "
-              "fix the scores file and run the same command again (graded submissions are not re-run)",
-              file=sys.stderr)
+        print(f"grader: {exc}\ngrader: every submission is graded and written to {args.out}, without these TA scores "
+              "(scores kept from an earlier merge, if any, still apply); fix the scores file and run the same "
+              "command again (graded submissions are not re-run)", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         # Everything already written is complete (atomic files); a re-run resumes. Exit at once

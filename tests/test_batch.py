@@ -320,7 +320,7 @@ def test_a_bad_scores_file_still_leaves_complete_grades(class_dir: Path, tmp_pat
     proc = _cli("batch", str(class_dir), "--out", str(out), "--workers", "1", "--manual-scores", str(scores))
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 2
-    assert "line 1" in stderr and "line 2" in stderr and "without TA scores" in stderr
+    assert "line 1" in stderr and "line 2" in stderr and "without these TA scores" in stderr
     rows = read_csv(out / "grades.csv")
     assert [r["student"] for r in rows] == ["alice", "bob", "dave", "frank"]
     assert (out / "summary.html").is_file()

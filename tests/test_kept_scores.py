@@ -143,3 +143,17 @@ def test_class_files_say_incomplete_while_the_batch_runs(class_dir, tmp_path, se
     run(class_dir, out, session, on_result=look)
     assert seen and all(line.startswith("# INCOMPLETE: 3 of 3") for line in seen)
     assert not (out / "grades.csv").read_text(encoding="utf-8").startswith("#")
+
+
+def test_a_bad_new_scores_file_leaves_the_kept_scores_in_place(class_dir, tmp_path, session: Session):
+    from grader.manual import ManualScoresError
+
+    out, scores = tmp_path / "out", tmp_path / "scores.csv"
+    scores.write_text("alice,1a-derivation,4\n", encoding="utf-8")
+    run(class_dir, out, session, manual_scores=scores)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("alice,1a-derivation,400\n", encoding="utf-8")
+    with pytest.raises(ManualScoresError):
+        run(class_dir, out, session, manual_scores=bad)
+    assert float(grades(out)["alice"]["written"]) == 4
+    assert "400" not in (out / kept_scores.KEPT_CSV).read_text(encoding="utf-8")
