@@ -164,3 +164,37 @@ def test_instructor_view_in_the_browser(driver, out):
     text = visible_text(driver)
     assert "Instructor only" in text and "hidden" in text and "Mismatch" in text
     screenshot(driver, "instructor-bob")
+
+
+def test_summary_is_readable_printed(driver, out):
+    import base64
+
+    open_page(driver, out / "summary.html")
+    pdf = base64.b64decode(driver.print_page())
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert not driver.find_element(By.ID, "student-filters").is_displayed()      # controls are not printed
+        rows = driver.find_elements(By.CSS_SELECTOR, "#students tbody tr")
+        assert len(rows) == 6 and all(r.is_displayed() for r in rows)
+        # status is words and marks, so it survives a black-and-white printer
+        assert "✓ graded" in driver.find_element(By.ID, "students").text
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
+
+def test_an_unfinished_batch_is_said_first(driver, out, tmp_path):
+    from grader.batchstate import Incomplete
+    from grader.render import html as report_html
+    from grader.results import Result
+    import json
+
+    results = [Result.from_dict(json.loads((out / name / "result.json").read_text(encoding="utf-8")))
+               for name in ("alice_correct", "bob_seed_mistakes")]
+    page = tmp_path / "summary.html"
+    page.write_text(report_html.summary(results, incomplete=Incomplete(38, 40).message()), encoding="utf-8")
+    open_page(driver, page)
+    first = driver.find_element(By.CSS_SELECTOR, "main > *:first-child")
+    assert first.get_attribute("id") == "incomplete" and "38 of 40 not graded yet" in first.text
+    assert console_errors(driver) == []
+    screenshot(driver, "summary-incomplete")
