@@ -20,9 +20,13 @@ class Incomplete:
     not_graded: int
     total: int
 
+    def headline(self) -> str:
+        """The summary page's first heading."""
+        return f"{self.not_graded} of {self.total} not graded yet"
+
     def message(self) -> str:
-        return (f"{self.not_graded} of {self.total} not graded yet: this batch is running, was interrupted "
-                "or crashed; run the same command again to finish it")
+        return (f"{self.headline()}: this batch is running, was interrupted or crashed; run the same command "
+                "again to finish it")
 
     def csv_line(self) -> str:
         return f"# INCOMPLETE: {self.not_graded} of {self.total} submissions not graded yet; run the batch again to finish\r\n"

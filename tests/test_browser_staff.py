@@ -192,7 +192,7 @@ def test_an_unfinished_batch_is_said_first(driver, out, tmp_path):
     results = [Result.from_dict(json.loads((out / name / "result.json").read_text(encoding="utf-8")))
                for name in ("alice_correct", "bob_seed_mistakes")]
     page = tmp_path / "summary.html"
-    page.write_text(report_html.summary(results, incomplete=Incomplete(38, 40).message()), encoding="utf-8")
+    page.write_text(report_html.summary(results, incomplete=Incomplete(38, 40).headline()), encoding="utf-8")
     open_page(driver, page)
     first = driver.find_element(By.CSS_SELECTOR, "main > *:first-child")
     assert first.get_attribute("id") == "incomplete" and "38 of 40 not graded yet" in first.text
