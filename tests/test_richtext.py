@@ -147,3 +147,12 @@ def test_matrix_brackets_are_stretchy_fences():
 def test_html_comments_are_hidden_but_code_keeps_them():
     out = str(richtext.render("<!-- answer: 1a -->\n**Your answer** and `<!-- answer: ID -->`"))
     assert "answer: 1a" not in out and "&lt;!-- answer: ID --&gt;" in out
+
+
+@pytest.mark.parametrize("opener", ["\\[", "\\(", "<!--", "\\begin{x}", "`", "\\$"])
+def test_unclosed_openers_stay_text(opener):
+    """A hostile answer of thousands of unclosed openers renders (one pass) and loses nothing."""
+    text = (opener + " a ") * 1500          # within the 20,000 characters a written part may have
+    out = str(richtext.render(text))
+    assert "<math" not in out
+    assert len(re.findall(r"\ba\b", "".join(parse(out).text))) == 1500

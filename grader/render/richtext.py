@@ -127,48 +127,111 @@ def _only_mathml(mathml: str) -> bool:
     return True
 
 
-# Math as Jupyter finds it in a markdown cell. Code (fenced or inline) is matched first so that
-# it keeps its dollars; `$…$` needs a non-space after the opening and before the closing dollar
-# and no blank line inside; escaped dollars (`\$`) are text.
-_MATH = re.compile(r"""
-    (?P<code>```.*?```|~~~.*?~~~|`[^`\n]+`)
-  | (?P<comment><!--.*?-->)
-  | \$\$(?P<dd>.+?)\$\$
-  | \\\[(?P<bracket>.+?)\\\]
-  | (?P<env>\\begin\{(?P<name>[A-Za-z]+\*?)\}.*?\\end\{(?P=name)\})
-  | \\\((?P<paren>.+?)\\\)
-  | (?<![\\$])\$(?P<d>[^\s$](?:[^$]|\\\$)*?(?<![\s\\]))\$(?!\d)
-""", re.S | re.X)
+# Math as Jupyter finds it in a markdown cell: `$$…$$`, `\[…\]`, `\begin{env}…\end{env}`
+# (display), `\(…\)` and `$…$` (inline). Code (fenced or inline) keeps its dollars, an HTML comment
+# is dropped, `\$` is a dollar. `$…$` needs a non-space after the opening and before the closing
+# dollar, no blank line inside, and no digit right after it ("$5 and $10" is money).
+_OPENER = re.compile(r"\\\$|```|~~~|`+|<!--|\$\$|\\\[|\\\(|\\begin\{([A-Za-z]+\*?)\}|\$")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _SLOT = "\ue000{}\ue001"                 # private-use characters: Markdown passes them through
 _SLOT_BACK = re.compile("\ue000(\\d+)\ue001")
+_CLOSERS = {"$$": "$$", "\\[": "\\]", "\\(": "\\)", "<!--": "-->", "```": "```", "~~~": "~~~"}
+
+
+class _Scanner:
+    """One left-to-right pass (linear: a closer that is not found is never looked for again, so
+    a hostile answer of 10,000 unclosed `\\[` costs one search, not 10,000)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.missing: set[str] = set()       # closers known to be absent after some position
+        self.formulas: list[tuple[str, bool]] = []
+        self.out: list[str] = []
+
+    def closing(self, closer: str, start: int) -> int:
+        if closer in self.missing:
+            return -1
+        found = self.text.find(closer, start)
+        if found < 0:
+            self.missing.add(closer)
+        return found
+
+    def formula(self, source: str, display: bool) -> None:
+        self.formulas.append((source, display))
+        self.out.append(_SLOT.format(len(self.formulas) - 1))
+
+    def single_dollar(self, at: int) -> int:
+        """`$…$` opening at `at`: the position after it, or -1 if this dollar opens nothing."""
+        text = self.text
+        if at + 1 >= len(text) or text[at + 1].isspace():
+            return -1
+        search = at + 1
+        while True:
+            close = self.closing("$", search)
+            if close < 0:
+                return -1
+            if text[close - 1] == "\\":             # an escaped dollar inside the formula
+                search = close + 1
+                continue
+            break
+        source = text[at + 1:close]
+        if text[close - 1].isspace() or _BLANK_LINE.search(source) or text[close + 1:close + 2].isdigit():
+            return -1
+        self.formula(source, False)
+        return close + 1
+
+    def run(self) -> str:
+        text, position = self.text, 0
+        while True:
+            match = _OPENER.search(text, position)
+            if match is None:
+                self.out.append(text[position:])
+                return "".join(self.out)
+            at, token = match.start(), match.group(0)
+            self.out.append(text[position:at])
+            after = self.take(match, at, token)
+            if after < 0:                            # opens nothing: keep it as text
+                self.out.append(token)
+                position = match.end()
+            else:
+                position = after
+
+    def take(self, match: re.Match, at: int, token: str) -> int:
+        text = self.text
+        if token == "\\$":
+            return -1
+        if token.startswith("`") and token not in _CLOSERS:          # an inline code span
+            close = self.closing(token, match.end())
+            if close < 0:
+                return -1
+            self.out.append(text[at:close + len(token)])
+            return close + len(token)
+        if match.group(1) is not None:                               # \begin{name}
+            end = f"\\end{{{match.group(1)}}}"
+            close = self.closing(end, match.end())
+            if close < 0:
+                return -1
+            self.formula(text[at:close + len(end)], True)
+            return close + len(end)
+        if token == "$":
+            return self.single_dollar(at)
+        closer = _CLOSERS[token]
+        close = self.closing(closer, match.end())
+        if close < 0:
+            return -1
+        if token in ("```", "~~~"):
+            self.out.append(text[at:close + len(closer)])
+        elif token == "<!--":
+            pass                         # as in Jupyter: an HTML comment (the answer marker) is not shown
+        else:
+            self.formula(text[match.end():close], token != "\\(")
+        return close + len(closer)
 
 
 def _take_math(text: str) -> tuple[str, list[tuple[str, bool]]]:
     """`text` with every formula replaced by a numbered slot, and the formulas (source, display)."""
-    formulas: list[tuple[str, bool]] = []
-
-    def slot(match: re.Match) -> str:
-        if match.group("code") is not None:
-            return match.group(0)
-        if match.group("comment") is not None:
-            return ""                  # as in Jupyter: an HTML comment (the answer marker) is not shown
-        if match.group("dd") is not None:
-            source, display = match.group("dd"), True
-        elif match.group("bracket") is not None:
-            source, display = match.group("bracket"), True
-        elif match.group("env") is not None:
-            source, display = match.group("env"), True
-        elif match.group("paren") is not None:
-            source, display = match.group("paren"), False
-        else:
-            source, display = match.group("d"), False
-            if _BLANK_LINE.search(source):
-                return match.group(0)      # a `$` that opens nothing: a paragraph break ends math
-        formulas.append((source, display))
-        return _SLOT.format(len(formulas) - 1)
-
-    return _MATH.sub(slot, text.replace("\ue000", "").replace("\ue001", "")), formulas
+    scanner = _Scanner(text.replace("\ue000", "").replace("\ue001", ""))
+    return scanner.run(), scanner.formulas
 
 
 def _put_math(rendered: str, formulas: list[tuple[str, bool]]) -> str:
