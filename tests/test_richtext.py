@@ -156,3 +156,23 @@ def test_unclosed_openers_stay_text(opener):
     out = str(richtext.render(text))
     assert "<math" not in out
     assert len(re.findall(r"\ba\b", "".join(parse(out).text))) == 1500
+
+
+@pytest.mark.parametrize("tex", [r"\begin{pmatrix} a & b & \\ c & d & \end{pmatrix}", r"\begin{cases} x & y & \end{cases}",
+                                 r"\begin{pmatrix} a & b & c & \end{pmatrix}"])
+def test_a_trailing_empty_cell_keeps_its_row(tex):
+    out = str(richtext.render(f"$${tex}$$"))
+    assert "tex-fallback" not in out
+    letters = [c for c in re.sub(r"\\[a-z]+\{?[a-z]*\}?", "", tex) if c.isalpha()]
+    assert [c for c in "".join(parse(out).text) if c.isascii() and c.isalpha()] == letters
+
+
+def test_a_formula_the_converter_shortens_is_caught():
+    """latex2mathml drops the cells of a table ending in an empty cell (repaired before converting);
+    the guard that catches such a loss, on the converter's real output."""
+    from latex2mathml.converter import convert
+
+    tex = r"\begin{cases} x & y & \end{cases}"
+    assert richtext._lost_content(tex, convert(tex))
+    assert not richtext._lost_content(r"\mathbb{R}^{n \times d}", convert(r"\mathbb{R}^{n \times d}"))
+    assert not richtext._lost_content(r"\operatorname{diag}(\sigma'(Wx))W", convert(r"\operatorname{diag}(\sigma'(Wx))W"))

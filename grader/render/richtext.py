@@ -64,6 +64,12 @@ _ENVIRONMENT = re.compile(r"\\(begin|end)\{(" + "|".join(re.escape(k) for k in _
 # browser does not stretch (they are not first/last in their row); marked as fences they are.
 _OPEN_FENCE = re.compile(r"<mo>(&#x0002[89];|&#x0005[BD];|&#x0007[BCD];|&#x02016;)</mo>(?=<mtable)")
 _CLOSE_FENCE = re.compile(r"(?<=</mtable>)<mo>(&#x0002[89];|&#x0005[BD];|&#x0007[BCD];|&#x02016;)</mo>")
+# latex2mathml drops the last row of a table that ends in an empty cell (`c & d & \end{pmatrix}`,
+# as students write to mirror a leading `&`); an explicit empty group keeps it.
+_TRAILING_CELL = re.compile(r"&(\s*)(\\end\{)")
+# What a formula says in letters and digits, outside command and environment names.
+_COMMAND_WORD = re.compile(r"\\(?:begin|end)\{[^}]*\}(?:\{[^}]*\})?|\\[A-Za-z]+|\\.")
+_MARKUP = re.compile(r"<[^>]*>")
 _TAG = re.compile(r"<\s*/?\s*([^\s/>]+)([^>]*)>")
 _ATTRIBUTE = re.compile(r"([^\s=/]+)\s*=")
 SOURCE_LIMIT = 20000
@@ -101,12 +107,14 @@ def formula(source: str, display: bool) -> str:
     if not tex:
         return ""
     try:
-        mathml = convert(_ENVIRONMENT.sub(lambda m: f"\\{m.group(1)}{{{_SAME_AS[m.group(2)]}}}", tex),
-                         display="block" if display else "inline")
+        source = _ENVIRONMENT.sub(lambda m: f"\\{m.group(1)}{{{_SAME_AS[m.group(2)]}}}", tex)
+        mathml = convert(_TRAILING_CELL.sub(r"&\1{}\2", source), display="block" if display else "inline")
     except Exception as exc:  # noqa: BLE001 - any failure of the converter means "show the source"
         return fallback(tex, f"could not be rendered ({type(exc).__name__})")
     if _UNKNOWN_COMMAND.search(mathml):
         return fallback(tex, "could not be rendered (unknown command)")
+    if _lost_content(tex, mathml):
+        return fallback(tex, "could not be rendered (the converter dropped part of it)")
     if _STRAY_AMPERSAND.search(mathml):
         return fallback(tex, "could not be rendered (an alignment outside a known environment)")
     if not _only_mathml(mathml):
@@ -115,6 +123,14 @@ def formula(source: str, display: bool) -> str:
         return fallback(tex, "could not be rendered (markup inside the formula)")
     mathml = _OPEN_FENCE.sub(r'<mo stretchy="true" fence="true" form="prefix">\1</mo>', mathml)
     return _CLOSE_FENCE.sub(r'<mo stretchy="true" fence="true" form="postfix">\1</mo>', mathml)
+
+
+def _lost_content(tex: str, mathml: str) -> bool:
+    """Whether the MathML lost much of what the formula says (letters and digits outside command
+    names): a converter that silently drops a table row must not make an answer look shorter."""
+    said = sum(1 for c in _COMMAND_WORD.sub(" ", tex) if c.isascii() and c.isalnum())
+    shown = sum(1 for c in html.unescape(_MARKUP.sub(" ", mathml)) if c.isascii() and c.isalnum())
+    return said - shown >= 2 and shown < 0.6 * said
 
 
 def _only_mathml(mathml: str) -> bool:
