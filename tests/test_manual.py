@@ -253,3 +253,16 @@ def test_merged_scores_are_counted_once_in_the_gradebook_and_the_report(tmp_path
     assert re.search(r'id="total-score">99<', page)
     assert (f"auto 90/100 + written 9/{gradebook.number(WRITTEN_MAX)} (2 of {len(WRITTEN)} parts scored) = "
             f"99/{gradebook.number(100 + WRITTEN_MAX)}") in page
+
+
+def test_review_page_is_read_only_without_its_script(results):
+    """The scoring form is enabled by templates/review.js; without it the page is a plain view."""
+    html = review(results, ASSIGNMENT)
+    inputs = re.findall(r"<(?:input|textarea)\b[^>]*>", html)
+    assert len(inputs) == 2 * len(results) * len(WRITTEN)
+    assert all(" disabled" in tag for tag in inputs)
+    assert re.search(r'<div class="card no-print" id="review-form"[^>]* hidden>', html)
+    # each score box is bounded by its part's points, and names the student as the scores file does
+    for part in WRITTEN:
+        assert f'data-part="{part.id}"' in html and f'max="{part.points:g}"' in html
+    assert 'data-student="alice.ipynb"' in html
