@@ -6,7 +6,8 @@
   "use strict";
   var form = document.getElementById("review-form");
   if (!form) { return; }
-  var prefix = "hw3-grader:review:" + form.getAttribute("data-key") + ":";
+  // Per class: pages opened from disk share one storage, so the page's own path is part of the key.
+  var prefix = "hw3-grader:review:" + window.location.pathname + ":" + form.getAttribute("data-key") + ":";
   var store = null;
   try { store = window.localStorage; store.getItem(prefix); } catch (e) { store = null; }
   var boxes = Array.prototype.slice.call(document.querySelectorAll(".score-box"));
