@@ -274,7 +274,7 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
 
 
 def write_class(out: Path, submissions: list[Submission], results: list[Result], case_set: CaseSet,
-                result_texts: dict[str, str] | None = None, pending: int = 0) -> None:
+                result_texts: dict[str, str] | None = None, pending: int = 0, with_review: bool = True) -> None:
     """The class-wide files: summary.html, review.html, grades.csv and results.json.
 
     `result_texts` maps a student to the JSON text of their result when it is at hand already
@@ -296,7 +296,7 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
     entries = [texts.get(s.name) or json_text(r.to_dict()) for s, r in zip(submissions, results)]
     write_atomic(out / "results.json", head[:-1] + ',"results":[' + ",".join(entries) + "]}")
     write_atomic(out / "summary.html", html.summary(results, links, incomplete=state.headline() if state else None))
-    if case_set.assignment.written:
+    if case_set.assignment.written and with_review:
         pages = {s.name: {"report": f"{s.name}/{REPORT}", "work": f"{s.name}/{WORK}"} for s in submissions}
         write_atomic(out / "review.html", review.review(results, case_set.assignment, pages))
 
@@ -426,7 +426,8 @@ def _mark_pending(out: Path, submissions: list[Submission], report: BatchReport,
         results = kept_scores.apply(out, results, None, complete=False).results
     except ManualScoresError:
         pass            # reported when the batch finishes; this view is provisional anyway
-    write_class(out, done, results, case_set, report.result_text, pending)
+    # review.html (the slowest to render: every answer's math) is left as it is until the end
+    write_class(out, done, results, case_set, report.result_text, pending, with_review=False)
 
 
 def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
