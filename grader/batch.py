@@ -383,8 +383,8 @@ def _finish(out: Path, done: list[Submission], report: BatchReport, manual_score
 
     The automatic results are what the resume records keep; the TA scores are merged afresh on
     every run from the file given or the copy kept in OUT (grader.kept_scores), so they are never
-    silently dropped. A bad scores file still leaves complete class files behind (without TA
-    scores) before its error is raised.
+    silently dropped. A bad scores file still leaves complete class files behind (without its
+    scores; those kept from an earlier merge still apply) before its error is raised.
     """
     from . import kept_scores
     from .manual import ManualScoresError
