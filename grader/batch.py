@@ -7,6 +7,9 @@
                                OUT/review.html           written answers with rubrics, for TAs
                                OUT/grades.csv            student, each question, total, status
                                OUT/results.json          every Result
+                               OUT/alice/work.html       the notebook/module/write-up as graded
+                               OUT/alice/instructor.html hidden cases in full, and .json: STAFF ONLY
+                               OUT/manual-scores.csv     the TA scores last merged (re-applied)
 
 Why it is shaped like this:
 - One `Session` with N warm sandboxed workers and N threads: the expensive part of grading a
