@@ -145,3 +145,19 @@ def test_student_report_renderer_never_sees_staff_data(session):
     assert not [s for s in canaries(data) if s in page]
     assert "staff" not in result.to_dict()
     assert Result.from_dict(result.to_dict()).staff == []
+
+
+def test_instructor_view_shows_hostile_values_as_text():
+    from grader.results import CaseResult, QuestionResult, StaffCase
+
+    evil = "<script>alert(1)</script><img src=x onerror=alert(1)>\x1b[31m"
+    case = CaseResult("q/hidden/0", "hidden", "n=1", "failed", message="wrong answer")
+    result = Result(f"{evil}.ipynb", "graded", 0.0, 10.0,
+                    questions=[QuestionResult("q", "Q", "f", 0.0, 10.0, "failed", [case])],
+                    staff=[StaffCase("q/hidden/0", "q", "n=1", "failed", {"x": evil}, "1.0", evil, evil, [evil])])
+    page = instructor.instructor_html(result)
+    assert "<script>" not in page and "<img" not in page and "\x1b" not in page
+    assert html.escape("<script>alert(1)</script>") in page
+    data = json.loads(instructor.instructor_json(result))
+    assert data["questions"][0]["cases"][0]["got"].startswith("<script>")     # JSON keeps the text, cleaned
+    assert "\x1b" not in instructor.instructor_json(result)
