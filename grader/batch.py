@@ -298,7 +298,9 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
                       "case_set": case_set.digest})
     entries = [texts.get(s.name) or json_text(r.to_dict()) for s, r in zip(submissions, results)]
     write_atomic(out / "results.json", head[:-1] + ',"results":[' + ",".join(entries) + "]}")
-    write_atomic(out / "summary.html", html.summary(results, links, incomplete=state.headline() if state else None))
+    staff = {s.name: f"{s.name}/instructor.html" for s in submissions}
+    write_atomic(out / "summary.html", html.summary(results, links, incomplete=state.headline() if state else None,
+                                                    staff_links=staff))
     if case_set.assignment.written and with_review:
         pages = {s.name: {"report": f"{s.name}/{REPORT}", "work": f"{s.name}/{WORK}"} for s in submissions}
         write_atomic(out / "review.html", review.review(results, case_set.assignment, pages))

@@ -48,6 +48,9 @@ def cmd_grade(args) -> int:
     if args.html:
         from .render import html
         write_atomic(args.html, html.report(result))
+    if args.instructor_html:          # staff only: the hidden cases in full (a regrade request)
+        from .render import instructor
+        write_atomic(args.instructor_html, instructor.instructor_html(result, report_href=None))
     return EXIT_UNREADABLE if result.status == UNREADABLE else EXIT_OK
 
 
@@ -150,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submission", help="a .ipynb, .py, .md/.txt file, or a folder holding one")
     p.add_argument("--json", help="write the result as JSON to this file")
     p.add_argument("--html", help="write a self-contained HTML report to this file")
+    p.add_argument("--instructor-html", help="write the instructor-only view (hidden cases in full) to this file")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("check", parents=[common], help="student self-check: public cases only")

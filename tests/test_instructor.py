@@ -161,3 +161,24 @@ def test_instructor_view_shows_hostile_values_as_text():
     data = json.loads(instructor.instructor_json(result))
     assert data["questions"][0]["cases"][0]["got"].startswith("<script>")     # JSON keeps the text, cleaned
     assert "\x1b" not in instructor.instructor_json(result)
+
+
+def test_grade_writes_the_instructor_view_on_request(tmp_path, session):
+    from grader import cli
+
+    target = tmp_path / "staff.html"
+    status = cli.main(["grade", str(SUBMISSIONS / "bob_seed_mistakes.ipynb"), "--html", str(tmp_path / "r.html"),
+                       "--instructor-html", str(target)])
+    assert status == 0
+    page = html.unescape(target.read_text(encoding="utf-8"))
+    assert "Instructor only" in page and "Mismatch" in page
+    report = html.unescape((tmp_path / "r.html").read_text(encoding="utf-8"))
+    secrets = canaries(instructor.instructor_data(session.grade(SUBMISSIONS / "bob_seed_mistakes.ipynb")))
+    assert secrets and all(s in page for s in secrets)                 # same secret, same hidden cases
+    assert not [s for s in secrets if s in report]
+
+
+def test_summary_links_each_student_to_their_staff_view(graded_batch: Path):
+    summary = (graded_batch / "summary.html").read_text(encoding="utf-8")
+    for name in ("alice_correct", "bob_seed_mistakes", "carol_module"):
+        assert f'href="{name}/instructor.html"' in summary and f'href="{name}/report.html"' in summary

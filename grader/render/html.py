@@ -242,6 +242,7 @@ class StudentRow:
     href: str | None
     scores: dict[str, QuestionResult]
     standing: str = classview.COUNTED      # counted in the statistics, blank, or unreadable
+    staff_href: str | None = None          # the instructor-only view of this submission
 
 
 # Status by text and icon, never by colour alone (and the same words everywhere).
@@ -251,20 +252,23 @@ QUESTION_MARKS = {"passed": "✓", "partial": "◐", "failed": "✗"}
 
 
 def summary(results: list[Result], links: dict[str, str] | None = None,
-            env: jinja2.Environment | None = None, incomplete: str | None = None) -> str:
+            env: jinja2.Environment | None = None, incomplete: str | None = None,
+            staff_links: dict[str, str] | None = None) -> str:
     """The class view: statistics, charts, common failures and mistakes, and a table of every student.
 
     `links` maps a submission name (as in `Result.submission`) to the path of its report, relative
     to the summary page (a file path, not a URL: it is percent-encoded here). `incomplete`: the
     message of an unfinished batch (grader.batchstate), shown as the page's first heading.
+    `staff_links`: like `links`, to each submission's instructor-only view.
     """
     links = links or {}
     rows = []
     for raw in sorted(results, key=lambda r: r.submission.lower()):
         href = links.get(raw.submission)
         result = _sanitised(_class_view_of(raw))
+        staff = (staff_links or {}).get(raw.submission)
         rows.append(StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions},
-                               classview.standing(raw)))
+                               classview.standing(raw), safe_link(staff) if staff else None))
     clean_results = [row.result for row in rows]
     view = classview.build(clean_results, {row.result.submission: row.standing for row in rows})
     assignment = next((r.assignment for r in clean_results if r.assignment), "")
