@@ -148,3 +148,19 @@ def test_batch_writes_and_links_the_work_view(session, tmp_path):
         assert 'href="work.html"' in (out / name / "report.html").read_text(encoding="utf-8")
     review = (out / "review.html").read_text(encoding="utf-8")
     assert 'href="seed/work.html"' in review and 'href="bob/report.html"' in review
+
+
+def test_outputs_of_the_graders_run_replace_the_saved_ones(session, tmp_path):
+    path = write_notebook(tmp_path / "nb.ipynb", [
+        code_cell("print('hello')", [{"output_type": "stream", "name": "stdout", "text": "SAVED BY STUDENT"}]),
+    ])
+    result = session.grade(path)
+    run = {0: [{"output_type": "stream", "name": "stdout", "text": "FROM THE GRADER"},
+               {"output_type": "display_data", "metadata": {}, "data": {"image/png": PNG, "text/html": "<script>x</script>"}}]}
+    page = notebook.work_page(path, result, run)
+    tags = assert_inert(page)
+    text = "".join(tags.text)
+    assert "FROM THE GRADER" in text and "SAVED BY STUDENT" not in text
+    assert any(t == "img" for t, _ in tags.tags)
+    assert "grader's own (sandboxed) run" in text
+    assert "SAVED BY STUDENT" in "".join(parse(notebook.work_page(path, result)).text)

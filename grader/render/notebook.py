@@ -46,9 +46,14 @@ class CellVerdict:
     error: str
 
 
-def work_page(path: str | Path, result: Result) -> str:
+def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | None = None) -> str:
     """The whole page showing the submission at `path` as graded in `result` (never raises for a
-    bad submission: the page then says why the work cannot be shown)."""
+    bad submission: the page then says why the work cannot be shown).
+
+    `run_outputs` (cell index -> nbformat output dicts), when the grader's own run kept them,
+    replace the outputs saved in the notebook; they pass through the same reduction (text,
+    PNG/JPEG) and sanitiser as saved ones.
+    """
     path = Path(path)
     verdicts = {c.index: CellVerdict(c.index, c.status, clean(c.error, 4000)) for c in result.cells}
     kind, body, problem = "unknown", Markup(""), ""
@@ -58,7 +63,7 @@ def work_page(path: str | Path, result: Result) -> str:
         suffix = path.suffix.lower()
         text = path.read_bytes()[: 20 * 2**20].decode("utf-8", errors="replace")
         if suffix == ".ipynb":
-            kind, body = "notebook", notebook_html(text, verdicts)
+            kind, body = "notebook", notebook_html(text, verdicts, run_outputs)
         elif suffix == ".py":
             kind, body = "module", module_html(text)
         elif suffix in (".md", ".txt"):
@@ -78,6 +83,7 @@ def work_page(path: str | Path, result: Result) -> str:
         body=body,
         problem=clean(problem, 500),
         failed=failed if kind != "notebook" else [],
+        from_run=run_outputs is not None,
         highlight_css=Markup(_pygments_css()),
     )
 
@@ -86,14 +92,14 @@ def work_page(path: str | Path, result: Result) -> str:
 # Notebooks
 
 
-def notebook_html(text: str, verdicts: dict[int, CellVerdict]) -> Markup:
+def notebook_html(text: str, verdicts: dict[int, CellVerdict], run_outputs: dict[int, list] | None = None) -> Markup:
     """The notebook's cells as sanitised HTML (nbconvert's basic template)."""
-    nb = _rebuilt(json.loads(text), verdicts)
+    nb = _rebuilt(json.loads(text), verdicts, run_outputs)
     body, _ = _exporter().from_notebook_node(nb)
     return Markup(_sanitise_page(body))
 
 
-def _rebuilt(raw: dict, verdicts: dict[int, CellVerdict]):
+def _rebuilt(raw: dict, verdicts: dict[int, CellVerdict], run_outputs: dict[int, list] | None = None):
     """A clean nbformat-4 notebook holding only what may be shown, with the grader's verdicts."""
     import nbformat.v4 as v4
 
@@ -111,7 +117,8 @@ def _rebuilt(raw: dict, verdicts: dict[int, CellVerdict]):
         if kind == "markdown":
             nb.cells.append(v4.new_markdown_cell(source))
         elif kind == "code":
-            outputs = [o for o in map(_output, cell.get("outputs") or []) if o is not None]
+            saved = (cell.get("outputs") or []) if run_outputs is None else run_outputs.get(index, [])
+            outputs = [o for o in map(_output, saved if isinstance(saved, list) else []) if o is not None]
             verdict = verdicts.get(index)
             if verdict is not None and verdict.status != "ok":
                 outputs.append(v4.new_output("stream", name="stderr",
