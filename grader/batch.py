@@ -8,6 +8,9 @@
                                OUT/grades.csv            student, each question, total, status
                                OUT/results.json          every Result
                                OUT/similarity.html/.csv  copying evidence (instructors only)
+                               OUT/manual-scores.csv     the TA scores last merged (re-applied)
+                               OUT/students/alice-<id>/work.html       the notebook/module/write-up as graded
+                               OUT/students/alice-<id>/instructor.html hidden cases in full, and .json: STAFF ONLY
 
 Why it is shaped like this:
 - One `Session` with N warm sandboxed workers and N threads: the expensive part of grading a
@@ -47,12 +50,16 @@ from .results import ERROR, GRADED, Result, json_text
 from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
 from .spec import CaseSet
+from .staff import write_staff
 
 RECORD = "batch.json"
 REPORT = "report.html"
 RESULT = "result.json"
+WORK = "work.html"          # the work as graded (grader.render.notebook, written by grader.staff)
+INSTRUCTOR = "instructor.html"  # hidden cases in full (grader.render.instructor, written by grader.staff)
 STUDENTS = "students"           # OUT/students/<folder>/: every student's files, away from the class files
-CLASS_FILES = ("summary.html", "review.html", "grades.csv", "results.json", "similarity.html", "similarity.csv")
+CLASS_FILES = ("summary.html", "review.html", "grades.csv", "results.json", "similarity.html", "similarity.csv",
+               "manual-scores.csv", "manual-scores.json")
 NAME_LIMIT = 80
 FOLDER_HASH = 10                # hex digits of the identity's hash in a folder name (40 bits)
 
@@ -99,7 +106,7 @@ class BatchReport:
     seconds: float = 0.0
     interrupted: bool = False
     similarity: list = field(default_factory=list)     # similarity.Pair, when the class was compared
-    notes: list[str] = field(default_factory=list)     # what the batch did to the output folder, for people
+    notes: list[str] = field(default_factory=list)     # what to tell the person (output folder, kept TA scores...)
     # student -> sha256 of the result.json holding their automatic result (written now or before)
     result_sha256: dict[str, str] = field(default_factory=dict, repr=False)
     # student -> the result.json text written by this run (reused for the class's results.json)
@@ -140,7 +147,12 @@ def student_dir(out: str | os.PathLike, submission: Submission) -> Path:
 
 def report_link(submission: Submission) -> str:
     """The student's report, relative to OUT (where summary.html links from)."""
-    return f"{STUDENTS}/{folder_name(submission)}/{REPORT}"
+    return staff_link(submission, REPORT)
+
+
+def staff_link(submission: Submission, name: str) -> str:
+    """A file of the student's folder, relative to OUT (the class pages link from there)."""
+    return f"{STUDENTS}/{folder_name(submission)}/{name}"
 
 
 def discover(folder: str | os.PathLike, exclude: Iterable[str | os.PathLike] = ()) -> list[Submission]:
@@ -270,13 +282,11 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
     """
     from .render import html
 
-    from .copying import write_staff
-
     folder = student_dir(out, submission)
     text = result_json(result)
     write_atomic(folder / RESULT, text)
-    write_atomic(folder / REPORT, html.report(result))
-    write_staff(folder, result)
+    write_staff(folder, result, REPORT, submission.path)   # work.html; instructor.html/.json (staff only)
+    write_atomic(folder / REPORT, html.report(result, work_href=WORK))
     if stamp is not None:
         head = json_text({"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text)})
         write_atomic(folder / RECORD, head[:-1] + ',"result":' + text + "}")    # the result, serialised once
@@ -301,33 +311,42 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
         return
     text = result_json(result)
     if on_disk != _sha256(text) or not (folder / REPORT).is_file():
-        write_atomic(folder / REPORT, html.report(result))
+        write_atomic(folder / REPORT, html.report(result, work_href=WORK if (folder / WORK).is_file() else None))
         write_atomic(folder / RESULT, text)
 
 
 def write_class(out: Path, submissions: list[Submission], results: list[Result], case_set: CaseSet,
-                result_texts: dict[str, str] | None = None, similarity: bool = False) -> None:
+                result_texts: dict[str, str] | None = None, pending: int = 0, with_review: bool = True,
+                similarity: bool = False) -> None:
     """The class-wide files: summary.html, review.html, grades.csv and results.json.
 
     `result_texts` maps a student to the JSON text of their result when it is at hand already
     (the result.json this run wrote), so that results.json does not serialise it again.
+    `pending`: how many submissions are not graded yet (a batch under way, interrupted or crashed):
+    every class file then says so first (grader.batchstate), so it is never taken for the class.
     """
+    from .batchstate import Incomplete
     from .render import gradebook, html, review
 
+    state = Incomplete(pending, pending + len(results)) if pending else None
     links = {s.name: report_link(s) for s in submissions}
     question_ids = [q.id for q in case_set.assignment.questions]
-    write_atomic(out / "grades.csv", gradebook.csv_text(results, question_ids))
+    write_atomic(out / "grades.csv", (state.csv_line() if state else "") + gradebook.csv_text(results, question_ids))
     texts = result_texts or {}
-    head = json_text({"assignment": case_set.assignment.name, "grader_version": __version__,
+    head = json_text({**({"incomplete": state.to_dict()} if state else {}),
+                      "assignment": case_set.assignment.name, "grader_version": __version__,
                       "case_set": case_set.digest})
     entries = [texts.get(s.name) or json_text(r.to_dict()) for s, r in zip(submissions, results)]
     write_atomic(out / "results.json", head[:-1] + ',"results":[' + ",".join(entries) + "]}")
+    staff = {s.name: staff_link(s, INSTRUCTOR) for s in submissions}
     staff_pages = [("Written answers for TAs", "review.html")] if case_set.assignment.written else []
     if similarity:
         staff_pages.append(("Similarity (instructors only)", "similarity.html"))
-    write_atomic(out / "summary.html", html.summary(results, links, staff_pages=staff_pages))
-    if case_set.assignment.written:
-        write_atomic(out / "review.html", review.review(results, case_set.assignment))
+    write_atomic(out / "summary.html", html.summary(results, links, incomplete=state.headline() if state else None,
+                                                    staff_links=staff, staff_pages=staff_pages))
+    if case_set.assignment.written and with_review:
+        pages = {s.name: {"report": report_link(s), "work": staff_link(s, WORK)} for s in submissions}
+        write_atomic(out / "review.html", review.review(results, case_set.assignment, pages))
 
 
 def prepare_out(out: Path) -> list[str]:
@@ -430,8 +449,8 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
             done = [s for s in submissions if s.name in by_name]
             report.results = [by_name[s.name] for s in done]
             if done:
-                _finish(out, done, report, None if report.interrupted else manual_scores, session.case_set,
-                        config if not report.interrupted else None)
+                _finish(out, done, report, manual_scores, session.case_set, pending=len(submissions) - len(done),
+                        config=config)
             report.seconds = time.monotonic() - started
         finally:
             if closing is not None:
@@ -440,26 +459,38 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
 
 
 def _finish(out: Path, done: list[Submission], report: BatchReport, manual_scores: str | os.PathLike | None,
-            case_set: CaseSet, config: Config | None = None) -> None:
-    """Merge the TA scores (if any), bring every student's files in line, write the class files.
+            case_set: CaseSet, pending: int = 0, config: Config | None = None) -> None:
+    """Merge the TA scores (given now, or kept from an earlier run), bring every student's files
+    in line, write the class files (marked incomplete while `pending` submissions are not graded),
+    and, once the class is complete, look for copying across it (`config`'s [similarity]).
 
     The automatic results are what the resume records keep; the TA scores are merged afresh on
-    every run, so a corrected scores file (or none) always shows. A bad scores file still leaves
-    complete class files behind (without TA scores) before its error is raised.
+    every run from the file given or the copy kept in OUT (grader.kept_scores), so they are never
+    silently dropped. A bad scores file still leaves complete class files behind (without its
+    scores; those kept from an earlier merge still apply) before its error is raised.
     """
-    from .manual import ManualScoresError, apply_manual_scores
+    from . import kept_scores
+    from .manual import ManualScoresError
 
     problem = None
-    if manual_scores is not None:
-        try:
-            report.results = apply_manual_scores(report.results, manual_scores)
-        except ManualScoresError as exc:
-            problem = exc
-    merged = manual_scores is not None and problem is None
+    merged = False
+    try:
+        applied = kept_scores.apply(out, report.results, manual_scores, complete=not pending)
+        report.results, merged = applied.results, applied.source is not None
+        report.notes += applied.notes
+    except ManualScoresError as exc:
+        problem = exc
+        if manual_scores is not None:      # a bad new file: the scores kept from before still hold
+            try:
+                applied = kept_scores.apply(out, report.results, None, complete=not pending)
+                report.results, merged = applied.results, applied.source is not None
+                report.notes += applied.notes
+            except ManualScoresError:
+                pass
     for submission, result in zip(done, report.results):
         refresh_student(out, submission, result, None if merged else report.result_sha256.get(submission.name))
-    look_for_copying = config is not None and config.similarity_enabled and len(done) > 1
-    write_class(out, done, report.results, case_set, None if merged else report.result_text,
+    look_for_copying = config is not None and config.similarity_enabled and not pending and len(done) > 1
+    write_class(out, done, report.results, case_set, None if merged else report.result_text, pending,
                 similarity=look_for_copying)
     if look_for_copying:
         report.similarity = _similarity(out, done, report.results, config, case_set)
@@ -475,6 +506,25 @@ def _similarity(out: Path, done: list[Submission], results: list[Result], config
     template = Path(config.similarity_template) if config.similarity_template else copying.default_template()
     return copying.write_similarity(out, entries, copying.template_of(template), config.similarity,
                                     case_set.assignment.name)
+
+
+def _mark_pending(out: Path, submissions: list[Submission], report: BatchReport, pending: int,
+                  case_set: CaseSet) -> None:
+    """Before grading: class files that say how many are not graded yet, so that a batch that
+    crashes (or is killed) never leaves a class view that looks complete. A run that finishes
+    rewrites them without the mark."""
+    from . import kept_scores
+    from .manual import ManualScoresError
+
+    by_name = {r.submission: r for r in report.results}
+    done = [s for s in submissions if s.name in by_name]
+    results = [by_name[s.name] for s in done]
+    try:
+        results = kept_scores.apply(out, results, None, complete=False).results
+    except ManualScoresError:
+        pass            # reported when the batch finishes; this view is provisional anyway
+    # review.html (the slowest to render: every answer's math) is left as it is until the end
+    write_class(out, done, results, case_set, report.result_text, pending, with_review=False)
 
 
 def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
@@ -504,6 +554,8 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
             report.reused += 1
         else:
             todo.append((submission, stamp))
+    if todo:
+        _mark_pending(out, submissions, report, len(todo), session.case_set)
     enabled = sys.stderr.isatty() if progress is None else progress
     bar = Progress(len(submissions), report.reused, enabled and bool(todo))
     for result in report.results:
@@ -553,6 +605,7 @@ def describe(report: BatchReport, out: str | os.PathLike) -> str:
     if any(p.code == "demo-secret" for r in report.results for p in r.problems):
         lines.append("  ! the hidden cases came from the repository's DEMO secret: set GRADER_SECRET "
                      "(or secret_file in grader.toml) before grading for real")
+    lines += report.notes
     for result in report.results:
         if result.status != GRADED:
             reasons = [p.message for p in result.problems if p.code != "demo-secret"] or [result.status]

@@ -48,6 +48,9 @@ def cmd_grade(args) -> int:
     if args.html:
         from .render import html
         write_atomic(args.html, html.report(result))
+    if args.instructor_html:          # staff only: the hidden cases in full (a regrade request)
+        from .render import instructor
+        write_atomic(args.instructor_html, instructor.instructor_html(result, report_href=None))
     return EXIT_UNREADABLE if result.status == UNREADABLE else EXIT_OK
 
 
@@ -85,9 +88,9 @@ def cmd_batch(args) -> int:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ManualScoresError as exc:
-        print(f"grader: {exc}\ngrader: every submission is graded and written to {args.out}, without TA scores; "
-              "fix the scores file and run the same command again (graded submissions are not re-run)",
-              file=sys.stderr)
+        print(f"grader: {exc}\ngrader: every submission is graded and written to {args.out}, without these TA scores "
+              "(scores kept from an earlier merge, if any, still apply); fix the scores file and run the same "
+              "command again (graded submissions are not re-run)", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         # Everything already written is complete (atomic files); a re-run resumes. Exit at once
@@ -205,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submission", help="a .ipynb, .py, .md/.txt file, or a folder holding one")
     p.add_argument("--json", metavar="FILE", help="write the result as JSON to this file")
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report to this file")
+    p.add_argument("--instructor-html", metavar="FILE",
+                   help="write the instructor-only view (hidden cases in full) to this file")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("check", parents=common, help="student self-check: public cases only")

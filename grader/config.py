@@ -21,13 +21,6 @@ A key the schema does not know is an error that names it (a misspelt `isolaton =
 otherwise silently drop the sandbox requirement), and so is a value of the wrong type or out of its
 bounds; `ConfigError` reaches the command line as exit 2, never as a traceback.
 
-    [similarity]                       # copying evidence after every batch (instructors only)
-    enabled = true
-    code = 0.6                         # thresholds: see grader.similarity.Thresholds
-    text = 0.5
-    numbers = 1.0
-    template = "submissions/template.ipynb"   # the blank template (its code and text are not evidence)
-
 Without any secret the repository's DEMO secret is used, and every report says so: its hidden
 cases are reproducible by anyone with this repository, so it must never be used for real grades.
 A secret of one's own must resist guessing (`MIN_SECRET_CHARS`): the case-set digest printed on
@@ -182,8 +175,10 @@ SCHEMA: tuple[Setting, ...] = (
     *_limits_settings(),
     Setting(WRITTEN, "*", float, None, "manual points of a written part, keyed by its id (e.g. \"2b-proof\")",
             minimum=0, maximum=1000, default_text="the registry's"),
-    Setting("gradescope", "hidden_visibility", str, "after_published", "when Gradescope shows students the "
-            "hidden-case results", choices=VISIBILITIES),
+    Setting("gradescope", "hidden_visibility", str, "hidden", "when Gradescope shows students the hidden "
+            "tests (\"hidden\": Gradescope then hides the total score from students too)", choices=VISIBILITIES),
+    Setting("gradescope", "hidden_score", str, "total", "what Gradescope's top-level score holds: every case, "
+            "or the public cases only (until the hidden ones are published)", choices=("total", "public-only")),
     Setting("similarity", "enabled", bool, True, "look for copying across the class after every batch "
             "(similarity.html, instructors only)"),
     Setting("similarity", "code", float, Thresholds.code, "flag a pair sharing this share of the smaller "
@@ -225,7 +220,11 @@ class Config:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     limits: Limits = field(default_factory=Limits)
     written_points: dict[str, float] = field(default_factory=dict)
-    hidden_visibility: str = "after_published"
+    # Hidden tests are "hidden" by default: Gradescope documents that students "will not be able to
+    # see their total score" while tests are hidden, so the total (hidden cases included) is
+    # recorded without revealing them (grader.render.gradescope).
+    hidden_visibility: str = "hidden"
+    hidden_score: str = "total"           # or "public-only": the top-level score leaves hidden cases out
     source: str = "defaults"              # the file read, for `grader config`
     similarity: Thresholds = field(default_factory=Thresholds)
     similarity_enabled: bool = True
@@ -319,7 +318,8 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
     config = Config(assignment=grader.get("assignment", DEFAULT_ASSIGNMENT), secret=secret, secret_source=source,
                     isolation=None if isolation == "best" else isolation,
                     limits=Limits(**limits), written_points=values.get(WRITTEN, {}),
-                    hidden_visibility=values.get("gradescope", {}).get("hidden_visibility", "after_published"),
+                    hidden_visibility=values.get("gradescope", {}).get("hidden_visibility", "hidden"),
+                    hidden_score=values.get("gradescope", {}).get("hidden_score", "total"),
                     source=str(chosen) if chosen else "defaults", **_similarity(values.get("similarity", {}), base))
     if "workers" in grader:
         config = dataclasses.replace(config, workers=grader["workers"])
@@ -432,6 +432,7 @@ def current_values(config: Config) -> dict[tuple[str, str], Any]:
         ("grader", "isolation"): config.isolation or "best",
         ("grader", "workers"): config.workers,
         ("gradescope", "hidden_visibility"): config.hidden_visibility,
+        ("gradescope", "hidden_score"): config.hidden_score,
     }
     values.update({("limits", f.name): getattr(config.limits, f.name) for f in dataclasses.fields(Limits)})
     values.update({(WRITTEN, part): points for part, points in config.written_points.items()})

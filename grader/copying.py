@@ -1,13 +1,12 @@
 """The class's copying evidence, end to end: gather each student's evidence, compare, write the pages.
 
-Gathers from what a batch leaves behind (each student's Result, their staff-only `staff.json` with
-the digests of their wrong answers, and their submission for the code), so that it works the same
-right after `grader batch` and later as `grader similarity OUT`. The comparison itself is
+Gathers from what a batch leaves behind (each student's Result, the digests of their wrong answers
+in their instructor-only `instructor.json`, and their submission for the code), so that it works
+the same right after `grader batch` and later as `grader similarity OUT`. The comparison itself is
 `grader.similarity`; the pages are `grader.render.similarity`.
 
-Everything written here is for instructors only: `similarity.html`, `similarity.csv` at the top of
-OUT (never inside a student's folder), and `staff.json` in a student's folder, which holds only
-that student's own wrong-answer digests and values.
+Everything written here is for instructors only: `similarity.html` and `similarity.csv` at the top
+of OUT, never inside a student's folder.
 """
 from __future__ import annotations
 
@@ -18,10 +17,10 @@ from pathlib import Path
 
 from .files import read_text_or_none, write_atomic
 from .load import MODULE, NOTEBOOK, LoadError, load
-from .results import GRADED, AnswerPrint, Result, json_text, staff_dict
+from .render.instructor import INSTRUCTOR_JSON
+from .results import GRADED, AnswerPrint, Result
 from .similarity import Evidence, Pair, Template, Thresholds, compare_class
 
-STAFF = "staff.json"
 PAGE = "similarity.html"
 TABLE = "similarity.csv"
 
@@ -36,14 +35,9 @@ class Entry:
     result: Result
 
 
-def write_staff(folder: Path, result: Result) -> None:
-    """The student's staff-only data (wrong-answer digests), beside their result."""
-    write_atomic(folder / STAFF, json_text(staff_dict(result)))
-
-
 def read_wrong_answers(folder: Path) -> tuple[AnswerPrint, ...]:
     """The wrong-answer digests a batch stored for this student; none if missing or damaged."""
-    text = read_text_or_none(folder / STAFF)
+    text = read_text_or_none(folder / INSTRUCTOR_JSON)
     if text is None:
         return ()
     try:

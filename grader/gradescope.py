@@ -100,7 +100,8 @@ def run(root: Path | None = None, config_path: str | os.PathLike | None = None) 
         name = student_name(root)
         with Session(config, workers=1) as session:
             result = session.grade(submission_path(root / "submission"), name)
-        data = render.results_json(result, config.hidden_visibility, time.monotonic() - started)
+        data = render.results_json(result, config.hidden_visibility, time.monotonic() - started,
+                                   hidden_score=config.hidden_score)
         print(terminal.table(result))      # stdout: the instructor's view (stdout_visibility hidden)
     except Exception:  # noqa: BLE001 - Gradescope must always get a results.json
         print("the autograder failed:\n" + traceback.format_exc(), file=sys.stdout)
@@ -198,7 +199,8 @@ def grader_toml(config: Config) -> str:
     lines += [f"{f.name} = {_toml_value(getattr(config.limits, f.name))}" for f in fields(Limits)]
     if config.written_points:
         lines += ["", "[written]"] + [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in config.written_points.items()]
-    lines += ["", "[gradescope]", f"hidden_visibility = {_toml_value(config.hidden_visibility)}", ""]
+    lines += ["", "[gradescope]", f"hidden_visibility = {_toml_value(config.hidden_visibility)}",
+              f"hidden_score = {_toml_value(config.hidden_score)}", ""]
     return "\n".join(lines)
 
 

@@ -146,7 +146,7 @@ packages = [{packages}]
 "grader.templates" = "templates"
 
 [tool.setuptools.package-data]
-"grader.templates" = ["*.html", "*.j2", "*.css"]
+"grader.templates" = ["*.html", "*.j2", "*.css", "*.js"]
 "grader" = ["*.json"]
 '''
 

@@ -59,13 +59,16 @@ class ManualScore:
     comment: str = ""
 
 
-def apply_manual_scores(results: list[Result], csv_path: str | os.PathLike) -> list[Result]:
+def apply_manual_scores(results: list[Result], csv_path: str | os.PathLike,
+                        absent: list[str] | None = None) -> list[Result]:
     """Copies of `results` with the TA scores of `csv_path` merged in (same order).
 
     Raises ManualScoresError (every bad line, with its number) and leaves nothing half-merged.
+    `absent`, when given, collects the students the file names who are not among `results`
+    instead of calling them an error (a kept scores file re-applied to an unfinished batch).
     """
     parts = written_parts(results)
-    scores = read_scores(csv_path, results, parts)
+    scores = read_scores(csv_path, results, parts, absent)
     by_student: dict[str, list[ManualScore]] = {}
     for entry in scores:
         by_student.setdefault(entry.student, []).append(entry)
@@ -84,7 +87,7 @@ def written_parts(results: list[Result]) -> dict[str, WrittenAnswer]:
 
 
 def read_scores(csv_path: str | os.PathLike, results: list[Result],
-                parts: dict[str, WrittenAnswer]) -> list[ManualScore]:
+                parts: dict[str, WrittenAnswer], absent: list[str] | None = None) -> list[ManualScore]:
     """Every row of the scores file, validated against the results and their written parts."""
     path = Path(csv_path)
     try:
@@ -110,6 +113,10 @@ def read_scores(csv_path: str | os.PathLike, results: list[Result],
             first = False
             if tuple(c.lower() for c in cells[:3]) == HEADER[:3]:
                 continue
+        if absent is not None and cells and cells[0] not in students:
+            if cells[0] not in absent:
+                absent.append(cells[0])
+            continue
         entry, problem = _row(line, cells, students, parts)
         if problem:
             problems.append(f"line {line}: {problem}")

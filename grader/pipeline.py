@@ -16,7 +16,7 @@ from .compare import compare, describe, describe_input
 from .diagnose import diagnose
 from .load import WRITTEN, LoadError, Program, load
 from .results import (CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, TIMEOUT, UNREADABLE,
-                      AnswerPrint, CaseResult, CellReport, Problem, QuestionResult, Result)
+                      AnswerPrint, CaseResult, CellReport, Problem, QuestionResult, Result, StaffCase)
 from .runner import CallSpec, RawAnswer, RunReport
 from .score import question_result
 from .similarity import answer_digest
@@ -64,12 +64,14 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         result.status = UNREADABLE
         result.problems.append(Problem(exc.code, clean(exc.message, 500)))
         result.questions = unrun(case_set, f"not run: {clean(exc.message, 300)}")
+        result.written = _unanswered(case_set, extras)
         result.seconds = round(time.monotonic() - started, 3)
         return result
     except OSError as exc:
         result.status = UNREADABLE
         result.problems.append(Problem("unreadable", f"the submission could not be read: {exc.strerror}"))
         result.questions = unrun(case_set, "not run: the submission could not be read")
+        result.written = _unanswered(case_set, extras)
         result.seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -96,13 +98,22 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
 
     for question in case_set.assignment.questions:
         cases = case_set.for_question(question.id)
-        judged = [_judge(question, case, report.answers.get(case.uid), case_set.memo) for case in cases]
+        judged = [_judge(question, case, report.answers.get(case.uid), case_set.memo, result.staff) for case in cases]
         hints = {m.id: m.hint for m in question.mistakes}
         result.questions.append(question_result(question, judged, hints))
         result.wrong_answers += _prints(question, cases, judged, report.answers)
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def _unanswered(case_set: CaseSet, extras: Extras) -> list:
+    """The written parts of an unreadable submission (none found), when written parts are collected."""
+    if extras.collect_written is None:
+        return []
+    from .written import unanswered
+
+    return unanswered(case_set.assignment)
 
 
 def _calls(case_set: CaseSet) -> list[CallSpec]:
@@ -129,8 +140,13 @@ def _written_answers(program: Program, case_set: CaseSet, extras: Extras) -> dic
     return answers
 
 
-def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | None = None) -> CaseResult:
-    """One case's verdict. `memo` (the case set's) keeps what depends on the case alone across submissions."""
+def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | None = None,
+           staff: list[StaffCase] | None = None) -> CaseResult:
+    """One case's verdict. `memo` (the case set's) keeps what depends on the case alone across submissions.
+
+    A hidden case's details (inputs, expected, got, the real message) go to `staff`, the trusted-only
+    list of the Result, never into the CaseResult a student may see.
+    """
     memo = {} if memo is None else memo
     public = case.visibility == PUBLIC
     tolerance = question.tolerance.describe() if question.kind in ("array", "array_dict") else "exact"
@@ -156,6 +172,8 @@ def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | N
         result.status = {"missing": MISSING, "timeout": TIMEOUT, "crashed": CRASHED, "not-run": NOT_RUN,
                          "unconvertible": ERROR}.get(raw.status, ERROR)
         result.message = clean(raw.message, 1000)
+    if not public and staff is not None:
+        staff.append(_staff_case(question, case, raw, result, memo))
     if not public and result.status != PASSED:
         result.message = HIDDEN_MESSAGES.get(result.status, "did not pass")
     return result
@@ -176,6 +194,16 @@ def _prints(question: Question, cases: list[Case], judged: list[CaseResult],
         prints.append(AnswerPrint(case.uid, question.id, verdict.label, digest,
                                   clean(describe(question.kind, raw.value), 600), list(verdict.diagnosis), degenerate))
     return prints
+def _staff_case(question: Question, case: Case, raw: RawAnswer | None, judged: CaseResult, memo: dict) -> StaffCase:
+    """A hidden case in full, for the instructor (called before its message is made generic)."""
+    if ("staff", case.uid) not in memo:
+        memo[("staff", case.uid)] = (_inputs(question, case), describe(question.kind, case.expected))
+    inputs, expected = memo[("staff", case.uid)]
+    got = None
+    if raw is not None and raw.status == "ok":
+        got = clean(describe(question.kind, raw.value), 3000)
+    return StaffCase(case.uid, question.id, judged.label, judged.status, dict(inputs), expected, got,
+                     judged.message, list(judged.diagnosis))
 
 
 def _inputs(question: Question, case: Case) -> dict[str, str]:

@@ -110,15 +110,16 @@ class WrittenAnswer:
     comment: str = ""              # the TA's comment, with the score (grader.manual)
 
 
-# Fields with this metadata are for course staff only: `plain` (and so `to_dict`, result.json,
-# results.json, every report) leaves them out; they are written only to instructor-only files.
-STAFF_ONLY = {"audience": "staff"}
+# A field with this metadata is the trusted side's alone: `plain` (hence every JSON file), the HTML
+# renderers' sanitised copies and `field_names` leave it out; only instructor-only files carry it
+# (grader.render.instructor, the copying evidence).
+TRUSTED_ONLY = {"trusted_only": True}
 
 
 @dataclass
 class AnswerPrint:
     """A wrong answer (public or hidden) reduced to a digest of its value: the evidence of copying
-    that identical wrong numbers give. Staff only: a digest of a low-entropy answer could tell a
+    that identical wrong numbers give. Trusted only: a digest of a low-entropy answer could tell a
     student something about a hidden input."""
 
     case: str
@@ -134,6 +135,27 @@ class AnswerPrint:
         return cls(case=str(raw["case"]), question=str(raw["question"]), label=str(raw.get("label", "")),
                    digest=str(raw["digest"]), shown=str(raw.get("shown", "")),
                    named=[str(n) for n in raw.get("named", [])], degenerate=bool(raw.get("degenerate", False)))
+
+
+@dataclass
+class StaffCase:
+    """Everything about one hidden case that a student must never see, kept for the instructor.
+
+    A regrade request ("why did hidden case 3 fail?") needs the inputs, the expected and returned
+    values and the real verdict; the student-facing CaseResult of a hidden case holds none of them.
+    """
+
+    uid: str
+    question: str
+    label: str
+    status: str
+    inputs: dict[str, str] = field(default_factory=dict)
+    expected: str | None = None
+    got: str | None = None
+    message: str = ""              # the comparison's own message (the mismatch), not the generic one
+    diagnosis: list[str] = field(default_factory=list)
+
+
 
 
 @dataclass
@@ -156,7 +178,11 @@ class Result:
     isolation: str = ""            # the isolation level actually used to run the code
     source_sha256: str = ""
     seconds: float = 0.0
-    wrong_answers: list[AnswerPrint] = field(default_factory=list, metadata=STAFF_ONLY)
+    # Hidden cases in full, for the instructor-only view. Never serialised with the result
+    # (result.json keeps inputs/expected/got of hidden cases as null): see TRUSTED_ONLY.
+    staff: list[StaffCase] = field(default_factory=list, repr=False, compare=False, metadata=TRUSTED_ONLY)
+    # Wrong answers as digests, for the copying evidence (grader.similarity): TRUSTED_ONLY too.
+    wrong_answers: list[AnswerPrint] = field(default_factory=list, repr=False, compare=False, metadata=TRUSTED_ONLY)
 
     @property
     def auto_score(self) -> float:
@@ -168,7 +194,7 @@ class Result:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Result":
         def build(kind: type, raw: dict[str, Any]) -> Any:
-            names = {f.name for f in dataclasses.fields(kind)}
+            names = set(field_names(kind) or ())
             return kind(**{k: v for k, v in raw.items() if k in names})
 
         raw = dict(data)
@@ -189,17 +215,12 @@ class Result:
 
 @functools.cache
 def field_names(cls: type) -> tuple[str, ...] | None:
-    """The fields of a dataclass that go into plain data (staff-only ones never do), looked up
-    once per class (the tree walks are hot); None for any other class."""
+    """The fields of a dataclass, looked up once per class (the tree walks are hot); None for
+    any other class. Trusted-only fields are not among them: what walks a Result by these names
+    (JSON, the reports' sanitised copies) never carries them."""
     if not dataclasses.is_dataclass(cls):
         return None
-    return tuple(f.name for f in dataclasses.fields(cls) if f.metadata != STAFF_ONLY)
-
-
-def staff_dict(result: "Result") -> dict[str, Any]:
-    """The staff-only part of a result, as plain data (see STAFF_ONLY)."""
-    return {"submission": result.submission,
-            "wrong_answers": [dataclasses.asdict(a) for a in result.wrong_answers]}
+    return tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("trusted_only"))
 
 
 # Values that are their own JSON (and hold nothing to walk into).

@@ -118,6 +118,9 @@ def internal_error(path: Path, name: str | None, case_set: CaseSet, visibility: 
     from .pipeline import unrun
 
     result.questions = unrun(case_set, "not run: the grader failed on this submission")
+    from .written import unanswered
+
+    result.written = unanswered(case_set.assignment)     # out of the same maximum as everyone
     return result
 
 

@@ -126,6 +126,12 @@ def collect(program: Program, assignment: Assignment) -> list[WrittenAnswer]:
     return [_answer(part, answer_text(raw.get(part.id.lower(), ""))) for part in assignment.written]
 
 
+def unanswered(assignment: Assignment) -> list[WrittenAnswer]:
+    """Every written part, not found: what a submission that could not be read has. Its total is
+    then out of the same maximum as everyone else's (grader.totals)."""
+    return [_answer(part, "") for part in assignment.written]
+
+
 def _answer(part: WrittenPart, text: str) -> WrittenAnswer:
     return WrittenAnswer(id=part.id, title=part.title, max_score=float(part.points), text=text,
                          rubric=part.rubric, score=None, found=bool(text))

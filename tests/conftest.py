@@ -29,3 +29,14 @@ def public_session(config):
     """Student self-check view: public cases only."""
     with Session(config, visibility="public") as s:
         yield s
+
+
+def student_folder(out: Path, name: str) -> Path:
+    """The folder of reports of the student whose display name is `name` in a batch's OUT
+    (OUT/students/<name>-<10 hex digits>/: see grader.batch.student_dir)."""
+    import re
+
+    found = [p for p in (Path(out) / "students").iterdir()
+             if re.fullmatch(re.escape(name) + r"-[0-9a-f]{10}", p.name)]
+    assert len(found) == 1, f"{name}: {found}"
+    return found[0]

@@ -263,6 +263,11 @@ def test_an_interrupted_batch_loses_nothing_and_resumes(tmp_path: Path, how):
     finished = [json.loads((p.parent / "result.json").read_text(encoding="utf-8"))["submission"]
                 for p in out.glob("students/*/batch.json")]  # whatever is there is whole
     assert "s00" in finished and len(finished) < 4
+    # the class files say first that the batch is unfinished, whether it was killed or interrupted
+    first = (out / "grades.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# INCOMPLETE: ") and "of 4 submissions not graded yet" in first
+    assert "not graded yet" in (out / "summary.html").read_text(encoding="utf-8")
+    assert "incomplete" in json.loads((out / "results.json").read_text(encoding="utf-8"))
 
     proc = _cli("batch", str(folder), "--out", str(out), "--workers", "2")
     stdout, stderr = proc.communicate(timeout=300)
@@ -272,6 +277,7 @@ def test_an_interrupted_batch_loses_nothing_and_resumes(tmp_path: Path, how):
     assert [r["student"] for r in rows] == [f"s{i:02d}" for i in range(4)]
     assert all(float(r["total"]) == pytest.approx(100) for r in rows)
     assert not list(out.rglob(".*.tmp"))
+    assert "not graded yet" not in (out / "summary.html").read_text(encoding="utf-8")
 
 
 def test_cli_batch_on_a_missing_folder_exits_2(tmp_path: Path):
@@ -306,10 +312,11 @@ def test_manual_scores_are_merged_and_follow_the_scores_file(class_dir: Path, tm
     saved = json.loads((home(class_dir, out, "alice") / "result.json").read_text(encoding="utf-8"))
     assert {w["id"]: w["score"] for w in saved["written"]}["2b-proof"] is None
 
-    # Without the file, the automatic grades alone.
-    batch.run_batch(class_dir, out, session.config, session=session, progress=False)
+    # Without the file, the TA scores are kept, not dropped (issue 12; tests/test_kept_scores.py).
+    plain = batch.run_batch(class_dir, out, session.config, session=session, progress=False)
     rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
-    assert float(rows["alice"]["total"]) == pytest.approx(100)
+    assert float(rows["alice"]["total"]) == pytest.approx(102)
+    assert any("re-applied" in note for note in plain.notes)
 
 
 def test_a_bad_scores_file_still_leaves_complete_grades(class_dir: Path, tmp_path: Path):
@@ -318,7 +325,7 @@ def test_a_bad_scores_file_still_leaves_complete_grades(class_dir: Path, tmp_pat
     proc = _cli("batch", str(class_dir), "--out", str(out), "--workers", "1", "--manual-scores", str(scores))
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 2
-    assert "line 1" in stderr and "line 2" in stderr and "without TA scores" in stderr
+    assert "line 1" in stderr and "line 2" in stderr and "without these TA scores" in stderr
     rows = read_csv(out / "grades.csv")
     assert [r["student"] for r in rows] == ["alice", "bob", "dave", "frank"]
     assert (out / "summary.html").is_file()

@@ -391,3 +391,44 @@ def test_submission_path_rules(tmp_path: Path):
     (tmp_path / "sub" / "b.py").write_text("x = 1\n")
     assert gradescope.submission_path(tmp_path / "sub") == tmp_path / "sub"
     shutil.rmtree(tmp_path / "sub")
+
+
+# ------------------------------------------------------------------------------------------------
+# The total score does not reveal the hidden cases (issue 12)
+
+
+def test_by_default_hidden_tests_are_hidden_and_the_total_is_recorded(session, config):
+    """Gradescope: "If test cases are hidden, students will not be able to see their total score"."""
+    assert config.hidden_visibility == "hidden" and config.hidden_score == "total"
+    result = session.grade(SUBMISSIONS / "bob_seed_mistakes.ipynb")
+    data = render.results_json(result, config.hidden_visibility, hidden_score=config.hidden_score)
+    validate(data)
+    hidden = [t for t in data["tests"] if t["number"].endswith("hidden")]
+    assert hidden and all(t["visibility"] == "hidden" for t in hidden)
+    assert data["score"] == pytest.approx(result.score)
+    assert "not shown here" in data["output"]
+
+
+def test_public_only_score_leaves_the_hidden_points_out(session):
+    result = session.grade(SUBMISSIONS / "bob_seed_mistakes.ipynb")
+    data = render.results_json(result, "after_published", hidden_score="public-only")
+    validate(data)
+    public = sum(t["score"] for t in data["tests"] if not t["number"].endswith("hidden"))
+    assert data["score"] == pytest.approx(public) and data["score"] < result.score
+    hidden = [t for t in data["tests"] if t["number"].endswith("hidden")]
+    assert all(t["score"] == 0 and t["max_score"] == 0 for t in hidden)
+    assert data["extra_data"]["hidden_score"] == pytest.approx(result.score - public, abs=1e-3)
+    with pytest.raises(ValueError):
+        render.results_json(result, "hidden", hidden_score="sometimes")
+
+
+def test_hidden_score_is_a_setting(tmp_path):
+    from grader.config import ConfigError, load_config
+
+    path = tmp_path / "grader.toml"
+    path.write_text('[gradescope]\nhidden_score = "public-only"\nhidden_visibility = "after_published"\n')
+    config = load_config(path, env={})
+    assert config.hidden_score == "public-only" and config.hidden_visibility == "after_published"
+    path.write_text('[gradescope]\nhidden_score = "all"\n')
+    with pytest.raises(ConfigError):
+        load_config(path, env={})

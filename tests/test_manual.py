@@ -12,6 +12,8 @@ import io
 import re
 from html.parser import HTMLParser
 
+from pathlib import Path
+
 import pytest
 
 from assignments.hw3 import ASSIGNMENT, WRITTEN
@@ -196,8 +198,11 @@ def test_review_escapes_student_text_and_names():
     results = [result(f"{evil}.ipynb", 0.0, {"2b-proof": evil + "\x1b[31m\x00"})]
     html = review(results, ASSIGNMENT)
     page = parsed(html)
-    assert "script" not in page.tags and "img" not in page.tags
-    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "img" not in page.tags
+    # the one script is the page's own scoring form (templates/review.js), allowed by hash
+    own = (Path(__file__).resolve().parent.parent / "templates" / "review.js").read_text(encoding="utf-8")
+    assert re.findall(r"<script>(.*?)</script>", html, re.S) == [own]
+    assert "&lt;script&gt;" in html and "<script>alert" not in html
     assert "\x1b" not in html and "\x00" not in html
 
 
@@ -244,5 +249,20 @@ def test_merged_scores_are_counted_once_in_the_gradebook_and_the_report(tmp_path
     assert rows[0][-4:] == ["written", "total", "max", "status"]
     assert rows[1][-4:] == ["9", "99", gradebook.number(100 + WRITTEN_MAX), "graded"]
     page = html.report(merged[0])
-    assert re.search(r'id="total-score">90<', page)
-    assert "written: 9 / 35" in page
+    # one set of totals everywhere (issue 12): the header shows the total and its breakdown
+    assert re.search(r'id="total-score">99<', page)
+    assert (f"auto 90/100 + written 9/{gradebook.number(WRITTEN_MAX)} (2 of {len(WRITTEN)} parts scored) = "
+            f"99/{gradebook.number(100 + WRITTEN_MAX)}") in page
+
+
+def test_review_page_is_read_only_without_its_script(results):
+    """The scoring form is enabled by templates/review.js; without it the page is a plain view."""
+    html = review(results, ASSIGNMENT)
+    inputs = re.findall(r"<(?:input|textarea)\b[^>]*>", html)
+    assert len(inputs) == 2 * len(results) * len(WRITTEN)
+    assert all(" disabled" in tag for tag in inputs)
+    assert re.search(r'<div class="card no-print" id="review-form"[^>]* hidden>', html)
+    # each score box is bounded by its part's points, and names the student as the scores file does
+    for part in WRITTEN:
+        assert f'data-part="{part.id}"' in html and f'max="{part.points:g}"' in html
+    assert 'data-student="alice.ipynb"' in html

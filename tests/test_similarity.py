@@ -215,14 +215,14 @@ def test_similarity_is_for_instructors_only(graded_class):
     digests = {wa.digest for p in pairs.values() for wa, _ in p.shared_wrong}
     assert digests
     for folder in (out / "students").iterdir():
-        for name in ("report.html", "result.json"):
+        for name in ("report.html", "result.json", "work.html"):
             text = (folder / name).read_text(encoding="utf-8")
             assert "wrong_answers" not in text and "similarity" not in text
             assert not any(d in text for d in digests)
     results = (out / "results.json").read_text(encoding="utf-8")
     assert not any(d in results for d in digests)
     quinn = next((out / "students").glob("quinn-*"))
-    staff = json.loads((quinn / "staff.json").read_text(encoding="utf-8"))
+    staff = json.loads((quinn / "instructor.json").read_text(encoding="utf-8"))
     assert staff["wrong_answers"] and all(w["question"] == "1a" for w in staff["wrong_answers"])
     summary = (out / "summary.html").read_text(encoding="utf-8")
     assert 'href="similarity.html"' in summary

@@ -10,9 +10,37 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..results import PASSED, UNREADABLE, Result
+from ..results import ERROR, GRADED, MISSING, NOT_RUN, PASSED, UNREADABLE, Result
 
 HISTOGRAM_BINS = 10
+FAILING_CASES_SHOWN = 3
+
+# What a submission counts as in the class statistics. Only GRADED ones enter the mean, the
+# median, the histogram and the per-question numbers: a blank template or an unreadable file says
+# nothing about how the class did, and counted as zeros it pulled the mean down.
+COUNTED = "graded"
+BLANK = "blank"                # ran, but nothing in it was attempted (the template as handed out)
+UNGRADABLE = "unreadable"      # could not be read, or the grader failed on it
+# A case "not attempted": the name is missing, not run, or it raised (a template's
+# NotImplementedError). A submission is blank when nearly all its cases are so, it earned nothing
+# and it has no written answer.
+_NOT_ATTEMPTED = {ERROR, MISSING, NOT_RUN}
+BLANK_SHARE = 0.9
+
+
+def standing(result: Result) -> str:
+    """COUNTED, BLANK or UNGRADABLE: where `result` goes in the class view (see above).
+
+    Needs the result's written answers: call it before they are dropped.
+    """
+    if result.status != GRADED:
+        return UNGRADABLE
+    cases = [c for q in result.questions for c in q.cases]
+    untried = sum(1 for c in cases if c.status in _NOT_ATTEMPTED)
+    if result.auto_score == 0 and not any(w.found for w in result.written) and cases \
+            and untried >= BLANK_SHARE * len(cases):
+        return BLANK
+    return COUNTED
 
 
 @dataclass(frozen=True)
@@ -38,6 +66,17 @@ class Segment:
     count: int
 
 
+@dataclass(frozen=True)
+class FailingCase:
+    """A case many students fail: which, how many, and the mistake most of them made on it."""
+
+    label: str
+    visibility: str
+    students: int
+    share: float                 # of the graded students who have this question
+    mistake: str                 # the most common diagnosis on this case ("" if none was recognised)
+
+
 @dataclass
 class QuestionStats:
     """How the class did on one question."""
@@ -52,6 +91,7 @@ class QuestionStats:
     failed: int = 0            # students with no marks
     case_statuses: list[tuple[str, int]] = field(default_factory=list)   # non-passing case outcomes
     mistakes: list[tuple[str, int]] = field(default_factory=list)        # diagnosis id -> students
+    failing_cases: list[FailingCase] = field(default_factory=list)       # most failed first
     segments: list[Segment] = field(default_factory=list)
 
     @property
@@ -71,7 +111,7 @@ class MistakeStats:
 
 @dataclass
 class ClassView:
-    count: int
+    count: int                     # graded submissions: the ones the statistics are over
     max_score: float
     mean: float | None
     median: float | None
@@ -82,6 +122,8 @@ class ClassView:
     histogram: list[Bar]
     questions: list[QuestionStats]
     mistakes: list[MistakeStats]
+    blank: int = 0
+    total: int = 0                 # every submission, counted or not
 
 
 # Chart geometry (SVG user units). The histogram is a 10-bin column chart; the pass-rate chart is
@@ -99,7 +141,12 @@ def question_order(results: list[Result]) -> list[tuple[str, str, float]]:
     return list(seen.values())
 
 
-def build(results: list[Result]) -> ClassView:
+def build(results: list[Result], standings: dict[str, str] | None = None) -> ClassView:
+    """The class view. `standings` (submission -> `standing()`) picks the results the statistics are
+    over; without it every result counts (results known to be graded)."""
+    standings = standings or {}
+    everyone = results
+    results = [r for r in everyone if standings.get(r.submission, COUNTED if r.status == GRADED else UNGRADABLE) == COUNTED]
     scores = [r.score for r in results]
     max_score = max((r.max_score for r in results), default=0.0)
     questions = [_question_stats(qid, title, top, results) for qid, title, top in question_order(results)]
@@ -110,11 +157,14 @@ def build(results: list[Result]) -> ClassView:
         median=statistics.median(scores) if scores else None,
         lowest=min(scores) if scores else None,
         highest=max(scores) if scores else None,
-        unreadable=sum(1 for r in results if r.status == UNREADABLE),
+        unreadable=sum(1 for r in everyone if standings.get(r.submission, UNGRADABLE if r.status != GRADED else COUNTED)
+                       == UNGRADABLE),
         case_sets=sorted({r.case_set for r in results if r.case_set}),
         histogram=histogram(scores, max_score),
         questions=questions,
         mistakes=_mistakes(results),
+        blank=sum(1 for r in everyone if standings.get(r.submission) == BLANK),
+        total=len(everyone),
     )
 
 
@@ -142,6 +192,9 @@ def _question_stats(qid: str, title: str, top: float, results: list[Result]) -> 
     stats = QuestionStats(qid, title, top)
     statuses: Counter[str] = Counter()
     mistakes: Counter[str] = Counter()
+    failing: Counter[str] = Counter()                    # case uid -> students failing it
+    labels: dict[str, tuple[str, str]] = {}
+    case_mistakes: dict[str, Counter[str]] = {}
     total = 0.0
     for result in results:
         q = next((q for q in result.questions if q.id == qid), None)
@@ -157,9 +210,22 @@ def _question_stats(qid: str, title: str, top: float, results: list[Result]) -> 
             stats.failed += 1
         statuses.update(c.status for c in q.cases if c.status != PASSED)
         mistakes.update(set(q.diagnosis))
+        hidden_number = 0
+        for case in q.cases:
+            hidden_number += case.visibility == "hidden"
+            if case.status != PASSED:
+                failing[case.uid] += 1
+                # hidden cases carry no label for students; staff name them by their place
+                label = case.label or (f"hidden case {hidden_number}" if case.visibility == "hidden" else case.uid)
+                labels.setdefault(case.uid, (label, case.visibility))
+                case_mistakes.setdefault(case.uid, Counter()).update(case.diagnosis or [case.status])
     stats.mean = total / stats.students if stats.students else 0.0
     stats.case_statuses = statuses.most_common()
     stats.mistakes = mistakes.most_common()
+    stats.failing_cases = [
+        FailingCase(labels[uid][0], labels[uid][1], n, n / stats.students if stats.students else 0.0,
+                    case_mistakes[uid].most_common(1)[0][0] if case_mistakes.get(uid) else "")
+        for uid, n in sorted(failing.items(), key=lambda kv: (-kv[1], kv[0]))[:FAILING_CASES_SHOWN]]
     stats.segments = _segments(stats)
     return stats
 

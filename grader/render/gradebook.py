@@ -17,6 +17,7 @@ from typing import Iterable
 
 from ..results import Result
 from ..text import clean
+from ..totals import totals
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -42,17 +43,11 @@ def header(question_ids: list[str], with_written: bool) -> list[str]:
 def row(result: Result, question_ids: list[str], with_written: bool) -> list[str]:
     by_id = {q.id: q for q in result.questions}
     scores = [number(by_id[qid].score) if qid in by_id else "" for qid in question_ids]
-    scored = [w.score for w in result.written if w.score is not None]
-    written = sum(scored) if scored else None
-    written_max = sum(w.max_score for w in result.written)
+    sums = totals(result)          # the same numbers as every report header (grader.totals)
     cells = [cell_text(result.submission), *scores]
     if with_written:
-        cells.append(number(written))
-    # the auto-graded part from the questions: `result.score` already holds the written points
-    # once grader.manual has merged them
-    auto_max = sum(q.max_score for q in result.questions)
-    cells += [number(result.auto_score + (written or 0.0)), number(auto_max + written_max),
-              cell_text(result.status)]
+        cells.append(number(sums.written))
+    cells += [number(sums.total), number(sums.max), cell_text(result.status)]
     return cells
 
 

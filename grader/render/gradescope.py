@@ -11,9 +11,19 @@ top-level `score`, `execution_time`, `output`, `tests` (each with `name`, `numbe
   expected values, the returned values, the labels, exception messages or hints found on them.
 
 Each case is worth the same share of its question, so the two tests of a question add up to the
-question's score. Note that Gradescope shows students their total score (hidden tests included)
-unless the assignment's own settings hide it until grades are published: the hidden tests'
-visibility hides which cases failed, not how many points the submission has. All text is plain (`output_format` "text": Gradescope shows it verbatim, so
+question's score.
+
+The total score must not reveal the hidden cases either. Gradescope's autograder specification
+("Controlling Test Case Visibility") says: "If test cases are hidden, students will not be able to
+see their total score." So by default the hidden tests are `hidden` and the top-level score is the
+full total (the gradebook is right, and students see neither the hidden tests nor the total).
+`hidden_score="public-only"` instead makes the top-level score the public tests' alone (students
+may see it; the hidden points are in `extra_data` and in `grader batch`'s grades), for courses that
+want students to see a score before the hidden results are released. With `after_due_date` /
+`after_published` and the full total, the specification does not say the total stays hidden until
+then: `overall_output` does not mention it, and the README says so.
+
+All text is plain (`output_format` "text": Gradescope shows it verbatim, so
 no student-controlled HTML is ever interpreted) and is passed through `text.clean` once more here.
 Problems meant for the instructor (the demo-secret warning, isolation notes) stay out of
 what students see; the instructor gets them in the run's stdout.
@@ -110,7 +120,7 @@ def tests(result: Result, hidden_visibility: str) -> list[dict[str, Any]]:
     return found
 
 
-def overall_output(result: Result) -> str:
+def overall_output(result: Result, hidden_visibility: str = "hidden") -> str:
     public = [c for q in result.questions for c in q.public]
     hidden = [c for q in result.questions for c in q.hidden]
     lines = []
@@ -122,8 +132,11 @@ def overall_output(result: Result) -> str:
     else:
         lines.append(f"Public cases: {sum(c.status == PASSED for c in public)} of {len(public)} pass.")
         if hidden:
-            lines.append(f"Hidden cases: {len(hidden)} more cases are graded; their results are shown "
-                         "when your instructor releases them.")
+            when = {"hidden": "they are not shown here; your instructor has them",
+                    "after_due_date": "their results are shown after the due date",
+                    "after_published": "their results are shown when your instructor publishes the grades",
+                    "visible": "their results are below"}.get(hidden_visibility, "")
+            lines.append(f"Hidden cases: {len(hidden)} more cases are graded; {when}.")
     for problem in result.problems:
         if problem.code not in INSTRUCTOR_ONLY:
             lines.append(f"! {problem.message}")
@@ -139,21 +152,38 @@ def overall_output(result: Result) -> str:
     return clean("\n".join(lines), TOTAL_LIMIT)
 
 
-def results_json(result: Result, hidden_visibility: str = "after_published",
-                 execution_time: float | None = None) -> dict[str, Any]:
-    """The results.json object for one graded submission."""
+HIDDEN_SCORES = ("total", "public-only")
+
+
+def results_json(result: Result, hidden_visibility: str = "hidden",
+                 execution_time: float | None = None, hidden_score: str = "total") -> dict[str, Any]:
+    """The results.json object for one graded submission (see the module docstring for the two
+    `hidden_score` policies)."""
     if hidden_visibility not in VISIBILITIES:
         raise ValueError(f"{hidden_visibility!r} is not a Gradescope visibility {VISIBILITIES}")
+    if hidden_score not in HIDDEN_SCORES:
+        raise ValueError(f"{hidden_score!r} is not one of {HIDDEN_SCORES}")
+    found = tests(result, hidden_visibility)
+    score = _points(result.score)
+    extra: dict[str, Any] = {}
+    if hidden_score == "public-only" and hidden_visibility != "visible":
+        hidden = [t for t in found if t["number"].endswith(" hidden")]
+        extra = {"hidden_score": _points(sum(t["score"] for t in hidden)),
+                 "hidden_max_score": _points(sum(t["max_score"] for t in hidden))}
+        for test in hidden:          # their points are withheld: 0 of 0, said in the test's output
+            test["score"], test["max_score"], test["status"] = 0.0, 0.0, "passed"
+            test["output"] = "(these points are not counted in the score shown here)\n" + test["output"]
+        score = _points(sum(t["score"] for t in found))
     data: dict[str, Any] = {
-        "score": _points(result.score),
-        "output": overall_output(result),
+        "score": score,
+        "output": overall_output(result, hidden_visibility),
         "output_format": "text",
         "test_output_format": "text",
         "test_name_format": "text",
         "stdout_visibility": "hidden",
-        "tests": tests(result, hidden_visibility),
+        "tests": found,
         "extra_data": {"grader_version": result.grader_version, "case_set": result.case_set,
-                       "status": result.status},
+                       "status": result.status, "hidden_score_policy": hidden_score, **extra},
     }
     seconds = result.seconds if execution_time is None else execution_time
     data["execution_time"] = max(0, int(round(seconds)))

@@ -22,9 +22,10 @@ from urllib.parse import quote
 
 import jinja2
 
-from ..results import ATOMS, PASSED, UNREADABLE, CaseResult, QuestionResult, Result, field_names
+from ..results import ATOMS, NOT_RUN, PASSED, UNREADABLE, CaseResult, QuestionResult, Result, field_names
 from ..text import clean
-from . import classview
+from ..totals import totals
+from . import classview, richtext, scripts
 
 TEMPLATE_PACKAGE = "grader.templates"
 TEXT_LIMIT = 20000          # the pipeline bounds outputs at 20000 characters; nothing here needs more
@@ -72,6 +73,9 @@ def make_environment(template_loader: jinja2.BaseLoader,
     env.filters["points"] = points
     env.filters["percent"] = percent
     env.filters["slug"] = slug
+    from .scripts import csp
+
+    env.globals["csp"] = csp
     return env
 
 
@@ -192,15 +196,19 @@ def _question_view(q: QuestionResult) -> QuestionView:
                         sum(c.status == PASSED for c in hidden))
 
 
-def report(result: Result, env: jinja2.Environment | None = None) -> str:
-    """The per-student report: score, problems, every question with its cases, execution, written parts."""
+def report(result: Result, env: jinja2.Environment | None = None, work_href: str | None = None) -> str:
+    """The per-student report: score, problems, every question with its cases, execution, written parts.
+
+    `work_href`: the page showing the work as graded (a relative file path), linked when given.
+    """
     result = _sanitised(result)
-    # The hero shows the auto-graded part; grader.manual folds the written points into a merged
-    # result's score, and they are shown beside it (written_total / written_max) instead.
-    result.score, result.max_score = result.auto_score, float(sum(q.max_score for q in result.questions))
+    # One set of totals for every output (grader.totals): auto + written = total, out of a maximum
+    # that counts every written part, scored or not.
+    sums = totals(result)
+    result.score, result.max_score = sums.total, sums.max
     questions = [_question_view(q) for q in result.questions]
+    stated = [v for v in questions if any(c.status != NOT_RUN for c in v.q.cases)]
     failed_cells = [c for c in result.cells if c.status != "ok"]
-    written_scored = [w for w in result.written if w.score is not None]
     return (env or environment()).get_template("report.html").render(
         result=result,
         questions=questions,
@@ -208,10 +216,20 @@ def report(result: Result, env: jinja2.Environment | None = None) -> str:
         unreadable=result.status == UNREADABLE,
         self_check=result.visibility == "public",
         fraction=result.score / result.max_score if result.max_score else 0.0,
-        written_total=sum(w.score for w in written_scored) if written_scored else None,
-        written_max=sum(w.max_score for w in result.written),
+        totals=sums,
+        work_href=safe_link(work_href) if work_href else None,
+        written_only=is_written_only(result),
+        stated=stated,
+        unstated=[v for v in questions if v not in stated],
+        written_html={w.id: richtext.render(w.text) for w in result.written},
         title=f"{result.submission} — {result.assignment or 'grading report'}",
     )
+
+
+def is_written_only(result: Result) -> bool:
+    """A hand-in of written answers alone (a .md/.txt write-up): no code ran, answers were read
+    from the text. Its report shows the answers it states, not every case as "not run"."""
+    return result.status != UNREADABLE and not result.cells and result.isolation.startswith("not run (written")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -223,24 +241,37 @@ class StudentRow:
     result: Result
     href: str | None
     scores: dict[str, QuestionResult]
+    standing: str = classview.COUNTED      # counted in the statistics, blank, or unreadable
+    staff_href: str | None = None          # the instructor-only view of this submission
+
+
+# Status by text and icon, never by colour alone (and the same words everywhere).
+STANDING_MARKS = {classview.COUNTED: ("✓", "graded"), classview.BLANK: ("○", "blank (nothing attempted)"),
+                  classview.UNGRADABLE: ("✗", "not graded")}
+QUESTION_MARKS = {"passed": "✓", "partial": "◐", "failed": "✗"}
 
 
 def summary(results: list[Result], links: dict[str, str] | None = None,
-            env: jinja2.Environment | None = None, staff_pages: list[tuple[str, str]] = ()) -> str:
+            env: jinja2.Environment | None = None, incomplete: str | None = None,
+            staff_links: dict[str, str] | None = None, staff_pages: list[tuple[str, str]] = ()) -> str:
     """The class view: statistics, charts, common failures and mistakes, and a table of every student.
 
     `links` maps a submission name (as in `Result.submission`) to the path of its report, relative
-    to the summary page (a file path, not a URL: it is percent-encoded here); `staff_pages` are
-    (label, path) of the class's other pages for staff (review, similarity).
+    to the summary page (a file path, not a URL: it is percent-encoded here). `incomplete`: the
+    message of an unfinished batch (grader.batchstate), shown as the page's first heading.
+    `staff_links`: like `links`, to each submission's instructor-only view. `staff_pages`: (label,
+    path) of the class's other pages for staff (review, similarity).
     """
     links = links or {}
     rows = []
     for raw in sorted(results, key=lambda r: r.submission.lower()):
         href = links.get(raw.submission)
         result = _sanitised(_class_view_of(raw))
-        rows.append(StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions}))
+        staff = (staff_links or {}).get(raw.submission)
+        rows.append(StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions},
+                               classview.standing(raw), safe_link(staff) if staff else None))
     clean_results = [row.result for row in rows]
-    view = classview.build(clean_results)
+    view = classview.build(clean_results, {row.result.submission: row.standing for row in rows})
     assignment = next((r.assignment for r in clean_results if r.assignment), "")
     versions = sorted({r.grader_version for r in clean_results if r.grader_version})
     return (env or environment()).get_template("summary.html").render(
@@ -251,20 +282,27 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
         versions=versions,
         geometry=dataclasses.asdict(_Geometry()),
         staff_pages=[(label, safe_link(path)) for label, path in staff_pages],
-        title=f"{assignment or 'Class'} — class summary",
+        title=f"{assignment or 'Class'} — class summary" + (" (INCOMPLETE)" if incomplete else ""),
+        incomplete=incomplete,
+        standing_marks=STANDING_MARKS,
+        question_marks=QUESTION_MARKS,
+        scripts=[scripts.script("table.js")],
     )
 
 
 def _class_view_of(result: Result) -> Result:
     """What the class view shows of a result: its scores, questions, diagnoses and case statuses.
 
-    The case texts (inputs, expected and returned values, messages), the output and the written
-    answers are left out before sanitising: copying and cleaning them for every student was most
+    The case texts (inputs, expected and returned values, messages; labels and diagnoses are kept
+    for the most failed cases), the output and the written answers are left out before sanitising: copying and cleaning them for every student was most
     of the cost of the summary, which shows none of them.
     """
-    questions = [dataclasses.replace(q, cases=[CaseResult(c.uid, c.visibility, "", c.status) for c in q.cases])
+    questions = [dataclasses.replace(q, cases=[CaseResult(c.uid, c.visibility, c.label, c.status, diagnosis=c.diagnosis)
+                                               for c in q.cases])
                  for q in result.questions]
-    return dataclasses.replace(result, questions=questions, cells=[], output="", written=[])
+    sums = totals(result)       # the totals every output shows: auto + written, out of the same maximum
+    return dataclasses.replace(result, questions=questions, cells=[], output="", written=[],
+                               score=sums.total, max_score=sums.max)
 
 
 @dataclass(frozen=True)

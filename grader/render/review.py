@@ -5,7 +5,8 @@ a ready-to-fill scores file in the format `grader.manual` reads (`--manual-score
 one row per student and part, already holding any score given so far.
 
 Answers are student text: cleaned and bounded here (results may come from JSON files), and
-autoescaped by the template, which shows them as plain preformatted text (LaTeX unrendered).
+autoescaped by the template; each answer is also shown rendered (Markdown + MathML, sanitised:
+`grader.render.richtext`), with its source beside it.
 """
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ from ..manual import HEADER
 from ..results import Result, WrittenAnswer
 from ..spec import Assignment
 from ..text import clean
-from .html import environment
+from markupsafe import Markup
+
+from . import richtext
+from .html import environment, safe_link
+from .scripts import script
 
 TEXT_LIMIT = 20000
 NAME_LIMIT = 300
@@ -29,9 +34,13 @@ class AnswerView:
     status: str                 # the submission's status ("graded", "unreadable", ...)
     found: bool
     text: str
+    html: Markup                # the text rendered (Markdown + MathML), sanitised
     score: float | None
     comment: str
     csv_row: str                # this answer's line of the scores file, score left blank if none yet
+    submission: str = ""        # the name the scores file uses (exactly as --manual-scores reads it)
+    work_href: str | None = None    # the student's work as graded (notebook view), relative
+    report_href: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,9 +60,14 @@ class PartView:
         return sum(1 for a in self.answers if a.score is not None)
 
 
-def review(results: list[Result], assignment: Assignment) -> str:
-    """The review page for `results` (one per student) of `assignment`, as a complete HTML document."""
-    parts = [_part(part.id, part.title, float(part.points), part.rubric, results) for part in assignment.written]
+def review(results: list[Result], assignment: Assignment, links: dict[str, dict[str, str]] | None = None) -> str:
+    """The review page for `results` (one per student) of `assignment`, as a complete HTML document.
+
+    `links`: submission -> {"work": path, "report": path} relative to the page (file paths; they
+    are percent-encoded here), shown beside each answer.
+    """
+    links = links or {}
+    parts = [_part(part.id, part.title, float(part.points), part.rubric, results, links) for part in assignment.written]
     rows = [a.csv_row for p in parts for a in p.answers]
     return environment().get_template("review.html").render(
         title=f"{clean(assignment.title, NAME_LIMIT)} · written parts to review",
@@ -62,26 +76,48 @@ def review(results: list[Result], assignment: Assignment) -> str:
         students=len(results),
         header=_csv_line(HEADER),
         template_csv="\n".join([_csv_line(HEADER), *rows]),
+        form_key=_form_key(assignment, results),
+        scripts=[script("review.js")],
     )
 
 
-def _part(pid: str, title: str, points: float, rubric: str, results: list[Result]) -> PartView:
+def _form_key(assignment: Assignment, results: list[Result]) -> str:
+    """What the browser keeps typed scores under: this assignment and case set; the script adds
+    the page's own path (every page opened from disk shares one storage in the browser, so another
+    section's review page, with another "alice", must not show this one's scores; and a re-run
+    that adds a late hand-in must still find them)."""
+    case_sets = sorted({r.case_set for r in results if r.case_set})
+    return clean(f"{assignment.name}:{','.join(case_sets)}", 200).replace("\n", " ")
+
+
+def _part(pid: str, title: str, points: float, rubric: str, results: list[Result],
+          links: dict[str, dict[str, str]]) -> PartView:
     answers = []
     for result in results:
         answer = _find(result, pid)
         student = clean(result.submission, NAME_LIMIT).replace("\n", " ")
         score = answer.score if answer is not None else None
         comment = clean(answer.comment, 1000) if answer is not None else ""
+        text = clean(answer.text, TEXT_LIMIT) if answer is not None else ""
         answers.append(AnswerView(
             student=student,
             status=clean(result.status, 40),
             found=bool(answer is not None and answer.found and answer.text.strip()),
-            text=clean(answer.text, TEXT_LIMIT) if answer is not None else "",
+            text=text,
+            html=richtext.render(text),
             score=score,
             comment=comment,
             csv_row=_csv_line((result.submission, pid, _number(score), comment)),
+            submission=clean(result.submission, NAME_LIMIT).replace("\n", " "),
+            work_href=_link(links, result.submission, "work"),
+            report_href=_link(links, result.submission, "report"),
         ))
     return PartView(pid, clean(title, NAME_LIMIT), points, clean(rubric, 4000), answers)
+
+
+def _link(links: dict[str, dict[str, str]], student: str, what: str) -> str | None:
+    href = links.get(student, {}).get(what)
+    return safe_link(href) if href else None
 
 
 def _find(result: Result, pid: str) -> WrittenAnswer | None:
