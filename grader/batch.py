@@ -25,6 +25,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -35,7 +36,7 @@ from typing import Callable, Iterable
 from . import __version__
 from .config import Config
 from .files import read_text_or_none, write_atomic
-from .results import ERROR, GRADED, Result, json_text
+from .results import ERROR, GRADED, Problem, Result, Student, json_text
 from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
 from .spec import CaseSet
@@ -56,6 +57,8 @@ class Submission:
 
     name: str
     path: Path
+    student: Student | None = None          # who, by the LMS's ids (grader.lms)
+    notes: tuple[Problem, ...] = ()         # what reading the download found (a refused file...)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,10 @@ class BatchReport:
     result_sha256: dict[str, str] = field(default_factory=dict, repr=False)
     # student -> the result.json text written by this run (reused for the class's results.json)
     result_text: dict[str, str] = field(default_factory=dict, repr=False)
+    intake: str = ""                                    # the download's format (grader.lms)
+    skipped: list[str] = field(default_factory=list)    # download members that are nobody's submission
+    course: object | None = None                        # grader.course.CourseView of the class files
+    changed: int | None = None                          # students whose total changed since the last run
 
     @property
     def failures(self) -> int:
@@ -322,18 +329,49 @@ class Progress:
 def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config, workers: int | None = None,
               force: bool = False, manual_scores: str | os.PathLike | None = None,
               progress: bool | None = None, session: Session | None = None,
-              on_result: Callable[[Submission, Result], None] | None = None) -> BatchReport:
+              on_result: Callable[[Submission, Result], None] | None = None,
+              roster: str | os.PathLike | None = None, shard: str | None = None) -> BatchReport:
     """Grade every submission in `folder` into `out`. See the module docstring for the layout.
 
     `session` may be passed to reuse warm workers (tests); otherwise one is made with `workers`
     workers (default: the config's, i.e. all cores) and closed at the end. `progress=None` shows a
-    bar only when stderr is a terminal.
+    bar only when stderr is a terminal. `folder` may be an LMS bulk download (grader.lms), `roster`
+    a class list (grader.roster), `shard` "K/N" to grade the K-th of N slices (grader.shard).
     """
     started = time.monotonic()
     out = Path(out)
-    submissions = discover(folder, exclude=[out])
-    if not submissions:
-        raise BatchError(f"{folder} holds no submissions (hidden files are skipped)")
+    staging = tempfile.TemporaryDirectory(prefix="grader-intake-")
+    try:
+        return _run(folder, out, config, workers, force, manual_scores, progress, session, on_result, roster,
+                    shard, Path(staging.name), started)
+    finally:
+        staging.cleanup()
+
+
+def _run(folder, out: Path, config: Config, workers, force, manual_scores, progress, session, on_result,
+         roster, shard, staging: Path, started: float) -> BatchReport:
+    from . import course, lms, shard as sharding
+    from .roster import RosterError, read_roster
+
+    try:
+        intake = lms.read_intake(folder, exclude=[out])
+    except lms.IntakeError as exc:
+        raise BatchError(str(exc)) from None
+    try:
+        if not intake.found:
+            raise BatchError(f"{folder} holds no submissions (hidden files are skipped)")
+        names = lms.unique_names(intake.found)
+        try:
+            chosen = sharding.select(list(zip(names, intake.found)), shard)
+        except ValueError as exc:
+            raise BatchError(str(exc)) from None
+        submissions = lms.to_submissions(intake, chosen, staging)
+    finally:
+        intake.source.close()
+    try:
+        class_list = read_roster(roster) if roster is not None else None
+    except RosterError as exc:
+        raise BatchError(str(exc)) from None
     if manual_scores is not None and not Path(manual_scores).is_file():
         raise BatchError(f"the manual scores file {manual_scores} does not exist")
     if workers is not None and workers < 1:
@@ -342,7 +380,10 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
     own_session = session is None
     if session is None:
         session = Session(config, workers=min(workers, len(submissions)))
-    report = BatchReport()
+    report = BatchReport(intake=intake.format, skipped=intake.skipped)
+    if not submissions:
+        session.close() if own_session else None
+        return report
     try:
         _grade_all(session, submissions, out, force, progress, report, workers, on_result)
     except KeyboardInterrupt:
@@ -358,7 +399,9 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
             done = [s for s in submissions if s.name in by_name]
             report.results = [by_name[s.name] for s in done]
             if done:
-                _finish(out, done, report, None if report.interrupted else manual_scores, session.case_set)
+                policy = getattr(config, "late", None)
+                _finish(out, done, report, None if report.interrupted else manual_scores, session.case_set,
+                        lambda subs, results: course.finalize(subs, results, class_list, policy, session.case_set))
             report.seconds = time.monotonic() - started
         finally:
             if closing is not None:
@@ -367,7 +410,7 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
 
 
 def _finish(out: Path, done: list[Submission], report: BatchReport, manual_scores: str | os.PathLike | None,
-            case_set: CaseSet) -> None:
+            case_set: CaseSet, finalize=None) -> None:
     """Merge the TA scores (if any), bring every student's files in line, write the class files.
 
     The automatic results are what the resume records keep; the TA scores are merged afresh on
@@ -383,6 +426,13 @@ def _finish(out: Path, done: list[Submission], report: BatchReport, manual_score
         except ManualScoresError as exc:
             problem = exc
     merged = manual_scores is not None and problem is None
+    if finalize is not None:        # identity, roster and late policy (grader.course), afresh every run
+        view = finalize(done, report.results)
+        report.course = view
+        changed = any((a.student, a.late, a.problems, a.score) != (b.student, b.late, b.problems, b.score)
+                      for a, b in zip(report.results, view.results))
+        merged = merged or changed or len(view.results) != len(report.results)
+        done, report.results = view.submissions, view.results
     for submission, result in zip(done, report.results):
         refresh_student(out, submission, result, None if merged else report.result_sha256.get(submission.name))
     write_class(out, done, report.results, case_set, None if merged else report.result_text)
@@ -460,6 +510,19 @@ def describe(report: BatchReport, out: str | os.PathLike) -> str:
     if any(p.code == "demo-secret" for r in report.results for p in r.problems):
         lines.append("  ! the hidden cases came from the repository's DEMO secret: set GRADER_SECRET "
                      "(or secret_file in grader.toml) before grading for real")
+    if report.intake and report.intake != "folder":
+        lines.append(f"read as a {report.intake} bulk download")
+    lines += [f"  ? {line}" for line in report.skipped[:20]]
+    if len(report.skipped) > 20:
+        lines.append(f"  ? … and {len(report.skipped) - 20} more entries that are nobody's submission")
+    roster = getattr(report.course, "roster", None)
+    if roster is not None:
+        lines.append(f"roster: {len(roster.matched)} submissions matched, {len(roster.missing)} students with no "
+                     f"submission, {len(roster.unknown)} submissions from ids not on the roster"
+                     + (f", {len(roster.shared)} students with several submissions" if roster.shared else ""))
+        lines += [f"  ! {name}: not on the roster" for name in roster.unknown]
+    if report.changed:
+        lines.append(f"{report.changed} students' totals changed since the last run (grader diff shows how)")
     for result in report.results:
         if result.status != GRADED:
             reasons = [p.message for p in result.problems if p.code != "demo-secret"] or [result.status]

@@ -80,7 +80,7 @@ def cmd_batch(args) -> int:
     config = _config(args)
     try:
         report = batch.run_batch(args.folder, args.out, config, workers=args.workers, force=args.force,
-                                 manual_scores=args.manual_scores)
+                                 manual_scores=args.manual_scores, roster=args.roster, shard=args.shard)
     except batch.BatchError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -98,6 +98,26 @@ def cmd_batch(args) -> int:
         sys.stderr.flush()
         os._exit(130)
     print(batch.describe(report, args.out))
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    """Write a batch's gradebook for an LMS or a spreadsheet (logic: grader.export)."""
+    from . import export
+
+    try:
+        text, warnings = export.export(args.out, args.format, args.assignment, args.decimals)
+    except export.ExportError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for warning in warnings:
+        print(f"grader: warning: {warning}", file=sys.stderr)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    target = args.output or os.path.join(args.out, f"gradebook-{args.format}.{'json' if args.format == 'json' else 'csv'}")
+    write_atomic(target, text)
+    print(f"gradebook ({args.format}) written to {target}")
     return EXIT_OK
 
 
@@ -165,7 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: all cores)")
     p.add_argument("--force", action="store_true", help="re-grade submissions that were already graded")
     p.add_argument("--manual-scores", help="a CSV of TA scores for the written parts, merged into the results")
+    p.add_argument("--roster", help="the class list: a Canvas gradebook export or an id,name,email,section CSV")
+    p.add_argument("--shard", help="K/N: grade only the K-th of N deterministic slices (merge with `grader merge`)")
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("export", help="write a batch's gradebook: Canvas import CSV, plain CSV or JSON")
+    p.add_argument("out", help="the batch's output folder (it holds results.json)")
+    p.add_argument("--format", default="csv", help="canvas, csv or json (default csv)")
+    p.add_argument("--assignment", help="the assignment column's name (Canvas: 'HW3 (12345)' updates that assignment)")
+    p.add_argument("--decimals", type=int, default=2, help="round scores to this many decimals (default 2)")
+    p.add_argument("--output", help="the file to write (default OUT/gradebook-FORMAT.csv; '-' for standard output)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("build-kit", parents=[common], help="build the student kit (template, self-check, "
                                                             "public cases; no reference, no hidden cases)")

@@ -16,6 +16,12 @@
     [gradescope]
     hidden_visibility = "after_published"
 
+    [late]                             # see grader.late; absent (or policy = "none"): no penalty
+    due = 2026-03-01T23:59:00-05:00
+    grace_minutes = 15
+    penalty_per_day = 10               # percent of the points earned
+    cap = 50                           # percent
+
 Without any secret the repository's DEMO secret is used, and every report says so: its hidden
 cases are reproducible by anyone with this repository, so it must never be used for real grades.
 """
@@ -29,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .late import LatePolicy, LatePolicyError
+from .late import parse as parse_late
 from .runner import Limits
 from .spec import Assignment
 
@@ -56,6 +64,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     written_points: dict[str, float] = field(default_factory=dict)
     hidden_visibility: str = "after_published"
+    late: LatePolicy | None = None        # grader.late; None: no late penalty
 
     @property
     def demo_secret(self) -> bool:
@@ -130,6 +139,10 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
     if visibility not in ("hidden", "after_due_date", "after_published", "visible"):
         raise ConfigError(f"gradescope.hidden_visibility {visibility!r} is not a Gradescope visibility")
     values["hidden_visibility"] = visibility
+    try:
+        values["late"] = parse_late(raw.get("late", {}))
+    except LatePolicyError as exc:
+        raise ConfigError(str(exc)) from None
     return Config(**values)
 
 

@@ -1,0 +1,100 @@
+"""What the course adds to a grade once the code is graded: who it is, the roster, the late policy.
+
+Applied afresh on every run (like the TA scores), never stored in the resume records: a corrected
+roster or a changed due date shows at once, without running a single submission again.
+
+    graded results ──▶ + the LMS identity and intake notes of each submission (`lms`)
+                   ──▶ + roster: matched students named, unknown ids flagged, missing students
+                         added as "no submission" results (`roster`)
+                   ──▶ − the late penalty (`late`)
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import late as late_policy
+from .results import Problem, Result, Student
+from .roster import Reconciled, RosterEntry, reconcile
+from .text import clean
+
+NO_SUBMISSION = "no-submission"       # a Result status: on the roster, nothing handed in
+OWN_CODES = ("lms-", "roster-", "no-submission")
+
+
+@dataclass
+class CourseView:
+    """The submissions and results after the course's rules, and what the roster found."""
+
+    submissions: list
+    results: list[Result]
+    roster: Reconciled | None = None
+    missing: list[str] = field(default_factory=list)     # names given to "no submission" placeholders
+
+
+def finalize(submissions: list, results: list[Result], roster: list[RosterEntry] | None,
+             policy: "late_policy.LatePolicy | None", case_set) -> CourseView:
+    """Copies of `results` (in the order of `submissions`) with identity, roster and late policy applied."""
+    out = []
+    for submission, result in zip(submissions, results):
+        student = getattr(submission, "student", None)
+        problems = [p for p in result.problems if not p.code.startswith(OWN_CODES)]
+        problems += list(getattr(submission, "notes", ()))
+        out.append(dataclasses.replace(result, student=dataclasses.replace(student) if student else result.student,
+                                       problems=problems))
+    submissions = list(submissions)
+    view = CourseView(submissions, out)
+    if roster is not None:
+        _apply_roster(view, roster, case_set)
+    view.results = [late_policy.apply(r, policy) for r in view.results]
+    return view
+
+
+def _apply_roster(view: CourseView, roster: list[RosterEntry], case_set) -> None:
+    from .batch import Submission, safe_name
+
+    by_name = {s.name: r.student for s, r in zip(view.submissions, view.results)}
+    found = reconcile(by_name, roster)
+    view.roster = found
+    shared_by_name = {n: names for names in found.shared.values() for n in names}
+    for i, (submission, result) in enumerate(zip(view.submissions, view.results)):
+        entry = found.matched.get(submission.name)
+        student = result.student or Student(id=submission.name, name=submission.name, lms="folder")
+        if entry is None:
+            student = dataclasses.replace(student, on_roster=False)
+            result.problems.append(Problem("roster-unknown", f"the id {clean(student.id, 100)} is not on the roster; "
+                                                             "this submission was graded but belongs to nobody on it"))
+        else:
+            student = dataclasses.replace(student, on_roster=True, name=entry.name or student.name,
+                                          sis_id=entry.sis_id or student.sis_id, login=entry.login,
+                                          section=entry.section, email=entry.email or student.email)
+            if entry.id != student.id:
+                student = dataclasses.replace(student, id=entry.id)
+            others = [n for n in shared_by_name.get(submission.name, []) if n != submission.name]
+            if others:
+                result.problems.append(Problem("roster-shared", f"roster student {clean(entry.id, 100)} also has "
+                                                                f"the submission {', '.join(others)}; none was merged"))
+        view.results[i] = dataclasses.replace(result, student=student)
+    taken = {s.name.lower() for s in view.submissions}
+    for entry in found.missing:
+        base = safe_name(f"{entry.name}_{entry.id}" if entry.name else entry.id)
+        name, number = base, 2
+        while name.lower() in taken:
+            name, number = f"{base}-{number}", number + 1
+        taken.add(name.lower())
+        student = Student(id=entry.id, name=entry.name, lms="roster", sis_id=entry.sis_id, login=entry.login,
+                          section=entry.section, email=entry.email, on_roster=True)
+        view.submissions.append(Submission(name, Path(), student=student))
+        view.results.append(no_submission(name, student, case_set))
+        view.missing.append(name)
+
+
+def no_submission(name: str, student: Student, case_set) -> Result:
+    """The result of a roster student who handed nothing in: zero points, saying so, no questions run."""
+    from . import __version__
+
+    return Result(submission=name, status=NO_SUBMISSION, score=0.0, max_score=case_set.assignment.max_score,
+                  problems=[Problem("no-submission", "no submission was found for this student in the download")],
+                  assignment=case_set.assignment.name, grader_version=__version__, case_set=case_set.digest,
+                  student=student)

@@ -1,0 +1,596 @@
+"""Reading what a learning-management system hands out: a bulk download in, one submission per student out.
+
+`grader batch` accepts, and tells apart by their shape (no flag needed):
+
+* **Canvas** "Download Submissions": a zip (or the folder it unzips to) of flat files named
+  `<name>[_LATE]_<user id>_<attachment id>_<original name>`. `<name>` is the student's sortable
+  name ("Núñez, José"), lower-cased and stripped of everything but word characters ("núñezjosé");
+  `LATE` (older Canvas: `late`) marks a late hand-in; with anonymous grading the name is absent and
+  the user id is `anon_<anonymous id>`. A student with several files has several entries with one
+  user id. A file uploaded again under the same name is renamed by Canvas with a `-N` suffix before
+  the extension (`hw3-1.ipynb`): of one student's files that differ only by that suffix, the
+  newest (highest attachment id) is graded and the others are named in the report. Text and URL
+  hand-ins are `<name>[_LATE]_<user id>_text.html` / `_link.html`. Canvas puts no time in the zip.
+* **Gradescope** "Export Submissions": a folder per submission (`submission_<id>/`) and a
+  `submission_metadata.yml` that maps each folder to its submitters (`:name:`, `:sid:`,
+  `:email:`) and its time (`:created_at:`), possibly inside one top folder. Read with
+  `yaml.safe_load` (never a YAML tag that builds objects). A group submission is one entry per
+  submitter, each graded from the same files.
+* **Moodle** "Download all submissions": `<Full Name>_<participant id>_assignsubmission_file_/…`
+  (one folder per student and plug-in, the default since Moodle 3.1) or the same prefix on flat
+  file names; `Participant_<id>_…` under blind marking. Moodle replaces `_` in names by spaces, so
+  the first `_` ends the name.
+* **A plain folder** (or a zip of one): one file or folder per student, named as the instructor
+  likes; the name is the identity, as before.
+
+Identity is the LMS's id (`results.Student`), never the file name; the display name, the
+original file names, the submission time and the late flag are kept with it.
+
+Reading is safe by construction: nothing is extracted but the files a submission may be graded from
+(notebooks, modules, written answers: `load.SUFFIXES`), each into a staging folder of its own, under
+a name made safe here. Archive members with absolute or `..` paths are refused; symbolic links are
+never followed (a link member or a linked file is refused); the count of members, each file's size,
+the total size and the compression ratio are capped. A member that cannot be read (corrupt,
+encrypted, too large) costs its student that file, with a note in their report, and nobody else.
+"""
+from __future__ import annotations
+
+import os
+import re
+import stat
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+from .load import MAX_BYTES, SUFFIXES
+from .results import Problem, Student
+
+MAX_MEMBERS = 100_000                # entries in one download
+MAX_TOTAL_BYTES = 8 * 2**30          # uncompressed, all entries together
+MAX_FILE_BYTES = MAX_BYTES           # one file (the loader's own limit)
+MAX_RATIO = 200                      # uncompressed / compressed, for members above RATIO_FLOOR
+RATIO_FLOOR = 1 << 20
+MAX_METADATA_BYTES = 64 * 2**20      # Gradescope's submission_metadata.yml
+NAME_LIMIT = 80
+METADATA = "submission_metadata.yml"
+JUNK = ("__MACOSX",)
+
+CANVAS, GRADESCOPE, MOODLE, FOLDER = "canvas", "gradescope", "moodle", "folder"
+
+CANVAS_FILE = re.compile(
+    r"^(?:(?P<name>\w*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_(?P<file>\d+)_(?P<orig>.+)$")
+CANVAS_TEXT = re.compile(r"^(?:(?P<name>\w*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_"
+                         r"(?P<orig>text|link)\.html$")
+CANVAS_VERSION = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)(?P<ext>(?:\.[A-Za-z][A-Za-z0-9]*)*\.[A-Za-z0-9]*)$")
+MOODLE_ENTRY = re.compile(r"^(?P<name>[^_/]+)_(?P<id>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z0-9]+)_(?P<rest>.*)$")
+
+
+class IntakeError(ValueError):
+    """The download as a whole cannot be read (not a zip, too many members, too large...)."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Sources: a zip or a folder, seen as a list of member files with POSIX paths
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file of the download. `problem` says why it cannot be read ("" when it can)."""
+
+    path: str
+    size: int
+    problem: str = ""
+
+
+class Source:
+    """The files of a download, listed without reading them, read one at a time and bounded."""
+
+    location: Path
+    members: list[Member]
+    refused: list[str]          # members refused outright (path escapes), for the batch's summary
+
+    def read(self, member: Member) -> bytes:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def safe_member_path(raw: str) -> str | None:
+    """`raw` as a relative POSIX path inside the archive, or None if it would land outside it."""
+    text = raw.replace("\\", "/")
+    if "\x00" in text or text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        return None
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts):
+        return None
+    return "/".join(parts)
+
+
+def hidden(path: str) -> bool:
+    """Dot files, macOS resource forks and `__pycache__` are never anyone's submission."""
+    return any(p.startswith(".") or p in JUNK or p == "__pycache__" for p in path.split("/"))
+
+
+class ZipSource(Source):
+    def __init__(self, path: Path):
+        self.location = path
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise IntakeError(f"{path.name} cannot be read as a zip archive: {exc}") from None
+        infos = self.zip.infolist()
+        if len(infos) > MAX_MEMBERS:
+            self.zip.close()
+            raise IntakeError(f"{path.name} has {len(infos)} members; the limit is {MAX_MEMBERS}")
+        total = sum(i.file_size for i in infos)
+        if total > MAX_TOTAL_BYTES:
+            self.zip.close()
+            raise IntakeError(f"{path.name} unpacks to {total / 2**30:.1f} GiB; the limit is "
+                              f"{MAX_TOTAL_BYTES // 2**30} GiB")
+        self.members, self.refused, self._infos = [], [], {}
+        for info in infos:
+            if info.is_dir():
+                continue
+            name = safe_member_path(info.filename)
+            if name is None:
+                self.refused.append(f"{info.filename[:200]!r}: a path outside the archive; refused")
+                continue
+            if hidden(name):
+                continue
+            self._infos[name] = info
+            self.members.append(Member(name, info.file_size, _zip_problem(info)))
+
+    def read(self, member: Member) -> bytes:
+        info = self._infos[member.path]
+        with self.zip.open(info) as fh:        # raises BadZipFile on a bad CRC at the end of the data
+            data = fh.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise OSError("larger than the file size limit")
+        return data
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+def _zip_problem(info: zipfile.ZipInfo) -> str:
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link in the archive; links are never followed"
+    if info.flag_bits & 0x1:
+        return "is encrypted"
+    if info.file_size > MAX_FILE_BYTES:
+        return f"is {info.file_size / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB"
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        return f"compresses {info.file_size // max(info.compress_size, 1)}:1 (a zip bomb?); the limit is {MAX_RATIO}:1"
+    return ""
+
+
+class FolderSource(Source):
+    """A folder walked without following a single link; `exclude` paths (the output) are skipped."""
+
+    def __init__(self, path: Path, exclude: Iterable[Path] = ()):
+        self.location = path
+        self.members, self.refused = [], []
+        excluded = {Path(p).resolve() for p in exclude}
+        total = 0
+        for root, dirs, files in os.walk(path, followlinks=False):
+            here = Path(root)
+            keep = []
+            for d in sorted(dirs):
+                full = here / d
+                rel = full.relative_to(path).as_posix()
+                if hidden(rel) or full.resolve() in excluded:
+                    continue
+                if full.is_symlink():
+                    self.members.append(Member(rel, 0, "is a symbolic link; links are never followed"))
+                    continue
+                keep.append(d)
+            dirs[:] = keep
+            for name in sorted(files):
+                full = here / name
+                rel = full.relative_to(path).as_posix()
+                if hidden(rel):
+                    continue
+                try:
+                    info = os.lstat(full)
+                except OSError as exc:
+                    self.members.append(Member(rel, 0, f"cannot be read ({exc.strerror})"))
+                    continue
+                if stat.S_ISLNK(info.st_mode):
+                    self.members.append(Member(rel, 0, "is a symbolic link; links are never followed"))
+                elif stat.S_ISREG(info.st_mode):
+                    problem = (f"is {info.st_size / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB"
+                               if info.st_size > MAX_FILE_BYTES else "")
+                    self.members.append(Member(rel, info.st_size, problem))
+                    total += info.st_size
+                if len(self.members) > MAX_MEMBERS:
+                    raise IntakeError(f"{path} holds more than {MAX_MEMBERS} files")
+        if total > MAX_TOTAL_BYTES:
+            raise IntakeError(f"{path} holds {total / 2**30:.1f} GiB; the limit is {MAX_TOTAL_BYTES // 2**30} GiB")
+
+    def read(self, member: Member) -> bytes:
+        fd = os.open(self.location / member.path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError("not a regular file")
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
+        finally:
+            os.close(fd)
+        if len(data) > MAX_FILE_BYTES:
+            raise OSError("larger than the file size limit")
+        return data
+
+
+def open_source(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = ()) -> Source:
+    path = Path(path)
+    if path.is_symlink():
+        raise IntakeError(f"{path} is a symbolic link; give the download itself")
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise IntakeError(f"{path.name} is a file but not a zip archive: give a folder of submissions "
+                              "or an LMS bulk download (.zip)")
+        return ZipSource(path)
+    if path.is_dir():
+        return FolderSource(path, [Path(p) for p in exclude])
+    raise IntakeError(f"{path} is not a folder of submissions or a zip of them")
+
+
+# ------------------------------------------------------------------------------------------------
+# What a format finds: one hand-in per student, not yet extracted
+
+
+@dataclass
+class Found:
+    """One student's hand-in: who, which members (path in the source -> file name to grade it as)."""
+
+    student: Student
+    files: list[tuple[Member, str]] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+    whole: str | None = None      # a plain folder's entry, graded in place (no staging)
+
+    @property
+    def key(self) -> str:
+        """The identity used for shards, rosters and output folders."""
+        return self.student.id
+
+
+@dataclass
+class Intake:
+    format: str
+    source: Source
+    found: list[Found]
+    skipped: list[str] = field(default_factory=list)   # members that fit no rule, and refused ones
+
+
+def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = ()) -> Intake:
+    """List the hand-ins of a download (any supported format, told apart by shape). Reads no file
+    but Gradescope's metadata."""
+    source = open_source(path, exclude)
+    try:
+        intake = _detect(source)
+    except BaseException:
+        source.close()
+        raise
+    intake.skipped = source.refused + intake.skipped
+    return intake
+
+
+def _detect(source: Source) -> Intake:
+    members = source.members
+    meta = [m for m in members if PurePosixPath(m.path).name == METADATA and m.path.count("/") <= 1]
+    if meta:
+        return _gradescope(source, meta[0])
+    for prefix in _roots(members):
+        inner = [replace(m, path=m.path[len(prefix):]) for m in members if m.path.startswith(prefix)]
+        tops = {m.path.split("/")[0] for m in inner}
+        flat = [m for m in inner if "/" not in m.path]
+        if tops and _share(tops, MOODLE_ENTRY) >= 0.5:
+            return _moodle(source, prefix)
+        if flat and _share({m.path for m in flat}, CANVAS_FILE, CANVAS_TEXT) >= 0.5:
+            return _canvas(source, prefix)
+    return _plain(source)
+
+
+def _roots(members: list[Member]) -> list[str]:
+    """"" and, when every member lies in one top folder (a zip made of a folder), that folder."""
+    roots = [""]
+    tops = {m.path.split("/")[0] for m in members}
+    if len(tops) == 1 and all("/" in m.path for m in members):
+        roots.append(next(iter(tops)) + "/")
+    return roots
+
+
+def _share(names: set[str], *patterns: re.Pattern) -> float:
+    return sum(1 for n in names if any(p.match(n) for p in patterns)) / len(names)
+
+
+def _iso(value) -> str:
+    """A timestamp as ISO 8601 text ("" if none); naive times are taken as UTC."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).isoformat()
+    if isinstance(value, str) and value.strip():
+        try:
+            return _iso(datetime.fromisoformat(value.strip().replace(" ", "T", 1).replace("Z", "+00:00")))
+        except ValueError:
+            return ""
+    return ""
+
+
+def safe_file_name(raw: str) -> str:
+    """A file name that is one safe path component: no separator, no leading dot, bounded, NFC."""
+    name = unicodedata.normalize("NFC", PurePosixPath(raw.replace("\\", "/")).name)
+    name = re.sub(r"[\x00-\x1f\x7f/]", "_", name).lstrip(".").strip() or "file"
+    stem, dot, ext = name.rpartition(".")
+    return (stem[:100] + dot + ext[:20]) if dot and stem else name[:120]
+
+
+# ------------------------------------------------------------------------------------------------
+# Canvas
+
+
+def _canvas(source: Source, prefix: str) -> Intake:
+    by_id: dict[str, Found] = {}
+    uploads: dict[str, list[tuple[int, str, Member]]] = {}
+    skipped = []
+    for member in source.members:
+        rel = member.path[len(prefix):] if member.path.startswith(prefix) else None
+        if rel is None or "/" in rel:
+            skipped.append(f"{member.path}: not a Canvas submission file; skipped")
+            continue
+        m = CANVAS_FILE.match(rel) or CANVAS_TEXT.match(rel)
+        if m is None:
+            skipped.append(f"{member.path}: does not follow Canvas's naming rule; skipped")
+            continue
+        uid = m["id"]
+        found = by_id.get(uid)
+        if found is None:
+            found = by_id[uid] = Found(Student(id=uid, name=m["name"] or "", lms=CANVAS))
+        if m["late"]:
+            found.student.late = True
+        original = m["orig"] if "file" in m.groupdict() else f"{m['orig']}.html"
+        attachment = int(m["file"]) if "file" in m.groupdict() and m["file"] else 0
+        uploads.setdefault(uid, []).append((attachment, original, member))
+    for uid, files in uploads.items():
+        found = by_id[uid]
+        if found.student.late is None:
+            found.student.late = False
+        _canvas_files(found, files)
+    return Intake(CANVAS, source, sorted(by_id.values(), key=lambda f: (f.student.name, f.key)), skipped)
+
+
+def _canvas_files(found: Found, files: list[tuple[int, str, Member]]) -> None:
+    """Keep the newest of the uploads that differ only by Canvas's `-N` suffix; name the others.
+
+    A name is read as `<base>-N` only when the student has another upload of that base: `model-2.py`
+    alone is just a file called `model-2.py`. The newest upload has the highest attachment id.
+    """
+    bases = [_canvas_base(original) for _, original, _ in files]
+    groups: dict[str, list[tuple[int, str, Member]]] = {}
+    for (attachment, original, member), base in zip(files, bases):
+        if base != original and bases.count(base) < 2:
+            base = original
+        groups.setdefault(base, []).append((attachment, original, member))
+    ids = []
+    for base, group in sorted(groups.items()):
+        group.sort(key=lambda g: g[0])
+        attachment, original, member = group[-1]
+        found.files.append((member, base))
+        found.student.files.append(original)
+        if attachment:
+            ids.append(str(attachment))
+        older = [g[1] for g in group[:-1]]
+        if older:
+            found.notes.append(Problem("lms-older-upload", f"Canvas holds several uploads of {base}; the newest "
+                                                           f"({original}) was graded, not {', '.join(older)}"))
+    found.student.submission_id = ",".join(ids)
+
+
+def _canvas_base(original: str) -> str:
+    v = CANVAS_VERSION.match(original)
+    return v["stem"] + v["ext"] if v else original
+
+
+# ------------------------------------------------------------------------------------------------
+# Gradescope
+
+
+def _gradescope(source: Source, meta: Member) -> Intake:
+    import yaml
+
+    root = meta.path[: -len(METADATA)]
+    if meta.problem or meta.size > MAX_METADATA_BYTES:
+        raise IntakeError(f"{meta.path} cannot be read: {meta.problem or 'too large'}")
+    try:
+        data = yaml.safe_load(source.read(meta))
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise IntakeError(f"{meta.path} cannot be read: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise IntakeError(f"{meta.path} is not valid YAML: {str(exc)[:300]}") from None
+    if not isinstance(data, dict):
+        raise IntakeError(f"{meta.path} does not map submission folders to their submitters")
+    members: dict[str, list[Member]] = {}
+    for member in source.members:
+        if member.path.startswith(root) and member != meta:
+            rel = member.path[len(root):]
+            members.setdefault(rel.split("/")[0] if "/" in rel else "", []).append(member)
+    found: list[Found] = []
+    skipped = [f"{m.path}: not inside a submission folder; skipped" for m in members.pop("", [])]
+    for folder, info in data.items():
+        folder = str(folder)
+        info = info if isinstance(info, dict) else {}
+        submitters = info.get(":submitters") or info.get("submitters") or []
+        files = members.pop(folder, [])
+        when = _iso(info.get(":created_at") or info.get("created_at"))
+        late = info.get(":late") if isinstance(info.get(":late"), bool) else None
+        sub_id = folder.removeprefix("submission_")
+        if not isinstance(submitters, list) or not submitters:
+            skipped.append(f"{folder}: no submitter in {METADATA}; skipped")
+            continue
+        for person in submitters:
+            person = person if isinstance(person, dict) else {}
+            sid = str(person.get(":sid") or person.get("sid") or "").strip()
+            email = str(person.get(":email") or person.get("email") or "").strip()
+            name = str(person.get(":name") or person.get("name") or "").strip()
+            student = Student(id=sid or email or f"{sub_id}:{name}", name=name, lms=GRADESCOPE,
+                              submission_id=sub_id, submitted_at=when, late=late, email=email, sis_id=sid)
+            entry = Found(student)
+            taken: set[str] = set()
+            for member in sorted(files, key=lambda m: (m.path.count("/"), m.path)):
+                base = safe_file_name(member.path)
+                if base in taken:
+                    entry.notes.append(Problem("lms-duplicate-name", f"{member.path[len(root):]}: another file "
+                                                                     f"named {base} was graded instead"))
+                    continue
+                taken.add(base)
+                entry.files.append((member, base))
+                student.files.append(member.path[len(root) + len(folder) + 1:])
+            if len(submitters) > 1:
+                others = ", ".join(str((p or {}).get(":name", "")) for p in submitters if p is not person)
+                entry.notes.append(Problem("lms-group", f"a group submission, shared with {others}"))
+            found.append(entry)
+    skipped += [f"{root}{folder}/: not listed in {METADATA}; skipped" for folder in sorted(members)]
+    return Intake(GRADESCOPE, source, found, skipped)
+
+
+# ------------------------------------------------------------------------------------------------
+# Moodle
+
+
+def _moodle(source: Source, prefix: str) -> Intake:
+    by_id: dict[str, Found] = {}
+    skipped = []
+    for member in source.members:
+        rel = member.path[len(prefix):] if member.path.startswith(prefix) else ""
+        top, _, inner = rel.partition("/")
+        m = MOODLE_ENTRY.match(top)
+        if m is None:
+            skipped.append(f"{member.path}: does not follow Moodle's naming rule; skipped")
+            continue
+        if m["plugin"] != "file" and not m["rest"] and not inner:
+            continue
+        original = inner if inner else m["rest"]           # folder form, or the flat form's file name
+        if not original:
+            continue
+        found = by_id.setdefault(m["id"], Found(Student(id=m["id"], name=m["name"].strip(), lms=MOODLE)))
+        base = safe_file_name(original)
+        if any(name == base for _, name in found.files):
+            found.notes.append(Problem("lms-duplicate-name", f"{original}: another file named {base} was graded "
+                                                             "instead"))
+            continue
+        found.files.append((member, base))
+        found.student.files.append(original)
+    return Intake(MOODLE, source, sorted(by_id.values(), key=lambda f: (f.student.name, f.key)), skipped)
+
+
+# ------------------------------------------------------------------------------------------------
+# A plain folder (as before) or a zip of one
+
+
+def _plain(source: Source) -> Intake:
+    groups: dict[str, list[Member]] = {}
+    for member in source.members:
+        groups.setdefault(member.path.split("/")[0], []).append(member)
+    found = []
+    for top, members in sorted(groups.items()):
+        is_file = len(members) == 1 and members[0].path == top
+        key = PurePosixPath(top).stem if is_file else top
+        entry = Found(Student(id=key, name=key, lms=FOLDER))
+        if isinstance(source, FolderSource) and not any(m.problem for m in members if m.path == top):
+            entry.whole = top                       # graded in place, exactly as before
+        for member in sorted(members, key=lambda m: m.path):
+            entry.files.append((member, safe_file_name(member.path) if is_file else member.path[len(top) + 1:]))
+            entry.student.files.append(member.path if is_file else member.path[len(top) + 1:])
+        found.append(entry)
+    return Intake(FOLDER, source, found)
+
+
+# ------------------------------------------------------------------------------------------------
+# Staging: the files a hand-in may be graded from, and nothing else, in a folder of its own
+
+
+def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Problem]]:
+    """Write `found`'s candidate files into `folder` (created); return what to grade and the notes.
+
+    Members that are not notebooks, modules or written answers are not extracted (the loader would
+    ignore them). A member that cannot be read is a note for this student alone.
+    """
+    notes = list(found.notes)
+    if found.whole is not None:
+        for member, _ in found.files:
+            if member.problem:
+                notes.append(Problem("lms-refused-file", f"{member.path}: {member.problem}; not read"))
+        return intake.source.location / found.whole, notes
+    folder.mkdir(parents=True, exist_ok=False)
+    written: set[str] = set()
+    for member, name in found.files:
+        parts = [safe_file_name(p) for p in name.split("/")] if "/" in name else [safe_file_name(name)]
+        target = "/".join(parts)
+        if PurePosixPath(target).suffix.lower() not in SUFFIXES:
+            continue
+        if member.problem:
+            notes.append(Problem("lms-refused-file", f"{PurePosixPath(member.path).name}: {member.problem}; not read"))
+            continue
+        if target.lower() in written:
+            continue
+        try:
+            data = intake.source.read(member)
+        except (OSError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError) as exc:
+            # zlib.error is not an OSError; it derives from Exception only
+            notes.append(Problem("lms-unreadable-file", f"{PurePosixPath(member.path).name} could not be read "
+                                                        f"from the download ({str(exc)[:200]})"))
+            continue
+        except Exception as exc:  # noqa: BLE001 - e.g. zlib.error on a corrupt member: this student only
+            notes.append(Problem("lms-unreadable-file", f"{PurePosixPath(member.path).name} could not be read "
+                                                        f"from the download ({type(exc).__name__})"))
+            continue
+        path = folder / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "xb") as fh:
+            fh.write(data)
+        written.add(target.lower())
+    return folder, notes
+
+
+def display_key(student: Student) -> str:
+    """`name_id` for a student of an LMS download, the bare name for a plain folder's entry."""
+    if student.lms == FOLDER or not student.name:
+        return student.id
+    return f"{student.name}_{student.id}"
+
+
+def unique_names(found: list[Found]) -> list[str]:
+    """The name of each hand-in (an output folder, and what reports show): `name_id` for an LMS
+    download, the file or folder name for a plain folder, made unique as `batch.discover` does
+    (`alice-2`). A plain folder's identity is this name."""
+    from .batch import safe_name
+
+    taken: set[str] = set()
+    names = []
+    for entry in found:
+        base = safe_name(display_key(entry.student))
+        name, number = base, 2
+        while name.lower() in taken:
+            name, number = f"{base}-{number}", number + 1
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+def to_submissions(intake: Intake, chosen: list[tuple[str, Found]], staging: Path) -> list:
+    """`batch.Submission`s for the `chosen` (name, hand-in) pairs, each staged under `staging`."""
+    from .batch import Submission
+
+    out = []
+    for index, (name, found) in enumerate(chosen):
+        if found.student.lms == FOLDER:
+            found.student.id = found.student.name = name
+        path, notes = stage(intake, found, staging / f"{index:06d}")
+        out.append(Submission(name, path, student=found.student, notes=tuple(notes)))
+    return out
