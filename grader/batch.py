@@ -172,9 +172,11 @@ def _hash_file(h: "hashlib._Hash", path: Path) -> None:
         h.update(f"unreadable: {exc.strerror}".encode())
 
 
-def settings_digest(config: Config) -> str:
-    """The settings that change a grade besides the cases: the resource limits."""
-    return hashlib.sha256(repr(config.limits).encode()).hexdigest()[:16]
+def settings_digest(config: Config, case_set: CaseSet | None = None) -> str:
+    """The settings that change a grade besides the cases: the resource limits, and each question's
+    tolerance (not part of the case-set digest: loosening one must regrade, not reuse)."""
+    tolerances = [(q.id, q.tolerance) for q in case_set.assignment.questions] if case_set is not None else []
+    return hashlib.sha256((repr(config.limits) + repr(tolerances)).encode()).hexdigest()[:16]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -435,7 +437,11 @@ def _finish(out: Path, done: list[Submission], report: BatchReport, manual_score
         done, report.results = view.submissions, view.results
     for submission, result in zip(done, report.results):
         refresh_student(out, submission, result, None if merged else report.result_sha256.get(submission.name))
+    from .diff import Previous
+
+    previous = Previous.hold(out)         # the class files replaced now are kept under OUT/_runs/ (grader.diff)
     write_class(out, done, report.results, case_set, None if merged else report.result_text)
+    report.changed, _ = previous.settle(report.results)
     if problem is not None:
         raise problem
 
@@ -454,7 +460,7 @@ def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
 def _grade_all(session: Session, submissions: list[Submission], out: Path, force: bool, progress: bool | None,
                report: BatchReport, workers: int, on_result) -> None:
     remove_stale_temporaries(out, submissions)
-    settings = settings_digest(session.config)
+    settings = settings_digest(session.config, session.case_set)
     todo: list[tuple[Submission, Stamp]] = []
     for submission in submissions:
         stamp = Stamp(fingerprint(submission.path), __version__, session.case_set.digest, settings)

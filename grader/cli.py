@@ -121,6 +121,21 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_diff(args) -> int:
+    """What changed between two runs, and why it may have (logic: grader.diff)."""
+    from . import diff
+
+    try:
+        result = diff.compare(diff.load_results(args.old), diff.load_results(args.new), args.old, args.new)
+    except ValueError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(diff.table(result))
+    csv_path, page_path = diff.write(result, args.out or args.new)
+    print(f"written: {csv_path}  {page_path}")
+    return EXIT_OK
+
+
 def cmd_build_kit(args) -> int:
     """Build the student kit (logic: grader.kit)."""
     from . import kit
@@ -196,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decimals", type=int, default=2, help="round scores to this many decimals (default 2)")
     p.add_argument("--output", help="the file to write (default OUT/gradebook-FORMAT.csv; '-' for standard output)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("diff", help="what changed between two batch outputs, per student and question, and why")
+    p.add_argument("old", help="the earlier batch output (or one of its kept runs, OUT/_runs/<time>)")
+    p.add_argument("new", help="the later batch output")
+    p.add_argument("--out", help="where to write diff.csv and diff.html (default: NEW)")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("build-kit", parents=[common], help="build the student kit (template, self-check, "
                                                             "public cases; no reference, no hidden cases)")
