@@ -136,6 +136,25 @@ def cmd_diff(args) -> int:
     return EXIT_OK
 
 
+def cmd_merge(args) -> int:
+    """One class view from the outputs of sharded batches (logic: grader.merge)."""
+    from . import caseset, merge
+    from .roster import RosterError, read_roster
+
+    config = _config(args)
+    try:
+        class_list = read_roster(args.roster) if args.roster else None
+        done = merge.merge(args.shards, args.out, caseset.build(config.load_assignment(), config.secret), class_list)
+    except (merge.MergeError, RosterError) as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{len(done.results)} students from {done.shards} shards merged into {args.out}"
+          + (f"; {len(done.missing)} with no submission" if done.missing else ""))
+    if done.changed:
+        print(f"{done.changed} students' totals changed since the last run (grader diff shows how)")
+    return EXIT_OK
+
+
 def cmd_build_kit(args) -> int:
     """Build the student kit (logic: grader.kit)."""
     from . import kit
@@ -217,6 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("new", help="the later batch output")
     p.add_argument("--out", help="where to write diff.csv and diff.html (default: NEW)")
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("merge", parents=[common], help="one class view from the outputs of `batch --shard K/N`")
+    p.add_argument("shards", nargs="+", help="the shards' output folders")
+    p.add_argument("--out", required=True, help="the folder for the merged reports and class files")
+    p.add_argument("--roster", help="the class list, to list the students missing from every shard")
+    p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("build-kit", parents=[common], help="build the student kit (template, self-check, "
                                                             "public cases; no reference, no hidden cases)")

@@ -46,12 +46,14 @@ def finalize(submissions: list, results: list[Result], roster: list[RosterEntry]
     submissions = list(submissions)
     view = CourseView(submissions, out)
     if roster is not None:
-        _apply_roster(view, roster, case_set)
-    view.results = [late_policy.apply(r, policy) for r in view.results]
+        apply_roster(view, roster, case_set)
+    if policy is not None:
+        view.results = [late_policy.apply(r, policy) for r in view.results]
     return view
 
 
-def _apply_roster(view: CourseView, roster: list[RosterEntry], case_set) -> None:
+def apply_roster(view: CourseView, roster: list[RosterEntry], case_set) -> None:
+    """Name the matched students, flag the unknown and shared ones, add the missing (in place)."""
     from .batch import Submission, safe_name
 
     by_name = {s.name: r.student for s, r in zip(view.submissions, view.results)}
@@ -59,6 +61,7 @@ def _apply_roster(view: CourseView, roster: list[RosterEntry], case_set) -> None
     view.roster = found
     shared_by_name = {n: names for names in found.shared.values() for n in names}
     for i, (submission, result) in enumerate(zip(view.submissions, view.results)):
+        result = dataclasses.replace(result, problems=[p for p in result.problems if not p.code.startswith("roster-")])
         entry = found.matched.get(submission.name)
         student = result.student or Student(id=submission.name, name=submission.name, lms="folder")
         if entry is None:
