@@ -54,6 +54,7 @@ MAX_FILE_BYTES = MAX_BYTES           # one file (the loader's own limit)
 MAX_RATIO = 200                      # uncompressed / compressed, for members above RATIO_FLOOR
 RATIO_FLOOR = 1 << 20
 MAX_METADATA_BYTES = 64 * 2**20      # Gradescope's submission_metadata.yml
+MAX_DEPTH = 4                        # folder levels listed below a download folder (export/submission/sub/file)
 NAME_LIMIT = 80
 METADATA = "submission_metadata.yml"
 JUNK = ("__MACOSX",)
@@ -170,7 +171,12 @@ def _zip_problem(info: zipfile.ZipInfo) -> str:
 
 
 class FolderSource(Source):
-    """A folder walked without following a single link; `exclude` paths (the output) are skipped."""
+    """A folder walked without following a single link; `exclude` paths (the output) are skipped.
+
+    Only MAX_DEPTH levels are listed: every format puts a submission's files within them, and a
+    plain folder's entries are graded in place, so a student's deep tree (a virtualenv handed in
+    by mistake) is never walked file by file.
+    """
 
     def __init__(self, path: Path, exclude: Iterable[Path] = ()):
         self.location = path
@@ -179,6 +185,8 @@ class FolderSource(Source):
         total = 0
         for root, dirs, files in os.walk(path, followlinks=False):
             here = Path(root)
+            if len(here.relative_to(path).parts) >= MAX_DEPTH - 1:
+                dirs[:] = []
             keep = []
             for d in sorted(dirs):
                 full = here / d

@@ -294,3 +294,15 @@ def test_moodle_download_graded(tmp_path: Path, session):
     assert by_id["3001"].score == pytest.approx(100) and by_id["3001"].student.name == "Ada Lovelace"
     assert 0 < by_id["3002"].score < 100
     assert by_id["3003"].score == pytest.approx(100)
+
+
+def test_a_deep_tree_in_a_plain_folder_is_not_walked(tmp_path: Path, monkeypatch):
+    folder = tmp_path / "class"
+    deep = folder / "alice" / "venv" / "lib" / "python3" / "site-packages"
+    deep.mkdir(parents=True)
+    for i in range(50):
+        (deep / f"m{i}.py").write_text("")
+    (folder / "alice" / "hw3.ipynb").write_bytes(ALICE)
+    monkeypatch.setattr(lms, "MAX_MEMBERS", 10)
+    intake = lms.read_intake(folder)
+    assert intake.format == lms.FOLDER and [f.whole for f in intake.found] == ["alice"]
