@@ -35,10 +35,11 @@ from typing import Callable, Iterable
 
 from . import __version__
 from .config import Config
-from .files import read_text_or_none, write_atomic
+from .files import read_text_or_none, write_atomic, write_chunks_atomic
 from .results import ERROR, GRADED, Problem, Result, Student, json_text
 from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
+from .slim import inflate, slim
 from .spec import CaseSet
 
 RECORD = "batch.json"
@@ -272,6 +273,7 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
     on_disk = _file_sha256(folder / RESULT)
     if expected_sha256 is not None and on_disk == expected_sha256 and (folder / REPORT).is_file():
         return
+    result = inflate(result, folder / RESULT)     # a slim result gets its cases back from disk (grader.slim)
     text = result_json(result)
     if on_disk != _sha256(text) or not (folder / REPORT).is_file():
         write_atomic(folder / REPORT, html.report(result))
@@ -293,8 +295,16 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
     texts = result_texts or {}
     head = json_text({"assignment": case_set.assignment.name, "grader_version": __version__,
                       "case_set": case_set.digest})
-    entries = [texts.get(s.name) or json_text(r.to_dict()) for s, r in zip(submissions, results)]
-    write_atomic(out / "results.json", head[:-1] + ',"results":[' + ",".join(entries) + "]}")
+
+    def chunks():
+        # streamed from each student's result.json (already final): never the whole class in memory
+        yield head[:-1] + ',"results":['
+        for i, (s, r) in enumerate(zip(submissions, results)):
+            text = texts.get(s.name) or read_text_or_none(out / s.name / RESULT) or json_text(r.to_dict())
+            yield ("," if i else "") + text
+        yield "]}"
+
+    write_chunks_atomic(out / "results.json", chunks())
     write_atomic(out / "summary.html", html.summary(results, links))
     if case_set.assignment.written:
         write_atomic(out / "review.html", review.review(results, case_set.assignment))
@@ -441,7 +451,7 @@ def _finish(out: Path, done: list[Submission], report: BatchReport, manual_score
 
     previous = Previous.hold(out)         # the class files replaced now are kept under OUT/_runs/ (grader.diff)
     write_class(out, done, report.results, case_set, None if merged else report.result_text)
-    report.changed, _ = previous.settle(report.results)
+    report.changed, _ = previous.settle()
     if problem is not None:
         raise problem
 
@@ -466,7 +476,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
         stamp = Stamp(fingerprint(submission.path), __version__, session.case_set.digest, settings)
         previous = None if force else load_record(out / submission.name)
         if previous is not None and previous.stamp == stamp:
-            report.results.append(previous.result)
+            report.results.append(slim(previous.result))
             report.result_sha256[submission.name] = previous.result_sha256
             report.reused += 1
         else:
@@ -494,8 +504,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
                 result = future.result()    # grade_one never raises
                 text = write_student(out, submission, result, None if result.status == ERROR else stamp)
                 report.result_sha256[submission.name] = _sha256(text)
-                report.result_text[submission.name] = text
-                report.results.append(result)
+                report.results.append(slim(result))      # the whole result is on disk (grader.slim)
                 report.graded += 1
                 bar.update(result)
                 if on_result is not None:

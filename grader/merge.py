@@ -76,5 +76,5 @@ def merge(shards: list[str | os.PathLike], out: str | os.PathLike, case_set, ros
         batch.refresh_student(out, submission, result)
     previous = Previous.hold(out)
     batch.write_class(out, submissions, results, case_set)
-    changed, _ = previous.settle(results)
+    changed, _ = previous.settle()
     return Merged(results, len(shards), missing, changed)

@@ -23,6 +23,7 @@ from urllib.parse import quote
 import jinja2
 
 from ..results import ATOMS, PASSED, UNREADABLE, CaseResult, QuestionResult, Result, field_names
+from ..slim import StandIn, stand_in
 from ..text import clean
 from . import classview
 
@@ -142,7 +143,7 @@ def _clean_copy(value: Any, limit: int) -> Any:
     kind = type(value)
     if kind is str:
         return clean(value, limit)
-    if kind in ATOMS:
+    if kind in ATOMS or kind is StandIn:      # a shared stand-in holds no submission text (grader.slim)
         return value
     if kind is list:
         return [_clean_copy(v, limit) for v in value]
@@ -260,8 +261,7 @@ def _class_view_of(result: Result) -> Result:
     answers are left out before sanitising: copying and cleaning them for every student was most
     of the cost of the summary, which shows none of them.
     """
-    questions = [dataclasses.replace(q, cases=[CaseResult(c.uid, c.visibility, "", c.status) for c in q.cases])
-                 for q in result.questions]
+    questions = [dataclasses.replace(q, cases=[stand_in(c) for c in q.cases]) for q in result.questions]
     return dataclasses.replace(result, questions=questions, cells=[], output="", written=[])
 
 
