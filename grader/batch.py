@@ -413,7 +413,8 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
             if done:
                 policy = getattr(config, "late", None)
                 _finish(out, done, report, None if report.interrupted else manual_scores, session.case_set,
-                        lambda subs, results: course.finalize(subs, results, class_list, policy, session.case_set))
+                        lambda subs, results: course.finalize(subs, results, class_list, policy, session.case_set,
+                                                                add_missing=shard is None))
             report.seconds = time.monotonic() - started
         finally:
             if closing is not None:
@@ -532,8 +533,11 @@ def describe(report: BatchReport, out: str | os.PathLike) -> str:
         lines.append(f"  ? … and {len(report.skipped) - 20} more entries that are nobody's submission")
     roster = getattr(report.course, "roster", None)
     if roster is not None:
-        lines.append(f"roster: {len(roster.matched)} submissions matched, {len(roster.missing)} students with no "
-                     f"submission, {len(roster.unknown)} submissions from ids not on the roster"
+        added = len(report.course.missing)
+        absent = (f"{added} students with no submission" if added or not roster.missing else
+                  f"{len(roster.missing)} roster students not in this shard (grader merge --roster lists the missing)")
+        lines.append(f"roster: {len(roster.matched)} submissions matched, {absent}, "
+                     f"{len(roster.unknown)} submissions from ids not on the roster"
                      + (f", {len(roster.shared)} students with several submissions" if roster.shared else ""))
         lines += [f"  ! {name}: not on the roster" for name in roster.unknown]
     if report.changed:

@@ -34,8 +34,12 @@ class CourseView:
 
 
 def finalize(submissions: list, results: list[Result], roster: list[RosterEntry] | None,
-             policy: "late_policy.LatePolicy | None", case_set) -> CourseView:
-    """Copies of `results` (in the order of `submissions`) with identity, roster and late policy applied."""
+             policy: "late_policy.LatePolicy | None", case_set, add_missing: bool = True) -> CourseView:
+    """Copies of `results` (in the order of `submissions`) with identity, roster and late policy applied.
+
+    `add_missing=False` (a shard, which sees only its slice of the class) matches and flags but
+    adds no "no submission" rows: `grader merge --roster` adds them for the whole class.
+    """
     out = []
     for submission, result in zip(submissions, results):
         student = getattr(submission, "student", None)
@@ -46,13 +50,13 @@ def finalize(submissions: list, results: list[Result], roster: list[RosterEntry]
     submissions = list(submissions)
     view = CourseView(submissions, out)
     if roster is not None:
-        apply_roster(view, roster, case_set)
+        apply_roster(view, roster, case_set, add_missing)
     if policy is not None:
         view.results = [late_policy.apply(r, policy) for r in view.results]
     return view
 
 
-def apply_roster(view: CourseView, roster: list[RosterEntry], case_set) -> None:
+def apply_roster(view: CourseView, roster: list[RosterEntry], case_set, add_missing: bool = True) -> None:
     """Name the matched students, flag the unknown and shared ones, add the missing (in place)."""
     from .batch import Submission, safe_name
 
@@ -80,7 +84,7 @@ def apply_roster(view: CourseView, roster: list[RosterEntry], case_set) -> None:
                                                                 f"the submission {', '.join(others)}; none was merged"))
         view.results[i] = dataclasses.replace(result, student=student)
     taken = {s.name.lower() for s in view.submissions}
-    for entry in found.missing:
+    for entry in found.missing if add_missing else []:
         base = safe_name(f"{entry.name}_{entry.id}" if entry.name else entry.id)
         name, number = base, 2
         while name.lower() in taken:

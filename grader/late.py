@@ -114,5 +114,7 @@ def apply(result: Result, policy: LatePolicy | None) -> Result:
                f"−{late.percent:g}% of the points, −{late.points:g}")
     if late.note:
         message += f" ({late.note})"
+    score = max(0.0, result.score - late.points)
+    message += f"; total after the penalty: {score:.4g} of {result.max_score:.4g}"
     problems.append(Problem("late-penalty", message))
-    return dataclasses.replace(result, late=late, problems=problems, score=max(0.0, result.score - late.points))
+    return dataclasses.replace(result, late=late, problems=problems, score=score)

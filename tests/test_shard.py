@@ -35,12 +35,17 @@ def test_three_local_shards_merge_to_the_unsharded_class(tmp_path: Path, session
                               "dave_broken.ipynb", "alice_correct.ipynb", "carol_module.py"]):
         shutil.copy(SUBMISSIONS / name, folder / f"s{i}_{name}")
     whole = batch.run_batch(folder, tmp_path / "whole", config, session=session, progress=False)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\n" + "".join(f"{r.submission},{r.submission}\n" for r in whole.results)
+                      + "ghost,Never Handed In\n", encoding="utf-8")
     outs = []
     for k in (1, 2, 3):
         out = tmp_path / f"shard{k}"
-        report = batch.run_batch(folder, out, config, session=session, progress=False, shard=f"{k}/3")
-        assert {r.submission for r in report.results} == {
-            r.submission for r in whole.results if shard.slice_of(r.submission, 3) == k}
+        report = batch.run_batch(folder, out, config, session=session, progress=False, shard=f"{k}/3",
+                                 roster=roster)
+        assert {r.submission for r in report.results} == {        # its slice, and no "missing" rows:
+            r.submission for r in whole.results if shard.slice_of(r.submission, 3) == k}   # a shard cannot know
+        assert "grader merge --roster lists the missing" in batch.describe(report, out)
         outs.append(str(out))
     merged = tmp_path / "merged"
     assert main(["merge", *outs, "--out", str(merged)]) == 0
@@ -53,3 +58,8 @@ def test_three_local_shards_merge_to_the_unsharded_class(tmp_path: Path, session
     for name in got:
         assert (merged / name / "report.html").is_file()
     assert main(["merge", outs[0], outs[0], "--out", str(tmp_path / "twice")]) == 2     # a student in two shards
+    assert main(["merge", *outs, "--out", str(tmp_path / "with-roster"), "--roster", str(roster)]) == 0
+    data = json.loads((tmp_path / "with-roster" / "results.json").read_text(encoding="utf-8"))
+    missing = [r for r in data["results"] if r["status"] == "no-submission"]
+    assert [r["student"]["id"] for r in missing] == ["ghost"]
+    assert all(r["student"]["on_roster"] for r in data["results"])
