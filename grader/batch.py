@@ -41,6 +41,7 @@ from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
 from .slim import inflate, slim
 from .spec import CaseSet
+from .text import clean
 
 RECORD = "batch.json"
 REPORT = "report.html"
@@ -528,7 +529,7 @@ def describe(report: BatchReport, out: str | os.PathLike) -> str:
                      "(or secret_file in grader.toml) before grading for real")
     if report.intake and report.intake != "folder":
         lines.append(f"read as a {report.intake} bulk download")
-    lines += [f"  ? {line}" for line in report.skipped[:20]]
+    lines += [f"  ? {clean(line, 300).replace(chr(10), ' ')}" for line in report.skipped[:20]]
     if len(report.skipped) > 20:
         lines.append(f"  ? … and {len(report.skipped) - 20} more entries that are nobody's submission")
     roster = getattr(report.course, "roster", None)

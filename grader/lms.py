@@ -54,6 +54,7 @@ MAX_FILE_BYTES = MAX_BYTES           # one file (the loader's own limit)
 MAX_RATIO = 200                      # uncompressed / compressed, for members above RATIO_FLOOR
 RATIO_FLOOR = 1 << 20
 MAX_METADATA_BYTES = 64 * 2**20      # Gradescope's submission_metadata.yml
+MAX_GROUP = 50                       # submitters of one Gradescope submission
 MAX_DEPTH = 4                        # folder levels listed below a download folder (export/submission/sub/file)
 NAME_LIMIT = 80
 METADATA = "submission_metadata.yml"
@@ -141,6 +142,9 @@ class ZipSource(Source):
                 self.refused.append(f"{info.filename[:200]!r}: a path outside the archive; refused")
                 continue
             if hidden(name):
+                continue
+            if name in self._infos:
+                self.refused.append(f"{name[:200]}: appears twice in the archive; only the first is read")
                 continue
             self._infos[name] = info
             self.members.append(Member(name, info.file_size, _zip_problem(info)))
@@ -423,6 +427,8 @@ def _gradescope(source: Source, meta: Member) -> Intake:
         raise IntakeError(f"{meta.path} is not valid YAML: {str(exc)[:300]}") from None
     if not isinstance(data, dict):
         raise IntakeError(f"{meta.path} does not map submission folders to their submitters")
+    if len(data) > MAX_MEMBERS:
+        raise IntakeError(f"{meta.path} lists more than {MAX_MEMBERS} submissions")
     members: dict[str, list[Member]] = {}
     for member in source.members:
         if member.path.startswith(root) and member != meta:
@@ -431,21 +437,26 @@ def _gradescope(source: Source, meta: Member) -> Intake:
     found: list[Found] = []
     skipped = [f"{m.path}: not inside a submission folder; skipped" for m in members.pop("", [])]
     for folder, info in data.items():
-        folder = str(folder)
+        folder = _scalar(folder)
         info = info if isinstance(info, dict) else {}
         submitters = info.get(":submitters") or info.get("submitters") or []
         files = members.pop(folder, [])
         when = _iso(info.get(":created_at") or info.get("created_at"))
+        if isinstance(submitters, list) and len(submitters) > MAX_GROUP:
+            skipped.append(f"{folder}: {len(submitters)} submitters (more than {MAX_GROUP}); skipped")
+            continue
         late = info.get(":late") if isinstance(info.get(":late"), bool) else None
         sub_id = folder.removeprefix("submission_")
         if not isinstance(submitters, list) or not submitters:
             skipped.append(f"{folder}: no submitter in {METADATA}; skipped")
             continue
         for person in submitters:
-            person = person if isinstance(person, dict) else {}
-            sid = str(person.get(":sid") or person.get("sid") or "").strip()
-            email = str(person.get(":email") or person.get("email") or "").strip()
-            name = str(person.get(":name") or person.get("name") or "").strip()
+            if not isinstance(person, dict):
+                skipped.append(f"{folder}: a submitter that is not a name/sid/email mapping; skipped")
+                continue
+            sid = _scalar(person.get(":sid") or person.get("sid"))
+            email = _scalar(person.get(":email") or person.get("email"))
+            name = _scalar(person.get(":name") or person.get("name"))
             student = Student(id=sid or email or f"{sub_id}:{name}", name=name, lms=GRADESCOPE,
                               submission_id=sub_id, submitted_at=when, late=late, email=email, sis_id=sid)
             entry = Found(student)
@@ -460,11 +471,21 @@ def _gradescope(source: Source, meta: Member) -> Intake:
                 entry.files.append((member, base))
                 student.files.append(member.path[len(root) + len(folder) + 1:])
             if len(submitters) > 1:
-                others = ", ".join(str((p or {}).get(":name", "")) for p in submitters if p is not person)
+                others = ", ".join(_scalar(p.get(":name")) for p in submitters if isinstance(p, dict) and p is not person)
                 entry.notes.append(Problem("lms-group", f"a group submission, shared with {others}"))
             found.append(entry)
     skipped += [f"{root}{folder}/: not listed in {METADATA}; skipped" for folder in sorted(members)]
     return Intake(GRADESCOPE, source, found, skipped)
+
+
+def _scalar(value, limit: int = 200) -> str:
+    """A YAML value as bounded, clean text; "" for anything but a scalar (a list or mapping built of
+    aliases could be billions of items long once written out: it is never turned into text)."""
+    from .text import clean
+
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return ""
+    return clean(str(value)[: limit * 2], limit).replace("\n", " ").strip()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -486,7 +507,7 @@ def _moodle(source: Source, prefix: str) -> Intake:
         original = inner if inner else m["rest"]           # folder form, or the flat form's file name
         if not original:
             continue
-        found = by_id.setdefault(m["id"], Found(Student(id=m["id"], name=m["name"].strip(), lms=MOODLE)))
+        found = by_id.setdefault(m["id"], Found(Student(id=m["id"], name=_scalar(m["name"]), lms=MOODLE)))
         base = safe_file_name(original)
         if any(name == base for _, name in found.files):
             found.notes.append(Problem("lms-duplicate-name", f"{original}: another file named {base} was graded "

@@ -306,3 +306,31 @@ def test_a_deep_tree_in_a_plain_folder_is_not_walked(tmp_path: Path, monkeypatch
     monkeypatch.setattr(lms, "MAX_MEMBERS", 10)
     intake = lms.read_intake(folder)
     assert intake.format == lms.FOLDER and [f.whole for f in intake.found] == ["alice"]
+
+
+def test_gradescope_metadata_of_aliases_is_never_expanded(tmp_path: Path):
+    """A 'billion laughs' document: nested aliases that would be 10^9 items written out."""
+    folder = tmp_path / "dl"
+    (folder / "submission_1").mkdir(parents=True)
+    (folder / "submission_1" / "hw3.py").write_bytes(CAROL)
+    levels = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    (folder / "submission_metadata.yml").write_text(
+        "x:\n" + "".join(f"  {line}\n" for line in levels) +
+        "submission_1:\n  :submitters:\n  - :name: *a8\n    :sid: *a8\n    :email: e@u.edu\n"
+        "  - *a8\n", encoding="utf-8")
+    intake = lms.read_intake(folder)
+    (found,) = intake.found
+    assert (found.student.id, found.student.name) == ("e@u.edu", "")
+
+
+def test_duplicate_members_and_hostile_names(tmp_path: Path):
+    archive = tmp_path / "dup.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("Ada\x1b[31m <b>L</b>_3001_assignsubmission_file_/hw3.py", CAROL)
+        with pytest.warns(UserWarning):
+            z.writestr("Ada\x1b[31m <b>L</b>_3001_assignsubmission_file_/hw3.py", b"x = 2\n")
+    intake = lms.read_intake(archive)
+    (found,) = intake.found
+    assert "\x1b" not in found.student.name and found.student.id == "3001"
+    assert any("appears twice" in s for s in intake.skipped)
