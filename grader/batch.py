@@ -36,7 +36,7 @@ from typing import Callable, Iterable
 from . import __version__
 from .config import Config
 from .files import read_text_or_none, write_atomic, write_chunks_atomic
-from .results import ERROR, GRADED, Problem, Result, Student, json_text
+from .results import ERROR, GRADED, NO_SUBMISSION, Problem, Result, Student, json_text
 from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
 from .slim import inflate, slim
@@ -97,7 +97,7 @@ class BatchReport:
 
     @property
     def failures(self) -> int:
-        return sum(1 for r in self.results if r.status != GRADED)
+        return sum(1 for r in self.results if r.status not in (GRADED, NO_SUBMISSION))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -519,8 +519,9 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
 
 def describe(report: BatchReport, out: str | os.PathLike) -> str:
     """The lines `grader batch` prints when it is done."""
-    total = len(report.results)
-    mean = sum(r.score for r in report.results) / total if total else 0.0
+    handed_in = [r for r in report.results if r.status != NO_SUBMISSION]   # roster students without one: apart
+    total = len(handed_in)
+    mean = sum(r.score for r in handed_in) / total if total else 0.0
     lines = [f"{total} submissions: {report.graded} graded now, {report.reused} unchanged since the last run "
              f"(kept), {report.failures} unreadable or failed; mean score {mean:.2f}; {report.seconds:.1f} s",
              f"reports: {Path(out) / 'summary.html'}   grades: {Path(out) / 'grades.csv'}"]

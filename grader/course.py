@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import late as late_policy
-from .results import Problem, Result, Student
+from .results import NO_SUBMISSION, Problem, Result, Student
 from .roster import Reconciled, RosterEntry, reconcile
 from .text import clean
 
-NO_SUBMISSION = "no-submission"       # a Result status: on the roster, nothing handed in
 OWN_CODES = ("lms-", "roster-", "no-submission")
 
 

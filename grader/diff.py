@@ -258,8 +258,9 @@ class Previous:
         if not old.is_file():
             return cls(out, None, "")
         stamp = datetime.fromtimestamp(old.stat().st_mtime, timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        for stale in (out / RUNS).glob(".pending-*"):      # left by a batch killed while writing
+            shutil.rmtree(stale, ignore_errors=True)
         held = out / RUNS / f".pending-{os.getpid()}"
-        shutil.rmtree(held, ignore_errors=True)
         held.mkdir(parents=True)
         for name in CLASS_FILES:
             if (out / name).is_file():

@@ -30,11 +30,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from .render.gradebook import cell_text
-from .results import ERROR, Result, json_text
+from .results import ERROR, NO_SUBMISSION, Result, json_text
 
 FORMATS = ("canvas", "csv", "json")
 CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-NO_SCORE = ("no-submission", ERROR)
+NO_SCORE = (NO_SUBMISSION, ERROR)
 
 
 class ExportError(ValueError):

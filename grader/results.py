@@ -27,6 +27,7 @@ CASE_STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, CRASHED, MISSING, NOT_RUN)
 GRADED = "graded"          # the submission ran; its questions were graded (some may have failed)
 UNREADABLE = "unreadable"  # the file could not be read as a submission at all; every question scores 0
 # ERROR (above) as a submission status: the grader itself failed on it; nothing was graded
+NO_SUBMISSION = "no-submission"  # on the roster, nothing handed in (grader.course); no questions
 
 
 @dataclass
