@@ -122,7 +122,7 @@ class ZipSource(Source):
         self.location = path
         try:
             self.zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - BadZipFile, OSError, ValueError...: the archive is unusable
             raise IntakeError(f"{path.name} cannot be read as a zip archive: {exc}") from None
         infos = self.zip.infolist()
         if len(infos) > MAX_MEMBERS:

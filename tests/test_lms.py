@@ -334,3 +334,16 @@ def test_duplicate_members_and_hostile_names(tmp_path: Path):
     (found,) = intake.found
     assert "\x1b" not in found.student.name and found.student.id == "3001"
     assert any("appears twice" in s for s in intake.skipped)
+
+
+def test_only_what_may_be_graded_is_extracted(tmp_path: Path, monkeypatch):
+    archive = make_zip(tmp_path / "c.zip", {"leeann_7_70_report.pdf": b"%PDF" + b"0" * 5000,
+                                             "leeann_7_71_hw3.ipynb": ALICE, "leeann_7_72_data.npy": b"\x93NUMPY"})
+    intake = lms.read_intake(archive)
+    read = []
+    original = intake.source.read
+    monkeypatch.setattr(intake.source, "read", lambda member: read.append(member.path) or original(member))
+    (staged,) = lms.to_submissions(intake, list(zip(lms.unique_names(intake.found), intake.found)), tmp_path / "st")
+    assert read == ["leeann_7_71_hw3.ipynb"]
+    assert sorted(p.name for p in staged.path.iterdir()) == ["hw3.ipynb"]
+    assert staged.student.files == ["data.npy", "hw3.ipynb", "report.pdf"]     # all named in the result
