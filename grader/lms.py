@@ -54,6 +54,7 @@ MAX_FILE_BYTES = MAX_BYTES           # one file (the loader's own limit)
 MAX_RATIO = 200                      # uncompressed / compressed, for members above RATIO_FLOOR
 RATIO_FLOOR = 1 << 20
 MAX_METADATA_BYTES = 64 * 2**20      # Gradescope's submission_metadata.yml
+MAX_NESTED_MEMBERS = 1000            # files in a zip that a student handed in
 MAX_GROUP = 50                       # submitters of one Gradescope submission
 MAX_DEPTH = 4                        # folder levels listed below a download folder (export/submission/sub/file)
 NAME_LIMIT = 80
@@ -548,7 +549,9 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
     """Write `found`'s candidate files into `folder` (created); return what to grade and the notes.
 
     Members that are not notebooks, modules or written answers are not extracted (the loader would
-    ignore them). A member that cannot be read is a note for this student alone.
+    ignore them). A zip that a student handed in (`hw3.zip`) is opened in memory and its candidate
+    files are extracted, flattened, under the same rules as the download (one level: a zip inside
+    it is not opened). A member that cannot be read is a note for this student alone.
     """
     notes = list(found.notes)
     if found.whole is not None:
@@ -559,32 +562,95 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
     folder.mkdir(parents=True, exist_ok=False)
     written: set[str] = set()
     for member, name in found.files:
-        parts = [safe_file_name(p) for p in name.split("/")] if "/" in name else [safe_file_name(name)]
-        target = "/".join(parts)
-        if PurePosixPath(target).suffix.lower() not in SUFFIXES:
+        target = "/".join(safe_file_name(p) for p in name.split("/"))
+        suffix = PurePosixPath(target).suffix.lower()
+        if suffix not in SUFFIXES and suffix != ".zip":
             continue
+        shown = PurePosixPath(member.path).name
         if member.problem:
-            notes.append(Problem("lms-refused-file", f"{PurePosixPath(member.path).name}: {member.problem}; not read"))
+            notes.append(Problem("lms-refused-file", f"{shown}: {member.problem}; not read"))
             continue
         if target.lower() in written:
             continue
-        try:
-            data = intake.source.read(member)
-        except (OSError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError) as exc:
-            # zlib.error is not an OSError; it derives from Exception only
-            notes.append(Problem("lms-unreadable-file", f"{PurePosixPath(member.path).name} could not be read "
-                                                        f"from the download ({str(exc)[:200]})"))
+        data = _read(lambda: intake.source.read(member), shown, "the download", notes)
+        if data is None:
             continue
-        except Exception as exc:  # noqa: BLE001 - e.g. zlib.error on a corrupt member: this student only
-            notes.append(Problem("lms-unreadable-file", f"{PurePosixPath(member.path).name} could not be read "
-                                                        f"from the download ({type(exc).__name__})"))
-            continue
-        path = folder / target
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "xb") as fh:
-            fh.write(data)
-        written.add(target.lower())
+        if suffix == ".zip":
+            _unpack(data, shown, folder, written, notes)
+        else:
+            _put(folder, target, data, written)
     return folder, notes
+
+
+def _read(read, shown: str, where: str, notes: list[Problem]) -> bytes | None:
+    try:
+        return read()
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, zlib.error, OSError...: this student's file only
+        detail = str(exc)[:200] or type(exc).__name__
+        notes.append(Problem("lms-unreadable-file", f"{shown} could not be read from {where} ({detail})"))
+        return None
+
+
+def _put(folder: Path, target: str, data: bytes, written: set[str]) -> None:
+    path = folder / target
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "xb") as fh:
+        fh.write(data)
+    written.add(target.lower())
+
+
+def _unpack(data: bytes, shown: str, folder: Path, written: set[str], notes: list[Problem]) -> None:
+    """The candidate files of a zip a student handed in, flattened into `folder`, bounded like a download."""
+    import io
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except Exception as exc:  # noqa: BLE001 - not a zip, or a broken one
+        notes.append(Problem("lms-unreadable-file", f"{shown} is not a readable zip archive ({str(exc)[:120]})"))
+        return
+    if len(infos) > MAX_NESTED_MEMBERS:
+        notes.append(Problem("lms-refused-file", f"{shown} holds {len(infos)} files (more than "
+                                                 f"{MAX_NESTED_MEMBERS}); not opened"))
+        return
+    total, taken = 0, []
+    for info in infos:
+        path = safe_member_path(info.filename)
+        if info.is_dir() or (path is not None and hidden(path)):
+            continue
+        if path is None:
+            notes.append(Problem("lms-refused-file", f"{shown}: {info.filename[:120]!r} points outside the "
+                                                     "archive; not read"))
+            continue
+        target = safe_file_name(path)
+        if PurePosixPath(target).suffix.lower() not in SUFFIXES:
+            continue
+        problem = _zip_problem(info)
+        total += info.file_size
+        if not problem and total > MAX_FILE_BYTES:
+            problem = f"would take {shown} past {MAX_FILE_BYTES // 2**20} MB unpacked"
+        if problem:
+            notes.append(Problem("lms-refused-file", f"{shown}: {path[:120]} {problem}; not read"))
+            continue
+        if target.lower() in written:
+            notes.append(Problem("lms-duplicate-name", f"{shown}: {path[:120]}: another file named {target} "
+                                                       "was graded instead"))
+            continue
+        content = _read(lambda: _bounded(archive, info), f"{shown}: {path[:120]}", "its zip", notes)
+        if content is not None:
+            _put(folder, target, content, written)
+            taken.append(path)
+    if taken:
+        notes.append(Problem("lms-unpacked", f"read {', '.join(taken[:5])}{' …' if len(taken) > 5 else ''} "
+                                             f"from {shown}"))
+
+
+def _bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    with archive.open(info) as fh:
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError("larger than the file size limit")
+    return data
 
 
 def display_key(student: Student) -> str:

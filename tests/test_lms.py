@@ -347,3 +347,42 @@ def test_only_what_may_be_graded_is_extracted(tmp_path: Path, monkeypatch):
     assert read == ["leeann_7_71_hw3.ipynb"]
     assert sorted(p.name for p in staged.path.iterdir()) == ["hw3.ipynb"]
     assert staged.student.files == ["data.npy", "hw3.ipynb", "report.pdf"]     # all named in the result
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_zip_handed_in_is_opened_safely(tmp_path: Path):
+    link = zipfile.ZipInfo("hw3/evil.py")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("hw3/hw3.ipynb", ALICE)
+        z.writestr("hw3/notes.md", b"notes")
+        z.writestr("__MACOSX/hw3/._hw3.ipynb", b"\x00")
+        z.writestr("../../escape.py", CAROL)
+        z.writestr(link, "/etc/passwd")
+        z.writestr("hw3/inner.zip", zipped({"deeper.py": CAROL}))
+    archive = make_zip(tmp_path / "c.zip", {"leeann_7_70_hw3.zip": buffer.getvalue(),
+                                             "kim_8_80_hw3.zip": b"PK this is no zip"})
+    intake = lms.read_intake(archive)
+    staged = {s.student.id: s for s in
+              lms.to_submissions(intake, list(zip(lms.unique_names(intake.found), intake.found)), tmp_path / "st")}
+    lee = staged["7"]
+    assert sorted(p.name for p in lee.path.iterdir()) == ["hw3.ipynb", "notes.md"]
+    codes = [n.code for n in lee.notes]
+    assert codes.count("lms-refused-file") == 2 and "lms-unpacked" in codes
+    assert not (tmp_path / "escape.py").exists() and not (tmp_path / "st" / "escape.py").exists()
+    assert list(staged["8"].path.iterdir()) == [] and staged["8"].notes[0].code == "lms-unreadable-file"
+
+
+def test_a_canvas_zip_of_zips_is_graded(tmp_path: Path, session):
+    archive = make_zip(tmp_path / "c.zip", {"leeann_7_70_hw3.zip": zipped({"hw3/hw3.ipynb": ALICE})})
+    report = batch.run_batch(archive, tmp_path / "out", session.config, session=session, progress=False)
+    (result,) = report.results
+    assert result.score == pytest.approx(100) and result.student.files == ["hw3.zip"]
