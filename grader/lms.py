@@ -47,6 +47,7 @@ from typing import Iterable
 
 from .load import MAX_BYTES, SUFFIXES
 from .results import Problem, Student
+from .text import clean
 
 MAX_MEMBERS = 100_000                # entries in one download
 MAX_TOTAL_BYTES = 8 * 2**30          # uncompressed, all entries together
@@ -482,8 +483,6 @@ def _gradescope(source: Source, meta: Member) -> Intake:
 def _scalar(value, limit: int = 200) -> str:
     """A YAML value as bounded, clean text; "" for anything but a scalar (a list or mapping built of
     aliases could be billions of items long once written out: it is never turned into text)."""
-    from .text import clean
-
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return ""
     return clean(str(value)[: limit * 2], limit).replace("\n", " ").strip()
@@ -687,5 +686,8 @@ def to_submissions(intake: Intake, chosen: list[tuple[str, Found]], staging: Pat
         if found.student.lms == FOLDER:
             found.student.id = found.student.name = name
         path, notes = stage(intake, found, staging / f"{index:06d}")
-        out.append(Submission(name, path, student=found.student, notes=tuple(notes)))
+        # the notes quote member names from the download: no escape codes into a terminal or report
+        notes = tuple(Problem(n.code, clean(n.message, 500).replace("\n", " ")) for n in notes)
+        found.student.files = [clean(f, 300).replace("\n", " ") for f in found.student.files]
+        out.append(Submission(name, path, student=found.student, notes=notes))
     return out

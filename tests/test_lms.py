@@ -386,3 +386,12 @@ def test_a_canvas_zip_of_zips_is_graded(tmp_path: Path, session):
     report = batch.run_batch(archive, tmp_path / "out", session.config, session=session, progress=False)
     (result,) = report.results
     assert result.score == pytest.approx(100) and result.student.files == ["hw3.zip"]
+
+
+def test_member_names_cannot_carry_escape_codes(tmp_path: Path):
+    archive = make_zip(tmp_path / "c.zip", {"kim_8_80_\x1b[2Jhw3\x07.ipynb": b"\x00binary",
+                                             "kim_8_81_\x1b[2Jhw3.zip": b"not a zip"})
+    intake = lms.read_intake(archive)
+    (staged,) = lms.to_submissions(intake, list(zip(lms.unique_names(intake.found), intake.found)), tmp_path / "st")
+    text = " ".join(n.message for n in staged.notes) + " ".join(staged.student.files)
+    assert staged.notes and "\x1b" not in text and "\x07" not in text
