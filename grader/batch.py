@@ -1,4 +1,4 @@
-"""Grading a whole class: a folder of submissions in, a folder of reports out.
+"""Grading a whole class: a folder of submissions (or an LMS bulk download: grader.lms) in, a folder of reports out.
 
     DIR/alice.ipynb            OUT/alice/report.html     one page per student
     DIR/bob/  (a folder)  ──▶  OUT/alice/result.json     the Result as JSON
@@ -7,6 +7,10 @@
                                OUT/review.html           written answers with rubrics, for TAs
                                OUT/grades.csv            student, each question, total, status
                                OUT/results.json          every Result
+                               OUT/_runs/<time>/         the class files a re-run replaced (grader.diff)
+
+After grading, the course's rules are applied afresh on every run (grader.course): the LMS
+identity, the roster, the late policy; a batch keeps only slim results in memory (grader.slim).
 
 Why it is shaped like this:
 - One `Session` with N warm sandboxed workers and N threads: the expensive part of grading a
@@ -88,8 +92,6 @@ class BatchReport:
     interrupted: bool = False
     # student -> sha256 of the result.json holding their automatic result (written now or before)
     result_sha256: dict[str, str] = field(default_factory=dict, repr=False)
-    # student -> the result.json text written by this run (reused for the class's results.json)
-    result_text: dict[str, str] = field(default_factory=dict, repr=False)
     intake: str = ""                                    # the download's format (grader.lms)
     skipped: list[str] = field(default_factory=list)    # download members that are nobody's submission
     course: object | None = None                        # grader.course.CourseView of the class files
@@ -394,8 +396,9 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
     if session is None:
         session = Session(config, workers=min(workers, len(submissions)))
     report = BatchReport(intake=intake.format, skipped=intake.skipped)
-    if not submissions:
-        session.close() if own_session else None
+    if not submissions:           # an empty shard
+        if own_session:
+            session.close()
         return report
     try:
         _grade_all(session, submissions, out, force, progress, report, workers, on_result)
@@ -452,7 +455,7 @@ def _finish(out: Path, done: list[Submission], report: BatchReport, manual_score
     from .diff import Previous
 
     previous = Previous.hold(out)         # the class files replaced now are kept under OUT/_runs/ (grader.diff)
-    write_class(out, done, report.results, case_set, None if merged else report.result_text)
+    write_class(out, done, report.results, case_set)      # results.json from the students' files
     report.changed, _ = previous.settle()
     if problem is not None:
         raise problem
