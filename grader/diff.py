@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .results import Result
+from .resultsfile import ResultsFileError, iter_results
+from .slim import slim
 
 CLASS_FILES = ("results.json", "grades.csv", "summary.html", "review.html")
 RUNS = "_runs"                       # a student folder can never start with "_" (batch.safe_name)
@@ -68,52 +69,66 @@ def key_of(result: Result) -> str:
     return result.student.id if result.student is not None and result.student.id else result.submission
 
 
-def load_results(folder: str | os.PathLike) -> list[Result]:
-    path = Path(folder) / "results.json"
+@dataclass
+class Entry:
+    """What the diff needs of one student's result: the result made slim (grader.slim: scores,
+    statuses, written parts) and each question's tolerance, which slimming drops."""
+
+    result: Result
+    tolerances: dict[str, str]
+
+
+def entry(result: Result) -> Entry:
+    return Entry(slim(result), tolerances(result))
+
+
+def load_results(folder: str | os.PathLike) -> list[Entry]:
+    """A batch output's results, read one at a time (grader.resultsfile) and kept slim."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return [Result.from_dict(r) for r in data["results"]]
-    except FileNotFoundError:
-        raise ValueError(f"{path} does not exist: not a batch output") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path} cannot be read as a batch's results: {exc}") from None
+        return [entry(r) for r in iter_results(Path(folder) / "results.json")]
+    except ResultsFileError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def tolerances(result: Result) -> dict[str, str]:
     return {q.id: " / ".join(sorted({c.tolerance for c in q.cases if c.tolerance})) for q in result.questions}
 
 
-def compare(old: list[Result], new: list[Result], old_label: str = "old", new_label: str = "new") -> RunDiff:
-    before = {key_of(r): r for r in old}
-    after = {key_of(r): r for r in new}
+def compare(old: list, new: list, old_label: str = "old", new_label: str = "new") -> RunDiff:
+    """The changes from `old` to `new` (lists of `Entry`, or of `Result`)."""
+    old = [e if isinstance(e, Entry) else entry(e) for e in old]
+    new = [e if isinstance(e, Entry) else entry(e) for e in new]
+    before = {key_of(e.result): e for e in old}
+    after = {key_of(e.result): e for e in new}
     run_reasons = _run_reasons(old, new)
     changes: list[Change] = []
     for key in [k for k in after if k in before]:
         changes += _student(key, before[key], after[key])
     return RunDiff(old_label, new_label, run_reasons, changes,
-                   added=[after[k].submission for k in after if k not in before],
-                   removed=[before[k].submission for k in before if k not in after])
+                   added=[after[k].result.submission for k in after if k not in before],
+                   removed=[before[k].result.submission for k in before if k not in after])
 
 
-def _run_reasons(old: list[Result], new: list[Result]) -> list[str]:
+def _run_reasons(old: list[Entry], new: list[Entry]) -> list[str]:
     reasons = []
     for label, attr in (("grader version", "grader_version"), ("case set", "case_set")):
-        a = sorted({getattr(r, attr) for r in old if getattr(r, attr)})
-        b = sorted({getattr(r, attr) for r in new if getattr(r, attr)})
+        a = sorted({getattr(e.result, attr) for e in old if getattr(e.result, attr)})
+        b = sorted({getattr(e.result, attr) for e in new if getattr(e.result, attr)})
         if a != b:
             reasons.append(f"{label} {', '.join(a) or '–'} → {', '.join(b) or '–'}")
     told, tnew = {}, {}
-    for r in old:
-        told.update((q, t) for q, t in tolerances(r).items() if t)
-    for r in new:
-        tnew.update((q, t) for q, t in tolerances(r).items() if t)
+    for e in old:
+        told.update((q, t) for q, t in e.tolerances.items() if t)
+    for e in new:
+        tnew.update((q, t) for q, t in e.tolerances.items() if t)
     for q in sorted(set(told) & set(tnew)):
         if told[q] != tnew[q]:
             reasons.append(f"tolerance of {q}: {told[q]} → {tnew[q]}")
     return reasons
 
 
-def _student(key: str, a: Result, b: Result) -> list[Change]:
+def _student(key: str, ea: Entry, eb: Entry) -> list[Change]:
+    a, b = ea.result, eb.result
     common = []
     if a.source_sha256 != b.source_sha256:
         common.append(f"submission content changed ({a.source_sha256[:10] or '–'} → {b.source_sha256[:10] or '–'})")
@@ -123,7 +138,7 @@ def _student(key: str, a: Result, b: Result) -> list[Change]:
         common.append(f"case set {a.case_set} → {b.case_set}")
     if a.status != b.status:
         common.append(f"status {a.status} → {b.status}")
-    tol_a, tol_b = tolerances(a), tolerances(b)
+    tol_a, tol_b = ea.tolerances, eb.tolerances
     qa = {q.id: q for q in a.questions}
     qb = {q.id: q for q in b.questions}
     changes = []
@@ -166,11 +181,11 @@ def _student(key: str, a: Result, b: Result) -> list[Change]:
 
 def _unstable(old, new) -> str:
     """A case that timed out or crashed in one run only: the machine's load, not the code, may differ."""
-    if old is None or new is None:
+    if old is None or new is None or len(old.cases) != len(new.cases):
         return ""
-    a = {c.uid: c.status for c in old.cases}
-    b = {c.uid: c.status for c in new.cases}
-    flipped = [uid for uid in a if uid in b and a[uid] != b[uid] and (a[uid] in UNSTABLE or b[uid] in UNSTABLE)]
+    # slim results keep each case's status in order (not its uid): compare them position by position
+    flipped = [1 for a, b in zip(old.cases, new.cases)
+               if a.status != b.status and (a.status in UNSTABLE or b.status in UNSTABLE)]
     if flipped:
         return f"{len(flipped)} case(s) timed out or crashed in one run only"
     return ""

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Iterator
 
-from .render.gradebook import cell_text
+from .render.gradebook import cell_text, full_marks
 from .results import ERROR, NO_SUBMISSION, Result, json_text
+from .resultsfile import ResultsFileError, iter_results, read_head
 
 FORMATS = ("canvas", "csv", "json")
 CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -43,24 +44,39 @@ class ExportError(ValueError):
 
 @dataclass
 class Loaded:
+    """A batch output's results, read from its results.json one student at a time (grader.resultsfile)."""
+
+    path: Path
     assignment: str
-    results: list[Result]
+    questions: list[str] = field(default_factory=list)     # every question id, in first-seen order
+    parts: list[str] = field(default_factory=list)         # every written part id
+    top: float = 0.0                                        # the highest full marks in the class
+
+    def results(self) -> Iterator[Result]:
+        try:
+            yield from iter_results(self.path)
+        except ResultsFileError as exc:
+            raise ExportError(str(exc)) from None
 
 
 def load(out: str | os.PathLike) -> Loaded:
-    """The results of a batch output folder (its results.json)."""
+    """A batch output folder's results: a first pass for the columns and the class's maximum."""
     path = Path(out) / "results.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ExportError(f"{path} does not exist: run `grader batch ... --out {out}` first") from None
-    except (OSError, ValueError) as exc:
-        raise ExportError(f"{path} cannot be read: {exc}") from None
-    try:
-        results = [Result.from_dict(r) for r in data["results"]]
-    except (KeyError, TypeError) as exc:
-        raise ExportError(f"{path} is not a batch's results.json ({exc})") from None
-    return Loaded(str(data.get("assignment", "")), results)
+        loaded = Loaded(path, str(read_head(path).get("assignment", "")))
+    except ResultsFileError as exc:
+        raise ExportError(f"{exc}: run `grader batch ... --out {out}` first") from None
+    questions: dict[str, None] = {}
+    parts: dict[str, None] = {}
+    maxima, fallback = [], 0.0
+    for r in loaded.results():
+        questions.update((q.id, None) for q in r.questions)
+        parts.update((w.id, None) for w in r.written)
+        maxima.append(full_marks(r) if (r.questions or r.written) else 0.0)
+        fallback = max(fallback, r.max_score)
+    loaded.questions, loaded.parts = list(questions), list(parts)
+    loaded.top = max(maxima, default=0.0) or fallback
+    return loaded
 
 
 def rounded(value: float | None, decimals: int) -> str:
@@ -74,15 +90,6 @@ def rounded(value: float | None, decimals: int) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def class_max(results: list[Result]) -> float:
-    """One maximum for everyone: every question's and every written part's points."""
-    best = 0.0
-    for r in results:
-        if r.questions or r.written:
-            best = max(best, sum(q.max_score for q in r.questions) + sum(w.max_score for w in r.written))
-    return best or max((r.max_score for r in results), default=0.0)
-
-
 def total(result: Result) -> float | None:
     """The score a gradebook gets: None (empty) for no submission or a grader failure."""
     return None if result.status in NO_SCORE else result.score
@@ -94,9 +101,9 @@ def canvas(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CANVAS_HEADER + [column])
-    writer.writerow(["    Points Possible", "", "", "", "", rounded(class_max(loaded.results), decimals)])
+    writer.writerow(["    Points Possible", "", "", "", "", rounded(loaded.top, decimals)])
     warnings = []
-    for r in loaded.results:
+    for r in loaded.results():
         s = r.student
         if s is None or not s.id or (s.lms not in ("canvas", "roster") and not s.sis_id):
             warnings.append(f"{r.submission}: no Canvas id known (not from a Canvas download or roster); "
@@ -107,43 +114,38 @@ def canvas(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> 
     return out.getvalue(), warnings
 
 
-def rows(loaded: Loaded, decimals: int = 2) -> tuple[list[str], list[list]]:
-    """The plain gradebook: header and rows (numbers as rounded text, "" for none)."""
-    questions: dict[str, None] = {}
-    parts: dict[str, None] = {}
-    for r in loaded.results:
-        questions.update((q.id, None) for q in r.questions)
-        parts.update((w.id, None) for w in r.written)
-    top = class_max(loaded.results)
-    header = ["id", "name", "sis_id", "section", "submission", "status", *questions, *parts,
-              "late_penalty", "total", "max"]
-    body = []
-    for r in loaded.results:
+def header(loaded: Loaded) -> list[str]:
+    return ["id", "name", "sis_id", "section", "submission", "status", *loaded.questions, *loaded.parts,
+            "late_penalty", "total", "max"]
+
+
+def rows(loaded: Loaded, decimals: int = 2) -> Iterator[list]:
+    """The plain gradebook's rows, one student at a time (numbers as rounded text, "" for none)."""
+    questions, parts, top = loaded.questions, loaded.parts, loaded.top
+    for r in loaded.results():
         s = r.student
         by_q = {q.id: q.score for q in r.questions}
         by_w = {w.id: w.score for w in r.written}
-        body.append([s.id if s else r.submission, s.name if s else "", s.sis_id if s else "",
-                     s.section if s else "", r.submission, r.status,
-                     *(rounded(by_q.get(q), decimals) for q in questions),
-                     *(rounded(by_w.get(w), decimals) for w in parts),
-                     rounded(r.late.points if r.late else None, decimals),
-                     rounded(total(r), decimals), rounded(top, decimals)])
-    return header, body
+        yield [s.id if s else r.submission, s.name if s else "", s.sis_id if s else "",
+               s.section if s else "", r.submission, r.status,
+               *(rounded(by_q.get(q), decimals) for q in questions),
+               *(rounded(by_w.get(w), decimals) for w in parts),
+               rounded(r.late.points if r.late else None, decimals),
+               rounded(total(r), decimals), rounded(top, decimals)]
 
 
 def plain_csv(loaded: Loaded, decimals: int = 2) -> str:
-    header, body = rows(loaded, decimals)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([cell_text(h) for h in header])
-    for row in body:
+    writer.writerow([cell_text(h) for h in header(loaded)])
+    for row in rows(loaded, decimals):
         writer.writerow([cell_text(c) if i < 6 else c for i, c in enumerate(row)])
     return out.getvalue()
 
 
 def json_export(loaded: Loaded, decimals: int = 2) -> str:
-    header, body = rows(loaded, decimals)
-    numeric = set(range(6, len(header)))
+    names = header(loaded)
+    numeric = set(range(6, len(names)))
 
     def value(i: int, cell: str):
         if i in numeric:
@@ -151,7 +153,8 @@ def json_export(loaded: Loaded, decimals: int = 2) -> str:
         return cell
 
     return json_text({"assignment": loaded.assignment, "decimals": decimals,
-                      "students": [{h: value(i, c) for i, (h, c) in enumerate(zip(header, row))} for row in body]})
+                      "students": [{h: value(i, c) for i, (h, c) in enumerate(zip(names, row))}
+                                   for row in rows(loaded, decimals)]})
 
 
 def export(out: str | os.PathLike, fmt: str, assignment: str | None = None, decimals: int = 2) -> tuple[str, list[str]]:

@@ -10,12 +10,13 @@ shard alone cannot know who is missing: give the roster here, not to the shards)
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .results import Result
+from .resultsfile import ResultsFileError, iter_results, read_head
+from .slim import slim
 
 
 class MergeError(ValueError):
@@ -30,38 +31,34 @@ class Merged:
     changed: int | None = None
 
 
-def read_shard(folder: Path) -> tuple[dict, list[Result]]:
-    path = folder / "results.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data, [Result.from_dict(r) for r in data["results"]]
-    except FileNotFoundError:
-        raise MergeError(f"{path} does not exist: is {folder} the output of `grader batch --shard`?") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise MergeError(f"{path} cannot be read: {exc}") from None
-
-
 def merge(shards: list[str | os.PathLike], out: str | os.PathLike, case_set, roster=None) -> Merged:
     from . import batch, course
     from .diff import Previous, key_of
 
     out = Path(out)
-    results: list[Result] = []
+    shards = [Path(s) for s in shards]
     owner: dict[str, str] = {}
-    for shard in map(Path, shards):
+    for shard in shards:            # everything is checked before anything is written
         if shard.resolve() == out.resolve():
             raise MergeError(f"the merged output {out} cannot also be a shard")
-        head, shard_results = read_shard(shard)
+        try:
+            head = read_head(shard / "results.json")
+            keys = [(key_of(r), r.submission) for r in iter_results(shard / "results.json")]
+        except ResultsFileError as exc:
+            raise MergeError(f"{exc} (is {shard} the output of `grader batch --shard`?)") from None
         if head.get("case_set") != case_set.digest:
             raise MergeError(f"{shard} was graded on case set {head.get('case_set')}, not this configuration's "
                              f"{case_set.digest}: merge only shards of one grading run")
-        for result in shard_results:
-            key = key_of(result)
+        for key, name in keys:
             if key in owner:
-                raise MergeError(f"{result.submission} is in both {owner[key]} and {shard}: were two shards given "
+                raise MergeError(f"{name} is in both {owner[key]} and {shard}: were two shards given "
                                  "the same K, or different downloads?")
             owner[key] = str(shard)
-            results.append(result)
+    results: list[Result] = []
+    for shard in shards:            # each student's files written as read; only slim results kept
+        for result in iter_results(shard / "results.json"):
+            batch.refresh_student(out, batch.Submission(result.submission, Path()), result)
+            results.append(slim(result))
     results.sort(key=lambda r: r.submission)
     submissions = [batch.Submission(r.submission, Path(), student=r.student) for r in results]
     if roster is not None:
