@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from .results import Result
 
 CHUNK = 1 << 20
+HEAD_BYTES = 4096                    # the head fields lie within the first read, however small CHUNK is
 HEAD = re.compile(r'\s*\{(?P<head>[^\[\]]*?)"results"\s*:\s*\[', re.S)
 SEPARATORS = " \t\r\n,"
 
@@ -31,7 +32,7 @@ def read_head(path: str | os.PathLike) -> dict[str, Any]:
     """The head fields of a results.json (assignment, grader_version, case_set)."""
     path = Path(path)
     with _open(path) as fh:
-        buffer = _read(path, fh)
+        buffer = _read(path, fh, max(CHUNK, HEAD_BYTES))
     head = _head(buffer)
     # no field before "results": they may come after it (a file rewritten by another tool)
     return head[0] if head is not None and head[0] else _whole(path)[0]
@@ -41,7 +42,7 @@ def iter_results(path: str | os.PathLike) -> Iterator[Result]:
     """Every result of a results.json, one at a time (the file is open only while iterating)."""
     path = Path(path)
     with _open(path) as fh:
-        buffer = _read(path, fh)
+        buffer = _read(path, fh, max(CHUNK, HEAD_BYTES))
         head = _head(buffer)
         if head is None:
             yield from _whole(path)[1]
@@ -58,9 +59,9 @@ def _open(path: Path):
         raise ResultsFileError(f"{path} cannot be read: {exc.strerror}") from None
 
 
-def _read(path: Path, fh) -> str:
+def _read(path: Path, fh, size: int | None = None) -> str:
     try:
-        return fh.read(CHUNK)
+        return fh.read(size or CHUNK)
     except (UnicodeDecodeError, OSError) as exc:
         raise ResultsFileError(f"{path} cannot be read: {exc}") from None
 

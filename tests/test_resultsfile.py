@@ -46,6 +46,9 @@ def test_broken_files_are_clear_errors(tmp_path: Path, monkeypatch):
     path.write_text(path.read_text(encoding="utf-8")[:-40], encoding="utf-8")
     with pytest.raises(resultsfile.ResultsFileError, match="cut short"):
         list(resultsfile.iter_results(path))
+    path.write_text('{"case_set": "a", "results": [{"submission": "x"', encoding="utf-8")
+    with pytest.raises(resultsfile.ResultsFileError, match="cut short"):
+        list(resultsfile.iter_results(path))
     with pytest.raises(resultsfile.ResultsFileError, match="does not exist"):
         resultsfile.read_head(tmp_path / "nope.json")
     path.write_text('{"case_set": "a", "results": [1, 2]}', encoding="utf-8")
