@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from types import MappingProxyType
 
@@ -45,9 +46,20 @@ def stand_in(case: CaseResult) -> CaseResult:
 
 
 def slim(result: Result) -> Result:
-    """`result` without its per-case texts, cells and output (see the module docstring)."""
-    questions = [dataclasses.replace(q, cases=[stand_in(c) for c in q.cases]) for q in result.questions]
-    return dataclasses.replace(result, questions=questions, cells=[], output="")
+    """`result` without its per-case texts, cells and output (see the module docstring).
+
+    The texts every student's result repeats (question titles, hints, rubrics) are interned: one
+    copy for the class instead of one per student.
+    """
+    questions = [dataclasses.replace(q, title=sys.intern(q.title), name=sys.intern(q.name),
+                                     status=sys.intern(q.status), cases=[stand_in(c) for c in q.cases],
+                                     diagnosis=[sys.intern(d) for d in q.diagnosis],
+                                     hints=[dataclasses.replace(h, id=sys.intern(h.id), hint=sys.intern(h.hint))
+                                            for h in q.hints])
+                 for q in result.questions]
+    written = [dataclasses.replace(w, id=sys.intern(w.id), title=sys.intern(w.title), rubric=sys.intern(w.rubric))
+               for w in result.written]
+    return dataclasses.replace(result, questions=questions, written=written, cells=[], output="")
 
 
 def is_slim(result: Result) -> bool:
