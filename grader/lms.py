@@ -523,19 +523,26 @@ def _moodle(source: Source, prefix: str) -> Intake:
 
 
 def _plain(source: Source) -> Intake:
+    """One entry per top-level file or folder. A zip whose members all lie in one folder is a zip of
+    the class's folder (`submissions/alice.ipynb`, ...): its entries are that folder's."""
+    prefix = ""
+    roots = _roots(source.members)
+    if isinstance(source, ZipSource) and len(roots) > 1:
+        prefix = roots[1]
     groups: dict[str, list[Member]] = {}
     for member in source.members:
-        groups.setdefault(member.path.split("/")[0], []).append(member)
+        groups.setdefault(member.path[len(prefix):].split("/")[0], []).append(member)
     found = []
     for top, members in sorted(groups.items()):
-        is_file = len(members) == 1 and members[0].path == top
+        is_file = len(members) == 1 and members[0].path == prefix + top
         key = PurePosixPath(top).stem if is_file else top
         entry = Found(Student(id=key, name=key, lms=FOLDER))
         if isinstance(source, FolderSource) and not any(m.problem for m in members if m.path == top):
             entry.whole = top                       # graded in place, exactly as before
         for member in sorted(members, key=lambda m: m.path):
-            entry.files.append((member, safe_file_name(member.path) if is_file else member.path[len(top) + 1:]))
-            entry.student.files.append(member.path if is_file else member.path[len(top) + 1:])
+            inner = member.path[len(prefix) + len(top) + 1:]
+            entry.files.append((member, safe_file_name(member.path) if is_file else inner))
+            entry.student.files.append(PurePosixPath(member.path).name if is_file else inner)
         found.append(entry)
     return Intake(FOLDER, source, found)
 

@@ -170,7 +170,7 @@ def test_a_plain_zip_is_one_entry_per_student(tmp_path: Path):
                                                  "class/bob/notes.md": b"x"})
     intake = lms.read_intake(archive)
     assert intake.format == lms.FOLDER
-    assert [f.student.id for f in intake.found] == ["class"]       # one top folder: that is one student
+    assert [f.student.id for f in intake.found] == ["alice", "bob"]   # a zip of the class's folder
     archive = make_zip(tmp_path / "flat.zip", {"alice.ipynb": ALICE, "bob/hw3.ipynb": BOB})
     assert [f.student.id for f in lms.read_intake(archive).found] == ["alice", "bob"]
 
@@ -395,3 +395,13 @@ def test_member_names_cannot_carry_escape_codes(tmp_path: Path):
     (staged,) = lms.to_submissions(intake, list(zip(lms.unique_names(intake.found), intake.found)), tmp_path / "st")
     text = " ".join(n.message for n in staged.notes) + " ".join(staged.student.files)
     assert staged.notes and "\x1b" not in text and "\x07" not in text
+
+
+def test_a_zip_of_the_class_folder_is_one_student_per_entry(tmp_path: Path, session):
+    """The issue: a .zip became one student called "class", marked unreadable."""
+    archive = make_zip(tmp_path / "class.zip", {"class/alice.ipynb": ALICE, "class/bob/hw3.ipynb": BOB,
+                                                 "class/carol.py": CAROL})
+    report = batch.run_batch(archive, tmp_path / "out", session.config, session=session, progress=False)
+    scores = {r.submission: r.score for r in report.results}
+    assert set(scores) == {"alice", "bob", "carol"}
+    assert scores["alice"] == pytest.approx(100) and scores["carol"] == pytest.approx(100) and 0 < scores["bob"] < 100
