@@ -141,6 +141,9 @@ def test_canvas_round_trip_with_roster_and_late_flag(tmp_path: Path, session):
     assert "late-penalty" in (out / jose.submission / "report.html").read_text(encoding="utf-8")
     grades = read_rows((out / "grades.csv").read_text(encoding="utf-8"))
     assert any(row[0] == "Absent_Amy_1009" for row in grades)
+    late_column = grades[0].index("late_penalty")
+    jose_row = next(row for row in grades if row[0] == jose.submission)
+    assert jose_row[late_column] == "10" and jose_row[grades[0].index("total")] == "90"
 
     assert main(["export", str(out), "--format", "canvas", "--assignment", "HW3 (4242)"]) == 0
     rows = read_rows((out / "gradebook-canvas.csv").read_text(encoding="utf-8"))
