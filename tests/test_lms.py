@@ -155,8 +155,12 @@ def moodle_folder(root: Path) -> Path:
     return root
 
 
-def test_moodle_folders_and_flat_files(tmp_path: Path):
-    intake = lms.read_intake(moodle_folder(tmp_path / "moodle"))
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_moodle_folders_and_flat_files(tmp_path: Path, as_zip: bool):
+    source = moodle_folder(tmp_path / "moodle")
+    if as_zip:
+        source = Path(shutil.make_archive(str(tmp_path / "moodle-dl"), "zip", source))
+    intake = lms.read_intake(source)
     assert intake.format == lms.MOODLE
     by_id = {f.student.id: f for f in intake.found}
     assert {i: f.student.name for i, f in by_id.items()} == {
