@@ -474,6 +474,8 @@ def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
 
 def _grade_all(session: Session, submissions: list[Submission], out: Path, force: bool, progress: bool | None,
                report: BatchReport, workers: int, on_result) -> None:
+    from .course import identify
+
     remove_stale_temporaries(out, submissions)
     settings = settings_digest(session.config, session.case_set)
     todo: list[tuple[Submission, Stamp]] = []
@@ -507,6 +509,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
             for future in finished:
                 submission, stamp = running.pop(future)
                 result = future.result()    # grade_one never raises
+                result = identify(result, submission)     # the LMS identity, in the files and the record
                 text = write_student(out, submission, result, None if result.status == ERROR else stamp)
                 report.result_sha256[submission.name] = _sha256(text)
                 report.results.append(slim(result))      # the whole result is on disk (grader.slim)

@@ -39,13 +39,7 @@ def finalize(submissions: list, results: list[Result], roster: list[RosterEntry]
     `add_missing=False` (a shard, which sees only its slice of the class) matches and flags but
     adds no "no submission" rows: `grader merge --roster` adds them for the whole class.
     """
-    out = []
-    for submission, result in zip(submissions, results):
-        student = getattr(submission, "student", None)
-        problems = [p for p in result.problems if not p.code.startswith(OWN_CODES)]
-        problems += list(getattr(submission, "notes", ()))
-        out.append(dataclasses.replace(result, student=dataclasses.replace(student) if student else result.student,
-                                       problems=problems))
+    out = [identify(result, submission) for submission, result in zip(submissions, results)]
     submissions = list(submissions)
     view = CourseView(submissions, out)
     if roster is not None:
@@ -53,6 +47,19 @@ def finalize(submissions: list, results: list[Result], roster: list[RosterEntry]
     if policy is not None:
         view.results = [late_policy.apply(r, policy) for r in view.results]
     return view
+
+
+def identify(result: Result, submission) -> Result:
+    """A copy of `result` carrying its submission's LMS identity and intake notes.
+
+    Also applied as soon as a submission is graded, so that its files and resume record hold them
+    and a re-run with the same download rewrites nothing.
+    """
+    student = getattr(submission, "student", None)
+    problems = [p for p in result.problems if not p.code.startswith(OWN_CODES)]
+    problems += list(getattr(submission, "notes", ()))
+    return dataclasses.replace(result, student=dataclasses.replace(student) if student else result.student,
+                               problems=problems)
 
 
 def apply_roster(view: CourseView, roster: list[RosterEntry], case_set, add_missing: bool = True) -> None:

@@ -409,3 +409,17 @@ def test_a_zip_of_the_class_folder_is_one_student_per_entry(tmp_path: Path, sess
     scores = {r.submission: r.score for r in report.results}
     assert set(scores) == {"alice", "bob", "carol"}
     assert scores["alice"] == pytest.approx(100) and scores["carol"] == pytest.approx(100) and 0 < scores["bob"] < 100
+
+
+def test_a_download_graded_again_rewrites_nothing(tmp_path: Path, session):
+    archive = canvas_zip(tmp_path / "submissions.zip")
+    out = tmp_path / "out"
+    batch.run_batch(archive, out, session.config, session=session, progress=False)
+    saved = json.loads((out / "núñezjosé_1001" / "result.json").read_text(encoding="utf-8"))
+    record = json.loads((out / "núñezjosé_1001" / "batch.json").read_text(encoding="utf-8"))
+    assert saved["student"]["id"] == record["result"]["student"]["id"] == "1001"     # written once, with it
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("*/*") if p.is_file() and "_runs" not in p.parts}
+    assert len(stamps) == 3 * 5                                 # every student's report, result and record
+    again = batch.run_batch(archive, out, session.config, session=session, progress=False)
+    assert again.graded == 0 and again.changed == 0
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
