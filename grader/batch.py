@@ -387,6 +387,8 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
         class_list = read_roster(roster) if roster is not None else None
     except RosterError as exc:
         raise BatchError(str(exc)) from None
+    if class_list is not None:
+        submissions = course.match_submissions(submissions, class_list)
     if manual_scores is not None and not Path(manual_scores).is_file():
         raise BatchError(f"the manual scores file {manual_scores} does not exist")
     if workers is not None and workers < 1:

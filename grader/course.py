@@ -66,29 +66,12 @@ def apply_roster(view: CourseView, roster: list[RosterEntry], case_set, add_miss
     """Name the matched students, flag the unknown and shared ones, add the missing (in place)."""
     from .batch import Submission, safe_name
 
-    by_name = {s.name: r.student for s, r in zip(view.submissions, view.results)}
-    found = reconcile(by_name, roster)
+    found = reconcile({s.name: r.student for s, r in zip(view.submissions, view.results)}, roster)
     view.roster = found
-    shared_by_name = {n: names for names in found.shared.values() for n in names}
     for i, (submission, result) in enumerate(zip(view.submissions, view.results)):
-        result = dataclasses.replace(result, problems=[p for p in result.problems if not p.code.startswith("roster-")])
-        entry = found.matched.get(submission.name)
-        student = result.student or Student(id=submission.name, name=submission.name, lms="folder")
-        if entry is None:
-            student = dataclasses.replace(student, on_roster=False)
-            result.problems.append(Problem("roster-unknown", f"the id {clean(student.id, 100)} is not on the roster; "
-                                                             "this submission was graded but belongs to nobody on it"))
-        else:
-            student = dataclasses.replace(student, on_roster=True, name=entry.name or student.name,
-                                          sis_id=entry.sis_id or student.sis_id, login=entry.login,
-                                          section=entry.section, email=entry.email or student.email)
-            if entry.id != student.id:
-                student = dataclasses.replace(student, id=entry.id)
-            others = [n for n in shared_by_name.get(submission.name, []) if n != submission.name]
-            if others:
-                result.problems.append(Problem("roster-shared", f"roster student {clean(entry.id, 100)} also has "
-                                                                f"the submission {', '.join(others)}; none was merged"))
-        view.results[i] = dataclasses.replace(result, student=student)
+        student, notes = _on_roster(submission.name, result.student, found)
+        problems = [p for p in result.problems if not p.code.startswith("roster-")] + notes
+        view.results[i] = dataclasses.replace(result, student=student, problems=problems)
     taken = {s.name.lower() for s in view.submissions}
     for entry in found.missing if add_missing else []:
         base = safe_name(f"{entry.name}_{entry.id}" if entry.name else entry.id)
@@ -101,6 +84,36 @@ def apply_roster(view: CourseView, roster: list[RosterEntry], case_set, add_miss
         view.submissions.append(Submission(name, Path(), student=student))
         view.results.append(no_submission(name, student, case_set))
         view.missing.append(name)
+
+
+def match_submissions(submissions: list, roster: list[RosterEntry]) -> list:
+    """The submissions with their roster identity and notes, before grading (same rules as
+    `apply_roster`, which then changes nothing): their files are written once, already right."""
+    found = reconcile({s.name: s.student for s in submissions}, roster)
+    out = []
+    for submission in submissions:
+        student, notes = _on_roster(submission.name, submission.student, found)
+        kept = tuple(n for n in submission.notes if not n.code.startswith("roster-"))
+        out.append(dataclasses.replace(submission, student=student, notes=kept + tuple(notes)))
+    return out
+
+
+def _on_roster(name: str, student: Student | None, found: Reconciled) -> tuple[Student, list[Problem]]:
+    """A submission's identity as the roster names it, and what to say about it."""
+    entry = found.matched.get(name)
+    student = student or Student(id=name, name=name, lms="folder")
+    if entry is None:
+        return dataclasses.replace(student, on_roster=False), [Problem(
+            "roster-unknown", f"the id {clean(student.id, 100)} is not on the roster; this submission was graded "
+                              "but belongs to nobody on it")]
+    student = dataclasses.replace(student, id=entry.id, on_roster=True, name=entry.name or student.name,
+                                  sis_id=entry.sis_id or student.sis_id, login=entry.login, section=entry.section,
+                                  email=entry.email or student.email)
+    others = [n for names in found.shared.values() if name in names for n in names if n != name]
+    if not others:
+        return student, []
+    return student, [Problem("roster-shared", f"roster student {clean(entry.id, 100)} also has the submission "
+                                              f"{', '.join(others)}; none was merged")]
 
 
 def no_submission(name: str, student: Student, case_set) -> Result:

@@ -187,3 +187,17 @@ def test_gradescope_times_charge_late_days(tmp_path: Path, session):
 def test_export_without_a_batch_is_a_usage_error(tmp_path: Path, capsys):
     assert main(["export", str(tmp_path), "--format", "canvas"]) == 2
     assert "results.json" in capsys.readouterr().err
+
+
+def test_a_roster_run_graded_again_rewrites_nothing(tmp_path: Path, session):
+    archive = canvas_zip(tmp_path / "submissions.zip")
+    class_list = tmp_path / "gradebook.csv"
+    class_list.write_text(CANVAS_ROSTER, encoding="utf-8")
+    out = tmp_path / "out"
+    batch.run_batch(archive, out, session.config, session=session, progress=False, roster=class_list)
+    record = json.loads((out / "núñezjosé_1001" / "batch.json").read_text(encoding="utf-8"))
+    assert record["result"]["student"]["name"] == "Núñez, José"           # the roster's name, from the start
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("*/*") if p.is_file() and "_runs" not in p.parts}
+    again = batch.run_batch(archive, out, session.config, session=session, progress=False, roster=class_list)
+    assert again.graded == 0 and again.changed == 0
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
