@@ -64,10 +64,14 @@ JUNK = ("__MACOSX",)
 
 CANVAS, GRADESCOPE, MOODLE, FOLDER = "canvas", "gradescope", "moodle", "folder"
 
+# The name is Ruby's [[:word:]] characters (letters, marks, digits, `_`), which Python's \w does not
+# quite match (combining marks): any characters are taken, up to the first `_[LATE_]<id>_<id>_`.
+# Canvas collapses `_<digits>_` inside names, so that first match is the right one.
 CANVAS_FILE = re.compile(
-    r"^(?:(?P<name>\w*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_(?P<file>\d+)_(?P<orig>.+)$")
-CANVAS_TEXT = re.compile(r"^(?:(?P<name>\w*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_"
-                         r"(?P<orig>text|link)\.html$")
+    r"^(?:(?P<name>[^/]*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_(?P<file>\d+)_(?P<orig>.+)$",
+    re.S)
+CANVAS_TEXT = re.compile(r"^(?:(?P<name>[^/]*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_"
+                         r"(?P<orig>text|link)\.html$", re.S)
 CANVAS_VERSION = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)(?P<ext>(?:\.[A-Za-z][A-Za-z0-9]*)*\.[A-Za-z0-9]*)$")
 MOODLE_ENTRY = re.compile(r"^(?P<name>[^_/]+)_(?P<id>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z0-9]+)_(?P<rest>.*)$")
 

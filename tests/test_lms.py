@@ -423,3 +423,4 @@ def test_a_download_graded_again_rewrites_nothing(tmp_path: Path, session):
     again = batch.run_batch(archive, out, session.config, session=session, progress=False)
     assert again.graded == 0 and again.changed == 0
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
