@@ -143,7 +143,7 @@ class ZipSource(Source):
         for info in infos:
             if info.is_dir():
                 continue
-            name = safe_member_path(info.filename)
+            name = safe_member_path(_utf8_name(info))
             if name is None:
                 self.refused.append(f"{info.filename[:200]!r}: a path outside the archive; refused")
                 continue
@@ -165,6 +165,17 @@ class ZipSource(Source):
 
     def close(self) -> None:
         self.zip.close()
+
+
+def _utf8_name(info: zipfile.ZipInfo) -> str:
+    """The member's name. Without the UTF-8 flag, zipfile reads names as cp437; tools that write
+    UTF-8 without setting the flag are common, so such a name is read as UTF-8 when it decodes."""
+    if info.flag_bits & 0x800 or info.filename.isascii():
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
 
 
 def _zip_problem(info: zipfile.ZipInfo) -> str:

@@ -424,3 +424,19 @@ def test_a_download_graded_again_rewrites_nothing(tmp_path: Path, session):
     assert again.graded == 0 and again.changed == 0
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
 
+
+
+
+def test_utf8_names_without_the_utf8_flag(tmp_path: Path):
+    """Zip tools that write UTF-8 names without setting flag bit 11 (zipfile then reads cp437)."""
+    archive = make_zip(tmp_path / "c.zip", {"núñezjosé_1001_5001_hw3.ipynb": ALICE})
+    data = bytearray(archive.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.index(signature) + offset
+        flags = int.from_bytes(data[at:at + 2], "little") & ~0x800
+        data[at:at + 2] = flags.to_bytes(2, "little")
+    archive.write_bytes(bytes(data))
+    with zipfile.ZipFile(archive) as z:
+        assert z.namelist() != ["núñezjosé_1001_5001_hw3.ipynb"]         # read as cp437 by zipfile
+    (found,) = lms.read_intake(archive).found
+    assert (found.student.name, found.student.id) == ("núñezjosé", "1001")
