@@ -440,3 +440,9 @@ def test_utf8_names_without_the_utf8_flag(tmp_path: Path):
         assert z.namelist() != ["núñezjosé_1001_5001_hw3.ipynb"]         # read as cp437 by zipfile
     (found,) = lms.read_intake(archive).found
     assert (found.student.name, found.student.id) == ("núñezjosé", "1001")
+
+
+def test_the_download_itself_may_be_reached_through_a_link(tmp_path: Path):
+    real = moodle_folder(tmp_path / "moodle")
+    os.symlink(real, tmp_path / "latest")
+    assert lms.read_intake(tmp_path / "latest").format == lms.MOODLE
