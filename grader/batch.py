@@ -24,6 +24,7 @@ Why it is shaped like this:
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -375,12 +376,17 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
     try:
         if not intake.found:
             raise BatchError(f"{folder} holds no submissions (hidden files are skipped)")
-        names = lms.unique_names(intake.found)
         try:
-            chosen = sharding.select(list(zip(names, intake.found)), shard)
+            if intake.format == lms.FOLDER and isinstance(intake.source, lms.FolderSource):
+                # a plain folder, as before: its entries are graded in place (discover)
+                chosen = sharding.select([(s.name, s) for s in discover(folder, exclude=[out])], shard)
+                submissions = [dataclasses.replace(s, student=Student(id=s.name, name=s.name, lms=lms.FOLDER))
+                               for _, s in chosen]
+            else:
+                chosen = sharding.select(list(zip(lms.unique_names(intake.found), intake.found)), shard)
+                submissions = lms.to_submissions(intake, chosen, staging)
         except ValueError as exc:
             raise BatchError(str(exc)) from None
-        submissions = lms.to_submissions(intake, chosen, staging)
     finally:
         intake.source.close()
     try:
