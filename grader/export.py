@@ -68,14 +68,14 @@ def load(out: str | os.PathLike) -> Loaded:
         raise ExportError(f"{exc}: run `grader batch ... --out {out}` first") from None
     questions: dict[str, None] = {}
     parts: dict[str, None] = {}
-    maxima, fallback = [], 0.0
+    top, fallback = 0.0, 0.0
     for r in loaded.results():
         questions.update((q.id, None) for q in r.questions)
         parts.update((w.id, None) for w in r.written)
-        maxima.append(full_marks(r) if (r.questions or r.written) else 0.0)
+        top = max(top, full_marks(r))
         fallback = max(fallback, r.max_score)
     loaded.questions, loaded.parts = list(questions), list(parts)
-    loaded.top = max(maxima, default=0.0) or fallback
+    loaded.top = top or fallback
     return loaded
 
 
@@ -102,15 +102,19 @@ def canvas(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CANVAS_HEADER + [column])
     writer.writerow(["    Points Possible", "", "", "", "", rounded(loaded.top, decimals)])
-    warnings = []
+    unmatched = []
     for r in loaded.results():
         s = r.student
         if s is None or not s.id or (s.lms not in ("canvas", "roster") and not s.sis_id):
-            warnings.append(f"{r.submission}: no Canvas id known (not from a Canvas download or roster); "
-                            "Canvas will not match this row")
+            unmatched.append(r.submission)
         writer.writerow([cell_text(s.name if s and s.name else r.submission), cell_text(s.id if s else ""),
                          cell_text(s.sis_id if s else ""), cell_text(s.login if s else ""),
                          cell_text(s.section if s else ""), rounded(total(r), decimals)])
+    warnings = []
+    if unmatched:
+        shown = ", ".join(unmatched[:5]) + (f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else "")
+        warnings.append(f"{len(unmatched)} rows have no Canvas id (not from a Canvas download, nor matched on a "
+                        f"roster): Canvas will not match them: {shown}")
     return out.getvalue(), warnings
 
 
