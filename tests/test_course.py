@@ -201,3 +201,16 @@ def test_a_roster_run_graded_again_rewrites_nothing(tmp_path: Path, session):
     again = batch.run_batch(archive, out, session.config, session=session, progress=False, roster=class_list)
     assert again.graded == 0 and again.changed == 0
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+def test_canvas_export_of_a_plain_folder_warns_once(tmp_path: Path, session, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.py", "b.py"):
+        (folder / name).write_text("x = 1\n", encoding="utf-8")
+    out = tmp_path / "out"
+    batch.run_batch(folder, out, session.config, session=session, progress=False)
+    assert main(["export", str(out), "--format", "canvas", "--output", "-"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("warning") == 1 and "2 rows have no Canvas id" in captured.err
+    assert read_rows(captured.out)[2][:2] == ["a", ""]
