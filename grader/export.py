@@ -105,9 +105,12 @@ def canvas(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> 
     unmatched = []
     for r in loaded.results():
         s = r.student
-        if s is None or not s.id or (s.lms not in ("canvas", "roster") and not s.sis_id):
+        # only a Canvas user id goes in ID: another LMS's id, or a file name, could be some other
+        # Canvas user's number
+        canvas_id = s.id if s is not None and (s.lms == "canvas" or s.on_roster) else ""
+        if not canvas_id and not (s and s.sis_id):
             unmatched.append(r.submission)
-        writer.writerow([cell_text(s.name if s and s.name else r.submission), cell_text(s.id if s else ""),
+        writer.writerow([cell_text(s.name if s and s.name else r.submission), cell_text(canvas_id),
                          cell_text(s.sis_id if s else ""), cell_text(s.login if s else ""),
                          cell_text(s.section if s else ""), rounded(total(r), decimals)])
     warnings = []
