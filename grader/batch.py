@@ -309,9 +309,9 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
         yield "]}"
 
     write_chunks_atomic(out / "results.json", chunks())
-    write_atomic(out / "summary.html", html.summary(results, links))
+    write_chunks_atomic(out / "summary.html", html.summary_chunks(results, links))    # streamed: see grader.slim
     if case_set.assignment.written:
-        write_atomic(out / "review.html", review.review(results, case_set.assignment))
+        write_chunks_atomic(out / "review.html", review.review_chunks(results, case_set.assignment))
 
 
 # ------------------------------------------------------------------------------------------------

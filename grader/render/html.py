@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import quote
 
 import jinja2
@@ -233,6 +233,13 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
     `links` maps a submission name (as in `Result.submission`) to the path of its report, relative
     to the summary page (a file path, not a URL: it is percent-encoded here).
     """
+    return "".join(summary_chunks(results, links, env))
+
+
+def summary_chunks(results: list[Result], links: dict[str, str] | None = None,
+                   env: jinja2.Environment | None = None) -> Iterator[str]:
+    """`summary` in pieces, as Jinja2 generates them: a batch writes them to the file as they come,
+    so a large class's page is never held whole (nor the list of its fragments)."""
     links = links or {}
     rows = []
     for raw in sorted(results, key=lambda r: r.submission.lower()):
@@ -243,7 +250,7 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
     view = classview.build(clean_results)
     assignment = next((r.assignment for r in clean_results if r.assignment), "")
     versions = sorted({r.grader_version for r in clean_results if r.grader_version})
-    return (env or environment()).get_template("summary.html").render(
+    return (env or environment()).get_template("summary.html").generate(
         view=view,
         rows=rows,
         question_ids=[qid for qid, _, _ in classview.question_order(clean_results)],

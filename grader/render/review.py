@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from typing import Iterator
 
 from ..manual import HEADER
 from ..results import Result, WrittenAnswer
@@ -53,9 +54,15 @@ class PartView:
 
 def review(results: list[Result], assignment: Assignment) -> str:
     """The review page for `results` (one per student) of `assignment`, as a complete HTML document."""
+    return "".join(review_chunks(results, assignment))
+
+
+def review_chunks(results: list[Result], assignment: Assignment) -> Iterator[str]:
+    """The review page in pieces, as Jinja2 generates them: written to a file as they come, the page
+    (thousands of answers for a large class) is never held whole, nor the list of its fragments."""
     parts = [_part(part.id, part.title, float(part.points), part.rubric, results) for part in assignment.written]
     rows = [a.csv_row for p in parts for a in p.answers]
-    return environment().get_template("review.html").render(
+    return environment().get_template("review.html").generate(
         title=f"{clean(assignment.title, NAME_LIMIT)} · written parts to review",
         assignment=clean(assignment.title, NAME_LIMIT),
         parts=parts,
