@@ -2,10 +2,11 @@
 
 Exit codes (documented in the README):
   0  graded (grade, batch), or every public case passes (check); built (build-kit, build-autograder);
-     gradescope always (it writes a results.json whatever happens)
+     written (export, diff, merge); gradescope always (it writes a results.json whatever happens)
   1  check: some public case fails
   2  usage or configuration error (also: a bad --manual-scores file, after the batch is written;
-     a kit or autograder that cannot be built, e.g. with the demo secret)
+     a kit or autograder that cannot be built, e.g. with the demo secret; a download, roster, batch
+     output or shards that cannot be read)
   3  the submission could not be read at all (a result saying why is still written)
   4  the required sandbox is not available here
 """
@@ -213,8 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "cases, or the student kit's bundled file)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("batch", parents=[common], help="grade a folder of submissions (one file or folder each)")
-    p.add_argument("folder", help="the submissions: one file or one folder per student")
+    p = sub.add_parser("batch", parents=[common], help="grade a folder of submissions (one file or folder each), "
+                                                       "or an LMS bulk download (Canvas, Gradescope, Moodle)")
+    p.add_argument("folder", help="the submissions: one file or folder per student, or an LMS download (.zip or "
+                                  "its folder)")
     p.add_argument("--out", required=True, help="the folder for the reports, grades.csv and summary.html")
     p.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: all cores)")
     p.add_argument("--force", action="store_true", help="re-grade submissions that were already graded")
