@@ -18,6 +18,7 @@ leaves the old inode to the link); if `results.json` changed, they are kept as
 from __future__ import annotations
 
 import csv
+import filecmp
 import io
 import os
 import shutil
@@ -294,7 +295,8 @@ class Previous:
         if self.held is None:
             return None, None
         try:
-            same = (self.held / "results.json").read_bytes() == (self.out / "results.json").read_bytes()
+            # compared in chunks (filecmp): a large class's results.json is never read whole
+            same = filecmp.cmp(self.held / "results.json", self.out / "results.json", shallow=False)
             if same:
                 shutil.rmtree(self.held, ignore_errors=True)
                 return 0, None
