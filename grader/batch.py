@@ -1,4 +1,4 @@
-"""Grading a whole class: a folder of submissions in, a folder of reports out.
+"""Grading a whole class: a folder of submissions (or an LMS bulk download: grader.lms) in, a folder of reports out.
 
     DIR/alice.ipynb            OUT/students/alice-<id>/report.html   one page per student
     DIR/bob/  (a folder)  ──▶  OUT/students/alice-<id>/result.json   the Result as JSON
@@ -11,6 +11,10 @@
                                OUT/manual-scores.csv     the TA scores last merged (re-applied)
                                OUT/students/alice-<id>/work.html       the notebook/module/write-up as graded
                                OUT/students/alice-<id>/instructor.html hidden cases in full, and .json: STAFF ONLY
+                               OUT/_runs/<time>/         the class files a re-run replaced (grader.diff)
+
+After grading, the course's rules are applied afresh on every run (grader.course): the LMS
+identity, the roster, the late policy; a batch keeps only slim results in memory (grader.slim).
 
 Why it is shaped like this:
 - One `Session` with N warm sandboxed workers and N threads: the expensive part of grading a
@@ -31,11 +35,13 @@ Why it is shaped like this:
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import re
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -45,12 +51,14 @@ from typing import Callable, Iterable
 
 from . import __version__, submitted
 from .config import Config
-from .files import read_text_or_none, write_atomic
-from .results import ERROR, GRADED, Result, json_text
+from .files import read_text_or_none, write_atomic, write_chunks_atomic
+from .results import ERROR, GRADED, NO_SUBMISSION, Problem, Result, Student, json_text
 from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
+from .slim import inflate, slim
 from .spec import CaseSet
 from .staff import write_staff
+from .text import clean
 
 RECORD = "batch.json"
 REPORT = "report.html"
@@ -76,10 +84,17 @@ class Submission:
     name: str
     path: Path
     key: str = ""
+    student: Student | None = None          # who, by the LMS's ids (grader.lms)
+    notes: tuple[Problem, ...] = ()         # what reading the download found (a refused file...)
 
     @property
     def identity(self) -> str:
-        return self.key or self.path.name
+        """What names the student across runs: the entry's name in DIR, else the LMS's id."""
+        if self.key:
+            return self.key
+        if self.student is not None and self.student.id:
+            return f"{self.student.lms}-{self.student.id}"
+        return self.path.name or self.name
 
 
 @dataclass(frozen=True)
@@ -109,12 +124,14 @@ class BatchReport:
     notes: list[str] = field(default_factory=list)     # what to tell the person (output folder, kept TA scores...)
     # student -> sha256 of the result.json holding their automatic result (written now or before)
     result_sha256: dict[str, str] = field(default_factory=dict, repr=False)
-    # student -> the result.json text written by this run (reused for the class's results.json)
-    result_text: dict[str, str] = field(default_factory=dict, repr=False)
+    intake: str = ""                                    # the download's format (grader.lms)
+    skipped: list[str] = field(default_factory=list)    # download members that are nobody's submission
+    course: object | None = None                        # grader.course.CourseView of the class files
+    changed: int | None = None                          # students whose total changed since the last run
 
     @property
     def failures(self) -> int:
-        return sum(1 for r in self.results if r.status != GRADED)
+        return sum(1 for r in self.results if r.status not in (GRADED, NO_SUBMISSION))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -210,9 +227,11 @@ def fingerprint(path: str | os.PathLike) -> str:
     return submitted.digest(path, MAX_BYTES)
 
 
-def settings_digest(config: Config) -> str:
-    """The settings that change a grade besides the cases: the resource limits."""
-    return hashlib.sha256(repr(config.limits).encode()).hexdigest()[:16]
+def settings_digest(config: Config, case_set: CaseSet | None = None) -> str:
+    """The settings that change a grade besides the cases: the resource limits, and each question's
+    tolerance (not part of the case-set digest: loosening one must regrade, not reuse)."""
+    tolerances = [(q.id, q.tolerance) for q in case_set.assignment.questions] if case_set is not None else []
+    return hashlib.sha256((repr(config.limits) + repr(tolerances)).encode()).hexdigest()[:16]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -309,6 +328,7 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
     on_disk = _file_sha256(folder / RESULT)
     if expected_sha256 is not None and on_disk == expected_sha256 and (folder / REPORT).is_file():
         return
+    result = inflate(result, folder / RESULT)     # a slim result gets its cases back from disk (grader.slim)
     text = result_json(result)
     if on_disk != _sha256(text) or not (folder / REPORT).is_file():
         write_atomic(folder / REPORT, html.report(result, work_href=WORK if (folder / WORK).is_file() else None))
@@ -336,17 +356,25 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
     head = json_text({**({"incomplete": state.to_dict()} if state else {}),
                       "assignment": case_set.assignment.name, "grader_version": __version__,
                       "case_set": case_set.digest})
-    entries = [texts.get(s.name) or json_text(r.to_dict()) for s, r in zip(submissions, results)]
-    write_atomic(out / "results.json", head[:-1] + ',"results":[' + ",".join(entries) + "]}")
+
+    def chunks():
+        # streamed from each student's result.json (already final): never the whole class in memory
+        yield head[:-1] + ',"results":['
+        for i, (s, r) in enumerate(zip(submissions, results)):
+            text = texts.get(s.name) or read_text_or_none(student_dir(out, s) / RESULT) or json_text(r.to_dict())
+            yield ("," if i else "") + text
+        yield "]}"
+
+    write_chunks_atomic(out / "results.json", chunks())
     staff = {s.name: staff_link(s, INSTRUCTOR) for s in submissions}
     staff_pages = [("Written answers for TAs", "review.html")] if case_set.assignment.written else []
     if similarity:
         staff_pages.append(("Similarity (instructors only)", "similarity.html"))
-    write_atomic(out / "summary.html", html.summary(results, links, incomplete=state.headline() if state else None,
-                                                    staff_links=staff, staff_pages=staff_pages))
+    write_chunks_atomic(out / "summary.html", html.summary_chunks(    # streamed: see grader.slim
+        results, links, incomplete=state.headline() if state else None, staff_links=staff, staff_pages=staff_pages))
     if case_set.assignment.written and with_review:
         pages = {s.name: {"report": report_link(s), "work": staff_link(s, WORK)} for s in submissions}
-        write_atomic(out / "review.html", review.review(results, case_set.assignment, pages))
+        write_chunks_atomic(out / "review.html", review.review_chunks(results, case_set.assignment, pages))
 
 
 def prepare_out(out: Path) -> list[str]:
@@ -412,28 +440,76 @@ class Progress:
 def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config, workers: int | None = None,
               force: bool = False, manual_scores: str | os.PathLike | None = None,
               progress: bool | None = None, session: Session | None = None,
-              on_result: Callable[[Submission, Result], None] | None = None) -> BatchReport:
+              on_result: Callable[[Submission, Result], None] | None = None,
+              roster: str | os.PathLike | None = None, shard: str | None = None) -> BatchReport:
     """Grade every submission in `folder` into `out`. See the module docstring for the layout.
 
     `session` may be passed to reuse warm workers (tests); otherwise one is made with `workers`
     workers (default: the config's, i.e. all cores) and closed at the end. `progress=None` shows a
-    bar only when stderr is a terminal.
+    bar only when stderr is a terminal. `folder` may be an LMS bulk download (grader.lms), `roster`
+    a class list (grader.roster), `shard` "K/N" to grade the K-th of N slices (grader.shard).
     """
     started = time.monotonic()
     out = Path(out)
-    submissions = discover(folder, exclude=[out])
-    if not submissions:
-        raise BatchError(f"{folder} holds no submissions (hidden files are skipped)")
+    staging = tempfile.TemporaryDirectory(prefix="grader-intake-")
+    try:
+        return _run(folder, out, config, workers, force, manual_scores, progress, session, on_result, roster,
+                    shard, Path(staging.name), started)
+    finally:
+        staging.cleanup()
+
+
+def _run(folder, out: Path, config: Config, workers, force, manual_scores, progress, session, on_result,
+         roster, shard, staging: Path, started: float) -> BatchReport:
+    from . import course, lms, shard as sharding
+    from .roster import RosterError, read_roster
+
+    try:
+        intake = lms.read_intake(folder, exclude=[out])
+    except lms.IntakeError as exc:
+        raise BatchError(str(exc)) from None
+    try:
+        if not intake.found:
+            raise BatchError(f"{folder} holds no submissions (hidden files are skipped)")
+        try:
+            if intake.format == lms.FOLDER and isinstance(intake.source, lms.FolderSource):
+                # a plain folder, as before: its entries are graded in place (discover)
+                chosen = sharding.select([(s.name, s) for s in discover(folder, exclude=[out])], shard)
+                submissions = [dataclasses.replace(s, student=Student(id=s.name, name=s.name, lms=lms.FOLDER))
+                               for _, s in chosen]
+            else:
+                chosen = sharding.select(list(zip(lms.unique_names(intake.found), intake.found)), shard)
+                submissions = lms.to_submissions(intake, chosen, staging)
+        except ValueError as exc:
+            raise BatchError(str(exc)) from None
+    finally:
+        intake.source.close()
+    try:
+        class_list = read_roster(roster) if roster is not None else None
+    except RosterError as exc:
+        raise BatchError(str(exc)) from None
+    if class_list is not None:
+        submissions = course.match_submissions(submissions, class_list)
     if manual_scores is not None and not Path(manual_scores).is_file():
         raise BatchError(f"the manual scores file {manual_scores} does not exist")
     if workers is not None and workers < 1:
         raise BatchError(f"--workers must be at least 1, not {workers}")
     workers = workers or config.workers
     notes = prepare_out(out)
+    from .diff import Previous
+
+    # The class files of the last run, held before this run marks them "not graded yet"
+    # (grader.batchstate): what the re-run is compared with and, if it changed, kept (grader.diff).
+    previous = Previous.hold(out)
     own_session = session is None
     if session is None:
         session = Session(config, workers=min(workers, len(submissions)))
-    report = BatchReport(notes=notes)
+    report = BatchReport(notes=notes, intake=intake.format, skipped=intake.skipped)
+    if not submissions:           # an empty shard
+        previous.settle()
+        if own_session:
+            session.close()
+        return report
     try:
         _grade_all(session, submissions, out, force, progress, report, workers, on_result)
     except KeyboardInterrupt:
@@ -449,8 +525,11 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
             done = [s for s in submissions if s.name in by_name]
             report.results = [by_name[s.name] for s in done]
             if done:
+                policy = getattr(config, "late", None)
                 _finish(out, done, report, manual_scores, session.case_set, pending=len(submissions) - len(done),
-                        config=config)
+                        config=config, previous=previous,
+                        finalize=lambda subs, results: course.finalize(subs, results, class_list, policy,
+                                                                       session.case_set, add_missing=shard is None))
             report.seconds = time.monotonic() - started
         finally:
             if closing is not None:
@@ -459,10 +538,12 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
 
 
 def _finish(out: Path, done: list[Submission], report: BatchReport, manual_scores: str | os.PathLike | None,
-            case_set: CaseSet, pending: int = 0, config: Config | None = None) -> None:
-    """Merge the TA scores (given now, or kept from an earlier run), bring every student's files
-    in line, write the class files (marked incomplete while `pending` submissions are not graded),
-    and, once the class is complete, look for copying across it (`config`'s [similarity]).
+            case_set: CaseSet, pending: int = 0, config: Config | None = None, finalize=None,
+            previous=None) -> None:
+    """Merge the TA scores (given now, or kept from an earlier run), apply the course's rules
+    (`finalize`: identity, roster, late policy), bring every student's files in line, write the
+    class files (marked incomplete while `pending` submissions are not graded), and, once the class
+    is complete, look for copying across it (`config`'s [similarity]).
 
     The automatic results are what the resume records keep; the TA scores are merged afresh on
     every run from the file given or the copy kept in OUT (grader.kept_scores), so they are never
@@ -487,11 +568,22 @@ def _finish(out: Path, done: list[Submission], report: BatchReport, manual_score
                 report.notes += applied.notes
             except ManualScoresError:
                 pass
+    if finalize is not None:        # identity, roster and late policy (grader.course), afresh every run
+        view = finalize(done, report.results)
+        report.course = view
+        changed = any((a.student, a.late, a.problems, a.score) != (b.student, b.late, b.problems, b.score)
+                      for a, b in zip(report.results, view.results))
+        merged = merged or changed or len(view.results) != len(report.results)
+        done, report.results = view.submissions, view.results
     for submission, result in zip(done, report.results):
         refresh_student(out, submission, result, None if merged else report.result_sha256.get(submission.name))
+    if previous is None:
+        from .diff import Previous
+
+        previous = Previous.hold(out)     # the class files replaced now are kept under OUT/_runs/ (grader.diff)
     look_for_copying = config is not None and config.similarity_enabled and not pending and len(done) > 1
-    write_class(out, done, report.results, case_set, None if merged else report.result_text, pending,
-                similarity=look_for_copying)
+    write_class(out, done, report.results, case_set, None, pending, similarity=look_for_copying)
+    report.changed, _ = previous.settle()
     if look_for_copying:
         report.similarity = _similarity(out, done, report.results, config, case_set)
     if problem is not None:
@@ -524,7 +616,7 @@ def _mark_pending(out: Path, submissions: list[Submission], report: BatchReport,
     except ManualScoresError:
         pass            # reported when the batch finishes; this view is provisional anyway
     # review.html (the slowest to render: every answer's math) is left as it is until the end
-    write_class(out, done, results, case_set, report.result_text, pending, with_review=False)
+    write_class(out, done, results, case_set, None, pending, with_review=False)
 
 
 def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
@@ -540,8 +632,10 @@ def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
 
 def _grade_all(session: Session, submissions: list[Submission], out: Path, force: bool, progress: bool | None,
                report: BatchReport, workers: int, on_result) -> None:
+    from .course import identify
+
     remove_stale_temporaries(out, submissions)
-    settings = settings_digest(session.config)
+    settings = settings_digest(session.config, session.case_set)
     todo: list[tuple[Submission, Stamp]] = []
     for submission in submissions:
         stamp = Stamp(fingerprint(submission.path), __version__, session.case_set.digest, settings)
@@ -549,7 +643,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
         # The name shown may have changed (a late hand-in that sorts first took "a_b", this one is
         # "a_b-2" now): the old result carries the old name, so it is graded again under the new.
         if previous is not None and previous.stamp == stamp and previous.result.submission == submission.name:
-            report.results.append(previous.result)
+            report.results.append(slim(previous.result))
             report.result_sha256[submission.name] = previous.result_sha256
             report.reused += 1
         else:
@@ -577,10 +671,10 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
             for future in finished:
                 submission, stamp = running.pop(future)
                 result = future.result()    # grade_one never raises
+                result = identify(result, submission)     # the LMS identity, in the files and the record
                 text = write_student(out, submission, result, None if result.status == ERROR else stamp)
                 report.result_sha256[submission.name] = _sha256(text)
-                report.result_text[submission.name] = text
-                report.results.append(result)
+                report.results.append(slim(result))      # the whole result is on disk (grader.slim)
                 report.graded += 1
                 bar.update(result)
                 if on_result is not None:
@@ -593,8 +687,9 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
 
 def describe(report: BatchReport, out: str | os.PathLike) -> str:
     """The lines `grader batch` prints when it is done."""
-    total = len(report.results)
-    mean = sum(r.score for r in report.results) / total if total else 0.0
+    handed_in = [r for r in report.results if r.status != NO_SUBMISSION]   # roster students without one: apart
+    total = len(handed_in)
+    mean = sum(r.score for r in handed_in) / total if total else 0.0
     lines = [f"{total} submissions: {report.graded} graded now, {report.reused} unchanged since the last run "
              f"(kept), {report.failures} unreadable or failed; mean score {mean:.2f}; {report.seconds:.1f} s",
              f"reports: {Path(out) / 'summary.html'}   grades: {Path(out) / 'grades.csv'}"]
@@ -606,6 +701,22 @@ def describe(report: BatchReport, out: str | os.PathLike) -> str:
         lines.append("  ! the hidden cases came from the repository's DEMO secret: set GRADER_SECRET "
                      "(or secret_file in grader.toml) before grading for real")
     lines += report.notes
+    if report.intake and report.intake != "folder":
+        lines.append(f"read as a {report.intake} bulk download")
+    lines += [f"  ? {clean(line, 300).replace(chr(10), ' ')}" for line in report.skipped[:20]]
+    if len(report.skipped) > 20:
+        lines.append(f"  ? … and {len(report.skipped) - 20} more entries that are nobody's submission")
+    roster = getattr(report.course, "roster", None)
+    if roster is not None:
+        added = len(report.course.missing)
+        absent = (f"{added} students with no submission" if added or not roster.missing else
+                  f"{len(roster.missing)} roster students not in this shard (grader merge --roster lists the missing)")
+        lines.append(f"roster: {len(roster.matched)} submissions matched, {absent}, "
+                     f"{len(roster.unknown)} submissions from ids not on the roster"
+                     + (f", {len(roster.shared)} students with several submissions" if roster.shared else ""))
+        lines += [f"  ! {name}: not on the roster" for name in roster.unknown]
+    if report.changed:
+        lines.append(f"{report.changed} students' totals changed since the last run (grader diff shows how)")
     for result in report.results:
         if result.status != GRADED:
             reasons = [p.message for p in result.problems if p.code != "demo-secret"] or [result.status]

@@ -2,10 +2,12 @@
 
 Exit codes (documented in the README):
   0  graded (grade, batch), or every public case passes (check); built (build-kit, build-autograder);
-     the configuration is valid (config); gradescope always (it writes a results.json whatever happens)
+     the configuration is valid (config); written (export, diff, merge); gradescope always (it writes a
+     results.json whatever happens)
   1  check: some public case fails
   2  usage or configuration error (also: a bad --manual-scores file, after the batch is written;
-     a kit or autograder that cannot be built, e.g. with the demo secret)
+     a kit or autograder that cannot be built, e.g. with the demo secret; a download, roster, batch
+     output or shards that cannot be read)
   3  the submission could not be read at all (a result saying why is still written)
   4  the required sandbox is not available here
 """
@@ -83,7 +85,7 @@ def cmd_batch(args) -> int:
     config = _config(args)
     try:
         report = batch.run_batch(args.folder, args.out, config, workers=args.workers, force=args.force,
-                                 manual_scores=args.manual_scores)
+                                 manual_scores=args.manual_scores, roster=args.roster, shard=args.shard)
     except batch.BatchError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -124,6 +126,60 @@ def cmd_similarity(args) -> int:
     assignment = next((e.result.assignment for e in entries if e.result.assignment), "")
     pairs = copying.write_similarity(out, entries, template, config.similarity, assignment)
     print(copying.describe(pairs, out))
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    """Write a batch's gradebook for an LMS or a spreadsheet (logic: grader.export)."""
+    from . import export
+
+    try:
+        text, warnings = export.export(args.out, args.format, args.assignment, args.decimals)
+    except export.ExportError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for warning in warnings:
+        print(f"grader: warning: {warning}", file=sys.stderr)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    target = args.output or os.path.join(args.out, f"gradebook-{args.format}.{'json' if args.format == 'json' else 'csv'}")
+    write_atomic(target, text)
+    print(f"gradebook ({args.format}) written to {target}")
+    return EXIT_OK
+
+
+def cmd_diff(args) -> int:
+    """What changed between two runs, and why it may have (logic: grader.diff)."""
+    from . import diff
+
+    try:
+        result = diff.compare(diff.load_results(args.old), diff.load_results(args.new), args.old, args.new)
+    except ValueError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(diff.table(result))
+    csv_path, page_path = diff.write(result, args.out or args.new)
+    print(f"written: {csv_path}  {page_path}")
+    return EXIT_OK
+
+
+def cmd_merge(args) -> int:
+    """One class view from the outputs of sharded batches (logic: grader.merge)."""
+    from . import caseset, merge
+    from .roster import RosterError, read_roster
+
+    config = _config(args)
+    try:
+        class_list = read_roster(args.roster) if args.roster else None
+        done = merge.merge(args.shards, args.out, caseset.build(config.load_assignment(), config.secret), class_list)
+    except (merge.MergeError, RosterError) as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{len(done.results)} students from {done.shards} shards merged into {args.out}"
+          + (f"; {len(done.missing)} with no submission" if done.missing else ""))
+    if done.changed:
+        print(f"{done.changed} students' totals changed since the last run (grader diff shows how)")
     return EXIT_OK
 
 
@@ -219,13 +275,19 @@ def build_parser() -> argparse.ArgumentParser:
                                    "cases, or the student kit's bundled file)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("batch", parents=common, help="grade a folder of submissions (one file or folder each)")
-    p.add_argument("folder", help="the submissions: one file or one folder per student")
+    p = sub.add_parser("batch", parents=common, help="grade a folder of submissions (one file or folder each), "
+                                                     "or an LMS bulk download (Canvas, Gradescope, Moodle)")
+    p.add_argument("folder", help="the submissions: one file or folder per student, or an LMS download (.zip or "
+                                  "its folder)")
     p.add_argument("--out", required=True, metavar="DIR", help="the folder for the reports, grades.csv and summary.html")
     p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                    help="submissions graded at once (default: [grader] workers, else all cores)")
     p.add_argument("--force", action="store_true", help="re-grade submissions that were already graded")
     p.add_argument("--manual-scores", metavar="CSV", help="a CSV of TA scores for the written parts, merged into the results")
+    p.add_argument("--roster", metavar="CSV",
+                   help="the class list: a Canvas gradebook export or an id,name,email,section CSV")
+    p.add_argument("--shard", metavar="K/N",
+                   help="grade only the K-th of N deterministic slices (merge them with `grader merge`)")
     p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("similarity", parents=[config], help="look for copying across a graded class (instructors only)")
@@ -233,6 +295,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", help="the blank template handed out (its code and text are not evidence; "
                                       "default: [similarity] template, or the checkout's template)")
     p.set_defaults(func=cmd_similarity)
+
+    p = sub.add_parser("export", help="write a batch's gradebook: Canvas import CSV, plain CSV or JSON")
+    p.add_argument("out", help="the batch's output folder (it holds results.json)")
+    p.add_argument("--format", default="csv", choices=("canvas", "csv", "json"), help="the layout (default csv)")
+    p.add_argument("--assignment", help="the assignment column's name (Canvas: 'HW3 (12345)' updates that assignment)")
+    p.add_argument("--decimals", type=int, default=2, help="round scores to this many decimals (default 2)")
+    p.add_argument("--output", metavar="FILE",
+                   help="the file to write (default OUT/gradebook-FORMAT.csv; '-' for standard output)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("diff", help="what changed between two batch outputs, per student and question, and why")
+    p.add_argument("old", help="the earlier batch output (or one of its kept runs, OUT/_runs/<time>)")
+    p.add_argument("new", help="the later batch output")
+    p.add_argument("--out", metavar="DIR", help="where to write diff.csv and diff.html (default: NEW)")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("merge", parents=[config], help="one class view from the outputs of `batch --shard K/N`")
+    p.add_argument("shards", nargs="+", help="the shards' output folders")
+    p.add_argument("--out", required=True, metavar="DIR", help="the folder for the merged reports and class files")
+    p.add_argument("--roster", metavar="CSV", help="the class list, to list the students missing from every shard")
+    p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("build-kit", parents=[config], help="build the student kit (template, self-check, "
                                                             "public cases; no reference, no hidden cases)")

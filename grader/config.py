@@ -21,6 +21,12 @@ A key the schema does not know is an error that names it (a misspelt `isolaton =
 otherwise silently drop the sandbox requirement), and so is a value of the wrong type or out of its
 bounds; `ConfigError` reaches the command line as exit 2, never as a traceback.
 
+    [late]                             # see grader.late; absent (or policy = "none"): no penalty
+    due = 2026-03-01T23:59:00-05:00
+    grace_minutes = 15
+    penalty_per_day = 10               # percent of the points earned
+    cap = 50                           # percent
+
 Without any secret the repository's DEMO secret is used, and every report says so: its hidden
 cases are reproducible by anyone with this repository, so it must never be used for real grades.
 A secret of one's own must resist guessing (`MIN_SECRET_CHARS`): the case-set digest printed on
@@ -36,9 +42,12 @@ import importlib.util
 import os
 import sys
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from .late import LatePolicy, LatePolicyError
+from .late import parse as parse_late
 from .similarity import Thresholds
 from .spec import Assignment
 
@@ -105,7 +114,7 @@ class Setting:
 
     section: str
     name: str                      # "*" in [written]: any written part of the registry
-    type: type                     # str, int, float or bool (an int is accepted where a float is asked)
+    type: type                     # str, int, float, bool or datetime (an int is accepted where a float is asked)
     default: Any
     help: str
     choices: tuple[str, ...] = ()
@@ -129,6 +138,10 @@ class Setting:
             raise ConfigError(f"{where} must be a string, not {value!r}")
         if self.type is bool and not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, not {value!r}")
+        if self.type is datetime:
+            if not isinstance(value, (datetime, date, str)):
+                raise ConfigError(f"{where} must be a date-time (2026-03-01T23:59:00-05:00), not {value!r}")
+            return value           # read as a time by its user (grader.late), which says what is wrong
         if self.choices and value not in self.choices:
             raise ConfigError(f"{where} must be one of {', '.join(self.choices)}; not {value!r}")
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
@@ -145,7 +158,7 @@ class Setting:
     def type_text(self) -> str:
         if self.choices:
             return " | ".join(f'"{c}"' for c in self.choices)
-        kind = {str: "string", int: "integer", float: "number", bool: "true or false"}[self.type]
+        kind = {str: "string", int: "integer", float: "number", bool: "true or false", datetime: "date-time"}[self.type]
         return f"{kind}, {self._range().strip()}" if self.minimum is not None else kind
 
     def default_repr(self) -> str:
@@ -179,6 +192,17 @@ SCHEMA: tuple[Setting, ...] = (
             "tests (\"hidden\": Gradescope then hides the total score from students too)", choices=VISIBILITIES),
     Setting("gradescope", "hidden_score", str, "total", "what Gradescope's top-level score holds: every case, "
             "or the public cases only (until the hidden ones are published)", choices=("total", "public-only")),
+    Setting("late", "policy", str, "none", "\"none\" turns the late policy off; anything else (or leaving it out "
+            "with a due date) applies it", default_text="none, unless `due` is set"),
+    Setting("late", "due", datetime, None, "the due date-time (TOML date-time, e.g. 2026-03-01T23:59:00-05:00); "
+            "the LMS's submission times are compared with it", default_text="none"),
+    Setting("late", "grace_minutes", float, 0.0, "minutes after the due time that still count as on time",
+            minimum=0, maximum=10**6),
+    Setting("late", "penalty_per_day", float, 0.0, "percent of the earned score taken per late period",
+            minimum=0, maximum=100),
+    Setting("late", "cap", float, 100.0, "the largest penalty, in percent", minimum=0, maximum=100),
+    Setting("late", "period_hours", float, 24.0, "how long one late period (\"day\") is", minimum=0.001,
+            maximum=10**6),
     Setting("similarity", "enabled", bool, True, "look for copying across the class after every batch "
             "(similarity.html, instructors only)"),
     Setting("similarity", "code", float, Thresholds.code, "flag a pair sharing this share of the smaller "
@@ -229,6 +253,7 @@ class Config:
     similarity: Thresholds = field(default_factory=Thresholds)
     similarity_enabled: bool = True
     similarity_template: str | None = None   # None: the checkout's submissions/template.ipynb, if any
+    late: LatePolicy | None = None        # grader.late; None: no late penalty
 
     @property
     def demo_secret(self) -> bool:
@@ -320,10 +345,19 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
                     limits=Limits(**limits), written_points=values.get(WRITTEN, {}),
                     hidden_visibility=values.get("gradescope", {}).get("hidden_visibility", "hidden"),
                     hidden_score=values.get("gradescope", {}).get("hidden_score", "total"),
-                    source=str(chosen) if chosen else "defaults", **_similarity(values.get("similarity", {}), base))
+                    source=str(chosen) if chosen else "defaults", **_similarity(values.get("similarity", {}), base),
+                    late=_late(values.get("late", {})))
     if "workers" in grader:
         config = dataclasses.replace(config, workers=grader["workers"])
     return config
+
+
+def _late(values: dict[str, Any]) -> LatePolicy | None:
+    """[late] as a policy (grader.late), or None when there is none."""
+    try:
+        return parse_late(values)
+    except LatePolicyError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _similarity(values: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -439,6 +473,9 @@ def current_values(config: Config) -> dict[tuple[str, str], Any]:
     values.update({("similarity", f.name): getattr(config.similarity, f.name)
                    for f in dataclasses.fields(Thresholds)})
     values[("similarity", "enabled")] = config.similarity_enabled
+    if config.late is not None:
+        values.update({("late", f.name): getattr(config.late, f.name) for f in dataclasses.fields(config.late)})
+        values[("late", "due")] = config.late.due.isoformat()
     if config.similarity_template:
         values[("similarity", "template")] = config.similarity_template
     return values

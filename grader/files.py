@@ -40,6 +40,28 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes, mode: int | None = 
         raise
 
 
+def write_chunks_atomic(path: str | os.PathLike, chunks) -> None:
+    """Write an iterable of text chunks (UTF-8) to `path` atomically, never holding them all at once."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def read_text_or_none(path: str | os.PathLike) -> str | None:
     """The file's text, or None if it does not exist or cannot be read as UTF-8."""
     try:

@@ -27,6 +27,7 @@ CASE_STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, CRASHED, MISSING, NOT_RUN)
 GRADED = "graded"          # the submission ran; its questions were graded (some may have failed)
 UNREADABLE = "unreadable"  # the file could not be read as a submission at all; every question scores 0
 # ERROR (above) as a submission status: the grader itself failed on it; nothing was graded
+NO_SUBMISSION = "no-submission"  # on the roster, nothing handed in (grader.course); no questions
 
 
 @dataclass
@@ -159,6 +160,40 @@ class StaffCase:
 
 
 @dataclass
+class Student:
+    """Who handed a submission in, as the learning-management system knows them (`grader.lms`).
+
+    Kept in the result so that a gradebook can be sent back to the LMS by its own ids, and so that
+    the report shows what the LMS said (file names, submission time, late flag) beside the grade.
+    """
+
+    id: str                        # the LMS's id: Canvas user id, Gradescope SID (else e-mail), Moodle participant id
+    name: str = ""                 # display name as the LMS writes it
+    lms: str = ""                  # canvas | gradescope | moodle | folder | roster
+    submission_id: str = ""        # the LMS's id of the hand-in (Canvas attachment, Gradescope submission)
+    files: list[str] = field(default_factory=list)   # original file names, as uploaded
+    submitted_at: str = ""         # ISO 8601; "" when the LMS does not say
+    late: bool | None = None       # the LMS's own late flag; None when it does not say
+    email: str = ""
+    sis_id: str = ""
+    login: str = ""
+    section: str = ""
+    on_roster: bool | None = None  # None: no roster given
+
+
+@dataclass
+class Late:
+    """The late policy applied to one submission (`grader.late`)."""
+
+    due: str                       # ISO 8601
+    submitted_at: str              # ISO 8601, or "" when only the LMS's late flag was known
+    days: int                      # periods charged
+    percent: float                 # share of the score taken, in percent (after the cap)
+    points: float                  # points taken
+    note: str = ""
+
+
+@dataclass
 class Result:
     """One submission, graded."""
 
@@ -178,6 +213,8 @@ class Result:
     isolation: str = ""            # the isolation level actually used to run the code
     source_sha256: str = ""
     seconds: float = 0.0
+    student: Student | None = None  # who, by the LMS's ids (None for a file graded alone)
+    late: Late | None = None        # the late penalty taken from `score`, if any
     # Hidden cases in full, for the instructor-only view. Never serialised with the result
     # (result.json keeps inputs/expected/got of hidden cases as null): see TRUSTED_ONLY.
     staff: list[StaffCase] = field(default_factory=list, repr=False, compare=False, metadata=TRUSTED_ONLY)
@@ -210,6 +247,8 @@ class Result:
             "problems": [build(Problem, p) for p in raw.get("problems", [])],
             "cells": [build(CellReport, c) for c in raw.get("cells", [])],
             "written": [build(WrittenAnswer, w) for w in raw.get("written", [])],
+            "student": build(Student, raw["student"]) if isinstance(raw.get("student"), dict) else None,
+            "late": build(Late, raw["late"]) if isinstance(raw.get("late"), dict) else None,
         })
 
 

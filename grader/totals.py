@@ -3,7 +3,7 @@
     auto 71.56/100 + written 21/35 = 92.56/135
 
 The auto-graded part comes from the questions; the written part is what a person has scored so
-far. The maximum always counts every written part (scored or not), so a class's totals are out of
+far; a late penalty (grader.late) is taken from their sum. The maximum always counts every written part (scored or not), so a class's totals are out of
 the same number for everyone, before and after the TA scores are merged: the report's header, the
 class view, grades.csv and the review page all read these numbers from here.
 """
@@ -22,10 +22,11 @@ class Totals:
     written_max: float
     written_scored: int            # how many written parts have a score
     written_parts: int
+    penalty: float = 0.0           # the late penalty taken (grader.late), in points
 
     @property
     def total(self) -> float:
-        return round(self.auto + (self.written or 0.0), 4)
+        return round(max(0.0, self.auto + (self.written or 0.0) - self.penalty), 4)
 
     @property
     def max(self) -> float:
@@ -40,14 +41,15 @@ class Totals:
         """The breakdown as one line of text, e.g. "auto 71.56/100 + written 21/35 = 92.56/135"."""
         auto = f"auto {_n(self.auto)}/{_n(self.auto_max)}"
         if not self.written_parts:
-            return auto
+            return auto + (f" − late {_n(self.penalty)} = {_n(self.total)}/{_n(self.max)}" if self.penalty else "")
         if self.written is None:
             written = f"written not yet scored (–/{_n(self.written_max)})"
         elif not self.complete:
             written = f"written {_n(self.written)}/{_n(self.written_max)} ({self.written_scored} of {self.written_parts} parts scored)"
         else:
             written = f"written {_n(self.written)}/{_n(self.written_max)}"
-        return f"{auto} + {written} = {_n(self.total)}/{_n(self.max)}"
+        late = f" − late {_n(self.penalty)}" if self.penalty else ""
+        return f"{auto} + {written}{late} = {_n(self.total)}/{_n(self.max)}"
 
 
 def totals(result: Result) -> Totals:
@@ -57,7 +59,8 @@ def totals(result: Result) -> Totals:
                   written=round(float(sum(scored)), 4) if scored else None,
                   written_max=float(sum(w.max_score for w in result.written)),
                   written_scored=len(scored),
-                  written_parts=len(result.written))
+                  written_parts=len(result.written),
+                  penalty=float(result.late.points) if result.late is not None else 0.0)
 
 
 def _n(value: float) -> str:

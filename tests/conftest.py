@@ -32,11 +32,16 @@ def public_session(config):
 
 
 def student_folder(out: Path, name: str) -> Path:
-    """The folder of reports of the student whose display name is `name` in a batch's OUT
-    (OUT/students/<name>-<10 hex digits>/: see grader.batch.student_dir)."""
-    import re
+    """The folder of reports (OUT/students/<...>/, see grader.batch.student_dir) of the student whose
+    display name is `name` in a batch's OUT, found by what their result.json says."""
+    import json
 
-    found = [p for p in (Path(out) / "students").iterdir()
-             if re.fullmatch(re.escape(name) + r"-[0-9a-f]{10}", p.name)]
+    found = []
+    for folder in (Path(out) / "students").iterdir():
+        try:
+            if json.loads((folder / "result.json").read_text(encoding="utf-8"))["submission"] == name:
+                found.append(folder)
+        except (OSError, ValueError, KeyError):
+            continue
     assert len(found) == 1, f"{name}: {found}"
     return found[0]

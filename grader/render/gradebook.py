@@ -1,7 +1,8 @@
 """The gradebook: one CSV row per submission, ready for a spreadsheet or an LMS import.
 
 Columns: student, one per question id, `written` (only when some result has written parts),
-`total`, `max`, `status`. `total` and `max` include the written parts: `written` is the sum of the
+`late_penalty` (points taken by the late policy; only when some result was late), `total`, `max`
+(one number for the whole class), `status`. `total` and `max` include the written parts: `written` is the sum of the
 points a person has given so far (empty until one is given), and `max` counts every written part's
 maximum, scored or not, so that a column of totals is always out of the same number.
 
@@ -35,19 +36,27 @@ def number(value: float | None) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
-def header(question_ids: list[str], with_written: bool) -> list[str]:
+def header(question_ids: list[str], with_written: bool, with_late: bool = False) -> list[str]:
     return ["student", *(cell_text(q) for q in question_ids), *(["written"] if with_written else []),
-            "total", "max", "status"]
+            *(["late_penalty"] if with_late else []), "total", "max", "status"]
 
 
-def row(result: Result, question_ids: list[str], with_written: bool) -> list[str]:
+def full_marks(result: Result) -> float:
+    """Every question's and every written part's points, scored or not."""
+    return sum(q.max_score for q in result.questions) + sum(w.max_score for w in result.written)
+
+
+def row(result: Result, question_ids: list[str], with_written: bool, class_max: float | None = None,
+        with_late: bool = False) -> list[str]:
     by_id = {q.id: q for q in result.questions}
     scores = [number(by_id[qid].score) if qid in by_id else "" for qid in question_ids]
     sums = totals(result)          # the same numbers as every report header (grader.totals)
     cells = [cell_text(result.submission), *scores]
     if with_written:
         cells.append(number(sums.written))
-    cells += [number(sums.total), number(sums.max), cell_text(result.status)]
+    if with_late:
+        cells.append(number(sums.penalty if result.late is not None else None))
+    cells += [number(sums.total), number(class_max if class_max is not None else sums.max), cell_text(result.status)]
     return cells
 
 
@@ -57,7 +66,11 @@ def csv_text(results: Iterable[Result], question_ids: list[str]) -> str:
     with_written = any(r.written for r in results)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(header(list(question_ids), with_written))
+    with_late = any(r.late is not None for r in results)
+    writer.writerow(header(list(question_ids), with_written, with_late))
+    # One maximum for the whole class (a module hand-in has no written parts, a missing student no
+    # questions): a column of totals is out of one number.
+    class_max = max((full_marks(r) for r in results), default=0.0)
     for result in results:
-        writer.writerow(row(result, list(question_ids), with_written))
+        writer.writerow(row(result, list(question_ids), with_written, class_max, with_late))
     return out.getvalue()

@@ -17,12 +17,13 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import quote
 
 import jinja2
 
 from ..results import ATOMS, NOT_RUN, PASSED, UNREADABLE, CaseResult, QuestionResult, Result, field_names
+from ..slim import StandIn, stand_in
 from ..text import clean
 from ..totals import totals
 from . import classview, richtext, scripts
@@ -146,7 +147,7 @@ def _clean_copy(value: Any, limit: int) -> Any:
     kind = type(value)
     if kind is str:
         return clean(value, limit)
-    if kind in ATOMS:
+    if kind in ATOMS or kind is StandIn:      # a shared stand-in holds no submission text (grader.slim)
         return value
     if kind is list:
         return [_clean_copy(v, limit) for v in value]
@@ -262,6 +263,15 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
     `staff_links`: like `links`, to each submission's instructor-only view. `staff_pages`: (label,
     path) of the class's other pages for staff (review, similarity).
     """
+    return "".join(summary_chunks(results, links, env, incomplete, staff_links, staff_pages))
+
+
+def summary_chunks(results: list[Result], links: dict[str, str] | None = None,
+                   env: jinja2.Environment | None = None, incomplete: str | None = None,
+                   staff_links: dict[str, str] | None = None,
+                   staff_pages: list[tuple[str, str]] = ()) -> Iterator[str]:
+    """`summary` in pieces, as Jinja2 generates them: a batch writes them to the file as they come,
+    so a large class's page is never held whole (nor the list of its fragments)."""
     links = links or {}
     rows = []
     for raw in sorted(results, key=lambda r: r.submission.lower()):
@@ -274,7 +284,7 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
     view = classview.build(clean_results, {row.result.submission: row.standing for row in rows})
     assignment = next((r.assignment for r in clean_results if r.assignment), "")
     versions = sorted({r.grader_version for r in clean_results if r.grader_version})
-    return (env or environment()).get_template("summary.html").render(
+    return (env or environment()).get_template("summary.html").generate(
         view=view,
         rows=rows,
         question_ids=[qid for qid, _, _ in classview.question_order(clean_results)],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from typing import Iterator
 
 from ..manual import HEADER
 from ..results import Result, WrittenAnswer
@@ -66,10 +67,17 @@ def review(results: list[Result], assignment: Assignment, links: dict[str, dict[
     `links`: submission -> {"work": path, "report": path} relative to the page (file paths; they
     are percent-encoded here), shown beside each answer.
     """
+    return "".join(review_chunks(results, assignment, links))
+
+
+def review_chunks(results: list[Result], assignment: Assignment,
+                  links: dict[str, dict[str, str]] | None = None) -> Iterator[str]:
+    """The review page in pieces, as Jinja2 generates them: written to a file as they come, the page
+    (thousands of answers for a large class) is never held whole, nor the list of its fragments."""
     links = links or {}
     parts = [_part(part.id, part.title, float(part.points), part.rubric, results, links) for part in assignment.written]
     rows = [a.csv_row for p in parts for a in p.answers]
-    return environment().get_template("review.html").render(
+    return environment().get_template("review.html").generate(
         title=f"{clean(assignment.title, NAME_LIMIT)} · written parts to review",
         assignment=clean(assignment.title, NAME_LIMIT),
         parts=parts,

@@ -1,0 +1,130 @@
+"""How `grader batch` scales with the class: wall time, the grader's peak memory, cost per notebook.
+
+For each class size (default 20, 400 and 2000 notebooks, copied round-robin from the readable
+examples in submissions/; erin's deliberate infinite loop is left out, its time-outs are by design)
+this runs `grader batch` as a TA would and reports:
+
+* wall time, and the marginal wall time per notebook between consecutive sizes (what one more
+  student costs once the workers are warm);
+* the peak resident memory of the grader's own process (`ru_maxrss` of that process alone: the
+  sandboxed workers are separate processes with their own limits), which should stay flat as the
+  class grows;
+* optionally (`--canvas`) the same class as a Canvas bulk download (a zip named by Canvas's rules),
+  to include reading the zip;
+* the ratio against nbclient executing the same notebooks. nbclient needs ~0.7 s per notebook, so
+  for large classes it is timed on a sample (`--nbclient-sample`, default 20) and scaled linearly
+  (its cost per notebook does not depend on the class size: one kernel each); `--nbclient-sample 0`
+  skips it.
+
+    python benchmarks/class_size.py [--sizes 20,400,2000] [--workers N] [--canvas] [--nbclient-sample 20]
+
+Run it on an otherwise idle machine: on a shared one the numbers mean little. Prints; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+EXAMPLES = ["alice_correct.ipynb", "bob_seed_mistakes.ipynb", "dave_broken.ipynb", "template.ipynb"]
+
+# Runs the grader's command line in this child process and reports the child's own peak RSS.
+PROBE = """
+import json, resource, sys
+from grader.cli import main
+code = main(sys.argv[2:])
+peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open(sys.argv[1], "w") as fh:
+    json.dump({"code": code, "peak_mb": peak_kb / 1024}, fh)
+"""
+
+
+def make_class(folder: Path, students: int, canvas: bool) -> Path:
+    """`students` notebooks in `folder`, or (canvas) a Canvas download zip of them; returns the input."""
+    folder.mkdir(parents=True)
+    sources = [SUBMISSIONS / name for name in EXAMPLES]
+    if canvas:
+        archive = folder / "submissions.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+            for i in range(students):
+                z.write(sources[i % len(sources)], f"student{i:05d}_{100000 + i}_{900000 + i}_hw3.ipynb")
+        return archive
+    for i in range(students):
+        shutil.copy(sources[i % len(sources)], folder / f"student_{i:05d}.ipynb")
+    return folder
+
+
+def run_batch(source: Path, out: Path, workers: int | None) -> dict:
+    probe = out.parent / f"{out.name}-probe.json"
+    argv = [sys.executable, "-c", PROBE, str(probe), "batch", str(source), "--out", str(out)]
+    if workers:
+        argv += ["--workers", str(workers)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    started = time.perf_counter()
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"grader batch failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    data = json.loads(probe.read_text())
+    data["seconds"] = seconds
+    data["summary"] = proc.stdout.splitlines()[0] if proc.stdout else ""
+    return data
+
+
+def nbclient_seconds_per_notebook(sample: int, scratch: Path) -> float | None:
+    if sample <= 0:
+        return None
+    try:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from batch_vs_nbclient import ensure_nbclient, time_nbclient
+    except ImportError:
+        return None
+    ensure_nbclient()
+    folder = scratch / "nbclient"
+    make_class(folder, sample, canvas=False)
+    seconds, _ = time_nbclient(sorted(folder.glob("*.ipynb")))
+    return seconds / sample
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="20,400,2000")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--canvas", action="store_true", help="give each class as a Canvas download zip")
+    parser.add_argument("--nbclient-sample", type=int, default=20)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    with tempfile.TemporaryDirectory(prefix="grader-class-size-") as tmp:
+        scratch = Path(tmp)
+        per_nb = nbclient_seconds_per_notebook(args.nbclient_sample, scratch)
+        if per_nb is not None:
+            print(f"nbclient: {per_nb * 1000:.0f} ms per notebook (sample of {args.nbclient_sample})")
+        previous = None
+        print(f"{'students':>8}  {'wall s':>8}  {'ms/nb':>7}  {'marginal ms/nb':>14}  {'grader peak MB':>14}  "
+              f"{'vs nbclient':>11}")
+        for size in sizes:
+            source = make_class(scratch / f"class{size}", size, args.canvas)
+            data = run_batch(source, scratch / f"out{size}", args.workers)
+            marginal = ""
+            if previous is not None:
+                marginal = f"{(data['seconds'] - previous[1]) / (size - previous[0]) * 1000:.1f}"
+            ratio = f"{per_nb * size / data['seconds']:.1f}x" if per_nb is not None else "–"
+            print(f"{size:>8}  {data['seconds']:>8.2f}  {data['seconds'] / size * 1000:>7.1f}  {marginal:>14}  "
+                  f"{data['peak_mb']:>14.1f}  {ratio:>11}")
+            print(f"          {data['summary']}")
+            previous = (size, data["seconds"])
+            shutil.rmtree(scratch / f"out{size}", ignore_errors=True)
+            shutil.rmtree(scratch / f"class{size}", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Gradebook out: a graded batch's results in the layout an LMS imports, or plain for a spreadsheet.
+
+`grader export OUT --format canvas|csv|json [--assignment NAME] [--decimals 2] [--output FILE]`
+reads `OUT/results.json` (what `grader batch` or `grader merge` wrote) and writes:
+
+* **canvas** — Canvas's gradebook import layout: `Student, ID, SIS User ID, SIS Login ID, Section,
+  <assignment>`, then a `Points Possible` row (Canvas's own exports have it; its importer skips it)
+  and one row per student, UTF-8. `ID` is the Canvas user id read from the download (or the roster),
+  which is how Canvas matches a row to a student; name the column as Canvas does, `HW3 (12345)`, to
+  update an existing assignment (`--assignment`). The score is the total after TA scores and the
+  late penalty. A student with no submission gets an empty cell (Canvas's "not graded"; its missing
+  policy then applies), and so does a submission the grader itself failed on (status "error"),
+  which is not the student's zero.
+* **csv** — one row per student: who (id, name, SIS id, section), the submission's name, its
+  status, one column per question and per written part, `late_penalty`, `total`, `max`.
+* **json** — the same rows as JSON, numbers as numbers.
+
+Scores are rounded half-up to `--decimals` places (default 2) from the exact totals; `total` is the
+rounded exact total, as the reports show it, not a sum of rounded parts. `max` is one number for
+the whole class: every question's and every written part's points.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Iterator
+
+from .render.gradebook import cell_text, full_marks
+from .results import ERROR, NO_SUBMISSION, Result, json_text
+from .resultsfile import ResultsFileError, iter_results, read_head
+
+FORMATS = ("canvas", "csv", "json")
+CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+NO_SCORE = (NO_SUBMISSION, ERROR)
+
+
+class ExportError(ValueError):
+    """The batch output cannot be exported (no results.json, unknown format...)."""
+
+
+@dataclass
+class Loaded:
+    """A batch output's results, read from its results.json one student at a time (grader.resultsfile)."""
+
+    path: Path
+    assignment: str
+    questions: list[str] = field(default_factory=list)     # every question id, in first-seen order
+    parts: list[str] = field(default_factory=list)         # every written part id
+    top: float = 0.0                                        # the highest full marks in the class
+
+    def results(self) -> Iterator[Result]:
+        try:
+            yield from iter_results(self.path)
+        except ResultsFileError as exc:
+            raise ExportError(str(exc)) from None
+
+
+def load(out: str | os.PathLike) -> Loaded:
+    """A batch output folder's results: a first pass for the columns and the class's maximum."""
+    path = Path(out) / "results.json"
+    try:
+        loaded = Loaded(path, str(read_head(path).get("assignment", "")))
+    except ResultsFileError as exc:
+        raise ExportError(f"{exc}: run `grader batch ... --out {out}` first") from None
+    questions: dict[str, None] = {}
+    parts: dict[str, None] = {}
+    top, fallback = 0.0, 0.0
+    for r in loaded.results():
+        questions.update((q.id, None) for q in r.questions)
+        parts.update((w.id, None) for w in r.written)
+        top = max(top, full_marks(r))
+        fallback = max(fallback, r.max_score)
+    loaded.questions, loaded.parts = list(questions), list(parts)
+    loaded.top = top or fallback
+    return loaded
+
+
+def rounded(value: float | None, decimals: int) -> str:
+    """`value` rounded half-up to `decimals` places, without trailing zeros; "" for None."""
+    if value is None:
+        return ""
+    quantum = Decimal(1).scaleb(-decimals)
+    text = format(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def total(result: Result) -> float | None:
+    """The score a gradebook gets: None (empty) for no submission or a grader failure."""
+    return None if result.status in NO_SCORE else result.score
+
+
+def canvas(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> tuple[str, list[str]]:
+    """Canvas's import CSV, and warnings (rows that Canvas cannot match to a student)."""
+    column = cell_text(assignment or loaded.assignment or "Assignment")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CANVAS_HEADER + [column])
+    writer.writerow(["    Points Possible", "", "", "", "", rounded(loaded.top, decimals)])
+    unmatched = []
+    for r in loaded.results():
+        s = r.student
+        # only a Canvas user id goes in ID: another LMS's id, or a file name, could be some other
+        # Canvas user's number
+        canvas_id = s.id if s is not None and (s.lms == "canvas" or s.on_roster) else ""
+        if not canvas_id and not (s and s.sis_id):
+            unmatched.append(r.submission)
+        writer.writerow([cell_text(s.name if s and s.name else r.submission), cell_text(canvas_id),
+                         cell_text(s.sis_id if s else ""), cell_text(s.login if s else ""),
+                         cell_text(s.section if s else ""), rounded(total(r), decimals)])
+    warnings = []
+    if unmatched:
+        shown = ", ".join(unmatched[:5]) + (f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else "")
+        warnings.append(f"{len(unmatched)} rows have no Canvas id (not from a Canvas download, nor matched on a "
+                        f"roster): Canvas will not match them: {shown}")
+    return out.getvalue(), warnings
+
+
+def header(loaded: Loaded) -> list[str]:
+    return ["id", "name", "sis_id", "section", "submission", "status", *loaded.questions, *loaded.parts,
+            "late_penalty", "total", "max"]
+
+
+def rows(loaded: Loaded, decimals: int = 2) -> Iterator[list]:
+    """The plain gradebook's rows, one student at a time (numbers as rounded text, "" for none)."""
+    questions, parts, top = loaded.questions, loaded.parts, loaded.top
+    for r in loaded.results():
+        s = r.student
+        by_q = {q.id: q.score for q in r.questions}
+        by_w = {w.id: w.score for w in r.written}
+        yield [s.id if s else r.submission, s.name if s else "", s.sis_id if s else "",
+               s.section if s else "", r.submission, r.status,
+               *(rounded(by_q.get(q), decimals) for q in questions),
+               *(rounded(by_w.get(w), decimals) for w in parts),
+               rounded(r.late.points if r.late else None, decimals),
+               rounded(total(r), decimals), rounded(top, decimals)]
+
+
+def plain_csv(loaded: Loaded, decimals: int = 2) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([cell_text(h) for h in header(loaded)])
+    for row in rows(loaded, decimals):
+        writer.writerow([cell_text(c) if i < 6 else c for i, c in enumerate(row)])
+    return out.getvalue()
+
+
+def json_export(loaded: Loaded, decimals: int = 2) -> str:
+    names = header(loaded)
+    numeric = set(range(6, len(names)))
+
+    def value(i: int, cell: str):
+        if i in numeric:
+            return None if cell == "" else (int(cell) if cell.lstrip("-").isdigit() else float(cell))
+        return cell
+
+    return json_text({"assignment": loaded.assignment, "decimals": decimals,
+                      "students": [{h: value(i, c) for i, (h, c) in enumerate(zip(names, row))}
+                                   for row in rows(loaded, decimals)]})
+
+
+def export(out: str | os.PathLike, fmt: str, assignment: str | None = None, decimals: int = 2) -> tuple[str, list[str]]:
+    """The gradebook text in format `fmt`, and warnings for the person exporting."""
+    if fmt not in FORMATS:
+        raise ExportError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if not 0 <= decimals <= 6:
+        raise ExportError("--decimals must be between 0 and 6")
+    loaded = load(out)
+    if fmt == "canvas":
+        return canvas(loaded, assignment, decimals)
+    if assignment:
+        loaded.assignment = assignment
+    return (plain_csv(loaded, decimals) if fmt == "csv" else json_export(loaded, decimals)), []

@@ -1,0 +1,713 @@
+"""Reading what a learning-management system hands out: a bulk download in, one submission per student out.
+
+`grader batch` accepts, and tells apart by their shape (no flag needed):
+
+* **Canvas** "Download Submissions": a zip (or the folder it unzips to) of flat files named
+  `<name>[_LATE]_<user id>_<attachment id>_<original name>`. `<name>` is the student's sortable
+  name ("Núñez, José"), lower-cased and stripped of everything but word characters ("núñezjosé");
+  `LATE` (older Canvas: `late`) marks a late hand-in; with anonymous grading the name is absent and
+  the user id is `anon_<anonymous id>`. A student with several files has several entries with one
+  user id. A file uploaded again under the same name is renamed by Canvas with a `-N` suffix before
+  the extension (`hw3-1.ipynb`): of one student's files that differ only by that suffix, the
+  newest (highest attachment id) is graded and the others are named in the report. Text and URL
+  hand-ins are `<name>[_LATE]_<user id>_text.html` / `_link.html`. Canvas puts no time in the zip.
+* **Gradescope** "Export Submissions": a folder per submission (`submission_<id>/`) and a
+  `submission_metadata.yml` that maps each folder to its submitters (`:name:`, `:sid:`,
+  `:email:`) and its time (`:created_at:`), possibly inside one top folder. Read with
+  `yaml.safe_load` (never a YAML tag that builds objects). A group submission is one entry per
+  submitter, each graded from the same files.
+* **Moodle** "Download all submissions": `<Full Name>_<participant id>_assignsubmission_file_/…`
+  (one folder per student and plug-in, the default since Moodle 3.1) or the same prefix on flat
+  file names; `Participant_<id>_…` under blind marking. Moodle replaces `_` in names by spaces, so
+  the first `_` ends the name.
+* **A plain folder** (or a zip of one): one file or folder per student, named as the instructor
+  likes; the name is the identity, as before.
+
+Identity is the LMS's id (`results.Student`), never the file name; the display name, the
+original file names, the submission time and the late flag are kept with it.
+
+Reading is safe by construction: nothing is extracted but the files a submission may be graded from
+(notebooks, modules, written answers: `load.SUFFIXES`), each into a staging folder of its own, under
+a name made safe here. Archive members with absolute or `..` paths are refused; symbolic links are
+never followed (a link member or a linked file is refused); the count of members, each file's size,
+the total size and the compression ratio are capped. A member that cannot be read (corrupt,
+encrypted, too large) costs its student that file, with a note in their report, and nobody else.
+"""
+from __future__ import annotations
+
+import os
+import re
+import stat
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+from .load import MAX_BYTES, SUFFIXES
+from .results import Problem, Student
+from .text import clean
+
+MAX_MEMBERS = 100_000                # entries in one download
+MAX_TOTAL_BYTES = 8 * 2**30          # uncompressed, all entries together
+MAX_FILE_BYTES = MAX_BYTES           # one file (the loader's own limit)
+MAX_RATIO = 200                      # uncompressed / compressed, for members above RATIO_FLOOR
+RATIO_FLOOR = 1 << 20
+MAX_METADATA_BYTES = 64 * 2**20      # Gradescope's submission_metadata.yml
+MAX_NESTED_MEMBERS = 1000            # files in a zip that a student handed in
+MAX_GROUP = 50                       # submitters of one Gradescope submission
+MAX_DEPTH = 4                        # folder levels listed below a download folder (export/submission/sub/file)
+NAME_LIMIT = 80
+METADATA = "submission_metadata.yml"
+JUNK = ("__MACOSX",)
+
+CANVAS, GRADESCOPE, MOODLE, FOLDER = "canvas", "gradescope", "moodle", "folder"
+
+# The name is Ruby's [[:word:]] characters (letters, marks, digits, `_`), which Python's \w does not
+# quite match (combining marks): any characters are taken, up to the first `_[LATE_]<id>_<id>_`.
+# Canvas collapses `_<digits>_` inside names, so that first match is the right one.
+CANVAS_FILE = re.compile(
+    r"^(?:(?P<name>[^/]*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_(?P<file>\d+)_(?P<orig>.+)$",
+    re.S)
+CANVAS_TEXT = re.compile(r"^(?:(?P<name>[^/]*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_"
+                         r"(?P<orig>text|link)\.html$", re.S)
+CANVAS_VERSION = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)(?P<ext>(?:\.[A-Za-z][A-Za-z0-9]*)*\.[A-Za-z0-9]*)$")
+MOODLE_ENTRY = re.compile(r"^(?P<name>[^_/]+)_(?P<id>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z0-9]+)_(?P<rest>.*)$")
+
+
+class IntakeError(ValueError):
+    """The download as a whole cannot be read (not a zip, too many members, too large...)."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Sources: a zip or a folder, seen as a list of member files with POSIX paths
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file of the download. `problem` says why it cannot be read ("" when it can)."""
+
+    path: str
+    size: int
+    problem: str = ""
+
+
+class Source:
+    """The files of a download, listed without reading them, read one at a time and bounded."""
+
+    location: Path
+    members: list[Member]
+    refused: list[str]          # members refused outright (path escapes), for the batch's summary
+
+    def read(self, member: Member) -> bytes:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def safe_member_path(raw: str) -> str | None:
+    """`raw` as a relative POSIX path inside the archive, or None if it would land outside it."""
+    text = raw.replace("\\", "/")
+    if "\x00" in text or text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        return None
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts):
+        return None
+    return "/".join(parts)
+
+
+def hidden(path: str) -> bool:
+    """Dot files, macOS resource forks and `__pycache__` are never anyone's submission."""
+    return any(p.startswith(".") or p in JUNK or p == "__pycache__" for p in path.split("/"))
+
+
+class ZipSource(Source):
+    def __init__(self, path: Path):
+        self.location = path
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except Exception as exc:  # noqa: BLE001 - BadZipFile, OSError, ValueError...: the archive is unusable
+            raise IntakeError(f"{path.name} cannot be read as a zip archive: {exc}") from None
+        infos = self.zip.infolist()
+        if len(infos) > MAX_MEMBERS:
+            self.zip.close()
+            raise IntakeError(f"{path.name} has {len(infos)} members; the limit is {MAX_MEMBERS}")
+        total = sum(i.file_size for i in infos)
+        if total > MAX_TOTAL_BYTES:
+            self.zip.close()
+            raise IntakeError(f"{path.name} unpacks to {total / 2**30:.1f} GiB; the limit is "
+                              f"{MAX_TOTAL_BYTES // 2**30} GiB")
+        self.members, self.refused, self._infos = [], [], {}
+        for info in infos:
+            if info.is_dir():
+                continue
+            name = safe_member_path(_utf8_name(info))
+            if name is None:
+                self.refused.append(f"{info.filename[:200]!r}: a path outside the archive; refused")
+                continue
+            if hidden(name):
+                continue
+            if name in self._infos:
+                self.refused.append(f"{name[:200]}: appears twice in the archive; only the first is read")
+                continue
+            self._infos[name] = info
+            self.members.append(Member(name, info.file_size, _zip_problem(info)))
+
+    def read(self, member: Member) -> bytes:
+        info = self._infos[member.path]
+        with self.zip.open(info) as fh:        # raises BadZipFile on a bad CRC at the end of the data
+            data = fh.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise OSError("larger than the file size limit")
+        return data
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+def _utf8_name(info: zipfile.ZipInfo) -> str:
+    """The member's name. Without the UTF-8 flag, zipfile reads names as cp437; tools that write
+    UTF-8 without setting the flag are common, so such a name is read as UTF-8 when it decodes."""
+    if info.flag_bits & 0x800 or info.filename.isascii():
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
+
+
+def _zip_problem(info: zipfile.ZipInfo) -> str:
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link in the archive; links are never followed"
+    if info.flag_bits & 0x1:
+        return "is encrypted"
+    if info.file_size > MAX_FILE_BYTES:
+        return f"is {info.file_size / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB"
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        return f"compresses {info.file_size // max(info.compress_size, 1)}:1 (a zip bomb?); the limit is {MAX_RATIO}:1"
+    return ""
+
+
+class FolderSource(Source):
+    """A folder walked without following a single link; `exclude` paths (the output) are skipped.
+
+    Only MAX_DEPTH levels are listed: every format puts a submission's files within them, and a
+    plain folder's entries are graded in place, so a student's deep tree (a virtualenv handed in
+    by mistake) is never walked file by file.
+    """
+
+    def __init__(self, path: Path, exclude: Iterable[Path] = ()):
+        self.location = path
+        self.members, self.refused = [], []
+        excluded = {Path(p).resolve() for p in exclude}
+        total = 0
+        for root, dirs, files in os.walk(path, followlinks=False):
+            here = Path(root)
+            if len(here.relative_to(path).parts) >= MAX_DEPTH - 1:
+                dirs[:] = []
+            keep = []
+            for d in sorted(dirs):
+                full = here / d
+                rel = full.relative_to(path).as_posix()
+                if hidden(rel) or full.resolve() in excluded:
+                    continue
+                if full.is_symlink():
+                    self.members.append(Member(rel, 0, "is a symbolic link; links are never followed"))
+                    continue
+                keep.append(d)
+            dirs[:] = keep
+            for name in sorted(files):
+                full = here / name
+                rel = full.relative_to(path).as_posix()
+                if hidden(rel):
+                    continue
+                try:
+                    info = os.lstat(full)
+                except OSError as exc:
+                    self.members.append(Member(rel, 0, f"cannot be read ({exc.strerror})"))
+                    continue
+                if stat.S_ISLNK(info.st_mode):
+                    self.members.append(Member(rel, 0, "is a symbolic link; links are never followed"))
+                elif stat.S_ISREG(info.st_mode):
+                    problem = (f"is {info.st_size / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB"
+                               if info.st_size > MAX_FILE_BYTES else "")
+                    self.members.append(Member(rel, info.st_size, problem))
+                    total += info.st_size
+                if len(self.members) > MAX_MEMBERS:
+                    raise IntakeError(f"{path} holds more than {MAX_MEMBERS} files")
+        if total > MAX_TOTAL_BYTES:
+            raise IntakeError(f"{path} holds {total / 2**30:.1f} GiB; the limit is {MAX_TOTAL_BYTES // 2**30} GiB")
+
+    def read(self, member: Member) -> bytes:
+        fd = os.open(self.location / member.path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError("not a regular file")
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
+        finally:
+            os.close(fd)
+        if len(data) > MAX_FILE_BYTES:
+            raise OSError("larger than the file size limit")
+        return data
+
+
+def open_source(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = ()) -> Source:
+    path = Path(path)          # given by the instructor: a link to the download is followed, none inside it
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise IntakeError(f"{path.name} is a file but not a zip archive: give a folder of submissions "
+                              "or an LMS bulk download (.zip)")
+        return ZipSource(path)
+    if path.is_dir():
+        return FolderSource(path, [Path(p) for p in exclude])
+    raise IntakeError(f"{path} is not a folder of submissions or a zip of them")
+
+
+# ------------------------------------------------------------------------------------------------
+# What a format finds: one hand-in per student, not yet extracted
+
+
+@dataclass
+class Found:
+    """One student's hand-in: who, which members (path in the source -> file name to grade it as)."""
+
+    student: Student
+    files: list[tuple[Member, str]] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+    whole: str | None = None      # a plain folder's entry, graded in place (no staging)
+
+    @property
+    def key(self) -> str:
+        """The identity used for shards, rosters and output folders."""
+        return self.student.id
+
+
+@dataclass
+class Intake:
+    format: str
+    source: Source
+    found: list[Found]
+    skipped: list[str] = field(default_factory=list)   # members that fit no rule, and refused ones
+
+
+def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = ()) -> Intake:
+    """List the hand-ins of a download (any supported format, told apart by shape). Reads no file
+    but Gradescope's metadata."""
+    source = open_source(path, exclude)
+    try:
+        intake = _detect(source)
+    except BaseException:
+        source.close()
+        raise
+    intake.skipped = source.refused + intake.skipped
+    return intake
+
+
+def _detect(source: Source) -> Intake:
+    members = source.members
+    meta = [m for m in members if PurePosixPath(m.path).name == METADATA and m.path.count("/") <= 1]
+    if meta:
+        return _gradescope(source, meta[0])
+    for prefix in _roots(members):
+        inner = [replace(m, path=m.path[len(prefix):]) for m in members if m.path.startswith(prefix)]
+        tops = {m.path.split("/")[0] for m in inner}
+        flat = [m for m in inner if "/" not in m.path]
+        if tops and _share(tops, MOODLE_ENTRY) >= 0.5:
+            return _moodle(source, prefix)
+        if flat and _share({m.path for m in flat}, CANVAS_FILE, CANVAS_TEXT) >= 0.5:
+            return _canvas(source, prefix)
+    return _plain(source)
+
+
+def _roots(members: list[Member]) -> list[str]:
+    """"" and, when every member lies in one top folder (a zip made of a folder), that folder."""
+    roots = [""]
+    tops = {m.path.split("/")[0] for m in members}
+    if len(tops) == 1 and all("/" in m.path for m in members):
+        roots.append(next(iter(tops)) + "/")
+    return roots
+
+
+def _share(names: set[str], *patterns: re.Pattern) -> float:
+    return sum(1 for n in names if any(p.match(n) for p in patterns)) / len(names)
+
+
+def _iso(value) -> str:
+    """A timestamp as ISO 8601 text ("" if none); naive times are taken as UTC."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).isoformat()
+    if isinstance(value, str) and value.strip():
+        try:
+            return _iso(datetime.fromisoformat(value.strip().replace(" ", "T", 1).replace("Z", "+00:00")))
+        except ValueError:
+            return ""
+    return ""
+
+
+def safe_file_name(raw: str) -> str:
+    """A file name that is one safe path component: no separator, no leading dot, bounded, NFC."""
+    name = unicodedata.normalize("NFC", PurePosixPath(raw.replace("\\", "/")).name)
+    name = re.sub(r"[\x00-\x1f\x7f/]", "_", name).lstrip(".").strip() or "file"
+    stem, dot, ext = name.rpartition(".")
+    return (stem[:100] + dot + ext[:20]) if dot and stem else name[:120]
+
+
+# ------------------------------------------------------------------------------------------------
+# Canvas
+
+
+def _canvas(source: Source, prefix: str) -> Intake:
+    by_id: dict[str, Found] = {}
+    uploads: dict[str, list[tuple[int, str, Member]]] = {}
+    skipped = []
+    for member in source.members:
+        rel = member.path[len(prefix):] if member.path.startswith(prefix) else None
+        if rel is None or "/" in rel:
+            skipped.append(f"{member.path}: not a Canvas submission file; skipped")
+            continue
+        m = CANVAS_FILE.match(rel) or CANVAS_TEXT.match(rel)
+        if m is None:
+            skipped.append(f"{member.path}: does not follow Canvas's naming rule; skipped")
+            continue
+        uid = m["id"]
+        found = by_id.get(uid)
+        if found is None:
+            found = by_id[uid] = Found(Student(id=uid, name=m["name"] or "", lms=CANVAS))
+        if m["late"]:
+            found.student.late = True
+        original = m["orig"] if "file" in m.groupdict() else f"{m['orig']}.html"
+        attachment = int(m["file"]) if "file" in m.groupdict() and m["file"] else 0
+        uploads.setdefault(uid, []).append((attachment, original, member))
+    for uid, files in uploads.items():
+        found = by_id[uid]
+        if found.student.late is None:
+            found.student.late = False
+        _canvas_files(found, files)
+    return Intake(CANVAS, source, sorted(by_id.values(), key=lambda f: (f.student.name, f.key)), skipped)
+
+
+def _canvas_files(found: Found, files: list[tuple[int, str, Member]]) -> None:
+    """Keep the newest of the uploads that differ only by Canvas's `-N` suffix; name the others.
+
+    A name is read as `<base>-N` only when the student has another upload of that base: `model-2.py`
+    alone is just a file called `model-2.py`. The newest upload has the highest attachment id.
+    """
+    bases = [_canvas_base(original) for _, original, _ in files]
+    groups: dict[str, list[tuple[int, str, Member]]] = {}
+    for (attachment, original, member), base in zip(files, bases):
+        if base != original and bases.count(base) < 2:
+            base = original
+        groups.setdefault(base, []).append((attachment, original, member))
+    ids = []
+    for base, group in sorted(groups.items()):
+        group.sort(key=lambda g: g[0])
+        attachment, original, member = group[-1]
+        found.files.append((member, base))
+        found.student.files.append(original)
+        if attachment:
+            ids.append(str(attachment))
+        older = [g[1] for g in group[:-1]]
+        if older:
+            found.notes.append(Problem("lms-older-upload", f"Canvas holds several uploads of {base}; the newest "
+                                                           f"({original}) was graded, not {', '.join(older)}"))
+    found.student.submission_id = ",".join(ids)
+
+
+def _canvas_base(original: str) -> str:
+    v = CANVAS_VERSION.match(original)
+    return v["stem"] + v["ext"] if v else original
+
+
+# ------------------------------------------------------------------------------------------------
+# Gradescope
+
+
+def _gradescope(source: Source, meta: Member) -> Intake:
+    import yaml
+
+    root = meta.path[: -len(METADATA)]
+    if meta.problem or meta.size > MAX_METADATA_BYTES:
+        raise IntakeError(f"{meta.path} cannot be read: {meta.problem or 'too large'}")
+    try:
+        data = yaml.safe_load(source.read(meta))
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise IntakeError(f"{meta.path} cannot be read: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise IntakeError(f"{meta.path} is not valid YAML: {str(exc)[:300]}") from None
+    if not isinstance(data, dict):
+        raise IntakeError(f"{meta.path} does not map submission folders to their submitters")
+    if len(data) > MAX_MEMBERS:
+        raise IntakeError(f"{meta.path} lists more than {MAX_MEMBERS} submissions")
+    members: dict[str, list[Member]] = {}
+    for member in source.members:
+        if member.path.startswith(root) and member != meta:
+            rel = member.path[len(root):]
+            members.setdefault(rel.split("/")[0] if "/" in rel else "", []).append(member)
+    found: list[Found] = []
+    skipped = [f"{m.path}: not inside a submission folder; skipped" for m in members.pop("", [])]
+    for folder, info in data.items():
+        folder = _scalar(folder)
+        info = info if isinstance(info, dict) else {}
+        submitters = info.get(":submitters") or info.get("submitters") or []
+        files = members.pop(folder, [])
+        when = _iso(info.get(":created_at") or info.get("created_at"))
+        if isinstance(submitters, list) and len(submitters) > MAX_GROUP:
+            skipped.append(f"{folder}: {len(submitters)} submitters (more than {MAX_GROUP}); skipped")
+            continue
+        late = info.get(":late") if isinstance(info.get(":late"), bool) else None
+        sub_id = folder.removeprefix("submission_")
+        if not isinstance(submitters, list) or not submitters:
+            skipped.append(f"{folder}: no submitter in {METADATA}; skipped")
+            continue
+        for person in submitters:
+            if not isinstance(person, dict):
+                skipped.append(f"{folder}: a submitter that is not a name/sid/email mapping; skipped")
+                continue
+            sid = _scalar(person.get(":sid") or person.get("sid"))
+            email = _scalar(person.get(":email") or person.get("email"))
+            name = _scalar(person.get(":name") or person.get("name"))
+            student = Student(id=sid or email or f"{sub_id}:{name}", name=name, lms=GRADESCOPE,
+                              submission_id=sub_id, submitted_at=when, late=late, email=email, sis_id=sid)
+            entry = Found(student)
+            taken: set[str] = set()
+            for member in sorted(files, key=lambda m: (m.path.count("/"), m.path)):
+                base = safe_file_name(member.path)
+                if base in taken:
+                    entry.notes.append(Problem("lms-duplicate-name", f"{member.path[len(root):]}: another file "
+                                                                     f"named {base} was graded instead"))
+                    continue
+                taken.add(base)
+                entry.files.append((member, base))
+                student.files.append(member.path[len(root) + len(folder) + 1:])
+            if len(submitters) > 1:
+                others = ", ".join(_scalar(p.get(":name")) for p in submitters if isinstance(p, dict) and p is not person)
+                entry.notes.append(Problem("lms-group", f"a group submission, shared with {others}"))
+            found.append(entry)
+    skipped += [f"{root}{folder}/: not listed in {METADATA}; skipped" for folder in sorted(members)]
+    return Intake(GRADESCOPE, source, found, skipped)
+
+
+def _scalar(value, limit: int = 200) -> str:
+    """A YAML value as bounded, clean text; "" for anything but a scalar (a list or mapping built of
+    aliases could be billions of items long once written out: it is never turned into text)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return ""
+    return clean(str(value)[: limit * 2], limit).replace("\n", " ").strip()
+
+
+# ------------------------------------------------------------------------------------------------
+# Moodle
+
+
+def _moodle(source: Source, prefix: str) -> Intake:
+    by_id: dict[str, Found] = {}
+    skipped = []
+    for member in source.members:
+        rel = member.path[len(prefix):] if member.path.startswith(prefix) else ""
+        top, _, inner = rel.partition("/")
+        m = MOODLE_ENTRY.match(top)
+        if m is None:
+            skipped.append(f"{member.path}: does not follow Moodle's naming rule; skipped")
+            continue
+        if m["plugin"] != "file" and not m["rest"] and not inner:
+            continue
+        original = inner if inner else m["rest"]           # folder form, or the flat form's file name
+        if not original:
+            continue
+        found = by_id.setdefault(m["id"], Found(Student(id=m["id"], name=_scalar(m["name"]), lms=MOODLE)))
+        base = safe_file_name(original)
+        if any(name == base for _, name in found.files):
+            found.notes.append(Problem("lms-duplicate-name", f"{original}: another file named {base} was graded "
+                                                             "instead"))
+            continue
+        found.files.append((member, base))
+        found.student.files.append(original)
+    return Intake(MOODLE, source, sorted(by_id.values(), key=lambda f: (f.student.name, f.key)), skipped)
+
+
+# ------------------------------------------------------------------------------------------------
+# A plain folder (as before) or a zip of one
+
+
+def _plain(source: Source) -> Intake:
+    """One entry per top-level file or folder. A zip whose members all lie in one folder is a zip of
+    the class's folder (`submissions/alice.ipynb`, ...): its entries are that folder's."""
+    prefix = ""
+    roots = _roots(source.members)
+    if isinstance(source, ZipSource) and len(roots) > 1:
+        prefix = roots[1]
+    groups: dict[str, list[Member]] = {}
+    for member in source.members:
+        groups.setdefault(member.path[len(prefix):].split("/")[0], []).append(member)
+    found = []
+    for top, members in sorted(groups.items()):
+        is_file = len(members) == 1 and members[0].path == prefix + top
+        key = PurePosixPath(top).stem if is_file else top
+        entry = Found(Student(id=key, name=key, lms=FOLDER))
+        if isinstance(source, FolderSource) and not any(m.problem for m in members if m.path == top):
+            entry.whole = top                       # graded in place, exactly as before
+        for member in sorted(members, key=lambda m: m.path):
+            inner = member.path[len(prefix) + len(top) + 1:]
+            entry.files.append((member, safe_file_name(member.path) if is_file else inner))
+            entry.student.files.append(PurePosixPath(member.path).name if is_file else inner)
+        found.append(entry)
+    return Intake(FOLDER, source, found)
+
+
+# ------------------------------------------------------------------------------------------------
+# Staging: the files a hand-in may be graded from, and nothing else, in a folder of its own
+
+
+def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Problem]]:
+    """Write `found`'s candidate files into `folder` (created); return what to grade and the notes.
+
+    Members that are not notebooks, modules or written answers are not extracted (the loader would
+    ignore them). A zip that a student handed in (`hw3.zip`) is opened in memory and its candidate
+    files are extracted, flattened, under the same rules as the download (one level: a zip inside
+    it is not opened). A member that cannot be read is a note for this student alone.
+    """
+    notes = list(found.notes)
+    if found.whole is not None:
+        for member, _ in found.files:
+            if member.problem:
+                notes.append(Problem("lms-refused-file", f"{member.path}: {member.problem}; not read"))
+        return intake.source.location / found.whole, notes
+    folder.mkdir(parents=True, exist_ok=False)
+    written: set[str] = set()
+    for member, name in found.files:
+        target = "/".join(safe_file_name(p) for p in name.split("/"))
+        suffix = PurePosixPath(target).suffix.lower()
+        if suffix not in SUFFIXES and suffix != ".zip":
+            continue
+        shown = PurePosixPath(member.path).name
+        if member.problem:
+            notes.append(Problem("lms-refused-file", f"{shown}: {member.problem}; not read"))
+            continue
+        if target.lower() in written:
+            continue
+        data = _read(lambda: intake.source.read(member), shown, "the download", notes)
+        if data is None:
+            continue
+        if suffix == ".zip":
+            _unpack(data, shown, folder, written, notes)
+        else:
+            _put(folder, target, data, written)
+    return folder, notes
+
+
+def _read(read, shown: str, where: str, notes: list[Problem]) -> bytes | None:
+    try:
+        return read()
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, zlib.error, OSError...: this student's file only
+        detail = str(exc)[:200] or type(exc).__name__
+        notes.append(Problem("lms-unreadable-file", f"{shown} could not be read from {where} ({detail})"))
+        return None
+
+
+def _put(folder: Path, target: str, data: bytes, written: set[str]) -> None:
+    path = folder / target
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "xb") as fh:
+        fh.write(data)
+    written.add(target.lower())
+
+
+def _unpack(data: bytes, shown: str, folder: Path, written: set[str], notes: list[Problem]) -> None:
+    """The candidate files of a zip a student handed in, flattened into `folder`, bounded like a download."""
+    import io
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except Exception as exc:  # noqa: BLE001 - not a zip, or a broken one
+        notes.append(Problem("lms-unreadable-file", f"{shown} is not a readable zip archive ({str(exc)[:120]})"))
+        return
+    if len(infos) > MAX_NESTED_MEMBERS:
+        notes.append(Problem("lms-refused-file", f"{shown} holds {len(infos)} files (more than "
+                                                 f"{MAX_NESTED_MEMBERS}); not opened"))
+        return
+    total, taken = 0, []
+    for info in infos:
+        path = safe_member_path(info.filename)
+        if info.is_dir() or (path is not None and hidden(path)):
+            continue
+        if path is None:
+            notes.append(Problem("lms-refused-file", f"{shown}: {info.filename[:120]!r} points outside the "
+                                                     "archive; not read"))
+            continue
+        target = safe_file_name(path)
+        if PurePosixPath(target).suffix.lower() not in SUFFIXES:
+            continue
+        problem = _zip_problem(info)
+        total += info.file_size
+        if not problem and total > MAX_FILE_BYTES:
+            problem = f"would take {shown} past {MAX_FILE_BYTES // 2**20} MB unpacked"
+        if problem:
+            notes.append(Problem("lms-refused-file", f"{shown}: {path[:120]} {problem}; not read"))
+            continue
+        if target.lower() in written:
+            notes.append(Problem("lms-duplicate-name", f"{shown}: {path[:120]}: another file named {target} "
+                                                       "was graded instead"))
+            continue
+        content = _read(lambda: _bounded(archive, info), f"{shown}: {path[:120]}", "its zip", notes)
+        if content is not None:
+            _put(folder, target, content, written)
+            taken.append(path)
+    if taken:
+        notes.append(Problem("lms-unpacked", f"read {', '.join(taken[:5])}{' …' if len(taken) > 5 else ''} "
+                                             f"from {shown}"))
+
+
+def _bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    with archive.open(info) as fh:
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError("larger than the file size limit")
+    return data
+
+
+def display_key(student: Student) -> str:
+    """`name_id` for a student of an LMS download, the bare name for a plain folder's entry."""
+    if student.lms == FOLDER or not student.name:
+        return student.id
+    return f"{student.name}_{student.id}"
+
+
+def unique_names(found: list[Found]) -> list[str]:
+    """The name of each hand-in (an output folder, and what reports show): `name_id` for an LMS
+    download, the file or folder name for a plain folder, made unique as `batch.discover` does
+    (`alice-2`). A plain folder's identity is this name."""
+    from .batch import safe_name
+
+    taken: set[str] = set()
+    names = []
+    for entry in found:
+        base = safe_name(display_key(entry.student))
+        name, number = base, 2
+        while name.lower() in taken:
+            name, number = f"{base}-{number}", number + 1
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+def to_submissions(intake: Intake, chosen: list[tuple[str, Found]], staging: Path) -> list:
+    """`batch.Submission`s for the `chosen` (name, hand-in) pairs, each staged under `staging`."""
+    from .batch import Submission
+
+    out = []
+    for index, (name, found) in enumerate(chosen):
+        if found.student.lms == FOLDER:
+            found.student.id = found.student.name = name
+        path, notes = stage(intake, found, staging / f"{index:06d}")
+        # the notes quote member names from the download: no escape codes into a terminal or report
+        notes = tuple(Problem(n.code, clean(n.message, 500).replace("\n", " ")) for n in notes)
+        found.student.files = [clean(f, 300).replace("\n", " ") for f in found.student.files]
+        out.append(Submission(name, path, student=found.student, notes=notes))
+    return out

@@ -1,0 +1,139 @@
+"""The class list: who should have handed in, so that nobody missing goes unnoticed.
+
+`--roster FILE` takes either
+
+* a Canvas gradebook export (Grades → Export): `Student, ID, SIS User ID, SIS Login ID,
+  [Integration ID,] Section, <assignments...>`, with its "Points Possible" row and Canvas's
+  "Test Student" skipped; or
+* a plain CSV with a header naming at least `id` and `name` (and optionally `email`, `section`,
+  `sis_id`, `login`), in any order.
+
+A submission belongs to a roster student when one of its LMS identifiers equals one of theirs,
+exactly: the LMS id against `ID`/`id`; else its SIS id (Gradescope's SID) against `SIS User ID`
+or `id`; else its e-mail against `email` (case-insensitive). Nothing is matched by name, and two
+submissions are never merged into one student: a roster student with two submissions, and a
+submission from an id that is not on the roster, are both flagged in the reports and the batch's
+summary. Roster students with no submission are listed ("no submission") and get a row in every
+gradebook.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_ROSTER_BYTES = 50 * 2**20
+CANVAS_ID_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+
+
+class RosterError(ValueError):
+    """The roster cannot be read; the message says which line and why."""
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    id: str
+    name: str = ""
+    sis_id: str = ""
+    login: str = ""
+    section: str = ""
+    email: str = ""
+
+
+@dataclass
+class Reconciled:
+    """How submissions (by name) and the roster meet."""
+
+    matched: dict[str, RosterEntry] = field(default_factory=dict)      # submission name -> roster entry
+    unknown: list[str] = field(default_factory=list)                   # submissions whose id is not on it
+    missing: list[RosterEntry] = field(default_factory=list)           # roster students with no submission
+    shared: dict[str, list[str]] = field(default_factory=dict)         # roster id -> 2+ submission names
+
+
+def read_roster(path: str | os.PathLike) -> list[RosterEntry]:
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_ROSTER_BYTES:
+            raise RosterError(f"{path}: the roster is larger than {MAX_ROSTER_BYTES // 2**20} MB")
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise RosterError(f"the roster {path} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise RosterError(f"{path}: the roster is not UTF-8 text (bad byte at position {exc.start})") from None
+    except OSError as exc:
+        raise RosterError(f"{path}: the roster cannot be read: {exc.strerror}") from None
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        raise RosterError(f"{path}: the roster is not valid CSV: {exc}") from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise RosterError(f"{path}: the roster is empty")
+    header = [c.strip() for c in rows[0]]
+    if all(c in header for c in ("Student", "ID", "SIS User ID")):
+        entries = _canvas(header, rows[1:])
+    else:
+        entries = _plain(path, [c.lower() for c in header], rows[1:])
+    ids = [e.id for e in entries]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise RosterError(f"{path}: the roster lists these ids more than once: {', '.join(repeated[:10])}")
+    return entries
+
+
+def _canvas(header: list[str], rows: list[list[str]]) -> list[RosterEntry]:
+    at = {name: header.index(name) for name in CANVAS_ID_COLUMNS if name in header}
+
+    def cell(row: list[str], name: str) -> str:
+        i = at.get(name)
+        return row[i].strip() if i is not None and i < len(row) else ""
+
+    entries = []
+    for row in rows:
+        student, uid = cell(row, "Student"), cell(row, "ID")
+        if not uid or student.lower().startswith("points possible") or student == "Student, Test":
+            continue
+        entries.append(RosterEntry(uid, student, cell(row, "SIS User ID"), cell(row, "SIS Login ID"),
+                                   cell(row, "Section")))
+    return entries
+
+
+def _plain(path: Path, header: list[str], rows: list[list[str]]) -> list[RosterEntry]:
+    if "id" not in header:
+        raise RosterError(f"{path}: line 1 must be a header naming the columns: id,name,email,section "
+                          "(or a Canvas gradebook export)")
+    at = {name: header.index(name) for name in ("id", "name", "sis_id", "login", "section", "email") if name in header}
+    entries = []
+    for number, row in enumerate(rows, start=2):
+        values = {name: row[i].strip() if i < len(row) else "" for name, i in at.items()}
+        if not values["id"]:
+            raise RosterError(f"{path}: line {number} has no id")
+        entries.append(RosterEntry(**values))
+    return entries
+
+
+def reconcile(students: dict[str, object], roster: list[RosterEntry]) -> Reconciled:
+    """Match submissions (name -> `results.Student` or None) to roster entries, by exact ids only."""
+    by_id = {e.id: e for e in roster}
+    by_sis = {e.sis_id: e for e in roster if e.sis_id}
+    by_email = {e.email.casefold(): e for e in roster if e.email}
+    out = Reconciled()
+    claimed: dict[str, list[str]] = {}
+    for name, student in students.items():
+        entry = None
+        if student is not None:
+            sid = getattr(student, "id", "")
+            sis = getattr(student, "sis_id", "")
+            email = getattr(student, "email", "")
+            entry = (by_id.get(sid) or (by_sis.get(sis) or by_id.get(sis) if sis else None)
+                     or (by_email.get(email.casefold()) if email else None))
+        if entry is None:
+            out.unknown.append(name)
+            continue
+        out.matched[name] = entry
+        claimed.setdefault(entry.id, []).append(name)
+    out.shared = {rid: names for rid, names in claimed.items() if len(names) > 1}
+    out.missing = [e for e in roster if e.id not in claimed]
+    return out

@@ -1,0 +1,93 @@
+"""A graded Result small enough to keep for every student of a large class, and back again.
+
+A batch needs every student's result at the end, for the class files (summary, review, grades,
+the course's rules). Held whole, a result costs ~150 KB of Python objects (every case's inputs,
+expected and returned values, messages, the output); 5,000 students would need gigabytes. The
+class files need none of that text: `slim` keeps the scores, statuses, diagnoses, hints, problems,
+identity and written answers, and replaces each case by one shared, immutable-by-convention
+CaseResult per (visibility, status) — a reference in a list, so case counts per status still add
+up — which brings a result to ~20 KB.
+
+What was dropped is on disk already (the student's result.json, written as soon as they were
+graded, and never changed by what happens after grading: TA scores, the roster and the late policy
+touch only the top-level fields and the written answers). `inflate` puts it back before a
+student's files are rewritten.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from types import MappingProxyType
+
+from .results import CASE_STATUSES, PASSED, CaseResult, Result
+
+
+@dataclasses.dataclass
+class StandIn(CaseResult):
+    """A case reduced to its visibility and status, shared by every slim result: copying one (a
+    deep copy of a result, a sanitised copy for a page) gives back the same object."""
+
+    def __copy__(self) -> "StandIn":
+        return self
+
+    def __deepcopy__(self, memo) -> "StandIn":
+        return self
+
+
+# One stand-in per (visibility, status); never mutated.
+STAND_INS = MappingProxyType({(v, s): StandIn("", v, "", s) for v in ("public", "hidden") for s in CASE_STATUSES})
+
+
+@dataclasses.dataclass
+class Reduced(CaseResult):
+    """A case that did not pass, reduced to what the class view's "most failed cases" needs: its
+    uid, label, status and diagnosis (labels and mistake ids interned: shared by the class)."""
+
+
+def stand_in(case: CaseResult) -> CaseResult:
+    """The shared stand-in for a passed `case`; a `Reduced` copy of one that did not pass."""
+    if case.status != PASSED:
+        return Reduced(case.uid, case.visibility, sys.intern(case.label), sys.intern(case.status),
+                       diagnosis=[sys.intern(d) for d in case.diagnosis])
+    return STAND_INS.get((case.visibility, case.status)) or CaseResult("", case.visibility, "", case.status)
+
+
+def slim(result: Result) -> Result:
+    """`result` without its per-case texts, cells and output (see the module docstring).
+
+    The texts every student's result repeats (question titles, hints, rubrics) are interned: one
+    copy for the class instead of one per student.
+    """
+    questions = [dataclasses.replace(q, title=sys.intern(q.title), name=sys.intern(q.name),
+                                     status=sys.intern(q.status), cases=[stand_in(c) for c in q.cases],
+                                     diagnosis=[sys.intern(d) for d in q.diagnosis],
+                                     hints=[dataclasses.replace(h, id=sys.intern(h.id), hint=sys.intern(h.hint))
+                                            for h in q.hints])
+                 for q in result.questions]
+    written = [dataclasses.replace(w, id=sys.intern(w.id), title=sys.intern(w.title), rubric=sys.intern(w.rubric))
+               for w in result.written]
+    # staff data (hidden cases in full, answer digests) is in the student's instructor files already
+    return dataclasses.replace(result, questions=questions, written=written, cells=[], output="", staff=[],
+                               wrong_answers=[])
+
+
+def is_slim(result: Result) -> bool:
+    return any(type(c) in (StandIn, Reduced) for q in result.questions for c in q.cases[:1])
+
+
+def inflate(result: Result, result_json: Path) -> Result:
+    """A slim `result` with its questions, cells and output read back from the student's result.json.
+
+    Returned unchanged if it is not slim, or if the file cannot be read (then it is written as is).
+    """
+    if not is_slim(result):
+        return result
+    try:
+        full = Result.from_dict(json.loads(result_json.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return result
+    if [q.id for q in full.questions] != [q.id for q in result.questions]:
+        return result
+    return dataclasses.replace(result, questions=full.questions, cells=full.cells, output=full.output)

@@ -1,0 +1,90 @@
+"""Regrades with a diff: two runs that differ by one submission and by one tolerance, both explained."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader import batch, caseset, diff
+from grader.cli import main
+from grader.session import Session
+from grader.spec import Tolerance
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+
+# carol's module, with 1(a)'s Jacobian off by one part in a thousand: wrong at rtol=1e-6, right at 1e-2
+NEAR_MISS = (SUBMISSIONS / "carol_module.py").read_text(encoding="utf-8") + '''
+
+_exact_sigmoid_jacobian = sigmoid_jacobian
+
+
+def sigmoid_jacobian(W, x):
+    return _exact_sigmoid_jacobian(W, x) * (1 + 1e-3)
+'''
+
+
+@pytest.fixture(scope="module")
+def loose_session(config):
+    """The same assignment with 1(a)'s tolerance loosened to rtol=1e-2."""
+    assignment = config.load_assignment()
+    questions = tuple(dataclasses.replace(q, tolerance=Tolerance(rtol=1e-2, atol=1e-8)) if q.id == "1a" else q
+                      for q in assignment.questions)
+    cases = caseset.build(dataclasses.replace(assignment, questions=questions), config.secret)
+    with Session(config, case_set=cases) as session:
+        yield session
+
+
+def test_two_runs_differing_by_a_submission_and_a_tolerance(tmp_path: Path, session, loose_session, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "alice_correct.ipynb", folder / "alice.ipynb")
+    shutil.copy(SUBMISSIONS / "bob_seed_mistakes.ipynb", folder / "bob.ipynb")
+    (folder / "nina.py").write_text(NEAR_MISS, encoding="utf-8")
+    out = tmp_path / "out"
+    first = batch.run_batch(folder, out, session.config, session=session, progress=False)
+    assert first.changed is None                                   # nothing to compare with yet
+    by_name = {r.submission: r for r in first.results}
+    assert next(q for q in by_name["nina"].questions if q.id == "1a").score == 0
+    shutil.copy(out / "results.json", tmp_path / "first-results.json")
+
+    shutil.copy(SUBMISSIONS / "alice_correct.ipynb", folder / "bob.ipynb")    # bob hands in again
+    second = batch.run_batch(folder, out, loose_session.config, session=loose_session, progress=False)
+    assert second.graded == 3                                       # a tolerance is part of what was graded
+    assert second.changed == 2
+    assert "2 students' totals changed since the last run" in batch.describe(second, out)
+    kept = list((out / "_runs").iterdir())
+    assert len(kept) == 1 and (kept[0] / "results.json").read_bytes() == (tmp_path / "first-results.json").read_bytes()
+    assert (kept[0] / "grades.csv").is_file() and (kept[0] / "summary.html").is_file()
+
+    assert main(["diff", str(kept[0]), str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 students' totals changed" in printed
+    assert "tolerance of 1a: rtol=1e-06" in printed
+    rows = list(csv.DictReader(io.StringIO((out / "diff.csv").read_text(encoding="utf-8"))))
+    bob = [r for r in rows if r["student"] == "bob"]
+    assert {r["item"] for r in bob} >= {"total"}
+    assert all("submission content changed" in r["reasons"] for r in bob)
+    bob_total = next(r for r in bob if r["item"] == "total")
+    assert float(bob_total["new"]) == pytest.approx(100) and float(bob_total["delta"]) > 0
+    nina = {r["item"]: r for r in rows if r["student"] == "nina"}
+    assert set(nina) == {"1a", "total"}
+    assert "tolerance rtol=1e-06" in nina["1a"]["reasons"] and "rtol=0.01" in nina["1a"]["reasons"]
+    assert "submission content" not in nina["1a"]["reasons"]
+    assert (float(nina["1a"]["old"]), float(nina["1a"]["new"])) == (0, 10)
+    assert not [r for r in rows if r["student"] == "alice"]          # unchanged: not listed
+    page = (out / "diff.html").read_text(encoding="utf-8")
+    assert page.lstrip().lower().startswith("<!doctype html") and "submission content changed" in page
+
+    third = batch.run_batch(folder, out, loose_session.config, session=loose_session, progress=False)
+    assert third.graded == 0 and third.changed == 0
+    assert len(list((out / "_runs").iterdir())) == 1                 # nothing replaced: nothing kept
+
+
+def test_diff_of_a_folder_that_is_not_a_batch_is_a_usage_error(tmp_path: Path, capsys):
+    assert main(["diff", str(tmp_path), str(tmp_path)]) == 2
+    assert "results.json" in capsys.readouterr().err
