@@ -17,7 +17,7 @@ from .diagnose import diagnose
 from .load import WRITTEN, LoadError, Program, load
 from .results import (CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, TIMEOUT, UNREADABLE,
                       CaseResult, CellReport, Problem, QuestionResult, Result)
-from .runner import CallSpec, RawAnswer, RunReport
+from .runner import CallSpec, RawAnswer, RunReport, Sink
 from .score import question_result
 from .spec import PUBLIC, Case, CaseSet, Question
 from .text import clean
@@ -45,11 +45,13 @@ class Extras:
     notes: list[str] = field(default_factory=list)
 
 
-def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[CallSpec]], RunReport],
+def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[CallSpec], Sink], RunReport],
           name: str | None = None, visibility: str = "all", extras: Extras | None = None) -> Result:
     """Grade the submission at `path` on `case_set`; always returns a Result.
 
-    `run` executes the program and calls it on the cases (`Session.run`: a sandboxed worker).
+    `run` executes the program and calls it on the cases (`Session.run`: a sandboxed worker),
+    handing each answer to the sink it is given as soon as it is settled: each answer is judged
+    then and dropped, so a submission's answers are never all held at once.
     """
     started = time.monotonic()
     path = Path(path)
@@ -77,11 +79,13 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     if extras.collect_written is not None:
         result.written = extras.collect_written(program, case_set.assignment)
 
+    judged = Judged(case_set)
     if program.kind == WRITTEN:
-        answers = _written_answers(program, case_set, extras)
-        report = RunReport(answers=answers, isolation="not run (written answers)")
+        for answer in _written_answers(program, case_set, extras).values():
+            judged(answer)
+        report = RunReport(isolation="not run (written answers)")
     else:
-        report = run(program, _calls(case_set))
+        report = run(program, _calls(case_set), judged)
         result.cells = [CellReport(i, run.status, clean(run.error, 1000), _head(program, i))
                         for i, run in sorted(report.cells.items())]
         result.output = clean(report.output, 20000)
@@ -94,13 +98,31 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     result.isolation = report.isolation
 
     for question in case_set.assignment.questions:
-        cases = case_set.for_question(question.id)
-        judged = [_judge(question, case, report.answers.get(case.uid), case_set.memo) for case in cases]
         hints = {m.id: m.hint for m in question.mistakes}
-        result.questions.append(question_result(question, judged, hints))
+        result.questions.append(question_result(question, judged.question(question), hints))
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+class Judged:
+    """The sink a run hands its answers to: each is judged on arrival and only its verdict kept."""
+
+    def __init__(self, case_set: CaseSet):
+        self.case_set = case_set
+        self.cases = {case.uid: case for case in case_set.cases}
+        self.verdicts: dict[str, CaseResult] = {}
+
+    def __call__(self, answer: RawAnswer) -> None:
+        case = self.cases.get(answer.uid)
+        if case is not None:
+            question = self.case_set.assignment.question(case.question_id)
+            self.verdicts[answer.uid] = _judge(question, case, answer, self.case_set.memo)
+
+    def question(self, question: Question) -> list[CaseResult]:
+        """The verdicts of a question's cases, in order; a case never answered is "not run"."""
+        return [self.verdicts.get(case.uid) or _judge(question, case, None, self.case_set.memo)
+                for case in self.case_set.for_question(question.id)]
 
 
 def _calls(case_set: CaseSet) -> list[CallSpec]:

@@ -14,7 +14,7 @@ import pytest
 from grader import sandbox
 from grader.load import load
 from grader.worker import CASES_PREFIX
-from grader.runner import (MAX_EVENT_BYTES, BadValue, CallSpec, EventReader, Limits, Worker, _seconds, _text,
+from grader.runner import (MAX_EVENT_BYTES, OVERSIZE, BadValue, CallSpec, EventReader, Limits, Worker, _seconds, _text,
                            decode_array, decode_value, grace, run_program)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,6 +46,9 @@ def test_event_reader_drops_an_endless_line_whole():
     for _ in range(MAX_EVENT_BYTES // len(block) + 2):
         reader.feed(block)
     reader.feed(b'tail"}\n{"ev": "clean", "job": 1}\n')
+    assert reader.partial_size == 0 and not reader.partial
+    marker = reader.pop()
+    assert marker["ev"] is OVERSIZE and marker["bytes"] == (MAX_EVENT_BYTES // len(block) + 2) * len(block) + 6
     assert reader.pop() == {"ev": "clean", "job": 1}
 
 
