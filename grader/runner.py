@@ -671,7 +671,7 @@ class _Run:
         self.open: set[str] = set()      # the pending cases of the batch being answered
         self.by_uid = {c.uid: c for c in calls}
         self.settled: set[str] = set()
-        self.answer_bytes = 0            # what the answers read so far add up to (decoded, or dropped unread)
+        self.answer_bytes = 0            # what the answers read and decoded so far add up to
         self.skip: set[int] = set()
         self.timeouts: dict[str, int] = {}
         self.loaded_once = False
@@ -886,17 +886,17 @@ class _Run:
         event declares, so an answer too large is refused before anything is decoded."""
         if event.get("status") == "ok":
             size = answer_size(call.kind, call.keys, event.get("value"))
-            self.answer_bytes += size
             if size > self.limits.answer_bytes:
                 return RawAnswer(call.uid, "unconvertible", message=too_large(size, self.limits.answer_bytes))
+            self.answer_bytes += size
             if self.answer_bytes > self.limits.answers_bytes:
                 return RawAnswer(call.uid, "unconvertible", message=self._total_message())
         return _raw_answer(call, event)
 
     def _oversize(self, event: dict) -> RawAnswer | None:
-        """A line too long to be read: the case being called (if any) returned too much."""
+        """A line too long to be read: the case being called (if any) returned too much. It
+        does not count towards the submission's total: it was never held, only counted past."""
         dropped = _int(event.get("bytes")) or 0
-        self.answer_bytes += dropped * 3 // 4
         if self.current_case is None or not self._is_pending(self.current_case):
             return None
         return RawAnswer(self.current_case, "unconvertible",
