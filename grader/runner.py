@@ -33,7 +33,6 @@ import json
 import math
 from collections import deque
 import os
-import re
 import secrets
 import selectors
 import shutil
@@ -107,9 +106,8 @@ class Limits:
 
 EVENT_OVERHEAD = 256 * 2**10    # an event line's room besides one answer's base64 (keys, shapes, texts)
 MAX_EVENT_BYTES = Limits().event_line_bytes   # the default cap on one event line
-BIG_LINE = 64 * 2**10          # lines longer than this must be mostly JSON strings (base64, output) ...
-MAX_STRUCTURE = 16 * 2**10     # ... with at most this many bytes outside strings, or they are garbage
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+BIG_LINE = 64 * 2**10          # a line longer than this is parsed only if it holds few JSON values:
+MAX_VALUES = 16 * 2**10        # at most this many `,[{` besides the printed output's own characters
 OVERSIZE = object()            # the `ev` of the marker that stands for an over-long line (never JSON)
 
 
@@ -260,15 +258,17 @@ class EventReader:
 
     Linear in the input however it is split, and bounded in memory: a line longer than `max_line`
     is never held; it is counted while it streams past and, when it ends, stands in the queue as
-    one marker `{"ev": OVERSIZE, "bytes": n}` (the case it was meant for fails as too large). A
-    long line that is not mostly JSON strings (a million small numbers would cost a hundred
-    megabytes of Python objects to parse) is skipped unparsed, and so is a line that is not a
-    JSON object or nests too deeply to parse.
+    one marker `{"ev": OVERSIZE, "bytes": n}` (the case it was meant for fails as too large).
+    A long line is parsed only if it has at most `max_values` of the characters `,[{` (each JSON
+    value but the first needs one): the worker's long lines are base64 or printed output in a
+    handful of strings, while a line of a million small numbers would cost a hundred megabytes of
+    Python objects to parse. A line that is not a JSON object, or nests too deeply, is skipped.
     """
 
-    def __init__(self, fd: int, max_line: int = MAX_EVENT_BYTES):
+    def __init__(self, fd: int, max_line: int = MAX_EVENT_BYTES, max_values: int = MAX_VALUES + 65536):
         self.fd = fd
         self.max_line = max_line
+        self.max_values = max_values
         self.lines: deque[bytes | dict] = deque()
         self.partial: list[bytes] = []
         self.partial_size = 0
@@ -310,8 +310,8 @@ class EventReader:
                 continue
             if not line.strip():
                 continue
-            if len(line) > BIG_LINE and len(_JSON_STRING.sub(b"", line)) > MAX_STRUCTURE:
-                continue  # not an event of ours: ours are strings and a handful of numbers
+            if len(line) > BIG_LINE and line.count(b",") + line.count(b"[") + line.count(b"{") > self.max_values:
+                continue  # not an event of ours: ours are a few strings and a handful of numbers
             try:
                 event = json.loads(line)
             except (ValueError, RecursionError):
@@ -377,7 +377,8 @@ class Worker:
         except OSError:
             self.close()
             raise
-        self._events = EventReader(self.proc.stdout.fileno(), self.limits.event_line_bytes)
+        self._events = EventReader(self.proc.stdout.fileno(), self.limits.event_line_bytes,
+                                   MAX_VALUES + self.limits.output_bytes)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.proc.stdout, selectors.EVENT_READ)
         self._ready = False

@@ -52,6 +52,20 @@ def test_event_reader_drops_an_endless_line_whole():
     assert reader.pop() == {"ev": "clean", "job": 1}
 
 
+def test_event_reader_parses_long_lines_only_when_they_hold_few_values():
+    reader = EventReader(-1, max_line=12 * 2**20, max_values=20_000)
+    answer = {"ev": "case", "job": 1, "uid": "a", "value": _encoded(np.ones(1_000_000))}
+    printed = {"ev": "loaded", "job": 1, "output": "[1, 2, 3], {4: 5}, " * 1000}
+    numbers = b'{"ev": "case", "job": 1, "value": [' + b"0.5," * 2_500_000 + b'0.5]}'
+    quotes = b'{"ev": "loaded", "job": 1, "output": "' + b'\\"' * 2_000_000 + b'"}'
+    reader.feed(json.dumps(answer).encode() + b"\n" + json.dumps(printed).encode() + b"\n" + numbers + b"\n"
+                + quotes + b"\n")
+    assert reader.pop() == answer
+    assert reader.pop() == printed
+    assert reader.pop()["output"] == '"' * 2_000_000     # escaped quotes: one string, parsed in linear time
+    assert reader.pop() is None
+
+
 def test_event_reader_skips_other_jobs_unparsed():
     reader = EventReader(-1)
     lines = [{"ev": "case", "job": 10, "uid": "x"}, {"ev": "case", "job": 1, "uid": "y"}]
