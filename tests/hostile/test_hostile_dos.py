@@ -407,3 +407,4 @@ def cell_state_gradient(fs):
 ''')
     public = [c for q in result.questions if q.id == "3c-carousel" for c in q.public]
     assert public and all(c.message == "answer too large: 38.1 MB, limit 8 MB" for c in public), public[0].message
+    assert_next_graded_fully(attack_session, tmp_path)

@@ -20,8 +20,8 @@ import pytest
 import re
 
 from attack_tools import PIPES, STACK
-from conftest import (CANARY_SECRET, CAROL, FULL, POINTS, assert_all_promises, assert_no_hidden_inputs,
-                      hidden_numbers, module, notebook, result_text, with_function)
+from conftest import (CANARY_SECRET, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
+                      assert_no_hidden_inputs, hidden_numbers, module, notebook, result_text, with_function)
 from grader.config import DEMO_SECRET
 
 LEVELS = ["best", "rlimits"]
@@ -297,6 +297,7 @@ if _JOB == {first}:                 # in the first run only (a stash tells a re-
     assert result.cells[1].error == f"RuntimeError: raised by job {first}"
     assert result.output == f"output forged by job {first}"
     assert_all_promises(result, session, tmp_path, attacked={"3c-cell": POINTS["3c-cell"]})
+    assert_next_graded_fully(session, tmp_path)
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -315,6 +316,7 @@ if _JOB != {first}:                 # a stash would tell it as much
     assert [(c.status, c.error) for c in result.cells] == [("ok", "")] * 3, result.cells
     assert "exited with code" not in result_text(result)
     assert_all_promises(result, session, tmp_path, attacked={"3c-cell": POINTS["3c-cell"]})
+    assert_next_graded_fully(session, tmp_path)
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -356,6 +358,7 @@ def lstm_cell_jacobian(params, x, c_prev, o_prev):
     result = session.grade(notebook(tmp_path, cells))
     assert result.cells[1].error == "RuntimeError: stash: nothing", result.cells[1].error[:300]
     assert_all_promises(result, session, tmp_path, attacked={"3c-cell": POINTS["3c-cell"]})
+    assert_next_graded_fully(session, tmp_path)
 
 
 def test_hidden_cases_carry_no_claimed_duration_or_message(attack_session, tmp_path):
@@ -374,3 +377,4 @@ def cell_state_gradient(fs):
     assert all(c.seconds == 0.0 for c in hidden), sorted({c.seconds for c in hidden})[:5]
     assert all(c.status != "passed" for q in result.questions if q.id == "3c-carousel" for c in q.hidden)
     assert_all_promises(result, attack_session, tmp_path, attacked={"3c-carousel": POINTS["3c-carousel"]})
+    assert_next_graded_fully(attack_session, tmp_path)
