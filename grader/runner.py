@@ -11,10 +11,12 @@ re-executes the program and resumes at the next case. A cell that hangs or kills
 while the program is being executed is skipped in the next attempt.
 
 What the student process writes to the event pipe is a claim about its own answers and nothing
-else, bounded in size as it is read (`Limits.answer_mb`, `Limits.answers_mb`): an event line too long
-to hold an answer of the allowed size is dropped unparsed while it streams in, and fails the case it
-was meant for. Answers go to the caller's `sink` one by one as they are settled, so a submission's
-answers are judged and dropped as they come, never all held at once. Every job ends with the grader asking the zygote to kill it, with a fresh random token, and
+else, bounded in size as it is read (`Limits.answer_mb`, `Limits.answers_mb`): an event line too
+long to hold an answer of the allowed size is dropped unparsed while it streams in, and fails the
+case it was meant for. Answers go to the caller's `sink` one by one as they are settled, so a
+submission's answers are judged and dropped as they come, never all held at once.
+
+Every job ends with the grader asking the zygote to kill it, with a fresh random token, and
 waiting for "clean" with that token: only then are all of the job's processes gone and its files
 removed, and only then does `run_program` return (so results are written after it, never before).
 One invariant decides what may be shown to students (see `Phase`): nothing the student process
@@ -265,7 +267,8 @@ class EventReader:
     Python objects to parse. A line that is not a JSON object, or nests too deeply, is skipped.
     """
 
-    def __init__(self, fd: int, max_line: int = MAX_EVENT_BYTES, max_values: int = MAX_VALUES + 65536):
+    def __init__(self, fd: int, max_line: int = MAX_EVENT_BYTES,
+                 max_values: int = MAX_VALUES + Limits().output_bytes):
         self.fd = fd
         self.max_line = max_line
         self.max_values = max_values
@@ -277,9 +280,7 @@ class EventReader:
     def feed(self, chunk: bytes) -> None:
         pieces = chunk.split(b"\n")
         for piece in pieces[:-1]:
-            if self.dropping:
-                self.lines.append({"ev": OVERSIZE, "bytes": self.partial_size + len(piece)})
-            elif self.partial_size + len(piece) > self.max_line:
+            if self.dropping or self.partial_size + len(piece) > self.max_line:
                 self.lines.append({"ev": OVERSIZE, "bytes": self.partial_size + len(piece)})
             else:
                 self.partial.append(piece)
@@ -756,7 +757,9 @@ class _Run:
     def _show_cell(self, run: CellRun, replace: bool = False) -> None:
         """Record a cell's result, only while no hidden input has been sent; the first record
         stands, unless the runner itself replaces it (the cell crashed or hung and is skipped)."""
-        if self.phase is Phase.BEFORE_HIDDEN and run.index in self.units and (replace or run.index not in self.report.cells):
+        if self.phase is not Phase.BEFORE_HIDDEN or run.index not in self.units:
+            return
+        if replace or run.index not in self.report.cells:
             self.report.cells[run.index] = run
 
     def _show_loaded(self, event: dict) -> None:

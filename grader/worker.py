@@ -677,7 +677,8 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         _answer_batch(batch, namespace, channel, job_id, int(limits.get("answer_bytes", ANSWER_BYTES)))
 
 
-def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, answer_bytes: int = ANSWER_BYTES) -> None:
+def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int,
+                  answer_bytes: int = ANSWER_BYTES) -> None:
     case_seconds = float(batch.get("case_seconds", 5))
     for case in batch["cases"]:
         uid = case["uid"]
