@@ -83,9 +83,11 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     if program.kind == WRITTEN:
         for answer in _written_answers(program, case_set, extras).values():
             judged(answer)
+        judged.raise_fault()
         report = RunReport(isolation="not run (written answers)")
     else:
         report = run(program, _calls(case_set), judged)
+        judged.raise_fault()
         result.cells = [CellReport(i, run.status, clean(run.error, 1000), _head(program, i))
                         for i, run in sorted(report.cells.items())]
         result.output = clean(report.output, 20000)
@@ -106,18 +108,31 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
 
 
 class Judged:
-    """The sink a run hands its answers to: each is judged on arrival and only its verdict kept."""
+    """The sink a run hands its answers to: each is judged on arrival and only its verdict kept.
+
+    A fault in judging is kept for after the run (`raise_fault`): it is the grader's, and must
+    cost this submission its result, not the worker its job.
+    """
 
     def __init__(self, case_set: CaseSet):
         self.case_set = case_set
         self.cases = {case.uid: case for case in case_set.cases}
         self.verdicts: dict[str, CaseResult] = {}
+        self.fault: Exception | None = None
 
     def __call__(self, answer: RawAnswer) -> None:
         case = self.cases.get(answer.uid)
-        if case is not None:
+        if case is None or self.fault is not None:
+            return
+        try:
             question = self.case_set.assignment.question(case.question_id)
             self.verdicts[answer.uid] = _judge(question, case, answer, self.case_set.memo)
+        except Exception as exc:  # noqa: BLE001 - re-raised by raise_fault once the run is over
+            self.fault = exc
+
+    def raise_fault(self) -> None:
+        if self.fault is not None:
+            raise self.fault
 
     def question(self, question: Question) -> list[CaseResult]:
         """The verdicts of a question's cases, in order; a case never answered is "not run"."""
