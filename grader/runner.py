@@ -92,8 +92,9 @@ class Limits:
 
     @property
     def event_line_bytes(self) -> int:
-        """The longest event line read: an answer of `answer_mb` in base64, plus room for the rest."""
-        return 4 * math.ceil(self.answer_bytes / 3) + EVENT_OVERHEAD
+        """The longest event line read: an answer of `answer_mb` in base64, or the printed output
+        JSON-escaped (6 bytes a character at worst), plus room for the rest."""
+        return max(4 * math.ceil(self.answer_bytes / 3), 6 * self.output_bytes) + EVENT_OVERHEAD
 
     def for_worker(self, own_uid: bool) -> dict[str, Any]:
         limits = {"cell_seconds": self.cell_seconds, "memory_mb": self.memory_mb,

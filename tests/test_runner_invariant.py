@@ -300,3 +300,15 @@ def test_answer_size_reads_the_declared_shapes():
     assert answer_size("array", (), {"shape": [True, -1]}) == 0
     assert answer_size("label", (), "x" * 100) == 0
     assert too_large(40 * 2**20, 8 * 2**20) == "answer too large: 40 MB, limit 8 MB"
+
+
+def test_the_line_cap_always_leaves_room_for_the_printed_output():
+    """However small the answer limit, a `loaded` event with the most output allowed (escaped
+    at 6 bytes a character) is still read."""
+    from grader.runner import MAX_VALUES, EventReader
+
+    limits = Limits(answer_mb=0.01, output_bytes=65536)
+    event = {"ev": "loaded", "job": 1, "output": "\ufffd{[," * (limits.output_bytes // 4), "shell": ["x" * 200] * 20}
+    reader = EventReader(-1, limits.event_line_bytes, MAX_VALUES + limits.output_bytes)
+    reader.feed(json.dumps(event).encode() + b"\n")
+    assert reader.pop() == event
