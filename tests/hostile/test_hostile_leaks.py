@@ -300,21 +300,26 @@ if _JOB == {first}:                 # in the first run only (a stash tells a re-
     assert_next_graded_fully(session, tmp_path)
 
 
+@pytest.mark.parametrize("how", ["exit", "hang"])
 @pytest.mark.parametrize("level", LEVELS)
-def test_a_rerun_cannot_report_a_cell_as_crashed(sessions, tmp_path, level):
+def test_a_rerun_cannot_report_a_cell_as_crashed_or_hung(sessions, tmp_path, level, how):
     """A cell that ran in the first run dies in every re-run, with an exit code of its choosing
-    (what a stash of hidden inputs would choose): the report keeps the first run's "ok"."""
+    (what a stash of hidden inputs would choose), or hangs until the runner stops it: it is
+    skipped from then on, and the report keeps the first run's "ok"."""
     session = sessions(level)
     first = _first_job(session)
+    # The hang ignores the worker's own alarm, so that the runner stops it and skips the cell.
+    act = ("os._exit(40 + (_JOB - FIRST) % 50)" if how == "exit"
+           else "import signal\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    while True:\n        pass")
     cells = [CAROL + STACK, f"""
 import os
-_JOB = _from_stack("job_id")
-if _JOB != {first}:                 # a stash would tell it as much
-    os._exit(40 + (_JOB - {first}) % 50)
+_JOB, FIRST = _from_stack("job_id"), {first}
+if _JOB != FIRST:                   # a stash would tell it as much
+    {act}
 """, CRASH_IN_HIDDEN]
     result = session.grade(notebook(tmp_path, cells))
     assert [(c.status, c.error) for c in result.cells] == [("ok", "")] * 3, result.cells
-    assert "exited with code" not in result_text(result)
+    assert "exited with code" not in result_text(result) and "longer than" not in result_text(result)
     assert_all_promises(result, session, tmp_path, attacked={"3c-cell": POINTS["3c-cell"]})
     assert_next_graded_fully(session, tmp_path)
 
