@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .config import Config
 from .results import ERROR, Problem, Result
-from .runner import Worker, run_program
+from .runner import Worker, bound_heap, run_program
 from .sandbox import SandboxUnavailable
 from .spec import PUBLIC, CaseSet
 from .text import clean
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 class Session:
     def __init__(self, config: Config, visibility: str = "all", workers: int = 1,
                  case_set: CaseSet | None = None, extras: Extras | None = None):
+        bound_heap()          # answers stream through this process: what it frees goes back
         self.config = config
         self.visibility = visibility
         self._idle: "queue.Queue[Worker]" = queue.Queue()

@@ -2,7 +2,7 @@
 own: the sandboxed workers are separate processes). Run by test_hostile_dos.py:
 
     python peak_memory.py LEVEL grade SUBMISSION...     each in turn, then a correct one, one session
-    python peak_memory.py LEVEL batch DIR OUT           `grader batch` with two workers
+    python peak_memory.py LEVEL batch DIR OUT WORKERS   `grader batch` with that many workers
 
 Prints one JSON object: {"peak_mb", "results": [{"submission", "score", "cases": {uid: [status, message]},
 "cells": [[status, error]], "output"}...]}.
@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
     else:
         from grader.batch import run_batch
 
-        report = run_batch(paths[0], paths[1], config, workers=2, progress=False)
+        report = run_batch(paths[0], paths[1], config, workers=int(paths[2]), progress=False)
         results = [summary(r) for r in report.results]
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"peak_mb": peak_kb / 1024, "results": results}))

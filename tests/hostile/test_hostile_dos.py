@@ -348,16 +348,20 @@ def test_huge_answers_for_every_case_keep_the_grader_small(tmp_path, elements):
     assert after["score"] == FULL, "the next submission, graded by the same worker"
 
 
-def test_a_batch_of_two_huge_submissions_keeps_the_grader_small(tmp_path):
+@pytest.mark.parametrize("workers", [2, 4])
+def test_a_batch_of_huge_submissions_keeps_the_grader_small(tmp_path, workers):
+    """Two (or four) such submissions graded at once, each worker's answers read by its own thread."""
     folder = tmp_path / "class"
     folder.mkdir()
-    (folder / "one.py").write_text(RETURN_EVERYTHING.format(n=ELEMENTS), encoding="utf-8")
-    (folder / "two.py").write_text(RETURN_EVERYTHING.format(n=LARGEST), encoding="utf-8")
-    (folder / "three.py").write_text(CAROL, encoding="utf-8")
-    report = _in_child("best", "batch", folder, tmp_path / "out")
+    huge = [f"s{i}" for i in range(workers)]
+    for i, name in enumerate(huge):
+        (folder / f"{name}.py").write_text(RETURN_EVERYTHING.format(n=ELEMENTS if i == 0 else LARGEST),
+                                           encoding="utf-8")
+    (folder / "zz_correct.py").write_text(CAROL, encoding="utf-8")
+    report = _in_child("best", "batch", folder, tmp_path / "out", workers)
     assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
     scores = {r["submission"]: r["score"] for r in report["results"]}
-    assert scores == {"one": 0, "two": 0, "three": FULL}
+    assert scores == {**{name: 0 for name in huge}, "zz_correct": FULL}
 
 
 FORGED_LINES = PIPES + '''
