@@ -216,7 +216,7 @@ def test_hidden_answers_carry_no_message_and_no_claimed_duration():
     first = (cell(0) + loaded() + case("q/public/0", "error", "ValueError: public text", seconds=0.25)
              + case("q/public/1") + done("public")
              + case("q/hidden/0", "error", f"ValueError: {LEAK}", seconds=0.4837261950)
-             + case("q/hidden/1", seconds=123.456789) + case("q/hidden/2")[:1] + crash(f"exited with code 48"))
+             + case("q/hidden/1", seconds=123.456789) + case("q/hidden/2")[:1] + crash("exited with code 48"))
     report, _ = run([first, cell(0) + loaded()], cells=1)
     assert report.answers["q/public/0"].message == "ValueError: public text"
     assert report.answers["q/public/0"].seconds == 0.25
