@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pytest
 
+import json
 import re
 
 from attack_tools import PIPES, STACK
@@ -296,6 +297,10 @@ if _JOB == {first}:                 # in the first run only (a stash tells a re-
     assert _jobs_named(result) == {first}, result.cells
     assert result.cells[1].error == f"RuntimeError: raised by job {first}"
     assert result.output == f"output forged by job {first}"
+    from grader.render.gradescope import results_json
+
+    shown = json.dumps(results_json(result), ensure_ascii=False)
+    assert f"raised by job {first}" in shown and f"by job {first + 1}" not in shown
     assert_all_promises(result, session, tmp_path, attacked={"3c-cell": POINTS["3c-cell"]})
     assert_next_graded_fully(session, tmp_path)
 
