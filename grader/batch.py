@@ -654,7 +654,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
     bar = Progress(len(submissions), report.reused, enabled and bool(todo))
     for result in report.results:
         bar.failures += result.status != GRADED
-    # Twice as many threads as workers: while one thread judges its submission's answers, its
+    # Twice as many threads as workers: while one thread scores its submission and writes its reports, its
     # worker already runs the next submission for another thread (see Session.run).
     pool = ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="grade")
     try:

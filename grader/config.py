@@ -39,6 +39,7 @@ import dataclasses
 import difflib
 import importlib
 import importlib.util
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -70,6 +71,9 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message says which setting and why."""
 
 
+EVENT_OVERHEAD = 256 * 2**10    # an event line's room besides one answer's base64 (keys, shapes, texts)
+
+
 def _limit(default: float, help: str, minimum: float, maximum: float) -> Any:
     """A `Limits` field with the bounds and help the schema reads."""
     return field(default=default, metadata={"help": help, "minimum": minimum, "maximum": maximum})
@@ -93,11 +97,30 @@ class Limits:
                                       "them (see the README)", 64, 1 << 24)
     output_bytes: int = _limit(65536, "printed output kept per cell", 1024, 1 << 26)
     timeouts_per_question: int = _limit(2, "time-outs after which a question's other cases are not run", 1, 1000)
+    # The largest HW3 answer is ~50 kB; these bound what the trusted side reads and decodes.
+    answer_mb: float = _limit(8.0, "one case's answer (MiB of decoded float64); larger fails that case", 0.01, 4096)
+    answers_mb: float = _limit(64.0, "all of one submission's answers together (MiB); past it the rest are not run",
+                               0.01, 1 << 16)
+
+    @property
+    def answer_bytes(self) -> int:
+        return int(self.answer_mb * 2**20)
+
+    @property
+    def answers_bytes(self) -> int:
+        return int(self.answers_mb * 2**20)
+
+    @property
+    def event_line_bytes(self) -> int:
+        """The longest event line read: an answer of `answer_mb` in base64, or the printed output
+        JSON-escaped (6 bytes a character at worst), plus room for the rest."""
+        return max(4 * math.ceil(self.answer_bytes / 3), 6 * self.output_bytes) + EVENT_OVERHEAD
 
     def for_worker(self, own_uid: bool) -> dict[str, Any]:
         limits = {"cell_seconds": self.cell_seconds, "memory_mb": self.memory_mb,
                   "cpu_seconds": self.cpu_seconds, "fsize_mb": self.fsize_mb,
-                  "nofile": self.nofile, "output_bytes": self.output_bytes}
+                  "nofile": self.nofile, "output_bytes": self.output_bytes,
+                  "answer_bytes": self.answer_bytes}
         if own_uid:
             # RLIMIT_NPROC counts every process of the real uid: only meaningful for a uid of its own.
             limits["nproc"] = self.nproc

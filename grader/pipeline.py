@@ -17,7 +17,7 @@ from .diagnose import diagnose
 from .load import WRITTEN, LoadError, Program, load
 from .results import (CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, TIMEOUT, UNREADABLE,
                       AnswerPrint, CaseResult, CellReport, Problem, QuestionResult, Result, StaffCase)
-from .runner import CallSpec, RawAnswer, RunReport
+from .runner import CallSpec, RawAnswer, RunReport, Sink
 from .score import question_result
 from .similarity import answer_digest
 from .spec import PUBLIC, Case, CaseSet, Question
@@ -46,11 +46,13 @@ class Extras:
     notes: list[str] = field(default_factory=list)
 
 
-def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[CallSpec]], RunReport],
+def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[CallSpec], Sink], RunReport],
           name: str | None = None, visibility: str = "all", extras: Extras | None = None) -> Result:
     """Grade the submission at `path` on `case_set`; always returns a Result.
 
-    `run` executes the program and calls it on the cases (`Session.run`: a sandboxed worker).
+    `run` executes the program and calls it on the cases (`Session.run`: a sandboxed worker),
+    handing each answer to the sink it is given as soon as it is settled: each answer is judged
+    then and dropped, so a submission's answers are never all held at once.
     """
     started = time.monotonic()
     path = Path(path)
@@ -80,11 +82,15 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     if extras.collect_written is not None:
         result.written = extras.collect_written(program, case_set.assignment)
 
+    judged = Judged(case_set)
     if program.kind == WRITTEN:
-        answers = _written_answers(program, case_set, extras)
-        report = RunReport(answers=answers, isolation="not run (written answers)")
+        for answer in _written_answers(program, case_set, extras).values():
+            judged(answer)
+        judged.raise_fault()
+        report = RunReport(isolation="not run (written answers)")
     else:
-        report = run(program, _calls(case_set))
+        report = run(program, _calls(case_set), judged)
+        judged.raise_fault()
         result.cells = [CellReport(i, run.status, clean(run.error, 1000), _head(program, i))
                         for i, run in sorted(report.cells.items())]
         result.output = clean(report.output, 20000)
@@ -97,11 +103,9 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     result.isolation = report.isolation
 
     for question in case_set.assignment.questions:
-        cases = case_set.for_question(question.id)
-        judged = [_judge(question, case, report.answers.get(case.uid), case_set.memo, result.staff) for case in cases]
         hints = {m.id: m.hint for m in question.mistakes}
-        result.questions.append(question_result(question, judged, hints))
-        result.wrong_answers += _prints(question, cases, judged, report.answers)
+        result.questions.append(question_result(question, judged.question(question), hints))
+    result.staff, result.wrong_answers = judged.staff, judged.wrong
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
     return result
@@ -114,6 +118,45 @@ def _unanswered(case_set: CaseSet, extras: Extras) -> list:
     from .written import unanswered
 
     return unanswered(case_set.assignment)
+
+
+class Judged:
+    """The sink a run hands its answers to: each is judged on arrival and only its verdict kept,
+    with what only staff see (hidden cases in full, wrong answers as digests).
+
+    A fault in judging is kept for after the run (`raise_fault`): it is the grader's, and must
+    cost this submission its result, not the worker its job.
+    """
+
+    def __init__(self, case_set: CaseSet):
+        self.case_set = case_set
+        self.cases = {case.uid: case for case in case_set.cases}
+        self.verdicts: dict[str, CaseResult] = {}
+        self.staff: list[StaffCase] = []
+        self.wrong: list[AnswerPrint] = []
+        self.fault: Exception | None = None
+
+    def __call__(self, answer: RawAnswer) -> None:
+        case = self.cases.get(answer.uid)
+        if case is None or self.fault is not None:
+            return
+        try:
+            question = self.case_set.assignment.question(case.question_id)
+            verdict = _judge(question, case, answer, self.case_set.memo, self.staff)
+            self.verdicts[answer.uid] = verdict
+            if verdict.status == FAILED and answer.status == "ok":
+                self.wrong.append(_print(question, case, verdict, answer))
+        except Exception as exc:  # noqa: BLE001 - re-raised by raise_fault once the run is over
+            self.fault = exc
+
+    def raise_fault(self) -> None:
+        if self.fault is not None:
+            raise self.fault
+
+    def question(self, question: Question) -> list[CaseResult]:
+        """The verdicts of a question's cases, in order; a case never answered is "not run"."""
+        return [self.verdicts.get(case.uid) or _judge(question, case, None, self.case_set.memo)
+                for case in self.case_set.for_question(question.id)]
 
 
 def _calls(case_set: CaseSet) -> list[CallSpec]:
@@ -179,21 +222,13 @@ def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | N
     return result
 
 
-def _prints(question: Question, cases: list[Case], judged: list[CaseResult],
-            answers: dict[str, RawAnswer]) -> list[AnswerPrint]:
-    """The wrong answers that came back as values, as digests for the copying evidence (staff only)."""
-    prints = []
-    for case, verdict in zip(cases, judged):
-        raw = answers.get(case.uid)
-        if verdict.status != FAILED or raw is None or raw.status != "ok":
-            continue
-        try:
-            digest, degenerate = answer_digest(raw.value)
-        except (TypeError, ValueError):
-            continue
-        prints.append(AnswerPrint(case.uid, question.id, verdict.label, digest,
-                                  clean(describe(question.kind, raw.value), 600), list(verdict.diagnosis), degenerate))
-    return prints
+def _print(question: Question, case: Case, verdict: CaseResult, raw: RawAnswer) -> AnswerPrint:
+    """A wrong answer that came back as a value, as a digest for the copying evidence (staff only)."""
+    digest, degenerate = answer_digest(raw.value)
+    return AnswerPrint(case.uid, question.id, verdict.label, digest, clean(describe(question.kind, raw.value), 600),
+                       list(verdict.diagnosis), degenerate)
+
+
 def _staff_case(question: Question, case: Case, raw: RawAnswer | None, judged: CaseResult, memo: dict) -> StaffCase:
     """A hidden case in full, for the instructor (called before its message is made generic)."""
     if ("staff", case.uid) not in memo:

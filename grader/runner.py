@@ -11,15 +11,25 @@ re-executes the program and resumes at the next case. A cell that hangs or kills
 while the program is being executed is skipped in the next attempt.
 
 What the student process writes to the event pipe is a claim about its own answers and nothing
-else. Every job ends with the grader asking the zygote to kill it, with a fresh random token, and
+else, bounded in size as it is read (`Limits.answer_mb`, `Limits.answers_mb`): an event line too
+long to hold an answer of the allowed size is dropped unparsed while it streams in, and fails the
+case it was meant for. Answers go to the caller's `sink` one by one as they are settled, so a
+submission's answers are judged and dropped as they come, never all held at once.
+
+Every job ends with the grader asking the zygote to kill it, with a fresh random token, and
 waiting for "clean" with that token: only then are all of the job's processes gone and its files
 removed, and only then does `run_program` return (so results are written after it, never before).
-Public cases are called before any hidden case's inputs are sent to the student process, so no
-public case's message can carry a hidden input.
+One invariant decides what may be shown to students (see `Phase`): nothing the student process
+could have seen after the first hidden input entered the sandbox reaches a student-visible field.
+Cell results, printed output and shell escapes are recorded only before the hidden batch is sent;
+public cases are all settled before it is; from then on, in that job and in every re-run after a
+crash or a time-out, the student process contributes answers to hidden cases (a value, or the kind
+of failure) and nothing else: no cell text, no output, no message, not even its claimed duration.
 """
 from __future__ import annotations
 
 import base64
+import enum
 import glob
 import json
 import math
@@ -34,7 +44,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import sandbox
 from .config import Limits  # defined with the configuration; importable from here too
@@ -47,12 +57,45 @@ if TYPE_CHECKING:
 # numpy is imported where arrays are encoded and decoded, not here: a Session starts its first
 # worker before the grader's heavy imports, so that they overlap the worker's warm-up.
 
-MAX_EVENT_BYTES = 64 * 2**20   # one event line larger than this is dropped as garbage
 KILL_GRACE = 15.0              # seconds a zygote has to report a job's clean-up before it is replaced
 MAX_ELEMENTS = 5_000_000       # as in worker.py: no answer to this homework is larger
 MAX_FRUITLESS = 3              # job attempts that end without any progress before we stop trying
 CASE_STATUSES = ("ok", "error", "unconvertible", "missing", "timeout")
 CELL_STATUSES = ("ok", "error", "timeout")
+
+
+MAX_EVENT_BYTES = Limits().event_line_bytes   # the default cap on one event line
+BIG_LINE = 64 * 2**10          # a line longer than this is parsed only if it holds few JSON values:
+MAX_VALUES = 16 * 2**10        # at most this many `,[{` besides the printed output's own characters
+OVERSIZE = object()            # the `ev` of the marker that stands for an over-long line (never JSON)
+
+
+def megabytes(size: float) -> str:
+    return f"{size / 2**20:.3g}"
+
+
+def too_large(size: float, limit: int) -> str:
+    return f"answer too large: {megabytes(size)} MB, limit {megabytes(limit)} MB"
+
+
+def bound_heap() -> None:
+    """Make large buffers (event lines, decoded answers) go to the system and back when freed.
+
+    glibc raises its mmap threshold after the first large buffer is freed (up to 32 MB); from then
+    on buffers of a few megabytes come from the heap, and what a grading thread frees there stays
+    resident: with four threads reading answers of the largest size, ~110 MB more. A fixed
+    threshold of 1 MB keeps the grader's own memory to what is in use. Elsewhere (no glibc) this
+    does nothing.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):
+        pass
+
+
+M_MMAP_THRESHOLD = -3
 
 
 def grace(seconds: float) -> float:
@@ -192,13 +235,21 @@ def decode_value(kind: str, keys: Iterable[str], data: Any) -> Any:
 class EventReader:
     """Splits the worker's output into JSON events, whatever garbage the student mixes in.
 
-    Linear in the input however it is split; a line longer than MAX_EVENT_BYTES is dropped
-    whole; a line that is not a JSON object (or nests too deeply to parse) is skipped.
+    Linear in the input however it is split, and bounded in memory: a line longer than `max_line`
+    is never held; it is counted while it streams past and, when it ends, stands in the queue as
+    one marker `{"ev": OVERSIZE, "bytes": n}` (the case it was meant for fails as too large).
+    A long line is parsed only if it has at most `max_values` of the characters `,[{` (each JSON
+    value but the first needs one): the worker's long lines are base64 or printed output in a
+    handful of strings, while a line of a million small numbers would cost a hundred megabytes of
+    Python objects to parse. A line that is not a JSON object, or nests too deeply, is skipped.
     """
 
-    def __init__(self, fd: int):
+    def __init__(self, fd: int, max_line: int = MAX_EVENT_BYTES,
+                 max_values: int = MAX_VALUES + Limits().output_bytes):
         self.fd = fd
-        self.lines: deque[bytes] = deque()
+        self.max_line = max_line
+        self.max_values = max_values
+        self.lines: deque[bytes | dict] = deque()
         self.partial: list[bytes] = []
         self.partial_size = 0
         self.dropping = False
@@ -206,31 +257,39 @@ class EventReader:
     def feed(self, chunk: bytes) -> None:
         pieces = chunk.split(b"\n")
         for piece in pieces[:-1]:
-            if not self.dropping:
+            if self.dropping or self.partial_size + len(piece) > self.max_line:
+                self.lines.append({"ev": OVERSIZE, "bytes": self.partial_size + len(piece)})
+            else:
                 self.partial.append(piece)
                 self.lines.append(b"".join(self.partial))
             self.partial, self.partial_size, self.dropping = [], 0, False
         last = pieces[-1]
-        if last and not self.dropping:
-            self.partial.append(last)
+        if last:
             self.partial_size += len(last)
-            if self.partial_size > MAX_EVENT_BYTES:
-                self.partial, self.partial_size, self.dropping = [], 0, True
+            if self.dropping or self.partial_size > self.max_line:
+                self.partial, self.dropping = [], True     # only its length is kept
+            else:
+                self.partial.append(last)
 
     def pop(self, job: int | None = None) -> dict | None:
         """The next event; with `job`, lines that cannot be that job's event are skipped unparsed.
 
         Both the worker's own lines and the child's are written by json.dumps with its default
         separators, so an event of job 7 contains `"job": 7,` or `"job": 7}`; a flood of forged
-        lines for other jobs then costs a substring search each, not a JSON parse.
+        lines for other jobs then costs a substring search each, not a JSON parse. Over-long line
+        markers carry no job (the line was never read): the caller decides what they mean.
         """
         needles = (b'"job": %d,' % job, b'"job": %d}' % job) if job is not None else ()
         while self.lines:
             line = self.lines.popleft()
+            if isinstance(line, dict):
+                return line
             if needles and needles[0] not in line and needles[1] not in line:
                 continue
             if not line.strip():
                 continue
+            if len(line) > BIG_LINE and line.count(b",") + line.count(b"[") + line.count(b"{") > self.max_values:
+                continue  # not an event of ours: ours are a few strings and a handful of numbers
             try:
                 event = json.loads(line)
             except (ValueError, RecursionError):
@@ -299,7 +358,8 @@ class Worker:
         except OSError:
             self.close()
             raise
-        self._events = EventReader(self.proc.stdout.fileno())
+        self._events = EventReader(self.proc.stdout.fileno(), self.limits.event_line_bytes,
+                                   MAX_VALUES + self.limits.output_bytes)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.proc.stdout, selectors.EVENT_READ)
         self._ready = False
@@ -443,14 +503,16 @@ class Worker:
             events.feed(chunk)
 
     def event(self, job: int, deadline: float) -> dict | None:
-        """The next event of this job (others are stale or forged, and skipped), or None at the deadline."""
+        """The next event of this job (others are stale or forged, and skipped), or None at the deadline.
+
+        An over-long line's marker is passed on too: it was never read, so its job is unknown."""
         while True:
             if time.monotonic() >= deadline:
                 return None
             event = self._next_event(deadline, job)
             if event is None:
                 return None
-            if event.get("job") == job and type(event.get("job")) is int:
+            if event.get("job") == job and type(event.get("job")) is int or event.get("ev") is OVERSIZE:
                 return event
 
     def end_job(self, job: int) -> str:
@@ -548,15 +610,41 @@ def _remove_tree(path: str) -> None:
 # One submission
 
 
-def run_program(worker: Worker, program: Program, calls: list[CallSpec]) -> RunReport:
-    """Execute `program` and call it on every case, surviving whatever it does."""
-    return _Run(worker, program, calls).run()
+Sink = Callable[[RawAnswer], None]
+
+
+def run_program(worker: Worker, program: Program, calls: list[CallSpec], sink: Sink | None = None) -> RunReport:
+    """Execute `program` and call it on every case, surviving whatever it does.
+
+    Each case's answer is handed to `sink` once, as soon as it is settled (judge it and drop it:
+    a submission may return up to `Limits.answers_mb` in all). Without a sink the answers are
+    kept in the report's `answers`.
+    """
+    return _Run(worker, program, calls, sink).run()
+
+
+class Phase(enum.Enum):
+    """Where a run is with respect to the hidden inputs: the one fact that decides what is shown.
+
+    Student code can keep whatever it sees (in memory, or in a stash that outlives its job), so
+    what it reports after a hidden input has reached it can carry that input. Hence:
+
+    BEFORE_HIDDEN  no hidden input has been sent to any job of this run: cell results, printed
+                   output, shell escapes and public answers (with their messages) are recorded.
+    HIDDEN_SENT    the hidden batch has been written to the worker. From now on, in this job and in
+                   every re-run, the only thing taken from the student process is, per hidden
+                   case, its answer (a value or the kind of failure): no cell result, no output,
+                   no message, no claimed duration. There is no way back to BEFORE_HIDDEN.
+    """
+
+    BEFORE_HIDDEN = "before hidden inputs"
+    HIDDEN_SENT = "hidden inputs sent"
 
 
 class _Run:
     """The state of one submission's run: what is answered, which cells to skip, where we are."""
 
-    def __init__(self, worker: Worker, program: Program, calls: list[CallSpec]):
+    def __init__(self, worker: Worker, program: Program, calls: list[CallSpec], sink: Sink | None = None):
         self.worker = worker
         self.limits = worker.limits
         self.program = program
@@ -564,16 +652,23 @@ class _Run:
         self.started = time.monotonic()
         self.budget_end = self.started + self.limits.submission_seconds
         self.report = RunReport()
+        self.sink: Sink = sink if sink is not None else self._keep
+        self.phase = Phase.BEFORE_HIDDEN
         # uid -> call, not yet answered, public first (see the module docstring)
         self.pending = {c.uid: c for c in sorted(calls, key=lambda c: c.hidden)}
         self.open: set[str] = set()      # the pending cases of the batch being answered
         self.by_uid = {c.uid: c for c in calls}
+        self.settled: set[str] = set()
+        self.answer_bytes = 0            # what the answers read and decoded so far add up to
         self.skip: set[int] = set()
         self.timeouts: dict[str, int] = {}
         self.loaded_once = False
         self.current_cell: int | None = None
         self.current_case: str | None = None
         self.fruitless = 0
+
+    def _keep(self, answer: RawAnswer) -> None:
+        self.report.answers[answer.uid] = answer
 
     # -- the loop over jobs
     def run(self) -> RunReport:
@@ -587,7 +682,7 @@ class _Run:
                 self.report.notes.append(f"the sandbox could not be restarted: {exc}")
                 break
             self._note_isolation()
-            before = (len(self.report.answers), len(self.skip), self.loaded_once)
+            before = (len(self.settled), len(self.skip), self.loaded_once)
             job = self.worker.next_job()
             try:
                 finished = self._job(job)
@@ -599,7 +694,7 @@ class _Run:
             if finished:
                 break
             self.report.restarts += 1
-            progressed = (len(self.report.answers), len(self.skip), self.loaded_once) != before
+            progressed = (len(self.settled), len(self.skip), self.loaded_once) != before
             self.fruitless = 0 if progressed else self.fruitless + 1
         self._settle_rest()
         self.report.seconds = time.monotonic() - self.started
@@ -644,6 +739,28 @@ class _Run:
         for call in list(self.pending.values()):
             self._settle(RawAnswer(call.uid, status, message=message))
 
+    # -- what may be shown (see Phase)
+    def _show_cell(self, run: CellRun, replace: bool = False) -> None:
+        """Record a cell's result, only while no hidden input has been sent; the first record
+        stands, unless the runner itself replaces it (the cell crashed or hung and is skipped)."""
+        if self.phase is not Phase.BEFORE_HIDDEN or run.index not in self.units:
+            return
+        if replace or run.index not in self.report.cells:
+            self.report.cells[run.index] = run
+
+    def _show_loaded(self, event: dict) -> None:
+        """Printed output and shell escapes: from the first `loaded`, and only before hidden inputs."""
+        if self.phase is Phase.BEFORE_HIDDEN and not self.loaded_once:
+            self.report.output = _text(event.get("output"), self.limits.output_bytes)
+            escapes = event.get("shell")
+            self.report.shell_escapes = [_text(e, 200) for e in escapes[:20]] if isinstance(escapes, list) else []
+
+    def _send_hidden(self) -> None:
+        """The point of no return: after this, hidden inputs are in the sandbox for good."""
+        if any(not c.hidden for c in self.pending.values()):
+            raise AssertionError("a public case is still pending when hidden inputs are to be sent")
+        self.phase = Phase.HIDDEN_SENT
+
     # -- executing the program
     def _load(self, job: int) -> bool:
         """Run the program's cells. True when loaded; False when a cell hung or crashed (it is skipped)."""
@@ -663,16 +780,10 @@ class _Run:
                     self.current_cell = index
                     deadline = self._deadline(limits.cell_seconds)
             elif kind == "cell":
-                index = _int(event.get("index"))
-                if index in self.units and (not self.loaded_once or index not in self.report.cells):
-                    status = event.get("status") if event.get("status") in CELL_STATUSES else "error"
-                    self.report.cells[index] = CellRun(index, status, _text(event.get("error")))
+                self._cell_event(event)
                 self.current_cell = None
             elif kind == "loaded":
-                if not self.loaded_once:
-                    self.report.output = _text(event.get("output"), limits.output_bytes)
-                    escapes = event.get("shell")
-                    self.report.shell_escapes = [_text(e, 200) for e in escapes[:20]] if isinstance(escapes, list) else []
+                self._show_loaded(event)
                 self.loaded_once = True
                 self.current_cell = None
                 return True
@@ -683,9 +794,15 @@ class _Run:
                                                                   "the cell was skipped")
                 return False
 
+    def _cell_event(self, event: dict) -> None:
+        index = _int(event.get("index"))
+        if index is not None:
+            status = event.get("status") if event.get("status") in CELL_STATUSES else "error"
+            self._show_cell(CellRun(index, status, _text(event.get("error"))))
+
     def _skip_cell(self, index: int, status: str, message: str) -> None:
         self.skip.add(index)
-        self.report.cells[index] = CellRun(index, status, message)
+        self._show_cell(CellRun(index, status, message), replace=True)
         self.current_cell = None
 
     # -- calling the cases
@@ -695,6 +812,8 @@ class _Run:
         waiting = {c.uid for c in batch}
         self.open = set(waiting)
         head = json.dumps({"op": "cases", "job": job, "batch": name, "case_seconds": limits.case_seconds})
+        if any(c.hidden for c in batch):
+            self._send_hidden()
         self.worker.send_text(head[:-1] + ', "cases": [' + ", ".join(c.wire for c in batch) + "]}")
         started: dict[str, float] = {}
         deadline = self._deadline(limits.case_seconds)
@@ -715,18 +834,29 @@ class _Run:
                     self.current_case = uid
                     started[uid] = time.monotonic()
                     deadline = self._deadline(limits.case_seconds)
-            elif kind == "case":
-                if uid not in waiting or not self._is_pending(uid):
+            elif kind == "case" or kind is OVERSIZE:
+                if kind is OVERSIZE:
+                    answer = self._oversize(event)
+                elif uid in waiting and self._is_pending(uid):
+                    answer = self._answer(self.by_uid[uid], event)
+                else:
                     continue
-                answer = _raw_answer(self.by_uid[uid], event)
-                self._settle(answer)
-                self.current_case = None
-                if answer.status == "timeout" and waiting & set(self._count_timeout(self.by_uid[uid])):
+                if answer is not None:
+                    self._settle(answer)
+                    self.current_case = None
+                if self.answer_bytes > limits.answers_bytes:
+                    self._cut_all()
+                if (answer is not None and answer.status == "timeout"
+                        and waiting & set(self._count_timeout(self.by_uid[answer.uid]))):
                     # The child would still call the cases just given up on, one time-out each:
                     # end this job and resume the rest in a fresh one instead.
                     return False
                 if not self.open:
                     return True
+            elif kind == "cell" and event.get("phase") != "start":
+                # A cell still running after a forged "loaded" (the program found the event pipe):
+                # recorded while no hidden input has been sent, ignored afterwards (see Phase).
+                self._cell_event(event)
             elif kind == "done" and event.get("batch") == name:
                 # Cases that were started and never answered fail; a forged "done" cannot make
                 # the cases not yet called disappear.
@@ -740,6 +870,36 @@ class _Run:
                     self._settle(RawAnswer(self.current_case, "crashed",
                                            message=f"the process died during this call ({why})"))
                 return False
+
+    def _answer(self, call: CallSpec, event: dict) -> RawAnswer:
+        """A case's answer event, within the size limits: the size is read off the shapes the
+        event declares, so an answer too large is refused before anything is decoded."""
+        if event.get("status") == "ok":
+            size = answer_size(call.kind, call.keys, event.get("value"))
+            if size > self.limits.answer_bytes:
+                return RawAnswer(call.uid, "unconvertible", message=too_large(size, self.limits.answer_bytes))
+            self.answer_bytes += size
+            if self.answer_bytes > self.limits.answers_bytes:
+                return RawAnswer(call.uid, "unconvertible", message=self._total_message())
+        return _raw_answer(call, event)
+
+    def _oversize(self, event: dict) -> RawAnswer | None:
+        """A line too long to be read: the case being called (if any) returned too much. It
+        does not count towards the submission's total: it was never held, only counted past."""
+        dropped = _int(event.get("bytes")) or 0
+        if self.current_case is None or not self._is_pending(self.current_case):
+            return None
+        return RawAnswer(self.current_case, "unconvertible",
+                         message=too_large(dropped * 3 // 4, self.limits.answer_bytes))
+
+    def _total_message(self) -> str:
+        return (f"not run: this submission's answers add up to more than {megabytes(self.limits.answers_bytes)} MB, "
+                "the limit for one submission")
+
+    def _cut_all(self) -> None:
+        """The submission's answers reached their total limit: nothing more is read from it."""
+        for call in list(self.pending.values()):
+            self._settle(RawAnswer(call.uid, "not-run", message=self._total_message()))
 
     def _lost(self, uid: str | None, started: dict[str, float]) -> None:
         """A started case whose answer never came (the process garbled its own pipe): it fails,
@@ -759,11 +919,16 @@ class _Run:
         return uid in self.pending
 
     def _settle(self, answer: RawAnswer) -> None:
-        self.report.answers[answer.uid] = answer
+        """The one way an answer leaves the run. A hidden case's answer keeps its status and value
+        only: its message and duration came from (or depend on) code that saw hidden inputs."""
+        if self.by_uid[answer.uid].hidden:
+            answer = RawAnswer(answer.uid, answer.status, answer.value)
+        self.settled.add(answer.uid)
         self.pending.pop(answer.uid, None)
         self.open.discard(answer.uid)
         if self.current_case == answer.uid:
             self.current_case = None
+        self.sink(answer)
 
     def _count_timeout(self, call: CallSpec) -> list[str]:
         """After repeated time-outs in one question, do not spend the budget on its other cases.
@@ -778,6 +943,24 @@ class _Run:
             self._settle(RawAnswer(other.uid, "not-run",
                                    message=f"not run: {self.timeouts[qid]} earlier cases of this question timed out"))
         return [c.uid for c in cut]
+
+
+def answer_size(kind: str, keys: Iterable[str], data: Any) -> int:
+    """The bytes an answer's arrays declare (8 per number), read off their shapes, nothing decoded.
+
+    Anything malformed counts as 0 here and is refused by `decode_value`."""
+    if kind == "array":
+        return _declared_bytes(data)
+    if kind == "array_dict" and isinstance(data, dict):
+        return sum(_declared_bytes(data.get(k)) for k in keys if isinstance(k, str))
+    return 0
+
+
+def _declared_bytes(data: Any) -> int:
+    shape = data.get("shape") if isinstance(data, dict) else None
+    if not isinstance(shape, list) or len(shape) > 8 or not all(_int(s) is not None and s >= 0 for s in shape):
+        return 0
+    return 8 * math.prod(shape)
 
 
 def _raw_answer(call: CallSpec, event: dict) -> RawAnswer:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .config import Config
 from .results import ERROR, Problem, Result
-from .runner import Worker, run_program
+from .runner import Worker, bound_heap, run_program
 from .sandbox import SandboxUnavailable
 from .spec import PUBLIC, CaseSet
 from .text import clean
@@ -22,12 +22,13 @@ from .text import clean
 if TYPE_CHECKING:
     from .load import Program
     from .pipeline import Extras
-    from .runner import CallSpec, RunReport
+    from .runner import CallSpec, RunReport, Sink
 
 
 class Session:
     def __init__(self, config: Config, visibility: str = "all", workers: int = 1,
                  case_set: CaseSet | None = None, extras: Extras | None = None):
+        bound_heap()          # answers stream through this process: what it frees goes back
         self.config = config
         self.visibility = visibility
         self._idle: "queue.Queue[Worker]" = queue.Queue()
@@ -72,12 +73,13 @@ class Session:
             result.problems.insert(0, _demo_problem())
         return result
 
-    def run(self, program: "Program", calls: list["CallSpec"]) -> "RunReport":
-        """Run one program on an idle worker.
+    def run(self, program: "Program", calls: list["CallSpec"], sink: "Sink | None" = None) -> "RunReport":
+        """Run one program on an idle worker, handing each answer to `sink` as it is settled.
 
-        The worker is free again as soon as the run is over: the answers are judged and the
-        report written afterwards, while the worker already runs another submission (a batch has
-        more grading threads than workers for this).
+        Each answer is judged as it arrives (the student process computes the next one
+        meanwhile), so its arrays are dropped at once. The worker is free again as soon as the
+        run is over: the score and the report are made afterwards, while the worker already runs
+        another submission (a batch has more grading threads than workers for this).
         """
         worker = self._idle.get()
         try:
@@ -85,7 +87,7 @@ class Session:
                 worker.wait_ready()
             else:
                 worker.start()
-            return run_program(worker, program, calls)
+            return run_program(worker, program, calls, sink)
         except SandboxUnavailable:
             raise
         except Exception:

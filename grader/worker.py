@@ -36,6 +36,7 @@ import ctypes
 import errno
 import fcntl
 import json
+import math
 import os
 import resource
 import select
@@ -62,6 +63,7 @@ PRELOAD = ("math", "cmath", "random", "itertools", "functools", "collections", "
            "statistics", "typing", "dataclasses", "copy", "time", "datetime", "string", "textwrap",
            "pprint", "warnings", "socket", "encodings.idna", "numpy.linalg", "numpy.random", "numpy.testing")
 MAX_ELEMENTS = 5_000_000      # an answer larger than this is not an answer to this homework
+ANSWER_BYTES = 8 * 2**20      # one answer's float64 bytes, unless the job's limits say otherwise
 CASES_PREFIX = b'{"op": "cases"'   # how every case batch from the grader begins (json.dumps of a dict)
 MAX_TEXT = 2000               # characters of any error message the child reports
 CLEAN_SECONDS = 10.0          # longest a job's clean-up may take before the zygote gives up on itself
@@ -491,7 +493,17 @@ class Unconvertible(Exception):
     """The returned object is not an answer of the expected kind; the message says why."""
 
 
-def encode_array(obj):
+class TooLarge(Unconvertible):
+    """More numbers than an answer may have; worded as the grader words it (the grader refuses
+    such an answer too, whatever this process says)."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"answer too large: {size / 2**20:.3g} MB, limit {limit / 2**20:.3g} MB")
+        self.size = size
+
+
+def encode_array(obj, limit: int = ANSWER_BYTES):
+    """Plain data for one array, refused before any copy when it has more than `limit` bytes."""
     import numpy as np
 
     try:
@@ -509,16 +521,19 @@ def encode_array(obj):
             raise Unconvertible(
                 f"returned values of type {arr.dtype} that are not numbers "
                 f"({type(exc).__name__}: {_short(str(exc), 300)})")
+    if 8 * arr.size > limit:
+        raise TooLarge(8 * arr.size, limit)
     if arr.size > MAX_ELEMENTS:
         raise Unconvertible(f"returned {arr.size} numbers; that is far too many for this answer")
     plain = np.ascontiguousarray(arr, dtype="<f8")
     return {"shape": list(plain.shape), "b64": base64.b64encode(plain.tobytes()).decode()}
 
 
-def encode_answer(kind: str, keys: list, obj):
-    """Turn what the student returned into plain data of the question's kind."""
+def encode_answer(kind: str, keys: list, obj, limit: int = ANSWER_BYTES):
+    """Turn what the student returned into plain data of the question's kind, at most `limit`
+    bytes of numbers in all (the grader would refuse more: it is not sent at all)."""
     if kind == "array":
-        return encode_array(obj)
+        return encode_array(obj, limit)
     if kind == "array_dict":
         if not hasattr(obj, "keys") or not hasattr(obj, "__getitem__"):
             raise Unconvertible(f"returned {type(obj).__name__}; expected a dict with keys {keys}")
@@ -530,7 +545,14 @@ def encode_answer(kind: str, keys: list, obj):
         missing = [k for k in keys if k not in present]
         if missing:
             raise Unconvertible(f"the returned dict lacks the key(s) {missing}")
-        return {k: encode_array(obj[k]) for k in keys}
+        encoded, used = {}, 0
+        for k in keys:
+            try:
+                encoded[k] = encode_array(obj[k], limit - used)
+            except TooLarge as exc:
+                raise TooLarge(used + exc.size, limit) from None
+            used += 8 * math.prod(encoded[k]["shape"])
+        return encoded
     if kind == "label":
         if not isinstance(obj, str):
             raise Unconvertible(f"returned {type(obj).__name__}; expected a string")
@@ -845,10 +867,11 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         if message is None:
             os._exit(0)
         batch = json.loads(message)
-        _answer_batch(batch, namespace, channel, job_id)
+        _answer_batch(batch, namespace, channel, job_id, int(limits.get("answer_bytes", ANSWER_BYTES)))
 
 
-def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int) -> None:
+def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int,
+                  answer_bytes: int = ANSWER_BYTES) -> None:
     case_seconds = float(batch.get("case_seconds", 5))
     for case in batch["cases"]:
         uid = case["uid"]
@@ -869,7 +892,8 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int) -
                 else:
                     returned = target
                 # Still under the alarm: converting a student object runs its code too.
-                event.update(status="ok", value=encode_answer(case["kind"], case.get("keys", []), returned))
+                event.update(status="ok", value=encode_answer(case["kind"], case.get("keys", []), returned,
+                                                              answer_bytes))
             except Timeout:
                 event.update(status="timeout", error=f"took longer than {case_seconds:g} s")
             except Unconvertible as exc:

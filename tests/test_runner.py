@@ -14,7 +14,7 @@ import pytest
 from grader import sandbox
 from grader.load import load
 from grader.worker import CASES_PREFIX
-from grader.runner import (MAX_EVENT_BYTES, BadValue, CallSpec, EventReader, Limits, Worker, _seconds, _text,
+from grader.runner import (MAX_EVENT_BYTES, OVERSIZE, BadValue, CallSpec, EventReader, Limits, Worker, _seconds, _text,
                            decode_array, decode_value, grace, run_program)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,7 +46,24 @@ def test_event_reader_drops_an_endless_line_whole():
     for _ in range(MAX_EVENT_BYTES // len(block) + 2):
         reader.feed(block)
     reader.feed(b'tail"}\n{"ev": "clean", "job": 1}\n')
+    assert reader.partial_size == 0 and not reader.partial
+    marker = reader.pop()
+    assert marker["ev"] is OVERSIZE and marker["bytes"] == (MAX_EVENT_BYTES // len(block) + 2) * len(block) + 6
     assert reader.pop() == {"ev": "clean", "job": 1}
+
+
+def test_event_reader_parses_long_lines_only_when_they_hold_few_values():
+    reader = EventReader(-1, max_line=12 * 2**20, max_values=20_000)
+    answer = {"ev": "case", "job": 1, "uid": "a", "value": _encoded(np.ones(1_000_000))}
+    printed = {"ev": "loaded", "job": 1, "output": "[1, 2, 3], {4: 5}, " * 1000}
+    numbers = b'{"ev": "case", "job": 1, "value": [' + b"0.5," * 2_500_000 + b'0.5]}'
+    quotes = b'{"ev": "loaded", "job": 1, "output": "' + b'\\"' * 2_000_000 + b'"}'
+    reader.feed(json.dumps(answer).encode() + b"\n" + json.dumps(printed).encode() + b"\n" + numbers + b"\n"
+                + quotes + b"\n")
+    assert reader.pop() == answer
+    assert reader.pop() == printed
+    assert reader.pop()["output"] == '"' * 2_000_000     # escaped quotes: one string, parsed in linear time
+    assert reader.pop() is None
 
 
 def test_event_reader_skips_other_jobs_unparsed():

@@ -157,6 +157,7 @@ def assert_no_leak(result: Result) -> None:
     for question in result.questions:
         for case in question.hidden:
             assert case.inputs is None and case.expected is None and case.got is None
+            assert case.seconds == 0.0, "a hidden case's duration is the student process's claim"
             assert case.status == PASSED or case.message in HIDDEN_MESSAGES.values(), case.message
             assert not re.search(r"\d", case.message)
 

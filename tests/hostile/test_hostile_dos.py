@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from attack_tools import PIPES
+from attack_tools import PIPES, STACK
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
 from conftest import (ATTACK_LIMITS, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
                       host_addresses, module, notebook, with_function)
@@ -350,3 +352,120 @@ def test_millions_of_empty_files_with_a_grader_that_is_not_root(nobody_dir):
     report = grade_as_nobody(nobody_dir, "bwrap", CAROL + FILE_BOMB, "bomb.py")
     assert report["score"] == FULL and report["isolation"] == "bwrap"
     _assert_files_capped(report["output"], Limits().tmpfs_inodes)
+# ------------------------------------------------------------------------------------------------
+# The trusted side's memory: whatever a submission returns, the grader stays small
+
+
+PEAK_MB = 300                     # the grader's own peak resident memory, whatever a submission returns
+HERE = Path(__file__).resolve().parent
+ELEMENTS = 5_000_000              # the red team's answer size: 40 MB of float64 per array
+LARGEST = int(ATTACK_LIMITS.answer_mb * 2**20) // 8     # numbers in the largest answer allowed
+
+RETURN_EVERYTHING = '''
+import numpy as _np
+_N = {n}
+def _big(*args, **kwargs):
+    return _np.ones(_N)
+def _big_dict(*args, **kwargs):
+    keys = ("f", "i", "o", "c_tilde", "c", "h")
+    return {{k: _np.ones(_N // len(keys)) for k in keys}}
+sigmoid_jacobian = bptt_grad = bptt_terms = matrix_power_eig = lstm_cell_jacobian = cell_state_gradient = _big
+lstm_step = lstm_gate_jacobians = _big_dict
+gradient_regime = lambda W: "x" * 10_000_000
+W_30 = _np.ones(_N)
+ALWAYS_POSITIVE = ["f"] * 10_000_000
+'''
+
+
+def _in_child(level: str, *args: str) -> dict:
+    """Run tests/hostile/peak_memory.py: what it graded, and its own peak resident memory."""
+    proc = subprocess.run([sys.executable, str(HERE / "peak_memory.py"), level, *map(str, args)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def _messages(summary: dict) -> list[str]:
+    return [message for status, message in summary["cases"].values()]
+
+
+@pytest.mark.parametrize("elements", [ELEMENTS, LARGEST], ids=["5M", "largest-allowed"])
+def test_huge_answers_for_every_case_keep_the_grader_small(tmp_path, elements):
+    """Every function returns 5M-element arrays (or the largest answer allowed) for every case."""
+    path = module(tmp_path, RETURN_EVERYTHING.format(n=elements), "huge.py")
+    report = _in_child("best", "grade", path)
+    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    attack, after = report["results"]
+    assert attack["score"] == 0
+    public = [m for uid, (s, m) in attack["cases"].items() if "/public/" in uid]
+    if elements == ELEMENTS:
+        assert any(m.startswith("answer too large: 38.1 MB, limit 8 MB") for m in public), public[:5]
+    else:
+        assert any("limit for one submission" in m for m in public), public[:5]
+    assert after["score"] == FULL, "the next submission, graded by the same worker"
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_a_batch_of_huge_submissions_keeps_the_grader_small(tmp_path, workers):
+    """Two (or four) such submissions graded at once, each worker's answers read by its own thread."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    huge = [f"s{i}" for i in range(workers)]
+    for i, name in enumerate(huge):
+        (folder / f"{name}.py").write_text(RETURN_EVERYTHING.format(n=ELEMENTS if i == 0 else LARGEST),
+                                           encoding="utf-8")
+    (folder / "zz_correct.py").write_text(CAROL, encoding="utf-8")
+    report = _in_child("best", "batch", folder, tmp_path / "out", workers)
+    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    scores = {r["submission"]: r["score"] for r in report["results"]}
+    assert scores == {**{name: 0 for name in huge}, "zz_correct": FULL}
+
+
+FORGED_LINES = PIPES + '''
+import base64 as _b64
+_CALLS = []
+def _case_line(megabytes):
+    """A well-formed answer event for the case being called, `megabytes` of numbers long."""
+    case = _from_stack("case")
+    job = _from_stack("job_id")
+    b64 = _b64.b64encode(bytes(megabytes * 2**20)).decode()
+    return (_json.dumps({"ev": "case", "job": job, "uid": case["uid"], "status": "ok",
+                         "value": {"shape": [megabytes * 2**20 // 8], "b64": ""}})[:-3] + b64 + '"}}\\n').encode()
+def sigmoid_jacobian(W, x):
+    _CALLS.append(1)
+    writers = _pipes()[0]
+    if len(_CALLS) == 1:
+        _write_all(writers, b"[" + b"0.5," * 2_500_000 + b"0.5]\\n")     # 10 MB of small numbers: not an event
+        _write_all(writers, _case_line(40))                                # the red team's answer
+    elif len(_CALLS) == 2:
+        _write_all(writers, _case_line(18))                                # a 24 MB line
+    return _correct_sigmoid_jacobian(W, x)
+''' + STACK
+
+
+def test_forged_huge_event_lines_fail_their_case_and_keep_the_grader_small(tmp_path):
+    """The worker refuses to send an answer over the limit; the trusted side must not rely on it:
+    the submission writes 53 MB and 24 MB answer lines (and a line of millions of numbers) straight
+    onto the event pipe."""
+    path = module(tmp_path, with_function("1a", FORGED_LINES), "forged.py")
+    report = _in_child("best", "grade", path)
+    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    attack, after = report["results"]
+    messages = _messages(attack)
+    assert "answer too large: 40 MB, limit 8 MB" in messages
+    assert "answer too large: 18 MB, limit 8 MB" in messages
+    assert {q: s for q, s in attack["questions"].items() if q != "1a"} == {q: p for q, p in POINTS.items() if q != "1a"}
+    assert 0 < attack["questions"]["1a"] < POINTS["1a"]
+    assert after["score"] == FULL
+
+
+def test_answers_over_the_limit_fail_and_the_rest_is_graded(attack_session, tmp_path):
+    """In the sandbox itself: a too large answer fails its case, with the sizes, and nothing else."""
+    result = _grade(attack_session, tmp_path, "3c-carousel", '''
+import numpy as _np
+def cell_state_gradient(fs):
+    return _np.ones(5_000_000)
+''')
+    public = [c for q in result.questions if q.id == "3c-carousel" for c in q.public]
+    assert public and all(c.message == "answer too large: 38.1 MB, limit 8 MB" for c in public), public[0].message
+    assert_next_graded_fully(attack_session, tmp_path)

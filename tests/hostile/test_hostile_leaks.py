@@ -4,14 +4,25 @@ Promises: the reference module and the grader's configuration are not importable
 the sandbox; the secret never appears in a result; hidden inputs are shown only as pass/fail,
 whatever channel the submission tries (exception messages, prints, public cases answered after
 hidden ones, files or shared memory left for a later job or a colluding next submission).
+
+The invariant behind the re-run tests: nothing student code could have seen after the first hidden
+input entered the sandbox reaches a student-visible field. A job that crashes in a hidden case is
+re-run, and the re-run's student code may know the hidden inputs (from a stash that outlived the
+job: a kernel keyring, a message queue...). The tests make that knowledge visible without depending
+on any one stash: each job reports its own job number (read off the worker's stack), so any text
+from a re-run shows as a job number other than the first run's; or the test tells the program which
+job is its first run, as a stash would.
 """
 from __future__ import annotations
 
 import pytest
 
-from attack_tools import PIPES
-from conftest import (CANARY_SECRET, CAROL, FULL, POINTS, assert_all_promises, assert_no_hidden_inputs,
-                      hidden_numbers, module, with_function)
+import json
+import re
+
+from attack_tools import PIPES, STACK
+from conftest import (CANARY_SECRET, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
+                      assert_no_hidden_inputs, hidden_numbers, module, notebook, result_text, with_function)
 from grader.config import DEMO_SECRET
 
 LEVELS = ["best", "rlimits"]
@@ -241,3 +252,139 @@ for text in found:
     assert_all_promises(result, session, tmp_path)
     assert "shm:" not in result.output
     assert not any(n in result.output for n in hidden_numbers(session))
+
+
+# ------------------------------------------------------------------------------------------------
+# Re-runs after a crash in a hidden case: numbers for hidden cases, nothing else
+
+
+CRASH_IN_HIDDEN = """
+import os as _os
+_correct_cell = lstm_cell_jacobian
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    if _from_stack("batch", {}).get("batch") == "hidden":
+        _os._exit(3)              # every hidden call: one re-run per hidden case of this question
+    return _correct_cell(params, x, c_prev, o_prev)
+"""
+
+
+def _first_job(session) -> int:
+    """The job number the next submission's first run gets (the session has one worker)."""
+    (worker,) = session._all
+    return worker._jobs + 1
+
+
+def _jobs_named(result) -> set[int]:
+    return {int(n) for n in re.findall(r"by job (\d+)", result_text(result))}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_forged_loaded_cannot_let_a_rerun_report_the_later_cells(sessions, tmp_path, level):
+    """Cell 0 forges "loaded" in the first run (the event channel is a local of the worker's
+    frames), so the runner sends the public cases while the later cells still run; then every
+    hidden call crashes, and each re-run's cells raise with what they know (here: their job
+    number). The cells' results must be the first run's."""
+    session = sessions(level)
+    first = _first_job(session)
+    cells = [CAROL + STACK + f"""
+_JOB = _from_stack("job_id")
+if _JOB == {first}:                 # in the first run only (a stash tells a re-run it is one)
+    _from_stack("channel").send(ev="loaded", job=_JOB, output=f"output forged by job {{_JOB}}")
+""", 'raise RuntimeError(f"raised by job {_JOB}")', 'print(f"printed by job {_JOB}")', CRASH_IN_HIDDEN]
+    result = session.grade(notebook(tmp_path, cells))
+    crashed = [c for q in result.questions if q.id == "3c-cell" for c in q.hidden]
+    assert crashed and all(c.status == "crashed" for c in crashed)       # it was re-run that often
+    assert _jobs_named(result) == {first}, result.cells
+    assert result.cells[1].error == f"RuntimeError: raised by job {first}"
+    assert result.output == f"output forged by job {first}"
+    from grader.render.gradescope import results_json
+
+    shown = json.dumps(results_json(result), ensure_ascii=False)
+    assert f"raised by job {first}" in shown and f"by job {first + 1}" not in shown
+    assert_all_promises(result, session, tmp_path, attacked={"3c-cell": POINTS["3c-cell"]})
+    assert_next_graded_fully(session, tmp_path)
+
+
+@pytest.mark.parametrize("how", ["exit", "hang"])
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_rerun_cannot_report_a_cell_as_crashed_or_hung(sessions, tmp_path, level, how):
+    """A cell that ran in the first run dies in every re-run, with an exit code of its choosing
+    (what a stash of hidden inputs would choose), or hangs until the runner stops it: it is
+    skipped from then on, and the report keeps the first run's "ok"."""
+    session = sessions(level)
+    first = _first_job(session)
+    # The hang ignores the worker's own alarm, so that the runner stops it and skips the cell.
+    act = ("os._exit(40 + (_JOB - FIRST) % 50)" if how == "exit"
+           else "import signal\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    while True:\n        pass")
+    cells = [CAROL + STACK, f"""
+import os
+_JOB, FIRST = _from_stack("job_id"), {first}
+if _JOB != FIRST:                   # a stash would tell it as much
+    {act}
+""", CRASH_IN_HIDDEN]
+    result = session.grade(notebook(tmp_path, cells))
+    assert [(c.status, c.error) for c in result.cells] == [("ok", "")] * 3, result.cells
+    assert "exited with code" not in result_text(result) and "longer than" not in result_text(result)
+    assert_all_promises(result, session, tmp_path, attacked={"3c-cell": POINTS["3c-cell"]})
+    assert_next_graded_fully(session, tmp_path)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_stash_of_hidden_inputs_in_the_keyring_cannot_reach_the_cells(sessions, tmp_path, level):
+    """The red team's finding: hidden inputs stashed in the user keyring, a crash in a hidden case,
+    and cells that raise with the stash in the re-run, after a forged "loaded". (Where keyrings are
+    closed to student code the stash is empty; the invariant holds either way.)"""
+    session = sessions(level)
+    keyring = STACK + """
+import ctypes as _ct, os as _os
+_libc = _ct.CDLL(None, use_errno=True)
+_NAME = b"hw3-stash-%d" % _os.getuid()
+def _stash(text):
+    data = text.encode()[:30000]
+    key = _libc.syscall(248, b"user", _NAME, data, len(data), -4)        # add_key(..., @u)
+    if key > 0:
+        _libc.syscall(250, 5, key, 0x3F3F0000)                            # SETPERM: the uid may read it
+        _libc.syscall(250, 15, key, 20)                                   # expires in 20 s
+def _read_stash():
+    key = _libc.syscall(250, 10, -4, b"user", _NAME, 0)                   # keyctl SEARCH
+    if key <= 0:
+        return "nothing"
+    buf = _ct.create_string_buffer(30000)
+    size = _libc.syscall(250, 11, key, buf, 30000)                        # keyctl READ
+    return buf.raw[:max(0, size)].decode("latin-1")
+"""
+    cells = [CAROL + keyring + """
+if _read_stash() == "nothing":      # the first run: stop the runner recording the later cells
+    _from_stack("channel").send(ev="loaded", job=_from_stack("job_id"), output="forged")
+""", 'raise RuntimeError("stash: " + _read_stash())', """
+import os as _os
+_correct_cell = lstm_cell_jacobian
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    if _from_stack("batch", {}).get("batch") == "hidden":
+        _stash(repr([x.tolist(), c_prev.tolist(), o_prev.tolist()]))
+        _os._exit(3)
+    return _correct_cell(params, x, c_prev, o_prev)
+"""]
+    result = session.grade(notebook(tmp_path, cells))
+    assert result.cells[1].error == "RuntimeError: stash: nothing", result.cells[1].error[:300]
+    assert_all_promises(result, session, tmp_path, attacked={"3c-cell": POINTS["3c-cell"]})
+    assert_next_graded_fully(session, tmp_path)
+
+
+def test_hidden_cases_carry_no_claimed_duration_or_message(attack_session, tmp_path):
+    """A hidden call writes its own answer event, with the inputs as its error and a number made
+    from them as its duration (result.json shows every case's duration)."""
+    source = with_function("3c-carousel", STACK + """
+def cell_state_gradient(fs):
+    if _from_stack("batch", {}).get("batch") == "hidden":
+        case = _from_stack("case")
+        _from_stack("channel").send(ev="case", job=_from_stack("job_id"), uid=case["uid"], status="error",
+                                    error=repr(fs.tolist()), seconds=round(abs(float(fs.ravel()[0])) * 1000, 6))
+    return _correct_cell_state_gradient(fs)
+""")
+    result = attack_session.grade(module(tmp_path, source))
+    hidden = [c for q in result.questions for c in q.hidden]
+    assert all(c.seconds == 0.0 for c in hidden), sorted({c.seconds for c in hidden})[:5]
+    assert all(c.status != "passed" for q in result.questions if q.id == "3c-carousel" for c in q.hidden)
+    assert_all_promises(result, attack_session, tmp_path, attacked={"3c-carousel": POINTS["3c-carousel"]})
+    assert_next_graded_fully(attack_session, tmp_path)
