@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .runner import Limits
+from .protocol import Limits
 from .spec import Assignment
 
 if sys.version_info >= (3, 11):

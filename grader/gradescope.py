@@ -35,7 +35,7 @@ from .config import CONFIG_NAME, Config, load_config
 from .files import write_atomic, write_bytes_atomic
 from .load import LoadError, pick_candidate
 from .render import gradescope as render
-from .runner import Limits
+from .protocol import Limits
 
 DEFAULT_ROOT = "/autograder"
 SECRET_NAME = "hidden_secret"

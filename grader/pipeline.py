@@ -17,7 +17,7 @@ from .diagnose import diagnose
 from .load import WRITTEN, LoadError, Program, load
 from .results import (CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, TIMEOUT, UNREADABLE,
                       CaseResult, CellReport, Problem, QuestionResult, Result)
-from .runner import CallSpec, RawAnswer, RunReport
+from .protocol import CallSpec, RawAnswer, RunReport
 from .score import question_result
 from .spec import PUBLIC, Case, CaseSet, Question
 from .text import clean
