@@ -58,7 +58,8 @@ def cmd_check(args) -> int:
     """Student self-check: public cases, run portably (grader.portable), never in the sandbox."""
     from pathlib import Path
 
-    from . import caseset, selfcheck
+    from . import caseset, i18n, selfcheck
+    from .render import selfcheck_view
 
     if not Path(args.submission).exists():
         print(f"grader: {args.submission} does not exist", file=sys.stderr)
@@ -71,7 +72,10 @@ def cmd_check(args) -> int:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
     result = selfcheck.check_file(args.submission, cases, config.limits)
-    print(terminal.self_check(result))
+    lang = i18n.choose(args.lang or os.environ.get("GRADER_LANG"), selfcheck.course_lang(config, args.cases))
+    written = selfcheck.written_status(args.submission, cases.assignment) if (
+        result.status != UNREADABLE and not args.questions and args.submission.endswith(".ipynb")) else []
+    print(selfcheck_view.text(result, written, args.submission, lang=lang))
     if args.json:
         write_atomic(args.json, result_json(result))
     if result.status == UNREADABLE:
@@ -163,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", parents=[common], help="student self-check: public cases only, on any platform")
     p.add_argument("submission")
     p.add_argument("questions", nargs="*", metavar="QUESTION", help="check only these questions (e.g. 1a 2b)")
+    p.add_argument("--lang", help="language of the feedback, e.g. en or zh_CN (default: $GRADER_LANG, the course's "
+                                  "setting, then your locale)")
     p.add_argument("--json", help="write the result as JSON to this file")
     p.add_argument("--cases", help="a public_cases.json to check against (default: the assignment's public "
                                    "cases, or the student kit's bundled file)")

@@ -56,6 +56,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     written_points: dict[str, float] = field(default_factory=dict)
     hidden_visibility: str = "after_published"
+    lang: str | None = None               # the students' language for self-check feedback (None: their locale)
 
     @property
     def demo_secret(self) -> bool:
@@ -104,6 +105,8 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
     values["isolation"] = None if isolation == "best" else isolation
     if "workers" in section:
         values["workers"] = _positive_int(section["workers"], "workers")
+    if "lang" in section:
+        values["lang"] = str(section["lang"])
 
     secret, source = DEMO_SECRET, "demo"
     if "secret" in section:

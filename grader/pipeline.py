@@ -93,14 +93,27 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
             result.problems.append(Problem("isolation", clean(note, 300)))
     result.isolation = report.isolation
 
+    result.questions += judge_all(case_set, report)
+    result.score = round(sum(q.score for q in result.questions), 4)
+    result.seconds = round(time.monotonic() - started, 3)
+    return result
+
+
+def judge_all(case_set: CaseSet, report: RunReport) -> list[QuestionResult]:
+    """Every question of `case_set` judged on the answers of `report` (also used by `grader.jupyter`,
+    whose answers come from the live kernel rather than from a run of a file)."""
+    questions = []
     for question in case_set.assignment.questions:
         cases = case_set.for_question(question.id)
         judged = [_judge(question, case, report.answers.get(case.uid), case_set.memo) for case in cases]
         hints = {m.id: m.hint for m in question.mistakes}
-        result.questions.append(question_result(question, judged, hints))
-    result.score = round(sum(q.score for q in result.questions), 4)
-    result.seconds = round(time.monotonic() - started, 3)
-    return result
+        questions.append(question_result(question, judged, hints))
+    return questions
+
+
+def calls(case_set: CaseSet) -> list[CallSpec]:
+    """What to call for every case of `case_set` (the same for every submission)."""
+    return _calls(case_set)
 
 
 def _calls(case_set: CaseSet) -> list[CallSpec]:

@@ -136,11 +136,17 @@ def where_in_student_code(exc: BaseException, filenames: tuple[str, ...]) -> str
     tb = exc.__traceback__
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename
-        if name in filenames or name.startswith("<cell "):
+        if name in filenames or name.startswith(("<cell ", "<ipython-input-")) or _is_kernel_cell(name):
             cell = name[1:-1] + ", " if name.startswith("<cell ") else ""
             found = f" ({cell}line {tb.tb_lineno})"
         tb = tb.tb_next
     return found
+
+
+def _is_kernel_cell(filename: str) -> bool:
+    """ipykernel (6+) compiles each cell as a file `.../ipykernel_<pid>/<hash>.py`."""
+    parent = os.path.basename(os.path.dirname(filename))
+    return parent.startswith("ipykernel_") and filename.endswith(".py")
 
 
 def call_one(case: dict, namespace: dict, filenames: tuple[str, ...] = ()) -> dict:

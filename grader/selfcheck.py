@@ -41,6 +41,26 @@ def select(case_set: CaseSet, questions: list[str] | tuple[str, ...] = ()) -> Ca
     return CaseSet(assignment, tuple(c for c in public.cases if c.question_id in wanted), public.digest)
 
 
+def course_lang(config, cases_path: str | None = None) -> str | None:
+    """The course's language for feedback: `lang` in grader.toml, else the one the kit was built
+    with (recorded in its public cases file)."""
+    if getattr(config, "lang", None):
+        return config.lang
+    from . import caseset
+
+    path = cases_path or caseset.bundled_public_cases()
+    if path is None:
+        return None
+    try:
+        import json
+
+        meta = json.loads(Path(path).read_text(encoding="utf-8")).get("assignment", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    lang = meta.get("lang") if isinstance(meta, dict) else None
+    return lang if isinstance(lang, str) else None
+
+
 def check_file(path: str | Path, case_set: CaseSet, limits: Limits = Limits()) -> Result:
     """Self-check the saved submission at `path` on `case_set` (its public cases), portably."""
     from . import pipeline, written
