@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .spec import HIDDEN, PUBLIC, Assignment, Case, CaseSet, Mistake, Question, Tolerance, WrittenPart
+from .spec import (HIDDEN, PUBLIC, Assignment, Case, CaseSet, Mistake, ProbeInput, Question, Tolerance,
+                   WrittenPart)
 
 # Public cases are public: they are the same for everyone and need no secret.
 PUBLIC_SEED = "public"
@@ -41,7 +42,23 @@ def build(assignment: Assignment, secret: str | None) -> CaseSet:
                 expected = _expected(question.reference, args, question.id)
                 cases.append(Case(f"{question.id}/{visibility}/{number}", question.id, visibility,
                                   case_input.label, args, expected))
-    return CaseSet(assignment, tuple(cases), digest(cases))
+    return CaseSet(assignment, tuple(cases + _probes(assignment, cases)), digest(cases))
+
+
+def _probes(assignment: Assignment, cases: list[Case]) -> list[Case]:
+    """The probe cases of every case whose question has probes, after all scored cases (so that a
+    probe that hangs can never cost a scored case its turn)."""
+    probes = []
+    for case in cases:
+        question = assignment.question(case.question_id)
+        if question.probes is None:
+            continue
+        for probe in question.probes(copy.deepcopy(case.args)):
+            args = tuple(probe.args)
+            probes.append(Case(f"{case.uid}/probe/{probe.name}", case.question_id, case.visibility,
+                               f"{case.label} ({probe.name})", args,
+                               _expected(question.reference, args, question.id), parent=case.uid, probe=probe))
+    return probes
 
 
 def _expected(reference, args: tuple[Any, ...], qid: str) -> Any:
@@ -154,7 +171,8 @@ def public_json(case_set: CaseSet, lang: str | None = None) -> dict[str, Any]:
     """The public part of `case_set` as plain JSON data (hidden cases are left out, always).
     `lang`: the course's language for feedback, if it sets one (`grader.selfcheck.course_lang`)."""
     assignment = case_set.assignment
-    public = [c for c in case_set.cases if c.visibility == PUBLIC]
+    public = [c for c in case_set.cases if c.visibility == PUBLIC and not c.parent]
+    probes = [c for c in case_set.cases if c.visibility == PUBLIC and c.parent]
     return {
         "format": KIT_FORMAT,
         "assignment": {"name": assignment.name, "title": assignment.title,
@@ -162,11 +180,16 @@ def public_json(case_set: CaseSet, lang: str | None = None) -> dict[str, Any]:
                        "written": [{"id": w.id, "title": w.title, "points": w.points} for w in assignment.written]},
         "questions": [{"id": q.id, "title": q.title, "points": q.points, "name": q.name, "kind": q.kind,
                        "call": q.call, "keys": list(q.keys), "labels": list(q.labels),
-                       "tolerance": {"rtol": q.tolerance.rtol, "atol": q.tolerance.atol}, "params": _params(q)}
+                       "tolerance": {"rtol": q.tolerance.rtol, "atol": q.tolerance.atol}, "params": _params(q),
+                       "blocks": list(q.blocks)}
                       for q in assignment.questions],
         "cases": [{"uid": c.uid, "question_id": c.question_id, "label": c.label, "args": _encode(c.args),
                    "expected": _encode(c.expected), "mistakes": _wrong_answers(assignment.question(c.question_id), c)}
-                  for c in public],
+                  for c in public]
+                 + [{"uid": c.uid, "question_id": c.question_id, "label": c.label, "args": _encode(c.args),
+                     "expected": _encode(c.expected), "parent": c.parent,
+                     "probe": {"name": c.probe.name, "right": c.probe.right, "wrong": c.probe.wrong}}
+                    for c in probes],
         "hints": {q.id: {m.id: m.hint for m in q.mistakes} for q in assignment.questions if q.mistakes},
         "digest": digest(public),
     }
@@ -235,7 +258,7 @@ def from_public_json(data: Any) -> CaseSet:
         questions = tuple(
             Question(q["id"], q["title"], float(q["points"]), q["name"], q["kind"],
                      reference=_kit_reference(q["id"], list(q.get("params", []))), call=bool(q["call"]),
-                     keys=tuple(q["keys"]), labels=tuple(q["labels"]),
+                     keys=tuple(q["keys"]), labels=tuple(q["labels"]), blocks=tuple(q.get("blocks", ())),
                      tolerance=Tolerance(float(q["tolerance"]["rtol"]), float(q["tolerance"]["atol"])))
             for q in data["questions"])
         written = tuple(WrittenPart(w["id"], w["title"], float(w["points"]), rubric="")
@@ -248,8 +271,11 @@ def from_public_json(data: Any) -> CaseSet:
         for c in data["cases"]:
             if c["question_id"] not in known:
                 raise CaseFileError(f"case {c['uid']} belongs to no question")
+            probe = c.get("probe")
             case = Case(c["uid"], c["question_id"], PUBLIC, c["label"], tuple(_decode(c["args"])),
-                        _decode(c["expected"]))
+                        _decode(c["expected"]), parent=str(c.get("parent", "")),
+                        probe=ProbeInput(str(probe["name"]), (), str(probe["right"]), str(probe["wrong"]))
+                        if probe else None)
             cases.append(case)
             for m in c.get("mistakes", []):
                 wrong.setdefault(case.question_id, []).append((str(m["id"]), case.args, _decode(m["answer"])))
@@ -261,7 +287,7 @@ def from_public_json(data: Any) -> CaseSet:
         raise
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise CaseFileError(f"it is not a public-cases file of this grader ({type(exc).__name__}: {exc})") from None
-    if digest(cases) != data.get("digest"):
+    if digest([c for c in cases if not c.parent]) != data.get("digest"):
         raise CaseFileError("its cases do not match their digest (the file was changed or damaged)")
     return CaseSet(assignment, tuple(cases), data["digest"])
 

@@ -122,7 +122,7 @@ def cmd_build_kit(args) -> int:
     except kit.KitError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"student kit written to {args.out}: {len(public.cases)} public cases of "
+    print(f"student kit written to {args.out}: {sum(1 for c in public.cases if not c.parent)} public cases of "
           f"{len(public.assignment.questions)} questions (cases {public.digest}); no reference, no hidden cases")
     return EXIT_OK
 

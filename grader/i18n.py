@@ -142,10 +142,28 @@ MESSAGES = (
 
 @functools.lru_cache(maxsize=None)
 def _pattern(template: str) -> re.Pattern[str]:
-    """A template as a regular expression: its text literal, each `{field}` any text (non-greedy)."""
+    """A template as a regular expression: its text literal, each `{field}` any text (non-greedy),
+    a field named twice the same text both times."""
     parts = re.split(r"\{(\w+)\}", template)
-    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+    seen: set[str] = set()
+    regex = ""
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            regex += re.escape(part)
+        elif part in seen:
+            regex += f"(?P={part})"
+        else:
+            seen.add(part)
+            regex += f"(?P<{part}>.+?)"
     return re.compile(f"^{regex}$", re.DOTALL)
+
+
+@functools.lru_cache(maxsize=1)
+def templates() -> tuple[str, ...]:
+    """Every message template: `MESSAGES`, and the engine's where-sentences (`grader.diagnose`)."""
+    from .diagnose import BLOCK_SENTENCES
+
+    return MESSAGES + tuple(BLOCK_SENTENCES.values())
 
 
 def translate_message(text: str, tr: gettext.NullTranslations) -> str:
@@ -172,7 +190,7 @@ def _line(line: str, tr: gettext.NullTranslations) -> str:
     exact = tr.gettext(line)
     if exact != line:
         return exact
-    for template in MESSAGES:
+    for template in templates():
         match = _pattern(template).match(line)
         if match is None:
             continue

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from . import __version__
 from .compare import compare, describe, describe_input
-from .diagnose import diagnose
+from .diagnose import diagnose, locate
 from .load import WRITTEN, LoadError, Program, load
 from .results import (CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, TIMEOUT, UNREADABLE,
                       CaseResult, CellReport, Problem, QuestionResult, Result)
@@ -107,8 +107,34 @@ def judge_all(case_set: CaseSet, report: RunReport) -> list[QuestionResult]:
         cases = case_set.for_question(question.id)
         judged = [_judge(question, case, report.answers.get(case.uid), case_set.memo) for case in cases]
         hints = {m.id: m.hint for m in question.mistakes}
-        questions.append(question_result(question, judged, hints))
+        where = _locate(question, case_set, cases, judged, report, hints)
+        result = question_result(question, judged, hints)
+        result.where = where
+        questions.append(result)
     return questions
+
+
+def _locate(question: Question, case_set: CaseSet, cases: list[Case], judged: list[CaseResult],
+            report: RunReport, hints: dict[str, str]) -> list[str]:
+    """Where the question's wrong answers go wrong (`diagnose.locate`), once per sentence; family
+    ids found by the structure are added to their case's diagnosis, their hints to `hints`."""
+    where: list[str] = []
+    for case, verdict in zip(cases, judged):
+        raw = report.answers.get(case.uid)
+        if verdict.status != FAILED or raw is None or raw.status != "ok":
+            continue
+        probes = []
+        for probe in case_set.probes_of(case.uid):
+            answer = report.answers.get(probe.uid)
+            if answer is not None and answer.status == "ok":
+                probes.append((probe.probe, compare(question.kind, probe.expected, answer.value, question.tolerance,
+                                                    question.keys).passed))
+        finding = locate(question, case, raw.value, probes)
+        verdict.diagnosis += [i for i in finding.ids if i not in verdict.diagnosis]
+        for mid, hint in finding.hints.items():
+            hints.setdefault(mid, hint)
+        where += [w for w in finding.where if w not in where]
+    return where
 
 
 def calls(case_set: CaseSet) -> list[CallSpec]:
@@ -125,7 +151,7 @@ def _calls(case_set: CaseSet) -> list[CallSpec]:
 
 def _call(question: Question, case: Case) -> CallSpec:
     return CallSpec(case.uid, question.id, question.name, question.call, question.kind, question.keys, case.args,
-                    hidden=case.visibility != PUBLIC)
+                    hidden=case.visibility != PUBLIC or bool(case.parent))     # probes last: see caseset._probes
 
 
 def _written_answers(program: Program, case_set: CaseSet, extras: Extras) -> dict[str, RawAnswer]:

@@ -110,14 +110,19 @@ ISSUE_2B = """def matrix_power_eig(M, p):
 
 
 def issue_notebook(folder: Path) -> Path:
-    """alice's notebook with the issue's two mistakes: σ′ forgotten in 1(a), V.T for inv(V) in 2(b)."""
+    """alice's notebook with the issue's mistakes: σ′ forgotten in 1(a), V.T for inv(V) in 2(b), and the
+    two written independently of the catalogue (σ′ of the last step everywhere in 2(a), the seed's
+    product rule in 3(c))."""
+    from test_structure import LAST_SIGMA_EVERYWHERE, SEED_PRODUCT_RULE
+
+    replacements = {"def sigmoid_jacobian": ISSUE_1A, "def matrix_power_eig": ISSUE_2B,
+                    "def bptt_terms": LAST_SIGMA_EVERYWHERE, "def lstm_cell_jacobian": SEED_PRODUCT_RULE}
     nb = json.loads((SUBMISSIONS / "alice_correct.ipynb").read_text(encoding="utf-8"))
     for cell in nb["cells"]:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        if cell["cell_type"] == "code" and "def sigmoid_jacobian" in source:
-            cell["source"] = ISSUE_1A
-        if cell["cell_type"] == "code" and "def matrix_power_eig" in source:
-            cell["source"] = ISSUE_2B
+        for marker, replacement in replacements.items():
+            if cell["cell_type"] == "code" and marker in source:
+                cell["source"] = replacement
     path = folder / "issue.ipynb"
     path.write_text(json.dumps(nb), encoding="utf-8")
     return path
@@ -136,6 +141,13 @@ def test_the_installed_kit_names_the_same_mistakes_as_the_instructors_check(venv
                           timeout=300)
     hints = [line for line in kit_run.stdout.splitlines() if "hint (" in line]
     assert hints == [line for line in here.stdout.splitlines() if "hint (" in line]
+
+    # The families and the where-sentences that are data (generated variants, blocks, probes) work in the kit too.
+    kit_all = subprocess.run([str(grader), "check", str(notebook), "2a", "3c-cell", "--lang", "en"], cwd=tmp_path,
+                             env=_clean_env(), capture_output=True, text=True, timeout=300).stdout
+    assert "hint (sigma-prime-not-per-step)" in kit_all
+    assert "where: only the (t, k) blocks with t − k ≥ 1 are wrong" in kit_all
+    assert "where: the direct term diag(f_t) is right" in kit_all
 
 
 def test_the_kit_runs_uninstalled_from_its_folder(built_kit: Path, tmp_path: Path):
