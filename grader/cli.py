@@ -61,18 +61,19 @@ def cmd_check(args) -> int:
     from . import caseset, i18n, selfcheck
     from .render import selfcheck_view
 
-    if not Path(args.submission).exists():
-        print(f"grader: {args.submission} does not exist", file=sys.stderr)
-        return EXIT_USAGE
     config = _config(args)
+    lang = i18n.choose(args.lang or os.environ.get("GRADER_LANG"), selfcheck.course_lang(config, args.cases))
+    tr = i18n.translations(lang)
+    if not Path(args.submission).exists():
+        print(f"grader: {i18n.translate_message(f'{args.submission} does not exist', tr)}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         # The registry's public cases; in the student kit (no registry) the bundled public_cases.json.
         cases = selfcheck.select(caseset.for_self_check(config, args.cases), args.questions)
     except (caseset.CaseFileError, selfcheck.UnknownQuestion) as exc:
-        print(f"grader: {exc}", file=sys.stderr)
+        print(f"grader: {i18n.translate_message(str(exc), tr)}", file=sys.stderr)
         return EXIT_USAGE
     result = selfcheck.check_file(args.submission, cases, config.limits)
-    lang = i18n.choose(args.lang or os.environ.get("GRADER_LANG"), selfcheck.course_lang(config, args.cases))
     written = selfcheck.written_status(args.submission, cases.assignment) if (
         result.status != UNREADABLE and not args.questions and args.submission.endswith(".ipynb")) else []
     print(selfcheck_view.text(result, written, args.submission, lang=lang))

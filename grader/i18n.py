@@ -3,11 +3,9 @@
 
 Catalogs live in `grader/locale/<lang>/LC_MESSAGES/grader.po`, compiled to `grader.mo` beside
 them (committed, so that an editable install, a wheel and the student kit all have them;
-`tests/test_i18n.py` fails when a `.mo` is older than its `.po`). To update them:
-
-    pybabel extract -F babel.cfg -o grader/locale/grader.pot .
-    pybabel update -i grader/locale/grader.pot -d grader/locale -D grader
-    pybabel compile -d grader/locale -D grader
+`tests/test_i18n.py` fails when a `.mo` is not what its `.po` compiles to, or when a string shown to
+students has no translation). To update them, from a checkout: `python -m grader.catalogs extract`,
+then `update`, translate the new entries of each `.po`, then `compile` (see `grader.catalogs`).
 
 What is translated: every string of the student-facing views (`grader.render.selfcheck_view`,
 `templates/selfcheck.html`, through Jinja2's i18n extension), the questions' titles and the
@@ -133,8 +131,9 @@ MESSAGES = (
     N_("not run: the submission's process kept dying before it could be called"),
     N_("not run: a written submission has no code; this answer was not found in the text"),
     N_("not run: {reason}"),
-    # grader.load
+    # grader.load, grader.selfcheck
     N_("{path} does not exist"),
+    N_("there is no question {question}; the questions are: {questions}"),
     N_("{name} is not a valid notebook: it is not JSON ({detail})"),
     N_("shell commands are not run by the grader: {commands}"),
 )

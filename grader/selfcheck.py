@@ -14,9 +14,13 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from .i18n import N_
 from .protocol import Limits
 from .results import Result
 from .spec import PUBLIC, CaseSet
+
+
+NO_SUCH_QUESTION = N_("there is no question {question}; the questions are: {questions}")
 
 
 class UnknownQuestion(ValueError):
@@ -33,7 +37,7 @@ def select(case_set: CaseSet, questions: list[str] | tuple[str, ...] = ()) -> Ca
     for qid in questions:
         match = next((k for k in known if k.lower() == str(qid).strip().lower()), None)
         if match is None:
-            raise UnknownQuestion(f"there is no question {qid!r}; the questions are: {', '.join(known)}")
+            raise UnknownQuestion(NO_SUCH_QUESTION.format(question=repr(qid), questions=", ".join(known)))
         if match not in wanted:
             wanted.append(match)
     assignment = dataclasses.replace(public.assignment,

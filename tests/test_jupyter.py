@@ -90,6 +90,11 @@ def test_written_parts_of_the_saved_notebook(executed):
     assert "<li" in html
 
 
+def test_the_kernel_check_speaks_chinese_when_asked(executed):
+    _, text = _outputs(executed.cells[10])
+    assert "3 个公开测试用例中有 0 个通过" in text and "sigmoid_jacobian" in text
+
+
 def test_run_live_reports_missing_and_errors_with_their_line():
     from grader import caseset, selfcheck
     from grader.config import load_config

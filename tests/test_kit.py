@@ -142,6 +142,12 @@ def test_the_installed_kit_names_the_same_mistakes_as_the_instructors_check(venv
     hints = [line for line in kit_run.stdout.splitlines() if "hint (" in line]
     assert hints == [line for line in here.stdout.splitlines() if "hint (" in line]
 
+    chinese = subprocess.run([str(grader), "check", str(notebook), "1a", "2b"], cwd=tmp_path,
+                             env={**_clean_env(), "LANG": "zh_CN.UTF-8", "LC_ALL": "zh_CN.UTF-8"},
+                             capture_output=True, text=True, timeout=300)
+    assert "提示（missing-activation-derivative）：这只是线性映射 Wx 的雅可比矩阵" in chinese.stdout
+    assert "提示（Q-transpose-instead-of-inverse）" in chinese.stdout
+
     # The families and the where-sentences that are data (generated variants, blocks, probes) work in the kit too.
     kit_all = subprocess.run([str(grader), "check", str(notebook), "2a", "3c-cell", "--lang", "en"], cwd=tmp_path,
                              env=_clean_env(), capture_output=True, text=True, timeout=300).stdout

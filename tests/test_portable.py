@@ -121,7 +121,8 @@ for name in {blocked!r}:
 def test_the_self_check_imports_nothing_linux_only(tmp_path):
     """`grader check` (and `grader.check` in Jupyter) run with the Linux-only modules unimportable."""
     code = BLOCKER.format(blocked=LINUX_ONLY) + (
-        "import grader, grader.cli, grader.portable, grader.selfcheck\n"
+        "import grader, grader.cli, grader.portable, grader.selfcheck, grader.jupyter, grader.i18n\n"
+        "from grader.render import selfcheck_view\n"
         "sys.exit(grader.cli.main(['check', sys.argv[1], '--json', sys.argv[2]]))\n")
     out = tmp_path / "r.json"
     proc = subprocess.run([sys.executable, "-c", code, str(SUBMISSIONS / "alice_correct.ipynb"), str(out)],

@@ -96,5 +96,8 @@ WRITTEN = (
                 "neglected or derived with a correct product rule."),
 )
 
+# Sentences the assignment's structure checks can say (for the translation catalogs, grader.i18n).
+MESSAGES = structure.SENTENCES
+
 ASSIGNMENT = Assignment(name="hw3", title="Homework 3: Recurrent Neural Networks", questions=QUESTIONS,
                         written=WRITTEN, written_parser=written.parse)

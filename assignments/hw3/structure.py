@@ -35,15 +35,28 @@ from reference import sigmoid
 # Probes
 
 
+# Every where-sentence this module can produce, for the translation catalogs (grader.i18n).
+T1_RIGHT = ("right for T = 1 and wrong for longer sequences: what flows back from later steps through W is wrong")
+T1_WRONG = "already wrong for T = 1: the immediate term of ∂h_1/∂W is wrong"
+GATES_OFF_RIGHT = ("the direct term diag(f_t) is right (checked with the gate weights switched off); "
+                   "the paths through the gates are wrong")
+GATES_OFF_WRONG = ("the direct term diag(f_t) is already wrong (checked with the gate weights switched off, "
+                   "where it is the whole answer)")
+NO_PATHS = "the paths through the gates (via h_{t−1}) are missing"
+NO_DIRECT = "the direct term diag(f_t) of ∂C_t/∂C_{t−1} is missing"
+PATH_MISSING = {0: "the path through f_t is missing", 1: "the path through i_t is missing",
+                2: "the path through C̃_t is missing"}
+WRONG_DH = "∂h_{t−1}/∂C_{t−1} is wrong: differentiate o_{t−1} ⊙ tanh(C_{t−1}) with the product and chain rules"
+SENTENCES = (T1_RIGHT, T1_WRONG, GATES_OFF_RIGHT, GATES_OFF_WRONG, NO_PATHS, NO_DIRECT, *PATH_MISSING.values(),
+             WRONG_DH)
+
+
 def bptt_probes(args: tuple) -> list[ProbeInput]:
     """1(b): the same RNN on the first step only (T = 1), when the case is longer than that."""
     W, U, xs, h0, gs = args
     if np.asarray(xs).shape[0] < 2:
         return []
-    return [ProbeInput("T=1", (W, U, np.array(xs[:1]), h0, np.array(gs[:1])),
-                       right="right for T = 1 and wrong for longer sequences: what flows back from later "
-                             "steps through W is wrong",
-                       wrong="already wrong for T = 1: the immediate term of ∂h_1/∂W is wrong")]
+    return [ProbeInput("T=1", (W, U, np.array(xs[:1]), h0, np.array(gs[:1])), right=T1_RIGHT, wrong=T1_WRONG)]
 
 
 def cell_probes(args: tuple) -> list[ProbeInput]:
@@ -51,11 +64,7 @@ def cell_probes(args: tuple) -> list[ProbeInput]:
     params, x, c_prev, o_prev = args
     off = {k: (np.zeros_like(np.asarray(v, dtype=np.float64)) if k in ("Wf", "Wi", "Wc") else v)
            for k, v in params.items()}
-    return [ProbeInput("gate weights off", (off, x, c_prev, o_prev),
-                       right="the direct term diag(f_t) is right (checked with the gate weights switched off); "
-                             "the paths through the gates are wrong",
-                       wrong="the direct term diag(f_t) is already wrong (checked with the gate weights "
-                             "switched off, where it is the whole answer)")]
+    return [ProbeInput("gate weights off", (off, x, c_prev, o_prev), right=GATES_OFF_RIGHT, wrong=GATES_OFF_WRONG)]
 
 
 TERM_BLOCKS = ("t", "k")
@@ -114,7 +123,6 @@ def sigma_prime_family(mistake_id: str, hint: str) -> tuple[Mistake, ...]:
 
 PRODUCT_RULE_HINT = ("A product was differentiated with a term or a factor lost: in f * C_{t-1}, i * C~_t and "
                      "h_{t-1} = o_{t-1} * tanh(C_{t-1}), apply the product and chain rules term by term.")
-PATH_NAMES = ("f_t", "i_t", "C̃_t")
 
 
 def _cell_pieces(params, x, c_prev, o_prev):
@@ -162,16 +170,13 @@ def cell_structure(args: tuple, expected, got, tol: Tolerance) -> Finding:
         if D is None:
             continue
         if direct == 1.0 and len(kept) == 3 and np.allclose(D, 0.0, atol=1e-12):
-            return Finding(where=("the paths through the gates (via h_{t−1}) are missing",))
+            return Finding(where=(NO_PATHS,))
         where = []
         if direct == 0.0:
-            where.append("the direct term diag(f_t) of ∂C_t/∂C_{t−1} is missing")
-        for p in range(3):
-            if p not in kept:
-                where.append(f"the path through {PATH_NAMES[p]} is missing")
+            where.append(NO_DIRECT)
+        where += [PATH_MISSING[p] for p in range(3) if p not in kept]
         if not np.allclose(D, dh, rtol=1e-6, atol=1e-9 * max(1.0, float(np.max(np.abs(dh))))):
-            where.append("∂h_{t−1}/∂C_{t−1} is wrong: differentiate o_{t−1} ⊙ tanh(C_{t−1}) with the product "
-                         "and chain rules")
+            where.append(WRONG_DH)
         if not where:
             return Finding()                   # the right answer's shape and parts: nothing to say
         return Finding(("wrong-product-rule",), tuple(where), {"wrong-product-rule": PRODUCT_RULE_HINT})
