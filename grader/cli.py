@@ -77,6 +77,8 @@ def cmd_check(args) -> int:
     written = selfcheck.written_status(args.submission, cases.assignment) if (
         result.status != UNREADABLE and not args.questions and args.submission.endswith(".ipynb")) else []
     print(selfcheck_view.text(result, written, args.submission, lang=lang))
+    if args.html:
+        write_atomic(args.html, selfcheck_view.page(result, written, args.submission, lang=lang))
     if args.json:
         write_atomic(args.json, result_json(result))
     if result.status == UNREADABLE:
@@ -171,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", help="language of the feedback, e.g. en or zh_CN (default: $GRADER_LANG, the course's "
                                   "setting, then your locale)")
     p.add_argument("--json", help="write the result as JSON to this file")
+    p.add_argument("--html", help="write the self-check as an HTML page to this file")
     p.add_argument("--cases", help="a public_cases.json to check against (default: the assignment's public "
                                    "cases, or the student kit's bundled file)")
     p.set_defaults(func=cmd_check)

@@ -61,7 +61,7 @@ class CheckReport:
     def _repr_html_(self) -> str:
         from .render import selfcheck_view
 
-        return selfcheck_view.html(self.result, self.written, self.notebook, self.notes, self.lang)
+        return selfcheck_view.html(self.result, self.written, self.notebook, self.notes, self.lang, live=True)
 
 
 def kernel_namespace() -> dict[str, Any]:

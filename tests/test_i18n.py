@@ -117,9 +117,11 @@ def test_html_view_in_english_and_chinese(bob):
 def test_grader_check_in_chinese_from_the_command_line(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "LANG": "zh_CN.UTF-8", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-m", "grader", "check", str(SUBMISSIONS / "bob_seed_mistakes.ipynb"),
-                           "2c"], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+                           "2c", "--html", "out.html"], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert proc.returncode == 1
     assert "提示（zero-instead-of-small）" in proc.stdout
+    page = (tmp_path / "out.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and '<html lang="zh-CN">' in page and "zero-instead-of-small" in page
     proc = subprocess.run([sys.executable, "-m", "grader", "check", "nope.ipynb", "--lang", "zh_CN"],
                           capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert proc.returncode == 2 and "nope.ipynb 不存在" in proc.stderr

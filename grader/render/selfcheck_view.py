@@ -106,8 +106,10 @@ def _environment():
     return env
 
 
-def html(result: Result, written=(), notebook: str | None = None, notes=(), lang: str | None = None) -> str:
-    """A compact table: one row per question, the failing cases' first lines, hints, written parts."""
+def html(result: Result, written=(), notebook: str | None = None, notes=(), lang: str | None = None,
+         live: bool = False) -> str:
+    """A compact table: one row per question, the failing cases' first lines, hints, written parts.
+    `live`: the answers came from the definitions in a Jupyter kernel (not from a saved file)."""
     tr = _tr(lang)
     g = tr.gettext
     rows = []
@@ -133,4 +135,16 @@ def html(result: Result, written=(), notebook: str | None = None, notes=(), lang
         problems=[_msg(p.message, tr) for p in result.problems],
         notes=[g(NOTE_WORDS.get(n, n)) for n in notes],
         passed=sum(r["passed"] for r in rows), total=sum(r["total"] for r in rows),
-        written_found=sum(1 for p in parts if p["ok"]), lang=lang or i18n.DEFAULT)
+        written_found=sum(1 for p in parts if p["ok"]), lang=lang or i18n.DEFAULT, live=live)
+
+
+def page(result: Result, written=(), notebook: str | None = None, notes=(), lang: str | None = None) -> str:
+    """`html` as a page of its own (`grader check --html FILE`)."""
+    from markupsafe import escape
+
+    tag = (lang or i18n.DEFAULT).replace("_", "-")
+    title = _tr(lang).gettext("Self-check of {name}: {passed} of {total} public cases pass.").format(
+        name=result.submission, passed=sum(1 for q in result.questions for c in q.cases if c.status == PASSED),
+        total=sum(len(q.cases) for q in result.questions))
+    return (f'<!doctype html>\n<html lang="{escape(tag)}"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f"</head><body>\n{html(result, written, notebook, notes, lang)}</body></html>\n")
