@@ -73,7 +73,14 @@ def cmd_check(args) -> int:
     except (caseset.CaseFileError, selfcheck.UnknownQuestion) as exc:
         print(f"grader: {i18n.translate_message(str(exc), tr)}", file=sys.stderr)
         return EXIT_USAGE
-    result = selfcheck.check_file(args.submission, cases, config.limits)
+    if args.require_sandbox:
+        # An instructor checking someone else's code: in the sandbox, as `grade` would run it.
+        from .session import Session
+
+        with Session(config, visibility="public", case_set=cases) as session:
+            result = session.grade(args.submission)
+    else:
+        result = selfcheck.check_file(args.submission, cases, config.limits)
     written = selfcheck.written_status(args.submission, cases.assignment) if (
         result.status != UNREADABLE and not args.questions and args.submission.endswith(".ipynb")) else []
     print(selfcheck_view.text(result, written, args.submission, lang=lang))
@@ -167,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", help="write a self-contained HTML report to this file")
     p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("check", parents=[common], help="student self-check: public cases only, on any platform")
+    p = sub.add_parser("check", parents=[common], help="student self-check: public cases only, on any platform; "
+                                                        "runs the code unsandboxed (your own code) unless "
+                                                        "--require-sandbox")
     p.add_argument("submission")
     p.add_argument("questions", nargs="*", metavar="QUESTION", help="check only these questions (e.g. 1a 2b)")
     p.add_argument("--lang", help="language of the feedback, e.g. en or zh_CN (default: $GRADER_LANG, the course's "

@@ -45,7 +45,9 @@ class _Child:
     polled with select on Windows)."""
 
     def __init__(self, job: dict, cwd: str | None):
-        env = dict(os.environ)
+        # The student's own environment (their PATH, their site-packages), minus the grader's own
+        # settings: an instructor's GRADER_SECRET has no business in code being checked.
+        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GRADER_")}
         env["PYTHONIOENCODING"] = "utf-8"
         flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
         self.proc = subprocess.Popen([sys.executable, "-u", str(CHILD)], stdin=subprocess.PIPE,

@@ -152,3 +152,23 @@ def test_the_child_script_imports_only_portable_modules():
             imported.add((node.module or "").split(".")[0])
     assert imported <= allowed, imported - allowed
     assert "SIGALRM" not in portable.CHILD.read_text(encoding="utf-8")     # no alarm: Windows has none
+
+
+def test_the_child_does_not_see_the_graders_settings(tmp_path, public_cases, monkeypatch):
+    monkeypatch.setenv("GRADER_SECRET", "do-not-leak-7f3a")
+    path = _module(tmp_path, "import os\ndef sigmoid_jacobian(W, x):\n"
+                             "    raise ValueError(repr(sorted(k for k in os.environ if 'GRADER' in k.upper())))\n")
+    result = selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
+    assert all(c.message.startswith("ValueError: []") for c in result.questions[0].cases)
+
+
+def test_require_sandbox_checks_in_the_sandbox(tmp_path):
+    """`grader check --require-sandbox` is how an instructor checks someone else's code: sandboxed."""
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "grader", "check", str(SUBMISSIONS / "alice_correct.ipynb"), "1a",
+                           "--require-sandbox", "--json", str(out)], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT)
+    if proc.returncode == 4:
+        pytest.skip("no bubblewrap sandbox here")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["isolation"] == "bwrap"
