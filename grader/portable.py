@@ -23,6 +23,7 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -95,10 +96,15 @@ class _Child:
                 pass
 
 
-def run_portable(program: "Program", calls: list[CallSpec], limits: Limits = Limits(),
-                 cwd: str | None = None) -> RunReport:
-    """Execute `program` in a fresh process and call it on every case, surviving whatever it does."""
-    return _PortableRun(program, calls, limits, cwd).run()
+def run_portable(program: "Program", calls: list[CallSpec], limits: Limits = Limits()) -> RunReport:
+    """Execute `program` in a fresh process and call it on every case, surviving whatever it does.
+
+    The code runs in an empty temporary folder, as in grading (where only the submission's code is
+    sent to the sandbox): a notebook that reads a data file or imports a module lying beside it
+    fails here as it will when graded, which is what a self-check is for.
+    """
+    with tempfile.TemporaryDirectory(prefix="grader-check-") as scratch:
+        return _PortableRun(program, calls, limits, scratch).run()
 
 
 class _PortableRun:

@@ -8,7 +8,7 @@ machine, on public cases only. Grading stays with the sandboxed `grader.worker`.
 
 It speaks the sandboxed worker's event protocol (JSON lines), so that the parent turns its events
 into the same `RawAnswer`s, with the same statuses and messages:
-  parent -> child (stdin):  {"program", "skip", "limits", "cwd"}, then {"batch", "cases", "case_seconds"} lines
+  parent -> child (stdin):  {"program", "skip", "limits"}, then {"batch", "cases", "case_seconds"} lines
   child -> parent:          {"ev": "cell", ...} {"ev": "loaded", ...} {"ev": "case", ...} {"ev": "done", "batch"}
 
 Time limits: a watchdog thread interrupts the main thread (`_thread.interrupt_main`, which exists
@@ -301,10 +301,8 @@ def main() -> int:
     channel = Channel(os.dup(1))
     job = json.loads(sys.stdin.readline())
     program, limits = job["program"], job.get("limits", {})
-    if job.get("cwd"):
-        os.chdir(job["cwd"])
-    # Like `python notebook.py` or a kernel started beside the notebook: the submission's folder
-    # comes first on the path, this grader's folder not at all.
+    # The working folder (empty, as the sandbox's scratch) comes first on the path, this grader's
+    # own folder not at all.
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     sys.path.insert(0, os.getcwd())

@@ -71,10 +71,9 @@ def check_file(path: str | Path, case_set: CaseSet, limits: Limits = Limits()) -
     from .portable import run_portable
 
     path = Path(path)
-    cwd = str(path.resolve().parent) if path.exists() else None
 
     def run(program, calls):
-        return run_portable(program, calls, limits, cwd=cwd)
+        return run_portable(program, calls, limits)
 
     extras = pipeline.Extras(parse_written=written.parse_written, collect_written=written.collect)
     return pipeline.grade(path, case_set, run, visibility=PUBLIC, extras=extras)

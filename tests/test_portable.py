@@ -172,3 +172,25 @@ def test_require_sandbox_checks_in_the_sandbox(tmp_path):
         pytest.skip("no bubblewrap sandbox here")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["isolation"] == "bwrap"
+
+
+def test_files_beside_the_submission_are_not_there_as_in_grading(tmp_path, public_cases, config):
+    """Grading sends only the code to the sandbox: a module that reads a file or imports a module
+    lying beside it fails in the self-check exactly as it will when graded."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "scale.txt").write_text("1.0", encoding="utf-8")
+    (folder / "helpers.py").write_text("SCALE = 1.0\n", encoding="utf-8")
+    for first_line in ("SCALE = float(open('scale.txt').read())", "from helpers import SCALE"):
+        (folder / "sub.py").write_text(
+            f"import numpy as np\n{first_line}\n"
+            "def sigmoid_jacobian(W, x):\n    s = 1 / (1 + np.exp(-(W @ x)))\n    return SCALE * (s * (1 - s))[:, None] * W\n",
+            encoding="utf-8")
+        cases = selfcheck.select(public_cases, ["1a"])
+        mine = selfcheck.check_file(folder / "sub.py", cases, FAST)
+        with Session(replace(config, limits=FAST), visibility="public", case_set=cases) as session:
+            graded = session.grade(folder / "sub.py")
+        assert [c.status for c in mine.questions[0].cases] == ["missing"] * 3
+        assert _statuses(mine) == _statuses(graded)
+        assert [(c.status, c.error.split(":")[0]) for c in mine.cells] == \
+               [(c.status, c.error.split(":")[0]) for c in graded.cells]
