@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .compare import matches
-from .spec import ARRAY, NAME_SET, Case, Finding, Question
+from .spec import ARRAY, NAME_SET, PUBLIC, Case, Finding, Question
 
 
 def diagnose(question: Question, case: Case, got: Any, memo: dict | None = None) -> list[str]:
@@ -95,7 +95,9 @@ def locate(question: Question, case: Case, got: Any, probes: list[tuple[Any, boo
     where: list[str] = []
     hints: dict[str, str] = {}
     if question.blocks and question.kind == ARRAY:
-        sentence = describe_blocks(question.blocks, case.expected, got, question.tolerance)
+        # A hidden case's wrong blocks are told by a rule only, never listed (a list would tell its size).
+        sentence = describe_blocks(question.blocks, case.expected, got, question.tolerance,
+                                   listing=case.visibility == PUBLIC)
         if sentence:
             where.append(sentence)
     for probe, right in probes:
@@ -129,12 +131,15 @@ def wrong_blocks(expected: Any, got: Any, tol, axes: int) -> np.ndarray | None:
     return bad.reshape(expected.shape[:axes] + (-1,)).any(axis=-1)
 
 
-def describe_blocks(names: tuple[str, ...], expected: Any, got: Any, tol) -> str:
-    """One sentence naming the wrong blocks by the simplest rule that fits them exactly."""
+def describe_blocks(names: tuple[str, ...], expected: Any, got: Any, tol, listing: bool = True) -> str:
+    """One sentence naming the wrong blocks by the simplest rule that fits them exactly; without
+    `listing`, nothing when no rule fits (rather than the list of blocks)."""
     bad = wrong_blocks(expected, got, tol, len(names))
     if bad is None or not bad.any():
         return ""
     if len(names) == 1:
+        if not listing:
+            return ""
         listed = ", ".join(str(i + 1) for i in np.flatnonzero(bad)[:8])
         return BLOCK_SENTENCES["one-axis"].format(a=names[0], blocks=listed)
     a, b = names[0], names[1]
@@ -151,6 +156,8 @@ def describe_blocks(names: tuple[str, ...], expected: Any, got: Any, tol) -> str
             return BLOCK_SENTENCES["eq"].format(a=a, b=b, m=m)
     if np.array_equal(bad2, lag < 0):
         return BLOCK_SENTENCES["upper"].format(a=a, b=b)
+    if not listing:
+        return ""
     wrong = [f"({i + 1}, {j + 1})" for i, j in zip(*np.nonzero(bad2))]
     listed = ", ".join(wrong[:6]) + (" …" if len(wrong) > 6 else "")
     return BLOCK_SENTENCES["list"].format(a=a, b=b, blocks=listed)

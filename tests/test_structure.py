@@ -200,3 +200,18 @@ def test_locate_survives_a_structure_check_that_raises():
     question = Question("q", "Q", 1, "f", ARRAY, reference=lambda x: x, structure=broken)
     case = Case("q/public/0", "q", "public", "x", (np.ones(2),), np.ones(2))
     assert locate(question, case, np.zeros(2)).ids == ()
+
+
+def test_a_hidden_cases_wrong_blocks_are_never_listed():
+    rng = np.random.default_rng(1)
+    right = rng.normal(size=(5, 5, 2, 2))
+    got = right.copy()
+    got[4, 1] += 1.0
+    got[2, 0] += 1.0
+    assert describe_blocks(("t", "k"), right, got, Tolerance()) == "the wrong (t, k) blocks are (3, 1), (5, 2)"
+    assert describe_blocks(("t", "k"), right, got, Tolerance(), listing=False) == ""
+    got = right.copy()
+    got[4, 1] += 1.0
+    question = Question("q", "Q", 1, "f", ARRAY, reference=lambda x: x, blocks=("t", "k"))
+    hidden = Case("q/hidden/0", "q", "hidden", "x", (), right)
+    assert locate(question, hidden, got).where == ()
