@@ -160,9 +160,9 @@ def _pattern(template: str) -> re.Pattern[str]:
 @functools.lru_cache(maxsize=1)
 def templates() -> tuple[str, ...]:
     """Every message template: `MESSAGES`, and the engine's where-sentences (`grader.diagnose`)."""
-    from .diagnose import BLOCK_SENTENCES
+    from .diagnose import BLOCK_SENTENCES, RELATION_SENTENCES
 
-    return MESSAGES + tuple(BLOCK_SENTENCES.values())
+    return MESSAGES + tuple(BLOCK_SENTENCES.values()) + tuple(RELATION_SENTENCES.values())
 
 
 def translate_message(text: str, tr: gettext.NullTranslations) -> str:

@@ -215,3 +215,27 @@ def test_a_hidden_cases_wrong_blocks_are_never_listed():
     question = Question("q", "Q", 1, "f", ARRAY, reference=lambda x: x, blocks=("t", "k"))
     hidden = Case("q/hidden/0", "q", "hidden", "x", (), right)
     assert locate(question, hidden, got).where == ()
+
+
+@pytest.mark.parametrize("make, sentence", [
+    (lambda e: -e, "the answer is the right one with the opposite sign"),
+    (lambda e: 0.5 * e, "the answer is the right one times 0.5"),
+    (lambda e: e.T, "the answer is the transpose of the right one"),
+    (lambda e: e + 1.0, None),
+])
+def test_generic_relations_to_the_right_answer(make, sentence):
+    from grader.diagnose import relations
+
+    right = np.random.default_rng(2).normal(size=(3, 2))
+    question = Question("q", "Q", 1, "f", ARRAY, reference=lambda x: x)
+    assert relations(question, right, make(right)) == ([sentence] if sentence else [])
+
+
+def test_a_dict_answer_says_which_entries_are_wrong():
+    from grader.diagnose import relations
+    from grader.spec import ARRAY_DICT
+
+    question = Question("q", "Q", 1, "f", ARRAY_DICT, reference=lambda x: x, keys=("f", "i", "o"))
+    right = {k: np.ones(2) * n for n, k in enumerate("fio", 1)}
+    got = dict(right, i=np.zeros(2), o=right["o"] + 1)
+    assert relations(question, right, got) == ["only 'i', 'o' are wrong; the other entries are right"]

@@ -51,7 +51,8 @@ QUESTIONS = (
              reference.bptt_terms, cases.bptt_public, cases.bptt_terms_hidden, mistakes=_mistakes("2a"),
              blocks=structure.TERM_BLOCKS),
     Question("2b", "2(b) Matrix power by eigendecomposition", 10, "matrix_power_eig", ARRAY,
-             reference.matrix_power_eig, cases.power_public, cases.power_hidden, mistakes=_mistakes("2b")),
+             reference.matrix_power_eig, cases.power_public, cases.power_hidden, mistakes=_mistakes("2b"),
+             probes=structure.power_probes),
     Question("2c", "2(c) W³⁰", 5, "W_30", ARRAY, lambda: reference.W_30, _value("W_30"),
              call=False, mistakes=_mistakes("2c")),
     Question("2c-regime", "2(c) Vanishing, exploding or preserved", 5, "gradient_regime", LABEL,
@@ -71,7 +72,7 @@ QUESTIONS = (
              probes=structure.cell_probes, structure=structure.cell_structure),
     Question("3c-carousel", "3(c) The constant error carousel ∂C_t/∂C_k", 5, "cell_state_gradient", ARRAY,
              reference.cell_state_gradient, cases.carousel_public, cases.carousel_hidden,
-             mistakes=_mistakes("3c-carousel")),
+             mistakes=_mistakes("3c-carousel"), probes=structure.carousel_probes),
 )
 
 WRITTEN = (

@@ -4,6 +4,8 @@ The engine (`grader.diagnose.locate`) applies what this module declares:
 
 * **Probes**: inputs derived from a case that isolate one part of the computation.
   1(b): the same sequence cut to T = 1 (only the immediate term ∂⁺h_1/∂W, nothing flows back).
+  2(b): the same matrix to the power 1 (then Q Λ Q⁻¹ must give M back: the basis and its inverse alone).
+  3(c) carousel: the first step of the chain alone (t − k = 1: no combining of steps).
   3(c) cell Jacobian: the gate weights Wf, Wi, Wc switched off (then ∂C_t/∂C_{t−1} is the direct
   term diag(f_t) alone: every gate path goes through h_{t−1} and those weights).
 * **Blocks**: 2(a)'s answer is indexed by (t, k): the engine says which blocks are wrong.
@@ -47,8 +49,13 @@ NO_DIRECT = "the direct term diag(f_t) of ∂C_t/∂C_{t−1} is missing"
 PATH_MISSING = {0: "the path through f_t is missing", 1: "the path through i_t is missing",
                 2: "the path through C̃_t is missing"}
 WRONG_DH = "∂h_{t−1}/∂C_{t−1} is wrong: differentiate o_{t−1} ⊙ tanh(C_{t−1}) with the product and chain rules"
+P1_RIGHT = "right for p = 1 and wrong for larger powers: check how Λ is raised to the power p"
+P1_WRONG = ("already wrong for p = 1, where Q Λ Q⁻¹ must give back M itself: check the eigenvector matrix "
+            "and its inverse")
+ONE_STEP_RIGHT = ("right for a single step (t − k = 1) and wrong for longer chains: check how the steps combine")
+ONE_STEP_WRONG = "already wrong for a single step (t − k = 1)"
 SENTENCES = (T1_RIGHT, T1_WRONG, GATES_OFF_RIGHT, GATES_OFF_WRONG, NO_PATHS, NO_DIRECT, *PATH_MISSING.values(),
-             WRONG_DH)
+             WRONG_DH, P1_RIGHT, P1_WRONG, ONE_STEP_RIGHT, ONE_STEP_WRONG)
 
 
 def bptt_probes(args: tuple) -> list[ProbeInput]:
@@ -65,6 +72,23 @@ def cell_probes(args: tuple) -> list[ProbeInput]:
     off = {k: (np.zeros_like(np.asarray(v, dtype=np.float64)) if k in ("Wf", "Wi", "Wc") else v)
            for k, v in params.items()}
     return [ProbeInput("gate weights off", (off, x, c_prev, o_prev), right=GATES_OFF_RIGHT, wrong=GATES_OFF_WRONG)]
+
+
+def power_probes(args: tuple) -> list[ProbeInput]:
+    """2(b): the same matrix to the power 1 (Q Λ Q⁻¹ = M), when the case's power is larger."""
+    M, p = args
+    if int(p) <= 1:
+        return []
+    return [ProbeInput("p=1", (M, 1), right=P1_RIGHT, wrong=P1_WRONG)]
+
+
+def carousel_probes(args: tuple) -> list[ProbeInput]:
+    """3(c) carousel: the first step of the chain alone (t − k = 1), when the chain is longer."""
+    (fs,) = args
+    fs = np.asarray(fs, dtype=np.float64)
+    if fs.ndim != 2 or fs.shape[0] < 2:
+        return []
+    return [ProbeInput("t−k=1", (np.ascontiguousarray(fs[:1]),), right=ONE_STEP_RIGHT, wrong=ONE_STEP_WRONG)]
 
 
 TERM_BLOCKS = ("t", "k")
