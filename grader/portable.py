@@ -51,8 +51,9 @@ class _Child:
         env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GRADER_")}
         env["PYTHONIOENCODING"] = "utf-8"
         flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
+        self.stderr = tempfile.TemporaryFile()      # the child's own failures (its student output goes elsewhere)
         self.proc = subprocess.Popen([sys.executable, "-u", str(CHILD)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd, env=env,
+                                     stdout=subprocess.PIPE, stderr=self.stderr, cwd=cwd, env=env,
                                      creationflags=flags, start_new_session=sys.platform != "win32")
         self.events: "queue.Queue[dict | None]" = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -95,6 +96,16 @@ class _Child:
             except OSError:
                 pass
 
+    def error_tail(self, limit: int = 600) -> str:
+        """The last lines the child wrote to its stderr before it took over its output (a start-up failure)."""
+        try:
+            self.stderr.seek(0)
+            text = self.stderr.read()[-4 * limit:].decode("utf-8", "replace").strip()
+            self.stderr.close()
+        except (OSError, ValueError):
+            return ""
+        return text[-limit:]
+
 
 def run_portable(program: "Program", calls: list[CallSpec], limits: Limits = Limits()) -> RunReport:
     """Execute `program` in a fresh process and call it on every case, surviving whatever it does.
@@ -132,6 +143,9 @@ class _PortableRun:
                     self._call(child)
             finally:
                 child.stop()
+            failure = child.error_tail()
+            if failure and not self.loaded_once and failure not in self.report.notes:
+                self.report.notes.append(f"the self-check's process failed: {failure}")
             progressed = (len(self.report.answers), len(self.skip), self.loaded_once) != before
             fruitless = 0 if progressed else fruitless + 1
             if self.pending:

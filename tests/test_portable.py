@@ -194,3 +194,13 @@ def test_files_beside_the_submission_are_not_there_as_in_grading(tmp_path, publi
         assert _statuses(mine) == _statuses(graded)
         assert [(c.status, c.error.split(":")[0]) for c in mine.cells] == \
                [(c.status, c.error.split(":")[0]) for c in graded.cells]
+
+
+def test_a_child_that_cannot_start_says_why(tmp_path, public_cases, monkeypatch):
+    broken = tmp_path / "child.py"
+    broken.write_text("raise SystemExit('numpy is not installed here')\n", encoding="utf-8")
+    monkeypatch.setattr(portable, "CHILD", broken)
+    path = _module(tmp_path, "def sigmoid_jacobian(W, x):\n    return W\n")
+    result = selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
+    assert [c.status for c in result.questions[0].cases] == ["crashed"] * 3
+    assert any("numpy is not installed here" in p.message for p in result.problems)
