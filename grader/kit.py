@@ -5,14 +5,19 @@
       template.ipynb         the blank notebook to fill in
       pyproject.toml         `pip install .` gives the `grader` command
       grader/                the grading engine (the same code the instructors run)
-      grader/public_cases.json  the questions and the public cases, expected values included
+      grader/public_cases.json  the questions and the public cases, expected values included, with
+                             what each named mistake returns on each of them and the hints, the
+                             probes derived from them and the questions' block axes
+      grader/locale/         the translation catalogs (compiled)
       templates/             the HTML report templates (package grader.templates)
 
 What is left out, and why: the reference answers (`reference/`) and the assignment registry
-(`assignments/`: case generators, mistake catalogue, rubrics) never go in, so neither hidden cases
-nor answers can be recovered from the kit. The self-check reads the questions and public cases from
-`public_cases.json` instead (see `caseset.for_self_check`); without the mistake catalogue it shows
-no mistake hints, only what failed and why. The kit is built without ever reading the hidden-case
+(`assignments/`: case generators, mistake catalogue, structure checks, rubrics) never go in, so
+neither hidden cases nor answers can be recovered from the kit. The self-check reads the questions
+and public cases from `public_cases.json` instead (see `caseset.for_self_check`); the mistakes'
+answers on the public cases, computed at build time, are data there, so the kit names the same
+mistakes as the instructor's check without the catalogue's code (only the assignment's structure
+fits, which are code, are missing). The kit is built without ever reading the hidden-case
 secret, and the repository's DEMO secret, which is a constant in `grader/config.py`, is replaced in
 the kit's copy (the kit draws no hidden cases, so the value has no use there). `audit` checks the
 finished kit for all of this before it is put in place.
