@@ -11,12 +11,14 @@ import hashlib
 import inspect
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .spec import HIDDEN, PUBLIC, Assignment, Case, CaseSet, Question, Tolerance, WrittenPart
+from .spec import (HIDDEN, PUBLIC, Assignment, Case, CaseSet, Mistake, ProbeInput, Question, Tolerance,
+                   WrittenPart)
 
 # Public cases are public: they are the same for everyone and need no secret.
 PUBLIC_SEED = "public"
@@ -40,7 +42,23 @@ def build(assignment: Assignment, secret: str | None) -> CaseSet:
                 expected = _expected(question.reference, args, question.id)
                 cases.append(Case(f"{question.id}/{visibility}/{number}", question.id, visibility,
                                   case_input.label, args, expected))
-    return CaseSet(assignment, tuple(cases), digest(cases))
+    return CaseSet(assignment, tuple(cases + _probes(assignment, cases)), digest(cases))
+
+
+def _probes(assignment: Assignment, cases: list[Case]) -> list[Case]:
+    """The probe cases of every case whose question has probes, after all scored cases (so that a
+    probe that hangs can never cost a scored case its turn)."""
+    probes = []
+    for case in cases:
+        question = assignment.question(case.question_id)
+        if question.probes is None:
+            continue
+        for probe in question.probes(copy.deepcopy(case.args)):
+            args = tuple(probe.args)
+            probes.append(Case(f"{case.uid}/probe/{probe.name}", case.question_id, case.visibility,
+                               f"{case.label} ({probe.name})", args,
+                               _expected(question.reference, args, question.id), parent=case.uid, probe=probe))
+    return probes
 
 
 def _expected(reference, args: tuple[Any, ...], qid: str) -> Any:
@@ -89,9 +107,10 @@ def digest(cases: list[Case] | tuple[Case, ...]) -> str:
 # The public cases as JSON: what the student kit ships instead of the reference and the registry
 #
 # A self-check needs the questions (names, kinds, keys, tolerances, points) and the public cases
-# with their expected values, nothing else. Hidden cases, mistakes (their `compute` functions are
-# wrong *answers*), rubrics and the reference never go into this file: `public_json` keeps public
-# cases only, and a kit built from it cannot diagnose mistakes, which is fine.
+# with their expected values. To name the same mistakes as the instructor's check, each public case
+# also carries what each named mistake returns on it (computed here, at build time) and each
+# question its mistakes' hints: data, never the catalogue's code. Hidden cases, rubrics and the
+# reference never go into this file: `public_json` keeps public cases only.
 
 KIT_FORMAT = 1
 BUNDLED_NAME = "public_cases.json"
@@ -148,23 +167,50 @@ def _params(question: Question) -> list[str]:
         return []
 
 
-def public_json(case_set: CaseSet) -> dict[str, Any]:
-    """The public part of `case_set` as plain JSON data (hidden cases are left out, always)."""
+def public_json(case_set: CaseSet, lang: str | None = None) -> dict[str, Any]:
+    """The public part of `case_set` as plain JSON data (hidden cases are left out, always).
+    `lang`: the course's language for feedback, if it sets one (`grader.selfcheck.course_lang`)."""
     assignment = case_set.assignment
-    public = [c for c in case_set.cases if c.visibility == PUBLIC]
+    public = [c for c in case_set.cases if c.visibility == PUBLIC and not c.parent]
+    probes = [c for c in case_set.cases if c.visibility == PUBLIC and c.parent]
     return {
         "format": KIT_FORMAT,
         "assignment": {"name": assignment.name, "title": assignment.title,
-                       "answer_marker": assignment.answer_marker,
+                       "answer_marker": assignment.answer_marker, **({"lang": lang} if lang else {}),
                        "written": [{"id": w.id, "title": w.title, "points": w.points} for w in assignment.written]},
         "questions": [{"id": q.id, "title": q.title, "points": q.points, "name": q.name, "kind": q.kind,
                        "call": q.call, "keys": list(q.keys), "labels": list(q.labels),
-                       "tolerance": {"rtol": q.tolerance.rtol, "atol": q.tolerance.atol}, "params": _params(q)}
+                       "tolerance": {"rtol": q.tolerance.rtol, "atol": q.tolerance.atol}, "params": _params(q),
+                       "blocks": list(q.blocks)}
                       for q in assignment.questions],
         "cases": [{"uid": c.uid, "question_id": c.question_id, "label": c.label, "args": _encode(c.args),
-                   "expected": _encode(c.expected)} for c in public],
+                   "expected": _encode(c.expected), "mistakes": _wrong_answers(assignment.question(c.question_id), c)}
+                  for c in public]
+                 + [{"uid": c.uid, "question_id": c.question_id, "label": c.label, "args": _encode(c.args),
+                     "expected": _encode(c.expected), "parent": c.parent,
+                     "probe": {"name": c.probe.name, "right": c.probe.right, "wrong": c.probe.wrong}}
+                    for c in probes],
+        "hints": {q.id: {m.id: m.hint for m in q.mistakes} for q in assignment.questions if q.mistakes},
         "digest": digest(public),
     }
+
+
+def _wrong_answers(question: Question, case: Case) -> list[dict[str, Any]]:
+    """What each named mistake of `question` returns on this public case, as data: the kit names
+    the same mistakes as the instructor's check without the catalogue's code (its inputs are public
+    already, and a wrong answer is no answer). Variants that tell nothing here (undefined, or equal
+    to the right answer) are left out, as `diagnose` leaves them out; equal ones are kept once."""
+    from .diagnose import _telling_wrong_answer
+
+    found: list[dict[str, Any]] = []
+    for mistake in question.mistakes:
+        usable, wrong = _telling_wrong_answer(question, case, mistake)
+        if not usable:
+            continue
+        entry = {"id": mistake.id, "answer": _encode(wrong)}
+        if entry not in found:
+            found.append(entry)
+    return found
 
 
 def _kit_reference(qid: str, params: list[str]):
@@ -179,6 +225,30 @@ def _kit_reference(qid: str, params: list[str]):
     return unavailable
 
 
+class _Recorded:
+    """A mistake's answer on one public case, recorded when the kit was built: what `diagnose`
+    compares with. Asked about any other inputs, it has no answer (and so tells nothing there)."""
+
+    def __init__(self, args: tuple, answer: Any):
+        self.key = _args_key(args)
+        self.answer = answer
+
+    def __call__(self, *args: Any) -> Any:
+        if _args_key(args) != self.key:
+            raise LookupError("recorded for another case")
+        return copy.deepcopy(self.answer)
+
+
+def _args_key(args: tuple) -> str:
+    h = hashlib.sha256()
+    _feed(h, tuple(args))
+    return h.hexdigest()
+
+
+def _kit_mistakes(recorded: list[tuple[str, tuple, Any]], hints: dict[str, str]) -> tuple[Mistake, ...]:
+    return tuple(Mistake(mid, str(hints.get(mid, "")), _Recorded(args, answer)) for mid, args, answer in recorded)
+
+
 def from_public_json(data: Any) -> CaseSet:
     """A public-only CaseSet from `public_json` data, checked against its own digest."""
     try:
@@ -188,7 +258,7 @@ def from_public_json(data: Any) -> CaseSet:
         questions = tuple(
             Question(q["id"], q["title"], float(q["points"]), q["name"], q["kind"],
                      reference=_kit_reference(q["id"], list(q.get("params", []))), call=bool(q["call"]),
-                     keys=tuple(q["keys"]), labels=tuple(q["labels"]),
+                     keys=tuple(q["keys"]), labels=tuple(q["labels"]), blocks=tuple(q.get("blocks", ())),
                      tolerance=Tolerance(float(q["tolerance"]["rtol"]), float(q["tolerance"]["atol"])))
             for q in data["questions"])
         written = tuple(WrittenPart(w["id"], w["title"], float(w["points"]), rubric="")
@@ -197,24 +267,35 @@ def from_public_json(data: Any) -> CaseSet:
                                 answer_marker=meta.get("answer_marker", "answer"))
         known = {q.id for q in questions}
         cases = []
+        wrong: dict[str, list[tuple[str, tuple, Any]]] = {}
         for c in data["cases"]:
             if c["question_id"] not in known:
                 raise CaseFileError(f"case {c['uid']} belongs to no question")
-            cases.append(Case(c["uid"], c["question_id"], PUBLIC, c["label"], tuple(_decode(c["args"])),
-                              _decode(c["expected"])))
+            probe = c.get("probe")
+            case = Case(c["uid"], c["question_id"], PUBLIC, c["label"], tuple(_decode(c["args"])),
+                        _decode(c["expected"]), parent=str(c.get("parent", "")),
+                        probe=ProbeInput(str(probe["name"]), (), str(probe["right"]), str(probe["wrong"]))
+                        if probe else None)
+            cases.append(case)
+            for m in c.get("mistakes", []):
+                wrong.setdefault(case.question_id, []).append((str(m["id"]), case.args, _decode(m["answer"])))
+        hints = data.get("hints", {})
+        questions = tuple(replace(q, mistakes=_kit_mistakes(wrong.get(q.id, []), hints.get(q.id, {})))
+                          for q in questions)
+        assignment = replace(assignment, questions=questions)
     except CaseFileError:
         raise
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise CaseFileError(f"it is not a public-cases file of this grader ({type(exc).__name__}: {exc})") from None
-    if digest(cases) != data.get("digest"):
+    if digest([c for c in cases if not c.parent]) != data.get("digest"):
         raise CaseFileError("its cases do not match their digest (the file was changed or damaged)")
     return CaseSet(assignment, tuple(cases), data["digest"])
 
 
-def save_public(case_set: CaseSet, path: str | os.PathLike) -> None:
+def save_public(case_set: CaseSet, path: str | os.PathLike, lang: str | None = None) -> None:
     from .files import write_atomic
 
-    write_atomic(path, json.dumps(public_json(case_set), ensure_ascii=False, indent=1))
+    write_atomic(path, json.dumps(public_json(case_set, lang), ensure_ascii=False, indent=1))
 
 
 def load_public(path: str | os.PathLike) -> CaseSet:

@@ -22,8 +22,9 @@ from .config import ConfigError, load_config
 from .files import write_atomic
 from .results import PASSED, UNREADABLE, Result, json_text
 from .render import terminal
-from .sandbox import SandboxUnavailable
-from .session import Session
+
+# The sandbox and the sandboxed session are imported by the commands that grade, not here: `grader
+# check` must start on macOS and Windows, where the sandbox's modules (fcntl, ...) do not exist.
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREADABLE, EXIT_SANDBOX = 0, 1, 2, 3, 4
 
@@ -41,6 +42,8 @@ def _config(args):
 
 
 def cmd_grade(args) -> int:
+    from .session import Session
+
     config = _config(args)
     with Session(config) as session:
         result = session.grade(args.submission)
@@ -57,18 +60,37 @@ def cmd_grade(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from . import caseset
+    """Student self-check: public cases, run portably (grader.portable), never in the sandbox."""
+    from pathlib import Path
+
+    from . import caseset, i18n, selfcheck
+    from .render import selfcheck_view
 
     config = _config(args)
+    lang = i18n.choose(args.lang or os.environ.get("GRADER_LANG"), selfcheck.course_lang(config, args.cases))
+    tr = i18n.translations(lang)
+    if not Path(args.submission).exists():
+        print(f"grader: {i18n.translate_message(f'{args.submission} does not exist', tr)}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         # The registry's public cases; in the student kit (no registry) the bundled public_cases.json.
-        cases = caseset.for_self_check(config, args.cases)
-    except caseset.CaseFileError as exc:
-        print(f"grader: {exc}", file=sys.stderr)
+        cases = selfcheck.select(caseset.for_self_check(config, args.cases), args.questions)
+    except (caseset.CaseFileError, selfcheck.UnknownQuestion) as exc:
+        print(f"grader: {i18n.translate_message(str(exc), tr)}", file=sys.stderr)
         return EXIT_USAGE
-    with Session(config, visibility="public", case_set=cases) as session:
-        result = session.grade(args.submission)
-    print(terminal.self_check(result))
+    if args.require_sandbox:
+        # An instructor checking someone else's code: in the sandbox, as `grade` would run it.
+        from .session import Session
+
+        with Session(config, visibility="public", case_set=cases) as session:
+            result = session.grade(args.submission)
+    else:
+        result = selfcheck.check_file(args.submission, cases, config.limits)
+    written = selfcheck.written_status(args.submission, cases.assignment) if (
+        result.status != UNREADABLE and not args.questions and args.submission.endswith(".ipynb")) else []
+    print(selfcheck_view.text(result, written, args.submission, lang=lang))
+    if args.html:
+        write_atomic(args.html, selfcheck_view.page(result, written, args.submission, lang=lang))
     if args.json:
         write_atomic(args.json, result_json(result))
     if result.status == UNREADABLE:
@@ -192,7 +214,7 @@ def cmd_build_kit(args) -> int:
     except kit.KitError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"student kit written to {args.out}: {len(public.cases)} public cases of "
+    print(f"student kit written to {args.out}: {sum(1 for c in public.cases if not c.parent)} public cases of "
           f"{len(public.assignment.questions)} questions (cases {public.digest}); no reference, no hidden cases")
     return EXIT_OK
 
@@ -268,9 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the instructor-only view (hidden cases in full) to this file")
     p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("check", parents=common, help="student self-check: public cases only")
+    p = sub.add_parser("check", parents=common, help="student self-check: public cases only, on any platform; "
+                                                     "runs the code unsandboxed (your own code) unless "
+                                                     "--require-sandbox")
     p.add_argument("submission", help="your .ipynb or .py file (or a folder holding it)")
+    p.add_argument("questions", nargs="*", metavar="QUESTION", help="check only these questions (e.g. 1a 2b)")
+    p.add_argument("--lang", help="language of the feedback, e.g. en or zh_CN (default: $GRADER_LANG, the course's "
+                                  "setting, then your locale)")
     p.add_argument("--json", metavar="FILE", help="write the result as JSON to this file")
+    p.add_argument("--html", metavar="FILE", help="write the self-check as an HTML page to this file")
     p.add_argument("--cases", metavar="FILE", help="a public_cases.json to check against (default: the assignment's public "
                                    "cases, or the student kit's bundled file)")
     p.set_defaults(func=cmd_check)
@@ -362,12 +390,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"grader: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except SandboxUnavailable as exc:
-        print(f"grader: {exc}", file=sys.stderr)
-        return EXIT_SANDBOX
     except BrokenPipeError:  # e.g. `grader grade x | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:
+        # SandboxUnavailable, looked up only if the sandbox was imported at all (else it cannot be that).
+        sandbox = sys.modules.get(f"{__package__}.sandbox")
+        if sandbox is None or not isinstance(exc, sandbox.SandboxUnavailable):
+            raise
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_SANDBOX
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 130

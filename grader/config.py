@@ -206,6 +206,8 @@ SCHEMA: tuple[Setting, ...] = (
             "(GRADER_SECRET_FILE wins)", default_text="none"),
     Setting("grader", "isolation", str, "best", "the sandbox: the best available, bubblewrap required "
             "(exit 4 without it), or rlimits only", choices=ISOLATIONS),
+    Setting("grader", "lang", str, None, "the students' language for self-check feedback and the kit (e.g. "
+            "\"zh_CN\"; --lang and $GRADER_LANG win)", default_text="their locale"),
     Setting("grader", "workers", int, None, "submissions graded at once in a batch", minimum=1, maximum=1024,
             default_text="all cores"),
     *_limits_settings(),
@@ -277,6 +279,7 @@ class Config:
     similarity_enabled: bool = True
     similarity_template: str | None = None   # None: the checkout's submissions/template.ipynb, if any
     late: LatePolicy | None = None        # grader.late; None: no late penalty
+    lang: str | None = None               # the students' language for self-check feedback (None: their locale)
 
     @property
     def demo_secret(self) -> bool:
@@ -369,7 +372,7 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
                     hidden_visibility=values.get("gradescope", {}).get("hidden_visibility", "hidden"),
                     hidden_score=values.get("gradescope", {}).get("hidden_score", "total"),
                     source=str(chosen) if chosen else "defaults", **_similarity(values.get("similarity", {}), base),
-                    late=_late(values.get("late", {})))
+                    late=_late(values.get("late", {})), lang=grader.get("lang"))
     if "workers" in grader:
         config = dataclasses.replace(config, workers=grader["workers"])
     return config
@@ -488,6 +491,7 @@ def current_values(config: Config) -> dict[tuple[str, str], Any]:
         ("grader", "assignment"): config.assignment,
         ("grader", "isolation"): config.isolation or "best",
         ("grader", "workers"): config.workers,
+        **({("grader", "lang"): config.lang} if config.lang else {}),
         ("gradescope", "hidden_visibility"): config.hidden_visibility,
         ("gradescope", "hidden_score"): config.hidden_score,
     }

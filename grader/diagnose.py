@@ -11,8 +11,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numpy as np
+
 from .compare import matches
-from .spec import NAME_SET, Case, Question
+from .spec import ARRAY, ARRAY_DICT, NAME_SET, PUBLIC, Case, Finding, Question
 
 
 def diagnose(question: Question, case: Case, got: Any, memo: dict | None = None) -> list[str]:
@@ -58,3 +60,141 @@ def _telling_wrong_answer(question: Question, case: Case, mistake) -> tuple[bool
     if matches(question.kind, case.expected, wrong, question.tolerance, question.keys):
         return False, None
     return True, wrong
+
+
+# ------------------------------------------------------------------------------------------------
+# Where a wrong answer goes wrong, by the question's structure
+#
+# A mistake nobody catalogued still gets told *where* it shows: which blocks of a block-structured
+# answer are wrong (`Question.blocks`), whether the answer is right on simpler inputs derived from
+# the case (`Question.probes`: e.g. the same sequence cut to one step), and whatever the
+# assignment's own structure check finds (`Question.structure`: e.g. a family of mistakes fitted to
+# the answer). All three are declared by the assignment; nothing here knows what the blocks or
+# probes mean. Sentences are plain English with their numbers and names in them; the student's
+# views translate them (`grader.i18n.MESSAGES`).
+
+from .i18n import N_  # noqa: E402 - marks the sentences below for translation, nothing more
+
+BLOCK_SENTENCES = {
+    "ge": N_("only the ({a}, {b}) blocks with {a} − {b} ≥ {m} are wrong"),
+    "eq": N_("only the ({a}, {b}) blocks with {a} − {b} = {m} are wrong"),
+    "upper": N_("only the ({a}, {b}) blocks with {a} < {b} are wrong (they should be zero)"),
+    "all": N_("every ({a}, {b}) block is wrong"),
+    "list": N_("the wrong ({a}, {b}) blocks are {blocks}"),
+    "one-axis": N_("the wrong {a} are {blocks}"),
+}
+RELATION_SENTENCES = {
+    "negated": N_("the answer is the right one with the opposite sign"),
+    "scaled": N_("the answer is the right one times {factor}"),
+    "transposed": N_("the answer is the transpose of the right one"),
+    "keys": N_("only {keys} are wrong; the other entries are right"),
+}
+
+
+def locate(question: Question, case: Case, got: Any, probes: list[tuple[Any, bool]] = ()) -> Finding:
+    """Where `got`, a wrong answer to `case`, goes wrong: ids and where-sentences.
+
+    `probes`: (ProbeInput, whether the answer on its inputs was right), for the case's probes that
+    were answered. Never raises: a structure check that fails tells nothing.
+    """
+    ids: list[str] = []
+    where: list[str] = []
+    hints: dict[str, str] = {}
+    where += relations(question, case.expected, got)
+    if question.blocks and question.kind == ARRAY:
+        # A hidden case's wrong blocks are told by a rule only, never listed (a list would tell its size).
+        sentence = describe_blocks(question.blocks, case.expected, got, question.tolerance,
+                                   listing=case.visibility == PUBLIC)
+        if sentence:
+            where.append(sentence)
+    for probe, right in probes:
+        sentence = probe.right if right else probe.wrong
+        if sentence and sentence not in where:
+            where.append(sentence)
+    if question.structure is not None:
+        try:
+            finding = question.structure(copy.deepcopy(case.args), case.expected, got, question.tolerance)
+        except Exception:  # noqa: BLE001 - an assignment's structure check must not break grading
+            finding = None
+        if isinstance(finding, Finding):
+            ids += [i for i in finding.ids if i not in ids]
+            where += [w for w in finding.where if w not in where]
+            hints.update(finding.hints)
+    return Finding(tuple(ids), tuple(where), hints)
+
+
+def relations(question: Question, expected: Any, got: Any) -> list[str]:
+    """How a wrong answer relates to the right one, whatever the question: opposite sign, a constant
+    factor, transposed; for a dict answer, which entries are wrong."""
+    if question.kind == ARRAY_DICT and isinstance(got, dict):
+        wrong = [k for k in question.keys if k in got and not matches(ARRAY, expected[k], got[k], question.tolerance)]
+        if wrong and len(wrong) < len(question.keys) and all(k in got for k in question.keys):
+            return [RELATION_SENTENCES["keys"].format(keys=", ".join(repr(k) for k in wrong))]
+        return []
+    if question.kind != ARRAY:
+        return []
+    try:
+        e, g = np.asarray(expected, dtype=np.float64), np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return []
+    tol = question.tolerance
+    if e.ndim == 2 and g.shape == e.T.shape and matches(ARRAY, e.T, g, tol) and not matches(ARRAY, e, g, tol):
+        return [RELATION_SENTENCES["transposed"]]
+    if g.shape != e.shape or e.size < 2 or not np.all(np.isfinite(g)):
+        return []                          # a single number is always some multiple of another
+    norm = float(np.sum(e * e))
+    if norm == 0.0:
+        return []
+    factor = float(np.sum(g * e)) / norm
+    if abs(factor) < 1e-3 or abs(factor - 1.0) < 1e-6 or not matches(ARRAY, factor * e, g, tol):
+        return []
+    if abs(factor + 1.0) < 1e-6:
+        return [RELATION_SENTENCES["negated"]]
+    return [RELATION_SENTENCES["scaled"].format(factor=f"{factor:.4g}")]
+
+
+def wrong_blocks(expected: Any, got: Any, tol, axes: int) -> np.ndarray | None:
+    """A boolean array over the first `axes` axes: which blocks hold an element out of tolerance
+    (None when the answer is not an array of the expected shape)."""
+    try:
+        expected, got = np.asarray(expected, dtype=np.float64), np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if got.shape != expected.shape or expected.ndim < axes:
+        return None
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        bad = ~(np.abs(got - expected) <= tol.rtol * np.abs(expected) + tol.atol * scale)
+    return bad.reshape(expected.shape[:axes] + (-1,)).any(axis=-1)
+
+
+def describe_blocks(names: tuple[str, ...], expected: Any, got: Any, tol, listing: bool = True) -> str:
+    """One sentence naming the wrong blocks by the simplest rule that fits them exactly; without
+    `listing`, nothing when no rule fits (rather than the list of blocks)."""
+    bad = wrong_blocks(expected, got, tol, len(names))
+    if bad is None or not bad.any():
+        return ""
+    if len(names) == 1:
+        if not listing:
+            return ""
+        listed = ", ".join(str(i + 1) for i in np.flatnonzero(bad)[:8])
+        return BLOCK_SENTENCES["one-axis"].format(a=names[0], blocks=listed)
+    a, b = names[0], names[1]
+    bad2 = bad.reshape(bad.shape[0], bad.shape[1], -1).any(axis=-1)
+    if bad2.all():
+        return BLOCK_SENTENCES["all"].format(a=a, b=b)
+    rows, cols = np.indices(bad2.shape)
+    lag = rows - cols                                   # a − b with 1-based indices alike
+    for m in range(1, max(bad2.shape)):
+        if np.array_equal(bad2, lag >= m):
+            return BLOCK_SENTENCES["ge"].format(a=a, b=b, m=m)
+    for m in range(0, max(bad2.shape)):
+        if np.array_equal(bad2, lag == m):
+            return BLOCK_SENTENCES["eq"].format(a=a, b=b, m=m)
+    if np.array_equal(bad2, lag < 0):
+        return BLOCK_SENTENCES["upper"].format(a=a, b=b)
+    if not listing:
+        return ""
+    wrong = [f"({i + 1}, {j + 1})" for i, j in zip(*np.nonzero(bad2))]
+    listed = ", ".join(wrong[:6]) + (" …" if len(wrong) > 6 else "")
+    return BLOCK_SENTENCES["list"].format(a=a, b=b, blocks=listed)

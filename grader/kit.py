@@ -5,14 +5,19 @@
       template.ipynb         the blank notebook to fill in
       pyproject.toml         `pip install .` gives the `grader` command
       grader/                the grading engine (the same code the instructors run)
-      grader/public_cases.json  the questions and the public cases, expected values included
+      grader/public_cases.json  the questions and the public cases, expected values included, with
+                             what each named mistake returns on each of them and the hints, the
+                             probes derived from them and the questions' block axes
+      grader/locale/         the translation catalogs (compiled)
       templates/             the HTML report templates (package grader.templates)
 
 What is left out, and why: the reference answers (`reference/`) and the assignment registry
-(`assignments/`: case generators, mistake catalogue, rubrics) never go in, so neither hidden cases
-nor answers can be recovered from the kit. The self-check reads the questions and public cases from
-`public_cases.json` instead (see `caseset.for_self_check`); without the mistake catalogue it shows
-no mistake hints, only what failed and why. The kit is built without ever reading the hidden-case
+(`assignments/`: case generators, mistake catalogue, structure checks, rubrics) never go in, so
+neither hidden cases nor answers can be recovered from the kit. The self-check reads the questions
+and public cases from `public_cases.json` instead (see `caseset.for_self_check`); the mistakes'
+answers on the public cases, computed at build time, are data there, so the kit names the same
+mistakes as the instructor's check without the catalogue's code (only the assignment's structure
+fits, which are code, are missing). The kit is built without ever reading the hidden-case
 secret, and the repository's DEMO secret, which is a constant in `grader/config.py`, is replaced in
 the kit's copy (the kit draws no hidden cases, so the value has no use there). `audit` checks the
 finished kit for all of this before it is put in place.
@@ -77,11 +82,11 @@ def build_kit(out: str | os.PathLike, config: Config, sources: KitSources = KitS
         _copy_tree(sources.package, staging / "grader")
         _copy_tree(sources.templates, staging / "templates")
         _strip_demo_secret(staging / "grader" / "config.py")
-        caseset.save_public(public, staging / "grader" / caseset.BUNDLED_NAME)
+        caseset.save_public(public, staging / "grader" / caseset.BUNDLED_NAME, lang=config.lang)
         shutil.copyfile(sources.notebook, staging / "template.ipynb")
         (staging / "pyproject.toml").write_text(pyproject(sources.pyproject, staging / "grader"), encoding="utf-8")
         (staging / "README.md").write_text(readme(public), encoding="utf-8")
-        audit(staging, secrets=[config.secret, DEMO_SECRET])
+        audit(staging, secrets=[config.secret, DEMO_SECRET], code_lines=instructor_code_lines(config))
         os.chmod(staging, 0o755)
         if out.exists():
             out.rmdir()
@@ -147,7 +152,7 @@ packages = [{packages}]
 
 [tool.setuptools.package-data]
 "grader.templates" = ["*.html", "*.j2", "*.css", "*.js"]
-"grader" = ["*.json"]
+"grader" = ["*.json", "locale/*/LC_MESSAGES/*.mo"]
 '''
 
 
@@ -163,30 +168,40 @@ def readme(public: CaseSet) -> str:
     return f"""# {assignment.title}: self-check kit
 
 This kit runs your notebook on the **public test cases** of the homework and tells you, for
-every graded function, which cases pass and why the others do not. It is the same grading
-engine your instructors use, with the same sandbox, tolerances and messages.
+every graded function, which cases pass and why the others do not, and names a known mistake when
+it recognises one. It uses the same cases, tolerances and messages as the grading; your code runs
+in a separate process on your own machine (the grading itself runs it in a sandbox).
 
 ## Install (once)
 
-You need Python 3.10 or newer on Linux (on Windows, use WSL; the check runs your code in a
-sandboxed process using Linux features). In this folder:
+Python 3.10 or newer, on macOS, Windows, Linux, Colab or a JupyterHub. In this folder:
 
     python -m venv .venv
     source .venv/bin/activate          # Windows: .venv\\Scripts\\activate
     pip install .
 
-This installs the `grader` command (and numpy, nbformat, IPython, Jinja2 if you do not have them).
-Without installing, `python -m grader ...` works the same when run from this folder, provided
-those packages are installed.
+(in Colab or a JupyterHub notebook: `%pip install ./<this folder>`). This installs the `grader`
+command (and numpy, nbformat, IPython, Jinja2, Babel if you do not have them). Without installing,
+`python -m grader ...` works the same when run from this folder, provided those packages are installed.
 
 ## Check your work
 
-Fill in `template.ipynb` (or a copy of it), then:
+In the notebook, in a cell of your own (the grader does not need it):
 
-    grader check template.ipynb
+    import grader
+    grader.check("1a")        # one question, with the functions as they are now in the notebook
+    grader.check()            # every question, and which written answers the saved notebook holds
+    grader.check_written()    # only the written answers (save first: unsaved edits are not seen)
 
-The exit code is 0 when every public case passes, 1 when some fail, 3 when the file cannot be read
-as a notebook at all. Hand in one `.ipynb` notebook (a `.py` module with the same names works too).
+From a terminal, on the saved file:
+
+    grader check template.ipynb            # every question
+    grader check template.ipynb 1a 2b      # some questions only
+    grader check template.ipynb --lang zh_CN   # 中文反馈 (also: GRADER_LANG=zh_CN, or your locale)
+
+The exit code is 0 when every public case passes, 1 when some fail, 2 when the file does not
+exist, 3 when it cannot be read as a notebook at all. Hand in one `.ipynb` notebook (a `.py`
+module with the same names works too).
 
 ## What is checked
 
@@ -210,8 +225,42 @@ look at them directly.
 """
 
 
-def audit(kit: str | os.PathLike, secrets: list[str]) -> None:
-    """Refuse a kit that holds instructor material: their folders, a secret, or any hidden case."""
+def instructor_code_lines(config: Config) -> set[str]:
+    """Every substantial line of the function bodies of the reference answers and of the assignment
+    registry (case generators, mistake catalogue): none may appear anywhere in the kit."""
+    import ast
+    import importlib
+
+    files: list[Path] = []
+    for name in ("reference", config.assignment):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        origin = Path(getattr(module, "__file__", "") or "")
+        files += sorted(origin.parent.glob("*.py")) if origin.name == "__init__.py" else [origin]
+    lines: set[str] = set()
+    for path in files:
+        try:
+            source = path.read_text(encoding="utf-8")
+            tree = ast.parse(source)
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = node.body[1:] if ast.get_docstring(node) else node.body
+                for statement in body:
+                    for line in (ast.get_source_segment(source, statement) or "").splitlines():
+                        line = line.strip()
+                        if len(line) >= 24 and not line.startswith("#"):
+                            lines.add(line)
+    return lines
+
+
+def audit(kit: str | os.PathLike, secrets: list[str], code_lines: set[str] | frozenset[str] = frozenset()) -> None:
+    """Refuse a kit that holds instructor material: their folders, a secret, a line of the reference's
+    or the registry's code (`instructor_code_lines`), or any hidden case. The mistakes' recorded
+    answers on public cases are data, and they are checked to belong to public cases only."""
     kit = Path(kit)
     for path in kit.rglob("*"):
         rel = path.relative_to(kit)
@@ -223,6 +272,15 @@ def audit(kit: str | os.PathLike, secrets: list[str]) -> None:
             for secret in secrets:
                 if secret and secret.encode("utf-8") in data:
                     raise KitError(f"the kit's {rel} contains a hidden-case secret")
+            if code_lines:
+                text = data.decode("utf-8", "replace")
+                leaked = next((line for line in code_lines if line in text), None)
+                if leaked is not None:
+                    raise KitError(f"the kit's {rel} contains instructor code: {leaked[:80]}")
     cases = caseset.load_public(kit / "grader" / caseset.BUNDLED_NAME)
     if any(c.visibility != "public" for c in cases.cases):
         raise KitError("the kit's public cases include a hidden case")
+    raw = json.loads((kit / "grader" / caseset.BUNDLED_NAME).read_text(encoding="utf-8"))
+    unexpected = set(raw) - {"format", "assignment", "questions", "cases", "hints", "digest"}
+    if unexpected:
+        raise KitError(f"the kit's public cases file has unexpected parts: {sorted(unexpected)}")

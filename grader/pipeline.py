@@ -13,11 +13,11 @@ from typing import Any, Callable
 
 from . import __version__
 from .compare import compare, describe, describe_input
-from .diagnose import diagnose
+from .diagnose import diagnose, locate
 from .load import WRITTEN, LoadError, Program, load
 from .results import (CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, TIMEOUT, UNREADABLE,
                       AnswerPrint, CaseResult, CellReport, Problem, QuestionResult, Result, StaffCase)
-from .runner import CallSpec, RawAnswer, RunReport, Sink
+from .protocol import CallSpec, RawAnswer, RunReport, Sink
 from .score import question_result
 from .similarity import answer_digest
 from .spec import PUBLIC, Case, CaseSet, Question
@@ -102,13 +102,26 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
             result.problems.append(Problem("isolation", clean(note, 300)))
     result.isolation = report.isolation
 
-    for question in case_set.assignment.questions:
-        hints = {m.id: m.hint for m in question.mistakes}
-        result.questions.append(question_result(question, judged.question(question), hints))
+    result.questions += judged.questions()
     result.staff, result.wrong_answers = judged.staff, judged.wrong
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def judge_all(case_set: CaseSet, report: RunReport) -> list[QuestionResult]:
+    """Every question of `case_set` judged on the answers of `report` (used by `grader.jupyter`,
+    whose answers come from the live kernel rather than from a run of a file)."""
+    judged = Judged(case_set)
+    for answer in report.answers.values():
+        judged(answer)
+    judged.raise_fault()
+    return judged.questions()
+
+
+def calls(case_set: CaseSet) -> list[CallSpec]:
+    """What to call for every case of `case_set` (the same for every submission)."""
+    return _calls(case_set)
 
 
 def _unanswered(case_set: CaseSet, extras: Extras) -> list:
@@ -122,7 +135,9 @@ def _unanswered(case_set: CaseSet, extras: Extras) -> list:
 
 class Judged:
     """The sink a run hands its answers to: each is judged on arrival and only its verdict kept,
-    with what only staff see (hidden cases in full, wrong answers as digests).
+    with what only staff see (hidden cases in full, wrong answers as digests), and what locating
+    a wrong answer needs (`diagnose.locate`): the value of a wrong answer of ordinary size, and
+    whether each probe passed.
 
     A fault in judging is kept for after the run (`raise_fault`): it is the grader's, and must
     cost this submission its result, not the worker its job.
@@ -132,6 +147,8 @@ class Judged:
         self.case_set = case_set
         self.cases = {case.uid: case for case in case_set.cases}
         self.verdicts: dict[str, CaseResult] = {}
+        self.wrong_values: dict[str, Any] = {}      # uid -> the value of a wrong answer, to locate it
+        self.probes: dict[str, bool] = {}           # probe uid -> whether its answer was right
         self.staff: list[StaffCase] = []
         self.wrong: list[AnswerPrint] = []
         self.fault: Exception | None = None
@@ -142,10 +159,17 @@ class Judged:
             return
         try:
             question = self.case_set.assignment.question(case.question_id)
+            if case.probe is not None:
+                if answer.status == "ok":
+                    self.probes[case.uid] = compare(question.kind, case.expected, answer.value, question.tolerance,
+                                                    question.keys).passed
+                return
             verdict = _judge(question, case, answer, self.case_set.memo, self.staff)
             self.verdicts[answer.uid] = verdict
             if verdict.status == FAILED and answer.status == "ok":
                 self.wrong.append(_print(question, case, verdict, answer))
+                if _size(answer.value) <= LOCATE_BYTES:
+                    self.wrong_values[case.uid] = answer.value
         except Exception as exc:  # noqa: BLE001 - re-raised by raise_fault once the run is over
             self.fault = exc
 
@@ -158,6 +182,45 @@ class Judged:
         return [self.verdicts.get(case.uid) or _judge(question, case, None, self.case_set.memo)
                 for case in self.case_set.for_question(question.id)]
 
+    def questions(self) -> list[QuestionResult]:
+        """Every question's result, with where its wrong answers go wrong."""
+        results = []
+        for question in self.case_set.assignment.questions:
+            judged = self.question(question)
+            hints = {m.id: m.hint for m in question.mistakes}
+            where = self._locate(question, judged, hints)
+            result = question_result(question, judged, hints)
+            result.where = where
+            results.append(result)
+        return results
+
+    def _locate(self, question: Question, judged: list[CaseResult], hints: dict[str, str]) -> list[str]:
+        """Where the question's wrong answers go wrong (`diagnose.locate`), once per sentence; family
+        ids found by the structure are added to their case's diagnosis, their hints to `hints`."""
+        where: list[str] = []
+        for case, verdict in zip(self.case_set.for_question(question.id), judged):
+            if case.uid not in self.wrong_values or verdict.status != FAILED:
+                continue
+            probes = [(probe.probe, self.probes[probe.uid]) for probe in self.case_set.probes_of(case.uid)
+                      if probe.uid in self.probes]
+            finding = locate(question, case, self.wrong_values[case.uid], probes)
+            verdict.diagnosis += [i for i in finding.ids if i not in verdict.diagnosis]
+            for mid, hint in finding.hints.items():
+                hints.setdefault(mid, hint)
+            where += [w for w in finding.where if w not in where]
+        return where
+
+
+# A wrong answer larger than this is not located (HW3's largest answer is ~50 kB): what the sink
+# keeps to locate stays small however much a submission returns.
+LOCATE_BYTES = 256 * 2**10
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(_size(v) for v in value.values())
+    return int(getattr(value, "nbytes", 0))
+
 
 def _calls(case_set: CaseSet) -> list[CallSpec]:
     """What the worker is to call, made once per case set (the same for every submission)."""
@@ -168,7 +231,7 @@ def _calls(case_set: CaseSet) -> list[CallSpec]:
 
 def _call(question: Question, case: Case) -> CallSpec:
     return CallSpec(case.uid, question.id, question.name, question.call, question.kind, question.keys, case.args,
-                    hidden=case.visibility != PUBLIC)
+                    hidden=case.visibility != PUBLIC or bool(case.parent))     # probes last: see caseset._probes
 
 
 def _written_answers(program: Program, case_set: CaseSet, extras: Extras) -> dict[str, RawAnswer]:

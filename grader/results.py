@@ -77,6 +77,7 @@ class QuestionResult:
     cases: list[CaseResult] = field(default_factory=list)
     diagnosis: list[str] = field(default_factory=list)
     hints: list[Diagnosis] = field(default_factory=list)
+    where: list[str] = field(default_factory=list)   # where the wrong answers go wrong (grader.diagnose.locate)
 
     @property
     def public(self) -> list[CaseResult]:

@@ -58,10 +58,7 @@ if TYPE_CHECKING:
 # worker before the grader's heavy imports, so that they overlap the worker's warm-up.
 
 KILL_GRACE = 15.0              # seconds a zygote has to report a job's clean-up before it is replaced
-MAX_ELEMENTS = 5_000_000       # as in worker.py: no answer to this homework is larger
 MAX_FRUITLESS = 3              # job attempts that end without any progress before we stop trying
-CASE_STATUSES = ("ok", "error", "unconvertible", "missing", "timeout")
-CELL_STATUSES = ("ok", "error", "timeout")
 
 
 MAX_EVENT_BYTES = Limits().event_line_bytes   # the default cap on one event line
@@ -98,134 +95,13 @@ def bound_heap() -> None:
 M_MMAP_THRESHOLD = -3
 
 
-def grace(seconds: float) -> float:
-    """How long past the worker's own alarm we wait before killing the job ourselves."""
-    return min(5.0, max(1.0, 0.5 * seconds))
-
-
-@dataclass(frozen=True)
-class CallSpec:
-    """What the worker needs to call one case: no expected value, ever."""
-
-    uid: str
-    question_id: str
-    name: str
-    call: bool
-    kind: str
-    keys: tuple[str, ...]
-    args: tuple[Any, ...]
-    hidden: bool = False
-    # The case as the worker receives it (JSON text), encoded once: a Session sends the same case
-    # to every submission it grades, and encoding its arrays took milliseconds per submission.
-    wire: str = field(default="", compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.wire:
-            object.__setattr__(self, "wire", json.dumps(
-                {"uid": self.uid, "name": self.name, "call": self.call, "kind": self.kind,
-                 "keys": list(self.keys), "args": encode_arg(list(self.args))}))
-
-
-@dataclass
-class RawAnswer:
-    """What one case produced, before anyone has judged it."""
-
-    uid: str
-    status: str            # ok | error | unconvertible | missing | timeout | crashed | not-run
-    value: Any = None
-    message: str = ""
-    seconds: float = 0.0
-
-
-@dataclass
-class CellRun:
-    index: int
-    status: str            # ok | error | timeout | crashed | skipped
-    error: str = ""
-
-
-@dataclass
-class RunReport:
-    answers: dict[str, RawAnswer] = field(default_factory=dict)
-    cells: dict[int, CellRun] = field(default_factory=dict)
-    output: str = ""
-    shell_escapes: list[str] = field(default_factory=list)
-    isolation: str = ""
-    notes: list[str] = field(default_factory=list)
-    restarts: int = 0
-    seconds: float = 0.0
+from .protocol import (  # noqa: E402,F401 - the plain data of a run, re-exported here
+    CASE_STATUSES, CELL_STATUSES, MAX_ELEMENTS, BadValue, CallSpec, CellRun, RawAnswer, RunReport, Sink,
+    _int, _raw_answer, _seconds, _text, decode_array, decode_value, encode_arg, grace)
 
 
 class WorkerDied(Exception):
     """The zygote itself is gone or stopped answering; it has to be replaced."""
-
-
-# ------------------------------------------------------------------------------------------------
-# Plain data across the boundary
-
-
-def encode_arg(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        plain = np.ascontiguousarray(value, dtype="<f8")
-        return {"__ndarray__": base64.b64encode(plain.tobytes()).decode(), "shape": list(plain.shape)}
-    if isinstance(value, dict):
-        return {str(k): encode_arg(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [encode_arg(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    return value
-
-
-class BadValue(ValueError):
-    pass
-
-
-def decode_array(data: Any) -> np.ndarray:
-    """Rebuild an array from the worker's plain data, trusting nothing about it."""
-    if not isinstance(data, dict) or not isinstance(data.get("b64"), str) or not isinstance(data.get("shape"), list):
-        raise BadValue("the worker sent something that is not an encoded array")
-    shape = data["shape"]
-    if len(shape) > 8 or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s for s in shape):
-        raise BadValue("the worker sent an invalid shape")
-    count = math.prod(shape)
-    if count > MAX_ELEMENTS:
-        raise BadValue(f"the answer has {count} numbers; that is far too many for this answer")
-    if len(data["b64"]) != 4 * math.ceil(8 * count / 3):
-        raise BadValue("the worker sent an array whose size does not match its shape")
-    try:
-        raw = base64.b64decode(data["b64"], validate=True)
-    except ValueError as exc:
-        raise BadValue("the worker sent invalid base64") from exc
-    if len(raw) != 8 * count:
-        raise BadValue("the worker sent an array whose size does not match its shape")
-    import numpy as np
-
-    return np.frombuffer(raw, dtype="<f8").reshape(shape).astype(np.float64)
-
-
-def decode_value(kind: str, keys: Iterable[str], data: Any) -> Any:
-    """Turn the worker's plain data into the trusted side's plain Python/numpy values."""
-    if kind == "array":
-        return decode_array(data)
-    if kind == "array_dict":
-        if not isinstance(data, dict):
-            raise BadValue("expected a dict of arrays")
-        return {k: decode_array(data[k]) for k in keys if k in data}
-    if kind == "label":
-        if not isinstance(data, str) or len(data) > 200:
-            raise BadValue("expected a short string")
-        return data
-    if kind == "name_set":
-        if (not isinstance(data, list) or len(data) > 100
-                or not all(isinstance(x, str) and len(x) <= 50 for x in data)):
-            raise BadValue("expected a short list of names")
-        return frozenset(data)
-    raise BadValue(f"unknown kind {kind}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -610,7 +486,6 @@ def _remove_tree(path: str) -> None:
 # One submission
 
 
-Sink = Callable[[RawAnswer], None]
 
 
 def run_program(worker: Worker, program: Program, calls: list[CallSpec], sink: Sink | None = None) -> RunReport:
@@ -961,41 +836,3 @@ def _declared_bytes(data: Any) -> int:
     if not isinstance(shape, list) or len(shape) > 8 or not all(_int(s) is not None and s >= 0 for s in shape):
         return 0
     return 8 * math.prod(shape)
-
-
-def _raw_answer(call: CallSpec, event: dict) -> RawAnswer:
-    status = event.get("status")
-    seconds = _seconds(event.get("seconds"))
-    if status == "ok":
-        try:
-            return RawAnswer(call.uid, "ok", decode_value(call.kind, call.keys, event.get("value")), seconds=seconds)
-        except (BadValue, KeyError, TypeError, ValueError, OverflowError) as exc:
-            return RawAnswer(call.uid, "unconvertible", message=f"the answer could not be read back: {exc}")
-    if status in CASE_STATUSES:
-        return RawAnswer(call.uid, status, message=_text(event.get("error")), seconds=seconds)
-    return RawAnswer(call.uid, "error", message="the worker reported an unknown status")
-
-
-def _seconds(value: Any) -> float:
-    """A reported duration as a finite, non-negative float (the student can write any number)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return 0.0
-    try:
-        number = float(value)
-    except OverflowError:
-        return 0.0
-    return round(number, 6) if math.isfinite(number) and 0 <= number < 1e6 else 0.0
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(value: Any, limit: int = 2000) -> str:
-    """A string the student process sent, bounded, and encodable (JSON escapes can carry lone surrogates)."""
-    text = value[:limit] if isinstance(value, str) else ""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text

@@ -59,6 +59,28 @@ class Mistake:
 
 
 @dataclass(frozen=True)
+class ProbeInput:
+    """Inputs derived from a case to locate a wrong answer (e.g. the same sequence cut to T = 1),
+    with what to tell when the answer on them is right or wrong. A probe is called like a case,
+    never scored, and only read when its case failed (`grader.diagnose.locate`)."""
+
+    name: str
+    args: tuple[Any, ...]
+    right: str        # where-sentence when the probe passes (the case having failed)
+    wrong: str        # where-sentence when the probe fails too
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What an assignment's structure check says about one wrong answer: mistake (family) ids,
+    where-sentences, and the hints of ids the catalogue does not list."""
+
+    ids: tuple[str, ...] = ()
+    where: tuple[str, ...] = ()
+    hints: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Question:
     """One auto-graded question of an assignment.
 
@@ -80,6 +102,13 @@ class Question:
     labels: tuple[str, ...] = ()
     tolerance: Tolerance = field(default_factory=Tolerance)
     mistakes: tuple[Mistake, ...] = ()
+    # Locating a wrong answer by the question's structure (grader.diagnose.locate):
+    # probes: a case's args -> ProbeInputs; blocks: names of the answer's leading axes (1-based
+    # indices), whose wrong blocks are described ("only the blocks with t − k ≥ 1");
+    # structure: (args, expected, got, tolerance) -> Finding (assignment code, not in the kit).
+    probes: Callable[[tuple], Sequence[ProbeInput]] | None = None
+    blocks: tuple[str, ...] = ()
+    structure: Callable[..., Finding] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -135,6 +164,8 @@ class Case:
     label: str
     args: tuple[Any, ...]
     expected: Any = None
+    parent: str = ""                    # a probe: the uid of the case it was derived from
+    probe: ProbeInput | None = None     # a probe: its name and where-sentences (its args are `args`)
 
 
 @dataclass(frozen=True)
@@ -151,7 +182,11 @@ class CaseSet:
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def for_question(self, qid: str) -> list[Case]:
-        return [c for c in self.cases if c.question_id == qid]
+        """The question's scored cases (probes are not cases of their own)."""
+        return [c for c in self.cases if c.question_id == qid and not c.parent]
+
+    def probes_of(self, uid: str) -> list[Case]:
+        return [c for c in self.cases if c.parent == uid]
 
     def only(self, visibility: str) -> "CaseSet":
         kept = tuple(c for c in self.cases if c.visibility == visibility)

@@ -93,11 +93,67 @@ def test_installed_kit_checks_submissions_from_anywhere(venv: Path, built_kit: P
                          env=_clean_env(), capture_output=True, text=True, timeout=300)
     assert bob.returncode == 1, bob.stdout + bob.stderr
     assert "public cases pass" in bob.stdout and "✗ case" in bob.stdout
-    assert "hint (" not in bob.stdout          # no mistake catalogue in the kit: no diagnosis
+    assert "hint (forget-gate-only)" in bob.stdout     # the mistakes' answers on public cases are shipped as data
 
     template = subprocess.run([str(grader), "check", str(built_kit / "template.ipynb")], cwd=tmp_path,
                               env=_clean_env(), capture_output=True, text=True, timeout=300)
     assert template.returncode == 1 and "0 of 29 public cases pass" in template.stdout
+
+
+ISSUE_1A = """def sigmoid_jacobian(W, x):
+    return W.copy()                     # sigma' forgotten: the Jacobian of Wx alone
+"""
+ISSUE_2B = """def matrix_power_eig(M, p):
+    lam, V = np.linalg.eig(M)
+    return np.real(V @ np.diag(lam ** p) @ V.T)      # V.T where inv(V) belongs
+"""
+
+
+def issue_notebook(folder: Path) -> Path:
+    """alice's notebook with the issue's mistakes: σ′ forgotten in 1(a), V.T for inv(V) in 2(b), and the
+    two written independently of the catalogue (σ′ of the last step everywhere in 2(a), the seed's
+    product rule in 3(c))."""
+    from test_structure import LAST_SIGMA_EVERYWHERE, SEED_PRODUCT_RULE
+
+    replacements = {"def sigmoid_jacobian": ISSUE_1A, "def matrix_power_eig": ISSUE_2B,
+                    "def bptt_terms": LAST_SIGMA_EVERYWHERE, "def lstm_cell_jacobian": SEED_PRODUCT_RULE}
+    nb = json.loads((SUBMISSIONS / "alice_correct.ipynb").read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        for marker, replacement in replacements.items():
+            if cell["cell_type"] == "code" and marker in source:
+                cell["source"] = replacement
+    path = folder / "issue.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    return path
+
+
+def test_the_installed_kit_names_the_same_mistakes_as_the_instructors_check(venv: Path, tmp_path: Path):
+    grader = venv / "bin" / "grader"
+    notebook = issue_notebook(tmp_path)
+    kit_run = subprocess.run([str(grader), "check", str(notebook), "1a", "2b", "--lang", "en"], cwd=tmp_path,
+                             env=_clean_env(), capture_output=True, text=True, timeout=300)
+    assert kit_run.returncode == 1, kit_run.stdout + kit_run.stderr
+    assert "hint (missing-activation-derivative)" in kit_run.stdout
+    assert "hint (Q-transpose-instead-of-inverse)" in kit_run.stdout
+    here = subprocess.run([sys.executable, "-m", "grader", "check", str(notebook), "1a", "2b", "--lang", "en"],
+                          cwd=ROOT, env={**_clean_env(), "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                          timeout=300)
+    hints = [line for line in kit_run.stdout.splitlines() if "hint (" in line]
+    assert hints == [line for line in here.stdout.splitlines() if "hint (" in line]
+
+    chinese = subprocess.run([str(grader), "check", str(notebook), "1a", "2b"], cwd=tmp_path,
+                             env={**_clean_env(), "LANG": "zh_CN.UTF-8", "LC_ALL": "zh_CN.UTF-8"},
+                             capture_output=True, text=True, timeout=300)
+    assert "提示（missing-activation-derivative）：这只是线性映射 Wx 的雅可比矩阵" in chinese.stdout
+    assert "提示（Q-transpose-instead-of-inverse）" in chinese.stdout
+
+    # The families and the where-sentences that are data (generated variants, blocks, probes) work in the kit too.
+    kit_all = subprocess.run([str(grader), "check", str(notebook), "2a", "3c-cell", "--lang", "en"], cwd=tmp_path,
+                             env=_clean_env(), capture_output=True, text=True, timeout=300).stdout
+    assert "hint (sigma-prime-not-per-step)" in kit_all
+    assert "where: only the (t, k) blocks with t − k ≥ 1 are wrong" in kit_all
+    assert "where: the direct term diag(f_t) is right" in kit_all
 
 
 def test_the_kit_runs_uninstalled_from_its_folder(built_kit: Path, tmp_path: Path):
@@ -208,9 +264,9 @@ def test_kit_holds_no_reference_registry_secret_or_hidden_case(built_kit: Path, 
     assignment = secret_config.load_assignment()
     for part in assignment.written:
         assert part.rubric not in everything
-    for question in assignment.questions:
-        for mistake in question.mistakes:
-            assert mistake.hint not in everything
+    code = kit.instructor_code_lines(secret_config)
+    assert any("np.diag(sigmoid(W @ x)) @ W" in line for line in code)        # the mistake catalogue's code
+    assert not [line for line in code if line in everything]
 
     full = caseset.build(assignment, secret_config.secret)
     public_labels = {c.label for c in full.cases if c.visibility == PUBLIC}
@@ -246,6 +302,10 @@ def test_audit_catches_a_leak(built_kit: Path, tmp_path: Path):
     with pytest.raises(kit.KitError, match="secret"):
         kit.audit(copy, secrets=[SECRET])
     (copy / "notes.txt").unlink()
+    (copy / "grader" / "extra.py").write_text("def f(W, x):\n    return np.diag(sigmoid(W @ x)) @ W\n")
+    with pytest.raises(kit.KitError, match="instructor code"):
+        kit.audit(copy, secrets=[SECRET], code_lines=kit.instructor_code_lines(load_config(env={})))
+    (copy / "grader" / "extra.py").unlink()
     (copy / "reference").mkdir()
     with pytest.raises(kit.KitError, match="reference"):
         kit.audit(copy, secrets=[SECRET])

@@ -243,10 +243,10 @@ def test_no_public_case_is_pending_when_hidden_inputs_are_sent():
 
 
 def test_an_answer_over_the_cap_fails_without_being_decoded(monkeypatch):
-    import grader.runner as runner
+    import grader.protocol as protocol
 
-    decoded = []
-    monkeypatch.setattr(runner, "decode_value", lambda *a: decoded.append(a) or np.ones(2))
+    decoded = []      # the runner settles answers through protocol._raw_answer, which decodes them
+    monkeypatch.setattr(protocol, "decode_value", lambda *a: decoded.append(a) or np.ones(2))
     limits = Limits(case_seconds=1, cell_seconds=3, submission_seconds=30, answer_mb=1)
     huge = {"shape": [1000, 1000], "b64": "AAAA"}       # declares 8 MB; the text is never looked at
     first = (cell(0) + loaded() + case("q/public/0")[:1] + [{"ev": "case", "uid": "q/public/0", "status": "ok",

@@ -10,13 +10,20 @@ import reference
 from grader.spec import (ARRAY, ARRAY_DICT, LABEL, NAME_SET, Assignment, CaseInput, Mistake, Question,
                          WrittenPart)
 
-from . import cases, written
+from . import cases, structure, written
 from .mistakes import MISTAKES, VARIANTS, includes_non_positive
 
 # What student code must never read: the reference answers, and this registry (its case generators
 # and mistake catalogue). The sandbox hides them because they are declared here; keep it a literal,
 # which the grader reads before importing this module.
 PRIVATE_PACKAGES = ("reference", "assignments")
+def _family(qid: str, mid: str, generate) -> tuple[Mistake, ...]:
+    entry = next(m for m in MISTAKES[qid] if m.id == mid)
+    return generate(entry.id, entry.hint)
+
+
+# Mistakes generated from the structure of a question (assignments/hw3/structure.py), not listed one by one.
+FAMILIES = {"2a": _family("2a", "sigma-prime-not-per-step", structure.sigma_prime_family)}
 
 GATES = ("f", "i", "o", "c_tilde")
 STEP_KEYS = ("f", "i", "o", "c_tilde", "c", "h")
@@ -25,7 +32,7 @@ REGIMES = ("vanishing", "exploding", "preserved")
 
 def _mistakes(qid: str) -> tuple[Mistake, ...]:
     found = []
-    for m in MISTAKES.get(qid, ()) + VARIANTS.get(qid, ()):
+    for m in MISTAKES.get(qid, ()) + VARIANTS.get(qid, ()) + FAMILIES.get(qid, ()):
         if qid == "3b":
             found.append(Mistake(m.id, m.hint, m.compute, matches=includes_non_positive))
         else:
@@ -42,11 +49,14 @@ QUESTIONS = (
              reference.sigmoid_jacobian, cases.sigmoid_jacobian_public, cases.sigmoid_jacobian_hidden,
              mistakes=_mistakes("1a")),
     Question("1b", "1(b) BPTT gradient ∂L/∂W", 15, "bptt_grad", ARRAY,
-             reference.bptt_grad, cases.bptt_public, cases.bptt_grad_hidden, mistakes=_mistakes("1b")),
+             reference.bptt_grad, cases.bptt_public, cases.bptt_grad_hidden, mistakes=_mistakes("1b"),
+             probes=structure.bptt_probes),
     Question("2a", "2(a) The terms of the BPTT sum", 10, "bptt_terms", ARRAY,
-             reference.bptt_terms, cases.bptt_public, cases.bptt_terms_hidden, mistakes=_mistakes("2a")),
+             reference.bptt_terms, cases.bptt_public, cases.bptt_terms_hidden, mistakes=_mistakes("2a"),
+             blocks=structure.TERM_BLOCKS),
     Question("2b", "2(b) Matrix power by eigendecomposition", 10, "matrix_power_eig", ARRAY,
-             reference.matrix_power_eig, cases.power_public, cases.power_hidden, mistakes=_mistakes("2b")),
+             reference.matrix_power_eig, cases.power_public, cases.power_hidden, mistakes=_mistakes("2b"),
+             probes=structure.power_probes),
     Question("2c", "2(c) W³⁰", 5, "W_30", ARRAY, lambda: reference.W_30, _value("W_30"),
              call=False, mistakes=_mistakes("2c")),
     Question("2c-regime", "2(c) Vanishing, exploding or preserved", 5, "gradient_regime", LABEL,
@@ -62,10 +72,11 @@ QUESTIONS = (
              reference.lstm_gate_jacobians, cases.gates_public, cases.gates_hidden, keys=GATES,
              mistakes=_mistakes("3c-gates")),
     Question("3c-cell", "3(c) Full cell-state Jacobian ∂C_t/∂C_{t−1}", 15, "lstm_cell_jacobian", ARRAY,
-             reference.lstm_cell_jacobian, cases.cell_public, cases.cell_hidden, mistakes=_mistakes("3c-cell")),
+             reference.lstm_cell_jacobian, cases.cell_public, cases.cell_hidden, mistakes=_mistakes("3c-cell"),
+             probes=structure.cell_probes, structure=structure.cell_structure),
     Question("3c-carousel", "3(c) The constant error carousel ∂C_t/∂C_k", 5, "cell_state_gradient", ARRAY,
              reference.cell_state_gradient, cases.carousel_public, cases.carousel_hidden,
-             mistakes=_mistakes("3c-carousel")),
+             mistakes=_mistakes("3c-carousel"), probes=structure.carousel_probes),
 )
 
 WRITTEN = (
@@ -89,6 +100,9 @@ WRITTEN = (
                 "With f = 1, i = 0: ∂C_t/∂C_k is exactly the identity (not ≈ 1); the gate paths are "
                 "neglected or derived with a correct product rule."),
 )
+
+# Sentences the assignment's structure checks can say (for the translation catalogs, grader.i18n).
+MESSAGES = structure.SENTENCES
 
 ASSIGNMENT = Assignment(name="hw3", title="Homework 3: Recurrent Neural Networks", questions=QUESTIONS,
                         written=WRITTEN, written_parser=written.parse,

@@ -1,0 +1,209 @@
+"""Feedback in the student's language: gettext catalogs (made and compiled with Babel), chosen by
+`--lang`, the course configuration, or the locale (`LC_ALL`, `LC_MESSAGES`, `LANG`).
+
+Catalogs live in `grader/locale/<lang>/LC_MESSAGES/grader.po`, compiled to `grader.mo` beside
+them (committed, so that an editable install, a wheel and the student kit all have them;
+`tests/test_i18n.py` fails when a `.mo` is not what its `.po` compiles to, or when a string shown to
+students has no translation). To update them, from a checkout: `python -m grader.catalogs extract`,
+then `update`, translate the new entries of each `.po`, then `compile` (see `grader.catalogs`).
+
+What is translated: every string of the student-facing views (`grader.render.selfcheck_view`,
+`templates/selfcheck.html`, through Jinja2's i18n extension), the questions' titles and the
+mistakes' hints (exact strings), and the messages that explain a failure. Those messages are
+made in English by the code that judges (`compare`, the runners) and kept in English in the
+JSON results; a view translates them line by line through `MESSAGES`, templates whose `{name}`
+fields are carried over verbatim, so numbers, arrays, math and identifiers never change.
+"""
+from __future__ import annotations
+
+import functools
+import gettext
+import os
+import re
+from pathlib import Path
+from typing import Mapping
+
+DOMAIN = "grader"
+LOCALE_DIR = Path(__file__).with_name("locale")
+DEFAULT = "en"
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction without translating it here (it is translated where shown)."""
+    return message
+
+
+def available() -> tuple[str, ...]:
+    """The languages with a compiled catalog, and English (the source language)."""
+    found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
+    return (DEFAULT, *[lang for lang in found if lang != DEFAULT])
+
+
+def normalise(value: str | None) -> str | None:
+    """A locale name as the catalogs are named ("zh_CN.UTF-8" -> "zh_CN", "zh-Hans" -> "zh_CN"),
+    or None when no catalog fits."""
+    if not value:
+        return None
+    value = value.split(".")[0].split("@")[0].replace("-", "_").strip()
+    if value in ("C", "POSIX", ""):
+        return DEFAULT
+    langs = available()
+    lowered = {lang.lower(): lang for lang in langs}
+    if value.lower() in lowered:
+        return lowered[value.lower()]
+    base = value.split("_")[0].lower()
+    if base == "zh" and any(part.lower() in ("tw", "hk", "mo", "hant") for part in value.split("_")[1:]):
+        return None                  # Traditional Chinese: no catalog yet, better English than Simplified
+    same = [lang for lang in langs if lang.split("_")[0].lower() == base]
+    return same[0] if same else None
+
+
+def choose(explicit: str | None = None, configured: str | None = None,
+           env: Mapping[str, str] | None = None) -> str:
+    """The language to use: `--lang`, else the course configuration, else the locale, else English.
+
+    An explicit or configured language without a catalog falls back to English (it is not an error:
+    a message in English is better than none).
+    """
+    env = os.environ if env is None else env
+    for value in (explicit, configured):
+        if value:
+            return normalise(value) or DEFAULT
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(name)
+        if value:
+            first = value.split(":")[0]
+            return normalise(first) or DEFAULT
+    return DEFAULT
+
+
+@functools.lru_cache(maxsize=8)
+def translations(lang: str | None) -> gettext.NullTranslations:
+    """The catalog of `lang` (Babel's loader; English is the identity)."""
+    if not lang or lang == DEFAULT:
+        return gettext.NullTranslations()
+    from babel.support import Translations
+
+    return Translations.load(str(LOCALE_DIR), [lang], DOMAIN)
+
+
+# ------------------------------------------------------------------------------------------------
+# Messages made in English by the judging code: translated line by line, fields kept verbatim
+
+MESSAGES = (
+    # grader.compare
+    N_("Wrong shape: expected {expected}, got {got}."),
+    N_("The answer contains {kinds}: first at index {index} (and {count} more)."),
+    N_("The answer contains {kinds}: first at index {index}."),
+    N_("The answer is all zeros, but the expected one is not (its largest entry is {scale} in magnitude)."),
+    N_("Not equal to tolerance ({tolerance} = {value})."),
+    N_("Mismatched elements: {count} / {total} ({percent}%)."),
+    N_("Largest absolute difference: {diff} at index {index} (expected {expected}, got {got})."),
+    N_("Largest relative difference: {diff} at index {index}."),
+    N_("Expected the label {expected}, got {got}."),
+    N_("The set is not right: {parts}."),
+    N_("{count} name(s) missing"),
+    N_("{count} name(s) that do not belong"),
+    N_("{count} name(s) missing, {more} name(s) that do not belong"),
+    N_("expected a set of names"),
+    N_("expected a string, got {type}"),
+    N_("expected a dict with keys {keys}, got {type}"),
+    N_("the returned dict lacks the key(s) {keys}"),
+    N_("expected numbers, got {type}"),
+    N_("cannot be read as real numbers ({detail})"),
+    # the runners (sandboxed worker, portable child, Jupyter)
+    N_("`{name}` is not defined"),
+    N_("`{name}` is not a function"),
+    N_("took longer than {seconds} s"),
+    N_("took longer than {seconds} s and was stopped"),
+    N_("the cell ran longer than {seconds} s"),
+    N_("the cell ran longer than {seconds} s and was stopped; the cell was skipped"),
+    N_("the process died during this call"),
+    N_("the process died in this cell; the cell was skipped"),
+    N_("returned complex numbers; the answer must be real"),
+    N_("returned {type}; expected a string"),
+    N_("returned {type}; expected a set of names"),
+    N_("returned {type}; expected a dict with keys {keys}"),
+    N_("no answer was returned"),
+    N_("not run"),
+    N_("not run: {count} earlier cases of this question timed out"),
+    N_("not run: the submission used up its time budget of {seconds} s"),
+    N_("not run: the submission's process kept dying before it could be called"),
+    N_("not run: a written submission has no code; this answer was not found in the text"),
+    N_("not run: {reason}"),
+    # grader.load, grader.selfcheck
+    N_("{path} does not exist"),
+    N_("there is no question {question}; the questions are: {questions}"),
+    N_("{name} is not a valid notebook: it is not JSON ({detail})"),
+    N_("shell commands are not run by the grader: {commands}"),
+)
+
+
+@functools.lru_cache(maxsize=None)
+def _pattern(template: str) -> re.Pattern[str]:
+    """A template as a regular expression: its text literal, each `{field}` any text (non-greedy),
+    a field named twice the same text both times."""
+    parts = re.split(r"\{(\w+)\}", template)
+    seen: set[str] = set()
+    regex = ""
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            regex += re.escape(part)
+        elif part in seen:
+            regex += f"(?P={part})"
+        else:
+            seen.add(part)
+            regex += f"(?P<{part}>.+?)"
+    return re.compile(f"^{regex}$", re.DOTALL)
+
+
+@functools.lru_cache(maxsize=1)
+def templates() -> tuple[str, ...]:
+    """Every message template: `MESSAGES`, and the engine's where-sentences (`grader.diagnose`)."""
+    from .diagnose import BLOCK_SENTENCES, RELATION_SENTENCES
+
+    return MESSAGES + tuple(BLOCK_SENTENCES.values()) + tuple(RELATION_SENTENCES.values())
+
+
+def translate_message(text: str, tr: gettext.NullTranslations) -> str:
+    """`text` (a message of the judging code, possibly several lines) in the language of `tr`.
+
+    A line that is exactly a known string (a hint, a title) or fits a template of `MESSAGES` is
+    translated, its fields unchanged; any other line (an exception raised by the student's own
+    code, say) stays as it is.
+    """
+    if isinstance(tr, gettext.NullTranslations) and type(tr) is gettext.NullTranslations:
+        return text
+    return "\n".join(_line(line, tr) for line in text.split("\n"))
+
+
+_KEY_PREFIX = re.compile(r"^(\[[^\]]{1,80}\] )(.*)$", re.DOTALL)
+
+
+def _line(line: str, tr: gettext.NullTranslations) -> str:
+    if not line.strip():
+        return line
+    keyed = _KEY_PREFIX.match(line)          # "['f'] <message>": one key of a dict answer
+    if keyed:
+        return keyed.group(1) + _line(keyed.group(2), tr)
+    exact = tr.gettext(line)
+    if exact != line:
+        return exact
+    for template in templates():
+        match = _pattern(template).match(line)
+        if match is None:
+            continue
+        translated = tr.gettext(template)
+        if translated == template:
+            return line
+        fields = {k: _field(v, tr) for k, v in match.groupdict().items()}
+        try:
+            return translated.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            return line
+    return line
+
+
+def _field(value: str, tr: gettext.NullTranslations) -> str:
+    """A field is kept verbatim, unless it is itself a known message ("not run: <message>")."""
+    return _line(value, tr) if any(c.isalpha() for c in value) and " " in value else value

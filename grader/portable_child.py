@@ -1,0 +1,388 @@
+"""The self-check's child process: runs a student's own code on their own machine, on any OS.
+
+Started by `grader.portable` as a plain script (`python portable_child.py`), never with `fork`,
+so it behaves the same on Linux, macOS, Windows, Colab and JupyterHub. It imports nothing from the
+grader package and nothing platform-specific (no fcntl, resource, prctl, signals that Windows
+lacks): the self-check needs no sandbox, since the code is the student's own, on the student's
+machine, on public cases only. Grading stays with the sandboxed `grader.worker`.
+
+It speaks the sandboxed worker's event protocol (JSON lines), so that the parent turns its events
+into the same `RawAnswer`s, with the same statuses and messages:
+  parent -> child (stdin):  {"program", "skip", "limits"}, then {"batch", "cases", "case_seconds"} lines
+  child -> parent:          {"ev": "cell", ...} {"ev": "loaded", ...} {"ev": "case", ...} {"ev": "done", "batch"}
+
+Time limits: a watchdog thread interrupts the main thread (`_thread.interrupt_main`, which exists
+on every platform) when a cell or a call runs over, and the call reports "timeout"; code stuck in C
+does not see the interruption, and then the parent kills the process (the same two layers as the
+sandboxed worker's alarm and its grader's kill).
+
+`encode_answer` and `describe` are also used in the Jupyter kernel (`grader.jupyter`), where the
+live functions are called: one conversion of returned objects for every self-check path.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import _thread
+
+MAX_ELEMENTS = 5_000_000      # as in worker.py: an answer larger than this is not an answer
+MAX_TEXT = 2000
+
+
+def _short(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ----------------------------------------------------------------------------------------------
+# Values in and out (the same encoding, and the same messages, as grader/worker.py)
+
+
+def decode(value):
+    """Rebuild case arguments: tagged arrays become fresh C-contiguous float64 arrays."""
+    import numpy as np
+
+    if isinstance(value, dict) and "__ndarray__" in value:
+        raw = base64.b64decode(value["__ndarray__"])
+        return np.frombuffer(raw, dtype="<f8").reshape(value["shape"]).astype(np.float64, order="C")
+    if isinstance(value, dict):
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+class Unconvertible(Exception):
+    """The returned object is not an answer of the expected kind; the message says why."""
+
+
+def encode_array(obj):
+    import numpy as np
+
+    try:
+        arr = np.asarray(obj)
+    except Exception as exc:  # noqa: BLE001 - student objects can raise anything
+        raise Unconvertible(f"cannot be turned into an array ({type(exc).__name__}: {_short(str(exc), 300)})")
+    if arr.dtype.kind == "c":
+        if np.any(arr.imag != 0):
+            raise Unconvertible("returned complex numbers; the answer must be real")
+        arr = arr.real
+    if arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(np.float64)
+        except Exception as exc:  # noqa: BLE001
+            raise Unconvertible(
+                f"returned values of type {arr.dtype} that are not numbers "
+                f"({type(exc).__name__}: {_short(str(exc), 300)})")
+    if arr.size > MAX_ELEMENTS:
+        raise Unconvertible(f"returned {arr.size} numbers; that is far too many for this answer")
+    plain = np.ascontiguousarray(arr, dtype="<f8")
+    return {"shape": list(plain.shape), "b64": base64.b64encode(plain.tobytes()).decode()}
+
+
+def encode_answer(kind: str, keys: list, obj):
+    """Turn what the student returned into plain data of the question's kind."""
+    if kind == "array":
+        return encode_array(obj)
+    if kind == "array_dict":
+        if not hasattr(obj, "keys") or not hasattr(obj, "__getitem__"):
+            raise Unconvertible(f"returned {type(obj).__name__}; expected a dict with keys {keys}")
+        try:
+            present = {k for k in obj.keys() if isinstance(k, str)}
+        except Exception as exc:  # noqa: BLE001
+            raise Unconvertible(f"its keys cannot be listed ({type(exc).__name__})")
+        missing = [k for k in keys if k not in present]
+        if missing:
+            raise Unconvertible(f"the returned dict lacks the key(s) {missing}")
+        return {k: encode_array(obj[k]) for k in keys}
+    if kind == "label":
+        if not isinstance(obj, str):
+            raise Unconvertible(f"returned {type(obj).__name__}; expected a string")
+        return str.__str__(obj)[:200]
+    if kind == "name_set":
+        if not isinstance(obj, (set, frozenset, list, tuple)):
+            raise Unconvertible(f"returned {type(obj).__name__}; expected a set of names")
+        items = list(obj)
+        if len(items) > 100 or not all(isinstance(x, str) for x in items):
+            raise Unconvertible("expected a set of strings (names)")
+        return sorted({str.__str__(x)[:50] for x in items})
+    raise Unconvertible(f"unknown answer kind {kind}")
+
+
+def describe(exc: BaseException) -> str:
+    """`Type: message`, even for exceptions whose __str__ or class name misbehave."""
+    try:
+        name = str(type.__getattribute__(type(exc), "__name__"))
+    except BaseException:  # noqa: BLE001 - student classes can do anything
+        name = "Exception"
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001
+        try:
+            text = BaseException.__str__(exc)
+        except BaseException:  # noqa: BLE001
+            text = "(the message could not be shown)"
+    return _short(f"{name}: {text}")
+
+
+def where_in_student_code(exc: BaseException, filenames: tuple[str, ...]) -> str:
+    """" (cell 7, line 3)" or " (line 12)": the last frame of the traceback that is the student's
+    own code, so that an error raised deep inside numpy still points at the line that called it."""
+    found = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name in filenames or name.startswith(("<cell ", "<ipython-input-")) or _is_kernel_cell(name):
+            cell = name[1:-1] + ", " if name.startswith("<cell ") else ""
+            found = f" ({cell}line {tb.tb_lineno})"
+        tb = tb.tb_next
+    return found
+
+
+def _is_kernel_cell(filename: str) -> bool:
+    """ipykernel (6+) compiles each cell as a file `.../ipykernel_<pid>/<hash>.py`."""
+    parent = os.path.basename(os.path.dirname(filename))
+    return parent.startswith("ipykernel_") and filename.endswith(".py")
+
+
+def call_one(case: dict, namespace: dict, filenames: tuple[str, ...] = ()) -> dict:
+    """Call (or read) one case's name in `namespace`: the event fields of its answer.
+
+    The caller bounds the time (a watchdog here, a thread in a Jupyter kernel); `Timeout` and
+    everything else the code raises become the answer's status, as in the sandboxed worker.
+    """
+    if case["name"] not in namespace:
+        return {"status": "missing", "error": f"`{case['name']}` is not defined"}
+    try:
+        target = namespace[case["name"]]
+        if case["call"]:
+            if not callable(target):
+                raise Unconvertible(f"`{case['name']}` is not a function")
+            returned = target(*decode(case["args"]))
+        else:
+            returned = target
+        return {"status": "ok", "value": encode_answer(case["kind"], case.get("keys", []), returned)}
+    except Timeout:
+        raise
+    except Unconvertible as exc:
+        return {"status": "unconvertible", "error": _short(str(exc))}
+    except RecursionError:
+        return {"status": "error", "error": "RecursionError: maximum recursion depth exceeded"}
+    except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
+        return {"status": "error", "error": _short(describe(exc) + where_in_student_code(exc, filenames))}
+
+
+# ----------------------------------------------------------------------------------------------
+# Time limits without signals that Windows lacks
+
+
+class Timeout(Exception):
+    pass
+
+
+class Watchdog:
+    """Interrupts the main thread when a limit runs out; portable (`_thread.interrupt_main`).
+
+    The interruption arrives as a SIGINT handled in Python, which raises `Timeout` only while a
+    limit is armed and has run out; a real Ctrl-C stays a KeyboardInterrupt.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self.armed = False
+        self.expired = False
+        signal.signal(signal.SIGINT, self._handler)
+
+    def _handler(self, signum, frame):
+        if self.expired:
+            if self.armed:
+                self.expired = False
+                raise Timeout()
+            return              # the limit was lifted as it ran out: too late to matter
+        raise KeyboardInterrupt()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if not self.armed:
+                return
+            self.expired = True
+        _thread.interrupt_main(signal.SIGINT)
+
+    def arm(self, seconds: float) -> None:
+        self.disarm()
+        with self._lock:
+            self.armed, self.expired = True, False
+            self._timer = threading.Timer(seconds, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def disarm(self) -> None:
+        with self._lock:
+            self.armed = False
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
+
+# ----------------------------------------------------------------------------------------------
+# Executing the program
+
+
+class Shell:
+    """IPython semantics for notebook cells that are not plain Python; shell escapes recorded, not run."""
+
+    def __init__(self):
+        from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
+
+        config = Config()
+        config.HistoryManager.enabled = False
+        config.InteractiveShell.colors = "NoColor"
+        config.InteractiveShell.xmode = "Plain"
+        self.ip = InteractiveShell.instance(config=config)
+        self.escapes: list[str] = []
+        self.ip.system = self.ip.system_raw = self.ip.system_piped = self._escape
+        self.ip.getoutput = self._escape
+        for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy"):
+            kind = "line" if magic in ("system", "sx") else "cell"
+            self.ip.register_magic_function(self._escape_magic(magic), magic_kind=kind, magic_name=magic)
+        self.ip.register_magic_function(lambda line="": None, magic_kind="line", magic_name="matplotlib")
+
+    def _escape(self, cmd, *args, **kwargs):
+        self.escapes.append(_short(str(cmd), 200))
+
+    def _escape_magic(self, name):
+        def magic(line="", cell=None):
+            self.escapes.append(_short(f"%%{name} {line}".strip(), 200))
+        return magic
+
+    def run(self, source: str):
+        result = self.ip.run_cell(source, store_history=False)
+        return result.error_before_exec or result.error_in_exec
+
+
+def run_unit(source: str, namespace: dict, filename: str, shell_for) -> BaseException | None:
+    """Run one cell or module: as plain Python when it compiles, else (notebooks) through IPython."""
+    try:
+        code = compile(source, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        shell = shell_for()
+        return exc if shell is None else shell.run(source)
+    except Timeout:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - MemoryError, RecursionError
+        return exc
+    try:
+        exec(code, namespace)
+    except Timeout:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - everything a cell does is reported
+        return exc
+    return None
+
+
+class Channel:
+    """Event lines to the parent, on a duplicate of the original stdout (the student's prints go elsewhere)."""
+
+    def __init__(self, fd: int):
+        self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="\n", buffering=1)
+
+    def send(self, **event) -> None:
+        self.stream.write(json.dumps(event, allow_nan=True) + "\n")
+        self.stream.flush()
+
+
+def main() -> int:
+    channel = Channel(os.dup(1))
+    job = json.loads(sys.stdin.readline())
+    program, limits = job["program"], job.get("limits", {})
+    # The working folder (empty, as the sandbox's scratch) comes first on the path, this grader's
+    # own folder not at all.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    sys.path.insert(0, os.getcwd())
+    import tempfile
+
+    out = tempfile.TemporaryFile()
+    sys.stdout.flush()
+    os.dup2(out.fileno(), 1)
+    os.dup2(out.fileno(), 2)
+
+    watchdog = Watchdog()
+    notebook = program["kind"] == "notebook"
+    shells: list[Shell] = []
+
+    def shell_for() -> Shell | None:
+        if notebook and not shells:
+            shells.append(Shell())
+        return shells[0] if shells else None
+
+    if notebook:
+        namespace = shell_for().ip.user_ns
+        namespace["__name__"] = "__main__"
+    else:
+        import builtins
+        namespace = {"__name__": "submission", "__file__": program.get("filename", "submission.py"),
+                     "__builtins__": builtins}
+    filenames = (program.get("filename", "submission.py"),)
+    cell_seconds = float(limits.get("cell_seconds", 20))
+    skip = set(job.get("skip", []))
+    for unit in program["units"]:
+        index = unit["index"]
+        if index in skip:
+            continue
+        channel.send(ev="cell", index=index, phase="start")
+        filename = f"<cell {index}>" if notebook else filenames[0]
+        watchdog.arm(cell_seconds)
+        try:
+            exc = run_unit(unit["source"], namespace, filename, shell_for)
+        except Timeout as e:
+            exc = e
+        finally:
+            watchdog.disarm()
+        if isinstance(exc, Timeout):
+            status, error = "timeout", f"the cell ran longer than {cell_seconds:g} s"
+        elif exc is not None:
+            status, error = "error", describe(exc)
+        else:
+            status, error = "ok", ""
+        channel.send(ev="cell", index=index, status=status, error=error)
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    out.seek(0)
+    output = out.read(int(limits.get("output_bytes", 65536))).decode("utf-8", "replace")
+    channel.send(ev="loaded", output=output, shell=list(shells[0].escapes) if shells else [])
+
+    for line in sys.stdin:
+        batch = json.loads(line)
+        case_seconds = float(batch.get("case_seconds", 2))
+        for case in batch["cases"]:
+            channel.send(ev="case", uid=case["uid"], phase="start")
+            started = time.perf_counter()
+            watchdog.arm(case_seconds)
+            try:
+                event = call_one(case, namespace, filenames)
+            except Timeout:
+                event = {"status": "timeout", "error": f"took longer than {case_seconds:g} s"}
+            finally:
+                watchdog.disarm()
+            event["seconds"] = round(time.perf_counter() - started, 6)
+            try:
+                channel.send(ev="case", uid=case["uid"], **event)
+            except (TypeError, ValueError) as exc:
+                channel.send(ev="case", uid=case["uid"], status="unconvertible", error=describe(exc))
+        channel.send(ev="done", batch=batch.get("batch"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""The student's views of a self-check, in the student's language: terminal text and a compact
+HTML table (Jupyter). Pure functions of a `Result` (plus the written parts' status).
+
+Everything a student reads here goes through the catalog of `lang` (`grader.i18n`): the view's
+own words, question titles, hints, and the judging code's messages (line by line, with numbers,
+arrays and identifiers carried over unchanged). English is the source language.
+"""
+from __future__ import annotations
+
+import functools
+import gettext
+
+from .. import i18n
+from ..results import PASSED, UNREADABLE, Result
+
+_ = i18n.N_
+MARK = {"passed": "✓", "partial": "~", "failed": "✗"}
+STATUS_WORDS = {"passed": _("passed"), "failed": _("failed"), "error": _("error"), "timeout": _("timeout"),
+                "crashed": _("crashed"), "missing": _("missing"), "not-run": _("not-run")}
+WRITTEN_WORDS = {"found": _("found"), "empty": _("empty (only the template's placeholder)"),
+                 "no-marker": _("not found: its marker line <!-- answer: {id} --> is missing")}
+NOTE_WORDS = {"stuck-thread": _("a timed-out call is stuck in compiled code and still runs in the background; "
+                                "restart the kernel if the notebook becomes slow"),
+              "no-notebook": _("the saved notebook was not found: pass its path, e.g. "
+                               "grader.check_written(\"hw3.ipynb\")")}
+SHOWN_LINES = 6
+
+
+@functools.lru_cache(maxsize=8)
+def _tr(lang: str | None) -> gettext.NullTranslations:
+    return i18n.translations(lang)
+
+
+def _msg(text: str, tr: gettext.NullTranslations) -> str:
+    return i18n.translate_message(text, tr)
+
+
+def text(result: Result, written=(), notebook: str | None = None, notes=(), lang: str | None = None) -> str:
+    """What `grader check` prints (and `grader.check()` shows outside Jupyter)."""
+    tr = _tr(lang)
+    g = tr.gettext
+    lines = []
+    if result.status == UNREADABLE:
+        lines.append(g("✗ {name} could not be graded:").format(name=result.submission))
+        lines += [f"    {_msg(p.message, tr)}" for p in result.problems]
+        return "\n".join(lines)
+    total = sum(len(q.cases) for q in result.questions)
+    passed = sum(1 for q in result.questions for c in q.cases if c.status == PASSED)
+    if result.questions:
+        lines.append(g("Self-check of {name}: {passed} of {total} public cases pass.").format(
+            name=result.submission, passed=passed, total=total))
+    for problem in result.problems:
+        lines.append(f"  ! {_msg(problem.message, tr)}")
+    for cell in result.cells:
+        if cell.status != "ok":
+            first = cell.error.splitlines()[0] if cell.error else ""
+            lines.append("  ! " + g("cell {index} ({head}) {status}: {error}").format(
+                index=cell.index, head=cell.source_head, status=g(STATUS_WORDS.get(cell.status, cell.status)),
+                error=_msg(first, tr)))
+    for note in notes:
+        lines.append(f"  ! {g(NOTE_WORDS.get(note, note))}")
+    for q in result.questions:
+        ok = sum(1 for c in q.cases if c.status == PASSED)
+        lines.append("\n" + g("{mark} {id}  {title}  ({name}): {ok}/{total} public cases pass").format(
+            mark=MARK.get(q.status, "?"), id=q.id, title=g(q.title), name=q.name, ok=ok, total=len(q.cases)))
+        for case in q.cases:
+            if case.status == PASSED:
+                continue
+            lines.append("    " + g("✗ case {label}: {status}").format(
+                label=case.label, status=g(STATUS_WORDS.get(case.status, case.status))))
+            for line in _msg(case.message, tr).splitlines()[:SHOWN_LINES]:
+                lines.append(f"        {line}")
+        for hint in q.hints:
+            lines.append("    " + g("hint ({id}): {hint}").format(id=hint.id, hint=g(hint.hint)))
+        for where in getattr(q, "where", []) or []:
+            lines.append("    " + g("where: {sentence}").format(sentence=_msg(where, tr)))
+    if written:
+        lines.append("\n" + written_text(written, notebook, tr))
+    if result.questions:
+        lines.append("\n" + g("Only the public cases were run. Hidden cases (more sizes and edge cases) are graded "
+                              "after you hand in; passing every public case does not guarantee full marks."))
+    return "\n".join(lines)
+
+
+def written_text(written, notebook: str | None, tr: gettext.NullTranslations) -> str:
+    g = tr.gettext
+    found = sum(1 for w in written if w.status == "found")
+    lines = [g("Written parts in {notebook} (as last saved; an edit not yet saved is not seen): "
+               "{found} of {total} answered.").format(notebook=notebook or "?", found=found, total=len(written))]
+    for w in written:
+        mark = "✓" if w.status == "found" else "✗"
+        lines.append(f"  {mark} {w.id}  {g(w.title)}: " + g(WRITTEN_WORDS[w.status]).format(id=w.id))
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------
+# HTML (Jupyter)
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    from .html import loader, make_environment, template_dir
+
+    env = make_environment(loader(template_dir()))
+    env.add_extension("jinja2.ext.i18n")
+    return env
+
+
+def html(result: Result, written=(), notebook: str | None = None, notes=(), lang: str | None = None,
+         live: bool = False) -> str:
+    """A compact table: one row per question, the failing cases' first lines, hints, written parts.
+    `live`: the answers came from the definitions in a Jupyter kernel (not from a saved file)."""
+    tr = _tr(lang)
+    g = tr.gettext
+    rows = []
+    for q in result.questions:
+        failing = []
+        for case in q.cases:
+            if case.status != PASSED:
+                lines = _msg(case.message, tr).splitlines()[:SHOWN_LINES]
+                failing.append({"label": case.label, "status": g(STATUS_WORDS.get(case.status, case.status)),
+                                "lines": lines})
+        rows.append({"id": q.id, "title": g(q.title), "name": q.name, "status": q.status,
+                     "mark": MARK.get(q.status, "?"), "passed": sum(1 for c in q.cases if c.status == PASSED),
+                     "total": len(q.cases), "failing": failing,
+                     "hints": [{"id": h.id, "text": g(h.hint)} for h in q.hints],
+                     "where": [_msg(w, tr) for w in (getattr(q, "where", []) or [])]})
+    parts = [{"id": w.id, "title": g(w.title), "ok": w.status == "found",
+              "text": g(WRITTEN_WORDS[w.status]).format(id=w.id)} for w in written]
+    env = _environment()
+    env.install_gettext_translations(tr, newstyle=True)
+    template = env.get_template("selfcheck.html")
+    return template.render(
+        result=result, rows=rows, written=parts, notebook=notebook,
+        problems=[_msg(p.message, tr) for p in result.problems],
+        notes=[g(NOTE_WORDS.get(n, n)) for n in notes],
+        passed=sum(r["passed"] for r in rows), total=sum(r["total"] for r in rows),
+        written_found=sum(1 for p in parts if p["ok"]), lang=lang or i18n.DEFAULT, live=live)
+
+
+def page(result: Result, written=(), notebook: str | None = None, notes=(), lang: str | None = None) -> str:
+    """`html` as a page of its own (`grader check --html FILE`)."""
+    from markupsafe import escape
+
+    tag = (lang or i18n.DEFAULT).replace("_", "-")
+    title = _tr(lang).gettext("Self-check of {name}: {passed} of {total} public cases pass.").format(
+        name=result.submission, passed=sum(1 for q in result.questions for c in q.cases if c.status == PASSED),
+        total=sum(len(q.cases) for q in result.questions))
+    return (f'<!doctype html>\n<html lang="{escape(tag)}"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f"</head><body>\n{html(result, written, notebook, notes, lang)}</body></html>\n")

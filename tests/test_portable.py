@@ -1,0 +1,206 @@
+"""The portable self-check: the student's code in a fresh interpreter (spawned, never forked), on any
+platform, with the same verdicts and messages as the sandboxed run, and nothing Linux-only imported."""
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from grader import caseset, portable, selfcheck
+from grader.protocol import Limits
+from grader.session import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+FAST = Limits(case_seconds=0.5, cell_seconds=3.0, submission_seconds=60.0)
+# What exists on Linux only (or is the sandbox): the portable path must not import any of it.
+LINUX_ONLY = ("fcntl", "resource", "termios", "grader.sandbox", "grader.worker", "grader.runner", "grader.session")
+
+
+@pytest.fixture(scope="module")
+def public_cases(config):
+    return caseset.build(config.load_assignment(), None).only("public")
+
+
+def _statuses(result):
+    return [(c.uid, c.status) for q in result.questions for c in q.cases]
+
+
+def _messages(result):
+    # The self-check adds where in the student's code an exception was raised: " (cell 7, line 3)".
+    return [(c.uid, re.sub(r" \((?:cell \d+, )?line \d+\)$", "", c.message), c.diagnosis)
+            for q in result.questions for c in q.cases]
+
+
+@pytest.mark.parametrize("name", ["alice_correct.ipynb", "bob_seed_mistakes.ipynb", "carol_module.py",
+                                  "erin_partial.ipynb", "template.ipynb", "dave_broken.ipynb"])
+def test_same_verdicts_and_messages_as_the_sandboxed_run(name, config, public_cases):
+    fast = replace(config, limits=FAST)
+    with Session(fast, visibility="public", case_set=public_cases) as session:
+        graded = session.grade(SUBMISSIONS / name)
+    mine = selfcheck.check_file(SUBMISSIONS / name, public_cases, FAST)
+    assert _statuses(mine) == _statuses(graded)
+    assert _messages(mine) == _messages(graded)
+    assert mine.score == pytest.approx(graded.score)
+    assert [(c.index, c.status) for c in mine.cells] == [(c.index, c.status) for c in graded.cells]
+    assert mine.isolation == (portable.ISOLATION if mine.status != "unreadable" else "")
+
+
+def _module(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "sub.py"
+    path.write_text("import numpy as np\n" + body, encoding="utf-8")
+    return path
+
+
+def test_a_hanging_call_times_out_and_the_next_cases_still_run(tmp_path, public_cases):
+    path = _module(tmp_path, "def sigmoid_jacobian(W, x):\n    while True:\n        pass\n"
+                             "def matrix_power_eig(M, p):\n    return np.linalg.matrix_power(M, p)\n")
+    cases = selfcheck.select(public_cases, ["1a", "2b"])
+    result = selfcheck.check_file(path, cases, replace(FAST, timeouts_per_question=5))
+    by_q = {q.id: q for q in result.questions}
+    assert [c.status for c in by_q["1a"].cases] == ["timeout"] * 3
+    assert all("took longer than 0.5 s" in c.message for c in by_q["1a"].cases)
+    assert [c.status for c in by_q["2b"].cases] == ["passed"] * 3
+
+
+def test_code_stuck_where_the_watchdog_cannot_reach_is_killed_and_resumed(tmp_path, public_cases):
+    # A blocking read on a pipe nobody writes to: no Python bytecode runs, so only the parent's kill ends it.
+    path = _module(tmp_path, "import os\nr, w = os.pipe()\n"
+                             "def sigmoid_jacobian(W, x):\n    os.read(r, 1)\n"
+                             "def matrix_power_eig(M, p):\n    return np.linalg.matrix_power(M, p)\n")
+    cases = selfcheck.select(public_cases, ["1a", "2b"])
+    result = selfcheck.check_file(path, cases, FAST)
+    by_q = {q.id: q for q in result.questions}
+    statuses = [c.status for c in by_q["1a"].cases]
+    assert statuses == ["timeout", "timeout", "not-run"]       # two time-outs stop the question, as in grading
+    assert [c.status for c in by_q["2b"].cases] == ["passed"] * 3
+
+
+def test_a_call_that_kills_its_process_is_crashed_and_the_rest_resumes(tmp_path, public_cases):
+    path = _module(tmp_path, "import os\n"
+                             "def sigmoid_jacobian(W, x):\n    os._exit(3)\n"
+                             "def matrix_power_eig(M, p):\n    return np.linalg.matrix_power(M, p)\n")
+    cases = selfcheck.select(public_cases, ["1a", "2b"])
+    result = selfcheck.check_file(path, cases, FAST)
+    by_q = {q.id: q for q in result.questions}
+    assert [c.status for c in by_q["1a"].cases] == ["crashed"] * 3
+    assert [c.status for c in by_q["2b"].cases] == ["passed"] * 3
+
+
+def test_an_exception_names_its_line_in_the_students_code(tmp_path, public_cases):
+    path = _module(tmp_path, "def sigmoid_jacobian(W, x):\n    y = W @ x\n    return np.dot(y, W.T @ W @ x[:1])\n")
+    result = selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
+    messages = [c.message for c in result.questions[0].cases]
+    assert all(m.startswith("ValueError") and m.endswith("(line 4)") for m in messages), messages
+
+
+def test_selecting_questions(public_cases):
+    picked = selfcheck.select(public_cases, ["2B", "1a", "1a"])
+    assert [q.id for q in picked.assignment.questions] == ["1a", "2b"]
+    assert {c.question_id for c in picked.cases} == {"1a", "2b"}
+    with pytest.raises(selfcheck.UnknownQuestion, match="1a, 1b"):
+        selfcheck.select(public_cases, ["9z"])
+
+
+# ------------------------------------------------------------------------------------------------
+# Nothing Linux-only
+
+BLOCKER = """
+import sys
+for name in {blocked!r}:
+    sys.modules[name] = None        # `import name` now raises ImportError, as on Windows
+"""
+
+
+def test_the_self_check_imports_nothing_linux_only(tmp_path):
+    """`grader check` (and `grader.check` in Jupyter) run with the Linux-only modules unimportable."""
+    code = BLOCKER.format(blocked=LINUX_ONLY) + (
+        "import grader, grader.cli, grader.portable, grader.selfcheck, grader.jupyter, grader.i18n\n"
+        "from grader.render import selfcheck_view\n"
+        "sys.exit(grader.cli.main(['check', sys.argv[1], '--json', sys.argv[2]]))\n")
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-c", code, str(SUBMISSIONS / "alice_correct.ipynb"), str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "29 of 29" in proc.stdout
+    assert json.loads(out.read_text(encoding="utf-8"))["isolation"] == portable.ISOLATION
+
+
+def test_the_blocker_really_blocks():
+    """Blocking fcntl alone is enough to stop the sandboxed path: the test above would notice an import."""
+    code = BLOCKER.format(blocked=("fcntl",)) + "import grader.session\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode != 0 and "import of fcntl halted" in proc.stderr
+
+
+def test_the_child_script_imports_only_portable_modules():
+    """The child runs as a plain script: only the standard library's portable modules, numpy, IPython."""
+    allowed = {"__future__", "base64", "json", "os", "signal", "sys", "threading", "time", "_thread", "tempfile",
+               "builtins", "numpy", "IPython", "traitlets"}
+    tree = ast.parse(portable.CHILD.read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported <= allowed, imported - allowed
+    assert "SIGALRM" not in portable.CHILD.read_text(encoding="utf-8")     # no alarm: Windows has none
+
+
+def test_the_child_does_not_see_the_graders_settings(tmp_path, public_cases, monkeypatch):
+    monkeypatch.setenv("GRADER_SECRET", "do-not-leak-7f3a")
+    path = _module(tmp_path, "import os\ndef sigmoid_jacobian(W, x):\n"
+                             "    raise ValueError(repr(sorted(k for k in os.environ if 'GRADER' in k.upper())))\n")
+    result = selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
+    assert all(c.message.startswith("ValueError: []") for c in result.questions[0].cases)
+
+
+def test_require_sandbox_checks_in_the_sandbox(tmp_path):
+    """`grader check --require-sandbox` is how an instructor checks someone else's code: sandboxed."""
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "grader", "check", str(SUBMISSIONS / "alice_correct.ipynb"), "1a",
+                           "--require-sandbox", "--json", str(out)], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT)
+    if proc.returncode == 4:
+        pytest.skip("no bubblewrap sandbox here")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["isolation"] == "bwrap"
+
+
+def test_files_beside_the_submission_are_not_there_as_in_grading(tmp_path, public_cases, config):
+    """Grading sends only the code to the sandbox: a module that reads a file or imports a module
+    lying beside it fails in the self-check exactly as it will when graded."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "scale.txt").write_text("1.0", encoding="utf-8")
+    (folder / "helpers.py").write_text("SCALE = 1.0\n", encoding="utf-8")
+    for first_line in ("SCALE = float(open('scale.txt').read())", "from helpers import SCALE"):
+        (folder / "sub.py").write_text(
+            f"import numpy as np\n{first_line}\n"
+            "def sigmoid_jacobian(W, x):\n    s = 1 / (1 + np.exp(-(W @ x)))\n    return SCALE * (s * (1 - s))[:, None] * W\n",
+            encoding="utf-8")
+        cases = selfcheck.select(public_cases, ["1a"])
+        mine = selfcheck.check_file(folder / "sub.py", cases, FAST)
+        with Session(replace(config, limits=FAST), visibility="public", case_set=cases) as session:
+            graded = session.grade(folder / "sub.py")
+        assert [c.status for c in mine.questions[0].cases] == ["missing"] * 3
+        assert _statuses(mine) == _statuses(graded)
+        assert [(c.status, c.error.split(":")[0]) for c in mine.cells] == \
+               [(c.status, c.error.split(":")[0]) for c in graded.cells]
+
+
+def test_a_child_that_cannot_start_says_why(tmp_path, public_cases, monkeypatch):
+    broken = tmp_path / "child.py"
+    broken.write_text("raise SystemExit('numpy is not installed here')\n", encoding="utf-8")
+    monkeypatch.setattr(portable, "CHILD", broken)
+    path = _module(tmp_path, "def sigmoid_jacobian(W, x):\n    return W\n")
+    result = selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
+    assert [c.status for c in result.questions[0].cases] == ["crashed"] * 3
+    assert any("numpy is not installed here" in p.message for p in result.problems)

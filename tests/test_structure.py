@@ -1,0 +1,241 @@
+"""Diagnosis that generalises: wrong answers written independently of the mistake catalogue are
+named by family and located by the structure of the question (blocks, probes, structure fits)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import caseset, selfcheck
+from grader.diagnose import describe_blocks, locate
+from grader.protocol import Limits
+from grader.spec import ARRAY, Case, Question, Tolerance
+
+HELPERS = """
+import numpy as np
+
+def sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+def run(W, U, xs, h0):
+    hs = [np.asarray(h0, dtype=float)]
+    for x in xs:
+        hs.append(sig(W @ hs[-1] + U @ x))
+    return hs
+"""
+
+# 2(a), from the issue: σ′ of the *last* step used for every factor, the local one included.
+LAST_SIGMA_EVERYWHERE = HELPERS + """
+def bptt_terms(W, U, xs, h0, gs):
+    hs = run(W, U, xs, h0)
+    T, n = len(xs), W.shape[0]
+    out = np.zeros((T, T, n, n))
+    for t in range(1, T + 1):
+        s_t = hs[t] * (1 - hs[t])
+        for k in range(1, t + 1):
+            v = gs[t - 1].copy()
+            for _ in range(t - k):
+                v = W.T @ (s_t * v)
+            out[t - 1, k - 1] = np.outer(v * s_t, hs[k - 1])
+    return out
+"""
+
+# 3(c), from the issue: the seed's product rule d(o ⊙ tanh c)/dc = c + tanh′(c).
+SEED_PRODUCT_RULE = """
+import numpy as np
+
+def sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    h_prev = o_prev * np.tanh(c_prev)
+    f = sig(params["Wf"] @ h_prev + params["Uf"] @ x)
+    i = sig(params["Wi"] @ h_prev + params["Ui"] @ x)
+    ct = np.tanh(params["Wc"] @ h_prev + params["Uc"] @ x)
+    dh_dc = c_prev + (1 - np.tanh(c_prev) ** 2)          # "product rule": c + tanh'(c)
+    paths = (np.diag(c_prev * f * (1 - f)) @ params["Wf"] + np.diag(ct * i * (1 - i)) @ params["Wi"]
+             + np.diag(i * (1 - ct ** 2)) @ params["Wc"])
+    return np.diag(f) + paths @ np.diag(dh_dc)
+"""
+
+# 1(b), a mistake in no catalogue: the carried gradient is halved at every step back.
+HALVED_CARRY = HELPERS + """
+def bptt_grad(W, U, xs, h0, gs):
+    hs = run(W, U, xs, h0)
+    G = np.zeros((W.shape[0], W.shape[0]))
+    carry = np.zeros(W.shape[0])
+    for t in range(len(xs), 0, -1):
+        r = (gs[t - 1] + carry) * hs[t] * (1 - hs[t])
+        G += np.outer(r, hs[t - 1])
+        carry = 0.5 * (W.T @ r)
+    return G
+"""
+
+# 1(b), wrong already in the immediate term: h_t where h_{t-1} belongs (as the catalogue's, but
+# also with the carry through W instead of W^T, so that no catalogue variant matches).
+WRONG_IMMEDIATE = HELPERS + """
+def bptt_grad(W, U, xs, h0, gs):
+    hs = run(W, U, xs, h0)
+    G = np.zeros((W.shape[0], W.shape[0]))
+    carry = np.zeros(W.shape[0])
+    for t in range(len(xs), 0, -1):
+        r = (gs[t - 1] + carry) * hs[t] * (1 - hs[t])
+        G += np.outer(r, hs[t])
+        carry = W @ r
+    return G
+"""
+
+# 3(c), a mistake in no catalogue: the path through the input gate counted twice.
+INPUT_PATH_TWICE = """
+import numpy as np
+
+def sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    h_prev = o_prev * np.tanh(c_prev)
+    f = sig(params["Wf"] @ h_prev + params["Uf"] @ x)
+    i = sig(params["Wi"] @ h_prev + params["Ui"] @ x)
+    ct = np.tanh(params["Wc"] @ h_prev + params["Uc"] @ x)
+    paths = (np.diag(c_prev * f * (1 - f)) @ params["Wf"] + 2 * np.diag(ct * i * (1 - i)) @ params["Wi"]
+             + np.diag(i * (1 - ct ** 2)) @ params["Wc"])
+    return np.diag(f) + paths @ np.diag(o_prev * (1 - np.tanh(c_prev) ** 2))
+"""
+
+FAST = Limits(case_seconds=2.0, cell_seconds=10.0, submission_seconds=60.0)
+
+
+@pytest.fixture(scope="module")
+def public_cases(config):
+    return caseset.build(config.load_assignment(), None).only("public")
+
+
+def _question(tmp_path: Path, source: str, qid: str, public_cases):
+    path = tmp_path / "answer.py"
+    path.write_text(source, encoding="utf-8")
+    result = selfcheck.check_file(path, selfcheck.select(public_cases, [qid]), FAST)
+    (question,) = result.questions
+    return question, result
+
+
+def test_sigma_prime_of_the_last_step_everywhere_is_named_by_family(tmp_path, public_cases):
+    q, result = _question(tmp_path, LAST_SIGMA_EVERYWHERE, "2a", public_cases)
+    assert q.status == "failed"
+    assert q.diagnosis == ["sigma-prime-not-per-step"]
+    assert "only the (t, k) blocks with t − k ≥ 1 are wrong" in q.where
+    assert json.loads(json.dumps(result.to_dict()))["questions"][0]["where"] == q.where
+
+
+def test_the_seeds_product_rule_is_named_by_family(tmp_path, public_cases):
+    q, _ = _question(tmp_path, SEED_PRODUCT_RULE, "3c-cell", public_cases)
+    assert "wrong-product-rule" in q.diagnosis
+    assert any(w.startswith("∂h_{t−1}/∂C_{t−1} is wrong") for w in q.where)
+    assert any(w.startswith("the direct term diag(f_t) is right") for w in q.where)
+    assert any(h.id == "wrong-product-rule" and h.hint for h in q.hints)
+
+
+def test_an_uncatalogued_1b_mistake_is_right_for_one_step_and_wrong_after(tmp_path, public_cases):
+    q, _ = _question(tmp_path, HALVED_CARRY, "1b", public_cases)
+    assert q.diagnosis == []
+    assert q.where == ["right for T = 1 and wrong for longer sequences: what flows back from later steps "
+                       "through W is wrong"]
+    q, _ = _question(tmp_path, WRONG_IMMEDIATE, "1b", public_cases)
+    assert "already wrong for T = 1: the immediate term of ∂h_1/∂W is wrong" in q.where
+
+
+def test_an_uncatalogued_3c_mistake_is_located_at_the_gate_paths(tmp_path, public_cases):
+    q, _ = _question(tmp_path, INPUT_PATH_TWICE, "3c-cell", public_cases)
+    assert q.status == "failed"
+    assert any(w.startswith("the direct term diag(f_t) is right") for w in q.where)
+
+
+def test_probes_are_not_scored_and_run_after_every_scored_case(config):
+    full = caseset.build(config.load_assignment(), "a-secret")
+    probes = [c for c in full.cases if c.parent]
+    assert probes and all(c.uid.startswith(c.parent + "/probe/") for c in probes)
+    first_probe = next(i for i, c in enumerate(full.cases) if c.parent)
+    assert all(c.parent for c in full.cases[first_probe:])
+    assert all(not c.parent for q in full.assignment.questions for c in full.for_question(q.id))
+    hidden_probe = next(c for c in probes if c.visibility == "hidden")
+    assert full.probes_of(hidden_probe.parent) and hidden_probe.probe.right
+
+
+def test_the_instructors_grade_reports_where(session, tmp_path):
+    path = tmp_path / "answer.py"
+    path.write_text(LAST_SIGMA_EVERYWHERE, encoding="utf-8")
+    result = session.grade(path)
+    q = next(q for q in result.questions if q.id == "2a")
+    assert "sigma-prime-not-per-step" in q.diagnosis and q.where
+
+
+# ------------------------------------------------------------------------------------------------
+# The engine's part knows nothing of RNNs: blocks are named by the assignment's axis names
+
+
+@pytest.mark.parametrize("rule, expected", [
+    (lambda a, b: a - b >= 1, "only the (t, k) blocks with t − k ≥ 1 are wrong"),
+    (lambda a, b: a - b >= 2, "only the (t, k) blocks with t − k ≥ 2 are wrong"),
+    (lambda a, b: a - b == 0, "only the (t, k) blocks with t − k = 0 are wrong"),
+    (lambda a, b: a < b, "only the (t, k) blocks with t < k are wrong (they should be zero)"),
+    (lambda a, b: True, "every (t, k) block is wrong"),
+    (lambda a, b: (a, b) == (2, 0), "the wrong (t, k) blocks are (3, 1)"),
+])
+def test_describe_blocks(rule, expected):
+    rng = np.random.default_rng(0)
+    right = rng.normal(size=(4, 4, 2, 2))
+    got = right.copy()
+    for a in range(4):
+        for b in range(4):
+            if rule(a, b):
+                got[a, b, 1, 0] += 1.0
+    assert describe_blocks(("t", "k"), right, got, Tolerance()) == expected
+
+
+def test_locate_survives_a_structure_check_that_raises():
+    def broken(*args):
+        raise ZeroDivisionError
+
+    question = Question("q", "Q", 1, "f", ARRAY, reference=lambda x: x, structure=broken)
+    case = Case("q/public/0", "q", "public", "x", (np.ones(2),), np.ones(2))
+    assert locate(question, case, np.zeros(2)).ids == ()
+
+
+def test_a_hidden_cases_wrong_blocks_are_never_listed():
+    rng = np.random.default_rng(1)
+    right = rng.normal(size=(5, 5, 2, 2))
+    got = right.copy()
+    got[4, 1] += 1.0
+    got[2, 0] += 1.0
+    assert describe_blocks(("t", "k"), right, got, Tolerance()) == "the wrong (t, k) blocks are (3, 1), (5, 2)"
+    assert describe_blocks(("t", "k"), right, got, Tolerance(), listing=False) == ""
+    got = right.copy()
+    got[4, 1] += 1.0
+    question = Question("q", "Q", 1, "f", ARRAY, reference=lambda x: x, blocks=("t", "k"))
+    hidden = Case("q/hidden/0", "q", "hidden", "x", (), right)
+    assert locate(question, hidden, got).where == ()
+
+
+@pytest.mark.parametrize("make, sentence", [
+    (lambda e: -e, "the answer is the right one with the opposite sign"),
+    (lambda e: 0.5 * e, "the answer is the right one times 0.5"),
+    (lambda e: e.T, "the answer is the transpose of the right one"),
+    (lambda e: e + 1.0, None),
+])
+def test_generic_relations_to_the_right_answer(make, sentence):
+    from grader.diagnose import relations
+
+    right = np.random.default_rng(2).normal(size=(3, 2))
+    question = Question("q", "Q", 1, "f", ARRAY, reference=lambda x: x)
+    assert relations(question, right, make(right)) == ([sentence] if sentence else [])
+
+
+def test_a_dict_answer_says_which_entries_are_wrong():
+    from grader.diagnose import relations
+    from grader.spec import ARRAY_DICT
+
+    question = Question("q", "Q", 1, "f", ARRAY_DICT, reference=lambda x: x, keys=("f", "i", "o"))
+    right = {k: np.ones(2) * n for n, k in enumerate("fio", 1)}
+    got = dict(right, i=np.zeros(2), o=right["o"] + 1)
+    assert relations(question, right, got) == ["only 'i', 'o' are wrong; the other entries are right"]
