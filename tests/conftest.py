@@ -29,19 +29,3 @@ def public_session(config):
     """Student self-check view: public cases only."""
     with Session(config, visibility="public") as s:
         yield s
-
-
-def student_folder(out: Path, name: str) -> Path:
-    """The folder of reports (OUT/students/<...>/, see grader.batch.student_dir) of the student whose
-    display name is `name` in a batch's OUT, found by what their result.json says."""
-    import json
-
-    found = []
-    for folder in (Path(out) / "students").iterdir():
-        try:
-            if json.loads((folder / "result.json").read_text(encoding="utf-8"))["submission"] == name:
-                found.append(folder)
-        except (OSError, ValueError, KeyError):
-            continue
-    assert len(found) == 1, f"{name}: {found}"
-    return found[0]

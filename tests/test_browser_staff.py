@@ -18,7 +18,7 @@ from test_browser import CHROMEDRIVER, CHROMIUM, console_errors, driver, open_pa
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from conftest import student_folder
+from batch_output import student_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"

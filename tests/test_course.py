@@ -16,7 +16,7 @@ from grader.cli import main
 from grader.config import ConfigError, load_config
 from grader.results import Result, Student
 from tests.test_lms import canvas_zip, gradescope_export
-from conftest import student_folder
+from batch_output import student_folder
 
 CANVAS_ROSTER = """\
 Student,ID,SIS User ID,SIS Login ID,Section,HW2 (777),Current Score

@@ -17,7 +17,7 @@ import pytest
 from grader import batch, gradescope, kit
 from grader.render import instructor
 from grader.results import Result
-from conftest import student_folder
+from batch_output import student_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"

@@ -15,7 +15,7 @@ import pytest
 
 from grader import batch, kept_scores
 from grader.session import Session
-from conftest import student_folder
+from batch_output import student_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"

@@ -21,7 +21,7 @@ import pytest
 
 from grader import batch, lms
 from grader.results import GRADED, UNREADABLE
-from conftest import student_folder
+from batch_output import student_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"

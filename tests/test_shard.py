@@ -11,7 +11,7 @@ import pytest
 
 from grader import batch, shard
 from grader.cli import main
-from conftest import student_folder
+from batch_output import student_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"

@@ -12,7 +12,7 @@ from pathlib import Path
 from grader import batch, late
 from grader.results import Result
 from grader.slim import Reduced, StandIn, inflate, is_slim, slim
-from conftest import student_folder
+from batch_output import student_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"

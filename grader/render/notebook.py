@@ -25,7 +25,8 @@ from pathlib import Path
 import nh3
 from markupsafe import Markup
 
-from ..load import LoadError, pick_candidate
+from .. import submitted
+from ..load import MAX_BYTES, LoadError, pick_candidate
 from ..results import Result
 from ..text import clean
 from . import richtext
@@ -58,10 +59,12 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
     verdicts = {c.index: CellVerdict(c.index, c.status, clean(c.error, 4000)) for c in result.cells}
     kind, body, problem = "unknown", Markup(""), ""
     try:
-        if path.is_dir():
+        # read like every hand-in (grader.submitted): never through a link, never a FIFO or a
+        # device, at most the loader's size limit
+        if submitted.probe(path).kind is submitted.Kind.FOLDER:
             path, _ = pick_candidate(path)
         suffix = path.suffix.lower()
-        text = path.read_bytes()[: 20 * 2**20].decode("utf-8", errors="replace")
+        text = submitted.read_file(path, MAX_BYTES).decode("utf-8", errors="replace")
         if suffix == ".ipynb":
             kind, body = "notebook", notebook_html(text, verdicts, run_outputs)
         elif suffix == ".py":
@@ -70,7 +73,7 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
             kind, body = "written", richtext.render(clean(text, SOURCE_LIMIT))
         else:
             problem = f"{path.name} is not a notebook, a module or a written answer"
-    except LoadError as exc:
+    except (LoadError, submitted.Refused) as exc:
         problem = exc.message
     except (OSError, ValueError, RecursionError) as exc:
         problem = f"the submission could not be shown ({type(exc).__name__})"
