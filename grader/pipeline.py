@@ -82,8 +82,10 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         report = RunReport(answers=answers, isolation="not run (written answers)")
     else:
         report = run(program, _calls(case_set))
-        result.cells = [CellReport(i, run.status, clean(run.error, 1000), _head(program, i))
+        result.cells = [CellReport(i, run.status, clean(run.error, 1000), _head(program, i), run.missing_module,
+                                   list(run.figures), run.figures_dropped)
                         for i, run in sorted(report.cells.items())]
+        result.problems += _import_problems(result.cells)
         result.output = clean(report.output, 20000)
         if report.shell_escapes:
             escapes = "; ".join(clean(e, 80) for e in report.shell_escapes[:5])
@@ -101,6 +103,19 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def _import_problems(cells: list[CellReport]) -> list[Problem]:
+    """One problem per module that could not be imported, naming the first cell it failed in: the
+    cause, said once at the top, of the errors that follow from it (names that cell never defined)."""
+    problems, seen = [], set()
+    for cell in cells:
+        if cell.missing_module and cell.missing_module not in seen:
+            seen.add(cell.missing_module)
+            problems.append(Problem("import-failed", f"cell {cell.index} failed on `import {cell.missing_module}`: "
+                                    f"`{cell.missing_module}` is not available when this is graded, so nothing "
+                                    "after that import in the cell ran (names it defines are missing below)"))
+    return problems
 
 
 def _calls(case_set: CaseSet) -> list[CallSpec]:

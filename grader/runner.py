@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 MAX_EVENT_BYTES = 64 * 2**20   # one event line larger than this is dropped as garbage
 KILL_GRACE = 15.0              # seconds a zygote has to report a job's clean-up before it is replaced
 MAX_ELEMENTS = 5_000_000       # as in worker.py: no answer to this homework is larger
+MAX_FIGURES = 4                # as in worker.py: plots kept per submission
+MAX_FIGURE_BYTES = 120_000     # as in worker.py: the largest PNG kept
 MAX_FRUITLESS = 3              # job attempts that end without any progress before we stop trying
 CASE_STATUSES = ("ok", "error", "unconvertible", "missing", "timeout")
 CELL_STATUSES = ("ok", "error", "timeout")
@@ -124,6 +126,9 @@ class CellRun:
     index: int
     status: str            # ok | error | timeout | crashed | skipped
     error: str = ""
+    missing_module: str = ""                            # the import that failed, if that was the error
+    figures: list[str] = field(default_factory=list)    # base64 PNGs the cell drew (bounded)
+    figures_dropped: int = 0
 
 
 @dataclass
@@ -682,7 +687,8 @@ class _Run:
                 index = _int(event.get("index"))
                 if index in self.units and (not self.loaded_once or index not in self.report.cells):
                     status = event.get("status") if event.get("status") in CELL_STATUSES else "error"
-                    self.report.cells[index] = CellRun(index, status, _text(event.get("error")))
+                    room = MAX_FIGURES - sum(len(c.figures) for i, c in self.report.cells.items() if i != index)
+                    self.report.cells[index] = _cell_run(index, status, event, room)
                 self.current_cell = None
             elif kind == "loaded":
                 if not self.loaded_once:
@@ -807,6 +813,27 @@ def _raw_answer(call: CallSpec, event: dict) -> RawAnswer:
     if status in CASE_STATUSES:
         return RawAnswer(call.uid, status, message=_text(event.get("error")), seconds=seconds)
     return RawAnswer(call.uid, "error", message="the worker reported an unknown status")
+
+
+def _cell_run(index: int, status: str, event: dict, room: int) -> CellRun:
+    """A cell's record from the child's event, every field checked: figures must be PNGs of
+    bounded size, at most `room` of them (what the submission has left), the missing module a
+    plain module name."""
+    missing = _text(event.get("missing_module"), 100)
+    figures = event.get("figures") if isinstance(event.get("figures"), list) else []
+    kept = [f for f in figures[:max(room, 0)] if _is_png(f)]
+    dropped = _int(event.get("figures_dropped")) or 0
+    dropped = min(max(dropped, 0), 10**6) + min(len(figures), 10**6) - len(kept)
+    return CellRun(index, status, _text(event.get("error")), missing if missing.isidentifier() else "", kept, dropped)
+
+
+def _is_png(data: Any) -> bool:
+    if not isinstance(data, str) or len(data) > 4 * MAX_FIGURE_BYTES // 3 + 4:
+        return False
+    try:
+        return base64.b64decode(data, validate=True).startswith(b"\x89PNG\r\n\x1a\n")
+    except ValueError:
+        return False
 
 
 def _seconds(value: Any) -> float:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import ctypes
 import fcntl
+import importlib
 import json
 import os
 import resource
@@ -63,6 +64,9 @@ PRELOAD = ("math", "cmath", "random", "itertools", "functools", "collections", "
 MAX_ELEMENTS = 5_000_000      # an answer larger than this is not an answer to this homework
 CASES_PREFIX = b'{"op": "cases"'   # how every case batch from the grader begins (json.dumps of a dict)
 MAX_TEXT = 2000               # characters of any error message the child reports
+MAX_FIGURES = 4               # plots kept per submission (PNG, for a person to look at)
+MAX_FIGURE_BYTES = 120_000    # a larger PNG is counted, not kept
+FIGURE_DPI = 50
 CLEAN_SECONDS = 10.0          # longest a job's clean-up may take before the zygote gives up on itself
 EXIT_UNCLEAN = 75             # the zygote exits with this when it cannot guarantee a clean next job
 
@@ -438,7 +442,14 @@ def _describe(exc: BaseException) -> str:
 
 
 class Shell:
-    """IPython semantics for notebook cells, with shell escapes recorded instead of run."""
+    """IPython semantics for notebook cells, with shell escapes recorded instead of run.
+
+    What a student's notebook relies on works as in Jupyter: `%cd`/`%pwd` (IPython's directory
+    history lives in memory, not in a database the student uid could not write), `%timeit` (run
+    once: timing is not graded, and its default of ~7 × 0.2 s per line would slow a batch),
+    `%matplotlib`/`%pylab` (plots are drawn off-screen, see `Figures`), `?`/`??`, `display()`.
+    IPython's own traceback printing is replaced by `student_traceback` (see `_child`).
+    """
 
     def __init__(self):
         from IPython.core.interactiveshell import InteractiveShell
@@ -449,14 +460,26 @@ class Shell:
         config.InteractiveShell.colors = "NoColor"
         config.InteractiveShell.xmode = "Plain"
         self.ip = InteractiveShell.instance(config=config)
+        # `%cd`, `%bookmark` and `%store` write IPython's pickled database under the IPython
+        # directory, which the student uid does not own; a job's own dict (copied by the fork) is
+        # all a graded run needs.
+        self.ip.db = {}
         self.escapes: list[str] = []
+        self.cell_name = "<cell>"
         self.ip.system = self.ip.system_raw = self.ip.system_piped = self._escape
         self.ip.getoutput = self._escape
         for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy"):
             kind = "cell" if magic in ("bash", "sh", "script", "perl", "ruby", "python2", "python3", "pypy") else "line"
             self.ip.register_magic_function(self._escape_magic(magic), magic_kind=kind, magic_name=magic)
-        # Plots are not graded; %matplotlib must not fail where no GUI or backend exists.
+        # Plots are drawn by the Agg backend whatever the notebook asks for; %matplotlib must not
+        # fail where no GUI exists.
         self.ip.register_magic_function(lambda line="": None, magic_kind="line", magic_name="matplotlib")
+        self.ip.register_magic_function(self._pylab, magic_kind="line", magic_name="pylab")
+        self._timeit = self.ip.find_magic("timeit")
+        if self._timeit is not None:
+            self.ip.register_magic_function(self._timeit_once, magic_kind="line_cell", magic_name="timeit")
+        # The cell's real index names its code (tracebacks say "cell 4", not "Cell In[1]").
+        self.ip.compile.get_code_name = lambda raw, transformed, number: self.cell_name
 
     def _escape(self, cmd, *args, **kwargs):
         self.escapes.append(_short(str(cmd), 200))
@@ -466,6 +489,24 @@ class Shell:
         def magic(line="", cell=None):
             self.escapes.append(_short(f"%%{name} {line}".strip(), 200))
         return magic
+
+    def _pylab(self, line=""):
+        """`%pylab`: numpy and pyplot names in the namespace, plots off-screen."""
+        self.ip.run_cell("import numpy\nimport matplotlib\nfrom matplotlib import pylab, mlab, pyplot\n"
+                         "np = numpy\nplt = pyplot\nfrom pylab import *\nfrom numpy import *",
+                         store_history=False)
+
+    def _timeit_once(self, line="", cell=None, local_ns=None):
+        """`%timeit` and `%%timeit`, with one loop of one run whatever the options say."""
+        import re
+
+        options = re.match(r"(\s*-(?:[nr]\s*\d+|[pv]\s*\S+|[tcqo]+)\b)*", line)
+        kept = re.sub(r"-[nr]\s*\d+", "", options.group(0)) if options else ""
+        rest = line[options.end():] if options else line
+        return self._timeit(f"-n1 -r1 {kept.strip()} {rest.strip()}".replace("  ", " "), cell, local_ns)
+
+    _timeit_once.needs_local_scope = True
+    _timeit_once._ipython_magic_no_var_expand = True
 
     def warm(self) -> None:
         """Load what the first real cell would otherwise load (magics, traceback formatting)."""
@@ -479,14 +520,216 @@ class Shell:
         self.escapes.clear()
         self.ip.user_ns.pop("_", None)
 
-    def run(self, source: str):
+    def quiet_tracebacks(self) -> None:
+        """In a job: IPython prints no traceback of its own (the job prints the student's frames)."""
+        quiet = lambda *args, **kwargs: None  # noqa: E731
+        self.ip.showtraceback = self.ip.showsyntaxerror = self.ip.showindentationerror = quiet
+
+    def run(self, source: str, name: str = "<cell>"):
         """Run one cell; return the exception it raised, or None."""
+        self.cell_name = name
         result = self.ip.run_cell(source, store_history=False)
         return result.error_before_exec or result.error_in_exec
 
     @property
     def namespace(self) -> dict:
         return self.ip.user_ns
+
+
+class Figures:
+    """The plots a notebook draws, as Jupyter's inline backend shows them, kept small for a person.
+
+    After every cell (and at every `plt.show()`), the open figures are rendered to PNG at a low
+    resolution and closed, as the inline backend does; the first few are kept in the cell's
+    record, the others are only counted, so a loop that draws a hundred figures costs a hundred
+    cheap `close`s, not a hundred renderings. Nothing is ever sent anywhere but to the grader.
+    Figures are drawn while the notebook's cells run, before any case input exists.
+    """
+
+    def __init__(self, keep: int = MAX_FIGURES):
+        self.room = keep
+        self.bytes_left = MAX_FIGURE_BYTES * keep
+        self.cell: list[str] = []
+        self.dropped = 0
+
+    def take(self) -> tuple[list[str], int]:
+        """The figures of the cell that just ran (base64 PNGs), and how many more were not kept."""
+        self.flush()
+        kept, dropped = self.cell, self.dropped
+        self.cell, self.dropped = [], 0
+        return kept, dropped
+
+    def flush(self) -> None:
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is None:
+            return
+        self.patch(pyplot)
+        try:
+            from matplotlib._pylab_helpers import Gcf
+            managers = list(Gcf.get_all_fig_managers())
+        except Exception:  # noqa: BLE001 - the student may have broken matplotlib's internals
+            return
+        for manager in managers:
+            self._keep(getattr(getattr(manager, "canvas", None), "figure", None))
+        try:
+            pyplot.close("all")
+        except Exception:  # noqa: BLE001
+            pass
+
+    def _keep(self, figure) -> None:
+        if figure is None:
+            return
+        if self.room <= 0:
+            self.dropped += 1
+            return
+        import io
+
+        buffer = io.BytesIO()
+        try:
+            figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
+        except Exception:  # noqa: BLE001 - a figure that cannot be drawn is not kept
+            self.dropped += 1
+            return
+        data = buffer.getvalue()
+        if len(data) > min(MAX_FIGURE_BYTES, self.bytes_left):
+            self.dropped += 1
+            return
+        self.room -= 1
+        self.bytes_left -= len(data)
+        self.cell.append(base64.b64encode(data).decode())
+
+    def patch(self, pyplot) -> None:
+        """`plt.show()` keeps and closes the open figures (it never blocks, and a loop that shows a
+        figure per step does not pile them up)."""
+        if getattr(pyplot.show, "_grader_figures", None) is self:
+            return
+
+        def show(*args, **kwargs):
+            self.flush()
+        show._grader_figures = self
+        show.__doc__ = getattr(pyplot.show, "__doc__", None)
+        pyplot.show = show
+
+
+def preload_matplotlib() -> bool:
+    """Import matplotlib (Agg) and pyplot once in the zygote, so that every job gets them warm.
+
+    Done on demand (the first program that mentions matplotlib), not at start-up: importing
+    pyplot costs ~0.3 s, which a class that plots nothing should not pay. Its font cache goes to
+    a directory of the zygote's own outside the job's scratch (which is emptied after each job).
+    """
+    if "matplotlib.pyplot" in sys.modules:
+        return True
+    import shutil
+    import tempfile
+
+    config_dir = None
+    try:
+        base = "/tmp" if os.access("/tmp", os.W_OK | os.X_OK) else None
+        config_dir = tempfile.mkdtemp(prefix="grader-mpl-", dir=base)
+        os.environ["MPLCONFIGDIR"] = config_dir
+        import matplotlib
+        matplotlib.use("Agg")
+        import io
+        import matplotlib.pyplot as pyplot
+        # One small drawing loads the fonts and the PNG writer once for every job (~30 ms each).
+        figure = pyplot.figure(figsize=(1, 1))
+        figure.gca().set_title("x")
+        figure.savefig(io.BytesIO(), format="png", dpi=FIGURE_DPI)
+        pyplot.close("all")
+    except Exception:  # noqa: BLE001 - not installed or broken: the job imports it (and fails) itself
+        return False
+    finally:
+        # matplotlib has read (or written) its font cache and keeps it in memory: the directory
+        # and the variable go, so nothing of the zygote's is left on disk or in a job's environment.
+        os.environ.pop("MPLCONFIGDIR", None)
+        if config_dir is not None:
+            shutil.rmtree(config_dir, ignore_errors=True)
+    return True
+
+
+def _no_input(prompt: str = "") -> str:
+    raise EOFError("input() cannot be answered while the notebook is graded (nobody is at the keyboard); "
+                   "set the value in the code instead")
+
+
+def _is_student_file(filename: str, module_name: str, workdir: str) -> bool:
+    """Student code: a notebook cell, the submitted module, or a file the notebook wrote (%%writefile)."""
+    if filename.startswith("<cell ") or filename == module_name:
+        return True
+    if not filename or filename.startswith("<"):
+        return False
+    return os.path.realpath(filename).startswith(workdir.rstrip("/") + "/")
+
+
+def _where(filename: str, line: int | None, function: str, module_name: str) -> str:
+    """"line 7 in `bptt_grad` (cell 4)": the place in the student's own words."""
+    place = f"line {line}" if line else "a line"
+    if function and function != "<module>":
+        place += f" in `{function}`"
+    if filename.startswith("<cell "):
+        place += f" ({filename[1:-1]})"
+    elif filename != module_name:
+        place += f" ({os.path.basename(filename)})"
+    return place
+
+
+def student_traceback(exc: BaseException, sources: dict[str, str], module_name: str,
+                      workdir: str) -> tuple[str, str]:
+    """(a one-line account of `exc` at its innermost student frame, the printable traceback).
+
+    Only the student's frames are shown (their cells, their module, files their notebook wrote),
+    never one of the grader's or a library's; a SyntaxError is placed at its own line.
+    """
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if _is_student_file(code.co_filename, module_name, workdir):
+            frames.append((code.co_filename, tb.tb_lineno, code.co_name))
+        tb = tb.tb_next
+    if isinstance(exc, SyntaxError) and _is_student_file(str(exc.filename or ""), module_name, workdir):
+        frames.append((str(exc.filename), exc.lineno or 0, "<module>"))
+    summary = _describe(exc)
+    if isinstance(exc, SyntaxError) and isinstance(exc.msg, str):
+        summary = _short(f"{type(exc).__name__}: {exc.msg}")      # its place is said once, below
+    if not frames:
+        return summary, summary
+    lines = ["Traceback (the student's code only):"]
+    for filename, line, function in frames:
+        lines.append("  " + _where(filename, line, function, module_name))
+        text = _source_line(sources, filename, line)
+        if text:
+            lines.append("    " + text)
+    lines.append(summary)
+    filename, line, function = frames[-1]
+    head = f"{_where(filename, line, function, module_name)}: {summary}"
+    text = _source_line(sources, filename, line)
+    return _short(head + (f"\n    {text}" if text else "")), _short("\n".join(lines), 4 * MAX_TEXT)
+
+
+def _source_line(sources: dict[str, str], filename: str, line: int | None) -> str:
+    if not line:
+        return ""
+    source = sources.get(filename)
+    if source is None:
+        import linecache
+        text = linecache.getline(filename, line) if not filename.startswith("<") else ""
+    else:
+        lines = source.splitlines()
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return _short(text.strip(), 200)
+
+
+def missing_module(exc: BaseException) -> str:
+    """The top-level name of the module an import could not find ("" for any other error)."""
+    if not isinstance(exc, ImportError):
+        return ""
+    name = getattr(exc, "name", None)
+    if not isinstance(name, str) or not name:
+        return ""
+    top = name.split(".")[0]
+    return top if top.isidentifier() and len(top) <= 100 else ""
 
 
 def run_python(source: str, namespace: dict, filename: str) -> BaseException | None:
@@ -514,11 +757,15 @@ def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseE
     try:
         code = compile(source, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):       # ValueError: a NUL byte in the source
-        return shell.run(source)
+        code = None
     except Timeout:
         raise
     except BaseException as exc:  # noqa: BLE001 - MemoryError, RecursionError: source that exhausts the compiler
         return exc
+    if code is None:
+        # Outside the `except`: IPython's own error must not carry the plain-Python attempt's
+        # SyntaxError as its context.
+        return shell.run(source, filename)
     try:
         exec(code, namespace)
     except BaseException as exc:  # noqa: BLE001 - everything a cell does is reported
@@ -597,34 +844,61 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
     # --- execute the program, unit by unit
     skip = set(job.get("skip", []))
     cell_seconds = float(limits.get("cell_seconds", 10))
-    if program["kind"] == "notebook" and shell is not None:
+    notebook = program["kind"] == "notebook" and shell is not None
+    module_name = program.get("filename", "submission.py")
+    workdir = os.path.dirname(out_path)
+    import builtins
+    builtins.input = _no_input
+    if notebook:
         namespace = shell.namespace
         namespace["__name__"] = "__main__"
+        shell.quiet_tracebacks()
+        sys.path.insert(0, "")          # as in Jupyter: the current directory, whatever %cd made it
+        sources = {f"<cell {u['index']}>": u["source"] for u in program["units"]}
     else:
-        import builtins
-        namespace = {"__name__": "submission", "__file__": program.get("filename", "submission.py"),
-                     "__builtins__": builtins}
+        namespace = {"__name__": "submission", "__file__": module_name, "__builtins__": builtins}
+        sys.path.insert(0, workdir)     # as `python submission.py`: the module's own directory
+        sources = {module_name: u["source"] for u in program["units"]}
+    figures = Figures()
+    if "matplotlib.pyplot" in sys.modules:      # preloaded: `from matplotlib.pyplot import show` gets ours
+        figures.patch(sys.modules["matplotlib.pyplot"])
+
+    def explain(exc: BaseException) -> str:
+        return student_traceback(exc, sources, module_name, workdir)[0]
+
     for unit in program["units"]:
         index = unit["index"]
         if index in skip:
             continue
         channel.send(ev="cell", job=job_id, index=index, phase="start")
         signal.setitimer(signal.ITIMER_REAL, cell_seconds)
-        status, error = "ok", ""
+        status, error, kept, dropped = "ok", "", [], 0
         try:
-            if shell is not None and program["kind"] == "notebook":
+            importlib.invalidate_caches()    # a module the last cell wrote (%%writefile) is found
+            if notebook:
                 exc = run_cell(shell, unit["source"], namespace, f"<cell {index}>")
             else:
-                exc = run_python(unit["source"], namespace, program.get("filename", "submission.py"))
+                exc = run_python(unit["source"], namespace, module_name)
+            kept, dropped = figures.take()
         except Timeout as e:  # raised outside IPython's own handling
             exc = e
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+        missing = ""
         if isinstance(exc, Timeout):
             status, error = "timeout", f"the cell ran longer than {cell_seconds:g} s"
         elif exc is not None:
-            status, error = "error", _describe(exc)
-        channel.send(ev="cell", job=job_id, index=index, status=status, error=error)
+            error, printed = student_traceback(exc, sources, module_name, workdir)
+            missing = missing_module(exc)
+            if missing:
+                error += f"\n`{missing}` is not available when this is graded"
+            status = "error"
+            try:
+                print(printed, file=sys.stderr)
+            except Exception:  # noqa: BLE001 - the student may have replaced sys.stderr
+                pass
+        channel.send(ev="cell", job=job_id, index=index, status=status, error=error, missing_module=missing,
+                     figures=kept, figures_dropped=dropped)
 
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -652,10 +926,10 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         if message is None:
             os._exit(0)
         batch = json.loads(message)
-        _answer_batch(batch, namespace, channel, job_id)
+        _answer_batch(batch, namespace, channel, job_id, explain)
 
 
-def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int) -> None:
+def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, explain=_describe) -> None:
     case_seconds = float(batch.get("case_seconds", 5))
     for case in batch["cases"]:
         uid = case["uid"]
@@ -684,7 +958,12 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int) -
             except RecursionError:
                 event.update(status="error", error="RecursionError: maximum recursion depth exceeded")
             except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
-                event.update(status="error", error=_describe(exc))
+                try:
+                    event.update(status="error", error=explain(exc))
+                except Timeout:
+                    event.update(status="timeout", error=f"took longer than {case_seconds:g} s")
+                except BaseException:  # noqa: BLE001 - describing must not lose the case
+                    event.update(status="error", error=_describe(exc))
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         event["seconds"] = round(time.perf_counter() - started, 6)
@@ -813,6 +1092,8 @@ class Zygote:
         if changed:
             _give_up("the zygote's own limits, priority or identity were changed; it cannot be trusted")
         self.channel.reset()
+        if _mentions_matplotlib(message):
+            preload_matplotlib()
         cases_r, cases_w = os.pipe()
         self.job = message["job"]
         pid = os.fork()
@@ -878,6 +1159,15 @@ class Zygote:
         if token is not None:
             self.channel.send(fresh_line=True, ev="clean", job=job if job is not None else self.job, token=token)
         self.child, self.cases_w, self.job, self.cases_pending = None, None, None, b""
+
+
+def _mentions_matplotlib(message: dict) -> bool:
+    """Whether a job's program may plot (then the zygote imports matplotlib once, for every job)."""
+    try:
+        return any("matplotlib" in unit["source"] or "pylab" in unit["source"]
+                   for unit in message["program"]["units"])
+    except (KeyError, TypeError):
+        return False
 
 
 def _own_state() -> tuple:

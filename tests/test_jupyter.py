@@ -1,0 +1,210 @@
+"""Notebooks run as Jupyter runs them: plots, magics, the working directory, honest tracebacks.
+
+Every test here grades a correct solution (carol's module) wrapped in the way real notebooks are
+written, and asserts that it scores what the plain module scores, plus what the feature promises.
+"""
+from __future__ import annotations
+
+import base64
+
+import nbformat
+import pytest
+
+from grader.results import PASSED
+
+from conftest import SUBMISSIONS
+
+CAROL = (SUBMISSIONS / "carol_module.py").read_text()
+FULL = 100.0
+
+
+def notebook(tmp_path, cells: list[str], name="student.ipynb"):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    path = tmp_path / name
+    nbformat.write(nb, str(path))
+    return path
+
+
+def failed_cells(result):
+    return [(c.index, c.error) for c in result.cells if c.status != "ok"]
+
+
+# ------------------------------------------------------------------------------------------ plots
+
+def test_a_first_cell_importing_pyplot_costs_nothing(session, tmp_path):
+    cells = ["import matplotlib.pyplot as plt\nimport numpy as np\n%matplotlib inline", CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert result.score == FULL
+
+
+def test_plots_are_drawn_off_screen_kept_small_and_bounded(session, tmp_path):
+    cells = ["import matplotlib\nimport matplotlib.pyplot as plt\nimport numpy as np\nprint('backend', matplotlib.get_backend())",
+             "plt.plot([1, 2, 3]); plt.title('one')",
+             "for i in range(30):\n    plt.figure()\n    plt.plot(np.arange(5) * i)\n    plt.show()",
+             "fig, ax = plt.subplots()\nax.plot([3, 1])\nfig.savefig('curve.png')\nimport os\n"
+             "print('saved', os.path.getsize('curve.png') > 0)",
+             CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert result.score == FULL
+    assert "backend agg" in result.output.lower() and "saved True" in result.output
+    kept = [f for cell in result.cells for f in cell.figures]
+    assert result.cells[1].figures, "the figure a cell leaves open is kept, as Jupyter shows it"
+    assert 1 < len(kept) <= 4
+    assert all(base64.b64decode(f).startswith(b"\x89PNG") and len(f) < 200_000 for f in kept)
+    assert sum(c.figures_dropped for c in result.cells) == 31 + 1 - len(kept)
+
+
+def test_pylab_and_timeit_run_once(session, tmp_path):
+    cells = ["%pylab inline\nprint('pylab', pi > 3, linspace(0, 1, 3).shape)",
+             "%timeit -n 100000 -r 50 sum(range(100))",
+             "%%timeit -r 9\nsum(range(10))",
+             CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert "pylab True (3,)" in result.output
+    assert result.output.count("1 run, 1 loop each") == 2
+    assert result.score == FULL
+
+
+# ---------------------------------------------------------------------- files and directories
+
+def test_writefile_then_import_and_run(session, tmp_path):
+    cells = ["%%writefile hw3_impl.py\n" + CAROL, "import hw3_impl\nfrom hw3_impl import *",
+             "%run hw3_impl.py", "print('same', bptt_grad is not hw3_impl.bptt_grad)"]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert "same True" in result.output
+    assert result.score == FULL
+
+
+def test_writefile_module_edited_and_reloaded(session, tmp_path):
+    cells = ["%load_ext autoreload\n%autoreload 2",
+             "%%writefile helpers.py\nVALUE = 1\n", "import helpers",
+             "%%writefile helpers.py\nVALUE = 2\n", "import importlib\nimportlib.reload(helpers)\nprint('value', helpers.VALUE)",
+             CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert "value 2" in result.output
+    assert result.score == FULL
+
+
+def test_cd_pwd_and_bookmarks_work(session, tmp_path):
+    cells = ["%cd .", "here = %pwd\nprint('here', here)", "%mkdir -p sub\n%cd sub\n%cd -", "%bookmark home", "%dhist",
+             CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert "here /" in result.output
+    assert result.score == FULL
+
+
+def test_the_working_directory_is_importable_from_a_module_too(session, tmp_path):
+    path = tmp_path / "student.py"
+    path.write_text("import os, sys\nwith open('helper_mod.py', 'w') as fh:\n    fh.write('X = 5')\n"
+                    "import helper_mod\nassert helper_mod.X == 5\n" + CAROL)
+    result = session.grade(path)
+    assert failed_cells(result) == []
+    assert result.score == FULL
+
+
+# --------------------------------------------------------------------------- showing things
+
+def test_display_help_capture_time_and_input(session, tmp_path):
+    cells = ["from IPython.display import display, HTML, Markdown, Math, Image\n"
+             "display(HTML('<b>x</b>'), Markdown('*y*'), Math('x^2'))",
+             "import numpy as np\nnp.linalg.eig?", "len??",
+             "%%capture captured\nprint('hidden away')",
+             "%%time\nz = sum(range(10))",
+             "try:\n    input('your name? ')\nexcept EOFError as exc:\n    print('EOF:', exc)",
+             "print(captured.stdout.strip(), z)",
+             CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert "hidden away 45" in result.output
+    assert "EOF: input() cannot be answered while the notebook is graded" in result.output
+    assert result.score == FULL
+
+
+def test_input_at_top_level_fails_that_cell_with_a_clear_message(session, tmp_path):
+    result = session.grade(notebook(tmp_path, ["n = int(input('n? '))", CAROL]))
+    assert result.cells[0].status == "error"
+    assert "input() cannot be answered while the notebook is graded" in result.cells[0].error
+    assert result.score == FULL
+
+
+# ------------------------------------------------------------------------- missing modules
+
+def test_a_missing_module_is_named_once_at_the_top(session, tmp_path):
+    cells = ["import numpy as np\nimport torch\nimport torch.nn as nn", "import torch", CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert result.score == FULL
+    problems = [p for p in result.problems if p.code == "import-failed"]
+    assert len(problems) == 1
+    assert "cell 0" in problems[0].message and "`torch` is not available when this is graded" in problems[0].message
+    assert "`torch` is not available when this is graded" in result.cells[0].error
+    assert result.cells[0].missing_module == "torch"
+
+
+def test_functions_of_a_cell_whose_import_failed_say_so(session, tmp_path):
+    body = CAROL.replace("import numpy as np", "import numpy as np\nimport tensorflow as tf", 1)
+    result = session.grade(notebook(tmp_path, [body]))
+    assert result.score == 0
+    assert [p.message for p in result.problems if p.code == "import-failed"][0].startswith(
+        "cell 0 failed on `import tensorflow`")
+
+
+# ------------------------------------------------------------------------------- tracebacks
+
+def test_a_cell_error_names_its_real_cell_and_line_and_no_grader_frame(session, tmp_path):
+    cells = ["# a comment cell", CAROL, "x = 1\ny = 2\nz = undefined_name + 1"]
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title")] + [nbformat.v4.new_code_cell(c) for c in cells]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(path))
+    result = session.grade(path)
+    assert result.cells[-1].index == 3 and result.cells[-1].status == "error"
+    assert result.cells[-1].error.startswith("line 3 (cell 3): NameError: name 'undefined_name' is not defined")
+    assert "worker.py" not in result.output and "Cell In[" not in result.output
+    assert "line 3 (cell 3)" in result.output
+
+
+def test_a_magic_cell_syntax_error_is_not_chained_to_the_plain_python_attempt(session, tmp_path):
+    cells = [CAROL, "%time a = 1\ndef broken(:\n    pass"]
+    result = session.grade(notebook(tmp_path, cells))
+    error = result.cells[1].error
+    assert error.startswith("line 2 (cell 1): SyntaxError")
+    assert "During handling" not in result.output and "worker.py" not in result.output
+    assert result.score == FULL
+
+
+def test_an_exception_in_a_graded_function_names_the_students_line(public_session, tmp_path):
+    broken = ("def bptt_grad(W, U, xs, h0, gs):\n"
+              "    n = W.shape[0]\n"
+              "    return helper(W, n)\n")
+    helper = "import numpy as np\n\ndef helper(W, n):\n    return np.dot(W, np.ones(n + 5))\n"
+    result = public_session.grade(notebook(tmp_path, [CAROL, broken, helper]))
+    q = next(q for q in result.questions if q.id == "1b")
+    message = q.cases[0].message
+    assert message.startswith("line 4 in `helper` (cell 2): ValueError: shapes"), message
+    assert "return np.dot(W, np.ones(n + 5))" in message
+    assert "worker" not in message and "numpy" not in message.split(":")[0]
+
+
+def test_an_exception_in_a_module_names_the_line(public_session, tmp_path):
+    path = tmp_path / "student.py"
+    path.write_text(CAROL + "\n\ndef sigmoid_jacobian(W, x):\n    raise ValueError('not yet')\n")
+    result = public_session.grade(path)
+    q = next(q for q in result.questions if q.id == "1a")
+    line = len(CAROL.splitlines()) + 4
+    assert q.cases[0].message.startswith(f"line {line} in `sigmoid_jacobian`: ValueError: not yet")
+    assert all(c.status == PASSED for q in result.questions if q.id != "1a" for c in q.cases)
+
+
+@pytest.mark.parametrize("cell", ["%cd /", "import os\nos.chdir('/')"])
+def test_changing_directory_away_does_not_break_grading(session, tmp_path, cell):
+    result = session.grade(notebook(tmp_path, [CAROL, cell]))
+    assert result.score == FULL
