@@ -16,6 +16,9 @@
     [gradescope]
     hidden_visibility = "after_published"
 
+    [environment]                      # what student code may import besides the standard library
+    packages = ["numpy", "scipy", "matplotlib"]
+
 Without any secret the repository's DEMO secret is used, and every report says so: its hidden
 cases are reproducible by anyone with this repository, so it must never be used for real grades.
 """
@@ -23,12 +26,14 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .environment import DEFAULT_PACKAGES, PackageListError, check_packages
 from .runner import Limits
 from .spec import Assignment
 
@@ -40,6 +45,7 @@ else:  # pragma: no cover - Python 3.10
 DEMO_SECRET = "hw3-demo-secret--public--not-for-real-grading"
 DEFAULT_ASSIGNMENT = "assignments.hw3"
 CONFIG_NAME = "grader.toml"
+ENVIRONMENT_NAME = "environment.json"      # a student kit's packages (written by grader.kit)
 
 
 class ConfigError(ValueError):
@@ -56,6 +62,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     written_points: dict[str, float] = field(default_factory=dict)
     hidden_visibility: str = "after_published"
+    environment: tuple[str, ...] = field(default_factory=lambda: default_environment())
 
     @property
     def demo_secret(self) -> bool:
@@ -130,7 +137,22 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
     if visibility not in ("hidden", "after_due_date", "after_published", "visible"):
         raise ConfigError(f"gradescope.hidden_visibility {visibility!r} is not a Gradescope visibility")
     values["hidden_visibility"] = visibility
+    if "packages" in raw.get("environment", {}):
+        try:
+            values["environment"] = check_packages(raw["environment"]["packages"])
+        except PackageListError as exc:
+            raise ConfigError(str(exc)) from None
     return Config(**values)
+
+
+def default_environment(bundled: Path | None = None) -> tuple[str, ...]:
+    """The student environment when grader.toml names none: the one a student kit was built with
+    (`environment.json` beside this module), else numpy, scipy and matplotlib."""
+    bundled = bundled or Path(__file__).with_name(ENVIRONMENT_NAME)
+    try:
+        return check_packages(json.loads(bundled.read_text(encoding="utf-8"))["packages"])
+    except (OSError, ValueError, KeyError, TypeError, PackageListError):
+        return DEFAULT_PACKAGES
 
 
 def _read_secret(path: Path) -> str:

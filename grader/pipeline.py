@@ -43,6 +43,8 @@ class Extras:
     # (program, assignment) -> list of WrittenAnswer
     collect_written: Callable[[Program, Any], list] | None = None
     notes: list[str] = field(default_factory=list)
+    # the student environment's packages (grader.environment): imports beyond them are warned about
+    environment: tuple[str, ...] | None = None
 
 
 def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[CallSpec]], RunReport],
@@ -85,7 +87,10 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         result.cells = [CellReport(i, run.status, clean(run.error, 1000), _head(program, i), run.missing_module,
                                    list(run.figures), run.figures_dropped)
                         for i, run in sorted(report.cells.items())]
-        result.problems += _import_problems(result.cells)
+        runtime = _import_problems(result.cells)
+        failed = {c.missing_module for c in result.cells if c.missing_module}
+        result.problems += [p for module, p in _environment_problems(program, extras) if module not in failed]
+        result.problems += runtime
         result.output = clean(report.output, 20000)
         if report.shell_escapes:
             escapes = "; ".join(clean(e, 80) for e in report.shell_escapes[:5])
@@ -103,6 +108,22 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def _environment_problems(program: Program, extras: Extras) -> list[tuple[str, Problem]]:
+    """(module, problem) for each module the program imports that the graded environment lacks,
+    read from the source without running it: on a student's machine the import may work."""
+    if extras.environment is None:
+        return []
+    from . import environment
+
+    try:
+        missing = environment.unavailable(program, extras.environment)
+    except Exception:  # noqa: BLE001 - a warning must never cost the grade
+        return []
+    return [(item.module, Problem("unavailable-import", clean(environment.describe(item, extras.environment,
+                                                                                    program.kind), 500)))
+            for item in missing[:10]]
 
 
 def _import_problems(cells: list[CellReport]) -> list[Problem]:

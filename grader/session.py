@@ -45,7 +45,7 @@ class Session:
                 assignment = config.load_assignment()
                 case_set = caseset.build(assignment, None if visibility == PUBLIC else config.secret)
             self.case_set = case_set.only(PUBLIC) if visibility == PUBLIC else case_set
-            self.extras = extras if extras is not None else default_extras()
+            self.extras = extras if extras is not None else default_extras(config.environment)
         except BaseException:
             self.close()          # a bad assignment or secret: no worker is left running
             raise
@@ -124,9 +124,9 @@ def _demo_problem() -> Problem:
                                   "(or secret_file in grader.toml) before grading for real")
 
 
-def default_extras() -> "Extras":
+def default_extras(environment: tuple[str, ...] | None = None) -> "Extras":
     """Written answers: collected for a person (`written.collect`), and read from prose (`written.parse_written`)."""
     from . import written
     from .pipeline import Extras
 
-    return Extras(parse_written=written.parse_written, collect_written=written.collect)
+    return Extras(parse_written=written.parse_written, collect_written=written.collect, environment=environment)

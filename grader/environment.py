@@ -1,0 +1,126 @@
+"""The student environment: what student code may import when it is graded, and who imports more.
+
+One list of packages (`[environment] packages` in grader.toml; default numpy, scipy, matplotlib)
+is what the graded environment has besides the standard library and IPython. The README's set-up,
+the Gradescope image (`setup.sh`) and the student kit all install exactly that list, and the
+self-check reads a submission's imports (without running anything) and warns, before hand-in,
+about a module the graded environment will not have: on the student's own machine `import torch`
+works, in the grader it fails that cell, and everything the cell defines with it.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from dataclasses import dataclass
+
+from .load import NOTEBOOK, Program
+
+DEFAULT_PACKAGES = ("numpy", "scipy", "matplotlib")
+# Always there when a notebook is graded: the grader runs notebooks with IPython.
+ALWAYS = frozenset({"IPython", "__future__"})
+# pip names whose import name differs (the others import as their name, lower case, "-" → "_").
+IMPORT_NAMES = {
+    "scikit-learn": ("sklearn",), "scikit-image": ("skimage",), "pillow": ("PIL",), "pyyaml": ("yaml",),
+    "opencv-python": ("cv2",), "opencv-python-headless": ("cv2",), "beautifulsoup4": ("bs4",),
+    "torch": ("torch",), "tensorflow": ("tensorflow",), "jax": ("jax",), "jaxlib": ("jaxlib",),
+    "python-dateutil": ("dateutil",), "ipython": ("IPython",), "ipywidgets": ("ipywidgets",),
+}
+REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[A-Za-z0-9._,-]*\])?\s*([<>=!~]=?[^;\s]*(,\s*[<>=!~]=?[^;\s]*)*)?$")
+WRITEFILE = re.compile(r"^%%(?:writefile|file)(?:\s+-a)?\s+(\S+)\.py\s*$", re.MULTILINE)
+
+
+class PackageListError(ValueError):
+    """A package list entry that pip could not install."""
+
+
+def check_packages(packages) -> tuple[str, ...]:
+    """The list, validated: each entry a pip requirement (`name`, `name>=1.2`, `name[extra]`)."""
+    if not isinstance(packages, (list, tuple)) or not all(isinstance(p, str) for p in packages):
+        raise PackageListError("[environment] packages must be a list of package names")
+    cleaned = tuple(p.strip() for p in packages)
+    bad = [p for p in cleaned if not REQUIREMENT.match(p)]
+    if bad:
+        raise PackageListError(f"[environment] packages has entries that are not pip requirements: {bad}")
+    return cleaned
+
+
+def project_name(requirement: str) -> str:
+    match = REQUIREMENT.match(requirement.strip())
+    return match.group(1) if match else requirement.strip()
+
+
+def module_names(packages) -> frozenset[str]:
+    """The top-level modules the packages provide, as `import` spells them."""
+    names = set()
+    for requirement in packages:
+        name = project_name(requirement)
+        names.update(IMPORT_NAMES.get(name.lower(), (name.replace("-", "_").replace(".", "_").lower(),)))
+    return frozenset(names)
+
+
+@dataclass(frozen=True)
+class Import:
+    """One `import` of a module the graded environment lacks."""
+
+    module: str
+    unit: int          # the notebook's cell index (0 for a module)
+    line: int
+
+
+def imports(program: Program) -> list[Import]:
+    """Every absolute import of the program, in order, by top-level module (cells that do not
+    parse, even after IPython's transformations, are skipped: running them will say why)."""
+    found = []
+    for unit in program.units:
+        for module, line in _imports_in(_as_python(unit.source) if program.kind == NOTEBOOK else unit.source):
+            found.append(Import(module, unit.index, line))
+    return found
+
+
+def unavailable(program: Program, packages) -> list[Import]:
+    """The imports the graded environment cannot satisfy: first place of each module."""
+    allowed = set(module_names(packages)) | ALWAYS | set(getattr(sys, "stdlib_module_names", ()))
+    written = _modules_written(program)
+    seen, missing = set(), []
+    for item in imports(program):
+        if item.module in allowed or item.module in written or item.module in seen:
+            continue
+        seen.add(item.module)
+        missing.append(item)
+    return missing
+
+
+def describe(item: Import, packages, kind: str) -> str:
+    where = f"cell {item.unit}, line {item.line}" if kind == NOTEBOOK else f"line {item.line}"
+    names = ", ".join(project_name(p) for p in packages)
+    return (f"`{item.module}` is not available when this is graded ({where}: `import {item.module}`); the graded "
+            f"environment has the Python standard library and {names or 'nothing else'}")
+
+
+def _modules_written(program: Program) -> set[str]:
+    """Modules the notebook writes itself (`%%writefile name.py`): importing those is fine."""
+    return {match.group(1).split("/")[-1] for unit in program.units for match in WRITEFILE.finditer(unit.source)}
+
+
+def _as_python(source: str) -> str:
+    """A cell as IPython would run it (magics and `!` lines become calls)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 - IPython missing or the cell beyond it: read it as plain Python
+        return source
+
+
+def _imports_in(source: str) -> list[tuple[str, int]]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name.split(".")[0], node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.append((node.module.split(".")[0], node.lineno))
+    return sorted(found, key=lambda item: item[1])
