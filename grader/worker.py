@@ -448,7 +448,7 @@ class Shell:
     history lives in memory, not in a database the student uid could not write), `%timeit` (run
     once: timing is not graded, and its default of ~7 × 0.2 s per line would slow a batch),
     `%matplotlib`/`%pylab` (plots are drawn off-screen, see `Figures`), `?`/`??`, `display()`.
-    IPython's own traceback printing is replaced by `student_traceback` (see `_child`).
+    IPython's tracebacks show the student's frames only (`StudentCode`).
     """
 
     def __init__(self):
@@ -466,6 +466,7 @@ class Shell:
         self.ip.db = {}
         self.escapes: list[str] = []
         self.cell_name = "<cell>"
+        self.shown: BaseException | None = None
         self.ip.system = self.ip.system_raw = self.ip.system_piped = self._escape
         self.ip.getoutput = self._escape
         for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy"):
@@ -520,10 +521,20 @@ class Shell:
         self.escapes.clear()
         self.ip.user_ns.pop("_", None)
 
-    def quiet_tracebacks(self) -> None:
-        """In a job: IPython prints no traceback of its own (the job prints the student's frames)."""
-        quiet = lambda *args, **kwargs: None  # noqa: E731
-        self.ip.showtraceback = self.ip.showsyntaxerror = self.ip.showindentationerror = quiet
+    def student_tracebacks(self, code: "StudentCode") -> None:
+        """In a job: IPython shows the student's frames only (`StudentCode.explain`), never its own
+        or the grader's; `shown` is the last exception shown, so that the job does not show it twice."""
+        def show(*args, **kwargs):
+            exc = sys.exc_info()[1]
+            if exc is None:
+                return
+            self.shown = exc
+            try:
+                sys.stdout.flush()
+                print(code.explain(exc)[1], file=sys.stderr)
+            except Exception:  # noqa: BLE001 - the student may have replaced sys.stderr
+                pass
+        self.ip.showtraceback = self.ip.showsyntaxerror = self.ip.showindentationerror = show
 
     def run(self, source: str, name: str = "<cell>"):
         """Run one cell; return the exception it raised, or None."""
@@ -653,72 +664,79 @@ def _no_input(prompt: str = "") -> str:
                    "set the value in the code instead")
 
 
-def _is_student_file(filename: str, module_name: str, workdir: str) -> bool:
-    """Student code: a notebook cell, the submitted module, or a file the notebook wrote (%%writefile)."""
-    if filename.startswith("<cell ") or filename == module_name:
-        return True
-    if not filename or filename.startswith("<"):
-        return False
-    return os.path.realpath(filename).startswith(workdir.rstrip("/") + "/")
+class StudentCode:
+    """Where the student's code is, so that a traceback can show exactly their frames.
 
-
-def _where(filename: str, line: int | None, function: str, module_name: str) -> str:
-    """"line 7 in `bptt_grad` (cell 4)": the place in the student's own words."""
-    place = f"line {line}" if line else "a line"
-    if function and function != "<module>":
-        place += f" in `{function}`"
-    if filename.startswith("<cell "):
-        place += f" ({filename[1:-1]})"
-    elif filename != module_name:
-        place += f" ({os.path.basename(filename)})"
-    return place
-
-
-def student_traceback(exc: BaseException, sources: dict[str, str], module_name: str,
-                      workdir: str) -> tuple[str, str]:
-    """(a one-line account of `exc` at its innermost student frame, the printable traceback).
-
-    Only the student's frames are shown (their cells, their module, files their notebook wrote),
-    never one of the grader's or a library's; a SyntaxError is placed at its own line.
+    Student code is a notebook cell (compiled as "<cell N>", N its real index in the notebook), the
+    submitted module, a cell magic's body (`%%time` compiles it as "<timed exec>": it is the body
+    of the cell that is running), or a file the notebook wrote into its directory (`%%writefile`).
+    Every other frame (the grader's, IPython's, numpy's) is left out of what the student sees.
     """
-    frames = []
-    tb = exc.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if _is_student_file(code.co_filename, module_name, workdir):
-            frames.append((code.co_filename, tb.tb_lineno, code.co_name))
-        tb = tb.tb_next
-    if isinstance(exc, SyntaxError) and _is_student_file(str(exc.filename or ""), module_name, workdir):
-        frames.append((str(exc.filename), exc.lineno or 0, "<module>"))
-    summary = _describe(exc)
-    if isinstance(exc, SyntaxError) and isinstance(exc.msg, str):
-        summary = _short(f"{type(exc).__name__}: {exc.msg}")      # its place is said once, below
-    if not frames:
-        return summary, summary
-    lines = ["Traceback (the student's code only):"]
-    for filename, line, function in frames:
-        lines.append("  " + _where(filename, line, function, module_name))
-        text = _source_line(sources, filename, line)
-        if text:
-            lines.append("    " + text)
-    lines.append(summary)
-    filename, line, function = frames[-1]
-    head = f"{_where(filename, line, function, module_name)}: {summary}"
-    text = _source_line(sources, filename, line)
-    return _short(head + (f"\n    {text}" if text else "")), _short("\n".join(lines), 4 * MAX_TEXT)
 
+    TIMED = ("<timed exec>", "<timed eval>")
 
-def _source_line(sources: dict[str, str], filename: str, line: int | None) -> str:
-    if not line:
-        return ""
-    source = sources.get(filename)
-    if source is None:
-        import linecache
-        text = linecache.getline(filename, line) if not filename.startswith("<") else ""
-    else:
-        lines = source.splitlines()
-        text = lines[line - 1] if 0 < line <= len(lines) else ""
-    return _short(text.strip(), 200)
+    def __init__(self, sources: dict[str, str], module_name: str, workdir: str):
+        self.sources = sources
+        self.module_name = module_name
+        self.workdir = workdir.rstrip("/") + "/"
+        self.current = ""             # the cell running now ("<cell N>")
+
+    def is_student(self, filename: str) -> bool:
+        if filename in self.sources or filename in self.TIMED:
+            return True
+        if not filename or filename.startswith("<"):
+            return False
+        return os.path.realpath(filename).startswith(self.workdir)
+
+    def place(self, filename: str, line: int | None) -> tuple[str, int | None, str]:
+        """(the file's name for people, the line in it, that line's text)."""
+        if filename in self.TIMED and line:
+            filename, line = self.current, line + 1          # the body starts on the magic's next line
+        if filename in self.sources:
+            lines = self.sources[filename].splitlines()
+            text = lines[line - 1] if line and 0 < line <= len(lines) else ""
+            label = filename[1:-1] if filename.startswith("<cell ") else ""
+        else:
+            import linecache
+            text = linecache.getline(filename, line) if line and not filename.startswith("<") else ""
+            label = os.path.basename(filename)
+        return label, line, _short(text.strip(), 200)
+
+    def where(self, filename: str, line: int | None, function: str) -> tuple[str, str]:
+        """("line 7 in `bptt_grad` (cell 4)", the line's text): the place in the student's words."""
+        label, line, text = self.place(filename, line)
+        where = f"line {line}" if line else "a line"
+        if function and function not in ("<module>", "<cell line: 0>"):
+            where += f" in `{function}`"
+        return where + (f" ({label})" if label else ""), text
+
+    def explain(self, exc: BaseException) -> tuple[str, str]:
+        """(a one-line account of `exc` at its innermost student frame, the printable traceback).
+
+        Only the student's frames are shown; a SyntaxError is placed at its own line, once.
+        """
+        frames = []
+        tb = exc.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if self.is_student(code.co_filename):
+                frames.append(self.where(code.co_filename, tb.tb_lineno, code.co_name))
+            tb = tb.tb_next
+        summary = _describe(exc)
+        if isinstance(exc, SyntaxError):
+            if self.is_student(str(exc.filename or "")):
+                frames.append(self.where(str(exc.filename), exc.lineno, "<module>"))
+            if isinstance(exc.msg, str):
+                summary = _short(f"{type(exc).__name__}: {exc.msg}")      # its place is said once, above
+        if not frames:
+            return summary, summary
+        lines = ["Traceback (the student's code only):"]
+        for where, text in frames:
+            lines += ["  " + where] + (["    " + text] if text else [])
+        lines.append(summary)
+        where, text = frames[-1]
+        head = f"{where}: {summary}" + (f"\n    {text}" if text else "")
+        return _short(head), _short("\n".join(lines), 4 * MAX_TEXT)
 
 
 def missing_module(exc: BaseException) -> str:
@@ -850,21 +868,21 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
     import builtins
     builtins.input = _no_input
     if notebook:
+        code = StudentCode({f"<cell {u['index']}>": u["source"] for u in program["units"]}, module_name, workdir)
         namespace = shell.namespace
         namespace["__name__"] = "__main__"
-        shell.quiet_tracebacks()
+        shell.student_tracebacks(code)
         sys.path.insert(0, "")          # as in Jupyter: the current directory, whatever %cd made it
-        sources = {f"<cell {u['index']}>": u["source"] for u in program["units"]}
     else:
+        code = StudentCode({module_name: u["source"] for u in program["units"]}, module_name, workdir)
         namespace = {"__name__": "submission", "__file__": module_name, "__builtins__": builtins}
         sys.path.insert(0, workdir)     # as `python submission.py`: the module's own directory
-        sources = {module_name: u["source"] for u in program["units"]}
     figures = Figures()
     if "matplotlib.pyplot" in sys.modules:      # preloaded: `from matplotlib.pyplot import show` gets ours
         figures.patch(sys.modules["matplotlib.pyplot"])
 
     def explain(exc: BaseException) -> str:
-        return student_traceback(exc, sources, module_name, workdir)[0]
+        return code.explain(exc)[0]
 
     for unit in program["units"]:
         index = unit["index"]
@@ -873,6 +891,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         channel.send(ev="cell", job=job_id, index=index, phase="start")
         signal.setitimer(signal.ITIMER_REAL, cell_seconds)
         status, error, kept, dropped = "ok", "", [], 0
+        code.current = f"<cell {index}>"
         try:
             importlib.invalidate_caches()    # a module the last cell wrote (%%writefile) is found
             if notebook:
@@ -888,15 +907,17 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         if isinstance(exc, Timeout):
             status, error = "timeout", f"the cell ran longer than {cell_seconds:g} s"
         elif exc is not None:
-            error, printed = student_traceback(exc, sources, module_name, workdir)
+            error, printed = code.explain(exc)
             missing = missing_module(exc)
             if missing:
                 error += f"\n`{missing}` is not available when this is graded"
             status = "error"
-            try:
-                print(printed, file=sys.stderr)
-            except Exception:  # noqa: BLE001 - the student may have replaced sys.stderr
-                pass
+            if not (notebook and shell.shown is exc):
+                try:
+                    sys.stdout.flush()
+                    print(printed, file=sys.stderr)
+                except Exception:  # noqa: BLE001 - the student may have replaced sys.stderr
+                    pass
         channel.send(ev="cell", job=job_id, index=index, status=status, error=error, missing_module=missing,
                      figures=kept, figures_dropped=dropped)
 

@@ -208,3 +208,16 @@ def test_an_exception_in_a_module_names_the_line(public_session, tmp_path):
 def test_changing_directory_away_does_not_break_grading(session, tmp_path, cell):
     result = session.grade(notebook(tmp_path, [CAROL, cell]))
     assert result.score == FULL
+
+
+def test_errors_inside_run_and_cell_magics_show_the_students_line(session, tmp_path):
+    cells = ["%%writefile bad.py\nx = 1\nraise ValueError('in bad')\n", "%run bad.py", "print('after')",
+             "%%time\nx = 1\ny = undefined_in_timed\n", CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert result.output.index("Writing bad.py") < result.output.index("line 2 (bad.py)")
+    assert "raise ValueError('in bad')\nValueError: in bad" in result.output
+    assert "after" in result.output
+    assert result.cells[3].error.startswith("line 3 (cell 3): NameError: name 'undefined_in_timed'")
+    assert "y = undefined_in_timed" in result.cells[3].error
+    assert "worker.py" not in result.output and "site-packages" not in result.output
+    assert result.score == FULL
