@@ -54,7 +54,12 @@ def public_output(question: QuestionResult, hints: dict[str, str]) -> str:
     cases = question.public
     passed = sum(1 for c in cases if c.status == PASSED)
     lines = [f"`{question.name}`: {passed} of {len(cases)} public cases pass."]
+    # The hints first: the case details below may be long enough to be cut at OUTPUT_LIMIT.
     seen: list[str] = []
+    for case in cases:
+        if case.status != PASSED:
+            seen += [m for m in case.diagnosis if m not in seen]
+    lines += [f"hint: {hints[mistake]}" for mistake in seen if hints.get(mistake)]
     for number, case in enumerate(cases, 1):
         mark = "✓" if case.status == PASSED else "✗"
         lines.append(f"{mark} case {number} ({case.label}): {case.status}")
@@ -71,10 +76,6 @@ def public_output(question: QuestionResult, hints: dict[str, str]) -> str:
             lines += ["    got:", _indent(case.got)]
         if case.tolerance:
             lines.append(f"    tolerance: {case.tolerance}")
-        seen += [m for m in case.diagnosis if m not in seen]
-    for mistake in seen:
-        if hints.get(mistake):
-            lines.append(f"hint: {hints[mistake]}")
     return clean("\n".join(lines), OUTPUT_LIMIT)
 
 
