@@ -133,3 +133,10 @@ def test_gradient_clipping_is_caught(qid, visibility):
     for bound in (1.0, 5.0, 10.0):
         assert any(not compare(question.kind, c.expected, np.clip(c.expected, -bound, bound), question.tolerance).passed
                    for c in cases), bound
+
+
+def test_the_public_part_of_a_secret_case_set_has_the_public_digest():
+    full = caseset.build(ASSIGNMENT, "some secret")
+    public = caseset.build(ASSIGNMENT, None)
+    assert full.digest != public.digest
+    assert full.only(PUBLIC).digest == public.digest == caseset.digest(public.cases)
