@@ -34,7 +34,6 @@ from __future__ import annotations
 import base64
 import ctypes
 import fcntl
-import importlib
 import json
 import os
 import resource
@@ -665,6 +664,17 @@ def preload_matplotlib() -> bool:
     return True
 
 
+def _forget_directory_listing() -> None:
+    """What `importlib.invalidate_caches()` does for the current directory alone (all of it costs
+    ~35 µs a cell, walking every path entry of the installation; this ~1 µs)."""
+    try:
+        finder = sys.path_importer_cache.get(os.getcwd())
+    except OSError:
+        return
+    if finder is not None and hasattr(finder, "invalidate_caches"):
+        finder.invalidate_caches()
+
+
 def _no_input(prompt: str = "") -> str:
     raise EOFError("input() cannot be answered while the notebook is graded (nobody is at the keyboard); "
                    "set the value in the code instead")
@@ -899,7 +909,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         status, error, kept, dropped = "ok", "", [], 0
         code.current = f"<cell {index}>"
         try:
-            importlib.invalidate_caches()    # a module the last cell wrote (%%writefile) is found
+            _forget_directory_listing()      # a module the last cell wrote (%%writefile) is found
             if notebook:
                 exc = run_cell(shell, unit["source"], namespace, f"<cell {index}>")
             else:
