@@ -617,6 +617,7 @@ class Figures:
     def patch(self, pyplot) -> None:
         """`plt.show()` keeps and closes the open figures (it never blocks, and a loop that shows a
         figure per step does not pile them up)."""
+        _keep_agg(pyplot)
         if getattr(pyplot.show, "_grader_figures", None) is self:
             return
 
@@ -625,6 +626,23 @@ class Figures:
         show._grader_figures = self
         show.__doc__ = getattr(pyplot.show, "__doc__", None)
         pyplot.show = show
+
+
+def _keep_agg(pyplot) -> None:
+    """`matplotlib.use("TkAgg")` or `plt.switch_backend(...)` (written on a desktop) keep Agg: no
+    window can open here, and a notebook must not fail for asking for one."""
+    matplotlib = sys.modules.get("matplotlib")
+    for owner, name in ((matplotlib, "use"), (pyplot, "switch_backend")):
+        original = getattr(owner, name, None)
+        if original is None or getattr(original, "_grader_agg", False):
+            continue
+
+        def agg_only(*args, _original=original, **kwargs):
+            kwargs.pop("force", None)
+            return _original("agg")
+        agg_only._grader_agg = True
+        agg_only.__doc__ = getattr(original, "__doc__", None)
+        setattr(owner, name, agg_only)
 
 
 def preload_matplotlib() -> bool:
@@ -654,6 +672,7 @@ def preload_matplotlib() -> bool:
         figure.savefig(io.BytesIO(), format="png", dpi=FIGURE_DPI)
         pyplot.close("all")
     except Exception:  # noqa: BLE001 - not installed or broken: the job imports it (and fails) itself
+        traceback.print_exc()          # the zygote's stderr: the grader shows it if the worker fails
         return False
     finally:
         # matplotlib has read (or written) its font cache and keeps it in memory: the directory
@@ -1061,6 +1080,10 @@ class Zygote:
         except Exception:  # noqa: BLE001 - modules still run without IPython
             traceback.print_exc()
             self.shell = None
+        if self.identity is not None and not _others_can_read(os.path.dirname(os.__file__)):
+            # The zygote's own uid will not be able to read the standard library (a Python under
+            # /root, at the rlimits level): matplotlib can only be had now, while we are root.
+            preload_matplotlib()
 
     def announce(self) -> None:
         self.snapshot = _own_state()
@@ -1205,6 +1228,20 @@ def _mentions_matplotlib(message: dict) -> bool:
                    for unit in message["program"]["units"])
     except (KeyError, TypeError):
         return False
+
+
+def _others_can_read(path: str) -> bool:
+    """Whether a uid with no special rights can reach `path` (every ancestor has o+x)."""
+    path = os.path.realpath(path)
+    while True:
+        try:
+            if not os.stat(path).st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+        if path == "/":
+            return True
+        path = os.path.dirname(path)
 
 
 def _own_state() -> tuple:

@@ -221,3 +221,13 @@ def test_errors_inside_run_and_cell_magics_show_the_students_line(session, tmp_p
     assert "y = undefined_in_timed" in result.cells[3].error
     assert "worker.py" not in result.output and "site-packages" not in result.output
     assert result.score == FULL
+
+
+def test_a_desktop_backend_request_keeps_drawing_off_screen(session, tmp_path):
+    cells = ["import matplotlib\nmatplotlib.use('TkAgg')\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()",
+             "plt.switch_backend('Qt5Agg')\nprint('backend', matplotlib.get_backend())", "fig = plt.figure()\nfig.show()",
+             CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert "backend agg" in result.output.lower()
+    assert result.score == FULL
