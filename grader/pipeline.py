@@ -88,6 +88,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
                                    list(run.figures), run.figures_dropped)
                         for i, run in sorted(report.cells.items())]
         runtime = _import_problems(result.cells)
+        _blame_failed_import(result.cells)
         failed = {c.missing_module for c in result.cells if c.missing_module}
         result.problems += [p for module, p in _environment_problems(program, extras) if module not in failed]
         result.problems += runtime
@@ -103,6 +104,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     for question in case_set.assignment.questions:
         cases = case_set.for_question(question.id)
         judged = [_judge(question, case, report.answers.get(case.uid), case_set.memo) for case in cases]
+        _blame_failed_import_in_cases(judged, result.cells)
         hints = {m.id: m.hint for m in question.mistakes}
         result.questions.append(question_result(question, judged, hints))
     result.score = round(sum(q.score for q in result.questions), 4)
@@ -124,6 +126,35 @@ def _environment_problems(program: Program, extras: Extras) -> list[tuple[str, P
     return [(item.module, Problem("unavailable-import", clean(environment.describe(item, extras.environment,
                                                                                     program.kind), 500)))
             for item in missing[:10]]
+
+
+def _import_cause(cells: list[CellReport], before: int | None = None) -> str:
+    """" (probably because cell 0 failed on `import torch` before defining it)", or "" when no
+    earlier cell failed on an import: what a NameError that follows most likely comes from."""
+    for cell in cells:
+        if cell.missing_module and (before is None or cell.index < before):
+            return f" (probably because cell {cell.index} failed on `import {cell.missing_module}` before defining it)"
+    return ""
+
+
+def _blame_failed_import(cells: list[CellReport]) -> None:
+    """A NameError after a cell that failed on an import says so, instead of standing alone."""
+    for cell in cells:
+        if cell.status == "error" and "NameError:" in cell.error.split("\n")[0]:
+            cause = _import_cause(cells, before=cell.index)
+            if cause:
+                first, _, rest = cell.error.partition("\n")
+                cell.error = first + cause + (("\n" + rest) if rest else "")
+
+
+def _blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellReport]) -> None:
+    cause = _import_cause(cells)
+    if not cause:
+        return
+    for case in judged:
+        if case.visibility == PUBLIC and case.status == ERROR and "NameError:" in case.message.split("\n")[0]:
+            first, _, rest = case.message.partition("\n")
+            case.message = first + cause + (("\n" + rest) if rest else "")
 
 
 def _import_problems(cells: list[CellReport]) -> list[Problem]:

@@ -231,3 +231,12 @@ def test_a_desktop_backend_request_keeps_drawing_off_screen(session, tmp_path):
     assert failed_cells(result) == []
     assert "backend agg" in result.output.lower()
     assert result.score == FULL
+
+
+def test_name_errors_after_a_failed_import_say_where_they_come_from(public_session, tmp_path):
+    cells = ["import torch\nimport numpy as np", CAROL.replace("import numpy as np", ""), "x = np.zeros(3)"]
+    result = public_session.grade(notebook(tmp_path, cells))
+    assert result.cells[2].error.startswith("line 1 (cell 2): NameError: name 'np' is not defined (probably because "
+                                            "cell 0 failed on `import torch` before defining it)")
+    q = next(q for q in result.questions if q.id == "1a")
+    assert "NameError: name 'np' is not defined (probably because cell 0 failed on `import torch`" in q.cases[0].message
