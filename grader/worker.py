@@ -446,6 +446,16 @@ def _describe(exc: BaseException) -> str:
     return _short(f"{name}: {text}")
 
 
+class _MemoryDB(dict):
+    """The part of IPython's PickleShareDB that `%cd`, `%bookmark` and `%store` use, in memory."""
+
+    def keys(self, globpat=None):
+        import fnmatch
+
+        names = list(super().keys())
+        return names if globpat is None else [k for k in names if fnmatch.fnmatchcase(k, globpat)]
+
+
 class Shell:
     """IPython semantics for notebook cells, with shell escapes recorded instead of run.
 
@@ -468,13 +478,14 @@ class Shell:
         # `%cd`, `%bookmark` and `%store` write IPython's pickled database under the IPython
         # directory, which the student uid does not own; a job's own dict (copied by the fork) is
         # all a graded run needs.
-        self.ip.db = {}
+        self.ip.db = _MemoryDB()
         self.escapes: list[str] = []
         self.cell_name = "<cell>"
         self.shown: BaseException | None = None
         self.ip.system = self.ip.system_raw = self.ip.system_piped = self._escape
         self.ip.getoutput = self._escape
-        for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy"):
+        for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy",
+                      "conda", "mamba", "micromamba", "uv"):
             kind = "cell" if magic in ("bash", "sh", "script", "perl", "ruby", "python2", "python3", "pypy") else "line"
             self.ip.register_magic_function(self._escape_magic(magic), magic_kind=kind, magic_name=magic)
         # Plots are drawn by the Agg backend whatever the notebook asks for; %matplotlib must not
@@ -484,6 +495,13 @@ class Shell:
         self._timeit = self.ip.find_magic("timeit")
         if self._timeit is not None:
             self.ip.register_magic_function(self._timeit_once, magic_kind="line_cell", magic_name="timeit")
+        # As in Jupyter: %store works (on the job's in-memory db), and exit() ends nothing here
+        # (ipykernel would stop the kernel after the cell; the cells after it are graded anyway).
+        try:
+            self.ip.extension_manager.load_extension("storemagic")
+        except Exception:  # noqa: BLE001 - an IPython without it: %store is simply unknown
+            pass
+        self.ip.ask_exit = lambda: None
         # The cell's real index names its code (tracebacks say "cell 4", not "Cell In[1]").
         self.ip.compile.get_code_name = lambda raw, transformed, number: self.cell_name
 

@@ -240,3 +240,13 @@ def test_name_errors_after_a_failed_import_say_where_they_come_from(public_sessi
                                             "cell 0 failed on `import torch` before defining it)")
     q = next(q for q in result.questions if q.id == "1a")
     assert "NameError: name 'np' is not defined (probably because cell 0 failed on `import torch`" in q.cases[0].message
+
+
+def test_package_managers_store_and_exit_are_harmless(session, tmp_path):
+    cells = ["%pip install torch\n%conda install -y numpy", "stored_value = 3\n%store stored_value", "%store -r",
+             "%%html\n<b>hi</b>", "%env MY_VAR=1", CAROL, "exit()"]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    escapes = next(p.message for p in result.problems if p.code == "shell-escape-not-run")
+    assert "pip install torch" in escapes and "conda" in escapes
+    assert result.score == FULL
