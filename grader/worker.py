@@ -555,6 +555,8 @@ class Shell:
             try:
                 sys.stdout.flush()
                 print(code.explain(exc)[1], file=sys.stderr)
+            except Timeout:
+                raise
             except Exception:  # noqa: BLE001 - the student may have replaced sys.stderr
                 pass
         self.ip.showtraceback = self.ip.showsyntaxerror = self.ip.showindentationerror = show
@@ -601,14 +603,21 @@ class Figures:
         try:
             from matplotlib._pylab_helpers import Gcf
             managers = list(Gcf.get_all_fig_managers())
+        except Timeout:
+            raise
         except Exception:  # noqa: BLE001 - the student may have broken matplotlib's internals
             return
-        for manager in managers:
-            self._keep(getattr(getattr(manager, "canvas", None), "figure", None))
         try:
-            pyplot.close("all")
-        except Exception:  # noqa: BLE001
-            pass
+            for manager in managers:
+                self._keep(getattr(getattr(manager, "canvas", None), "figure", None))
+        finally:
+            # Closed even when drawing one ran out of time: it must not hang the next cell too.
+            try:
+                pyplot.close("all")
+            except Timeout:
+                raise
+            except Exception:  # noqa: BLE001
+                pass
 
     def _keep(self, figure) -> None:
         if figure is None:
@@ -621,6 +630,8 @@ class Figures:
         buffer = io.BytesIO()
         try:
             figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
+        except Timeout:
+            raise                      # drawing counts against the cell's (or the case's) time
         except Exception:  # noqa: BLE001 - a figure that cannot be drawn is not kept
             self.dropped += 1
             return
@@ -766,8 +777,19 @@ class StudentCode:
     def explain(self, exc: BaseException) -> tuple[str, str]:
         """(a one-line account of `exc` at its innermost student frame, the printable traceback).
 
-        Only the student's frames are shown; a SyntaxError is placed at its own line, once.
+        Only the student's frames are shown; a SyntaxError is placed at its own line, once. An
+        exception too odd to place (a SyntaxError subclass with a strange `filename`, say) is
+        still described.
         """
+        try:
+            return self._explain(exc)
+        except Timeout:
+            raise
+        except BaseException:  # noqa: BLE001 - student exceptions can be anything
+            summary = _describe(exc)
+            return summary, summary
+
+    def _explain(self, exc: BaseException) -> tuple[str, str]:
         frames = []
         tb = exc.__traceback__
         while tb is not None:
@@ -777,8 +799,9 @@ class StudentCode:
             tb = tb.tb_next
         summary = _describe(exc)
         if isinstance(exc, SyntaxError):
-            if self.is_student(str(exc.filename or "")):
-                frames.append(self.where(str(exc.filename), exc.lineno, "<module>"))
+            filename, line = exc.filename, exc.lineno
+            if isinstance(filename, str) and self.is_student(filename):
+                frames.append(self.where(filename, line if type(line) is int else None, "<module>"))
             if isinstance(exc.msg, str):
                 summary = _short(f"{type(exc).__name__}: {exc.msg}")      # its place is said once, above
         if not frames:

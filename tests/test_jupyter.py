@@ -250,3 +250,28 @@ def test_package_managers_store_and_exit_are_harmless(session, tmp_path):
     escapes = next(p.message for p in result.problems if p.code == "shell-escape-not-run")
     assert "pip install torch" in escapes and "conda" in escapes
     assert result.score == FULL
+
+
+def test_a_figure_that_never_finishes_drawing_times_its_cell_out(config, tmp_path):
+    from dataclasses import replace
+
+    from grader.runner import Limits
+    from grader.session import Session
+
+    fast = replace(config, limits=Limits(cell_seconds=1, case_seconds=1, submission_seconds=60))
+    hang = ("import matplotlib.pyplot as plt\nfrom matplotlib.artist import Artist\n"
+            "class Forever(Artist):\n    def draw(self, renderer):\n        while True:\n            pass\n"
+            "fig = plt.figure()\nfig.add_artist(Forever())")
+    with Session(fast) as s:
+        result = s.grade(notebook(tmp_path, [CAROL, hang, "AFTER = 1"]))
+    assert result.cells[1].status == "timeout"
+    assert result.cells[2].status == "ok"
+    assert result.score == FULL
+
+
+def test_an_odd_syntax_error_is_still_described(session, tmp_path):
+    odd = ("class Odd(SyntaxError):\n    @property\n    def filename(self):\n        raise RuntimeError('no')\n"
+           "raise Odd('strange')")
+    result = session.grade(notebook(tmp_path, [CAROL, odd]))
+    assert result.cells[1].status == "error" and "Odd" in result.cells[1].error
+    assert result.score == FULL
