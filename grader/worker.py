@@ -997,6 +997,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         channel.send(ev="cell", job=job_id, index=index, status=status, error=error, missing_module=missing,
                      figures=kept, figures_dropped=dropped)
 
+    figures.room = 0      # from here on plt.show() only closes figures: nothing drawn in a case is kept
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
