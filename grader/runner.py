@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import glob
+import itertools
 import json
 import math
 from collections import deque
@@ -834,7 +835,7 @@ def _cell_run(index: int, status: str, event: dict, room: int) -> CellRun:
     plain module name."""
     missing = _text(event.get("missing_module"), 100)
     figures = event.get("figures") if isinstance(event.get("figures"), list) else []
-    kept = [f for f in figures[:max(room, 0)] if _is_png(f)]
+    kept = list(itertools.islice((f for f in figures[:4 * MAX_FIGURES] if _is_png(f)), max(room, 0)))
     dropped = _int(event.get("figures_dropped")) or 0
     dropped = min(max(dropped, 0), 10**6) + min(len(figures), 10**6) - len(kept)
     return CellRun(index, status, _text(event.get("error")), missing if missing.isidentifier() else "", kept, dropped)

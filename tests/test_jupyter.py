@@ -275,3 +275,16 @@ def test_an_odd_syntax_error_is_still_described(session, tmp_path):
     result = session.grade(notebook(tmp_path, [CAROL, odd]))
     assert result.cells[1].status == "error" and "Odd" in result.cells[1].error
     assert result.score == FULL
+
+
+def test_a_cell_event_is_checked_before_its_figures_are_kept():
+    from grader.runner import _cell_run
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"x" * 100).decode()
+    forged = ["not base64!", base64.b64encode(b"<script>").decode(), 7, png * 2000, png, png, png]
+    run = _cell_run(3, "ok", {"figures": forged, "figures_dropped": -5, "missing_module": "torch; rm"}, room=2)
+    assert run.figures == [png, png] and run.missing_module == ""
+    assert run.figures_dropped == len(forged) - 2
+    assert _cell_run(3, "error", {"figures": "x", "missing_module": "torch"}, room=4).figures == []
+    assert _cell_run(3, "error", {"missing_module": "torch"}, room=4).missing_module == "torch"
+    assert _cell_run(3, "ok", {"figures": [png]}, room=0).figures == []
