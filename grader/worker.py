@@ -544,6 +544,22 @@ class Shell:
         self.escapes.clear()
         self.ip.user_ns.pop("_", None)
 
+    def own_directory(self, path: str) -> None:
+        """In a job: IPython's directory (profile, security, logs) is a fresh one in the job's
+        scratch, owned by the student uid and emptied with it: the zygote's, made at warm-up,
+        belongs to another uid, and whatever IPython writes there (`%cd`'s history once did)
+        would fail."""
+        from IPython.core.profiledir import ProfileDir
+
+        try:
+            os.makedirs(path, exist_ok=True)
+            self.ip.profile_dir = ProfileDir.create_profile_dir(os.path.join(path, "profile_default"),
+                                                                config=self.ip.config)
+            self.ip.ipython_dir = path
+            os.environ["IPYTHONDIR"] = path
+        except Exception:  # noqa: BLE001 - a full scratch: the in-memory db still serves %cd
+            pass
+
     def student_tracebacks(self, code: "StudentCode") -> None:
         """In a job: IPython shows the student's frames only (`StudentCode.explain`), never its own
         or the grader's; `shown` is the last exception shown, so that the job does not show it twice."""
@@ -948,6 +964,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         namespace = shell.namespace
         namespace["__name__"] = "__main__"
         shell.student_tracebacks(code)
+        shell.own_directory(os.path.join(scratch, ".ipython"))
         sys.path.insert(0, "")          # as in Jupyter: the current directory, whatever %cd made it
     else:
         code = StudentCode({module_name: u["source"] for u in program["units"]}, module_name, workdir)

@@ -288,3 +288,13 @@ def test_a_cell_event_is_checked_before_its_figures_are_kept():
     assert _cell_run(3, "error", {"figures": "x", "missing_module": "torch"}, room=4).figures == []
     assert _cell_run(3, "error", {"missing_module": "torch"}, room=4).missing_module == "torch"
     assert _cell_run(3, "ok", {"figures": [png]}, room=0).figures == []
+
+
+def test_ipythons_directory_belongs_to_the_student(session, tmp_path):
+    probe = ("import os\nip = get_ipython()\nlocation = ip.profile_dir.location\n"
+             "open(os.path.join(location, 'probe.txt'), 'w').write('x')\n"
+             "print('owned', os.stat(location).st_uid == os.getuid(), os.environ['IPYTHONDIR'] in location)")
+    result = session.grade(notebook(tmp_path, [probe, "%cd .\n%bookmark here", CAROL]))
+    assert failed_cells(result) == []
+    assert "owned True True" in result.output
+    assert result.score == FULL
