@@ -91,6 +91,24 @@ def unavailable(program: Program, packages) -> list[Import]:
     return missing
 
 
+def not_installed(packages) -> list[str]:
+    """The declared packages whose modules this Python (the graded environment: student code runs
+    on the grader's own installation) cannot find: the list promises what is not there."""
+    import importlib.util
+
+    missing = []
+    for requirement in packages:
+        name = project_name(requirement)
+        modules = IMPORT_NAMES.get(name.lower(), (name.replace("-", "_").replace(".", "_").lower(),))
+        try:
+            found = all(importlib.util.find_spec(m) is not None for m in modules)
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
 def describe(item: Import, packages, kind: str) -> str:
     where = f"cell {item.unit}, line {item.line}" if kind == NOTEBOOK else f"line {item.line}"
     names = ", ".join(project_name(p) for p in packages)

@@ -45,6 +45,7 @@ class Extras:
     notes: list[str] = field(default_factory=list)
     # the student environment's packages (grader.environment): imports beyond them are warned about
     environment: tuple[str, ...] | None = None
+    not_installed: list[str] | None = None      # of `environment`, found once per session
 
 
 def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[CallSpec]], RunReport],
@@ -123,9 +124,17 @@ def _environment_problems(program: Program, extras: Extras) -> list[tuple[str, P
         missing = environment.unavailable(program, extras.environment)
     except Exception:  # noqa: BLE001 - a warning must never cost the grade
         return []
-    return [(item.module, Problem("unavailable-import", clean(environment.describe(item, extras.environment,
-                                                                                    program.kind), 500)))
-            for item in missing[:10]]
+    problems = [(item.module, Problem("unavailable-import", clean(environment.describe(item, extras.environment,
+                                                                                        program.kind), 500)))
+                for item in missing[:10]]
+    if extras.not_installed is None:
+        extras.not_installed = environment.not_installed(extras.environment)
+    if extras.not_installed:
+        names = ", ".join(f"`{n}`" for n in extras.not_installed)
+        problems.append(("", Problem("environment-incomplete", f"grader.toml's [environment] lists {names}, which "
+                                     "this grader's Python does not have: student code that imports it fails here; "
+                                     "install the list where the grader runs")))
+    return problems
 
 
 def _import_cause(cells: list[CellReport], before: int | None = None) -> str:

@@ -111,3 +111,15 @@ def test_a_kit_reads_its_bundled_list(tmp_path):
     assert default_environment(tmp_path / "broken.json") == DEFAULT_PACKAGES
     assert default_environment(tmp_path / "absent.json") == DEFAULT_PACKAGES
     assert environment.check_packages(["numpy"]) == ("numpy",)
+
+
+def test_a_declared_package_the_grader_lacks_is_said_to_the_instructor(config, tmp_path):
+    from grader.render import gradescope as render
+
+    wide = dataclasses.replace(config, environment=("numpy", "scipy", "matplotlib", "surely-not-installed-pkg"))
+    with Session(wide) as s:
+        result = s.grade(notebook(tmp_path, [CAROL]))
+    problem = next(p for p in result.problems if p.code == "environment-incomplete")
+    assert "`surely-not-installed-pkg`" in problem.message
+    assert "surely-not-installed-pkg" not in render.results_json(result)["output"]
+    assert environment.not_installed(DEFAULT_PACKAGES) == []

@@ -27,7 +27,7 @@ from ..results import ERROR, PASSED, UNREADABLE, CaseResult, QuestionResult, Res
 from ..text import clean
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
-INSTRUCTOR_ONLY = {"demo-secret", "isolation", "internal-error"}
+INSTRUCTOR_ONLY = {"demo-secret", "isolation", "internal-error", "environment-incomplete"}
 OUTPUT_LIMIT = 8000          # characters per test output
 TOTAL_LIMIT = 20000          # characters of the top-level output
 PRINTED_LIMIT = 3000         # characters of what the notebook printed
