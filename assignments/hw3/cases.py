@@ -49,7 +49,8 @@ def _jacobian_case(rng, n, d, label, saturate=False):
 
 def sigmoid_jacobian_public(rng):
     return [_jacobian_case(rng, 3, 2, "n=3, d=2"), _jacobian_case(rng, 2, 4, "n=2, d=4"),
-            _jacobian_case(rng, 1, 3, "n=1, d=3"), _jacobian_case(rng, 4, 3, "saturated rows", saturate=True)]
+            _jacobian_case(rng, 1, 3, "n=1, d=3"), _jacobian_case(rng, 4, 3, "saturated rows", saturate=True),
+            _jacobian_case(rng, 3, 1, "d=1")]
 
 
 def sigmoid_jacobian_hidden(rng):
@@ -129,7 +130,8 @@ def bptt_public(rng):
             _rnn_case(rng, 3, 1, 2, "n=1"), _rnn_case(rng, 1, 2, 2, "T=1"),
             _rnn_case(rng, 4, 3, 2, "saturated unit", saturate=True),
             _rnn_case(rng, 20, 2, 2, "T=20, early terms vanish", w_scale=0.3),
-            _large_gradient_case(rng, 3, 2, 2, "large gradients (entries > 10)")]
+            _large_gradient_case(rng, 3, 2, 2, "large gradients (entries > 10)"),
+            _rnn_case(rng, 5, 3, 3, "large recurrent weights", w_scale=2.0)]
 
 
 def bptt_grad_hidden(rng):
@@ -166,7 +168,8 @@ def power_public(rng):
             CaseInput("non-symmetric 3×3, p=5", (_from_eigen(rng, [0.9, -0.5, 1.2]), 5)),
             CaseInput("p=0", (_from_eigen(rng, [0.7, 1.4]), 0)),
             CaseInput("complex eigenvalues, p=4", (_with_complex_pair(rng, 0.9, 1.2, (0.5,)), 4)),
-            CaseInput("1×1", (np.array([[-0.8]]), 3))]
+            CaseInput("1×1", (np.array([[-0.8]]), 3)),
+            CaseInput("p=1", (_from_eigen(rng, [0.6, -1.3]), 1))]
 
 
 def power_hidden(rng):
@@ -197,7 +200,9 @@ def regime_public(rng):
             CaseInput("diag(1.5, 0.2)", (np.diag([1.5, 0.2]),)),
             CaseInput("rotation", (_rotation(0.8),)),
             CaseInput("eigenvalues -1.2, 0.5", (_from_eigen(rng, [-1.2, 0.5]),)),
-            CaseInput("1×1 [-0.5]", (np.array([[-0.5]]),))]
+            CaseInput("1×1 [-0.5]", (np.array([[-0.5]]),)),
+            CaseInput("-I (ρ=1, negative)", (-np.eye(3),)),
+            CaseInput("eigenvalues 1.001, 0.2", (_from_eigen(rng, [1.001, 0.2]),))]
 
 
 def regime_hidden(rng):
@@ -251,7 +256,7 @@ def _lstm_hidden(rng, make):
 
 def lstm_step_public(rng):
     return [_step_case(rng, 2, 3, "n=2, d=3"), _step_case(rng, 3, 2, "n=3, d=2"), _step_case(rng, 1, 2, "n=1"),
-            _step_case(rng, 3, 2, "strong weights (gates near 0 and 1)", scale=2.5)]
+            _step_case(rng, 3, 2, "strong weights (gates near 0 and 1)", scale=2.5), _step_case(rng, 2, 1, "d=1")]
 
 
 def lstm_step_hidden(rng):
@@ -260,7 +265,7 @@ def lstm_step_hidden(rng):
 
 def gates_public(rng):
     return [_gates_case(rng, 2, 3, "n=2, d=3"), _gates_case(rng, 3, 2, "n=3, d=2"), _gates_case(rng, 1, 2, "n=1"),
-            _gates_case(rng, 3, 2, "strong weights (gates near 0 and 1)", scale=2.5)]
+            _gates_case(rng, 3, 2, "strong weights (gates near 0 and 1)", scale=2.5), _gates_case(rng, 2, 1, "d=1")]
 
 
 def gates_hidden(rng):
@@ -269,7 +274,7 @@ def gates_hidden(rng):
 
 def cell_public(rng):
     return [_cell_case(rng, 2, 3, "n=2, d=3"), _cell_case(rng, 3, 2, "n=3, d=2"), _cell_case(rng, 1, 2, "n=1"),
-            _cell_case(rng, 3, 2, "strong weights (gates near 0 and 1)", scale=2.5)]
+            _cell_case(rng, 3, 2, "strong weights (gates near 0 and 1)", scale=2.5), _cell_case(rng, 2, 1, "d=1")]
 
 
 def cell_hidden(rng):
@@ -282,7 +287,8 @@ def carousel_public(rng):
             CaseInput("t−k=2, n=3", (rng.uniform(0.2, 0.95, size=(2, 3)),)),
             CaseInput("forget gates near 0 and 1", (np.array([[1.0, 0.01, 0.999], [1.0, 0.002, 0.5]]),)),
             CaseInput("t−k=0 (identity)", (np.zeros((0, 2)),)),
-            CaseInput("n=1, long", (rng.uniform(0.9, 0.999, size=(30, 1)),))]
+            CaseInput("n=1, long", (rng.uniform(0.9, 0.999, size=(30, 1)),)),
+            CaseInput("t−k=1", (rng.uniform(0.1, 0.9, size=(1, 3)),))]
 
 
 def carousel_hidden(rng):
