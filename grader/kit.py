@@ -219,9 +219,11 @@ shows. A missing name, an exception or a time-out fails that case only.
 {written_part}
 ## What the check does not tell you
 
-- **Hidden cases.** After you hand in, your functions are also run on hidden cases (other sizes
-  and edge cases: n = 1, T = 1, saturated sigmoids, complex eigenvalues, ...). Passing every public
-  case does not guarantee full marks: test edge cases yourself.
+- **Hidden cases.** After you hand in, your functions are also run on hidden cases: more sizes
+  and more of each kind of edge case. Every kind (n = 1, T = 1, saturated sigmoids, long
+  sequences, complex and negative eigenvalues, gates near 0 and 1, large gradients) has at least
+  one public case here, so a check that passes means no whole kind fails later; it still does not
+  guarantee full marks.
 - **Written answers** are graded by a person.
 
 `grader/{caseset.BUNDLED_NAME}` holds the public cases with their expected values, if you want to
