@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 MAX_EVENT_BYTES = 64 * 2**20   # one event line larger than this is dropped as garbage
 KILL_GRACE = 15.0              # seconds a zygote has to report a job's clean-up before it is replaced
 MAX_ELEMENTS = 5_000_000       # as in worker.py: no answer to this homework is larger
-MAX_FIGURES = 4                # as in worker.py: plots kept per submission
+MAX_FIGURES = 8                # as in worker.py: the most plots a submission may keep
 MAX_FIGURE_BYTES = 120_000     # as in worker.py: the largest PNG kept
 MAX_FRUITLESS = 3              # job attempts that end without any progress before we stop trying
 CASE_STATUSES = ("ok", "error", "unconvertible", "missing", "timeout")
@@ -71,12 +71,14 @@ class Limits:
     nofile: int = 128
     tmpfs_mb: int = 64
     output_bytes: int = 65536
+    figures: int = 3                   # plots kept per submission as small PNGs (0: none drawn; ≤ MAX_FIGURES)
     timeouts_per_question: int = 2     # after this many time-outs the question's other cases are not run
 
     def for_worker(self, own_uid: bool) -> dict[str, Any]:
         limits = {"cell_seconds": self.cell_seconds, "memory_mb": self.memory_mb,
                   "cpu_seconds": self.cpu_seconds, "fsize_mb": self.fsize_mb,
-                  "nofile": self.nofile, "output_bytes": self.output_bytes}
+                  "nofile": self.nofile, "output_bytes": self.output_bytes,
+                  "figures": max(0, min(self.figures, MAX_FIGURES))}
         if own_uid:
             # RLIMIT_NPROC counts every process of the real uid: only meaningful for a uid of its own.
             limits["nproc"] = self.nproc
@@ -701,7 +703,8 @@ class _Run:
                 index = _int(event.get("index"))
                 if index in self.units and (not self.loaded_once or index not in self.report.cells):
                     status = event.get("status") if event.get("status") in CELL_STATUSES else "error"
-                    room = MAX_FIGURES - sum(len(c.figures) for i, c in self.report.cells.items() if i != index)
+                    room = (max(0, min(limits.figures, MAX_FIGURES))
+                            - sum(len(c.figures) for i, c in self.report.cells.items() if i != index))
                     self.report.cells[index] = _cell_run(index, status, event, room)
                 self.current_cell = None
             elif kind == "loaded":

@@ -63,7 +63,7 @@ PRELOAD = ("math", "cmath", "random", "itertools", "functools", "collections", "
 MAX_ELEMENTS = 5_000_000      # an answer larger than this is not an answer to this homework
 CASES_PREFIX = b'{"op": "cases"'   # how every case batch from the grader begins (json.dumps of a dict)
 MAX_TEXT = 2000               # characters of any error message the child reports
-MAX_FIGURES = 4               # plots kept per submission (PNG, for a person to look at)
+MAX_FIGURES = 8               # the most plots kept per submission (Limits.figures; PNG, for a person)
 MAX_FIGURE_BYTES = 120_000    # a larger PNG is counted, not kept
 FIGURE_DPI = 50
 CLEAN_SECONDS = 10.0          # longest a job's clean-up may take before the zygote gives up on itself
@@ -970,7 +970,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         code = StudentCode({module_name: u["source"] for u in program["units"]}, module_name, workdir)
         namespace = {"__name__": "submission", "__file__": module_name, "__builtins__": builtins}
         sys.path.insert(0, workdir)     # as `python submission.py`: the module's own directory
-    figures = Figures()
+    figures = Figures(max(0, min(int(limits.get("figures", 3)), MAX_FIGURES)))
     if "matplotlib.pyplot" in sys.modules:      # preloaded: `from matplotlib.pyplot import show` gets ours
         figures.patch(sys.modules["matplotlib.pyplot"])
 

@@ -298,3 +298,19 @@ def test_ipythons_directory_belongs_to_the_student(session, tmp_path):
     assert failed_cells(result) == []
     assert "owned True True" in result.output
     assert result.score == FULL
+
+
+def test_the_number_of_figures_kept_is_a_limit(config, tmp_path):
+    from dataclasses import replace
+
+    from grader.runner import Limits
+    from grader.session import Session
+
+    cells = ["import matplotlib.pyplot as plt\nfor i in range(5):\n    plt.figure()\n    plt.plot([i, 1])\n    plt.show()",
+             CAROL]
+    for keep in (0, 1):
+        with Session(replace(config, limits=Limits(figures=keep))) as s:
+            result = s.grade(notebook(tmp_path, cells))
+        assert sum(len(c.figures) for c in result.cells) == keep
+        assert sum(c.figures_dropped for c in result.cells) == 5 - keep
+        assert result.score == FULL
