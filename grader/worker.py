@@ -66,6 +66,7 @@ MAX_TEXT = 2000               # characters of any error message the child report
 MAX_FIGURES = 8               # the most plots kept per submission (Limits.figures; PNG, for a person)
 MAX_FIGURE_BYTES = 120_000    # a larger PNG is counted, not kept
 FIGURE_DPI = 50
+MAX_FIGURE_PIXELS = 2_000_000  # a figure larger than this at FIGURE_DPI is counted, not drawn
 CLEAN_SECONDS = 10.0          # longest a job's clean-up may take before the zygote gives up on itself
 EXIT_UNCLEAN = 75             # the zygote exits with this when it cannot guarantee a clean next job
 
@@ -645,6 +646,10 @@ class Figures:
 
         buffer = io.BytesIO()
         try:
+            width, height = (float(v) for v in figure.get_size_inches())
+            if not 0 < width * height * FIGURE_DPI ** 2 <= MAX_FIGURE_PIXELS:
+                self.dropped += 1      # a poster-sized figure is not worth the time it takes to draw
+                return
             figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
         except Timeout:
             raise                      # drawing counts against the cell's (or the case's) time

@@ -314,3 +314,11 @@ def test_the_number_of_figures_kept_is_a_limit(config, tmp_path):
         assert sum(len(c.figures) for c in result.cells) == keep
         assert sum(c.figures_dropped for c in result.cells) == 5 - keep
         assert result.score == FULL
+
+
+def test_a_huge_figure_is_counted_not_drawn(session, tmp_path):
+    cells = ["import matplotlib.pyplot as plt\nfig = plt.figure(figsize=(400, 400))\nfig.gca().plot([1, 2])", CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert result.cells[0].figures == [] and result.cells[0].figures_dropped == 1
+    assert result.score == FULL
