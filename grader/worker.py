@@ -964,6 +964,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
     workdir = os.path.dirname(out_path)
     import builtins
     builtins.input = _no_input
+    sys.argv = [module_name]            # not the worker's own command line (argparse in a cell sees nothing)
     if notebook:
         code = StudentCode({f"<cell {u['index']}>": u["source"] for u in program["units"]}, module_name, workdir)
         namespace = shell.namespace

@@ -322,3 +322,11 @@ def test_a_huge_figure_is_counted_not_drawn(session, tmp_path):
     assert failed_cells(result) == []
     assert result.cells[0].figures == [] and result.cells[0].figures_dropped == 1
     assert result.score == FULL
+
+
+def test_argv_is_the_submissions_not_the_workers(session, tmp_path):
+    cells = ["import argparse, sys\nparser = argparse.ArgumentParser()\nparser.add_argument('--lr', type=float, default=0.1)\n"
+             "args, _ = parser.parse_known_args()\nprint('argv', sys.argv, args.lr)", CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert "argv ['student.ipynb'] 0.1" in result.output
