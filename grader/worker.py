@@ -503,6 +503,11 @@ class Shell:
         except Exception:  # noqa: BLE001 - an IPython without it: %store is simply unknown
             pass
         self.ip.ask_exit = lambda: None
+        # Removed from IPython.display in IPython 8 and still in many course notebooks' first cell;
+        # it only chose the inline figures' format.
+        import IPython.display
+        if not hasattr(IPython.display, "set_matplotlib_formats"):
+            IPython.display.set_matplotlib_formats = lambda *formats, **kwargs: None
         # The cell's real index names its code (tracebacks say "cell 4", not "Cell In[1]").
         self.ip.compile.get_code_name = lambda raw, transformed, number: self.cell_name
 
@@ -680,8 +685,24 @@ class Figures:
 
 def _keep_agg(pyplot) -> None:
     """`matplotlib.use("TkAgg")` or `plt.switch_backend(...)` (written on a desktop) keep Agg: no
-    window can open here, and a notebook must not fail for asking for one."""
+    window can open here, and a notebook must not fail for asking for one. Likewise for what only
+    changes how plots look: a style this matplotlib no longer knows (`seaborn-whitegrid`, renamed
+    in 3.6) is ignored with a warning, and `matplotlib.cm.get_cmap` (removed in 3.9) is pyplot's."""
     matplotlib = sys.modules.get("matplotlib")
+    style = getattr(matplotlib, "style", None)
+    if style is not None and not getattr(style.use, "_grader_agg", False):
+        def use_style(*args, _original=style.use, **kwargs):
+            try:
+                return _original(*args, **kwargs)
+            except (OSError, ValueError, KeyError) as exc:
+                import warnings
+                warnings.warn(f"plot style not applied: {_short(str(exc), 200)}", stacklevel=2)
+        use_style._grader_agg = True
+        use_style.__doc__ = getattr(style.use, "__doc__", None)
+        style.use = use_style
+    cm = sys.modules.get("matplotlib.cm")
+    if cm is not None and not hasattr(cm, "get_cmap") and hasattr(pyplot, "get_cmap"):
+        cm.get_cmap = pyplot.get_cmap
     for owner, name in ((matplotlib, "use"), (pyplot, "switch_backend")):
         original = getattr(owner, name, None)
         if original is None or getattr(original, "_grader_agg", False):

@@ -330,3 +330,13 @@ def test_argv_is_the_submissions_not_the_workers(session, tmp_path):
     result = session.grade(notebook(tmp_path, cells))
     assert failed_cells(result) == []
     assert "argv ['student.ipynb'] 0.1" in result.output
+
+
+def test_what_only_changes_how_plots_look_never_fails_a_cell(session, tmp_path):
+    cells = ["import numpy as np\nimport matplotlib.pyplot as plt\nfrom IPython.display import set_matplotlib_formats\n"
+             "set_matplotlib_formats('svg')\nplt.style.use('seaborn-whitegrid')\nimport matplotlib.cm as cm\n"
+             "cmap = cm.get_cmap('viridis')\nREADY = True",
+             "assert READY\n" + CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert result.score == FULL
