@@ -6,6 +6,7 @@ point all call. It never raises for a bad submission: whatever goes wrong ends u
 from __future__ import annotations
 
 import inspect
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     if extras.collect_written is not None:
         result.written = extras.collect_written(program, case_set.assignment)
 
+    sources = {unit.index: unit.source for unit in program.units}
     if program.kind == WRITTEN:
         answers = _written_answers(program, case_set, extras)
         report = RunReport(answers=answers, isolation="not run (written answers)")
@@ -89,7 +91,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
                                    list(run.figures), run.figures_dropped)
                         for i, run in sorted(report.cells.items())]
         runtime = _import_problems(result.cells)
-        _blame_failed_import(result.cells)
+        _blame_failed_import(result.cells, sources)
         failed = {c.missing_module for c in result.cells if c.missing_module}
         result.problems += [p for module, p in _environment_problems(program, extras) if module not in failed]
         result.problems += runtime
@@ -105,7 +107,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     for question in case_set.assignment.questions:
         cases = case_set.for_question(question.id)
         judged = [_judge(question, case, report.answers.get(case.uid), case_set.memo) for case in cases]
-        _blame_failed_import_in_cases(judged, result.cells)
+        _blame_failed_import_in_cases(judged, result.cells, sources)
         hints = {m.id: m.hint for m in question.mistakes}
         result.questions.append(question_result(question, judged, hints))
     result.score = round(sum(q.score for q in result.questions), 4)
@@ -137,33 +139,42 @@ def _environment_problems(program: Program, extras: Extras) -> list[tuple[str, P
     return problems
 
 
-def _import_cause(cells: list[CellReport], before: int | None = None) -> str:
-    """" (probably because cell 0 failed on `import torch` before defining it)", or "" when no
-    earlier cell failed on an import: what a NameError that follows most likely comes from."""
+UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
+
+
+def _import_cause(message: str, cells: list[CellReport], sources: dict[int, str], before: int | None = None) -> str:
+    """" (probably because cell 0 failed on `import torch` before defining it)" when `message` is
+    a NameError for a name that an earlier cell which failed on an import would have defined (the
+    name appears in that cell's code), else ""."""
+    match = UNDEFINED.search(message.split("\n")[0])
+    if not match:
+        return ""
+    word = re.compile(rf"\b{re.escape(match.group(1))}\b")
     for cell in cells:
-        if cell.missing_module and (before is None or cell.index < before):
+        if (cell.missing_module and (before is None or cell.index < before)
+                and word.search(sources.get(cell.index, ""))):
             return f" (probably because cell {cell.index} failed on `import {cell.missing_module}` before defining it)"
     return ""
 
 
-def _blame_failed_import(cells: list[CellReport]) -> None:
+def _with_cause(message: str, cause: str) -> str:
+    first, _, rest = message.partition("\n")
+    return first + cause + (("\n" + rest) if rest else "")
+
+
+def _blame_failed_import(cells: list[CellReport], sources: dict[int, str]) -> None:
     """A NameError after a cell that failed on an import says so, instead of standing alone."""
     for cell in cells:
-        if cell.status == "error" and "NameError:" in cell.error.split("\n")[0]:
-            cause = _import_cause(cells, before=cell.index)
-            if cause:
-                first, _, rest = cell.error.partition("\n")
-                cell.error = first + cause + (("\n" + rest) if rest else "")
+        if cell.status == "error":
+            cell.error = _with_cause(cell.error, _import_cause(cell.error, cells, sources, before=cell.index))
 
 
-def _blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellReport]) -> None:
-    cause = _import_cause(cells)
-    if not cause:
+def _blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellReport], sources: dict[int, str]) -> None:
+    if not any(cell.missing_module for cell in cells):
         return
     for case in judged:
-        if case.visibility == PUBLIC and case.status == ERROR and "NameError:" in case.message.split("\n")[0]:
-            first, _, rest = case.message.partition("\n")
-            case.message = first + cause + (("\n" + rest) if rest else "")
+        if case.visibility == PUBLIC and case.status == ERROR:
+            case.message = _with_cause(case.message, _import_cause(case.message, cells, sources))
 
 
 def _import_problems(cells: list[CellReport]) -> list[Problem]:

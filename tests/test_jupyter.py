@@ -340,3 +340,9 @@ def test_what_only_changes_how_plots_look_never_fails_a_cell(session, tmp_path):
     result = session.grade(notebook(tmp_path, cells))
     assert failed_cells(result) == []
     assert result.score == FULL
+
+
+def test_an_unrelated_name_error_is_not_blamed_on_a_failed_import(session, tmp_path):
+    cells = ["import torch\nimport numpy as np", "print(typo_name)", CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert "probably because" not in result.cells[1].error
