@@ -483,6 +483,7 @@ class Shell:
         self.escapes: list[str] = []
         self.cell_name = "<cell>"
         self.shown: BaseException | None = None
+        self.base_hooks: dict[str, int] = {}
         self.ip.system = self.ip.system_raw = self.ip.system_piped = self._escape
         self.ip.getoutput = self._escape
         for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy",
@@ -549,6 +550,13 @@ class Shell:
             self.ip.run_cell("def f(:\n  pass", store_history=False)
         self.escapes.clear()
         self.ip.user_ns.pop("_", None)
+        self.base_hooks = {event: len(callbacks) for event, callbacks in self.ip.events.callbacks.items()}
+
+    def has_cell_hooks(self) -> bool:
+        """Whether the notebook registered callbacks on IPython's cell events (beyond the shell's
+        own, counted at warm-up): then plain cells must go through IPython too."""
+        return any(len(callbacks) > self.base_hooks.get(event, 0)
+                   for event, callbacks in self.ip.events.callbacks.items())
 
     def own_directory(self, path: str) -> None:
         """In a job: IPython's directory (profile, security, logs) is a fresh one in the job's
@@ -898,9 +906,10 @@ def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseE
         raise
     except BaseException as exc:  # noqa: BLE001 - MemoryError, RecursionError: source that exhausts the compiler
         return exc
-    if code is None:
+    if code is None or shell.has_cell_hooks():
         # Outside the `except`: IPython's own error must not carry the plain-Python attempt's
-        # SyntaxError as its context.
+        # SyntaxError as its context. A notebook that registered cell hooks (`%autoreload`
+        # reloads edited modules before each cell) gets IPython for every cell, as in Jupyter.
         return shell.run(source, filename)
     try:
         exec(code, namespace)

@@ -346,3 +346,13 @@ def test_an_unrelated_name_error_is_not_blamed_on_a_failed_import(session, tmp_p
     cells = ["import torch\nimport numpy as np", "print(typo_name)", CAROL]
     result = session.grade(notebook(tmp_path, cells))
     assert "probably because" not in result.cells[1].error
+
+
+def test_autoreload_reloads_a_module_the_notebook_rewrote(session, tmp_path):
+    cells = ["%load_ext autoreload\n%autoreload 2", "%%writefile helpers2.py\nVALUE = 1\n", "import helpers2",
+             "%%writefile helpers2.py\nVALUE = 2\n",
+             "print('value', helpers2.VALUE)", CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert "value 2" in result.output
+    assert result.score == FULL
