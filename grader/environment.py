@@ -93,6 +93,30 @@ def unavailable(program: Program, packages) -> list[Import]:
     return missing
 
 
+def allowed_modules(packages) -> list[str]:
+    """Every top-level module student code may import besides the standard library: the declared
+    packages' own modules as installed here (matplotlib brings `pylab` and `mpl_toolkits`), their
+    usual import names, and the grader's own dependencies. Not their dependencies: `PIL` comes
+    with matplotlib but is not promised."""
+    import importlib.metadata as metadata
+
+    names = set(module_names(packages)) | ALWAYS
+    for requirement in packages:
+        try:
+            dist = metadata.distribution(project_name(requirement))
+        except (metadata.PackageNotFoundError, ValueError):
+            continue
+        listed = dist.read_text("top_level.txt")
+        if listed:
+            names.update(listed.split())
+            continue
+        for path in dist.files or ():
+            top = path.parts[0] if path.parts else ""
+            if top and not top.endswith((".dist-info", ".libs", ".data")) and top not in ("..", "__pycache__"):
+                names.add(top.split(".")[0] if top.endswith((".py", ".so", ".pyd")) else top)
+    return sorted(n for n in names if n.isidentifier())
+
+
 def not_installed(packages) -> list[str]:
     """The declared packages whose modules this Python (the graded environment: student code runs
     on the grader's own installation) cannot find: the list promises what is not there."""

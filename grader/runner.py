@@ -585,16 +585,23 @@ def _remove_tree(path: str) -> None:
 # One submission
 
 
-def run_program(worker: Worker, program: Program, calls: list[CallSpec]) -> RunReport:
-    """Execute `program` and call it on every case, surviving whatever it does."""
-    return _Run(worker, program, calls).run()
+def run_program(worker: Worker, program: Program, calls: list[CallSpec],
+                imports: list[str] | None = None) -> RunReport:
+    """Execute `program` and call it on every case, surviving whatever it does.
+
+    `imports`, when given, are the only top-level modules (besides the standard library and the
+    submission's own files) that student code may import: the self-check runs with the graded
+    environment's list, so that an import that works only on the student's machine fails there too.
+    """
+    return _Run(worker, program, calls, imports).run()
 
 
 class _Run:
     """The state of one submission's run: what is answered, which cells to skip, where we are."""
 
-    def __init__(self, worker: Worker, program: Program, calls: list[CallSpec]):
+    def __init__(self, worker: Worker, program: Program, calls: list[CallSpec], imports: list[str] | None = None):
         self.worker = worker
+        self.imports = imports
         self.limits = worker.limits
         self.program = program
         self.units = {u.index for u in program.units}
@@ -651,6 +658,7 @@ class _Run:
     def _job(self, job: int) -> bool:
         """One attempt: execute the program, then call the pending cases. True when nothing is left."""
         self.worker.send({"op": "run", "job": job, "program": self.program.to_worker(), "skip": sorted(self.skip),
+                          "imports": self.imports,
                           "limits": self.limits.for_worker(self.worker.student_uid is not None)})
         try:
             if not self._load(job):

@@ -61,12 +61,13 @@ def test_imports_are_read_from_cells_magics_included(tmp_path):
 
 
 def test_self_check_warns_about_an_import_the_graded_environment_lacks(config, tmp_path):
-    """scipy is installed here, so the cell runs; declared away, the check must still warn."""
+    """A guarded import never fails a cell; declared away, the check must still warn."""
     narrow = dataclasses.replace(config, environment=("numpy", "matplotlib"))
     with Session(narrow, visibility="public") as s:
-        result = s.grade(notebook(tmp_path, ["import scipy.linalg as sla", CAROL]))
+        result = s.grade(notebook(tmp_path, ["try:\n    import scipy.linalg as sla\nexcept ImportError:\n    sla = None",
+                                             CAROL]))
     warnings = [p.message for p in result.problems if p.code == "unavailable-import"]
-    assert warnings == ["`scipy` is not available when this is graded (cell 0, line 1: `import scipy`); the graded "
+    assert warnings == ["`scipy` is not available when this is graded (cell 0, line 2: `import scipy`); the graded "
                         "environment has the Python standard library and numpy, matplotlib"]
     assert result.score == 100
 
@@ -123,3 +124,25 @@ def test_a_declared_package_the_grader_lacks_is_said_to_the_instructor(config, t
     assert "`surely-not-installed-pkg`" in problem.message
     assert "surely-not-installed-pkg" not in render.results_json(result)["output"]
     assert environment.not_installed(DEFAULT_PACKAGES) == []
+
+
+def test_the_self_check_imports_only_what_the_graded_environment_has(config, tmp_path):
+    """scipy is installed here; declared away, the self-check fails the cell that imports it, as
+    grading would where it is not installed. Libraries' own imports and the notebook's files are free."""
+    narrow = dataclasses.replace(config, environment=("numpy", "matplotlib"))
+    cells = ["import scipy.linalg as sla\nLATER = 1", "%%writefile mine.py\nX = 3\n", "import mine\nprint('mine', mine.X)",
+             "import matplotlib.pyplot as plt\nimport pylab\nfrom mpl_toolkits.mplot3d import Axes3D", CAROL]
+    with Session(narrow, visibility="public") as s:
+        checked = s.grade(notebook(tmp_path, cells))
+    assert [c.index for c in checked.cells if c.status != "ok"] == [0]
+    assert "not where this is graded" in checked.cells[0].error and checked.cells[0].missing_module == "scipy"
+    assert "mine 3" in checked.output and checked.score == 100
+    with Session(narrow) as s:
+        graded = s.grade(notebook(tmp_path, cells))
+    assert all(c.status == "ok" for c in graded.cells), "grading itself gates nothing: scipy is really here"
+
+
+def test_allowed_modules_are_the_declared_packages_own():
+    allowed = environment.allowed_modules(DEFAULT_PACKAGES)
+    assert {"numpy", "scipy", "matplotlib", "pylab", "mpl_toolkits", "IPython"} <= set(allowed)
+    assert "PIL" not in allowed
