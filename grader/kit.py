@@ -195,8 +195,9 @@ run from this folder, provided those packages are installed.
 
 When your notebook is graded, it can import the Python standard library and {packages} (plots
 are drawn off-screen; `plt.show()` never waits). Nothing else is installed there: a cell that
-imports anything else fails when graded, with everything it defines. `grader check` warns about
-such an import before you hand in, even where it works on your own machine.
+imports anything else fails when graded, with everything it defines. `grader check` runs your
+notebook the same way (such an import fails there too, even where the package is installed on
+your machine) and warns about it at the top of its report.
 
 ## Check your work
 
