@@ -1188,6 +1188,7 @@ class Zygote:
         os.dup2(devnull, 1)
         os.close(devnull)
         self.shell: Shell | None = None
+        self.plots_tried = False
         self.child: int | None = None
         self.job: int | None = None
         self.cases_w: int | None = None
@@ -1220,6 +1221,7 @@ class Zygote:
         if self.identity is not None and not _others_can_read(os.path.dirname(os.__file__)):
             # The zygote's own uid will not be able to read the standard library (a Python under
             # /root, at the rlimits level): matplotlib can only be had now, while we are root.
+            self.plots_tried = True
             preload_matplotlib()
 
     def announce(self) -> None:
@@ -1289,7 +1291,8 @@ class Zygote:
         if changed:
             _give_up("the zygote's own limits, priority or identity were changed; it cannot be trusted")
         self.channel.reset()
-        if _mentions_matplotlib(message):
+        if not self.plots_tried and _mentions_matplotlib(message):
+            self.plots_tried = True        # once: where it cannot be imported, each job fails alone
             preload_matplotlib()
         cases_r, cases_w = os.pipe()
         self.job = message["job"]
