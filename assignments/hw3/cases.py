@@ -74,21 +74,23 @@ def _rnn_case(rng, T, n, d, label, w_scale=None, saturate=False):
     h0 = rng.uniform(-1, 1, size=n)
     gs = _normal(rng, T, n)
     if saturate and n >= 2:
-        U[0] *= 40.0  # unit 0 is driven hard into saturation at most steps
+        # Unit 0 is driven hard into saturation at most steps: |U[0]·x_t| is 30 at the median step.
+        drive = np.median(np.abs(xs @ U[0]))
+        U[0] *= min(1e3, 30.0 / max(float(drive), 1e-3))
     return CaseInput(label, (W, U, xs, np.ascontiguousarray(h0), gs))
 
 
-def _large_gradient_case(rng, T, n, d, label, at_least=25.0):
+def _large_gradient_case(rng, T, n, d, label, at_least=25.0, w_scale=None):
     """A case whose gradient has entries far beyond ±10, and so do some of its BPTT terms: an
     answer clipped at ±1, ±5 or ±10 (a real habit from training code) cannot pass it.
 
     ∂L/∂W and every term are linear in the upstream gradients gs, so scaling gs scales them; the
     scale is chosen from the case's own largest term, which is never larger than the gradient's
     entries can add up to."""
-    case = _rnn_case(rng, T, n, d, label)
+    case = _rnn_case(rng, T, n, d, label, w_scale=w_scale)
     W, U, xs, h0, gs = case.args
     largest = float(np.max(np.abs(_terms(W, U, xs, h0, gs))))
-    factor = at_least / max(largest, 1e-3)
+    factor = max(1.0, at_least / max(largest, 1e-3))
     return CaseInput(label, (W, U, xs, h0, np.ascontiguousarray(gs * factor)))
 
 
@@ -127,11 +129,10 @@ def _rnn_hidden(rng, long_T):
 def bptt_public(rng):
     return [_rnn_case(rng, 3, 2, 2, "T=3, n=2, d=2"), _rnn_case(rng, 2, 3, 1, "T=2, n=3, d=1"),
             _rnn_case(rng, 4, 2, 3, "T=4, n=2, d=3"),
-            _rnn_case(rng, 3, 1, 2, "n=1"), _rnn_case(rng, 1, 2, 2, "T=1"),
+            _rnn_case(rng, 1, 1, 2, "T=1, n=1"),
             _rnn_case(rng, 4, 3, 2, "saturated unit", saturate=True),
             _rnn_case(rng, 20, 2, 2, "T=20, early terms vanish", w_scale=0.3),
-            _large_gradient_case(rng, 3, 2, 2, "large gradients (entries > 10)"),
-            _rnn_case(rng, 5, 3, 3, "large recurrent weights", w_scale=2.0)]
+            _large_gradient_case(rng, 4, 3, 2, "large recurrent weights, gradients > 10", w_scale=2.0)]
 
 
 def bptt_grad_hidden(rng):
@@ -168,8 +169,7 @@ def power_public(rng):
             CaseInput("non-symmetric 3×3, p=5", (_from_eigen(rng, [0.9, -0.5, 1.2]), 5)),
             CaseInput("p=0", (_from_eigen(rng, [0.7, 1.4]), 0)),
             CaseInput("complex eigenvalues, p=4", (_with_complex_pair(rng, 0.9, 1.2, (0.5,)), 4)),
-            CaseInput("1×1", (np.array([[-0.8]]), 3)),
-            CaseInput("p=1", (_from_eigen(rng, [0.6, -1.3]), 1))]
+            CaseInput("1×1, p=1", (np.array([[-0.8]]), 1))]
 
 
 def power_hidden(rng):
@@ -200,9 +200,8 @@ def regime_public(rng):
             CaseInput("diag(1.5, 0.2)", (np.diag([1.5, 0.2]),)),
             CaseInput("rotation", (_rotation(0.8),)),
             CaseInput("eigenvalues -1.2, 0.5", (_from_eigen(rng, [-1.2, 0.5]),)),
-            CaseInput("1×1 [-0.5]", (np.array([[-0.5]]),)),
             CaseInput("-I (ρ=1, negative)", (-np.eye(3),)),
-            CaseInput("eigenvalues 1.001, 0.2", (_from_eigen(rng, [1.001, 0.2]),))]
+            CaseInput("1×1 [1.001]", (np.array([[1.001]]),))]
 
 
 def regime_hidden(rng):
@@ -256,7 +255,7 @@ def _lstm_hidden(rng, make):
 
 def lstm_step_public(rng):
     return [_step_case(rng, 2, 3, "n=2, d=3"), _step_case(rng, 3, 2, "n=3, d=2"), _step_case(rng, 1, 2, "n=1"),
-            _step_case(rng, 3, 2, "strong weights (gates near 0 and 1)", scale=2.5), _step_case(rng, 2, 1, "d=1")]
+            _step_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5)]
 
 
 def lstm_step_hidden(rng):
@@ -265,7 +264,7 @@ def lstm_step_hidden(rng):
 
 def gates_public(rng):
     return [_gates_case(rng, 2, 3, "n=2, d=3"), _gates_case(rng, 3, 2, "n=3, d=2"), _gates_case(rng, 1, 2, "n=1"),
-            _gates_case(rng, 3, 2, "strong weights (gates near 0 and 1)", scale=2.5), _gates_case(rng, 2, 1, "d=1")]
+            _gates_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5)]
 
 
 def gates_hidden(rng):
@@ -274,7 +273,7 @@ def gates_hidden(rng):
 
 def cell_public(rng):
     return [_cell_case(rng, 2, 3, "n=2, d=3"), _cell_case(rng, 3, 2, "n=3, d=2"), _cell_case(rng, 1, 2, "n=1"),
-            _cell_case(rng, 3, 2, "strong weights (gates near 0 and 1)", scale=2.5), _cell_case(rng, 2, 1, "d=1")]
+            _cell_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5)]
 
 
 def cell_hidden(rng):
@@ -285,10 +284,9 @@ def carousel_public(rng):
     return [CaseInput("t−k=3, n=2", (rng.uniform(0.2, 0.95, size=(3, 2)),)),
             CaseInput("every f = 1", (np.ones((4, 3)),)),
             CaseInput("t−k=2, n=3", (rng.uniform(0.2, 0.95, size=(2, 3)),)),
-            CaseInput("forget gates near 0 and 1", (np.array([[1.0, 0.01, 0.999], [1.0, 0.002, 0.5]]),)),
+            CaseInput("t−k=1, forget gates near 0 and 1", (np.array([[1.0, 0.002, 0.999]]),)),
             CaseInput("t−k=0 (identity)", (np.zeros((0, 2)),)),
-            CaseInput("n=1, long", (rng.uniform(0.9, 0.999, size=(30, 1)),)),
-            CaseInput("t−k=1", (rng.uniform(0.1, 0.9, size=(1, 3)),))]
+            CaseInput("n=1, long", (rng.uniform(0.9, 0.999, size=(30, 1)),))]
 
 
 def carousel_hidden(rng):
