@@ -75,6 +75,8 @@ def imports(program: Program) -> list[Import]:
     parse, even after IPython's transformations, are skipped: running them will say why)."""
     found = []
     for unit in program.units:
+        if "import" not in unit.source:
+            continue                   # most cells: not worth a parse (a batch reads every notebook)
         for module, line in _imports_in(_as_python(unit.source) if program.kind == NOTEBOOK else unit.source):
             found.append(Import(module, unit.index, line))
     return found
