@@ -31,6 +31,43 @@ class NotAnAnswer(ValueError):
     """The value cannot be judged as an answer of this kind (wrong type, not numbers, ...)."""
 
 
+@dataclass(frozen=True)
+class ComplexArray:
+    """A returned array that had non-zero imaginary parts: both parts, as plain float64 arrays of
+    one shape (made by `runner.decode_array`). It counts as real when every imaginary part is
+    within the case's tolerance, as `numpy.linalg.eig`'s rounding leaves them (see `realise`)."""
+
+    real: np.ndarray
+    imag: np.ndarray
+
+
+COMPLEX_NOTE = ("The answer was complex; every imaginary part is within the tolerance (rounding), so its "
+                "real part was graded.")
+
+
+def realise(expected: np.ndarray, got: Any, tol: Tolerance) -> tuple[Any, Verdict | None]:
+    """(the real answer to judge, None), or (None, why a complex answer cannot count as real).
+
+    The imaginary parts are held to the same per-element allowance as the values themselves.
+    """
+    if not isinstance(got, ComplexArray):
+        return got, None
+    real, imag = _judged(got.real), _judged(got.imag)
+    if real.shape != expected.shape or imag.shape != real.shape:
+        return real, None                      # the shape check says what is wrong
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    allowed = tol.rtol * np.abs(expected) + tol.atol * scale
+    with np.errstate(invalid="ignore"):
+        if np.all(np.abs(imag) <= allowed):
+            return real, None
+    size = np.where(np.isfinite(imag), np.abs(imag), np.inf)
+    worst = np.unravel_index(int(np.argmax(size)), size.shape) if size.ndim else ()
+    return None, Verdict(FAILED, f"The answer is complex: its largest imaginary part is {float(imag[worst]):.6g} at "
+                                 f"index {_index(worst)}, beyond the tolerance ({tol.describe()} = "
+                                 f"{float(allowed[worst]) if allowed.ndim else float(allowed):.3g} there). "
+                                 "The answer must be real.")
+
+
 def as_plain_array(value: Any) -> np.ndarray:
     """A plain, owned float64 ndarray made from `value`, or NotAnAnswer.
 
@@ -72,14 +109,18 @@ def _within(expected: np.ndarray, got: np.ndarray, tol: Tolerance) -> bool:
 
 def compare_arrays(expected: np.ndarray, got: Any, tol: Tolerance) -> Verdict:
     expected = _judged(expected)
+    note = COMPLEX_NOTE if isinstance(got, ComplexArray) else ""
     try:
+        got, refused = realise(expected, got, tol)
+        if refused is not None:
+            return refused
         got = _judged(got)
     except NotAnAnswer as exc:
         return Verdict(ERROR, str(exc))
     if got.shape != expected.shape:
         return Verdict(FAILED, f"Wrong shape: expected {_shape(expected.shape)}, got {_shape(got.shape)}.")
     if _within(expected, got, tol):
-        return Verdict(PASSED)
+        return Verdict(PASSED, note)
     scale = float(np.max(np.abs(expected))) if expected.size else 0.0
     bad = ~np.isfinite(got)
     if bad.any():
@@ -96,7 +137,7 @@ def compare_arrays(expected: np.ndarray, got: Any, tol: Tolerance) -> Verdict:
         rel = np.where(expected != 0, diff / np.abs(expected), np.inf)
     mismatch = diff > allowed
     if not mismatch.any():
-        return Verdict(PASSED)
+        return Verdict(PASSED, note)
     # As numpy's assert_array_compare: the largest differences *among the violations*. An element
     # that passes (within rtol of a large entry) may differ more in absolute terms than the one that
     # fails, and pointing at it would send the student to the wrong place.
@@ -139,14 +180,16 @@ def compare(kind: str, expected: Any, got: Any, tol: Tolerance, keys: tuple[str,
         missing = [k for k in keys if k not in got]
         if missing:
             return Verdict(ERROR, f"the returned dict lacks the key(s) {missing}")
-        failures = []
+        failures, notes = [], set()
         worst = PASSED
         for key in keys:
             verdict = compare_arrays(expected[key], got[key], tol)
+            if verdict.passed and verdict.message:
+                notes.add(verdict.message)
             if not verdict.passed:
                 failures.append(f"[{key!r}] {verdict.message}")
                 worst = ERROR if verdict.status == ERROR or worst == ERROR else FAILED
-        return Verdict(worst, "\n".join(failures))
+        return Verdict(worst, "\n".join(failures or sorted(notes)))
     if kind == LABEL:
         if not isinstance(got, str):
             return Verdict(ERROR, f"expected a string, got {type(got).__name__}")
@@ -182,7 +225,11 @@ def matches(kind: str, candidate: Any, got: Any, tol: Tolerance, keys: tuple[str
 
 def _same_shape_within(expected: Any, got: Any, tol: Tolerance) -> bool:
     """`compare_arrays(...).passed` without wording any message (diagnosis tries many candidates)."""
-    expected, got = _judged(expected), _judged(got)
+    expected = _judged(expected)
+    got, refused = realise(expected, got, tol)
+    if refused is not None:
+        return False
+    got = _judged(got)
     return got.shape == expected.shape and _within(expected, got, tol)
 
 
@@ -190,7 +237,11 @@ def describe(kind: str, value: Any, limit: int = 1500) -> str:
     """A readable, bounded rendering of a value for a report."""
     if value is None:
         return ""
-    if kind == ARRAY:
+    if kind == ARRAY and isinstance(value, ComplexArray):
+        both = _judged(value.real) + 1j * _judged(value.imag)
+        text = f"shape {_shape(both.shape)}, complex\n" + np.array2string(both, precision=6, threshold=64,
+                                                                           max_line_width=90)
+    elif kind == ARRAY:
         try:
             text = np.array2string(as_plain_array(value), precision=6, threshold=64, max_line_width=90,
                                    suppress_small=False)

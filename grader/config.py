@@ -27,6 +27,9 @@ bounds; `ConfigError` reaches the command line as exit 2, never as a traceback.
     penalty_per_day = 10               # percent of the points earned
     cap = 50                           # percent
 
+    [environment]                      # what student code may import besides the standard library
+    packages = ["numpy", "scipy", "matplotlib"]
+
 Without any secret the repository's DEMO secret is used, and every report says so: its hidden
 cases are reproducible by anyone with this repository, so it must never be used for real grades.
 A secret of one's own must resist guessing (`MIN_SECRET_CHARS`): the case-set digest printed on
@@ -39,6 +42,7 @@ import dataclasses
 import difflib
 import importlib
 import importlib.util
+import json
 import math
 import os
 import sys
@@ -47,6 +51,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from .environment import DEFAULT_PACKAGES, PackageListError, check_packages
 from .late import LatePolicy, LatePolicyError
 from .late import parse as parse_late
 from .similarity import Thresholds
@@ -65,6 +70,9 @@ MIN_SECRET_DISTINCT = 8
 ISOLATIONS = ("best", "bwrap", "rlimits")
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 WRITTEN = "written"          # the section whose keys are the registry's written parts
+ENVIRONMENT_NAME = "environment.json"      # a student kit's packages (written by grader.kit)
+MAX_FIGURES = 8              # as in worker.py: the most plots a submission may keep
+MAX_FIGURE_BYTES = 120_000   # as in worker.py: the largest PNG kept
 
 
 class ConfigError(ValueError):
@@ -96,6 +104,7 @@ class Limits:
     tmpfs_inodes: int = _limit(16384, "files in scratch and in /tmp, each, where the isolation level can cap "
                                       "them (see the README)", 64, 1 << 24)
     output_bytes: int = _limit(65536, "printed output kept per cell", 1024, 1 << 26)
+    figures: int = _limit(3, f"plots kept per submission as small PNGs (0: none drawn)", 0, MAX_FIGURES)
     timeouts_per_question: int = _limit(2, "time-outs after which a question's other cases are not run", 1, 1000)
     # The largest HW3 answer is ~50 kB; these bound what the trusted side reads and decodes.
     answer_mb: float = _limit(8.0, "one case's answer (MiB of decoded float64); larger fails that case", 0.01, 4096)
@@ -120,7 +129,7 @@ class Limits:
         limits = {"cell_seconds": self.cell_seconds, "memory_mb": self.memory_mb,
                   "cpu_seconds": self.cpu_seconds, "fsize_mb": self.fsize_mb,
                   "nofile": self.nofile, "output_bytes": self.output_bytes,
-                  "answer_bytes": self.answer_bytes}
+                  "answer_bytes": self.answer_bytes, "figures": max(0, min(self.figures, MAX_FIGURES))}
         if own_uid:
             # RLIMIT_NPROC counts every process of the real uid: only meaningful for a uid of its own.
             limits["nproc"] = self.nproc
@@ -161,6 +170,10 @@ class Setting:
             raise ConfigError(f"{where} must be a string, not {value!r}")
         if self.type is bool and not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, not {value!r}")
+        if self.type is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where} must be a list of strings, not {value!r}")
+            return list(value)
         if self.type is datetime:
             if not isinstance(value, (datetime, date, str)):
                 raise ConfigError(f"{where} must be a date-time (2026-03-01T23:59:00-05:00), not {value!r}")
@@ -181,7 +194,8 @@ class Setting:
     def type_text(self) -> str:
         if self.choices:
             return " | ".join(f'"{c}"' for c in self.choices)
-        kind = {str: "string", int: "integer", float: "number", bool: "true or false", datetime: "date-time"}[self.type]
+        kind = {str: "string", int: "integer", float: "number", bool: "true or false", datetime: "date-time",
+                list: "list of strings"}[self.type]
         return f"{kind}, {self._range().strip()}" if self.minimum is not None else kind
 
     def default_repr(self) -> str:
@@ -217,6 +231,8 @@ SCHEMA: tuple[Setting, ...] = (
             "tests (\"hidden\": Gradescope then hides the total score from students too)", choices=VISIBILITIES),
     Setting("gradescope", "hidden_score", str, "total", "what Gradescope's top-level score holds: every case, "
             "or the public cases only (until the hidden ones are published)", choices=("total", "public-only")),
+    Setting("environment", "packages", list, list(DEFAULT_PACKAGES), "what student code may import besides the "
+            "standard library (pip names); the set-up, setup.sh, the Dockerfile and the kit install exactly these"),
     Setting("late", "policy", str, "none", "\"none\" turns the late policy off; anything else (or leaving it out "
             "with a due date) applies it", default_text="none, unless `due` is set"),
     Setting("late", "due", datetime, None, "the due date-time (TOML date-time, e.g. 2026-03-01T23:59:00-05:00); "
@@ -280,6 +296,7 @@ class Config:
     similarity_template: str | None = None   # None: the checkout's submissions/template.ipynb, if any
     late: LatePolicy | None = None        # grader.late; None: no late penalty
     lang: str | None = None               # the students' language for self-check feedback (None: their locale)
+    environment: tuple[str, ...] = field(default_factory=lambda: default_environment())
 
     @property
     def demo_secret(self) -> bool:
@@ -372,10 +389,31 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
                     hidden_visibility=values.get("gradescope", {}).get("hidden_visibility", "hidden"),
                     hidden_score=values.get("gradescope", {}).get("hidden_score", "total"),
                     source=str(chosen) if chosen else "defaults", **_similarity(values.get("similarity", {}), base),
-                    late=_late(values.get("late", {})), lang=grader.get("lang"))
+                    late=_late(values.get("late", {})), lang=grader.get("lang"),
+                    **_environment(values.get("environment", {})))
     if "workers" in grader:
         config = dataclasses.replace(config, workers=grader["workers"])
     return config
+
+
+def _environment(values: dict[str, Any]) -> dict[str, Any]:
+    """[environment] packages, checked (grader.environment), when the file names them."""
+    if "packages" not in values:
+        return {}
+    try:
+        return {"environment": check_packages(values["packages"])}
+    except PackageListError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def default_environment(bundled: Path | None = None) -> tuple[str, ...]:
+    """The student environment when grader.toml names none: the one a student kit was built with
+    (`environment.json` beside this module), else numpy, scipy and matplotlib."""
+    bundled = bundled or Path(__file__).with_name(ENVIRONMENT_NAME)
+    try:
+        return check_packages(json.loads(bundled.read_text(encoding="utf-8"))["packages"])
+    except (OSError, ValueError, KeyError, TypeError, PackageListError):
+        return DEFAULT_PACKAGES
 
 
 def _late(values: dict[str, Any]) -> LatePolicy | None:
@@ -461,6 +499,16 @@ def check_secret(secret: str, source: str) -> None:
             "of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
 
 
+def default_environment(bundled: Path | None = None) -> tuple[str, ...]:
+    """The student environment when grader.toml names none: the one a student kit was built with
+    (`environment.json` beside this module), else numpy, scipy and matplotlib."""
+    bundled = bundled or Path(__file__).with_name(ENVIRONMENT_NAME)
+    try:
+        return check_packages(json.loads(bundled.read_text(encoding="utf-8"))["packages"])
+    except (OSError, ValueError, KeyError, TypeError, PackageListError):
+        return DEFAULT_PACKAGES
+
+
 def _read_secret(path: Path) -> str:
     try:
         secret = path.read_text(encoding="utf-8").strip()
@@ -482,6 +530,8 @@ def _toml_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -494,6 +544,7 @@ def current_values(config: Config) -> dict[tuple[str, str], Any]:
         **({("grader", "lang"): config.lang} if config.lang else {}),
         ("gradescope", "hidden_visibility"): config.hidden_visibility,
         ("gradescope", "hidden_score"): config.hidden_score,
+        ("environment", "packages"): list(config.environment),
     }
     values.update({("limits", f.name): getattr(config.limits, f.name) for f in dataclasses.fields(Limits)})
     values.update({(WRITTEN, part): points for part, points in config.written_points.items()})

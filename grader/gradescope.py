@@ -3,8 +3,9 @@
 The zip (`build_autograder`), as Gradescope's autograder specification asks, has at its root:
 
     setup.sh         run once, as root, when Gradescope builds the image (Ubuntu 22.04): installs
-                     python3, venv, bubblewrap, and the grader with its dependencies into
-                     /autograder/venv; makes the grader, the reference and the secret root-only
+                     python3, venv, bubblewrap, the grader with its dependencies and the student
+                     environment (`[environment] packages`) into /autograder/venv; makes the
+                     grader, the reference and the secret root-only
     run_autograder   run per submission: `python -m grader gradescope` (below)
     grader.toml      the configuration (limits, hidden_visibility), naming the secret file
     hidden_secret    the instructor's secret for the hidden cases (mode 0600, root-only)
@@ -23,6 +24,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import stat
 import sys
 import time
@@ -134,6 +136,8 @@ apt-get install -y python3 python3-pip python3-venv bubblewrap
 python3 -m venv "$ROOT/venv"
 "$ROOT/venv/bin/python" -m pip install --upgrade pip
 "$ROOT/venv/bin/python" -m pip install "$SOURCE/src"
+# The student environment (grader.toml [environment] packages): what student code may import.
+"$ROOT/venv/bin/python" -m pip install @STUDENT_PACKAGES@
 
 # Student code runs as an unprivileged uid. Where bubblewrap cannot make namespaces (Docker often
 # forbids them) the sandbox falls back to rlimits and that uid sees the file system: make the
@@ -189,6 +193,11 @@ def _toml_value(value: object) -> str:
     return json.dumps(str(value))
 
 
+def setup_sh(config: Config) -> str:
+    """setup.sh, installing the configuration's student environment besides the grader."""
+    return SETUP_SH.replace("@STUDENT_PACKAGES@", " ".join(shlex.quote(p) for p in config.environment) or "--version")
+
+
 def grader_toml(config: Config) -> str:
     """The container's grader.toml: this configuration, with the secret read from `hidden_secret`."""
     lines = ["# Written by `grader build-autograder`.", "[grader]",
@@ -200,7 +209,8 @@ def grader_toml(config: Config) -> str:
     if config.written_points:
         lines += ["", "[written]"] + [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in config.written_points.items()]
     lines += ["", "[gradescope]", f"hidden_visibility = {_toml_value(config.hidden_visibility)}",
-              f"hidden_score = {_toml_value(config.hidden_score)}", ""]
+              f"hidden_score = {_toml_value(config.hidden_score)}"]
+    lines += ["", "[environment]", "packages = [" + ", ".join(_toml_value(p) for p in config.environment) + "]", ""]
     return "\n".join(lines)
 
 

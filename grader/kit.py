@@ -8,6 +8,8 @@
       grader/public_cases.json  the questions and the public cases, expected values included, with
                              what each named mistake returns on each of them and the hints, the
                              probes derived from them and the questions' block axes
+      grader/environment.json   the student environment: `pip install .` installs these packages,
+                                and `grader check` warns about any other import
       grader/locale/         the translation catalogs (compiled)
       templates/             the HTML report templates (package grader.templates)
 
@@ -33,7 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__, caseset
-from .config import DEMO_SECRET, Config
+from .config import DEMO_SECRET, ENVIRONMENT_NAME, Config
+from .environment import project_name
 from .spec import CaseSet
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -84,8 +87,11 @@ def build_kit(out: str | os.PathLike, config: Config, sources: KitSources = KitS
         _strip_demo_secret(staging / "grader" / "config.py")
         caseset.save_public(public, staging / "grader" / caseset.BUNDLED_NAME, lang=config.lang)
         shutil.copyfile(sources.notebook, staging / "template.ipynb")
-        (staging / "pyproject.toml").write_text(pyproject(sources.pyproject, staging / "grader"), encoding="utf-8")
-        (staging / "README.md").write_text(readme(public), encoding="utf-8")
+        (staging / "grader" / ENVIRONMENT_NAME).write_text(json.dumps({"packages": list(config.environment)}),
+                                                          encoding="utf-8")
+        (staging / "pyproject.toml").write_text(pyproject(sources.pyproject, staging / "grader", config.environment),
+                                                encoding="utf-8")
+        (staging / "README.md").write_text(readme(public, config.environment), encoding="utf-8")
         audit(staging, secrets=[config.secret, DEMO_SECRET], code_lines=instructor_code_lines(config))
         os.chmod(staging, 0o755)
         if out.exists():
@@ -121,12 +127,17 @@ def _subpackages(package: Path) -> list[str]:
     return found
 
 
-def pyproject(main_pyproject: Path, package: Path) -> str:
-    """The kit's pyproject.toml: the grader's own dependencies, and only the grader's packages."""
+def pyproject(main_pyproject: Path, package: Path, environment: tuple[str, ...] = ()) -> str:
+    """The kit's pyproject.toml: the grader's own dependencies and the student environment's
+    packages (so that the student's machine has what the graded one has), and only the grader's
+    packages."""
     from .config import tomllib
 
     project = tomllib.loads(main_pyproject.read_text(encoding="utf-8"))["project"]
-    dependencies = "".join(f"    {json.dumps(d)},\n" for d in project.get("dependencies", []))
+    own = list(project.get("dependencies", []))
+    named = {project_name(d).lower() for d in own}
+    extra = [p for p in environment if project_name(p).lower() not in named]
+    dependencies = "".join(f"    {json.dumps(d)},\n" for d in own + extra)
     packages = ", ".join(f'"{p}"' for p in _subpackages(package) + ["grader.templates"])
     return f'''[build-system]
 requires = ["setuptools>=64"]
@@ -156,9 +167,10 @@ packages = [{packages}]
 '''
 
 
-def readme(public: CaseSet) -> str:
+def readme(public: CaseSet, environment: tuple[str, ...] = ()) -> str:
     """The students' README: install, run, read the output; what the self-check does not tell."""
     assignment = public.assignment
+    packages = ", ".join(f"`{project_name(p)}`" for p in environment) or "nothing else"
     rows = "\n".join(f"| `{q.id}` | {q.title} | `{q.name}` | {q.points:g} | {len(public.for_question(q.id))} |"
                      for q in assignment.questions)
     written = "\n".join(f"- `{w.id}` — {w.title} ({w.points:g} points)" for w in assignment.written)
@@ -181,8 +193,17 @@ Python 3.10 or newer, on macOS, Windows, Linux, Colab or a JupyterHub. In this f
     pip install .
 
 (in Colab or a JupyterHub notebook: `%pip install ./<this folder>`). This installs the `grader`
-command (and numpy, nbformat, IPython, Jinja2, Babel if you do not have them). Without installing,
-`python -m grader ...` works the same when run from this folder, provided those packages are installed.
+command (and numpy, nbformat, IPython, Jinja2, Babel if you do not have them), and the packages
+your code may use. Without installing, `python -m grader ...` works the same when run from this
+folder, provided those packages are installed.
+
+## What your code may import
+
+When your notebook is graded, it can import the Python standard library and {packages} (plots
+are drawn off-screen; `plt.show()` never waits). Nothing else is installed there: a cell that
+imports anything else fails when graded, with everything it defines. `grader check` runs your
+notebook the same way (such an import fails there too, even where the package is installed on
+your machine) and warns about it at the top of its report.
 
 ## Check your work
 
@@ -216,8 +237,8 @@ shows. A missing name, an exception or a time-out fails that case only.
 ## What the check does not tell you
 
 - **Hidden cases.** After you hand in, your functions are also run on hidden cases
-  ({assignment.hidden_cases_note}). Passing every public
-  case does not guarantee full marks: test edge cases yourself.
+  ({assignment.hidden_cases_note}). Every kind of hidden case has at least one public case here,
+  so a check that passes means no whole kind fails later; it still does not guarantee full marks.
 - **Written answers** are graded by a person.
 
 `grader/{caseset.BUNDLED_NAME}` holds the public cases with their expected values, if you want to

@@ -6,6 +6,7 @@ point all call. It never raises for a bad submission: whatever goes wrong ends u
 from __future__ import annotations
 
 import inspect
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,9 @@ class Extras:
     # (program, assignment) -> list of WrittenAnswer
     collect_written: Callable[[Program, Any], list] | None = None
     notes: list[str] = field(default_factory=list)
+    # the student environment's packages (grader.environment): imports beyond them are warned about
+    environment: tuple[str, ...] | None = None
+    not_installed: list[str] | None = None      # of `environment`, found once per session
 
 
 def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[CallSpec], Sink], RunReport],
@@ -82,6 +86,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     if extras.collect_written is not None:
         result.written = extras.collect_written(program, case_set.assignment)
 
+    sources = {unit.index: unit.source for unit in program.units}
     judged = Judged(case_set)
     if program.kind == WRITTEN:
         for answer in _written_answers(program, case_set, extras).values():
@@ -91,8 +96,14 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     else:
         report = run(program, _calls(case_set), judged)
         judged.raise_fault()
-        result.cells = [CellReport(i, run.status, clean(run.error, 1000), _head(program, i))
+        result.cells = [CellReport(i, run.status, clean(run.error, 1000), _head(program, i), run.missing_module,
+                                   list(run.figures), run.figures_dropped)
                         for i, run in sorted(report.cells.items())]
+        runtime = _import_problems(result.cells)
+        _blame_failed_import(result.cells, sources)
+        failed = {c.missing_module for c in result.cells if c.missing_module}
+        result.problems += [p for module, p in _environment_problems(program, extras) if module not in failed]
+        result.problems += runtime
         result.output = clean(report.output, 20000)
         if report.shell_escapes:
             escapes = "; ".join(clean(e, 80) for e in report.shell_escapes[:5])
@@ -102,7 +113,10 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
             result.problems.append(Problem("isolation", clean(note, 300)))
     result.isolation = report.isolation
 
-    result.questions += judged.questions()
+    questions = judged.questions()
+    for question in questions:
+        _blame_failed_import_in_cases(question.cases, result.cells, sources)
+    result.questions += questions
     result.staff, result.wrong_answers = judged.staff, judged.wrong
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
@@ -219,7 +233,84 @@ LOCATE_BYTES = 256 * 2**10
 def _size(value: Any) -> int:
     if isinstance(value, dict):
         return sum(_size(v) for v in value.values())
+    if hasattr(value, "imag") and hasattr(value, "real") and not hasattr(value, "dtype"):   # compare.ComplexArray
+        return _size(value.real) + _size(value.imag)
     return int(getattr(value, "nbytes", 0))
+
+
+def _environment_problems(program: Program, extras: Extras) -> list[tuple[str, Problem]]:
+    """(module, problem) for each module the program imports that the graded environment lacks,
+    read from the source without running it: on a student's machine the import may work."""
+    if extras.environment is None:
+        return []
+    from . import environment
+
+    try:
+        missing = environment.unavailable(program, extras.environment)
+    except Exception:  # noqa: BLE001 - a warning must never cost the grade
+        return []
+    problems = [(item.module, Problem("unavailable-import", clean(environment.describe(item, extras.environment,
+                                                                                        program.kind), 500)))
+                for item in missing[:10]]
+    if extras.not_installed is None:
+        extras.not_installed = environment.not_installed(extras.environment)
+    if extras.not_installed:
+        names = ", ".join(f"`{n}`" for n in extras.not_installed)
+        problems.append(("", Problem("environment-incomplete", f"grader.toml's [environment] lists {names}, which "
+                                     "this grader's Python does not have: student code that imports it fails here; "
+                                     "install the list where the grader runs")))
+    return problems
+
+
+UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
+
+
+def _import_cause(message: str, cells: list[CellReport], sources: dict[int, str], before: int | None = None) -> str:
+    """" (probably because cell 0 failed on `import torch` before defining it)" when `message` is
+    a NameError for a name that an earlier cell which failed on an import would have defined (the
+    name appears in that cell's code), else ""."""
+    match = UNDEFINED.search(message.split("\n")[0])
+    if not match:
+        return ""
+    word = re.compile(rf"\b{re.escape(match.group(1))}\b")
+    for cell in cells:
+        if (cell.missing_module and (before is None or cell.index < before)
+                and word.search(sources.get(cell.index, ""))):
+            return f" (probably because cell {cell.index} failed on `import {cell.missing_module}` before defining it)"
+    return ""
+
+
+def _with_cause(message: str, cause: str) -> str:
+    first, _, rest = message.partition("\n")
+    return first + cause + (("\n" + rest) if rest else "")
+
+
+def _blame_failed_import(cells: list[CellReport], sources: dict[int, str]) -> None:
+    """A NameError after a cell that failed on an import says so, instead of standing alone."""
+    for cell in cells:
+        if cell.status == "error":
+            cell.error = _with_cause(cell.error, _import_cause(cell.error, cells, sources, before=cell.index))
+
+
+def _blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellReport], sources: dict[int, str]) -> None:
+    if not any(cell.missing_module for cell in cells):
+        return
+    for case in judged:
+        if case.visibility == PUBLIC and case.status == ERROR:
+            case.message = _with_cause(case.message, _import_cause(case.message, cells, sources))
+
+
+def _import_problems(cells: list[CellReport]) -> list[Problem]:
+    """One problem per module that could not be imported, naming the first cell it failed in: the
+    cause, said once at the top, of the errors that follow from it (names that cell never defined)."""
+    problems, seen = [], set()
+    for cell in cells:
+        if cell.missing_module and cell.missing_module not in seen:
+            seen.add(cell.missing_module)
+            problems.append(Problem("import-failed", f"cell {cell.index} failed on `import {cell.missing_module}`: "
+                                    f"`{cell.missing_module}` is not available when this is graded, so nothing "
+                                    "after that import in the cell ran (names it defines are missing below)"))
+    return problems
 
 
 def _calls(case_set: CaseSet) -> list[CallSpec]:

@@ -129,18 +129,46 @@ def describe(exc: BaseException) -> str:
     return _short(f"{name}: {text}")
 
 
-def where_in_student_code(exc: BaseException, filenames: tuple[str, ...]) -> str:
-    """" (cell 7, line 3)" or " (line 12)": the last frame of the traceback that is the student's
-    own code, so that an error raised deep inside numpy still points at the line that called it."""
-    found = ""
+def explain(exc: BaseException, sources: dict[str, str] | None = None) -> str:
+    """`exc` at the innermost frame of the student's own code, worded as the sandboxed worker words
+    it (`worker.StudentCode.explain`), so that the self-check says what the graded run says:
+    "line 7 in `bptt_grad` (cell 4): ValueError: ..." and the line's text below.
+
+    `sources` maps the student's filenames ("<cell N>", the module's name) to their code; a
+    Jupyter kernel's cells (no sources given) are found by their names and read by linecache.
+    """
+    sources = sources or {}
+    frames = []
     tb = exc.__traceback__
     while tb is not None:
-        name = tb.tb_frame.f_code.co_filename
-        if name in filenames or name.startswith(("<cell ", "<ipython-input-")) or _is_kernel_cell(name):
-            cell = name[1:-1] + ", " if name.startswith("<cell ") else ""
-            found = f" ({cell}line {tb.tb_lineno})"
+        code = tb.tb_frame.f_code
+        name = code.co_filename
+        if name in sources or name.startswith(("<cell ", "<ipython-input-")) or _is_kernel_cell(name):
+            frames.append((name, tb.tb_lineno, code.co_name))
         tb = tb.tb_next
-    return found
+    summary = describe(exc)
+    if isinstance(exc, SyntaxError):
+        if isinstance(exc.filename, str) and exc.filename in sources:
+            frames.append((exc.filename, exc.lineno if type(exc.lineno) is int else None, "<module>"))
+        if isinstance(exc.msg, str):
+            summary = _short(f"{type(exc).__name__}: {exc.msg}")
+    if not frames:
+        return summary
+    name, line, function = frames[-1]
+    if name in sources:
+        lines = sources[name].splitlines()
+        text = lines[line - 1] if line and 0 < line <= len(lines) else ""
+        label = name[1:-1] if name.startswith("<cell ") else ""
+    else:
+        import linecache
+        text = linecache.getline(name, line) if line and not name.startswith("<") else ""
+        label = name[1:-1] if name.startswith("<cell ") else ""
+    where = f"line {line}" if line else "a line"
+    if function and function not in ("<module>", "<cell line: 0>"):
+        where += f" in `{function}`"
+    where += f" ({label})" if label else ""
+    text = _short(text.strip(), 200)
+    return _short(f"{where}: {summary}" + (f"\n    {text}" if text else ""))
 
 
 def _is_kernel_cell(filename: str) -> bool:
@@ -149,7 +177,7 @@ def _is_kernel_cell(filename: str) -> bool:
     return parent.startswith("ipykernel_") and filename.endswith(".py")
 
 
-def call_one(case: dict, namespace: dict, filenames: tuple[str, ...] = ()) -> dict:
+def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None) -> dict:
     """Call (or read) one case's name in `namespace`: the event fields of its answer.
 
     The caller bounds the time (a watchdog here, a thread in a Jupyter kernel); `Timeout` and
@@ -173,7 +201,7 @@ def call_one(case: dict, namespace: dict, filenames: tuple[str, ...] = ()) -> di
     except RecursionError:
         return {"status": "error", "error": "RecursionError: maximum recursion depth exceeded"}
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
-        return {"status": "error", "error": _short(describe(exc) + where_in_student_code(exc, filenames))}
+        return {"status": "error", "error": explain(exc, sources)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -330,6 +358,8 @@ def main() -> int:
         namespace = {"__name__": "submission", "__file__": program.get("filename", "submission.py"),
                      "__builtins__": builtins}
     filenames = (program.get("filename", "submission.py"),)
+    sources = ({f"<cell {u['index']}>": u["source"] for u in program["units"]} if notebook
+               else {filenames[0]: "\n".join(u["source"] for u in program["units"])})
     cell_seconds = float(limits.get("cell_seconds", 20))
     skip = set(job.get("skip", []))
     for unit in program["units"]:
@@ -348,7 +378,7 @@ def main() -> int:
         if isinstance(exc, Timeout):
             status, error = "timeout", f"the cell ran longer than {cell_seconds:g} s"
         elif exc is not None:
-            status, error = "error", describe(exc)
+            status, error = "error", explain(exc, sources)
         else:
             status, error = "ok", ""
         channel.send(ev="cell", index=index, status=status, error=error)
@@ -370,7 +400,7 @@ def main() -> int:
             started = time.perf_counter()
             watchdog.arm(case_seconds)
             try:
-                event = call_one(case, namespace, filenames)
+                event = call_one(case, namespace, sources)
             except Timeout:
                 event = {"status": "timeout", "error": f"took longer than {case_seconds:g} s"}
             finally:

@@ -69,6 +69,9 @@ class CellRun:
     index: int
     status: str            # ok | error | timeout | crashed | skipped
     error: str = ""
+    missing_module: str = ""                            # the import that failed, if that was the error
+    figures: list[str] = field(default_factory=list)    # base64 PNGs the cell drew (bounded)
+    figures_dropped: int = 0
 
 
 @dataclass
@@ -118,10 +121,23 @@ def decode_array(data: Any) -> np.ndarray:
     count = math.prod(shape)
     if count > MAX_ELEMENTS:
         raise BadValue(f"the answer has {count} numbers; that is far too many for this answer")
-    if len(data["b64"]) != 4 * math.ceil(8 * count / 3):
+    real = _floats(data["b64"], shape, count)
+    if "imag_b64" not in data:
+        return real
+    # A complex answer: both parts as plain float64 arrays; compare judges the imaginary one.
+    from .compare import ComplexArray
+
+    if not isinstance(data["imag_b64"], str):
+        raise BadValue("the worker sent something that is not an encoded array")
+    return ComplexArray(real, _floats(data["imag_b64"], shape, count))
+
+
+def _floats(text: str, shape: list[int], count: int) -> np.ndarray:
+    """`count` little-endian float64 from base64 `text`, as a plain owned array of `shape`."""
+    if len(text) != 4 * math.ceil(8 * count / 3):
         raise BadValue("the worker sent an array whose size does not match its shape")
     try:
-        raw = base64.b64decode(data["b64"], validate=True)
+        raw = base64.b64decode(text, validate=True)
     except ValueError as exc:
         raise BadValue("the worker sent invalid base64") from exc
     if len(raw) != 8 * count:

@@ -96,6 +96,9 @@ class CellReport:
     status: str                    # "ok" | "error" | "timeout" | "crashed" | "skipped"
     error: str = ""
     source_head: str = ""
+    missing_module: str = ""       # the module whose import failed in this cell, if that was the error
+    figures: list[str] = field(default_factory=list)   # the plots it drew: base64 PNGs, small and few
+    figures_dropped: int = 0       # plots drawn but not kept (over the submission's bound)
 
 
 @dataclass

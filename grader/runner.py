@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import enum
 import glob
+import itertools
 import json
 import math
 from collections import deque
@@ -47,7 +48,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import sandbox
-from .config import Limits  # defined with the configuration; importable from here too
+from .config import MAX_FIGURE_BYTES, MAX_FIGURES, Limits  # defined with the configuration; importable from here too
 
 if TYPE_CHECKING:
     import numpy as np
@@ -488,14 +489,18 @@ def _remove_tree(path: str) -> None:
 
 
 
-def run_program(worker: Worker, program: Program, calls: list[CallSpec], sink: Sink | None = None) -> RunReport:
+def run_program(worker: Worker, program: Program, calls: list[CallSpec], sink: Sink | None = None,
+                imports: list[str] | None = None) -> RunReport:
     """Execute `program` and call it on every case, surviving whatever it does.
 
     Each case's answer is handed to `sink` once, as soon as it is settled (judge it and drop it:
     a submission may return up to `Limits.answers_mb` in all). Without a sink the answers are
-    kept in the report's `answers`.
+    kept in the report's `answers`. `imports`, when given, are the only top-level modules (besides
+    the standard library and the submission's own files) that student code may import: the
+    self-check runs with the graded environment's list, so that an import that works only on the
+    student's machine fails there too.
     """
-    return _Run(worker, program, calls, sink).run()
+    return _Run(worker, program, calls, sink, imports).run()
 
 
 class Phase(enum.Enum):
@@ -519,8 +524,10 @@ class Phase(enum.Enum):
 class _Run:
     """The state of one submission's run: what is answered, which cells to skip, where we are."""
 
-    def __init__(self, worker: Worker, program: Program, calls: list[CallSpec], sink: Sink | None = None):
+    def __init__(self, worker: Worker, program: Program, calls: list[CallSpec], sink: Sink | None = None,
+                 imports: list[str] | None = None):
         self.worker = worker
+        self.imports = imports
         self.limits = worker.limits
         self.program = program
         self.units = {u.index for u in program.units}
@@ -584,6 +591,7 @@ class _Run:
     def _job(self, job: int) -> bool:
         """One attempt: execute the program, then call the pending cases. True when nothing is left."""
         self.worker.send({"op": "run", "job": job, "program": self.program.to_worker(), "skip": sorted(self.skip),
+                          "imports": self.imports,
                           "limits": self.limits.for_worker(self.worker.student_uid is not None)})
         try:
             if not self._load(job):
@@ -673,7 +681,9 @@ class _Run:
         index = _int(event.get("index"))
         if index is not None:
             status = event.get("status") if event.get("status") in CELL_STATUSES else "error"
-            self._show_cell(CellRun(index, status, _text(event.get("error"))))
+            room = (max(0, min(self.limits.figures, MAX_FIGURES))
+                    - sum(len(c.figures) for i, c in self.report.cells.items() if i != index))
+            self._show_cell(_cell_run(index, status, event, room))
 
     def _skip_cell(self, index: int, status: str, message: str) -> None:
         self.skip.add(index)
@@ -835,4 +845,26 @@ def _declared_bytes(data: Any) -> int:
     shape = data.get("shape") if isinstance(data, dict) else None
     if not isinstance(shape, list) or len(shape) > 8 or not all(_int(s) is not None and s >= 0 for s in shape):
         return 0
-    return 8 * math.prod(shape)
+    parts = 2 if "imag_b64" in data else 1       # a complex answer: real and imaginary parts
+    return 8 * math.prod(shape) * parts
+
+
+def _cell_run(index: int, status: str, event: dict, room: int) -> CellRun:
+    """A cell's record from the child's event, every field checked: figures must be PNGs of
+    bounded size, at most `room` of them (what the submission has left), the missing module a
+    plain module name."""
+    missing = _text(event.get("missing_module"), 100)
+    figures = event.get("figures") if isinstance(event.get("figures"), list) else []
+    kept = list(itertools.islice((f for f in figures[:4 * MAX_FIGURES] if _is_png(f)), max(room, 0)))
+    dropped = _int(event.get("figures_dropped")) or 0
+    dropped = min(max(dropped, 0), 10**6) + min(len(figures), 10**6) - len(kept)
+    return CellRun(index, status, _text(event.get("error")), missing if missing.isidentifier() else "", kept, dropped)
+
+
+def _is_png(data: Any) -> bool:
+    if not isinstance(data, str) or len(data) > 4 * MAX_FIGURE_BYTES // 3 + 4:
+        return False
+    try:
+        return base64.b64decode(data, validate=True).startswith(b"\x89PNG\r\n\x1a\n")
+    except ValueError:
+        return False

@@ -34,6 +34,7 @@ class Session:
         self._idle: "queue.Queue[Worker]" = queue.Queue()
         self._all: list[Worker] = []
         self._private = config.private_packages()     # hidden from the sandbox, as the registry declares
+        self.imports: list[str] | None = None
         # Every worker is spawned at once: each warms up in its own process (~0.2 s) while the
         # cases are built here, instead of the second one starting when the first is done.
         for slot in range(max(1, workers)):
@@ -41,13 +42,15 @@ class Session:
         try:
             # The heavy modules (numpy, the assignment and its reference answers) are imported
             # only now, while the workers warm up: this module imports none of them.
-            from . import caseset
+            from . import caseset, environment
 
             if case_set is None:
                 assignment = config.load_assignment()
                 case_set = caseset.build(assignment, None if visibility == PUBLIC else config.secret)
             self.case_set = case_set.only(PUBLIC) if visibility == PUBLIC else case_set
-            self.extras = extras if extras is not None else default_extras()
+            self.extras = extras if extras is not None else default_extras(config.environment)
+            # The self-check imports only what the graded environment has (see runner.run_program).
+            self.imports = environment.allowed_modules(config.environment) if visibility == PUBLIC else None
         except BaseException:
             self.close()          # a bad assignment or secret: no worker is left running
             raise
@@ -87,7 +90,7 @@ class Session:
                 worker.wait_ready()
             else:
                 worker.start()
-            return run_program(worker, program, calls, sink)
+            return run_program(worker, program, calls, sink, self.imports)
         except SandboxUnavailable:
             raise
         except Exception:
@@ -131,9 +134,9 @@ def _demo_problem() -> Problem:
                                   "(or secret_file in grader.toml) before grading for real")
 
 
-def default_extras() -> "Extras":
+def default_extras(environment: tuple[str, ...] | None = None) -> "Extras":
     """Written answers: collected for a person (`written.collect`), and read from prose (`written.parse_written`)."""
     from . import written
     from .pipeline import Extras
 
-    return Extras(parse_written=written.parse_written, collect_written=written.collect)
+    return Extras(parse_written=written.parse_written, collect_written=written.collect, environment=environment)

@@ -190,5 +190,9 @@ class CaseSet:
 
     def only(self, visibility: str) -> "CaseSet":
         kept = tuple(c for c in self.cases if c.visibility == visibility)
-        return CaseSet(self.assignment, kept, self.digest)
+        # The digest names the cases actually kept: a public-only set built with a secret must
+        # carry the same digest as one built without (the kit's, the self-check's).
+        from .caseset import digest
+
+        return CaseSet(self.assignment, kept, digest([c for c in kept if c.probe is None]))   # as `build`
 

@@ -66,6 +66,10 @@ MAX_ELEMENTS = 5_000_000      # an answer larger than this is not an answer to t
 ANSWER_BYTES = 8 * 2**20      # one answer's float64 bytes, unless the job's limits say otherwise
 CASES_PREFIX = b'{"op": "cases"'   # how every case batch from the grader begins (json.dumps of a dict)
 MAX_TEXT = 2000               # characters of any error message the child reports
+MAX_FIGURES = 8               # the most plots kept per submission (Limits.figures; PNG, for a person)
+MAX_FIGURE_BYTES = 120_000    # a larger PNG is counted, not kept
+FIGURE_DPI = 50
+MAX_FIGURE_PIXELS = 2_000_000  # a figure larger than this at FIGURE_DPI is counted, not drawn
 CLEAN_SECONDS = 10.0          # longest a job's clean-up may take before the zygote gives up on itself
 EXIT_UNCLEAN = 75             # the zygote exits with this when it cannot guarantee a clean next job
 
@@ -510,9 +514,12 @@ def encode_array(obj, limit: int = ANSWER_BYTES):
         arr = np.asarray(obj)
     except Exception as exc:  # noqa: BLE001 - student objects can raise anything
         raise Unconvertible(f"cannot be turned into an array ({type(exc).__name__}: {_short(str(exc), 300)})")
+    imag = None
     if arr.dtype.kind == "c":
+        # The imaginary parts go to the grader, which judges them against the case's tolerance
+        # (eig's rounding leaves ~1e-16 behind); this side decides nothing.
         if np.any(arr.imag != 0):
-            raise Unconvertible("returned complex numbers; the answer must be real")
+            imag = arr.imag
         arr = arr.real
     if arr.dtype.kind not in "biuf":
         try:
@@ -526,7 +533,10 @@ def encode_array(obj, limit: int = ANSWER_BYTES):
     if arr.size > MAX_ELEMENTS:
         raise Unconvertible(f"returned {arr.size} numbers; that is far too many for this answer")
     plain = np.ascontiguousarray(arr, dtype="<f8")
-    return {"shape": list(plain.shape), "b64": base64.b64encode(plain.tobytes()).decode()}
+    encoded = {"shape": list(plain.shape), "b64": base64.b64encode(plain.tobytes()).decode()}
+    if imag is not None:
+        encoded["imag_b64"] = base64.b64encode(np.ascontiguousarray(imag, dtype="<f8").tobytes()).decode()
+    return encoded
 
 
 def encode_answer(kind: str, keys: list, obj, limit: int = ANSWER_BYTES):
@@ -645,10 +655,25 @@ def _refused_by_sandbox(exc: BaseException) -> bool:
     except BaseException:  # noqa: BLE001 - a hostile exception is simply not recognised
         return False
     return False
+class _MemoryDB(dict):
+    """The part of IPython's PickleShareDB that `%cd`, `%bookmark` and `%store` use, in memory."""
+
+    def keys(self, globpat=None):
+        import fnmatch
+
+        names = list(super().keys())
+        return names if globpat is None else [k for k in names if fnmatch.fnmatchcase(k, globpat)]
 
 
 class Shell:
-    """IPython semantics for notebook cells, with shell escapes recorded instead of run."""
+    """IPython semantics for notebook cells, with shell escapes recorded instead of run.
+
+    What a student's notebook relies on works as in Jupyter: `%cd`/`%pwd` (IPython's directory
+    history lives in memory, not in a database the student uid could not write), `%timeit` (run
+    once: timing is not graded, and its default of ~7 × 0.2 s per line would slow a batch),
+    `%matplotlib`/`%pylab` (plots are drawn off-screen, see `Figures`), `?`/`??`, `display()`.
+    IPython's tracebacks show the student's frames only (`StudentCode`).
+    """
 
     def __init__(self):
         from IPython.core.interactiveshell import InteractiveShell
@@ -659,14 +684,41 @@ class Shell:
         config.InteractiveShell.colors = "NoColor"
         config.InteractiveShell.xmode = "Plain"
         self.ip = InteractiveShell.instance(config=config)
+        # `%cd`, `%bookmark` and `%store` write IPython's pickled database under the IPython
+        # directory, which the student uid does not own; a job's own dict (copied by the fork) is
+        # all a graded run needs.
+        self.ip.db = _MemoryDB()
         self.escapes: list[str] = []
+        self.cell_name = "<cell>"
+        self.shown: BaseException | None = None
+        self.base_hooks: dict[str, int] = {}
         self.ip.system = self.ip.system_raw = self.ip.system_piped = self._escape
         self.ip.getoutput = self._escape
-        for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy"):
+        for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy",
+                      "conda", "mamba", "micromamba", "uv"):
             kind = "cell" if magic in ("bash", "sh", "script", "perl", "ruby", "python2", "python3", "pypy") else "line"
             self.ip.register_magic_function(self._escape_magic(magic), magic_kind=kind, magic_name=magic)
-        # Plots are not graded; %matplotlib must not fail where no GUI or backend exists.
+        # Plots are drawn by the Agg backend whatever the notebook asks for; %matplotlib must not
+        # fail where no GUI exists.
         self.ip.register_magic_function(lambda line="": None, magic_kind="line", magic_name="matplotlib")
+        self.ip.register_magic_function(self._pylab, magic_kind="line", magic_name="pylab")
+        self._timeit = self.ip.find_magic("timeit")
+        if self._timeit is not None:
+            self.ip.register_magic_function(self._timeit_once, magic_kind="line_cell", magic_name="timeit")
+        # As in Jupyter: %store works (on the job's in-memory db), and exit() ends nothing here
+        # (ipykernel would stop the kernel after the cell; the cells after it are graded anyway).
+        try:
+            self.ip.extension_manager.load_extension("storemagic")
+        except Exception:  # noqa: BLE001 - an IPython without it: %store is simply unknown
+            pass
+        self.ip.ask_exit = lambda: None
+        # Removed from IPython.display in IPython 8 and still in many course notebooks' first cell;
+        # it only chose the inline figures' format.
+        import IPython.display
+        if not hasattr(IPython.display, "set_matplotlib_formats"):
+            IPython.display.set_matplotlib_formats = lambda *formats, **kwargs: None
+        # The cell's real index names its code (tracebacks say "cell 4", not "Cell In[1]").
+        self.ip.compile.get_code_name = lambda raw, transformed, number: self.cell_name
 
     def _escape(self, cmd, *args, **kwargs):
         self.escapes.append(_short(str(cmd), 200))
@@ -676,6 +728,24 @@ class Shell:
         def magic(line="", cell=None):
             self.escapes.append(_short(f"%%{name} {line}".strip(), 200))
         return magic
+
+    def _pylab(self, line=""):
+        """`%pylab`: numpy and pyplot names in the namespace, plots off-screen."""
+        self.ip.run_cell("import numpy\nimport matplotlib\nfrom matplotlib import pylab, mlab, pyplot\n"
+                         "np = numpy\nplt = pyplot\nfrom pylab import *\nfrom numpy import *",
+                         store_history=False)
+
+    def _timeit_once(self, line="", cell=None, local_ns=None):
+        """`%timeit` and `%%timeit`, with one loop of one run whatever the options say."""
+        import re
+
+        options = re.match(r"(\s*-(?:[nr]\s*\d+|[pv]\s*\S+|[tcqo]+)\b)*", line)
+        kept = re.sub(r"-[nr]\s*\d+", "", options.group(0)) if options else ""
+        rest = line[options.end():] if options else line
+        return self._timeit(f"-n1 -r1 {kept.strip()} {rest.strip()}".replace("  ", " "), cell, local_ns)
+
+    _timeit_once.needs_local_scope = True
+    _timeit_once._ipython_magic_no_var_expand = True
 
     def warm(self) -> None:
         """Load what the first real cell would otherwise load (magics, traceback formatting)."""
@@ -688,15 +758,370 @@ class Shell:
             self.ip.run_cell("def f(:\n  pass", store_history=False)
         self.escapes.clear()
         self.ip.user_ns.pop("_", None)
+        self.base_hooks = {event: len(callbacks) for event, callbacks in self.ip.events.callbacks.items()}
 
-    def run(self, source: str):
+    def has_cell_hooks(self) -> bool:
+        """Whether the notebook registered callbacks on IPython's cell events (beyond the shell's
+        own, counted at warm-up): then plain cells must go through IPython too."""
+        return any(len(callbacks) > self.base_hooks.get(event, 0)
+                   for event, callbacks in self.ip.events.callbacks.items())
+
+    def own_directory(self, path: str) -> None:
+        """In a job: IPython's directory (profile, security, logs) is a fresh one in the job's
+        scratch, owned by the student uid and emptied with it: the zygote's, made at warm-up,
+        belongs to another uid, and whatever IPython writes there (`%cd`'s history once did)
+        would fail."""
+        from IPython.core.profiledir import ProfileDir
+
+        try:
+            os.makedirs(path, exist_ok=True)
+            self.ip.profile_dir = ProfileDir.create_profile_dir(os.path.join(path, "profile_default"),
+                                                                config=self.ip.config)
+            self.ip.ipython_dir = path
+            os.environ["IPYTHONDIR"] = path
+        except Exception:  # noqa: BLE001 - a full scratch: the in-memory db still serves %cd
+            pass
+
+    def student_tracebacks(self, code: "StudentCode") -> None:
+        """In a job: IPython shows the student's frames only (`StudentCode.explain`), never its own
+        or the grader's; `shown` is the last exception shown, so that the job does not show it twice."""
+        def show(*args, **kwargs):
+            exc = sys.exc_info()[1]
+            if exc is None:
+                return
+            self.shown = exc
+            try:
+                sys.stdout.flush()
+                print(code.explain(exc)[1], file=sys.stderr)
+            except Timeout:
+                raise
+            except Exception:  # noqa: BLE001 - the student may have replaced sys.stderr
+                pass
+        self.ip.showtraceback = self.ip.showsyntaxerror = self.ip.showindentationerror = show
+
+    def run(self, source: str, name: str = "<cell>"):
         """Run one cell; return the exception it raised, or None."""
+        self.cell_name = name
         result = self.ip.run_cell(source, store_history=False)
         return result.error_before_exec or result.error_in_exec
 
     @property
     def namespace(self) -> dict:
         return self.ip.user_ns
+
+
+class Figures:
+    """The plots a notebook draws, as Jupyter's inline backend shows them, kept small for a person.
+
+    After every cell (and at every `plt.show()`), the open figures are rendered to PNG at a low
+    resolution and closed, as the inline backend does; the first few are kept in the cell's
+    record, the others are only counted, so a loop that draws a hundred figures costs a hundred
+    cheap `close`s, not a hundred renderings. Nothing is ever sent anywhere but to the grader.
+    Figures are drawn while the notebook's cells run, before any case input exists.
+    """
+
+    def __init__(self, keep: int = MAX_FIGURES):
+        self.room = keep
+        self.bytes_left = MAX_FIGURE_BYTES * keep
+        self.cell: list[str] = []
+        self.dropped = 0
+
+    def take(self) -> tuple[list[str], int]:
+        """The figures of the cell that just ran (base64 PNGs), and how many more were not kept."""
+        self.flush()
+        kept, dropped = self.cell, self.dropped
+        self.cell, self.dropped = [], 0
+        return kept, dropped
+
+    def flush(self) -> None:
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is None:
+            return
+        self.patch(pyplot)
+        try:
+            from matplotlib._pylab_helpers import Gcf
+            managers = list(Gcf.get_all_fig_managers())
+        except Timeout:
+            raise
+        except Exception:  # noqa: BLE001 - the student may have broken matplotlib's internals
+            return
+        try:
+            for manager in managers:
+                self._keep(getattr(getattr(manager, "canvas", None), "figure", None))
+        finally:
+            # Closed even when drawing one ran out of time: it must not hang the next cell too.
+            try:
+                pyplot.close("all")
+            except Timeout:
+                raise
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _keep(self, figure) -> None:
+        if figure is None:
+            return
+        if self.room <= 0:
+            self.dropped += 1
+            return
+        import io
+
+        buffer = io.BytesIO()
+        try:
+            width, height = (float(v) for v in figure.get_size_inches())
+            if not 0 < width * height * FIGURE_DPI ** 2 <= MAX_FIGURE_PIXELS:
+                self.dropped += 1      # a poster-sized figure is not worth the time it takes to draw
+                return
+            figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
+        except Timeout:
+            raise                      # drawing counts against the cell's (or the case's) time
+        except Exception:  # noqa: BLE001 - a figure that cannot be drawn is not kept
+            self.dropped += 1
+            return
+        data = buffer.getvalue()
+        if len(data) > min(MAX_FIGURE_BYTES, self.bytes_left):
+            self.dropped += 1
+            return
+        self.room -= 1
+        self.bytes_left -= len(data)
+        self.cell.append(base64.b64encode(data).decode())
+
+    def patch(self, pyplot) -> None:
+        """`plt.show()` keeps and closes the open figures (it never blocks, and a loop that shows a
+        figure per step does not pile them up)."""
+        _keep_agg(pyplot)
+        if getattr(pyplot.show, "_grader_figures", None) is self:
+            return
+
+        def show(*args, **kwargs):
+            self.flush()
+        show._grader_figures = self
+        show.__doc__ = getattr(pyplot.show, "__doc__", None)
+        pyplot.show = show
+
+
+def _keep_agg(pyplot) -> None:
+    """`matplotlib.use("TkAgg")` or `plt.switch_backend(...)` (written on a desktop) keep Agg: no
+    window can open here, and a notebook must not fail for asking for one. Likewise for what only
+    changes how plots look: a style this matplotlib no longer knows (`seaborn-whitegrid`, renamed
+    in 3.6) is ignored with a warning, and `matplotlib.cm.get_cmap` (removed in 3.9) is pyplot's."""
+    matplotlib = sys.modules.get("matplotlib")
+    style = getattr(matplotlib, "style", None)
+    if style is not None and not getattr(style.use, "_grader_agg", False):
+        def use_style(*args, _original=style.use, **kwargs):
+            try:
+                return _original(*args, **kwargs)
+            except (OSError, ValueError, KeyError) as exc:
+                import warnings
+                warnings.warn(f"plot style not applied: {_short(str(exc), 200)}", stacklevel=2)
+        use_style._grader_agg = True
+        use_style.__doc__ = getattr(style.use, "__doc__", None)
+        style.use = use_style
+    cm = sys.modules.get("matplotlib.cm")
+    if cm is not None and not hasattr(cm, "get_cmap") and hasattr(pyplot, "get_cmap"):
+        cm.get_cmap = pyplot.get_cmap
+    for owner, name in ((matplotlib, "use"), (pyplot, "switch_backend")):
+        original = getattr(owner, name, None)
+        if original is None or getattr(original, "_grader_agg", False):
+            continue
+
+        def agg_only(*args, _original=original, **kwargs):
+            kwargs.pop("force", None)
+            return _original("agg")
+        agg_only._grader_agg = True
+        agg_only.__doc__ = getattr(original, "__doc__", None)
+        setattr(owner, name, agg_only)
+
+
+def preload_matplotlib() -> bool:
+    """Import matplotlib (Agg) and pyplot once in the zygote, so that every job gets them warm.
+
+    Done on demand (the first program that mentions matplotlib), not at start-up: importing
+    pyplot costs ~0.3 s, which a class that plots nothing should not pay. Its font cache goes to
+    a directory of the zygote's own outside the job's scratch (which is emptied after each job).
+    """
+    if "matplotlib.pyplot" in sys.modules:
+        return True
+    import shutil
+    import tempfile
+
+    config_dir = None
+    try:
+        base = "/tmp" if os.access("/tmp", os.W_OK | os.X_OK) else None
+        config_dir = tempfile.mkdtemp(prefix="grader-mpl-", dir=base)
+        os.environ["MPLCONFIGDIR"] = config_dir
+        import matplotlib
+        matplotlib.use("Agg")
+        import io
+        import matplotlib.pyplot as pyplot
+        # One small drawing loads the fonts and the PNG writer once for every job (~30 ms each).
+        figure = pyplot.figure(figsize=(1, 1))
+        figure.gca().set_title("x")
+        figure.savefig(io.BytesIO(), format="png", dpi=FIGURE_DPI)
+        pyplot.close("all")
+    except Exception:  # noqa: BLE001 - not installed or broken: the job imports it (and fails) itself
+        traceback.print_exc()          # the zygote's stderr: the grader shows it if the worker fails
+        return False
+    finally:
+        # matplotlib has read (or written) its font cache and keeps it in memory: the directory
+        # and the variable go, so nothing of the zygote's is left on disk or in a job's environment.
+        os.environ.pop("MPLCONFIGDIR", None)
+        if config_dir is not None:
+            shutil.rmtree(config_dir, ignore_errors=True)
+    return True
+
+
+class ImportGate:
+    """A meta-path finder that lets student code import only the graded environment's modules.
+
+    Installed in the self-check (the grader sends the list): on a student's machine `import torch`
+    works, and a check that passed would say nothing of the cell that fails when graded. Only
+    imports made by student code itself are gated (a library importing its own dependencies is
+    not), and only top-level modules that are neither in the list, nor standard, nor files of the
+    submission's own directory.
+    """
+
+    def __init__(self, allowed, code: "StudentCode"):
+        self.allowed = set(allowed) | set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
+        self.code = code
+
+    def find_spec(self, name, path=None, target=None):
+        if path is not None or name in self.allowed or not self._from_student():
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name)
+        origin = getattr(spec, "origin", None) or ""
+        locations = list(getattr(spec, "submodule_search_locations", None) or ())
+        if spec is None or any(self.code.is_student(p) for p in [origin] + locations if p):
+            return None                # not installed anyway, or the submission's own file
+        raise ModuleNotFoundError(f"No module named '{name}' (it is installed here, but not where this is graded)",
+                                  name=name)
+
+    def _from_student(self) -> bool:
+        frame = sys._getframe(2)
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if not (filename.startswith("<frozen importlib") or "/importlib/" in filename):
+                return self.code.is_student(filename)
+            frame = frame.f_back
+        return False
+
+    def invalidate_caches(self) -> None:
+        pass
+
+
+def _forget_directory_listing() -> None:
+    """What `importlib.invalidate_caches()` does for the current directory alone (all of it costs
+    ~35 µs a cell, walking every path entry of the installation; this ~1 µs)."""
+    try:
+        finder = sys.path_importer_cache.get(os.getcwd())
+    except OSError:
+        return
+    if finder is not None and hasattr(finder, "invalidate_caches"):
+        finder.invalidate_caches()
+
+
+def _no_input(prompt: str = "") -> str:
+    raise EOFError("input() cannot be answered while the notebook is graded (nobody is at the keyboard); "
+                   "set the value in the code instead")
+
+
+class StudentCode:
+    """Where the student's code is, so that a traceback can show exactly their frames.
+
+    Student code is a notebook cell (compiled as "<cell N>", N its real index in the notebook), the
+    submitted module, a cell magic's body (`%%time` compiles it as "<timed exec>": it is the body
+    of the cell that is running), or a file the notebook wrote into its directory (`%%writefile`).
+    Every other frame (the grader's, IPython's, numpy's) is left out of what the student sees.
+    """
+
+    TIMED = ("<timed exec>", "<timed eval>")
+
+    def __init__(self, sources: dict[str, str], module_name: str, workdir: str):
+        self.sources = sources
+        self.module_name = module_name
+        self.workdir = workdir.rstrip("/") + "/"
+        self.current = ""             # the cell running now ("<cell N>")
+
+    def is_student(self, filename: str) -> bool:
+        if filename in self.sources or filename in self.TIMED:
+            return True
+        if not filename or filename.startswith("<"):
+            return False
+        return os.path.realpath(filename).startswith(self.workdir)
+
+    def place(self, filename: str, line: int | None) -> tuple[str, int | None, str]:
+        """(the file's name for people, the line in it, that line's text)."""
+        if filename in self.TIMED and line:
+            filename, line = self.current, line + 1          # the body starts on the magic's next line
+        if filename in self.sources:
+            lines = self.sources[filename].splitlines()
+            text = lines[line - 1] if line and 0 < line <= len(lines) else ""
+            label = filename[1:-1] if filename.startswith("<cell ") else ""
+        else:
+            import linecache
+            text = linecache.getline(filename, line) if line and not filename.startswith("<") else ""
+            label = os.path.basename(filename)
+        return label, line, _short(text.strip(), 200)
+
+    def where(self, filename: str, line: int | None, function: str) -> tuple[str, str]:
+        """("line 7 in `bptt_grad` (cell 4)", the line's text): the place in the student's words."""
+        label, line, text = self.place(filename, line)
+        where = f"line {line}" if line else "a line"
+        if function and function not in ("<module>", "<cell line: 0>"):
+            where += f" in `{function}`"
+        return where + (f" ({label})" if label else ""), text
+
+    def explain(self, exc: BaseException) -> tuple[str, str]:
+        """(a one-line account of `exc` at its innermost student frame, the printable traceback).
+
+        Only the student's frames are shown; a SyntaxError is placed at its own line, once. An
+        exception too odd to place (a SyntaxError subclass with a strange `filename`, say) is
+        still described.
+        """
+        try:
+            return self._explain(exc)
+        except Timeout:
+            raise
+        except BaseException:  # noqa: BLE001 - student exceptions can be anything
+            summary = _describe(exc)
+            return summary, summary
+
+    def _explain(self, exc: BaseException) -> tuple[str, str]:
+        frames = []
+        tb = exc.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if self.is_student(code.co_filename):
+                frames.append(self.where(code.co_filename, tb.tb_lineno, code.co_name))
+            tb = tb.tb_next
+        summary = _describe(exc)
+        if isinstance(exc, SyntaxError):
+            filename, line = exc.filename, exc.lineno
+            if isinstance(filename, str) and self.is_student(filename):
+                frames.append(self.where(filename, line if type(line) is int else None, "<module>"))
+            if isinstance(exc.msg, str):
+                summary = _short(f"{type(exc).__name__}: {exc.msg}")      # its place is said once, above
+        if not frames:
+            return summary, summary
+        lines = ["Traceback (the student's code only):"]
+        for where, text in frames:
+            lines += ["  " + where] + (["    " + text] if text else [])
+        lines.append(summary)
+        where, text = frames[-1]
+        head = f"{where}: {summary}" + (f"\n    {text}" if text else "")
+        return _short(head), _short("\n".join(lines), 4 * MAX_TEXT)
+
+
+def missing_module(exc: BaseException) -> str:
+    """The top-level name of the module an import could not find ("" for any other error)."""
+    if not isinstance(exc, ImportError):
+        return ""
+    name = getattr(exc, "name", None)
+    if not isinstance(name, str) or not name:
+        return ""
+    top = name.split(".")[0]
+    return top if top.isidentifier() and len(top) <= 100 else ""
 
 
 def run_python(source: str, namespace: dict, filename: str) -> BaseException | None:
@@ -724,11 +1149,16 @@ def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseE
     try:
         code = compile(source, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):       # ValueError: a NUL byte in the source
-        return shell.run(source)
+        code = None
     except Timeout:
         raise
     except BaseException as exc:  # noqa: BLE001 - MemoryError, RecursionError: source that exhausts the compiler
         return exc
+    if code is None or shell.has_cell_hooks():
+        # Outside the `except`: IPython's own error must not carry the plain-Python attempt's
+        # SyntaxError as its context. A notebook that registered cell hooks (`%autoreload`
+        # reloads edited modules before each cell) gets IPython for every cell, as in Jupyter.
+        return shell.run(source, filename)
     try:
         exec(code, namespace)
     except BaseException as exc:  # noqa: BLE001 - everything a cell does is reported
@@ -812,35 +1242,70 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
     # --- execute the program, unit by unit
     skip = set(job.get("skip", []))
     cell_seconds = float(limits.get("cell_seconds", 10))
-    if program["kind"] == "notebook" and shell is not None:
+    notebook = program["kind"] == "notebook" and shell is not None
+    module_name = program.get("filename", "submission.py")
+    workdir = os.path.dirname(out_path)
+    import builtins
+    builtins.input = _no_input
+    sys.argv = [module_name]            # not the worker's own command line (argparse in a cell sees nothing)
+    if notebook:
+        code = StudentCode({f"<cell {u['index']}>": u["source"] for u in program["units"]}, module_name, workdir)
         namespace = shell.namespace
         namespace["__name__"] = "__main__"
+        shell.student_tracebacks(code)
+        shell.own_directory(os.path.join(scratch, ".ipython"))
+        sys.path.insert(0, "")          # as in Jupyter: the current directory, whatever %cd made it
     else:
-        import builtins
-        namespace = {"__name__": "submission", "__file__": program.get("filename", "submission.py"),
-                     "__builtins__": builtins}
+        code = StudentCode({module_name: u["source"] for u in program["units"]}, module_name, workdir)
+        namespace = {"__name__": "submission", "__file__": module_name, "__builtins__": builtins}
+        sys.path.insert(0, workdir)     # as `python submission.py`: the module's own directory
+    if isinstance(job.get("imports"), list):
+        sys.meta_path.insert(0, ImportGate(job["imports"], code))
+    figures = Figures(max(0, min(int(limits.get("figures", 3)), MAX_FIGURES)))
+    if "matplotlib.pyplot" in sys.modules:      # preloaded: `from matplotlib.pyplot import show` gets ours
+        figures.patch(sys.modules["matplotlib.pyplot"])
+
+    def explain(exc: BaseException) -> str:
+        return code.explain(exc)[0]
+
     for unit in program["units"]:
         index = unit["index"]
         if index in skip:
             continue
         channel.send(ev="cell", job=job_id, index=index, phase="start")
         signal.setitimer(signal.ITIMER_REAL, cell_seconds)
-        status, error = "ok", ""
+        status, error, kept, dropped = "ok", "", [], 0
+        code.current = f"<cell {index}>"
         try:
-            if shell is not None and program["kind"] == "notebook":
+            _forget_directory_listing()      # a module the last cell wrote (%%writefile) is found
+            if notebook:
                 exc = run_cell(shell, unit["source"], namespace, f"<cell {index}>")
             else:
-                exc = run_python(unit["source"], namespace, program.get("filename", "submission.py"))
+                exc = run_python(unit["source"], namespace, module_name)
+            kept, dropped = figures.take()
         except Timeout as e:  # raised outside IPython's own handling
             exc = e
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+        missing = ""
         if isinstance(exc, Timeout):
             status, error = "timeout", f"the cell ran longer than {cell_seconds:g} s"
         elif exc is not None:
-            status, error = "error", _describe(exc)
-        channel.send(ev="cell", job=job_id, index=index, status=status, error=error)
+            error, printed = code.explain(exc)
+            missing = missing_module(exc)
+            if missing:
+                error += f"\n`{missing}` is not available when this is graded"
+            status = "error"
+            if not (notebook and shell.shown is exc):
+                try:
+                    sys.stdout.flush()
+                    print(printed, file=sys.stderr)
+                except Exception:  # noqa: BLE001 - the student may have replaced sys.stderr
+                    pass
+        channel.send(ev="cell", job=job_id, index=index, status=status, error=error, missing_module=missing,
+                     figures=kept, figures_dropped=dropped)
 
+    figures.room = 0      # from here on plt.show() only closes figures: nothing drawn in a case is kept
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -867,11 +1332,12 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         if message is None:
             os._exit(0)
         batch = json.loads(message)
-        _answer_batch(batch, namespace, channel, job_id, int(limits.get("answer_bytes", ANSWER_BYTES)))
+        _answer_batch(batch, namespace, channel, job_id, explain, int(limits.get("answer_bytes", ANSWER_BYTES)))
 
 
-def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int,
+def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, explain=None,
                   answer_bytes: int = ANSWER_BYTES) -> None:
+    explain = explain or _describe
     case_seconds = float(batch.get("case_seconds", 5))
     for case in batch["cases"]:
         uid = case["uid"]
@@ -901,7 +1367,12 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int,
             except RecursionError:
                 event.update(status="error", error="RecursionError: maximum recursion depth exceeded")
             except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
-                event.update(status="error", error=_describe(exc))
+                try:
+                    event.update(status="error", error=explain(exc))
+                except Timeout:
+                    event.update(status="timeout", error=f"took longer than {case_seconds:g} s")
+                except BaseException:  # noqa: BLE001 - describing must not lose the case
+                    event.update(status="error", error=_describe(exc))
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         event["seconds"] = round(time.perf_counter() - started, 6)
@@ -937,6 +1408,7 @@ class Zygote:
         os.dup2(devnull, 1)
         os.close(devnull)
         self.shell: Shell | None = None
+        self.plots_tried = False
         self.child: int | None = None
         self.job: int | None = None
         self.cases_w: int | None = None
@@ -966,6 +1438,11 @@ class Zygote:
         except Exception:  # noqa: BLE001 - modules still run without IPython
             traceback.print_exc()
             self.shell = None
+        if self.identity is not None and not _others_can_read(os.path.dirname(os.__file__)):
+            # The zygote's own uid will not be able to read the standard library (a Python under
+            # /root, at the rlimits level): matplotlib can only be had now, while we are root.
+            self.plots_tried = True
+            preload_matplotlib()
 
     def announce(self) -> None:
         self.snapshot = _own_state()
@@ -1035,6 +1512,9 @@ class Zygote:
         if changed:
             _give_up("the zygote's own limits, priority or identity were changed; it cannot be trusted")
         self.channel.reset()
+        if not self.plots_tried and _mentions_matplotlib(message):
+            self.plots_tried = True        # once: where it cannot be imported, each job fails alone
+            preload_matplotlib()
         cases_r, cases_w = os.pipe()
         self.job = message["job"]
         pid = os.fork()
@@ -1100,6 +1580,29 @@ class Zygote:
         if token is not None:
             self.channel.send(fresh_line=True, ev="clean", job=job if job is not None else self.job, token=token)
         self.child, self.cases_w, self.job, self.cases_pending = None, None, None, b""
+
+
+def _mentions_matplotlib(message: dict) -> bool:
+    """Whether a job's program may plot (then the zygote imports matplotlib once, for every job)."""
+    try:
+        return any("matplotlib" in unit["source"] or "pylab" in unit["source"]
+                   for unit in message["program"]["units"])
+    except (KeyError, TypeError):
+        return False
+
+
+def _others_can_read(path: str) -> bool:
+    """Whether a uid with no special rights can reach `path` (every ancestor has o+x)."""
+    path = os.path.realpath(path)
+    while True:
+        try:
+            if not os.stat(path).st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+        if path == "/":
+            return True
+        path = os.path.dirname(path)
 
 
 def _own_state() -> tuple:

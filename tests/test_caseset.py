@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from assignments.hw3 import ASSIGNMENT
 from grader import caseset
@@ -95,3 +96,57 @@ def test_expected_values_are_computed_on_copies():
         for u, v in zip(a.args, b.args):
             if isinstance(u, np.ndarray):
                 np.testing.assert_array_equal(u, v)
+
+
+def test_every_hidden_family_has_a_public_representative():
+    public = {qid: [c for c in caseset.build(ASSIGNMENT, None).cases if c.question_id == qid]
+              for qid in ("1a", "1b", "2a", "2b", "2c-regime", "3-step", "3c-gates", "3c-cell", "3c-carousel")}
+    assert any(np.max(np.abs(c.args[0] @ c.args[1])) > 30 for c in public["1a"]), "saturated sigmoid"
+    assert any(c.args[0].shape[0] == 1 for c in public["1a"]), "n = 1"
+    assert any(c.args[0].shape[1] == 1 for c in public["1a"]), "d = 1"
+    for qid in ("1b", "2a"):
+        assert any(c.args[0].shape == (1, 1) for c in public[qid]), "n = 1"
+        assert any(c.args[2].shape[0] == 1 for c in public[qid]), "T = 1"
+        assert any(c.args[2].shape[0] >= 20 for c in public[qid]), "a long sequence"
+        assert any(np.median(np.abs(c.args[2] @ c.args[1][0])) >= 29 for c in public[qid]), "a saturated unit"
+        assert any(np.max(np.abs(c.expected)) > 10 for c in public[qid]), "gradients beyond clipping"
+        assert any(max(abs(np.linalg.eigvals(c.args[0]))) > 1.2 for c in public[qid]), "large recurrent weights"
+    assert any(np.any(np.linalg.eigvals(c.args[0]).imag != 0) for c in public["2b"]), "complex eigenvalues"
+    assert any(c.args[0].shape == (1, 1) for c in public["2b"]), "1×1"
+    assert {0, 1} <= {c.args[1] for c in public["2b"]}, "p = 0 and p = 1"
+    assert any(np.any(np.linalg.eigvals(c.args[0]).real < -1) for c in public["2c-regime"]), "a negative λ, |λ| > 1"
+    assert any(c.args[0].shape == (1, 1) for c in public["2c-regime"]), "1×1"
+    radii = [max(abs(np.linalg.eigvals(c.args[0]))) for c in public["2c-regime"]]
+    assert any(abs(r - 1) < 1e-12 for r in radii) and any(1 < r < 1.01 for r in radii), "ρ = 1 and just above"
+    assert any(np.all(np.linalg.eigvals(c.args[0]).real < 0) for c in public["2c-regime"]), "every λ negative"
+    assert {c.expected for c in public["2c-regime"]} == {"vanishing", "exploding", "preserved"}
+    for qid in ("3-step", "3c-gates", "3c-cell"):
+        assert any(c.args[1].shape[0] < c.args[2].shape[0] or c.args[2].shape[0] == 1 for c in public[qid]), "n = 1"
+        assert any(np.max(np.abs(c.args[0]["Wf"])) > 2 for c in public[qid]), "strong weights: gates near 0 and 1"
+        assert any(c.args[1].shape[0] == 1 for c in public[qid]), "d = 1"
+        assert any(c.args[1].shape[0] > c.args[2].shape[0] for c in public[qid]), "d > n"
+    fs = [c.args[0] for c in public["3c-carousel"]]
+    assert any(f.size and np.all(f == 1) for f in fs) and any(f.size and np.min(f) < 0.01 for f in fs)
+    assert any(f.size == 0 for f in fs) and any(f.shape[1] == 1 and f.shape[0] >= 20 for f in fs)
+    assert any(f.shape[0] == 1 for f in fs), "t − k = 1"
+
+
+@pytest.mark.parametrize("qid", ["1b", "2a"])
+@pytest.mark.parametrize("visibility", [PUBLIC, HIDDEN])
+def test_gradient_clipping_is_caught(qid, visibility):
+    """Clipping at ±1, ±5 or ±10 (a habit from training code) fails some case, public and hidden."""
+    from grader.compare import compare
+
+    question = ASSIGNMENT.question(qid)
+    cases = [c for c in caseset.build(ASSIGNMENT, "clip check").cases
+             if c.question_id == qid and c.visibility == visibility]
+    for bound in (1.0, 5.0, 10.0):
+        assert any(not compare(question.kind, c.expected, np.clip(c.expected, -bound, bound), question.tolerance).passed
+                   for c in cases), bound
+
+
+def test_the_public_part_of_a_secret_case_set_has_the_public_digest():
+    full = caseset.build(ASSIGNMENT, "some secret")
+    public = caseset.build(ASSIGNMENT, None)
+    assert full.digest != public.digest
+    assert full.only(PUBLIC).digest == public.digest == caseset.digest(public.cases)

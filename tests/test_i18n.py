@@ -96,8 +96,11 @@ def test_terminal_view_in_english_and_chinese(bob):
     result, written = bob
     en = selfcheck_view.text(result, written, "bob.ipynb", lang="en")
     zh = selfcheck_view.text(result, written, "bob.ipynb", lang="zh_CN")
-    assert "22 of 29 public cases pass" in en and "hint (sigma-prime-not-per-step)" in en
-    assert "29 个公开测试用例中有 22 个通过" in zh and "提示（sigma-prime-not-per-step）" in zh
+    passed = sum(c.passed for q in result.questions for c in q.cases)
+    total = sum(len(q.cases) for q in result.questions)
+    assert 0 < passed < total
+    assert f"{passed} of {total} public cases pass" in en and "hint (sigma-prime-not-per-step)" in en
+    assert f"{total} 个公开测试用例中有 {passed} 个通过" in zh and "提示（sigma-prime-not-per-step）" in zh
     assert "位置：只有 t − k ≥ 2 的 (t, k) 块是错的" in zh
     assert "书面作答" in zh
     assert not re.search(r"(?<![\w-])(?:the|is|are|not|of|cases)(?![\w-])", zh), "English words left in the Chinese view"
@@ -132,7 +135,7 @@ def test_the_course_language_from_the_config(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "LANG": "en_US.UTF-8", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-m", "grader", "check", str(SUBMISSIONS / "alice_correct.ipynb"), "1a"],
                           capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
-    assert proc.returncode == 0 and "3 个公开测试用例中有 3 个通过" in proc.stdout
+    assert proc.returncode == 0 and re.search(r"(\d+) 个公开测试用例中有 \1 个通过", proc.stdout), proc.stdout
 
 
 def test_jupyter_check_in_chinese():

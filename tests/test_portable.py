@@ -58,15 +58,21 @@ def _module(tmp_path: Path, body: str) -> Path:
     return path
 
 
+
+def _all(cases, status: str) -> bool:
+    """Every one of a question's public cases (there are several) has `status`."""
+    return len(cases) >= 3 and all(c.status == status for c in cases)
+
+
 def test_a_hanging_call_times_out_and_the_next_cases_still_run(tmp_path, public_cases):
     path = _module(tmp_path, "def sigmoid_jacobian(W, x):\n    while True:\n        pass\n"
                              "def matrix_power_eig(M, p):\n    return np.linalg.matrix_power(M, p)\n")
     cases = selfcheck.select(public_cases, ["1a", "2b"])
     result = selfcheck.check_file(path, cases, replace(FAST, timeouts_per_question=5))
     by_q = {q.id: q for q in result.questions}
-    assert [c.status for c in by_q["1a"].cases] == ["timeout"] * 3
+    assert _all(by_q["1a"].cases, "timeout")
     assert all("took longer than 0.5 s" in c.message for c in by_q["1a"].cases)
-    assert [c.status for c in by_q["2b"].cases] == ["passed"] * 3
+    assert _all(by_q["2b"].cases, "passed")
 
 
 def test_code_stuck_where_the_watchdog_cannot_reach_is_killed_and_resumed(tmp_path, public_cases):
@@ -78,8 +84,9 @@ def test_code_stuck_where_the_watchdog_cannot_reach_is_killed_and_resumed(tmp_pa
     result = selfcheck.check_file(path, cases, FAST)
     by_q = {q.id: q for q in result.questions}
     statuses = [c.status for c in by_q["1a"].cases]
-    assert statuses == ["timeout", "timeout", "not-run"]       # two time-outs stop the question, as in grading
-    assert [c.status for c in by_q["2b"].cases] == ["passed"] * 3
+    # two time-outs stop the question, as in grading
+    assert statuses[:2] == ["timeout", "timeout"] and set(statuses[2:]) == {"not-run"}
+    assert _all(by_q["2b"].cases, "passed")
 
 
 def test_a_call_that_kills_its_process_is_crashed_and_the_rest_resumes(tmp_path, public_cases):
@@ -89,15 +96,17 @@ def test_a_call_that_kills_its_process_is_crashed_and_the_rest_resumes(tmp_path,
     cases = selfcheck.select(public_cases, ["1a", "2b"])
     result = selfcheck.check_file(path, cases, FAST)
     by_q = {q.id: q for q in result.questions}
-    assert [c.status for c in by_q["1a"].cases] == ["crashed"] * 3
-    assert [c.status for c in by_q["2b"].cases] == ["passed"] * 3
+    assert _all(by_q["1a"].cases, "crashed")
+    assert _all(by_q["2b"].cases, "passed")
 
 
 def test_an_exception_names_its_line_in_the_students_code(tmp_path, public_cases):
     path = _module(tmp_path, "def sigmoid_jacobian(W, x):\n    y = W @ x\n    return np.dot(y, W.T @ W @ x[:1])\n")
     result = selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
     messages = [c.message for c in result.questions[0].cases]
-    assert all(m.startswith("ValueError") and m.endswith("(line 4)") for m in messages), messages
+    # worded as the graded run words it: the place, the error, the line's text
+    assert all(m.startswith("line 4 in `sigmoid_jacobian`: ValueError") and m.endswith("return np.dot(y, W.T @ W @ x[:1])")
+               for m in messages), messages
 
 
 def test_selecting_questions(public_cases):
@@ -128,7 +137,7 @@ def test_the_self_check_imports_nothing_linux_only(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(SUBMISSIONS / "alice_correct.ipynb"), str(out)],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "29 of 29" in proc.stdout
+    assert re.search(r"(\d+) of \1 public cases pass", proc.stdout), proc.stdout
     assert json.loads(out.read_text(encoding="utf-8"))["isolation"] == portable.ISOLATION
 
 
@@ -141,7 +150,7 @@ def test_the_blocker_really_blocks():
 
 def test_the_child_script_imports_only_portable_modules():
     """The child runs as a plain script: only the standard library's portable modules, numpy, IPython."""
-    allowed = {"__future__", "base64", "json", "os", "signal", "sys", "threading", "time", "_thread", "tempfile",
+    allowed = {"__future__", "base64", "json", "os", "signal", "sys", "threading", "time", "_thread", "tempfile", "linecache",
                "builtins", "numpy", "IPython", "traitlets"}
     tree = ast.parse(portable.CHILD.read_text(encoding="utf-8"))
     imported = set()
@@ -159,7 +168,7 @@ def test_the_child_does_not_see_the_graders_settings(tmp_path, public_cases, mon
     path = _module(tmp_path, "import os\ndef sigmoid_jacobian(W, x):\n"
                              "    raise ValueError(repr(sorted(k for k in os.environ if 'GRADER' in k.upper())))\n")
     result = selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
-    assert all(c.message.startswith("ValueError: []") for c in result.questions[0].cases)
+    assert all("ValueError: []" in c.message for c in result.questions[0].cases)
 
 
 def test_require_sandbox_checks_in_the_sandbox(tmp_path):
@@ -190,7 +199,7 @@ def test_files_beside_the_submission_are_not_there_as_in_grading(tmp_path, publi
         mine = selfcheck.check_file(folder / "sub.py", cases, FAST)
         with Session(replace(config, limits=FAST), visibility="public", case_set=cases) as session:
             graded = session.grade(folder / "sub.py")
-        assert [c.status for c in mine.questions[0].cases] == ["missing"] * 3
+        assert _all(mine.questions[0].cases, "missing")
         assert _statuses(mine) == _statuses(graded)
         assert [(c.status, c.error.split(":")[0]) for c in mine.cells] == \
                [(c.status, c.error.split(":")[0]) for c in graded.cells]
@@ -202,5 +211,5 @@ def test_a_child_that_cannot_start_says_why(tmp_path, public_cases, monkeypatch)
     monkeypatch.setattr(portable, "CHILD", broken)
     path = _module(tmp_path, "def sigmoid_jacobian(W, x):\n    return W\n")
     result = selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
-    assert [c.status for c in result.questions[0].cases] == ["crashed"] * 3
+    assert _all(result.questions[0].cases, "crashed")
     assert any("numpy is not installed here" in p.message for p in result.problems)

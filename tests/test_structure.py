@@ -122,7 +122,7 @@ def _question(tmp_path: Path, source: str, qid: str, public_cases):
 
 def test_sigma_prime_of_the_last_step_everywhere_is_named_by_family(tmp_path, public_cases):
     q, result = _question(tmp_path, LAST_SIGMA_EVERYWHERE, "2a", public_cases)
-    assert q.status == "failed"
+    assert q.status != "passed"      # (right where it coincides with the right answer, e.g. T = 1)
     assert q.diagnosis == ["sigma-prime-not-per-step"]
     assert "only the (t, k) blocks with t − k ≥ 1 are wrong" in q.where
     assert json.loads(json.dumps(result.to_dict()))["questions"][0]["where"] == q.where

@@ -106,5 +106,6 @@ MESSAGES = structure.SENTENCES
 
 ASSIGNMENT = Assignment(name="hw3", title="Homework 3: Recurrent Neural Networks", questions=QUESTIONS,
                         written=WRITTEN, written_parser=written.parse,
-                        hidden_cases_note="other sizes and edge cases: n = 1, T = 1, saturated sigmoids, "
-                                          "complex eigenvalues, ...")
+                        hidden_cases_note="more sizes and more of each kind of edge case: n = 1, T = 1, "
+                                          "saturated sigmoids, long sequences, complex and negative "
+                                          "eigenvalues, gates near 0 and 1, large gradients")

@@ -5,7 +5,12 @@ cases are drawn from a generator seeded by the instructor's secret, and always i
 that separate right from almost-right: n = 1, d = 1, T = 1; saturated sigmoids (|z| > 30, mixed
 with unsaturated rows so that a mathematically correct but naive σ′ still passes); long sequences
 whose early terms vanish; non-symmetric matrices; complex-conjugate and negative eigenvalues;
-p = 0 and p = 1; spectral radius exactly 1; forget gates all 1 and all near 0.
+p = 0 and p = 1; spectral radius exactly 1; forget gates all 1 and all near 0; gradients with
+entries beyond ±10 (so that clipping shows).
+
+Every family of hidden case that exists for a reason (saturation, n = 1, T = 1, long sequences,
+complex and negative eigenvalues, gates at 0 and 1, large gradients) has a public representative
+too, so that a self-check that passes means no whole family fails later.
 
 Each generator takes a `numpy.random.Generator` and returns a list of `CaseInput`.
 """
@@ -44,7 +49,8 @@ def _jacobian_case(rng, n, d, label, saturate=False):
 
 def sigmoid_jacobian_public(rng):
     return [_jacobian_case(rng, 3, 2, "n=3, d=2"), _jacobian_case(rng, 2, 4, "n=2, d=4"),
-            _jacobian_case(rng, 1, 3, "n=1, d=3")]
+            _jacobian_case(rng, 1, 3, "n=1, d=3"), _jacobian_case(rng, 4, 3, "saturated rows", saturate=True),
+            _jacobian_case(rng, 3, 1, "d=1")]
 
 
 def sigmoid_jacobian_hidden(rng):
@@ -68,8 +74,42 @@ def _rnn_case(rng, T, n, d, label, w_scale=None, saturate=False):
     h0 = rng.uniform(-1, 1, size=n)
     gs = _normal(rng, T, n)
     if saturate and n >= 2:
-        U[0] *= 40.0  # unit 0 is driven hard into saturation at most steps
+        # Unit 0 is driven hard into saturation at most steps: |U[0]·x_t| is 30 at the median step.
+        drive = np.median(np.abs(xs @ U[0]))
+        U[0] *= min(1e3, 30.0 / max(float(drive), 1e-3))
     return CaseInput(label, (W, U, xs, np.ascontiguousarray(h0), gs))
+
+
+def _large_gradient_case(rng, T, n, d, label, at_least=25.0, w_scale=None):
+    """A case whose gradient has entries far beyond ±10, and so do some of its BPTT terms: an
+    answer clipped at ±1, ±5 or ±10 (a real habit from training code) cannot pass it.
+
+    ∂L/∂W and every term are linear in the upstream gradients gs, so scaling gs scales them; the
+    scale is chosen from the case's own largest term, which is never larger than the gradient's
+    entries can add up to."""
+    case = _rnn_case(rng, T, n, d, label, w_scale=w_scale)
+    W, U, xs, h0, gs = case.args
+    largest = float(np.max(np.abs(_terms(W, U, xs, h0, gs))))
+    factor = max(1.0, at_least / max(largest, 1e-3))
+    return CaseInput(label, (W, U, xs, h0, np.ascontiguousarray(gs * factor)))
+
+
+def _terms(W, U, xs, h0, gs):
+    """The BPTT terms of 2(a) (what `bptt_terms` returns), to size a case: plain numpy, no student code."""
+    T, n = gs.shape
+    hs, primes = [h0], []
+    for t in range(T):
+        h = 1.0 / (1.0 + np.exp(-(W @ hs[-1] + U @ xs[t])))
+        hs.append(h)
+        primes.append(h * (1 - h))
+    terms = np.zeros((T, T, n, n))
+    for t in range(T):
+        upstream = gs[t]
+        for k in range(t, -1, -1):
+            delta = upstream * primes[k]
+            terms[t, k] = np.outer(delta, hs[k])
+            upstream = W.T @ delta
+    return terms
 
 
 def _rnn_hidden(rng, long_T):
@@ -81,12 +121,18 @@ def _rnn_hidden(rng, long_T):
     for _ in range(6):
         T, n, d = (int(v) for v in rng.integers(2, 6, size=3))
         cases.append(_rnn_case(rng, T, n, d, f"T={T}, n={n}, d={d}"))
+    cases += [_large_gradient_case(rng, 4, 3, 2, "large gradients (entries > 10)"),
+              _large_gradient_case(rng, 6, 2, 3, "large gradients, longer", at_least=60.0)]
     return cases
 
 
 def bptt_public(rng):
     return [_rnn_case(rng, 3, 2, 2, "T=3, n=2, d=2"), _rnn_case(rng, 2, 3, 1, "T=2, n=3, d=1"),
-            _rnn_case(rng, 4, 2, 3, "T=4, n=2, d=3")]
+            _rnn_case(rng, 4, 2, 3, "T=4, n=2, d=3"),
+            _rnn_case(rng, 1, 1, 2, "T=1, n=1"),
+            _rnn_case(rng, 4, 3, 2, "saturated unit", saturate=True),
+            _rnn_case(rng, 20, 2, 2, "T=20, early terms vanish", w_scale=0.3),
+            _large_gradient_case(rng, 4, 3, 2, "large recurrent weights, gradients > 10", w_scale=2.0)]
 
 
 def bptt_grad_hidden(rng):
@@ -121,7 +167,9 @@ def power_public(rng):
     S = np.array([[2.0, 1.0], [1.0, 3.0]])
     return [CaseInput("symmetric 2×2, p=3", (S, 3)),
             CaseInput("non-symmetric 3×3, p=5", (_from_eigen(rng, [0.9, -0.5, 1.2]), 5)),
-            CaseInput("p=0", (_from_eigen(rng, [0.7, 1.4]), 0))]
+            CaseInput("p=0", (_from_eigen(rng, [0.7, 1.4]), 0)),
+            CaseInput("complex eigenvalues, p=4", (_with_complex_pair(rng, 0.9, 1.2, (0.5,)), 4)),
+            CaseInput("1×1, p=1", (np.array([[-0.8]]), 1))]
 
 
 def power_hidden(rng):
@@ -150,7 +198,10 @@ def _rotation(theta, scale=1.0):
 def regime_public(rng):
     return [CaseInput("diag(0.5, 0.3)", (np.diag([0.5, 0.3]),)),
             CaseInput("diag(1.5, 0.2)", (np.diag([1.5, 0.2]),)),
-            CaseInput("rotation", (_rotation(0.8),))]
+            CaseInput("rotation", (_rotation(0.8),)),
+            CaseInput("eigenvalues -1.2, 0.5", (_from_eigen(rng, [-1.2, 0.5]),)),
+            CaseInput("-I (ρ=1, negative)", (-np.eye(3),)),
+            CaseInput("1×1 [1.001]", (np.array([[1.001]]),))]
 
 
 def regime_hidden(rng):
@@ -203,7 +254,8 @@ def _lstm_hidden(rng, make):
 
 
 def lstm_step_public(rng):
-    return [_step_case(rng, 2, 3, "n=2, d=3"), _step_case(rng, 3, 2, "n=3, d=2"), _step_case(rng, 1, 2, "n=1")]
+    return [_step_case(rng, 2, 3, "n=2, d=3"), _step_case(rng, 3, 2, "n=3, d=2"), _step_case(rng, 1, 2, "n=1"),
+            _step_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5)]
 
 
 def lstm_step_hidden(rng):
@@ -211,7 +263,8 @@ def lstm_step_hidden(rng):
 
 
 def gates_public(rng):
-    return [_gates_case(rng, 2, 3, "n=2, d=3"), _gates_case(rng, 3, 2, "n=3, d=2"), _gates_case(rng, 1, 2, "n=1")]
+    return [_gates_case(rng, 2, 3, "n=2, d=3"), _gates_case(rng, 3, 2, "n=3, d=2"), _gates_case(rng, 1, 2, "n=1"),
+            _gates_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5)]
 
 
 def gates_hidden(rng):
@@ -219,7 +272,8 @@ def gates_hidden(rng):
 
 
 def cell_public(rng):
-    return [_cell_case(rng, 2, 3, "n=2, d=3"), _cell_case(rng, 3, 2, "n=3, d=2"), _cell_case(rng, 1, 2, "n=1")]
+    return [_cell_case(rng, 2, 3, "n=2, d=3"), _cell_case(rng, 3, 2, "n=3, d=2"), _cell_case(rng, 1, 2, "n=1"),
+            _cell_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5)]
 
 
 def cell_hidden(rng):
@@ -229,7 +283,10 @@ def cell_hidden(rng):
 def carousel_public(rng):
     return [CaseInput("t−k=3, n=2", (rng.uniform(0.2, 0.95, size=(3, 2)),)),
             CaseInput("every f = 1", (np.ones((4, 3)),)),
-            CaseInput("t−k=2, n=3", (rng.uniform(0.2, 0.95, size=(2, 3)),))]
+            CaseInput("t−k=2, n=3", (rng.uniform(0.2, 0.95, size=(2, 3)),)),
+            CaseInput("t−k=1, forget gates near 0 and 1", (np.array([[1.0, 0.002, 0.999]]),)),
+            CaseInput("t−k=0 (identity)", (np.zeros((0, 2)),)),
+            CaseInput("n=1, long", (rng.uniform(0.9, 0.999, size=(30, 1)),))]
 
 
 def carousel_hidden(rng):

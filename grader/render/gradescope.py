@@ -37,7 +37,7 @@ from ..results import ERROR, PASSED, UNREADABLE, CaseResult, QuestionResult, Res
 from ..text import clean
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
-INSTRUCTOR_ONLY = {"demo-secret", "isolation", "internal-error"}
+INSTRUCTOR_ONLY = {"demo-secret", "isolation", "internal-error", "environment-incomplete"}
 OUTPUT_LIMIT = 8000          # characters per test output
 TOTAL_LIMIT = 20000          # characters of the top-level output
 PRINTED_LIMIT = 3000         # characters of what the notebook printed
@@ -64,7 +64,12 @@ def public_output(question: QuestionResult, hints: dict[str, str]) -> str:
     cases = question.public
     passed = sum(1 for c in cases if c.status == PASSED)
     lines = [f"`{question.name}`: {passed} of {len(cases)} public cases pass."]
+    # The hints first: the case details below may be long enough to be cut at OUTPUT_LIMIT.
     seen: list[str] = []
+    for case in cases:
+        if case.status != PASSED:
+            seen += [m for m in case.diagnosis if m not in seen]
+    lines += [f"hint: {hints[mistake]}" for mistake in seen if hints.get(mistake)]
     for number, case in enumerate(cases, 1):
         mark = "✓" if case.status == PASSED else "✗"
         lines.append(f"{mark} case {number} ({case.label}): {case.status}")
@@ -81,10 +86,6 @@ def public_output(question: QuestionResult, hints: dict[str, str]) -> str:
             lines += ["    got:", _indent(case.got)]
         if case.tolerance:
             lines.append(f"    tolerance: {case.tolerance}")
-        seen += [m for m in case.diagnosis if m not in seen]
-    for mistake in seen:
-        if hints.get(mistake):
-            lines.append(f"hint: {hints[mistake]}")
     return clean("\n".join(lines), OUTPUT_LIMIT)
 
 
