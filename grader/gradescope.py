@@ -180,11 +180,6 @@ RUN cp /autograder/source/run_autograder /autograder/run_autograder \\
 """
 
 
-def setup_sh(config: Config) -> str:
-    """setup.sh, making the engine and the packages the assignment declares private root-only."""
-    return SETUP_SH.replace("{private}", " ".join(dict.fromkeys(("grader", *config.private_packages()))))
-
-
 def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -194,8 +189,11 @@ def _toml_value(value: object) -> str:
 
 
 def setup_sh(config: Config) -> str:
-    """setup.sh, installing the configuration's student environment besides the grader."""
-    return SETUP_SH.replace("@STUDENT_PACKAGES@", " ".join(shlex.quote(p) for p in config.environment) or "--version")
+    """setup.sh: installs the student environment's packages, and makes the engine and the packages
+    the assignment declares private root-only."""
+    private = " ".join(dict.fromkeys(("grader", *config.private_packages())))
+    packages = " ".join(shlex.quote(p) for p in config.environment) or "--version"
+    return SETUP_SH.replace("{private}", private).replace("@STUDENT_PACKAGES@", packages)
 
 
 def grader_toml(config: Config) -> str:

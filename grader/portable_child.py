@@ -132,7 +132,7 @@ def describe(exc: BaseException) -> str:
 def explain(exc: BaseException, sources: dict[str, str] | None = None) -> str:
     """`exc` at the innermost frame of the student's own code, worded as the sandboxed worker words
     it (`worker.StudentCode.explain`), so that the self-check says what the graded run says:
-    "line 7 in `bptt_grad` (cell 4): ValueError: ..." and the line's text below.
+    "line 7 in `some_function` (cell 4): ValueError: ..." and the line's text below.
 
     `sources` maps the student's filenames ("<cell N>", the module's name) to their code; a
     Jupyter kernel's cells (no sources given) are found by their names and read by linecache.

@@ -1065,7 +1065,7 @@ class StudentCode:
         return label, line, _short(text.strip(), 200)
 
     def where(self, filename: str, line: int | None, function: str) -> tuple[str, str]:
-        """("line 7 in `bptt_grad` (cell 4)", the line's text): the place in the student's words."""
+        """("line 7 in `some_function` (cell 4)", the line's text): the place in the student's words."""
         label, line, text = self.place(filename, line)
         where = f"line {line}" if line else "a line"
         if function and function not in ("<module>", "<cell line: 0>"):

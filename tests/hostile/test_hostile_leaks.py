@@ -295,7 +295,7 @@ if _JOB == {first}:                 # in the first run only (a stash tells a re-
     crashed = [c for q in result.questions if q.id == "3c-cell" for c in q.hidden]
     assert crashed and all(c.status == "crashed" for c in crashed)       # it was re-run that often
     assert _jobs_named(result) == {first}, result.cells
-    assert result.cells[1].error == f"RuntimeError: raised by job {first}"
+    assert result.cells[1].error.split("\n")[0] == f"line 1 (cell 1): RuntimeError: raised by job {first}"
     assert result.output == f"output forged by job {first}"
     from grader.render.gradescope import results_json
 
@@ -366,7 +366,8 @@ def lstm_cell_jacobian(params, x, c_prev, o_prev):
     return _correct_cell(params, x, c_prev, o_prev)
 """]
     result = session.grade(notebook(tmp_path, cells))
-    assert result.cells[1].error == "RuntimeError: stash: nothing", result.cells[1].error[:300]
+    assert result.cells[1].error.split("\n")[0].endswith("(cell 1): RuntimeError: stash: nothing"), \
+        result.cells[1].error[:300]
     assert_all_promises(result, session, tmp_path, attacked={"3c-cell": POINTS["3c-cell"]})
     assert_next_graded_fully(session, tmp_path)
 
