@@ -52,7 +52,7 @@ from typing import Callable, Iterable
 from . import __version__, submitted
 from .config import Config
 from .files import read_text_or_none, write_atomic, write_chunks_atomic
-from .results import ERROR, GRADED, NO_SUBMISSION, Problem, Result, Student, json_text
+from .results import GRADED, NO_SUBMISSION, Problem, Result, Student, SubmissionStatus, json_text
 from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
 from .slim import inflate, slim
@@ -672,7 +672,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
                 submission, stamp = running.pop(future)
                 result = future.result()    # grade_one never raises
                 result = identify(result, submission)     # the LMS identity, in the files and the record
-                text = write_student(out, submission, result, None if result.status == ERROR else stamp)
+                text = write_student(out, submission, result, None if result.status == SubmissionStatus.ERROR else stamp)
                 report.result_sha256[submission.name] = _sha256(text)
                 report.results.append(slim(result))      # the whole result is on disk (grader.slim)
                 report.graded += 1

@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .results import Result
+from .results import CaseStatus, Result
 from .resultsfile import ResultsFileError, iter_results
 from .slim import slim
 
 CLASS_FILES = ("results.json", "grades.csv", "summary.html", "review.html")
 RUNS = "_runs"                       # a student folder can never start with "_" (batch.safe_name)
 EPS = 1e-9
-UNSTABLE = ("timeout", "crashed")
+UNSTABLE = (CaseStatus.TIMEOUT, CaseStatus.CRASHED)
 
 
 @dataclass

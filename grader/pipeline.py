@@ -15,25 +15,14 @@ from . import __version__
 from .compare import compare, describe, describe_input
 from .diagnose import diagnose, locate
 from .load import WRITTEN, LoadError, Program, load
-from .results import (CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, TIMEOUT, UNREADABLE,
-                      AnswerPrint, CaseResult, CellReport, Problem, QuestionResult, Result, StaffCase)
+from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, TIMEOUT,
+                      UNREADABLE, AnswerPrint, CaseResult, CaseStatus, CellReport, CellStatus, Problem,
+                      QuestionResult, Result, StaffCase)
 from .protocol import CallSpec, RawAnswer, RunReport, Sink
 from .score import question_result
 from .similarity import answer_digest
 from .spec import PUBLIC, Case, CaseSet, Question
 from .text import clean
-
-# What a student sees for a hidden case that did not pass: the kind of failure, never its details
-# (an exception message or a printed value could echo the hidden inputs).
-HIDDEN_MESSAGES = {
-    FAILED: "wrong answer",
-    ERROR: "raised an exception or returned something that is not an answer",
-    TIMEOUT: "took too long",
-    CRASHED: "the process died",
-    MISSING: "the name is not defined",
-    NOT_RUN: "not run",
-}
-
 
 @dataclass
 class Extras:
@@ -91,7 +80,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     else:
         report = run(program, _calls(case_set), judged)
         judged.raise_fault()
-        result.cells = [CellReport(i, run.status, clean(run.error, 1000), _head(program, i))
+        result.cells = [CellReport(i, CellStatus(run.status), clean(run.error, 1000), _head(program, i))
                         for i, run in sorted(report.cells.items())]
         result.output = clean(report.output, 20000)
         if report.shell_escapes:
@@ -160,13 +149,13 @@ class Judged:
         try:
             question = self.case_set.assignment.question(case.question_id)
             if case.probe is not None:
-                if answer.status == "ok":
+                if answer.status == ANSWERED:
                     self.probes[case.uid] = compare(question.kind, case.expected, answer.value, question.tolerance,
                                                     question.keys).passed
                 return
             verdict = _judge(question, case, answer, self.case_set.memo, self.staff)
             self.verdicts[answer.uid] = verdict
-            if verdict.status == FAILED and answer.status == "ok":
+            if verdict.status == FAILED and answer.status == ANSWERED:
                 self.wrong.append(_print(question, case, verdict, answer))
                 if _size(answer.value) <= LOCATE_BYTES:
                     self.wrong_values[case.uid] = answer.value
@@ -239,11 +228,18 @@ def _written_answers(program: Program, case_set: CaseSet, extras: Extras) -> dic
     answers = {}
     for case in case_set.cases:
         if case.question_id in parsed:
-            answers[case.uid] = RawAnswer(case.uid, "ok", parsed[case.question_id])
+            answers[case.uid] = RawAnswer(case.uid, ANSWERED, parsed[case.question_id])
         else:
-            answers[case.uid] = RawAnswer(case.uid, "not-run", message="not run: a written submission has no code; "
+            answers[case.uid] = RawAnswer(case.uid, NOT_RUN, message="not run: a written submission has no code; "
                                                                          "this answer was not found in the text")
     return answers
+
+
+# A comparison's verdict (grader.compare's words) and a run's status for a case that gave no value
+# (the worker protocol's words, grader.protocol) as case statuses; anything else is an ERROR.
+ANSWERED = "ok"     # the protocol's status of a case that returned a value
+VERDICTS = {PASSED.value: PASSED, FAILED.value: FAILED}
+UNANSWERED = {MISSING.value: MISSING, TIMEOUT.value: TIMEOUT, CRASHED.value: CRASHED, NOT_RUN.value: NOT_RUN}
 
 
 def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | None = None,
@@ -266,17 +262,16 @@ def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | N
         result.message = "not run"
         return result
     result.seconds = raw.seconds
-    if raw.status == "ok":
+    if raw.status == ANSWERED:
         verdict = compare(question.kind, case.expected, raw.value, question.tolerance, question.keys)
-        result.status = {"passed": PASSED, "failed": FAILED}.get(verdict.status, ERROR)
+        result.status = VERDICTS.get(verdict.status, ERROR)
         result.message = clean(verdict.message, 3000)
         if public:
             result.got = clean(describe(question.kind, raw.value), 3000)
         if not verdict.passed:
             result.diagnosis = diagnose(question, case, raw.value, memo)
     else:
-        result.status = {"missing": MISSING, "timeout": TIMEOUT, "crashed": CRASHED, "not-run": NOT_RUN,
-                         "unconvertible": ERROR}.get(raw.status, ERROR)
+        result.status = UNANSWERED.get(raw.status, ERROR)
         result.message = clean(raw.message, 1000)
     if not public and staff is not None:
         staff.append(_staff_case(question, case, raw, result, memo))
@@ -298,7 +293,7 @@ def _staff_case(question: Question, case: Case, raw: RawAnswer | None, judged: C
         memo[("staff", case.uid)] = (_inputs(question, case), describe(question.kind, case.expected))
     inputs, expected = memo[("staff", case.uid)]
     got = None
-    if raw is not None and raw.status == "ok":
+    if raw is not None and raw.status == ANSWERED:
         got = clean(describe(question.kind, raw.value), 3000)
     return StaffCase(case.uid, question.id, judged.label, judged.status, dict(inputs), expected, got,
                      judged.message, list(judged.diagnosis))

@@ -22,7 +22,9 @@ from urllib.parse import quote
 
 import jinja2
 
-from ..results import ATOMS, NOT_RUN, PASSED, UNREADABLE, CaseResult, QuestionResult, Result, field_names
+from ..results import (ATOMS, NOT_RUN, PASSED, STATUS_TYPES, UNREADABLE, CaseResult, CaseStatus, CellStatus,
+                       QuestionResult,
+                       QuestionStatus, Result, Standing, field_names)
 from ..slim import StandIn, stand_in
 from ..text import clean
 from ..totals import totals
@@ -77,6 +79,8 @@ def make_environment(template_loader: jinja2.BaseLoader,
     from .scripts import csp
 
     env.globals["csp"] = csp
+    # The status enums, so that a template compares with `CaseStatus.PASSED`, never with a literal.
+    env.globals.update({kind.__name__: kind for kind in STATUS_TYPES})
     return env
 
 
@@ -197,6 +201,16 @@ def _question_view(q: QuestionResult) -> QuestionView:
                         sum(c.status == PASSED for c in hidden))
 
 
+FULL_MARKS = 0.999       # a share of the maximum shown as full marks (rounding of the written parts' points)
+
+
+def standing_of(fraction: float) -> QuestionStatus:
+    """How a score's share of the maximum is shown (the colour of the total's bar): full, partial or none."""
+    if fraction >= FULL_MARKS:
+        return QuestionStatus.PASSED
+    return QuestionStatus.PARTIAL if fraction > 0 else QuestionStatus.FAILED
+
+
 def report(result: Result, env: jinja2.Environment | None = None, work_href: str | None = None) -> str:
     """The per-student report: score, problems, every question with its cases, execution, written parts.
 
@@ -207,16 +221,18 @@ def report(result: Result, env: jinja2.Environment | None = None, work_href: str
     # that counts every written part, scored or not.
     sums = totals(result)
     result.score, result.max_score = sums.total, sums.max
+    fraction = result.score / result.max_score if result.max_score else 0.0
     questions = [_question_view(q) for q in result.questions]
     stated = [v for v in questions if any(c.status != NOT_RUN for c in v.q.cases)]
-    failed_cells = [c for c in result.cells if c.status != "ok"]
+    failed_cells = [c for c in result.cells if c.status != CellStatus.OK]
     return (env or environment()).get_template("report.html").render(
         result=result,
         questions=questions,
         failed_cells=failed_cells,
         unreadable=result.status == UNREADABLE,
         self_check=result.visibility == "public",
-        fraction=result.score / result.max_score if result.max_score else 0.0,
+        fraction=fraction,
+        overall=standing_of(fraction),
         totals=sums,
         work_href=safe_link(work_href) if work_href else None,
         written_only=is_written_only(result),
@@ -242,14 +258,45 @@ class StudentRow:
     result: Result
     href: str | None
     scores: dict[str, QuestionResult]
-    standing: str = classview.COUNTED      # counted in the statistics, blank, or unreadable
+    standing: Standing = Standing.COUNTED  # counted in the statistics, blank, or unreadable
     staff_href: str | None = None          # the instructor-only view of this submission
+
+    @property
+    def full(self) -> bool:
+        return bool(self.result.max_score) and self.result.score >= self.result.max_score - 1e-9
+
+    @property
+    def counted(self) -> bool:
+        return self.standing == Standing.COUNTED
+
+    @property
+    def tags(self) -> str:
+        """What the table's filter (table.js, FILTERS) matches this row by."""
+        group = self.standing.value if self.standing != Standing.UNGRADABLE else NOT_GRADED
+        return f"{group} {'full' if self.full else 'not-full'}"
+
+    @property
+    def shown(self) -> str:
+        """The status word in the table: the standing, or why it could not be graded."""
+        return self.result.status.value if self.standing == Standing.UNGRADABLE else self.standing.value
+
+    @property
+    def badge(self) -> str:
+        """The badge's CSS classes: coloured by the submission's status, a blank one greyed."""
+        grey = f" s-{CaseStatus.NOT_RUN.value}" if self.standing == Standing.BLANK else ""
+        return f"s-{self.result.status.value}{grey}"
+
+
+NOT_GRADED = "not-graded"
+# The student table's filter: (value matched against a row's tags, label).
+FILTERS = (("", "everyone"), (Standing.COUNTED.value, Standing.COUNTED.value), (Standing.BLANK.value, Standing.BLANK.value),
+           (NOT_GRADED, "not graded"), ("full", "full marks"), ("not-full", "not full marks"))
 
 
 # Status by text and icon, never by colour alone (and the same words everywhere).
-STANDING_MARKS = {classview.COUNTED: ("✓", "graded"), classview.BLANK: ("○", "blank (nothing attempted)"),
-                  classview.UNGRADABLE: ("✗", "not graded")}
-QUESTION_MARKS = {"passed": "✓", "partial": "◐", "failed": "✗"}
+STANDING_MARKS = {Standing.COUNTED: ("✓", Standing.COUNTED.value), Standing.BLANK: ("○", "blank (nothing attempted)"),
+                  Standing.UNGRADABLE: ("✗", "not graded")}
+QUESTION_MARKS = {QuestionStatus.PASSED: "✓", QuestionStatus.PARTIAL: "◐", QuestionStatus.FAILED: "✗"}
 
 
 def summary(results: list[Result], links: dict[str, str] | None = None,
@@ -290,7 +337,8 @@ def summary_chunks(results: list[Result], links: dict[str, str] | None = None,
         question_ids=[qid for qid, _, _ in classview.question_order(clean_results)],
         assignment=assignment,
         versions=versions,
-        geometry=dataclasses.asdict(_Geometry()),
+        geometry=view.geometry,
+        filters=FILTERS,
         staff_pages=[(label, safe_link(path)) for label, path in staff_pages],
         title=f"{assignment or 'Class'} — class summary" + (" (INCOMPLETE)" if incomplete else ""),
         incomplete=incomplete,
@@ -313,17 +361,3 @@ def _class_view_of(result: Result) -> Result:
     sums = totals(result)       # the totals every output shows: auto + written, out of the same maximum
     return dataclasses.replace(result, questions=questions, cells=[], output="", written=[],
                                score=sums.total, max_score=sums.max)
-
-
-@dataclass(frozen=True)
-class _Geometry:
-    """Chart sizes, passed to the template so that axes and bars agree."""
-
-    hist_width: int = classview.HIST_WIDTH
-    hist_height: int = classview.HIST_HEIGHT
-    hist_top: int = classview.HIST_TOP
-    hist_bottom: int = classview.HIST_HEIGHT - classview.HIST_BOTTOM
-    hist_left: int = classview.HIST_LEFT
-    rate_width: int = classview.RATE_WIDTH
-    rate_label: int = classview.RATE_LABEL
-    rate_row: int = classview.RATE_ROW

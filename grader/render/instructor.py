@@ -14,7 +14,7 @@ import dataclasses
 
 from dataclasses import dataclass
 
-from ..results import PASSED, CaseResult, Result, StaffCase, json_text, plain
+from ..results import PASSED, CaseResult, CaseStatus, Result, StaffCase, json_text, plain
 from ..text import clean
 from .html import environment, points
 
@@ -33,7 +33,7 @@ class CaseView:
     uid: str
     visibility: str
     label: str
-    status: str
+    status: CaseStatus
     inputs: dict[str, str]
     expected: str | None
     got: str | None

@@ -26,7 +26,7 @@ import nh3
 from markupsafe import Markup
 
 from ..load import LoadError, pick_candidate
-from ..results import Result
+from ..results import CellStatus, Result
 from ..text import clean
 from . import richtext
 from .html import environment
@@ -42,7 +42,7 @@ PAGE_TAGS = richtext.HTML_TAGS | richtext.MATHML_TAGS | {"img", "sup", "sub", "b
 @dataclass(frozen=True)
 class CellVerdict:
     index: int
-    status: str
+    status: CellStatus
     error: str
 
 
@@ -74,7 +74,7 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
         problem = exc.message
     except (OSError, ValueError, RecursionError) as exc:
         problem = f"the submission could not be shown ({type(exc).__name__})"
-    failed = [v for v in verdicts.values() if v.status != "ok"]
+    failed = [v for v in verdicts.values() if v.status != CellStatus.OK]
     return environment().get_template("work.html").render(
         title=f"{clean(result.submission, 300)} — the work as graded",
         submission=clean(result.submission, 300).replace("\n", " "),
@@ -120,7 +120,7 @@ def _rebuilt(raw: dict, verdicts: dict[int, CellVerdict], run_outputs: dict[int,
             saved = (cell.get("outputs") or []) if run_outputs is None else run_outputs.get(index, [])
             outputs = [o for o in map(_output, saved if isinstance(saved, list) else []) if o is not None]
             verdict = verdicts.get(index)
-            if verdict is not None and verdict.status != "ok":
+            if verdict is not None and verdict.status != CellStatus.OK:
                 outputs.append(v4.new_output("stream", name="stderr",
                                              text=f"⚑ grader: this cell {_said(verdict.status)} when the grader "
                                                   f"ran it\n{verdict.error}".rstrip() + "\n"))
@@ -133,9 +133,12 @@ def _rebuilt(raw: dict, verdicts: dict[int, CellVerdict], run_outputs: dict[int,
     return nb
 
 
-def _said(status: str) -> str:
-    return {"error": "raised an error", "timeout": "ran out of time", "crashed": "crashed the process",
-            "skipped": "was not run"}.get(status, status)
+CELL_SAID = {CellStatus.ERROR: "raised an error", CellStatus.TIMEOUT: "ran out of time",
+             CellStatus.CRASHED: "crashed the process", CellStatus.SKIPPED: "was not run"}
+
+
+def _said(status: CellStatus) -> str:
+    return CELL_SAID.get(status, status.value)
 
 
 def _text(value, limit: int) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..manual import HEADER
-from ..results import Result, WrittenAnswer
+from ..results import Result, SubmissionStatus, WrittenAnswer
 from ..spec import Assignment
 from ..text import clean
 from markupsafe import Markup
@@ -32,7 +32,7 @@ NAME_LIMIT = 300
 @dataclass(frozen=True)
 class AnswerView:
     student: str
-    status: str                 # the submission's status ("graded", "unreadable", ...)
+    status: SubmissionStatus
     found: bool
     text: str
     html: Markup                # the text rendered (Markdown + MathML), sanitised
@@ -109,7 +109,7 @@ def _part(pid: str, title: str, points: float, rubric: str, results: list[Result
         text = clean(answer.text, TEXT_LIMIT) if answer is not None else ""
         answers.append(AnswerView(
             student=student,
-            status=clean(result.status, 40),
+            status=result.status,
             found=bool(answer is not None and answer.found and answer.text.strip()),
             text=text,
             html=richtext.render(text),
