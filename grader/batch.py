@@ -294,18 +294,20 @@ def grade_one(session: Session, submission: Submission) -> Result:
 # Writing
 
 
-def write_student(out: Path, submission: Submission, result: Result, stamp: Stamp | None) -> str:
+def write_student(out: Path, submission: Submission, result: Result, stamp: Stamp | None, env=None) -> str:
     """The student's result and report, then (last) the record that lets a re-run skip them.
+    `env`: the templates' environment of the run (grader.render.html.environment).
 
     Returns the text of the result.json written.
     """
     from .render import html
 
+    env = env or html.environment()
     folder = student_dir(out, submission)
     text = result_json(result)
     write_atomic(folder / RESULT, text)
-    write_staff(folder, result, REPORT, submission.path)   # work.html; instructor.html/.json (staff only)
-    write_atomic(folder / REPORT, html.report(result, work_href=WORK))
+    write_staff(folder, result, REPORT, submission.path, env)   # work.html; instructor.html/.json (staff only)
+    write_atomic(folder / REPORT, html.report(result, env, work_href=WORK))
     if stamp is not None:
         head = json_text({"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text)})
         write_atomic(folder / RECORD, head[:-1] + ',"result":' + text + "}")    # the result, serialised once
@@ -317,7 +319,8 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
     return text
 
 
-def refresh_student(out: Path, submission: Submission, result: Result, expected_sha256: str | None = None) -> None:
+def refresh_student(out: Path, submission: Submission, result: Result, expected_sha256: str | None = None,
+                    env=None) -> None:
     """Make the student's result.json and report show `result`, rewriting them only if they do not.
 
     `expected_sha256` (of `result`'s result.json, when known) spares serialising to compare.
@@ -331,13 +334,13 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
     result = inflate(result, folder / RESULT)     # a slim result gets its cases back from disk (grader.slim)
     text = result_json(result)
     if on_disk != _sha256(text) or not (folder / REPORT).is_file():
-        write_atomic(folder / REPORT, html.report(result, work_href=WORK if (folder / WORK).is_file() else None))
+        write_atomic(folder / REPORT, html.report(result, env, work_href=WORK if (folder / WORK).is_file() else None))
         write_atomic(folder / RESULT, text)
 
 
 def write_class(out: Path, submissions: list[Submission], results: list[Result], case_set: CaseSet,
                 result_texts: dict[str, str] | None = None, pending: int = 0, with_review: bool = True,
-                similarity: bool = False) -> None:
+                similarity: bool = False, env=None) -> None:
     """The class-wide files: summary.html, review.html, grades.csv and results.json.
 
     `result_texts` maps a student to the JSON text of their result when it is at hand already
@@ -348,6 +351,7 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
     from .batchstate import Incomplete
     from .render import gradebook, html, review
 
+    env = env or html.environment()
     state = Incomplete(pending, pending + len(results)) if pending else None
     links = {s.name: report_link(s) for s in submissions}
     question_ids = [q.id for q in case_set.assignment.questions]
@@ -371,10 +375,11 @@ def write_class(out: Path, submissions: list[Submission], results: list[Result],
     if similarity:
         staff_pages.append(("Similarity (instructors only)", "similarity.html"))
     write_chunks_atomic(out / "summary.html", html.summary_chunks(    # streamed: see grader.slim
-        results, links, incomplete=state.headline() if state else None, staff_links=staff, staff_pages=staff_pages))
+        results, links, env, incomplete=state.headline() if state else None, staff_links=staff,
+        staff_pages=staff_pages))
     if case_set.assignment.written and with_review:
         pages = {s.name: {"report": report_link(s), "work": staff_link(s, WORK)} for s in submissions}
-        write_chunks_atomic(out / "review.html", review.review_chunks(results, case_set.assignment, pages))
+        write_chunks_atomic(out / "review.html", review.review_chunks(results, case_set.assignment, pages, env))
 
 
 def prepare_out(out: Path) -> list[str]:

@@ -240,10 +240,10 @@ def csv_text(d: RunDiff) -> str:
     return out.getvalue()
 
 
-def page(d: RunDiff) -> str:
+def page(d: RunDiff, env=None) -> str:
     from .render.html import environment
 
-    return environment().get_template("diff.html").render(title=f"What changed: {d.old} → {d.new}", diff=d,
+    return (env or environment()).get_template("diff.html").render(title=f"What changed: {d.old} → {d.new}", diff=d,
                                                           num=_num)
 
 

@@ -192,6 +192,16 @@ class ClassView:
     geometry: Geometry = GEOMETRY
 
     @property
+    def apart(self) -> int:
+        """Submissions listed but not in the statistics (blank, or not graded)."""
+        return self.blank + self.unreadable
+
+    @property
+    def mixed_case_sets(self) -> bool:
+        """Graded on more than one case set: the scores are not directly comparable."""
+        return len(self.case_sets) > 1
+
+    @property
     def rate_rows(self) -> list[RateRow]:
         return [self.geometry.rate_row_at(i, q) for i, q in enumerate(self.questions)]
 

@@ -11,7 +11,6 @@ every value placed in the page. The templates never use `|safe`.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import re
 from dataclasses import dataclass
@@ -76,6 +75,8 @@ def make_environment(template_loader: jinja2.BaseLoader,
     env.filters["points"] = points
     env.filters["percent"] = percent
     env.filters["slug"] = slug
+    env.filters["bar_width"] = bar_width
+    env.filters["plural"] = plural
     from .scripts import csp
 
     env.globals["csp"] = csp
@@ -84,9 +85,14 @@ def make_environment(template_loader: jinja2.BaseLoader,
     return env
 
 
-@functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The shared environment (templates are parsed once per process, not once per report)."""
+    """A new environment for the project's templates (a checkout's, or the installed package's).
+
+    The parsed templates live as long as the environment: a caller that renders many pages (a
+    batch: a report per student) makes one and passes it to every render function, so that each
+    template is parsed once per run. Nothing is kept here between calls; a render function given
+    no environment makes its own (Jinja2's bytecode cache on disk keeps that cheap).
+    """
     return make_environment(loader(template_dir()), bytecode_cache())
 
 
@@ -120,6 +126,19 @@ def percent(fraction: float | None) -> str:
     if fraction is None or not math.isfinite(fraction):
         return "–"
     return f"{100 * fraction:.0f}%"
+
+
+def plural(items) -> str:
+    """"s" after a noun counting `items` (a number or a collection) when there are several."""
+    count = items if isinstance(items, (int, float)) else len(items)
+    return "s" if count > 1 else ""
+
+
+def bar_width(fraction: float | None) -> str:
+    """The CSS width of a bar filled to `fraction` of its track (a filter, so that templates do no arithmetic)."""
+    if fraction is None or not math.isfinite(fraction):
+        fraction = 0.0
+    return f"{100 * fraction:.1f}%"
 
 
 def slug(text: str) -> str:
@@ -329,12 +348,15 @@ def summary_chunks(results: list[Result], links: dict[str, str] | None = None,
                                classview.standing(raw), safe_link(staff) if staff else None))
     clean_results = [row.result for row in rows]
     view = classview.build(clean_results, {row.result.submission: row.standing for row in rows})
+    question_ids = [qid for qid, _, _ in classview.question_order(clean_results)]
     assignment = next((r.assignment for r in clean_results if r.assignment), "")
     versions = sorted({r.grader_version for r in clean_results if r.grader_version})
-    return (env or environment()).get_template("summary.html").generate(
+    env = env or environment()
+    return env.get_template("summary.html").generate(
         view=view,
         rows=rows,
-        question_ids=[qid for qid, _, _ in classview.question_order(clean_results)],
+        question_ids=question_ids,
+        columns=len(question_ids) + 3,         # student, total, one per question, status
         assignment=assignment,
         versions=versions,
         geometry=view.geometry,
@@ -344,7 +366,7 @@ def summary_chunks(results: list[Result], links: dict[str, str] | None = None,
         incomplete=incomplete,
         standing_marks=STANDING_MARKS,
         question_marks=QUESTION_MARKS,
-        scripts=[scripts.script("table.js")],
+        scripts=[scripts.script("table.js", env)],
     )
 
 

@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
 import nh3
 from markupsafe import Markup
 
@@ -46,7 +47,8 @@ class CellVerdict:
     error: str
 
 
-def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | None = None) -> str:
+def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | None = None,
+              env: jinja2.Environment | None = None) -> str:
     """The whole page showing the submission at `path` as graded in `result` (never raises for a
     bad submission: the page then says why the work cannot be shown).
 
@@ -75,7 +77,7 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
     except (OSError, ValueError, RecursionError) as exc:
         problem = f"the submission could not be shown ({type(exc).__name__})"
     failed = [v for v in verdicts.values() if v.status != CellStatus.OK]
-    return environment().get_template("work.html").render(
+    return (env or environment()).get_template("work.html").render(
         title=f"{clean(result.submission, 300)} — the work as graded",
         submission=clean(result.submission, 300).replace("\n", " "),
         result=result,

@@ -19,6 +19,7 @@ from ..manual import HEADER
 from ..results import Result, SubmissionStatus, WrittenAnswer
 from ..spec import Assignment
 from ..text import clean
+import jinja2
 from markupsafe import Markup
 
 from . import richtext
@@ -61,23 +62,27 @@ class PartView:
         return sum(1 for a in self.answers if a.score is not None)
 
 
-def review(results: list[Result], assignment: Assignment, links: dict[str, dict[str, str]] | None = None) -> str:
+def review(results: list[Result], assignment: Assignment, links: dict[str, dict[str, str]] | None = None,
+           env: jinja2.Environment | None = None) -> str:
     """The review page for `results` (one per student) of `assignment`, as a complete HTML document.
 
     `links`: submission -> {"work": path, "report": path} relative to the page (file paths; they
-    are percent-encoded here), shown beside each answer.
+    are percent-encoded here), shown beside each answer. `env`: the templates' environment
+    (grader.render.html.environment), made here if not given.
     """
-    return "".join(review_chunks(results, assignment, links))
+    return "".join(review_chunks(results, assignment, links, env))
 
 
 def review_chunks(results: list[Result], assignment: Assignment,
-                  links: dict[str, dict[str, str]] | None = None) -> Iterator[str]:
+                  links: dict[str, dict[str, str]] | None = None,
+                  env: jinja2.Environment | None = None) -> Iterator[str]:
     """The review page in pieces, as Jinja2 generates them: written to a file as they come, the page
     (thousands of answers for a large class) is never held whole, nor the list of its fragments."""
     links = links or {}
     parts = [_part(part.id, part.title, float(part.points), part.rubric, results, links) for part in assignment.written]
     rows = [a.csv_row for p in parts for a in p.answers]
-    return environment().get_template("review.html").generate(
+    env = env or environment()
+    return env.get_template("review.html").generate(
         title=f"{clean(assignment.title, NAME_LIMIT)} · written parts to review",
         assignment=clean(assignment.title, NAME_LIMIT),
         parts=parts,
@@ -85,7 +90,7 @@ def review_chunks(results: list[Result], assignment: Assignment,
         header=_csv_line(HEADER),
         template_csv="\n".join([_csv_line(HEADER), *rows]),
         form_key=_form_key(assignment, results),
-        scripts=[script("review.js")],
+        scripts=[script("review.js", env)],
     )
 
 

@@ -28,6 +28,7 @@ NOTE_WORDS = {"stuck-thread": _("a timed-out call is stuck in compiled code and 
               "no-notebook": _("the saved notebook was not found: pass its path, e.g. "
                                "grader.check_written(\"hw3.ipynb\")")}
 SHOWN_LINES = 6
+FAILING_SHOWN = 2             # failing cases shown per question in the table; the rest are counted
 
 
 @functools.lru_cache(maxsize=8)
@@ -101,17 +102,18 @@ def written_text(written, notebook: str | None, tr: gettext.NullTranslations) ->
 # HTML (Jupyter)
 
 
-@functools.lru_cache(maxsize=1)
-def _environment():
-    from .html import loader, make_environment, template_dir
+def environment():
+    """A new environment for the self-check's table, with Jinja2's i18n extension (each `html`
+    call installs the student's language in it). A caller checking often keeps one and passes it."""
+    from .html import bytecode_cache, loader, make_environment, template_dir
 
-    env = make_environment(loader(template_dir()))
+    env = make_environment(loader(template_dir()), bytecode_cache())
     env.add_extension("jinja2.ext.i18n")
     return env
 
 
 def html(result: Result, written=(), notebook: str | None = None, notes=(), lang: str | None = None,
-         live: bool = False) -> str:
+         live: bool = False, env=None) -> str:
     """A compact table: one row per question, the failing cases' first lines, hints, written parts.
     `live`: the answers came from the definitions in a Jupyter kernel (not from a saved file)."""
     tr = _tr(lang)
@@ -126,12 +128,13 @@ def html(result: Result, written=(), notebook: str | None = None, notes=(), lang
                                 "lines": lines})
         rows.append({"id": q.id, "title": g(q.title), "name": q.name, "status": q.status,
                      "mark": MARK.get(q.status, "?"), "colour": COLOUR.get(q.status, "#b00"), "passed": sum(1 for c in q.cases if c.status == PASSED),
-                     "total": len(q.cases), "failing": failing,
+                     "total": len(q.cases), "failing": failing, "shown": FAILING_SHOWN,
+                     "more": max(0, len(failing) - FAILING_SHOWN),
                      "hints": [{"id": h.id, "text": g(h.hint)} for h in q.hints],
                      "where": [_msg(w, tr) for w in (getattr(q, "where", []) or [])]})
     parts = [{"id": w.id, "title": g(w.title), "ok": w.status == FOUND,
               "text": g(WRITTEN_WORDS[w.status]).format(id=w.id)} for w in written]
-    env = _environment()
+    env = env or environment()
     env.install_gettext_translations(tr, newstyle=True)
     template = env.get_template("selfcheck.html")
     return template.render(
