@@ -12,7 +12,7 @@ import enum
 import functools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 
 class Status(str, enum.Enum):
@@ -390,6 +390,18 @@ def plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     return value
+
+
+def json_object_chunks(head: dict[str, Any], key: str, items: Iterable[Any]) -> Iterator[str]:
+    """The JSON text of `{**head, key: list(items)}` (as `json_text` writes it), in pieces: each
+    item is encoded as it comes, so a class's results.json is never held whole, nor its list."""
+    yield "{"
+    for name, value in head.items():
+        yield f"{json_text(name)}:{json_text(value)},"
+    yield f"{json_text(key)}:["
+    for i, item in enumerate(items):
+        yield ("," if i else "") + json_text(item)
+    yield "]}"
 
 
 def json_text(data: Any) -> str:

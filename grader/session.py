@@ -111,7 +111,8 @@ class Session:
 
 def internal_error(path: Path, name: str | None, case_set: CaseSet, visibility: str, exc: Exception) -> Result:
     """The result for a submission that made the grader itself fail: zero, and saying so plainly."""
-    result = Result(submission=clean(name or path.name, 200), status=SubmissionStatus.ERROR, score=0.0, max_score=case_set.assignment.max_score,
+    result = Result(submission=clean(name or path.name, 200), status=SubmissionStatus.ERROR, score=0.0,
+                    max_score=case_set.assignment.max_score,
                     assignment=case_set.assignment.name, grader_version=__version__, case_set=case_set.digest,
                     visibility=visibility)
     result.problems.append(Problem("internal-error", f"the grader failed on this submission "

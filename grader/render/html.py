@@ -318,13 +318,15 @@ STANDING_MARKS = {Standing.COUNTED: ("✓", Standing.COUNTED.value), Standing.BL
 QUESTION_MARKS = {QuestionStatus.PASSED: "✓", QuestionStatus.PARTIAL: "◐", QuestionStatus.FAILED: "✗"}
 
 
-def summary(results: list[Result], links: dict[str, str] | None = None,
+def summary(results: list[Result], links: dict[str, str] | list[str | None] | None = None,
             env: jinja2.Environment | None = None, incomplete: str | None = None,
-            staff_links: dict[str, str] | None = None, staff_pages: list[tuple[str, str]] = ()) -> str:
+            staff_links: dict[str, str] | list[str | None] | None = None,
+            staff_pages: list[tuple[str, str]] = ()) -> str:
     """The class view: statistics, charts, common failures and mistakes, and a table of every student.
 
-    `links` maps a submission name (as in `Result.submission`) to the path of its report, relative
-    to the summary page (a file path, not a URL: it is percent-encoded here). `incomplete`: the
+    `links`: the path of each result's report, relative to the summary page (a file path, not a
+    URL: it is percent-encoded here), as a list aligned with `results` or a dict keyed by
+    `Result.submission`. `incomplete`: the
     message of an unfinished batch (grader.batchstate), shown as the page's first heading.
     `staff_links`: like `links`, to each submission's instructor-only view. `staff_pages`: (label,
     path) of the class's other pages for staff (review, similarity).
@@ -332,18 +334,17 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
     return "".join(summary_chunks(results, links, env, incomplete, staff_links, staff_pages))
 
 
-def summary_chunks(results: list[Result], links: dict[str, str] | None = None,
+def summary_chunks(results: list[Result], links: dict[str, str] | list[str | None] | None = None,
                    env: jinja2.Environment | None = None, incomplete: str | None = None,
-                   staff_links: dict[str, str] | None = None,
+                   staff_links: dict[str, str] | list[str | None] | None = None,
                    staff_pages: list[tuple[str, str]] = ()) -> Iterator[str]:
     """`summary` in pieces, as Jinja2 generates them: a batch writes them to the file as they come,
     so a large class's page is never held whole (nor the list of its fragments)."""
-    links = links or {}
+    links, staff_links = aligned(links, results), aligned(staff_links, results)
     rows = []
-    for raw in sorted(results, key=lambda r: r.submission.lower()):
-        href = links.get(raw.submission)
+    for i in sorted(range(len(results)), key=lambda i: results[i].submission.lower()):
+        raw, href, staff = results[i], links[i], staff_links[i]
         result = _sanitised(_class_view_of(raw))
-        staff = (staff_links or {}).get(raw.submission)
         rows.append(StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions},
                                classview.standing(raw), safe_link(staff) if staff else None))
     clean_results = [row.result for row in rows]
@@ -368,6 +369,18 @@ def summary_chunks(results: list[Result], links: dict[str, str] | None = None,
         question_marks=QUESTION_MARKS,
         scripts=[scripts.script("table.js", env)],
     )
+
+
+def aligned(links: dict | list | None, results: list[Result]) -> list:
+    """Per-result values (one per result, in order, as a batch gives them) from a list as it is, or
+    from a dict keyed by `Result.submission` (a caller holding names only); None where none."""
+    if links is None:
+        return [None] * len(results)
+    if isinstance(links, dict):
+        return [links.get(r.submission) for r in results]
+    if len(links) != len(results):
+        raise ValueError(f"{len(links)} links for {len(results)} results")
+    return list(links)
 
 
 def _class_view_of(result: Result) -> Result:

@@ -26,6 +26,7 @@ import jinja2
 import nh3
 from markupsafe import Markup
 
+from .. import submitted
 from ..load import LoadError, pick_candidate
 from ..results import CellStatus, Result
 from ..text import clean
@@ -33,6 +34,7 @@ from . import richtext
 from .html import environment
 
 WORK_HTML = "work.html"
+SHOWN_BYTES = 20 * 2**20        # the largest hand-in shown (grader.load.MAX_BYTES: none is larger)
 SOURCE_LIMIT = 200_000          # characters of one cell or module shown
 OUTPUT_LIMIT = 20_000           # characters of one output shown
 IMAGE_LIMIT = 4 * 2**20         # bytes of one embedded figure (base64)
@@ -63,7 +65,8 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
         if path.is_dir():
             path, _ = pick_candidate(path)
         suffix = path.suffix.lower()
-        text = path.read_bytes()[: 20 * 2**20].decode("utf-8", errors="replace")
+        # through grader.submitted: a FIFO handed in is refused, never opened (a read blocked the batch)
+        text = submitted.read_file(path, SHOWN_BYTES).decode("utf-8", errors="replace")
         if suffix == ".ipynb":
             kind, body = "notebook", notebook_html(text, verdicts, run_outputs)
         elif suffix == ".py":
@@ -72,7 +75,7 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
             kind, body = "written", richtext.render(clean(text, SOURCE_LIMIT))
         else:
             problem = f"{path.name} is not a notebook, a module or a written answer"
-    except LoadError as exc:
+    except (LoadError, submitted.Refused) as exc:
         problem = exc.message
     except (OSError, ValueError, RecursionError) as exc:
         problem = f"the submission could not be shown ({type(exc).__name__})"

@@ -23,7 +23,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import richtext
-from .html import environment, safe_link
+from .html import aligned, environment, safe_link
 from .scripts import script
 
 TEXT_LIMIT = 20000
@@ -66,8 +66,9 @@ def review(results: list[Result], assignment: Assignment, links: dict[str, dict[
            env: jinja2.Environment | None = None) -> str:
     """The review page for `results` (one per student) of `assignment`, as a complete HTML document.
 
-    `links`: submission -> {"work": path, "report": path} relative to the page (file paths; they
-    are percent-encoded here), shown beside each answer. `env`: the templates' environment
+    `links`: {"work": path, "report": path} of each result, relative to the page (file paths; they
+    are percent-encoded here), shown beside each answer: a list aligned with `results`, or a dict
+    keyed by `Result.submission`. `env`: the templates' environment
     (grader.render.html.environment), made here if not given.
     """
     return "".join(review_chunks(results, assignment, links, env))
@@ -78,7 +79,7 @@ def review_chunks(results: list[Result], assignment: Assignment,
                   env: jinja2.Environment | None = None) -> Iterator[str]:
     """The review page in pieces, as Jinja2 generates them: written to a file as they come, the page
     (thousands of answers for a large class) is never held whole, nor the list of its fragments."""
-    links = links or {}
+    links = aligned(links, results)
     parts = [_part(part.id, part.title, float(part.points), part.rubric, results, links) for part in assignment.written]
     rows = [a.csv_row for p in parts for a in p.answers]
     env = env or environment()
@@ -104,9 +105,9 @@ def _form_key(assignment: Assignment, results: list[Result]) -> str:
 
 
 def _part(pid: str, title: str, points: float, rubric: str, results: list[Result],
-          links: dict[str, dict[str, str]]) -> PartView:
+          links: list[dict[str, str] | None]) -> PartView:
     answers = []
-    for result in results:
+    for result, link in zip(results, links):
         answer = _find(result, pid)
         student = clean(result.submission, NAME_LIMIT).replace("\n", " ")
         score = answer.score if answer is not None else None
@@ -122,14 +123,14 @@ def _part(pid: str, title: str, points: float, rubric: str, results: list[Result
             comment=comment,
             csv_row=_csv_line((result.submission, pid, _number(score), comment)),
             submission=clean(result.submission, NAME_LIMIT).replace("\n", " "),
-            work_href=_link(links, result.submission, "work"),
-            report_href=_link(links, result.submission, "report"),
+            work_href=_link(link, "work"),
+            report_href=_link(link, "report"),
         ))
     return PartView(pid, clean(title, NAME_LIMIT), points, clean(rubric, 4000), answers)
 
 
-def _link(links: dict[str, dict[str, str]], student: str, what: str) -> str | None:
-    href = links.get(student, {}).get(what)
+def _link(link: dict[str, str] | None, what: str) -> str | None:
+    href = (link or {}).get(what)
     return safe_link(href) if href else None
 
 

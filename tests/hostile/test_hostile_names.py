@@ -35,7 +35,7 @@ def report_links(out: Path) -> dict[str, Path]:
     """Student (as shown) -> their report, from the links in summary.html."""
     html = (out / "summary.html").read_text(encoding="utf-8")
     links = {}
-    for href, text in re.findall(r'<td class="student"><a href="([^"]+)">([^<]*)</a>', html):
+    for href, text in re.findall(r'<td class="student"[^>]*><a href="([^"]+)">([^<]*)</a>', html):
         links[unescape(text)] = out / unquote(unescape(href))
     return links
 
