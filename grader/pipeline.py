@@ -16,7 +16,7 @@ from .compare import compare, describe, describe_input
 from .diagnose import diagnose, locate
 from .load import WRITTEN, LoadError, Program, load
 from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, TIMEOUT,
-                      UNREADABLE, AnswerPrint, CaseResult, CaseStatus, CellReport, CellStatus, Problem,
+                      UNREADABLE, AnswerPrint, CaseResult, CellReport, CellStatus, Problem,
                       QuestionResult, Result, StaffCase)
 from .protocol import CallSpec, RawAnswer, RunReport, Sink
 from .score import question_result
