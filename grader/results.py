@@ -81,7 +81,15 @@ class Standing(Status):
     UNGRADABLE = "unreadable"  # could not be read, or the grader failed on it
 
 
-STATUS_TYPES = (CaseStatus, QuestionStatus, SubmissionStatus, CellStatus, Standing)
+class PartStatus(Status):
+    """A written part in the student's saved notebook, as the self-check sees it (grader.selfcheck)."""
+
+    FOUND = "found"
+    EMPTY = "empty"            # only the template's placeholder
+    NO_MARKER = "no-marker"    # its `<!-- answer: ID -->` line is gone, so nobody will see the answer
+
+
+STATUS_TYPES = (CaseStatus, QuestionStatus, SubmissionStatus, CellStatus, Standing, PartStatus)
 
 # The members under short names, as the code has always spelt them. ERROR is the case status;
 # the submission status is SubmissionStatus.ERROR (equal as text, a different member).
