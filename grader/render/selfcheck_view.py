@@ -127,7 +127,8 @@ def html(result: Result, written=(), notebook: str | None = None, notes=(), lang
                 failing.append({"label": case.label, "status": g(STATUS_WORDS.get(case.status, case.status)),
                                 "lines": lines})
         rows.append({"id": q.id, "title": g(q.title), "name": q.name, "status": q.status,
-                     "mark": MARK.get(q.status, "?"), "colour": COLOUR.get(q.status, "#b00"), "passed": sum(1 for c in q.cases if c.status == PASSED),
+                     "mark": MARK.get(q.status, "?"), "colour": COLOUR.get(q.status, "#b00"),
+                     "passed": sum(1 for c in q.cases if c.status == PASSED),
                      "total": len(q.cases), "failing": failing, "shown": FAILING_SHOWN,
                      "more": max(0, len(failing) - FAILING_SHOWN),
                      "hints": [{"id": h.id, "text": g(h.hint)} for h in q.hints],
