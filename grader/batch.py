@@ -47,12 +47,13 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from . import __version__, submitted
 from .config import Config
 from .files import read_text_or_none, write_atomic, write_chunks_atomic
-from .results import ERROR, GRADED, NO_SUBMISSION, Problem, Result, Student, json_text
+from .results import (GRADED, NO_SUBMISSION, Problem, Result, Student, SubmissionStatus, json_object_chunks,
+                      json_text)
 from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
 from .slim import inflate, slim
@@ -111,23 +112,46 @@ class Stamp:
                 "case_set": self.case_set, "settings": self.settings}
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """One student's part of a batch: every class file is built from the list of these.
+
+    The submission and its result travel together, so nothing has to find a student's result
+    again by a name (a display name is cleaned, and could be shared). `result` is slim once
+    written (grader.slim): the whole result is in the student's result.json.
+    """
+
+    submission: Submission
+    result: Result
+    stamp: Stamp | None = None          # what was graded; None: not to be reused (the grader failed on it)
+    result_sha256: str | None = None    # of the result.json holding the automatic result, when known
+    files: tuple[str, ...] = ()         # the student's files in their folder, written now or kept
+    reused: bool = False                # graded by an earlier run, unchanged since
+
+    @property
+    def identity(self) -> str:
+        return self.submission.identity
+
+
 @dataclass
 class BatchReport:
     """What a batch did, for the command line to print."""
 
-    results: list[Result] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
     graded: int = 0
     reused: int = 0
     seconds: float = 0.0
     interrupted: bool = False
     similarity: list = field(default_factory=list)     # similarity.Pair, when the class was compared
     notes: list[str] = field(default_factory=list)     # what to tell the person (output folder, kept TA scores...)
-    # student -> sha256 of the result.json holding their automatic result (written now or before)
-    result_sha256: dict[str, str] = field(default_factory=dict, repr=False)
     intake: str = ""                                    # the download's format (grader.lms)
     skipped: list[str] = field(default_factory=list)    # download members that are nobody's submission
     course: object | None = None                        # grader.course.CourseView of the class files
     changed: int | None = None                          # students whose total changed since the last run
+
+    @property
+    def results(self) -> list[Result]:
+        return [o.result for o in self.outcomes]
 
     @property
     def failures(self) -> int:
@@ -294,87 +318,111 @@ def grade_one(session: Session, submission: Submission) -> Result:
 # Writing
 
 
-def write_student(out: Path, submission: Submission, result: Result, stamp: Stamp | None) -> str:
-    """The student's result and report, then (last) the record that lets a re-run skip them.
+STUDENT_FILES = (RESULT, REPORT, RECORD, WORK, INSTRUCTOR, "instructor.json")
 
-    Returns the text of the result.json written.
+
+def student_files(out: Path, submission: Submission) -> tuple[str, ...]:
+    """The files a student's folder holds now (a student graded by an earlier run)."""
+    folder = student_dir(out, submission)
+    return tuple(name for name in STUDENT_FILES if (folder / name).is_file())
+
+
+def write_student(out: Path, submission: Submission, result: Result, stamp: Stamp | None,
+                  env=None) -> Outcome:
+    """The student's result and report, then (last) the record that lets a re-run skip them.
+    `env`: the templates' environment of the run (grader.render.html.environment).
+
+    Returns the student's outcome: `result` slimmed, the stamp kept for a re-run (if any), what
+    was written.
     """
     from .render import html
 
+    env = env or html.environment()
     folder = student_dir(out, submission)
-    text = result_json(result)
+    data = result.to_dict()
+    text = result_json(result, data)
     write_atomic(folder / RESULT, text)
-    write_staff(folder, result, REPORT, submission.path)   # work.html; instructor.html/.json (staff only)
-    write_atomic(folder / REPORT, html.report(result, work_href=WORK))
+    files = [RESULT, *write_staff(folder, result, REPORT, submission.path, env)]  # work, instructor (staff only)
+    write_atomic(folder / REPORT, html.report(result, env, work_href=WORK))
+    files.append(REPORT)
     if stamp is not None:
-        head = json_text({"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text)})
-        write_atomic(folder / RECORD, head[:-1] + ',"result":' + text + "}")    # the result, serialised once
+        record = {"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text),
+                  "result": data}                       # the record holds the result as result.json does
+        write_atomic(folder / RECORD, json_text(record))
+        files.append(RECORD)
     else:
         try:
             (folder / RECORD).unlink()     # an errored grade must be retried next time
         except FileNotFoundError:
             pass
-    return text
+    return Outcome(submission, slim(result), stamp, _sha256(text), tuple(files))
 
 
-def refresh_student(out: Path, submission: Submission, result: Result, expected_sha256: str | None = None) -> None:
+def refresh_student(out: Path, submission: Submission, result: Result, expected_sha256: str | None = None,
+                    env=None) -> str:
     """Make the student's result.json and report show `result`, rewriting them only if they do not.
 
     `expected_sha256` (of `result`'s result.json, when known) spares serialising to compare.
+    Returns the sha256 of the student's result.json.
     """
     from .render import html
 
     folder = student_dir(out, submission)
     on_disk = _file_sha256(folder / RESULT)
     if expected_sha256 is not None and on_disk == expected_sha256 and (folder / REPORT).is_file():
-        return
+        return on_disk
     result = inflate(result, folder / RESULT)     # a slim result gets its cases back from disk (grader.slim)
     text = result_json(result)
-    if on_disk != _sha256(text) or not (folder / REPORT).is_file():
-        write_atomic(folder / REPORT, html.report(result, work_href=WORK if (folder / WORK).is_file() else None))
+    sha256 = _sha256(text)
+    if on_disk != sha256 or not (folder / REPORT).is_file():
+        write_atomic(folder / REPORT, html.report(result, env or html.environment(),
+                                                  work_href=WORK if (folder / WORK).is_file() else None))
         write_atomic(folder / RESULT, text)
+    return sha256
 
 
-def write_class(out: Path, submissions: list[Submission], results: list[Result], case_set: CaseSet,
-                result_texts: dict[str, str] | None = None, pending: int = 0, with_review: bool = True,
-                similarity: bool = False) -> None:
-    """The class-wide files: summary.html, review.html, grades.csv and results.json.
+def results_records(out: Path, outcomes: list[Outcome]) -> Iterator[dict]:
+    """Every student's result as results.json holds it: their result.json (final by now: TA scores,
+    course rules), read back one at a time; a result whose file is unreadable is encoded afresh."""
+    for outcome in outcomes:
+        text = read_text_or_none(student_dir(out, outcome.submission) / RESULT)
+        try:
+            yield json.loads(text) if text is not None else outcome.result.to_dict()
+        except ValueError:
+            yield outcome.result.to_dict()
 
-    `result_texts` maps a student to the JSON text of their result when it is at hand already
-    (the result.json this run wrote), so that results.json does not serialise it again.
+
+def write_class(out: Path, outcomes: list[Outcome], case_set: CaseSet, pending: int = 0, with_review: bool = True,
+                similarity: bool = False, env=None) -> None:
+    """The class-wide files, all built from `outcomes`: summary.html, review.html, grades.csv and
+    results.json.
+
     `pending`: how many submissions are not graded yet (a batch under way, interrupted or crashed):
     every class file then says so first (grader.batchstate), so it is never taken for the class.
     """
     from .batchstate import Incomplete
     from .render import gradebook, html, review
 
+    env = env or html.environment()
+    results = [o.result for o in outcomes]
     state = Incomplete(pending, pending + len(results)) if pending else None
-    links = {s.name: report_link(s) for s in submissions}
     question_ids = [q.id for q in case_set.assignment.questions]
     write_atomic(out / "grades.csv", (state.csv_line() if state else "") + gradebook.csv_text(results, question_ids))
-    texts = result_texts or {}
-    head = json_text({**({"incomplete": state.to_dict()} if state else {}),
-                      "assignment": case_set.assignment.name, "grader_version": __version__,
-                      "case_set": case_set.digest})
-
-    def chunks():
-        # streamed from each student's result.json (already final): never the whole class in memory
-        yield head[:-1] + ',"results":['
-        for i, (s, r) in enumerate(zip(submissions, results)):
-            text = texts.get(s.name) or read_text_or_none(student_dir(out, s) / RESULT) or json_text(r.to_dict())
-            yield ("," if i else "") + text
-        yield "]}"
-
-    write_chunks_atomic(out / "results.json", chunks())
-    staff = {s.name: staff_link(s, INSTRUCTOR) for s in submissions}
+    head = {**({"incomplete": state.to_dict()} if state else {}),
+            "assignment": case_set.assignment.name, "grader_version": __version__, "case_set": case_set.digest}
+    # streamed record by record (each student's result.json, already final): never the class in memory
+    write_chunks_atomic(out / "results.json", json_object_chunks(head, "results", results_records(out, outcomes)))
+    links = [report_link(o.submission) for o in outcomes]
+    staff = [staff_link(o.submission, INSTRUCTOR) if INSTRUCTOR in o.files else None for o in outcomes]
     staff_pages = [("Written answers for TAs", "review.html")] if case_set.assignment.written else []
     if similarity:
         staff_pages.append(("Similarity (instructors only)", "similarity.html"))
     write_chunks_atomic(out / "summary.html", html.summary_chunks(    # streamed: see grader.slim
-        results, links, incomplete=state.headline() if state else None, staff_links=staff, staff_pages=staff_pages))
+        results, links, env, incomplete=state.headline() if state else None, staff_links=staff,
+        staff_pages=staff_pages))
     if case_set.assignment.written and with_review:
-        pages = {s.name: {"report": report_link(s), "work": staff_link(s, WORK)} for s in submissions}
-        write_chunks_atomic(out / "review.html", review.review_chunks(results, case_set.assignment, pages))
+        pages = [{"report": report_link(o.submission), "work": staff_link(o.submission, WORK)} for o in outcomes]
+        write_chunks_atomic(out / "review.html", review.review_chunks(results, case_set.assignment, pages, env))
 
 
 def prepare_out(out: Path) -> list[str]:
@@ -501,6 +549,9 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
     # The class files of the last run, held before this run marks them "not graded yet"
     # (grader.batchstate): what the re-run is compared with and, if it changed, kept (grader.diff).
     previous = Previous.hold(out)
+    from .render import html
+
+    env = html.environment()        # the run's templates, parsed once for every page it writes
     own_session = session is None
     if session is None:
         session = Session(config, workers=min(workers, len(submissions)))
@@ -511,7 +562,7 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
             session.close()
         return report
     try:
-        _grade_all(session, submissions, out, force, progress, report, workers, on_result)
+        _grade_all(session, submissions, out, force, progress, report, workers, on_result, env)
     except KeyboardInterrupt:
         report.interrupted = True
         raise
@@ -521,15 +572,14 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
         if closing is not None:
             closing.start()
         try:
-            by_name = {r.submission: r for r in report.results}
-            done = [s for s in submissions if s.name in by_name]
-            report.results = [by_name[s.name] for s in done]
-            if done:
+            report.outcomes = in_order(report.outcomes, submissions)
+            if report.outcomes:
                 policy = getattr(config, "late", None)
-                _finish(out, done, report, manual_scores, session.case_set, pending=len(submissions) - len(done),
-                        config=config, previous=previous,
+                _finish(out, report, manual_scores, session.case_set,
+                        pending=len(submissions) - len(report.outcomes), config=config, previous=previous,
                         finalize=lambda subs, results: course.finalize(subs, results, class_list, policy,
-                                                                       session.case_set, add_missing=shard is None))
+                                                                       session.case_set, add_missing=shard is None),
+                        env=env)
             report.seconds = time.monotonic() - started
         finally:
             if closing is not None:
@@ -537,9 +587,39 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
     return report
 
 
-def _finish(out: Path, done: list[Submission], report: BatchReport, manual_scores: str | os.PathLike | None,
+def in_order(outcomes: list[Outcome], submissions: list[Submission]) -> list[Outcome]:
+    """`outcomes` in the order of `submissions`, matched by identity (results come in as they are
+    graded); a submission without an outcome (not graded yet) is left out."""
+    waiting = _by_identity(outcomes)
+    return [waiting[s.identity].pop(0) for s in submissions if waiting.get(s.identity)]
+
+
+def _by_identity(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
+    """identity -> its outcomes, in order (one, unless two hand-ins claim the same student)."""
+    found: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        found.setdefault(outcome.identity, []).append(outcome)
+    return found
+
+
+def with_results(outcomes: list[Outcome], results: list[Result]) -> list[Outcome]:
+    """The outcomes holding `results` (one each, in the same order: TA scores merged, say)."""
+    if len(results) != len(outcomes):
+        raise ValueError(f"{len(results)} results for {len(outcomes)} students")
+    return [dataclasses.replace(o, result=r) for o, r in zip(outcomes, results)]
+
+
+def _course_outcomes(outcomes: list[Outcome], view) -> list[Outcome]:
+    """The outcomes after the course's rules (`view`, grader.course.CourseView): each student's
+    result replaced, matched by identity; roster students without a submission added."""
+    waiting = _by_identity(outcomes)
+    return [dataclasses.replace(waiting[s.identity].pop(0), submission=s, result=r) if waiting.get(s.identity)
+            else Outcome(s, r) for s, r in zip(view.submissions, view.results)]
+
+
+def _finish(out: Path, report: BatchReport, manual_scores: str | os.PathLike | None,
             case_set: CaseSet, pending: int = 0, config: Config | None = None, finalize=None,
-            previous=None) -> None:
+            previous=None, env=None) -> None:
     """Merge the TA scores (given now, or kept from an earlier run), apply the course's rules
     (`finalize`: identity, roster, late policy), bring every student's files in line, write the
     class files (marked incomplete while `pending` submissions are not graded), and, once the class
@@ -553,70 +633,79 @@ def _finish(out: Path, done: list[Submission], report: BatchReport, manual_score
     from . import kept_scores
     from .manual import ManualScoresError
 
+    from .render import html
+
+    env = env or html.environment()
     problem = None
     merged = False
     try:
         applied = kept_scores.apply(out, report.results, manual_scores, complete=not pending)
-        report.results, merged = applied.results, applied.source is not None
+        report.outcomes, merged = with_results(report.outcomes, applied.results), applied.source is not None
         report.notes += applied.notes
     except ManualScoresError as exc:
         problem = exc
         if manual_scores is not None:      # a bad new file: the scores kept from before still hold
             try:
                 applied = kept_scores.apply(out, report.results, None, complete=not pending)
-                report.results, merged = applied.results, applied.source is not None
+                report.outcomes, merged = with_results(report.outcomes, applied.results), applied.source is not None
                 report.notes += applied.notes
             except ManualScoresError:
                 pass
     if finalize is not None:        # identity, roster and late policy (grader.course), afresh every run
-        view = finalize(done, report.results)
+        view = finalize([o.submission for o in report.outcomes], report.results)
         report.course = view
         changed = any((a.student, a.late, a.problems, a.score) != (b.student, b.late, b.problems, b.score)
                       for a, b in zip(report.results, view.results))
-        merged = merged or changed or len(view.results) != len(report.results)
-        done, report.results = view.submissions, view.results
-    for submission, result in zip(done, report.results):
-        refresh_student(out, submission, result, None if merged else report.result_sha256.get(submission.name))
+        merged = merged or changed or len(view.results) != len(report.outcomes)
+        report.outcomes = _course_outcomes(report.outcomes, view)
+    report.outcomes = [_refreshed(out, o, None if merged else o.result_sha256, env) for o in report.outcomes]
     if previous is None:
         from .diff import Previous
 
         previous = Previous.hold(out)     # the class files replaced now are kept under OUT/_runs/ (grader.diff)
-    look_for_copying = config is not None and config.similarity_enabled and not pending and len(done) > 1
-    write_class(out, done, report.results, case_set, None, pending, similarity=look_for_copying)
+    look_for_copying = (config is not None and config.similarity_enabled and not pending
+                        and len(report.outcomes) > 1)
+    write_class(out, report.outcomes, case_set, pending, similarity=look_for_copying, env=env)
     report.changed, _ = previous.settle()
     if look_for_copying:
-        report.similarity = _similarity(out, done, report.results, config, case_set)
+        report.similarity = _similarity(out, report.outcomes, config, case_set, env)
     if problem is not None:
         raise problem
 
 
-def _similarity(out: Path, done: list[Submission], results: list[Result], config: Config, case_set: CaseSet):
+def _refreshed(out: Path, outcome: Outcome, expected_sha256: str | None, env) -> Outcome:
+    """`outcome` once its student's files show its result (grader.batch.refresh_student)."""
+    sha256 = refresh_student(out, outcome.submission, outcome.result, expected_sha256, env)
+    files = outcome.files if {RESULT, REPORT} <= set(outcome.files) else student_files(out, outcome.submission)
+    return dataclasses.replace(outcome, files=files, result_sha256=sha256)
+
+
+def _similarity(out: Path, outcomes: list[Outcome], config: Config, case_set: CaseSet, env=None):
     """Look for copying across the class (grader.copying) and write the instructors' pages."""
     from . import copying
 
-    entries = [copying.Entry(s.name, student_dir(out, s), s.path, r) for s, r in zip(done, results)]
+    entries = [copying.Entry(o.submission.name, student_dir(out, o.submission), o.submission.path, o.result)
+               for o in outcomes]
     template = Path(config.similarity_template) if config.similarity_template else copying.default_template()
     return copying.write_similarity(out, entries, copying.template_of(template), config.similarity,
-                                    case_set.assignment.name)
+                                    case_set.assignment.name, env)
 
 
 def _mark_pending(out: Path, submissions: list[Submission], report: BatchReport, pending: int,
-                  case_set: CaseSet) -> None:
+                  case_set: CaseSet, env=None) -> None:
     """Before grading: class files that say how many are not graded yet, so that a batch that
     crashes (or is killed) never leaves a class view that looks complete. A run that finishes
     rewrites them without the mark."""
     from . import kept_scores
     from .manual import ManualScoresError
 
-    by_name = {r.submission: r for r in report.results}
-    done = [s for s in submissions if s.name in by_name]
-    results = [by_name[s.name] for s in done]
+    done = in_order(report.outcomes, submissions)
     try:
-        results = kept_scores.apply(out, results, None, complete=False).results
+        done = with_results(done, kept_scores.apply(out, [o.result for o in done], None, complete=False).results)
     except ManualScoresError:
         pass            # reported when the batch finishes; this view is provisional anyway
     # review.html (the slowest to render: every answer's math) is left as it is until the end
-    write_class(out, done, results, case_set, None, pending, with_review=False)
+    write_class(out, done, case_set, pending, with_review=False, env=env)
 
 
 def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
@@ -631,7 +720,7 @@ def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
 
 
 def _grade_all(session: Session, submissions: list[Submission], out: Path, force: bool, progress: bool | None,
-               report: BatchReport, workers: int, on_result) -> None:
+               report: BatchReport, workers: int, on_result, env=None) -> None:
     from .course import identify
 
     remove_stale_temporaries(out, submissions)
@@ -643,13 +732,13 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
         # The name shown may have changed (a late hand-in that sorts first took "a_b", this one is
         # "a_b-2" now): the old result carries the old name, so it is graded again under the new.
         if previous is not None and previous.stamp == stamp and previous.result.submission == submission.name:
-            report.results.append(slim(previous.result))
-            report.result_sha256[submission.name] = previous.result_sha256
+            report.outcomes.append(Outcome(submission, slim(previous.result), stamp, previous.result_sha256,
+                                           student_files(out, submission), reused=True))
             report.reused += 1
         else:
             todo.append((submission, stamp))
     if todo:
-        _mark_pending(out, submissions, report, len(todo), session.case_set)
+        _mark_pending(out, submissions, report, len(todo), session.case_set, env)
     enabled = sys.stderr.isatty() if progress is None else progress
     bar = Progress(len(submissions), report.reused, enabled and bool(todo))
     for result in report.results:
@@ -665,16 +754,16 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
             # compiled templates) instead of when the first result is already waiting.
             from .render import html
 
-            html.environment().get_template("report.html")
+            env = env or html.environment()
+            env.get_template("report.html")
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 submission, stamp = running.pop(future)
                 result = future.result()    # grade_one never raises
                 result = identify(result, submission)     # the LMS identity, in the files and the record
-                text = write_student(out, submission, result, None if result.status == ERROR else stamp)
-                report.result_sha256[submission.name] = _sha256(text)
-                report.results.append(slim(result))      # the whole result is on disk (grader.slim)
+                report.outcomes.append(write_student(      # slim: the whole result is on disk (grader.slim)
+                    out, submission, result, None if result.status == SubmissionStatus.ERROR else stamp, env))
                 report.graded += 1
                 bar.update(result)
                 if on_result is not None:

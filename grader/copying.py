@@ -83,13 +83,14 @@ def compare_entries(entries: list[Entry], template: Template, thresholds: Thresh
 
 
 def write_similarity(out: Path, entries: list[Entry], template: Template, thresholds: Thresholds,
-                     assignment: str) -> list[Pair]:
-    """Compare the class and write similarity.html and similarity.csv into `out`."""
+                     assignment: str, env=None) -> list[Pair]:
+    """Compare the class and write similarity.html and similarity.csv into `out` (`env`: the
+    templates' environment the caller keeps, grader.render.html.environment)."""
     from .render import similarity as render
 
     pairs, evidence = compare_entries(entries, template, thresholds)
     write_atomic(out / TABLE, render.csv_text(pairs))
-    write_atomic(out / PAGE, render.page(pairs, evidence, thresholds, assignment, len(evidence)))
+    write_atomic(out / PAGE, render.page(pairs, evidence, thresholds, assignment, len(evidence), env))
     return pairs
 
 

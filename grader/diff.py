@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .results import Result
+from .results import CaseStatus, Result
 from .resultsfile import ResultsFileError, iter_results
 from .slim import slim
 
 CLASS_FILES = ("results.json", "grades.csv", "summary.html", "review.html")
 RUNS = "_runs"                       # a student folder can never start with "_" (batch.safe_name)
 EPS = 1e-9
-UNSTABLE = ("timeout", "crashed")
+UNSTABLE = (CaseStatus.TIMEOUT, CaseStatus.CRASHED)
 
 
 @dataclass
@@ -240,10 +240,10 @@ def csv_text(d: RunDiff) -> str:
     return out.getvalue()
 
 
-def page(d: RunDiff) -> str:
+def page(d: RunDiff, env=None) -> str:
     from .render.html import environment
 
-    return environment().get_template("diff.html").render(title=f"What changed: {d.old} → {d.new}", diff=d,
+    return (env or environment()).get_template("diff.html").render(title=f"What changed: {d.old} → {d.new}", diff=d,
                                                           num=_num)
 
 

@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Iterator
 
 from .render.gradebook import cell_text, full_marks
-from .results import ERROR, NO_SUBMISSION, Result, json_text
+from .results import NO_SUBMISSION, Result, SubmissionStatus, json_text
 from .resultsfile import ResultsFileError, iter_results, read_head
 
 FORMATS = ("canvas", "csv", "json")
 CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-NO_SCORE = (NO_SUBMISSION, ERROR)
+NO_SCORE = (NO_SUBMISSION, SubmissionStatus.ERROR)
 
 
 class ExportError(ValueError):

@@ -54,10 +54,14 @@ def merge(shards: list[str | os.PathLike], out: str | os.PathLike, case_set, ros
                 raise MergeError(f"{name} is in both {owner[key]} and {shard}: were two shards given "
                                  "the same K, or different downloads?")
             owner[key] = str(shard)
+    from .render import html
+
+    env = html.environment()        # the templates, parsed once for every page written here
     results: list[Result] = []
     for shard in shards:            # each student's files written as read; only slim results kept
         for result in iter_results(shard / "results.json"):
-            batch.refresh_student(out, batch.Submission(result.submission, Path(), student=result.student), result)
+            batch.refresh_student(out, batch.Submission(result.submission, Path(), student=result.student), result,
+                                  env=env)
             results.append(slim(result))
     results.sort(key=lambda r: r.submission)
     submissions = [batch.Submission(r.submission, Path(), student=r.student) for r in results]
@@ -69,9 +73,10 @@ def merge(shards: list[str | os.PathLike], out: str | os.PathLike, case_set, ros
         missing = view.missing
     else:
         missing = [r.submission for r in results if r.status == course.NO_SUBMISSION]
-    for submission, result in zip(submissions, results):
-        batch.refresh_student(out, submission, result)
+    outcomes = [batch.Outcome(submission, result, result_sha256=batch.refresh_student(out, submission, result, env=env),
+                              files=batch.student_files(out, submission))
+                for submission, result in zip(submissions, results)]
     previous = Previous.hold(out)
-    batch.write_class(out, submissions, results, case_set)
+    batch.write_class(out, outcomes, case_set, env=env)
     changed, _ = previous.settle()
     return Merged(results, len(shards), missing, changed)

@@ -16,25 +16,14 @@ from . import __version__
 from .compare import compare, describe, describe_input
 from .diagnose import diagnose, locate
 from .load import WRITTEN, LoadError, Program, load
-from .results import (CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, TIMEOUT, UNREADABLE,
-                      AnswerPrint, CaseResult, CellReport, Problem, QuestionResult, Result, StaffCase)
+from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, TIMEOUT,
+                      UNREADABLE, AnswerPrint, CaseResult, CellReport, CellStatus, Problem,
+                      QuestionResult, Result, StaffCase)
 from .protocol import CallSpec, RawAnswer, RunReport, Sink
 from .score import question_result
 from .similarity import answer_digest
 from .spec import PUBLIC, Case, CaseSet, Question
 from .text import clean
-
-# What a student sees for a hidden case that did not pass: the kind of failure, never its details
-# (an exception message or a printed value could echo the hidden inputs).
-HIDDEN_MESSAGES = {
-    FAILED: "wrong answer",
-    ERROR: "raised an exception or returned something that is not an answer",
-    TIMEOUT: "took too long",
-    CRASHED: "the process died",
-    MISSING: "the name is not defined",
-    NOT_RUN: "not run",
-}
-
 
 @dataclass
 class Extras:
@@ -96,8 +85,8 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     else:
         report = run(program, _calls(case_set), judged)
         judged.raise_fault()
-        result.cells = [CellReport(i, run.status, clean(run.error, 1000), _head(program, i), run.missing_module,
-                                   list(run.figures), run.figures_dropped)
+        result.cells = [CellReport(i, CellStatus(run.status), clean(run.error, 1000), _head(program, i),
+                                   run.missing_module, list(run.figures), run.figures_dropped)
                         for i, run in sorted(report.cells.items())]
         runtime = _import_problems(result.cells)
         _blame_failed_import(result.cells, sources)
@@ -174,13 +163,13 @@ class Judged:
         try:
             question = self.case_set.assignment.question(case.question_id)
             if case.probe is not None:
-                if answer.status == "ok":
+                if answer.status == ANSWERED:
                     self.probes[case.uid] = compare(question.kind, case.expected, answer.value, question.tolerance,
                                                     question.keys).passed
                 return
             verdict = _judge(question, case, answer, self.case_set.memo, self.staff)
             self.verdicts[answer.uid] = verdict
-            if verdict.status == FAILED and answer.status == "ok":
+            if verdict.status == FAILED and answer.status == ANSWERED:
                 self.wrong.append(_print(question, case, verdict, answer))
                 if _size(answer.value) <= LOCATE_BYTES:
                     self.wrong_values[case.uid] = answer.value
@@ -288,7 +277,7 @@ def _with_cause(message: str, cause: str) -> str:
 def _blame_failed_import(cells: list[CellReport], sources: dict[int, str]) -> None:
     """A NameError after a cell that failed on an import says so, instead of standing alone."""
     for cell in cells:
-        if cell.status == "error":
+        if cell.status == CellStatus.ERROR:
             cell.error = _with_cause(cell.error, _import_cause(cell.error, cells, sources, before=cell.index))
 
 
@@ -330,11 +319,18 @@ def _written_answers(program: Program, case_set: CaseSet, extras: Extras) -> dic
     answers = {}
     for case in case_set.cases:
         if case.question_id in parsed:
-            answers[case.uid] = RawAnswer(case.uid, "ok", parsed[case.question_id])
+            answers[case.uid] = RawAnswer(case.uid, ANSWERED, parsed[case.question_id])
         else:
-            answers[case.uid] = RawAnswer(case.uid, "not-run", message="not run: a written submission has no code; "
+            answers[case.uid] = RawAnswer(case.uid, NOT_RUN, message="not run: a written submission has no code; "
                                                                          "this answer was not found in the text")
     return answers
+
+
+# A comparison's verdict (grader.compare's words) and a run's status for a case that gave no value
+# (the worker protocol's words, grader.protocol) as case statuses; anything else is an ERROR.
+ANSWERED = "ok"     # the protocol's status of a case that returned a value
+VERDICTS = {PASSED.value: PASSED, FAILED.value: FAILED}
+UNANSWERED = {MISSING.value: MISSING, TIMEOUT.value: TIMEOUT, CRASHED.value: CRASHED, NOT_RUN.value: NOT_RUN}
 
 
 def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | None = None,
@@ -357,17 +353,16 @@ def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | N
         result.message = "not run"
         return result
     result.seconds = raw.seconds
-    if raw.status == "ok":
+    if raw.status == ANSWERED:
         verdict = compare(question.kind, case.expected, raw.value, question.tolerance, question.keys)
-        result.status = {"passed": PASSED, "failed": FAILED}.get(verdict.status, ERROR)
+        result.status = VERDICTS.get(verdict.status, ERROR)
         result.message = clean(verdict.message, 3000)
         if public:
             result.got = clean(describe(question.kind, raw.value), 3000)
         if not verdict.passed:
             result.diagnosis = diagnose(question, case, raw.value, memo)
     else:
-        result.status = {"missing": MISSING, "timeout": TIMEOUT, "crashed": CRASHED, "not-run": NOT_RUN,
-                         "unconvertible": ERROR}.get(raw.status, ERROR)
+        result.status = UNANSWERED.get(raw.status, ERROR)
         result.message = clean(raw.message, 1000)
     if not public and staff is not None:
         staff.append(_staff_case(question, case, raw, result, memo))
@@ -389,7 +384,7 @@ def _staff_case(question: Question, case: Case, raw: RawAnswer | None, judged: C
         memo[("staff", case.uid)] = (_inputs(question, case), describe(question.kind, case.expected))
     inputs, expected = memo[("staff", case.uid)]
     got = None
-    if raw is not None and raw.status == "ok":
+    if raw is not None and raw.status == ANSWERED:
         got = clean(describe(question.kind, raw.value), 3000)
     return StaffCase(case.uid, question.id, judged.label, judged.status, dict(inputs), expected, got,
                      judged.message, list(judged.diagnosis))

@@ -8,26 +8,115 @@ none of them.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable, Iterator
 
-# Case statuses. Only PASSED earns points.
-PASSED = "passed"
-FAILED = "failed"          # ran and returned a wrong (or wrongly shaped, or non-finite) answer
-ERROR = "error"            # raised an exception, or returned something that is not an answer
-TIMEOUT = "timeout"
-CRASHED = "crashed"        # the process died (segfault, os._exit, memory limit, ...)
-MISSING = "missing"        # the name is not defined by the submission
-NOT_RUN = "not-run"        # not attempted (time budget used up, earlier time-outs, unreadable file)
-CASE_STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, CRASHED, MISSING, NOT_RUN)
 
-# Submission statuses.
-GRADED = "graded"          # the submission ran; its questions were graded (some may have failed)
-UNREADABLE = "unreadable"  # the file could not be read as a submission at all; every question scores 0
-# ERROR (above) as a submission status: the grader itself failed on it; nothing was graded
-NO_SUBMISSION = "no-submission"  # on the roster, nothing handed in (grader.course); no questions
+class Status(str, enum.Enum):
+    """A status: a string enum whose members *are* their values ("passed" == CaseStatus.PASSED).
+
+    `str` + `Enum` rather than `enum.StrEnum` (3.11+) because Python 3.10 must work; `__str__`
+    is the value, as with StrEnum, so that templates, f-strings and CSV show "passed", not
+    "CaseStatus.PASSED", and `repr` is the string's, so that a printed list of statuses looks as
+    it always did. The JSON encoder writes a str subclass as its text: every output file is byte
+    for byte what plain strings gave.
+    """
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    __format__ = str.__format__
+    __repr__ = str.__repr__          # a list of statuses prints as it always has: ['passed', 'not-run']
+
+
+class CaseStatus(Status):
+    """What happened to one case. Only PASSED earns points."""
+
+    PASSED = "passed"
+    FAILED = "failed"          # ran and returned a wrong (or wrongly shaped, or non-finite) answer
+    ERROR = "error"            # raised an exception, or returned something that is not an answer
+    TIMEOUT = "timeout"
+    CRASHED = "crashed"        # the process died (segfault, os._exit, memory limit, ...)
+    MISSING = "missing"        # the name is not defined by the submission
+    NOT_RUN = "not-run"        # not attempted (time budget used up, earlier time-outs, unreadable file)
+
+
+class QuestionStatus(Status):
+    """A question as a whole: every case passed, some did, or none."""
+
+    PASSED = "passed"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class SubmissionStatus(Status):
+    """A submission as a whole."""
+
+    GRADED = "graded"          # the submission ran; its questions were graded (some may have failed)
+    UNREADABLE = "unreadable"  # the file could not be read as a submission at all; every question scores 0
+    ERROR = "error"            # the grader itself failed on it; nothing was graded
+    NO_SUBMISSION = "no-submission"  # on the roster, nothing handed in (grader.course); no questions
+
+
+class CellStatus(Status):
+    """What happened when one code cell (or the whole module) was executed."""
+
+    OK = "ok"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    CRASHED = "crashed"
+    SKIPPED = "skipped"
+
+
+class Standing(Status):
+    """Where a submission goes in the class view (grader.render.classview.standing). Only COUNTED
+    ones enter the statistics: a blank template or an unreadable file says nothing about how the
+    class did, and counted as zeros it pulled the mean down."""
+
+    COUNTED = "graded"
+    BLANK = "blank"            # ran, but nothing in it was attempted (the template as handed out)
+    UNGRADABLE = "unreadable"  # could not be read, or the grader failed on it
+
+
+class PartStatus(Status):
+    """A written part in the student's saved notebook, as the self-check sees it (grader.selfcheck)."""
+
+    FOUND = "found"
+    EMPTY = "empty"            # only the template's placeholder
+    NO_MARKER = "no-marker"    # its `<!-- answer: ID -->` line is gone, so nobody will see the answer
+
+
+STATUS_TYPES = (CaseStatus, QuestionStatus, SubmissionStatus, CellStatus, Standing, PartStatus)
+
+# The members under short names, as the code has always spelt them. ERROR is the case status;
+# the submission status is SubmissionStatus.ERROR (equal as text, a different member).
+PASSED, FAILED, ERROR, TIMEOUT, CRASHED, MISSING, NOT_RUN = CaseStatus
+CASE_STATUSES = tuple(CaseStatus)
+GRADED, UNREADABLE, NO_SUBMISSION = SubmissionStatus.GRADED, SubmissionStatus.UNREADABLE, SubmissionStatus.NO_SUBMISSION
+
+
+# What a student sees for a hidden case that did not pass: the kind of failure, never its details
+# (an exception message or a printed value could echo the hidden inputs). Set by the pipeline,
+# shown again by the renderers that re-word a verdict (Gradescope).
+HIDDEN_MESSAGES = {
+    CaseStatus.FAILED: "wrong answer",
+    CaseStatus.ERROR: "raised an exception or returned something that is not an answer",
+    CaseStatus.TIMEOUT: "took too long",
+    CaseStatus.CRASHED: "the process died",
+    CaseStatus.MISSING: "the name is not defined",
+    CaseStatus.NOT_RUN: "not run",
+}
+
+
+def _coerce(obj: Any, name: str, kind: type) -> None:
+    """Make `obj.name` a member of `kind` (a result built by hand or read from JSON holds the text);
+    an unknown value is a ValueError that names it."""
+    value = getattr(obj, name)
+    if type(value) is not kind:
+        object.__setattr__(obj, name, kind(value))
 
 
 @dataclass
@@ -43,7 +132,7 @@ class CaseResult:
     uid: str
     visibility: str
     label: str
-    status: str
+    status: CaseStatus
     message: str = ""
     tolerance: str = ""
     inputs: dict[str, str] | None = None   # public cases only
@@ -52,9 +141,12 @@ class CaseResult:
     diagnosis: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        _coerce(self, "status", CaseStatus)
+
     @property
     def passed(self) -> bool:
-        return self.status == PASSED
+        return self.status is CaseStatus.PASSED
 
 
 @dataclass
@@ -73,11 +165,14 @@ class QuestionResult:
     name: str
     score: float
     max_score: float
-    status: str                    # "passed" | "partial" | "failed"
+    status: QuestionStatus
     cases: list[CaseResult] = field(default_factory=list)
     diagnosis: list[str] = field(default_factory=list)
     hints: list[Diagnosis] = field(default_factory=list)
     where: list[str] = field(default_factory=list)   # where the wrong answers go wrong (grader.diagnose.locate)
+
+    def __post_init__(self) -> None:
+        _coerce(self, "status", QuestionStatus)
 
     @property
     def public(self) -> list[CaseResult]:
@@ -93,12 +188,15 @@ class CellReport:
     """What happened when one code cell (or the whole module) was executed."""
 
     index: int
-    status: str                    # "ok" | "error" | "timeout" | "crashed" | "skipped"
+    status: CellStatus
     error: str = ""
     source_head: str = ""
     missing_module: str = ""       # the module whose import failed in this cell, if that was the error
     figures: list[str] = field(default_factory=list)   # the plots it drew: base64 PNGs, small and few
     figures_dropped: int = 0       # plots drawn but not kept (over the submission's bound)
+
+    def __post_init__(self) -> None:
+        _coerce(self, "status", CellStatus)
 
 
 @dataclass
@@ -153,14 +251,15 @@ class StaffCase:
     uid: str
     question: str
     label: str
-    status: str
+    status: CaseStatus
     inputs: dict[str, str] = field(default_factory=dict)
     expected: str | None = None
     got: str | None = None
     message: str = ""              # the comparison's own message (the mismatch), not the generic one
     diagnosis: list[str] = field(default_factory=list)
 
-
+    def __post_init__(self) -> None:
+        _coerce(self, "status", CaseStatus)
 
 
 @dataclass
@@ -202,7 +301,7 @@ class Result:
     """One submission, graded."""
 
     submission: str
-    status: str
+    status: SubmissionStatus
     score: float
     max_score: float
     questions: list[QuestionResult] = field(default_factory=list)
@@ -224,6 +323,9 @@ class Result:
     staff: list[StaffCase] = field(default_factory=list, repr=False, compare=False, metadata=TRUSTED_ONLY)
     # Wrong answers as digests, for the copying evidence (grader.similarity): TRUSTED_ONLY too.
     wrong_answers: list[AnswerPrint] = field(default_factory=list, repr=False, compare=False, metadata=TRUSTED_ONLY)
+
+    def __post_init__(self) -> None:
+        _coerce(self, "status", SubmissionStatus)
 
     @property
     def auto_score(self) -> float:
@@ -266,8 +368,9 @@ def field_names(cls: type) -> tuple[str, ...] | None:
     return tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("trusted_only"))
 
 
-# Values that are their own JSON (and hold nothing to walk into).
-ATOMS = frozenset({str, int, float, bool, type(None)})
+# Values that are their own JSON (and hold nothing to walk into). A status is a str: the JSON
+# encoder writes its value, so `plain` leaves it as it is and `from_dict` gets the member back.
+ATOMS = frozenset({str, int, float, bool, type(None), *STATUS_TYPES})
 
 
 def plain(value: Any) -> Any:
@@ -298,6 +401,18 @@ def plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     return value
+
+
+def json_object_chunks(head: dict[str, Any], key: str, items: Iterable[Any]) -> Iterator[str]:
+    """The JSON text of `{**head, key: list(items)}` (as `json_text` writes it), in pieces: each
+    item is encoded as it comes, so a class's results.json is never held whole, nor its list."""
+    yield "{"
+    for name, value in head.items():
+        yield f"{json_text(name)}:{json_text(value)},"
+    yield f"{json_text(key)}:["
+    for i, item in enumerate(items):
+        yield ("," if i else "") + json_text(item)
+    yield "]}"
 
 
 def json_text(data: Any) -> str:

@@ -1,7 +1,7 @@
 """Turning judged cases into points: a question's points are shared out evenly over its cases."""
 from __future__ import annotations
 
-from .results import PASSED, CaseResult, Diagnosis, QuestionResult
+from .results import PASSED, CaseResult, Diagnosis, QuestionResult, QuestionStatus
 from .spec import Question
 
 
@@ -10,11 +10,11 @@ def question_result(question: Question, cases: list[CaseResult], hints: dict[str
     passed = sum(1 for c in cases if c.status == PASSED)
     score = round(question.points * passed / total, 4) if total else 0.0
     if total and passed == total:
-        status = "passed"
+        status = QuestionStatus.PASSED
     elif passed:
-        status = "partial"
+        status = QuestionStatus.PARTIAL
     else:
-        status = "failed"
+        status = QuestionStatus.FAILED
     diagnosis: list[str] = []
     counts: dict[str, int] = {}
     for case in cases:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .i18n import N_
 from .protocol import Limits
-from .results import Result
+from .results import PartStatus, Result
 from .spec import PUBLIC, CaseSet
 
 
@@ -85,7 +85,7 @@ def check_file(path: str | Path, case_set: CaseSet, limits: Limits = Limits()) -
 # ------------------------------------------------------------------------------------------------
 # Written parts
 
-FOUND, EMPTY, NO_MARKER = "found", "empty", "no-marker"
+FOUND, EMPTY, NO_MARKER = PartStatus.FOUND, PartStatus.EMPTY, PartStatus.NO_MARKER
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class WrittenStatus:
 
     id: str
     title: str
-    status: str
+    status: PartStatus
 
 
 def written_status(path: str | Path, assignment) -> list[WrittenStatus]:

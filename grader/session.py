@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .config import Config
-from .results import ERROR, Problem, Result
+from .results import Problem, Result, SubmissionStatus
 from .runner import Worker, bound_heap, run_program
 from .sandbox import SandboxUnavailable
 from .spec import PUBLIC, CaseSet
@@ -114,7 +114,8 @@ class Session:
 
 def internal_error(path: Path, name: str | None, case_set: CaseSet, visibility: str, exc: Exception) -> Result:
     """The result for a submission that made the grader itself fail: zero, and saying so plainly."""
-    result = Result(submission=clean(name or path.name, 200), status=ERROR, score=0.0, max_score=case_set.assignment.max_score,
+    result = Result(submission=clean(name or path.name, 200), status=SubmissionStatus.ERROR, score=0.0,
+                    max_score=case_set.assignment.max_score,
                     assignment=case_set.assignment.name, grader_version=__version__, case_set=case_set.digest,
                     visibility=visibility)
     result.problems.append(Problem("internal-error", f"the grader failed on this submission "

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from types import MappingProxyType
 
-from .results import CASE_STATUSES, PASSED, CaseResult, Result
+from .results import PASSED, CaseResult, CaseStatus, Result
 
 
 @dataclasses.dataclass
@@ -37,7 +37,7 @@ class StandIn(CaseResult):
 
 
 # One stand-in per (visibility, status); never mutated.
-STAND_INS = MappingProxyType({(v, s): StandIn("", v, "", s) for v in ("public", "hidden") for s in CASE_STATUSES})
+STAND_INS = MappingProxyType({(v, s): StandIn("", v, "", s) for v in ("public", "hidden") for s in CaseStatus})
 
 
 @dataclasses.dataclass
@@ -49,7 +49,7 @@ class Reduced(CaseResult):
 def stand_in(case: CaseResult) -> CaseResult:
     """The shared stand-in for a passed `case`; a `Reduced` copy of one that did not pass."""
     if case.status != PASSED:
-        return Reduced(case.uid, case.visibility, sys.intern(case.label), sys.intern(case.status),
+        return Reduced(case.uid, case.visibility, sys.intern(case.label), case.status,
                        diagnosis=[sys.intern(d) for d in case.diagnosis])
     return STAND_INS.get((case.visibility, case.status)) or CaseResult("", case.visibility, "", case.status)
 
@@ -61,7 +61,7 @@ def slim(result: Result) -> Result:
     copy for the class instead of one per student.
     """
     questions = [dataclasses.replace(q, title=sys.intern(q.title), name=sys.intern(q.name),
-                                     status=sys.intern(q.status), cases=[stand_in(c) for c in q.cases],
+                                     cases=[stand_in(c) for c in q.cases],
                                      diagnosis=[sys.intern(d) for d in q.diagnosis],
                                      hints=[dataclasses.replace(h, id=sys.intern(h.id), hint=sys.intern(h.hint))
                                             for h in q.hints])

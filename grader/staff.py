@@ -17,15 +17,18 @@ from .files import write_atomic
 from .results import Result
 
 
-def write_staff(folder: Path, result: Result, report_name: str = "report.html", source: Path | None = None) -> None:
+def write_staff(folder: Path, result: Result, report_name: str = "report.html", source: Path | None = None,
+                env=None) -> list[str]:
     """Write the instructor-only view and JSON of `result` into the student's `folder`, and (given
-    the submission's `source` path) the view of the work as graded."""
+    the submission's `source` path) the view of the work as graded; return the names written.
+    `env`: the templates' environment (grader.render.html.environment) the caller keeps."""
     from .render import instructor, notebook
 
     work = None
     if source is not None:
-        write_atomic(folder / notebook.WORK_HTML, notebook.work_page(source, result))
+        write_atomic(folder / notebook.WORK_HTML, notebook.work_page(source, result, env=env))
         work = notebook.WORK_HTML
     write_atomic(folder / instructor.INSTRUCTOR_JSON, instructor.instructor_json(result))
     write_atomic(folder / instructor.INSTRUCTOR_HTML, instructor.instructor_html(result, report_href=report_name,
-                                                                                 work_href=work))
+                                                                                 work_href=work, env=env))
+    return [name for name in (work, instructor.INSTRUCTOR_JSON, instructor.INSTRUCTOR_HTML) if name]

@@ -10,17 +10,14 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..results import ERROR, GRADED, MISSING, NOT_RUN, PASSED, UNREADABLE, Result
+from ..results import ERROR, GRADED, MISSING, NOT_RUN, PASSED, QuestionStatus, Result, Standing
 
 HISTOGRAM_BINS = 10
 FAILING_CASES_SHOWN = 3
 
-# What a submission counts as in the class statistics. Only GRADED ones enter the mean, the
-# median, the histogram and the per-question numbers: a blank template or an unreadable file says
-# nothing about how the class did, and counted as zeros it pulled the mean down.
-COUNTED = "graded"
-BLANK = "blank"                # ran, but nothing in it was attempted (the template as handed out)
-UNGRADABLE = "unreadable"      # could not be read, or the grader failed on it
+# What a submission counts as in the class statistics: a `Standing` (grader.results). Only
+# COUNTED ones enter the mean, the median, the histogram and the per-question numbers.
+COUNTED, BLANK, UNGRADABLE = Standing.COUNTED, Standing.BLANK, Standing.UNGRADABLE
 # A case "not attempted": the name is missing, not run, or it raised (a template's
 # NotImplementedError). A submission is blank when nearly all its cases are so, it earned nothing
 # and it has no written answer.
@@ -28,7 +25,7 @@ _NOT_ATTEMPTED = {ERROR, MISSING, NOT_RUN}
 BLANK_SHARE = 0.9
 
 
-def standing(result: Result) -> str:
+def standing(result: Result) -> Standing:
     """COUNTED, BLANK or UNGRADABLE: where `result` goes in the class view (see above).
 
     Needs the result's written answers: call it before they are dropped.
@@ -55,6 +52,20 @@ class Bar:
     value: str
     tooltip: str
 
+    @property
+    def centre(self) -> float:
+        """Where the bar's labels are centred."""
+        return round(self.x + self.width / 2, 2)
+
+    @property
+    def value_y(self) -> float:
+        """The baseline of the count written above the bar."""
+        return round(self.y - 5, 2)
+
+    @property
+    def empty(self) -> bool:
+        return self.value == "0"
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -62,8 +73,9 @@ class Segment:
 
     x: float
     width: float
-    kind: str
+    kind: QuestionStatus         # full marks (PASSED), PARTIAL, or none (FAILED)
     count: int
+    colour: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,59 @@ class QuestionStats:
 
 
 @dataclass(frozen=True)
+class RateRow:
+    """One question's row of the per-question chart: its stacked bar and where its texts go."""
+
+    q: QuestionStats
+    text_y: float                # baseline of the question id and of the "full" share
+    bar_y: float                 # top of the track and of its segments
+    text_colour: str             # white on a coloured bar, grey on the empty track
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The fixed parts of both charts (SVG user units), so that axes, tracks and bars agree."""
+
+    hist_width: int = 560
+    hist_height: int = 220
+    hist_top: int = 20
+    hist_bottom: int = 30        # room below the axis for the band labels
+    hist_left: int = 36
+    rate_width: int = 560
+    rate_label: int = 92         # room left of the bars for the question id
+    rate_row: int = 26
+    bar_height: int = 18
+
+    @property
+    def hist_axis(self) -> int:
+        return self.hist_height - self.hist_bottom
+
+    @property
+    def hist_label_y(self) -> int:
+        return self.hist_axis + 16
+
+    @property
+    def rate_track(self) -> int:
+        """The width of a question's bar (its track)."""
+        return self.rate_width - self.rate_label - 8
+
+    @property
+    def rate_share_x(self) -> int:
+        """Where the "NN% full" text ends."""
+        return self.rate_width - 14
+
+    def rate_height(self, rows: int) -> int:
+        return rows * self.rate_row + 4
+
+    def rate_row_at(self, index: int, q: "QuestionStats") -> RateRow:
+        top = index * self.rate_row
+        return RateRow(q, top + 17, top + 4, "#ffffff" if q.segments else "#59636e")
+
+
+GEOMETRY = Geometry()
+
+
+@dataclass(frozen=True)
 class MistakeStats:
     """A diagnosed mistake and how many students made it."""
 
@@ -124,12 +189,33 @@ class ClassView:
     mistakes: list[MistakeStats]
     blank: int = 0
     total: int = 0                 # every submission, counted or not
+    geometry: Geometry = GEOMETRY
+
+    @property
+    def apart(self) -> int:
+        """Submissions listed but not in the statistics (blank, or not graded)."""
+        return self.blank + self.unreadable
+
+    @property
+    def mixed_case_sets(self) -> bool:
+        """Graded on more than one case set: the scores are not directly comparable."""
+        return len(self.case_sets) > 1
+
+    @property
+    def rate_rows(self) -> list[RateRow]:
+        return [self.geometry.rate_row_at(i, q) for i, q in enumerate(self.questions)]
+
+    @property
+    def rate_height(self) -> int:
+        return self.geometry.rate_height(len(self.questions))
 
 
 # Chart geometry (SVG user units). The histogram is a 10-bin column chart; the pass-rate chart is
 # one stacked row per question.
-HIST_WIDTH, HIST_HEIGHT, HIST_TOP, HIST_BOTTOM, HIST_LEFT = 560, 220, 20, 30, 36
-RATE_WIDTH, RATE_LABEL, RATE_ROW = 560, 92, 26
+HIST_WIDTH, HIST_HEIGHT, HIST_TOP, HIST_BOTTOM, HIST_LEFT = (GEOMETRY.hist_width, GEOMETRY.hist_height,
+                                                             GEOMETRY.hist_top, GEOMETRY.hist_bottom, GEOMETRY.hist_left)
+RATE_WIDTH, RATE_LABEL, RATE_ROW = GEOMETRY.rate_width, GEOMETRY.rate_label, GEOMETRY.rate_row
+SEGMENT_COLOURS = {QuestionStatus.PASSED: "#2da44e", QuestionStatus.PARTIAL: "#d4a72c", QuestionStatus.FAILED: "#cf222e"}
 
 
 def question_order(results: list[Result]) -> list[tuple[str, str, float]]:
@@ -141,7 +227,7 @@ def question_order(results: list[Result]) -> list[tuple[str, str, float]]:
     return list(seen.values())
 
 
-def build(results: list[Result], standings: dict[str, str] | None = None) -> ClassView:
+def build(results: list[Result], standings: dict[str, Standing] | None = None) -> ClassView:
     """The class view. `standings` (submission -> `standing()`) picks the results the statistics are
     over; without it every result counts (results known to be graded)."""
     standings = standings or {}
@@ -202,9 +288,9 @@ def _question_stats(qid: str, title: str, top: float, results: list[Result]) -> 
             continue
         stats.students += 1
         total += q.score
-        if q.status == "passed":
+        if q.status == QuestionStatus.PASSED:
             stats.passed += 1
-        elif q.status == "partial":
+        elif q.status == QuestionStatus.PARTIAL:
             stats.partial += 1
         else:
             stats.failed += 1
@@ -233,10 +319,11 @@ def _question_stats(qid: str, title: str, top: float, results: list[Result]) -> 
 def _segments(stats: QuestionStats) -> list[Segment]:
     width = RATE_WIDTH - RATE_LABEL - 8
     segments, x = [], float(RATE_LABEL)
-    for kind, count in (("passed", stats.passed), ("partial", stats.partial), ("failed", stats.failed)):
+    for kind, count in ((QuestionStatus.PASSED, stats.passed), (QuestionStatus.PARTIAL, stats.partial),
+                        (QuestionStatus.FAILED, stats.failed)):
         if count and stats.students:
             w = width * count / stats.students
-            segments.append(Segment(round(x, 2), round(w, 2), kind, count))
+            segments.append(Segment(round(x, 2), round(w, 2), kind, count, SEGMENT_COLOURS[kind]))
             x += w
     return segments
 

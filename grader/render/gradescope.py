@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..pipeline import HIDDEN_MESSAGES
-from ..results import ERROR, PASSED, UNREADABLE, CaseResult, QuestionResult, Result
+from ..results import (HIDDEN_MESSAGES, PASSED, UNREADABLE, CaseResult, CellStatus, QuestionResult,
+                       QuestionStatus, Result, SubmissionStatus)
 from ..text import clean
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -41,6 +41,8 @@ INSTRUCTOR_ONLY = {"demo-secret", "isolation", "internal-error", "environment-in
 OUTPUT_LIMIT = 8000          # characters per test output
 TOTAL_LIMIT = 20000          # characters of the top-level output
 PRINTED_LIMIT = 3000         # characters of what the notebook printed
+# A Gradescope test's status, in Gradescope's words (which are ours): full marks or not.
+TEST_PASSED, TEST_FAILED = QuestionStatus.PASSED.value, QuestionStatus.FAILED.value
 
 
 def _points(value: float) -> float:
@@ -95,14 +97,14 @@ def hidden_output(question: QuestionResult) -> str:
     lines = [f"`{question.name}`: {passed} of {len(cases)} hidden cases pass."]
     for number, case in enumerate(cases, 1):
         # A generic reason by status, never the stored message: no label, no values.
-        verdict = "passed" if case.status == PASSED else HIDDEN_MESSAGES.get(case.status, "did not pass")
+        verdict = PASSED.value if case.status == PASSED else HIDDEN_MESSAGES.get(case.status, "did not pass")
         lines.append(f"{'✓' if case.status == PASSED else '✗'} hidden case {number}: {verdict}")
     return clean("\n".join(lines), OUTPUT_LIMIT)
 
 
 def _test(name: str, number: str, score: float, max_score: float, output: str, visibility: str) -> dict[str, Any]:
     return {"name": clean(name, 200), "name_format": "text", "number": number, "score": score,
-            "max_score": max_score, "status": "passed" if score >= max_score else "failed",
+            "max_score": max_score, "status": TEST_PASSED if score >= max_score else TEST_FAILED,
             "output": output, "output_format": "text", "visibility": visibility}
 
 
@@ -127,7 +129,7 @@ def overall_output(result: Result, hidden_visibility: str = "hidden") -> str:
     lines = []
     if result.status == UNREADABLE:
         lines.append("Your submission could not be graded: it could not be read as a notebook or module.")
-    elif result.status == ERROR:
+    elif result.status == SubmissionStatus.ERROR:
         lines.append("The autograder failed on your submission (this is not your fault); your instructor "
                      "has the details. You may resubmit, or ask your instructor.")
     else:
@@ -142,7 +144,7 @@ def overall_output(result: Result, hidden_visibility: str = "hidden") -> str:
         if problem.code not in INSTRUCTOR_ONLY:
             lines.append(f"! {problem.message}")
     for cell in result.cells:
-        if cell.status != "ok":
+        if cell.status != CellStatus.OK:
             first = cell.error.splitlines()[0] if cell.error else ""
             lines.append(f"! cell {cell.index} ({cell.source_head}) {cell.status}: {first}")
     if result.written:
@@ -172,7 +174,7 @@ def results_json(result: Result, hidden_visibility: str = "hidden",
         extra = {"hidden_score": _points(sum(t["score"] for t in hidden)),
                  "hidden_max_score": _points(sum(t["max_score"] for t in hidden))}
         for test in hidden:          # their points are withheld: 0 of 0, said in the test's output
-            test["score"], test["max_score"], test["status"] = 0.0, 0.0, "passed"
+            test["score"], test["max_score"], test["status"] = 0.0, 0.0, TEST_PASSED
             test["output"] = "(these points are not counted in the score shown here)\n" + test["output"]
         score = _points(sum(t["score"] for t in found))
     data: dict[str, Any] = {

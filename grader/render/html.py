@@ -11,7 +11,6 @@ every value placed in the page. The templates never use `|safe`.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import re
 from dataclasses import dataclass
@@ -22,7 +21,9 @@ from urllib.parse import quote
 
 import jinja2
 
-from ..results import ATOMS, NOT_RUN, PASSED, UNREADABLE, CaseResult, QuestionResult, Result, field_names
+from ..results import (ATOMS, NOT_RUN, PASSED, STATUS_TYPES, UNREADABLE, CaseResult, CaseStatus, CellStatus,
+                       QuestionResult,
+                       QuestionStatus, Result, Standing, field_names)
 from ..slim import StandIn, stand_in
 from ..text import clean
 from ..totals import totals
@@ -74,15 +75,24 @@ def make_environment(template_loader: jinja2.BaseLoader,
     env.filters["points"] = points
     env.filters["percent"] = percent
     env.filters["slug"] = slug
+    env.filters["bar_width"] = bar_width
+    env.filters["plural"] = plural
     from .scripts import csp
 
     env.globals["csp"] = csp
+    # The status enums, so that a template compares with `CaseStatus.PASSED`, never with a literal.
+    env.globals.update({kind.__name__: kind for kind in STATUS_TYPES})
     return env
 
 
-@functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The shared environment (templates are parsed once per process, not once per report)."""
+    """A new environment for the project's templates (a checkout's, or the installed package's).
+
+    The parsed templates live as long as the environment: a caller that renders many pages (a
+    batch: a report per student) makes one and passes it to every render function, so that each
+    template is parsed once per run. Nothing is kept here between calls; a render function given
+    no environment makes its own (Jinja2's bytecode cache on disk keeps that cheap).
+    """
     return make_environment(loader(template_dir()), bytecode_cache())
 
 
@@ -116,6 +126,19 @@ def percent(fraction: float | None) -> str:
     if fraction is None or not math.isfinite(fraction):
         return "–"
     return f"{100 * fraction:.0f}%"
+
+
+def plural(items) -> str:
+    """"s" after a noun counting `items` (a number or a collection) when there are several."""
+    count = items if isinstance(items, (int, float)) else len(items)
+    return "s" if count > 1 else ""
+
+
+def bar_width(fraction: float | None) -> str:
+    """The CSS width of a bar filled to `fraction` of its track (a filter, so that templates do no arithmetic)."""
+    if fraction is None or not math.isfinite(fraction):
+        fraction = 0.0
+    return f"{100 * fraction:.1f}%"
 
 
 def slug(text: str) -> str:
@@ -197,6 +220,16 @@ def _question_view(q: QuestionResult) -> QuestionView:
                         sum(c.status == PASSED for c in hidden))
 
 
+FULL_MARKS = 0.999       # a share of the maximum shown as full marks (rounding of the written parts' points)
+
+
+def standing_of(fraction: float) -> QuestionStatus:
+    """How a score's share of the maximum is shown (the colour of the total's bar): full, partial or none."""
+    if fraction >= FULL_MARKS:
+        return QuestionStatus.PASSED
+    return QuestionStatus.PARTIAL if fraction > 0 else QuestionStatus.FAILED
+
+
 def report(result: Result, env: jinja2.Environment | None = None, work_href: str | None = None) -> str:
     """The per-student report: score, problems, every question with its cases, execution, written parts.
 
@@ -207,16 +240,18 @@ def report(result: Result, env: jinja2.Environment | None = None, work_href: str
     # that counts every written part, scored or not.
     sums = totals(result)
     result.score, result.max_score = sums.total, sums.max
+    fraction = result.score / result.max_score if result.max_score else 0.0
     questions = [_question_view(q) for q in result.questions]
     stated = [v for v in questions if any(c.status != NOT_RUN for c in v.q.cases)]
-    failed_cells = [c for c in result.cells if c.status != "ok"]
+    failed_cells = [c for c in result.cells if c.status != CellStatus.OK]
     return (env or environment()).get_template("report.html").render(
         result=result,
         questions=questions,
         failed_cells=failed_cells,
         unreadable=result.status == UNREADABLE,
         self_check=result.visibility == "public",
-        fraction=result.score / result.max_score if result.max_score else 0.0,
+        fraction=fraction,
+        overall=standing_of(fraction),
         totals=sums,
         work_href=safe_link(work_href) if work_href else None,
         written_only=is_written_only(result),
@@ -242,23 +277,56 @@ class StudentRow:
     result: Result
     href: str | None
     scores: dict[str, QuestionResult]
-    standing: str = classview.COUNTED      # counted in the statistics, blank, or unreadable
+    standing: Standing = Standing.COUNTED  # counted in the statistics, blank, or unreadable
     staff_href: str | None = None          # the instructor-only view of this submission
+
+    @property
+    def full(self) -> bool:
+        return bool(self.result.max_score) and self.result.score >= self.result.max_score - 1e-9
+
+    @property
+    def counted(self) -> bool:
+        return self.standing == Standing.COUNTED
+
+    @property
+    def tags(self) -> str:
+        """What the table's filter (table.js, FILTERS) matches this row by."""
+        group = self.standing.value if self.standing != Standing.UNGRADABLE else NOT_GRADED
+        return f"{group} {'full' if self.full else 'not-full'}"
+
+    @property
+    def shown(self) -> str:
+        """The status word in the table: the standing, or why it could not be graded."""
+        return self.result.status.value if self.standing == Standing.UNGRADABLE else self.standing.value
+
+    @property
+    def badge(self) -> str:
+        """The badge's CSS classes: coloured by the submission's status, a blank one greyed."""
+        grey = f" s-{CaseStatus.NOT_RUN.value}" if self.standing == Standing.BLANK else ""
+        return f"s-{self.result.status.value}{grey}"
+
+
+NOT_GRADED = "not-graded"
+# The student table's filter: (value matched against a row's tags, label).
+FILTERS = (("", "everyone"), (Standing.COUNTED.value, Standing.COUNTED.value), (Standing.BLANK.value, Standing.BLANK.value),
+           (NOT_GRADED, "not graded"), ("full", "full marks"), ("not-full", "not full marks"))
 
 
 # Status by text and icon, never by colour alone (and the same words everywhere).
-STANDING_MARKS = {classview.COUNTED: ("✓", "graded"), classview.BLANK: ("○", "blank (nothing attempted)"),
-                  classview.UNGRADABLE: ("✗", "not graded")}
-QUESTION_MARKS = {"passed": "✓", "partial": "◐", "failed": "✗"}
+STANDING_MARKS = {Standing.COUNTED: ("✓", Standing.COUNTED.value), Standing.BLANK: ("○", "blank (nothing attempted)"),
+                  Standing.UNGRADABLE: ("✗", "not graded")}
+QUESTION_MARKS = {QuestionStatus.PASSED: "✓", QuestionStatus.PARTIAL: "◐", QuestionStatus.FAILED: "✗"}
 
 
-def summary(results: list[Result], links: dict[str, str] | None = None,
+def summary(results: list[Result], links: dict[str, str] | list[str | None] | None = None,
             env: jinja2.Environment | None = None, incomplete: str | None = None,
-            staff_links: dict[str, str] | None = None, staff_pages: list[tuple[str, str]] = ()) -> str:
+            staff_links: dict[str, str] | list[str | None] | None = None,
+            staff_pages: list[tuple[str, str]] = ()) -> str:
     """The class view: statistics, charts, common failures and mistakes, and a table of every student.
 
-    `links` maps a submission name (as in `Result.submission`) to the path of its report, relative
-    to the summary page (a file path, not a URL: it is percent-encoded here). `incomplete`: the
+    `links`: the path of each result's report, relative to the summary page (a file path, not a
+    URL: it is percent-encoded here), as a list aligned with `results` or a dict keyed by
+    `Result.submission`. `incomplete`: the
     message of an unfinished batch (grader.batchstate), shown as the page's first heading.
     `staff_links`: like `links`, to each submission's instructor-only view. `staff_pages`: (label,
     path) of the class's other pages for staff (review, similarity).
@@ -266,38 +334,53 @@ def summary(results: list[Result], links: dict[str, str] | None = None,
     return "".join(summary_chunks(results, links, env, incomplete, staff_links, staff_pages))
 
 
-def summary_chunks(results: list[Result], links: dict[str, str] | None = None,
+def summary_chunks(results: list[Result], links: dict[str, str] | list[str | None] | None = None,
                    env: jinja2.Environment | None = None, incomplete: str | None = None,
-                   staff_links: dict[str, str] | None = None,
+                   staff_links: dict[str, str] | list[str | None] | None = None,
                    staff_pages: list[tuple[str, str]] = ()) -> Iterator[str]:
     """`summary` in pieces, as Jinja2 generates them: a batch writes them to the file as they come,
     so a large class's page is never held whole (nor the list of its fragments)."""
-    links = links or {}
+    links, staff_links = aligned(links, results), aligned(staff_links, results)
     rows = []
-    for raw in sorted(results, key=lambda r: r.submission.lower()):
-        href = links.get(raw.submission)
+    for i in sorted(range(len(results)), key=lambda i: results[i].submission.lower()):
+        raw, href, staff = results[i], links[i], staff_links[i]
         result = _sanitised(_class_view_of(raw))
-        staff = (staff_links or {}).get(raw.submission)
         rows.append(StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions},
                                classview.standing(raw), safe_link(staff) if staff else None))
     clean_results = [row.result for row in rows]
     view = classview.build(clean_results, {row.result.submission: row.standing for row in rows})
+    question_ids = [qid for qid, _, _ in classview.question_order(clean_results)]
     assignment = next((r.assignment for r in clean_results if r.assignment), "")
     versions = sorted({r.grader_version for r in clean_results if r.grader_version})
-    return (env or environment()).get_template("summary.html").generate(
+    env = env or environment()
+    return env.get_template("summary.html").generate(
         view=view,
         rows=rows,
-        question_ids=[qid for qid, _, _ in classview.question_order(clean_results)],
+        question_ids=question_ids,
+        columns=len(question_ids) + 3,         # student, total, one per question, status
         assignment=assignment,
         versions=versions,
-        geometry=dataclasses.asdict(_Geometry()),
+        geometry=view.geometry,
+        filters=FILTERS,
         staff_pages=[(label, safe_link(path)) for label, path in staff_pages],
         title=f"{assignment or 'Class'} — class summary" + (" (INCOMPLETE)" if incomplete else ""),
         incomplete=incomplete,
         standing_marks=STANDING_MARKS,
         question_marks=QUESTION_MARKS,
-        scripts=[scripts.script("table.js")],
+        scripts=[scripts.script("table.js", env)],
     )
+
+
+def aligned(links: dict | list | None, results: list[Result]) -> list:
+    """Per-result values (one per result, in order, as a batch gives them) from a list as it is, or
+    from a dict keyed by `Result.submission` (a caller holding names only); None where none."""
+    if links is None:
+        return [None] * len(results)
+    if isinstance(links, dict):
+        return [links.get(r.submission) for r in results]
+    if len(links) != len(results):
+        raise ValueError(f"{len(links)} links for {len(results)} results")
+    return list(links)
 
 
 def _class_view_of(result: Result) -> Result:
@@ -313,17 +396,3 @@ def _class_view_of(result: Result) -> Result:
     sums = totals(result)       # the totals every output shows: auto + written, out of the same maximum
     return dataclasses.replace(result, questions=questions, cells=[], output="", written=[],
                                score=sums.total, max_score=sums.max)
-
-
-@dataclass(frozen=True)
-class _Geometry:
-    """Chart sizes, passed to the template so that axes and bars agree."""
-
-    hist_width: int = classview.HIST_WIDTH
-    hist_height: int = classview.HIST_HEIGHT
-    hist_top: int = classview.HIST_TOP
-    hist_bottom: int = classview.HIST_HEIGHT - classview.HIST_BOTTOM
-    hist_left: int = classview.HIST_LEFT
-    rate_width: int = classview.RATE_WIDTH
-    rate_label: int = classview.RATE_LABEL
-    rate_row: int = classview.RATE_ROW

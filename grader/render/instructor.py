@@ -14,7 +14,9 @@ import dataclasses
 
 from dataclasses import dataclass
 
-from ..results import PASSED, CaseResult, Result, StaffCase, json_text, plain
+import jinja2
+
+from ..results import PASSED, CaseResult, CaseStatus, Result, StaffCase, json_text, plain
 from ..text import clean
 from .html import environment, points
 
@@ -33,7 +35,7 @@ class CaseView:
     uid: str
     visibility: str
     label: str
-    status: str
+    status: CaseStatus
     inputs: dict[str, str]
     expected: str | None
     got: str | None
@@ -94,17 +96,18 @@ def instructor_json(result: Result) -> str:
 
 
 def instructor_html(result: Result, report_href: str | None = "report.html",
-                    work_href: str | None = None) -> str:
+                    work_href: str | None = None, env: jinja2.Environment | None = None) -> str:
     """The instructor-only page for one submission (links: the student's report, their work)."""
     views = case_views(result)
     hidden = [c for cases in views.values() for c in cases if c.visibility == "hidden"]
-    return environment().get_template("staff.html").render(
+    return (env or environment()).get_template("staff.html").render(
         title=f"{clean(result.submission, NAME_LIMIT)} — instructor view",
         submission=clean(result.submission, NAME_LIMIT).replace("\n", " "),
         result=result,
         questions=[(q, views[q.id]) for q in result.questions],
         hidden_total=len(hidden),
         hidden_failed=sum(1 for c in hidden if not c.passed),
+        hidden_passed=sum(1 for c in hidden if c.passed),
         report_href=report_href,
         work_href=work_href,
         auto=points(result.auto_score),

@@ -22,17 +22,19 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
 import nh3
 from markupsafe import Markup
 
 from .. import submitted
-from ..load import MAX_BYTES, LoadError, pick_candidate
-from ..results import Result
+from ..load import LoadError, pick_candidate
+from ..results import CellStatus, Result
 from ..text import clean
 from . import richtext
 from .html import environment
 
 WORK_HTML = "work.html"
+SHOWN_BYTES = 20 * 2**20        # the largest hand-in shown (grader.load.MAX_BYTES: none is larger)
 SOURCE_LIMIT = 200_000          # characters of one cell or module shown
 OUTPUT_LIMIT = 20_000           # characters of one output shown
 IMAGE_LIMIT = 4 * 2**20         # bytes of one embedded figure (base64)
@@ -43,11 +45,12 @@ PAGE_TAGS = richtext.HTML_TAGS | richtext.MATHML_TAGS | {"img", "sup", "sub", "b
 @dataclass(frozen=True)
 class CellVerdict:
     index: int
-    status: str
+    status: CellStatus
     error: str
 
 
-def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | None = None) -> str:
+def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | None = None,
+              env: jinja2.Environment | None = None) -> str:
     """The whole page showing the submission at `path` as graded in `result` (never raises for a
     bad submission: the page then says why the work cannot be shown).
 
@@ -64,7 +67,8 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
         if submitted.probe(path).kind is submitted.Kind.FOLDER:
             path, _ = pick_candidate(path)
         suffix = path.suffix.lower()
-        text = submitted.read_file(path, MAX_BYTES).decode("utf-8", errors="replace")
+        # through grader.submitted: a FIFO handed in is refused, never opened (a read blocked the batch)
+        text = submitted.read_file(path, SHOWN_BYTES).decode("utf-8", errors="replace")
         if suffix == ".ipynb":
             kind, body = "notebook", notebook_html(text, verdicts, run_outputs)
         elif suffix == ".py":
@@ -77,8 +81,8 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
         problem = exc.message
     except (OSError, ValueError, RecursionError) as exc:
         problem = f"the submission could not be shown ({type(exc).__name__})"
-    failed = [v for v in verdicts.values() if v.status != "ok"]
-    return environment().get_template("work.html").render(
+    failed = [v for v in verdicts.values() if v.status != CellStatus.OK]
+    return (env or environment()).get_template("work.html").render(
         title=f"{clean(result.submission, 300)} — the work as graded",
         submission=clean(result.submission, 300).replace("\n", " "),
         result=result,
@@ -123,7 +127,7 @@ def _rebuilt(raw: dict, verdicts: dict[int, CellVerdict], run_outputs: dict[int,
             saved = (cell.get("outputs") or []) if run_outputs is None else run_outputs.get(index, [])
             outputs = [o for o in map(_output, saved if isinstance(saved, list) else []) if o is not None]
             verdict = verdicts.get(index)
-            if verdict is not None and verdict.status != "ok":
+            if verdict is not None and verdict.status != CellStatus.OK:
                 outputs.append(v4.new_output("stream", name="stderr",
                                              text=f"⚑ grader: this cell {_said(verdict.status)} when the grader "
                                                   f"ran it\n{verdict.error}".rstrip() + "\n"))
@@ -136,9 +140,12 @@ def _rebuilt(raw: dict, verdicts: dict[int, CellVerdict], run_outputs: dict[int,
     return nb
 
 
-def _said(status: str) -> str:
-    return {"error": "raised an error", "timeout": "ran out of time", "crashed": "crashed the process",
-            "skipped": "was not run"}.get(status, status)
+CELL_SAID = {CellStatus.ERROR: "raised an error", CellStatus.TIMEOUT: "ran out of time",
+             CellStatus.CRASHED: "crashed the process", CellStatus.SKIPPED: "was not run"}
+
+
+def _said(status: CellStatus) -> str:
+    return CELL_SAID.get(status, status.value)
 
 
 def _text(value, limit: int) -> str:

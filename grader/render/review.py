@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..manual import HEADER
-from ..results import Result, WrittenAnswer
+from ..results import Result, SubmissionStatus, WrittenAnswer
 from ..spec import Assignment
 from ..text import clean
+import jinja2
 from markupsafe import Markup
 
 from . import richtext
-from .html import environment, safe_link
+from .html import aligned, environment, safe_link
 from .scripts import script
 
 TEXT_LIMIT = 20000
@@ -32,7 +33,7 @@ NAME_LIMIT = 300
 @dataclass(frozen=True)
 class AnswerView:
     student: str
-    status: str                 # the submission's status ("graded", "unreadable", ...)
+    status: SubmissionStatus
     found: bool
     text: str
     html: Markup                # the text rendered (Markdown + MathML), sanitised
@@ -61,23 +62,28 @@ class PartView:
         return sum(1 for a in self.answers if a.score is not None)
 
 
-def review(results: list[Result], assignment: Assignment, links: dict[str, dict[str, str]] | None = None) -> str:
+def review(results: list[Result], assignment: Assignment, links: dict[str, dict[str, str]] | None = None,
+           env: jinja2.Environment | None = None) -> str:
     """The review page for `results` (one per student) of `assignment`, as a complete HTML document.
 
-    `links`: submission -> {"work": path, "report": path} relative to the page (file paths; they
-    are percent-encoded here), shown beside each answer.
+    `links`: {"work": path, "report": path} of each result, relative to the page (file paths; they
+    are percent-encoded here), shown beside each answer: a list aligned with `results`, or a dict
+    keyed by `Result.submission`. `env`: the templates' environment
+    (grader.render.html.environment), made here if not given.
     """
-    return "".join(review_chunks(results, assignment, links))
+    return "".join(review_chunks(results, assignment, links, env))
 
 
 def review_chunks(results: list[Result], assignment: Assignment,
-                  links: dict[str, dict[str, str]] | None = None) -> Iterator[str]:
+                  links: dict[str, dict[str, str]] | None = None,
+                  env: jinja2.Environment | None = None) -> Iterator[str]:
     """The review page in pieces, as Jinja2 generates them: written to a file as they come, the page
     (thousands of answers for a large class) is never held whole, nor the list of its fragments."""
-    links = links or {}
+    links = aligned(links, results)
     parts = [_part(part.id, part.title, float(part.points), part.rubric, results, links) for part in assignment.written]
     rows = [a.csv_row for p in parts for a in p.answers]
-    return environment().get_template("review.html").generate(
+    env = env or environment()
+    return env.get_template("review.html").generate(
         title=f"{clean(assignment.title, NAME_LIMIT)} · written parts to review",
         assignment=clean(assignment.title, NAME_LIMIT),
         parts=parts,
@@ -85,7 +91,7 @@ def review_chunks(results: list[Result], assignment: Assignment,
         header=_csv_line(HEADER),
         template_csv="\n".join([_csv_line(HEADER), *rows]),
         form_key=_form_key(assignment, results),
-        scripts=[script("review.js")],
+        scripts=[script("review.js", env)],
     )
 
 
@@ -99,9 +105,9 @@ def _form_key(assignment: Assignment, results: list[Result]) -> str:
 
 
 def _part(pid: str, title: str, points: float, rubric: str, results: list[Result],
-          links: dict[str, dict[str, str]]) -> PartView:
+          links: list[dict[str, str] | None]) -> PartView:
     answers = []
-    for result in results:
+    for result, link in zip(results, links):
         answer = _find(result, pid)
         student = clean(result.submission, NAME_LIMIT).replace("\n", " ")
         score = answer.score if answer is not None else None
@@ -109,7 +115,7 @@ def _part(pid: str, title: str, points: float, rubric: str, results: list[Result
         text = clean(answer.text, TEXT_LIMIT) if answer is not None else ""
         answers.append(AnswerView(
             student=student,
-            status=clean(result.status, 40),
+            status=result.status,
             found=bool(answer is not None and answer.found and answer.text.strip()),
             text=text,
             html=richtext.render(text),
@@ -117,14 +123,14 @@ def _part(pid: str, title: str, points: float, rubric: str, results: list[Result
             comment=comment,
             csv_row=_csv_line((result.submission, pid, _number(score), comment)),
             submission=clean(result.submission, NAME_LIMIT).replace("\n", " "),
-            work_href=_link(links, result.submission, "work"),
-            report_href=_link(links, result.submission, "report"),
+            work_href=_link(link, "work"),
+            report_href=_link(link, "report"),
         ))
     return PartView(pid, clean(title, NAME_LIMIT), points, clean(rubric, 4000), answers)
 
 
-def _link(links: dict[str, dict[str, str]], student: str, what: str) -> str | None:
-    href = links.get(student, {}).get(what)
+def _link(link: dict[str, str] | None, what: str) -> str | None:
+    href = (link or {}).get(what)
     return safe_link(href) if href else None
 
 

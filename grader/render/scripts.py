@@ -9,10 +9,10 @@ pages pass data through the DOM), so their hashes are fixed per release.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 from dataclasses import dataclass
 
+import jinja2
 from markupsafe import Markup
 
 
@@ -27,12 +27,10 @@ class Script:
         return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
-@functools.lru_cache(maxsize=None)
-def script(name: str) -> Script:
-    """templates/<name>, as a Script (read where the templates are: a checkout or the package)."""
-    from .html import environment
-
-    source, _, _ = environment().loader.get_source(environment(), name)
+def script(name: str, env: jinja2.Environment) -> Script:
+    """templates/<name>, as a Script, read by `env`'s loader (where the page's templates are: a
+    checkout or the package)."""
+    source, _, _ = env.loader.get_source(env, name)
     if "</script" in source.lower():
         raise ValueError(f"{name} must not contain '</script'")
     return Script(name, Markup(source))

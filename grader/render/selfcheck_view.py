@@ -11,19 +11,24 @@ import functools
 import gettext
 
 from .. import i18n
-from ..results import PASSED, UNREADABLE, Result
+from ..results import PASSED, UNREADABLE, CaseStatus, CellStatus, QuestionStatus, Result
+from ..selfcheck import EMPTY, FOUND, NO_MARKER
 
 _ = i18n.N_
-MARK = {"passed": "✓", "partial": "~", "failed": "✗"}
-STATUS_WORDS = {"passed": _("passed"), "failed": _("failed"), "error": _("error"), "timeout": _("timeout"),
-                "crashed": _("crashed"), "missing": _("missing"), "not-run": _("not-run")}
-WRITTEN_WORDS = {"found": _("found"), "empty": _("empty (only the template's placeholder)"),
-                 "no-marker": _("not found: its marker line <!-- answer: {id} --> is missing")}
+MARK = {QuestionStatus.PASSED: "✓", QuestionStatus.PARTIAL: "~", QuestionStatus.FAILED: "✗"}
+COLOUR = {QuestionStatus.PASSED: "#080", QuestionStatus.PARTIAL: "#a60", QuestionStatus.FAILED: "#b00"}
+# The statuses in the student's words (the msgids must be literal for the catalog's extraction).
+STATUS_WORDS = {CaseStatus.PASSED: _("passed"), CaseStatus.FAILED: _("failed"), CaseStatus.ERROR: _("error"),
+                CaseStatus.TIMEOUT: _("timeout"), CaseStatus.CRASHED: _("crashed"), CaseStatus.MISSING: _("missing"),
+                CaseStatus.NOT_RUN: _("not-run")}
+WRITTEN_WORDS = {FOUND: _("found"), EMPTY: _("empty (only the template's placeholder)"),
+                 NO_MARKER: _("not found: its marker line <!-- answer: {id} --> is missing")}
 NOTE_WORDS = {"stuck-thread": _("a timed-out call is stuck in compiled code and still runs in the background; "
                                 "restart the kernel if the notebook becomes slow"),
               "no-notebook": _("the saved notebook was not found: pass its path, e.g. "
                                "grader.check_written(\"hw3.ipynb\")")}
 SHOWN_LINES = 6
+FAILING_SHOWN = 2             # failing cases shown per question in the table; the rest are counted
 
 
 @functools.lru_cache(maxsize=8)
@@ -52,7 +57,7 @@ def text(result: Result, written=(), notebook: str | None = None, notes=(), lang
     for problem in result.problems:
         lines.append(f"  ! {_msg(problem.message, tr)}")
     for cell in result.cells:
-        if cell.status != "ok":
+        if cell.status != CellStatus.OK:
             first = cell.error.splitlines()[0] if cell.error else ""
             lines.append("  ! " + g("cell {index} ({head}) {status}: {error}").format(
                 index=cell.index, head=cell.source_head, status=g(STATUS_WORDS.get(cell.status, cell.status)),
@@ -84,11 +89,11 @@ def text(result: Result, written=(), notebook: str | None = None, notes=(), lang
 
 def written_text(written, notebook: str | None, tr: gettext.NullTranslations) -> str:
     g = tr.gettext
-    found = sum(1 for w in written if w.status == "found")
+    found = sum(1 for w in written if w.status == FOUND)
     lines = [g("Written parts in {notebook} (as last saved; an edit not yet saved is not seen): "
                "{found} of {total} answered.").format(notebook=notebook or "?", found=found, total=len(written))]
     for w in written:
-        mark = "✓" if w.status == "found" else "✗"
+        mark = "✓" if w.status == FOUND else "✗"
         lines.append(f"  {mark} {w.id}  {g(w.title)}: " + g(WRITTEN_WORDS[w.status]).format(id=w.id))
     return "\n".join(lines)
 
@@ -97,17 +102,18 @@ def written_text(written, notebook: str | None, tr: gettext.NullTranslations) ->
 # HTML (Jupyter)
 
 
-@functools.lru_cache(maxsize=1)
-def _environment():
-    from .html import loader, make_environment, template_dir
+def environment():
+    """A new environment for the self-check's table, with Jinja2's i18n extension (each `html`
+    call installs the student's language in it). A caller checking often keeps one and passes it."""
+    from .html import bytecode_cache, loader, make_environment, template_dir
 
-    env = make_environment(loader(template_dir()))
+    env = make_environment(loader(template_dir()), bytecode_cache())
     env.add_extension("jinja2.ext.i18n")
     return env
 
 
 def html(result: Result, written=(), notebook: str | None = None, notes=(), lang: str | None = None,
-         live: bool = False) -> str:
+         live: bool = False, env=None) -> str:
     """A compact table: one row per question, the failing cases' first lines, hints, written parts.
     `live`: the answers came from the definitions in a Jupyter kernel (not from a saved file)."""
     tr = _tr(lang)
@@ -121,13 +127,15 @@ def html(result: Result, written=(), notebook: str | None = None, notes=(), lang
                 failing.append({"label": case.label, "status": g(STATUS_WORDS.get(case.status, case.status)),
                                 "lines": lines})
         rows.append({"id": q.id, "title": g(q.title), "name": q.name, "status": q.status,
-                     "mark": MARK.get(q.status, "?"), "passed": sum(1 for c in q.cases if c.status == PASSED),
-                     "total": len(q.cases), "failing": failing,
+                     "mark": MARK.get(q.status, "?"), "colour": COLOUR.get(q.status, "#b00"),
+                     "passed": sum(1 for c in q.cases if c.status == PASSED),
+                     "total": len(q.cases), "failing": failing, "shown": FAILING_SHOWN,
+                     "more": max(0, len(failing) - FAILING_SHOWN),
                      "hints": [{"id": h.id, "text": g(h.hint)} for h in q.hints],
                      "where": [_msg(w, tr) for w in (getattr(q, "where", []) or [])]})
-    parts = [{"id": w.id, "title": g(w.title), "ok": w.status == "found",
+    parts = [{"id": w.id, "title": g(w.title), "ok": w.status == FOUND,
               "text": g(WRITTEN_WORDS[w.status]).format(id=w.id)} for w in written]
-    env = _environment()
+    env = env or environment()
     env.install_gettext_translations(tr, newstyle=True)
     template = env.get_template("selfcheck.html")
     return template.render(

@@ -84,12 +84,12 @@ def views(pairs: list[Pair], evidence: dict[str, Evidence], limit: int = 200) ->
 
 
 def page(pairs: list[Pair], evidence: dict[str, Evidence], thresholds: Thresholds, assignment: str,
-         students: int) -> str:
+         students: int, env=None) -> str:
     """similarity.html: every flagged pair, ranked, each source side by side."""
     from .html import environment
 
     flagged = [p for p in pairs if p.flagged]
-    return environment().get_template("similarity.html").render(
+    return (env or environment()).get_template("similarity.html").render(
         title=f"{assignment} · similarity (instructors only)", assignment=assignment, students=students,
         pairs=views(pairs, evidence), flagged=len(flagged), looked_at=len(pairs), thresholds=thresholds)
 

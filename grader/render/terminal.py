@@ -1,9 +1,9 @@
 """The terminal views of a `Result`: a per-question table (grade) and the student self-check."""
 from __future__ import annotations
 
-from ..results import PASSED, UNREADABLE, Result
+from ..results import PASSED, UNREADABLE, CellStatus, QuestionStatus, Result
 
-MARK = {"passed": "✓", "partial": "~", "failed": "✗"}
+MARK = {QuestionStatus.PASSED: "✓", QuestionStatus.PARTIAL: "~", QuestionStatus.FAILED: "✗"}
 
 
 def _points(value: float) -> str:
@@ -22,7 +22,7 @@ def table(result: Result) -> str:
         diag = f"  [{', '.join(q.diagnosis)}]" if q.diagnosis else ""
         lines.append(f"  {MARK.get(q.status, '?')} {q.id:<{width}}  {_points(q.score):>5} / {_points(q.max_score):<3}"
                      f"  {passed}/{len(q.cases)} cases  {q.title}{diag}")
-    failed_cells = [c for c in result.cells if c.status != "ok"]
+    failed_cells = [c for c in result.cells if c.status != CellStatus.OK]
     for cell in failed_cells:
         lines.append(f"  cell {cell.index} {cell.status}: {cell.error.splitlines()[0] if cell.error else ''}")
     return "\n".join(lines)
@@ -41,7 +41,7 @@ def self_check(result: Result) -> str:
     for problem in result.problems:
         lines.append(f"  ! {problem.message}")
     for cell in result.cells:
-        if cell.status != "ok":
+        if cell.status != CellStatus.OK:
             first = cell.error.splitlines()[0] if cell.error else ""
             lines.append(f"  ! cell {cell.index} ({cell.source_head}) {cell.status}: {first}")
     for q in result.questions:
