@@ -38,6 +38,7 @@ import fcntl
 import json
 import math
 import os
+import re
 import resource
 import select
 import signal
@@ -1932,7 +1933,7 @@ def _children_of(parent: int) -> list[int]:
 # ----------------------------------------------------------------------------------------------
 # Inodes: a bounded number of files in scratch and /tmp
 
-MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_REC, MS_PRIVATE = 2, 4, 32, 1 << 14, 1 << 18
+MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 32, 4096, 1 << 14, 1 << 18
 CLONE_NEWNS = 0x00020000
 
 
@@ -1981,24 +1982,64 @@ def own_tmpfs(scratch: str, tmp: list[str], megabytes: int, inodes: int) -> str:
     bubblewrap made the sandbox's mounts in a user namespace of its own and runs the zygote in a
     nested one, where they cannot be remounted; with CAP_SYS_ADMIN there (given for this only) the
     zygote makes a mount namespace of its own and mounts over them. A temporary directory with
-    something mounted beneath it (a Python installation under /tmp) keeps bubblewrap's mount,
-    without a cap on files. Returns "" when every mount is capped, else why not.
+    something mounted beneath it (a Python installation under /tmp, as in a CI checkout) gets the
+    same capped tmpfs, with what was mounted beneath it bound back at the same places (through
+    descriptors opened before the new tmpfs hides them). Returns "" when every mount is capped,
+    else why not.
     """
     try:
         if _libc().unshare(ctypes.c_int(CLONE_NEWNS)) != 0:
             return f"unshare: {os.strerror(ctypes.get_errno())}"
         why = _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
         with open("/proc/self/mountinfo") as fh:
-            points = [line.split()[4] for line in fh]
+            points = [_unescape_mount_point(line.split()[4]) for line in fh]
         for path, mode in [(scratch, "0700")] + [(t, "1777") for t in tmp]:
-            if any(p.startswith(path.rstrip("/") + "/") for p in points):
-                why = why or f"{path} has mounts beneath it"
-                continue
-            why = _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV,
-                         f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode={mode}") or why
+            beneath = _outermost([p for p in points if p.startswith(path.rstrip("/") + "/")])
+            why = _capped_tmpfs(path, mode, megabytes, inodes, beneath) or why
         return why
     finally:
         _set_capabilities(0)
+
+
+def _unescape_mount_point(text: str) -> str:
+    """/proc/self/mountinfo writes a space, a tab, a newline and a backslash as octal escapes."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text) if "\\" in text else text
+
+
+def _outermost(points: list[str]) -> list[str]:
+    """The mount points not beneath another one of the list (binding those back recursively
+    brings the rest)."""
+    kept: list[str] = []
+    for point in sorted(set(points), key=len):
+        if not any(point.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(point)
+    return kept
+
+
+def _capped_tmpfs(path: str, mode: str, megabytes: int, inodes: int, beneath: list[str]) -> str:
+    """A tmpfs bounded in bytes and files on `path`, with the mounts `beneath` it bound back."""
+    held = []
+    try:
+        for point in beneath:
+            held.append((point, os.open(point, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)))
+    except OSError as exc:
+        for _, fd in held:
+            os.close(fd)
+        return f"{path}: {point}: {exc.strerror}"
+    try:
+        why = _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV,
+                     f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode={mode}")
+        if why:
+            return why
+        for point, fd in held:
+            os.makedirs(point, mode=0o755, exist_ok=True)
+            why = _mount(f"/proc/self/fd/{fd}", point, None, MS_BIND | MS_REC, None)
+            if why:
+                return why      # the caller's zygote fails to start rather than run without them
+        return ""
+    finally:
+        for _, fd in held:
+            os.close(fd)
 
 
 def _describe_status(status: int) -> str:
