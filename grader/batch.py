@@ -328,7 +328,7 @@ def student_files(out: Path, submission: Submission) -> tuple[str, ...]:
 
 
 def write_student(out: Path, submission: Submission, result: Result, stamp: Stamp | None,
-                  env=None) -> Outcome:
+                  env=None, pages: bool = True) -> Outcome:
     """The student's result and report, then (last) the record that lets a re-run skip them.
     `env`: the templates' environment of the run (grader.render.html.environment).
 
@@ -342,8 +342,9 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
     data = result.to_dict()
     text = result_json(result, data)
     write_atomic(folder / RESULT, text)
-    files = [RESULT, *write_staff(folder, result, REPORT, submission.path, env)]  # work, instructor (staff only)
-    write_atomic(folder / REPORT, html.report(result, env, work_href=WORK))
+    # work, instructor (staff only; the pages with `pages`, [reports] staff_pages)
+    files = [RESULT, *write_staff(folder, result, REPORT, submission.path, env, pages)]
+    write_atomic(folder / REPORT, html.report(result, env, work_href=WORK if pages else None))
     files.append(REPORT)
     if stamp is not None:
         record = {"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text),
@@ -756,6 +757,10 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
 
             env = env or html.environment()
             env.get_template("report.html")
+            if session.config.staff_pages:
+                from .render import notebook
+
+                notebook.warm()         # nbconvert's import (0.6 s) overlaps the warm-up too
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -763,7 +768,8 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
                 result = future.result()    # grade_one never raises
                 result = identify(result, submission)     # the LMS identity, in the files and the record
                 report.outcomes.append(write_student(      # slim: the whole result is on disk (grader.slim)
-                    out, submission, result, None if result.status == SubmissionStatus.ERROR else stamp, env))
+                    out, submission, result, None if result.status == SubmissionStatus.ERROR else stamp, env,
+                    session.config.staff_pages))
                 report.graded += 1
                 bar.update(result)
                 if on_result is not None:

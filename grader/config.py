@@ -244,6 +244,9 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("late", "cap", float, 100.0, "the largest penalty, in percent", minimum=0, maximum=100),
     Setting("late", "period_hours", float, 24.0, "how long one late period (\"day\") is", minimum=0.001,
             maximum=10**6),
+    Setting("reports", "staff_pages", bool, True, "write each student's work.html (the notebook as graded) and "
+            "instructor.html in a batch (instructor.json is always written); off, a large batch is several times "
+            "faster"),
     Setting("similarity", "enabled", bool, True, "look for copying across the class after every batch "
             "(similarity.html, instructors only)"),
     Setting("similarity", "code", float, Thresholds.code, "flag a pair sharing this share of the smaller "
@@ -297,6 +300,7 @@ class Config:
     late: LatePolicy | None = None        # grader.late; None: no late penalty
     lang: str | None = None               # the students' language for self-check feedback (None: their locale)
     environment: tuple[str, ...] = field(default_factory=lambda: default_environment())
+    staff_pages: bool = True              # [reports] staff_pages: work.html and instructor.html per student
 
     @property
     def demo_secret(self) -> bool:
@@ -390,7 +394,8 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
                     hidden_score=values.get("gradescope", {}).get("hidden_score", "total"),
                     source=str(chosen) if chosen else "defaults", **_similarity(values.get("similarity", {}), base),
                     late=_late(values.get("late", {})), lang=grader.get("lang"),
-                    **_environment(values.get("environment", {})))
+                    **_environment(values.get("environment", {})),
+                    staff_pages=values.get("reports", {}).get("staff_pages", True))
     if "workers" in grader:
         config = dataclasses.replace(config, workers=grader["workers"])
     return config
@@ -551,6 +556,7 @@ def current_values(config: Config) -> dict[tuple[str, str], Any]:
     values.update({("similarity", f.name): getattr(config.similarity, f.name)
                    for f in dataclasses.fields(Thresholds)})
     values[("similarity", "enabled")] = config.similarity_enabled
+    values[("reports", "staff_pages")] = config.staff_pages
     if config.late is not None:
         values.update({("late", f.name): getattr(config.late, f.name) for f in dataclasses.fields(config.late)})
         values[("late", "due")] = config.late.due.isoformat()

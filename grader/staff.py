@@ -18,12 +18,20 @@ from .results import Result
 
 
 def write_staff(folder: Path, result: Result, report_name: str = "report.html", source: Path | None = None,
-                env=None) -> list[str]:
-    """Write the instructor-only view and JSON of `result` into the student's `folder`, and (given
-    the submission's `source` path) the view of the work as graded; return the names written.
-    `env`: the templates' environment (grader.render.html.environment) the caller keeps."""
+                env=None, pages: bool = True) -> list[str]:
+    """Write the instructor-only JSON of `result` into the student's `folder` and, with `pages`
+    (`[reports] staff_pages`), the instructor-only view and (given the submission's `source` path)
+    the view of the work as graded; return the names written. `env`: the templates' environment
+    (grader.render.html.environment) the caller keeps.
+
+    The JSON is always written: the copying evidence (grader.copying) reads its wrong-answer digests.
+    The pages cost more than grading itself (nbconvert: ~0.1 s a notebook), hence the setting.
+    """
     from .render import instructor, notebook
 
+    if not pages:
+        write_atomic(folder / instructor.INSTRUCTOR_JSON, instructor.instructor_json(result))
+        return [instructor.INSTRUCTOR_JSON]
     work = None
     if source is not None:
         write_atomic(folder / notebook.WORK_HTML, notebook.work_page(source, result, env=env))

@@ -227,6 +227,11 @@ def _exporter_class():
     return Exporter
 
 
+def warm() -> None:
+    """Import nbconvert and make the exporter now (a batch does it while its workers warm up)."""
+    _exporter()
+
+
 @functools.lru_cache(maxsize=1)
 def _exporter():
     """nbconvert's HTML exporter, basic template (a body fragment: no scripts, no CDN), with the

@@ -274,10 +274,17 @@ def _parser():
 
 
 def render(text: str) -> Markup:
-    """Markdown + LaTeX from a student, as safe HTML with MathML (a `Markup` for the templates)."""
+    """Markdown + LaTeX from a student, as safe HTML with MathML (a `Markup` for the templates).
+
+    A pure function of the text, kept for the last few thousand texts: a class's notebooks repeat
+    the template's markdown in every copy, and the review page shows each answer again."""
     if not text or not text.strip():
         return Markup("")
-    text = text[:SOURCE_LIMIT]
+    return _render(text[:SOURCE_LIMIT])
+
+
+@functools.lru_cache(maxsize=4096)
+def _render(text: str) -> Markup:
     try:
         prose, formulas = _take_math(text)
         rendered = _put_math(_parser().render(prose), formulas)
