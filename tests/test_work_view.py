@@ -166,3 +166,24 @@ def test_outputs_of_the_graders_run_replace_the_saved_ones(session, tmp_path):
     assert any(t == "img" for t, _ in tags.tags)
     assert "grader's own (sandboxed) run" in text
     assert "SAVED BY STUDENT" in "".join(parse(notebook.work_page(path, result)).text)
+
+
+def test_without_staff_pages_a_batch_writes_only_the_instructor_json(session, tmp_path):
+    """`[reports] staff_pages = false`: no work view, no instructor page, no link to them; the
+    instructor JSON (the copying evidence reads its digests) is still there."""
+    from dataclasses import replace
+
+    from grader.session import Session
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "bob_seed_mistakes.ipynb", folder / "bob.ipynb")
+    out = tmp_path / "out"
+    config = replace(session.config, staff_pages=False)
+    with Session(config, workers=1) as quiet:
+        batch.run_batch(folder, out, config, session=quiet, progress=False)
+    bob = student_folder(out, "bob")
+    assert (bob / "instructor.json").is_file() and json.loads((bob / "instructor.json").read_text(encoding="utf-8"))
+    assert not (bob / "work.html").exists() and not (bob / "instructor.html").exists()
+    assert 'href="work.html"' not in (bob / "report.html").read_text(encoding="utf-8")
+    assert "instructor.html" not in (out / "summary.html").read_text(encoding="utf-8")
