@@ -9,7 +9,6 @@ sandbox: this module imports nothing platform-specific, and numpy only where arr
 from __future__ import annotations
 
 import base64
-import json
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -22,6 +21,7 @@ CASE_STATUSES = ("ok", "error", "unconvertible", "missing", "timeout")
 CELL_STATUSES = ("ok", "error", "timeout")
 
 
+from . import jobwire  # noqa: E402
 from .config import Limits  # noqa: E402,F401 - defined with the configuration (its schema), re-exported
 
 
@@ -48,9 +48,8 @@ class CallSpec:
 
     def __post_init__(self) -> None:
         if not self.wire:
-            object.__setattr__(self, "wire", json.dumps(
-                {"uid": self.uid, "name": self.name, "call": self.call, "kind": self.kind,
-                 "keys": list(self.keys), "args": encode_arg(list(self.args))}))
+            object.__setattr__(self, "wire", jobwire.case_wire(self.uid, self.name, self.call, self.kind,
+                                                               list(self.keys), list(self.args)))
 
 
 @dataclass
@@ -90,21 +89,7 @@ class RunReport:
 # Plain data across the boundary
 
 
-def encode_arg(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        plain = np.ascontiguousarray(value, dtype="<f8")
-        return {"__ndarray__": base64.b64encode(plain.tobytes()).decode(), "shape": list(plain.shape)}
-    if isinstance(value, dict):
-        return {str(k): encode_arg(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [encode_arg(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    return value
+encode_arg = jobwire.encode_args
 
 
 class BadValue(ValueError):
