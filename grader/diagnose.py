@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from .compare import matches
-from .spec import ARRAY, ARRAY_DICT, NAME_SET, PUBLIC, Case, Finding, Question
+from .kinds import kind_of
+from .spec import ARRAY, ARRAY_DICT, PUBLIC, Case, Finding, Question
 
 
 def diagnose(question: Question, case: Case, got: Any, memo: dict | None = None) -> list[str]:
@@ -55,8 +56,7 @@ def _telling_wrong_answer(question: Question, case: Case, mistake) -> tuple[bool
         wrong = mistake.compute(*copy.deepcopy(case.args))
     except Exception:  # noqa: BLE001 - a variant may be undefined on an edge case
         return False, None
-    if question.kind == NAME_SET:
-        wrong = frozenset(wrong)
+    wrong = kind_of(question.kind).normalise(wrong)
     if matches(question.kind, case.expected, wrong, question.tolerance, question.keys):
         return False, None
     return True, wrong

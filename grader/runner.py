@@ -32,7 +32,6 @@ import base64
 import enum
 import glob
 import itertools
-import math
 from collections import deque
 import os
 import secrets
@@ -839,19 +838,10 @@ def answer_size(kind: str, keys: Iterable[str], data: Any) -> int:
     """The bytes an answer's arrays declare (8 per number), read off their shapes, nothing decoded.
 
     Anything malformed counts as 0 here and is refused by `decode_value`."""
-    if kind == "array":
-        return _declared_bytes(data)
-    if kind == "array_dict" and isinstance(data, dict):
-        return sum(_declared_bytes(data.get(k)) for k in keys if isinstance(k, str))
-    return 0
+    from .kinds import KINDS
 
-
-def _declared_bytes(data: Any) -> int:
-    shape = data.get("shape") if isinstance(data, dict) else None
-    if not isinstance(shape, list) or len(shape) > 8 or not all(_int(s) is not None and s >= 0 for s in shape):
-        return 0
-    parts = 2 if "imag_b64" in data else 1       # a complex answer: real and imaginary parts
-    return 8 * math.prod(shape) * parts
+    found = KINDS.get(kind) if isinstance(kind, str) else None
+    return found.declared_bytes(keys, data) if found is not None else 0
 
 
 def _cell_run(index: int, status: str, event: dict, room: int) -> CellRun:
