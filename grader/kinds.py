@@ -31,6 +31,7 @@ class Kind:
     name = ""
     numeric = False          # judged within the question's tolerance (else exactly)
     needs_keys = False       # the question must name its keys
+    has_blocks = False       # its leading axes can be named blocks (Question.blocks, diagnose.locate)
 
     def declared_bytes(self, keys: Iterable[str], data: Any) -> int:
         """The bytes of numbers the wire data declares (read off shapes, nothing decoded); 0 if malformed."""
@@ -57,6 +58,12 @@ class Kind:
     def _matches(self, candidate: Any, got: Any, tol: Tolerance, keys: tuple[str, ...]) -> bool:
         return self.compare(candidate, got, tol, keys).passed
 
+    def relations(self, expected: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()
+                  ) -> list[tuple[str, dict[str, str]]]:
+        """How a wrong answer relates to the right one, as (sentence id, its fields) for
+        `diagnose.RELATION_SENTENCES`; none by default."""
+        return []
+
     def describe(self, value: Any, limit: int = 1500) -> str:
         """A readable, bounded rendering of a value for a report."""
         if value is None:
@@ -73,6 +80,7 @@ class ArrayKind(Kind):
 
     name = ARRAY
     numeric = True
+    has_blocks = True
 
     def declared_bytes(self, keys: Iterable[str], data: Any) -> int:
         shape = data.get("shape") if isinstance(data, dict) else None
@@ -105,6 +113,30 @@ class ArrayKind(Kind):
 
     def _matches(self, candidate: Any, got: Any, tol: Tolerance, keys: tuple[str, ...]) -> bool:
         return judging._same_shape_within(candidate, got, tol)    # no message worded: many candidates
+
+    def relations(self, expected: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()
+                  ) -> list[tuple[str, dict[str, str]]]:
+        """Transposed, negated, or scaled by one factor (never for a single number: it is always
+        some multiple of another)."""
+        import numpy as np
+
+        try:
+            e, g = np.asarray(expected, dtype=np.float64), np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError):
+            return []
+        if e.ndim == 2 and g.shape == e.T.shape and self.matches(e.T, g, tol) and not self.matches(e, g, tol):
+            return [("transposed", {})]
+        if g.shape != e.shape or e.size < 2 or not np.all(np.isfinite(g)):
+            return []
+        norm = float(np.sum(e * e))
+        if norm == 0.0:
+            return []
+        factor = float(np.sum(g * e)) / norm
+        if abs(factor) < 1e-3 or abs(factor - 1.0) < 1e-6 or not self.matches(factor * e, g, tol):
+            return []
+        if abs(factor + 1.0) < 1e-6:
+            return [("negated", {})]
+        return [("scaled", {"factor": f"{factor:.4g}"})]
 
     def _describe(self, value: Any, limit: int) -> str:
         return judging.describe_array(value)
@@ -147,6 +179,16 @@ class ArrayDictKind(Kind):
     def _matches(self, candidate: Any, got: Any, tol: Tolerance, keys: tuple[str, ...]) -> bool:
         return isinstance(got, dict) and all(k in got and judging._same_shape_within(candidate[k], got[k], tol)
                                              for k in keys)
+
+    def relations(self, expected: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()
+                  ) -> list[tuple[str, dict[str, str]]]:
+        """Which entries are wrong, when some (not all) are and every key is there."""
+        if not isinstance(got, dict):
+            return []
+        wrong = [k for k in keys if k in got and not ARRAY_KIND.matches(expected[k], got[k], tol)]
+        if wrong and len(wrong) < len(keys) and all(k in got for k in keys):
+            return [("keys", {"keys": ", ".join(repr(k) for k in wrong)})]
+        return []
 
     def _describe(self, value: Any, limit: int) -> str:
         if not isinstance(value, dict):

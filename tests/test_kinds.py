@@ -90,3 +90,12 @@ def test_a_new_kind_is_one_entry_in_each_table(monkeypatch):
     verdict = compare(question.kind, 4, got, TOL)
     assert verdict.status == "failed" and verdict.message == "Expected 4, got 5."
     assert matches("integer", 5, got, TOL) and describe("integer", got) == "5"
+
+
+def test_a_kind_without_relations_or_blocks_is_diagnosed_without_them(monkeypatch):
+    from grader.diagnose import relations
+
+    monkeypatch.setitem(KINDS, "integer", Integer())
+    question = Question("q", "Q", 1.0, "f", "integer")
+    assert relations(question, 4, -4) == [] and not kind_of("integer").numeric
+    assert not kind_of("integer").has_blocks and kind_of("array").has_blocks
