@@ -1,7 +1,7 @@
 """The only module that starts untrusted code: it runs a submission in a sandboxed worker.
 
-A `Worker` owns one sandboxed zygote process (see `worker.py` for the protocol and `sandbox.py`
-for the isolation). `run_program` hands it one submission and its case inputs and collects what
+A `Worker` owns one sandboxed zygote process (see `worker.py`; `jobwire.py` builds and parses
+every message between them; `sandbox.py` describes the isolation). `run_program` hands it one submission and its case inputs and collects what
 came back, as plain data: per cell whether it ran, per case the raw answer or why there is none.
 No expected value ever passes through here.
 
