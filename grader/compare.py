@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .spec import ARRAY, ARRAY_DICT, LABEL, NAME_SET, Tolerance
+from .spec import ARRAY, ARRAY_DICT, Tolerance
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
 
@@ -171,56 +171,17 @@ def _distinct(a: float, b: float) -> tuple[str, str]:
 
 
 def compare(kind: str, expected: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()) -> Verdict:
-    """Judge `got` against `expected` for an answer of the given kind."""
-    if kind == ARRAY:
-        return compare_arrays(expected, got, tol)
-    if kind == ARRAY_DICT:
-        if not isinstance(got, dict):
-            return Verdict(ERROR, f"expected a dict with keys {list(keys)}, got {type(got).__name__}")
-        missing = [k for k in keys if k not in got]
-        if missing:
-            return Verdict(ERROR, f"the returned dict lacks the key(s) {missing}")
-        failures, notes = [], set()
-        worst = PASSED
-        for key in keys:
-            verdict = compare_arrays(expected[key], got[key], tol)
-            if verdict.passed and verdict.message:
-                notes.add(verdict.message)
-            if not verdict.passed:
-                failures.append(f"[{key!r}] {verdict.message}")
-                worst = ERROR if verdict.status == ERROR or worst == ERROR else FAILED
-        return Verdict(worst, "\n".join(failures or sorted(notes)))
-    if kind == LABEL:
-        if not isinstance(got, str):
-            return Verdict(ERROR, f"expected a string, got {type(got).__name__}")
-        if got.strip().lower() == str(expected).lower():
-            return Verdict(PASSED)
-        return Verdict(FAILED, f"Expected the label {expected!r}, got {got[:80]!r}.")
-    if kind == NAME_SET:
-        if not isinstance(got, (set, frozenset, list, tuple)) or not all(isinstance(x, str) for x in got):
-            return Verdict(ERROR, "expected a set of names")
-        got_set, want = {x.strip() for x in got}, set(expected)
-        if got_set == want:
-            return Verdict(PASSED)
-        parts = []
-        if want - got_set:
-            parts.append(f"{len(want - got_set)} name(s) missing")
-        if got_set - want:
-            parts.append(f"{len(got_set - want)} name(s) that do not belong")
-        return Verdict(FAILED, "The set is not right: " + ", ".join(parts) + ".")
-    raise ValueError(f"unknown answer kind {kind!r}")
+    """Judge `got` against `expected` for an answer of the given kind (see `grader.kinds`)."""
+    from .kinds import kind_of      # the kinds build on this module
+
+    return kind_of(kind).compare(expected, got, tol, keys)
 
 
 def matches(kind: str, candidate: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()) -> bool:
     """Whether `got` equals `candidate` (a known wrong answer) within the tolerance."""
-    try:
-        if kind == ARRAY:
-            return _same_shape_within(candidate, got, tol)
-        if kind == ARRAY_DICT and isinstance(got, dict):
-            return all(k in got and _same_shape_within(candidate[k], got[k], tol) for k in keys)
-        return compare(kind, candidate, got, tol, keys).passed
-    except (NotAnAnswer, KeyError, TypeError, ValueError):
-        return False
+    from .kinds import kind_of
+
+    return kind_of(kind).matches(candidate, got, tol, keys)
 
 
 def _same_shape_within(expected: Any, got: Any, tol: Tolerance) -> bool:
@@ -234,27 +195,24 @@ def _same_shape_within(expected: Any, got: Any, tol: Tolerance) -> bool:
 
 
 def describe(kind: str, value: Any, limit: int = 1500) -> str:
-    """A readable, bounded rendering of a value for a report."""
-    if value is None:
-        return ""
-    if kind == ARRAY and isinstance(value, ComplexArray):
+    """A readable, bounded rendering of a value for a report (see `grader.kinds`)."""
+    from .kinds import kind_of
+
+    return kind_of(kind).describe(value, limit)
+
+
+def describe_array(value: Any) -> str:
+    """An array answer as a report shows it: its shape, then numpy's rendering (complex ones too)."""
+    if isinstance(value, ComplexArray):
         both = _judged(value.real) + 1j * _judged(value.imag)
-        text = f"shape {_shape(both.shape)}, complex\n" + np.array2string(both, precision=6, threshold=64,
-                                                                           max_line_width=90)
-    elif kind == ARRAY:
-        try:
-            text = np.array2string(as_plain_array(value), precision=6, threshold=64, max_line_width=90,
-                                   suppress_small=False)
-            text = f"shape {_shape(np.shape(value))}\n{text}"
-        except NotAnAnswer:
-            text = repr(value)
-    elif kind == ARRAY_DICT and isinstance(value, dict):
-        text = "\n".join(f"{k}: {describe(ARRAY, v, limit)}" for k, v in value.items())
-    elif kind == NAME_SET:
-        text = "{" + ", ".join(repr(x) for x in sorted(value)) + "}"
-    else:
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        return f"shape {_shape(both.shape)}, complex\n" + np.array2string(both, precision=6, threshold=64,
+                                                                         max_line_width=90)
+    try:
+        text = np.array2string(as_plain_array(value), precision=6, threshold=64, max_line_width=90,
+                               suppress_small=False)
+        return f"shape {_shape(np.shape(value))}\n{text}"
+    except NotAnAnswer:
+        return repr(value)
 
 
 def describe_input(value: Any, limit: int = 1500) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from .compare import matches
-from .spec import ARRAY, ARRAY_DICT, NAME_SET, PUBLIC, Case, Finding, Question
+from .kinds import kind_of
+from .spec import PUBLIC, Case, Finding, Question
 
 
 def diagnose(question: Question, case: Case, got: Any, memo: dict | None = None) -> list[str]:
@@ -55,8 +56,7 @@ def _telling_wrong_answer(question: Question, case: Case, mistake) -> tuple[bool
         wrong = mistake.compute(*copy.deepcopy(case.args))
     except Exception:  # noqa: BLE001 - a variant may be undefined on an edge case
         return False, None
-    if question.kind == NAME_SET:
-        wrong = frozenset(wrong)
+    wrong = kind_of(question.kind).normalise(wrong)
     if matches(question.kind, case.expected, wrong, question.tolerance, question.keys):
         return False, None
     return True, wrong
@@ -101,7 +101,7 @@ def locate(question: Question, case: Case, got: Any, probes: list[tuple[Any, boo
     where: list[str] = []
     hints: dict[str, str] = {}
     where += relations(question, case.expected, got)
-    if question.blocks and question.kind == ARRAY:
+    if question.blocks and kind_of(question.kind).has_blocks:
         # A hidden case's wrong blocks are told by a rule only, never listed (a list would tell its size).
         sentence = describe_blocks(question.blocks, case.expected, got, question.tolerance,
                                    listing=case.visibility == PUBLIC)
@@ -125,32 +125,10 @@ def locate(question: Question, case: Case, got: Any, probes: list[tuple[Any, boo
 
 def relations(question: Question, expected: Any, got: Any) -> list[str]:
     """How a wrong answer relates to the right one, whatever the question: opposite sign, a constant
-    factor, transposed; for a dict answer, which entries are wrong."""
-    if question.kind == ARRAY_DICT and isinstance(got, dict):
-        wrong = [k for k in question.keys if k in got and not matches(ARRAY, expected[k], got[k], question.tolerance)]
-        if wrong and len(wrong) < len(question.keys) and all(k in got for k in question.keys):
-            return [RELATION_SENTENCES["keys"].format(keys=", ".join(repr(k) for k in wrong))]
-        return []
-    if question.kind != ARRAY:
-        return []
-    try:
-        e, g = np.asarray(expected, dtype=np.float64), np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        return []
-    tol = question.tolerance
-    if e.ndim == 2 and g.shape == e.T.shape and matches(ARRAY, e.T, g, tol) and not matches(ARRAY, e, g, tol):
-        return [RELATION_SENTENCES["transposed"]]
-    if g.shape != e.shape or e.size < 2 or not np.all(np.isfinite(g)):
-        return []                          # a single number is always some multiple of another
-    norm = float(np.sum(e * e))
-    if norm == 0.0:
-        return []
-    factor = float(np.sum(g * e)) / norm
-    if abs(factor) < 1e-3 or abs(factor - 1.0) < 1e-6 or not matches(ARRAY, factor * e, g, tol):
-        return []
-    if abs(factor + 1.0) < 1e-6:
-        return [RELATION_SENTENCES["negated"]]
-    return [RELATION_SENTENCES["scaled"].format(factor=f"{factor:.4g}")]
+    factor, transposed; for a dict answer, which entries are wrong. Each kind finds its relations
+    (`Kind.relations`); they are worded here."""
+    found = kind_of(question.kind).relations(expected, got, question.tolerance, question.keys)
+    return [RELATION_SENTENCES[name].format(**fields) for name, fields in found]
 
 
 def wrong_blocks(expected: Any, got: Any, tol, axes: int) -> np.ndarray | None:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from . import __version__
 from .compare import compare, describe, describe_input
+from .kinds import kind_of
 from .diagnose import diagnose, locate
 from .load import WRITTEN, LoadError, Program, load
 from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, TIMEOUT,
@@ -342,7 +343,7 @@ def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | N
     """
     memo = {} if memo is None else memo
     public = case.visibility == PUBLIC
-    tolerance = question.tolerance.describe() if question.kind in ("array", "array_dict") else "exact"
+    tolerance = question.tolerance.describe() if kind_of(question.kind).numeric else "exact"
     result = CaseResult(case.uid, case.visibility, clean(case.label, 120), NOT_RUN, tolerance=tolerance)
     if public:
         if ("shown", case.uid) not in memo:

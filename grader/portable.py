@@ -18,7 +18,6 @@ them the question's other cases are not run) and the run resumes at the next cas
 """
 from __future__ import annotations
 
-import json
 import os
 import queue
 import subprocess
@@ -29,6 +28,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import jobwire
+from .jobwire import Ev
 from .protocol import CELL_STATUSES, CallSpec, CellRun, Limits, RawAnswer, RunReport, _int, _raw_answer, _text
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class _Child:
     """One child process and a thread that turns its event lines into a queue (pipes cannot be
     polled with select on Windows)."""
 
-    def __init__(self, job: dict, cwd: str | None):
+    def __init__(self, job: str, cwd: str | None):
         # The student's own environment (their PATH, their site-packages), minus the grader's own
         # settings: an instructor's GRADER_SECRET has no business in code being checked.
         env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GRADER_")}
@@ -57,21 +58,19 @@ class _Child:
                                      creationflags=flags, start_new_session=sys.platform != "win32")
         self.events: "queue.Queue[dict | None]" = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
-        self.send(job)
+        self.send_text(job)
 
     def _read(self) -> None:
         for line in self.proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict):
+            event = jobwire.parse_event(line)
+            if event is not None:
                 self.events.put(event)
         self.events.put(None)                       # the process is gone
 
-    def send(self, message: dict) -> None:
+    def send_text(self, line: str) -> None:
+        """Send one message, as `jobwire` built it."""
         try:
-            self.proc.stdin.write((json.dumps(message) + "\n").encode())
+            self.proc.stdin.write((line + "\n").encode())
             self.proc.stdin.flush()
         except OSError:
             pass                                    # it died: its reader reports the end
@@ -136,8 +135,8 @@ class _PortableRun:
         fruitless = 0
         while self.pending and fruitless < MAX_FRUITLESS and time.monotonic() < self.budget_end:
             before = (len(self.report.answers), len(self.skip), self.loaded_once)
-            child = _Child({"program": self.program.to_worker(), "skip": sorted(self.skip),
-                            "limits": self.limits.for_worker(False)}, self.cwd)
+            child = _Child(jobwire.run_message(0, self.program.to_worker(), sorted(self.skip), None,
+                                               self.limits.for_worker(False)), self.cwd)
             try:
                 if self._load(child):
                     self._call(child)
@@ -173,14 +172,14 @@ class _PortableRun:
                 return False
             kind = event.get("ev")
             index = _int(event.get("index"))
-            if kind == "cell" and event.get("phase") == "start" and index in units:
+            if kind == Ev.CELL and event.get("phase") == jobwire.START and index in units:
                 current, deadline = index, self._deadline(self.limits.cell_seconds)
-            elif kind == "cell" and index in units:
+            elif kind == Ev.CELL and index in units:
                 if not self.loaded_once or index not in self.report.cells:
                     status = event.get("status") if event.get("status") in CELL_STATUSES else "error"
                     self.report.cells[index] = CellRun(index, status, _text(event.get("error")))
                 current = None
-            elif kind == "loaded":
+            elif kind == Ev.LOADED:
                 if not self.loaded_once:
                     self.report.output = _text(event.get("output"), self.limits.output_bytes)
                     escapes = event.get("shell")
@@ -195,8 +194,7 @@ class _PortableRun:
     def _call(self, child: _Child) -> None:
         """Call the pending cases in order until all are answered or one hangs or kills the process."""
         seconds = self.limits.case_seconds
-        child.send({"batch": "public", "case_seconds": seconds,
-                    "cases": [json.loads(c.wire) for c in self.pending.values()]})
+        child.send_text(jobwire.cases_message(0, "public", seconds, [c.wire for c in self.pending.values()]))
         current: str | None = None
         deadline = self._deadline(seconds)
         while self.pending:
@@ -212,9 +210,9 @@ class _PortableRun:
                                                message="the process died during this call"))
                 return
             uid = event.get("uid") if isinstance(event.get("uid"), str) else None
-            if event.get("ev") != "case" or uid not in self.pending:
+            if event.get("ev") != Ev.CASE or uid not in self.pending:
                 continue
-            if event.get("phase") == "start":
+            if event.get("phase") == jobwire.START:
                 current, deadline = uid, self._deadline(seconds)
                 continue
             answer = _raw_answer(self.pending[uid], event)

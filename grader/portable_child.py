@@ -6,8 +6,9 @@ grader package and nothing platform-specific (no fcntl, resource, prctl, signals
 lacks): the self-check needs no sandbox, since the code is the student's own, on the student's
 machine, on public cases only. Grading stays with the sandboxed `grader.worker`.
 
-It speaks the sandboxed worker's event protocol (JSON lines), so that the parent turns its events
-into the same `RawAnswer`s, with the same statuses and messages:
+It speaks the sandboxed worker's event protocol, built by the same module (`jobwire.py`, loaded
+from beside this file), so that the parent turns its events into the same `RawAnswer`s, with the
+same statuses and messages, and returned objects become answers by the same code:
   parent -> child (stdin):  {"program", "skip", "limits"}, then {"batch", "cases", "case_seconds"} lines
   child -> parent:          {"ev": "cell", ...} {"ev": "loaded", ...} {"ev": "case", ...} {"ev": "done", "batch"}
 
@@ -21,8 +22,6 @@ live functions are called: one conversion of returned objects for every self-che
 """
 from __future__ import annotations
 
-import base64
-import json
 import os
 import signal
 import sys
@@ -30,8 +29,30 @@ import threading
 import time
 import _thread
 
-MAX_ELEMENTS = 5_000_000      # as in worker.py: an answer larger than this is not an answer
-MAX_TEXT = 2000
+
+def _load_jobwire():
+    """The job protocol module beside this file, loaded by path (as the sandboxed worker does):
+    nothing else of the grader becomes importable from the student's code."""
+    import importlib.util
+
+    name = "_grader_jobwire"
+    if name not in sys.modules:
+        path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "jobwire.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+if __package__:
+    from . import jobwire               # imported as grader.portable_child (the Jupyter kernel)
+else:
+    jobwire = _load_jobwire()           # the self-check's child process
+Ev = jobwire.Ev
+
+MAX_ELEMENTS = jobwire.MAX_ELEMENTS
+MAX_TEXT = jobwire.MAX_TEXT
 
 
 def _short(text: str, limit: int = MAX_TEXT) -> str:
@@ -42,75 +63,14 @@ def _short(text: str, limit: int = MAX_TEXT) -> str:
 # Values in and out (the same encoding, and the same messages, as grader/worker.py)
 
 
-def decode(value):
-    """Rebuild case arguments: tagged arrays become fresh C-contiguous float64 arrays."""
-    import numpy as np
-
-    if isinstance(value, dict) and "__ndarray__" in value:
-        raw = base64.b64decode(value["__ndarray__"])
-        return np.frombuffer(raw, dtype="<f8").reshape(value["shape"]).astype(np.float64, order="C")
-    if isinstance(value, dict):
-        return {k: decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    return value
+decode = jobwire.decode_args
+Unconvertible = jobwire.Unconvertible
+encode_array = jobwire.encode_array
 
 
-class Unconvertible(Exception):
-    """The returned object is not an answer of the expected kind; the message says why."""
-
-
-def encode_array(obj):
-    import numpy as np
-
-    try:
-        arr = np.asarray(obj)
-    except Exception as exc:  # noqa: BLE001 - student objects can raise anything
-        raise Unconvertible(f"cannot be turned into an array ({type(exc).__name__}: {_short(str(exc), 300)})")
-    if arr.dtype.kind == "c":
-        if np.any(arr.imag != 0):
-            raise Unconvertible("returned complex numbers; the answer must be real")
-        arr = arr.real
-    if arr.dtype.kind not in "biuf":
-        try:
-            arr = arr.astype(np.float64)
-        except Exception as exc:  # noqa: BLE001
-            raise Unconvertible(
-                f"returned values of type {arr.dtype} that are not numbers "
-                f"({type(exc).__name__}: {_short(str(exc), 300)})")
-    if arr.size > MAX_ELEMENTS:
-        raise Unconvertible(f"returned {arr.size} numbers; that is far too many for this answer")
-    plain = np.ascontiguousarray(arr, dtype="<f8")
-    return {"shape": list(plain.shape), "b64": base64.b64encode(plain.tobytes()).decode()}
-
-
-def encode_answer(kind: str, keys: list, obj):
-    """Turn what the student returned into plain data of the question's kind."""
-    if kind == "array":
-        return encode_array(obj)
-    if kind == "array_dict":
-        if not hasattr(obj, "keys") or not hasattr(obj, "__getitem__"):
-            raise Unconvertible(f"returned {type(obj).__name__}; expected a dict with keys {keys}")
-        try:
-            present = {k for k in obj.keys() if isinstance(k, str)}
-        except Exception as exc:  # noqa: BLE001
-            raise Unconvertible(f"its keys cannot be listed ({type(exc).__name__})")
-        missing = [k for k in keys if k not in present]
-        if missing:
-            raise Unconvertible(f"the returned dict lacks the key(s) {missing}")
-        return {k: encode_array(obj[k]) for k in keys}
-    if kind == "label":
-        if not isinstance(obj, str):
-            raise Unconvertible(f"returned {type(obj).__name__}; expected a string")
-        return str.__str__(obj)[:200]
-    if kind == "name_set":
-        if not isinstance(obj, (set, frozenset, list, tuple)):
-            raise Unconvertible(f"returned {type(obj).__name__}; expected a set of names")
-        items = list(obj)
-        if len(items) > 100 or not all(isinstance(x, str) for x in items):
-            raise Unconvertible("expected a set of strings (names)")
-        return sorted({str.__str__(x)[:50] for x in items})
-    raise Unconvertible(f"unknown answer kind {kind}")
+def encode_answer(kind: str, keys: list, obj, limit: int = jobwire.ANSWER_BYTES):
+    """Turn what the student returned into plain data of the question's kind (jobwire.ENCODERS)."""
+    return jobwire.encode_answer(kind, keys, obj, limit)
 
 
 def describe(exc: BaseException) -> str:
@@ -177,7 +137,8 @@ def _is_kernel_cell(filename: str) -> bool:
     return parent.startswith("ipykernel_") and filename.endswith(".py")
 
 
-def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None) -> dict:
+def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None,
+             answer_bytes: int = jobwire.ANSWER_BYTES) -> dict:
     """Call (or read) one case's name in `namespace`: the event fields of its answer.
 
     The caller bounds the time (a watchdog here, a thread in a Jupyter kernel); `Timeout` and
@@ -193,7 +154,7 @@ def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None)
             returned = target(*decode(case["args"]))
         else:
             returned = target
-        return {"status": "ok", "value": encode_answer(case["kind"], case.get("keys", []), returned)}
+        return {"status": "ok", "value": encode_answer(case["kind"], case.get("keys", []), returned, answer_bytes)}
     except Timeout:
         raise
     except Unconvertible as exc:
@@ -320,14 +281,15 @@ class Channel:
     def __init__(self, fd: int):
         self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="\n", buffering=1)
 
-    def send(self, **event) -> None:
-        self.stream.write(json.dumps(event, allow_nan=True) + "\n")
+    def emit(self, ev: "jobwire.Ev", **fields) -> None:
+        """One event of the protocol; the self-check has no job numbers."""
+        self.stream.write(jobwire.event_line(jobwire.event(ev, None, **fields)).decode())
         self.stream.flush()
 
 
 def main() -> int:
     channel = Channel(os.dup(1))
-    job = json.loads(sys.stdin.readline())
+    job = jobwire.parse_message(sys.stdin.readline())
     program, limits = job["program"], job.get("limits", {})
     # The working folder (empty, as the sandbox's scratch) comes first on the path, this grader's
     # own folder not at all.
@@ -366,7 +328,7 @@ def main() -> int:
         index = unit["index"]
         if index in skip:
             continue
-        channel.send(ev="cell", index=index, phase="start")
+        channel.emit(Ev.CELL, index=index, phase=jobwire.START)
         filename = f"<cell {index}>" if notebook else filenames[0]
         watchdog.arm(cell_seconds)
         try:
@@ -381,7 +343,7 @@ def main() -> int:
             status, error = "error", explain(exc, sources)
         else:
             status, error = "ok", ""
-        channel.send(ev="cell", index=index, status=status, error=error)
+        channel.emit(Ev.CELL, index=index, status=status, error=error)
 
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -390,27 +352,30 @@ def main() -> int:
             pass
     out.seek(0)
     output = out.read(int(limits.get("output_bytes", 65536))).decode("utf-8", "replace")
-    channel.send(ev="loaded", output=output, shell=list(shells[0].escapes) if shells else [])
+    channel.emit(Ev.LOADED, output=output, shell=list(shells[0].escapes) if shells else [])
 
+    answer_bytes = int(limits.get("answer_bytes", jobwire.ANSWER_BYTES))
     for line in sys.stdin:
-        batch = json.loads(line)
+        batch = jobwire.parse_message(line)
+        if batch is None:
+            continue
         case_seconds = float(batch.get("case_seconds", 2))
         for case in batch["cases"]:
-            channel.send(ev="case", uid=case["uid"], phase="start")
+            channel.emit(Ev.CASE, uid=case["uid"], phase=jobwire.START)
             started = time.perf_counter()
             watchdog.arm(case_seconds)
             try:
-                event = call_one(case, namespace, sources)
+                event = call_one(case, namespace, sources, answer_bytes)
             except Timeout:
                 event = {"status": "timeout", "error": f"took longer than {case_seconds:g} s"}
             finally:
                 watchdog.disarm()
             event["seconds"] = round(time.perf_counter() - started, 6)
             try:
-                channel.send(ev="case", uid=case["uid"], **event)
+                channel.emit(Ev.CASE, uid=case["uid"], **event)
             except (TypeError, ValueError) as exc:
-                channel.send(ev="case", uid=case["uid"], status="unconvertible", error=describe(exc))
-        channel.send(ev="done", batch=batch.get("batch"))
+                channel.emit(Ev.CASE, uid=case["uid"], status="unconvertible", error=describe(exc))
+        channel.emit(Ev.DONE, batch=batch.get("batch"))
     return 0
 
 

@@ -8,8 +8,6 @@ sandbox: this module imports nothing platform-specific, and numpy only where arr
 """
 from __future__ import annotations
 
-import base64
-import json
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -17,11 +15,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 if TYPE_CHECKING:
     import numpy as np
 
-MAX_ELEMENTS = 5_000_000       # as in worker.py: no answer to this homework is larger
+from .jobwire import MAX_ELEMENTS  # noqa: E402,F401 - re-exported: no answer to this homework is larger
 CASE_STATUSES = ("ok", "error", "unconvertible", "missing", "timeout")
 CELL_STATUSES = ("ok", "error", "timeout")
 
 
+from . import jobwire  # noqa: E402
 from .config import Limits  # noqa: E402,F401 - defined with the configuration (its schema), re-exported
 
 
@@ -48,9 +47,8 @@ class CallSpec:
 
     def __post_init__(self) -> None:
         if not self.wire:
-            object.__setattr__(self, "wire", json.dumps(
-                {"uid": self.uid, "name": self.name, "call": self.call, "kind": self.kind,
-                 "keys": list(self.keys), "args": encode_arg(list(self.args))}))
+            object.__setattr__(self, "wire", jobwire.case_wire(self.uid, self.name, self.call, self.kind,
+                                                               list(self.keys), list(self.args)))
 
 
 @dataclass
@@ -90,21 +88,7 @@ class RunReport:
 # Plain data across the boundary
 
 
-def encode_arg(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        plain = np.ascontiguousarray(value, dtype="<f8")
-        return {"__ndarray__": base64.b64encode(plain.tobytes()).decode(), "shape": list(plain.shape)}
-    if isinstance(value, dict):
-        return {str(k): encode_arg(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [encode_arg(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    return value
+encode_arg = jobwire.encode_args
 
 
 class BadValue(ValueError):
@@ -112,59 +96,20 @@ class BadValue(ValueError):
 
 
 def decode_array(data: Any) -> np.ndarray:
-    """Rebuild an array from the worker's plain data, trusting nothing about it."""
-    if not isinstance(data, dict) or not isinstance(data.get("b64"), str) or not isinstance(data.get("shape"), list):
-        raise BadValue("the worker sent something that is not an encoded array")
-    shape = data["shape"]
-    if len(shape) > 8 or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s for s in shape):
-        raise BadValue("the worker sent an invalid shape")
-    count = math.prod(shape)
-    if count > MAX_ELEMENTS:
-        raise BadValue(f"the answer has {count} numbers; that is far too many for this answer")
-    real = _floats(data["b64"], shape, count)
-    if "imag_b64" not in data:
-        return real
-    # A complex answer: both parts as plain float64 arrays; compare judges the imaginary one.
-    from .compare import ComplexArray
+    """Rebuild an array from the worker's plain data, trusting nothing about it (`kinds.ArrayKind`)."""
+    from .kinds import ARRAY_KIND     # numpy and the judging code are imported when answers arrive
 
-    if not isinstance(data["imag_b64"], str):
-        raise BadValue("the worker sent something that is not an encoded array")
-    return ComplexArray(real, _floats(data["imag_b64"], shape, count))
-
-
-def _floats(text: str, shape: list[int], count: int) -> np.ndarray:
-    """`count` little-endian float64 from base64 `text`, as a plain owned array of `shape`."""
-    if len(text) != 4 * math.ceil(8 * count / 3):
-        raise BadValue("the worker sent an array whose size does not match its shape")
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except ValueError as exc:
-        raise BadValue("the worker sent invalid base64") from exc
-    if len(raw) != 8 * count:
-        raise BadValue("the worker sent an array whose size does not match its shape")
-    import numpy as np
-
-    return np.frombuffer(raw, dtype="<f8").reshape(shape).astype(np.float64)
+    return ARRAY_KIND.decode((), data)
 
 
 def decode_value(kind: str, keys: Iterable[str], data: Any) -> Any:
-    """Turn the worker's plain data into the trusted side's plain Python/numpy values."""
-    if kind == "array":
-        return decode_array(data)
-    if kind == "array_dict":
-        if not isinstance(data, dict):
-            raise BadValue("expected a dict of arrays")
-        return {k: decode_array(data[k]) for k in keys if k in data}
-    if kind == "label":
-        if not isinstance(data, str) or len(data) > 200:
-            raise BadValue("expected a short string")
-        return data
-    if kind == "name_set":
-        if (not isinstance(data, list) or len(data) > 100
-                or not all(isinstance(x, str) and len(x) <= 50 for x in data)):
-            raise BadValue("expected a short list of names")
-        return frozenset(data)
-    raise BadValue(f"unknown kind {kind}")
+    """Turn the worker's plain data into the trusted side's plain Python/numpy values (`grader.kinds`)."""
+    from .kinds import KINDS
+
+    found = KINDS.get(kind) if isinstance(kind, str) else None
+    if found is None:
+        raise BadValue(f"unknown kind {kind}")
+    return found.decode(keys, data)
 
 
 def _raw_answer(call: CallSpec, event: dict) -> RawAnswer:

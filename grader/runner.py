@@ -1,7 +1,7 @@
 """The only module that starts untrusted code: it runs a submission in a sandboxed worker.
 
-A `Worker` owns one sandboxed zygote process (see `worker.py` for the protocol and `sandbox.py`
-for the isolation). `run_program` hands it one submission and its case inputs and collects what
+A `Worker` owns one sandboxed zygote process (see `worker.py`; `jobwire.py` builds and parses
+every message between them; `sandbox.py` describes the isolation). `run_program` hands it one submission and its case inputs and collects what
 came back, as plain data: per cell whether it ran, per case the raw answer or why there is none.
 No expected value ever passes through here.
 
@@ -32,8 +32,6 @@ import base64
 import enum
 import glob
 import itertools
-import json
-import math
 from collections import deque
 import os
 import secrets
@@ -47,7 +45,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from . import sandbox
+from . import jobwire, sandbox
+from .jobwire import Ev, too_large  # noqa: F401 - too_large re-exported
 from .config import MAX_FIGURE_BYTES, MAX_FIGURES, Limits  # defined with the configuration; importable from here too
 
 if TYPE_CHECKING:
@@ -70,10 +69,6 @@ OVERSIZE = object()            # the `ev` of the marker that stands for an over-
 
 def megabytes(size: float) -> str:
     return f"{size / 2**20:.3g}"
-
-
-def too_large(size: float, limit: int) -> str:
-    return f"answer too large: {megabytes(size)} MB, limit {megabytes(limit)} MB"
 
 
 def bound_heap() -> None:
@@ -151,12 +146,12 @@ class EventReader:
     def pop(self, job: int | None = None) -> dict | None:
         """The next event; with `job`, lines that cannot be that job's event are skipped unparsed.
 
-        Both the worker's own lines and the child's are written by json.dumps with its default
-        separators, so an event of job 7 contains `"job": 7,` or `"job": 7}`; a flood of forged
-        lines for other jobs then costs a substring search each, not a JSON parse. Over-long line
-        markers carry no job (the line was never read): the caller decides what they mean.
+        Both the worker's own lines and the child's are written by `jobwire`, so an event of job 7
+        contains one of `jobwire.job_needles(7)`; a flood of forged lines for other jobs then costs
+        a substring search each, not a JSON parse. Over-long line markers carry no job (the line
+        was never read): the caller decides what they mean.
         """
-        needles = (b'"job": %d,' % job, b'"job": %d}' % job) if job is not None else ()
+        needles = jobwire.job_needles(job) if job is not None else ()
         while self.lines:
             line = self.lines.popleft()
             if isinstance(line, dict):
@@ -167,11 +162,8 @@ class EventReader:
                 continue
             if len(line) > BIG_LINE and line.count(b",") + line.count(b"[") + line.count(b"{") > self.max_values:
                 continue  # not an event of ours: ours are a few strings and a handful of numbers
-            try:
-                event = json.loads(line)
-            except (ValueError, RecursionError):
-                continue  # garbage written by student code: not an event
-            if isinstance(event, dict):
+            event = jobwire.parse_event(line)
+            if event is not None:      # else garbage written by student code: not an event
                 return event
         return None
 
@@ -193,6 +185,7 @@ class Worker:
         self._jobs = 0
         self._ready = False
         self._landlock = 0
+        self.clock: Callable[[], float] = time.monotonic    # the clock of every deadline given to `event`
         self._closing = threading.RLock()
         self._retired = False
 
@@ -245,11 +238,11 @@ class Worker:
         if self._ready:
             return
         try:
-            ready = self._next_event(time.monotonic() + 60)
+            ready = self._next_event(self.clock() + 60)
         except WorkerDied:
             ready = None
         launch = self.launch
-        started = ready is not None and ready.get("ev") == "ready"
+        started = ready is not None and ready.get("ev") == Ev.READY
         bwrap = launch is not None and launch.level == sandbox.BWRAP
         if bwrap:
             sandbox.VERDICTS.record(launch.bwrap, launch.tmpfs_mb,
@@ -308,7 +301,7 @@ class Worker:
             self._ready = False
             if proc is not None:
                 try:
-                    proc.stdin.write(b'{"op": "quit"}\n')
+                    proc.stdin.write(jobwire.QUIT.encode() + b"\n")
                     proc.stdin.flush()
                 except (OSError, ValueError):
                     pass
@@ -342,11 +335,8 @@ class Worker:
             return ""
 
     # -- talking
-    def send(self, message: dict) -> None:
-        self.send_text(json.dumps(message))
-
     def send_text(self, line: str) -> None:
-        """Send one message, already JSON text (one line)."""
+        """Send one message, as `jobwire` built it (one line of JSON text)."""
         proc = self.proc
         if proc is None or proc.poll() is not None:
             raise WorkerDied("the worker is not running")
@@ -365,7 +355,7 @@ class Worker:
             event = events.pop(job)
             if event is not None:
                 return event
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self.clock()
             if remaining <= 0:
                 return None
             try:
@@ -384,7 +374,7 @@ class Worker:
 
         An over-long line's marker is passed on too: it was never read, so its job is unknown."""
         while True:
-            if time.monotonic() >= deadline:
+            if self.clock() >= deadline:
                 return None
             event = self._next_event(deadline, job)
             if event is None:
@@ -403,15 +393,15 @@ class Worker:
         status = ""
         token = secrets.token_hex(16)
         try:
-            self.send({"op": "kill", "job": job, "token": token})
-            deadline = time.monotonic() + KILL_GRACE
+            self.send_text(jobwire.kill_message(job, token))
+            deadline = self.clock() + KILL_GRACE
             while True:
                 event = self.event(job, deadline)
                 if event is None:
                     raise WorkerDied("the worker did not clean up in time")
-                if event.get("ev") == "exit" and not status:
+                if event.get("ev") == Ev.EXIT and not status:
                     status = _text(event.get("status"), 200)
-                if event.get("ev") == "clean" and event.get("token") == token:
+                if event.get("ev") == Ev.CLEAN and event.get("token") == token:
                     return status
         except WorkerDied:
             self.close()
@@ -521,17 +511,31 @@ class Phase(enum.Enum):
     HIDDEN_SENT = "hidden inputs sent"
 
 
+class Step(enum.Enum):
+    """How one stage of a job (executing the program, answering a batch, the whole job) ends."""
+
+    NEXT = "go on to the next stage of this job"
+    RESUME = "end this job: what is still pending resumes in a fresh one"
+    FINISHED = "nothing is pending: the run is over"
+
+
 class _Run:
-    """The state of one submission's run: what is answered, which cells to skip, where we are."""
+    """The state of one submission's run: what is answered, which cells to skip, where we are.
+
+    Everything it knows of time comes from `clock` (by default the worker's, which its deadlines
+    are measured against), so that its logic runs on scripted event streams and a scripted clock
+    (tests/test_runner_invariant.py) exactly as on a real sandbox.
+    """
 
     def __init__(self, worker: Worker, program: Program, calls: list[CallSpec], sink: Sink | None = None,
-                 imports: list[str] | None = None):
+                 imports: list[str] | None = None, clock: Callable[[], float] | None = None):
         self.worker = worker
+        self.clock: Callable[[], float] = clock or getattr(worker, "clock", time.monotonic)
         self.imports = imports
         self.limits = worker.limits
         self.program = program
         self.units = {u.index for u in program.units}
-        self.started = time.monotonic()
+        self.started = self.clock()
         self.budget_end = self.started + self.limits.submission_seconds
         self.report = RunReport()
         self.sink: Sink = sink if sink is not None else self._keep
@@ -555,7 +559,7 @@ class _Run:
     # -- the loop over jobs
     def run(self) -> RunReport:
         while self.fruitless < MAX_FRUITLESS:
-            if time.monotonic() >= self.budget_end:
+            if self.clock() >= self.budget_end:
                 break
             try:
                 if not self.worker.alive:
@@ -567,19 +571,19 @@ class _Run:
             before = (len(self.settled), len(self.skip), self.loaded_once)
             job = self.worker.next_job()
             try:
-                finished = self._job(job)
+                step = self._job(job)
             except WorkerDied as exc:
                 self.worker.close()
                 self._charge_current(f"the sandbox stopped ({exc})")
-                finished = False
+                step = Step.RESUME
             self.current_cell = self.current_case = None
-            if finished:
+            if step is Step.FINISHED:
                 break
             self.report.restarts += 1
             progressed = (len(self.settled), len(self.skip), self.loaded_once) != before
             self.fruitless = 0 if progressed else self.fruitless + 1
         self._settle_rest()
-        self.report.seconds = time.monotonic() - self.started
+        self.report.seconds = self.clock() - self.started
         return self.report
 
     def _note_isolation(self) -> None:
@@ -588,19 +592,18 @@ class _Run:
             if note not in self.report.notes:
                 self.report.notes.append(note)
 
-    def _job(self, job: int) -> bool:
-        """One attempt: execute the program, then call the pending cases. True when nothing is left."""
-        self.worker.send({"op": "run", "job": job, "program": self.program.to_worker(), "skip": sorted(self.skip),
-                          "imports": self.imports,
-                          "limits": self.limits.for_worker(self.worker.student_uid is not None)})
+    def _job(self, job: int) -> Step:
+        """One attempt: execute the program, then call the pending cases (FINISHED or RESUME)."""
+        self.worker.send_text(jobwire.run_message(job, self.program.to_worker(), sorted(self.skip), self.imports,
+                                                  self.limits.for_worker(self.worker.student_uid is not None)))
         try:
-            if not self._load(job):
-                return False
+            if self._load(job) is Step.RESUME:
+                return Step.RESUME
             for hidden in (False, True):
                 batch = [c for c in self.pending.values() if c.hidden == hidden]
-                if batch and not self._call(job, batch, "hidden" if hidden else "public"):
-                    return False
-            return not self.pending
+                if batch and self._call(job, batch, "hidden" if hidden else "public") is Step.RESUME:
+                    return Step.RESUME
+            return Step.RESUME if self.pending else Step.FINISHED
         finally:
             if self.worker.alive:
                 self.worker.end_job(job)
@@ -645,8 +648,8 @@ class _Run:
         self.phase = Phase.HIDDEN_SENT
 
     # -- executing the program
-    def _load(self, job: int) -> bool:
-        """Run the program's cells. True when loaded; False when a cell hung or crashed (it is skipped)."""
+    def _load(self, job: int) -> Step:
+        """Run the program's cells: NEXT when loaded; RESUME when a cell hung or crashed (it is skipped)."""
         limits = self.limits
         deadline = self._deadline(limits.cell_seconds)
         while True:
@@ -655,27 +658,27 @@ class _Run:
                 if self.current_cell is not None:
                     self._skip_cell(self.current_cell, "timeout", f"the cell ran longer than {limits.cell_seconds:g} s "
                                                                   "and was stopped; it was skipped")
-                return False
+                return Step.RESUME
             kind = event.get("ev")
-            if kind == "cell" and event.get("phase") == "start":
+            if kind == Ev.CELL and event.get("phase") == jobwire.START:
                 index = _int(event.get("index"))
                 if index in self.units and index not in self.skip:
                     self.current_cell = index
                     deadline = self._deadline(limits.cell_seconds)
-            elif kind == "cell":
+            elif kind == Ev.CELL:
                 self._cell_event(event)
                 self.current_cell = None
-            elif kind == "loaded":
+            elif kind == Ev.LOADED:
                 self._show_loaded(event)
                 self.loaded_once = True
                 self.current_cell = None
-                return True
-            elif kind in ("exit", "internal"):
+                return Step.NEXT
+            elif kind in (Ev.EXIT, Ev.INTERNAL):
                 if self.current_cell is not None:
                     why = _text(event.get("status"), 200) or "the process failed"
                     self._skip_cell(self.current_cell, "crashed", f"the process died in this cell ({why}); "
                                                                   "the cell was skipped")
-                return False
+                return Step.RESUME
 
     def _cell_event(self, event: dict) -> None:
         index = _int(event.get("index"))
@@ -691,15 +694,15 @@ class _Run:
         self.current_cell = None
 
     # -- calling the cases
-    def _call(self, job: int, batch: list[CallSpec], name: str) -> bool:
-        """Call one batch of cases in order. True when all are answered; False to resume in a new job."""
+    def _call(self, job: int, batch: list[CallSpec], name: str) -> Step:
+        """Call one batch of cases in order: NEXT when all are answered; RESUME to go on in a new job."""
         limits = self.limits
         waiting = {c.uid for c in batch}
         self.open = set(waiting)
-        head = json.dumps({"op": "cases", "job": job, "batch": name, "case_seconds": limits.case_seconds})
+        message = jobwire.cases_message(job, name, limits.case_seconds, [c.wire for c in batch])
         if any(c.hidden for c in batch):
             self._send_hidden()
-        self.worker.send_text(head[:-1] + ', "cases": [' + ", ".join(c.wire for c in batch) + "]}")
+        self.worker.send_text(message)
         started: dict[str, float] = {}
         deadline = self._deadline(limits.case_seconds)
         while True:
@@ -710,16 +713,16 @@ class _Run:
                     self._settle(RawAnswer(call.uid, "timeout",
                                            message=f"took longer than {limits.case_seconds:g} s and was stopped"))
                     self._count_timeout(call)
-                return False
+                return Step.RESUME
             kind = event.get("ev")
             uid = event.get("uid") if isinstance(event.get("uid"), str) else None   # forged: any JSON
-            if kind == "case" and event.get("phase") == "start":
+            if kind == Ev.CASE and event.get("phase") == jobwire.START:
                 if uid in waiting and self._is_pending(uid):
                     self._lost(self.current_case, started)
                     self.current_case = uid
-                    started[uid] = time.monotonic()
+                    started[uid] = self.clock()
                     deadline = self._deadline(limits.case_seconds)
-            elif kind == "case" or kind is OVERSIZE:
+            elif kind == Ev.CASE or kind is OVERSIZE:
                 if kind is OVERSIZE:
                     answer = self._oversize(event)
                 elif uid in waiting and self._is_pending(uid):
@@ -735,26 +738,26 @@ class _Run:
                         and waiting & set(self._count_timeout(self.by_uid[answer.uid]))):
                     # The child would still call the cases just given up on, one time-out each:
                     # end this job and resume the rest in a fresh one instead.
-                    return False
+                    return Step.RESUME
                 if not self.open:
-                    return True
-            elif kind == "cell" and event.get("phase") != "start":
+                    return Step.NEXT
+            elif kind == Ev.CELL and event.get("phase") != jobwire.START:
                 # A cell still running after a forged "loaded" (the program found the event pipe):
                 # recorded while no hidden input has been sent, ignored afterwards (see Phase).
                 self._cell_event(event)
-            elif kind == "done" and event.get("batch") == name:
+            elif kind == Ev.DONE and event.get("batch") == name:
                 # Cases that were started and never answered fail; a forged "done" cannot make
                 # the cases not yet called disappear.
                 for started_uid in list(started):
                     self._lost(started_uid, started)
                 if not self.open:
-                    return True
-            elif kind in ("exit", "internal"):
+                    return Step.NEXT
+            elif kind in (Ev.EXIT, Ev.INTERNAL):
                 if self.current_case is not None:
                     why = _text(event.get("status"), 200) or "the process failed"
                     self._settle(RawAnswer(self.current_case, "crashed",
                                            message=f"the process died during this call ({why})"))
-                return False
+                return Step.RESUME
 
     def _answer(self, call: CallSpec, event: dict) -> RawAnswer:
         """A case's answer event, within the size limits: the size is read off the shapes the
@@ -791,14 +794,15 @@ class _Run:
         and counts as a time-out if it took that long, so repeated hangs still stop the question."""
         if uid is None or not self._is_pending(uid):
             return
-        if time.monotonic() - started.get(uid, time.monotonic()) >= self.limits.case_seconds:
+        now = self.clock()
+        if now - started.get(uid, now) >= self.limits.case_seconds:
             self._settle(RawAnswer(uid, "timeout", message=f"took longer than {self.limits.case_seconds:g} s"))
             self._count_timeout(self.by_uid[uid])
         else:
             self._settle(RawAnswer(uid, "error", message="no answer was returned"))
 
     def _deadline(self, seconds: float) -> float:
-        return min(self.budget_end, time.monotonic() + seconds + grace(seconds))
+        return min(self.budget_end, self.clock() + seconds + grace(seconds))
 
     def _is_pending(self, uid: str) -> bool:
         return uid in self.pending
@@ -834,19 +838,10 @@ def answer_size(kind: str, keys: Iterable[str], data: Any) -> int:
     """The bytes an answer's arrays declare (8 per number), read off their shapes, nothing decoded.
 
     Anything malformed counts as 0 here and is refused by `decode_value`."""
-    if kind == "array":
-        return _declared_bytes(data)
-    if kind == "array_dict" and isinstance(data, dict):
-        return sum(_declared_bytes(data.get(k)) for k in keys if isinstance(k, str))
-    return 0
+    from .kinds import KINDS
 
-
-def _declared_bytes(data: Any) -> int:
-    shape = data.get("shape") if isinstance(data, dict) else None
-    if not isinstance(shape, list) or len(shape) > 8 or not all(_int(s) is not None and s >= 0 for s in shape):
-        return 0
-    parts = 2 if "imag_b64" in data else 1       # a complex answer: real and imaginary parts
-    return 8 * math.prod(shape) * parts
+    found = KINDS.get(kind) if isinstance(kind, str) else None
+    return found.declared_bytes(keys, data) if found is not None else 0
 
 
 def _cell_run(index: int, status: str, event: dict, room: int) -> CellRun:

@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-# The kinds of answer the engine knows how to transport out of the sandbox and compare.
+# The names of the kinds of answer the engine knows how to transport out of the sandbox and
+# compare; what each kind does is `grader.kinds.KINDS` (the one table), its encoder `jobwire.ENCODERS`.
 ARRAY = "array"            # anything that converts to a real float64 array of the reference's shape
 ARRAY_DICT = "array_dict"  # a mapping with fixed keys, each value an array as above
 LABEL = "label"            # one string out of a fixed set
 NAME_SET = "name_set"      # a set (or list/tuple) of strings, compared as a set
-KINDS = (ARRAY, ARRAY_DICT, LABEL, NAME_SET)
 
 PUBLIC = "public"
 HIDDEN = "hidden"
@@ -111,10 +111,12 @@ class Question:
     structure: Callable[..., Finding] | None = None
 
     def __post_init__(self) -> None:
+        from .kinds import KINDS      # the kinds build on the judging code, which builds on this module
+
         if self.kind not in KINDS:
             raise ValueError(f"question {self.id}: unknown answer kind {self.kind!r}")
-        if self.kind == ARRAY_DICT and not self.keys:
-            raise ValueError(f"question {self.id}: an array_dict answer needs its keys")
+        if KINDS[self.kind].needs_keys and not self.keys:
+            raise ValueError(f"question {self.id}: an {self.kind} answer needs its keys")
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,8 @@ or `prlimit` the zygote that the next submission will be forked from, and "every
 student uid" is exactly "every process this submission started": a clean-up process that takes
 the student uid kills them all with kill(-1) and then empties the scratch directories.
 
-Protocol (one JSON object per line).
-  grader -> zygote (stdin):   {"op": "run", "job", "program", "skip", "limits"}
-                              {"op": "cases", "job", "batch", "cases", "case_seconds"}  (relayed to the child)
-                              {"op": "kill", "job", "token"}  {"op": "quit"}
-  child  -> grader:           {"ev": "cell", ...} {"ev": "loaded", ...} {"ev": "case", ...} {"ev": "done", "batch"}
-  zygote -> grader:           {"ev": "ready"} {"ev": "exit", "job", "status"} {"ev": "clean", "job", "token"}
+Protocol: one JSON object per line, every message built and recognised by `jobwire.py`, the one
+other file of the grader this script loads (from beside itself, before any student code exists).
 The child writes its events straight to the grader; anything it writes there is its own claim
 about its own answers, which the grader checks like any other returned value. The grader trusts
 no line for the life cycle of a job except "clean" carrying the token it chose after the child
@@ -35,8 +31,6 @@ import base64
 import ctypes
 import errno
 import fcntl
-import json
-import math
 import os
 import re
 import resource
@@ -46,6 +40,28 @@ import stat
 import sys
 import time
 import traceback
+
+
+def _load_jobwire():
+    """The job protocol module beside this file, loaded by path: `python -I` does not put this
+    directory on sys.path, and nothing else of the grader may become importable from here."""
+    import importlib.util
+
+    name = "_grader_jobwire"
+    if name not in sys.modules:
+        path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "jobwire.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+if __package__:
+    from . import jobwire               # imported as grader.worker (tests, tools)
+else:
+    jobwire = _load_jobwire()           # the standalone script, in the sandbox or at the rlimits level
+Ev, Op = jobwire.Ev, jobwire.Op
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -63,10 +79,10 @@ _CAPABILITY_VERSION_3 = 0x20080522
 PRELOAD = ("math", "cmath", "random", "itertools", "functools", "collections", "fractions", "decimal",
            "statistics", "typing", "dataclasses", "copy", "time", "datetime", "string", "textwrap",
            "pprint", "warnings", "socket", "encodings.idna", "numpy.linalg", "numpy.random", "numpy.testing")
-MAX_ELEMENTS = 5_000_000      # an answer larger than this is not an answer to this homework
-ANSWER_BYTES = 8 * 2**20      # one answer's float64 bytes, unless the job's limits say otherwise
-CASES_PREFIX = b'{"op": "cases"'   # how every case batch from the grader begins (json.dumps of a dict)
-MAX_TEXT = 2000               # characters of any error message the child reports
+MAX_ELEMENTS = jobwire.MAX_ELEMENTS
+ANSWER_BYTES = jobwire.ANSWER_BYTES
+CASES_PREFIX = jobwire.CASES_PREFIX
+MAX_TEXT = jobwire.MAX_TEXT   # characters of any error message the child reports
 MAX_FIGURES = 8               # the most plots kept per submission (Limits.figures; PNG, for a person)
 MAX_FIGURE_BYTES = 120_000    # a larger PNG is counted, not kept
 FIGURE_DPI = 50
@@ -103,8 +119,15 @@ class Channel:
     def __init__(self, fd: int):
         self.fd = fd
 
+    def emit(self, ev: "jobwire.Ev", job, fresh_line: bool = False, **fields) -> None:
+        """Send one event of the protocol (see jobwire.event)."""
+        self.write(jobwire.event_line(jobwire.event(ev, job, **fields), fresh_line))
+
     def send(self, fresh_line: bool = False, **event) -> None:
-        data = (("\n" if fresh_line else "") + json.dumps(event, allow_nan=True) + "\n").encode()
+        """Send an event given as its fields, "ev" included."""
+        self.write(jobwire.event_line(event, fresh_line))
+
+    def write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             try:
@@ -480,102 +503,12 @@ def _kernel_filter() -> tuple[KernelFilter | None, str]:
 # Values in and out
 
 
-def decode(value):
-    """Rebuild case arguments: tagged arrays become fresh C-contiguous float64 arrays."""
-    import numpy as np
-
-    if isinstance(value, dict) and "__ndarray__" in value:
-        raw = base64.b64decode(value["__ndarray__"])
-        return np.frombuffer(raw, dtype="<f8").reshape(value["shape"]).astype(np.float64, order="C")
-    if isinstance(value, dict):
-        return {k: decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    return value
-
-
-class Unconvertible(Exception):
-    """The returned object is not an answer of the expected kind; the message says why."""
-
-
-class TooLarge(Unconvertible):
-    """More numbers than an answer may have; worded as the grader words it (the grader refuses
-    such an answer too, whatever this process says)."""
-
-    def __init__(self, size: int, limit: int):
-        super().__init__(f"answer too large: {size / 2**20:.3g} MB, limit {limit / 2**20:.3g} MB")
-        self.size = size
-
-
-def encode_array(obj, limit: int = ANSWER_BYTES):
-    """Plain data for one array, refused before any copy when it has more than `limit` bytes."""
-    import numpy as np
-
-    try:
-        arr = np.asarray(obj)
-    except Exception as exc:  # noqa: BLE001 - student objects can raise anything
-        raise Unconvertible(f"cannot be turned into an array ({type(exc).__name__}: {_short(str(exc), 300)})")
-    imag = None
-    if arr.dtype.kind == "c":
-        # The imaginary parts go to the grader, which judges them against the case's tolerance
-        # (eig's rounding leaves ~1e-16 behind); this side decides nothing.
-        if np.any(arr.imag != 0):
-            imag = arr.imag
-        arr = arr.real
-    if arr.dtype.kind not in "biuf":
-        try:
-            arr = arr.astype(np.float64)
-        except Exception as exc:  # noqa: BLE001
-            raise Unconvertible(
-                f"returned values of type {arr.dtype} that are not numbers "
-                f"({type(exc).__name__}: {_short(str(exc), 300)})")
-    if 8 * arr.size > limit:
-        raise TooLarge(8 * arr.size, limit)
-    if arr.size > MAX_ELEMENTS:
-        raise Unconvertible(f"returned {arr.size} numbers; that is far too many for this answer")
-    plain = np.ascontiguousarray(arr, dtype="<f8")
-    encoded = {"shape": list(plain.shape), "b64": base64.b64encode(plain.tobytes()).decode()}
-    if imag is not None:
-        encoded["imag_b64"] = base64.b64encode(np.ascontiguousarray(imag, dtype="<f8").tobytes()).decode()
-    return encoded
-
-
-def encode_answer(kind: str, keys: list, obj, limit: int = ANSWER_BYTES):
-    """Turn what the student returned into plain data of the question's kind, at most `limit`
-    bytes of numbers in all (the grader would refuse more: it is not sent at all)."""
-    if kind == "array":
-        return encode_array(obj, limit)
-    if kind == "array_dict":
-        if not hasattr(obj, "keys") or not hasattr(obj, "__getitem__"):
-            raise Unconvertible(f"returned {type(obj).__name__}; expected a dict with keys {keys}")
-        present = set()
-        try:
-            present = {k for k in obj.keys() if isinstance(k, str)}
-        except Exception as exc:  # noqa: BLE001
-            raise Unconvertible(f"its keys cannot be listed ({type(exc).__name__})")
-        missing = [k for k in keys if k not in present]
-        if missing:
-            raise Unconvertible(f"the returned dict lacks the key(s) {missing}")
-        encoded, used = {}, 0
-        for k in keys:
-            try:
-                encoded[k] = encode_array(obj[k], limit - used)
-            except TooLarge as exc:
-                raise TooLarge(used + exc.size, limit) from None
-            used += 8 * math.prod(encoded[k]["shape"])
-        return encoded
-    if kind == "label":
-        if not isinstance(obj, str):
-            raise Unconvertible(f"returned {type(obj).__name__}; expected a string")
-        return str.__str__(obj)[:200]
-    if kind == "name_set":
-        if not isinstance(obj, (set, frozenset, list, tuple)):
-            raise Unconvertible(f"returned {type(obj).__name__}; expected a set of names")
-        items = list(obj)
-        if len(items) > 100 or not all(isinstance(x, str) for x in items):
-            raise Unconvertible("expected a set of strings (names)")
-        return sorted({str.__str__(x)[:50] for x in items})
-    raise Unconvertible(f"unknown answer kind {kind}")
+# The sandbox's half of the answer kinds, and case arguments, live in the protocol module.
+decode = jobwire.decode_args
+Unconvertible = jobwire.Unconvertible
+TooLarge = jobwire.TooLarge
+encode_array = jobwire.encode_array
+encode_answer = jobwire.encode_answer
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1273,7 +1206,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         index = unit["index"]
         if index in skip:
             continue
-        channel.send(ev="cell", job=job_id, index=index, phase="start")
+        channel.emit(Ev.CELL, job_id, index=index, phase=jobwire.START)
         signal.setitimer(signal.ITIMER_REAL, cell_seconds)
         status, error, kept, dropped = "ok", "", [], 0
         code.current = f"<cell {index}>"
@@ -1303,7 +1236,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
                     print(printed, file=sys.stderr)
                 except Exception:  # noqa: BLE001 - the student may have replaced sys.stderr
                     pass
-        channel.send(ev="cell", job=job_id, index=index, status=status, error=error, missing_module=missing,
+        channel.emit(Ev.CELL, job_id, index=index, status=status, error=error, missing_module=missing,
                      figures=kept, figures_dropped=dropped)
 
     figures.room = 0      # from here on plt.show() only closes figures: nothing drawn in a case is kept
@@ -1323,8 +1256,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
     os.dup2(null, 1)
     os.dup2(null, 2)
     os.close(null)
-    channel.send(ev="loaded", job=job_id, output=output,
-                 shell=list(shell.escapes) if shell is not None else [])
+    channel.emit(Ev.LOADED, job_id, output=output, shell=list(shell.escapes) if shell is not None else [])
 
     # --- answer batches of cases until the grader ends the job
     reader = LineReader(cases_fd)
@@ -1332,7 +1264,9 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         message = reader.line()
         if message is None:
             os._exit(0)
-        batch = json.loads(message)
+        batch = jobwire.parse_message(message)
+        if batch is None or batch.get("op") != Op.CASES.value:
+            continue
         _answer_batch(batch, namespace, channel, job_id, explain, int(limits.get("answer_bytes", ANSWER_BYTES)))
 
 
@@ -1342,9 +1276,9 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
     case_seconds = float(batch.get("case_seconds", 5))
     for case in batch["cases"]:
         uid = case["uid"]
-        channel.send(ev="case", job=job_id, uid=uid, phase="start")
+        channel.emit(Ev.CASE, job_id, uid=uid, phase=jobwire.START)
         started = time.perf_counter()
-        event = {"ev": "case", "job": job_id, "uid": uid}
+        event = jobwire.event(Ev.CASE, job_id, uid=uid)
         if case["name"] not in namespace:
             event.update(status="missing", error=f"`{case['name']}` is not defined")
         else:
@@ -1380,8 +1314,8 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
         try:
             channel.send(**event)
         except (TypeError, ValueError) as exc:
-            channel.send(ev="case", job=job_id, uid=uid, status="unconvertible", error=_describe(exc))
-    channel.send(ev="done", job=job_id, batch=batch.get("batch"))
+            channel.emit(Ev.CASE, job_id, uid=uid, status="unconvertible", error=_describe(exc))
+    channel.emit(Ev.DONE, job_id, batch=batch.get("batch"))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1447,7 +1381,7 @@ class Zygote:
 
     def announce(self) -> None:
         self.snapshot = _own_state()
-        self.channel.send(ev="ready", pid=os.getpid(), uid=os.getuid(),
+        self.channel.emit(Ev.READY, None, pid=os.getpid(), uid=os.getuid(),
                           student_uid=self.identity[0] if self.identity else None,
                           landlock=self.landlock.abi if self.landlock is not None else 0,
                           seccomp=self.kernel_filter is not None, no_seccomp=self.no_filter, inodes=self.inodes,
@@ -1485,25 +1419,22 @@ class Zygote:
 
     def _handle(self, line: bytes) -> bool:
         """Act on one message; False when the zygote is to stop."""
-        if line.startswith(CASES_PREFIX):
+        if jobwire.is_cases(line):
             # Case batches are the long messages (100 kB); the zygote only passes them on, so it
             # does not parse them (only the grader writes here, always in this form).
             if self.child is not None and self.cases_w is not None:
                 self.cases_pending += line + b"\n"
                 self._relay()
             return True
-        try:
-            message = json.loads(line)
-        except ValueError:
-            return True
-        op = message.get("op") if isinstance(message, dict) else None
-        if op == "run":
+        message = jobwire.parse_message(line)
+        op = message.get("op") if message is not None else None
+        if op == Op.RUN.value:
             if self.job is not None:
                 self._end_job(None)
             self._start(message)
-        elif op == "kill":
+        elif op == Op.KILL.value:
             self._end_job(str(message.get("token", "")), message.get("job"))
-        elif op == "quit":
+        elif op == Op.QUIT.value:
             self._end_job(None)
             return False
         return True
@@ -1529,7 +1460,7 @@ class Zygote:
                        self.landlock, self.kernel_filter)
             except BaseException:  # noqa: BLE001
                 try:
-                    self.channel.send(fresh_line=True, ev="internal", job=message["job"],
+                    self.channel.emit(Ev.INTERNAL, message["job"], fresh_line=True,
                                       error=_short(traceback.format_exc()))
                 finally:
                     os._exit(70)
@@ -1562,7 +1493,7 @@ class Zygote:
             if pid == self.child:
                 self.child = None
                 if self.job is not None:
-                    self.channel.send(fresh_line=True, ev="exit", job=self.job, status=_describe_status(status),
+                    self.channel.emit(Ev.EXIT, self.job, fresh_line=True, status=_describe_status(status),
                                       code=status)
 
     def _end_job(self, token: str | None, job=None) -> None:
@@ -1579,7 +1510,7 @@ class Zygote:
         if not _wait_no_children(2.0):
             _give_up("a process of the job could not be collected")
         if token is not None:
-            self.channel.send(fresh_line=True, ev="clean", job=job if job is not None else self.job, token=token)
+            self.channel.emit(Ev.CLEAN, job if job is not None else self.job, fresh_line=True, token=token)
         self.child, self.cases_w, self.job, self.cases_pending = None, None, None, b""
 
 

@@ -149,16 +149,19 @@ def test_the_blocker_really_blocks():
 
 
 def test_the_child_script_imports_only_portable_modules():
-    """The child runs as a plain script: only the standard library's portable modules, numpy, IPython."""
+    """The child runs as a plain script: only the standard library's portable modules, numpy, IPython,
+    and the protocol module beside it (`from . import jobwire` in a package, by path as a script)."""
     allowed = {"__future__", "base64", "json", "os", "signal", "sys", "threading", "time", "_thread", "tempfile", "linecache",
-               "builtins", "numpy", "IPython", "traitlets"}
-    tree = ast.parse(portable.CHILD.read_text(encoding="utf-8"))
+               "builtins", "numpy", "IPython", "traitlets", "importlib", "enum", "math"}
     imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            imported.add((node.module or "").split(".")[0])
+    for script in (portable.CHILD, portable.CHILD.with_name("jobwire.py")):
+        for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add((node.module or "").split(".")[0])
+            elif isinstance(node, ast.ImportFrom):
+                assert node.module is None and [a.name for a in node.names] == ["jobwire"]
     assert imported <= allowed, imported - allowed
     assert "SIGALRM" not in portable.CHILD.read_text(encoding="utf-8")     # no alarm: Windows has none
 

@@ -255,3 +255,23 @@ def test_a_closed_session_starts_no_worker_again(config, tmp_path):
     assert all(not w.alive for w in session._all)
     with pytest.raises(RuntimeError, match="retired"):
         session._all[0].start()
+
+
+def test_student_code_sees_the_protocol_module_and_nothing_else_of_the_grader(worker):
+    """The worker loads jobwire.py by path before any job: it is the one grader module in the
+    job's interpreter, and the grader package itself stays out of reach."""
+    from grader.load import Program, Unit
+
+    code = ("import sys\n"
+            "def f(x):\n"
+            "    ours = sorted(m for m in sys.modules if 'grader' in m.split('.')[0] or 'jobwire' in m)\n"
+            "    try:\n"
+            "        import grader.compare\n"
+            "        reach = 'imported'\n"
+            "    except Exception as exc:\n"
+            "        reach = type(exc).__name__\n"
+            "    return ' '.join(m for m in ours if 'editable' not in m) + ' ' + reach\n")
+    program = Program("module", "probe.py", [Unit(0, code)])
+    report = run_program(worker, program, [CallSpec("q/0", "q", "f", True, "label", (), (1,))])
+    names, reach = report.answers["q/0"].value.split()
+    assert names == "_grader_jobwire" and reach in ("ModuleNotFoundError", "PermissionError", "ImportError")

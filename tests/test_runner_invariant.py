@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from grader.load import Program, Unit
-from grader.runner import (OVERSIZE, CallSpec, Limits, Phase, RawAnswer, _Run, answer_size, run_program,
+from grader.runner import (OVERSIZE, CallSpec, Limits, Phase, RawAnswer, Step, _Run, answer_size, run_program,
                            too_large)
 
 LEAK = "HIDDEN-0.4837261950"      # stands for any text made from a hidden input
@@ -50,9 +50,6 @@ class ScriptedWorker:
         script = self.jobs[self._job - 1] if self._job <= len(self.jobs) else []
         self._events = deque({**e, "job": self._job} if e.get("ev") is not OVERSIZE else e for e in script)
         return self._job
-
-    def send(self, message: dict) -> None:
-        self.sent.append(message)
 
     def send_text(self, line: str) -> None:
         message = json.loads(line)
@@ -136,7 +133,9 @@ def test_the_phase_changes_exactly_when_the_hidden_batch_is_sent():
     original = worker.send_text
 
     def watch(line: str) -> None:
-        phases.append((json.loads(line)["batch"], state.phase))
+        message = json.loads(line)
+        if message["op"] == "cases":
+            phases.append((message["batch"], state.phase))
         original(line)
 
     worker.send_text = watch
@@ -312,3 +311,76 @@ def test_the_line_cap_always_leaves_room_for_the_printed_output():
     reader = EventReader(-1, limits.event_line_bytes, MAX_VALUES + limits.output_bytes)
     reader.feed(json.dumps(event).encode() + b"\n")
     assert reader.pop() == event
+
+
+# ------------------------------------------------------------------------------------------------
+# Time, on a scripted clock (the run takes its clock from the worker, or as an argument)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TimedWorker(ScriptedWorker):
+    """A script whose numbers are seconds that pass in silence; a script that runs out is silence
+    until the deadline the runner waits for."""
+
+    def __init__(self, jobs: list[list], limits: Limits = LIMITS):
+        super().__init__(jobs, limits)
+        self.clock = Clock()
+
+    def next_job(self) -> int:
+        self._job += 1
+        script = self.jobs[self._job - 1] if self._job <= len(self.jobs) else []
+        self._events = deque(e if isinstance(e, (int, float)) else {**e, "job": self._job} for e in script)
+        return self._job
+
+    def event(self, job: int, deadline: float) -> dict | None:
+        while self._events:
+            item = self._events.popleft()
+            if not isinstance(item, (int, float)):
+                return item
+            self.clock.now += item
+            if self.clock.now >= deadline:
+                self.clock.now = deadline
+                return None
+        self.clock.now = max(self.clock.now, deadline)
+        return None
+
+
+@pytest.mark.parametrize("silence, status", [(0.2, "error"), (1.5, "timeout")])
+def test_a_case_whose_answer_never_came_fails_by_how_long_it_ran(silence, status):
+    """The child starts public case 0, goes quiet, then starts case 1 (it garbled its own pipe):
+    case 0 counts as a time-out only if it ran for `case_seconds` (1 s) or more."""
+    first = (cell(0) + loaded() + case("q/public/0")[:1] + [silence] + case("q/public/1") + done("public")
+             + case("q/hidden/0") + case("q/hidden/1") + case("q/hidden/2") + done("hidden"))
+    worker = TimedWorker([first])
+    report = run_program(worker, program(1), PUBLIC + HIDDEN)
+    assert report.answers["q/public/0"].status == status
+    assert report.answers["q/public/1"].status == "ok"
+
+
+def test_the_submission_budget_is_measured_on_the_run_clock():
+    """A hidden case hangs, then a re-run hangs in a cell: the budget of 3 s is used up exactly
+    then, and the rest is not run (no real second passes)."""
+    limits = Limits(case_seconds=1, cell_seconds=3, submission_seconds=3)
+    first = cell(0) + loaded() + public_answers() + case("q/hidden/0")[:1] + [10]
+    rerun = cell(0)[:1] + [10]
+    worker = TimedWorker([first, rerun], limits)
+    report = run_program(worker, program(1), PUBLIC + HIDDEN)
+    assert report.answers["q/hidden/0"].status == "timeout"
+    assert {report.answers[u].status for u in ("q/hidden/1", "q/hidden/2")} == {"not-run"}
+    assert report.seconds == 3.0 and report.restarts == 2
+    assert len([m for m in worker.sent if m["op"] == "run"]) == 2
+
+
+def test_a_job_ends_in_a_step_not_a_boolean():
+    worker = TimedWorker([cell(0) + loaded() + public_answers() + case("q/hidden/0")[:1] + crash(),
+                          cell(0) + loaded() + case("q/hidden/1") + case("q/hidden/2") + done("hidden")])
+    state = _Run(worker, program(1), PUBLIC + HIDDEN, clock=worker.clock)
+    assert state._job(worker.next_job()) is Step.RESUME
+    assert state._job(worker.next_job()) is Step.FINISHED

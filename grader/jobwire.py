@@ -1,0 +1,309 @@
+"""The job protocol: every message between the grader and a process that runs a submission.
+
+One JSON object per line, built and recognised here and nowhere else:
+  grader -> zygote (stdin):  run_message   {"op": "run", "job", "program", "skip", "imports", "limits"}
+                             cases_message {"op": "cases", "job", "batch", "case_seconds", "cases"}
+                                           (relayed to the job's child unparsed: see `is_cases`)
+                             kill_message  {"op": "kill", "job", "token"}     QUIT {"op": "quit"}
+  child  -> grader:          {"ev": "cell", ...} {"ev": "loaded", ...} {"ev": "case", ...} {"ev": "done", "batch"}
+  zygote -> grader:          {"ev": "ready", ...} {"ev": "exit", "job", "status"} {"ev": "clean", "job", "token"}
+                             {"ev": "internal", "job", "error"}
+The self-check's child (`portable_child.py`) speaks the same events without the "job" field.
+
+It also holds the sandbox's half of the answer kinds (`ENCODERS`): how what a student returned
+becomes plain data of the question's kind, with the size limits the grader's half
+(`grader.kinds`) checks again on the way back.
+
+Why a module of its own, stdlib only (numpy is imported where arrays are coded): the sandboxed
+worker and the self-check's child are standalone scripts that must not import the grader package
+(it knows expected values). They load this one file from beside themselves,
+before any student code exists (as `_grader_jobwire`, never through sys.path: `python -I` does not put
+the script's directory there, and the grader's other modules sit in it); `grader.sandbox` binds it
+into the sandbox next to the worker.
+Nothing here is secret: student code that finds it learns only the wire format it already sees.
+"""
+from __future__ import annotations
+
+import base64
+import enum
+import json
+import math
+
+SEPARATORS = (", ", ": ")       # every line is written with these (json.dumps's defaults, stated)
+
+
+class Op(str, enum.Enum):
+    """What the grader asks of the zygote."""
+
+    RUN = "run"
+    CASES = "cases"
+    KILL = "kill"
+    QUIT = "quit"
+
+
+class Ev(str, enum.Enum):
+    """What the zygote and the job's child report. Only CLEAN with the grader's token is trusted."""
+
+    READY = "ready"
+    CELL = "cell"
+    LOADED = "loaded"
+    CASE = "case"
+    DONE = "done"
+    EXIT = "exit"
+    CLEAN = "clean"
+    INTERNAL = "internal"
+
+
+START = "start"                 # the `phase` of a cell or case event sent before running it
+
+
+def dumps(message: dict) -> str:
+    """One protocol line's JSON text (no newline); NaN and infinities as Python writes them."""
+    return json.dumps(message, separators=SEPARATORS, allow_nan=True)
+
+
+def _plain(message: dict) -> dict:
+    """Enum members as their values, so that the text never depends on how json sees a str enum."""
+    return {k: v.value if isinstance(v, enum.Enum) else v for k, v in message.items()}
+
+
+# ------------------------------------------------------------------------------------------------
+# Grader -> zygote
+
+CASES_PREFIX = dumps({"op": Op.CASES.value})[:-1].encode()   # how every case batch begins: b'{"op": "cases"'
+QUIT = dumps({"op": Op.QUIT.value})
+
+
+def run_message(job: int, program: dict, skip: list[int], imports: list[str] | None, limits: dict) -> str:
+    return dumps({"op": Op.RUN.value, "job": job, "program": program, "skip": sorted(skip), "imports": imports,
+                  "limits": limits})
+
+
+def case_wire(uid: str, name: str, call: bool, kind: str, keys: list[str], args: list) -> str:
+    """One case as it travels inside a batch, encoded once (a session sends it to every submission)."""
+    return dumps({"uid": uid, "name": name, "call": call, "kind": kind, "keys": list(keys),
+                  "args": encode_args(list(args))})
+
+
+def cases_message(job: int, batch: str, case_seconds: float, wires: list[str]) -> str:
+    """A batch of cases, spliced from their ready-made `case_wire` texts (encoding a batch's arrays
+    again per submission cost milliseconds). Always begins with CASES_PREFIX."""
+    head = dumps({"op": Op.CASES.value, "job": job, "batch": batch, "case_seconds": case_seconds})
+    return head[:-1] + ', "cases": [' + ", ".join(wires) + "]}"
+
+
+def kill_message(job: int, token: str) -> str:
+    return dumps({"op": Op.KILL.value, "job": job, "token": token})
+
+
+def is_cases(line: bytes) -> bool:
+    """Whether a line from the grader is a case batch: the zygote relays those unparsed (they are
+    the long messages, and only the grader writes on this pipe, always through `cases_message`)."""
+    return line.startswith(CASES_PREFIX)
+
+
+def parse_message(line: bytes | str) -> dict | None:
+    """A message from the grader as a dict with an `op`, or None for anything else."""
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return message if isinstance(message, dict) and isinstance(message.get("op"), str) else None
+
+
+# ------------------------------------------------------------------------------------------------
+# Zygote and child -> grader
+
+
+def event(ev: Ev, job: int | None = None, **fields) -> dict:
+    """An event as a dict: "ev" first, then "job" when there is one (the self-check has none)."""
+    message = {"ev": ev.value}
+    if job is not None:
+        message["job"] = job
+    message.update(_plain(fields))
+    return message
+
+
+def event_line(message: dict, fresh_line: bool = False) -> bytes:
+    """An event's bytes on the pipe. `fresh_line` starts it on a line of its own, so that a half line
+    left by a killed child cannot swallow it (the zygote's own events)."""
+    return (("\n" if fresh_line else "") + dumps(_plain(message)) + "\n").encode()
+
+
+def job_needles(job: int) -> tuple[bytes, bytes]:
+    """Byte strings one of which every event line of `job` contains (see `dumps`): a reader skips
+    a flood of forged lines for other jobs with a substring search each, not a JSON parse."""
+    return (b'"job": %d,' % job, b'"job": %d}' % job)
+
+
+def parse_event(line: bytes | str) -> dict | None:
+    """An event line as a dict, or None when it is not a JSON object (garbage written by student code)."""
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return message if isinstance(message, dict) else None
+
+
+# ------------------------------------------------------------------------------------------------
+# Case arguments: tagged float64 arrays both ways
+
+
+def encode_args(value):
+    """Plain data for case arguments (grader side): arrays become tagged base64 float64."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        plain = np.ascontiguousarray(value, dtype="<f8")
+        return {"__ndarray__": base64.b64encode(plain.tobytes()).decode(), "shape": list(plain.shape)}
+    if isinstance(value, dict):
+        return {str(k): encode_args(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode_args(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def decode_args(value):
+    """Rebuild case arguments (sandbox side): tagged arrays become fresh C-contiguous float64 arrays."""
+    import numpy as np
+
+    if isinstance(value, dict) and "__ndarray__" in value:
+        raw = base64.b64decode(value["__ndarray__"])
+        return np.frombuffer(raw, dtype="<f8").reshape(value["shape"]).astype(np.float64, order="C")
+    if isinstance(value, dict):
+        return {k: decode_args(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_args(v) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------------------------------------
+# Answers: the sandbox's half of each answer kind (the grader's half is grader.kinds)
+
+MAX_ELEMENTS = 5_000_000      # an answer larger than this is not an answer to this homework
+MAX_DIMS = 8                  # the most dimensions an answer array may declare
+ANSWER_BYTES = 8 * 2**20      # one answer's float64 bytes, unless the job's limits say otherwise
+LABEL_CHARS = 200             # a label answer is cut to this
+NAMES = 100                   # a name set answer has at most this many names...
+NAME_CHARS = 50               # ...each cut to this
+MAX_TEXT = 2000               # characters of any message the child reports
+
+
+def short(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def too_large(size: float, limit: float) -> str:
+    """How an answer over the size limit is worded, on both sides of the sandbox."""
+    return f"answer too large: {size / 2**20:.3g} MB, limit {limit / 2**20:.3g} MB"
+
+
+class Unconvertible(Exception):
+    """The returned object is not an answer of the expected kind; the message says why."""
+
+
+class TooLarge(Unconvertible):
+    """More numbers than an answer may have (the grader refuses such an answer too, whatever the
+    sandbox says)."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(too_large(size, limit))
+        self.size = size
+
+
+def encode_array(obj, limit: int = ANSWER_BYTES) -> dict:
+    """Plain data for one array, refused before any copy when it has more than `limit` bytes.
+
+    A complex array's imaginary parts go along (`imag_b64`) when any is non-zero: the grader judges
+    them against the case's tolerance (eig's rounding leaves ~1e-16 behind); this side decides nothing.
+    """
+    import numpy as np
+
+    try:
+        arr = np.asarray(obj)
+    except Exception as exc:  # noqa: BLE001 - student objects can raise anything
+        raise Unconvertible(f"cannot be turned into an array ({type(exc).__name__}: {short(str(exc), 300)})")
+    imag = None
+    if arr.dtype.kind == "c":
+        if np.any(arr.imag != 0):
+            imag = arr.imag
+        arr = arr.real
+    if arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(np.float64)
+        except Exception as exc:  # noqa: BLE001
+            raise Unconvertible(
+                f"returned values of type {arr.dtype} that are not numbers "
+                f"({type(exc).__name__}: {short(str(exc), 300)})")
+    if 8 * arr.size > limit:
+        raise TooLarge(8 * arr.size, limit)
+    if arr.size > MAX_ELEMENTS:
+        raise Unconvertible(f"returned {arr.size} numbers; that is far too many for this answer")
+    plain = np.ascontiguousarray(arr, dtype="<f8")
+    encoded = {"shape": list(plain.shape), "b64": base64.b64encode(plain.tobytes()).decode()}
+    if imag is not None:
+        encoded["imag_b64"] = base64.b64encode(np.ascontiguousarray(imag, dtype="<f8").tobytes()).decode()
+    return encoded
+
+
+def array_bytes(encoded: dict) -> int:
+    """The float64 bytes of an array encoded here (8 per number, twice for a complex one)."""
+    return 8 * math.prod(encoded["shape"]) * (2 if "imag_b64" in encoded else 1)
+
+
+def _encode_array_dict(obj, keys: list, limit: int) -> dict:
+    if not hasattr(obj, "keys") or not hasattr(obj, "__getitem__"):
+        raise Unconvertible(f"returned {type(obj).__name__}; expected a dict with keys {keys}")
+    try:
+        present = {k for k in obj.keys() if isinstance(k, str)}
+    except Exception as exc:  # noqa: BLE001
+        raise Unconvertible(f"its keys cannot be listed ({type(exc).__name__})")
+    missing = [k for k in keys if k not in present]
+    if missing:
+        raise Unconvertible(f"the returned dict lacks the key(s) {missing}")
+    encoded, used = {}, 0
+    for k in keys:
+        try:
+            encoded[k] = encode_array(obj[k], limit - used)
+        except TooLarge as exc:
+            raise TooLarge(used + exc.size, limit) from None
+        used += 8 * math.prod(encoded[k]["shape"])
+    return encoded
+
+
+def _encode_label(obj, keys: list, limit: int) -> str:
+    if not isinstance(obj, str):
+        raise Unconvertible(f"returned {type(obj).__name__}; expected a string")
+    return str.__str__(obj)[:LABEL_CHARS]
+
+
+def _encode_name_set(obj, keys: list, limit: int) -> list:
+    if not isinstance(obj, (set, frozenset, list, tuple)):
+        raise Unconvertible(f"returned {type(obj).__name__}; expected a set of names")
+    items = list(obj)
+    if len(items) > NAMES or not all(isinstance(x, str) for x in items):
+        raise Unconvertible("expected a set of strings (names)")
+    return sorted({str.__str__(x)[:NAME_CHARS] for x in items})
+
+
+# kind -> (returned object, the dict's keys, byte limit) -> plain data. A new kind is one entry
+# here and one in grader.kinds.KINDS (tests/test_kinds.py checks that the two tables agree).
+ENCODERS = {
+    "array": lambda obj, keys, limit: encode_array(obj, limit),
+    "array_dict": _encode_array_dict,
+    "label": _encode_label,
+    "name_set": _encode_name_set,
+}
+
+
+def encode_answer(kind: str, keys: list, obj, limit: int = ANSWER_BYTES):
+    """Turn what the student returned into plain data of the question's kind, at most `limit`
+    bytes of numbers in all (the grader would refuse more: it is not sent at all)."""
+    encoder = ENCODERS.get(kind)
+    if encoder is None:
+        raise Unconvertible(f"unknown answer kind {kind}")
+    return encoder(obj, keys, limit)

@@ -1,0 +1,87 @@
+"""The job protocol module: every message both ways, and the sandbox side loading it standalone."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import jobwire, sandbox
+from grader.jobwire import Ev, Op
+
+GRADER = Path(jobwire.__file__).parent
+
+
+def test_every_grader_message_parses_back_and_only_case_batches_are_relayed_unparsed():
+    wire = jobwire.case_wire("q/0", "f", True, "array", [], [np.arange(3.0), {"k": np.ones(2)}, 2])
+    messages = {
+        Op.RUN: jobwire.run_message(4, {"kind": "module", "units": []}, [2, 1], None, {"cell_seconds": 3}),
+        Op.CASES: jobwire.cases_message(4, "public", 1.5, [wire, wire]),
+        Op.KILL: jobwire.kill_message(4, "ab" * 16),
+        Op.QUIT: jobwire.QUIT,
+    }
+    for op, line in messages.items():
+        assert "\n" not in line
+        message = jobwire.parse_message(line.encode())
+        assert message["op"] == op.value
+        assert jobwire.is_cases(line.encode()) is (op is Op.CASES)
+    batch = jobwire.parse_message(messages[Op.CASES])
+    assert batch["job"] == 4 and batch["case_seconds"] == 1.5 and len(batch["cases"]) == 2
+    args = jobwire.decode_args(batch["cases"][0]["args"])
+    assert np.array_equal(args[0], np.arange(3.0)) and np.array_equal(args[1]["k"], np.ones(2)) and args[2] == 2
+    assert jobwire.parse_message(messages[Op.RUN])["skip"] == [1, 2]
+    assert jobwire.parse_message(b"[1, 2]") is None and jobwire.parse_message(b"{not json") is None
+
+
+@pytest.mark.parametrize("ev, fields", [(Ev.CELL, {"index": 3, "phase": jobwire.START}), (Ev.LOADED, {"output": "x"}),
+                                        (Ev.CASE, {"uid": "q/1", "status": "ok"}), (Ev.CLEAN, {"token": "t"}),
+                                        (Ev.DONE, {})])
+def test_every_event_of_a_job_carries_that_jobs_needle_and_no_other(ev, fields):
+    for job in (1, 7, 10):
+        line = jobwire.event_line(jobwire.event(ev, job, **fields))
+        assert line.endswith(b"\n") and jobwire.parse_event(line) == {"ev": ev.value, "job": job, **fields}
+        assert any(n in line for n in jobwire.job_needles(job))
+        assert not any(n in line for n in jobwire.job_needles(job + 1))
+    assert not any(n in jobwire.event_line(jobwire.event(ev, 11, **fields)) for n in jobwire.job_needles(1))
+
+
+def test_an_event_without_a_job_and_a_fresh_line():
+    line = jobwire.event_line(jobwire.event(Ev.READY, None, pid=1), fresh_line=True)
+    assert line.startswith(b"\n{") and json.loads(line) == {"ev": "ready", "pid": 1}
+    assert jobwire.parse_event(b"garbage") is None and jobwire.parse_event(b"[1]") is None
+
+
+def _script_help(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-I", "-B", str(folder / "worker.py"), "--help"], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_the_worker_needs_only_the_protocol_module_beside_it(tmp_path):
+    """Run with `python -I` from a folder holding the two files and nothing else of the grader;
+    without jobwire.py beside it, it cannot start (so this test can fail)."""
+    shutil.copy(GRADER / "worker.py", tmp_path / "worker.py")
+    alone = _script_help(tmp_path)
+    assert alone.returncode != 0 and "jobwire.py" in alone.stderr
+    shutil.copy(GRADER / "jobwire.py", tmp_path / "jobwire.py")
+    assert _script_help(tmp_path).returncode == 0
+
+
+def test_the_self_check_child_loads_the_protocol_module_by_path(tmp_path):
+    shutil.copy(GRADER / "portable_child.py", tmp_path / "portable_child.py")
+    shutil.copy(GRADER / "jobwire.py", tmp_path / "jobwire.py")
+    probe = ("import runpy, sys; sys.argv=['x']; g = runpy.run_path(sys.argv[0] if False else %r, run_name='probe');"
+             "print(g['jobwire'].__name__, 'grader' in sys.modules)") % str(tmp_path / "portable_child.py")
+    out = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["_grader_jobwire", "False"], out.stderr
+
+
+def test_the_sandbox_binds_the_protocol_module_next_to_the_worker():
+    argv, _ = sandbox.bwrap_argv("bwrap", 64)
+    binds = [tuple(argv[i + 1:i + 3]) for i, a in enumerate(argv) if a == "--ro-bind"]
+    assert (str(sandbox.WORKER), sandbox.SANDBOX_WORKER) in binds
+    assert (str(sandbox.JOBWIRE), sandbox.SANDBOX_JOBWIRE) in binds
+    assert Path(sandbox.SANDBOX_JOBWIRE).parent == Path(sandbox.SANDBOX_WORKER).parent
