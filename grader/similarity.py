@@ -32,6 +32,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
+from zlib import crc32
 
 from .results import AnswerPrint
 
@@ -198,8 +199,9 @@ def winnow(document: str, k: int, window: int, boilerplate: frozenset[int] | set
 
     In every run of `window` consecutive k-grams the smallest hash is kept (the rightmost on ties),
     so any shared stretch of at least k + window - 1 characters shows up in both documents'
-    fingerprints, and a document of n characters keeps about 2n/(window + 1) of them. Python's
-    string hash is salted per process: fingerprints are compared within one run only.
+    fingerprints, and a document of n characters keeps about 2n/(window + 1) of them. Grams are
+    hashed with CRC-32 (not Python's salted `hash`), so a class compared twice gives the same
+    pairs and shares.
     """
     import numpy as np
     from numpy.lib.stride_tricks import sliding_window_view
@@ -207,7 +209,12 @@ def winnow(document: str, k: int, window: int, boilerplate: frozenset[int] | set
     count = len(document) - k + 1
     if count <= 0:
         return {}
-    grams = np.fromiter((hash(document[i:i + k]) for i in range(count)), dtype=np.int64, count=count)
+    data = document.encode("utf-8", "surrogatepass")
+    if len(data) == len(document):        # ASCII: a character is a byte
+        grams = np.fromiter((crc32(data[i:i + k]) for i in range(count)), dtype=np.int64, count=count)
+    else:
+        grams = np.fromiter((crc32(document[i:i + k].encode("utf-8", "surrogatepass")) for i in range(count)),
+                            dtype=np.int64, count=count)
     width = min(window, count)
     windows = sliding_window_view(grams, width)
     # the rightmost smallest hash of each window: argmin over the window read backwards

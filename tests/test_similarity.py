@@ -265,3 +265,21 @@ def test_similarity_settings_are_checked(tmp_path):
         path.write_text(bad, encoding="utf-8")
         with pytest.raises(ConfigError, match="similarity"):
             load_config(path, env={})
+
+
+def test_the_comparison_is_the_same_in_every_process():
+    """Fingerprints do not depend on Python's salted string hash: two runs give the same shares."""
+    import subprocess
+    import sys
+
+    code = ("from grader.similarity import Evidence, compare_class\n"
+            "from pathlib import Path\n"
+            "a = Path('submissions/carol_module.py').read_text()\n"
+            "b = a.replace('def ', 'def  ').replace('W', 'weights')\n"
+            "c = Path('reference/__init__.py').read_text()\n"
+            "print([(p.a, p.b, p.code) for p in compare_class([Evidence('a', a), Evidence('b', b), Evidence('c', c)])])\n")
+    ROOT_DIR = Path(__file__).resolve().parents[1]
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT_DIR,
+                              env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}, check=True).stdout
+               for seed in ("1", "2", "3")}
+    assert len(outputs) == 1, outputs
