@@ -757,6 +757,9 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
 
             env = env or html.environment()
             env.get_template("report.html")
+            from .render import richtext
+
+            richtext.warm()
             if session.config.staff_pages:
                 from .render import notebook
 
