@@ -94,7 +94,10 @@ class Submission:
         if self.key:
             return self.key
         if self.student is not None and self.student.id:
-            return f"{self.student.lms}-{self.student.id}"
+            # with the hand-in's own id where the LMS gives one: two hand-ins that the roster puts
+            # on one student (flagged, never merged) must not share a folder
+            hand_in = f"-{self.student.submission_id}" if self.student.submission_id else ""
+            return f"{self.student.lms}-{self.student.id}{hand_in}"
         return self.path.name or self.name
 
 

@@ -329,3 +329,17 @@ def test_a_bad_scores_file_still_leaves_complete_grades(class_dir: Path, tmp_pat
     rows = read_csv(out / "grades.csv")
     assert [r["student"] for r in rows] == ["alice", "bob", "dave", "frank"]
     assert (out / "summary.html").is_file()
+
+
+def test_two_hand_ins_of_one_student_never_share_a_folder(tmp_path: Path):
+    """An LMS download can hold two hand-ins that the roster puts on one student (flagged, never
+    merged): each keeps a folder of its own, told apart by the LMS's id of the hand-in."""
+    from grader.results import Student
+
+    first = batch.Submission("ana", tmp_path / "a.ipynb", student=Student(id="1001", lms="canvas", submission_id="5001"))
+    second = batch.Submission("ana-2", tmp_path / "b.ipynb", student=Student(id="1001", lms="canvas",
+                                                                            submission_id="5002"))
+    assert batch.student_dir(tmp_path, first) != batch.student_dir(tmp_path, second)
+    again = batch.Submission("ana", tmp_path / "elsewhere.ipynb",
+                             student=Student(id="1001", lms="canvas", submission_id="5001"))
+    assert batch.student_dir(tmp_path, first) == batch.student_dir(tmp_path, again)    # stable across runs
