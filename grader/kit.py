@@ -127,6 +127,11 @@ def _subpackages(package: Path) -> list[str]:
     return found
 
 
+# The grader's dependencies that only grading needs, never a student's self-check: the sandbox's
+# kernel filter (Linux only), the staff's work view, LMS downloads, the batch's progress bar.
+GRADING_ONLY = frozenset({"pyseccomp", "nbconvert", "pyyaml", "tqdm"})
+
+
 def pyproject(main_pyproject: Path, package: Path, environment: tuple[str, ...] = ()) -> str:
     """The kit's pyproject.toml: the grader's own dependencies and the student environment's
     packages (so that the student's machine has what the graded one has), and only the grader's
@@ -134,7 +139,7 @@ def pyproject(main_pyproject: Path, package: Path, environment: tuple[str, ...] 
     from .config import tomllib
 
     project = tomllib.loads(main_pyproject.read_text(encoding="utf-8"))["project"]
-    own = list(project.get("dependencies", []))
+    own = [d for d in project.get("dependencies", []) if project_name(d).lower() not in GRADING_ONLY]
     named = {project_name(d).lower() for d in own}
     extra = [p for p in environment if project_name(p).lower() not in named]
     dependencies = "".join(f"    {json.dumps(d)},\n" for d in own + extra)

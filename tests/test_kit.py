@@ -314,3 +314,23 @@ def test_audit_catches_a_leak(built_kit: Path, tmp_path: Path):
     (copy / "reference").mkdir()
     with pytest.raises(kit.KitError, match="reference"):
         kit.audit(copy, secrets=[SECRET])
+
+
+def test_the_kit_needs_none_of_the_grading_only_packages(built_kit: Path, tmp_path: Path):
+    """A student installs the self-check only: no sandbox filter, no nbconvert, no YAML, no tqdm;
+    and the check runs with them unimportable."""
+    from grader.kit import GRADING_ONLY
+
+    text = (built_kit / "pyproject.toml").read_text(encoding="utf-8")
+    assert not [name for name in GRADING_ONLY if f'"{name}' in text]
+    blocker = ("import sys, importlib.abc\n"
+               "class Block(importlib.abc.MetaPathFinder):\n"
+               "    def find_spec(self, name, path, target=None):\n"
+               "        if name.split('.')[0] in ('yaml', 'tqdm', 'nbconvert', 'seccomp', 'pyseccomp'):\n"
+               "            raise ImportError('blocked ' + name)\n"
+               "sys.meta_path.insert(0, Block())\n"
+               f"sys.path.insert(0, {str(built_kit)!r})\n"
+               "import grader.cli\n"
+               "sys.exit(grader.cli.main(['check', 'template.ipynb', '1a']))\n")
+    proc = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, cwd=built_kit, timeout=300)
+    assert proc.returncode == 1 and "public cases pass" in proc.stdout, proc.stdout + proc.stderr
