@@ -763,10 +763,6 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
             from .render import richtext
 
             richtext.warm()
-            if session.config.staff_pages:
-                from .render import notebook
-
-                notebook.warm()         # nbconvert's import (0.6 s) overlaps the warm-up too
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:

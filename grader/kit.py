@@ -128,8 +128,8 @@ def _subpackages(package: Path) -> list[str]:
 
 
 # The grader's dependencies that only grading needs, never a student's self-check: the sandbox's
-# kernel filter (Linux only), the staff's work view, LMS downloads, the batch's progress bar.
-GRADING_ONLY = frozenset({"pyseccomp", "nbconvert", "pyyaml", "tqdm"})
+# kernel filter (Linux only), LMS downloads, the batch's progress bar.
+GRADING_ONLY = frozenset({"pyseccomp", "pyyaml", "tqdm"})
 
 
 def pyproject(main_pyproject: Path, package: Path, environment: tuple[str, ...] = ()) -> str:

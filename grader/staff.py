@@ -25,7 +25,7 @@ def write_staff(folder: Path, result: Result, report_name: str = "report.html", 
     (grader.render.html.environment) the caller keeps.
 
     The JSON is always written: the copying evidence (grader.copying) reads its wrong-answer digests.
-    The pages cost more than grading itself (nbconvert: ~0.1 s a notebook), hence the setting.
+    The pages cost more than grading itself (~30 ms a notebook), hence the setting.
     """
     from .render import instructor, notebook
 
