@@ -504,16 +504,6 @@ def check_secret(secret: str, source: str) -> None:
             "of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
 
 
-def default_environment(bundled: Path | None = None) -> tuple[str, ...]:
-    """The student environment when grader.toml names none: the one a student kit was built with
-    (`environment.json` beside this module), else numpy, scipy and matplotlib."""
-    bundled = bundled or Path(__file__).with_name(ENVIRONMENT_NAME)
-    try:
-        return check_packages(json.loads(bundled.read_text(encoding="utf-8"))["packages"])
-    except (OSError, ValueError, KeyError, TypeError, PackageListError):
-        return DEFAULT_PACKAGES
-
-
 def _read_secret(path: Path) -> str:
     try:
         secret = path.read_text(encoding="utf-8").strip()

@@ -21,38 +21,26 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes, mode: int | None = 
 
     `mode` sets the permissions of the new file (e.g. 0o600 for a secret) before it appears.
     """
-    path = Path(path)
-    if not path.parent.is_dir():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644 if mode is None else mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    _write_atomic(path, (data,), mode)
 
 
 def write_chunks_atomic(path: str | os.PathLike, chunks) -> None:
     """Write an iterable of text chunks (UTF-8) to `path` atomically, never holding them all at once."""
+    _write_atomic(path, (chunk.encode("utf-8") for chunk in chunks), None)
+
+
+def _write_atomic(path: str | os.PathLike, pieces, mode: int | None) -> None:
     path = Path(path)
     if not path.parent.is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk.encode("utf-8"))
+            for piece in pieces:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o644 if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         try:
