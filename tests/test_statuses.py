@@ -27,7 +27,7 @@ NOT_STATUSES = {
     ("grader/pipeline.py", "ok"): (1, "ANSWERED: the protocol's status of a case that returned a value"),
     ("grader/pipeline.py", "unreadable"): (1, "a Problem code"),
     ("grader/course.py", "no-submission"): (2, "a Problem code, and the codes the course step owns"),
-    ("grader/render/notebook.py", "error"): (2, "an nbformat output type"),
+    ("grader/render/notebook.py", "error"): (3, "an nbformat output type (read, made, drawn)"),
     ("grader/submitted.py", "missing"): (1, "a kind of file system entry"),
     ("grader/similarity.py", "blank"): (1, "a kind of source token"),
     ("grader/load.py", "empty"): (2, "a LoadError code"),
