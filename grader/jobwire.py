@@ -197,6 +197,37 @@ def short(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def describe(exc: BaseException) -> str:
+    """`Type: message`, even for exceptions whose __str__ or class name misbehave (student code
+    defines both)."""
+    try:
+        name = str(type.__getattribute__(type(exc), "__name__"))
+    except BaseException:  # noqa: BLE001 - student classes can do anything
+        name = "Exception"
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001
+        try:
+            text = BaseException.__str__(exc)
+        except BaseException:  # noqa: BLE001
+            text = "(the message could not be shown)"
+    return f"{name}: {text}"
+
+
+def place(line: int | None, function: str, label: str) -> str:
+    """Where in the student's code an error happened, in their words: "line 7 in `f` (cell 4)".
+    One wording for the sandboxed run and the self-check, so that both say the same."""
+    where = f"line {line}" if line else "a line"
+    if function and function not in ("<module>", "<cell line: 0>"):
+        where += f" in `{function}`"
+    return where + (f" ({label})" if label else "")
+
+
+def error_message(where: str, summary: str, text: str) -> str:
+    """An error as a case or a cell reports it: the place, the error, and the line's text below."""
+    return short(f"{where}: {summary}" + (f"\n    {text}" if text else ""))
+
+
 def too_large(size: float, limit: float) -> str:
     """How an answer over the size limit is worded, on both sides of the sandbox."""
     return f"answer too large: {size / 2**20:.3g} MB, limit {limit / 2**20:.3g} MB"

@@ -55,8 +55,7 @@ MAX_ELEMENTS = jobwire.MAX_ELEMENTS
 MAX_TEXT = jobwire.MAX_TEXT
 
 
-def _short(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+_short = jobwire.short      # one way to cut a message, on both sides of the sandbox
 
 
 # ----------------------------------------------------------------------------------------------
@@ -74,19 +73,8 @@ def encode_answer(kind: str, keys: list, obj, limit: int = jobwire.ANSWER_BYTES)
 
 
 def describe(exc: BaseException) -> str:
-    """`Type: message`, even for exceptions whose __str__ or class name misbehave."""
-    try:
-        name = str(type.__getattribute__(type(exc), "__name__"))
-    except BaseException:  # noqa: BLE001 - student classes can do anything
-        name = "Exception"
-    try:
-        text = str(exc)
-    except BaseException:  # noqa: BLE001
-        try:
-            text = BaseException.__str__(exc)
-        except BaseException:  # noqa: BLE001
-            text = "(the message could not be shown)"
-    return _short(f"{name}: {text}")
+    """`Type: message` (jobwire.describe), bounded."""
+    return _short(jobwire.describe(exc))
 
 
 def explain(exc: BaseException, sources: dict[str, str] | None = None) -> str:
@@ -115,20 +103,14 @@ def explain(exc: BaseException, sources: dict[str, str] | None = None) -> str:
     if not frames:
         return summary
     name, line, function = frames[-1]
+    label = name[1:-1] if name.startswith("<cell ") else ""
     if name in sources:
         lines = sources[name].splitlines()
         text = lines[line - 1] if line and 0 < line <= len(lines) else ""
-        label = name[1:-1] if name.startswith("<cell ") else ""
     else:
         import linecache
         text = linecache.getline(name, line) if line and not name.startswith("<") else ""
-        label = name[1:-1] if name.startswith("<cell ") else ""
-    where = f"line {line}" if line else "a line"
-    if function and function not in ("<module>", "<cell line: 0>"):
-        where += f" in `{function}`"
-    where += f" ({label})" if label else ""
-    text = _short(text.strip(), 200)
-    return _short(f"{where}: {summary}" + (f"\n    {text}" if text else ""))
+    return jobwire.error_message(jobwire.place(line, function, label), summary, _short(text.strip(), 200))
 
 
 def _is_kernel_cell(filename: str) -> bool:

@@ -104,8 +104,7 @@ def _prctl(option: int, arg: int) -> None:
     _libc().prctl(option, arg, 0, 0, 0)
 
 
-def _short(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+_short = jobwire.short      # one way to cut a message, on both sides of the sandbox
 
 
 class Channel:
@@ -549,23 +548,12 @@ def _set_limits(limits: dict) -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    """`Type: message`, even for exceptions whose __str__ or class name misbehave; when the error
-    is the sandbox's refusal (EPERM), the message says so, since "Operation not permitted" alone
-    reads like the student's own bug."""
-    try:
-        name = str(type.__getattribute__(type(exc), "__name__"))
-    except BaseException:  # noqa: BLE001 - student classes can do anything
-        name = "Exception"
-    try:
-        text = str(exc)
-    except BaseException:  # noqa: BLE001
-        try:
-            text = BaseException.__str__(exc)
-        except BaseException:  # noqa: BLE001
-            text = "(the message could not be shown)"
+    """`Type: message` (jobwire.describe); when the error is the sandbox's refusal (EPERM), the
+    message says so, since "Operation not permitted" alone reads like the student's own bug."""
+    text = jobwire.describe(exc)
     if _refused_by_sandbox(exc):
-        return _short(f"{name}: {text}", MAX_TEXT - len(SANDBOX_REFUSED) - 3) + " - " + SANDBOX_REFUSED
-    return _short(f"{name}: {text}")
+        return _short(text, MAX_TEXT - len(SANDBOX_REFUSED) - 3) + " - " + SANDBOX_REFUSED
+    return _short(text)
 
 
 SANDBOX_REFUSED = ("the grading sandbox does not allow this operation (it blocks what numerical homework never "
@@ -1001,10 +989,7 @@ class StudentCode:
     def where(self, filename: str, line: int | None, function: str) -> tuple[str, str]:
         """("line 7 in `some_function` (cell 4)", the line's text): the place in the student's words."""
         label, line, text = self.place(filename, line)
-        where = f"line {line}" if line else "a line"
-        if function and function not in ("<module>", "<cell line: 0>"):
-            where += f" in `{function}`"
-        return where + (f" ({label})" if label else ""), text
+        return jobwire.place(line, function, label), text
 
     def explain(self, exc: BaseException) -> tuple[str, str]:
         """(a one-line account of `exc` at its innermost student frame, the printable traceback).
@@ -1043,8 +1028,7 @@ class StudentCode:
             lines += ["  " + where] + (["    " + text] if text else [])
         lines.append(summary)
         where, text = frames[-1]
-        head = f"{where}: {summary}" + (f"\n    {text}" if text else "")
-        return _short(head), _short("\n".join(lines), 4 * MAX_TEXT)
+        return jobwire.error_message(where, summary, text), _short("\n".join(lines), 4 * MAX_TEXT)
 
 
 def missing_module(exc: BaseException) -> str:
