@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
-from .compare import compare, describe, describe_input
+from .compare import ComplexArray, compare, describe, describe_input
 from .kinds import kind_of
 from .diagnose import diagnose, locate
 from .load import WRITTEN, LoadError, Program, load
@@ -223,7 +223,7 @@ LOCATE_BYTES = 256 * 2**10
 def _size(value: Any) -> int:
     if isinstance(value, dict):
         return sum(_size(v) for v in value.values())
-    if hasattr(value, "imag") and hasattr(value, "real") and not hasattr(value, "dtype"):   # compare.ComplexArray
+    if isinstance(value, ComplexArray):
         return _size(value.real) + _size(value.imag)
     return int(getattr(value, "nbytes", 0))
 

@@ -105,6 +105,8 @@ def answer_digest(value: Any) -> tuple[str, bool]:
     apart."""
     import numpy as np
 
+    from .compare import ComplexArray
+
     h = hashlib.sha256()
     values: list[Any] = []
     if isinstance(value, dict):
@@ -114,10 +116,9 @@ def answer_digest(value: Any) -> tuple[str, bool]:
     else:
         values.append(value)
     degenerate = True
-    # a complex answer (compare.ComplexArray): both parts, the imaginary one after the real one
-    values = [part for item in values for part in
-              ((item.real, item.imag) if hasattr(item, "imag") and not isinstance(item, (str, frozenset, set))
-               and not hasattr(item, "dtype") else (item,))]
+    # a complex answer: both parts, the imaginary one after the real one
+    values = [part for item in values
+              for part in ((item.real, item.imag) if isinstance(item, ComplexArray) else (item,))]
     for item in values:
         if isinstance(item, (str, frozenset, set)):
             h.update(b"text\0" + repr(sorted(item) if not isinstance(item, str) else item).encode())
