@@ -1,0 +1,54 @@
+"""Hostile hand-ins inside an LMS bulk download: a student uploads a zip (Canvas keeps it as it is)
+built to escape the staging folder, to smuggle the reference in through a link entry, or to
+explode when unpacked.
+
+Promise (SECURITY.md: packaging tricks; no collateral damage; always an answer): nothing is
+written outside the grader's own staging folder, no link is followed, the attacker's score is what
+their code earns (no reference answers), the bomb is refused without being unpacked, and every
+other student of the download is graded in full.
+"""
+from __future__ import annotations
+
+import stat
+import uuid
+import zipfile
+from pathlib import Path
+
+from conftest import CAROL, FULL, ROOT
+from grader.batch import run_batch
+
+REFERENCE = ROOT / "reference" / "__init__.py"
+
+
+def hostile_zip(path: Path, marker: str) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr(f"../../../../tmp/{marker}-up.py", "print('escaped')\n")
+        z.writestr(f"/tmp/{marker}-abs.py", "print('escaped')\n")
+        link = zipfile.ZipInfo("hw3.py")                      # a symbolic link entry to the reference
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        z.writestr(link, str(REFERENCE))
+        z.writestr("bomb.ipynb", "{" + " " * (300 * 2**20) + "}")   # 300 MB of spaces: compresses ~1000:1
+
+
+def test_a_hostile_zip_in_a_canvas_download(session, tmp_path):
+    marker = f"hw3-hostile-{uuid.uuid4().hex[:8]}"
+    upload = tmp_path / "upload.zip"
+    hostile_zip(upload, marker)
+    download = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(download, "w") as z:
+        z.write(upload, "mallorymallet_2002_9002_hw3.zip")
+        z.writestr("carolcarter_1001_9001_hw3.py", CAROL)
+    out = tmp_path / "out"
+    report = run_batch(download, out, session.config, session=session, progress=False)
+
+    by_id = {r.student.id: r for r in report.results}
+    assert by_id["1001"].score == FULL                                   # the others are graded in full
+    mallory = by_id["2002"]
+    assert mallory.score < FULL                                          # the link brought no reference
+    said = " ".join(p.message for p in mallory.problems)
+    # each refused, and said: the two escapes, the link, the bomb
+    assert said.count("points outside the archive") == 2 and "symbolic link" in said and "300.0 MB" in said
+    assert not list(Path("/tmp").glob(f"{marker}*"))                      # ... and nothing was written there
+    assert not list(tmp_path.rglob(f"{marker}*"))
+    written = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    assert written < 50 * 2**20                                          # the bomb was never unpacked
