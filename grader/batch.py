@@ -51,7 +51,7 @@ from typing import Callable, Iterable, Iterator
 
 from . import __version__, submitted
 from .config import Config
-from .files import read_text_or_none, write_atomic, write_chunks_atomic
+from .files import flush_to_disk, read_text_or_none, write_atomic, write_chunks_atomic
 from .results import (GRADED, NO_SUBMISSION, Problem, Result, Student, SubmissionStatus, json_object_chunks,
                       json_text)
 from .sandbox import SandboxUnavailable
@@ -70,6 +70,7 @@ STUDENTS = "students"           # OUT/students/<folder>/: every student's files,
 CLASS_FILES = ("summary.html", "review.html", "grades.csv", "results.json", "similarity.html", "similarity.csv",
                "manual-scores.csv", "manual-scores.json")
 NAME_LIMIT = 80
+FLUSH_SECONDS = 5.0             # students' files are flushed to disk at least this often (grader.files)
 FOLDER_HASH = 10                # hex digits of the identity's hash in a folder name (40 bits)
 
 
@@ -276,15 +277,37 @@ class Record:
 
 
 def load_record(student_dir: Path) -> Record | None:
-    """The record a previous run left for this student, if complete and readable."""
+    """The record a previous run left for this student, if complete, readable and still true.
+
+    Still true: result.json is whole (it parses; TA scores and the course's rules may have changed
+    it since, so not its digest) and the report is not empty. Students' files are flushed to disk
+    in groups (grader.files), so after a power cut a record may outlive the data of the files it
+    vouches for; such a student is graded again.
+    """
     text = read_text_or_none(student_dir / RECORD)
-    if text is None or not (student_dir / REPORT).is_file() or not (student_dir / RESULT).is_file():
+    if text is None or not _nonempty_file(student_dir / REPORT):
         return None
     try:
         data = json.loads(text)
-        return Record(Stamp(**data["stamp"]), Result.from_dict(data["result"]), str(data["result_sha256"]))
+        record = Record(Stamp(**data["stamp"]), Result.from_dict(data["result"]), str(data["result_sha256"]))
     except (ValueError, KeyError, TypeError):
         return None     # a record from another version, or damaged: grade again
+    return record if _whole_json(student_dir / RESULT) else None
+
+
+def _whole_json(path: Path) -> bool:
+    text = read_text_or_none(path)
+    try:
+        return text is not None and isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def _nonempty_file(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _sha256(text: str) -> str:
@@ -336,7 +359,9 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
     `env`: the templates' environment of the run (grader.render.html.environment).
 
     Returns the student's outcome: `result` slimmed, the stamp kept for a re-run (if any), what
-    was written.
+    was written. The files are not fsynced one by one (grader.files: the batch flushes them to
+    disk every few seconds); the record's digest of result.json lets a resumed batch tell a file
+    a power cut damaged (`load_record`).
     """
     from .render import html
 
@@ -344,15 +369,15 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
     folder = student_dir(out, submission)
     data = result.to_dict()
     text = result_json(result, data)
-    write_atomic(folder / RESULT, text)
+    write_atomic(folder / RESULT, text, durable=False)
     # work, instructor (staff only; the pages with `pages`, [reports] staff_pages)
-    files = [RESULT, *write_staff(folder, result, REPORT, submission.path, env, pages)]
-    write_atomic(folder / REPORT, html.report(result, env, work_href=WORK if pages else None))
+    files = [RESULT, *write_staff(folder, result, REPORT, submission.path, env, pages, durable=False)]
+    write_atomic(folder / REPORT, html.report(result, env, work_href=WORK if pages else None), durable=False)
     files.append(REPORT)
     if stamp is not None:
         record = {"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text),
                   "result": data}                       # the record holds the result as result.json does
-        write_atomic(folder / RECORD, json_text(record))
+        write_atomic(folder / RECORD, json_text(record), durable=False)
         files.append(RECORD)
     else:
         try:
@@ -380,8 +405,8 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
     sha256 = _sha256(text)
     if on_disk != sha256 or not (folder / REPORT).is_file():
         write_atomic(folder / REPORT, html.report(result, env or html.environment(),
-                                                  work_href=WORK if (folder / WORK).is_file() else None))
-        write_atomic(folder / RESULT, text)
+                                                  work_href=WORK if (folder / WORK).is_file() else None), durable=False)
+        write_atomic(folder / RESULT, text, durable=False)
     return sha256
 
 
@@ -663,6 +688,8 @@ def _finish(out: Path, report: BatchReport, manual_scores: str | os.PathLike | N
         merged = merged or changed or len(view.results) != len(report.outcomes)
         report.outcomes = _course_outcomes(report.outcomes, view)
     report.outcomes = [_refreshed(out, o, None if merged else o.result_sha256, env) for o in report.outcomes]
+    if merged:
+        flush_to_disk(out)              # the students' files rewritten just now (not fsynced one by one)
     if previous is None:
         from .diff import Previous
 
@@ -763,7 +790,11 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
             from .render import richtext
 
             richtext.warm()
+        flushed = time.monotonic()
         while running:
+            if time.monotonic() - flushed > FLUSH_SECONDS:
+                flush_to_disk(out)          # one disk flush for the files of the last few seconds
+                flushed = time.monotonic()
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 submission, stamp = running.pop(future)
@@ -780,6 +811,8 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
         bar.close()
         # On Ctrl-C: drop what has not started; what is running ends when the session closes.
         pool.shutdown(wait=False, cancel_futures=True)
+        if todo:
+            flush_to_disk(out)
 
 
 def describe(report: BatchReport, out: str | os.PathLike) -> str:

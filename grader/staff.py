@@ -18,11 +18,11 @@ from .results import Result
 
 
 def write_staff(folder: Path, result: Result, report_name: str = "report.html", source: Path | None = None,
-                env=None, pages: bool = True) -> list[str]:
+                env=None, pages: bool = True, durable: bool = True) -> list[str]:
     """Write the instructor-only JSON of `result` into the student's `folder` and, with `pages`
     (`[reports] staff_pages`), the instructor-only view and (given the submission's `source` path)
     the view of the work as graded; return the names written. `env`: the templates' environment
-    (grader.render.html.environment) the caller keeps.
+    (grader.render.html.environment) the caller keeps; `durable`: fsync each file (grader.files).
 
     The JSON is always written: the copying evidence (grader.copying) reads its wrong-answer digests.
     The pages cost more than grading itself (~30 ms a notebook), hence the setting.
@@ -30,13 +30,14 @@ def write_staff(folder: Path, result: Result, report_name: str = "report.html", 
     from .render import instructor, notebook
 
     if not pages:
-        write_atomic(folder / instructor.INSTRUCTOR_JSON, instructor.instructor_json(result))
+        write_atomic(folder / instructor.INSTRUCTOR_JSON, instructor.instructor_json(result), durable=durable)
         return [instructor.INSTRUCTOR_JSON]
     work = None
     if source is not None:
-        write_atomic(folder / notebook.WORK_HTML, notebook.work_page(source, result, env=env))
+        write_atomic(folder / notebook.WORK_HTML, notebook.work_page(source, result, env=env), durable=durable)
         work = notebook.WORK_HTML
-    write_atomic(folder / instructor.INSTRUCTOR_JSON, instructor.instructor_json(result))
+    write_atomic(folder / instructor.INSTRUCTOR_JSON, instructor.instructor_json(result), durable=durable)
     write_atomic(folder / instructor.INSTRUCTOR_HTML, instructor.instructor_html(result, report_href=report_name,
-                                                                                 work_href=work, env=env))
+                                                                                 work_href=work, env=env),
+                 durable=durable)
     return [name for name in (work, instructor.INSTRUCTOR_JSON, instructor.INSTRUCTOR_HTML) if name]
