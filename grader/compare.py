@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import arraytext
 from .spec import ARRAY, ARRAY_DICT, Tolerance
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
@@ -208,8 +209,7 @@ def describe_array(value: Any) -> str:
         return f"shape {_shape(both.shape)}, complex\n" + np.array2string(both, precision=6, threshold=64,
                                                                          max_line_width=90)
     try:
-        text = np.array2string(as_plain_array(value), precision=6, threshold=64, max_line_width=90,
-                               suppress_small=False)
+        text = arraytext.array2string(as_plain_array(value), precision=6, threshold=64, max_line_width=90)
         return f"shape {_shape(np.shape(value))}\n{text}"
     except NotAnAnswer:
         return repr(value)
