@@ -8,10 +8,14 @@
 * a `.py` module: the source, highlighted by Pygments, with the grader's verdict;
 * a written answer (`.md`/`.txt`): the text, rendered.
 
-The notebook is rebuilt from its raw JSON first (nbformat's v4 nodes): only stream text, errors and
-plain-text, PNG and JPEG outputs are kept (a saved `text/html` or JavaScript output would be the
-student's markup), and the page's HTML is then sanitised by an allow-list (nh3), so nothing a
-student saved can run or load anything. The page's Content-Security-Policy allows no script.
+The notebook is rebuilt from its raw JSON first (nbformat's node type, the fields of nbformat 4):
+only stream text, errors and plain-text, PNG and JPEG outputs are kept (a saved `text/html` or
+JavaScript output would be the student's markup). Every piece of the page is made safe where it is
+made: markdown by `richtext` (which sanitises its HTML with an allow-list, nh3), code by Pygments
+(escaped), outputs and raw cells escaped, figures only base64 checked as such under a fixed image
+type, counts only integers; so nothing a student saved can run or load anything
+(tests/hostile/test_hostile_staff_pages.py puts markup in every part). The page's
+Content-Security-Policy allows no script besides.
 """
 from __future__ import annotations
 
@@ -23,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-import nh3
 from markupsafe import Markup, escape
+from nbformat import NotebookNode
 
 from .. import submitted
 from ..load import LoadError, pick_candidate
@@ -39,7 +43,6 @@ SOURCE_LIMIT = 200_000          # characters of one cell or module shown
 OUTPUT_LIMIT = 20_000           # characters of one output shown
 IMAGE_LIMIT = 4 * 2**20         # bytes of one embedded figure (base64)
 IMAGE_TYPES = ("image/png", "image/jpeg")
-PAGE_TAGS = richtext.HTML_TAGS | richtext.MATHML_TAGS | {"img", "sup", "sub", "b", "i", "u", "dl", "dt", "dd"}
 
 
 @dataclass(frozen=True)
@@ -106,10 +109,12 @@ def notebook_html(text: str, verdicts: dict[int, CellVerdict], run_outputs: dict
     seven times what grading the notebook takes, on every student of every batch. The cells are
     the clean notebook `_rebuilt` makes (only what may be shown, the grader's verdicts added);
     markdown goes through the same offline Markdown + MathML as every page, code through Pygments
-    (both cached by their text: a class repeats the template's cells), and the page through nh3.
+    (both cached by their text: a class repeats the template's cells). Sanitising the whole page
+    again (nh3 over ~100 KB of highlighted code and MathML) cost more than grading the notebook;
+    each piece is safe as made (module docstring).
     """
     nb = _rebuilt(json.loads(text), verdicts, run_outputs)
-    return Markup(_sanitise_page("".join(_cell_html(cell) for cell in nb.cells)))
+    return Markup("".join(_cell_html(cell) for cell in nb.cells))
 
 
 def _cell_html(cell) -> str:
@@ -146,9 +151,13 @@ def _output_html(output) -> str:
             f'<div class="output_subarea {kinds}">{body}</div></div>')
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=512)
 def _highlighted(source: str) -> str:
-    """A code cell's source highlighted as nbconvert highlights it (Pygments, class "highlight")."""
+    """A code cell's source highlighted as nbconvert highlights it (Pygments, class "highlight").
+
+    Cached for the template's cells, which every notebook of a class repeats; a few hundred
+    entries hold them, and memory stays the same however large the class (a student's own cells
+    pass through)."""
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
@@ -157,37 +166,40 @@ def _highlighted(source: str) -> str:
 
 
 def _rebuilt(raw: dict, verdicts: dict[int, CellVerdict], run_outputs: dict[int, list] | None = None):
-    """A clean nbformat-4 notebook holding only what may be shown, with the grader's verdicts."""
-    import nbformat.v4 as v4
+    """A clean nbformat-4 notebook holding only what may be shown, with the grader's verdicts.
 
+    Built as plain nodes: nbformat's `new_*_cell` validate every cell against the schema, which
+    took longer than drawing the page, and these cells are made here from checked parts."""
     if not isinstance(raw, dict):
         raise ValueError("not a notebook")
     cells = raw.get("cells")
     if cells is None and isinstance(raw.get("worksheets"), list) and raw["worksheets"]:
         cells = raw["worksheets"][0].get("cells", [])          # nbformat 3
-    nb = v4.new_notebook()
+    nb = NotebookNode(cells=[], metadata=NotebookNode(), nbformat=4, nbformat_minor=5)
     for index, cell in enumerate(cells if isinstance(cells, list) else []):
         if not isinstance(cell, dict):
             continue
         source = _text(cell.get("source", cell.get("input", "")), SOURCE_LIMIT)
         kind = cell.get("cell_type")
         if kind == "markdown":
-            nb.cells.append(v4.new_markdown_cell(source))
+            nb.cells.append(NotebookNode(cell_type="markdown", source=source, metadata=NotebookNode()))
         elif kind == "code":
             saved = (cell.get("outputs") or []) if run_outputs is None else run_outputs.get(index, [])
             outputs = [o for o in map(_output, saved if isinstance(saved, list) else []) if o is not None]
             verdict = verdicts.get(index)
             if verdict is not None and verdict.status != CellStatus.OK:
-                outputs.append(v4.new_output("stream", name="stderr",
-                                             text=f"⚑ grader: this cell {_said(verdict.status)} when the grader "
-                                                  f"ran it\n{verdict.error}".rstrip() + "\n"))
-            code = v4.new_code_cell(source, outputs=outputs)
+                outputs.append(_stream("stderr", f"⚑ grader: this cell {_said(verdict.status)} when the grader "
+                                                 f"ran it\n{verdict.error}".rstrip() + "\n"))
             count = cell.get("execution_count")
-            code.execution_count = count if type(count) is int else None
-            nb.cells.append(code)
+            nb.cells.append(NotebookNode(cell_type="code", source=source, outputs=outputs, metadata=NotebookNode(),
+                                         execution_count=count if type(count) is int else None))
         else:
-            nb.cells.append(v4.new_raw_cell(source))
+            nb.cells.append(NotebookNode(cell_type="raw", source=source, metadata=NotebookNode()))
     return nb
+
+
+def _stream(name: str, text: str) -> NotebookNode:
+    return NotebookNode(output_type="stream", name=name, text=text)
 
 
 CELL_SAID = {CellStatus.ERROR: "raised an error", CellStatus.TIMEOUT: "ran out of time",
@@ -206,18 +218,16 @@ def _text(value, limit: int) -> str:
 
 def _output(raw):
     """One saved output, reduced to what may be shown (None: nothing)."""
-    import nbformat.v4 as v4
-
     if not isinstance(raw, dict):
         return None
     kind = raw.get("output_type")
     if kind == "stream":
         name = raw.get("name") if raw.get("name") in ("stdout", "stderr") else "stdout"
-        return v4.new_output("stream", name=name, text=_text(raw.get("text", ""), OUTPUT_LIMIT))
+        return _stream(name, _text(raw.get("text", ""), OUTPUT_LIMIT))
     if kind == "error":
         trace = [_text(line, OUTPUT_LIMIT) for line in raw.get("traceback", []) if isinstance(line, str)][:200]
-        return v4.new_output("error", ename=_text(raw.get("ename", ""), 200), evalue=_text(raw.get("evalue", ""), 2000),
-                             traceback=trace)
+        return NotebookNode(output_type="error", ename=_text(raw.get("ename", ""), 200),
+                            evalue=_text(raw.get("evalue", ""), 2000), traceback=trace)
     if kind in ("execute_result", "display_data", "pyout", "display"):
         data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
         kept = {}
@@ -230,7 +240,7 @@ def _output(raw):
             kept["text/plain"] = _text(data["text/plain"], OUTPUT_LIMIT)
         if not kept:
             return None
-        return v4.new_output("display_data", data=kept)
+        return NotebookNode(output_type="display_data", data=NotebookNode(kept), metadata=NotebookNode())
     return None
 
 
@@ -246,25 +256,6 @@ def _image(value) -> str | None:
     except (binascii.Error, ValueError):
         return None
     return compact
-
-
-def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
-    if attribute == "src":
-        return value if tag == "img" and value.startswith(("data:image/png;base64,", "data:image/jpeg;base64,")) else None
-    if attribute == "href":
-        return value if value.startswith(("#", "https:", "http:", "mailto:")) else None
-    return value
-
-
-def _sanitise_page(fragment: str) -> str:
-    allowed = {tag: {"class", "id"} for tag in PAGE_TAGS}
-    for tag, names in richtext.HTML_ATTRIBUTES.items():
-        allowed.setdefault(tag, set()).update(names)
-    for tag in richtext.MATHML_TAGS:
-        allowed[tag] = set(richtext.MATHML_ATTRIBUTES)
-    allowed["img"] = {"src", "alt", "class", "width", "height"}
-    return nh3.clean(fragment, tags=set(PAGE_TAGS), attributes=allowed, url_schemes={"http", "https", "mailto", "data"},
-                     attribute_filter=_keep_attribute, strip_comments=True, link_rel="noopener noreferrer nofollow")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def fallback(source: str, why: str) -> str:
             f'aria-label="not rendered">⚠</span><code>{html.escape(source)}</code></span>')
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def formula(source: str, display: bool) -> str:
     """One formula as MathML, or its source beside a mark when it cannot be converted.
 
@@ -283,14 +283,15 @@ def _parser():
 def render(text: str) -> Markup:
     """Markdown + LaTeX from a student, as safe HTML with MathML (a `Markup` for the templates).
 
-    A pure function of the text, kept for the last few thousand texts: a class's notebooks repeat
-    the template's markdown in every copy, and the review page shows each answer again."""
+    A pure function of the text, kept for the last thousand texts: a class's notebooks repeat the
+    template's markdown in every copy, and the review page shows each answer again. A thousand, not
+    more: the cache must not grow with the class."""
     if not text or not text.strip():
         return Markup("")
     return _render(text[:SOURCE_LIMIT])
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _render(text: str) -> Markup:
     try:
         prose, formulas = _take_math(text)
