@@ -354,9 +354,10 @@ def student_files(out: Path, submission: Submission) -> tuple[str, ...]:
 
 
 def write_student(out: Path, submission: Submission, result: Result, stamp: Stamp | None,
-                  env=None, pages: bool = True) -> Outcome:
+                  env=None, pages: bool = True, shared: dict | None = None) -> Outcome:
     """The student's result and report, then (last) the record that lets a re-run skip them.
-    `env`: the templates' environment of the run (grader.render.html.environment).
+    `env`: the templates' environment of the run (grader.render.html.environment); `shared`: the
+    run's table of reduced cases (grader.slim.stand_in), so that the class's outcomes share them.
 
     Returns the student's outcome: `result` slimmed, the stamp kept for a re-run (if any), what
     was written. The files are not fsynced one by one (grader.files: the batch flushes them to
@@ -384,7 +385,7 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
             (folder / RECORD).unlink()     # an errored grade must be retried next time
         except FileNotFoundError:
             pass
-    return Outcome(submission, slim(result), stamp, _sha256(text), tuple(files))
+    return Outcome(submission, slim(result, shared), stamp, _sha256(text), tuple(files))
 
 
 def refresh_student(out: Path, submission: Submission, result: Result, expected_sha256: str | None = None,
@@ -756,6 +757,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
 
     remove_stale_temporaries(out, submissions)
     settings = settings_digest(session.config, session.case_set)
+    shared: dict = {}       # the reduced cases the class's slim results share (grader.slim.stand_in)
     todo: list[tuple[Submission, Stamp]] = []
     for submission in submissions:
         stamp = Stamp(fingerprint(submission.path), __version__, session.case_set.digest, settings)
@@ -763,7 +765,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
         # The name shown may have changed (a late hand-in that sorts first took "a_b", this one is
         # "a_b-2" now): the old result carries the old name, so it is graded again under the new.
         if previous is not None and previous.stamp == stamp and previous.result.submission == submission.name:
-            report.outcomes.append(Outcome(submission, slim(previous.result), stamp, previous.result_sha256,
+            report.outcomes.append(Outcome(submission, slim(previous.result, shared), stamp, previous.result_sha256,
                                            student_files(out, submission), reused=True))
             report.reused += 1
         else:
@@ -802,7 +804,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
                 result = identify(result, submission)     # the LMS identity, in the files and the record
                 report.outcomes.append(write_student(      # slim: the whole result is on disk (grader.slim)
                     out, submission, result, None if result.status == SubmissionStatus.ERROR else stamp, env,
-                    session.config.staff_pages))
+                    session.config.staff_pages, shared))
                 report.graded += 1
                 bar.update(result)
                 if on_result is not None:

@@ -58,11 +58,12 @@ def merge(shards: list[str | os.PathLike], out: str | os.PathLike, case_set, ros
 
     env = html.environment()        # the templates, parsed once for every page written here
     results: list[Result] = []
+    shared: dict = {}               # reduced cases shared by the class's slim results (grader.slim)
     for shard in shards:            # each student's files written as read; only slim results kept
         for result in iter_results(shard / "results.json"):
             batch.refresh_student(out, batch.Submission(result.submission, Path(), student=result.student), result,
                                   env=env)
-            results.append(slim(result))
+            results.append(slim(result, shared))
     results.sort(key=lambda r: r.submission)
     submissions = [batch.Submission(r.submission, Path(), student=r.student) for r in results]
     if roster is not None:

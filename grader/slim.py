@@ -43,25 +43,46 @@ STAND_INS = MappingProxyType({(v, s): StandIn("", v, "", s) for v in ("public", 
 @dataclasses.dataclass
 class Reduced(CaseResult):
     """A case that did not pass, reduced to what the class view's "most failed cases" needs: its
-    uid, label, status and diagnosis (labels and mistake ids interned: shared by the class)."""
+    uid, label, status and diagnosis (labels and mistake ids interned: shared by the class), and
+    shared by the students it is the same for (`stand_in`): never mutated, copies are itself."""
+
+    def __copy__(self) -> "Reduced":
+        return self
+
+    def __deepcopy__(self, memo) -> "Reduced":
+        return self
 
 
-def stand_in(case: CaseResult) -> CaseResult:
-    """The shared stand-in for a passed `case`; a `Reduced` copy of one that did not pass."""
-    if case.status != PASSED:
-        return Reduced(case.uid, case.visibility, sys.intern(case.label), case.status,
-                       diagnosis=[sys.intern(d) for d in case.diagnosis])
-    return STAND_INS.get((case.visibility, case.status)) or CaseResult("", case.visibility, "", case.status)
+def stand_in(case: CaseResult, shared: dict | None = None) -> CaseResult:
+    """The shared stand-in for a passed `case`; a `Reduced` copy of one that did not pass.
+
+    `shared` (a dict the caller keeps for a class) makes equal `Reduced` copies one object: the
+    students who fail a case the same way (a common mistake) share it, so what a class keeps per
+    failed case is a reference, and the copies are bounded by the assignment, not the class."""
+    if case.status == PASSED:
+        return STAND_INS.get((case.visibility, case.status)) or CaseResult("", case.visibility, "", case.status)
+    if shared is None:
+        return _reduced(case)
+    key = (case.uid, case.visibility, case.label, case.status, tuple(case.diagnosis))
+    found = shared.get(key)
+    if found is None:
+        found = shared[key] = _reduced(case)
+    return found
 
 
-def slim(result: Result) -> Result:
+def _reduced(case: CaseResult) -> "Reduced":
+    return Reduced(case.uid, case.visibility, sys.intern(case.label), case.status,
+                   diagnosis=[sys.intern(d) for d in case.diagnosis])
+
+
+def slim(result: Result, shared: dict | None = None) -> Result:
     """`result` without its per-case texts, cells and output (see the module docstring).
 
     The texts every student's result repeats (question titles, hints, rubrics) are interned: one
-    copy for the class instead of one per student.
+    copy for the class instead of one per student; `shared`: see `stand_in`.
     """
     questions = [dataclasses.replace(q, title=sys.intern(q.title), name=sys.intern(q.name),
-                                     cases=[stand_in(c) for c in q.cases],
+                                     cases=[stand_in(c, shared) for c in q.cases],
                                      diagnosis=[sys.intern(d) for d in q.diagnosis],
                                      hints=[dataclasses.replace(h, id=sys.intern(h.id), hint=sys.intern(h.hint))
                                             for h in q.hints])

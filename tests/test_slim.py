@@ -45,6 +45,21 @@ def test_slim_keeps_what_the_class_files_need_and_inflate_restores_the_rest(sess
     assert inflate(small, tmp_path / "missing.json") is small
 
 
+def test_students_who_fail_a_case_the_same_way_share_one_reduced_case(session):
+    """What a class keeps per failed case is a reference: the reduced copies are bounded by the
+    assignment (its cases, statuses and mistakes), not by the number of students."""
+    bob = graded(session, "bob_seed_mistakes.ipynb")
+    shared: dict = {}
+    first, second = slim(bob, shared), slim(dataclasses.replace(bob, submission="bob-again"), shared)
+    failed = [(a, b) for qa, qb in zip(first.questions, second.questions) for a, b in zip(qa.cases, qb.cases)
+              if type(a) is Reduced]
+    assert failed and all(a is b for a, b in failed)
+    assert len(shared) == len(failed)
+    assert copy.deepcopy(failed[0][0]) is failed[0][0]
+    alone = slim(bob)                                         # without a table: copies of its own
+    assert next(c for q in alone.questions for c in q.cases if type(c) is Reduced) is not failed[0][0]
+
+
 def test_a_slim_result_is_a_fraction_of_a_whole_one(session):
     text = json.dumps(graded(session, "bob_seed_mistakes.ipynb").to_dict())
 
