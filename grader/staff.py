@@ -29,15 +29,15 @@ def write_staff(folder: Path, result: Result, report_name: str = "report.html", 
     """
     from .render import instructor, notebook
 
+    views = instructor.case_views(result)      # made once for the JSON and the page
+    write_atomic(folder / instructor.INSTRUCTOR_JSON, instructor.instructor_json(result, views), durable=durable)
     if not pages:
-        write_atomic(folder / instructor.INSTRUCTOR_JSON, instructor.instructor_json(result), durable=durable)
         return [instructor.INSTRUCTOR_JSON]
     work = None
     if source is not None:
         write_atomic(folder / notebook.WORK_HTML, notebook.work_page(source, result, env=env), durable=durable)
         work = notebook.WORK_HTML
-    write_atomic(folder / instructor.INSTRUCTOR_JSON, instructor.instructor_json(result), durable=durable)
     write_atomic(folder / instructor.INSTRUCTOR_HTML, instructor.instructor_html(result, report_href=report_name,
-                                                                                 work_href=work, env=env),
+                                                                                 work_href=work, env=env, views=views),
                  durable=durable)
     return [name for name in (work, instructor.INSTRUCTOR_JSON, instructor.INSTRUCTOR_HTML) if name]

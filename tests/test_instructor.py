@@ -184,3 +184,16 @@ def test_summary_links_each_student_to_their_staff_view(graded_batch: Path):
     for name in ("alice_correct", "bob_seed_mistakes", "carol_module"):
         folder = f"students/{student_folder(graded_batch, name).name}"
         assert f'href="{folder}/instructor.html"' in summary and f'href="{folder}/report.html"' in summary
+
+
+def test_a_passed_case_is_shown_as_the_expected_value_not_described_again(graded_batch: Path):
+    """A passed case's value equals the expected one within the tolerance: the instructor files say
+    so rather than hold a second rendering of ~100 arrays per student."""
+    folder = student_folder(graded_batch, "alice_correct")
+    data = json.loads((folder / "instructor.json").read_text(encoding="utf-8"))
+    hidden = [c for q in data["questions"] for c in q["cases"] if c["visibility"] == "hidden"]
+    passed = [c for c in hidden if c["status"] == "passed"]
+    assert passed and all(c["got"] is None and c["expected"] for c in passed)
+    page = (folder / "instructor.html").read_text(encoding="utf-8")
+    assert page.count("the expected value, within the tolerance") >= len(passed)
+    assert "(no value returned)" not in page

@@ -73,9 +73,11 @@ def case_views(result: Result) -> dict[str, list[CaseView]]:
             for q in result.questions}
 
 
-def instructor_data(result: Result) -> dict:
-    """The instructor-only JSON: the result's scores and every case in full."""
-    views = case_views(result)
+def instructor_data(result: Result, views: dict[str, list[CaseView]] | None = None) -> dict:
+    """The instructor-only JSON: the result's scores and every case in full (`views`: `case_views`
+    of the result, when already made for the page). A passed case's `got` is null: its value is
+    the expected one within the tolerance."""
+    views = case_views(result) if views is None else views
     return {
         "audience": "instructor only: holds hidden cases' inputs and expected values; never give it to students",
         "submission": clean(result.submission, NAME_LIMIT),
@@ -91,14 +93,16 @@ def instructor_data(result: Result) -> dict:
     }
 
 
-def instructor_json(result: Result) -> str:
-    return json_text(instructor_data(result))
+def instructor_json(result: Result, views: dict[str, list[CaseView]] | None = None) -> str:
+    return json_text(instructor_data(result, views))
 
 
 def instructor_html(result: Result, report_href: str | None = "report.html",
-                    work_href: str | None = None, env: jinja2.Environment | None = None) -> str:
-    """The instructor-only page for one submission (links: the student's report, their work)."""
-    views = case_views(result)
+                    work_href: str | None = None, env: jinja2.Environment | None = None,
+                    views: dict[str, list[CaseView]] | None = None) -> str:
+    """The instructor-only page for one submission (links: the student's report, their work;
+    `views`: `case_views` of the result, when already made for the JSON)."""
+    views = case_views(result) if views is None else views
     hidden = [c for cases in views.values() for c in cases if c.visibility == "hidden"]
     return (env or environment()).get_template("staff.html").render(
         title=f"{clean(result.submission, NAME_LIMIT)} — instructor view",
