@@ -69,9 +69,7 @@ _syncfs = _load_syncfs()
 
 def _write_atomic(path: str | os.PathLike, pieces, mode: int | None, durable: bool = True) -> None:
     path = Path(path)
-    if not path.parent.is_dir():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary(path, 0o644 if mode is None else mode)
     try:
         with os.fdopen(fd, "wb") as fh:
             for piece in pieces:
@@ -79,7 +77,6 @@ def _write_atomic(path: str | os.PathLike, pieces, mode: int | None, durable: bo
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644 if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -87,6 +84,25 @@ def _write_atomic(path: str | os.PathLike, pieces, mode: int | None, durable: bo
         except OSError:
             pass
         raise
+
+
+def _temporary(path: Path, mode: int) -> tuple[int, str]:
+    """A new temporary file beside `path` (its folder made if missing), open for writing, with
+    `mode` whatever the umask. Named `.<name>.<random>.tmp`, so a killed writer's leftovers are
+    known (grader.batch.remove_stale_temporaries), and created exclusively: never an existing
+    file or link."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
 
 
 def read_text_or_none(path: str | os.PathLike) -> str | None:
