@@ -342,9 +342,10 @@ def summary_chunks(results: list[Result], links: dict[str, str] | list[str | Non
     so a large class's page is never held whole (nor the list of its fragments)."""
     links, staff_links = aligned(links, results), aligned(staff_links, results)
     rows = []
+    shared: dict[int, tuple[CaseResult, CaseResult]] = {}
     for i in sorted(range(len(results)), key=lambda i: results[i].submission.lower()):
         raw, href, staff = results[i], links[i], staff_links[i]
-        result = _sanitised(_class_view_of(raw))
+        result = _class_view_of(raw, shared)
         rows.append(StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions},
                                classview.standing(raw), safe_link(staff) if staff else None))
     clean_results = [row.result for row in rows]
@@ -383,16 +384,30 @@ def aligned(links: dict | list | None, results: list[Result]) -> list:
     return list(links)
 
 
-def _class_view_of(result: Result) -> Result:
-    """What the class view shows of a result: its scores, questions, diagnoses and case statuses.
+def _class_view_of(result: Result, shared: dict[int, tuple[CaseResult, CaseResult]]) -> Result:
+    """What the class view shows of a result, sanitised: its scores, questions, diagnoses and case
+    statuses.
 
     The case texts (inputs, expected and returned values, messages; labels and diagnoses are kept
-    for the most failed cases), the output and the written answers are left out before sanitising: copying and cleaning them for every student was most
-    of the cost of the summary, which shows none of them.
+    for the most failed cases), the output and the written answers are left out before sanitising:
+    copying and cleaning them for every student was most of the cost of the summary, which shows
+    none of them. Each case is cleaned once per object (`shared`: id -> (case, its clean copy),
+    for this page): a batch's slim results share their cases (grader.slim), so the class's rows
+    share the clean copies too, instead of holding a copy of every case of every student.
     """
-    questions = [dataclasses.replace(q, cases=[CaseResult(c.uid, c.visibility, c.label, c.status, diagnosis=c.diagnosis)
-                                               for c in q.cases])
-                 for q in result.questions]
     sums = totals(result)       # the totals every output shows: auto + written, out of the same maximum
-    return dataclasses.replace(result, questions=questions, cells=[], output="", written=[],
-                               score=sums.total, max_score=sums.max)
+    bare = dataclasses.replace(result, questions=[dataclasses.replace(q, cases=[]) for q in result.questions],
+                               cells=[], output="", written=[], score=sums.total, max_score=sums.max)
+    view = _sanitised(bare)
+    for shown, question in zip(view.questions, result.questions):
+        shown.cases = [_shown_case(c, shared) for c in question.cases]
+    return view
+
+
+def _shown_case(case: CaseResult, shared: dict[int, tuple[CaseResult, CaseResult]]) -> CaseResult:
+    known = shared.get(id(case))
+    if known is None:        # the case is kept in the entry too: its id is not reused while the page is made
+        clean_case = CaseResult(clean(case.uid, TEXT_LIMIT), case.visibility, clean(case.label, TEXT_LIMIT),
+                                case.status, diagnosis=[clean(d, TEXT_LIMIT) for d in case.diagnosis])
+        known = shared[id(case)] = (case, clean_case)
+    return known[1]
