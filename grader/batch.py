@@ -44,12 +44,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from . import __version__, submitted
+from . import writer as writer_process
 from .config import Config
 from .files import flush_to_disk, read_text_or_none, write_atomic, write_chunks_atomic
 from .results import (GRADED, NO_SUBMISSION, Problem, Result, Student, SubmissionStatus, json_object_chunks,
@@ -583,8 +585,15 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
 
     env = html.environment()        # the run's templates, parsed once for every page it writes
     own_session = session is None
+    # the writer process (grader.writer) is forked before the session's workers exist: it must hold none of their pipes
+    writer = writer_process.start(len(submissions)) if own_session else None
     if session is None:
-        session = Session(config, workers=min(workers, len(submissions)))
+        try:
+            session = Session(config, workers=min(workers, len(submissions)))
+        except BaseException:
+            if writer is not None:
+                writer.close(wait=False)
+            raise
     report = BatchReport(notes=notes, intake=intake.format, skipped=intake.skipped)
     if not submissions:           # an empty shard
         previous.settle()
@@ -592,11 +601,13 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
             session.close()
         return report
     try:
-        _grade_all(session, submissions, out, force, progress, report, workers, on_result, env)
+        _grade_all(session, submissions, out, force, progress, report, workers, on_result, env, writer)
     except KeyboardInterrupt:
         report.interrupted = True
         raise
     finally:
+        if writer is not None:
+            writer.close()                # done already, unless grading stopped early
         # The workers stop (a few milliseconds each) while the class files are written.
         closing = threading.Thread(target=session.close, name="close-workers") if own_session else None
         if closing is not None:
@@ -752,7 +763,9 @@ def remove_stale_temporaries(out: Path, submissions: list[Submission]) -> None:
 
 
 def _grade_all(session: Session, submissions: list[Submission], out: Path, force: bool, progress: bool | None,
-               report: BatchReport, workers: int, on_result, env=None) -> None:
+               report: BatchReport, workers: int, on_result, env=None, writer=None) -> None:
+    """Grade the submissions not graded already, writing each student's files as they come (in
+    `writer`, grader.writer, when given), while the class files say how many are still to come."""
     from .course import identify
 
     remove_stale_temporaries(out, submissions)
@@ -779,6 +792,15 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
     # Twice as many threads as workers: while one thread scores its submission and writes its reports, its
     # worker already runs the next submission for another thread (see Session.run).
     pool = ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="grade")
+
+    def done(outcome: Outcome, result: Result) -> None:
+        report.outcomes.append(outcome)      # slim: the whole result is on disk (grader.slim)
+        report.graded += 1
+        bar.update(result)
+        if on_result is not None:
+            on_result(outcome.submission, result)
+
+    writes = _Writes(out, env, session.config.staff_pages, shared, writer, done)
     try:
         running: dict[Future, tuple[Submission, Stamp]] = {
             pool.submit(grade_one, session, submission): (submission, stamp) for submission, stamp in todo}
@@ -787,7 +809,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
             # compiled templates) instead of when the first result is already waiting.
             from .render import html
 
-            env = env or html.environment()
+            env = writes.env = env or html.environment()
             env.get_template("report.html")
             from .render import richtext
 
@@ -802,19 +824,71 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
                 submission, stamp = running.pop(future)
                 result = future.result()    # grade_one never raises
                 result = identify(result, submission)     # the LMS identity, in the files and the record
-                report.outcomes.append(write_student(      # slim: the whole result is on disk (grader.slim)
-                    out, submission, result, None if result.status == SubmissionStatus.ERROR else stamp, env,
-                    session.config.staff_pages, shared))
-                report.graded += 1
-                bar.update(result)
-                if on_result is not None:
-                    on_result(submission, result)
+                writes.add(submission, result, None if result.status == SubmissionStatus.ERROR else stamp)
+        writes.finish()
     finally:
         bar.close()
-        # On Ctrl-C: drop what has not started; what is running ends when the session closes.
+        # On Ctrl-C: drop what has not started; what is running ends when the session closes. The
+        # students handed to the writer are written (a few at most), so a re-run keeps them.
         pool.shutdown(wait=False, cancel_futures=True)
+        writes.close()
         if todo:
             flush_to_disk(out)
+
+
+class _Writes:
+    """Where graded students' files are written: in the writer process (grader.writer) when the
+    batch has one, else here; in the order given, with at most `writer.IN_FLIGHT` handed over and
+    not yet written. `done(outcome, result)` is called once a student's files are all written."""
+
+    def __init__(self, out: Path, env, pages: bool, shared: dict, writer, done: Callable[[Outcome, Result], None]):
+        self.out, self.env, self.pages, self.shared, self.writer, self.done = out, env, pages, shared, writer, done
+        self.pending: deque = deque()
+
+    def add(self, submission: Submission, result: Result, stamp: Stamp | None) -> None:
+        if self.writer is not None:
+            try:
+                future = self.writer.submit(self.out, submission, result, stamp, self.pages)
+            except Exception as exc:  # noqa: BLE001 - re-raised unless the writer is gone
+                if not writer_process.broken(exc):
+                    raise
+                self._without_writer()
+            else:
+                self.pending.append((future, submission, result, stamp))
+                self._collect(writer_process.IN_FLIGHT)
+                return
+        self._here(submission, result, stamp)
+
+    def finish(self) -> None:
+        """Wait for every student handed over."""
+        self._collect(0)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def _collect(self, keep: int) -> None:
+        """Take the outcomes of the writes done (and wait for the oldest while more than `keep` wait)."""
+        while self.pending and (len(self.pending) > keep or self.pending[0][0].done()):
+            future, submission, result, stamp = self.pending.popleft()
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - re-raised unless the writer is gone
+                if not writer_process.broken(exc):
+                    raise
+                self._without_writer()
+                self._here(submission, result, stamp)      # done again here: nothing is lost
+                continue
+            # slim already (grader.slim); again here, so that the class's outcomes share their cases
+            self.done(dataclasses.replace(outcome, result=slim(outcome.result, self.shared)), result)
+
+    def _here(self, submission: Submission, result: Result, stamp: Stamp | None) -> None:
+        self.done(write_student(self.out, submission, result, stamp, self.env, self.pages, self.shared), result)
+
+    def _without_writer(self) -> None:
+        if self.writer is not None:
+            self.writer.close(wait=False)
+            self.writer = None
 
 
 def describe(report: BatchReport, out: str | os.PathLike) -> str:
