@@ -8,7 +8,8 @@ this runs `grader batch` as a TA would and reports:
   student costs once the workers are warm);
 * the peak resident memory of the grader's own process (`ru_maxrss` of that process alone: the
   sandboxed workers are separate processes with their own limits), which should stay flat as the
-  class grows;
+  class grows, and that of its writer process (grader.writer, from 24 students: it writes the
+  students' files), flat too;
 * optionally (`--canvas`) the same class as a Canvas bulk download (a zip named by Canvas's rules),
   to include reading the zip;
 * the ratio against nbclient executing the same notebooks. nbclient needs ~0.7 s per notebook, so
@@ -37,14 +38,34 @@ ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 EXAMPLES = ["alice_correct.ipynb", "bob_seed_mistakes.ipynb", "dave_broken.ipynb", "template.ipynb"]
 
-# Runs the grader's command line in this child process and reports the child's own peak RSS.
+# Runs the grader's command line in this child process and reports the child's own peak RSS, and
+# that of the batch's writer process (grader.writer: a fork of it, a direct child running Python),
+# read from /proc while it lives (VmHWM: its peak so far).
 PROBE = """
-import json, resource, sys
+import json, os, resource, sys, threading
 from grader.cli import main
+writer_peak = {}
+stop = threading.Event()
+
+def watch():
+    me = os.getpid()
+    while not stop.wait(0.25):
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/status") as fh:
+                    fields = dict(line.split(":", 1) for line in fh if ":" in line)
+            except OSError:
+                continue
+            if int(fields.get("PPid", "0")) == me and fields.get("Name", "").strip().startswith("python"):
+                writer_peak[pid] = int(fields.get("VmHWM", "0 kB").split()[0]) / 1024
+
+if os.path.isdir("/proc"):
+    threading.Thread(target=watch, daemon=True).start()
 code = main(sys.argv[2:])
+stop.set()
 peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with open(sys.argv[1], "w") as fh:
-    json.dump({"code": code, "peak_mb": peak_kb / 1024}, fh)
+    json.dump({"code": code, "peak_mb": peak_kb / 1024, "writer_peak_mb": max(writer_peak.values(), default=0.0)}, fh)
 """
 
 
@@ -110,7 +131,7 @@ def main() -> None:
             print(f"nbclient: {per_nb * 1000:.0f} ms per notebook (sample of {args.nbclient_sample})")
         previous = None
         print(f"{'students':>8}  {'wall s':>8}  {'ms/nb':>7}  {'marginal ms/nb':>14}  {'grader peak MB':>14}  "
-              f"{'vs nbclient':>11}")
+              f"{'writer peak MB':>14}  {'vs nbclient':>11}")
         for size in sizes:
             source = make_class(scratch / f"class{size}", size, args.canvas)
             data = run_batch(source, scratch / f"out{size}", args.workers)
@@ -119,7 +140,7 @@ def main() -> None:
                 marginal = f"{(data['seconds'] - previous[1]) / (size - previous[0]) * 1000:.1f}"
             ratio = f"{per_nb * size / data['seconds']:.1f}x" if per_nb is not None else "–"
             print(f"{size:>8}  {data['seconds']:>8.2f}  {data['seconds'] / size * 1000:>7.1f}  {marginal:>14}  "
-                  f"{data['peak_mb']:>14.1f}  {ratio:>11}")
+                  f"{data['peak_mb']:>14.1f}  {data.get('writer_peak_mb') or 0:>14.1f}  {ratio:>11}")
             print(f"          {data['summary']}")
             previous = (size, data["seconds"])
             shutil.rmtree(scratch / f"out{size}", ignore_errors=True)
