@@ -23,6 +23,7 @@ import functools
 import multiprocessing
 import signal
 import sys
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -32,10 +33,11 @@ IN_FLIGHT = 6             # students handed over and not yet written, at most (e
 
 
 def start(submissions: int) -> "Writer | None":
-    """A writer for a batch of `submissions`, or None (small class, or no `fork` here).
+    """A writer for a batch of `submissions`, or None (small class, no `fork` here, or a thread
+    running: a fork copies no thread, and a lock one of them held would stay held in the copy).
 
     Call it before the session's workers exist: the fork must not inherit their pipes."""
-    if submissions < MIN_CLASS or not usable():
+    if submissions < MIN_CLASS or not usable() or threading.active_count() > 1:
         return None
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
                                initializer=_ignore_interrupts)
