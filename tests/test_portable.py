@@ -38,12 +38,17 @@ def _messages(result):
             for q in result.questions for c in q.cases]
 
 
+@pytest.fixture(scope="module")
+def sandboxed(config, public_cases):
+    """The sandboxed run the self-check is compared with: one warm session for every submission."""
+    with Session(replace(config, limits=FAST), visibility="public", case_set=public_cases) as session:
+        yield session
+
+
 @pytest.mark.parametrize("name", ["alice_correct.ipynb", "bob_seed_mistakes.ipynb", "carol_module.py",
                                   "erin_partial.ipynb", "template.ipynb", "dave_broken.ipynb"])
-def test_same_verdicts_and_messages_as_the_sandboxed_run(name, config, public_cases):
-    fast = replace(config, limits=FAST)
-    with Session(fast, visibility="public", case_set=public_cases) as session:
-        graded = session.grade(SUBMISSIONS / name)
+def test_same_verdicts_and_messages_as_the_sandboxed_run(name, sandboxed, public_cases):
+    graded = sandboxed.grade(SUBMISSIONS / name)
     mine = selfcheck.check_file(SUBMISSIONS / name, public_cases, FAST)
     assert _statuses(mine) == _statuses(graded)
     assert _messages(mine) == _messages(graded)

@@ -197,18 +197,30 @@ for _ in range(2_000):
     assert len(result.output) <= 25_000
 
 
+FLOODS = 3                  # calls that flood: each is waited out (about a second), the later ones fail at once
+
+
 def test_flooding_the_event_pipe(attack_session, tmp_path):
-    """Hundreds of megabytes without a newline, then garbage lines until killed, on the grader's pipe."""
-    _grade(attack_session, tmp_path, "3c-cell", PIPES + '''
+    """Tens of megabytes without a newline (several times the longest event line the grader reads),
+    then garbage lines until killed, on the grader's pipe, in each of the first FLOODS calls; the
+    over-long line is counted past and refused as the answer of its case."""
+    megabytes = 4 * DOS_LIMITS.event_line_bytes // 2**20 + 1
+    result = _grade(attack_session, tmp_path, "3c-cell", PIPES + f'''
+_CALLS = []
 def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    _CALLS.append(1)
+    if len(_CALLS) > {FLOODS}:
+        raise RuntimeError("flooded enough")
     writers = _pipes()[0]
     block = b"x" * (1 << 20)
-    for _ in range(200):
+    for _ in range({megabytes}):
         _write_all(writers, block)
     junk = b"not json\\n" * 100_000
     while True:
         _write_all(writers, junk)
 ''')
+    public = [c.message for q in result.questions if q.id == "3c-cell" for c in q.public]
+    assert any(m.startswith("answer too large") for m in public), public
 
 
 @pytest.mark.parametrize("level", LEVELS)

@@ -19,13 +19,18 @@ import pytest
 
 import json
 import re
+from dataclasses import replace
 
 from attack_tools import PIPES, STACK
-from conftest import (CANARY_SECRET, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
-                      assert_no_hidden_inputs, hidden_numbers, module, notebook, result_text, with_function)
+from conftest import (ATTACK_LIMITS, CANARY_SECRET, CAROL, FULL, POINTS, assert_all_promises,
+                      assert_next_graded_fully, assert_no_hidden_inputs, hidden_numbers, module, notebook,
+                      result_text, with_function)
 from grader.config import DEMO_SECRET
 
 LEVELS = ["best", "rlimits"]
+# For the attacks that are waited out: a cell time-out of 2 s (the runner stops a cell a second
+# later) is still a hundred times what an honest cell of this homework takes.
+HANG_LIMITS = replace(ATTACK_LIMITS, cell_seconds=2)
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -310,8 +315,9 @@ if _JOB == {first}:                 # in the first run only (a stash tells a re-
 def test_a_rerun_cannot_report_a_cell_as_crashed_or_hung(sessions, tmp_path, level, how):
     """A cell that ran in the first run dies in every re-run, with an exit code of its choosing
     (what a stash of hidden inputs would choose), or hangs until the runner stops it: it is
-    skipped from then on, and the report keeps the first run's "ok"."""
-    session = sessions(level)
+    skipped from then on, and the report keeps the first run's "ok". (The hang is waited out:
+    a shorter cell time-out keeps that cheap.)"""
+    session = sessions(level, HANG_LIMITS if how == "hang" else ATTACK_LIMITS)
     first = _first_job(session)
     # The hang ignores the worker's own alarm, so that the runner stops it and skips the cell.
     act = ("os._exit(40 + (_JOB - FIRST) % 50)" if how == "exit"
