@@ -31,7 +31,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 from zlib import crc32
 
 from .results import AnswerPrint
@@ -348,7 +348,7 @@ Row = tuple[int, int]       # (student's place in the class, position in their w
 HEX_DIGEST = re.compile(r"[0-9a-f]{32}")
 # The rows are sorted in place by hash range, so a class of any size needs at most this many rows
 # (8 bytes each, a few temporaries) at once beyond the fingerprints themselves.
-ROWS_PER_BUCKET = 1 << 19
+ROWS_PER_BUCKET = 1 << 17
 
 
 def wrong_dtype():
@@ -476,7 +476,11 @@ def shared_counts(prints: list, limit: int):
     count = len(prints)
     total = sum(len(p) for p in prints)
     buckets = max(1, -(-total // ROWS_PER_BUCKET))
-    edges = np.array([(k << 32) // buckets for k in range(1, buckets)], dtype=np.uint32)
+    # winnowing keeps each window's smallest hash, so fingerprints crowd the low values: the ranges
+    # are cut at the quantiles of a sample, not evenly
+    sample = np.sort(np.concatenate([p[::16] for p in prints] or [np.zeros(0, dtype=np.uint32)]))
+    edges = sample[(np.arange(1, buckets) * len(sample)) // buckets] if len(sample) else np.zeros(0, dtype=np.uint32)
+    del sample
     cuts = np.zeros((count, buckets + 1), dtype=np.int64)
     for at, hashes in enumerate(prints):
         cuts[at, 1:-1] = np.searchsorted(hashes, edges)
@@ -514,18 +518,20 @@ def shared_counts(prints: list, limit: int):
         counts.astype(np.int64)
 
 
-def overlap_evidence(students: list[str], prints: list, minimum: int, thresholds: Thresholds
-                     ) -> dict[tuple[str, str], float]:
-    """Pair (by name) -> the share of the smaller document's fingerprints found in the other one;
-    documents with fewer than `minimum` fingerprints are left out."""
-    chosen = [at for at, hashes in enumerate(prints) if len(hashes) >= minimum]
-    first, second, counts = shared_counts([prints[at] for at in chosen], thresholds.common)
-    shares = {}
-    for i, j, n in zip(first.tolist(), second.tolist(), counts.tolist()):
-        a, b = chosen[i], chosen[j]
-        key = (students[a], students[b]) if students[a] <= students[b] else (students[b], students[a])
-        shares[key] = round(n / min(len(prints[a]), len(prints[b])), 4)
-    return shares
+def overlap_evidence(prints: list, minimum: int, thresholds: Thresholds):
+    """For each pair of documents (places in `prints`, `first` < `second`) sharing fingerprints, the
+    share of the smaller document's fingerprints found in the other one, as numpy arrays (first,
+    second, share); documents with fewer than `minimum` fingerprints are left out."""
+    import numpy as np
+
+    chosen = np.array([at for at, hashes in enumerate(prints) if len(hashes) >= minimum], dtype=np.int64)
+    first, second, counts = shared_counts([prints[at] for at in chosen.tolist()], thresholds.common)
+    first, second = chosen[first], chosen[second]
+    sizes = np.array([len(hashes) for hashes in prints], dtype=np.int64)
+    smaller = np.minimum(sizes[first], sizes[second]).tolist()
+    # Python's round (correctly rounded), as the shares have always been computed
+    shares = np.array([round(n / m, 4) for n, m in zip(counts.tolist(), smaller)], dtype=np.float64)
+    return first, second, shares
 
 
 # ------------------------------------------------------------------------------------------------
@@ -539,7 +545,7 @@ answers suffice)."""
 
 
 def compare_class(students: list[Evidence], template: Template = Template(),
-                  thresholds: Thresholds = Thresholds()) -> list[Pair]:
+                  thresholds: Thresholds = Thresholds()) -> PairList:
     """Every pair with any evidence, strongest first; `flagged` where a source passes its threshold.
     (The caller holds every Evidence already; `compare_stream` is the form that does not.)"""
     students = list(_unique(students))
@@ -548,7 +554,7 @@ def compare_class(students: list[Evidence], template: Template = Template(),
 
 
 def compare_stream(students: Iterable[Evidence], again: Again, template: Template = Template(),
-                   thresholds: Thresholds = Thresholds()) -> list[Pair]:
+                   thresholds: Thresholds = Thresholds()) -> PairList:
     """`compare_class` holding one student's text at a time: `students` is read once and reduced
     (`reduce_class`); the students of flagged pairs, and those whose shared wrong answers a pair
     lists, are read once more through `again` for the details."""
@@ -557,22 +563,106 @@ def compare_stream(students: Iterable[Evidence], again: Again, template: Templat
 
 
 def compare_reduced(reduced: list[Reduced], reducer: Reducer, again: Again,
-                    thresholds: Thresholds = Thresholds()) -> list[Pair]:
-    """The pairs of a reduced class (`compare_stream`)."""
+                    thresholds: Thresholds = Thresholds()) -> PairList:
+    """The pairs of a reduced class (`compare_stream`).
+
+    Every pair is a row of numpy arrays (its students' places in name order, its code and text
+    shares); only the pairs that share wrong answers or are flagged become `Pair` records with
+    their details, so the pairs of a large class cost a few dozen bytes each."""
+    import numpy as np
+
+    count = len(reduced)
     names = [r.student for r in reduced]
-    pairs, pending = _number_pairs(reduced, reducer, thresholds)
-    for key, share in overlap_evidence(names, [r.code for r in reduced], MIN_CODE_FINGERPRINTS,
-                                       thresholds).items():
-        pairs.setdefault(key, Pair(*key)).code = share
-    for key, share in overlap_evidence(names, [r.text for r in reduced], MIN_TEXT_FINGERPRINTS,
-                                       thresholds).items():
-        pairs.setdefault(key, Pair(*key)).text = share
-    flagged = [p for p in pairs.values() if _passes(p, thresholds)]
-    answers = _read_again(reduced, reducer, again, flagged, pending)
-    _fill_shared_wrong(pairs, pending, answers)
-    for pair in pairs.values():
+    by_name = sorted(range(count), key=names.__getitem__)
+    rank = np.empty(count, dtype=np.int64)
+    rank[by_name] = np.arange(count, dtype=np.int64)
+    in_order = [names[at] for at in by_name]
+
+    def keys(first, second):
+        a, b = rank[first], rank[second]
+        return np.minimum(a, b) * count + np.maximum(a, b)
+
+    numbers, pending = _number_pairs(reduced, reducer, thresholds)
+    place = {name: at for at, name in enumerate(names)}
+    number_keys = keys(np.array([place[a] for a, _ in numbers], dtype=np.int64),
+                       np.array([place[b] for _, b in numbers], dtype=np.int64))
+    code_first, code_second, code_shares = overlap_evidence([r.code for r in reduced], MIN_CODE_FINGERPRINTS, thresholds)
+    text_first, text_second, text_shares = overlap_evidence([r.text for r in reduced], MIN_TEXT_FINGERPRINTS, thresholds)
+    code_keys, text_keys = keys(code_first, code_second), keys(text_first, text_second)
+    every = np.unique(np.concatenate([number_keys, code_keys, text_keys]))
+    code, text, weight = (np.zeros(len(every)) for _ in range(3))
+    code[np.searchsorted(every, code_keys)] = code_shares
+    text[np.searchsorted(every, text_keys)] = text_shares
+    weight[np.searchsorted(every, number_keys)] = [p.numbers for p in numbers.values()]
+    flagged = (code >= thresholds.code) | (text >= thresholds.text) | (weight >= thresholds.numbers)
+
+    rich: dict[int, Pair] = {}
+    for at, pair in zip(np.searchsorted(every, number_keys).tolist(), numbers.values()):
+        rich[at] = pair
+    for at in np.flatnonzero(flagged).tolist():
+        if at not in rich:
+            key = int(every[at])
+            rich[at] = Pair(in_order[key // count], in_order[key % count])
+    for at, pair in rich.items():
+        pair.code, pair.text = float(code[at]), float(text[at])
+    answers = _read_again(reduced, reducer, again, [rich[at] for at in np.flatnonzero(flagged).tolist()], pending)
+    _fill_shared_wrong(numbers, pending, answers)
+    for pair in rich.values():
         _judge(pair, thresholds)
-    return sorted(pairs.values(), key=lambda p: (-p.flagged, -p.combined, p.a, p.b))
+
+    # Pair.combined, element by element in the same order of operations, then the same ranking:
+    # flagged first, strongest first, then by names
+    left = 1.0 - np.minimum(1.0, code)
+    left = left * (1.0 - np.minimum(1.0, text))
+    left = left * (1.0 - np.minimum(1.0, weight / 2))
+    order = np.lexsort((every, -(1.0 - left), ~flagged))
+    where = np.empty(len(order), dtype=np.int64)
+    where[order] = np.arange(len(order), dtype=np.int64)
+    return PairList(in_order, every[order], code[order], text[order],
+                    {int(where[at]): pair for at, pair in rich.items()})
+
+
+class PairList(Sequence):
+    """Every pair with any evidence, strongest first, as a read-only sequence of `Pair`.
+
+    A class of thousands has pairs in the hundreds of thousands, almost all of them a shared
+    fingerprint or two: those are kept as array rows (the two names' places, the two shares: 24
+    bytes) and made into a `Pair` when asked for; the pairs with details (flagged, or sharing wrong
+    answers) are kept as they are."""
+
+    def __init__(self, names: list[str], keys, code, text, rich: dict[int, Pair]) -> None:
+        self._names, self._keys, self._code, self._text, self._rich = names, keys, code, text, rich
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[at] for at in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        found = self._rich.get(index)
+        if found is not None:
+            return found
+        key, count = int(self._keys[index]), len(self._names)
+        return Pair(self._names[key // count], self._names[key % count], float(self._code[index]),
+                    float(self._text[index]))
+
+    def __iter__(self) -> Iterator[Pair]:
+        for at in range(len(self)):
+            yield self[at]
+
+    @property
+    def flagged(self) -> list[Pair]:
+        """The flagged pairs (they come first), without making a Pair of every other one."""
+        return [self._rich[at] for at in sorted(self._rich) if self._rich[at].flagged]
+
+    @property
+    def nbytes(self) -> int:
+        """The arrays' bytes (the rich pairs' records not counted)."""
+        return int(self._keys.nbytes + self._code.nbytes + self._text.nbytes)
 
 
 def _passes(pair: Pair, thresholds: Thresholds) -> bool:
