@@ -120,6 +120,7 @@ def compare_entries(entries: Iterable[Entry], template: Template, thresholds: Th
             if entry.result.status == GRADED:
                 places[entry.name] = Place(ordinal, str(entry.folder), None if entry.source is None else str(entry.source))
                 yield evidence_of(entry)
+            del entry                  # not held while the next one is read
 
     again = _again(entries, places)
     return compare_stream(graded(), again, template, thresholds), again, len(places)

@@ -455,6 +455,7 @@ def reduce_class(students: Iterable[Evidence], template: Template = Template()
         else:
             place[student.student] = len(kept)
             kept.append(reduced)
+        del student, reduced           # not held while the next student is read
     return kept, reducer
 
 
