@@ -155,8 +155,8 @@ def number_evidence(students: list[Evidence], thresholds: Thresholds) -> dict[tu
     shared. The pair's `numbers` is the sum over questions.
     """
     reducer = Reducer()
-    students = list(_unique(students))
-    reduced = [reducer(s) for s in students]
+    students = list(students)
+    reduced = [Reduced(s.student, None, None, reducer.rows(s.wrong)) for s in students]
     pairs, pending = _number_pairs(reduced, reducer, thresholds)
     _fill_shared_wrong(pairs, pending, {(i, at): w for i, s in enumerate(students) for at, w in enumerate(s.wrong)})
     return pairs
@@ -178,24 +178,30 @@ def _number_pairs(reduced: list[Reduced], reducer: Reducer, thresholds: Threshol
     if not lengths.sum():
         return {}, {}
     rows = np.concatenate([r.wrong for r in reduced])
-    owner = np.repeat(np.arange(len(reduced), dtype=np.int64), lengths)
-    position = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    order = np.lexsort((position, owner, rows["lo"], rows["hi"], rows["kind"], rows["case"]))
-    ordered = rows[order]
-    change = np.zeros(len(ordered), dtype=bool)
+    # rows are in (student, position) order already and lexsort is stable: ties keep that order
+    order = np.lexsort((rows["lo"], rows["hi"], rows["kind"], rows["case"]))
+    change = np.zeros(len(rows), dtype=bool)
     change[0] = True
     for name in ("case", "kind", "hi", "lo"):
-        column = ordered[name]
+        column = rows[name][order]
         change[1:] |= column[1:] != column[:-1]
+        del column
+    del rows
     starts = np.flatnonzero(change)
-    sizes = np.diff(np.r_[starts, len(ordered)])
+    del change
+    sizes = np.diff(np.r_[starts, len(order)])
     keep = (sizes >= 2) & (sizes <= thresholds.common)
-    groups = sorted(((int(owner[order[s]]), int(position[order[s]])), int(s), int(n))
-                    for s, n in zip(starts[keep], sizes[keep]))
+    first_row = np.cumsum(lengths) - lengths
+
+    def row(k: int) -> Row:
+        owner = int(np.searchsorted(first_row, k, side="right")) - 1
+        return owner, k - int(first_row[owner])
+
+    groups = sorted((row(int(order[s])), int(s), int(n)) for s, n in zip(starts[keep], sizes[keep]))
     shared: dict[tuple[str, str], dict[str, list[tuple[float, Row, Row]]]] = defaultdict(lambda: defaultdict(list))
     for _first, start, size in groups:
-        members = sorted(((names[int(owner[k])], (int(owner[k]), int(position[k])))
-                          for k in order[start:start + size]), key=lambda m: m[0])
+        members = sorted(((names[r[0]], r) for r in (row(int(k)) for k in order[start:start + size])),
+                         key=lambda m: m[0])
         rarity = 1.0 / (size - 1)
         for (sa, ra), (sb, rb) in itertools.combinations(members, 2):
             wa, wb = reduced[ra[0]].wrong[ra[1]], reduced[rb[0]].wrong[rb[1]]
