@@ -96,7 +96,7 @@ def template_of(path: Path | None) -> Template:
 
 @dataclass(frozen=True)
 class Place:
-    """Where a compared student's files are, kept (as plain strings: ~100 bytes) for the second read."""
+    """Where a compared student's files are, kept as plain strings (a few hundred bytes) for the second read."""
 
     ordinal: int                # position in the entries given
     folder: str

@@ -24,7 +24,6 @@ returns plain `Pair` records (the batch builds the records; `grader.render.simil
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 import keyword
 import math
