@@ -534,9 +534,11 @@ def overlap_evidence(prints: list, minimum: int, thresholds: Thresholds):
     first, second, counts = shared_counts([prints[at] for at in chosen.tolist()], thresholds.common)
     first, second = chosen[first], chosen[second]
     sizes = np.array([len(hashes) for hashes in prints], dtype=np.int64)
-    smaller = np.minimum(sizes[first], sizes[second]).tolist()
-    # Python's round (correctly rounded), as the shares have always been computed
-    shares = np.array([round(n / m, 4) for n, m in zip(counts.tolist(), smaller)], dtype=np.float64)
+    smaller = np.minimum(sizes[first], sizes[second])
+    shares = np.empty(len(counts), dtype=np.float64)
+    for at in range(0, len(counts), ROWS_PER_BUCKET):    # Python's round (correctly rounded), as the
+        part = slice(at, at + ROWS_PER_BUCKET)             # shares have always been computed, in slices
+        shares[part] = [round(n / m, 4) for n, m in zip(counts[part].tolist(), smaller[part].tolist())]
     return first, second, shares
 
 
