@@ -14,12 +14,13 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from .files import read_text_or_none, write_atomic
 from .load import MODULE, NOTEBOOK, LoadError, load
 from .render.instructor import INSTRUCTOR_JSON
 from .results import GRADED, AnswerPrint, Result
-from .similarity import Evidence, Pair, Template, Thresholds, compare_class
+from .similarity import Again, Evidence, Pair, Template, Thresholds, compare_stream
 
 PAGE = "similarity.html"
 TABLE = "similarity.csv"
@@ -60,8 +61,26 @@ def code_of(source: Path | None) -> str:
 
 
 def evidence_of(entry: Entry) -> Evidence:
-    written = tuple((w.id, w.text) for w in entry.result.written if w.found and w.text.strip())
-    return Evidence(entry.name, code_of(entry.source), written, read_wrong_answers(entry.folder))
+    """Everything a student offers to the comparison, read now (the code from their submission)."""
+    return Evidence(entry.name, code_of(entry.source), written_of(entry.result), read_wrong_answers(entry.folder))
+
+
+def written_of(result: Result) -> tuple[tuple[str, str], ...]:
+    """The written parts a student answered: (part id, text)."""
+    return tuple((w.id, w.text) for w in result.written if w.found and w.text.strip())
+
+
+def written_in_record(folder: Path) -> tuple[tuple[str, str], ...]:
+    """The written parts as the batch's resume record in `folder` keeps them; none if it cannot be read."""
+    from .batch import RECORD
+
+    text = read_text_or_none(folder / RECORD)
+    if text is None:
+        return ()
+    try:
+        return written_of(Result.from_dict(json.loads(text)["result"]))
+    except (ValueError, KeyError, TypeError):
+        return ()
 
 
 def template_of(path: Path | None) -> Template:
@@ -75,44 +94,115 @@ def template_of(path: Path | None) -> Template:
     return Template("\n\n".join(u.source for u in program.units), "\n\n".join(u.source for u in program.markdown))
 
 
-def compare_entries(entries: list[Entry], template: Template, thresholds: Thresholds
-                    ) -> tuple[list[Pair], dict[str, Evidence]]:
-    """Compare the graded students (unreadable and errored hand-ins hold nothing to compare)."""
-    evidence = {e.name: evidence_of(e) for e in entries if e.result.status == GRADED}
-    return compare_class(list(evidence.values()), template, thresholds), evidence
+@dataclass(frozen=True)
+class Place:
+    """Where a compared student's files are, kept as plain strings (a few hundred bytes) for the second read."""
+
+    ordinal: int                # position in the entries given
+    folder: str
+    source: str | None
 
 
-def write_similarity(out: Path, entries: list[Entry], template: Template, thresholds: Thresholds,
+def compare_entries(entries: Iterable[Entry], template: Template, thresholds: Thresholds
+                    ) -> tuple[list[Pair], Again, int]:
+    """Compare the graded students (unreadable and errored hand-ins hold nothing to compare).
+
+    `entries` is read once, one student at a time: each student's code, written answers and wrong
+    answers are read and reduced at once to compact fingerprints (grader.similarity.Reduced), so
+    only one student's text is held at a time. A student listed twice counts once, with the later
+    entry. Returns the pairs, the `again` that reads chosen students once more (the page's
+    excerpts), and how many students were compared.
+    """
+    places: dict[str, Place] = {}
+
+    def graded() -> Iterator[Evidence]:
+        for ordinal, entry in enumerate(entries):
+            if entry.result.status == GRADED:
+                places[entry.name] = Place(ordinal, str(entry.folder), None if entry.source is None else str(entry.source))
+                yield evidence_of(entry)
+            del entry                  # not held while the next one is read
+
+    again = _again(entries, places)
+    return compare_stream(graded(), again, template, thresholds), again, len(places)
+
+
+def _again(entries: Iterable[Entry], places: dict[str, Place]) -> Again:
+    """The second read: entries held in a list are gone through again (their written answers are
+    in memory already; code and wrong answers are read from disk); any other iterable (read once)
+    is not, and each chosen student's written answers come from the batch's record in their folder."""
+    held = isinstance(entries, (list, tuple))
+
+    def again(names: set[str], full: set[str]) -> Iterator[Evidence]:
+        if held:
+            for ordinal, entry in enumerate(entries):
+                place = places.get(entry.name)
+                if entry.name in names and place is not None and place.ordinal == ordinal:
+                    yield (evidence_of(entry) if entry.name in full
+                           else Evidence(entry.name, wrong=read_wrong_answers(entry.folder)))
+            return
+        for name, place in places.items():
+            if name in names:
+                folder = Path(place.folder)
+                if name in full:
+                    source = None if place.source is None else Path(place.source)
+                    yield Evidence(name, code_of(source), written_in_record(folder), read_wrong_answers(folder))
+                else:
+                    yield Evidence(name, wrong=read_wrong_answers(folder))
+
+    return again
+
+
+def write_similarity(out: Path, entries: Iterable[Entry], template: Template, thresholds: Thresholds,
                      assignment: str, env=None) -> list[Pair]:
     """Compare the class and write similarity.html and similarity.csv into `out` (`env`: the
-    templates' environment the caller keeps, grader.render.html.environment)."""
+    templates' environment the caller keeps, grader.render.html.environment). `entries`: any
+    iterable, read once (a list is read again for the pairs the page shows)."""
     from .render import similarity as render
 
-    pairs, evidence = compare_entries(entries, template, thresholds)
+    pairs, again, students = compare_entries(entries, template, thresholds)
     write_atomic(out / TABLE, render.csv_text(pairs))
-    write_atomic(out / PAGE, render.page(pairs, evidence, thresholds, assignment, len(evidence), env))
+    shown = render.shown_students(pairs)            # at most 2 x render.SHOWN students, read once more
+    evidence = {e.student: e for e in again(shown, shown)}
+    write_atomic(out / PAGE, render.page(pairs, evidence, thresholds, assignment, students, env))
     return pairs
 
 
-def entries_in(out: Path) -> list[Entry]:
-    """The students a finished batch left in `out`, read back from their resume records."""
-    from .batch import RECORD, STUDENTS
+class StoredEntries:
+    """The students a finished batch left in `out`, read back from their resume records one at a
+    time each time they are gone through: a class of any size is never held at once."""
 
-    entries = []
-    root = out / STUDENTS
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()) if root.is_dir() else []
-    for folder in folders:
-        text = read_text_or_none(folder / RECORD)
-        if text is None:
-            continue
-        try:
-            data = json.loads(text)
-            result = Result.from_dict(data["result"])
-            source = Path(data["source"]) if data.get("source") else None
-        except (ValueError, KeyError, TypeError):
-            continue
-        entries.append(Entry(result.submission or folder.name, folder, source, result))
-    return entries
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self._count: int | None = None
+
+    def __iter__(self) -> Iterator[Entry]:
+        from .batch import RECORD, STUDENTS
+
+        root = self.out / STUDENTS
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()) if root.is_dir() else []
+        for folder in folders:
+            text = read_text_or_none(folder / RECORD)
+            if text is None:
+                continue
+            try:
+                data = json.loads(text)
+                result = Result.from_dict(data["result"])
+                source = Path(data["source"]) if data.get("source") else None
+            except (ValueError, KeyError, TypeError):
+                continue
+            yield Entry(result.submission or folder.name, folder, source, result)
+
+    def __len__(self) -> int:
+        """How many readable records there are (counted once, reading each record in turn)."""
+        if self._count is None:
+            self._count = sum(1 for _ in self)
+        return self._count
+
+
+def entries_in(out: Path) -> StoredEntries:
+    """The students a finished batch left in `out`, read back from their resume records as they
+    are gone through (`StoredEntries`: iterable, with a length)."""
+    return StoredEntries(out)
 
 
 def default_template() -> Path | None:

@@ -241,6 +241,32 @@ def test_the_csv_lists_every_pair_and_the_command_rebuilds_the_page(graded_class
     assert (out / "similarity.html").is_file()
 
 
+def test_entries_read_once_give_the_same_pages_as_a_list(graded_class, tmp_path):
+    """write_similarity takes any iterable of entries, read once (a generator loading each student
+    from disk): the written answers of the pairs shown are then read again from the batch's records,
+    and the pages are the ones the batch wrote from its list."""
+    from grader import copying
+
+    out, pairs, _ = graded_class
+    config = load_config(env={})
+    template = copying.template_of(copying.default_template())
+    stored = copying.entries_in(out)
+    assert len(stored) == 10 and not isinstance(stored, list)
+    read: list[str] = []
+
+    def once():
+        for entry in stored:
+            read.append(entry.name)
+            yield entry
+
+    again = copying.write_similarity(tmp_path, once(), template, config.similarity, "hw3")
+    assert sorted(read) == sorted(set(read)) and len(read) == 10          # each student read once
+    assert [(p.a, p.b, p.code, p.text, p.numbers, p.reasons) for p in again] == \
+           [(p.a, p.b, p.code, p.text, p.numbers, p.reasons) for p in pairs.values()]
+    for name in ("similarity.csv", "similarity.html"):
+        assert (tmp_path / name).read_text(encoding="utf-8") == (out / name).read_text(encoding="utf-8"), name
+
+
 def test_student_text_on_the_page_is_escaped():
     from grader.render import similarity as render
 

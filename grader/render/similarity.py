@@ -16,6 +16,7 @@ from ..text import clean
 from .gradebook import cell_text
 
 CODE_LIMIT = 60000      # characters of each student's code shown per pair
+SHOWN = 200             # flagged pairs the page lays out (the CSV lists every pair)
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,21 @@ def segments(code: str, marks: list[tuple[int, int]]) -> list[Segment]:
     return out
 
 
-def views(pairs: list[Pair], evidence: dict[str, Evidence], limit: int = 200) -> list[PairView]:
-    """The flagged pairs, strongest first, with what each source found laid side by side."""
+def shown_pairs(pairs: list[Pair], limit: int = SHOWN) -> list[Pair]:
+    """The flagged pairs the page lays out: the first `limit` (pairs come strongest first)."""
+    return [p for p in pairs if p.flagged][:limit]
+
+
+def shown_students(pairs: list[Pair], limit: int = SHOWN) -> set[str]:
+    """The students whose code and written answers the page shows: only these are read again."""
+    return {name for p in shown_pairs(pairs, limit) for name in (p.a, p.b)}
+
+
+def views(pairs: list[Pair], evidence: dict[str, Evidence], limit: int = SHOWN) -> list[PairView]:
+    """The flagged pairs, strongest first, with what each source found laid side by side
+    (`evidence`: at least the students of `shown_students`)."""
     shown = []
-    for rank, pair in enumerate((p for p in pairs if p.flagged), start=1):
-        if rank > limit:
-            break
+    for rank, pair in enumerate(shown_pairs(pairs, limit), start=1):
         a, b = evidence.get(pair.a, Evidence(pair.a)), evidence.get(pair.b, Evidence(pair.b))
         written_b = dict(b.written)
         matched = {part for part, _ in pair.text_parts}
