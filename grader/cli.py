@@ -140,7 +140,7 @@ def cmd_similarity(args) -> int:
         print(f"grader: {out} is not a batch output folder", file=sys.stderr)
         return EXIT_USAGE
     entries = copying.entries_in(out)
-    if len(entries) < 2:
+    if not entries.at_least(2):            # without reading the whole class for a count
         print(f"grader: {out} holds fewer than two graded students (run `grader batch` first)", file=sys.stderr)
         return EXIT_USAGE
     chosen = args.template or config.similarity_template

@@ -192,6 +192,10 @@ class StoredEntries:
                 continue
             yield Entry(result.submission or folder.name, folder, source, result)
 
+    def at_least(self, count: int) -> bool:
+        """Whether there are `count` readable records (reads no more than that many)."""
+        return sum(1 for _, _ in zip(range(count), self)) >= count
+
     def __len__(self) -> int:
         """How many readable records there are (counted once, reading each record in turn)."""
         if self._count is None:
