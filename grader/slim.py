@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from types import MappingProxyType
 
-from .results import PASSED, CaseResult, CaseStatus, Result
+from .results import PASSED, CaseResult, CaseStatus, QuestionResult, Result
 
 
 @dataclasses.dataclass
@@ -81,17 +81,34 @@ def slim(result: Result, shared: dict | None = None) -> Result:
     The texts every student's result repeats (question titles, hints, rubrics) are interned: one
     copy for the class instead of one per student; `shared`: see `stand_in`.
     """
-    questions = [dataclasses.replace(q, title=sys.intern(q.title), name=sys.intern(q.name),
-                                     cases=[stand_in(c, shared) for c in q.cases],
-                                     diagnosis=[sys.intern(d) for d in q.diagnosis],
-                                     hints=[dataclasses.replace(h, id=sys.intern(h.id), hint=sys.intern(h.hint))
-                                            for h in q.hints])
-                 for q in result.questions]
+    questions = [_slim_question(q, shared) for q in result.questions]
     written = [dataclasses.replace(w, id=sys.intern(w.id), title=sys.intern(w.title), rubric=sys.intern(w.rubric))
                for w in result.written]
     # staff data (hidden cases in full, answer digests) is in the student's instructor files already
     return dataclasses.replace(result, questions=questions, written=written, cells=[], output="", staff=[],
-                               wrong_answers=[])
+                               wrong_answers=[], assignment=sys.intern(result.assignment),
+                               grader_version=sys.intern(result.grader_version), case_set=sys.intern(result.case_set),
+                               visibility=sys.intern(result.visibility), isolation=sys.intern(result.isolation))
+
+
+def _slim_question(q: QuestionResult, shared: dict | None) -> QuestionResult:
+    """A question of a slim result; with `shared`, one object for every student whose question
+    came out the same (every correct student's, most often): never mutated, like its cases."""
+    cases = [stand_in(c, shared) for c in q.cases]
+    key = None
+    if shared is not None:
+        key = ("question", q.id, q.title, q.name, q.score, q.max_score, q.status, tuple(map(id, cases)),
+               tuple(q.diagnosis), tuple((h.id, h.hint, h.cases) for h in q.hints), tuple(q.where))
+        found = shared.get(key)
+        if found is not None:
+            return found
+    slimmed = dataclasses.replace(q, title=sys.intern(q.title), name=sys.intern(q.name), cases=cases,
+                                  diagnosis=[sys.intern(d) for d in q.diagnosis],
+                                  hints=[dataclasses.replace(h, id=sys.intern(h.id), hint=sys.intern(h.hint))
+                                         for h in q.hints])
+    if key is not None:
+        shared[key] = slimmed
+    return slimmed
 
 
 def is_slim(result: Result) -> bool:

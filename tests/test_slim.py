@@ -54,7 +54,9 @@ def test_students_who_fail_a_case_the_same_way_share_one_reduced_case(session):
     failed = [(a, b) for qa, qb in zip(first.questions, second.questions) for a, b in zip(qa.cases, qb.cases)
               if type(a) is Reduced]
     assert failed and all(a is b for a, b in failed)
-    assert len(shared) == len(failed)
+    assert all(a is b for a, b in zip(first.questions, second.questions))       # the same outcome: one object
+    assert first.case_set is second.case_set and first.assignment is second.assignment
+    assert len([k for k in shared if k[0] != "question"]) == len(failed)
     assert copy.deepcopy(failed[0][0]) is failed[0][0]
     alone = slim(bob)                                         # without a table: copies of its own
     assert next(c for q in alone.questions for c in q.cases if type(c) is Reduced) is not failed[0][0]
