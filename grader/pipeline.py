@@ -171,7 +171,10 @@ class Judged:
             verdict = _judge(question, case, answer, self.case_set.memo, self.staff)
             self.verdicts[answer.uid] = verdict
             if verdict.status == FAILED and answer.status == ANSWERED:
-                self.wrong.append(_print(question, case, verdict, answer))
+                # the answer's description, made once: the report's (public) or the staff view's (hidden)
+                shown = verdict.got if case.visibility == PUBLIC else next(
+                    (s.got for s in reversed(self.staff[-1:]) if s.uid == case.uid), None)
+                self.wrong.append(_print(question, case, verdict, answer, shown))
                 if _size(answer.value) <= LOCATE_BYTES:
                     self.wrong_values[case.uid] = answer.value
         except Exception as exc:  # noqa: BLE001 - re-raised by raise_fault once the run is over
@@ -372,10 +375,13 @@ def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | N
     return result
 
 
-def _print(question: Question, case: Case, verdict: CaseResult, raw: RawAnswer) -> AnswerPrint:
-    """A wrong answer that came back as a value, as a digest for the copying evidence (staff only)."""
+def _print(question: Question, case: Case, verdict: CaseResult, raw: RawAnswer, shown: str | None = None
+           ) -> AnswerPrint:
+    """A wrong answer that came back as a value, as a digest for the copying evidence (staff only).
+    `shown`: its description already made for a page (the same text, only cut shorter here)."""
     digest, degenerate = answer_digest(raw.value)
-    return AnswerPrint(case.uid, question.id, verdict.label, digest, clean(describe(question.kind, raw.value), 600),
+    text = shown if shown is not None else describe(question.kind, raw.value)
+    return AnswerPrint(case.uid, question.id, verdict.label, digest, clean(text, 600),
                        list(verdict.diagnosis), degenerate)
 
 
