@@ -38,35 +38,30 @@ ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 EXAMPLES = ["alice_correct.ipynb", "bob_seed_mistakes.ipynb", "dave_broken.ipynb", "template.ipynb"]
 
-# Runs the grader's command line in this child process and reports the child's own peak RSS, and
-# that of the batch's writer process (grader.writer: a fork of it, a direct child running Python),
-# read from /proc while it lives (VmHWM: its peak so far).
+# Runs the grader's command line in this child process and reports the child's own peak RSS. The
+# batch's writer process (grader.writer: a fork of it, a direct child running Python) is watched
+# from here, the benchmark's process: a thread in the grader's process would stop the writer
+# (no fork while another thread runs).
 PROBE = """
-import json, os, resource, sys, threading
+import json, resource, sys
 from grader.cli import main
-writer_peak = {}
-stop = threading.Event()
-
-def watch():
-    me = os.getpid()
-    while not stop.wait(0.25):
-        for pid in os.listdir("/proc"):
-            try:
-                with open(f"/proc/{pid}/status") as fh:
-                    fields = dict(line.split(":", 1) for line in fh if ":" in line)
-            except OSError:
-                continue
-            if int(fields.get("PPid", "0")) == me and fields.get("Name", "").strip().startswith("python"):
-                writer_peak[pid] = int(fields.get("VmHWM", "0 kB").split()[0]) / 1024
-
-if os.path.isdir("/proc"):
-    threading.Thread(target=watch, daemon=True).start()
 code = main(sys.argv[2:])
-stop.set()
 peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with open(sys.argv[1], "w") as fh:
-    json.dump({"code": code, "peak_mb": peak_kb / 1024, "writer_peak_mb": max(writer_peak.values(), default=0.0)}, fh)
+    json.dump({"code": code, "peak_mb": peak_kb / 1024}, fh)
 """
+
+
+def children_peak_mb(parent: int, seen: dict[str, float]) -> None:
+    """Record in `seen` the peak RSS so far (VmHWM) of `parent`'s Python children (the writer)."""
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                fields = dict(line.split(":", 1) for line in fh if ":" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(parent) and fields.get("Name", "").strip().startswith("python"):
+            seen[pid] = int(fields.get("VmHWM", "0 kB").split()[0]) / 1024
 
 
 def make_class(folder: Path, students: int, canvas: bool) -> Path:
@@ -91,13 +86,21 @@ def run_batch(source: Path, out: Path, workers: int | None) -> dict:
         argv += ["--workers", str(workers)]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     started = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    writer: dict[str, float] = {}
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stdout, stderr=stderr, text=True)
+        while proc.poll() is None:
+            children_peak_mb(proc.pid, writer)
+            time.sleep(0.25)
+        seconds = time.perf_counter() - started
+        stdout.seek(0), stderr.seek(0)
+        out, err = stdout.read(), stderr.read()
     if proc.returncode != 0:
-        raise SystemExit(f"grader batch failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        raise SystemExit(f"grader batch failed ({proc.returncode}):\n{err[-3000:]}")
     data = json.loads(probe.read_text())
     data["seconds"] = seconds
-    data["summary"] = proc.stdout.splitlines()[0] if proc.stdout else ""
+    data["writer_peak_mb"] = max(writer.values(), default=0.0)
+    data["summary"] = out.splitlines()[0] if out else ""
     return data
 
 
