@@ -363,8 +363,8 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
 
     Returns the student's outcome: `result` slimmed, the stamp kept for a re-run (if any), what
     was written. The files are not fsynced one by one (grader.files: the batch flushes them to
-    disk every few seconds); the record's digest of result.json lets a resumed batch tell a file
-    a power cut damaged (`load_record`).
+    disk every few seconds); a resumed batch checks that the files a record vouches for are whole
+    (`load_record`), so one that a power cut emptied is graded again.
     """
     from .render import html
 
