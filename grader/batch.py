@@ -709,11 +709,28 @@ def _finish(out: Path, report: BatchReport, manual_scores: str | os.PathLike | N
     look_for_copying = (config is not None and config.similarity_enabled and not pending
                         and len(report.outcomes) > 1)
     write_class(out, report.outcomes, case_set, pending, similarity=look_for_copying, env=env)
+    give_back_memory()          # the summary's rows are gone: the copying comparison reuses none of their pages
     report.changed, _ = previous.settle()
     if look_for_copying:
         report.similarity = _similarity(out, report.outcomes, config, case_set, env)
     if problem is not None:
         raise problem
+
+
+def give_back_memory() -> None:
+    """Return the memory freed so far to the system (glibc's `malloc_trim`; elsewhere nothing).
+
+    A large class's pages are built one after another, each freeing its working memory when done;
+    glibc keeps freed heap pages for reuse, so without this each step's peak would stack on the
+    last one's in the process's resident size."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _refreshed(out: Path, outcome: Outcome, expected_sha256: str | None, env) -> Outcome:

@@ -342,7 +342,7 @@ def summary_chunks(results: list[Result], links: dict[str, str] | list[str | Non
     so a large class's page is never held whole (nor the list of its fragments)."""
     links, staff_links = aligned(links, results), aligned(staff_links, results)
     rows = []
-    shared: dict[int, tuple[CaseResult, CaseResult]] = {}
+    shared: dict = {}
     for i in sorted(range(len(results)), key=lambda i: results[i].submission.lower()):
         raw, href, staff = results[i], links[i], staff_links[i]
         result = _class_view_of(raw, shared)
@@ -384,7 +384,7 @@ def aligned(links: dict | list | None, results: list[Result]) -> list:
     return list(links)
 
 
-def _class_view_of(result: Result, shared: dict[int, tuple[CaseResult, CaseResult]]) -> Result:
+def _class_view_of(result: Result, shared: dict) -> Result:
     """What the class view shows of a result, sanitised: its scores, questions, diagnoses and case
     statuses.
 
@@ -396,12 +396,26 @@ def _class_view_of(result: Result, shared: dict[int, tuple[CaseResult, CaseResul
     share the clean copies too, instead of holding a copy of every case of every student.
     """
     sums = totals(result)       # the totals every output shows: auto + written, out of the same maximum
-    bare = dataclasses.replace(result, questions=[dataclasses.replace(q, cases=[]) for q in result.questions],
-                               cells=[], output="", written=[], score=sums.total, max_score=sums.max)
+    bare = dataclasses.replace(result, questions=[], cells=[], output="", written=[], score=sums.total,
+                               max_score=sums.max)
     view = _sanitised(bare)
-    for shown, question in zip(view.questions, result.questions):
-        shown.cases = [_shown_case(c, shared) for c in question.cases]
+    view.questions = [_shown_question(q, shared) for q in result.questions]
     return view
+
+
+def _shown_question(question: QuestionResult, shared: dict) -> QuestionResult:
+    """A question as the class view shows it, sanitised, made once per question object (a batch's
+    slim results share a question among the students it came out the same for: grader.slim)."""
+    known = shared.get(("question", id(question)))
+    if known is None:           # the question is kept in the entry: its id is not reused meanwhile
+        shown = _sanitised_question(dataclasses.replace(question, cases=[]))
+        shown.cases = [_shown_case(c, shared) for c in question.cases]
+        known = shared[("question", id(question))] = (question, shown)
+    return known[1]
+
+
+def _sanitised_question(question: QuestionResult) -> QuestionResult:
+    return _clean_copy(question, TEXT_LIMIT)
 
 
 def _shown_case(case: CaseResult, shared: dict[int, tuple[CaseResult, CaseResult]]) -> CaseResult:
