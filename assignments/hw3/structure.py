@@ -174,8 +174,9 @@ def _fit(target: np.ndarray, G: np.ndarray, scale: float, tol: Tolerance) -> np.
                 return None
             continue
         D[j] = float(g @ target[:, j]) / norm
-    residual = np.abs(target - G * D[None, :])
-    return D if np.all(residual <= tol.rtol * np.abs(target) + max(tol.atol, 1e-7) * scale) else None
+    with np.errstate(invalid="ignore", over="ignore"):      # an answer holding inf fits nothing, silently
+        residual = np.abs(target - G * D[None, :])
+        return D if np.all(residual <= tol.rtol * np.abs(target) + max(tol.atol, 1e-7) * scale) else None
 
 
 def cell_structure(args: tuple, expected, got, tol: Tolerance) -> Finding:
