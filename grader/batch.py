@@ -896,8 +896,12 @@ class _Writes:
                 self._without_writer()
                 self._here(submission, result, stamp)      # done again here: nothing is lost
                 continue
-            # slim already (grader.slim); again here, so that the class's outcomes share their cases
-            self.done(dataclasses.replace(outcome, result=slim(outcome.result, self.shared)), result)
+            # Slim already (grader.slim); again here, so that the class's outcomes share their cases
+            # and questions. The submission and stamp are this process's own objects, not the
+            # writer's copies of them: a class keeps one of each per student, not two.
+            self.done(dataclasses.replace(outcome, submission=submission, stamp=stamp,
+                                          files=tuple(sys.intern(name) for name in outcome.files),
+                                          result=slim(outcome.result, self.shared)), result)
 
     def _here(self, submission: Submission, result: Result, stamp: Stamp | None) -> None:
         self.done(write_student(self.out, submission, result, stamp, self.env, self.pages, self.shared), result)
