@@ -2,7 +2,8 @@
 
 Each notebook is one way people really write and hand in notebooks (Colab, VS Code, executed
 outputs, widgets, attachments, nbformat 3, magics, plots, `%%writefile`, `%run`), wrapped around a
-solution whose plain-module form is written next to it (modules/). `corpus.json` says, for each
+solution whose plain-module form is written next to it (modules/; where it is carol's module
+unchanged, `submissions/carol_module.py` is named instead of copied). `corpus.json` says, for each
 notebook, the score it must get and which module must score the same; tests/test_notebook_corpus.py
 grades both.
 
@@ -237,9 +238,12 @@ def main() -> None:
     manifest = {}
     for name, (make, module, score, failing) in CORPUS.items():
         (HERE / f"{name}.ipynb").write_text(json.dumps(make(), indent=1, ensure_ascii=False) + "\n")
-        (HERE / "modules" / f"{name}.py").write_text(module)
-        manifest[name] = {"notebook": f"{name}.ipynb", "module": f"modules/{name}.py", "score": score,
-                          "failing_cells": failing}
+        if module == CAROL:         # the twin is carol's module itself: named, not copied
+            twin = "../../submissions/carol_module.py"
+        else:
+            twin = f"modules/{name}.py"
+            (HERE / twin).write_text(module)
+        manifest[name] = {"notebook": f"{name}.ipynb", "module": twin, "score": score, "failing_cells": failing}
     (HERE / "corpus.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 
