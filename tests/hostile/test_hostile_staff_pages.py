@@ -35,6 +35,10 @@ def hostile_notebook(path: Path) -> None:
             nbformat.v4.new_output("display_data", data={"image/png": '" onerror="alert(8)'}),
             nbformat.v4.new_output("error", ename=SCRIPT, evalue=SCRIPT, traceback=[SCRIPT, "\x1b[31mred\x1b[0m"]),
         ]),
+        # data: URLs, now that no pass over the whole work page would catch what the Markdown renderer let through
+        nbformat.v4.new_markdown_cell('<a href="data:text/html,<script>alert(11)</script>">x</a> '
+                                      "[y](data:text/html;base64,PHNjcmlwdD4=) ![z](attachment:a.png) "
+                                      '<img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">'),
     ]
     raw = json.loads(nbformat.writes(nb))
     raw["cells"][2]["execution_count"] = "<b>1</b>"                 # not an int: never shown as markup
@@ -60,7 +64,7 @@ class Page(HTMLParser):
             value = (value or "").strip().lower()
             if name.startswith("on"):
                 self.problems.append(f"{tag} {name}")
-            if name in ("href", "src", "action") and value.startswith(("javascript:", "vbscript:")):
+            if name in ("href", "src", "action") and value.startswith(("javascript:", "vbscript:", "data:text")):
                 self.problems.append(f"{tag} {name}={value[:30]}")
             if tag == "img" and name == "src" and not value.startswith(("data:image/png;base64,",
                                                                          "data:image/jpeg;base64,")):
