@@ -171,14 +171,19 @@ class Judged:
             verdict = _judge(question, case, answer, self.case_set.memo, self.staff)
             self.verdicts[answer.uid] = verdict
             if verdict.status == FAILED and answer.status == ANSWERED:
-                # the answer's description, made once: the report's (public) or the staff view's (hidden)
-                shown = verdict.got if case.visibility == PUBLIC else next(
-                    (s.got for s in reversed(self.staff[-1:]) if s.uid == case.uid), None)
-                self.wrong.append(_print(question, case, verdict, answer, shown))
+                self.wrong.append(_print(question, case, verdict, answer, self._shown(case, verdict)))
                 if _size(answer.value) <= LOCATE_BYTES:
                     self.wrong_values[case.uid] = answer.value
         except Exception as exc:  # noqa: BLE001 - re-raised by raise_fault once the run is over
             self.fault = exc
+
+    def _shown(self, case: Case, verdict: CaseResult) -> str | None:
+        """The description already made of a case's answer: the report's (public) or the staff view's
+        (hidden: `_judge` has just added its staff case)."""
+        if case.visibility == PUBLIC:
+            return verdict.got
+        last = self.staff[-1] if self.staff else None
+        return last.got if last is not None and last.uid == case.uid else None
 
     def raise_fault(self) -> None:
         if self.fault is not None:

@@ -99,5 +99,5 @@ def test_a_writer_that_dies_mid_batch_loses_no_student(tmp_path: Path, session, 
     assert (again.graded, again.reused) == (0, 6)
 
 
-def test_a_small_class_or_a_given_session_starts_no_writer(monkeypatch):
+def test_a_small_class_starts_no_writer():
     assert writer.start(writer.MIN_CLASS - 1) is None

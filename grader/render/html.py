@@ -408,17 +408,13 @@ def _shown_question(question: QuestionResult, shared: dict) -> QuestionResult:
     slim results share a question among the students it came out the same for: grader.slim)."""
     known = shared.get(("question", id(question)))
     if known is None:           # the question is kept in the entry: its id is not reused meanwhile
-        shown = _sanitised_question(dataclasses.replace(question, cases=[]))
+        shown = _clean_copy(dataclasses.replace(question, cases=[]), TEXT_LIMIT)
         shown.cases = [_shown_case(c, shared) for c in question.cases]
         known = shared[("question", id(question))] = (question, shown)
     return known[1]
 
 
-def _sanitised_question(question: QuestionResult) -> QuestionResult:
-    return _clean_copy(question, TEXT_LIMIT)
-
-
-def _shown_case(case: CaseResult, shared: dict[int, tuple[CaseResult, CaseResult]]) -> CaseResult:
+def _shown_case(case: CaseResult, shared: dict) -> CaseResult:
     known = shared.get(id(case))
     if known is None:        # the case is kept in the entry too: its id is not reused while the page is made
         clean_case = CaseResult(clean(case.uid, TEXT_LIMIT), case.visibility, clean(case.label, TEXT_LIMIT),
