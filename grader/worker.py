@@ -28,6 +28,7 @@ line, so a half line left by a killed child cannot swallow it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -414,7 +415,8 @@ class KernelFilter:
         """Generate the filter with libseccomp (raises when libseccomp or the kernel lacks it)."""
         import errno
 
-        import pyseccomp as sc
+        with _sonames_first():
+            import pyseccomp as sc
 
         deny = sc.ERRNO(errno.EPERM)
         rules = sc.SyscallFilter(sc.ALLOW)
@@ -498,6 +500,38 @@ def _clear_student_keyrings() -> None:
     keyrings outlive its processes, and the uid is the next job's too."""
     for keyring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING):
         _keyctl(KEYCTL_CLEAR, ctypes.c_int(keyring))
+
+
+# The libraries pyseccomp looks up by name when it is imported, as their usual sonames.
+SONAMES = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}
+
+
+@contextlib.contextmanager
+def _sonames_first():
+    """While pyseccomp is imported, `ctypes.util.find_library` tries the usual soname first.
+
+    pyseccomp finds libc and libseccomp with `find_library`, which on Linux runs `ldconfig -p`
+    (and more) in a subprocess each time: ~50 ms of every worker's start-up. The dynamic loader
+    finds a library by its soname at once; where it cannot, the real lookup runs as before."""
+    import ctypes.util
+
+    original = ctypes.util.find_library
+
+    def find_library(name: str):
+        soname = SONAMES.get(name)
+        if soname is not None:
+            try:
+                ctypes.CDLL(soname)
+                return soname
+            except OSError:
+                pass
+        return original(name)
+
+    ctypes.util.find_library = find_library
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = original
 
 
 def _kernel_filter() -> tuple[KernelFilter | None, str]:

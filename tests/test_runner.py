@@ -275,3 +275,27 @@ def test_student_code_sees_the_protocol_module_and_nothing_else_of_the_grader(wo
     report = run_program(worker, program, [CallSpec("q/0", "q", "f", True, "label", (), (1,))])
     names, reach = report.answers["q/0"].value.split()
     assert names == "_grader_jobwire" and reach in ("ModuleNotFoundError", "PermissionError", "ImportError")
+
+
+def test_pyseccomp_finds_its_libraries_by_soname_without_a_subprocess(monkeypatch):
+    """A worker's start-up imports pyseccomp, whose `find_library` calls each ran `ldconfig -p`
+    in a subprocess (~50 ms a worker); by soname the loader finds them at once. A name whose
+    soname does not load still gets the real lookup, and the real function is back afterwards."""
+    import ctypes.util
+    import subprocess
+
+    from grader import worker
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"a subprocess was started: {args[:1]}")
+
+    original = ctypes.util.find_library
+    monkeypatch.setattr(subprocess.Popen, "__init__", no_subprocess)
+    with worker._sonames_first():
+        assert ctypes.util.find_library("c") == "libc.so.6"
+        assert ctypes.util.find_library("seccomp") == "libseccomp.so.2"
+    assert ctypes.util.find_library is original
+    monkeypatch.undo()          # subprocesses allowed again: the fallback is the real lookup
+    monkeypatch.setitem(worker.SONAMES, "seccomp", "libno-such-library.so.9")
+    with worker._sonames_first():
+        assert ctypes.util.find_library("seccomp") == original("seccomp")
