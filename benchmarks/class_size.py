@@ -12,6 +12,11 @@ this runs `grader batch` as a TA would and reports:
   students' files), flat too;
 * optionally (`--canvas`) the same class as a Canvas bulk download (a zip named by Canvas's rules),
   to include reading the zip;
+* the CPU time of the batch and of every process it started, sandboxed workers included, in total
+  and per notebook: unlike wall time it barely depends on what else the machine runs, so it is the
+  figure to compare between two runs on a shared machine. It is counted by a cgroup of its own
+  (`CpuCounter`; root, cgroup v1 cpuacct or v2), since `RUSAGE_CHILDREN` misses what runs inside
+  bubblewrap's PID namespace (half of it); without a cgroup the column says "–";
 * the ratio against nbclient executing the same notebooks. nbclient needs ~0.7 s per notebook, so
   for large classes it is timed on a sample (`--nbclient-sample`, default 20) and scaled linearly
   (its cost per notebook does not depend on the class size: one kernel each); `--nbclient-sample 0`
@@ -87,8 +92,9 @@ def run_batch(source: Path, out: Path, workers: int | None) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     started = time.perf_counter()
     writer: dict[str, float] = {}
-    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stdout, stderr=stderr, text=True)
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr, CpuCounter() as cpu:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stdout, stderr=stderr, text=True,
+                                preexec_fn=cpu.join)
         while proc.poll() is None:
             children_peak_mb(proc.pid, writer)
             time.sleep(0.25)
@@ -99,9 +105,63 @@ def run_batch(source: Path, out: Path, workers: int | None) -> dict:
         raise SystemExit(f"grader batch failed ({proc.returncode}):\n{err[-3000:]}")
     data = json.loads(probe.read_text())
     data["seconds"] = seconds
+    data["cpu"] = cpu.seconds
     data["writer_peak_mb"] = max(writer.values(), default=0.0)
     data["summary"] = out.splitlines()[0] if out else ""
     return data
+
+
+class CpuCounter:
+    """A cgroup of its own that the batch's process joins (`join`, run in the child before exec):
+    every process the batch starts is counted, however deep. `seconds` is None where no cgroup
+    can be made (not root, no cpuacct controller)."""
+
+    ROOTS = ("/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup")
+
+    def __init__(self):
+        self.path: str | None = None
+        self.seconds: float | None = None
+
+    def __enter__(self) -> "CpuCounter":
+        for root in self.ROOTS:
+            if os.path.exists(os.path.join(root, "cpuacct.usage")) or os.path.exists(os.path.join(root, "cpu.stat")):
+                path = os.path.join(root, f"grader-class-size-{os.getpid()}")
+                try:
+                    os.mkdir(path)
+                except OSError:
+                    continue
+                self.path = path
+                break
+        return self
+
+    def join(self) -> None:
+        if self.path is not None:
+            with open(os.path.join(self.path, "cgroup.procs"), "w") as fh:
+                fh.write(str(os.getpid()))
+
+    def _usage(self) -> float | None:
+        try:
+            with open(os.path.join(self.path, "cpuacct.usage")) as fh:
+                return int(fh.read()) / 1e9
+        except OSError:
+            pass
+        try:
+            with open(os.path.join(self.path, "cpu.stat")) as fh:
+                fields = dict(line.split() for line in fh if line.strip())
+            return int(fields["usage_usec"]) / 1e6
+        except (OSError, KeyError, ValueError):
+            return None
+
+    def __exit__(self, *exc) -> None:
+        if self.path is None:
+            return
+        self.seconds = self._usage()
+        for _ in range(50):                 # the last processes may still be leaving it
+            try:
+                os.rmdir(self.path)
+                return
+            except OSError:
+                time.sleep(0.1)
 
 
 def nbclient_seconds_per_notebook(sample: int, scratch: Path) -> float | None:
@@ -133,19 +193,22 @@ def main() -> None:
         if per_nb is not None:
             print(f"nbclient: {per_nb * 1000:.0f} ms per notebook (sample of {args.nbclient_sample})")
         previous = None
-        print(f"{'students':>8}  {'wall s':>8}  {'ms/nb':>7}  {'marginal ms/nb':>14}  {'grader peak MB':>14}  "
-              f"{'writer peak MB':>14}  {'vs nbclient':>11}")
+        print(f"{'students':>8}  {'wall s':>8}  {'ms/nb':>7}  {'marginal ms/nb':>14}  {'CPU s':>7}  "
+              f"{'marginal CPU ms/nb':>18}  {'grader peak MB':>14}  {'writer peak MB':>14}  {'vs nbclient':>11}")
         for size in sizes:
             source = make_class(scratch / f"class{size}", size, args.canvas)
             data = run_batch(source, scratch / f"out{size}", args.workers)
-            marginal = ""
+            marginal = marginal_cpu = ""
             if previous is not None:
                 marginal = f"{(data['seconds'] - previous[1]) / (size - previous[0]) * 1000:.1f}"
+                if data["cpu"] is not None and previous[2] is not None:
+                    marginal_cpu = f"{(data['cpu'] - previous[2]) / (size - previous[0]) * 1000:.1f}"
             ratio = f"{per_nb * size / data['seconds']:.1f}x" if per_nb is not None else "–"
             print(f"{size:>8}  {data['seconds']:>8.2f}  {data['seconds'] / size * 1000:>7.1f}  {marginal:>14}  "
+                  f"{'–' if data['cpu'] is None else format(data['cpu'], '.1f'):>7}  {marginal_cpu:>18}  "
                   f"{data['peak_mb']:>14.1f}  {data.get('writer_peak_mb') or 0:>14.1f}  {ratio:>11}")
             print(f"          {data['summary']}")
-            previous = (size, data["seconds"])
+            previous = (size, data["seconds"], data["cpu"])
             shutil.rmtree(scratch / f"out{size}", ignore_errors=True)
             shutil.rmtree(scratch / f"class{size}", ignore_errors=True)
 
