@@ -231,7 +231,8 @@ class Judged:
 
 
 class Descriptions:
-    """How answers read in a report, made once per distinct value and kept for the next submission.
+    """How answers read in a report (cleaned and bounded), made once per distinct value and kept
+    for the next submission.
 
     Describing arrays (numpy's text, `grader.arraytext`) is the largest part of judging, and a
     class's answers repeat: solutions that compute a result by the same formula agree to the last
@@ -250,11 +251,11 @@ class Descriptions:
     def __call__(self, kind: str, value: Any) -> str:
         key = _exact_key(kind, value)
         if key is None:
-            return describe(kind, value)
+            return clean(describe(kind, value), SHOWN_LIMIT)
         with self._lock:
             text = self._texts.get(key)
         if text is None:
-            text = describe(kind, value)
+            text = clean(describe(kind, value), SHOWN_LIMIT)
             with self._lock:
                 if len(self._texts) >= self.SIZE:
                     self._texts.pop(next(iter(self._texts)), None)
@@ -262,8 +263,12 @@ class Descriptions:
         return text
 
 
+SHOWN_LIMIT = 3000      # characters of an answer's description that a report shows
+
+
 def described(memo: dict, kind: str, value: Any) -> str:
-    """`compare.describe(kind, value)`, through the case set's table of descriptions already made."""
+    """`compare.describe(kind, value)`, made safe to show and bounded (`text.clean`), through the
+    case set's table of descriptions already made."""
     table = memo.get(("descriptions",))
     if table is None:
         table = memo.setdefault(("descriptions",), Descriptions())
@@ -430,7 +435,7 @@ def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | N
         result.status = VERDICTS.get(verdict.status, ERROR)
         result.message = clean(verdict.message, 3000)
         if public:
-            result.got = clean(described(memo, question.kind, raw.value), 3000)
+            result.got = described(memo, question.kind, raw.value)
         if not verdict.passed:
             result.diagnosis = diagnose(question, case, raw.value, memo)
     else:
@@ -462,7 +467,7 @@ def _staff_case(question: Question, case: Case, raw: RawAnswer | None, judged: C
     if raw is not None and raw.status == ANSWERED and judged.status != PASSED:
         # a passed case's value is the expected one within the tolerance: the page says so instead
         # of describing ~100 more arrays per student
-        got = clean(described(memo, question.kind, raw.value), 3000)
+        got = described(memo, question.kind, raw.value)
     return StaffCase(case.uid, question.id, judged.label, judged.status, dict(inputs), expected, got,
                      judged.message, list(judged.diagnosis))
 

@@ -1,13 +1,20 @@
 """Answers are described once per distinct value (pipeline.Descriptions): the text must always be
-the one `compare.describe` makes of that very value, however many values came before."""
+the one `compare.describe` makes of that very value (cleaned and bounded for a report), however
+many values came before."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from grader.compare import ComplexArray, describe
-from grader.pipeline import Descriptions, _exact_key
+from grader.compare import ComplexArray
+from grader.compare import describe as describe_now
+from grader.pipeline import SHOWN_LIMIT, Descriptions, _exact_key
 from grader.spec import ARRAY, ARRAY_DICT, LABEL
+from grader.text import clean
+
+
+def describe(kind, value) -> str:
+    return clean(describe_now(kind, value), SHOWN_LIMIT)
 
 
 def test_a_value_seen_again_reads_as_it_did_and_a_last_bit_apart_gets_its_own_text():
