@@ -16,6 +16,7 @@ import socket
 import subprocess
 import threading
 from dataclasses import replace
+from itertools import islice
 from pathlib import Path
 from typing import Iterable
 
@@ -176,8 +177,8 @@ def hidden_numbers(session: Session, per_case: int = 3) -> list[str]:
             for value in values:
                 if isinstance(value, np.ndarray) and value.size:
                     # Random draws only: hand-picked inputs like 0.5 are shared with public cases.
-                    texts = [repr(float(v)) for v in value.ravel()]
-                    found += [t for t in texts if len(t.lstrip("-").replace(".", "")) >= 12][:per_case]
+                    texts = (repr(float(v)) for v in value.ravel())
+                    found += islice((t for t in texts if len(t.lstrip("-").replace(".", "")) >= 12), per_case)
     return found
 
 
