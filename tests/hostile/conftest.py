@@ -255,7 +255,8 @@ def files_owned_by(uids: Iterable[int], roots: Iterable[Path], depth: int = 3) -
     if not wanted or not folders:
         return []
     owned = [arg for i, uid in enumerate(wanted) for arg in ((["-o"] if i else []) + ["-uid", str(uid)])]
-    proc = subprocess.run(["find", *folders, "-mindepth", "1", "-maxdepth", str(depth), "(", *owned, ")", "-print0"],
+    # -H: a root that is a symbolic link (/dev/shm on some systems) is walked, as os.scandir would.
+    proc = subprocess.run(["find", "-H", *folders, "-mindepth", "1", "-maxdepth", str(depth), "(", *owned, ")", "-print0"],
                           capture_output=True, check=False)
     # Folders that cannot be read, or entries gone while walking, are skipped; any other trouble fails.
     troubles = [l for l in proc.stderr.decode(errors="replace").splitlines()
