@@ -1,8 +1,12 @@
 """Shared fixtures: one warm grading session for the whole test run (starting a worker costs ~0.4 s)."""
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -37,3 +41,34 @@ def public_session(config):
     """Student self-check view: public cases only."""
     with Session(config, visibility="public") as s:
         yield s
+
+
+
+@pytest.fixture(scope="session")
+def made_once(tmp_path_factory) -> Callable[[str, Callable[[Path], None]], Path]:
+    """`made_once(name, make)`: a folder that `make` fills once per test run, shared by the xdist workers.
+
+    For what costs seconds to make and is only read afterwards (a virtualenv with a pip install): as
+    a module fixture, each worker that runs one of its tests would make its own. The first worker
+    makes it under a lock, the others wait for it; one that fails to make it leaves nothing behind,
+    so the next one tries again (and fails the same way, with its own message)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent            # this run's folder, shared by its workers (never another run's)
+
+    def make_once(name: str, make: Callable[[Path], None]) -> Path:
+        folder = base / name
+        with open(base / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (folder / ".made").is_file():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                try:
+                    make(folder)
+                except BaseException:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    raise
+                (folder / ".made").touch()
+        return folder
+
+    return make_once

@@ -173,14 +173,18 @@ def _clean_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def installed_zip(tmp_path_factory) -> Path:
+def installed_zip(made_once) -> Path:
     """`pip install .` (a copy of the project, so that the build leaves the checkout alone) into a fresh
-    virtualenv, then that install's own `grader build-autograder`, run away from any checkout."""
+    virtualenv, then that install's own `grader build-autograder`, run away from any checkout: made
+    once per test run, whichever workers run the tests that use it."""
+    return made_once("installed", _build_from_an_install) / "autograder.zip"
+
+
+def _build_from_an_install(base: Path) -> None:
     import sysconfig
 
     from grader.config import tomllib
 
-    base = tmp_path_factory.mktemp("installed")
     project = base / "project"
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
     folders = {p.split(".")[0] for p in meta["packages"]} | set(meta.get("package-dir", {}).values())
@@ -210,7 +214,6 @@ def installed_zip(tmp_path_factory) -> Path:
     build = subprocess.run([str(env_dir / "bin" / "grader"), "build-autograder", str(out)], capture_output=True,
                            text=True, timeout=300, env={**_clean_env(), "GRADER_SECRET": SECRET}, cwd=base)
     assert build.returncode == 0, build.stderr
-    return out
 
 
 def test_build_autograder_works_from_an_ordinary_install(installed_zip: Path, tmp_path: Path):

@@ -45,9 +45,14 @@ def built_kit(tmp_path_factory, secret_config) -> Path:
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory, built_kit: Path) -> Path:
-    """A fresh virtualenv (system site-packages for numpy & co., no downloads) with the kit installed."""
-    env_dir = tmp_path_factory.mktemp("venv") / "env"
+def venv(made_once, secret_config) -> Path:
+    """A fresh virtualenv (system site-packages for numpy & co., no downloads) with the kit installed:
+    made once per test run, whichever workers run the tests that use it."""
+    return made_once("kit-venv", lambda folder: _install_kit(folder, secret_config)) / "env"
+
+
+def _install_kit(folder: Path, secret_config) -> None:
+    env_dir = folder / "env"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env_dir)],
                    check=True, timeout=120)
     python = env_dir / "bin" / "python"
@@ -59,13 +64,12 @@ def venv(tmp_path_factory, built_kit: Path) -> Path:
                               capture_output=True, text=True, check=True).stdout.strip()
         paths = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
         (Path(site) / "_lent_site_packages.pth").write_text("\n".join(sorted(paths)) + "\n")
-    source = env_dir.parent / "kit-copy"      # a build writes into its source tree: keep the kit pristine
-    shutil.copytree(built_kit, source)
+    source = folder / "kit-copy"      # a kit of its own (a build writes into its source tree), made as built_kit is
+    kit.build_kit(source, secret_config)
     proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                            "--disable-pip-version-check", str(source)],
-                          capture_output=True, text=True, timeout=300, env=_clean_env(), cwd=env_dir.parent)
+                          capture_output=True, text=True, timeout=300, env=_clean_env(), cwd=folder)
     assert proc.returncode == 0, proc.stderr
-    return env_dir
 
 
 def _clean_env() -> dict[str, str]:
