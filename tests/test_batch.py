@@ -229,15 +229,27 @@ def _cli(*args: str, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("GRADER_SECRET", None)
     return subprocess.Popen([sys.executable, "-m", "grader", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_at_a_terminal, **kwargs)
+
+
+def _as_at_a_terminal() -> None:
+    """Ctrl-C reaches the command as it does at a terminal, however the test run was started: a
+    suite started in the background inherits SIGINT ignored, and Python then never turns it into
+    KeyboardInterrupt (the interrupted-batch test would see a batch that cannot be interrupted)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _slow_class(folder: Path, count: int) -> None:
-    """Module submissions that each take a second to import, so a batch can be stopped half-way."""
+    """Module submissions that take a while to import, so a batch can be stopped half-way: the
+    first one 0.6 s, the others 2.5 s each, so that the batch is still running when the test,
+    however loaded the machine, sees the first one written and stops it (sleeping costs no CPU)."""
     folder.mkdir()
     body = (SUBMISSIONS / "carol_module.py").read_text(encoding="utf-8")
     for i in range(count):
-        (folder / f"s{i:02d}.py").write_text(f"import time\ntime.sleep(0.6)\n# {i}\n" + body, encoding="utf-8")
+        pause = 0.6 if i == 0 else 2.5
+        (folder / f"s{i:02d}.py").write_text(f"import time\ntime.sleep({pause})\n# {i}\n" + body, encoding="utf-8")
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
