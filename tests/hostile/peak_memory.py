@@ -4,6 +4,9 @@ own: the sandboxed workers are separate processes). Run by test_hostile_dos.py:
     python peak_memory.py LEVEL grade SUBMISSION...     each in turn, then a correct one, one session
     python peak_memory.py LEVEL batch DIR OUT WORKERS   `grader batch` with that many workers
 
+CASE_SECONDS=N in the environment gives each call N seconds instead of the attack limits' 2 (for
+attacks whose point is size, not time: tens of MB through a pipe can outlast 2 s on a busy machine).
+
 Prints one JSON object: {"peak_mb", "results": [{"submission", "score", "cases": {uid: [status, message]},
 "cells": [[status, error]], "output"}...]}.
 """
@@ -13,6 +16,7 @@ import json
 import os
 import resource
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +36,8 @@ def main(argv: list[str]) -> int:
     os.environ["GRADER_SECRET"] = CANARY_SECRET
     level, mode, *paths = argv
     config = attack_config(None if level == "best" else level)
+    if os.environ.get("CASE_SECONDS"):
+        config = replace(config, limits=replace(config.limits, case_seconds=float(os.environ["CASE_SECONDS"])))
     results = []
     if mode == "grade":
         from grader.session import Session
