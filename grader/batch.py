@@ -58,7 +58,7 @@ from .results import (GRADED, NO_SUBMISSION, Problem, Result, Student, Submissio
                       json_text)
 from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
-from .slim import inflate, slim
+from .slim import inflate, slim, with_texts
 from .spec import CaseSet
 from .staff import write_staff
 from .text import clean
@@ -415,13 +415,22 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
 
 def results_records(out: Path, outcomes: list[Outcome]) -> Iterator[dict]:
     """Every student's result as results.json holds it: their result.json (final by now: TA scores,
-    course rules), read back one at a time; a result whose file is unreadable is encoded afresh."""
+    course rules), read back one at a time; a result whose file is unreadable is encoded afresh
+    (its written texts from the student's resume record, grader.slim)."""
     for outcome in outcomes:
         text = read_text_or_none(student_dir(out, outcome.submission) / RESULT)
         try:
-            yield json.loads(text) if text is not None else outcome.result.to_dict()
+            yield json.loads(text) if text is not None else texts_back(out, outcome).to_dict()
         except ValueError:
-            yield outcome.result.to_dict()
+            yield texts_back(out, outcome).to_dict()
+
+
+def texts_back(out: Path, outcome: Outcome) -> Result:
+    """The outcome's result with its written answers' texts, which a slim result leaves on disk
+    (grader.slim): read from the student's result.json, else from their resume record."""
+    folder = student_dir(out, outcome.submission)
+    result = with_texts(outcome.result, folder / RESULT)
+    return with_texts(result, folder / RECORD) if result is outcome.result else result
 
 
 def write_class(out: Path, outcomes: list[Outcome], case_set: CaseSet, pending: int = 0, with_review: bool = True,
@@ -453,8 +462,10 @@ def write_class(out: Path, outcomes: list[Outcome], case_set: CaseSet, pending: 
         results, links, env, incomplete=state.headline() if state else None, staff_links=staff,
         staff_pages=staff_pages))
     if case_set.assignment.written and with_review:
-        pages = [{"report": report_link(o.submission), "work": staff_link(o.submission, WORK)} for o in outcomes]
-        write_chunks_atomic(out / "review.html", review.review_chunks(results, case_set.assignment, pages, env))
+        # every student's answers read back from their files one at a time (grader.render.review)
+        answers = ((texts_back(out, o), {"report": report_link(o.submission), "work": staff_link(o.submission, WORK)})
+                   for o in outcomes)
+        write_chunks_atomic(out / "review.html", review.review_stream(answers, case_set.assignment, env))
 
 
 def prepare_out(out: Path) -> list[str]:
@@ -744,8 +755,11 @@ def _similarity(out: Path, outcomes: list[Outcome], config: Config, case_set: Ca
     """Look for copying across the class (grader.copying) and write the instructors' pages."""
     from . import copying
 
-    entries = [copying.Entry(o.submission.name, student_dir(out, o.submission), o.submission.path, o.result)
-               for o in outcomes]
+    # read once, one student at a time, their written texts from their files (grader.slim); the
+    # students whose pairs the page shows are read again from their resume records (grader.copying)
+    entries = (copying.Entry(o.submission.name, student_dir(out, o.submission), o.submission.path,
+                             texts_back(out, o) if o.result.status == GRADED else o.result)
+               for o in outcomes)
     template = Path(config.similarity_template) if config.similarity_template else copying.default_template()
     return copying.write_similarity(out, entries, copying.template_of(template), config.similarity,
                                     case_set.assignment.name, env)
