@@ -74,6 +74,7 @@ CLASS_FILES = ("summary.html", "review.html", "grades.csv", "results.json", "sim
 NAME_LIMIT = 80
 FLUSH_SECONDS = 5.0             # students' files are flushed to disk at least this often (grader.files)
 FOLDER_HASH = 10                # hex digits of the identity's hash in a folder name (40 bits)
+QUEUED_PER_THREAD = 2           # students handed to each grading thread ahead (the rest wait in a list)
 
 
 class BatchError(ValueError):
@@ -387,7 +388,17 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
             (folder / RECORD).unlink()     # an errored grade must be retried next time
         except FileNotFoundError:
             pass
-    return Outcome(submission, slim(result, shared), stamp, _sha256(text), tuple(files))
+    return Outcome(submission, kept(result, submission, shared), stamp, _sha256(text), tuple(files))
+
+
+def kept(result: Result, submission: Submission, shared: dict | None = None) -> Result:
+    """What the batch keeps of a student's result until the class files are written: slim
+    (grader.slim), and holding the submission's own Student when it is the same (the result's is
+    a copy of it: grader.course.identify), so that a class keeps one of each per student."""
+    small = slim(result, shared)
+    if submission.student is not None and small.student is not submission.student and small.student == submission.student:
+        small = dataclasses.replace(small, student=submission.student)
+    return small
 
 
 def refresh_student(out: Path, submission: Submission, result: Result, expected_sha256: str | None = None,
@@ -688,6 +699,7 @@ def _finish(out: Path, report: BatchReport, manual_scores: str | os.PathLike | N
     from .render import html
 
     env = env or html.environment()
+    give_back_memory()          # what grading freed: the class files are built on the memory it leaves
     problem = None
     merged = False
     try:
@@ -809,7 +821,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
         # The name shown may have changed (a late hand-in that sorts first took "a_b", this one is
         # "a_b-2" now): the old result carries the old name, so it is graded again under the new.
         if previous is not None and previous.stamp == stamp and previous.result.submission == submission.name:
-            report.outcomes.append(Outcome(submission, slim(previous.result, shared), stamp, previous.result_sha256,
+            report.outcomes.append(Outcome(submission, kept(previous.result, submission, shared), stamp, previous.result_sha256,
                                            student_files(out, submission), reused=True))
             report.reused += 1
         else:
@@ -833,8 +845,20 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
 
     writes = _Writes(out, env, session.config.staff_pages, shared, writer, done)
     try:
-        running: dict[Future, tuple[Submission, Stamp]] = {
-            pool.submit(grade_one, session, submission): (submission, stamp) for submission, stamp in todo}
+        # Handed to the pool a few at a time (enough that no thread waits for work): a future and its
+        # queued task for every student of a large class at once would be thousands of objects
+        # made at the start, each freed amid what the grading keeps (grader.slim).
+        waiting = iter(todo)
+        running: dict[Future, tuple[Submission, Stamp]] = {}
+
+        def feed() -> None:
+            while len(running) < QUEUED_PER_THREAD * 2 * workers:
+                following = next(waiting, None)
+                if following is None:
+                    return
+                running[pool.submit(grade_one, session, following[0])] = following
+
+        feed()
         if todo:
             # While the workers warm up, load what writing the first report needs (Jinja2 and the
             # compiled templates) instead of when the first result is already waiting.
@@ -851,8 +875,9 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
                 flush_to_disk(out)          # one disk flush for the files of the last few seconds
                 flushed = time.monotonic()
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                submission, stamp = running.pop(future)
+            done_now = [(future, running.pop(future)) for future in finished]
+            feed()                          # the threads' next students, before these are written
+            for future, (submission, stamp) in done_now:
                 result = future.result()    # grade_one never raises
                 result = identify(result, submission)     # the LMS identity, in the files and the record
                 writes.add(submission, result, None if result.status == SubmissionStatus.ERROR else stamp)
@@ -915,7 +940,7 @@ class _Writes:
             # writer's copies of them: a class keeps one of each per student, not two.
             self.done(dataclasses.replace(outcome, submission=submission, stamp=stamp,
                                           files=tuple(sys.intern(name) for name in outcome.files),
-                                          result=slim(outcome.result, self.shared)), result)
+                                          result=kept(outcome.result, submission, self.shared)), result)
 
     def _here(self, submission: Submission, result: Result, stamp: Stamp | None) -> None:
         self.done(write_student(self.out, submission, result, stamp, self.env, self.pages, self.shared), result)

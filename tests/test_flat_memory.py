@@ -1,0 +1,82 @@
+"""Constant memory (issue 14): what a batch keeps per student until the class files are written
+is a small, fixed amount, whatever the class size; the rest (case texts, written answers) is read
+back from the students' files one student at a time.
+
+Measured on the data, not on time or on the process's resident size: the bytes of every object
+reachable from the batch's outcomes, each object counted once (what students share, such as the
+questions every correct student got the same, counts once for the class).
+"""
+from __future__ import annotations
+
+import gc
+import shutil
+import sys
+import types
+from pathlib import Path
+
+from markupsafe import escape
+
+from grader import batch
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+# Three kinds of hand-in, each with written answers (the largest part of a result the class view
+# does not show): a correct notebook, one with seeded mistakes, a module with a write-up.
+KINDS = ["alice_correct.ipynb", "bob_seed_mistakes.ipynb", "carol_module.py"]
+SMALL, LARGE = 3, 12
+# What one more student may cost: their Outcome, Submission, Stamp and slim Result (its own
+# top-level fields, Student, lists), the written answers without their texts: ~2.5 KB here. With
+# the written answers' texts held (as before issue 14's change) it was ~5.6 KB: that fails.
+PER_STUDENT_BYTES = 3072
+
+_SKIPPED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+
+
+def reachable_bytes(roots: list) -> int:
+    """The bytes of every object reachable from `roots`, each counted once (classes, modules and
+    functions left out: they belong to the program, not to the class)."""
+    seen: set[int] = set()
+    total = 0
+    todo = list(roots)
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, _SKIPPED):
+            continue
+        seen.add(id(obj))
+        total += sys.getsizeof(obj)
+        todo.extend(gc.get_referents(obj))
+    return total
+
+
+def class_of(folder: Path, students: int) -> Path:
+    folder.mkdir()
+    for i in range(students):
+        kind = KINDS[i % len(KINDS)]
+        shutil.copy(SUBMISSIONS / kind, folder / f"s{i:03d}{Path(kind).suffix}")
+    return folder
+
+
+def test_what_a_batch_keeps_per_student_is_bounded_as_the_class_grows(tmp_path: Path, session):
+    folder = class_of(tmp_path / "in", LARGE)
+    report = batch.run_batch(folder, tmp_path / "out", session.config, session=session, progress=False)
+    outcomes = report.outcomes
+    assert len(outcomes) == LARGE and all(o.result.status == "graded" for o in outcomes)
+    assert any(w.found for o in outcomes for w in o.result.written)     # written answers were handed in
+    small, large = reachable_bytes(outcomes[:SMALL]), reachable_bytes(outcomes)
+    per_student = (large - small) / (LARGE - SMALL)
+    assert per_student <= PER_STUDENT_BYTES, f"{per_student:.0f} bytes kept per student"
+    # ... and nothing the class files show is lost: the texts are read back from the students' files
+    review = (tmp_path / "out" / "review.html").read_text(encoding="utf-8")
+    whole = batch.texts_back(tmp_path / "out", outcomes[0])
+    answered = [w for w in whole.written if w.found and w.text.strip()]
+    assert answered and all(str(escape(w.text.strip().splitlines()[0][:40])) in review for w in answered)
+
+
+def test_the_same_bound_holds_for_a_resumed_batch(tmp_path: Path, session):
+    """A re-run keeps the students it does not grade again from their records: slim the same way."""
+    folder = class_of(tmp_path / "in", LARGE)
+    batch.run_batch(folder, tmp_path / "out", session.config, session=session, progress=False)
+    report = batch.run_batch(folder, tmp_path / "out", session.config, session=session, progress=False)
+    assert report.reused == LARGE
+    per_student = (reachable_bytes(report.outcomes) - reachable_bytes(report.outcomes[:SMALL])) / (LARGE - SMALL)
+    assert per_student <= PER_STUDENT_BYTES, f"{per_student:.0f} bytes kept per student"
