@@ -80,3 +80,37 @@ def test_the_same_bound_holds_for_a_resumed_batch(tmp_path: Path, session):
     assert report.reused == LARGE
     per_student = (reachable_bytes(report.outcomes) - reachable_bytes(report.outcomes[:SMALL])) / (LARGE - SMALL)
     assert per_student <= PER_STUDENT_BYTES, f"{per_student:.0f} bytes kept per student"
+
+
+def test_a_damaged_result_json_still_gives_the_written_texts_from_the_record(tmp_path: Path, session):
+    """The texts a slim result leaves on disk are never lost with one file: the resume record holds them too."""
+    folder = class_of(tmp_path / "in", 2)
+    report = batch.run_batch(folder, tmp_path / "out", session.config, session=session, progress=False)
+    outcome = report.outcomes[0]
+    texts = [w.text for w in batch.texts_back(tmp_path / "out", outcome).written]
+    assert any(texts) and not any(w.text for w in outcome.result.written)
+    (batch.student_dir(tmp_path / "out", outcome.submission) / batch.RESULT).write_text("{cut short", encoding="utf-8")
+    assert [w.text for w in batch.texts_back(tmp_path / "out", outcome).written] == texts
+    records = list(batch.results_records(tmp_path / "out", report.outcomes))
+    assert [w["text"] for w in records[0]["written"]] == texts
+
+
+def test_the_review_is_made_from_students_read_once_one_at_a_time(session):
+    """The review page takes the class as a stream (each student's texts read back from their files
+    in turn), reads it once, and is the same page as from a list of whole results."""
+    from grader.render import review
+
+    graded = [session.grade(SUBMISSIONS / kind) for kind in KINDS]
+    assignment = session.case_set.assignment
+    read: list[int] = []
+
+    def students():
+        for at, result in enumerate(graded):
+            read.append(at)
+            yield result, None
+
+    page = "".join(review.review_stream(students(), assignment))
+    assert read == [0, 1, 2]
+    assert page == review.review(graded, assignment)
+    assert all(str(escape(w.text.strip().splitlines()[0][:40])) in page
+               for r in graded for w in r.written if w.found and w.text.strip())
