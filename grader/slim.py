@@ -175,12 +175,41 @@ def with_texts(result: Result, result_json: Path) -> Result:
     if not _slim_texts(result):
         return result
     try:
-        data = json.loads(result_json.read_text(encoding="utf-8"))
-        data = data["result"] if "written" not in data and "result" in data else data
-        texts = {str(w["id"]): str(w["text"]) for w in data["written"]}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        text = result_json.read_text(encoding="utf-8")
+    except (OSError, ValueError):
         return result
-    return _texts_in(result, texts)
+    texts = _written_texts(text)
+    return result if texts is None else _texts_in(result, texts)
+
+
+WRITTEN_KEY = '"written":'
+
+
+def _written_texts(text: str) -> dict[str, str] | None:
+    """{part id: text} of the written answers in a result.json's (or a resume record's) text.
+
+    Found without decoding the whole file (~90 KB, most of it cases and cells): the grader writes
+    `written` after the cases and cells, and only scalars, the student and the late record after
+    it, none of which has a key of that name; and the characters `"written":` cannot occur inside
+    a JSON string (a quote in a string is escaped). So the last such key is the result's own. If
+    what follows is not a list of answers (a file laid out by another tool), the file is decoded
+    whole instead. None if the file is not a result."""
+    at = text.rfind(WRITTEN_KEY)
+    if at >= 0:
+        start = at + len(WRITTEN_KEY)
+        while start < len(text) and text[start] in " \t\r\n":
+            start += 1
+        try:
+            found, _ = json.JSONDecoder().raw_decode(text, start)
+            return {str(w["id"]): str(w["text"]) for w in found}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass
+    try:
+        data = json.loads(text)
+        data = data["result"] if "written" not in data and "result" in data else data
+        return {str(w["id"]): str(w["text"]) for w in data["written"]}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def read_result(result_json: Path) -> Result | None:

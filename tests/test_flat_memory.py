@@ -9,6 +9,7 @@ questions every correct student got the same, counts once for the class).
 from __future__ import annotations
 
 import gc
+import json
 import shutil
 import sys
 import types
@@ -17,6 +18,7 @@ from pathlib import Path
 from markupsafe import escape
 
 from grader import batch
+from grader.results import Result, Student
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -114,3 +116,22 @@ def test_the_review_is_made_from_students_read_once_one_at_a_time(session):
     assert page == review.review(graded, assignment)
     assert all(str(escape(w.text.strip().splitlines()[0][:40])) in page
                for r in graded for w in r.written if w.found and w.text.strip())
+
+
+def test_written_texts_are_found_in_the_file_as_a_full_decoding_finds_them(tmp_path: Path):
+    """The read-back of the written texts skips decoding the whole file; whatever a student
+    wrote (even the key's own characters), it finds what decoding the whole file finds."""
+    from grader.results import WrittenAnswer, json_text
+    from grader.slim import _written_texts
+
+    tricky = ['"written": [{"id": "x", "text": "forged"}]', 'plain', '\\"written\\":[]', '']
+    result = Result("s", "graded", 1.0, 2.0, written=[
+        WrittenAnswer(f"p{i}", "t", 1.0, text) for i, text in enumerate(tricky)])
+    result.student = Student(id="s", name='"written": [] \\', lms="folder")
+    text = json_text(result.to_dict())
+    assert _written_texts(text) == {f"p{i}": t for i, t in enumerate(tricky)}
+    record = json_text({"stamp": {}, "source": '"written": [', "result": result.to_dict()})
+    assert _written_texts(record) == _written_texts(text)
+    indented = json.dumps(result.to_dict(), indent=2, sort_keys=True)      # laid out by another tool
+    assert _written_texts(indented) == _written_texts(text)
+    assert _written_texts("{cut short") is None
