@@ -74,7 +74,7 @@ CLASS_FILES = ("summary.html", "review.html", "grades.csv", "results.json", "sim
 NAME_LIMIT = 80
 FLUSH_SECONDS = 5.0             # students' files are flushed to disk at least this often (grader.files)
 FOLDER_HASH = 10                # hex digits of the identity's hash in a folder name (40 bits)
-QUEUED_PER_THREAD = 2           # students handed to each grading thread ahead (the rest wait in a list)
+QUEUED_PER_THREAD = 2           # students handed to the pool per grading thread (the rest wait in a list)
 
 
 class BatchError(ValueError):
@@ -875,12 +875,12 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
                 flush_to_disk(out)          # one disk flush for the files of the last few seconds
                 flushed = time.monotonic()
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            done_now = [(future, running.pop(future)) for future in finished]
-            feed()                          # the threads' next students, before these are written
-            for future, (submission, stamp) in done_now:
+            for future in finished:
+                submission, stamp = running.pop(future)
                 result = future.result()    # grade_one never raises
                 result = identify(result, submission)     # the LMS identity, in the files and the record
                 writes.add(submission, result, None if result.status == SubmissionStatus.ERROR else stamp)
+            feed()                          # the threads still hold a student each meanwhile
         writes.finish()
     finally:
         bar.close()
