@@ -58,7 +58,7 @@ from .results import (GRADED, NO_SUBMISSION, Problem, Result, Student, Submissio
                       json_text)
 from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
-from .slim import inflate, slim
+from .slim import inflate, slim, with_texts
 from .spec import CaseSet
 from .staff import write_staff
 from .text import clean
@@ -74,6 +74,7 @@ CLASS_FILES = ("summary.html", "review.html", "grades.csv", "results.json", "sim
 NAME_LIMIT = 80
 FLUSH_SECONDS = 5.0             # students' files are flushed to disk at least this often (grader.files)
 FOLDER_HASH = 10                # hex digits of the identity's hash in a folder name (40 bits)
+QUEUED_PER_THREAD = 2           # students handed to the pool per grading thread (the rest wait in a list)
 
 
 class BatchError(ValueError):
@@ -387,7 +388,17 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
             (folder / RECORD).unlink()     # an errored grade must be retried next time
         except FileNotFoundError:
             pass
-    return Outcome(submission, slim(result, shared), stamp, _sha256(text), tuple(files))
+    return Outcome(submission, kept(result, submission, shared), stamp, _sha256(text), tuple(files))
+
+
+def kept(result: Result, submission: Submission, shared: dict | None = None) -> Result:
+    """What the batch keeps of a student's result until the class files are written: slim
+    (grader.slim), and holding the submission's own Student when it is the same (the result's is
+    a copy of it: grader.course.identify), so that a class keeps one of each per student."""
+    small = slim(result, shared)
+    if submission.student is not None and small.student is not submission.student and small.student == submission.student:
+        small = dataclasses.replace(small, student=submission.student)
+    return small
 
 
 def refresh_student(out: Path, submission: Submission, result: Result, expected_sha256: str | None = None,
@@ -415,13 +426,22 @@ def refresh_student(out: Path, submission: Submission, result: Result, expected_
 
 def results_records(out: Path, outcomes: list[Outcome]) -> Iterator[dict]:
     """Every student's result as results.json holds it: their result.json (final by now: TA scores,
-    course rules), read back one at a time; a result whose file is unreadable is encoded afresh."""
+    course rules), read back one at a time; a result whose file is unreadable is encoded afresh
+    (its written texts from the student's resume record, grader.slim)."""
     for outcome in outcomes:
         text = read_text_or_none(student_dir(out, outcome.submission) / RESULT)
         try:
-            yield json.loads(text) if text is not None else outcome.result.to_dict()
+            yield json.loads(text) if text is not None else texts_back(out, outcome).to_dict()
         except ValueError:
-            yield outcome.result.to_dict()
+            yield texts_back(out, outcome).to_dict()
+
+
+def texts_back(out: Path, outcome: Outcome) -> Result:
+    """The outcome's result with its written answers' texts, which a slim result leaves on disk
+    (grader.slim): read from the student's result.json, else from their resume record."""
+    folder = student_dir(out, outcome.submission)
+    result = with_texts(outcome.result, folder / RESULT)
+    return with_texts(result, folder / RECORD) if result is outcome.result else result
 
 
 def write_class(out: Path, outcomes: list[Outcome], case_set: CaseSet, pending: int = 0, with_review: bool = True,
@@ -453,8 +473,10 @@ def write_class(out: Path, outcomes: list[Outcome], case_set: CaseSet, pending: 
         results, links, env, incomplete=state.headline() if state else None, staff_links=staff,
         staff_pages=staff_pages))
     if case_set.assignment.written and with_review:
-        pages = [{"report": report_link(o.submission), "work": staff_link(o.submission, WORK)} for o in outcomes]
-        write_chunks_atomic(out / "review.html", review.review_chunks(results, case_set.assignment, pages, env))
+        # every student's answers read back from their files one at a time (grader.render.review)
+        answers = ((texts_back(out, o), {"report": report_link(o.submission), "work": staff_link(o.submission, WORK)})
+                   for o in outcomes)
+        write_chunks_atomic(out / "review.html", review.review_stream(answers, case_set.assignment, env))
 
 
 def prepare_out(out: Path) -> list[str]:
@@ -677,6 +699,7 @@ def _finish(out: Path, report: BatchReport, manual_scores: str | os.PathLike | N
     from .render import html
 
     env = env or html.environment()
+    give_back_memory()          # what grading freed: the class files are built on the memory it leaves
     problem = None
     merged = False
     try:
@@ -744,8 +767,11 @@ def _similarity(out: Path, outcomes: list[Outcome], config: Config, case_set: Ca
     """Look for copying across the class (grader.copying) and write the instructors' pages."""
     from . import copying
 
-    entries = [copying.Entry(o.submission.name, student_dir(out, o.submission), o.submission.path, o.result)
-               for o in outcomes]
+    # read once, one student at a time, their written texts from their files (grader.slim); the
+    # students whose pairs the page shows are read again from their resume records (grader.copying)
+    entries = (copying.Entry(o.submission.name, student_dir(out, o.submission), o.submission.path,
+                             texts_back(out, o) if o.result.status == GRADED else o.result)
+               for o in outcomes)
     template = Path(config.similarity_template) if config.similarity_template else copying.default_template()
     return copying.write_similarity(out, entries, copying.template_of(template), config.similarity,
                                     case_set.assignment.name, env)
@@ -795,7 +821,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
         # The name shown may have changed (a late hand-in that sorts first took "a_b", this one is
         # "a_b-2" now): the old result carries the old name, so it is graded again under the new.
         if previous is not None and previous.stamp == stamp and previous.result.submission == submission.name:
-            report.outcomes.append(Outcome(submission, slim(previous.result, shared), stamp, previous.result_sha256,
+            report.outcomes.append(Outcome(submission, kept(previous.result, submission, shared), stamp, previous.result_sha256,
                                            student_files(out, submission), reused=True))
             report.reused += 1
         else:
@@ -819,8 +845,20 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
 
     writes = _Writes(out, env, session.config.staff_pages, shared, writer, done)
     try:
-        running: dict[Future, tuple[Submission, Stamp]] = {
-            pool.submit(grade_one, session, submission): (submission, stamp) for submission, stamp in todo}
+        # Handed to the pool a few at a time (enough that no thread waits for work): a future and its
+        # queued task for every student of a large class at once would be thousands of objects
+        # made at the start, each freed amid what the grading keeps (grader.slim).
+        waiting = iter(todo)
+        running: dict[Future, tuple[Submission, Stamp]] = {}
+
+        def feed() -> None:
+            while len(running) < QUEUED_PER_THREAD * 2 * workers:
+                following = next(waiting, None)
+                if following is None:
+                    return
+                running[pool.submit(grade_one, session, following[0])] = following
+
+        feed()
         if todo:
             # While the workers warm up, load what writing the first report needs (Jinja2 and the
             # compiled templates) instead of when the first result is already waiting.
@@ -842,6 +880,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
                 result = future.result()    # grade_one never raises
                 result = identify(result, submission)     # the LMS identity, in the files and the record
                 writes.add(submission, result, None if result.status == SubmissionStatus.ERROR else stamp)
+            feed()                          # the threads still hold a student each meanwhile
         writes.finish()
     finally:
         bar.close()
@@ -901,7 +940,7 @@ class _Writes:
             # writer's copies of them: a class keeps one of each per student, not two.
             self.done(dataclasses.replace(outcome, submission=submission, stamp=stamp,
                                           files=tuple(sys.intern(name) for name in outcome.files),
-                                          result=slim(outcome.result, self.shared)), result)
+                                          result=kept(outcome.result, submission, self.shared)), result)
 
     def _here(self, submission: Submission, result: Result, stamp: Stamp | None) -> None:
         self.done(write_student(self.out, submission, result, stamp, self.env, self.pages, self.shared), result)

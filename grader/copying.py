@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .files import read_text_or_none, write_atomic
+from .files import read_text_or_none, write_atomic, write_chunks_atomic
 from .load import MODULE, NOTEBOOK, LoadError, load
 from .render.instructor import INSTRUCTOR_JSON
 from .results import GRADED, AnswerPrint, Result
@@ -160,7 +160,7 @@ def write_similarity(out: Path, entries: Iterable[Entry], template: Template, th
     from .render import similarity as render
 
     pairs, again, students = compare_entries(entries, template, thresholds)
-    write_atomic(out / TABLE, render.csv_text(pairs))
+    write_chunks_atomic(out / TABLE, render.csv_chunks(pairs))     # row by row: never the table at once
     shown = render.shown_students(pairs)            # at most 2 x render.SHOWN students, read once more
     evidence = {e.student: e for e in again(shown, shown)}
     write_atomic(out / PAGE, render.page(pairs, evidence, thresholds, assignment, students, env))

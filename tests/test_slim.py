@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from grader import batch, late
-from grader.results import Result
-from grader.slim import Reduced, StandIn, inflate, is_slim, slim
+from grader.results import Result, WrittenAnswer
+from grader.slim import Reduced, SlimWritten, StandIn, inflate, is_slim, slim, with_texts
 from batch_output import student_folder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,13 +36,21 @@ def test_slim_keeps_what_the_class_files_need_and_inflate_restores_the_rest(sess
                 assert type(reduced) is StandIn
             else:   # what the class view's "most failed cases" needs
                 assert type(reduced) is Reduced and (reduced.label, reduced.diagnosis) == (whole.label, whole.diagnosis)
-    assert small.written == full.written and small.problems == full.problems
+    assert small.problems == full.problems
+    # the written answers keep all but their texts (on disk: the review and the comparison read them back)
+    assert full.written and any(w.text for w in full.written)
+    assert [dataclasses.replace(w, text="") for w in full.written] == \
+        [WrittenAnswer(**{f.name: getattr(w, f.name) for f in dataclasses.fields(w)}) for w in small.written]
+    assert all(type(w) is SlimWritten for w, whole in zip(small.written, full.written) if whole.text)
     shared = next(c for q in small.questions for c in q.cases if type(c) is StandIn)
     assert copy.deepcopy(shared) is shared                                             # shared, even copied
     path = tmp_path / "result.json"
     path.write_text(json.dumps(full.to_dict()), encoding="utf-8")
     assert inflate(small, path).to_dict() == full.to_dict()
     assert inflate(small, tmp_path / "missing.json") is small
+    texts = with_texts(small, path)
+    assert texts.written == full.written and texts.questions is small.questions
+    assert with_texts(small, tmp_path / "missing.json") is small
 
 
 def test_students_who_fail_a_case_the_same_way_share_one_reduced_case(session):
@@ -56,7 +64,8 @@ def test_students_who_fail_a_case_the_same_way_share_one_reduced_case(session):
     assert failed and all(a is b for a, b in failed)
     assert all(a is b for a, b in zip(first.questions, second.questions))       # the same outcome: one object
     assert first.case_set is second.case_set and first.assignment is second.assignment
-    assert len([k for k in shared if k[0] != "question"]) == len(failed)
+    assert len([k for k in shared if k[0] not in ("question", "problem")]) == len(failed)
+    assert first.problems and all(a is b for a, b in zip(first.problems, second.problems))   # one per class
     assert copy.deepcopy(failed[0][0]) is failed[0][0]
     alone = slim(bob)                                         # without a table: copies of its own
     assert next(c for q in alone.questions for c in q.cases if type(c) is Reduced) is not failed[0][0]

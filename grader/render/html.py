@@ -272,6 +272,26 @@ def is_written_only(result: Result) -> bool:
 # The class summary
 
 
+@dataclass(frozen=True, slots=True)
+class ClassFigures:
+    """What the class statistics (grader.render.classview.build) read of a row's sanitised result,
+    and nothing else: a few hundred bytes a student, its questions shared with the rows."""
+
+    submission: str
+    status: str
+    score: float
+    max_score: float
+    questions: list[QuestionResult]
+    case_set: str
+    assignment: str
+    grader_version: str
+
+    @classmethod
+    def of(cls, result: Result) -> "ClassFigures":
+        return cls(result.submission, result.status, result.score, result.max_score, result.questions,
+                   result.case_set, result.assignment, result.grader_version)
+
+
 @dataclass(frozen=True)
 class StudentRow:
     result: Result
@@ -341,18 +361,29 @@ def summary_chunks(results: list[Result], links: dict[str, str] | list[str | Non
     """`summary` in pieces, as Jinja2 generates them: a batch writes them to the file as they come,
     so a large class's page is never held whole (nor the list of its fragments)."""
     links, staff_links = aligned(links, results), aligned(staff_links, results)
-    rows = []
+    order = sorted(range(len(results)), key=lambda i: results[i].submission.lower())
     shared: dict = {}
-    for i in sorted(range(len(results)), key=lambda i: results[i].submission.lower()):
+
+    def row(i: int) -> StudentRow:
         raw, href, staff = results[i], links[i], staff_links[i]
         result = _class_view_of(raw, shared)
-        rows.append(StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions},
-                               classview.standing(raw), safe_link(staff) if staff else None))
-    clean_results = [row.result for row in rows]
-    view = classview.build(clean_results, {row.result.submission: row.standing for row in rows})
-    question_ids = [qid for qid, _, _ in classview.question_order(clean_results)]
-    assignment = next((r.assignment for r in clean_results if r.assignment), "")
-    versions = sorted({r.grader_version for r in clean_results if r.grader_version})
+        return StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions},
+                          classview.standing(raw), safe_link(staff) if staff else None)
+
+    # The statistics come before the table: one pass keeps of each row only what they are over
+    # (`ClassFigures`), the table's pass makes each row again as the page reaches it, so a large
+    # class's rows (a sanitised copy of every result) are never all held at once.
+    figures, standings = [], {}
+    for i in order:
+        made = row(i)
+        figures.append(ClassFigures.of(made.result))
+        standings[made.result.submission] = made.standing
+        del made
+    view = classview.build(figures, standings)
+    question_ids = [qid for qid, _, _ in classview.question_order(figures)]
+    assignment = next((r.assignment for r in figures if r.assignment), "")
+    versions = sorted({r.grader_version for r in figures if r.grader_version})
+    rows = (row(i) for i in order)
     env = env or environment()
     return env.get_template("summary.html").generate(
         view=view,

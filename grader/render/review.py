@@ -7,13 +7,20 @@ one row per student and part, already holding any score given so far.
 Answers are student text: cleaned and bounded here (results may come from JSON files), and
 autoescaped by the template; each answer is also shown rendered (Markdown + MathML, sanitised:
 `grader.render.richtext`), with its source beside it.
+
+A class's answers are read once, one student at a time (`review_stream`: a batch reads each
+student's texts back from their result.json), and each part's answers, made as they come, wait in
+a temporary file until the page reaches that part: the page lists the parts (with how many
+answered) before their answers, and a class of thousands is never held in memory.
 """
 from __future__ import annotations
 
 import csv
 import io
+import pickle
+import tempfile
 from dataclasses import dataclass
-from typing import Iterator
+from typing import IO, Iterable, Iterator
 
 from ..manual import HEADER
 from ..results import Result, SubmissionStatus, WrittenAnswer
@@ -45,23 +52,6 @@ class AnswerView:
     report_href: str | None = None
 
 
-@dataclass(frozen=True)
-class PartView:
-    id: str
-    title: str
-    points: float
-    rubric: str
-    answers: list[AnswerView]
-
-    @property
-    def found(self) -> int:
-        return sum(1 for a in self.answers if a.found)
-
-    @property
-    def scored(self) -> int:
-        return sum(1 for a in self.answers if a.score is not None)
-
-
 def review(results: list[Result], assignment: Assignment, links: dict[str, dict[str, str]] | None = None,
            env: jinja2.Environment | None = None) -> str:
     """The review page for `results` (one per student) of `assignment`, as a complete HTML document.
@@ -79,54 +69,120 @@ def review_chunks(results: list[Result], assignment: Assignment,
                   env: jinja2.Environment | None = None) -> Iterator[str]:
     """The review page in pieces, as Jinja2 generates them: written to a file as they come, the page
     (thousands of answers for a large class) is never held whole, nor the list of its fragments."""
-    links = aligned(links, results)
-    parts = [_part(part.id, part.title, float(part.points), part.rubric, results, links) for part in assignment.written]
-    rows = [a.csv_row for p in parts for a in p.answers]
+    return review_stream(zip(results, aligned(links, results)), assignment, env)
+
+
+def review_stream(students: Iterable[tuple[Result, dict[str, str] | None]], assignment: Assignment,
+                  env: jinja2.Environment | None = None) -> Iterator[str]:
+    """`review_chunks` for (result, links) read one at a time (see the module docstring): each
+    student's answers are made and put away at once, then the page is generated from the parts'
+    temporary files. The files are closed when the page is done (or dropped)."""
+    parts = [SpooledPart(part.id, clean(part.title, NAME_LIMIT), float(part.points), clean(part.rubric, 4000))
+             for part in assignment.written]
+    rows: list[list[str]] = [[] for _ in parts]
+    case_sets: set[str] = set()
+    count = 0
+    try:
+        for result, link in students:
+            count += 1
+            if result.case_set:
+                case_sets.add(result.case_set)
+            for part, part_rows in zip(parts, rows):
+                answer = _answer(part.id, result, link)
+                part.add(answer)
+                part_rows.append(answer.csv_row)
+    except BaseException:
+        for part in parts:
+            part.close()
+        raise
     env = env or environment()
-    return env.get_template("review.html").generate(
+    return _closing(env.get_template("review.html").generate(
         title=f"{clean(assignment.title, NAME_LIMIT)} · written parts to review",
         assignment=clean(assignment.title, NAME_LIMIT),
         parts=parts,
-        students=len(results),
+        students=count,
         header=_csv_line(HEADER),
-        template_csv="\n".join([_csv_line(HEADER), *rows]),
-        form_key=_form_key(assignment, results),
+        template_csv="\n".join([_csv_line(HEADER), *(row for part_rows in rows for row in part_rows)]),
+        form_key=_form_key(assignment, case_sets),
         scripts=[script("review.js", env)],
-    )
+    ), parts)
 
 
-def _form_key(assignment: Assignment, results: list[Result]) -> str:
+def _closing(chunks: Iterator[str], parts: list["SpooledPart"]) -> Iterator[str]:
+    try:
+        yield from chunks
+    finally:
+        for part in parts:
+            part.close()
+
+
+class SpooledPart:
+    """A part of the review page whose answers wait in a temporary file, pickled one after another
+    (the grader's own AnswerViews, read back by this process only), with the counts the page shows
+    before them."""
+
+    def __init__(self, id: str, title: str, points: float, rubric: str) -> None:
+        self.id, self.title, self.points, self.rubric = id, title, points, rubric
+        self.found = self.scored = self._count = 0
+        self._file: IO[bytes] | None = None
+
+    def add(self, answer: AnswerView) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="grader-review-")
+        pickle.dump(answer, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._count += 1
+        self.found += answer.found
+        self.scored += answer.score is not None
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def answers(self) -> "SpooledPart":
+        """The answers, in the order added (`len` and iteration: what the page uses)."""
+        return self
+
+    def __iter__(self) -> Iterator[AnswerView]:
+        if self._file is None:
+            return
+        self._file.flush()
+        self._file.seek(0)
+        for _ in range(self._count):
+            yield pickle.load(self._file)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _form_key(assignment: Assignment, case_sets: Iterable[str]) -> str:
     """What the browser keeps typed scores under: this assignment and case set; the script adds
     the page's own path (every page opened from disk shares one storage in the browser, so another
     section's review page, with another "alice", must not show this one's scores; and a re-run
     that adds a late hand-in must still find them)."""
-    case_sets = sorted({r.case_set for r in results if r.case_set})
-    return clean(f"{assignment.name}:{','.join(case_sets)}", 200).replace("\n", " ")
+    return clean(f"{assignment.name}:{','.join(sorted(case_sets))}", 200).replace("\n", " ")
 
 
-def _part(pid: str, title: str, points: float, rubric: str, results: list[Result],
-          links: list[dict[str, str] | None]) -> PartView:
-    answers = []
-    for result, link in zip(results, links):
-        answer = _find(result, pid)
-        student = clean(result.submission, NAME_LIMIT).replace("\n", " ")
-        score = answer.score if answer is not None else None
-        comment = clean(answer.comment, 1000) if answer is not None else ""
-        text = clean(answer.text, TEXT_LIMIT) if answer is not None else ""
-        answers.append(AnswerView(
-            student=student,
-            status=result.status,
-            found=bool(answer is not None and answer.found and answer.text.strip()),
-            text=text,
-            html=richtext.render(text),
-            score=score,
-            comment=comment,
-            csv_row=_csv_line((result.submission, pid, _number(score), comment)),
-            submission=clean(result.submission, NAME_LIMIT).replace("\n", " "),
-            work_href=_link(link, "work"),
-            report_href=_link(link, "report"),
-        ))
-    return PartView(pid, clean(title, NAME_LIMIT), points, clean(rubric, 4000), answers)
+def _answer(pid: str, result: Result, link: dict[str, str] | None) -> AnswerView:
+    """How the page shows `result`'s answer to part `pid`."""
+    answer = _find(result, pid)
+    score = answer.score if answer is not None else None
+    comment = clean(answer.comment, 1000) if answer is not None else ""
+    text = clean(answer.text, TEXT_LIMIT) if answer is not None else ""
+    return AnswerView(
+        student=clean(result.submission, NAME_LIMIT).replace("\n", " "),
+        status=result.status,
+        found=bool(answer is not None and answer.found and answer.text.strip()),
+        text=text,
+        html=richtext.render(text),
+        score=score,
+        comment=comment,
+        csv_row=_csv_line((result.submission, pid, _number(score), comment)),
+        submission=clean(result.submission, NAME_LIMIT).replace("\n", " "),
+        work_href=_link(link, "work"),
+        report_href=_link(link, "report"),
+    )
 
 
 def _link(link: dict[str, str] | None, what: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import Iterable, Iterator
 
 from ..similarity import Evidence, Pair, Thresholds
 from ..text import clean
@@ -106,14 +107,27 @@ def page(pairs: list[Pair], evidence: dict[str, Evidence], thresholds: Threshold
 
 def csv_text(pairs: list[Pair]) -> str:
     """similarity.csv: every pair with any evidence, strongest first, one row each."""
+    return "".join(csv_chunks(pairs))
+
+
+CSV_ROWS_PER_CHUNK = 1000
+
+
+def csv_chunks(pairs: Iterable[Pair]) -> Iterator[str]:
+    """`csv_text` in pieces of CSV_ROWS_PER_CHUNK rows: a large class's pairs (hundreds of
+    thousands) are written to the file as they come, never held as one text."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student_a", "student_b", "flagged", "combined", "code", "text", "numbers",
                      "shared_wrong_cases", "questions", "reasons"])
-    for pair in pairs:
+    for at, pair in enumerate(pairs, start=1):
         questions = sorted({wa.question for wa, _ in pair.shared_wrong})
         writer.writerow([cell_text(clean(pair.a, 200)), cell_text(clean(pair.b, 200)),
                          "yes" if pair.flagged else "no", f"{pair.combined:.3f}", f"{pair.code:.3f}",
                          f"{pair.text:.3f}", f"{pair.numbers:.3f}", len(pair.shared_wrong), " ".join(questions),
                          cell_text("; ".join(pair.reasons))])
-    return buffer.getvalue()
+        if at % CSV_ROWS_PER_CHUNK == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
