@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import gc
 import json
-import shutil
 import sys
 import types
 from pathlib import Path
 
 from markupsafe import escape
 
+from conftest import round_robin_class
 from grader import batch
 from grader.results import Result, Student
 
@@ -51,11 +51,7 @@ def reachable_bytes(roots: list) -> int:
 
 
 def class_of(folder: Path, students: int) -> Path:
-    folder.mkdir()
-    for i in range(students):
-        kind = KINDS[i % len(KINDS)]
-        shutil.copy(SUBMISSIONS / kind, folder / f"s{i:03d}{Path(kind).suffix}")
-    return folder
+    return round_robin_class(folder, students, KINDS, digits=3)
 
 
 def test_what_a_batch_keeps_per_student_is_bounded_as_the_class_grows(tmp_path: Path, session):

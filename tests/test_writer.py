@@ -9,26 +9,20 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import shutil
 import signal
 from pathlib import Path
 
 import pytest
 
+from conftest import round_robin_class
 from grader import batch, writer
 from grader.results import Result
 
-ROOT = Path(__file__).resolve().parent.parent
-SUBMISSIONS = ROOT / "submissions"
 EXAMPLES = ["alice_correct.ipynb", "bob_seed_mistakes.ipynb", "carol_module.py", "dave_broken.ipynb"]
 
 
 def _class(folder: Path, students: int) -> Path:
-    folder.mkdir()
-    for i in range(students):
-        example = EXAMPLES[i % len(EXAMPLES)]
-        shutil.copy(SUBMISSIONS / example, folder / f"s{i:02d}{Path(example).suffix}")
-    return folder
+    return round_robin_class(folder, students, EXAMPLES)
 
 
 def _scores(out: Path) -> dict[str, tuple]:
