@@ -16,7 +16,7 @@ from pathlib import Path
 
 from markupsafe import escape
 
-from conftest import round_robin_class
+from batch_input import round_robin_class
 from grader import batch
 from grader.results import Result, Student
 

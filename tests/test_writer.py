@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import round_robin_class
+from batch_input import round_robin_class
 from grader import batch, writer
 from grader.results import Result
 
