@@ -448,13 +448,11 @@ def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | N
     return result
 
 
-def _print(question: Question, case: Case, verdict: CaseResult, raw: RawAnswer, shown: str | None = None
-           ) -> AnswerPrint:
+def _print(question: Question, case: Case, verdict: CaseResult, raw: RawAnswer, shown: str) -> AnswerPrint:
     """A wrong answer that came back as a value, as a digest for the copying evidence (staff only).
-    `shown`: its description already made for a page (the same text, only cut shorter here)."""
+    `shown`: its description as a page shows it (the same text, only cut shorter here)."""
     digest, degenerate = answer_digest(raw.value)
-    text = shown if shown is not None else describe(question.kind, raw.value)
-    return AnswerPrint(case.uid, question.id, verdict.label, digest, clean(text, 600),
+    return AnswerPrint(case.uid, question.id, verdict.label, digest, clean(shown, 600),
                        list(verdict.diagnosis), degenerate)
 
 

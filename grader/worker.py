@@ -116,9 +116,10 @@ class Channel:
     before each job so that one job's tampering cannot break the next job's writes.
 
     A line may be held (`hold=True`) to go out with the next one in a single write: a case's answer
-    waits for the next case's start or the batch's end, both written before any more student code
-    runs, so nothing held can be lost to what that code does, and each case costs one write (and
-    one wake-up of the grader) instead of two.
+    waits for the next case's start or the batch's end, both written before the next student call,
+    so each case costs one write (and one wake-up of the grader) instead of two. Only a thread the
+    submission left running can end the process in between: then the case whose answer was held
+    is charged as crashed, as the next one would have been (tests/hostile/test_hostile_dos.py).
     """
 
     def __init__(self, fd: int):

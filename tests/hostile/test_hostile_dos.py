@@ -289,6 +289,31 @@ for _ in range(8):
 ''')
 
 
+def test_a_thread_that_ends_the_process_as_a_call_returns(attack_session, tmp_path):
+    """A case's answer is held until the next case starts (worker.Channel): a thread the submission
+    left running ends the process the moment a call returns, in every fresh process. A held answer
+    lost so is a crash of the submission's own case: never a pass, never another student's or
+    another case's value, and the grader still settles every case."""
+    result = attack_session.grade(module(tmp_path, with_function("1a", '''
+import os, threading
+_returned = threading.Event()
+def _end():
+    _returned.wait()
+    os._exit(0)
+threading.Thread(target=_end, daemon=True).start()
+def sigmoid_jacobian(W, x):
+    answer = _correct_sigmoid_jacobian(W, x)
+    _returned.set()
+    return answer
+''')))
+    # The thread may also end the process while a later case of another question already runs
+    # (it did so before answers were held): whatever case it ends is the submission's own, charged
+    # as crashed. No question earns more than its points, and the grader finishes every case.
+    assert_all_promises(result, attack_session, tmp_path, attacked=POINTS)
+    statuses = {c.status for q in result.questions for c in q.cases}
+    assert "crashed" in statuses and statuses <= {"passed", "crashed"}, statuses
+
+
 def test_closing_every_descriptor(attack_session, tmp_path):
     """Without its event pipe the process can report nothing: the cell is stopped and skipped."""
     path = notebook(tmp_path, [CAROL, "import os\nos.closerange(0, 4096)\nwhile True:\n    pass", "AFTER = 1"])
