@@ -204,12 +204,15 @@ FLOODS = 3                  # calls that flood: each is waited out (about a seco
 
 
 def test_flooding_the_event_pipe(sessions, tmp_path):
-    """Tens of megabytes without a newline (several times the longest event line the grader reads),
-    then garbage lines until killed, on the grader's pipe, in each of the first FLOODS calls; the
-    over-long line is counted past and refused as the answer of its case. (The first flood is a
-    time-out: a second one must be allowed for the later floods to be called at all.)"""
-    session = sessions("best", replace(DOS_LIMITS, timeouts_per_question=2))
-    megabytes = 4 * DOS_LIMITS.event_line_bytes // 2**20 + 1
+    """Megabytes without a newline (several times the longest event line the grader reads, and
+    several of its reads), then garbage lines until killed, on the grader's pipe, in each of the
+    first FLOODS calls; the over-long line is counted past and refused as the answer of its case.
+    (The first flood is a time-out: a second one must be allowed for the later floods to be called
+    at all.) The answer limit is made small so that the over-long line is written well within the
+    half-second a call has even on a saturated machine: at the default limit it is some 46 MB."""
+    limits = replace(DOS_LIMITS, timeouts_per_question=2, answer_mb=0.1)
+    session = sessions("best", limits)
+    megabytes = 4 * limits.event_line_bytes // 2**20 + 1
     result = _grade(session, tmp_path, "3c-cell", PIPES + f'''
 _CALLS = []
 def lstm_cell_jacobian(params, x, c_prev, o_prev):

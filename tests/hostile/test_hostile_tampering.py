@@ -233,9 +233,16 @@ def sigmoid_jacobian(W, x):
 
 def test_fake_events_on_every_open_descriptor(attack_session, tmp_path):
     """Events claiming passes for every case of every job, written to every descriptor, at top
-    level and inside a graded function; the event pipe is also made non-blocking and async."""
+    level and inside a graded function; the event pipe is also made non-blocking and async.
+
+    The wrong function is defined before the top-level flood: the flood may outlast the module's
+    time limit on a busy machine, and a module stopped there keeps what it defined so far (the
+    correct function would be graded, honestly, and the attack would prove nothing)."""
     attack = PIPES + '''
 import fcntl
+def sigmoid_jacobian(W, x):
+    _flood()
+    return W * 0
 def _flood():
     fds = [fd for fd in range(0, 1024) if fd not in (0,)]
     _write_all(fds, _forged_lines())
@@ -246,9 +253,6 @@ def _flood():
         except OSError:
             pass
 _flood()
-def sigmoid_jacobian(W, x):
-    _flood()
-    return W * 0
 '''
     result = attack_session.grade(module(tmp_path, with_function("1a", attack)))
     # Forged lines are claims about the submission's own answers: they may spoil its other
