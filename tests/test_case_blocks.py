@@ -64,3 +64,16 @@ def test_the_table_is_bounded():
     drawn = [blocks.public(dataclasses.replace(PUBLIC, label=f"case {i}")) for i in range(23)]
     assert len(blocks) <= 5
     assert all(f"case {i}" in block for i, block in enumerate(drawn))
+
+
+def test_hidden_chips_differing_in_a_status_or_a_label_are_drawn_apart():
+    shared = html.environment().globals["case_blocks"]
+    hidden = [dataclasses.replace(PUBLIC, uid=f"1a/hidden/{i}", visibility="hidden", label=f"n={i}",
+                                  status=CaseStatus.PASSED) for i in range(3)]
+    first = shared.hidden(hidden)
+    for changed in ([*hidden[:2], dataclasses.replace(hidden[2], status=CaseStatus.TIMEOUT)],
+                    [*hidden[:2], dataclasses.replace(hidden[2], label="n=9")], hidden[:2]):
+        block = shared.hidden(changed)
+        assert block == html.environment().globals["case_blocks"].hidden(changed)
+        assert block != first
+    assert shared.hidden(list(hidden)) is first

@@ -88,10 +88,11 @@ def make_environment(template_loader: jinja2.BaseLoader,
 
 
 class CaseBlocks:
-    """Each case's block of a report or an instructor page, drawn once per distinct case in a run.
+    """Each case's block of a report or an instructor page (and a question's hidden-case chips),
+    drawn once per distinct case in a run.
 
     A class's students mostly pass the same cases with the same values, and drawing the cases'
-    blocks was most of the time spent on those two pages (~8 ms of ~10 a student). A block is
+    blocks was most of the time spent on those two pages (~9 ms of ~11 a student). A block is
     drawn by a macro of cases.html from exactly the values passed to it here, and is kept under
     those same values: two cases share a block only if they would draw it alike, and a block
     can depend on nothing else. The table belongs to its environment (a run's, made by the
@@ -111,6 +112,10 @@ class CaseBlocks:
         return self._block("public_case", (case.status, case.label, tuple(case.diagnosis), case.message,
                                            tuple((case.inputs or {}).items()), case.expected, case.got,
                                            case.tolerance))
+
+    def hidden(self, cases: list[CaseResult]) -> Any:
+        """A report's chips for a question's hidden cases (each one's status and label, nothing else)."""
+        return self._block("hidden_chips", (tuple((case.status, case.label) for case in cases),))
 
     def staff(self, case: Any) -> Any:
         """An instructor page's case (a `grader.render.instructor.CaseView`)."""
