@@ -77,3 +77,15 @@ def test_hidden_chips_differing_in_a_status_or_a_label_are_drawn_apart():
         assert block == html.environment().globals["case_blocks"].hidden(changed)
         assert block != first
     assert shared.hidden(list(hidden)) is first
+
+
+def test_huge_answers_all_different_keep_the_table_small():
+    """A class whose answers are each tens of thousands of characters, all different: the table
+    holds at most CHARS characters of blocks, whatever the count."""
+    blocks = html.environment().globals["case_blocks"]
+    huge = "9" * 20000
+    for i in range(40):
+        block = blocks.public(dataclasses.replace(PUBLIC, got=f"{i} {huge}", expected=huge, message=huge))
+        assert f"{i} 999" in block
+        assert blocks.chars <= blocks.CHARS
+    assert 0 < len(blocks) < 40

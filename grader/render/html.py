@@ -96,15 +96,20 @@ class CaseBlocks:
     drawn by a macro of cases.html from exactly the values passed to it here, and is kept under
     those same values: two cases share a block only if they would draw it alike, and a block
     can depend on nothing else. The table belongs to its environment (a run's, made by the
-    caller), is bounded, and is emptied when full; pages are the same with or without it.
+    caller), and is emptied when full: full is LIMIT blocks, or CHARS characters of blocks (a
+    block shows up to ~60,000 characters of a student's answers; a typical one ~1,500), so that a
+    class of huge, all different answers costs the writer a few megabytes, not a hundred. Pages
+    are the same with or without it.
     """
 
     LIMIT = 2048
+    CHARS = 2_000_000
 
     def __init__(self, env: jinja2.Environment):
         self._env = env
         self._macros: Any = None
         self._blocks: dict[tuple, Any] = {}
+        self._chars = 0
         self._lock = threading.Lock()
 
     def public(self, case: CaseResult) -> Any:
@@ -134,10 +139,18 @@ class CaseBlocks:
                 self._macros = self._env.get_template("cases.html").module
             block = getattr(self._macros, macro)(*values)
             with self._lock:
-                if len(self._blocks) >= self.LIMIT:
+                if len(self._blocks) >= self.LIMIT or self._chars + len(block) > self.CHARS:
                     self._blocks.clear()
-                self._blocks[key] = block
+                    self._chars = 0
+                if len(block) <= self.CHARS:
+                    self._blocks[key] = block
+                    self._chars += len(block)
         return block
+
+    @property
+    def chars(self) -> int:
+        """The characters of the blocks kept."""
+        return self._chars
 
 
 def environment() -> jinja2.Environment:
