@@ -89,3 +89,12 @@ def test_huge_answers_all_different_keep_the_table_small():
         assert f"{i} 999" in block
         assert blocks.chars <= blocks.CHARS
     assert 0 < len(blocks) < 40
+
+
+def test_a_value_that_cannot_be_a_key_is_drawn_all_the_same():
+    """A result read from a hand-made file may hold a list where a text belongs: its block is drawn
+    (not kept), as the page drew it before there was a table."""
+    blocks = html.environment().globals["case_blocks"]
+    odd = dataclasses.replace(PUBLIC, inputs={"W": [1, 2]}, diagnosis=[["nested"]])
+    block = blocks.public(odd)
+    assert "[1, 2]" in block and len(blocks) == 0

@@ -133,11 +133,12 @@ class CaseBlocks:
 
     def _block(self, macro: str, values: tuple) -> Any:
         key = (macro, *values)
-        block = self._blocks.get(key)
+        try:
+            block = self._blocks.get(key)
+        except TypeError:       # a value that cannot be a key (a list, in a result read from a hand-made file)
+            return self._draw(macro, values)
         if block is None:
-            if self._macros is None:
-                self._macros = self._env.get_template("cases.html").module
-            block = getattr(self._macros, macro)(*values)
+            block = self._draw(macro, values)
             with self._lock:
                 if len(self._blocks) >= self.LIMIT or self._chars + len(block) > self.CHARS:
                     self._blocks.clear()
@@ -146,6 +147,11 @@ class CaseBlocks:
                     self._blocks[key] = block
                     self._chars += len(block)
         return block
+
+    def _draw(self, macro: str, values: tuple) -> Any:
+        if self._macros is None:
+            self._macros = self._env.get_template("cases.html").module
+        return getattr(self._macros, macro)(*values)
 
     @property
     def chars(self) -> int:
