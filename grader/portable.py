@@ -40,6 +40,7 @@ ISOLATION = "none (self-check on your own machine)"
 START_SECONDS = 120.0      # a cold interpreter importing numpy and IPython (slow laptops, Colab)
 MAX_FRUITLESS = 3
 KILL_GRACE = 1.0           # past its own watchdog, how long the child has before it is killed
+READER_GRACE = 1.0         # after the child is gone, how long its reader has to reach the pipe's end
 
 
 class _Child:
@@ -57,15 +58,20 @@ class _Child:
                                      stdout=subprocess.PIPE, stderr=self.stderr, cwd=cwd, env=env,
                                      creationflags=flags, start_new_session=sys.platform != "win32")
         self.events: "queue.Queue[dict | None]" = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         self.send_text(job)
 
     def _read(self) -> None:
-        for line in self.proc.stdout:
-            event = jobwire.parse_event(line)
-            if event is not None:
-                self.events.put(event)
-        self.events.put(None)                       # the process is gone
+        try:
+            for line in self.proc.stdout:
+                event = jobwire.parse_event(line)
+                if event is not None:
+                    self.events.put(event)
+        except (ValueError, OSError):
+            pass        # closed by `stop` while a process the child left behind still held the pipe
+        finally:
+            self.events.put(None)                   # the process is gone
 
     def send_text(self, line: str) -> None:
         """Send one message, as `jobwire` built it."""
@@ -89,6 +95,9 @@ class _Child:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        # The reader ends at the pipe's end; closing the pipe under it first makes its read fail
+        # in the middle (a process the student started may still hold the pipe: then it does).
+        self.reader.join(timeout=READER_GRACE)
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()

@@ -221,3 +221,44 @@ def test_a_child_that_cannot_start_says_why(tmp_path, public_cases, monkeypatch)
     result = selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
     assert _all(result.questions[0].cases, "crashed")
     assert any("numpy is not installed here" in p.message for p in result.problems)
+
+
+class _ClosedMidway:
+    """A child's stdout that gives one event line, then fails as a pipe closed by another thread does."""
+
+    def __iter__(self):
+        yield b'{"ev": "loaded", "job": 0}\n'
+        raise ValueError("PyMemoryView_FromBuffer(): info->buf must not be NULL")
+
+
+def test_a_reader_whose_pipe_is_closed_under_it_ends_quietly():
+    """`_Child.stop` closes the child's stdout; a reader thread still reading it then fails in the
+    middle of a read (seen as an unhandled exception in a thread, 1 suite run in 6). It ends the
+    way it ends at the pipe's end: the events it had, then None."""
+    import queue
+    from types import SimpleNamespace
+
+    child = portable._Child.__new__(portable._Child)
+    child.proc = SimpleNamespace(stdout=_ClosedMidway())
+    child.events = queue.Queue()
+    child._read()                         # raised ValueError in its thread before
+    assert child.events.get_nowait() == {"ev": "loaded", "job": 0}
+    assert child.events.get_nowait() is None
+
+
+def test_stop_lets_the_reader_reach_the_end_of_the_pipe_before_closing_it(tmp_path, public_cases):
+    path = _module(tmp_path, "def sigmoid_jacobian(W, x):\n    return W\n")
+    children = []
+    real = portable._Child
+
+    class Watched(real):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            children.append(self)
+
+    portable._Child = Watched
+    try:
+        selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
+    finally:
+        portable._Child = real
+    assert children and all(not c.reader.is_alive() for c in children)
