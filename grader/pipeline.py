@@ -175,22 +175,13 @@ class Judged:
             verdict = _judge(question, case, answer, self.case_set.memo, self.staff)
             self.verdicts[answer.uid] = verdict
             if verdict.status == FAILED and answer.status == ANSWERED:
-                shown = self._shown(case, verdict)
-                if shown is None:
-                    shown = described(self.case_set.memo, question.kind, answer.value)
+                # the text the page shows, from the table of descriptions (made just now by `_judge`)
+                shown = described(self.case_set.memo, question.kind, answer.value)
                 self.wrong.append(_print(question, case, verdict, answer, shown))
                 if _size(answer.value) <= LOCATE_BYTES:
                     self.wrong_values[case.uid] = answer.value
         except Exception as exc:  # noqa: BLE001 - re-raised by raise_fault once the run is over
             self.fault = exc
-
-    def _shown(self, case: Case, verdict: CaseResult) -> str | None:
-        """The description already made of a case's answer: the report's (public) or the staff view's
-        (hidden: `_judge` has just added its staff case)."""
-        if case.visibility == PUBLIC:
-            return verdict.got
-        last = self.staff[-1] if self.staff else None
-        return last.got if last is not None and last.uid == case.uid else None
 
     def raise_fault(self) -> None:
         if self.fault is not None:
@@ -230,6 +221,9 @@ class Judged:
         return where
 
 
+SHOWN_LIMIT = 3000      # characters of an answer's description that a report shows
+
+
 class Descriptions:
     """How answers read in a report (cleaned and bounded), made once per distinct value and kept
     for the next submission.
@@ -261,9 +255,6 @@ class Descriptions:
                     self._texts.pop(next(iter(self._texts)), None)
                 self._texts[key] = text
         return text
-
-
-SHOWN_LIMIT = 3000      # characters of an answer's description that a report shows
 
 
 def described(memo: dict, kind: str, value: Any) -> str:

@@ -43,7 +43,6 @@ def public_session(config):
         yield s
 
 
-
 @pytest.fixture(scope="session")
 def made_once(tmp_path_factory) -> Callable[[str, Callable[[Path], None]], Path]:
     """`made_once(name, make)`: a folder that `make` fills once per test run, shared by the xdist workers.

@@ -246,19 +246,15 @@ def test_a_reader_whose_pipe_is_closed_under_it_ends_quietly():
     assert child.events.get_nowait() is None
 
 
-def test_stop_lets_the_reader_reach_the_end_of_the_pipe_before_closing_it(tmp_path, public_cases):
+def test_stop_lets_the_reader_reach_the_end_of_the_pipe_before_closing_it(tmp_path, public_cases, monkeypatch):
     path = _module(tmp_path, "def sigmoid_jacobian(W, x):\n    return W\n")
     children = []
-    real = portable._Child
 
-    class Watched(real):
+    class Watched(portable._Child):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             children.append(self)
 
-    portable._Child = Watched
-    try:
-        selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
-    finally:
-        portable._Child = real
+    monkeypatch.setattr(portable, "_Child", Watched)
+    selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
     assert children and all(not c.reader.is_alive() for c in children)
