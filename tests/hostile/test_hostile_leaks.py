@@ -26,6 +26,7 @@ from conftest import (ATTACK_LIMITS, CANARY_SECRET, CAROL, FULL, POINTS, assert_
                       assert_next_graded_fully, assert_no_hidden_inputs, hidden_numbers, module, notebook,
                       result_text, with_function)
 from grader.config import DEMO_SECRET
+from markupsafe import escape
 
 LEVELS = ["best", "rlimits"]
 # For the attacks that are waited out: a cell time-out of 1 s (the runner stops a cell a second
@@ -396,3 +397,28 @@ def cell_state_gradient(fs):
     assert all(c.status != "passed" for q in result.questions if q.id == "3c-carousel" for c in q.hidden)
     assert_all_promises(result, attack_session, tmp_path, attacked={"3c-carousel": POINTS["3c-carousel"]})
     assert_next_graded_fully(attack_session, tmp_path)
+
+
+def test_case_blocks_shared_by_a_runs_pages_never_carry_hidden_values_into_a_report(attack_session, tmp_path):
+    """One run's reports and instructor pages share a table of drawn case blocks (grader.render.html
+    .CaseBlocks). A submission wrong everywhere has every hidden case drawn in full on its instructor
+    page, inputs and expected values included; its report, drawn after that page from the same
+    table, and again once the table holds both, shows none of them."""
+    from grader.render import html, instructor
+
+    wrong = "".join(f"def {name}(*args):\n    return 0\n" for name in
+                    ("sigmoid_jacobian", "bptt_grad", "bptt_terms", "matrix_power_eig", "lstm_step"))
+    result = attack_session.grade(module(tmp_path, with_function("1a", wrong)))
+    public = {text for q in result.questions for c in q.public
+              for text in [*(c.inputs or {}).values(), c.expected] if text}
+    hidden = {text for s in result.staff if s.uid.split("/")[1] == "hidden"
+              for text in [*s.inputs.values(), s.expected] if text and text not in public and len(text) > 40}
+    assert len(hidden) > 50
+    env = html.environment()
+    for _ in range(2):
+        page = instructor.instructor_html(result, env=env)
+        report = html.report(result, env)
+        shown = [text for text in hidden if escape(text) in page]
+        assert len(shown) == len(hidden)                  # the instructor page holds them all
+        assert not [text for text in hidden if escape(text) in report]
+    assert len(env.globals["case_blocks"]) > 0

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from attack_tools import PIPES
+from attack_tools import PIPES, STACK
 from conftest import (CAROL, FULL, POINTS, ROOT, assert_all_promises, assert_honest, assert_next_graded_fully,
                       assert_no_processes, assert_nothing_written, module, notebook, result_text, with_function)
 
@@ -257,6 +257,32 @@ _flood()
     result = attack_session.grade(module(tmp_path, with_function("1a", attack)))
     # Forged lines are claims about the submission's own answers: they may spoil its other
     # questions (they claim wrong answers for them), never lift any question or the next submission.
+    assert_all_promises(result, attack_session, tmp_path, attacked={**POINTS, "1a": 0})
+    assert result.score <= FULL - POINTS["1a"]
+    assert_next_graded_fully(attack_session, tmp_path)
+
+
+def test_rewriting_the_answer_the_worker_holds(attack_session, tmp_path):
+    """A case's answer is held in the worker's channel until the next case's start (worker.Channel).
+    The channel is a local of the worker's frames, so a graded function can reach it: each call
+    puts forged passes for every case of its job, and the batch's end, in front of what is held,
+    then replaces the channel's writer with one that claims every held answer passed and equals
+    the expected zeros. These are claims about its own answers, as any line it writes: they may
+    spoil its other questions, never lift any of them or reach the next submission."""
+    attack = PIPES + STACK + '''
+def sigmoid_jacobian(W, x):
+    channel = _from_stack("channel")
+    job = _from_stack("job_id")
+    if channel is not None and job is not None:
+        channel.held = _forged_lines(range(job, job + 1)) + channel.held
+        original = type(channel).write
+        def write(data, hold=False):
+            forged = data.replace(b'"status": "error"', b'"status": "passed"')
+            return original(channel, forged, hold)
+        channel.write = write
+    return W * 0
+'''
+    result = attack_session.grade(module(tmp_path, with_function("1a", attack)))
     assert_all_promises(result, attack_session, tmp_path, attacked={**POINTS, "1a": 0})
     assert result.score <= FULL - POINTS["1a"]
     assert_next_graded_fully(attack_session, tmp_path)
