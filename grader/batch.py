@@ -35,7 +35,9 @@ Why it is shaped like this:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import hashlib
 import json
 import os
@@ -555,8 +557,9 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
     out = Path(out)
     staging = tempfile.TemporaryDirectory(prefix="grader-intake-")
     try:
-        return _run(folder, out, config, workers, force, manual_scores, progress, session, on_result, roster,
-                    shard, Path(staging.name), started)
+        with collecting_only_what_the_batch_makes():
+            return _run(folder, out, config, workers, force, manual_scores, progress, session, on_result,
+                        roster, shard, Path(staging.name), started)
     finally:
         staging.cleanup()
 
@@ -740,6 +743,29 @@ def _finish(out: Path, report: BatchReport, manual_scores: str | os.PathLike | N
         raise problem
 
 
+@contextlib.contextmanager
+def collecting_only_what_the_batch_makes() -> Iterator[None]:
+    """Leave the objects that existed before the batch out of its garbage collections (gc.freeze).
+
+    `give_back_memory` collects twice per batch, and Python's own collections run as the batch
+    allocates; each full collection walks every object of the process. In the grader's command
+    these are its modules; in a process that lives on (a test session, a notebook, a service
+    that grades) they are everything it ever kept, and walking them made the two collections
+    alone cost ~0.1-0.3 s per batch, 8.5 s of a 52 s test run. What existed before the batch is
+    not the batch's garbage; it goes back to the collector when the batch ends. A process that
+    froze objects itself (before forking workers, say) keeps its own policy: nothing is changed.
+    The writer process, forked during the batch, inherits the freeze: its collections do not
+    touch (and copy) the pages of objects it shares with this process either."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def give_back_memory() -> None:
     """Return the memory freed so far to the system (glibc's `malloc_trim`; elsewhere nothing).
 
@@ -747,7 +773,6 @@ def give_back_memory() -> None:
     glibc keeps freed heap pages for reuse, so without this each step's peak would stack on the
     last one's in the process's resident size."""
     import ctypes
-    import gc
 
     gc.collect()
     try:

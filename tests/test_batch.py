@@ -355,3 +355,37 @@ def test_two_hand_ins_of_one_student_never_share_a_folder(tmp_path: Path):
     again = batch.Submission("ana", tmp_path / "elsewhere.ipynb",
                              student=Student(id="1001", lms="canvas", submission_id="5001"))
     assert batch.student_dir(tmp_path, first) == batch.student_dir(tmp_path, again)    # stable across runs
+
+
+def test_a_batchs_collections_leave_out_what_existed_before_it(class_dir: Path, tmp_path: Path, session: Session):
+    """A batch collects garbage (give_back_memory, twice) and Python collects as it allocates; in a
+    process that lives on (this test session, a notebook) walking everything it ever kept made
+    those collections cost ~0.1-0.3 s per batch. What existed before the batch is frozen while it
+    runs (gc.freeze: left out of every collection), and given back to the collector when it ends,
+    whether it ends well or not."""
+    import gc
+
+    kept_before = object.__new__(type("KeptBefore", (), {}))       # tracked by the collector
+    assert gc.is_tracked(kept_before) and gc.get_freeze_count() == 0
+    frozen_during: list[int] = []
+    batch.run_batch(class_dir, tmp_path / "out", session.config, session=session, progress=False,
+                    on_result=lambda s, r: frozen_during.append(gc.get_freeze_count()))
+    assert len(frozen_during) == 4 and min(frozen_during) > 0       # everything from before: left out
+    assert gc.get_freeze_count() == 0                                # ... and given back
+    with pytest.raises(batch.BatchError):
+        batch.run_batch(tmp_path / "no-such-folder", tmp_path / "out2", session.config, session=session,
+                        progress=False)
+    assert gc.get_freeze_count() == 0                                # a batch that fails gives it back too
+
+
+def test_a_process_that_froze_objects_itself_keeps_them_frozen(class_dir: Path, tmp_path: Path, session: Session):
+    """A service that froze its objects itself (before forking, say) keeps its own policy."""
+    import gc
+
+    gc.freeze()
+    try:
+        report = batch.run_batch(class_dir, tmp_path / "out", session.config, session=session, progress=False)
+        assert report.graded == 4
+        assert gc.get_freeze_count() > 0                             # still frozen: the batch did not unfreeze
+    finally:
+        gc.unfreeze()
