@@ -35,9 +35,7 @@ Why it is shaped like this:
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import hashlib
 import json
 import os
@@ -56,6 +54,7 @@ from . import __version__, submitted
 from . import writer as writer_process
 from .config import Config
 from .files import flush_to_disk, read_text_or_none, write_atomic, write_chunks_atomic
+from .heap import collecting_only_new_objects, give_back_memory
 from .results import (GRADED, NO_SUBMISSION, Problem, Result, Student, SubmissionStatus, json_object_chunks,
                       json_text)
 from .sandbox import SandboxUnavailable
@@ -557,7 +556,7 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
     out = Path(out)
     staging = tempfile.TemporaryDirectory(prefix="grader-intake-")
     try:
-        with collecting_only_what_the_batch_makes():
+        with collecting_only_new_objects():
             return _run(folder, out, config, workers, force, manual_scores, progress, session, on_result,
                         roster, shard, Path(staging.name), started)
     finally:
@@ -741,44 +740,6 @@ def _finish(out: Path, report: BatchReport, manual_scores: str | os.PathLike | N
         report.similarity = _similarity(out, report.outcomes, config, case_set, env)
     if problem is not None:
         raise problem
-
-
-@contextlib.contextmanager
-def collecting_only_what_the_batch_makes() -> Iterator[None]:
-    """Leave the objects that existed before the batch out of its garbage collections (gc.freeze).
-
-    `give_back_memory` collects twice per batch, and Python's own collections run as the batch
-    allocates; each full collection walks every object of the process. In the grader's command
-    these are its modules; in a process that lives on (a test session, a notebook, a service
-    that grades) they are everything it ever kept, and walking them made the two collections
-    alone cost ~0.1-0.3 s per batch, 8.5 s of a 52 s test run. What existed before the batch is
-    not the batch's garbage; it goes back to the collector when the batch ends. A process that
-    froze objects itself (before forking workers, say) keeps its own policy: nothing is changed.
-    The writer process, forked during the batch, inherits the freeze: its collections do not
-    touch (and copy) the pages of objects it shares with this process either."""
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-def give_back_memory() -> None:
-    """Return the memory freed so far to the system (glibc's `malloc_trim`; elsewhere nothing).
-
-    A large class's pages are built one after another, each freeing its working memory when done;
-    glibc keeps freed heap pages for reuse, so without this each step's peak would stack on the
-    last one's in the process's resident size."""
-    import ctypes
-
-    gc.collect()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _refreshed(out: Path, outcome: Outcome, expected_sha256: str | None, env) -> Outcome:

@@ -71,26 +71,6 @@ def megabytes(size: float) -> str:
     return f"{size / 2**20:.3g}"
 
 
-def bound_heap() -> None:
-    """Make large buffers (event lines, decoded answers) go to the system and back when freed.
-
-    glibc raises its mmap threshold after the first large buffer is freed (up to 32 MB); from then
-    on buffers of a few megabytes come from the heap, and what a grading thread frees there stays
-    resident: with four threads reading answers of the largest size, ~110 MB more. A fixed
-    threshold of 1 MB keeps the grader's own memory to what is in use. Elsewhere (no glibc) this
-    does nothing.
-    """
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, 1 << 20)
-    except (OSError, AttributeError):
-        pass
-
-
-M_MMAP_THRESHOLD = -3
-
-
 from .protocol import (  # noqa: E402,F401 - the plain data of a run, re-exported here
     CASE_STATUSES, CELL_STATUSES, MAX_ELEMENTS, BadValue, CallSpec, CellRun, RawAnswer, RunReport, Sink,
     _int, _raw_answer, _seconds, _text, decode_array, decode_value, encode_arg, grace)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .config import Config
 from .results import Problem, Result, SubmissionStatus
-from .runner import Worker, bound_heap, run_program
+from .heap import bound_heap, collecting_only_new_objects
+from .runner import Worker, run_program
 from .sandbox import SandboxUnavailable
 from .spec import PUBLIC, CaseSet
 from .text import clean
@@ -66,8 +67,9 @@ class Session:
         from . import pipeline
 
         try:
-            result = pipeline.grade(path, self.case_set, self.run, name=name, visibility=self.visibility,
-                                    extras=self.extras)
+            with collecting_only_new_objects():       # a long-lived caller's objects are not walked
+                result = pipeline.grade(path, self.case_set, self.run, name=name, visibility=self.visibility,
+                                        extras=self.extras)
         except SandboxUnavailable:
             raise                 # the required sandbox cannot be had here: no submission can be graded
         except Exception as exc:  # noqa: BLE001 - a grader fault must cost one result, not the batch

@@ -1,0 +1,63 @@
+"""The grader's own process and its memory (grader.heap): what its garbage collections walk.
+
+A batch and a single grade freeze the objects that existed before them (gc.freeze), so that the
+collections made while they run walk only what they make: in a long-lived process (a notebook
+running the self-check, a service, this test session) a full collection otherwise walks
+everything it ever kept. The batch's own promises are in tests/test_batch.py.
+"""
+from __future__ import annotations
+
+import gc
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader import heap, pipeline
+
+SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
+
+
+def test_objects_from_before_are_left_out_and_given_back_however_the_block_ends():
+    kept_before = type("KeptBefore", (), {})()
+    assert gc.is_tracked(kept_before) and gc.get_freeze_count() == 0
+    with heap.collecting_only_new_objects():
+        assert gc.get_freeze_count() > 0
+        made_inside = type("MadeInside", (), {})()
+        gc.collect()                                   # walks what was made inside, not the rest
+        assert gc.is_tracked(made_inside)
+        with heap.collecting_only_new_objects():       # entered again inside itself: no change
+            assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > 0               # the inner block did not unfreeze
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), heap.collecting_only_new_objects():
+        raise RuntimeError("a grade that fails")
+    assert gc.get_freeze_count() == 0                  # given back when the block raises, too
+
+
+def test_a_process_that_froze_its_objects_keeps_its_policy():
+    gc.freeze()
+    try:
+        with heap.collecting_only_new_objects():
+            pass
+        assert gc.get_freeze_count() > 0               # not unfrozen by the block
+    finally:
+        gc.unfreeze()
+
+
+def test_a_grade_leaves_out_what_existed_before_it(session, monkeypatch, tmp_path):
+    """Session.grade (the Gradescope harness, the kit, a notebook's self-check, a service) runs
+    the real pipeline with what existed before it frozen, and gives it back afterwards."""
+    seen = []
+    real = pipeline.grade
+
+    def grade(*args, **kwargs):
+        seen.append(gc.get_freeze_count())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "grade", grade)
+    shutil.copy(SUBMISSIONS / "carol_module.py", tmp_path / "hw3.py")
+    result = session.grade(tmp_path / "hw3.py")
+    assert result.score == pytest.approx(100)
+    assert len(seen) == 1 and seen[0] > 0
+    assert gc.get_freeze_count() == 0
