@@ -51,6 +51,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from . import pysource
 from .environment import DEFAULT_PACKAGES, PackageListError, check_packages
 from .late import LatePolicy, LatePolicyError
 from .late import parse as parse_late
@@ -364,7 +365,7 @@ def _literal_declaration(origin: str | None) -> tuple[str, ...] | None:
     if not origin or not origin.endswith(".py"):
         return None
     try:
-        tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
+        tree = pysource.parse(Path(origin).read_text(encoding="utf-8"))
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return None
     for node in tree.body:

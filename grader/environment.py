@@ -14,6 +14,7 @@ import re
 import sys
 from dataclasses import dataclass
 
+from . import pysource
 from .load import NOTEBOOK, Program
 
 DEFAULT_PACKAGES = ("numpy", "scipy", "matplotlib")
@@ -176,7 +177,7 @@ def _as_python(source: str) -> str:
 
 def _imports_in(source: str) -> list[tuple[str, int]]:
     try:
-        tree = ast.parse(source)
+        tree = pysource.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     found = []

@@ -34,7 +34,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, caseset
+from . import __version__, caseset, pysource
 from .config import DEMO_SECRET, ENVIRONMENT_NAME, Config
 from .environment import project_name
 from .spec import CaseSet
@@ -269,7 +269,7 @@ def instructor_code_lines(config: Config) -> set[str]:
     for path in files:
         try:
             source = path.read_text(encoding="utf-8")
-            tree = ast.parse(source)
+            tree = pysource.parse(source)
         except (OSError, SyntaxError, UnicodeDecodeError):
             continue
         numbered = _source_lines(source)
