@@ -61,3 +61,38 @@ def test_a_grade_leaves_out_what_existed_before_it(session, monkeypatch, tmp_pat
     assert result.score == pytest.approx(100)
     assert len(seen) == 1 and seen[0] > 0
     assert gc.get_freeze_count() == 0
+
+
+def test_a_block_inside_another_asks_the_collector_nothing(monkeypatch):
+    """gc.get_freeze_count walks every frozen object: a grade inside a batch (the whole process
+    frozen) must not ask it, or each grade costs a walk of the process (26 s of the suite's CPU)."""
+    asked = []
+    real = gc.get_freeze_count
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: asked.append(1) or real())
+    with heap.collecting_only_new_objects():
+        assert len(asked) == 1                         # the outermost block: is the process frozen already?
+        for _ in range(100):
+            with heap.collecting_only_new_objects():
+                pass
+        assert len(asked) == 1
+    assert real() == 0
+
+
+def test_overlapping_blocks_in_two_threads_unfreeze_when_the_last_ends():
+    import threading
+
+    inside, leave = threading.Event(), threading.Event()
+
+    def other():
+        with heap.collecting_only_new_objects():
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=other)
+    with heap.collecting_only_new_objects():
+        thread.start()
+        assert inside.wait(10)
+    assert gc.get_freeze_count() > 0                   # the other thread's block still runs
+    leave.set()
+    thread.join(10)
+    assert gc.get_freeze_count() == 0
