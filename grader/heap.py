@@ -29,7 +29,7 @@ def collecting_only_new_objects() -> Iterator[None]:
     What existed before a batch or a grade is not its garbage. Measured in this project's test
     session: the two collections of a batch (`give_back_memory`) cost ~0.1-0.3 s each while they
     walked the whole process, and the test processes spent 30.6 s collecting garbage, 13.0 s once
-    batches froze what came before them, 6.6 s once single grades did too.
+    batches froze what came before them, ~7 s once single grades did too.
 
     Blocks nest and overlap across threads (a batch's grades run inside the batch's block): the
     first to enter freezes, the last to leave unfreezes, and entering or leaving a block inside
