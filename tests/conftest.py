@@ -71,3 +71,20 @@ def made_once(tmp_path_factory) -> Callable[[str, Callable[[Path], None]], Path]
         return folder
 
     return make_once
+
+
+@pytest.fixture()
+def collector_unfrozen() -> None:
+    """Wait until no block of grader.heap runs in this process and nothing is frozen, so that a
+    test can assert the collector's state. A batch stopped by Ctrl-C lets its grading threads
+    finish their current grade in the background (each inside such a block), and the test
+    process that ran it may run this test next. Fails if that does not happen within 60 s."""
+    import gc
+    import time
+
+    from grader import heap
+
+    deadline = time.monotonic() + 60
+    while heap._FREEZE_HOLDERS[0] or gc.get_freeze_count():
+        assert time.monotonic() < deadline, "a grade or batch of an earlier test is still running"
+        time.sleep(0.05)

@@ -357,7 +357,8 @@ def test_two_hand_ins_of_one_student_never_share_a_folder(tmp_path: Path):
     assert batch.student_dir(tmp_path, first) == batch.student_dir(tmp_path, again)    # stable across runs
 
 
-def test_a_batchs_collections_leave_out_what_existed_before_it(class_dir: Path, tmp_path: Path, session: Session):
+def test_a_batchs_collections_leave_out_what_existed_before_it(class_dir: Path, tmp_path: Path, session: Session,
+                                                              collector_unfrozen):
     """A batch collects garbage (give_back_memory, twice) and Python collects as it allocates; in a
     process that lives on (this test session, a notebook) walking everything it ever kept made
     those collections cost ~0.1-0.3 s per batch. What existed before the batch is frozen while it
@@ -378,7 +379,8 @@ def test_a_batchs_collections_leave_out_what_existed_before_it(class_dir: Path, 
     assert gc.get_freeze_count() == 0                                # a batch that fails gives it back too
 
 
-def test_a_process_that_froze_objects_itself_keeps_them_frozen(class_dir: Path, tmp_path: Path, session: Session):
+def test_a_process_that_froze_objects_itself_keeps_them_frozen(class_dir: Path, tmp_path: Path, session: Session,
+                                                               collector_unfrozen):
     """A service that froze its objects itself (before forking, say) keeps its own policy."""
     import gc
 

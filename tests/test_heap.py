@@ -18,7 +18,7 @@ from grader import heap, pipeline
 SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
 
 
-def test_objects_from_before_are_left_out_and_given_back_however_the_block_ends():
+def test_objects_from_before_are_left_out_and_given_back_however_the_block_ends(collector_unfrozen):
     kept_before = type("KeptBefore", (), {})()
     assert gc.is_tracked(kept_before) and gc.get_freeze_count() == 0
     with heap.collecting_only_new_objects():
@@ -35,7 +35,7 @@ def test_objects_from_before_are_left_out_and_given_back_however_the_block_ends(
     assert gc.get_freeze_count() == 0                  # given back when the block raises, too
 
 
-def test_a_process_that_froze_its_objects_keeps_its_policy():
+def test_a_process_that_froze_its_objects_keeps_its_policy(collector_unfrozen):
     gc.freeze()
     try:
         with heap.collecting_only_new_objects():
@@ -45,7 +45,7 @@ def test_a_process_that_froze_its_objects_keeps_its_policy():
         gc.unfreeze()
 
 
-def test_a_grade_leaves_out_what_existed_before_it(session, monkeypatch, tmp_path):
+def test_a_grade_leaves_out_what_existed_before_it(session, monkeypatch, tmp_path, collector_unfrozen):
     """Session.grade (the Gradescope harness, the kit, a notebook's self-check, a service) runs
     the real pipeline with what existed before it frozen, and gives it back afterwards."""
     seen = []
@@ -63,7 +63,7 @@ def test_a_grade_leaves_out_what_existed_before_it(session, monkeypatch, tmp_pat
     assert gc.get_freeze_count() == 0
 
 
-def test_a_block_inside_another_asks_the_collector_nothing(monkeypatch):
+def test_a_block_inside_another_asks_the_collector_nothing(monkeypatch, collector_unfrozen):
     """gc.get_freeze_count walks every frozen object: a grade inside a batch (the whole process
     frozen) must not ask it, or each grade costs a walk of the process (26 s of the suite's CPU)."""
     asked = []
@@ -78,7 +78,7 @@ def test_a_block_inside_another_asks_the_collector_nothing(monkeypatch):
     assert real() == 0
 
 
-def test_overlapping_blocks_in_two_threads_unfreeze_when_the_last_ends():
+def test_overlapping_blocks_in_two_threads_unfreeze_when_the_last_ends(collector_unfrozen):
     import threading
 
     inside, leave = threading.Event(), threading.Event()
