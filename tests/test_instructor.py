@@ -63,11 +63,21 @@ def _strings(value):
             yield from _strings(v)
 
 
+PREFIX = 12     # characters of a canary looked up first (every canary is longer: three numbers or more)
+
+
 def leaks(files: list[Path], secrets: set[str]) -> list[tuple[str, str]]:
+    """Every (file, canary) where the canary occurs in the file's readable text.
+
+    A canary can occur only where its first PREFIX characters do, so each file's text is indexed
+    once by all its PREFIX-character pieces and only canaries whose prefix is there are searched
+    for: the same answer as searching every canary everywhere (~2,000 canaries in ~30 files of up
+    to 300 kB, 7 s of the suite's CPU), for a fraction of the cost."""
     found = []
     for path in files:
         text = readable_text(path)
-        found += [(str(path), s) for s in secrets if s in text]
+        pieces = {text[i:i + PREFIX] for i in range(len(text) - PREFIX + 1)}
+        found += [(str(path), s) for s in secrets if (s[:PREFIX] in pieces or len(s) < PREFIX) and s in text]
     return found
 
 
