@@ -547,6 +547,10 @@ def test_the_seed_notebook_is_named(session):
 # --------------------------------------------------------------------------------------------
 
 CASES = caseset.build(ASSIGNMENT, DEMO_SECRET)
+# The case set's memo of the variants' wrong answers, as a batch keeps it (they depend on the case
+# alone): shared by the variants' tests below, which call every variant on every hidden case, so
+# each is computed once, not once per variant tested. The tests after them diagnose without one.
+MEMO: dict = {}
 ALL_VARIANTS = [(qid, m) for qid in MISTAKES for m in MISTAKES[qid] + VARIANTS.get(qid, ())]
 
 
@@ -562,7 +566,7 @@ def test_diagnose_names_each_variant_on_the_hidden_cases(qid, mistake):
     for case in CASES.for_question(qid):
         wrong = _frozen(question, mistake.compute(*case.args))
         verdict = compare(question.kind, case.expected, wrong, question.tolerance, question.keys)
-        found = diagnose(question, case, wrong)
+        found = diagnose(question, case, wrong, MEMO)
         if verdict.passed:
             continue      # the variant coincides with the right answer here: nothing to name
         assert found == [mistake.id], (case.uid, case.label, found)    # named, once, and alone
