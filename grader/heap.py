@@ -15,10 +15,37 @@ import threading
 from typing import Iterator
 
 
-# The blocks of `collecting_only_new_objects` running now, in any thread: the freeze is ours while
-# there is one. Process-wide, as the collector's own state that it mirrors; guarded by the lock.
-_FREEZE_LOCK = threading.Lock()
-_FREEZE_HOLDERS = [0]
+class _Freeze:
+    """The blocks of `collecting_only_new_objects` running now, in any thread: the collector's
+    freeze is theirs while there is one. One per process, as the collector state it mirrors."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.holders = 0
+
+    def enter(self) -> bool:
+        """Join, freezing if first; False when the process froze objects itself (left alone)."""
+        with self._lock:
+            if self.holders == 0 and gc.get_freeze_count():
+                return False
+            if self.holders == 0:
+                gc.freeze()
+            self.holders += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.holders -= 1
+            if self.holders == 0:
+                gc.unfreeze()
+
+
+_FREEZE = _Freeze()
+
+
+def blocks_running() -> int:
+    """How many `collecting_only_new_objects` blocks run now in this process, in any thread."""
+    return _FREEZE.holders
 
 
 @contextlib.contextmanager
@@ -40,20 +67,12 @@ def collecting_only_new_objects() -> Iterator[None]:
     its own collections do not touch, and so do not copy, the pages of what it shares with its
     parent.
     """
-    with _FREEZE_LOCK:
-        ours = _FREEZE_HOLDERS[0] > 0 or not gc.get_freeze_count()
-        if ours:
-            if _FREEZE_HOLDERS[0] == 0:
-                gc.freeze()
-            _FREEZE_HOLDERS[0] += 1
+    ours = _FREEZE.enter()
     try:
         yield
     finally:
         if ours:
-            with _FREEZE_LOCK:
-                _FREEZE_HOLDERS[0] -= 1
-                if _FREEZE_HOLDERS[0] == 0:
-                    gc.unfreeze()
+            _FREEZE.leave()
 
 
 M_MMAP_THRESHOLD = -3      # glibc's mallopt parameter
