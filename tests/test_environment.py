@@ -146,3 +146,17 @@ def test_allowed_modules_are_the_declared_packages_own():
     allowed = environment.allowed_modules(DEFAULT_PACKAGES)
     assert {"numpy", "scipy", "matplotlib", "pylab", "mpl_toolkits", "IPython"} <= set(allowed)
     assert "PIL" not in allowed
+
+
+def test_imports_are_read_ahead_only_within_a_budget_of_source():
+    """They are read in the grader's own process: a hand-in of megabytes of import lines must not
+    make it build a tree of all of them (tests/hostile/test_hostile_dos.py); a real one is read whole."""
+    from grader.load import NOTEBOOK, Program, Unit
+
+    small = Unit(index=0, source="import torch\n")
+    flood = Unit(index=1, source="import tensorflow\n" + "import os\n" * (environment.IMPORTS_READ_BYTES // 10))
+    after = Unit(index=2, source="import jax\n")
+    program = Program(kind=NOTEBOOK, filename="hw3.ipynb", units=[small, flood, after])
+    assert [i.module for i in environment.imports(program)] == ["torch"]      # stops at the flood
+    program = Program(kind=NOTEBOOK, filename="hw3.ipynb", units=[small, after])
+    assert [i.module for i in environment.imports(program)] == ["torch", "jax"]

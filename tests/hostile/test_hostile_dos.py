@@ -519,3 +519,22 @@ def cell_state_gradient(fs):
     public = [c for q in result.questions if q.id == "3c-carousel" for c in q.public]
     assert public and all(c.message == "answer too large: 38.1 MB, limit 8 MB" for c in public), public[0].message
     assert_next_graded_fully(attack_session, tmp_path)
+
+
+# 15 MB of import statements, under the hand-in cap (20 MB): the grader reads a hand-in's imports in
+# its own process (to tell the student which module the graded environment lacks), and a parse of
+# all of it built an AST of 1.5 million nodes there: 2.6 GB and 13 s of the trusted process's CPU.
+IMPORT_FLOOD = "import os\n" * 1_500_000
+
+
+def test_a_flood_of_import_statements_keeps_the_grader_small(tmp_path):
+    """As a module, and as a notebook of forty 250 kB cells (each small; 10 MB together, the
+    notebook's JSON just under the cap)."""
+    flood_module = module(tmp_path, CAROL + IMPORT_FLOOD, "imports.py")
+    cells = [CAROL] + ["import os\n" * 25_000] * 40
+    flood_notebook = notebook(tmp_path, cells, "imports.ipynb")
+    report = _in_child("best", "grade", flood_module, flood_notebook)
+    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    as_module, as_notebook, after = report["results"]
+    assert as_module["status"] and as_notebook["status"]          # each an answer
+    assert after["score"] == FULL, "the next submission, graded by the same worker"
