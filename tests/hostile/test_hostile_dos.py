@@ -18,7 +18,7 @@ import pytest
 
 from attack_tools import PIPES, STACK
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
-from conftest import (ATTACK_LIMITS, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
+from conftest import (ANSWER_BOUND, ATTACK_LIMITS, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
                       host_addresses, module, notebook, with_function)
 from grader.runner import Limits
 
@@ -538,3 +538,34 @@ def test_a_flood_of_import_statements_keeps_the_grader_small(tmp_path):
     as_module, as_notebook, after = report["results"]
     assert as_module["status"] and as_notebook["status"]          # each an answer
     assert after["score"] == FULL, "the next submission, graded by the same worker"
+
+
+def test_a_source_the_graders_parser_cannot_take_costs_only_its_own_grade(attack_session, tmp_path):
+    """Sources that make the grader's own parse of their imports fail (nested 200,000 deep: a
+    MemoryError; 300 parentheses: a SyntaxError), in a batch: the parse is process-wide and one
+    thread at a time (grader.pysource), so a failed one must release it; the students after them
+    are parsed and graded in full, and the attackers get their own answers."""
+    import threading
+
+    from grader.batch import run_batch
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "a_deep.py").write_text(CAROL + "import os\nx = " + "-" * 200_000 + "1\n", encoding="utf-8")
+    (folder / "b_parens.py").write_text(CAROL + "import os\nx = " + "(" * 300 + "1" + ")" * 300 + "\n",
+                                        encoding="utf-8")
+    (folder / "c_torch.py").write_text(CAROL + "import torch_is_not_here\n", encoding="utf-8")
+    (folder / "d_correct.py").write_text(CAROL, encoding="utf-8")
+    # In a thread of its own: a parse lock left held would stop the batch's next parse forever.
+    done: list = []
+    batch = threading.Thread(daemon=True, target=lambda: done.append(run_batch(
+        folder, tmp_path / "out", attack_session.config, session=attack_session, progress=False)))
+    batch.start()
+    batch.join(ANSWER_BOUND)
+    assert done, f"the batch did not finish within {ANSWER_BOUND:g} s"
+    by_name = {r.submission: r for r in done[0].results}
+    assert set(by_name) == {"a_deep", "b_parens", "c_torch", "d_correct"}
+    assert by_name["d_correct"].score == FULL
+    assert all(r.status for r in by_name.values())
+    # parsed after the failures: its import of a module the environment lacks is still read ahead
+    assert any("torch_is_not_here" in p.message for p in by_name["c_torch"].problems)
