@@ -6,6 +6,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grader.results import CRASHED, ERROR, FAILED, GRADED, MISSING, NOT_RUN, PASSED, TIMEOUT, UNREADABLE, Result
 
@@ -271,3 +273,13 @@ def test_a_grader_fault_costs_one_result_not_the_run(config, monkeypatch):
         assert any(p.code == "internal-error" and "simulated grader bug" in p.message for p in result.problems)
         monkeypatch.undo()
         assert s.grade(SUBMISSIONS / "carol_module.py").score == FULL
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" \t\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029\u00a0ab")), max_size=40))
+def test_a_cells_first_line_is_splitlines_first_non_blank_line(source):
+    """A cell's heading in the report (its first line that is not blank) is found without splitting
+    the whole cell into lines: the same line as `str.splitlines` gives, whatever the line breaks."""
+    from grader.pipeline import first_line
+
+    assert first_line(source) == next((line for line in source.splitlines() if line.strip()), "")
