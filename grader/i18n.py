@@ -136,6 +136,8 @@ MESSAGES = (
     N_("there is no question {question}; the questions are: {questions}"),
     N_("{name} is not a valid notebook: it is not JSON ({detail})"),
     N_("shell commands are not run by the grader: {commands}"),
+    N_("line {line} (`{text}`) is IPython syntax, which Python refuses: this file was run as IPython runs a "
+       "notebook's cells, so its code was graded; `python` alone would stop at that line"),
 )
 
 

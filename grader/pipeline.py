@@ -24,7 +24,7 @@ from .load import WRITTEN, LoadError, Program, load
 from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, TIMEOUT,
                       UNREADABLE, AnswerPrint, CaseResult, CellReport, CellStatus, Problem,
                       QuestionResult, Result, StaffCase)
-from .protocol import CallSpec, RawAnswer, RunReport, Sink
+from .protocol import CallSpec, CellRun, RawAnswer, RunReport, Sink
 from .score import question_result
 from .similarity import answer_digest
 from .spec import PUBLIC, Case, CaseSet, Question
@@ -99,6 +99,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         result.problems += [p for module, p in _environment_problems(program, extras) if module not in failed]
         result.problems += runtime
         result.output = clean(report.output, 20000)
+        result.problems += _ipython_problems(report.cells, sources)
         if report.shell_escapes:
             escapes = "; ".join(clean(e, 80) for e in report.shell_escapes[:5])
             result.problems.append(Problem("shell-escape-not-run",
@@ -357,6 +358,18 @@ def _blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellRepo
             case.message = _with_cause(case.message, _import_cause(case.message, cells, sources))
 
 
+def _ipython_problems(runs: dict[int, CellRun], sources: dict[int, str]) -> list[Problem]:
+    """A module that Python refused and the worker ran as IPython runs it says so, once, naming its
+    first line of IPython syntax: the grade stands, but `python` alone would stop at that line."""
+    for index, run in sorted(runs.items()):
+        if run.ipython_line:
+            text = clean(nth_line(sources.get(index, ""), run.ipython_line).strip(), 80)
+            return [Problem("ipython-syntax", f"line {run.ipython_line} (`{text}`) is IPython syntax, which Python "
+                            "refuses: this file was run as IPython runs a notebook's cells, so its code was graded; "
+                            "`python` alone would stop at that line")]
+    return []
+
+
 def _import_problems(cells: list[CellReport]) -> list[Problem]:
     """One problem per module that could not be imported, naming the first cell it failed in: the
     cause, said once at the top, of the errors that follow from it (names that cell never defined)."""
@@ -494,6 +507,25 @@ def first_line(source: str) -> str:
     start = max(source.rfind(c, 0, found.start()) for c in LINE_BREAKS) + 1
     end = min((i for i in (source.find(c, found.start()) for c in LINE_BREAKS) if i >= 0), default=len(source))
     return source[start:end]
+
+
+LINE_BREAK = re.compile("\r\n|[" + LINE_BREAKS + "]")
+
+
+def nth_line(source: str, number: int) -> str:
+    """Line `number` (from 1) of `source` as `str.splitlines` counts lines, without splitting the
+    rest ("" past the end): the line a module's report names may sit in 20 MB of source."""
+    start = 0
+    breaks = LINE_BREAK.finditer(source)
+    for _ in range(number - 1):
+        found = next(breaks, None)
+        if found is None:
+            return ""
+        start = found.end()
+    if number < 1 or start >= len(source) and number > 1:
+        return ""
+    found = next(breaks, None)
+    return source[start:found.start() if found else len(source)]
 
 
 def unrun(case_set: CaseSet, message: str) -> list[QuestionResult]:

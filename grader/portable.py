@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING
 
 from . import jobwire
 from .jobwire import Ev
-from .protocol import CELL_STATUSES, CallSpec, CellRun, Limits, RawAnswer, RunReport, _int, _raw_answer, _text
+from .protocol import (CELL_STATUSES, CallSpec, CellRun, Limits, RawAnswer, RunReport, _int, _line_number, _raw_answer,
+                       _text)
 
 if TYPE_CHECKING:
     from .load import Program
@@ -186,7 +187,8 @@ class _PortableRun:
             elif kind == Ev.CELL and index in units:
                 if not self.loaded_once or index not in self.report.cells:
                     status = event.get("status") if event.get("status") in CELL_STATUSES else "error"
-                    self.report.cells[index] = CellRun(index, status, _text(event.get("error")))
+                    self.report.cells[index] = CellRun(index, status, _text(event.get("error")),
+                                                       ipython_line=_line_number(event.get("ipython_line")))
                 current = None
             elif kind == Ev.LOADED:
                 if not self.loaded_once:

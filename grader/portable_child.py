@@ -30,14 +30,15 @@ import time
 import _thread
 
 
-def _load_jobwire():
-    """The job protocol module beside this file, loaded by path (as the sandboxed worker does):
-    nothing else of the grader becomes importable from the student's code."""
+def _load_beside(stem: str):
+    """A module beside this file (`jobwire`, then `studentshell`, which uses it), loaded by path as
+    the sandboxed worker loads them: nothing else of the grader becomes importable from the
+    student's code."""
     import importlib.util
 
-    name = "_grader_jobwire"
+    name = f"_grader_{stem}"
     if name not in sys.modules:
-        path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "jobwire.py")
+        path = os.path.join(os.path.dirname(os.path.realpath(__file__)), f"{stem}.py")
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -46,9 +47,10 @@ def _load_jobwire():
 
 
 if __package__:
-    from . import jobwire               # imported as grader.portable_child (the Jupyter kernel)
+    from . import jobwire, studentshell     # imported as grader.portable_child (the Jupyter kernel)
 else:
-    jobwire = _load_jobwire()           # the self-check's child process
+    jobwire = _load_beside("jobwire")       # the self-check's child process
+    studentshell = _load_beside("studentshell")
 Ev = jobwire.Ev
 
 MAX_ELEMENTS = jobwire.MAX_ELEMENTS
@@ -151,8 +153,7 @@ def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None,
 # Time limits without signals that Windows lacks
 
 
-class Timeout(Exception):
-    pass
+Timeout = studentshell.Timeout
 
 
 class Watchdog:
@@ -204,59 +205,6 @@ class Watchdog:
 # Executing the program
 
 
-class Shell:
-    """IPython semantics for notebook cells that are not plain Python; shell escapes recorded, not run."""
-
-    def __init__(self):
-        from IPython.core.interactiveshell import InteractiveShell
-        from traitlets.config import Config
-
-        config = Config()
-        config.HistoryManager.enabled = False
-        config.InteractiveShell.colors = "NoColor"
-        config.InteractiveShell.xmode = "Plain"
-        self.ip = InteractiveShell.instance(config=config)
-        self.escapes: list[str] = []
-        self.ip.system = self.ip.system_raw = self.ip.system_piped = self._escape
-        self.ip.getoutput = self._escape
-        for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy"):
-            kind = "line" if magic in ("system", "sx") else "cell"
-            self.ip.register_magic_function(self._escape_magic(magic), magic_kind=kind, magic_name=magic)
-        self.ip.register_magic_function(lambda line="": None, magic_kind="line", magic_name="matplotlib")
-
-    def _escape(self, cmd, *args, **kwargs):
-        self.escapes.append(_short(str(cmd), 200))
-
-    def _escape_magic(self, name):
-        def magic(line="", cell=None):
-            self.escapes.append(_short(f"%%{name} {line}".strip(), 200))
-        return magic
-
-    def run(self, source: str):
-        result = self.ip.run_cell(source, store_history=False)
-        return result.error_before_exec or result.error_in_exec
-
-
-def run_unit(source: str, namespace: dict, filename: str, shell_for) -> BaseException | None:
-    """Run one cell or module: as plain Python when it compiles, else (notebooks) through IPython."""
-    try:
-        code = compile(source, filename, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as exc:
-        shell = shell_for()
-        return exc if shell is None else shell.run(source)
-    except Timeout:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - MemoryError, RecursionError
-        return exc
-    try:
-        exec(code, namespace)
-    except Timeout:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - everything a cell does is reported
-        return exc
-    return None
-
-
 class Channel:
     """Event lines to the parent, on a duplicate of the original stdout (the student's prints go elsewhere)."""
 
@@ -271,7 +219,15 @@ class Channel:
 
 def main() -> int:
     channel = Channel(os.dup(1))
-    job = jobwire.parse_message(sys.stdin.readline())
+    # The protocol's messages come on a private copy of stdin; the student's stdin is empty, as in
+    # the sandbox: `input()` or `sys.stdin.read()` in a cell must not wait for (or eat) a case batch.
+    messages = os.fdopen(os.dup(0), "r", encoding="utf-8", newline="\n")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    import builtins
+    builtins.input = studentshell.no_input
+    job = jobwire.parse_message(messages.readline())
     program, limits = job["program"], job.get("limits", {})
     # The working folder (empty, as the sandbox's scratch) comes first on the path, this grader's
     # own folder not at all.
@@ -287,20 +243,24 @@ def main() -> int:
 
     watchdog = Watchdog()
     notebook = program["kind"] == "notebook"
-    shells: list[Shell] = []
+    shells: list[studentshell.Shell] = []
 
-    def shell_for() -> Shell | None:
-        if notebook and not shells:
-            shells.append(Shell())
+    def shell_for() -> studentshell.Shell | None:
+        """IPython, started when first needed (a plain module never needs it); None without it."""
+        if not shells:
+            try:
+                shells.append(studentshell.Shell())
+            except ImportError:
+                if notebook:
+                    raise
         return shells[0] if shells else None
 
     if notebook:
         namespace = shell_for().ip.user_ns
         namespace["__name__"] = "__main__"
     else:
-        import builtins
         namespace = {"__name__": "submission", "__file__": program.get("filename", "submission.py"),
-                     "__builtins__": builtins}
+                     "__builtins__": builtins, "get_ipython": studentshell.ipython_for_module(shell_for)}
     filenames = (program.get("filename", "submission.py"),)
     sources = ({f"<cell {u['index']}>": u["source"] for u in program["units"]} if notebook
                else {filenames[0]: "\n".join(u["source"] for u in program["units"])})
@@ -314,9 +274,12 @@ def main() -> int:
         filename = f"<cell {index}>" if notebook else filenames[0]
         watchdog.arm(cell_seconds)
         try:
-            exc = run_unit(unit["source"], namespace, filename, shell_for)
+            if notebook:
+                exc, ipython_line = studentshell.run_cell(shell_for(), unit["source"], namespace, filename), 0
+            else:
+                exc, ipython_line = studentshell.run_module(shell_for, unit["source"], namespace, filename)
         except Timeout as e:
-            exc = e
+            exc, ipython_line = e, 0
         finally:
             watchdog.disarm()
         if isinstance(exc, Timeout):
@@ -325,7 +288,7 @@ def main() -> int:
             status, error = "error", explain(exc, sources)
         else:
             status, error = "ok", ""
-        channel.emit(Ev.CELL, index=index, status=status, error=error)
+        channel.emit(Ev.CELL, index=index, status=status, error=error, ipython_line=ipython_line)
 
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -337,7 +300,7 @@ def main() -> int:
     channel.emit(Ev.LOADED, output=output, shell=list(shells[0].escapes) if shells else [])
 
     answer_bytes = int(limits.get("answer_bytes", jobwire.ANSWER_BYTES))
-    for line in sys.stdin:
+    for line in messages:
         batch = jobwire.parse_message(line)
         if batch is None:
             continue

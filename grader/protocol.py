@@ -70,6 +70,7 @@ class CellRun:
     missing_module: str = ""                            # the import that failed, if that was the error
     figures: list[str] = field(default_factory=list)    # base64 PNGs the cell drew (bounded)
     figures_dropped: int = 0
+    ipython_line: int = 0          # a module Python refused, run as IPython: its first such line (else 0)
 
 
 @dataclass
@@ -138,6 +139,12 @@ def _seconds(value: Any) -> float:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _line_number(value: Any) -> int:
+    """A line number the student process sent (1 or more), or 0 when it is none."""
+    number = _int(value)
+    return number if number is not None and 0 < number < 10**9 else 0
 
 
 def _text(value: Any, limit: int = 2000) -> str:

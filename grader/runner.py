@@ -73,7 +73,7 @@ def megabytes(size: float) -> str:
 
 from .protocol import (  # noqa: E402,F401 - the plain data of a run, re-exported here
     CASE_STATUSES, CELL_STATUSES, MAX_ELEMENTS, BadValue, CallSpec, CellRun, RawAnswer, RunReport, Sink,
-    _int, _raw_answer, _seconds, _text, decode_array, decode_value, encode_arg, grace)
+    _int, _line_number, _raw_answer, _seconds, _text, decode_array, decode_value, encode_arg, grace)
 
 
 class WorkerDied(Exception):
@@ -833,7 +833,8 @@ def _cell_run(index: int, status: str, event: dict, room: int) -> CellRun:
     kept = list(itertools.islice((f for f in figures[:4 * MAX_FIGURES] if _is_png(f)), max(room, 0)))
     dropped = _int(event.get("figures_dropped")) or 0
     dropped = min(max(dropped, 0), 10**6) + min(len(figures), 10**6) - len(kept)
-    return CellRun(index, status, _text(event.get("error")), missing if missing.isidentifier() else "", kept, dropped)
+    return CellRun(index, status, _text(event.get("error")), missing if missing.isidentifier() else "", kept, dropped,
+                   _line_number(event.get("ipython_line")))
 
 
 def _is_png(data: Any) -> bool:

@@ -51,9 +51,12 @@ LEVELS = (BWRAP, RLIMITS)
 
 WORKER = Path(__file__).with_name("worker.py")
 SANDBOX_WORKER = "/opt/grader-worker/worker.py"
-# The job protocol, the one module the worker loads from beside itself (jobwire.py says why).
+# The modules the worker loads from beside itself (jobwire.py says why): the job protocol, and how
+# student code runs (studentshell.py).
 JOBWIRE = Path(__file__).with_name("jobwire.py")
 SANDBOX_JOBWIRE = "/opt/grader-worker/jobwire.py"
+STUDENTSHELL = Path(__file__).with_name("studentshell.py")
+SANDBOX_STUDENTSHELL = "/opt/grader-worker/studentshell.py"
 SANDBOX_SCRATCH = "/scratch"
 # Student code of worker number i runs as FIRST_UID + i, its zygote as ZYGOTE_UID_OFFSET above
 # that. These uids need no passwd entry.
@@ -292,7 +295,8 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int, private: Sequence[str] = ()) -> tuple[
             args += ["--tmpfs", hidden, "--remount-ro", hidden]
             notes.append(f"hidden: {hidden}")
     args += ["--dir", os.path.dirname(SANDBOX_WORKER),
-             "--ro-bind", str(WORKER), SANDBOX_WORKER, "--ro-bind", str(JOBWIRE), SANDBOX_JOBWIRE]
+             "--ro-bind", str(WORKER), SANDBOX_WORKER, "--ro-bind", str(JOBWIRE), SANDBOX_JOBWIRE,
+             "--ro-bind", str(STUDENTSHELL), SANDBOX_STUDENTSHELL]
     # bubblewrap's own root and /dev are tmpfs mounts without a size limit; when the grader is not
     # root they belong to its uid, which is the student's: read-only, so that only the size- and
     # inode-limited scratch and /tmp are writable (and emptied after every job).

@@ -43,14 +43,15 @@ import time
 import traceback
 
 
-def _load_jobwire():
-    """The job protocol module beside this file, loaded by path: `python -I` does not put this
-    directory on sys.path, and nothing else of the grader may become importable from here."""
+def _load_beside(stem: str):
+    """A module beside this file (`jobwire`, then `studentshell`, which uses it), loaded by path:
+    `python -I` does not put this directory on sys.path, and nothing else of the grader may become
+    importable from here."""
     import importlib.util
 
-    name = "_grader_jobwire"
+    name = f"_grader_{stem}"
     if name not in sys.modules:
-        path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "jobwire.py")
+        path = os.path.join(os.path.dirname(os.path.realpath(__file__)), f"{stem}.py")
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -59,10 +60,13 @@ def _load_jobwire():
 
 
 if __package__:
-    from . import jobwire               # imported as grader.worker (tests, tools)
+    from . import jobwire, studentshell     # imported as grader.worker (tests, tools)
 else:
-    jobwire = _load_jobwire()           # the standalone script, in the sandbox or at the rlimits level
+    jobwire = _load_beside("jobwire")       # the standalone script, in the sandbox or at the rlimits level
+    studentshell = _load_beside("studentshell")
 Ev, Op = jobwire.Ev, jobwire.Op
+Timeout, Shell = studentshell.Timeout, studentshell.Shell
+run_cell, run_module = studentshell.run_cell, studentshell.run_module
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -559,10 +563,6 @@ encode_answer = jobwire.encode_answer
 # The child: one job
 
 
-class Timeout(Exception):
-    pass
-
-
 def _alarm(signum, frame):
     raise Timeout()
 
@@ -622,159 +622,6 @@ def _refused_by_sandbox(exc: BaseException) -> bool:
     except BaseException:  # noqa: BLE001 - a hostile exception is simply not recognised
         return False
     return False
-class _MemoryDB(dict):
-    """The part of IPython's PickleShareDB that `%cd`, `%bookmark` and `%store` use, in memory."""
-
-    def keys(self, globpat=None):
-        import fnmatch
-
-        names = list(super().keys())
-        return names if globpat is None else [k for k in names if fnmatch.fnmatchcase(k, globpat)]
-
-
-class Shell:
-    """IPython semantics for notebook cells, with shell escapes recorded instead of run.
-
-    What a student's notebook relies on works as in Jupyter: `%cd`/`%pwd` (IPython's directory
-    history lives in memory, not in a database the student uid could not write), `%timeit` (run
-    once: timing is not graded, and its default of ~7 × 0.2 s per line would slow a batch),
-    `%matplotlib`/`%pylab` (plots are drawn off-screen, see `Figures`), `?`/`??`, `display()`.
-    IPython's tracebacks show the student's frames only (`StudentCode`).
-    """
-
-    def __init__(self):
-        from IPython.core.interactiveshell import InteractiveShell
-        from traitlets.config import Config
-
-        config = Config()
-        config.HistoryManager.enabled = False
-        config.InteractiveShell.colors = "NoColor"
-        config.InteractiveShell.xmode = "Plain"
-        self.ip = InteractiveShell.instance(config=config)
-        # `%cd`, `%bookmark` and `%store` write IPython's pickled database under the IPython
-        # directory, which the student uid does not own; a job's own dict (copied by the fork) is
-        # all a graded run needs.
-        self.ip.db = _MemoryDB()
-        self.escapes: list[str] = []
-        self.cell_name = "<cell>"
-        self.shown: BaseException | None = None
-        self.base_hooks: dict[str, int] = {}
-        self.ip.system = self.ip.system_raw = self.ip.system_piped = self._escape
-        self.ip.getoutput = self._escape
-        for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy",
-                      "conda", "mamba", "micromamba", "uv"):
-            kind = "cell" if magic in ("bash", "sh", "script", "perl", "ruby", "python2", "python3", "pypy") else "line"
-            self.ip.register_magic_function(self._escape_magic(magic), magic_kind=kind, magic_name=magic)
-        # Plots are drawn by the Agg backend whatever the notebook asks for; %matplotlib must not
-        # fail where no GUI exists.
-        self.ip.register_magic_function(lambda line="": None, magic_kind="line", magic_name="matplotlib")
-        self.ip.register_magic_function(self._pylab, magic_kind="line", magic_name="pylab")
-        self._timeit = self.ip.find_magic("timeit")
-        if self._timeit is not None:
-            self.ip.register_magic_function(self._timeit_once, magic_kind="line_cell", magic_name="timeit")
-        # As in Jupyter: %store works (on the job's in-memory db), and exit() ends nothing here
-        # (ipykernel would stop the kernel after the cell; the cells after it are graded anyway).
-        try:
-            self.ip.extension_manager.load_extension("storemagic")
-        except Exception:  # noqa: BLE001 - an IPython without it: %store is simply unknown
-            pass
-        self.ip.ask_exit = lambda: None
-        # Removed from IPython.display in IPython 8 and still in many course notebooks' first cell;
-        # it only chose the inline figures' format.
-        import IPython.display
-        if not hasattr(IPython.display, "set_matplotlib_formats"):
-            IPython.display.set_matplotlib_formats = lambda *formats, **kwargs: None
-        # The cell's real index names its code (tracebacks say "cell 4", not "Cell In[1]").
-        self.ip.compile.get_code_name = lambda raw, transformed, number: self.cell_name
-
-    def _escape(self, cmd, *args, **kwargs):
-        self.escapes.append(_short(str(cmd), 200))
-        return None
-
-    def _escape_magic(self, name):
-        def magic(line="", cell=None):
-            self.escapes.append(_short(f"%%{name} {line}".strip(), 200))
-        return magic
-
-    def _pylab(self, line=""):
-        """`%pylab`: numpy and pyplot names in the namespace, plots off-screen."""
-        self.ip.run_cell("import numpy\nimport matplotlib\nfrom matplotlib import pylab, mlab, pyplot\n"
-                         "np = numpy\nplt = pyplot\nfrom pylab import *\nfrom numpy import *",
-                         store_history=False)
-
-    def _timeit_once(self, line="", cell=None, local_ns=None):
-        """`%timeit` and `%%timeit`, with one loop of one run whatever the options say."""
-        import re
-
-        options = re.match(r"(\s*-(?:[nr]\s*\d+|[pv]\s*\S+|[tcqo]+)\b)*", line)
-        kept = re.sub(r"-[nr]\s*\d+", "", options.group(0)) if options else ""
-        rest = line[options.end():] if options else line
-        return self._timeit(f"-n1 -r1 {kept.strip()} {rest.strip()}".replace("  ", " "), cell, local_ns)
-
-    _timeit_once.needs_local_scope = True
-    _timeit_once._ipython_magic_no_var_expand = True
-
-    def warm(self) -> None:
-        """Load what the first real cell would otherwise load (magics, traceback formatting)."""
-        import io
-        import contextlib
-
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            self.ip.run_cell("%time _ = 1", store_history=False)
-            self.ip.run_cell("1/0", store_history=False)
-            self.ip.run_cell("def f(:\n  pass", store_history=False)
-        self.escapes.clear()
-        self.ip.user_ns.pop("_", None)
-        self.base_hooks = {event: len(callbacks) for event, callbacks in self.ip.events.callbacks.items()}
-
-    def has_cell_hooks(self) -> bool:
-        """Whether the notebook registered callbacks on IPython's cell events (beyond the shell's
-        own, counted at warm-up): then plain cells must go through IPython too."""
-        return any(len(callbacks) > self.base_hooks.get(event, 0)
-                   for event, callbacks in self.ip.events.callbacks.items())
-
-    def own_directory(self, path: str) -> None:
-        """In a job: IPython's directory (profile, security, logs) is a fresh one in the job's
-        scratch, owned by the student uid and emptied with it: the zygote's, made at warm-up,
-        belongs to another uid, and whatever IPython writes there (`%cd`'s history once did)
-        would fail."""
-        from IPython.core.profiledir import ProfileDir
-
-        try:
-            os.makedirs(path, exist_ok=True)
-            self.ip.profile_dir = ProfileDir.create_profile_dir(os.path.join(path, "profile_default"),
-                                                                config=self.ip.config)
-            self.ip.ipython_dir = path
-            os.environ["IPYTHONDIR"] = path
-        except Exception:  # noqa: BLE001 - a full scratch: the in-memory db still serves %cd
-            pass
-
-    def student_tracebacks(self, code: "StudentCode") -> None:
-        """In a job: IPython shows the student's frames only (`StudentCode.explain`), never its own
-        or the grader's; `shown` is the last exception shown, so that the job does not show it twice."""
-        def show(*args, **kwargs):
-            exc = sys.exc_info()[1]
-            if exc is None:
-                return
-            self.shown = exc
-            try:
-                sys.stdout.flush()
-                print(code.explain(exc)[1], file=sys.stderr)
-            except Timeout:
-                raise
-            except Exception:  # noqa: BLE001 - the student may have replaced sys.stderr
-                pass
-        self.ip.showtraceback = self.ip.showsyntaxerror = self.ip.showindentationerror = show
-
-    def run(self, source: str, name: str = "<cell>"):
-        """Run one cell; return the exception it raised, or None."""
-        self.cell_name = name
-        result = self.ip.run_cell(source, store_history=False)
-        return result.error_before_exec or result.error_in_exec
-
-    @property
-    def namespace(self) -> dict:
-        return self.ip.user_ns
 
 
 class Figures:
@@ -988,11 +835,6 @@ def _forget_directory_listing() -> None:
         finder.invalidate_caches()
 
 
-def _no_input(prompt: str = "") -> str:
-    raise EOFError("input() cannot be answered while the notebook is graded (nobody is at the keyboard); "
-                   "set the value in the code instead")
-
-
 class StudentCode:
     """Where the student's code is, so that a traceback can show exactly their frames.
 
@@ -1087,48 +929,6 @@ def missing_module(exc: BaseException) -> str:
     return top if top.isidentifier() and len(top) <= 100 else ""
 
 
-def run_python(source: str, namespace: dict, filename: str) -> BaseException | None:
-    """Run source code as Python in `namespace`; return the exception it raised, or None.
-
-    Compiled without this file's `from __future__` flags: student code means what it would mean
-    run by `python` itself.
-    """
-    try:
-        exec(compile(source, filename, "exec", dont_inherit=True), namespace)
-    except BaseException as exc:  # noqa: BLE001 - everything the code does is reported
-        return exc
-    return None
-
-
-def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseException | None:
-    """Run one notebook cell: as plain Python when it is plain Python, else through IPython.
-
-    Most cells are plain Python, and IPython's run_cell costs about a millisecond a cell in a
-    freshly forked job (a third of a whole notebook's grading); only cells that do not compile
-    (magics, shell escapes, top-level await, stray indentation) need IPython's transformations.
-    Both share IPython's namespace, so a notebook that mixes them sees one set of names. The one
-    difference: a plain cell's last expression is not echoed as `Out[n]` (output is not graded).
-    """
-    try:
-        code = compile(source, filename, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):       # ValueError: a NUL byte in the source
-        code = None
-    except Timeout:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - MemoryError, RecursionError: source that exhausts the compiler
-        return exc
-    if code is None or shell.has_cell_hooks():
-        # Outside the `except`: IPython's own error must not carry the plain-Python attempt's
-        # SyntaxError as its context. A notebook that registered cell hooks (`%autoreload`
-        # reloads edited modules before each cell) gets IPython for every cell, as in Jupyter.
-        return shell.run(source, filename)
-    try:
-        exec(code, namespace)
-    except BaseException as exc:  # noqa: BLE001 - everything a cell does is reported
-        return exc
-    return None
-
-
 # ----------------------------------------------------------------------------------------------
 # The child: one job
 
@@ -1209,7 +1009,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
     module_name = program.get("filename", "submission.py")
     workdir = os.path.dirname(out_path)
     import builtins
-    builtins.input = _no_input
+    builtins.input = studentshell.no_input
     sys.argv = [module_name]            # not the worker's own command line (argparse in a cell sees nothing)
     if notebook:
         code = StudentCode({f"<cell {u['index']}>": u["source"] for u in program["units"]}, module_name, workdir)
@@ -1221,6 +1021,9 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
     else:
         code = StudentCode({module_name: u["source"] for u in program["units"]}, module_name, workdir)
         namespace = {"__name__": "submission", "__file__": module_name, "__builtins__": builtins}
+        if shell is not None:
+            namespace["get_ipython"] = studentshell.ipython_for_module(
+                lambda: shell, lambda it: (it.student_tracebacks(code), it.own_directory(os.path.join(scratch, ".ipython"))))
         sys.path.insert(0, workdir)     # as `python submission.py`: the module's own directory
     if isinstance(job.get("imports"), list):
         sys.meta_path.insert(0, ImportGate(job["imports"], code))
@@ -1237,14 +1040,14 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
             continue
         channel.emit(Ev.CELL, job_id, index=index, phase=jobwire.START)
         signal.setitimer(signal.ITIMER_REAL, cell_seconds)
-        status, error, kept, dropped = "ok", "", [], 0
+        status, error, kept, dropped, ipython_line = "ok", "", [], 0, 0
         code.current = f"<cell {index}>"
         try:
             _forget_directory_listing()      # a module the last cell wrote (%%writefile) is found
             if notebook:
                 exc = run_cell(shell, unit["source"], namespace, f"<cell {index}>")
             else:
-                exc = run_python(unit["source"], namespace, module_name)
+                exc, ipython_line = run_module(lambda: shell, unit["source"], namespace, module_name)
             kept, dropped = figures.take()
         except Timeout as e:  # raised outside IPython's own handling
             exc = e
@@ -1266,7 +1069,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
                 except Exception:  # noqa: BLE001 - the student may have replaced sys.stderr
                     pass
         channel.emit(Ev.CELL, job_id, index=index, status=status, error=error, missing_module=missing,
-                     figures=kept, figures_dropped=dropped)
+                     figures=kept, figures_dropped=dropped, ipython_line=ipython_line)
 
     figures.room = 0      # from here on plt.show() only closes figures: nothing drawn in a case is kept
     for stream in (sys.stdout, sys.stderr):

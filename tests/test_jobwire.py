@@ -60,23 +60,27 @@ def _script_help(folder: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=60)
 
 
-def test_the_worker_needs_only_the_protocol_module_beside_it(tmp_path):
-    """Run with `python -I` from a folder holding the two files and nothing else of the grader;
-    without jobwire.py beside it, it cannot start (so this test can fail)."""
+def test_the_worker_needs_only_the_protocol_and_shell_modules_beside_it(tmp_path):
+    """Run with `python -I` from a folder holding the three files and nothing else of the grader;
+    without jobwire.py or studentshell.py beside it, it cannot start (so this test can fail)."""
     shutil.copy(GRADER / "worker.py", tmp_path / "worker.py")
     alone = _script_help(tmp_path)
     assert alone.returncode != 0 and "jobwire.py" in alone.stderr
     shutil.copy(GRADER / "jobwire.py", tmp_path / "jobwire.py")
+    without_shell = _script_help(tmp_path)
+    assert without_shell.returncode != 0 and "studentshell.py" in without_shell.stderr
+    shutil.copy(GRADER / "studentshell.py", tmp_path / "studentshell.py")
     assert _script_help(tmp_path).returncode == 0
 
 
 def test_the_self_check_child_loads_the_protocol_module_by_path(tmp_path):
-    shutil.copy(GRADER / "portable_child.py", tmp_path / "portable_child.py")
-    shutil.copy(GRADER / "jobwire.py", tmp_path / "jobwire.py")
+    for name in ("portable_child.py", "jobwire.py", "studentshell.py"):
+        shutil.copy(GRADER / name, tmp_path / name)
     probe = ("import runpy, sys; sys.argv=['x']; g = runpy.run_path(sys.argv[0] if False else %r, run_name='probe');"
-             "print(g['jobwire'].__name__, 'grader' in sys.modules)") % str(tmp_path / "portable_child.py")
+             "print(g['jobwire'].__name__, g['studentshell'].__name__, 'grader' in sys.modules)"
+             ) % str(tmp_path / "portable_child.py")
     out = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60)
-    assert out.stdout.split() == ["_grader_jobwire", "False"], out.stderr
+    assert out.stdout.split() == ["_grader_jobwire", "_grader_studentshell", "False"], out.stderr
 
 
 def test_the_sandbox_binds_the_protocol_module_next_to_the_worker():
@@ -84,4 +88,6 @@ def test_the_sandbox_binds_the_protocol_module_next_to_the_worker():
     binds = [tuple(argv[i + 1:i + 3]) for i, a in enumerate(argv) if a == "--ro-bind"]
     assert (str(sandbox.WORKER), sandbox.SANDBOX_WORKER) in binds
     assert (str(sandbox.JOBWIRE), sandbox.SANDBOX_JOBWIRE) in binds
+    assert (str(sandbox.STUDENTSHELL), sandbox.SANDBOX_STUDENTSHELL) in binds
     assert Path(sandbox.SANDBOX_JOBWIRE).parent == Path(sandbox.SANDBOX_WORKER).parent
+    assert Path(sandbox.SANDBOX_STUDENTSHELL).parent == Path(sandbox.SANDBOX_WORKER).parent

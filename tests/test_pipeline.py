@@ -283,3 +283,15 @@ def test_a_cells_first_line_is_splitlines_first_non_blank_line(source):
     from grader.pipeline import first_line
 
     assert first_line(source) == next((line for line in source.splitlines() if line.strip()), "")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" \t\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029\u00a0ab")), max_size=40),
+       st.integers(min_value=-1, max_value=45))
+def test_a_modules_nth_line_is_the_line_splitlines_gives(source, number):
+    """The line a report names in a module is found without splitting the module into lines: the
+    same line as `str.splitlines` gives, whatever the line breaks, and "" past the end."""
+    from grader.pipeline import nth_line
+
+    lines = source.splitlines()
+    assert nth_line(source, number) == (lines[number - 1] if 0 < number <= len(lines) else "")

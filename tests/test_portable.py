@@ -114,6 +114,46 @@ def test_an_exception_names_its_line_in_the_students_code(tmp_path, public_cases
                for m in messages), messages
 
 
+def _notebook(tmp_path: Path, *cells: str) -> Path:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(cell) for cell in cells]
+    path = tmp_path / "sub.ipynb"
+    nbformat.write(notebook, str(path))
+    return path
+
+
+MATRIX_POWER = "import numpy as np\ndef matrix_power_eig(M, p):\n    return np.linalg.matrix_power(M, p)\n"
+
+
+def test_input_and_stdin_in_a_cell_are_answered_at_once_as_in_grading(tmp_path, sandboxed, public_cases):
+    """Nobody is at the keyboard: `input()` fails with the graded run's message, and `sys.stdin`
+    is empty; neither waits out the cell's limit nor reads the self-check's own messages."""
+    path = _notebook(tmp_path, "name = input('Your name? ')", "import sys\nrest = sys.stdin.read()\nprint(repr(rest))",
+                     MATRIX_POWER)
+    cases = selfcheck.select(public_cases, ["2b"])
+    mine = selfcheck.check_file(path, cases, FAST)
+    graded = sandboxed.grade(path)
+    assert [(c.index, c.status) for c in mine.cells] == [(0, "error"), (1, "ok"), (2, "ok")]
+    assert [(c.index, c.status) for c in graded.cells] == [(c.index, c.status) for c in mine.cells]
+    assert "input() cannot be answered" in mine.cells[0].error and "input() cannot be answered" in graded.cells[0].error
+    assert "''" in mine.output
+    assert _all(mine.questions[0].cases, "passed")
+
+
+def test_timeit_runs_once_as_in_grading(tmp_path, sandboxed, public_cases):
+    """`%timeit` (and `%%timeit`) on a slow function: one run, as the graded run does, not the
+    seconds of repeats IPython would spend (which, past the cell's limit, made the cell a time-out)."""
+    slow = "import time\ndef slow():\n    time.sleep(0.3)\n"
+    path = _notebook(tmp_path, slow, "%timeit slow()", "%%timeit -n 3 -r 7\nslow()", MATRIX_POWER)
+    limits = replace(FAST, cell_seconds=1.5)
+    mine = selfcheck.check_file(path, selfcheck.select(public_cases, ["2b"]), limits)
+    assert [c.status for c in mine.cells] == ["ok"] * 4
+    graded = sandboxed.grade(path)
+    assert [c.status for c in graded.cells] == ["ok"] * 4
+
+
 def test_selecting_questions(public_cases):
     picked = selfcheck.select(public_cases, ["2B", "1a", "1a"])
     assert [q.id for q in picked.assignment.questions] == ["1a", "2b"]
@@ -155,20 +195,23 @@ def test_the_blocker_really_blocks():
 
 def test_the_child_script_imports_only_portable_modules():
     """The child runs as a plain script: only the standard library's portable modules, numpy, IPython,
-    and the protocol module beside it (`from . import jobwire` in a package, by path as a script)."""
+    and the two modules beside it (`from . import jobwire, studentshell` in a package, by path as a
+    script)."""
     allowed = {"__future__", "base64", "json", "os", "signal", "sys", "threading", "time", "_thread", "tempfile", "linecache",
-               "builtins", "numpy", "IPython", "traitlets", "importlib", "enum", "math"}
+               "builtins", "numpy", "IPython", "traitlets", "importlib", "enum", "math", "contextlib", "fnmatch",
+               "io", "re", "typing"}
     imported = set()
-    for script in (portable.CHILD, portable.CHILD.with_name("jobwire.py")):
+    for script in (portable.CHILD, portable.CHILD.with_name("jobwire.py"), portable.CHILD.with_name("studentshell.py")):
         for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 imported |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 imported.add((node.module or "").split(".")[0])
             elif isinstance(node, ast.ImportFrom):
-                assert node.module is None and [a.name for a in node.names] == ["jobwire"]
+                assert node.module is None and {a.name for a in node.names} <= {"jobwire", "studentshell"}
     assert imported <= allowed, imported - allowed
-    assert "SIGALRM" not in portable.CHILD.read_text(encoding="utf-8")     # no alarm: Windows has none
+    for script in (portable.CHILD, portable.CHILD.with_name("studentshell.py")):
+        assert "SIGALRM" not in script.read_text(encoding="utf-8")     # no alarm: Windows has none
 
 
 def test_the_child_does_not_see_the_graders_settings(tmp_path, public_cases, monkeypatch):

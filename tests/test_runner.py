@@ -258,8 +258,8 @@ def test_a_closed_session_starts_no_worker_again(config, tmp_path):
 
 
 def test_student_code_sees_the_protocol_module_and_nothing_else_of_the_grader(worker):
-    """The worker loads jobwire.py by path before any job: it is the one grader module in the
-    job's interpreter, and the grader package itself stays out of reach."""
+    """The worker loads jobwire.py and studentshell.py by path before any job: they are the only
+    grader modules in the job's interpreter, and the grader package itself stays out of reach."""
     from grader.load import Program, Unit
 
     code = ("import sys\n"
@@ -273,8 +273,8 @@ def test_student_code_sees_the_protocol_module_and_nothing_else_of_the_grader(wo
             "    return ' '.join(m for m in ours if 'editable' not in m) + ' ' + reach\n")
     program = Program("module", "probe.py", [Unit(0, code)])
     report = run_program(worker, program, [CallSpec("q/0", "q", "f", True, "label", (), (1,))])
-    names, reach = report.answers["q/0"].value.split()
-    assert names == "_grader_jobwire" and reach in ("ModuleNotFoundError", "PermissionError", "ImportError")
+    *names, reach = report.answers["q/0"].value.split()
+    assert names == ["_grader_jobwire", "_grader_studentshell"] and reach in ("ModuleNotFoundError", "PermissionError", "ImportError")
 
 
 def test_pyseccomp_finds_its_libraries_by_soname_without_a_subprocess(monkeypatch):

@@ -1,0 +1,293 @@
+"""How student code runs: a notebook cell or a module, as Jupyter and IPython run them.
+
+One module for both processes that run student code, the sandboxed worker (`worker.py`) and the
+self-check's child (`portable_child.py`), so that a notebook or a module behaves the same when a
+student checks it and when it is graded: magics, shell escapes recorded and not run, `%timeit`
+once, `input()` answered with a clear error, `get_ipython()` in a module exported from a notebook.
+
+Standalone like `jobwire.py`, and for the same reason: both children are scripts that must not
+import the grader package (it knows expected values). They load this file from beside themselves
+before any student code exists; `grader.sandbox` binds it into the sandbox next to the worker.
+Stdlib only at import; IPython is imported when a `Shell` is made. Nothing here is secret.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable
+
+if __package__:
+    from . import jobwire               # imported as grader.studentshell (tests, tools)
+else:
+    jobwire = sys.modules["_grader_jobwire"]    # loaded by the child that loaded this file, first
+
+_short = jobwire.short      # one way to cut a message, on both sides of the sandbox
+
+
+class Timeout(Exception):
+    """A cell or a call ran over its limit (raised by the child's alarm or watchdog)."""
+
+
+def no_input(prompt: str = "") -> str:
+    """`input()` in student code: nobody is at the keyboard (and stdin is never the protocol's)."""
+    raise EOFError("input() cannot be answered while the notebook is graded (nobody is at the keyboard); "
+                   "set the value in the code instead")
+
+
+#SHELL
+class _MemoryDB(dict):
+    """The part of IPython's PickleShareDB that `%cd`, `%bookmark` and `%store` use, in memory."""
+
+    def keys(self, globpat=None):
+        import fnmatch
+
+        names = list(super().keys())
+        return names if globpat is None else [k for k in names if fnmatch.fnmatchcase(k, globpat)]
+
+
+class Shell:
+    """IPython semantics for notebook cells, with shell escapes recorded instead of run.
+
+    What a student's notebook relies on works as in Jupyter: `%cd`/`%pwd` (IPython's directory
+    history lives in memory, not in a database the student uid could not write), `%timeit` (run
+    once: timing is not graded, and its default of ~7 × 0.2 s per line would slow a batch),
+    `%matplotlib`/`%pylab` (plots are drawn off-screen, see `Figures`), `?`/`??`, `display()`.
+    IPython's tracebacks show the student's frames only (`StudentCode`).
+    """
+
+    def __init__(self):
+        from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
+
+        config = Config()
+        config.HistoryManager.enabled = False
+        config.InteractiveShell.colors = "NoColor"
+        config.InteractiveShell.xmode = "Plain"
+        self.ip = InteractiveShell.instance(config=config)
+        # `%cd`, `%bookmark` and `%store` write IPython's pickled database under the IPython
+        # directory, which the student uid does not own; a job's own dict (copied by the fork) is
+        # all a graded run needs.
+        self.ip.db = _MemoryDB()
+        self.escapes: list[str] = []
+        self.cell_name = "<cell>"
+        self.shown: BaseException | None = None
+        self.base_hooks: dict[str, int] = {}
+        self.ip.system = self.ip.system_raw = self.ip.system_piped = self._escape
+        self.ip.getoutput = self._escape
+        for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy",
+                      "conda", "mamba", "micromamba", "uv"):
+            kind = "cell" if magic in ("bash", "sh", "script", "perl", "ruby", "python2", "python3", "pypy") else "line"
+            self.ip.register_magic_function(self._escape_magic(magic), magic_kind=kind, magic_name=magic)
+        # Plots are drawn by the Agg backend whatever the notebook asks for; %matplotlib must not
+        # fail where no GUI exists.
+        self.ip.register_magic_function(lambda line="": None, magic_kind="line", magic_name="matplotlib")
+        self.ip.register_magic_function(self._pylab, magic_kind="line", magic_name="pylab")
+        self._timeit = self.ip.find_magic("timeit")
+        if self._timeit is not None:
+            self.ip.register_magic_function(self._timeit_once, magic_kind="line_cell", magic_name="timeit")
+        # As in Jupyter: %store works (on the job's in-memory db), and exit() ends nothing here
+        # (ipykernel would stop the kernel after the cell; the cells after it are graded anyway).
+        try:
+            self.ip.extension_manager.load_extension("storemagic")
+        except Exception:  # noqa: BLE001 - an IPython without it: %store is simply unknown
+            pass
+        self.ip.ask_exit = lambda: None
+        # Removed from IPython.display in IPython 8 and still in many course notebooks' first cell;
+        # it only chose the inline figures' format.
+        import IPython.display
+        if not hasattr(IPython.display, "set_matplotlib_formats"):
+            IPython.display.set_matplotlib_formats = lambda *formats, **kwargs: None
+        # The cell's real index names its code (tracebacks say "cell 4", not "Cell In[1]").
+        self.ip.compile.get_code_name = lambda raw, transformed, number: self.cell_name
+        self.base_hooks = self._hook_counts()
+
+    def _escape(self, cmd, *args, **kwargs):
+        self.escapes.append(_short(str(cmd), 200))
+        return None
+
+    def _escape_magic(self, name):
+        def magic(line="", cell=None):
+            self.escapes.append(_short(f"%%{name} {line}".strip(), 200))
+        return magic
+
+    def _pylab(self, line=""):
+        """`%pylab`: numpy and pyplot names in the namespace, plots off-screen."""
+        self.ip.run_cell("import numpy\nimport matplotlib\nfrom matplotlib import pylab, mlab, pyplot\n"
+                         "np = numpy\nplt = pyplot\nfrom pylab import *\nfrom numpy import *",
+                         store_history=False)
+
+    def _timeit_once(self, line="", cell=None, local_ns=None):
+        """`%timeit` and `%%timeit`, with one loop of one run whatever the options say."""
+        import re
+
+        options = re.match(r"(\s*-(?:[nr]\s*\d+|[pv]\s*\S+|[tcqo]+)\b)*", line)
+        kept = re.sub(r"-[nr]\s*\d+", "", options.group(0)) if options else ""
+        rest = line[options.end():] if options else line
+        return self._timeit(f"-n1 -r1 {kept.strip()} {rest.strip()}".replace("  ", " "), cell, local_ns)
+
+    _timeit_once.needs_local_scope = True
+    _timeit_once._ipython_magic_no_var_expand = True
+
+    def warm(self) -> None:
+        """Load what the first real cell would otherwise load (magics, traceback formatting)."""
+        import io
+        import contextlib
+
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            self.ip.run_cell("%time _ = 1", store_history=False)
+            self.ip.run_cell("1/0", store_history=False)
+            self.ip.run_cell("def f(:\n  pass", store_history=False)
+        self.escapes.clear()
+        self.ip.user_ns.pop("_", None)
+        self.base_hooks = self._hook_counts()
+
+    def _hook_counts(self) -> dict[str, int]:
+        return {event: len(callbacks) for event, callbacks in self.ip.events.callbacks.items()}
+
+    def has_cell_hooks(self) -> bool:
+        """Whether the notebook registered callbacks on IPython's cell events (beyond the shell's
+        own, counted at warm-up): then plain cells must go through IPython too."""
+        return any(len(callbacks) > self.base_hooks.get(event, 0)
+                   for event, callbacks in self.ip.events.callbacks.items())
+
+    def own_directory(self, path: str) -> None:
+        """In a job: IPython's directory (profile, security, logs) is a fresh one in the job's
+        scratch, owned by the student uid and emptied with it: the zygote's, made at warm-up,
+        belongs to another uid, and whatever IPython writes there (`%cd`'s history once did)
+        would fail."""
+        from IPython.core.profiledir import ProfileDir
+
+        try:
+            os.makedirs(path, exist_ok=True)
+            self.ip.profile_dir = ProfileDir.create_profile_dir(os.path.join(path, "profile_default"),
+                                                                config=self.ip.config)
+            self.ip.ipython_dir = path
+            os.environ["IPYTHONDIR"] = path
+        except Exception:  # noqa: BLE001 - a full scratch: the in-memory db still serves %cd
+            pass
+
+    def student_tracebacks(self, code: Any) -> None:
+        """In a job: IPython shows the student's frames only (`StudentCode.explain`), never its own
+        or the grader's; `shown` is the last exception shown, so that the job does not show it twice."""
+        def show(*args, **kwargs):
+            exc = sys.exc_info()[1]
+            if exc is None:
+                return
+            self.shown = exc
+            try:
+                sys.stdout.flush()
+                print(code.explain(exc)[1], file=sys.stderr)
+            except Timeout:
+                raise
+            except Exception:  # noqa: BLE001 - the student may have replaced sys.stderr
+                pass
+        self.ip.showtraceback = self.ip.showsyntaxerror = self.ip.showindentationerror = show
+
+    def run(self, source: str, name: str = "<cell>"):
+        """Run one cell; return the exception it raised, or None."""
+        self.cell_name = name
+        result = self.ip.run_cell(source, store_history=False)
+        return result.error_before_exec or result.error_in_exec
+
+    def as_python(self, source: str, filename: str) -> tuple[Any, int, SyntaxError | None]:
+        """A module's source through IPython's input transformations, compiled, and the first line
+        they changed: (code, line, None). (None, 0, error) when the changed source does not compile
+        either (its error is the first one that is not IPython syntax); (None, 0, None) when
+        nothing changed or IPython cannot read it."""
+        try:
+            transformed = self.ip.transform_cell(source)
+            if transformed.rstrip("\n") == source.rstrip("\n"):
+                return None, 0, None
+            code = compile(transformed, filename, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            return None, 0, exc
+        except Timeout:
+            raise
+        except BaseException:  # noqa: BLE001 - IPython cannot read it either: Python's own error stands
+            return None, 0, None
+        lines = zip(source.splitlines(), transformed.splitlines())
+        return code, next((n for n, (a, b) in enumerate(lines, 1) if a != b), 1), None
+
+    @property
+    def namespace(self) -> dict:
+        return self.ip.user_ns
+
+
+def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseException | None:
+    """Run one notebook cell: as plain Python when it is plain Python, else through IPython.
+
+    Most cells are plain Python, and IPython's run_cell costs about a millisecond a cell in a
+    freshly forked job (a third of a whole notebook's grading); only cells that do not compile
+    (magics, shell escapes, top-level await, stray indentation) need IPython's transformations.
+    Both share IPython's namespace, so a notebook that mixes them sees one set of names. The one
+    difference: a plain cell's last expression is not echoed as `Out[n]` (output is not graded).
+    """
+    try:
+        code = compile(source, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):       # ValueError: a NUL byte in the source
+        code = None
+    except Timeout:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - MemoryError, RecursionError: source that exhausts the compiler
+        return exc
+    if code is None or shell.has_cell_hooks():
+        # Outside the `except`: IPython's own error must not carry the plain-Python attempt's
+        # SyntaxError as its context. A notebook that registered cell hooks (`%autoreload`
+        # reloads edited modules before each cell) gets IPython for every cell, as in Jupyter.
+        return shell.run(source, filename)
+    try:
+        exec(code, namespace)
+    except BaseException as exc:  # noqa: BLE001 - everything a cell does is reported
+        return exc
+    return None
+
+
+def run_module(shell_for: Callable[[], Shell | None], source: str, namespace: dict,
+               filename: str) -> tuple[BaseException | None, int]:
+    """Run a module as `python` runs it; return the exception it raised (or None), and the first
+    line that needed IPython (0: none did).
+
+    Compiled without the caller's `from __future__` flags: student code means what it would mean
+    run by `python` itself. A module that Python refuses to compile but IPython's input syntax
+    makes Python (magics and `!commands` pasted in from a notebook) is run as IPython runs it, as
+    the notebook ran it: a line about plots must not cost every graded name below it. A real
+    syntax error is still reported, at its own line rather than at the first magic. `shell_for`
+    gives the shell (or None without IPython), asked only for such a module.
+    """
+    line = 0
+    try:
+        code = compile(source, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        shell = shell_for()
+        code, line, refused = shell.as_python(source, filename) if shell is not None else (None, 0, None)
+        if code is None:
+            return refused or exc, 0
+    except Timeout:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - MemoryError, RecursionError, a NUL byte (ValueError)
+        return exc, 0
+    try:
+        exec(code, namespace)
+    except BaseException as exc:  # noqa: BLE001 - everything the code does is reported
+        return exc, line
+    return None, line
+
+
+def ipython_for_module(shell_for: Callable[[], Shell | None],
+                       prepare: Callable[[Shell], None] | None = None) -> Callable[[], Any]:
+    """`get_ipython` for a module, as `ipython file.py` and `%run` give it: a notebook exported as a
+    script calls it for every magic and `!command`. `prepare` makes the shell the job's own on
+    first use, so that a module that never calls it pays nothing."""
+    ready: list[bool] = []
+
+    def get_ipython():
+        shell = shell_for()
+        if shell is None:
+            raise NameError("name 'get_ipython' is not defined (IPython is not installed)")
+        if not ready:
+            ready.append(True)
+            if prepare is not None:
+                prepare(shell)
+        return shell.ip
+
+    return get_ipython
