@@ -16,13 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import submitted
+from .results import MODULE, NOTEBOOK, WRITTEN  # noqa: F401 - the kinds, re-exported
 
 MAX_BYTES = 20 * 2**20
 MAX_CODE_CELLS = 2000
 NOTED = 5            # ignored links (and special files) named one by one; past that, counted
-NOTEBOOK = "notebook"
-MODULE = "module"
-WRITTEN = "written"
 SUFFIXES = {".ipynb": NOTEBOOK, ".py": MODULE, ".md": WRITTEN, ".txt": WRITTEN}
 # A file next to the submission with one of these names would change what `import` finds.
 SHADOWING = {"numpy", "IPython", "sitecustomize", "usercustomize", "conftest", "scipy", "matplotlib",

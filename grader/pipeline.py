@@ -75,7 +75,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         result.seconds = round(time.monotonic() - started, 3)
         return result
 
-    result.source_sha256 = program.sha256
+    result.source_sha256, result.kind = program.sha256, program.kind
     result.problems += [Problem(code, clean(message, 500)) for code, message in program.notes]
     if extras.collect_written is not None:
         result.written = extras.collect_written(program, case_set.assignment)

@@ -32,6 +32,21 @@ class Status(str, enum.Enum):
     __repr__ = str.__repr__          # a list of statuses prints as it always has: ['passed', 'not-run']
 
 
+# What was handed in (grader.load reads it; a result keeps it, so that a report names a module's
+# code as the module and not as "cell 0").
+NOTEBOOK = "notebook"
+MODULE = "module"
+WRITTEN = "written"
+
+
+def code_unit(kind: str, index: int, head: str = "") -> str:
+    """How a report names where code ran: "cell 4" (with its first line, "cell 4 (import numpy)")
+    in a notebook; "the module" for a .py, whose first line says nothing of where it stopped."""
+    if kind == MODULE:
+        return "the module"
+    return f"cell {index} ({head})" if head else f"cell {index}"
+
+
 class CaseStatus(Status):
     """What happened to one case. Only PASSED earns points."""
 
@@ -315,6 +330,7 @@ class Result:
     visibility: str = "all"        # "all" (instructor run) or "public" (student self-check)
     isolation: str = ""            # the isolation level actually used to run the code
     source_sha256: str = ""
+    kind: str = ""                 # NOTEBOOK, MODULE or WRITTEN; "" when unreadable (or in an older result)
     seconds: float = 0.0
     student: Student | None = None  # who, by the LMS's ids (None for a file graded alone)
     late: Late | None = None        # the late penalty taken from `score`, if any

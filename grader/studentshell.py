@@ -30,7 +30,7 @@ class Timeout(Exception):
 
 def no_input(prompt: str = "") -> str:
     """`input()` in student code: nobody is at the keyboard (and stdin is never the protocol's)."""
-    raise EOFError("input() cannot be answered while the notebook is graded (nobody is at the keyboard); "
+    raise EOFError("input() cannot be answered during grading (nobody is at the keyboard); "
                    "set the value in the code instead")
 
 

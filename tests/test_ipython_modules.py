@@ -138,3 +138,43 @@ def test_the_self_check_agrees(text, session, public_cases, tmp_path):
     assert [c.status for c in mine.cells] == [CellStatus.OK]
     assert ("ipython-syntax" in _kinds(mine)) == (text is PASTED)
     assert "shell-escape-not-run" in _kinds(mine)
+
+
+def test_a_module_that_stops_is_named_as_the_module_not_as_a_cell(session, public_cases, tmp_path):
+    """A module is one unit: where it stops, everything after is missing. Its reports say "the
+    module" and that; a notebook's keep naming the cell and saying the other cells were graded."""
+    from grader.render import html, selfcheck_view, terminal
+
+    stops = _write(tmp_path, CAROL.replace("def bptt_grad(", "undefined_helper()\n\n\ndef bptt_grad(", 1))
+    result = session.grade(stops)
+    assert result.kind == "module" and 0 < result.score < result.max_score
+    assert "  the module error: line " in terminal.table(result)
+    assert "cell 0" not in terminal.table(result)
+    page = html.report(result)
+    assert "The module did not run to its end" in page and "Everything defined in the other cells" not in page
+    mine = selfcheck.check_file(stops, public_cases, FAST)
+    assert mine.kind == "module"
+    assert "  ! the module error: line " in selfcheck_view.text(mine)
+    assert "  ! 模块" in selfcheck_view.text(mine, lang="zh_CN")
+
+    import nbformat
+
+    cells = [nbformat.v4.new_code_cell("undefined_helper()"), nbformat.v4.new_code_cell(CAROL)]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), str(tmp_path / "hw3.ipynb"))
+    notebook = session.grade(tmp_path / "hw3.ipynb")
+    assert notebook.kind == "notebook"
+    failed = [c for c in notebook.cells if c.status != CellStatus.OK]
+    assert failed and f"  cell {failed[0].index} " in terminal.table(notebook)
+    assert "Everything defined in the other cells was still graded" in html.report(notebook)
+
+
+def test_shell_escapes_through_get_ipython_are_recorded_not_run(session, carol, tmp_path):
+    """A module reaching IPython gets what a notebook gets: `!commands` are recorded, never run."""
+    probe = ("out = get_ipython().getoutput('echo ran-by-a-shell')\n"
+             "get_ipython().system('echo ran-by-system')\n"
+             "print('escape gave', repr(out))\n")
+    result = session.grade(_write(tmp_path, probe + CAROL))
+    assert result.score == carol.score
+    assert "escape gave None" in result.output and "ran-by-" not in result.output
+    (shell,) = [p.message for p in result.problems if p.code == "shell-escape-not-run"]
+    assert "echo ran-by-a-shell" in shell and "echo ran-by-system" in shell

@@ -124,14 +124,14 @@ def test_display_help_capture_time_and_input(session, tmp_path):
     result = session.grade(notebook(tmp_path, cells))
     assert failed_cells(result) == []
     assert "hidden away 45" in result.output
-    assert "EOF: input() cannot be answered while the notebook is graded" in result.output
+    assert "EOF: input() cannot be answered during grading" in result.output
     assert result.score == FULL
 
 
 def test_input_at_top_level_fails_that_cell_with_a_clear_message(session, tmp_path):
     result = session.grade(notebook(tmp_path, ["n = int(input('n? '))", CAROL]))
     assert result.cells[0].status == "error"
-    assert "input() cannot be answered while the notebook is graded" in result.cells[0].error
+    assert "input() cannot be answered during grading" in result.cells[0].error
     assert result.score == FULL
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..results import (HIDDEN_MESSAGES, PASSED, UNREADABLE, CaseResult, CellStatus, QuestionResult,
+from ..results import (HIDDEN_MESSAGES, PASSED, UNREADABLE, CaseResult, CellStatus, QuestionResult, code_unit,
                        QuestionStatus, Result, SubmissionStatus)
 from ..text import clean
 
@@ -146,7 +146,7 @@ def overall_output(result: Result, hidden_visibility: str = "hidden") -> str:
     for cell in result.cells:
         if cell.status != CellStatus.OK:
             first = cell.error.splitlines()[0] if cell.error else ""
-            lines.append(f"! cell {cell.index} ({cell.source_head}) {cell.status}: {first}")
+            lines.append(f"! {code_unit(result.kind, cell.index, cell.source_head)} {cell.status}: {first}")
     if result.written:
         lines.append("Written parts are graded by a person: "
                      + ", ".join(f"{w.id}{'' if w.found else ' (not found)'}" for w in result.written) + ".")

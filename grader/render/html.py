@@ -22,9 +22,8 @@ from urllib.parse import quote
 
 import jinja2
 
-from ..results import (ATOMS, NOT_RUN, PASSED, STATUS_TYPES, UNREADABLE, CaseResult, CaseStatus, CellStatus,
-                       QuestionResult,
-                       QuestionStatus, Result, Standing, field_names)
+from ..results import (ATOMS, MODULE, NOT_RUN, PASSED, STATUS_TYPES, UNREADABLE, CaseResult, CaseStatus, CellStatus,
+                       QuestionResult, QuestionStatus, Result, Standing, field_names)
 from ..slim import StandIn, stand_in
 from ..text import clean
 from ..totals import totals
@@ -322,6 +321,7 @@ def report(result: Result, env: jinja2.Environment | None = None, work_href: str
         result=result,
         questions=questions,
         failed_cells=failed_cells,
+        module=result.kind == MODULE,
         unreadable=result.status == UNREADABLE,
         self_check=result.visibility == "public",
         fraction=fraction,

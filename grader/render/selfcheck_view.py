@@ -11,7 +11,7 @@ import functools
 import gettext
 
 from .. import i18n
-from ..results import PASSED, UNREADABLE, CaseStatus, CellStatus, QuestionStatus, Result
+from ..results import MODULE, PASSED, UNREADABLE, CaseStatus, CellStatus, QuestionStatus, Result
 from ..selfcheck import EMPTY, FOUND, NO_MARKER
 
 _ = i18n.N_
@@ -59,9 +59,12 @@ def text(result: Result, written=(), notebook: str | None = None, notes=(), lang
     for cell in result.cells:
         if cell.status != CellStatus.OK:
             first = cell.error.splitlines()[0] if cell.error else ""
-            lines.append("  ! " + g("cell {index} ({head}) {status}: {error}").format(
-                index=cell.index, head=cell.source_head, status=g(STATUS_WORDS.get(cell.status, cell.status)),
-                error=_msg(first, tr)))
+            status, error = g(STATUS_WORDS.get(cell.status, cell.status)), _msg(first, tr)
+            if result.kind == MODULE:
+                lines.append("  ! " + g("the module {status}: {error}").format(status=status, error=error))
+            else:
+                lines.append("  ! " + g("cell {index} ({head}) {status}: {error}").format(
+                    index=cell.index, head=cell.source_head, status=status, error=error))
     for note in notes:
         lines.append(f"  ! {g(NOTE_WORDS.get(note, note))}")
     for q in result.questions:

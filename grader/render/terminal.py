@@ -1,7 +1,7 @@
 """The terminal views of a `Result`: a per-question table (grade) and the student self-check."""
 from __future__ import annotations
 
-from ..results import PASSED, UNREADABLE, CellStatus, QuestionStatus, Result
+from ..results import PASSED, UNREADABLE, CellStatus, QuestionStatus, Result, code_unit
 
 MARK = {QuestionStatus.PASSED: "✓", QuestionStatus.PARTIAL: "~", QuestionStatus.FAILED: "✗"}
 
@@ -24,7 +24,8 @@ def table(result: Result) -> str:
                      f"  {passed}/{len(q.cases)} cases  {q.title}{diag}")
     failed_cells = [c for c in result.cells if c.status != CellStatus.OK]
     for cell in failed_cells:
-        lines.append(f"  cell {cell.index} {cell.status}: {cell.error.splitlines()[0] if cell.error else ''}")
+        lines.append(f"  {code_unit(result.kind, cell.index)} {cell.status}: "
+                     f"{cell.error.splitlines()[0] if cell.error else ''}")
     return "\n".join(lines)
 
 
@@ -43,7 +44,7 @@ def self_check(result: Result) -> str:
     for cell in result.cells:
         if cell.status != CellStatus.OK:
             first = cell.error.splitlines()[0] if cell.error else ""
-            lines.append(f"  ! cell {cell.index} ({cell.source_head}) {cell.status}: {first}")
+            lines.append(f"  ! {code_unit(result.kind, cell.index, cell.source_head)} {cell.status}: {first}")
     for q in result.questions:
         ok = sum(1 for c in q.cases if c.status == PASSED)
         lines.append(f"\n{MARK.get(q.status, '?')} {q.id}  {q.title}  ({q.name}): {ok}/{len(q.cases)} public cases pass")
@@ -58,3 +59,4 @@ def self_check(result: Result) -> str:
     lines.append("\nOnly the public cases were run. Hidden cases (more sizes and edge cases) are graded "
                  "after you hand in; passing every public case does not guarantee full marks.")
     return "\n".join(lines)
+
