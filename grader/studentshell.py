@@ -34,7 +34,6 @@ def no_input(prompt: str = "") -> str:
                    "set the value in the code instead")
 
 
-#SHELL
 class _MemoryDB(dict):
     """The part of IPython's PickleShareDB that `%cd`, `%bookmark` and `%store` use, in memory."""
 
