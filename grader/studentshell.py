@@ -149,6 +149,11 @@ class Shell:
         return any(len(callbacks) > self.base_hooks.get(event, 0)
                    for event, callbacks in self.ip.events.callbacks.items())
 
+    def for_job(self, code: Any, directory: str) -> None:
+        """Make the zygote's shell this job's: its tracebacks, its IPython directory."""
+        self.student_tracebacks(code)
+        self.own_directory(directory)
+
     def own_directory(self, path: str) -> None:
         """In a job: IPython's directory (profile, security, logs) is a fresh one in the job's
         scratch, owned by the student uid and emptied with it: the zygote's, made at warm-up,

@@ -1015,15 +1015,14 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         code = StudentCode({f"<cell {u['index']}>": u["source"] for u in program["units"]}, module_name, workdir)
         namespace = shell.namespace
         namespace["__name__"] = "__main__"
-        shell.student_tracebacks(code)
-        shell.own_directory(os.path.join(scratch, ".ipython"))
+        shell.for_job(code, os.path.join(scratch, ".ipython"))
         sys.path.insert(0, "")          # as in Jupyter: the current directory, whatever %cd made it
     else:
         code = StudentCode({module_name: u["source"] for u in program["units"]}, module_name, workdir)
         namespace = {"__name__": "submission", "__file__": module_name, "__builtins__": builtins}
         if shell is not None:
             namespace["get_ipython"] = studentshell.ipython_for_module(
-                lambda: shell, lambda it: (it.student_tracebacks(code), it.own_directory(os.path.join(scratch, ".ipython"))))
+                lambda: shell, lambda it: it.for_job(code, os.path.join(scratch, ".ipython")))
         sys.path.insert(0, workdir)     # as `python submission.py`: the module's own directory
     if isinstance(job.get("imports"), list):
         sys.meta_path.insert(0, ImportGate(job["imports"], code))
