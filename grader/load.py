@@ -138,6 +138,7 @@ def _pick(folder: submitted.Folder) -> tuple[str, list[tuple[str, str]]]:
     by_kind: dict[str, list[str]] = {NOTEBOOK: [], MODULE: [], WRITTEN: []}
     links: list[str] = []
     special: list[submitted.Entry] = []
+    files: list[str] = []              # every regular file: those not graded are named in a note
     for entry in folder.entries():
         if submitted.hidden(entry.name):
             continue
@@ -150,13 +151,13 @@ def _pick(folder: submitted.Folder) -> tuple[str, list[tuple[str, str]]]:
         if entry.kind is not submitted.Kind.FILE:
             continue
         kind = SUFFIXES.get(os.path.splitext(entry.name)[1].lower())
-        if kind is None:
-            continue
         stem = os.path.splitext(entry.name)[0]
         if kind == MODULE and _shadows(stem):
             notes.append(("ignored-shadowing", f"{entry.name} would shadow the module `{stem}`; it was not run"))
             continue
-        by_kind[kind].append(entry.name)
+        files.append(entry.name)
+        if kind is not None:
+            by_kind[kind].append(entry.name)
     for name in links[:NOTED]:
         notes.append(("ignored-symlink", f"{name} is a symbolic link, which the grader never follows; it was "
                                          "ignored (hand in the file itself)"))
@@ -172,7 +173,7 @@ def _pick(folder: submitted.Folder) -> tuple[str, list[tuple[str, str]]]:
         if kind == WRITTEN:
             found = [p for p in found if os.path.splitext(p)[0].lower() not in ("readme", "requirements")] or found
         if len(found) == 1:
-            return found[0], notes
+            return found[0], notes + _not_graded(found[0], files)
         if len(found) > 1:
             raise LoadError("ambiguous", f"the folder {folder.label} holds several {kind} files ({', '.join(found)}); "
                                          "hand in exactly one")
@@ -180,6 +181,18 @@ def _pick(folder: submitted.Folder) -> tuple[str, list[tuple[str, str]]]:
     code = "symlink" if links else "special-file" if special else "no-candidate"
     raise LoadError(code, f"the folder {folder.label} holds no notebook (.ipynb), module (.py) "
                           f"or written answer (.md/.txt) that can be read{detail}")
+
+
+def _not_graded(chosen: str, files: list[str]) -> list[tuple[str, str]]:
+    """A note naming the folder's other files: a hand-in is one file, and a helper module or a PDF
+    of derivations beside the notebook is never read. Said in the report, so that a name the
+    notebook imports from such a module is not simply "missing" to the TA and the student."""
+    others = sorted(name for name in files if name != chosen)
+    if not others:
+        return []
+    shown = ", ".join(others[:NOTED]) + (f" and {len(others) - NOTED} more" if len(others) > NOTED else "")
+    return [("ignored-other", f"not graded: {shown}. Only {chosen} was graded (a hand-in is one file); "
+                              f"code or answers in the other files count only when they are in {chosen}")]
 
 
 def _shadows(stem: str) -> bool:

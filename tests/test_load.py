@@ -175,6 +175,32 @@ def test_folder_with_two_notebooks(tmp_path):
     assert caught.value.code == "ambiguous" and "a.ipynb" in caught.value.message and "b.ipynb" in caught.value.message
 
 
+def test_files_handed_in_beside_the_submission_are_named_as_not_graded(tmp_path):
+    """A hand-in is one file; a helper module or a PDF of derivations beside the notebook is not
+    read, and the TA and the student must learn that from the report, not from a missing name."""
+    _notebook(tmp_path / "hw3.ipynb", ["from rnn_helpers import *"])
+    (tmp_path / "rnn_helpers.py").write_text("A = 1\n")
+    (tmp_path / "derivations.pdf").write_bytes(b"%PDF")
+    (tmp_path / ".DS_Store").write_bytes(b"\0")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    program = load(tmp_path)
+    assert program.filename == "hw3.ipynb"
+    notes = [m for code, m in program.notes if code == "ignored-other"]
+    assert len(notes) == 1, program.notes
+    assert "derivations.pdf" in notes[0] and "rnn_helpers.py" in notes[0] and "hw3.ipynb" in notes[0]
+    assert ".DS_Store" not in notes[0] and "checkpoints" not in notes[0]
+
+
+def test_a_lone_submission_gets_no_note_and_many_others_are_counted(tmp_path):
+    _notebook(tmp_path / "hw3.ipynb", ["A = 1"])
+    (tmp_path / ".hidden.py").write_text("B = 1\n")
+    assert [c for c, _ in load(tmp_path).notes if c == "ignored-other"] == []
+    for i in range(12):
+        (tmp_path / f"scan{i:02d}.png").write_bytes(b"\x89PNG")
+    note = next(m for c, m in load(tmp_path).notes if c == "ignored-other")
+    assert "scan00.png" in note and "7 more" in note and "scan11.png" not in note
+
+
 @pytest.mark.parametrize("shadow", ["numpy.py", "sitecustomize.py", "conftest.py", "usercustomize.py", "json.py",
                                     "reference.py", "grader.py"])
 def test_files_that_would_shadow_a_module_are_not_the_submission(tmp_path, shadow):
