@@ -98,7 +98,17 @@ class Shell:
             IPython.display.set_matplotlib_formats = lambda *formats, **kwargs: None
         # The cell's real index names its code (tracebacks say "cell 4", not "Cell In[1]").
         self.ip.compile.get_code_name = lambda raw, transformed, number: self.cell_name
+        self._record_shown(self.ip.showtraceback)
         self.base_hooks = self._hook_counts()
+
+    def _record_shown(self, show: Callable) -> None:
+        """IPython's traceback display, noting the exception shown in `shown` (see `run`)."""
+        def recorded(*args, **kwargs):
+            exc = sys.exc_info()[1]
+            if exc is not None:
+                self.shown = exc
+            return show(*args, **kwargs)
+        self.ip.showtraceback = recorded
 
     def _escape(self, cmd, *args, **kwargs):
         self.escapes.append(_short(str(cmd), 200))
@@ -188,10 +198,17 @@ class Shell:
         self.ip.showtraceback = self.ip.showsyntaxerror = self.ip.showindentationerror = show
 
     def run(self, source: str, name: str = "<cell>"):
-        """Run one cell; return the exception it raised, or None."""
+        """Run one cell; return the exception it raised, or None.
+
+        An exception a magic caught and showed counts too: IPython 8 (the last for Python 3.10)
+        shows an error inside `%%time` or `%run` and ends the magic without raising, so the cell
+        stops there and its later names are missing, yet `run_cell` reports success; IPython 9
+        raises it. Either way the report says where the cell stopped."""
         self.cell_name = name
+        self.shown = None
         result = self.ip.run_cell(source, store_history=False)
-        return result.error_before_exec or result.error_in_exec
+        error = result.error_before_exec or result.error_in_exec
+        return error if error is not None else self.shown
 
     def as_python(self, source: str, filename: str) -> tuple[Any, int, SyntaxError | None]:
         """A module's source through IPython's input transformations, compiled, and the first line

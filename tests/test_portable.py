@@ -154,6 +154,27 @@ def test_timeit_runs_once_as_in_grading(tmp_path, sandboxed, public_cases):
     assert [c.status for c in graded.cells] == ["ok"] * 4
 
 
+def test_an_error_a_magic_catches_and_shows_still_stops_the_cell(tmp_path, sandboxed, public_cases):
+    """IPython 8 (the last for Python 3.10, as on Gradescope) shows an error inside `%%time` or
+    `%run` and returns without raising, and run_cell reports success although the cell stopped
+    there. A cell magic of the notebook's own does the same on any IPython: the cell must be
+    reported as failed, at the student's line, in the self-check and in grading alike."""
+    magic = ("from IPython.core.magic import register_cell_magic\n"
+             "@register_cell_magic\n"
+             "def quietly(line, cell):\n"
+             "    try:\n"
+             "        exec(cell, get_ipython().user_ns)\n"
+             "    except Exception:\n"
+             "        get_ipython().showtraceback()\n")
+    path = _notebook(tmp_path, magic, "%%quietly\nx = 1\ny = undefined_in_quiet\nLATE = 2\n", MATRIX_POWER)
+    mine = selfcheck.check_file(path, selfcheck.select(public_cases, ["2b"]), FAST)
+    graded = sandboxed.grade(path)
+    for result in (mine, graded):
+        assert [c.status for c in result.cells] == ["ok", "error", "ok"], result.cells
+        assert "NameError: name 'undefined_in_quiet' is not defined" in result.cells[1].error
+    assert _all(mine.questions[0].cases, "passed")
+
+
 def test_selecting_questions(public_cases):
     picked = selfcheck.select(public_cases, ["2B", "1a", "1a"])
     assert [q.id for q in picked.assignment.questions] == ["1a", "2b"]
