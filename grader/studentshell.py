@@ -98,17 +98,37 @@ class Shell:
             IPython.display.set_matplotlib_formats = lambda *formats, **kwargs: None
         # The cell's real index names its code (tracebacks say "cell 4", not "Cell In[1]").
         self.ip.compile.get_code_name = lambda raw, transformed, number: self.cell_name
-        self._record_shown(self.ip.showtraceback)
+        self.stopped: BaseException | None = None
+        self._cell_magics = 0
+        self._count_cell_magics()
+        shown = self.ip.showtraceback
+
+        def show_noted(*args, **kwargs):
+            self._note_shown(sys.exc_info()[1])
+            return shown(*args, **kwargs)
+        self.ip.showtraceback = show_noted
         self.base_hooks = self._hook_counts()
 
-    def _record_shown(self, show: Callable) -> None:
-        """IPython's traceback display, noting the exception shown in `shown` (see `run`)."""
-        def recorded(*args, **kwargs):
-            exc = sys.exc_info()[1]
-            if exc is not None:
-                self.shown = exc
-            return show(*args, **kwargs)
-        self.ip.showtraceback = recorded
+    def _count_cell_magics(self) -> None:
+        """Know when a cell magic (`%%time`, a notebook's own) is running the cell's body."""
+        run_cell_magic = self.ip.run_cell_magic
+
+        def counted(*args, **kwargs):
+            self._cell_magics += 1
+            try:
+                return run_cell_magic(*args, **kwargs)
+            finally:
+                self._cell_magics -= 1
+        self.ip.run_cell_magic = counted
+
+    def _note_shown(self, exc: BaseException | None) -> None:
+        """An exception IPython shows: `shown`, and `stopped` when a cell magic caught it from the
+        cell's body (which then ended there, see `run`)."""
+        if exc is None:
+            return
+        self.shown = exc
+        if self._cell_magics:
+            self.stopped = exc
 
     def _escape(self, cmd, *args, **kwargs):
         self.escapes.append(_short(str(cmd), 200))
@@ -187,7 +207,7 @@ class Shell:
             exc = sys.exc_info()[1]
             if exc is None:
                 return
-            self.shown = exc
+            self._note_shown(exc)
             try:
                 sys.stdout.flush()
                 print(code.explain(exc)[1], file=sys.stderr)
@@ -200,15 +220,16 @@ class Shell:
     def run(self, source: str, name: str = "<cell>"):
         """Run one cell; return the exception it raised, or None.
 
-        An exception a magic caught and showed counts too: IPython 8 (the last for Python 3.10)
-        shows an error inside `%%time` or `%run` and ends the magic without raising, so the cell
-        stops there and its later names are missing, yet `run_cell` reports success; IPython 9
-        raises it. Either way the report says where the cell stopped."""
+        An exception a cell magic caught and showed counts too: IPython 8 (the last for Python
+        3.10) shows an error inside `%%time` and ends the magic without raising, so the cell's
+        body stopped there and its later names are missing, yet `run_cell` reports success;
+        IPython 9 raises it. Either way the report says where the cell stopped. (An error shown
+        by a line magic such as `%run`, or by an event callback, does not stop the cell.)"""
         self.cell_name = name
-        self.shown = None
+        self.shown = self.stopped = None
         result = self.ip.run_cell(source, store_history=False)
         error = result.error_before_exec or result.error_in_exec
-        return error if error is not None else self.shown
+        return error if error is not None else self.stopped
 
     def as_python(self, source: str, filename: str) -> tuple[Any, int, SyntaxError | None]:
         """A module's source through IPython's input transformations, compiled, and the first line
