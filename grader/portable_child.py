@@ -260,7 +260,8 @@ def main() -> int:
         namespace["__name__"] = "__main__"
     else:
         namespace = {"__name__": "submission", "__file__": program.get("filename", "submission.py"),
-                     "__builtins__": builtins, "get_ipython": studentshell.ipython_for_module(shell_for)}
+                     "__builtins__": builtins}
+        namespace["get_ipython"] = studentshell.ipython_for_module(shell_for, namespace)
     filenames = (program.get("filename", "submission.py"),)
     sources = ({f"<cell {u['index']}>": u["source"] for u in program["units"]} if notebook
                else {filenames[0]: "\n".join(u["source"] for u in program["units"])})

@@ -254,6 +254,16 @@ class Shell:
     def namespace(self) -> dict:
         return self.ip.user_ns
 
+    def use_namespace(self, namespace: dict) -> None:
+        """Run IPython in a module's own globals, as `ipython file.py` does: the body of a cell
+        magic (`get_ipython().run_cell_magic('time', '', body)` in an exported notebook) then
+        defines the module's names, not names of a namespace nobody grades. IPython's own names
+        (`In`, `Out`, `_`...) are added; the module's names, set before, stay as they are."""
+        own = dict(namespace)
+        self.ip.init_create_namespaces(user_ns=namespace)
+        self.ip.init_user_ns()
+        namespace.update(own)
+
 
 def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseException | None:
     """Run one notebook cell: as plain Python when it is plain Python, else through IPython.
@@ -315,11 +325,12 @@ def run_module(shell_for: Callable[[], Shell | None], source: str, namespace: di
     return None, line
 
 
-def ipython_for_module(shell_for: Callable[[], Shell | None],
+def ipython_for_module(shell_for: Callable[[], Shell | None], namespace: dict,
                        prepare: Callable[[Shell], None] | None = None) -> Callable[[], Any]:
     """`get_ipython` for a module, as `ipython file.py` and `%run` give it: a notebook exported as a
-    script calls it for every magic and `!command`. `prepare` makes the shell the job's own on
-    first use, so that a module that never calls it pays nothing."""
+    script calls it for every magic and `!command`. On first use the shell runs in the module's
+    `namespace` (`Shell.use_namespace`) and `prepare` makes it the job's own, so that a module
+    that never calls it pays nothing."""
     ready: list[bool] = []
 
     def get_ipython():
@@ -328,6 +339,7 @@ def ipython_for_module(shell_for: Callable[[], Shell | None],
             raise NameError("name 'get_ipython' is not defined (IPython is not installed)")
         if not ready:
             ready.append(True)
+            shell.use_namespace(namespace)
             if prepare is not None:
                 prepare(shell)
         return shell.ip

@@ -1022,7 +1022,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         namespace = {"__name__": "submission", "__file__": module_name, "__builtins__": builtins}
         if shell is not None:
             namespace["get_ipython"] = studentshell.ipython_for_module(
-                lambda: shell, lambda it: it.for_job(code, os.path.join(scratch, ".ipython")))
+                lambda: shell, namespace, lambda it: it.for_job(code, os.path.join(scratch, ".ipython")))
         sys.path.insert(0, workdir)     # as `python submission.py`: the module's own directory
     if isinstance(job.get("imports"), list):
         sys.meta_path.insert(0, ImportGate(job["imports"], code))

@@ -95,6 +95,24 @@ def test_a_notebook_exported_as_a_script_scores_as_the_module(session, carol, tm
     assert "ipython-syntax" not in _kinds(result)     # plain Python compiles it: nothing to say
 
 
+def test_a_cell_magics_body_defines_the_modules_names(session, public_cases, carol, tmp_path):
+    """A notebook's `%%time` cell, exported, is `get_ipython().run_cell_magic('time', '', body)`;
+    IPython runs the body in its user namespace, which for `ipython file.py` is the file's own.
+    So is it here: a value computed under `%%time` is graded, in the sandbox and the self-check."""
+    moved = CAROL.replace("\nW_30 = ", "\n_W_30_WAS = ")
+    assert moved != CAROL
+    text = EXPORTED.replace(CAROL, moved) + (
+        "\nget_ipython().run_cell_magic('time', '', "
+        "'W_30 = matrix_power_eig(np.array([[0.58, 0.24], [0.24, 0.72]]), 30)\\nTIMED = 1\\n')\n"
+        "print('timed', TIMED)\n")
+    path = _write(tmp_path, text)
+    result = session.grade(path)
+    assert result.score == carol.score, [(q.id, q.score) for q in result.questions]
+    assert "timed 1" in result.output
+    mine = selfcheck.check_file(path, selfcheck.select(public_cases, ["2c"]), FAST)
+    assert [c.status for q in mine.questions for c in q.cases] == ["passed"]
+
+
 def test_a_module_with_magics_pasted_in_runs_as_ipython_and_says_so(session, carol, tmp_path):
     result = session.grade(_write(tmp_path, PASTED))
     assert result.score == carol.score

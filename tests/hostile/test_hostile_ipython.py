@@ -5,12 +5,18 @@ from __future__ import annotations
 import time
 
 from attack_tools import PIPES
-from conftest import ANSWER_BOUND, CAROL, POINTS, assert_all_promises, assert_next_graded_fully, module, with_function
+from conftest import (ANSWER_BOUND, CAROL, POINTS, assert_all_promises, assert_next_graded_fully, module, notebook,
+                      scores, with_function)
 
 
 def test_a_module_that_reaches_ipython_gets_no_more_than_a_notebook(attack_session, tmp_path):
     """Shell escapes through the shell object are recorded, not run; running cells through it
-    cannot lift the attacked question; every promise holds."""
+    earns no more than the same code earns as a notebook; every promise holds.
+
+    The shell runs in the module's own namespace (as `ipython file.py` does), so the function that
+    rebinds its own name through `run_cell` after a wrong first answer is the student's own
+    correct code from then on, exactly as `global sigmoid_jacobian` would make it in plain Python
+    and as the same cell does in a notebook: the bound is the notebook's score, not zero."""
     attack = '''
 ip = get_ipython()
 print("shell gave", repr(ip.getoutput("cat /etc/hostname")), repr(ip.system("id")))
@@ -21,8 +27,13 @@ def sigmoid_jacobian(W, x):
     get_ipython().run_cell("sigmoid_jacobian = _correct_sigmoid_jacobian")
     return [[0.0]]
 '''
-    result = attack_session.grade(module(tmp_path, with_function("1a", attack)))
-    assert_all_promises(result, attack_session, tmp_path, attacked={"1a"})
+    source = with_function("1a", attack)
+    as_notebook = attack_session.grade(notebook(tmp_path, [source]))
+    bound = scores(as_notebook)["1a"]
+    assert bound < POINTS["1a"]                       # its first answer was wrong, in a notebook too
+    result = attack_session.grade(module(tmp_path, source))
+    assert_all_promises(result, attack_session, tmp_path, attacked={"1a": bound})
+    assert scores(result)["1a"] == bound
     assert "shell gave None None" in result.output and "from-run-cell" not in result.output
 
 
