@@ -16,10 +16,11 @@
   `:email:`) and its time (`:created_at:`), possibly inside one top folder. Read with
   `yaml.safe_load` (never a YAML tag that builds objects). A group submission is one entry per
   submitter, each graded from the same files.
-* **Moodle** "Download all submissions": `<Full Name>_<participant id>_assignsubmission_file_/…`
-  (one folder per student and plug-in, the default since Moodle 3.1) or the same prefix on flat
-  file names; `Participant_<id>_…` under blind marking. Moodle replaces `_` in names by spaces, so
-  the first `_` ends the name.
+* **Moodle** "Download all submissions": `<Full Name>_<participant id>_assignsubmission_file/…`
+  (one folder per student and plug-in, the default since Moodle 3.1; Moodle 3.1-4.0 end the folder
+  name with one more `_`), or the same prefix on flat file names (`…_assignsubmission_file_hw3.ipynb`);
+  `Participant_<id>_…` under blind marking. Moodle replaces `_` in names by spaces, so the first `_`
+  ends the name (and its `clean_filename` deletes `'&<>"`|:` from it: "O'Brien" is "OBrien").
 * **A plain folder** (or a zip of one): one file or folder per student, named as the instructor
   likes; the name is the identity, as before.
 
@@ -73,7 +74,10 @@ CANVAS_FILE = re.compile(
 CANVAS_TEXT = re.compile(r"^(?:(?P<name>[^/]*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_"
                          r"(?P<orig>text|link)\.html$", re.S)
 CANVAS_VERSION = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)(?P<ext>(?:\.[A-Za-z][A-Za-z0-9]*)*\.[A-Za-z0-9]*)$")
-MOODLE_ENTRY = re.compile(r"^(?P<name>[^_/]+)_(?P<id>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z0-9]+)_(?P<rest>.*)$")
+# Moodle 4.1+ names a folder `..._assignsubmission_file` (mod/assign/classes/downloader.php), Moodle
+# 3.1-4.0 `..._assignsubmission_file_`; a flat file is `..._assignsubmission_file_<file name>`.
+MOODLE_ENTRY = re.compile(r"^(?P<name>[^_/]+)_(?P<id>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z0-9]+)"
+                          r"(?:_(?P<rest>.*))?$", re.S)
 
 
 class IntakeError(ValueError):
@@ -519,7 +523,7 @@ def _moodle(source: Source, prefix: str) -> Intake:
             continue
         if m["plugin"] != "file" and not m["rest"] and not inner:
             continue
-        original = inner if inner else m["rest"]           # folder form, or the flat form's file name
+        original = inner if inner else m["rest"] or ""     # folder form, or the flat form's file name
         if not original:
             continue
         found = by_id.setdefault(m["id"], Found(Student(id=m["id"], name=_scalar(m["name"]), lms=MOODLE)))

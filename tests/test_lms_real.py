@@ -1,0 +1,78 @@
+"""LMS downloads and gradebooks built from the LMSs' own source code, not from our reading of it.
+
+Sources (each rule below cites the one it follows):
+
+* Moodle ``mod/assign/classes/downloader.php`` (4.1+): a folder per student and plug-in named
+  ``clean_filename(<prefix> . '_' . <subtype> . '_' . <type>)`` -- *no* trailing underscore (Moodle
+  3.1-4.0 wrote ``..._assignsubmission_file_``); ``<prefix>`` is ``fullname()`` with ``_`` replaced by
+  a space, then ``_<participant id>`` (``get_uniqueid_for_user``), or ``Participant_<id>`` under blind
+  marking. ``clean_filename`` (``PARAM_FILE``) deletes control characters and ``&<>"`|':\\/``.
+* Canvas ``lib/gradebook_exporter.rb``: the header ``Student, ID, [SIS User ID,] SIS Login ID,
+  [Integration ID,] Section, <title> (<id>)...``; ``SIS User ID`` only for a user allowed to see SIS
+  data; optionally ``LastName, FirstName`` instead of ``Student``; a ``Manual Posting`` row before
+  ``    Points Possible``; the test student last (``StudentViewEnrollment``); a student in several
+  sections has them joined by ``to_sentence``; the user's CSV settings may choose ``;`` as the
+  separator and add a byte-order mark.
+* Canvas ``app/models/gradebook_importer.rb``: a row is matched by ``ID`` (an integer), else
+  ``SIS User ID``, else ``SIS Login ID``, else by the exact name or sortable name; an assignment
+  column is matched by the id in ``Title (id)``, else by its exact title, else a new assignment is
+  created; grades of an assignment with unposted anonymous submissions are not imported.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader import lms
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+ALICE = (SUBMISSIONS / "alice_correct.ipynb").read_bytes()
+BOB = (SUBMISSIONS / "bob_seed_mistakes.ipynb").read_bytes()
+CAROL = (SUBMISSIONS / "carol_module.py").read_bytes()
+
+
+def write(root: Path, files: dict[str, bytes]) -> Path:
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+# ------------------------------------------------------------------------------------------------
+# Moodle 4.1+ "Download all submissions" (mod/assign/classes/downloader.php)
+
+
+MOODLE_41 = {
+    # fullname() "Ada Lovelace", participant id 3001: a notebook, a stray PDF, an online text
+    "Ada Lovelace_3001_assignsubmission_file/hw3.ipynb": ALICE,
+    "Ada Lovelace_3001_assignsubmission_file/report.pdf": b"%PDF-1.4",
+    "Ada Lovelace_3001_assignsubmission_onlinetext/onlinetext.html": b"<p>see my notebook</p>",
+    # the same full name, another participant
+    "Ada Lovelace_3002_assignsubmission_file/hw3.ipynb": BOB,
+    # accents kept; "Mary_Jane" written "Mary Jane"; O'Brien's apostrophe deleted by clean_filename
+    "José Núñez_3003_assignsubmission_file/hw3.ipynb": ALICE,
+    "Mary Jane OBrien-Smith_3004_assignsubmission_file/work/hw3.py": CAROL,
+    # blind marking
+    "Participant_3005_assignsubmission_file/hw3.ipynb": BOB,
+}
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_moodle_4_folders_have_no_trailing_underscore(tmp_path: Path, as_zip: bool):
+    source = write(tmp_path / "moodle", MOODLE_41)
+    if as_zip:
+        source = Path(shutil.make_archive(str(tmp_path / "CS101-HW3-77"), "zip", source))
+    intake = lms.read_intake(source)
+    assert intake.format == lms.MOODLE and intake.skipped == []
+    by_id = {f.student.id: f for f in intake.found}
+    assert {i: f.student.name for i, f in by_id.items()} == {
+        "3001": "Ada Lovelace", "3002": "Ada Lovelace", "3003": "José Núñez",
+        "3004": "Mary Jane OBrien-Smith", "3005": "Participant"}
+    assert sorted(by_id["3001"].student.files) == ["hw3.ipynb", "onlinetext.html", "report.pdf"]
+    assert by_id["3004"].student.files == ["work/hw3.py"]
+    assert len(set(lms.unique_names(intake.found))) == 5          # two Ada Lovelaces, two folders
+    intake.source.close()
