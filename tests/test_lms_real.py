@@ -76,3 +76,63 @@ def test_moodle_4_folders_have_no_trailing_underscore(tmp_path: Path, as_zip: bo
     assert by_id["3004"].student.files == ["work/hw3.py"]
     assert len(set(lms.unique_names(intake.found))) == 5          # two Ada Lovelaces, two folders
     intake.source.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# The roster: Canvas gradebook exports as lib/gradebook_exporter.rb writes them
+
+
+HEX_LOGIN = "3f786850e387550fdab836ed7e6dc881de23001b"       # the test student's login: hmac_sha1("Test Student_<id>")
+
+
+def gradebook(path: Path, rows: list[list[str]], sep: str = ",", bom: bool = False) -> Path:
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, delimiter=sep, lineterminator="\r\n").writerows(rows)
+    path.write_text(("\ufeff" if bom else "") + out.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_canvas_gradebook_of_a_user_without_sis_rights(tmp_path: Path):
+    """No `SIS User ID` column (a TA who may not see SIS data), a Manual Posting row, two sections."""
+    from grader import roster
+
+    path = gradebook(tmp_path / "gb.csv", [
+        ["Student", "ID", "SIS Login ID", "Section", "HW3 (4242)", "Current Score"],
+        ["", "", "", "", "Manual Posting", ""],
+        ["    Points Possible", "", "", "", "135", "(read only)"],
+        ["Núñez, José", "1001", "jnunez", "Sec A and Sec B", "", "90"],
+        ["O'Brien, Seán", "1004", "sobrien", "Sec A", "", ""],
+        ["Student, Test", "1999", HEX_LOGIN, "Sec A and Sec B", "", ""],
+    ])
+    entries = roster.read_roster(path)
+    assert entries == [roster.RosterEntry("1001", "Núñez, José", "", "jnunez", "Sec A and Sec B"),
+                       roster.RosterEntry("1004", "O'Brien, Seán", "", "sobrien", "Sec A")]
+
+
+def test_canvas_gradebook_with_semicolons_a_bom_and_integration_ids(tmp_path: Path):
+    """The user's CSV settings choose `;` (locales with a decimal comma) and a byte-order mark."""
+    from grader import roster
+
+    path = gradebook(tmp_path / "gb.csv", [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Root Account", "Section", "HW3 (4242)"],
+        ["    Points Possible", "", "", "", "", "", "", "135"],
+        ["Müller, Jörg", "1001", "S1001", "jmuller", "int-1", "school.instructure.com", "Sec A", "12,5"],
+        ["Student, Test", "1999", "", HEX_LOGIN, "", "school.instructure.com", "Sec A", ""],
+    ], sep=";", bom=True)
+    assert roster.read_roster(path) == [roster.RosterEntry("1001", "Müller, Jörg", "S1001", "jmuller", "Sec A")]
+
+
+def test_canvas_gradebook_with_last_and_first_name_columns(tmp_path: Path):
+    """The "LastName, FirstName" option of the export; the test student in another language."""
+    from grader import roster
+
+    path = gradebook(tmp_path / "gb.csv", [
+        ["LastName", "FirstName", "ID", "SIS User ID", "SIS Login ID", "Section", "HW3 (4242)"],
+        ["    Points Possible", "", "", "", "", "", "135"],
+        ["Lovelace", "Ada", "1001", "S1001", "alovelace", "Sec A", ""],
+        ["Prueba", "Estudiante", "1999", "", HEX_LOGIN, "Sec A", ""],
+    ])
+    assert roster.read_roster(path) == [roster.RosterEntry("1001", "Lovelace, Ada", "S1001", "alovelace", "Sec A")]
