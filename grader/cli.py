@@ -14,6 +14,8 @@ Exit codes (documented in the README):
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import sys
 
@@ -162,6 +164,10 @@ def cmd_export(args) -> int:
         return EXIT_USAGE
     for warning in warnings:
         print(f"grader: warning: {warning}", file=sys.stderr)
+    if args.format == "canvas":
+        note = export.column_note(next(csv.reader(io.StringIO(text)))[-1])
+        if note:
+            print(f"grader: note: {note}", file=sys.stderr)
     if args.output == "-":
         sys.stdout.write(text)
         return EXIT_OK

@@ -136,3 +136,81 @@ def test_canvas_gradebook_with_last_and_first_name_columns(tmp_path: Path):
         ["Prueba", "Estudiante", "1999", "", HEX_LOGIN, "Sec A", ""],
     ])
     assert roster.read_roster(path) == [roster.RosterEntry("1001", "Lovelace, Ada", "S1001", "alovelace", "Sec A")]
+
+
+# ------------------------------------------------------------------------------------------------
+# The Canvas import file, read as app/models/gradebook_importer.rb reads it
+
+
+def canvas_file(results, assignment=None, top=100.0):
+    import csv
+    import io
+
+    from grader import export
+
+    loaded = export.Loaded(Path("results.json"), "hw3", top=top)
+    loaded.results = lambda: iter(results)
+    text, warnings = export.canvas(loaded, assignment)
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows, warnings
+
+
+def graded(name: str, score: float, student):
+    from grader.results import Result
+
+    return Result(submission=name, status="graded", score=score, max_score=100, student=student)
+
+
+def test_anonymous_ids_are_not_canvas_user_ids(tmp_path: Path):
+    """`anon_<id>` is no user id ("anon_x7Kq2".to_i is 0); Canvas imports no grade of an assignment
+    whose anonymous submissions are not posted yet."""
+    from grader.results import Student
+
+    rows, warnings = canvas_file([graded("anon_x7Kq2", 80, Student(id="anon_x7Kq2", lms="canvas")),
+                                  graded("anon_Zz9", 70, Student(id="anon_Zz9", lms="canvas"))], "HW3 (4242)")
+    assert [r[1] for r in rows[2:]] == ["", ""]
+    said = " ".join(warnings)
+    assert "anonymous" in said and "SpeedGrader" in said
+
+
+def test_one_student_twice_is_not_left_to_canvas_to_choose(tmp_path: Path):
+    """Two rows with one ID: Canvas's importer keeps the last one read. Neither score is sent."""
+    from grader.results import Student
+
+    rows, warnings = canvas_file([
+        graded("Nunez_Jose_1001", 90, Student(id="1001", name="Núñez, José", lms="gradescope", on_roster=True)),
+        graded("Nunez_Jose_1001-2", 40, Student(id="1001", name="Núñez, José", lms="gradescope", on_roster=True)),
+        graded("Lee_Carol_1003", 100, Student(id="1003", name="Lee, Carol", lms="canvas", on_roster=True)),
+    ], "HW3 (4242)")
+    scores = {(r[1], r[5]) for r in rows[2:]}
+    assert scores == {("1001", ""), ("1003", "100")}
+    said = " ".join(warnings)
+    assert "1001" in said and "Nunez_Jose_1001-2" in said and "by hand" in said
+
+
+def test_a_column_without_the_assignment_id_makes_a_new_assignment():
+    from grader import export
+    from grader.results import Student
+
+    people = [graded("Lee_Carol_1003", 100, Student(id="1003", name="Lee, Carol", lms="canvas"))]
+    rows, warnings = canvas_file(people)
+    assert rows[0][5] == "hw3" and warnings == []
+    note = export.column_note(rows[0][5])
+    assert "new assignment" in note and "(12345)" in note
+    rows, warnings = canvas_file(people, "HW3 (4242)")
+    assert rows[0][5] == "HW3 (4242)" and warnings == [] and export.column_note(rows[0][5]) is None
+
+
+def test_rows_the_roster_does_not_know_are_not_sent_to_canvas_to_match_by_name():
+    """A Gradescope submission whose SID and e-mail are on no roster row: in the file, Canvas would
+    look its SIS User ID and then its name up, and give the grade to whoever has that name."""
+    from grader.results import Student
+
+    rows, warnings = canvas_file([
+        graded("Alice_Liddell_A001", 100, Student(id="A001", name="Alice Liddell", lms="gradescope", sis_id="A001",
+                                                 on_roster=False)),
+        graded("Lee_Carol_1003", 90, Student(id="1003", name="Lee, Carol", lms="gradescope", sis_id="C003",
+                                             on_roster=True)),
+    ], "HW3 (4242)")
+    assert [r[:2] for r in rows[2:]] == [["Lee, Carol", "1003"]]
+    assert any("Alice_Liddell_A001" in w and "not on the roster" in w for w in warnings)
