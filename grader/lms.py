@@ -576,7 +576,8 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
     Members that are not notebooks, modules or written answers are not extracted (the loader would
     ignore them). A zip that a student handed in (`hw3.zip`) is opened in memory and its candidate
     files are extracted, flattened, under the same rules as the download (one level: a zip inside
-    it is not opened). A member that cannot be read is a note for this student alone.
+    it is not opened) -- unless a notebook or module was handed in beside it, which is then the
+    hand-in (the zip is named in a note). A member that cannot be read is a note for this student alone.
     """
     notes = list(found.notes)
     if found.whole is not None:
@@ -586,12 +587,20 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
         return intake.source.location / found.whole, notes
     folder.mkdir(parents=True, exist_ok=False)
     written: set[str] = set()
+    # a notebook or module uploaded as such is the hand-in: a zip beside it (old attempts, data) is
+    # not opened, or its files would make the folder ambiguous
+    code = [PurePosixPath(name).name for _, name in found.files
+            if PurePosixPath(name).suffix.lower() in (".ipynb", ".py")]
     for member, name in found.files:
         target = "/".join(safe_file_name(p) for p in name.split("/"))
         suffix = PurePosixPath(target).suffix.lower()
         if suffix not in SUFFIXES and suffix != ".zip":
             continue
         shown = PurePosixPath(member.path).name
+        if suffix == ".zip" and code:
+            notes.append(Problem("lms-zip-not-opened", f"{PurePosixPath(name).name} was not opened: "
+                                                       f"{', '.join(code[:3])} handed in beside it is graded"))
+            continue
         if member.problem:
             notes.append(Problem("lms-refused-file", f"{shown}: {member.problem}; not read"))
             continue

@@ -214,3 +214,74 @@ def test_rows_the_roster_does_not_know_are_not_sent_to_canvas_to_match_by_name()
     ], "HW3 (4242)")
     assert [r[:2] for r in rows[2:]] == [["Lee, Carol", "1003"]]
     assert any("Alice_Liddell_A001" in w and "not on the roster" in w for w in warnings)
+
+
+# ------------------------------------------------------------------------------------------------
+# Canvas "Download Submissions" (lib/content_zipper.rb), names made by Canvas's own rule
+
+
+def canvas_download(path: Path, entries: list[tuple[str, bool, str, int, str, bytes]]) -> Path:
+    """`entries`: (sortable name, late, user id or anon_<id>, attachment id, display name, bytes)."""
+    import zipfile
+
+    from tests.test_canvas_names import canvas_member
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for sortable, late, user, attachment, display, data in entries:
+            z.writestr(canvas_member(sortable, late, user, attachment, display), data)
+    return path
+
+
+def test_canvas_names_from_real_sortable_names(tmp_path: Path):
+    archive = canvas_download(tmp_path / "submissions.zip", [
+        ("O'Brien, Seán", False, "1001", 9001, "hw3.ipynb", ALICE),
+        ("Smith, Bob", True, "1002", 9002, "hw3.ipynb", BOB),            # two students called Bob Smith
+        ("Smith, Bob", False, "1007", 9007, "HW3 final: v2.ipynb", ALICE),
+        ("Nguyen 2nd, An", False, "1003", 9003, "hw3.py", CAROL),          # a digit in the name
+        ("Lee_42_, Kim", False, "1004", 9004, "hw3.ipynb", ALICE),         # Canvas collapses _42_ to 42
+        ("Smith-Jones, Ann", False, "1005", 9005, "hw3.ipynb", ALICE),
+        ("Smith-Jones, Ann", False, "1005", 9006, "report.pdf", b"%PDF-1.4"),
+        ("Ng, Tam", False, "1006", 9010, "hw3-1.ipynb", ALICE),            # a resubmission: only the new attempt
+    ])
+    intake = lms.read_intake(archive)
+    assert intake.format == lms.CANVAS and intake.skipped == []
+    got = {f.student.id: (f.student.name, f.student.late, f.student.files) for f in intake.found}
+    assert got == {
+        "1001": ("obrienseán", False, ["hw3.ipynb"]),
+        "1002": ("smithbob", True, ["hw3.ipynb"]),
+        "1007": ("smithbob", False, ["HW3 final_ v2.ipynb"]),
+        "1003": ("nguyen2ndan", False, ["hw3.py"]),
+        "1004": ("lee42kim", False, ["hw3.ipynb"]),
+        "1005": ("smithjonesann", False, ["hw3.ipynb", "report.pdf"]),
+        "1006": ("ngtam", False, ["hw3-1.ipynb"]),
+    }
+    names = lms.unique_names(intake.found)
+    assert "smithbob_1002" in names and "smithbob_1007" in names
+
+
+def test_a_stray_zip_beside_the_notebook_does_not_make_it_ambiguous(tmp_path: Path):
+    """A student hands in hw3.ipynb, their report, and a zip of old attempts: the notebook they
+    uploaded is graded; the zip is opened only when nothing gradable was uploaded beside it."""
+    import io
+    import zipfile
+
+    from grader.load import pick_candidate
+
+    backup = io.BytesIO()
+    with zipfile.ZipFile(backup, "w") as z:
+        z.writestr("old/hw3_v1.ipynb", BOB)
+        z.writestr("old/helper.py", CAROL)
+    archive = canvas_download(tmp_path / "submissions.zip", [
+        ("Smith, Bob", False, "1002", 9002, "hw3.ipynb", ALICE),
+        ("Smith, Bob", False, "1002", 9003, "report.docx", b"PK\x03\x04 not really"),
+        ("Smith, Bob", False, "1002", 9004, "old attempts.zip", backup.getvalue()),
+        ("Lee, Kim", False, "1004", 9005, "hw3.zip", backup.getvalue()),      # only a zip: opened
+    ])
+    intake = lms.read_intake(archive)
+    staged = {s.student.id: s for s in lms.to_submissions(
+        intake, list(zip(lms.unique_names(intake.found), intake.found)), tmp_path / "st")}
+    bob = staged["1002"]
+    assert sorted(p.name for p in bob.path.iterdir()) == ["hw3.ipynb"]
+    assert pick_candidate(bob.path)[0].name == "hw3.ipynb"
+    assert any("old attempts.zip" in n.message and "not opened" in n.message for n in bob.notes)
+    assert sorted(p.name for p in staged["1004"].path.iterdir()) == ["helper.py", "hw3_v1.ipynb"]
