@@ -285,3 +285,62 @@ def test_a_stray_zip_beside_the_notebook_does_not_make_it_ambiguous(tmp_path: Pa
     assert pick_candidate(bob.path)[0].name == "hw3.ipynb"
     assert any("old attempts.zip" in n.message and "not opened" in n.message for n in bob.notes)
     assert sorted(p.name for p in staged["1004"].path.iterdir()) == ["helper.py", "hw3_v1.ipynb"]
+
+
+# ------------------------------------------------------------------------------------------------
+# The round trip: a Canvas gradebook export as roster, a Canvas download, a Canvas import file
+
+
+def test_canvas_round_trip_from_a_real_gradebook_export(tmp_path: Path, session, capsys):
+    import csv
+    import dataclasses
+    import io
+    from datetime import datetime, timezone
+
+    from grader import batch, late
+    from grader.cli import main
+
+    class_list = gradebook(tmp_path / "2026-11-29T1200_Grades-CS101.csv", [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "HW2 (777)", "HW3 (4242)",
+         "Current Score", "Unposted Current Score", "Final Score", "Unposted Final Score"],
+        ["", "", "", "", "", "", "Manual Posting", "", "", "", ""],
+        ["    Points Possible", "", "", "", "", "50", "100", "(read only)", "(read only)", "(read only)",
+         "(read only)"],
+        ["Núñez, José", "1001", "S1001", "jnunez", "Sec A and Sec B", "40", "", "80", "80", "40", "40"],
+        ["Smith, Bob", "1002", "S1002", "bsmith", "Sec A", "30", "", "60", "60", "30", "30"],
+        ["Smith, Bob", "1007", "S1007", "bsmith2", "Sec B", "35", "", "70", "70", "35", "35"],
+        ["Absent, Amy", "1009", "S1009", "aabsent", "Sec B", "", "", "", "", "", ""],     # inactive: listed
+        ["Student, Test", "1999", "", HEX_LOGIN, "Sec A and Sec B", "", "", "", "", "", ""],
+    ], bom=True)
+    archive = canvas_download(tmp_path / "cs101-hw3 submissions.zip", [
+        ("Núñez, José", True, "1001", 9001, "hw3.py", CAROL),
+        ("Smith, Bob", False, "1002", 9002, "hw3.py", CAROL),
+        ("Smith, Bob", False, "1002", 9003, "report.pdf", b"%PDF-1.4"),
+        ("Smith, Bob", False, "1007", 9004, "hw3.py", b"def broken(:\n"),
+        ("Student, Test", False, "1999", 9005, "hw3.py", CAROL),             # Student View hand-in
+        ("Doe, Jane", False, "1010", 9006, "hw3.py", CAROL),                 # enrolled after the export
+    ])
+    config = dataclasses.replace(session.config, late=late.LatePolicy(
+        due=datetime(2026, 3, 2, 6, 59, tzinfo=timezone.utc), penalty_per_day=10))
+    out = tmp_path / "out"
+    report = batch.run_batch(archive, out, config, session=session, progress=False, roster=class_list)
+    by_id = {r.student.id: r for r in report.results}
+    assert set(by_id) == {"1001", "1002", "1007", "1009", "1999", "1010"}
+    assert by_id["1001"].student.name == "Núñez, José" and by_id["1001"].student.section == "Sec A and Sec B"
+    assert by_id["1001"].late.days == 1 and by_id["1001"].student.files == ["hw3.py"]
+    assert by_id["1002"].student.files == ["hw3.py", "report.pdf"]
+    assert by_id["1009"].status == "no-submission"
+    assert by_id["1010"].student.on_roster is False and by_id["1999"].student.on_roster is False
+
+    capsys.readouterr()
+    assert main(["export", str(out), "--format", "canvas", "--assignment", "HW3 (4242)"]) == 0
+    assert "note:" not in capsys.readouterr().err
+    rows = list(csv.reader(io.StringIO((out / "gradebook-canvas.csv").read_text(encoding="utf-8"))))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "HW3 (4242)"]
+    assert "Points Possible" in rows[1][0]
+    body = {r[1]: r for r in rows[2:]}
+    assert set(body) == {"1001", "1002", "1007", "1009", "1999", "1010"}      # every id a Canvas user id
+    full = float(body["1002"][5])
+    assert body["1001"][:5] == ["Núñez, José", "1001", "S1001", "jnunez", "Sec A and Sec B"]
+    assert float(body["1001"][5]) == pytest.approx(full * 0.9)
+    assert body["1009"][5] == "" and float(body["1007"][5]) < full
