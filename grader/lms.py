@@ -425,6 +425,15 @@ def _canvas_files(found: Found, files: list[tuple[int, str, Member]]) -> None:
     found.student.submission_id = ",".join(ids)
 
 
+def canvas_user_name(sortable: str) -> str:
+    """The name Canvas's download gives a user of this sortable name (lib/content_zipper.rb:
+    `sortable_name.gsub(/_(\\d+)_/, '\\1').downcase`, then every character but Ruby's [[:word:]] --
+    letters, marks, decimal digits, connector punctuation -- deleted), NFC."""
+    name = re.sub(r"_([0-9]+)_", r"\1", sortable).lower()
+    kept = (c for c in name if unicodedata.category(c)[0] in "LM" or unicodedata.category(c) in ("Nd", "Pc"))
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
 def _canvas_base(original: str) -> str:
     v = CANVAS_VERSION.match(original)
     return v["stem"] + v["ext"] if v else original

@@ -344,3 +344,25 @@ def test_canvas_round_trip_from_a_real_gradebook_export(tmp_path: Path, session,
     assert body["1001"][:5] == ["Núñez, José", "1001", "S1001", "jnunez", "Sec A and Sec B"]
     assert float(body["1001"][5]) == pytest.approx(full * 0.9)
     assert body["1009"][5] == "" and float(body["1007"][5]) < full
+
+
+def test_a_canvas_group_hand_in_is_named_after_the_group(tmp_path: Path):
+    """Assignment#representatives: on a group assignment Canvas's download holds one entry per group,
+    under one member's user id but named after the group (its sortable_name is the group's name)."""
+    from grader import course, roster
+
+    archive = canvas_download(tmp_path / "submissions.zip", [
+        ("Team 7: Ünïcode", False, "1002", 9002, "hw3.py", CAROL),          # Bob Smith hands in for Team 7
+        ("Núñez, José", False, "1001", 9001, "hw3.py", CAROL),
+        ("O'Brien, Seán", True, "1004", 9004, "hw3.py", CAROL),
+    ])
+    intake = lms.read_intake(archive)
+    staged = lms.to_submissions(intake, list(zip(lms.unique_names(intake.found), intake.found)), tmp_path / "st")
+    entries = [roster.RosterEntry("1001", "Núñez, José"), roster.RosterEntry("1002", "Smith, Bob"),
+               roster.RosterEntry("1003", "Lee, Kim"), roster.RosterEntry("1004", "O'Brien, Seán")]
+    matched = {s.student.id: s for s in course.match_submissions(staged, entries)}
+    group = [n for n in matched["1002"].notes if n.code == "lms-canvas-group"]
+    assert len(group) == 1 and "team7ünïcode" in group[0].message and "Smith, Bob" in group[0].message
+    assert not any(n.code == "lms-canvas-group" for s in ("1001", "1004") for n in matched[s].notes)
+    again = {s.student.id: s for s in course.match_submissions(list(matched.values()), entries)}
+    assert [n.code for n in again["1002"].notes].count("lms-canvas-group") == 1      # said once
