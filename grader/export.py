@@ -134,10 +134,12 @@ def canvas(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CANVAS_HEADER + [column])
     writer.writerow(["    Points Possible", "", "", "", "", rounded(loaded.top, decimals)])
-    unmatched, unknown, anonymous = [], [], []
+    unmatched, unknown, anonymous, penalised = [], [], [], []
     for r in loaded.results():
         s = r.student
         cid = canvas_id(s)
+        if r.late is not None and r.late.points and r.status not in NO_SCORE:
+            penalised.append(r.submission)
         if s is not None and s.lms == "canvas" and s.id.startswith("anon_"):
             anonymous.append(r.submission)
         elif s is not None and s.on_roster is False and not cid:
@@ -170,6 +172,11 @@ def canvas(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> 
                         f"before its grades are posted): enter these scores in SpeedGrader, or post the grades "
                         f"(or turn anonymity off), download the submissions again and re-run the batch: "
                         f"{shown(anonymous)}")
+    if penalised:
+        warnings.append(f"{len(penalised)} scores already have the grader's late penalty taken off: if the course's "
+                        f"Late Submission policy is on in Canvas (Gradebook settings), Canvas takes its own "
+                        f"deduction again when they are imported; use one of the two (turn that policy off, or "
+                        f"set [late] policy = \"none\" and re-run the batch): {shown(penalised)}")
     return out.getvalue(), warnings
 
 

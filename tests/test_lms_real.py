@@ -366,3 +366,17 @@ def test_a_canvas_group_hand_in_is_named_after_the_group(tmp_path: Path):
     assert not any(n.code == "lms-canvas-group" for s in ("1001", "1004") for n in matched[s].notes)
     again = {s.student.id: s for s in course.match_submissions(list(matched.values()), entries)}
     assert [n.code for n in again["1002"].notes].count("lms-canvas-group") == 1      # said once
+
+
+def test_a_late_penalty_is_not_taken_twice_without_a_word():
+    """Canvas's Late Submission policy "will be applied to a submission when it is graded" (Canvas
+    Guides, "How do I apply a Late Submission policy in the Gradebook?"): an imported score too."""
+    from grader.results import Late, Student
+
+    late = graded("Lee_Carol_1003", 90, Student(id="1003", name="Lee, Carol", lms="canvas", late=True))
+    late.late = Late(due="2026-03-02T06:59:00+00:00", submitted_at="", days=1, percent=10, points=10)
+    rows, warnings = canvas_file([late], "HW3 (4242)")
+    assert rows[2][5] == "90"
+    assert any("Late Submission policy" in w and "Lee_Carol_1003" in w for w in warnings)
+    on_time = graded("Lee_Carol_1003", 100, Student(id="1003", name="Lee, Carol", lms="canvas", late=False))
+    assert canvas_file([on_time], "HW3 (4242)")[1] == []
