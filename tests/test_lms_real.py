@@ -380,3 +380,79 @@ def test_a_late_penalty_is_not_taken_twice_without_a_word():
     assert any("Late Submission policy" in w and "Lee_Carol_1003" in w for w in warnings)
     on_time = graded("Lee_Carol_1003", 100, Student(id="1003", name="Lee, Carol", lms="canvas", late=False))
     assert canvas_file([on_time], "HW3 (4242)")[1] == []
+
+
+# ------------------------------------------------------------------------------------------------
+# Gradescope "Export Submissions": the metadata as Ruby's YAML (Psych) writes symbol keys
+
+
+GRADESCOPE_YML = """\
+---
+submission_201:
+  :submitters:
+  - :name: José Núñez
+    :sid: 12345
+    :email: jose@uni.edu
+  :created_at: 2026-03-01 22:10:05.123456789 -08:00
+  :score: 0.0
+  :status: processed
+  :results:
+    :score: 0.0
+    :tests: []
+  :history:
+  - :id: 150
+    :created_at: 2026-02-28 10:00:00.000000000 -08:00
+    :score: 0.0
+    :autograder_score: 0.0
+    :results: {}
+submission_202:
+  :submitters:
+  - :name: Ann O'Neil
+    :sid: '007'
+    :email: ann@uni.edu
+  - :name: Bo Li
+    :email: bo@uni.edu
+  :created_at: 2026-03-03 09:00:00.000000000 -08:00
+  :score: 0.0
+  :status: processed
+  :history: []
+"""
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_gradescope_export_as_gradescope_writes_it(tmp_path: Path, as_zip: bool):
+    base = write(tmp_path / "dl" / "assignment_4242_export", {
+        "submission_201/hw3.ipynb": ALICE,
+        "submission_201/answers.pdf": b"%PDF-1.4",
+        "submission_202/hw3/hw3.py": CAROL,
+        "submission_metadata.yml": GRADESCOPE_YML.encode(),
+    })
+    source = base.parent
+    if as_zip:
+        source = Path(shutil.make_archive(str(tmp_path / "submissions"), "zip", source))
+    intake = lms.read_intake(source)
+    assert intake.format == lms.GRADESCOPE and intake.skipped == []
+    by_id = {f.student.id: f.student for f in intake.found}
+    assert set(by_id) == {"12345", "007", "bo@uni.edu"}
+    jose = by_id["12345"]
+    assert (jose.name, jose.email, jose.submission_id) == ("José Núñez", "jose@uni.edu", "201")
+    assert jose.submitted_at.startswith("2026-03-01T22:10:05.123456") and jose.submitted_at.endswith("-08:00")
+    assert sorted(jose.files) == ["answers.pdf", "hw3.ipynb"]
+    assert by_id["007"].name == "Ann O'Neil" and by_id["007"].files == ["hw3/hw3.py"]
+    assert by_id["bo@uni.edu"].files == ["hw3/hw3.py"] and by_id["bo@uni.edu"].sis_id == ""
+    intake.source.close()
+
+
+def test_moodle_flat_files_without_folders(tmp_path: Path):
+    """The "Download submissions in folders" option off: `clean_filename(<prefix>_<subtype>_<type>_<file>)`."""
+    source = write(tmp_path / "moodle", {
+        "José Núñez_3003_assignsubmission_file_hw3.ipynb": ALICE,
+        "José Núñez_3003_assignsubmission_file_report.docx": b"PK\x03\x04",
+        "José Núñez_3003_assignsubmission_onlinetext_onlinetext.html": b"<p>hi</p>",
+        "Ann ONeil_3006_assignsubmission_file_hw3_final.py": CAROL,       # "_" in the file name is kept
+    })
+    intake = lms.read_intake(source)
+    assert intake.format == lms.MOODLE and intake.skipped == []
+    got = {f.student.id: (f.student.name, sorted(f.student.files)) for f in intake.found}
+    assert got == {"3003": ("José Núñez", ["hw3.ipynb", "onlinetext.html", "report.docx"]),
+                   "3006": ("Ann ONeil", ["hw3_final.py"])}
