@@ -11,6 +11,10 @@
   the extension (`hw3-1.ipynb`): of one student's files that differ only by that suffix, the
   newest (highest attachment id) is graded and the others are named in the report. Text and URL
   hand-ins are `<name>[_LATE]_<user id>_text.html` / `_link.html`. Canvas puts no time in the zip.
+  The zip holds the files of each student's current attempt only (`submission.attachment_ids`), so
+  a resubmitted `hw3-1.ipynb` is usually alone, and graded under that name. On a group assignment
+  it holds one entry per group, under one member's user id, named after the group
+  (`Assignment#representatives`); `course` notes it when a roster names that id otherwise.
 * **Gradescope** "Export Submissions": a folder per submission (`submission_<id>/`) and a
   `submission_metadata.yml` that maps each folder to its submitters (`:name:`, `:sid:`,
   `:email:`) and its time (`:created_at:`), possibly inside one top folder. Read with
