@@ -967,6 +967,13 @@ def describe(report: BatchReport, out: str | os.PathLike) -> str:
                      f"{len(roster.unknown)} submissions from ids not on the roster"
                      + (f", {len(roster.shared)} students with several submissions" if roster.shared else ""))
         lines += [f"  ! {name}: not on the roster" for name in roster.unknown]
+        anonymous = [r for r in report.results if r.student is not None and r.student.lms == "canvas"
+                     and r.student.id.startswith("anon_")]
+        if anonymous:
+            lines.append(f"  ! {len(anonymous)} hand-ins come from a download made with anonymous grading: their "
+                         "anon_ ids name no student, so the roster cannot match them. Enter their scores in "
+                         "SpeedGrader, or post the grades (or turn anonymity off) in Canvas, download the "
+                         "submissions again and re-run the batch")
     if report.changed:
         lines.append(f"{report.changed} students' totals changed since the last run (grader diff shows how)")
     for result in report.results:

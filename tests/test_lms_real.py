@@ -456,3 +456,20 @@ def test_moodle_flat_files_without_folders(tmp_path: Path):
     got = {f.student.id: (f.student.name, sorted(f.student.files)) for f in intake.found}
     assert got == {"3003": ("José Núñez", ["hw3.ipynb", "onlinetext.html", "report.docx"]),
                    "3006": ("Ann ONeil", ["hw3_final.py"])}
+
+
+def test_an_anonymous_download_against_a_roster_says_why_nobody_matched(tmp_path: Path, session):
+    from grader import batch
+
+    class_list = gradebook(tmp_path / "gb.csv", [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "HW3 (4242)"],
+        ["    Points Possible", "", "", "", "", "100"],
+        ["Núñez, José", "1001", "S1001", "jnunez", "Sec A", ""],
+        ["Smith, Bob", "1002", "S1002", "bsmith", "Sec A", ""],
+    ])
+    archive = canvas_download(tmp_path / "submissions.zip", [
+        ("", False, "anon_x7Kq2", 9001, "hw3.py", CAROL), ("", True, "anon_Zz9pQ", 9002, "hw3.py", CAROL)])
+    out = tmp_path / "out"
+    report = batch.run_batch(archive, out, session.config, session=session, progress=False, roster=class_list)
+    text = batch.describe(report, out)
+    assert "anonymous grading" in text and "SpeedGrader" in text
