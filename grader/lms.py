@@ -393,6 +393,11 @@ def _canvas(source: Source, prefix: str) -> Intake:
             found.student.late = True
         original = m["orig"] if "file" in m.groupdict() else f"{m['orig']}.html"
         attachment = int(m["file"]) if "file" in m.groupdict() and m["file"] else 0
+        if "file" not in m.groupdict():
+            kind = "a text entry typed into Canvas" if m["orig"] == "text" else "a website URL"
+            found.notes.append(Problem("lms-not-a-file", f"handed in as {kind} ({original}), not as a file: there "
+                                                         "is no notebook or module to run. Read it and grade it by "
+                                                         "hand, or ask for the notebook"))
         uploads.setdefault(uid, []).append((attachment, original, member))
     for uid, files in uploads.items():
         found = by_id[uid]

@@ -473,3 +473,23 @@ def test_an_anonymous_download_against_a_roster_says_why_nobody_matched(tmp_path
     report = batch.run_batch(archive, out, session.config, session=session, progress=False, roster=class_list)
     text = batch.describe(report, out)
     assert "anonymous grading" in text and "SpeedGrader" in text
+
+
+def test_a_canvas_text_or_url_entry_says_what_it_is(tmp_path: Path):
+    """content_zipper.rb: `online_text_entry` -> `<name>_<id>_text.html`, `online_url` -> `_link.html`."""
+    import zipfile
+
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("wangerin_LATE_1005_text.html", "<p>I typed my answers here</p>")
+        z.writestr("kimlee_1006_link.html", "<meta http-equiv='refresh' content='0; url=https://colab.research.google.com/x'>")
+        z.writestr("smithbob_1002_9002_hw3.py", CAROL)
+    intake = lms.read_intake(archive)
+    staged = {s.student.id: s for s in lms.to_submissions(
+        intake, list(zip(lms.unique_names(intake.found), intake.found)), tmp_path / "st")}
+    text = [n.message for n in staged["1005"].notes if n.code == "lms-not-a-file"]
+    link = [n.message for n in staged["1006"].notes if n.code == "lms-not-a-file"]
+    assert text and "text entry" in text[0] and "by hand" in text[0]
+    assert link and "website URL" in link[0]
+    assert staged["1005"].student.late is True
+    assert not any(n.code == "lms-not-a-file" for n in staged["1002"].notes)
