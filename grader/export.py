@@ -134,7 +134,7 @@ def canvas(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CANVAS_HEADER + [column])
     writer.writerow(["    Points Possible", "", "", "", "", rounded(loaded.top, decimals)])
-    unmatched, unknown, anonymous, penalised = [], [], [], []
+    unmatched, unknown, anonymous, penalised, strangers = [], [], [], [], []
     for r in loaded.results():
         s = r.student
         cid = canvas_id(s)
@@ -147,6 +147,8 @@ def canvas(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> 
             continue
         elif not cid and not (s and s.sis_id):
             unmatched.append(r.submission)
+        elif cid and s.on_roster is False:
+            strangers.append(r.submission)
         score = "" if cid in twice else rounded(total(r), decimals)
         writer.writerow([cell_text(s.name if s and s.name else r.submission), cell_text(cid),
                          cell_text(s.sis_id if s else ""), cell_text(s.login if s else ""),
@@ -162,6 +164,11 @@ def canvas(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> 
                         f"out of this file (Canvas would give their grade to whoever has the same name or SIS "
                         f"id): {shown(unknown)}. Add the student to the roster and run the batch again, or enter "
                         f"the grade by hand")
+    if strangers:
+        warnings.append(f"{len(strangers)} rows are for Canvas users not on the roster (enrolled after the roster "
+                        f"was exported, dropped, or the test student): Canvas applies each to the user of its ID "
+                        f"if that user is a student of the course, and lists it as not found otherwise: "
+                        f"{shown(strangers)}")
     for cid, names in sorted(twice.items()):
         warnings.append(f"Canvas user {cid} has {len(names)} submissions ({shown(names)}); their cell was left "
                         f"empty (Canvas would keep whichever row it read last): decide which one counts and "

@@ -334,7 +334,9 @@ def test_canvas_round_trip_from_a_real_gradebook_export(tmp_path: Path, session,
 
     capsys.readouterr()
     assert main(["export", str(out), "--format", "canvas", "--assignment", "HW3 (4242)"]) == 0
-    assert "note:" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "note:" not in err
+    assert "2 rows are for Canvas users not on the roster" in err and "doejane_1010" in err
     rows = list(csv.reader(io.StringIO((out / "gradebook-canvas.csv").read_text(encoding="utf-8"))))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "HW3 (4242)"]
     assert "Points Possible" in rows[1][0]
