@@ -495,3 +495,20 @@ def test_a_canvas_text_or_url_entry_says_what_it_is(tmp_path: Path):
     assert link and "website URL" in link[0]
     assert staged["1005"].student.late is True
     assert not any(n.code == "lms-not-a-file" for n in staged["1002"].notes)
+
+
+def test_moodle_4_download_graded(tmp_path: Path, session):
+    from grader import batch
+
+    source = write(tmp_path / "moodle", {
+        "José Núñez_3003_assignsubmission_file/hw3.py": CAROL,
+        "José Núñez_3003_assignsubmission_file/report.pdf": b"%PDF-1.4",
+        "Participant_3005_assignsubmission_file/hw3.py": b"def broken(:\n",
+    })
+    archive = Path(shutil.make_archive(str(tmp_path / "CS101-HW3-77"), "zip", source))
+    report = batch.run_batch(archive, tmp_path / "out", session.config, session=session, progress=False)
+    assert report.intake == lms.MOODLE
+    by_id = {r.student.id: r for r in report.results}
+    assert set(by_id) == {"3003", "3005"}
+    assert by_id["3003"].student.name == "José Núñez" and by_id["3003"].submission == "José_Núñez_3003"
+    assert by_id["3003"].score > by_id["3005"].score
