@@ -12,7 +12,8 @@
 
 A submission belongs to a roster student when one of its LMS identifiers equals one of theirs,
 exactly: the LMS id against `ID`/`id`; else its SIS id (Gradescope's SID) against `SIS User ID`
-or `id`; else its e-mail against `email` (case-insensitive). Nothing is matched by name, and two
+or `id`; else its e-mail against `email`, or against a `SIS Login ID` that is an e-mail address
+(case-insensitive). Nothing is matched by name, and two
 submissions are never merged into one student: a roster student with two submissions, and a
 submission from an id that is not on the roster, are both flagged in the reports and the batch's
 summary. Roster students with no submission are listed ("no submission") and get a row in every
@@ -154,7 +155,9 @@ def reconcile(students: dict[str, object], roster: list[RosterEntry]) -> Reconci
     """Match submissions (name -> `results.Student` or None) to roster entries, by exact ids only."""
     by_id = {e.id: e for e in roster}
     by_sis = {e.sis_id: e for e in roster if e.sis_id}
-    by_email = {e.email.casefold(): e for e in roster if e.email}
+    # a Canvas gradebook has no e-mail column; its SIS Login ID is the e-mail address at many schools
+    by_email = {e.login.casefold(): e for e in roster if "@" in e.login}
+    by_email.update({e.email.casefold(): e for e in roster if e.email})
     out = Reconciled()
     claimed: dict[str, list[str]] = {}
     for name, student in students.items():

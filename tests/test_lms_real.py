@@ -512,3 +512,19 @@ def test_moodle_4_download_graded(tmp_path: Path, session):
     assert set(by_id) == {"3003", "3005"}
     assert by_id["3003"].student.name == "José Núñez" and by_id["3003"].submission == "José_Núñez_3003"
     assert by_id["3003"].score > by_id["3005"].score
+
+
+def test_a_gradescope_email_meets_a_canvas_login_that_is_an_email():
+    """Canvas's gradebook export has no e-mail column, but `SIS Login ID` is the e-mail address at
+    many schools; Gradescope's `:sid:` is often blank."""
+    from grader import roster
+    from grader.results import Student
+
+    entries = [roster.RosterEntry("1001", "Smith, Bob", "", "bob.smith@uni.edu", "Sec A"),
+               roster.RosterEntry("1002", "Lee, Kim", "S1002", "klee", "Sec A")]
+    found = roster.reconcile({
+        "bob": Student(id="Bob.Smith@uni.edu", email="Bob.Smith@uni.edu", lms="gradescope"),
+        "kim": Student(id="klee", email="", lms="gradescope"),          # a login that is no e-mail: no match
+    }, entries)
+    assert found.matched == {"bob": entries[0]}
+    assert found.unknown == ["kim"]
