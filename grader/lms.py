@@ -25,6 +25,9 @@
   name with one more `_`), or the same prefix on flat file names (`…_assignsubmission_file_hw3.ipynb`);
   `Participant_<id>_…` under blind marking. Moodle replaces `_` in names by spaces, so the first `_`
   ends the name (and its `clean_filename` deletes `'&<>"`|:` from it: "O'Brien" is "OBrien").
+  With team submissions (4.1+) a hand-in is a group's, `<group name>_<group id>_…`, and the
+  students in no group hand in as `Default group_…` (no id): when that entry is there, every hand-in
+  is noted as a group's. Without it a group's hand-in looks like a participant's.
 * **A plain folder** (or a zip of one): one file or folder per student, named as the instructor
   likes; the name is the identity, as before.
 
@@ -82,6 +85,10 @@ CANVAS_VERSION = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)(?P<ext>(?:\.[A-Za-z][A-Z
 # 3.1-4.0 `..._assignsubmission_file_`; a flat file is `..._assignsubmission_file_<file name>`.
 MOODLE_ENTRY = re.compile(r"^(?P<name>[^_/]+)_(?P<id>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z0-9]+)"
                           r"(?:_(?P<rest>.*))?$", re.S)
+# With team submissions Moodle 4.1+ names a hand-in `<group name>_<group id>`, and the one of the students
+# in no group `get_string('defaultteam')` ("Default group") with no id: seeing it tells team mode apart.
+MOODLE_TEAM_DEFAULT = re.compile(r"^(?P<name>[^_/]+)_assignsubmission_(?P<plugin>[a-z0-9]+)(?:_(?P<rest>.*))?$",
+                                 re.S)
 
 
 class IntakeError(ValueError):
@@ -326,7 +333,7 @@ def _detect(source: Source) -> Intake:
         inner = [replace(m, path=m.path[len(prefix):]) for m in members if m.path.startswith(prefix)]
         tops = {m.path.split("/")[0] for m in inner}
         flat = [m for m in inner if "/" not in m.path]
-        if tops and _share(tops, MOODLE_ENTRY) >= 0.5:
+        if tops and _share(tops, MOODLE_ENTRY, MOODLE_TEAM_DEFAULT) >= 0.5:
             return _moodle(source, prefix)
         if flat and _share({m.path for m in flat}, CANVAS_FILE, CANVAS_TEXT) >= 0.5:
             return _canvas(source, prefix)
@@ -532,10 +539,16 @@ def _scalar(value, limit: int = 200) -> str:
 def _moodle(source: Source, prefix: str) -> Intake:
     by_id: dict[str, Found] = {}
     skipped = []
+    team = False
     for member in source.members:
         rel = member.path[len(prefix):] if member.path.startswith(prefix) else ""
         top, _, inner = rel.partition("/")
         m = MOODLE_ENTRY.match(top)
+        uid = m["id"] if m else ""
+        if m is None:
+            m = MOODLE_TEAM_DEFAULT.match(top)
+            uid = m["name"] if m else ""
+            team = team or m is not None
         if m is None:
             skipped.append(f"{member.path}: does not follow Moodle's naming rule; skipped")
             continue
@@ -544,7 +557,7 @@ def _moodle(source: Source, prefix: str) -> Intake:
         original = inner if inner else m["rest"] or ""     # folder form, or the flat form's file name
         if not original:
             continue
-        found = by_id.setdefault(m["id"], Found(Student(id=m["id"], name=_scalar(m["name"]), lms=MOODLE)))
+        found = by_id.setdefault(uid, Found(Student(id=_scalar(uid), name=_scalar(m["name"]), lms=MOODLE)))
         base = safe_file_name(original)
         if any(name == base for _, name in found.files):
             found.notes.append(Problem("lms-duplicate-name", f"{original}: another file named {base} was graded "
@@ -552,6 +565,12 @@ def _moodle(source: Source, prefix: str) -> Intake:
             continue
         found.files.append((member, base))
         found.student.files.append(original)
+    for found in by_id.values() if team else ():
+        who = (f"group {found.student.name!r} (Moodle group id {found.student.id})" if found.student.id != found.student.name
+               else f"the students in no group ({found.student.name!r}, which has no id)")
+        found.notes.append(Problem("lms-group", f"a Moodle team submission: this hand-in is that of {who}, not of "
+                                                "one participant; its grade is for every member of the group, "
+                                                "whom the download does not name"))
     return Intake(MOODLE, source, sorted(by_id.values(), key=lambda f: (f.student.name, f.key)), skipped)
 
 

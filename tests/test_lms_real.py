@@ -528,3 +528,21 @@ def test_a_gradescope_email_meets_a_canvas_login_that_is_an_email():
     }, entries)
     assert found.matched == {"bob": entries[0]}
     assert found.unknown == ["kim"]
+
+
+def test_moodle_4_team_submissions_are_groups(tmp_path: Path):
+    """downloader.php, team submissions: `<group name>_<group id>`, and for the students in no group
+    `get_string('defaultteam')` ("Default group") with no id at all."""
+    source = write(tmp_path / "moodle", {
+        "Group A_12_assignsubmission_file/hw3.ipynb": ALICE,
+        "Team Ünï 2_13_assignsubmission_file/hw3.ipynb": BOB,
+        "Default group_assignsubmission_file/hw3.py": CAROL,
+    })
+    intake = lms.read_intake(source)
+    assert intake.format == lms.MOODLE and intake.skipped == []
+    got = {f.student.id: (f.student.name, f.student.files) for f in intake.found}
+    assert got == {"12": ("Group A", ["hw3.ipynb"]), "13": ("Team Ünï 2", ["hw3.ipynb"]),
+                   "Default group": ("Default group", ["hw3.py"])}
+    for found in intake.found:
+        (note,) = [n for n in found.notes if n.code == "lms-group"]
+        assert "group" in note.message and "every member" in note.message
