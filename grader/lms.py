@@ -726,7 +726,7 @@ def _bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 def display_key(student: Student) -> str:
     """`name_id` for a student of an LMS download, the bare name for a plain folder's entry."""
-    if student.lms == FOLDER or not student.name:
+    if student.lms == FOLDER or not student.name or student.name == student.id:
         return student.id
     return f"{student.name}_{student.id}"
 

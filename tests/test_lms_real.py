@@ -543,6 +543,7 @@ def test_moodle_4_team_submissions_are_groups(tmp_path: Path):
     got = {f.student.id: (f.student.name, f.student.files) for f in intake.found}
     assert got == {"12": ("Group A", ["hw3.ipynb"]), "13": ("Team Ünï 2", ["hw3.ipynb"]),
                    "Default group": ("Default group", ["hw3.py"])}
+    assert sorted(lms.unique_names(intake.found)) == ["Default_group", "Group_A_12", "Team_Ünï_2_13"]
     for found in intake.found:
         (note,) = [n for n in found.notes if n.code == "lms-group"]
         assert "group" in note.message and "every member" in note.message
