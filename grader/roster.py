@@ -128,6 +128,8 @@ def _canvas(header: list[str], rows: list[list[str]]) -> list[RosterEntry]:
             student = ", ".join(p for p in (cell(row, "LastName"), cell(row, "FirstName")) if p)
         else:
             student = cell(row, "Student")
+        quoted = re.fullmatch(r'="(.*)"', student, re.S)      # Canvas writes a name starting with = as ="..."
+        student = quoted[1] if quoted else student
         uid, sis_id, login = cell(row, "ID"), cell(row, "SIS User ID"), cell(row, "SIS Login ID")
         # the "Points Possible" row and the "Manual Posting" row have no ID; Canvas's importer skips
         # a first cell that contains "Points Possible"

@@ -547,3 +547,15 @@ def test_moodle_4_team_submissions_are_groups(tmp_path: Path):
     for found in intake.found:
         (note,) = [n for n in found.notes if n.code == "lms-group"]
         assert "group" in note.message and "every member" in note.message
+
+
+def test_a_canvas_name_quoted_against_formulas_is_read_back(tmp_path: Path):
+    """gradebook_exporter.rb#student_name: a name starting with "=" is written `="<name>"`."""
+    from grader import roster
+
+    path = gradebook(tmp_path / "gb.csv", [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"],
+        ["    Points Possible", "", "", "", ""],
+        ['="=Ab, Cd"', "1001", "S1", "ab", "Sec A"],
+    ])
+    assert roster.read_roster(path)[0].name == "=Ab, Cd"
