@@ -138,17 +138,17 @@ def canvas(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> 
     for r in loaded.results():
         s = r.student
         cid = canvas_id(s)
-        if r.late is not None and r.late.points and r.status not in NO_SCORE:
-            penalised.append(r.submission)
         if s is not None and s.lms == "canvas" and s.id.startswith("anon_"):
             anonymous.append(r.submission)
         elif s is not None and s.on_roster is False and not cid:
             unknown.append(r.submission)
             continue
-        elif not cid and not (s and s.sis_id):
+        elif not cid:
             unmatched.append(r.submission)
-        elif cid and s.on_roster is False:
+        elif s.on_roster is False:
             strangers.append(r.submission)
+        if r.late is not None and r.late.points and r.status not in NO_SCORE:
+            penalised.append(r.submission)
         score = "" if cid in twice else rounded(total(r), decimals)
         writer.writerow([cell_text(s.name if s and s.name else r.submission), cell_text(cid),
                          cell_text(s.sis_id if s else ""), cell_text(s.login if s else ""),

@@ -559,3 +559,14 @@ def test_a_canvas_name_quoted_against_formulas_is_read_back(tmp_path: Path):
         ['="=Ab, Cd"', "1001", "S1", "ab", "Sec A"],
     ])
     assert roster.read_roster(path)[0].name == "=Ab, Cd"
+
+
+def test_rows_without_a_canvas_id_are_said_to_be_matched_by_sis_id_or_name():
+    """Without a roster, a Gradescope row carries its SID as SIS User ID: Canvas looks that up, and
+    then the exact name."""
+    from grader.results import Student
+
+    rows, warnings = canvas_file([graded("Alice_Liddell_A001", 100, Student(
+        id="A001", name="Alice Liddell", lms="gradescope", sis_id="A001"))], "HW3 (4242)")
+    assert rows[2][:3] == ["Alice Liddell", "", "A001"]
+    assert len(warnings) == 1 and "SIS User ID, else by its exact name" in warnings[0]
