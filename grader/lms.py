@@ -566,8 +566,9 @@ def _moodle(source: Source, prefix: str) -> Intake:
         found.files.append((member, base))
         found.student.files.append(original)
     for found in by_id.values() if team else ():
-        who = (f"group {found.student.name!r} (Moodle group id {found.student.id})" if found.student.id != found.student.name
-               else f"the students in no group ({found.student.name!r}, which has no id)")
+        name, gid = found.student.name, found.student.id
+        who = (f"group {name!r} (Moodle group id {gid})" if gid != name
+               else f"the students in no group ({name!r}, which has no id)")
         found.notes.append(Problem("lms-group", f"a Moodle team submission: this hand-in is that of {who}, not of "
                                                 "one participant; its grade is for every member of the group, "
                                                 "whom the download does not name"))

@@ -112,7 +112,8 @@ def _is_canvas(header: list[str]) -> bool:
 def _test_student(name: str, sis_id: str, login: str) -> bool:
     """Canvas's test student ("Student view"): named "Student, Test" in English, and in every language
     logged in as hmac_sha1("Test Student_<id>") (40 hex digits) with no SIS id (course.rb)."""
-    return name in ("Student, Test", "Test Student") or (not sis_id and re.fullmatch(r"[0-9a-f]{40}", login) is not None)
+    hashed = re.fullmatch(r"[0-9a-f]{40}", login) is not None
+    return name in ("Student, Test", "Test Student") or (not sis_id and hashed)
 
 
 def _canvas(header: list[str], rows: list[list[str]]) -> list[RosterEntry]:

@@ -484,7 +484,7 @@ def test_a_canvas_text_or_url_entry_says_what_it_is(tmp_path: Path):
     archive = tmp_path / "submissions.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("wangerin_LATE_1005_text.html", "<p>I typed my answers here</p>")
-        z.writestr("kimlee_1006_link.html", "<meta http-equiv='refresh' content='0; url=https://colab.research.google.com/x'>")
+        z.writestr("kimlee_1006_link.html", "<meta http-equiv='refresh' content='0; url=https://colab.x/y'>")
         z.writestr("smithbob_1002_9002_hw3.py", CAROL)
     intake = lms.read_intake(archive)
     staged = {s.student.id: s for s in lms.to_submissions(
