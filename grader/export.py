@@ -12,9 +12,9 @@ reads `OUT/results.json` (what `grader batch` or `grader merge` wrote) and write
   id, else by name: a submission a roster did not place is therefore left out (and named in a
   warning); a Canvas user with two submissions gets an empty cell (Canvas would keep the last row);
   an anonymous grading id (`anon_…`) is no user id and is not put in `ID`. The score is the total
-  after TA scores and the late penalty. A student with no submission gets an empty cell (Canvas's "not graded"; its missing
-  policy then applies), and so does a submission the grader itself failed on (status "error"),
-  which is not the student's zero.
+  after TA scores and the late penalty. A student with no submission gets an empty cell (Canvas's
+  "not graded"; its missing policy then applies), and so does a submission the grader itself failed
+  on (status "error"), which is not the student's zero.
 * **csv** — one row per student: who (id, name, SIS id, section), the submission's name, its
   status, one column per question and per written part, `late_penalty`, `total`, `max`.
 * **json** — the same rows as JSON, numbers as numbers.
