@@ -569,7 +569,11 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
     from .roster import RosterError, read_roster
 
     try:
-        intake = lms.read_intake(folder, exclude=[out])
+        try:
+            name = config.load_assignment().name       # picks this assignment's folder in an nbgrader tree
+        except Exception:  # noqa: BLE001 - the grading itself reports an assignment that cannot be loaded
+            name = ""
+        intake = lms.read_intake(folder, exclude=[out], assignment=name)
     except lms.IntakeError as exc:
         raise BatchError(str(exc)) from None
     try:

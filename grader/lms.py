@@ -28,6 +28,10 @@
   With team submissions (4.1+) a hand-in is a group's, `<group name>_<group id>_…`, and the
   students in no group hand in as `Default group_…` (no id): when that entry is there, every hand-in
   is noted as a group's. Without it a group's hand-in looks like a participant's.
+* **nbgrader**'s `submitted/` folder: `{student_id}/{assignment_id}/…` (coursedir.py's
+  `directory_structure`) with the `timestamp.txt` that `nbgrader collect` copies from the exchange
+  ("%Y-%m-%d %H:%M:%S.%f %Z", UTC unless configured otherwise): told apart by those stamps. A student
+  folder holding several assignments is graded from the one named as the grader's assignment.
 * **A plain folder** (or a zip of one): one file or folder per student, named as the instructor
   likes; the name is the identity, as before.
 
@@ -70,7 +74,8 @@ NAME_LIMIT = 80
 METADATA = "submission_metadata.yml"
 JUNK = ("__MACOSX",)
 
-CANVAS, GRADESCOPE, MOODLE, FOLDER = "canvas", "gradescope", "moodle", "folder"
+CANVAS, GRADESCOPE, MOODLE, NBGRADER, FOLDER = "canvas", "gradescope", "moodle", "nbgrader", "folder"
+NBGRADER_STAMP = "timestamp.txt"
 
 # The name is Ruby's [[:word:]] characters (letters, marks, digits, `_`), which Python's \w does not
 # quite match (combining marks): any characters are taken, up to the first `_[LATE_]<id>_<id>_`.
@@ -311,12 +316,13 @@ class Intake:
     skipped: list[str] = field(default_factory=list)   # members that fit no rule, and refused ones
 
 
-def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = ()) -> Intake:
+def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = (), assignment: str = "") -> Intake:
     """List the hand-ins of a download (any supported format, told apart by shape). Reads no file
-    but Gradescope's metadata."""
+    but Gradescope's metadata and nbgrader's time stamps. `assignment` (the grader's assignment name)
+    picks a student's folder of that name in an nbgrader folder that holds several assignments."""
     source = open_source(path, exclude)
     try:
-        intake = _detect(source)
+        intake = _detect(source, assignment)
     except BaseException:
         source.close()
         raise
@@ -324,7 +330,7 @@ def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = 
     return intake
 
 
-def _detect(source: Source) -> Intake:
+def _detect(source: Source, assignment: str = "") -> Intake:
     members = source.members
     meta = [m for m in members if PurePosixPath(m.path).name == METADATA and m.path.count("/") <= 1]
     if meta:
@@ -337,6 +343,8 @@ def _detect(source: Source) -> Intake:
             return _moodle(source, prefix)
         if flat and _share({m.path for m in flat}, CANVAS_FILE, CANVAS_TEXT) >= 0.5:
             return _canvas(source, prefix)
+        if _is_nbgrader(inner):
+            return _nbgrader(source, prefix, assignment)
     return _plain(source)
 
 
@@ -573,6 +581,70 @@ def _moodle(source: Source, prefix: str) -> Intake:
                                                 "one participant; its grade is for every member of the group, "
                                                 "whom the download does not name"))
     return Intake(MOODLE, source, sorted(by_id.values(), key=lambda f: (f.student.name, f.key)), skipped)
+
+
+# ------------------------------------------------------------------------------------------------
+# nbgrader
+
+
+def _is_nbgrader(members: list[Member]) -> bool:
+    """`{student_id}/{assignment_id}/…` throughout, and a `timestamp.txt` in at least half the students'
+    assignment folders (what `nbgrader collect` writes into `submitted/`)."""
+    parts = [m.path.split("/") for m in members]
+    if not parts or any(len(p) < 3 for p in parts):
+        return False
+    students = {p[0] for p in parts}
+    stamped = {p[0] for p in parts if len(p) == 3 and p[2] == NBGRADER_STAMP}
+    return len(stamped) >= 0.5 * len(students)
+
+
+def _nbgrader(source: Source, prefix: str, assignment: str) -> Intake:
+    by_student: dict[str, dict[str, list[Member]]] = {}
+    for member in source.members:
+        student, folder = member.path[len(prefix):].split("/")[:2]
+        by_student.setdefault(student, {}).setdefault(folder, []).append(member)
+    found = []
+    for student, folders in sorted(by_student.items()):
+        entry = Found(Student(id=_scalar(student), name=_scalar(student), lms=NBGRADER))
+        found.append(entry)
+        chosen = list(folders) if len(folders) == 1 else [f for f in folders if f.casefold() == assignment.casefold()]
+        if len(chosen) != 1:
+            entry.notes.append(Problem("lms-nbgrader-assignments", f"this student's folder holds several nbgrader "
+                                       f"assignments ({', '.join(sorted(folders))}), none named {assignment!r} (the "
+                                       "grader's assignment): nothing was graded. Give the grader a copy of the "
+                                       "folder that holds only this assignment"))
+            continue
+        root = f"{prefix}{student}/{chosen[0]}/"
+        for member in sorted(folders[chosen[0]], key=lambda m: (m.path.count("/"), m.path)):
+            inner = member.path[len(root):]
+            if inner == NBGRADER_STAMP:
+                entry.student.submitted_at = _nbgrader_time(source, member, entry.notes)
+                continue
+            base = safe_file_name(inner)
+            if any(name == base for _, name in entry.files):
+                entry.notes.append(Problem("lms-duplicate-name", f"{inner}: another file named {base} was graded "
+                                                                 "instead"))
+                continue
+            entry.files.append((member, base))
+            entry.student.files.append(inner)
+    return Intake(NBGRADER, source, found)
+
+
+def _nbgrader_time(source: Source, member: Member, notes: list[Problem]) -> str:
+    """nbgrader's time stamp ("%Y-%m-%d %H:%M:%S.%f %Z", the zone as configured: UTC by default) as
+    ISO 8601; "" and a note when it cannot be read (a zone abbreviation names no offset)."""
+    text = ""
+    if not member.problem and member.size <= 1000:
+        text = (_read(lambda: source.read(member), NBGRADER_STAMP, "the download", notes) or b"").decode(
+            "utf-8", "replace").strip()
+    stamp, _, zone = text.rpartition(" ")
+    if zone.upper() in ("UTC", "GMT", "Z"):
+        when = _iso(stamp)
+        if when:
+            return when
+    notes.append(Problem("lms-time-unknown", f"{NBGRADER_STAMP} says {clean(text, 60)!r}, which is not a time in "
+                                             "UTC that the grader can read: no late penalty is applied to it"))
+    return ""
 
 
 # ------------------------------------------------------------------------------------------------

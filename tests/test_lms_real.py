@@ -570,3 +570,57 @@ def test_rows_without_a_canvas_id_are_said_to_be_matched_by_sis_id_or_name():
         id="A001", name="Alice Liddell", lms="gradescope", sis_id="A001"))], "HW3 (4242)")
     assert rows[2][:3] == ["Alice Liddell", "", "A001"]
     assert len(warnings) == 1 and "SIS User ID, else by its exact name" in warnings[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# nbgrader's course directory: `submitted/{student_id}/{assignment_id}/` (coursedir.py's
+# directory_structure), each with the `timestamp.txt` that `nbgrader collect` copies from the
+# exchange ("%Y-%m-%d %H:%M:%S.%f %Z", exchange.py's timestamp_format)
+
+
+NBGRADER = {
+    "alice/hw3/hw3.ipynb": ALICE,
+    "alice/hw3/timestamp.txt": b"2026-03-01 22:10:05.123456 UTC",
+    "alice/hw2/hw2.ipynb": BOB,                       # another assignment of the course: not this one
+    "alice/hw2/timestamp.txt": b"2026-02-20 10:00:00.000000 UTC",
+    "bob_2/hw3/hw3.ipynb": BOB,
+    "bob_2/hw3/timestamp.txt": b"2026-03-03 09:00:00.000000 UTC",
+    "carol/hw3/hw3.py": CAROL,
+}
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_nbgrader_submitted_folder(tmp_path: Path, as_zip: bool):
+    source = write(tmp_path / "submitted", NBGRADER)
+    if as_zip:
+        source = Path(shutil.make_archive(str(tmp_path / "submitted"), "zip", tmp_path, "submitted"))
+    intake = lms.read_intake(source, assignment="hw3")
+    assert intake.format == lms.NBGRADER
+    got = {f.student.id: (f.student.name, f.student.submitted_at, f.student.files) for f in intake.found}
+    assert got == {"alice": ("alice", "2026-03-01T22:10:05.123456+00:00", ["hw3.ipynb"]),
+                   "bob_2": ("bob_2", "2026-03-03T09:00:00+00:00", ["hw3.ipynb"]),
+                   "carol": ("carol", "", ["hw3.py"])}
+    intake.source.close()
+    other = lms.read_intake(write(tmp_path / "other", NBGRADER), assignment="project")
+    alice = next(f for f in other.found if f.student.id == "alice")
+    assert alice.files == [] and "hw2, hw3" in alice.notes[0].message
+
+
+def test_nbgrader_folder_graded_with_its_times(tmp_path: Path, session):
+    import dataclasses
+    from datetime import datetime, timezone
+
+    from grader import batch, late
+
+    source = write(tmp_path / "submitted", {
+        "alice/hw3/hw3.py": CAROL, "alice/hw3/timestamp.txt": b"2026-03-01 12:00:00.000000 UTC",
+        "alice/ps1/ps1.py": b"x = 1\n", "alice/ps1/timestamp.txt": b"2026-01-10 12:00:00.000000 UTC",
+        "bob/hw3/hw3.py": CAROL, "bob/hw3/timestamp.txt": b"2026-03-03 12:00:00.000000 UTC",
+    })
+    config = dataclasses.replace(session.config, late=late.LatePolicy(
+        due=datetime(2026, 3, 2, 6, 59, tzinfo=timezone.utc), penalty_per_day=10))
+    report = batch.run_batch(source, tmp_path / "out", config, session=session, progress=False)
+    assert report.intake == lms.NBGRADER
+    by_id = {r.student.id: r for r in report.results}
+    assert by_id["alice"].late is None and by_id["bob"].late.days == 2
+    assert by_id["bob"].score == pytest.approx(by_id["alice"].score * 0.8)
