@@ -723,6 +723,13 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
             _unpack(data, shown, folder, written, notes)
         else:
             _put(folder, target, data, written)
+    said = ("lms-refused-file", "lms-unreadable-file", "lms-not-a-file")
+    if not written and not any(n.code in said for n in notes):
+        held = [PurePosixPath(name).name for _, name in found.files]
+        notes.append(Problem("lms-nothing-gradable", (f"the hand-in holds only {', '.join(held[:5])}"
+                                                      f"{' …' if len(held) > 5 else ''}" if held else
+                                                      "the hand-in holds no file at all")
+                             + ": no notebook (.ipynb), module (.py) or written answer (.md/.txt) to grade"))
     return folder, notes
 
 
@@ -830,7 +837,8 @@ def to_submissions(intake: Intake, chosen: list[tuple[str, Found]], staging: Pat
     for index, (name, found) in enumerate(chosen):
         if found.student.lms == FOLDER:
             found.student.id = found.student.name = name
-        path, notes = stage(intake, found, staging / f"{index:06d}")
+        # the folder bears the hand-in's name: the loader's messages name it (never "000003")
+        path, notes = stage(intake, found, staging / f"{index:06d}" / name)
         # the notes quote member names from the download: no escape codes into a terminal or report
         notes = tuple(Problem(n.code, clean(n.message, 500).replace("\n", " ")) for n in notes)
         found.student.files = [clean(f, 300).replace("\n", " ") for f in found.student.files]

@@ -624,3 +624,30 @@ def test_nbgrader_folder_graded_with_its_times(tmp_path: Path, session):
     by_id = {r.student.id: r for r in report.results}
     assert by_id["alice"].late is None and by_id["bob"].late.days == 2
     assert by_id["bob"].score == pytest.approx(by_id["alice"].score * 0.8)
+
+
+def test_a_hand_in_with_nothing_to_grade_says_what_it_held(tmp_path: Path, session):
+    """A Gradescope submission folder that is empty, a Canvas hand-in of a PDF only: the report names
+    what was handed in, and never the grader's own staging folder."""
+    from grader import batch
+
+    base = write(tmp_path / "dl", {
+        "submission_1/.keep": b"", "submission_2/hw3.pdf": b"%PDF-1.4", "submission_3/hw3.py": CAROL,
+        "submission_metadata.yml": b"""\
+submission_1:
+  :submitters:
+  - {":name": Empty Emma, ":sid": 'E1'}
+submission_2:
+  :submitters:
+  - {":name": Pdf Pat, ":sid": 'P1'}
+submission_3:
+  :submitters:
+  - {":name": Full Fred, ":sid": 'F1'}
+"""})
+    report = batch.run_batch(base, tmp_path / "out", session.config, session=session, progress=False)
+    by_id = {r.student.id: r for r in report.results}
+    emma, pat = by_id["E1"], by_id["P1"]
+    said = {sid: " ".join(p.message for p in r.problems) for sid, r in (("E1", emma), ("P1", pat))}
+    assert "no file" in said["E1"] and "hw3.pdf" in said["P1"]
+    assert "000000" not in said["E1"] + said["P1"] and "000001" not in said["E1"] + said["P1"]
+    assert by_id["F1"].score > 0
