@@ -310,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("batch", parents=common, help="grade a folder of submissions (one file or folder each), "
-                                                     "or an LMS bulk download (Canvas, Gradescope, Moodle)")
+                                                     "or an LMS bulk download (Canvas, Gradescope, Moodle, nbgrader)")
     p.add_argument("folder", help="the submissions: one file or folder per student, or an LMS download (.zip or "
                                   "its folder)")
     p.add_argument("--out", required=True, metavar="DIR", help="the folder for the reports, grades.csv and summary.html")
