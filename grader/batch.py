@@ -569,7 +569,11 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
     from .roster import RosterError, read_roster
 
     try:
-        intake = lms.read_intake(folder, exclude=[out])
+        try:
+            name = config.load_assignment().name       # picks this assignment's folder in an nbgrader tree
+        except Exception:  # noqa: BLE001 - the grading itself reports an assignment that cannot be loaded
+            name = ""
+        intake = lms.read_intake(folder, exclude=[out], assignment=name)
     except lms.IntakeError as exc:
         raise BatchError(str(exc)) from None
     try:
@@ -967,6 +971,13 @@ def describe(report: BatchReport, out: str | os.PathLike) -> str:
                      f"{len(roster.unknown)} submissions from ids not on the roster"
                      + (f", {len(roster.shared)} students with several submissions" if roster.shared else ""))
         lines += [f"  ! {name}: not on the roster" for name in roster.unknown]
+        anonymous = [r for r in report.results if r.student is not None and r.student.lms == "canvas"
+                     and r.student.id.startswith("anon_")]
+        if anonymous:
+            lines.append(f"  ! {len(anonymous)} hand-ins come from a download made with anonymous grading: their "
+                         "anon_ ids name no student, so the roster cannot match them. Enter their scores in "
+                         "SpeedGrader, or post the grades (or turn anonymity off) in Canvas, download the "
+                         "submissions again and re-run the batch")
     if report.changed:
         lines.append(f"{report.changed} students' totals changed since the last run (grader diff shows how)")
     for result in report.results:

@@ -14,6 +14,8 @@ Exit codes (documented in the README):
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import sys
 
@@ -162,6 +164,10 @@ def cmd_export(args) -> int:
         return EXIT_USAGE
     for warning in warnings:
         print(f"grader: warning: {warning}", file=sys.stderr)
+    if args.format == "canvas":
+        note = export.column_note(next(csv.reader(io.StringIO(text)))[-1])
+        if note:
+            print(f"grader: note: {note}", file=sys.stderr)
     if args.output == "-":
         sys.stdout.write(text)
         return EXIT_OK
@@ -304,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("batch", parents=common, help="grade a folder of submissions (one file or folder each), "
-                                                     "or an LMS bulk download (Canvas, Gradescope, Moodle)")
+                                                     "or an LMS bulk download (Canvas, Gradescope, Moodle, nbgrader)")
     p.add_argument("folder", help="the submissions: one file or folder per student, or an LMS download (.zip or "
                                   "its folder)")
     p.add_argument("--out", required=True, metavar="DIR", help="the folder for the reports, grades.csv and summary.html")

@@ -94,8 +94,30 @@ def match_submissions(submissions: list, roster: list[RosterEntry]) -> list:
     for submission in submissions:
         student, notes = _on_roster(submission.name, submission.student, found)
         kept = tuple(n for n in submission.notes if not n.code.startswith("roster-"))
+        kept += _canvas_group(submission.student, found.matched.get(submission.name))
         out.append(dataclasses.replace(submission, student=student, notes=kept + tuple(notes)))
     return out
+
+
+def _canvas_group(student: Student | None, entry: RosterEntry | None) -> tuple[Problem, ...]:
+    """A note when Canvas's download names a hand-in otherwise than it names the roster student of
+    its user id: on a group assignment (Assignment#representatives) Canvas hands in one entry per
+    group, under one member's id, named after the group. Compared before the roster renames the
+    student (`on_roster` still None), so said once; kept with the intake's notes (`lms-`)."""
+    from .lms import CANVAS, canvas_user_name
+
+    if (student is None or entry is None or student.lms != CANVAS or student.on_roster is not None
+            or not student.name or not entry.name or student.id.startswith("anon_")):
+        return ()
+    expected = canvas_user_name(entry.name)
+    if canvas_user_name(student.name) == expected:
+        return ()
+    return (Problem("lms-canvas-group", f"Canvas's download names this hand-in {clean(student.name, 80)!r}, not "
+                                        f"{expected!r} as it would name {clean(entry.name, 80)}: a group "
+                                        "assignment's hand-in, which Canvas gives under one member's id and "
+                                        "the group's name. The group's other members are not in the download "
+                                        "(with a roster they are listed as having no submission): check the "
+                                        "group in Canvas and give its members this grade there"),)
 
 
 def _on_roster(name: str, student: Student | None, found: Reconciled) -> tuple[Student, list[Problem]]:

@@ -8,9 +8,10 @@
     period_hours = 24                  # the length of one "day"
 
 A late day is started as soon as the grace period is over: one minute past the grace costs one
-day. The time comes from the LMS (Gradescope's `created_at`). A download that only flags a hand-in
-as late without saying when (Canvas's `LATE` in the file name) is charged one day, the least a
-late hand-in can cost, and the report says that the time was unknown. A submission with neither a
+day. The time comes from the LMS (Gradescope's `created_at`, nbgrader's `timestamp.txt`). A
+download that only flags a hand-in as late without saying when (Canvas's `LATE` in the file name)
+is charged one day, the least a late hand-in can cost, and the report says that the time was
+unknown. A submission with neither a
 time nor a late flag (a plain folder) is never penalised: the grader cannot know.
 
 The penalty is taken from the student's total (automatic and written points), recorded in

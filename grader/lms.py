@@ -11,15 +11,27 @@
   the extension (`hw3-1.ipynb`): of one student's files that differ only by that suffix, the
   newest (highest attachment id) is graded and the others are named in the report. Text and URL
   hand-ins are `<name>[_LATE]_<user id>_text.html` / `_link.html`. Canvas puts no time in the zip.
+  The zip holds the files of each student's current attempt only (`submission.attachment_ids`), so
+  a resubmitted `hw3-1.ipynb` is usually alone, and graded under that name. On a group assignment
+  it holds one entry per group, under one member's user id, named after the group
+  (`Assignment#representatives`); `course` notes it when a roster names that id otherwise.
 * **Gradescope** "Export Submissions": a folder per submission (`submission_<id>/`) and a
   `submission_metadata.yml` that maps each folder to its submitters (`:name:`, `:sid:`,
   `:email:`) and its time (`:created_at:`), possibly inside one top folder. Read with
   `yaml.safe_load` (never a YAML tag that builds objects). A group submission is one entry per
   submitter, each graded from the same files.
-* **Moodle** "Download all submissions": `<Full Name>_<participant id>_assignsubmission_file_/…`
-  (one folder per student and plug-in, the default since Moodle 3.1) or the same prefix on flat
-  file names; `Participant_<id>_…` under blind marking. Moodle replaces `_` in names by spaces, so
-  the first `_` ends the name.
+* **Moodle** "Download all submissions": `<Full Name>_<participant id>_assignsubmission_file/…`
+  (one folder per student and plug-in, the default since Moodle 3.1; Moodle 3.1-4.0 end the folder
+  name with one more `_`), or the same prefix on flat file names (`…_assignsubmission_file_hw3.ipynb`);
+  `Participant_<id>_…` under blind marking. Moodle replaces `_` in names by spaces, so the first `_`
+  ends the name (and its `clean_filename` deletes `'&<>"`|:` from it: "O'Brien" is "OBrien").
+  With team submissions (4.1+) a hand-in is a group's, `<group name>_<group id>_…`, and the
+  students in no group hand in as `Default group_…` (no id): when that entry is there, every hand-in
+  is noted as a group's. Without it a group's hand-in looks like a participant's.
+* **nbgrader**'s `submitted/` folder: `{student_id}/{assignment_id}/…` (coursedir.py's
+  `directory_structure`) with the `timestamp.txt` that `nbgrader collect` copies from the exchange
+  ("%Y-%m-%d %H:%M:%S.%f %Z", UTC unless configured otherwise): told apart by those stamps. A student
+  folder holding several assignments is graded from the one named as the grader's assignment.
 * **A plain folder** (or a zip of one): one file or folder per student, named as the instructor
   likes; the name is the identity, as before.
 
@@ -62,7 +74,8 @@ NAME_LIMIT = 80
 METADATA = "submission_metadata.yml"
 JUNK = ("__MACOSX",)
 
-CANVAS, GRADESCOPE, MOODLE, FOLDER = "canvas", "gradescope", "moodle", "folder"
+CANVAS, GRADESCOPE, MOODLE, NBGRADER, FOLDER = "canvas", "gradescope", "moodle", "nbgrader", "folder"
+NBGRADER_STAMP = "timestamp.txt"
 
 # The name is Ruby's [[:word:]] characters (letters, marks, digits, `_`), which Python's \w does not
 # quite match (combining marks): any characters are taken, up to the first `_[LATE_]<id>_<id>_`.
@@ -73,7 +86,14 @@ CANVAS_FILE = re.compile(
 CANVAS_TEXT = re.compile(r"^(?:(?P<name>[^/]*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_"
                          r"(?P<orig>text|link)\.html$", re.S)
 CANVAS_VERSION = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)(?P<ext>(?:\.[A-Za-z][A-Za-z0-9]*)*\.[A-Za-z0-9]*)$")
-MOODLE_ENTRY = re.compile(r"^(?P<name>[^_/]+)_(?P<id>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z0-9]+)_(?P<rest>.*)$")
+# Moodle 4.1+ names a folder `..._assignsubmission_file` (mod/assign/classes/downloader.php), Moodle
+# 3.1-4.0 `..._assignsubmission_file_`; a flat file is `..._assignsubmission_file_<file name>`.
+MOODLE_ENTRY = re.compile(r"^(?P<name>[^_/]+)_(?P<id>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z0-9]+)"
+                          r"(?:_(?P<rest>.*))?$", re.S)
+# With team submissions Moodle 4.1+ names a hand-in `<group name>_<group id>`, and the one of the students
+# in no group `get_string('defaultteam')` ("Default group") with no id: seeing it tells team mode apart.
+MOODLE_TEAM_DEFAULT = re.compile(r"^(?P<name>[^_/]+)_assignsubmission_(?P<plugin>[a-z0-9]+)(?:_(?P<rest>.*))?$",
+                                 re.S)
 
 
 class IntakeError(ValueError):
@@ -296,12 +316,13 @@ class Intake:
     skipped: list[str] = field(default_factory=list)   # members that fit no rule, and refused ones
 
 
-def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = ()) -> Intake:
+def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = (), assignment: str = "") -> Intake:
     """List the hand-ins of a download (any supported format, told apart by shape). Reads no file
-    but Gradescope's metadata."""
+    but Gradescope's metadata and nbgrader's time stamps. `assignment` (the grader's assignment name)
+    picks a student's folder of that name in an nbgrader folder that holds several assignments."""
     source = open_source(path, exclude)
     try:
-        intake = _detect(source)
+        intake = _detect(source, assignment)
     except BaseException:
         source.close()
         raise
@@ -309,7 +330,7 @@ def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = 
     return intake
 
 
-def _detect(source: Source) -> Intake:
+def _detect(source: Source, assignment: str = "") -> Intake:
     members = source.members
     meta = [m for m in members if PurePosixPath(m.path).name == METADATA and m.path.count("/") <= 1]
     if meta:
@@ -318,10 +339,12 @@ def _detect(source: Source) -> Intake:
         inner = [replace(m, path=m.path[len(prefix):]) for m in members if m.path.startswith(prefix)]
         tops = {m.path.split("/")[0] for m in inner}
         flat = [m for m in inner if "/" not in m.path]
-        if tops and _share(tops, MOODLE_ENTRY) >= 0.5:
+        if tops and _share(tops, MOODLE_ENTRY, MOODLE_TEAM_DEFAULT) >= 0.5:
             return _moodle(source, prefix)
         if flat and _share({m.path for m in flat}, CANVAS_FILE, CANVAS_TEXT) >= 0.5:
             return _canvas(source, prefix)
+        if _is_nbgrader(inner):
+            return _nbgrader(source, prefix, assignment)
     return _plain(source)
 
 
@@ -385,6 +408,11 @@ def _canvas(source: Source, prefix: str) -> Intake:
             found.student.late = True
         original = m["orig"] if "file" in m.groupdict() else f"{m['orig']}.html"
         attachment = int(m["file"]) if "file" in m.groupdict() and m["file"] else 0
+        if "file" not in m.groupdict():
+            kind = "a text entry typed into Canvas" if m["orig"] == "text" else "a website URL"
+            found.notes.append(Problem("lms-not-a-file", f"handed in as {kind} ({original}), not as a file: there "
+                                                         "is no notebook or module to run. Read it and grade it by "
+                                                         "hand, or ask for the notebook"))
         uploads.setdefault(uid, []).append((attachment, original, member))
     for uid, files in uploads.items():
         found = by_id[uid]
@@ -419,6 +447,15 @@ def _canvas_files(found: Found, files: list[tuple[int, str, Member]]) -> None:
             found.notes.append(Problem("lms-older-upload", f"Canvas holds several uploads of {base}; the newest "
                                                            f"({original}) was graded, not {', '.join(older)}"))
     found.student.submission_id = ",".join(ids)
+
+
+def canvas_user_name(sortable: str) -> str:
+    """The name Canvas's download gives a user of this sortable name (lib/content_zipper.rb:
+    `sortable_name.gsub(/_(\\d+)_/, '\\1').downcase`, then every character but Ruby's [[:word:]] --
+    letters, marks, decimal digits, connector punctuation -- deleted), NFC."""
+    name = re.sub(r"_([0-9]+)_", r"\1", sortable).lower()
+    kept = (c for c in name if unicodedata.category(c)[0] in "LM" or unicodedata.category(c) in ("Nd", "Pc"))
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def _canvas_base(original: str) -> str:
@@ -510,19 +547,25 @@ def _scalar(value, limit: int = 200) -> str:
 def _moodle(source: Source, prefix: str) -> Intake:
     by_id: dict[str, Found] = {}
     skipped = []
+    team = False
     for member in source.members:
         rel = member.path[len(prefix):] if member.path.startswith(prefix) else ""
         top, _, inner = rel.partition("/")
         m = MOODLE_ENTRY.match(top)
+        uid = m["id"] if m else ""
+        if m is None:
+            m = MOODLE_TEAM_DEFAULT.match(top)
+            uid = m["name"] if m else ""
+            team = team or m is not None
         if m is None:
             skipped.append(f"{member.path}: does not follow Moodle's naming rule; skipped")
             continue
         if m["plugin"] != "file" and not m["rest"] and not inner:
             continue
-        original = inner if inner else m["rest"]           # folder form, or the flat form's file name
+        original = inner if inner else m["rest"] or ""     # folder form, or the flat form's file name
         if not original:
             continue
-        found = by_id.setdefault(m["id"], Found(Student(id=m["id"], name=_scalar(m["name"]), lms=MOODLE)))
+        found = by_id.setdefault(uid, Found(Student(id=_scalar(uid), name=_scalar(m["name"]), lms=MOODLE)))
         base = safe_file_name(original)
         if any(name == base for _, name in found.files):
             found.notes.append(Problem("lms-duplicate-name", f"{original}: another file named {base} was graded "
@@ -530,7 +573,78 @@ def _moodle(source: Source, prefix: str) -> Intake:
             continue
         found.files.append((member, base))
         found.student.files.append(original)
+    for found in by_id.values() if team else ():
+        name, gid = found.student.name, found.student.id
+        who = (f"group {name!r} (Moodle group id {gid})" if gid != name
+               else f"the students in no group ({name!r}, which has no id)")
+        found.notes.append(Problem("lms-group", f"a Moodle team submission: this hand-in is that of {who}, not of "
+                                                "one participant; its grade is for every member of the group, "
+                                                "whom the download does not name"))
     return Intake(MOODLE, source, sorted(by_id.values(), key=lambda f: (f.student.name, f.key)), skipped)
+
+
+# ------------------------------------------------------------------------------------------------
+# nbgrader
+
+
+def _is_nbgrader(members: list[Member]) -> bool:
+    """`{student_id}/{assignment_id}/…` throughout, and a `timestamp.txt` in at least half the students'
+    assignment folders (what `nbgrader collect` writes into `submitted/`)."""
+    parts = [m.path.split("/") for m in members]
+    if not parts or any(len(p) < 3 for p in parts):
+        return False
+    students = {p[0] for p in parts}
+    stamped = {p[0] for p in parts if len(p) == 3 and p[2] == NBGRADER_STAMP}
+    return len(stamped) >= 0.5 * len(students)
+
+
+def _nbgrader(source: Source, prefix: str, assignment: str) -> Intake:
+    by_student: dict[str, dict[str, list[Member]]] = {}
+    for member in source.members:
+        student, folder = member.path[len(prefix):].split("/")[:2]
+        by_student.setdefault(student, {}).setdefault(folder, []).append(member)
+    found = []
+    for student, folders in sorted(by_student.items()):
+        entry = Found(Student(id=_scalar(student), name=_scalar(student), lms=NBGRADER))
+        found.append(entry)
+        chosen = list(folders) if len(folders) == 1 else [f for f in folders if f.casefold() == assignment.casefold()]
+        if len(chosen) != 1:
+            entry.notes.append(Problem("lms-nbgrader-assignments", f"this student's folder holds several nbgrader "
+                                       f"assignments ({', '.join(sorted(folders))}), none named {assignment!r} (the "
+                                       "grader's assignment): nothing was graded. Give the grader a copy of the "
+                                       "folder that holds only this assignment"))
+            continue
+        root = f"{prefix}{student}/{chosen[0]}/"
+        for member in sorted(folders[chosen[0]], key=lambda m: (m.path.count("/"), m.path)):
+            inner = member.path[len(root):]
+            if inner == NBGRADER_STAMP:
+                entry.student.submitted_at = _nbgrader_time(source, member, entry.notes)
+                continue
+            base = safe_file_name(inner)
+            if any(name == base for _, name in entry.files):
+                entry.notes.append(Problem("lms-duplicate-name", f"{inner}: another file named {base} was graded "
+                                                                 "instead"))
+                continue
+            entry.files.append((member, base))
+            entry.student.files.append(inner)
+    return Intake(NBGRADER, source, found)
+
+
+def _nbgrader_time(source: Source, member: Member, notes: list[Problem]) -> str:
+    """nbgrader's time stamp ("%Y-%m-%d %H:%M:%S.%f %Z", the zone as configured: UTC by default) as
+    ISO 8601; "" and a note when it cannot be read (a zone abbreviation names no offset)."""
+    text = ""
+    if not member.problem and member.size <= 1000:
+        text = (_read(lambda: source.read(member), NBGRADER_STAMP, "the download", notes) or b"").decode(
+            "utf-8", "replace").strip()
+    stamp, _, zone = text.rpartition(" ")
+    if zone.upper() in ("UTC", "GMT", "Z"):
+        when = _iso(stamp)
+        if when:
+            return when
+    notes.append(Problem("lms-time-unknown", f"{NBGRADER_STAMP} says {clean(text, 60)!r}, which is not a time in "
+                                             "UTC that the grader can read: no late penalty is applied to it"))
+    return ""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -572,7 +686,8 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
     Members that are not notebooks, modules or written answers are not extracted (the loader would
     ignore them). A zip that a student handed in (`hw3.zip`) is opened in memory and its candidate
     files are extracted, flattened, under the same rules as the download (one level: a zip inside
-    it is not opened). A member that cannot be read is a note for this student alone.
+    it is not opened) -- unless a notebook or module was handed in beside it, which is then the
+    hand-in (the zip is named in a note). A member that cannot be read is a note for this student alone.
     """
     notes = list(found.notes)
     if found.whole is not None:
@@ -582,12 +697,20 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
         return intake.source.location / found.whole, notes
     folder.mkdir(parents=True, exist_ok=False)
     written: set[str] = set()
+    # a notebook or module uploaded as such is the hand-in: a zip beside it (old attempts, data) is
+    # not opened, or its files would make the folder ambiguous
+    code = [PurePosixPath(name).name for _, name in found.files
+            if PurePosixPath(name).suffix.lower() in (".ipynb", ".py")]
     for member, name in found.files:
         target = "/".join(safe_file_name(p) for p in name.split("/"))
         suffix = PurePosixPath(target).suffix.lower()
         if suffix not in SUFFIXES and suffix != ".zip":
             continue
         shown = PurePosixPath(member.path).name
+        if suffix == ".zip" and code:
+            notes.append(Problem("lms-zip-not-opened", f"{PurePosixPath(name).name} was not opened: "
+                                                       f"{', '.join(code[:3])} handed in beside it is graded"))
+            continue
         if member.problem:
             notes.append(Problem("lms-refused-file", f"{shown}: {member.problem}; not read"))
             continue
@@ -600,6 +723,13 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
             _unpack(data, shown, folder, written, notes)
         else:
             _put(folder, target, data, written)
+    said = ("lms-refused-file", "lms-unreadable-file", "lms-not-a-file")
+    if not written and not any(n.code in said for n in notes):
+        held = [PurePosixPath(name).name for _, name in found.files]
+        notes.append(Problem("lms-nothing-gradable", (f"the hand-in holds only {', '.join(held[:5])}"
+                                                      f"{' …' if len(held) > 5 else ''}" if held else
+                                                      "the hand-in holds no file at all")
+                             + ": no notebook (.ipynb), module (.py) or written answer (.md/.txt) to grade"))
     return folder, notes
 
 
@@ -676,7 +806,7 @@ def _bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 def display_key(student: Student) -> str:
     """`name_id` for a student of an LMS download, the bare name for a plain folder's entry."""
-    if student.lms == FOLDER or not student.name:
+    if student.lms == FOLDER or not student.name or student.name == student.id:
         return student.id
     return f"{student.name}_{student.id}"
 
@@ -707,7 +837,8 @@ def to_submissions(intake: Intake, chosen: list[tuple[str, Found]], staging: Pat
     for index, (name, found) in enumerate(chosen):
         if found.student.lms == FOLDER:
             found.student.id = found.student.name = name
-        path, notes = stage(intake, found, staging / f"{index:06d}")
+        # the folder bears the hand-in's name: the loader's messages name it (never "000003")
+        path, notes = stage(intake, found, staging / f"{index:06d}" / name)
         # the notes quote member names from the download: no escape codes into a terminal or report
         notes = tuple(Problem(n.code, clean(n.message, 500).replace("\n", " ")) for n in notes)
         found.student.files = [clean(f, 300).replace("\n", " ") for f in found.student.files]

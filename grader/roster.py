@@ -2,15 +2,18 @@
 
 `--roster FILE` takes either
 
-* a Canvas gradebook export (Grades → Export): `Student, ID, SIS User ID, SIS Login ID,
-  [Integration ID,] Section, <assignments...>`, with its "Points Possible" row and Canvas's
-  "Test Student" skipped; or
+* a Canvas gradebook export (Grades → Export): `Student, ID, [SIS User ID,] SIS Login ID,
+  [Integration ID,] [Root Account,] Section, <assignments...>` (`SIS User ID` only when the person
+  exporting may see SIS data; `LastName, FirstName` instead of `Student` when so chosen; `;` instead
+  of `,` and a byte-order mark when their CSV settings say so), with its "Manual Posting" and
+  "Points Possible" rows and Canvas's test student skipped; or
 * a plain CSV with a header naming at least `id` and `name` (and optionally `email`, `section`,
   `sis_id`, `login`), in any order.
 
 A submission belongs to a roster student when one of its LMS identifiers equals one of theirs,
 exactly: the LMS id against `ID`/`id`; else its SIS id (Gradescope's SID) against `SIS User ID`
-or `id`; else its e-mail against `email` (case-insensitive). Nothing is matched by name, and two
+or `id`; else its e-mail against `email`, or against a `SIS Login ID` that is an e-mail address
+(case-insensitive). Nothing is matched by name, and two
 submissions are never merged into one student: a roster student with two submissions, and a
 submission from an id that is not on the roster, are both flagged in the reports and the batch's
 summary. Roster students with no submission are listed ("no submission") and get a row in every
@@ -21,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,14 +69,14 @@ def read_roster(path: str | os.PathLike) -> list[RosterEntry]:
     except OSError as exc:
         raise RosterError(f"{path}: the roster cannot be read: {exc.strerror}") from None
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=_separator(text)))
     except csv.Error as exc:
         raise RosterError(f"{path}: the roster is not valid CSV: {exc}") from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
         raise RosterError(f"{path}: the roster is empty")
     header = [c.strip() for c in rows[0]]
-    if all(c in header for c in ("Student", "ID", "SIS User ID")):
+    if _is_canvas(header):
         entries = _canvas(header, rows[1:])
     else:
         entries = _plain(path, [c.lower() for c in header], rows[1:])
@@ -83,8 +87,37 @@ def read_roster(path: str | os.PathLike) -> list[RosterEntry]:
     return entries
 
 
+def _separator(text: str) -> str:
+    """`;` or `,`, chosen as Canvas's own importer does (gradebook_importer.rb, identify_delimiter):
+    the one that splits the first three lines into the same number of fields, `;` if it gives more.
+    Canvas writes `;` for a user whose CSV settings (or locale's decimal comma) ask for it."""
+    lines = text.splitlines()[:3]
+    counts = {}
+    for sep in (";", ","):
+        try:
+            sizes = {len(row) for row in csv.reader(lines, delimiter=sep, strict=True)}
+        except csv.Error:
+            sizes = set()
+        counts[sep] = sizes.pop() if len(sizes) == 1 else 0
+    return ";" if counts[";"] > counts[","] else ","
+
+
+def _is_canvas(header: list[str]) -> bool:
+    """A Canvas gradebook export's header (lib/gradebook_exporter.rb): `Student` (or `LastName,
+    FirstName`), `ID`, `SIS User ID` (only for a user allowed to see SIS data), `SIS Login ID`..."""
+    first = header[:1] == ["Student"] or header[:2] == ["LastName", "FirstName"]
+    return first and "ID" in header and ("SIS Login ID" in header or "SIS User ID" in header)
+
+
+def _test_student(name: str, sis_id: str, login: str) -> bool:
+    """Canvas's test student ("Student view"): named "Student, Test" in English, and in every language
+    logged in as hmac_sha1("Test Student_<id>") (40 hex digits) with no SIS id (course.rb)."""
+    hashed = re.fullmatch(r"[0-9a-f]{40}", login) is not None
+    return name in ("Student, Test", "Test Student") or (not sis_id and hashed)
+
+
 def _canvas(header: list[str], rows: list[list[str]]) -> list[RosterEntry]:
-    at = {name: header.index(name) for name in CANVAS_ID_COLUMNS if name in header}
+    at = {name: header.index(name) for name in CANVAS_ID_COLUMNS + ("LastName", "FirstName") if name in header}
 
     def cell(row: list[str], name: str) -> str:
         i = at.get(name)
@@ -92,11 +125,18 @@ def _canvas(header: list[str], rows: list[list[str]]) -> list[RosterEntry]:
 
     entries = []
     for row in rows:
-        student, uid = cell(row, "Student"), cell(row, "ID")
-        if not uid or student.lower().startswith("points possible") or student == "Student, Test":
+        if "LastName" in at:
+            student = ", ".join(p for p in (cell(row, "LastName"), cell(row, "FirstName")) if p)
+        else:
+            student = cell(row, "Student")
+        quoted = re.fullmatch(r'="(.*)"', student, re.S)      # Canvas writes a name starting with = as ="..."
+        student = quoted[1] if quoted else student
+        uid, sis_id, login = cell(row, "ID"), cell(row, "SIS User ID"), cell(row, "SIS Login ID")
+        # the "Points Possible" row and the "Manual Posting" row have no ID; Canvas's importer skips
+        # a first cell that contains "Points Possible"
+        if not uid or "Points Possible" in (row[0] if row else "") or _test_student(student, sis_id, login):
             continue
-        entries.append(RosterEntry(uid, student, cell(row, "SIS User ID"), cell(row, "SIS Login ID"),
-                                   cell(row, "Section")))
+        entries.append(RosterEntry(uid, student, sis_id, login, cell(row, "Section")))
     return entries
 
 
@@ -118,7 +158,9 @@ def reconcile(students: dict[str, object], roster: list[RosterEntry]) -> Reconci
     """Match submissions (name -> `results.Student` or None) to roster entries, by exact ids only."""
     by_id = {e.id: e for e in roster}
     by_sis = {e.sis_id: e for e in roster if e.sis_id}
-    by_email = {e.email.casefold(): e for e in roster if e.email}
+    # a Canvas gradebook has no e-mail column; its SIS Login ID is the e-mail address at many schools
+    by_email = {e.login.casefold(): e for e in roster if "@" in e.login}
+    by_email.update({e.email.casefold(): e for e in roster if e.email})
     out = Reconciled()
     claimed: dict[str, list[str]] = {}
     for name, student in students.items():
