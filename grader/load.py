@@ -191,7 +191,7 @@ def _not_graded(chosen: str, files: list[str]) -> list[tuple[str, str]]:
     if not others:
         return []
     shown = ", ".join(others[:NOTED]) + (f" and {len(others) - NOTED} more" if len(others) > NOTED else "")
-    return [("ignored-other", f"not graded: {shown}. Only {chosen} was graded (a hand-in is one file); "
+    return [("ignored-other", f"not read: {shown}. Only {chosen} is read (a hand-in is one file); "
                               f"code or answers in the other files count only when they are in {chosen}")]
 
 
