@@ -32,6 +32,7 @@ class Kind:
     numeric = False          # judged within the question's tolerance (else exactly)
     needs_keys = False       # the question must name its keys
     has_blocks = False       # its leading axes can be named blocks (Question.blocks, diagnose.locate)
+    few_values = False       # so few possible answers that a wrong one equals a known one by chance
 
     def declared_bytes(self, keys: Iterable[str], data: Any) -> int:
         """The bytes of numbers the wire data declares (read off shapes, nothing decoded); 0 if malformed."""
@@ -200,6 +201,7 @@ class LabelKind(Kind):
     """One string out of a fixed set, compared without case or surrounding blanks."""
 
     name = LABEL
+    few_values = True
 
     def decode(self, keys: Iterable[str], data: Any) -> Any:
         if not isinstance(data, str) or len(data) > jobwire.LABEL_CHARS:

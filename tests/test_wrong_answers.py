@@ -1,0 +1,66 @@
+"""Wrong answers nobody catalogued, written the way other students write them: graded through a real
+`Session`, none may pass what it gets wrong, and none may be named after a mistake it does not make.
+
+A wrong answer can equal a catalogued variant's on one case by coincidence: a label has only three
+values, and on a degenerate input (a rotation by 90 degrees, a reflection) two different wrong
+formulas can give the same matrix. A diagnosis claims that the student computes what the variant
+computes; when the student's answers say otherwise on the question's other cases (right where the
+variant is wrong), the name must not be given. The correct-but-unusual solutions at the end must pass.
+"""
+from __future__ import annotations
+
+import pytest
+
+from test_diagnosis import Mutant, by_id, student_module
+
+# Each: the question, a short name, the source, and the catalogued ids it may be named after (none).
+UNCATALOGUED = [
+    # ---------------------------------------------------------------- 2(c) regime: labels coincide
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    r = np.abs(np.linalg.eigvals(W)).min()          # the smallest eigenvalue decides
+    if abs(r - 1) <= 1e-9:
+        return "preserved"
+    return "vanishing" if r < 1 else "exploding"
+''', name="smallest-modulus"),
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    r = np.abs(np.linalg.eigvals(W)).max()
+    return "vanishing" if r <= 1 else "exploding"    # spectral radius 1 counted as vanishing
+''', name="radius-one-vanishing"),
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    d = np.prod(np.abs(np.linalg.eigvals(W)))       # |det W| decides
+    if d < 1:
+        return "vanishing"
+    return "exploding" if d > 1 + 1e-9 else "preserved"
+''', name="determinant"),
+    # ---------------------------------------------------------------- 2(b): matrices that coincide
+    Mutant("2b", "", '''
+def matrix_power_eig(M, p):
+    lam, Q = np.linalg.eig(M)
+    return np.real(Q @ np.diag(lam ** p) @ np.linalg.inv(Q)).T     # laid out transposed
+''', name="result-transposed"),
+    Mutant("2b", "", '''
+def matrix_power_eig(M, p):
+    lam, Q = np.linalg.eig(M)
+    return np.real(Q @ np.diag(np.abs(lam) ** p) @ np.linalg.inv(Q))   # |lambda|^p
+''', name="modulus-of-eigenvalues"),
+]
+
+
+@pytest.mark.parametrize("mutant", UNCATALOGUED, ids=lambda m: f"{m.qid}:{m.name}")
+def test_an_uncatalogued_mistake_loses_points_and_is_not_misnamed(session, tmp_path, mutant):
+    path = tmp_path / "student.py"
+    path.write_text(student_module(mutant))
+    result = session.grade(path)
+    questions = by_id(result)
+    target = questions[mutant.qid]
+    assert target.score < target.max_score, "the wrong answer passed every case"
+    assert target.diagnosis == [] and target.hints == [], target.diagnosis
+    assert all(c.diagnosis == [] for c in target.cases)
+    assert all(s.diagnosis == [] for s in result.staff if s.question == mutant.qid)
+    assert all(w.named == [] for w in result.wrong_answers if w.question == mutant.qid)
+    for qid, q in questions.items():
+        if qid != mutant.qid:
+            assert q.score == q.max_score and not q.diagnosis, (qid, q.diagnosis)
