@@ -13,6 +13,17 @@ import pytest
 
 from test_diagnosis import Mutant, by_id, student_module
 
+CELL = '''
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    h_prev = o_prev * np.tanh(c_prev)
+    f, i, o, c_tilde = gates(params, x, h_prev)
+    dh = np.diag(%(dh)s)
+    df = np.diag(f * (1 - f)) @ params["Wf"] @ dh
+    di = np.diag(i * (1 - i)) @ params["Wi"] @ dh
+    dct = np.diag(1 - c_tilde ** 2) @ params["Wc"] @ dh
+    return np.diag(f) %(sign)s (np.diag(c_prev) @ df + np.diag(c_tilde) @ di + np.diag(i) @ dct)
+'''
+
 # Each: the question, a short name, the source, and the catalogued ids it may be named after (none).
 UNCATALOGUED = [
     # ---------------------------------------------------------------- 2(c) regime: labels coincide
@@ -46,6 +57,13 @@ def matrix_power_eig(M, p):
     lam, Q = np.linalg.eig(M)
     return np.real(Q @ np.diag(np.abs(lam) ** p) @ np.linalg.inv(Q))   # |lambda|^p
 ''', name="modulus-of-eigenvalues"),
+    # ---------------------------------------------------------------- 3(c): the right product rule,
+    # other mistakes (the structure's fit finds a wrong ∂h_{t−1}/∂C_{t−1}; no factor or term was lost)
+    Mutant("3c-cell", "", CELL % {"dh": "o * (1 - np.tanh(c_prev) ** 2)", "sign": "+"}, name="o-t-for-o-prev"),
+    Mutant("3c-cell", "", CELL % {"dh": "o_prev * (1 - np.tanh(f * c_prev + i * c_tilde) ** 2)", "sign": "+"},
+           name="tanh-prime-at-C-t"),
+    Mutant("3c-cell", "", CELL % {"dh": "o_prev * (1 - np.tanh(c_prev) ** 2)", "sign": "-"},
+           name="gate-paths-subtracted"),
 ]
 
 
