@@ -82,3 +82,25 @@ def test_an_uncatalogued_mistake_loses_points_and_is_not_misnamed(session, tmp_p
     for qid, q in questions.items():
         if qid != mutant.qid:
             assert q.score == q.max_score and not q.diagnosis, (qid, q.diagnosis)
+
+
+def test_the_kits_recorded_mistakes_tell_a_coincidence_from_the_mistake(config, public_session, tmp_path):
+    """The student kit has no catalogue, only each variant's answers on the public cases: they are
+    kept per variant, so that the self-check can see a variant contradicted as the grader does."""
+    import json
+
+    from grader import caseset
+    from grader.session import Session
+    from grader.spec import PUBLIC
+    from test_diagnosis import MUTANTS
+
+    kit_cases = caseset.from_public_json(json.loads(json.dumps(caseset.public_json(public_session.case_set))))
+    signed = next(m for m in MUTANTS if m.mistake == "signed-eigenvalue-instead-of-modulus")
+    smallest = next(m for m in UNCATALOGUED if m.name == "smallest-modulus")
+    with Session(config, visibility=PUBLIC, case_set=kit_cases) as kit:
+        for mutant, named in ((smallest, []), (signed, ["signed-eigenvalue-instead-of-modulus"])):
+            path = tmp_path / f"{mutant.name or mutant.mistake}.py"
+            path.write_text(student_module(mutant))
+            regime = by_id(kit.grade(path))["2c-regime"]
+            assert regime.score < regime.max_score
+            assert regime.diagnosis == named, mutant.label
