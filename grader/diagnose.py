@@ -209,7 +209,7 @@ def describe_blocks(names: tuple[str, ...], expected: Any, got: Any, tol, listin
         return BLOCK_SENTENCES["all"].format(a=a, b=b)
     rows, cols = np.indices(bad2.shape)
     lag = rows - cols                                   # a − b with 1-based indices alike
-    for m in range(1, max(bad2.shape)):
+    for m in range(0, max(bad2.shape)):
         if np.array_equal(bad2, lag >= m):
             return BLOCK_SENTENCES["ge"].format(a=a, b=b, m=m)
     for m in range(0, max(bad2.shape)):
