@@ -104,3 +104,45 @@ def test_the_kits_recorded_mistakes_tell_a_coincidence_from_the_mistake(config, 
             regime = by_id(kit.grade(path))["2c-regime"]
             assert regime.score < regime.max_score
             assert regime.diagnosis == named, mutant.label
+
+
+TRUNCATED = {
+    "1b": '''
+def bptt_grad(W, U, xs, h0, gs):
+    # truncated BPTT, as in training code: each loss reaches back at most K steps
+    hs = forward(W, U, xs, h0)
+    T, n = len(xs), W.shape[0]
+    grad = np.zeros((n, n))
+    for t in range(1, T + 1):
+        v = gs[t - 1]
+        for k in range(t, max(0, t - K), -1):
+            r = v * hs[k] * (1 - hs[k])
+            grad += np.outer(r, hs[k - 1])
+            v = W.T @ r
+    return grad
+''',
+    "2a": '''
+def bptt_terms(W, U, xs, h0, gs):
+    hs = forward(W, U, xs, h0)
+    T, n = len(xs), W.shape[0]
+    out = np.zeros((T, T, n, n))
+    for t in range(1, T + 1):
+        v = gs[t - 1]
+        for k in range(t, max(0, t - K), -1):
+            r = v * hs[k] * (1 - hs[k])
+            out[t - 1, k - 1] = np.outer(r, hs[k - 1])
+            v = W.T @ r
+    return out
+'''}
+
+
+@pytest.mark.parametrize("qid", sorted(TRUNCATED))
+@pytest.mark.parametrize("steps", [10, 20])
+def test_truncated_bptt_fails_a_public_and_a_hidden_case(session, tmp_path, qid, steps):
+    """The long cases whose early terms vanish are passed by a sum cut after 10 steps; a long case
+    whose early steps still matter must not be."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant(qid, "", f"K = {steps}\n" + TRUNCATED[qid])))
+    question = by_id(session.grade(path))[qid]
+    failed = {c.visibility for c in question.cases if c.status != "passed"}
+    assert failed == {"public", "hidden"}, [(c.label, c.status) for c in question.cases]
