@@ -146,3 +146,24 @@ def test_truncated_bptt_fails_a_public_and_a_hidden_case(session, tmp_path, qid,
     question = by_id(session.grade(path))[qid]
     failed = {c.visibility for c in question.cases if c.status != "passed"}
     assert failed == {"public", "hidden"}, [(c.label, c.status) for c in question.cases]
+
+
+def test_an_extra_path_through_the_output_gate_is_not_blamed_on_the_direct_term(session, tmp_path):
+    """∂C_t/∂C_{t−1} has no path through o_t; a student who adds one has the direct term diag(f_t)
+    right. The probe that checks it switches off every recurrent weight, so that only diag(f_t) is left."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant("3c-cell", "", '''
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    h_prev = o_prev * np.tanh(c_prev)
+    f, i, o, c_tilde = gates(params, x, h_prev)
+    dh = np.diag(o_prev * (1 - np.tanh(c_prev) ** 2))
+    df = np.diag(f * (1 - f)) @ params["Wf"] @ dh
+    di = np.diag(i * (1 - i)) @ params["Wi"] @ dh
+    dct = np.diag(1 - c_tilde ** 2) @ params["Wc"] @ dh
+    do = np.diag(o * (1 - o)) @ params["Wo"] @ dh          # a path through o_t as well
+    return np.diag(f) + np.diag(c_prev) @ df + np.diag(c_tilde) @ di + np.diag(i) @ dct + do
+''')))
+    question = by_id(session.grade(path))["3c-cell"]
+    assert question.score == 0
+    assert not any(w.startswith("the direct term diag(f_t) is already wrong") for w in question.where), question.where
+    assert any(w.startswith("the direct term diag(f_t) is right") for w in question.where), question.where

@@ -6,8 +6,8 @@ The engine (`grader.diagnose.locate`) applies what this module declares:
   1(b): the same sequence cut to T = 1 (only the immediate term ∂⁺h_1/∂W, nothing flows back).
   2(b): the same matrix to the power 1 (then Q Λ Q⁻¹ must give M back: the basis and its inverse alone).
   3(c) carousel: the first step of the chain alone (t − k = 1: no combining of steps).
-  3(c) cell Jacobian: the gate weights Wf, Wi, Wc switched off (then ∂C_t/∂C_{t−1} is the direct
-  term diag(f_t) alone: every gate path goes through h_{t−1} and those weights).
+  3(c) cell Jacobian: the gate weights Wf, Wi, Wo, Wc switched off (then ∂C_t/∂C_{t−1} is the direct
+  term diag(f_t) alone: every gate path goes through h_{t−1} and those weights, a wrong one too).
 * **Blocks**: 2(a)'s answer is indexed by (t, k): the engine says which blocks are wrong.
 * **Families** of mistakes, generated from the structure:
   - `sigma-prime-not-per-step` (2(a)): term (t, k) holds t − k Jacobian factors diag(σ′_i) W,
@@ -70,9 +70,10 @@ def bptt_probes(args: tuple) -> list[ProbeInput]:
 
 
 def cell_probes(args: tuple) -> list[ProbeInput]:
-    """3(c): the gate weights Wf, Wi, Wc switched off: the answer must then be diag(f_t)."""
+    """3(c): the gate weights switched off: the answer must then be diag(f_t). All four, Wo too: no
+    path of ∂C_t/∂C_{t−1} goes through o_t, but an answer that adds one has the direct term right."""
     params, x, c_prev, o_prev = args
-    off = {k: (np.zeros_like(np.asarray(v, dtype=np.float64)) if k in ("Wf", "Wi", "Wc") else v)
+    off = {k: (np.zeros_like(np.asarray(v, dtype=np.float64)) if k in ("Wf", "Wi", "Wo", "Wc") else v)
            for k, v in params.items()}
     return [ProbeInput("gate weights off", (off, x, c_prev, o_prev), right=GATES_OFF_RIGHT, wrong=GATES_OFF_WRONG)]
 
