@@ -232,19 +232,25 @@ class Judged:
 
     def _locate(self, question: Question, judged: list[CaseResult], hints: dict[str, str]) -> list[str]:
         """Where the question's wrong answers go wrong (`diagnose.locate`), once per sentence; family
-        ids found by the structure are added to their case's diagnosis, their hints to `hints`."""
+        ids found by the structure are added to their case's diagnosis, their hints to `hints`.
+
+        A probe that was right for one case and wrong for another (clipping shows only where the
+        numbers are large) locates nothing: neither of its sentences is told."""
         where: list[str] = []
+        pairs: set[tuple[str, str]] = set()
         for case, verdict in zip(self.case_set.for_question(question.id), judged):
             if case.uid not in self.wrong_values or verdict.status != FAILED:
                 continue
             probes = [(probe.probe, self.probes[probe.uid]) for probe in self.case_set.probes_of(case.uid)
                       if probe.uid in self.probes]
+            pairs.update((probe.right, probe.wrong) for probe, _ in probes)
             finding = locate(question, case, self.wrong_values[case.uid], probes)
             verdict.diagnosis += [i for i in finding.ids if i not in verdict.diagnosis]
             for mid, hint in finding.hints.items():
                 hints.setdefault(mid, hint)
             where += [w for w in finding.where if w not in where]
-        return where
+        both = {sentence for pair in pairs if set(pair) <= set(where) for sentence in pair}
+        return [w for w in where if w not in both]
 
 
 SHOWN_LIMIT = 3000      # characters of an answer's description that a report shows

@@ -167,3 +167,24 @@ def lstm_cell_jacobian(params, x, c_prev, o_prev):
     assert question.score == 0
     assert not any(w.startswith("the direct term diag(f_t) is already wrong") for w in question.where), question.where
     assert any(w.startswith("the direct term diag(f_t) is right") for w in question.where), question.where
+
+
+def test_a_probe_that_points_both_ways_tells_nothing(session, tmp_path):
+    """Clipping the gradient at ±5 is right for T = 1 on one case and already wrong for T = 1 on
+    another: the question must not say both ("right for T = 1 ..." and "already wrong for T = 1 ...")."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant("1b", "", '''
+def bptt_grad(W, U, xs, h0, gs):
+    hs = forward(W, U, xs, h0)
+    grad = np.zeros_like(W)
+    carry = np.zeros(W.shape[0])
+    for t in range(len(xs), 0, -1):
+        da = (gs[t - 1] + carry) * hs[t] * (1 - hs[t])
+        grad += np.outer(da, hs[t - 1])
+        carry = W.T @ da
+    return np.clip(grad, -5, 5)                       # gradient clipping, as in training code
+''')))
+    question = by_id(session.grade(path))["1b"]
+    assert question.score < question.max_score
+    t1 = [w for w in question.where if "T = 1" in w]
+    assert len(t1) <= 1, t1
