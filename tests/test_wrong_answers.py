@@ -188,3 +188,33 @@ def bptt_grad(W, U, xs, h0, gs):
     assert question.score < question.max_score
     t1 = [w for w in question.where if "T = 1" in w]
     assert len(t1) <= 1, t1
+
+
+ONLY_HIDDEN_BEFORE = [
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    r = np.abs(np.linalg.eigvals(W)).max()
+    if r == 1:                                       # exact equality: rounding moves rho off 1
+        return "preserved"
+    return "vanishing" if r < 1 else "exploding"
+''', name="exact-equality"),
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    r = np.linalg.norm(W, 2)                         # the largest singular value, not |lambda|
+    if abs(r - 1) <= 1e-9:
+        return "preserved"
+    return "vanishing" if r < 1 else "exploding"
+''', name="spectral-norm"),
+]
+
+
+@pytest.mark.parametrize("mutant", ONLY_HIDDEN_BEFORE, ids=lambda m: m.name)
+def test_the_self_check_shows_a_family_of_wrong_answers_that_the_hidden_cases_fail(public_session, tmp_path,
+                                                                                   mutant):
+    """A self-check that passes means no whole family of hidden cases fails later (cases.py): these
+    failed hidden cases only (a non-symmetric matrix with ρ = 1 up to rounding; a non-normal one
+    with ρ < 1 < ‖W‖₂)."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(mutant))
+    question = by_id(public_session.grade(path))[mutant.qid]
+    assert question.score < question.max_score

@@ -227,7 +227,11 @@ def regime_public(rng):
             CaseInput("rotation", (_rotation(0.8),)),
             CaseInput("eigenvalues -1.2, 0.5", (_from_eigen(rng, [-1.2, 0.5]),)),
             CaseInput("-I (ρ=1, negative)", (-np.eye(3),)),
-            CaseInput("1×1 [1.001]", (np.array([[1.001]]),))]
+            CaseInput("1×1 [1.001]", (np.array([[1.001]]),)),
+            # ρ < 1 < ‖W‖₂: the eigenvalues decide, not the norm or the largest singular value
+            CaseInput("non-normal, ρ < 1 < ‖W‖", (np.array([[0.5, 2.0], [0.0, 0.3]]),)),
+            # ρ = 1 only up to rounding (eigvals gives 1 ± 1e-15): "preserved" is within 1e-9, not ==
+            CaseInput("non-symmetric, ρ=1", (_from_eigen(rng, [1.0, 0.3, -0.6]),))]
 
 
 def regime_hidden(rng):
@@ -243,7 +247,8 @@ def regime_hidden(rng):
             CaseInput("permutation (ρ=1)", (np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]),)),
             CaseInput("eigenvalues 1.001, 0.2", (_from_eigen(rng, [1.001, 0.2]),)),
             CaseInput("eigenvalues 0.999, -0.2", (_from_eigen(rng, [0.999, -0.2]),)),
-            CaseInput("random 4×4 large", (_normal(rng, 4, 4, scale=2.0),))]
+            CaseInput("random 4×4 large", (_normal(rng, 4, 4, scale=2.0),)),
+            CaseInput("non-normal, ρ < 1 < ‖W‖", (np.array([[0.2, 0.0], [3.0, -0.4]]),))]
 
 
 # ------------------------------------------------------------------------------------ 3: LSTM
