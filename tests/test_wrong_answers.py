@@ -205,6 +205,12 @@ def gradient_regime(W):
         return "preserved"
     return "vanishing" if r < 1 else "exploding"
 ''', name="spectral-norm"),
+    Mutant("1a", "", '''
+def sigmoid_jacobian(W, x):
+    s = sigmoid(W @ x)
+    D = np.diag(s * (1 - s))
+    return D * W if W.shape[0] == W.shape[1] else D @ W    # '*' where '@' belongs (square W only)
+''', name="elementwise-product-when-square"),
 ]
 
 
@@ -213,7 +219,7 @@ def test_the_self_check_shows_a_family_of_wrong_answers_that_the_hidden_cases_fa
                                                                                    mutant):
     """A self-check that passes means no whole family of hidden cases fails later (cases.py): these
     failed hidden cases only (a non-symmetric matrix with ρ = 1 up to rounding; a non-normal one
-    with ρ < 1 < ‖W‖₂)."""
+    with ρ < 1 < ‖W‖₂; a square W in 1(a))."""
     path = tmp_path / "student.py"
     path.write_text(student_module(mutant))
     question = by_id(public_session.grade(path))[mutant.qid]
