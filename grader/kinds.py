@@ -137,7 +137,10 @@ class ArrayKind(Kind):
             return []
         if abs(factor + 1.0) < 1e-6:
             return [("negated", {})]
-        return [("scaled", {"factor": f"{factor:.4g}"})]
+        shown = f"{factor:.4g}"
+        if shown in ("1", "-1"):       # "times 1" tells nothing: a rounding (float32), not a factor
+            return []
+        return [("scaled", {"factor": shown})]
 
     def _describe(self, value: Any, limit: int) -> str:
         return judging.describe_array(value)

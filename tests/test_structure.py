@@ -224,6 +224,9 @@ def test_a_hidden_cases_wrong_blocks_are_never_listed():
     (lambda e: 0.5 * e, "the answer is the right one times 0.5"),
     (lambda e: e.T, "the answer is the transpose of the right one"),
     (lambda e: e + 1.0, None),
+    # a factor that shows as 1 (or -1) to four digits says nothing ("times 1"): rounding, float32
+    (lambda e: (1 + 3e-6) * e, None),
+    (lambda e: -(1 + 3e-6) * e, None),
 ])
 def test_generic_relations_to_the_right_answer(make, sentence):
     from grader.diagnose import relations
