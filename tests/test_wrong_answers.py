@@ -224,3 +224,27 @@ def test_the_self_check_shows_a_family_of_wrong_answers_that_the_hidden_cases_fa
     path.write_text(student_module(mutant))
     question = by_id(public_session.grade(path))[mutant.qid]
     assert question.score < question.max_score
+
+
+def test_a_cases_file_without_variant_numbers_still_names_mistakes(public_session):
+    """Kits built before the variants were numbered: each recorded answer stands for its own case."""
+    import json
+
+    from grader import caseset
+    from grader.diagnose import diagnose
+
+    data = json.loads(json.dumps(caseset.public_json(public_session.case_set)))
+    for case in data["cases"]:
+        for mistake in case.get("mistakes", []):
+            assert mistake.pop("variants")
+    kit = caseset.from_public_json(data)
+    question = kit.assignment.question("2b")
+    named = set()
+    for case in kit.for_question("2b"):
+        for mistake in question.mistakes:
+            try:
+                wrong = mistake.compute(*case.args)
+            except LookupError:
+                continue
+            named.update(diagnose(question, case, wrong))
+    assert {"elementwise-power", "off-by-one-power"} <= named
