@@ -203,13 +203,16 @@ def _wrong_answers(question: Question, case: Case) -> list[dict[str, Any]]:
     from .diagnose import _telling_wrong_answer
 
     found: list[dict[str, Any]] = []
-    for mistake in question.mistakes:
+    for number, mistake in enumerate(question.mistakes):
         usable, wrong = _telling_wrong_answer(question, case, mistake)
         if not usable:
             continue
         entry = {"id": mistake.id, "answer": _encode(wrong)}
-        if entry not in found:
-            found.append(entry)
+        same = next((e for e in found if e["id"] == entry["id"] and e["answer"] == entry["answer"]), None)
+        if same is None:
+            found.append({**entry, "variants": [number]})
+        else:
+            same["variants"].append(number)     # which variants gave it: one variant's answers, case by case
     return found
 
 
@@ -226,17 +229,19 @@ def _kit_reference(qid: str, params: list[str]):
 
 
 class _Recorded:
-    """A mistake's answer on one public case, recorded when the kit was built: what `diagnose`
-    compares with. Asked about any other inputs, it has no answer (and so tells nothing there)."""
+    """A mistake variant's answers on the public cases, recorded when the kit was built: what
+    `diagnose` compares with (and, across cases, what tells a coincidence from the mistake:
+    `diagnose.consistent_variants`). Asked about any other inputs, it has no answer (and so tells
+    nothing there)."""
 
-    def __init__(self, args: tuple, answer: Any):
-        self.key = _args_key(args)
-        self.answer = answer
+    def __init__(self, answers: dict[str, Any]):
+        self.answers = answers          # the key of a case's args -> the variant's answer there
 
     def __call__(self, *args: Any) -> Any:
-        if _args_key(args) != self.key:
+        key = _args_key(args)
+        if key not in self.answers:
             raise LookupError("recorded for another case")
-        return copy.deepcopy(self.answer)
+        return copy.deepcopy(self.answers[key])
 
 
 def _args_key(args: tuple) -> str:
@@ -245,8 +250,15 @@ def _args_key(args: tuple) -> str:
     return h.hexdigest()
 
 
-def _kit_mistakes(recorded: list[tuple[str, tuple, Any]], hints: dict[str, str]) -> tuple[Mistake, ...]:
-    return tuple(Mistake(mid, str(hints.get(mid, "")), _Recorded(args, answer)) for mid, args, answer in recorded)
+def _kit_mistakes(recorded: list[tuple[str, Any, tuple, Any]], hints: dict[str, str]) -> tuple[Mistake, ...]:
+    """One Mistake per variant of the catalogue (`variant`: its number there), holding its answers on
+    every public case where it tells something; a file without the numbers gives one per case."""
+    variants: dict[tuple[int, int], tuple[str, dict[str, Any]]] = {}
+    for count, (mid, variant, args, answer) in enumerate(recorded):
+        key = (0, variant) if variant is not None else (1, count)      # the catalogue's order first
+        variants.setdefault(key, (mid, {}))[1][_args_key(args)] = answer
+    return tuple(Mistake(mid, str(hints.get(mid, "")), _Recorded(answers))
+                 for mid, answers in (variants[key] for key in sorted(variants)))
 
 
 def from_public_json(data: Any) -> CaseSet:
@@ -267,7 +279,7 @@ def from_public_json(data: Any) -> CaseSet:
                                 answer_marker=meta.get("answer_marker", "answer"))
         known = {q.id for q in questions}
         cases = []
-        wrong: dict[str, list[tuple[str, tuple, Any]]] = {}
+        wrong: dict[str, list[tuple[str, int | None, tuple, Any]]] = {}
         for c in data["cases"]:
             if c["question_id"] not in known:
                 raise CaseFileError(f"case {c['uid']} belongs to no question")
@@ -278,7 +290,11 @@ def from_public_json(data: Any) -> CaseSet:
                         if probe else None)
             cases.append(case)
             for m in c.get("mistakes", []):
-                wrong.setdefault(case.question_id, []).append((str(m["id"]), case.args, _decode(m["answer"])))
+                answer = _decode(m["answer"])
+                for variant in m.get("variants") or [None]:
+                    if variant is not None and (not isinstance(variant, int) or isinstance(variant, bool)):
+                        raise CaseFileError(f"case {c['uid']}: a mistake's variant is not a number")
+                    wrong.setdefault(case.question_id, []).append((str(m["id"]), variant, case.args, answer))
         hints = data.get("hints", {})
         questions = tuple(replace(q, mistakes=_kit_mistakes(wrong.get(q.id, []), hints.get(q.id, {})))
                           for q in questions)

@@ -25,28 +25,74 @@ def diagnose(question: Question, case: Case, got: Any, memo: dict | None = None)
     wrong answer depends on the case alone: with a `memo` (the case set's) it is computed once per
     case for all submissions, not once per failing submission.
     """
+    return named(question, matching_variants(question, case, got, memo))
+
+
+def matching_variants(question: Question, case: Case, got: Any, memo: dict | None = None) -> list[int]:
+    """The positions in `question.mistakes` of every variant (or predicate) that `got` matches on this case."""
     found = []
+    memo = {} if memo is None else memo
     for number, mistake in enumerate(question.mistakes):
-        if mistake.id in found:
-            continue
         if mistake.matches is not None:
             try:
                 hit = bool(mistake.matches(got))
             except Exception:  # noqa: BLE001 - a catalogue predicate must not break grading
                 hit = False
             if hit:
-                found.append(mistake.id)
+                found.append(number)
             continue
-        key = ("variant", case.uid, number)
-        if memo is None or key not in memo:
-            telling = _telling_wrong_answer(question, case, mistake)
-            if memo is None:
-                memo = {}
-            memo[key] = telling
-        usable, wrong = memo[key]
+        usable, wrong = _variant(question, case, number, memo)
         if usable and matches(question.kind, wrong, got, question.tolerance, question.keys):
-            found.append(mistake.id)
+            found.append(number)
     return found
+
+
+def named(question: Question, numbers: list[int]) -> list[str]:
+    """The mistake ids of the variants at `numbers`, each once, in catalogue order."""
+    ids: list[str] = []
+    for number in sorted(numbers):
+        if question.mistakes[number].id not in ids:
+            ids.append(question.mistakes[number].id)
+    return ids
+
+
+def _variant(question: Question, case: Case, number: int, memo: dict) -> tuple[bool, Any]:
+    key = ("variant", case.uid, number)
+    if key not in memo:
+        memo[key] = _telling_wrong_answer(question, case, question.mistakes[number])
+    return memo[key]
+
+
+def consistent_variants(question: Question, cases: list[tuple[Case, bool]], matched: dict[str, list[int]],
+                        memo: dict | None = None) -> set[int]:
+    """Of the variants matched on some failed case (`matched`: case uid -> variant numbers), those the
+    student's other answers do not contradict.
+
+    A diagnosis claims that the student computes what the variant computes. A case the student got
+    right where the variant is wrong (`cases`: each case of the question with whether it passed)
+    says otherwise. For an answer of few possible values (a label) one such case is enough: a match
+    there is as likely a coincidence as not. For numbers a match within the tolerance is strong
+    evidence, and a student who holds a misconception may still get an edge case right by treating
+    it apart (p = 0 as the identity): the variant is kept unless the cases it is contradicted on
+    outnumber those it was matched on (a coincidence on a degenerate input: a 90° rotation's power
+    that equals another formula's, a reflection to an even power). Predicates (`Mistake.matches`) are
+    about the answer alone and always kept.
+    """
+    memo = {} if memo is None else memo
+    support: dict[int, int] = {}
+    for numbers in matched.values():
+        for number in numbers:
+            support[number] = support.get(number, 0) + 1
+    few = kind_of(question.kind).few_values
+    kept = set()
+    for number, count in support.items():
+        if question.mistakes[number].matches is not None:
+            kept.add(number)
+            continue
+        against = sum(1 for case, passed in cases if passed and _variant(question, case, number, memo)[0])
+        if (against == 0) if few else (against <= count):
+            kept.add(number)
+    return kept
 
 
 def _telling_wrong_answer(question: Question, case: Case, mistake) -> tuple[bool, Any]:
@@ -163,7 +209,7 @@ def describe_blocks(names: tuple[str, ...], expected: Any, got: Any, tol, listin
         return BLOCK_SENTENCES["all"].format(a=a, b=b)
     rows, cols = np.indices(bad2.shape)
     lag = rows - cols                                   # a − b with 1-based indices alike
-    for m in range(1, max(bad2.shape)):
+    for m in range(0, max(bad2.shape)):
         if np.array_equal(bad2, lag >= m):
             return BLOCK_SENTENCES["ge"].format(a=a, b=b, m=m)
     for m in range(0, max(bad2.shape)):

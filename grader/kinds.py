@@ -32,6 +32,7 @@ class Kind:
     numeric = False          # judged within the question's tolerance (else exactly)
     needs_keys = False       # the question must name its keys
     has_blocks = False       # its leading axes can be named blocks (Question.blocks, diagnose.locate)
+    few_values = False       # so few possible answers that a wrong one equals a known one by chance
 
     def declared_bytes(self, keys: Iterable[str], data: Any) -> int:
         """The bytes of numbers the wire data declares (read off shapes, nothing decoded); 0 if malformed."""
@@ -136,7 +137,10 @@ class ArrayKind(Kind):
             return []
         if abs(factor + 1.0) < 1e-6:
             return [("negated", {})]
-        return [("scaled", {"factor": f"{factor:.4g}"})]
+        shown = f"{factor:.4g}"
+        if shown in ("1", "-1"):       # "times 1" tells nothing: a rounding (float32), not a factor
+            return []
+        return [("scaled", {"factor": shown})]
 
     def _describe(self, value: Any, limit: int) -> str:
         return judging.describe_array(value)
@@ -200,6 +204,7 @@ class LabelKind(Kind):
     """One string out of a fixed set, compared without case or surrounding blanks."""
 
     name = LABEL
+    few_values = True
 
     def decode(self, keys: Iterable[str], data: Any) -> Any:
         if not isinstance(data, str) or len(data) > jobwire.LABEL_CHARS:

@@ -19,7 +19,7 @@ import numpy as np
 from . import __version__
 from .compare import ComplexArray, compare, describe, describe_input
 from .kinds import kind_of
-from .diagnose import diagnose, locate
+from .diagnose import consistent_variants, locate, matching_variants, named
 from .load import WRITTEN, LoadError, Program, load
 from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, TIMEOUT,
                       UNREADABLE, AnswerPrint, CaseResult, CellReport, CellStatus, Problem,
@@ -158,6 +158,7 @@ class Judged:
         self.verdicts: dict[str, CaseResult] = {}
         self.wrong_values: dict[str, Any] = {}      # uid -> the value of a wrong answer, to locate it
         self.probes: dict[str, bool] = {}           # probe uid -> whether its answer was right
+        self.matched: dict[str, list[int]] = {}     # uid -> the catalogue variants a wrong answer matched
         self.staff: list[StaffCase] = []
         self.wrong: list[AnswerPrint] = []
         self.fault: Exception | None = None
@@ -173,7 +174,7 @@ class Judged:
                     self.probes[case.uid] = compare(question.kind, case.expected, answer.value, question.tolerance,
                                                     question.keys).passed
                 return
-            verdict = _judge(question, case, answer, self.case_set.memo, self.staff)
+            verdict = _judge(question, case, answer, self.case_set.memo, self.staff, self.matched)
             self.verdicts[answer.uid] = verdict
             if verdict.status == FAILED and answer.status == ANSWERED:
                 # the text the page shows, from the table of descriptions (made just now by `_judge`)
@@ -198,6 +199,7 @@ class Judged:
         results = []
         for question in self.case_set.assignment.questions:
             judged = self.question(question)
+            self._consistent(question, judged)
             hints = {m.id: m.hint for m in question.mistakes}
             where = self._locate(question, judged, hints)
             result = question_result(question, judged, hints)
@@ -205,21 +207,50 @@ class Judged:
             results.append(result)
         return results
 
+    def _consistent(self, question: Question, judged: list[CaseResult]) -> None:
+        """Names only the variants that the question's other answers do not contradict
+        (`diagnose.consistent_variants`), in the cases' verdicts, the staff's view and the copying
+        evidence alike."""
+        cases = self.case_set.for_question(question.id)
+        matched = {case.uid: self.matched[case.uid] for case in cases if case.uid in self.matched}
+        if not matched:
+            return
+        kept = consistent_variants(question, [(case, verdict.status == PASSED) for case, verdict in zip(cases, judged)],
+                                   matched, self.case_set.memo)
+        changed = {}
+        for case, verdict in zip(cases, judged):
+            if case.uid in matched:
+                ids = named(question, [n for n in matched[case.uid] if n in kept])
+                if ids != verdict.diagnosis:
+                    verdict.diagnosis = changed[case.uid] = ids
+        for staff in self.staff:
+            if staff.uid in changed:
+                staff.diagnosis = list(changed[staff.uid])
+        for wrong in self.wrong:
+            if wrong.case in changed:
+                wrong.named = list(changed[wrong.case])
+
     def _locate(self, question: Question, judged: list[CaseResult], hints: dict[str, str]) -> list[str]:
         """Where the question's wrong answers go wrong (`diagnose.locate`), once per sentence; family
-        ids found by the structure are added to their case's diagnosis, their hints to `hints`."""
+        ids found by the structure are added to their case's diagnosis, their hints to `hints`.
+
+        A probe that was right for one case and wrong for another (clipping shows only where the
+        numbers are large) locates nothing: neither of its sentences is told."""
         where: list[str] = []
+        pairs: set[tuple[str, str]] = set()
         for case, verdict in zip(self.case_set.for_question(question.id), judged):
             if case.uid not in self.wrong_values or verdict.status != FAILED:
                 continue
             probes = [(probe.probe, self.probes[probe.uid]) for probe in self.case_set.probes_of(case.uid)
                       if probe.uid in self.probes]
+            pairs.update((probe.right, probe.wrong) for probe, _ in probes)
             finding = locate(question, case, self.wrong_values[case.uid], probes)
             verdict.diagnosis += [i for i in finding.ids if i not in verdict.diagnosis]
             for mid, hint in finding.hints.items():
                 hints.setdefault(mid, hint)
             where += [w for w in finding.where if w not in where]
-        return where
+        both = {sentence for pair in pairs if set(pair) <= set(where) for sentence in pair}
+        return [w for w in where if w not in both]
 
 
 SHOWN_LIMIT = 3000      # characters of an answer's description that a report shows
@@ -415,7 +446,7 @@ UNANSWERED = {MISSING.value: MISSING, TIMEOUT.value: TIMEOUT, CRASHED.value: CRA
 
 
 def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | None = None,
-           staff: list[StaffCase] | None = None) -> CaseResult:
+           staff: list[StaffCase] | None = None, matched: dict[str, list[int]] | None = None) -> CaseResult:
     """One case's verdict. `memo` (the case set's) keeps what depends on the case alone across submissions.
 
     A hidden case's details (inputs, expected, got, the real message) go to `staff`, the trusted-only
@@ -441,7 +472,10 @@ def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | N
         if public:
             result.got = described(memo, question.kind, raw.value)
         if not verdict.passed:
-            result.diagnosis = diagnose(question, case, raw.value, memo)
+            numbers = matching_variants(question, case, raw.value, memo)
+            result.diagnosis = named(question, numbers)
+            if numbers and matched is not None:
+                matched[case.uid] = numbers
     else:
         result.status = UNANSWERED.get(raw.status, ERROR)
         result.message = clean(raw.message, 1000)

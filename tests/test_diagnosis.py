@@ -313,6 +313,20 @@ def bptt_terms(W, U, xs, h0, gs):
             out[t - 1, k - 1] = np.outer((gs[t - 1] @ J) * hs[k] * (1 - hs[k]), hs[k - 1])
     return out
 ''', name="power-of-first-step"),
+    Mutant("2a", "W-not-transposed", '''
+def bptt_terms(W, U, xs, h0, gs):
+    # dL_t/dh_k built as a row vector, one step back at a time, through W where W^T belongs
+    hs = forward(W, U, xs, h0)
+    T, n = len(xs), W.shape[0]
+    sp = [None] + [h * (1 - h) for h in hs[1:]]
+    out = np.zeros((T, T, n, n))
+    for t in range(1, T + 1):
+        row = gs[t - 1].copy()
+        for k in range(t, 0, -1):
+            out[t - 1, k - 1] = np.outer(row * sp[k], hs[k - 1])
+            row = np.dot(W, row * sp[k])
+    return out
+'''),
     # ---------------------------------------------------------------- 2(b)
     Mutant("2b", "elementwise-power", '''
 def matrix_power_eig(M, p):
@@ -378,6 +392,13 @@ def lstm_step(params, x, h_prev, c_prev):
 def lstm_step(params, x, h_prev, c_prev):
     f, i, o, c_tilde = gates(params, x, h_prev)
     c = i * c_prev + f * c_tilde
+    return {"f": f, "i": i, "o": o, "c_tilde": c_tilde, "c": c, "h": o * np.tanh(c)}
+'''),
+    Mutant("3-step", "candidate-with-sigmoid", '''
+def lstm_step(params, x, h_prev, c_prev):
+    f, i, o, _ = gates(params, x, h_prev)
+    c_tilde = 1.0 / (1.0 + np.exp(-(params["Wc"] @ h_prev + params["Uc"] @ x)))   # a gate like the others
+    c = f * c_prev + i * c_tilde
     return {"f": f, "i": i, "o": o, "c_tilde": c_tilde, "c": c, "h": o * np.tanh(c)}
 '''),
     # ---------------------------------------------------------------- 3(b)

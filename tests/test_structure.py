@@ -176,6 +176,8 @@ def test_the_instructors_grade_reports_where(session, tmp_path):
 
 @pytest.mark.parametrize("rule, expected", [
     (lambda a, b: a - b >= 1, "only the (t, k) blocks with t − k ≥ 1 are wrong"),
+    # every block that should hold a term (a 2(a) answer wrong in every term, its zeros right)
+    (lambda a, b: a - b >= 0, "only the (t, k) blocks with t − k ≥ 0 are wrong"),
     (lambda a, b: a - b >= 2, "only the (t, k) blocks with t − k ≥ 2 are wrong"),
     (lambda a, b: a - b == 0, "only the (t, k) blocks with t − k = 0 are wrong"),
     (lambda a, b: a < b, "only the (t, k) blocks with t < k are wrong (they should be zero)"),
@@ -222,6 +224,9 @@ def test_a_hidden_cases_wrong_blocks_are_never_listed():
     (lambda e: 0.5 * e, "the answer is the right one times 0.5"),
     (lambda e: e.T, "the answer is the transpose of the right one"),
     (lambda e: e + 1.0, None),
+    # a factor that shows as 1 (or -1) to four digits says nothing ("times 1"): rounding, float32
+    (lambda e: (1 + 3e-6) * e, None),
+    (lambda e: -(1 + 3e-6) * e, None),
 ])
 def test_generic_relations_to_the_right_answer(make, sentence):
     from grader.diagnose import relations

@@ -4,7 +4,8 @@ Public cases are fixed (students see them, with expected values, in the self-che
 cases are drawn from a generator seeded by the instructor's secret, and always include the edges
 that separate right from almost-right: n = 1, d = 1, T = 1; saturated sigmoids (|z| > 30, mixed
 with unsaturated rows so that a mathematically correct but naive σ′ still passes); long sequences
-whose early terms vanish; non-symmetric matrices; complex-conjugate and negative eigenvalues;
+whose early terms vanish, and long sequences whose early steps still matter (so that BPTT truncated
+after 10 or 20 steps fails); non-symmetric matrices; complex-conjugate and negative eigenvalues;
 p = 0 and p = 1; spectral radius exactly 1; forget gates all 1 and all near 0; gradients with
 entries beyond ±10 (so that clipping shows).
 
@@ -50,7 +51,8 @@ def _jacobian_case(rng, n, d, label, saturate=False):
 def sigmoid_jacobian_public(rng):
     return [_jacobian_case(rng, 3, 2, "n=3, d=2"), _jacobian_case(rng, 2, 4, "n=2, d=4"),
             _jacobian_case(rng, 1, 3, "n=1, d=3"), _jacobian_case(rng, 4, 3, "saturated rows", saturate=True),
-            _jacobian_case(rng, 3, 1, "d=1")]
+            _jacobian_case(rng, 3, 1, "d=1"),
+            _jacobian_case(rng, 3, 3, "square (n = d)")]   # where diag(σ′) * W broadcasts instead of failing
 
 
 def sigmoid_jacobian_hidden(rng):
@@ -94,6 +96,29 @@ def _large_gradient_case(rng, T, n, d, label, at_least=25.0, w_scale=None):
     return CaseInput(label, (W, U, xs, h0, np.ascontiguousarray(gs * factor)))
 
 
+def _long_memory_case(rng, T, n, d, label, lag=15, share=1e-2, tries=40):
+    """A long sequence whose early steps still matter: the recurrent matrix is a rotation scaled by
+    4 to 6, so that diag(σ′)W (σ′ ≤ 1/4) need not shrink what flows back, and the terms reaching back
+    `lag` steps or more add at least `share` of the gradient's largest entry. An answer that
+    truncates BPTT after 10 or 20 steps (a habit from training code) fails it; the long cases whose
+    early terms vanish cannot tell. Drawn until one qualifies (the best of `tries` otherwise)."""
+    best, best_share = None, -1.0
+    lags = np.subtract.outer(np.arange(T), np.arange(T))
+    for _ in range(tries):
+        rotation, _ = np.linalg.qr(_normal(rng, n, n))
+        W = np.ascontiguousarray(rng.uniform(4.0, 6.0) * rotation)
+        U, xs = _normal(rng, n, d, scale=0.3), _normal(rng, T, d)
+        h0, gs = np.ascontiguousarray(rng.uniform(-1, 1, size=n)), _normal(rng, T, n)
+        terms = _terms(W, U, xs, h0, gs)
+        gradient = float(np.max(np.abs(terms.sum(axis=(0, 1)))))
+        late = float(np.max(np.abs(terms[lags >= lag].sum(axis=0)))) / max(gradient, 1e-300)
+        if late > best_share:
+            best, best_share = (W, U, xs, h0, gs), late
+        if late >= share:
+            break
+    return CaseInput(label, best)
+
+
 def _terms(W, U, xs, h0, gs):
     """The BPTT terms of 2(a) (what `bptt_terms` returns), to size a case: plain numpy, no student code."""
     T, n = gs.shape
@@ -122,7 +147,8 @@ def _rnn_hidden(rng, long_T):
         T, n, d = (int(v) for v in rng.integers(2, 6, size=3))
         cases.append(_rnn_case(rng, T, n, d, f"T={T}, n={n}, d={d}"))
     cases += [_large_gradient_case(rng, 4, 3, 2, "large gradients (entries > 10)"),
-              _large_gradient_case(rng, 6, 2, 3, "large gradients, longer", at_least=60.0)]
+              _large_gradient_case(rng, 6, 2, 3, "large gradients, longer", at_least=60.0),
+              _long_memory_case(rng, 30, 3, 2, "T=30, early steps still matter")]
     return cases
 
 
@@ -132,7 +158,8 @@ def bptt_public(rng):
             _rnn_case(rng, 1, 1, 2, "T=1, n=1"),
             _rnn_case(rng, 4, 3, 2, "saturated unit", saturate=True),
             _rnn_case(rng, 20, 2, 2, "T=20, early terms vanish", w_scale=0.3),
-            _large_gradient_case(rng, 4, 3, 2, "large recurrent weights, gradients > 10", w_scale=2.0)]
+            _large_gradient_case(rng, 4, 3, 2, "large recurrent weights, gradients > 10", w_scale=2.0),
+            _long_memory_case(rng, 25, 2, 2, "T=25, early steps still matter")]
 
 
 def bptt_grad_hidden(rng):
@@ -201,7 +228,11 @@ def regime_public(rng):
             CaseInput("rotation", (_rotation(0.8),)),
             CaseInput("eigenvalues -1.2, 0.5", (_from_eigen(rng, [-1.2, 0.5]),)),
             CaseInput("-I (ρ=1, negative)", (-np.eye(3),)),
-            CaseInput("1×1 [1.001]", (np.array([[1.001]]),))]
+            CaseInput("1×1 [1.001]", (np.array([[1.001]]),)),
+            # ρ < 1 < ‖W‖₂: the eigenvalues decide, not the norm or the largest singular value
+            CaseInput("non-normal, ρ < 1 < ‖W‖", (np.array([[0.5, 2.0], [0.0, 0.3]]),)),
+            # ρ = 1 only up to rounding (eigvals gives 1 ± 1e-15): "preserved" is within 1e-9, not ==
+            CaseInput("non-symmetric, ρ=1", (_from_eigen(rng, [1.0, 0.3, -0.6]),))]
 
 
 def regime_hidden(rng):
@@ -217,7 +248,8 @@ def regime_hidden(rng):
             CaseInput("permutation (ρ=1)", (np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]),)),
             CaseInput("eigenvalues 1.001, 0.2", (_from_eigen(rng, [1.001, 0.2]),)),
             CaseInput("eigenvalues 0.999, -0.2", (_from_eigen(rng, [0.999, -0.2]),)),
-            CaseInput("random 4×4 large", (_normal(rng, 4, 4, scale=2.0),))]
+            CaseInput("random 4×4 large", (_normal(rng, 4, 4, scale=2.0),)),
+            CaseInput("non-normal, ρ < 1 < ‖W‖", (np.array([[0.2, 0.0], [3.0, -0.4]]),))]
 
 
 # ------------------------------------------------------------------------------------ 3: LSTM

@@ -10,7 +10,8 @@ Distinguishability (the grader's case generators should respect it; tests/test_m
 checks it on generic inputs):
 - 1b ``no-backprop-through-time`` and ``W-not-transposed`` equal the right answer when T = 1
   (and ``W-not-transposed`` also when W is symmetric): use T >= 2 and a non-symmetric W.
-- 2a ``sigma-prime-not-per-step`` only differs for t - k >= 2: use T >= 3.
+- 2a ``sigma-prime-not-per-step`` only differs for t - k >= 2: use T >= 3; ``W-not-transposed``
+  equals the right answer when T = 1 or W is symmetric.
 - 2b ``elementwise-power`` equals the right answer for p = 1 (and for diagonal M);
   ``Q-transpose-instead-of-inverse`` equals it when Q is orthogonal (symmetric M): use p >= 2
   and a non-symmetric M.
@@ -157,6 +158,21 @@ def _term_table(W, U, xs, h0, gs, swap=False, frozen_sigma=False):
     return terms
 
 
+def _2a_W_not_transposed(W, U, xs, h0, gs):
+    # g_t^T dh_t/dh_k carried back one step at a time through W instead of W^T
+    W, hs = _forward(W, U, xs, h0)
+    gs = _f(gs)
+    T, n = len(hs) - 1, W.shape[0]
+    terms = np.zeros((T, T, n, n))
+    for t in range(1, T + 1):
+        back = gs[t - 1]
+        for k in range(t, 0, -1):
+            r = hs[k] * (1 - hs[k]) * back
+            terms[t - 1, k - 1] = np.outer(r, hs[k - 1])
+            back = W @ r                                     # should go back through W^T
+    return terms
+
+
 def _2a_t_k_swapped(W, U, xs, h0, gs):
     return _term_table(W, U, xs, h0, gs, swap=True)
 
@@ -230,6 +246,13 @@ def _3_h_missing_tanh(params, x, h_prev, c_prev):
     _, f, i, o, c_tilde = _gates(params, x, h_prev)
     c = f * _f(c_prev) + i * c_tilde
     return {"f": f, "i": i, "o": o, "c_tilde": c_tilde, "c": c, "h": o * c}
+
+
+def _3_candidate_with_sigmoid(params, x, h_prev, c_prev):
+    P, f, i, o, _ = _gates(params, x, h_prev)
+    c_tilde = sigmoid(P["Wc"] @ _f(h_prev) + P["Uc"] @ _f(x))   # the gates' sigmoid, not tanh
+    c = f * _f(c_prev) + i * c_tilde
+    return {"f": f, "i": i, "o": o, "c_tilde": c_tilde, "c": c, "h": o * np.tanh(c)}
 
 
 def _3_f_and_i_swapped(params, x, h_prev, c_prev):
@@ -368,6 +391,9 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("sigma-prime-not-per-step",
                 "The product of the per-step Jacobians was collapsed into powers, but each step "
                 "has its own sigma' and the factors do not commute.", _2a_sigma_prime_not_per_step),
+        Mistake("W-not-transposed",
+                "The gradient flowing from h_t back to h_{t-1} is propagated with the wrong "
+                "orientation of the recurrent matrix.", _2a_W_not_transposed),
     ),
     "2b": (
         Mistake("elementwise-power",
@@ -404,6 +430,9 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("f-and-i-swapped",
                 "The forget and input gates have exchanged roles in the cell-state update.",
                 _3_f_and_i_swapped),
+        Mistake("candidate-with-sigmoid",
+                "The candidate cell state C~_t is squashed like a gate here; it is a proposed value, "
+                "not a fraction, and must be able to be negative.", _3_candidate_with_sigmoid),
     ),
     "3b": (
         Mistake("includes-non-positive-quantity",

@@ -6,8 +6,8 @@ The engine (`grader.diagnose.locate`) applies what this module declares:
   1(b): the same sequence cut to T = 1 (only the immediate term ∂⁺h_1/∂W, nothing flows back).
   2(b): the same matrix to the power 1 (then Q Λ Q⁻¹ must give M back: the basis and its inverse alone).
   3(c) carousel: the first step of the chain alone (t − k = 1: no combining of steps).
-  3(c) cell Jacobian: the gate weights Wf, Wi, Wc switched off (then ∂C_t/∂C_{t−1} is the direct
-  term diag(f_t) alone: every gate path goes through h_{t−1} and those weights).
+  3(c) cell Jacobian: the gate weights Wf, Wi, Wo, Wc switched off (then ∂C_t/∂C_{t−1} is the direct
+  term diag(f_t) alone: every gate path goes through h_{t−1} and those weights, a wrong one too).
 * **Blocks**: 2(a)'s answer is indexed by (t, k): the engine says which blocks are wrong.
 * **Families** of mistakes, generated from the structure:
   - `sigma-prime-not-per-step` (2(a)): term (t, k) holds t − k Jacobian factors diag(σ′_i) W,
@@ -19,7 +19,10 @@ The engine (`grader.diagnose.locate`) applies what this module declares:
     three gate paths P and the diagonal D = ∂h_{t−1}/∂C_{t−1} = diag(o_{t−1} ⊙ tanh′(C_{t−1})). An
     answer that has this shape with some other diagonal D, or with a path or the direct term
     dropped (a product rule with a term or a factor lost), is fitted by least squares column by
-    column, whatever formula produced it; the fit names which parts are wrong.
+    column, whatever formula produced it; the fit names which parts are wrong. The mistake is named
+    only when a term was dropped or D is what a misapplied product or chain rule gives (a factor of
+    o_{t−1} ⊙ tanh′(C_{t−1}) lost, the seed's C + tanh′, ...); any other D (o_t for o_{t−1}, tanh′
+    at C_t, the opposite sign) is told where it goes wrong and named after nothing.
 
 Plain numpy; the reference is used for the pieces of the right answer only on the trusted side.
 """
@@ -67,9 +70,10 @@ def bptt_probes(args: tuple) -> list[ProbeInput]:
 
 
 def cell_probes(args: tuple) -> list[ProbeInput]:
-    """3(c): the gate weights Wf, Wi, Wc switched off: the answer must then be diag(f_t)."""
+    """3(c): the gate weights switched off: the answer must then be diag(f_t). All four, Wo too: no
+    path of ∂C_t/∂C_{t−1} goes through o_t, but an answer that adds one has the direct term right."""
     params, x, c_prev, o_prev = args
-    off = {k: (np.zeros_like(np.asarray(v, dtype=np.float64)) if k in ("Wf", "Wi", "Wc") else v)
+    off = {k: (np.zeros_like(np.asarray(v, dtype=np.float64)) if k in ("Wf", "Wi", "Wo", "Wc") else v)
            for k, v in params.items()}
     return [ProbeInput("gate weights off", (off, x, c_prev, o_prev), right=GATES_OFF_RIGHT, wrong=GATES_OFF_WRONG)]
 
@@ -200,12 +204,39 @@ def cell_structure(args: tuple, expected, got, tol: Tolerance) -> Finding:
         if direct == 0.0:
             where.append(NO_DIRECT)
         where += [PATH_MISSING[p] for p in range(3) if p not in kept]
-        if not np.allclose(D, dh, rtol=1e-6, atol=1e-9 * max(1.0, float(np.max(np.abs(dh))))):
+        lost_term = bool(where)
+        wrong_dh = not _close(D, dh)
+        if wrong_dh:
             where.append(WRONG_DH)
         if not where:
             return Finding()                   # the right answer's shape and parts: nothing to say
+        if not lost_term and not any(_close(D, form) for form in _product_rule_forms(c_prev, o_prev, dh)):
+            # Right terms, a wrong diagonal that no product rule gives (o_t for o_{t-1}, tanh' at C_t,
+            # the opposite sign): where it goes wrong is known, the misconception is not.
+            return Finding(where=tuple(where))
         return Finding(("wrong-product-rule",), tuple(where), {"wrong-product-rule": PRODUCT_RULE_HINT})
     return Finding()
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.allclose(a, b, rtol=1e-6, atol=1e-9 * max(1.0, float(np.max(np.abs(b))))))
+
+
+def _product_rule_forms(c_prev, o_prev, dh) -> list[np.ndarray]:
+    """What ∂h_{t−1}/∂C_{t−1} becomes when d(o_{t−1} ⊙ tanh C_{t−1})/dC_{t−1} is taken with the product
+    or chain rule misapplied: one term, or the sum of two, each a product of at most two of o_{t−1},
+    tanh(C_{t−1}), tanh′(C_{t−1}) and C_{t−1} (a factor lost: tanh′ alone, o alone, 1; the seed's
+    C + tanh′; both product-rule terms with do/dC taken as 1: tanh + o tanh′), the right one excluded.
+    A diagonal outside these (o_t in place of o_{t−1}, tanh′ at C_t, the opposite sign) is some
+    other mistake."""
+    from itertools import combinations
+
+    c_prev, o_prev = np.asarray(c_prev, dtype=np.float64), np.asarray(o_prev, dtype=np.float64)
+    th = np.tanh(c_prev)
+    factors = (o_prev, th, 1 - th ** 2, c_prev)
+    monomials = [np.ones_like(c_prev)] + list(factors) + [a * b for a, b in combinations(factors, 2)]
+    forms = monomials + [a + b for a, b in combinations(monomials, 2)]
+    return [form for form in forms if not _close(form, dh)]
 
 
 def _subsets(size: int) -> list[tuple[int, ...]]:

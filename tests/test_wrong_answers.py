@@ -1,0 +1,250 @@
+"""Wrong answers nobody catalogued, written the way other students write them: graded through a real
+`Session`, none may pass what it gets wrong, and none may be named after a mistake it does not make.
+
+A wrong answer can equal a catalogued variant's on one case by coincidence: a label has only three
+values, and on a degenerate input (a rotation by 90 degrees, a reflection) two different wrong
+formulas can give the same matrix. A diagnosis claims that the student computes what the variant
+computes; when the student's answers say otherwise on the question's other cases (right where the
+variant is wrong), the name must not be given. The correct-but-unusual solutions at the end must pass.
+"""
+from __future__ import annotations
+
+import pytest
+
+from test_diagnosis import Mutant, by_id, student_module
+
+CELL = '''
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    h_prev = o_prev * np.tanh(c_prev)
+    f, i, o, c_tilde = gates(params, x, h_prev)
+    dh = np.diag(%(dh)s)
+    df = np.diag(f * (1 - f)) @ params["Wf"] @ dh
+    di = np.diag(i * (1 - i)) @ params["Wi"] @ dh
+    dct = np.diag(1 - c_tilde ** 2) @ params["Wc"] @ dh
+    return np.diag(f) %(sign)s (np.diag(c_prev) @ df + np.diag(c_tilde) @ di + np.diag(i) @ dct)
+'''
+
+# Each: the question, a short name, the source, and the catalogued ids it may be named after (none).
+UNCATALOGUED = [
+    # ---------------------------------------------------------------- 2(c) regime: labels coincide
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    r = np.abs(np.linalg.eigvals(W)).min()          # the smallest eigenvalue decides
+    if abs(r - 1) <= 1e-9:
+        return "preserved"
+    return "vanishing" if r < 1 else "exploding"
+''', name="smallest-modulus"),
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    r = np.abs(np.linalg.eigvals(W)).max()
+    return "vanishing" if r <= 1 else "exploding"    # spectral radius 1 counted as vanishing
+''', name="radius-one-vanishing"),
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    d = np.prod(np.abs(np.linalg.eigvals(W)))       # |det W| decides
+    if d < 1:
+        return "vanishing"
+    return "exploding" if d > 1 + 1e-9 else "preserved"
+''', name="determinant"),
+    # ---------------------------------------------------------------- 2(b): matrices that coincide
+    Mutant("2b", "", '''
+def matrix_power_eig(M, p):
+    lam, Q = np.linalg.eig(M)
+    return np.real(Q @ np.diag(lam ** p) @ np.linalg.inv(Q)).T     # laid out transposed
+''', name="result-transposed"),
+    Mutant("2b", "", '''
+def matrix_power_eig(M, p):
+    lam, Q = np.linalg.eig(M)
+    return np.real(Q @ np.diag(np.abs(lam) ** p) @ np.linalg.inv(Q))   # |lambda|^p
+''', name="modulus-of-eigenvalues"),
+    # ---------------------------------------------------------------- 3(c): the right product rule,
+    # other mistakes (the structure's fit finds a wrong ∂h_{t−1}/∂C_{t−1}; no factor or term was lost)
+    Mutant("3c-cell", "", CELL % {"dh": "o * (1 - np.tanh(c_prev) ** 2)", "sign": "+"}, name="o-t-for-o-prev"),
+    Mutant("3c-cell", "", CELL % {"dh": "o_prev * (1 - np.tanh(f * c_prev + i * c_tilde) ** 2)", "sign": "+"},
+           name="tanh-prime-at-C-t"),
+    Mutant("3c-cell", "", CELL % {"dh": "o_prev * (1 - np.tanh(c_prev) ** 2)", "sign": "-"},
+           name="gate-paths-subtracted"),
+]
+
+
+@pytest.mark.parametrize("mutant", UNCATALOGUED, ids=lambda m: f"{m.qid}:{m.name}")
+def test_an_uncatalogued_mistake_loses_points_and_is_not_misnamed(session, tmp_path, mutant):
+    path = tmp_path / "student.py"
+    path.write_text(student_module(mutant))
+    result = session.grade(path)
+    questions = by_id(result)
+    target = questions[mutant.qid]
+    assert target.score < target.max_score, "the wrong answer passed every case"
+    assert target.diagnosis == [] and target.hints == [], target.diagnosis
+    assert all(c.diagnosis == [] for c in target.cases)
+    assert all(s.diagnosis == [] for s in result.staff if s.question == mutant.qid)
+    assert all(w.named == [] for w in result.wrong_answers if w.question == mutant.qid)
+    for qid, q in questions.items():
+        if qid != mutant.qid:
+            assert q.score == q.max_score and not q.diagnosis, (qid, q.diagnosis)
+
+
+def test_the_kits_recorded_mistakes_tell_a_coincidence_from_the_mistake(config, public_session, tmp_path):
+    """The student kit has no catalogue, only each variant's answers on the public cases: they are
+    kept per variant, so that the self-check can see a variant contradicted as the grader does."""
+    import json
+
+    from grader import caseset
+    from grader.session import Session
+    from grader.spec import PUBLIC
+    from test_diagnosis import MUTANTS
+
+    kit_cases = caseset.from_public_json(json.loads(json.dumps(caseset.public_json(public_session.case_set))))
+    signed = next(m for m in MUTANTS if m.mistake == "signed-eigenvalue-instead-of-modulus")
+    smallest = next(m for m in UNCATALOGUED if m.name == "smallest-modulus")
+    with Session(config, visibility=PUBLIC, case_set=kit_cases) as kit:
+        for mutant, named in ((smallest, []), (signed, ["signed-eigenvalue-instead-of-modulus"])):
+            path = tmp_path / f"{mutant.name or mutant.mistake}.py"
+            path.write_text(student_module(mutant))
+            regime = by_id(kit.grade(path))["2c-regime"]
+            assert regime.score < regime.max_score
+            assert regime.diagnosis == named, mutant.label
+
+
+TRUNCATED = {
+    "1b": '''
+def bptt_grad(W, U, xs, h0, gs):
+    # truncated BPTT, as in training code: each loss reaches back at most K steps
+    hs = forward(W, U, xs, h0)
+    T, n = len(xs), W.shape[0]
+    grad = np.zeros((n, n))
+    for t in range(1, T + 1):
+        v = gs[t - 1]
+        for k in range(t, max(0, t - K), -1):
+            r = v * hs[k] * (1 - hs[k])
+            grad += np.outer(r, hs[k - 1])
+            v = W.T @ r
+    return grad
+''',
+    "2a": '''
+def bptt_terms(W, U, xs, h0, gs):
+    hs = forward(W, U, xs, h0)
+    T, n = len(xs), W.shape[0]
+    out = np.zeros((T, T, n, n))
+    for t in range(1, T + 1):
+        v = gs[t - 1]
+        for k in range(t, max(0, t - K), -1):
+            r = v * hs[k] * (1 - hs[k])
+            out[t - 1, k - 1] = np.outer(r, hs[k - 1])
+            v = W.T @ r
+    return out
+'''}
+
+
+@pytest.mark.parametrize("qid", sorted(TRUNCATED))
+@pytest.mark.parametrize("steps", [10, 20])
+def test_truncated_bptt_fails_a_public_and_a_hidden_case(session, tmp_path, qid, steps):
+    """The long cases whose early terms vanish are passed by a sum cut after 10 steps; a long case
+    whose early steps still matter must not be."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant(qid, "", f"K = {steps}\n" + TRUNCATED[qid])))
+    question = by_id(session.grade(path))[qid]
+    failed = {c.visibility for c in question.cases if c.status != "passed"}
+    assert failed == {"public", "hidden"}, [(c.label, c.status) for c in question.cases]
+
+
+def test_an_extra_path_through_the_output_gate_is_not_blamed_on_the_direct_term(session, tmp_path):
+    """∂C_t/∂C_{t−1} has no path through o_t; a student who adds one has the direct term diag(f_t)
+    right. The probe that checks it switches off every recurrent weight, so that only diag(f_t) is left."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant("3c-cell", "", '''
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    h_prev = o_prev * np.tanh(c_prev)
+    f, i, o, c_tilde = gates(params, x, h_prev)
+    dh = np.diag(o_prev * (1 - np.tanh(c_prev) ** 2))
+    df = np.diag(f * (1 - f)) @ params["Wf"] @ dh
+    di = np.diag(i * (1 - i)) @ params["Wi"] @ dh
+    dct = np.diag(1 - c_tilde ** 2) @ params["Wc"] @ dh
+    do = np.diag(o * (1 - o)) @ params["Wo"] @ dh          # a path through o_t as well
+    return np.diag(f) + np.diag(c_prev) @ df + np.diag(c_tilde) @ di + np.diag(i) @ dct + do
+''')))
+    question = by_id(session.grade(path))["3c-cell"]
+    assert question.score == 0
+    assert not any(w.startswith("the direct term diag(f_t) is already wrong") for w in question.where), question.where
+    assert any(w.startswith("the direct term diag(f_t) is right") for w in question.where), question.where
+
+
+def test_a_probe_that_points_both_ways_tells_nothing(session, tmp_path):
+    """Clipping the gradient at ±5 is right for T = 1 on one case and already wrong for T = 1 on
+    another: the question must not say both ("right for T = 1 ..." and "already wrong for T = 1 ...")."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant("1b", "", '''
+def bptt_grad(W, U, xs, h0, gs):
+    hs = forward(W, U, xs, h0)
+    grad = np.zeros_like(W)
+    carry = np.zeros(W.shape[0])
+    for t in range(len(xs), 0, -1):
+        da = (gs[t - 1] + carry) * hs[t] * (1 - hs[t])
+        grad += np.outer(da, hs[t - 1])
+        carry = W.T @ da
+    return np.clip(grad, -5, 5)                       # gradient clipping, as in training code
+''')))
+    question = by_id(session.grade(path))["1b"]
+    assert question.score < question.max_score
+    t1 = [w for w in question.where if "T = 1" in w]
+    assert len(t1) <= 1, t1
+
+
+ONLY_HIDDEN_BEFORE = [
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    r = np.abs(np.linalg.eigvals(W)).max()
+    if r == 1:                                       # exact equality: rounding moves rho off 1
+        return "preserved"
+    return "vanishing" if r < 1 else "exploding"
+''', name="exact-equality"),
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    r = np.linalg.norm(W, 2)                         # the largest singular value, not |lambda|
+    if abs(r - 1) <= 1e-9:
+        return "preserved"
+    return "vanishing" if r < 1 else "exploding"
+''', name="spectral-norm"),
+    Mutant("1a", "", '''
+def sigmoid_jacobian(W, x):
+    s = sigmoid(W @ x)
+    D = np.diag(s * (1 - s))
+    return D * W if W.shape[0] == W.shape[1] else D @ W    # '*' where '@' belongs (square W only)
+''', name="elementwise-product-when-square"),
+]
+
+
+@pytest.mark.parametrize("mutant", ONLY_HIDDEN_BEFORE, ids=lambda m: m.name)
+def test_the_self_check_shows_a_family_of_wrong_answers_that_the_hidden_cases_fail(public_session, tmp_path,
+                                                                                   mutant):
+    """A self-check that passes means no whole family of hidden cases fails later (cases.py): these
+    failed hidden cases only (a non-symmetric matrix with ρ = 1 up to rounding; a non-normal one
+    with ρ < 1 < ‖W‖₂; a square W in 1(a))."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(mutant))
+    question = by_id(public_session.grade(path))[mutant.qid]
+    assert question.score < question.max_score
+
+
+def test_a_cases_file_without_variant_numbers_still_names_mistakes(public_session):
+    """Kits built before the variants were numbered: each recorded answer stands for its own case."""
+    import json
+
+    from grader import caseset
+    from grader.diagnose import diagnose
+
+    data = json.loads(json.dumps(caseset.public_json(public_session.case_set)))
+    for case in data["cases"]:
+        for mistake in case.get("mistakes", []):
+            assert mistake.pop("variants")
+    kit = caseset.from_public_json(data)
+    question = kit.assignment.question("2b")
+    named = set()
+    for case in kit.for_question("2b"):
+        for mistake in question.mistakes:
+            try:
+                wrong = mistake.compute(*case.args)
+            except LookupError:
+                continue
+            named.update(diagnose(question, case, wrong))
+    assert {"elementwise-power", "off-by-one-power"} <= named
