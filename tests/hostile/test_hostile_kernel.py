@@ -31,7 +31,8 @@ REFUSED = "grading sandbox does not allow"
 
 CALLED = ("keyctl", "add_key", "request_key", "shmget", "semget", "msgget", "mq_open", "mq_timedsend",
           "mq_timedreceive", "ptrace", "process_vm_readv", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
-          "unshare", "setns", "clone", "mount", "fsopen", "personality", "ioctl")
+          "unshare", "setns", "clone", "mount", "fsopen", "personality", "ioctl", "name_to_handle_at", "kcmp",
+          "pidfd_open", "pidfd_getfd", "fanotify_init", "open_tree", "migrate_pages", "move_pages")
 # This machine's numbers (libseccomp knows every architecture's), resolved on the trusted side: the
 # sandbox may import only what the worker preloaded (the rlimits level, Python under /root).
 NUMBERS = {name: pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name) for name in CALLED}
@@ -117,6 +118,26 @@ _os.waitpid(_pid, 0)''',
     "personality": '_call("personality", 0x0040000)',                                 # ADDR_NO_RANDOMIZE
     # TIOCSTI (type into a terminal), its high 32 bits set: the kernel ignores them, a filter may not.
     "ioctl-TIOCSTI": '_call("ioctl", 0, 0x1_0000_5412, _ct.create_string_buffer(b"x"))',
+    # Each of the following succeeds for an unprivileged process on itself (checked as uid nobody
+    # on this project's kernel): without the filter the cell would run, not be refused.
+    # A file handle of "/" (what open_by_handle_at would reopen, beyond the sandbox's paths).
+    "name_to_handle_at": '''
+_handle = _ct.create_string_buffer(8 + 128)
+_ct.memmove(_handle, _ct.byref(_ct.c_uint32(128)), 4)                              # handle_bytes
+_call("name_to_handle_at", -100, b"/", _handle, _ct.byref(_ct.c_int()), 0)''',
+    # Comparing kernel objects of two processes (here its own stdout with itself).
+    "kcmp": '_call("kcmp", _os.getpid(), _os.getpid(), 0, 1, 1)',                      # KCMP_FILE
+    # Copying a descriptor out of a process (here itself): the zygote's pipes, with its rights.
+    "pidfd_getfd": '''
+_pidfd = _call("pidfd_open", _os.getpid(), 0)
+_os.close(_call("pidfd_getfd", _pidfd, 1, 0))''',
+    # Watching the file system (unprivileged since Linux 5.13, with file handles).
+    "fanotify_init": '_os.close(_call("fanotify_init", 0x200, 0))',                     # FAN_REPORT_FID
+    # The new mount API without a clone: an O_PATH of "/" that needs no privilege.
+    "open_tree": '_os.close(_call("open_tree", -100, b"/", 0o2000000))',                # O_CLOEXEC
+    # Moving its own pages between NUMA nodes.
+    "migrate_pages": '_call("migrate_pages", 0, 64, _ct.byref(_ct.c_ulong(1)), _ct.byref(_ct.c_ulong(1)))',
+    "move_pages": '_call("move_pages", 0, 0, None, None, None, 0)',
 }
 if platform.machine() == "x86_64":
     # keyctl(KEYCTL_GET_KEYRING_ID, @u, create) through the i386 ABI (int 0x80), which a filter that
