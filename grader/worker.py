@@ -370,8 +370,10 @@ class KernelFilter:
     its keyring) with the student. Rather than listing leftovers after each job, the calls that
     make these channels fail: keyrings, System V IPC, POSIX message queues, ptrace and cross-
     process memory access, bpf, perf_event_open, userfaultfd, io_uring, the mount API, namespaces
-    (unshare, setns, clone with a CLONE_NEW* flag), and the machine's administration (modules,
-    kexec, reboot, swap, accounting, quotas, clocks, syslog, file handles, personality).
+    (unshare, setns, clone with a CLONE_NEW* flag), a new session (`setsid`: with the scheduler's
+    autogroups, the CPU is shared fairly between sessions, so each job's processes together get
+    one session's share), and the machine's administration (modules, kexec, reboot, swap,
+    accounting, quotas, clocks, syslog, file handles, personality).
 
     The default action is ALLOW (a deny list, not Docker's allow list): numpy, scipy, matplotlib,
     IPython and threads use many calls, new kernels and libcs add more, and a call that fails
@@ -397,6 +399,10 @@ class KernelFilter:
         "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "pidfd_getfd", "kcmp",
         "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
         "lookup_dcookie", "fanotify_init", "move_pages", "migrate_pages",
+        # a session of its own: the kernel's scheduler gives each session (autogroup) an equal share
+        # of the CPU, so a job whose processes each took one would starve another student's job
+        # graded at the same time (the job child is made a session leader before the filter)
+        "setsid",
         # mounts and namespaces
         "mount", "umount", "umount2", "pivot_root", "chroot", "open_tree", "move_mount", "fsopen", "fsconfig",
         "fsmount", "fspick", "mount_setattr", "unshare", "setns",

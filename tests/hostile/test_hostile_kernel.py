@@ -32,7 +32,7 @@ REFUSED = "grading sandbox does not allow"
 CALLED = ("keyctl", "add_key", "request_key", "shmget", "semget", "msgget", "mq_open", "mq_timedsend",
           "mq_timedreceive", "ptrace", "process_vm_readv", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
           "unshare", "setns", "clone", "mount", "fsopen", "personality", "ioctl", "name_to_handle_at", "kcmp",
-          "pidfd_open", "pidfd_getfd", "fanotify_init", "open_tree", "migrate_pages", "move_pages")
+          "pidfd_open", "pidfd_getfd", "fanotify_init", "open_tree", "migrate_pages", "move_pages", "setsid")
 # This machine's numbers (libseccomp knows every architecture's), resolved on the trusted side: the
 # sandbox may import only what the worker preloaded (the rlimits level, Python under /root).
 NUMBERS = {name: pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name) for name in CALLED}
@@ -138,6 +138,19 @@ _os.close(_call("pidfd_getfd", _pidfd, 1, 0))''',
     # Moving its own pages between NUMA nodes.
     "migrate_pages": '_call("migrate_pages", 0, 64, _ct.byref(_ct.c_ulong(1)), _ct.byref(_ct.c_ulong(1)))',
     "move_pages": '_call("move_pages", 0, 0, None, None, None, 0)',
+    # A session (hence a share of the CPU, see the DoS family) of its own, from a child (the job
+    # itself leads its session already, where setsid fails anyway).
+    "setsid": '''
+_pid = _os.fork()
+if _pid == 0:
+    try:
+        _call("setsid")
+        _os._exit(0)
+    except OSError as exc:
+        _os._exit(exc.errno)
+_status = _os.waitstatus_to_exitcode(_os.waitpid(_pid, 0)[1])
+if _status:
+    raise OSError(_status, f"setsid: {_os.strerror(_status)}")''',
 }
 if platform.machine() == "x86_64":
     # keyctl(KEYCTL_GET_KEYRING_ID, @u, create) through the i386 ABI (int 0x80), which a filter that
