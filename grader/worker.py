@@ -587,6 +587,11 @@ def _set_limits(limits: dict) -> None:
             pass
 
     cap(resource.RLIMIT_CORE, 0)
+    # No real-time scheduling and no raised priority, whatever the grader was started with (a
+    # container's `--ulimit rtprio=`, a unit's LimitRTPRIO=/LimitNICE=): a busy loop at SCHED_FIFO
+    # or nice -20 would take a core from the grader and from the student graded beside it.
+    cap(resource.RLIMIT_RTPRIO, 0)
+    cap(resource.RLIMIT_NICE, 0)
     cap(resource.RLIMIT_CPU, limits.get("cpu_seconds", 300))
     cap(resource.RLIMIT_FSIZE, limits.get("fsize_mb", 16) * 2**20)
     cap(resource.RLIMIT_NOFILE, limits.get("nofile", 64))

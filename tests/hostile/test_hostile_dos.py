@@ -337,6 +337,63 @@ def test_a_cpu_hog_cannot_starve_a_student_graded_at_the_same_time(sessions, tmp
     assert results["honest"].score == FULL, {q.id: q.score for q in results["honest"].questions if q.score < q.max_score}
 
 
+@pytest.mark.parametrize("level", LEVELS)
+def test_realtime_priority_and_negative_nice_refused_whatever_the_grader_may(tmp_path, level):
+    """A grader started where real-time priority or a higher priority is allowed (a container run
+    with `--ulimit rtprio=99`, a systemd unit with LimitRTPRIO=, LimitNICE=): its workers inherit
+    those limits. A job at SCHED_FIFO that busy-loops, or at nice -20, would take a core from
+    everyone else (the grader, the student graded beside it); the job's own limits allow neither."""
+    import resource
+
+    saved = {which: resource.getrlimit(which) for which in (resource.RLIMIT_RTPRIO, resource.RLIMIT_NICE)}
+    try:
+        resource.setrlimit(resource.RLIMIT_RTPRIO, (99, 99))
+        resource.setrlimit(resource.RLIMIT_RTPRIO, saved[resource.RLIMIT_RTPRIO])
+    except (OSError, ValueError):
+        pytest.skip("this grader cannot raise its own limits (no CAP_SYS_RESOURCE); "
+                    "test_the_job_limits_take_away_real_time_and_priority checks the worker's side")
+    probe = CAROL + '''
+import os, resource
+tried = {}
+for name, call in (("fifo", lambda: os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))),
+                   ("nice", lambda: os.setpriority(os.PRIO_PROCESS, 0, -20)),
+                   ("rtprio", lambda: resource.setrlimit(resource.RLIMIT_RTPRIO, (99, 99)))):
+    try:
+        call()
+        tried[name] = "DONE"
+    except (OSError, ValueError) as exc:
+        tried[name] = type(exc).__name__
+os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+print("tried:", sorted(tried.items()))
+'''
+    try:
+        resource.setrlimit(resource.RLIMIT_RTPRIO, (99, 99))
+        resource.setrlimit(resource.RLIMIT_NICE, (40, 40))
+        with Session(attack_config(None if level == "best" else level)) as session:
+            result = session.grade(module(tmp_path, probe))
+            assert_all_promises(result, session, tmp_path)
+    finally:
+        for which, limits in saved.items():
+            resource.setrlimit(which, limits)
+    line = next(l for l in result.output.splitlines() if l.startswith("tried:"))
+    assert "DONE" not in line, line
+    assert result.score == FULL
+
+
+def test_the_job_limits_take_away_real_time_and_priority(monkeypatch):
+    """The worker's side of the test above, where the grader cannot raise its limits to show it: a
+    job's limits set RLIMIT_RTPRIO and RLIMIT_NICE to zero, whatever they were."""
+    import resource
+
+    from grader import worker
+
+    set_to = {}
+    monkeypatch.setattr(worker.resource, "getrlimit", lambda which: (99, resource.RLIM_INFINITY))
+    monkeypatch.setattr(worker.resource, "setrlimit", lambda which, limits: set_to.__setitem__(which, limits))
+    worker._set_limits({"cpu_seconds": 10})
+    assert set_to.get(resource.RLIMIT_RTPRIO) == (0, 0) and set_to.get(resource.RLIMIT_NICE) == (0, 0), set_to
+
+
 def test_threads_left_running(attack_session, tmp_path):
     """Non-daemon threads that keep writing files, and must be gone with the job. (Threads
     writing on the event pipe can garble the submission's own answers: see the tampering family.)"""
