@@ -483,10 +483,12 @@ def _abstract():
 def _unix():
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind("/tmp/{RENDEZVOUS}.sock")
+    os.chmod("/tmp/{RENDEZVOUS}.sock", 0o777)
     sock.listen(4)
     threading.Thread(target=_serve, args=(sock,), daemon=True).start()
 def _fifo():
-    os.mkfifo("/tmp/{RENDEZVOUS}.fifo", 0o666)
+    os.mkfifo("/tmp/{RENDEZVOUS}.fifo")
+    os.chmod("/tmp/{RENDEZVOUS}.fifo", 0o666)
     fd = os.open("/tmp/{RENDEZVOUS}.fifo", os.O_RDWR | os.O_NONBLOCK)
     os.write(fd, _MARK.encode())
 def _file():
@@ -588,6 +590,6 @@ def test_no_rendezvous_between_two_students_graded_at_once(sessions, tmp_path, l
     found = json.loads(next(l for l in look.output.splitlines() if l.startswith("B found:"))[len("B found:"):])
     if offer.isolation == "rlimits":
         # No Landlock: the host's /tmp is shared, and a file anyone may read is read (documented).
-        found = [f for f in found if not f.startswith(("file", "fifo"))]
+        found = [f for f in found if not f.startswith(("file", "fifo", "unix"))]
     assert found == [], found
     assert offer.score == FULL and look.score == FULL

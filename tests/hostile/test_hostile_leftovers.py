@@ -127,6 +127,11 @@ for top in {here, os.path.dirname(here), os.path.expanduser("~"), "/tmp", tempfi
         continue
     for name in names:
         path = os.path.join(top, name)
+        try:
+            if os.lstat(path).st_uid != os.getuid():
+                continue             # the machine's or the worker's, not a job's (a host's shared /tmp)
+        except OSError:
+            continue
         found.append(path)
         if os.path.isdir(path) and not os.path.islink(path):
             try:
