@@ -20,9 +20,9 @@ import threading
 import pyseccomp
 import pytest
 
-from conftest import (CANARY_SECRET, CAROL, FULL, assert_all_promises, assert_next_graded_fully,
-                      assert_no_hidden_inputs, attack_config, hidden_numbers, module, notebook, result_text,
-                      with_function)
+from conftest import (CANARY_SECRET, CAROL, FULL, PLAIN_RLIMITS, assert_all_promises, assert_next_graded_fully,
+                      assert_no_hidden_inputs, attack_config, hidden_numbers, module, notebook, open_session,
+                      result_text, with_function)
 from grader.session import Session
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
 
@@ -564,7 +564,7 @@ print("B found:", json.dumps(sorted(_found)))
 '''
 
 
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", LEVELS + [PLAIN_RLIMITS])
 def test_no_rendezvous_between_two_students_graded_at_once(sessions, tmp_path, level):
     """Two accounts of one student graded by two workers at the same moment (as in a batch): the
     one whose job holds hidden inputs offers them on every channel a process can open without a
@@ -575,7 +575,7 @@ def test_no_rendezvous_between_two_students_graded_at_once(sessions, tmp_path, l
     network namespace and a /proc with hidepid of its own (worker.private_processes_and_network)."""
     first = sessions(level)
     results = {}
-    with Session(attack_config(None if level == "best" else level)) as second:
+    with open_session(level) as second:
         second.grade(module(tmp_path, CAROL, "warm.py"))         # both workers warm, so both run at once
         looker = threading.Thread(target=lambda: results.update(
             look=second.grade(module(tmp_path, RDV_LOOK, "look.py"))))
@@ -588,7 +588,8 @@ def test_no_rendezvous_between_two_students_graded_at_once(sessions, tmp_path, l
     offered = next(l for l in offer.output.splitlines() if l.startswith("offered:"))
     assert "abstract'" in offered and "argv'" in offered, offered        # the offer was made
     found = json.loads(next(l for l in look.output.splitlines() if l.startswith("B found:"))[len("B found:"):])
-    if offer.isolation == "rlimits":
+    if level == PLAIN_RLIMITS:
+        assert offer.isolation == look.isolation == "rlimits"
         # No Landlock: the host's /tmp is shared, and a file anyone may read is read (documented).
         found = [f for f in found if not f.startswith(("file", "fifo", "unix"))]
     assert found == [], found

@@ -19,9 +19,11 @@ import json
 
 import pytest
 
-from conftest import CAROL, FULL, assert_all_promises, module, notebook
+from conftest import CAROL, FULL, PLAIN_RLIMITS, assert_all_promises, module, notebook
 
-LEVELS = ["best", "rlimits"]
+# The plain rlimits level too (Landlock withheld): there the job writes the host's /tmp, /var/tmp and
+# /dev/shm, and the clean-up removes the student uid's entries from them.
+LEVELS = ["best", "rlimits", PLAIN_RLIMITS]
 MARK = "hw3-planted-5d1e"
 
 PLANT = CAROL + f'''
@@ -147,6 +149,8 @@ def test_nothing_planted_reaches_the_next_job(sessions, tmp_path, level):
     session = sessions(level)
     planted = session.grade(module(tmp_path, PLANT, "plant.py"))
     assert_all_promises(planted, session, tmp_path)
+    if level == PLAIN_RLIMITS:
+        assert planted.isolation == "rlimits"
     line = next(l for l in planted.output.splitlines() if l.startswith("planted:"))
     assert int(line.split()[1]) >= 20, line                       # it did plant
     result = session.grade(notebook(tmp_path, NEXT, "next.ipynb"))
