@@ -17,7 +17,9 @@ Isolation levels, strongest first:
              those packages) and a few system files, write only its scratch directory, and
              open no TCP connection. Without Landlock it cannot hide files that are readable by
              everyone (the reference code, if world-readable), cut the network, or bound the disk
-             space used outside scratch other than per file; UDP stays open even with Landlock.
+             space used outside scratch other than per file; UDP stays open even with Landlock,
+             except as root, where the zygote takes a network namespace and a /proc (hidepid) of
+             its own (`worker.private_processes_and_network`).
 
 At every level each job runs under a seccomp filter (`worker.KernelFilter`) that denies, with
 EPERM, the kernel's shared channels (keyrings, System V IPC, message queues, ptrace, bpf, mounts,

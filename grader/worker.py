@@ -212,9 +212,11 @@ def become_zygote(uid: int, gid: int) -> None:
         raise SystemExit("the zygote could not change its uid")
 
 
-def become_student(uid: int, gid: int) -> None:
-    """Take the student uid for good: no supplementary groups, no capabilities, checked."""
-    os.setgroups([])
+def become_student(uid: int, gid: int, groups: tuple[int, ...] = ()) -> None:
+    """Take the student uid for good: no capabilities, checked; no supplementary groups but
+    `groups` (only the clean-up is given one: the group that sees every process, see
+    `private_processes_and_network`)."""
+    os.setgroups(list(groups))
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     _set_capabilities(0)
@@ -368,8 +370,10 @@ class KernelFilter:
     its keyring) with the student. Rather than listing leftovers after each job, the calls that
     make these channels fail: keyrings, System V IPC, POSIX message queues, ptrace and cross-
     process memory access, bpf, perf_event_open, userfaultfd, io_uring, the mount API, namespaces
-    (unshare, setns, clone with a CLONE_NEW* flag), and the machine's administration (modules,
-    kexec, reboot, swap, accounting, quotas, clocks, syslog, file handles, personality).
+    (unshare, setns, clone with a CLONE_NEW* flag), a new session (`setsid`: with the scheduler's
+    autogroups, the CPU is shared fairly between sessions, so each job's processes together get
+    one session's share), and the machine's administration (modules, kexec, reboot, swap,
+    accounting, quotas, clocks, syslog, file handles, personality).
 
     The default action is ALLOW (a deny list, not Docker's allow list): numpy, scipy, matplotlib,
     IPython and threads use many calls, new kernels and libcs add more, and a call that fails
@@ -395,6 +399,10 @@ class KernelFilter:
         "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "pidfd_getfd", "kcmp",
         "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
         "lookup_dcookie", "fanotify_init", "move_pages", "migrate_pages",
+        # a session of its own: the kernel's scheduler gives each session (autogroup) an equal share
+        # of the CPU, so a job whose processes each took one would starve another student's job
+        # graded at the same time (the job child is made a session leader before the filter)
+        "setsid",
         # mounts and namespaces
         "mount", "umount", "umount2", "pivot_root", "chroot", "open_tree", "move_mount", "fsopen", "fsconfig",
         "fsmount", "fspick", "mount_setattr", "unshare", "setns",
@@ -579,6 +587,11 @@ def _set_limits(limits: dict) -> None:
             pass
 
     cap(resource.RLIMIT_CORE, 0)
+    # No real-time scheduling and no raised priority, whatever the grader was started with (a
+    # container's `--ulimit rtprio=`, a unit's LimitRTPRIO=/LimitNICE=): a busy loop at SCHED_FIFO
+    # or nice -20 would take a core from the grader and from the student graded beside it.
+    cap(resource.RLIMIT_RTPRIO, 0)
+    cap(resource.RLIMIT_NICE, 0)
     cap(resource.RLIMIT_CPU, limits.get("cpu_seconds", 300))
     cap(resource.RLIMIT_FSIZE, limits.get("fsize_mb", 16) * 2**20)
     cap(resource.RLIMIT_NOFILE, limits.get("nofile", 64))
@@ -1419,6 +1432,7 @@ class Cleanup:
         self.scratch = scratch
         self.tmp_dirs = [d for d in tmp_dirs if d and os.path.realpath(d) != os.path.realpath(scratch)]
         self.kill_all = kill_all
+        self.groups: tuple[int, ...] = ()     # the clean-up's groups (the one that sees every process)
 
     def run(self, identity: tuple[int, int] | None) -> str:
         """Clean up; return "" when done, else what is left."""
@@ -1428,7 +1442,7 @@ class Cleanup:
         if pid == 0:
             code = 1
             try:
-                become_student(*identity)
+                become_student(*identity, groups=self.groups)
                 problem = self._work(identity[0])
                 if problem:
                     os.write(2, f"worker clean-up: {problem}\n".encode())
@@ -1695,8 +1709,8 @@ def _children_of(parent: int) -> list[int]:
 # ----------------------------------------------------------------------------------------------
 # Inodes: a bounded number of files in scratch and /tmp
 
-MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 32, 4096, 1 << 14, 1 << 18
-CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 32, 4096, 1 << 14, 1 << 18
+CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None) -> str:
@@ -1735,6 +1749,32 @@ def private_scratch(scratch: str, megabytes: int, inodes: int) -> str:
     why = _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
     return why or _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV,
                          f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode=0700")
+
+
+def private_processes_and_network(see_all_gid: int) -> str:
+    """In the zygote's own mount namespace (`private_scratch`, the rlimits level as root): a network
+    namespace of its own, and a /proc that shows each uid only its own processes. Returns "" when
+    done, else why not.
+
+    Without namespaces, two submissions graded at the same time by two workers share what the
+    kernel shows everyone: every process's name and command line in /proc (a job sets its own, or
+    starts a process whose arguments are hidden inputs), the abstract Unix socket names in
+    /proc/net/unix, and UDP on the loopback. With this, another worker's jobs are neither visible
+    nor reachable (the new network namespace has only a loopback, down). Members of `see_all_gid`
+    (the clean-up, which must see every process of the student uid, even one that made itself
+    non-dumpable) see every process. Before Linux 5.8 every /proc mount of a PID namespace shared
+    its options: mounting one with `hidepid` would hide the host's processes from its users too,
+    so there it is not done.
+    """
+    try:
+        release = tuple(int(n) for n in re.findall(r"\d+", os.uname().release)[:2])
+    except ValueError:
+        release = (0, 0)
+    if _libc().unshare(ctypes.c_int(CLONE_NEWNET)) != 0:
+        return f"unshare(CLONE_NEWNET): {os.strerror(ctypes.get_errno())}"
+    if release < (5, 8):
+        return f"a private /proc needs Linux 5.8 (this is {os.uname().release})"
+    return _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"hidepid=2,gid={int(see_all_gid)}")
 
 
 def own_tmpfs(scratch: str, tmp: list[str], megabytes: int, inodes: int) -> str:
@@ -1853,6 +1893,12 @@ def main(argv: list[str]) -> int:
         inodes_why = private_scratch(args.scratch, args.private_scratch_mb, args.tmpfs_inodes)
     else:
         inodes_why = cap_inodes([args.scratch] + args.tmp, args.tmpfs_inodes)
+    # Root without namespaces, in a mount namespace of its own by now: the other workers' jobs
+    # out of sight and out of reach (before Landlock, whose rule for /proc must name the new one).
+    private_view = 0
+    if args.private_scratch_mb and not inodes_why and args.zygote_uid is not None:
+        if not private_processes_and_network(args.zygote_uid):
+            private_view = args.zygote_uid
     if identity is None:
         _set_capabilities(0)      # whatever bubblewrap gave for mounting (nothing else needs any)
     landlock = None
@@ -1861,7 +1907,10 @@ def main(argv: list[str]) -> int:
         if not landlock.build():
             landlock = None
     kernel_filter, no_filter = _kernel_filter()
-    zygote = Zygote(Cleanup(args.scratch, args.tmp, args.kill_all), identity, landlock, kernel_filter, no_filter)
+    cleanup = Cleanup(args.scratch, args.tmp, args.kill_all)
+    if private_view:
+        cleanup.groups = (private_view,)
+    zygote = Zygote(cleanup, identity, landlock, kernel_filter, no_filter)
     zygote.inodes = 0 if inodes_why else args.tmpfs_inodes
     # Warm up before dropping privileges: the interpreter may live where only root can read
     # (e.g. under /root), and no student code has run yet.

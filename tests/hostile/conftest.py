@@ -9,6 +9,7 @@ graded in full by the same worker.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -54,6 +55,33 @@ def attack_config(isolation: str | None = None, limits: Limits = ATTACK_LIMITS):
                    isolation=isolation, workers=1)
 
 
+# The plain rlimits level (no Landlock) on a machine that has Landlock: its workers are given no
+# ruleset. What it promises is weaker (README), and its clean-up of the host's shared temporary
+# directories is a code path of its own.
+PLAIN_RLIMITS = "rlimits-plain"
+
+
+@contextlib.contextmanager
+def _without_landlock():
+    from grader import sandbox
+
+    original = sandbox._landlock_args
+    sandbox._landlock_args = lambda scratch, private=(): []
+    try:
+        yield
+    finally:
+        sandbox._landlock_args = original
+
+
+def open_session(level: str = "best", limits: Limits = ATTACK_LIMITS) -> Session:
+    """A Session at `level`: "best", "bwrap", "rlimits", or PLAIN_RLIMITS (rlimits, Landlock withheld
+    from the workers it starts now)."""
+    if level == PLAIN_RLIMITS:
+        with _without_landlock():
+            return Session(attack_config("rlimits", limits))
+    return Session(attack_config(None if level == "best" else level, limits))
+
+
 class Sessions:
     """One warm Session per isolation level (and limits), opened on first use and closed with the module."""
 
@@ -62,7 +90,7 @@ class Sessions:
 
     def __call__(self, level: str = "best", limits: Limits = ATTACK_LIMITS) -> Session:
         if (level, limits) not in self._open:
-            self._open[level, limits] = Session(attack_config(None if level == "best" else level, limits))
+            self._open[level, limits] = open_session(level, limits)
         return self._open[level, limits]
 
     def close(self) -> None:

@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,8 +21,9 @@ import pytest
 from attack_tools import PIPES, STACK
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
 from conftest import (ANSWER_BOUND, ATTACK_LIMITS, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
-                      host_addresses, module, notebook, with_function)
+                      attack_config, host_addresses, module, notebook, with_function)
 from grader.runner import Limits
+from grader.session import Session
 
 LEVELS = ["best", "rlimits"]
 # Most attacks in this family are waited out: time-outs shorter than the other families' keep it
@@ -131,7 +134,10 @@ def test_fork_bomb(attack_session, tmp_path):
     bomb = '''
 import os, time
 if os.fork() == 0:
-    os.setsid()
+    try:
+        os.setsid()         # refused by the filter: a job's processes share its session
+    except OSError:
+        pass
     while True:
         try:
             os.fork()
@@ -270,6 +276,122 @@ for i in range(3000):
     result = attack_session.grade(notebook(tmp_path, [CAROL, tree]))
     assert_all_promises(result, attack_session, tmp_path)
     assert_next_graded_fully(attack_session, tmp_path)
+
+
+CPU_HOG = CAROL + '''
+import os, time
+_hogs = 0
+for _ in range(30):
+    if os.fork() == 0:
+        try:
+            os.setsid()          # a session, hence a share of the CPU, of its own: refused
+        except OSError:
+            pass
+        while True:
+            pass
+    _hogs += 1
+print("hogs:", _hogs)
+_calls = 0
+_correct_sigmoid_jacobian = sigmoid_jacobian
+def sigmoid_jacobian(W, x):
+    global _calls
+    _calls += 1
+    if _calls <= 8:
+        time.sleep(1.5)          # keeps the job, and its hogs, alive for ~12 s
+    return _correct_sigmoid_jacobian(W, x)
+'''
+
+# An honest student whose calls each take 0.15 s of CPU (well within the 2 s allowed).
+SLOW_BUT_HONEST = with_function("1a", '''
+import time
+def sigmoid_jacobian(W, x):
+    started = time.process_time()
+    while time.process_time() - started < 0.15:
+        pass
+    return _correct_sigmoid_jacobian(W, x)
+''')
+
+
+def test_a_cpu_hog_cannot_starve_a_student_graded_at_the_same_time(sessions, tmp_path):
+    """Two workers, as in a batch: one submission busy-loops in 31 processes, each in a session of
+    its own; another, graded at the same moment, needs 0.15 s of CPU per call. The red team's
+    finding: the scheduler shares the CPU fairly between sessions (autogroups), so the hog took
+    31 shares to the honest student's one, whose calls then ran out of wall time and lost 10% of
+    the grade. A job's processes now share the session the zygote gave it (setsid is refused):
+    together they get one share. (Where the kernel does not group by session, a CPU cap across
+    processes needs cgroups: not promised, see the README.)"""
+    hog_session = sessions("best")
+    results = {}
+    with Session(attack_config()) as honest:
+        honest.grade(module(tmp_path, CAROL, "warm.py"))         # both workers warm, so both run at once
+        hog = threading.Thread(target=lambda: results.update(hog=hog_session.grade(module(tmp_path, CPU_HOG, "hog.py"))))
+        hog.start()
+        try:
+            time.sleep(1.0)          # the hogs are running (a head start, not a measurement)
+            results["honest"] = honest.grade(module(tmp_path, SLOW_BUT_HONEST, "honest.py"))
+        finally:
+            hog.join()
+        assert_all_promises(results["honest"], honest, tmp_path)
+    assert_all_promises(results["hog"], hog_session, tmp_path)
+    assert "hogs: 30" in results["hog"].output
+    assert results["honest"].score == FULL, {q.id: q.score for q in results["honest"].questions if q.score < q.max_score}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_realtime_priority_and_negative_nice_refused_whatever_the_grader_may(tmp_path, level):
+    """A grader started where real-time priority or a higher priority is allowed (a container run
+    with `--ulimit rtprio=99`, a systemd unit with LimitRTPRIO=, LimitNICE=): its workers inherit
+    those limits. A job at SCHED_FIFO that busy-loops, or at nice -20, would take a core from
+    everyone else (the grader, the student graded beside it); the job's own limits allow neither."""
+    import resource
+
+    saved = {which: resource.getrlimit(which) for which in (resource.RLIMIT_RTPRIO, resource.RLIMIT_NICE)}
+    try:
+        resource.setrlimit(resource.RLIMIT_RTPRIO, (99, 99))
+        resource.setrlimit(resource.RLIMIT_RTPRIO, saved[resource.RLIMIT_RTPRIO])
+    except (OSError, ValueError):
+        pytest.skip("this grader cannot raise its own limits (no CAP_SYS_RESOURCE); "
+                    "test_the_job_limits_take_away_real_time_and_priority checks the worker's side")
+    probe = CAROL + '''
+import os, resource
+tried = {}
+for name, call in (("fifo", lambda: os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))),
+                   ("nice", lambda: os.setpriority(os.PRIO_PROCESS, 0, -20)),
+                   ("rtprio", lambda: resource.setrlimit(resource.RLIMIT_RTPRIO, (99, 99)))):
+    try:
+        call()
+        tried[name] = "DONE"
+    except (OSError, ValueError) as exc:
+        tried[name] = type(exc).__name__
+os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+print("tried:", sorted(tried.items()))
+'''
+    try:
+        resource.setrlimit(resource.RLIMIT_RTPRIO, (99, 99))
+        resource.setrlimit(resource.RLIMIT_NICE, (40, 40))
+        with Session(attack_config(None if level == "best" else level)) as session:
+            result = session.grade(module(tmp_path, probe))
+            assert_all_promises(result, session, tmp_path)
+    finally:
+        for which, limits in saved.items():
+            resource.setrlimit(which, limits)
+    line = next(l for l in result.output.splitlines() if l.startswith("tried:"))
+    assert "DONE" not in line, line
+    assert result.score == FULL
+
+
+def test_the_job_limits_take_away_real_time_and_priority(monkeypatch):
+    """The worker's side of the test above, where the grader cannot raise its limits to show it: a
+    job's limits set RLIMIT_RTPRIO and RLIMIT_NICE to zero, whatever they were."""
+    import resource
+
+    from grader import worker
+
+    set_to = {}
+    monkeypatch.setattr(worker.resource, "getrlimit", lambda which: (99, resource.RLIM_INFINITY))
+    monkeypatch.setattr(worker.resource, "setrlimit", lambda which, limits: set_to.__setitem__(which, limits))
+    worker._set_limits({"cpu_seconds": 10})
+    assert set_to.get(resource.RLIMIT_RTPRIO) == (0, 0) and set_to.get(resource.RLIMIT_NICE) == (0, 0), set_to
 
 
 def test_threads_left_running(attack_session, tmp_path):

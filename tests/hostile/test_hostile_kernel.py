@@ -20,9 +20,9 @@ import threading
 import pyseccomp
 import pytest
 
-from conftest import (CANARY_SECRET, CAROL, FULL, assert_all_promises, assert_next_graded_fully,
-                      assert_no_hidden_inputs, attack_config, hidden_numbers, module, notebook, result_text,
-                      with_function)
+from conftest import (CANARY_SECRET, CAROL, FULL, PLAIN_RLIMITS, assert_all_promises, assert_next_graded_fully,
+                      assert_no_hidden_inputs, attack_config, hidden_numbers, module, notebook, open_session,
+                      result_text, with_function)
 from grader.session import Session
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
 
@@ -31,7 +31,8 @@ REFUSED = "grading sandbox does not allow"
 
 CALLED = ("keyctl", "add_key", "request_key", "shmget", "semget", "msgget", "mq_open", "mq_timedsend",
           "mq_timedreceive", "ptrace", "process_vm_readv", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
-          "unshare", "setns", "clone", "mount", "fsopen", "personality", "ioctl")
+          "unshare", "setns", "clone", "mount", "fsopen", "personality", "ioctl", "name_to_handle_at", "kcmp",
+          "pidfd_open", "pidfd_getfd", "fanotify_init", "open_tree", "migrate_pages", "move_pages", "setsid")
 # This machine's numbers (libseccomp knows every architecture's), resolved on the trusted side: the
 # sandbox may import only what the worker preloaded (the rlimits level, Python under /root).
 NUMBERS = {name: pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name) for name in CALLED}
@@ -117,6 +118,39 @@ _os.waitpid(_pid, 0)''',
     "personality": '_call("personality", 0x0040000)',                                 # ADDR_NO_RANDOMIZE
     # TIOCSTI (type into a terminal), its high 32 bits set: the kernel ignores them, a filter may not.
     "ioctl-TIOCSTI": '_call("ioctl", 0, 0x1_0000_5412, _ct.create_string_buffer(b"x"))',
+    # Each of the following succeeds for an unprivileged process on itself (checked as uid nobody
+    # on this project's kernel): without the filter the cell would run, not be refused.
+    # A file handle of "/" (what open_by_handle_at would reopen, beyond the sandbox's paths).
+    "name_to_handle_at": '''
+_handle = _ct.create_string_buffer(8 + 128)
+_ct.memmove(_handle, _ct.byref(_ct.c_uint32(128)), 4)                              # handle_bytes
+_call("name_to_handle_at", -100, b"/", _handle, _ct.byref(_ct.c_int()), 0)''',
+    # Comparing kernel objects of two processes (here its own stdout with itself).
+    "kcmp": '_call("kcmp", _os.getpid(), _os.getpid(), 0, 1, 1)',                      # KCMP_FILE
+    # Copying a descriptor out of a process (here itself): the zygote's pipes, with its rights.
+    "pidfd_getfd": '''
+_pidfd = _call("pidfd_open", _os.getpid(), 0)
+_os.close(_call("pidfd_getfd", _pidfd, 1, 0))''',
+    # Watching the file system (unprivileged since Linux 5.13, with file handles).
+    "fanotify_init": '_os.close(_call("fanotify_init", 0x200, 0))',                     # FAN_REPORT_FID
+    # The new mount API without a clone: an O_PATH of "/" that needs no privilege.
+    "open_tree": '_os.close(_call("open_tree", -100, b"/", 0o2000000))',                # O_CLOEXEC
+    # Moving its own pages between NUMA nodes.
+    "migrate_pages": '_call("migrate_pages", 0, 64, _ct.byref(_ct.c_ulong(1)), _ct.byref(_ct.c_ulong(1)))',
+    "move_pages": '_call("move_pages", 0, 0, None, None, None, 0)',
+    # A session (hence a share of the CPU, see the DoS family) of its own, from a child (the job
+    # itself leads its session already, where setsid fails anyway).
+    "setsid": '''
+_pid = _os.fork()
+if _pid == 0:
+    try:
+        _call("setsid")
+        _os._exit(0)
+    except OSError as exc:
+        _os._exit(exc.errno)
+_status = _os.waitstatus_to_exitcode(_os.waitpid(_pid, 0)[1])
+if _status:
+    raise OSError(_status, f"setsid: {_os.strerror(_status)}")''',
 }
 if platform.machine() == "x86_64":
     # keyctl(KEYCTL_GET_KEYRING_ID, @u, create) through the i386 ABI (int 0x80), which a filter that
@@ -411,3 +445,152 @@ _call("keyctl", 0, KEY_SPEC_USER, 0)
     assert report["score"] == FULL
     status, error = report["cells"][0]
     assert status == "error" and REFUSED in error, error[:300]
+
+
+# ------------------------------------------------------------------------------------------------
+# A rendezvous between two students graded at the same time, through what the kernel shows to all
+
+
+RENDEZVOUS = "hw3-rdv-7c1d"
+
+# Student A offers a message on every channel it can open, and keeps them open for 3 s (or until
+# student B, graded at the same moment by another worker, takes it): an abstract Unix socket, a
+# Unix socket, a FIFO and a file in /tmp, a UDP port on the loopback, its own process name, and the
+# command line of a process it starts.
+RDV_OFFER = CAROL + f'''
+import ctypes, os, socket, subprocess, threading, time
+_MARK = "{RENDEZVOUS}-from-a"
+_opened = []
+def _serve(sock):
+    sock.settimeout(3)
+    try:
+        conn, _ = sock.accept()
+        conn.sendall(_MARK.encode())
+        conn.close()
+    except OSError:
+        pass
+def _offer(name, make):
+    try:
+        make()
+        _opened.append(name)
+    except Exception as exc:
+        _opened.append(f"{{name}} refused: {{type(exc).__name__}}")
+def _abstract():
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(b"\\0" + _MARK.encode())
+    sock.listen(4)
+    threading.Thread(target=_serve, args=(sock,), daemon=True).start()
+def _unix():
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind("/tmp/{RENDEZVOUS}.sock")
+    os.chmod("/tmp/{RENDEZVOUS}.sock", 0o777)
+    sock.listen(4)
+    threading.Thread(target=_serve, args=(sock,), daemon=True).start()
+def _fifo():
+    os.mkfifo("/tmp/{RENDEZVOUS}.fifo")
+    os.chmod("/tmp/{RENDEZVOUS}.fifo", 0o666)
+    fd = os.open("/tmp/{RENDEZVOUS}.fifo", os.O_RDWR | os.O_NONBLOCK)
+    os.write(fd, _MARK.encode())
+def _file():
+    with open("/tmp/{RENDEZVOUS}.txt", "w") as fh:
+        fh.write(_MARK)
+    os.chmod("/tmp/{RENDEZVOUS}.txt", 0o644)
+def _udp():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 47613))
+    def answer():
+        sock.settimeout(3)
+        try:
+            _, peer = sock.recvfrom(100)
+            sock.sendto(_MARK.encode(), peer)
+        except OSError:
+            pass
+    threading.Thread(target=answer, daemon=True).start()
+def _name():
+    ctypes.CDLL(None).prctl(15, b"hw3-rdv-7c1d", 0, 0, 0)          # PR_SET_NAME
+def _argv():
+    subprocess.Popen(["/bin/sh", "-c", "sleep 3", _MARK])
+for _name_, _make in (("abstract", _abstract), ("unix", _unix), ("fifo", _fifo), ("file", _file), ("udp", _udp),
+                      ("name", _name), ("argv", _argv)):
+    _offer(_name_, _make)
+print("offered:", _opened)
+time.sleep(3)
+'''
+
+# Student B looks for it on each of them for up to 3 s, and prints whatever it finds.
+RDV_LOOK = CAROL + f'''
+import os, socket, time
+_found = set()
+def _look():
+    def attempt(name, how):
+        try:
+            text = how()
+        except Exception:
+            return
+        if text and "{RENDEZVOUS}" in text:
+            _found.add(f"{{name}}: {{text[:200]}}")
+    def connect(address):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(0.2)
+        sock.connect(address)
+        return sock.recv(100).decode("latin-1")
+    attempt("abstract", lambda: connect(b"\\0{RENDEZVOUS}-from-a"))
+    attempt("unix", lambda: connect("/tmp/{RENDEZVOUS}.sock"))
+    def fifo():
+        fd = os.open("/tmp/{RENDEZVOUS}.fifo", os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            return os.read(fd, 100).decode("latin-1")
+        finally:
+            os.close(fd)
+    attempt("fifo", fifo)
+    attempt("file", lambda: open("/tmp/{RENDEZVOUS}.txt").read())
+    def udp():
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.settimeout(0.2)
+        sock.sendto(b"ack", ("127.0.0.1", 47613))
+        return sock.recv(100).decode("latin-1")
+    attempt("udp", udp)
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+        for what in ("comm", "cmdline", "stat", "status"):
+            attempt(f"/proc/{{what}}", lambda: open(f"/proc/{{pid}}/{{what}}", "rb").read().decode("latin-1"))
+    for table in ("unix", "udp", "tcp"):
+        attempt(f"/proc/net/{{table}}", lambda: open(f"/proc/net/{{table}}").read())
+_deadline = time.time() + 3
+while time.time() < _deadline and len(_found) < 3:
+    _look()
+    time.sleep(0.05)
+import json
+print("B found:", json.dumps(sorted(_found)))
+'''
+
+
+@pytest.mark.parametrize("level", LEVELS + [PLAIN_RLIMITS])
+def test_no_rendezvous_between_two_students_graded_at_once(sessions, tmp_path, level):
+    """Two accounts of one student graded by two workers at the same moment (as in a batch): the
+    one whose job holds hidden inputs offers them on every channel a process can open without a
+    kernel call the filter denies; the other, still running its cells (whose output its report
+    shows), must find nothing on any of them. The red team's finding: at the rlimits level (root,
+    Landlock) the other read them in /proc (the process's name, the command line of a process it
+    started, the abstract socket's name in /proc/net/unix) and over UDP; the zygote now takes a
+    network namespace and a /proc with hidepid of its own (worker.private_processes_and_network)."""
+    first = sessions(level)
+    results = {}
+    with open_session(level) as second:
+        second.grade(module(tmp_path, CAROL, "warm.py"))         # both workers warm, so both run at once
+        looker = threading.Thread(target=lambda: results.update(
+            look=second.grade(module(tmp_path, RDV_LOOK, "look.py"))))
+        looker.start()
+        results["offer"] = first.grade(module(tmp_path, RDV_OFFER, "offer.py"))
+        looker.join()
+        assert_all_promises(results["look"], second, tmp_path)
+    offer, look = results["offer"], results["look"]
+    assert_all_promises(offer, first, tmp_path)
+    offered = next(l for l in offer.output.splitlines() if l.startswith("offered:"))
+    assert "abstract'" in offered and "argv'" in offered, offered        # the offer was made
+    found = json.loads(next(l for l in look.output.splitlines() if l.startswith("B found:"))[len("B found:"):])
+    if level == PLAIN_RLIMITS:
+        assert offer.isolation == look.isolation == "rlimits"
+        # No Landlock: the host's /tmp is shared, and a file anyone may read is read (documented).
+        found = [f for f in found if not f.startswith(("file", "fifo", "unix"))]
+    assert found == [], found
+    assert offer.score == FULL and look.score == FULL
