@@ -20,10 +20,11 @@ from . import __version__
 from .compare import ComplexArray, compare, describe, describe_input
 from .kinds import kind_of
 from .diagnose import diagnose, locate
-from .load import WRITTEN, LoadError, Program, load
+from .load import NOTEBOOK, WRITTEN, LoadError, Program, load
+from .names import Definitions
 from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, TIMEOUT,
                       UNREADABLE, AnswerPrint, CaseResult, CellReport, CellStatus, Problem,
-                      QuestionResult, Result, StaffCase)
+                      QuestionResult, Result, StaffCase, code_unit)
 from .protocol import CallSpec, CellRun, RawAnswer, RunReport, Sink
 from .score import question_result
 from .similarity import answer_digest
@@ -81,6 +82,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         result.written = extras.collect_written(program, case_set.assignment)
 
     sources = {unit.index: unit.source for unit in program.units}
+    defs = Definitions(sources)
     judged = Judged(case_set)
     if program.kind == WRITTEN:
         for answer in _written_answers(program, case_set, extras).values():
@@ -94,7 +96,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
                                    run.missing_module, list(run.figures), run.figures_dropped)
                         for i, run in sorted(report.cells.items())]
         runtime = _import_problems(result.cells)
-        _blame_failed_import(result.cells, sources)
+        _blame_failed_import(result.cells, sources, defs, program.kind)
         failed = {c.missing_module for c in result.cells if c.missing_module}
         result.problems += [p for module, p in _environment_problems(program, extras) if module not in failed]
         result.problems += runtime
@@ -110,7 +112,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
 
     questions = judged.questions()
     for question in questions:
-        _blame_failed_import_in_cases(question.cases, result.cells, sources)
+        _blame_failed_import_in_cases(question.cases, result.cells, sources, defs, program.kind, question.name)
     result.questions += questions
     result.staff, result.wrong_answers = judged.staff, judged.wrong
     result.score = round(sum(q.score for q in result.questions), 4)
@@ -343,19 +345,88 @@ def _with_cause(message: str, cause: str) -> str:
     return first + cause + (("\n" + rest) if rest else "")
 
 
-def _blame_failed_import(cells: list[CellReport], sources: dict[int, str]) -> None:
-    """A NameError after a cell that failed on an import says so, instead of standing alone."""
+def _blame_failed_import(cells: list[CellReport], sources: dict[int, str], defs: Definitions | None = None,
+                         kind: str = NOTEBOOK) -> None:
+    """A NameError says why the name is missing when the code shows it: an earlier cell failed on an
+    import, or before reaching the definition, or the name is defined only in a later cell."""
     for cell in cells:
         if cell.status == CellStatus.ERROR:
-            cell.error = _with_cause(cell.error, _import_cause(cell.error, cells, sources, before=cell.index))
+            cause = _import_cause(cell.error, cells, sources, before=cell.index)
+            if not cause and defs is not None:
+                cause = _name_cause(cell.error, cells, defs, kind, at=cell.index)
+            cell.error = _with_cause(cell.error, cause)
 
 
-def _blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellReport], sources: dict[int, str]) -> None:
-    if not any(cell.missing_module for cell in cells):
-        return
+def _name_cause(message: str, cells: list[CellReport], defs: Definitions, kind: str, at: int | None = None) -> str:
+    """Why the name of a NameError in `message` (raised in unit `at`, or in a call when None) is not
+    defined, from where the code defines it: "" when the code does not show why."""
+    match = UNDEFINED.search(message.split("\n")[0])
+    if not match:
+        return ""
+    name = match.group(1)
+    where = defs.where(name)
+    failed = _failed_before_defining(name, where, cells, kind, before=at)
+    if failed:
+        return f" ({failed})"
+    if at is not None and kind == NOTEBOOK and where and where[0] > at:
+        return (f" (`{name}` is defined in cell {where[0]}, below this one: the cells are run once, in order "
+                f"from the top, as Jupyter's Restart & Run All runs them; move that definition above cell {at})")
+    if not where:
+        spelt = defs.spelt_like(name)
+        if spelt:
+            return f" (the code defines `{spelt}`: did you mean that?)"
+    return ""
+
+
+def _failed_before_defining(name: str, where: list[int], cells: list[CellReport], kind: str,
+                            before: int | None = None) -> str:
+    """"cell 3, which defines `f`, stopped with an error before defining it (…)" when every unit
+    that defines `name` (before `before`) failed; "" otherwise."""
+    where = [i for i in where if before is None or i < before]
+    status = {cell.index: cell for cell in cells}
+    if not where or any(i not in status or status[i].status == CellStatus.OK for i in where):
+        return ""
+    cell = status[where[-1]]
+    first = clean(cell.error.split("\n")[0], 160) if cell.error else str(cell.status)
+    unit = code_unit(kind, cell.index)
+    return f"{unit}, which defines `{name}`, stopped before defining it: {first}"
+
+
+def _missing_cause(name: str, cells: list[CellReport], defs: Definitions, kind: str) -> str:
+    """Why a graded name the code never defined is missing, when its source shows it: the unit that
+    defines it failed, it is a method inside a class, or it is spelt differently."""
+    where = defs.where(name)
+    failed = _failed_before_defining(name, where, cells, kind)
+    if failed:
+        return failed[0].upper() + failed[1:]
+    if where:
+        return ""
+    method = defs.method(name)
+    if method:
+        owner = method.split(".")[0]
+        return (f"`{name}` is defined only inside the class `{owner}` (as `{method}`); the grader calls a "
+                f"top-level `{name}`: define it outside the class (a static method can be named with "
+                f"`{name} = {method}`)")
+    spelt = defs.spelt_like(name)
+    if spelt:
+        return f"The code defines `{spelt}`, not `{name}`: the grader looks for exactly `{name}`"
+    return ""
+
+
+def _blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellReport], sources: dict[int, str],
+                                  defs: Definitions | None = None, kind: str = NOTEBOOK, name: str = "") -> None:
     for case in judged:
-        if case.visibility == PUBLIC and case.status == ERROR:
-            case.message = _with_cause(case.message, _import_cause(case.message, cells, sources))
+        if case.visibility != PUBLIC:
+            continue
+        if case.status == ERROR:
+            cause = _import_cause(case.message, cells, sources) if any(c.missing_module for c in cells) else ""
+            if not cause and defs is not None and UNDEFINED.search(case.message.split("\n")[0]):
+                cause = _name_cause(case.message, cells, defs, kind)
+            case.message = _with_cause(case.message, cause)
+        elif case.status == MISSING and defs is not None and name:
+            cause = _missing_cause(name, cells, defs, kind)
+            if cause:
+                case.message = clean(f"{case.message}\n{cause}", 1000)
 
 
 def _ipython_problems(runs: dict[int, CellRun], sources: dict[int, str]) -> list[Problem]:

@@ -1,0 +1,93 @@
+"""Hand-ins as real students write them, and what the report must tell them.
+
+Each notebook here is a correct solution (carol's module) with one thing real hand-ins do: cells
+run out of order while the notebook was written, a graded name spelt differently or kept inside a
+class, a function that changes its arguments, an answer returned with its cache. The grade must be
+what the code earns, and the report must say what happened and what to do, in `grade` (sandboxed,
+hidden cases) and in `check` (the student's self-check) alike.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grader import caseset, selfcheck
+from grader.results import CellStatus
+
+ROOT = Path(__file__).resolve().parent.parent
+# Carol's definitions, without her `if __name__ == "__main__":` demo (which a notebook runs).
+CAROL = (ROOT / "submissions" / "carol_module.py").read_text(encoding="utf-8").split('if __name__ ==')[0]
+W = "np.array([[0.58, 0.24], [0.24, 0.72]])"
+
+
+def notebook(tmp_path: Path, name: str, *cells: str) -> Path:
+    """A notebook as Jupyter saves it, one code cell per string."""
+    nb = {"nbformat": 4, "nbformat_minor": 5,
+          "metadata": {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}},
+          "cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                     "source": source.splitlines(True)} for source in cells]}
+    path = tmp_path / name
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def public_cases(config):
+    return caseset.build(config.load_assignment(), None).only("public")
+
+
+def question(result, qid):
+    return next(q for q in result.questions if q.id == qid)
+
+
+def public_messages(result, qid):
+    return [c.message for c in question(result, qid).cases if c.visibility == "public"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Names: used above their definition, defined in a cell that failed, misspelt, inside a class
+
+
+def out_of_order(tmp_path: Path) -> Path:
+    """W³⁰ computed in the first cell with a function the second cell defines: it worked in the
+    student's kernel (the second cell had run first), not from the top."""
+    return notebook(tmp_path, "out_of_order.ipynb",
+                    f"import numpy as np\nW = {W}\nW_30 = matrix_power_eig(W, 30)",
+                    CAROL.replace("W_30 =", "_w30 ="))
+
+
+def test_a_cell_that_uses_a_later_definition_says_so(session, public_cases, tmp_path):
+    path = out_of_order(tmp_path)
+    for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
+        assert result.score == result.max_score - question(result, "2c").max_score
+        first = result.cells[0]
+        assert first.status == CellStatus.ERROR
+        assert "`matrix_power_eig` is defined in cell 1, below this one" in first.error
+        assert "Restart & Run All" in first.error
+        [message] = public_messages(result, "2c")
+        assert "Cell 0, which defines `W_30`, stopped before defining it" in message
+
+
+def test_a_graded_name_spelt_otherwise_or_inside_a_class_is_named(session, public_cases, tmp_path):
+    code = (CAROL.replace("def bptt_grad(", "def bptt_gradient(")
+            .replace("ALWAYS_POSITIVE", "always_positive")
+            .replace("def lstm_step(", "class LSTM:\n  @staticmethod\n  def lstm_step("))
+    path = notebook(tmp_path, "names.ipynb", code)
+    for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
+        for qid, words in (("1b", "The code defines `bptt_gradient`, not `bptt_grad`"),
+                           ("3b", "The code defines `always_positive`, not `ALWAYS_POSITIVE`"),
+                           ("3-step", "`lstm_step` is defined only inside the class `LSTM`")):
+            messages = public_messages(result, qid)
+            assert messages and all(m.startswith(f"`{question(result, qid).name}` is not defined\n") for m in messages)
+            assert all(words in m for m in messages), (qid, messages)
+
+
+def test_a_module_that_stopped_names_where(session, tmp_path):
+    path = tmp_path / "hw3.py"
+    path.write_text(CAROL.replace("W_30 =", "W_30 = undefined_helper() +"), encoding="utf-8")
+    result = session.grade(path)
+    [message] = public_messages(result, "2c")
+    assert "The module, which defines `W_30`, stopped before defining it: " in message
+    assert "undefined_helper" in message
