@@ -254,10 +254,16 @@ def encode_array(obj, limit: int = ANSWER_BYTES) -> dict:
     """
     import numpy as np
 
+    if obj is None:
+        # numpy turns None into NaN: a function without `return` would read as an array of shape (1,)
+        raise Unconvertible(NO_RETURN)
     try:
         arr = np.asarray(obj)
     except Exception as exc:  # noqa: BLE001 - student objects can raise anything
-        raise Unconvertible(f"cannot be turned into an array ({type(exc).__name__}: {short(str(exc), 300)})")
+        raise Unconvertible(_not_one_array(obj) or
+                            f"cannot be turned into an array ({type(exc).__name__}: {short(str(exc), 300)})")
+    if arr.dtype.kind == "O" and arr.size <= MAX_ELEMENTS:
+        _refuse_objects(obj, arr)
     imag = None
     if arr.dtype.kind == "c":
         if np.any(arr.imag != 0):
@@ -274,11 +280,59 @@ def encode_array(obj, limit: int = ANSWER_BYTES) -> dict:
         raise TooLarge(8 * arr.size, limit)
     if arr.size > MAX_ELEMENTS:
         raise Unconvertible(f"returned {arr.size} numbers; that is far too many for this answer")
-    plain = np.ascontiguousarray(arr, dtype="<f8")
+    plain = np.ascontiguousarray(arr, dtype="<f8").reshape(arr.shape)     # a scalar stays a scalar, shape ()
     encoded = {"shape": list(plain.shape), "b64": base64.b64encode(plain.tobytes()).decode()}
     if imag is not None:
         encoded["imag_b64"] = base64.b64encode(np.ascontiguousarray(imag, dtype="<f8").tobytes()).decode()
     return encoded
+
+
+NO_RETURN = ("returned None: the function ends without `return <answer>` (printing the answer, or storing it "
+             "in a variable, does not return it)")
+
+
+def _kind_of(obj) -> str:
+    """"ndarray (2, 2)", "dict", "float": what one returned item is, in a few words."""
+    shape = getattr(obj, "shape", None)
+    name = type(obj).__name__
+    return f"{name} {tuple(shape)}" if isinstance(shape, tuple) else name
+
+
+def _not_one_array(obj) -> str:
+    """Why a returned tuple or list is not one array (items of different shapes or kinds): "" when
+    it is not a tuple or list."""
+    if not isinstance(obj, (tuple, list)) or not obj:
+        return ""
+    kinds = ", ".join(_kind_of(item) for item in obj[:4]) + (", …" if len(obj) > 4 else "")
+    return (f"returned a {type(obj).__name__} of {len(obj)} items ({kinds}), which is not one array: return the "
+            "answer alone (not with a cache or other values)")
+
+
+def _refuse_objects(obj, arr) -> None:
+    """An array of Python objects is an answer only when every item is a number: numpy would turn
+    None into NaN and fail on the rest with a message about `float()`; say what came back."""
+    import numpy as np
+
+    if arr.ndim == 0:
+        item = arr.item()
+        if isinstance(item, (int, float, complex)):
+            return
+        name = type(item).__name__
+        hint = ""
+        if hasattr(item, "__next__") or name == "generator":
+            hint = ": build the array from it (`np.array(list(...))`)"
+        elif callable(getattr(item, "numpy", None)):
+            hint = ": it has a `.numpy()` method; return what that returns"
+        raise Unconvertible(f"returned `{name}`, not an array of numbers{hint}")
+    if any(item is None for item in arr.flat):
+        index = next(i for i, item in enumerate(arr.flat) if item is None)
+        where = tuple(int(i) for i in np.unravel_index(index, arr.shape))
+        raise Unconvertible(f"returned an array that holds None (first at index {where}): a value was never "
+                            "computed, or a helper function ends without `return`")
+    message = _not_one_array(obj)
+    if message and not all(isinstance(item, (int, float, complex)) or getattr(item, "shape", None) == ()
+                           for item in arr.flat):
+        raise Unconvertible(message)
 
 
 def array_bytes(encoded: dict) -> int:

@@ -91,3 +91,37 @@ def test_a_module_that_stopped_names_where(session, tmp_path):
     [message] = public_messages(result, "2c")
     assert "The module, which defines `W_30`, stopped before defining it: " in message
     assert "undefined_helper" in message
+
+
+# ------------------------------------------------------------------------------------------------
+# What a function returns instead of its answer
+
+
+RETURNS = {
+    # a forgotten `return` (the answer printed): numpy reads None as NaN, of shape (1,)
+    "1a": ("def sigmoid_jacobian(W, x):\n    s = 1 / (1 + np.exp(-(W @ x)))\n    J = (s * (1 - s))[:, None] * W\n"
+           "    print(J)\n", "returned None: the function ends without `return <answer>`"),
+    # the answer with its cache, as in a forward pass
+    "1b": ("_bptt = bptt_grad\ndef bptt_grad(W, U, xs, h0, gs):\n    return _bptt(W, U, xs, h0, gs), {'xs': xs}\n",
+           "returned a tuple of 2 items (ndarray ("),
+    # a generator of rows
+    "3c-carousel": ("def cell_state_gradient(fs):\n    d = np.prod(fs, axis=0)\n"
+                    "    return (row for row in np.diag(d))\n", "returned `generator`, not an array of numbers"),
+    # a helper without `return` inside a list
+    "2b": ("def _power(lam, p):\n    lam ** p\n"
+           "def matrix_power_eig(M, p):\n    lam, Q = np.linalg.eig(M)\n"
+           "    return [[_power(l, p) for l in lam] for _ in lam]\n", "returned an array that holds None"),
+    # a scalar for a matrix: its shape is (), not (1,)
+    "3c-cell": ("def lstm_cell_jacobian(params, x, c_prev, o_prev):\n    return np.float64(1.0)\n", "got ()."),
+}
+
+
+def test_what_came_back_instead_of_an_answer_is_named(session, public_cases, tmp_path):
+    path = notebook(tmp_path, "returns.ipynb", CAROL, *(code for code, _ in RETURNS.values()))
+    graded = session.grade(path)
+    assert [c.status for c in graded.cells] == [CellStatus.OK] * (1 + len(RETURNS))
+    for result in (graded, selfcheck.check_file(path, public_cases)):
+        assert result.score == result.max_score - sum(question(result, q).max_score for q in RETURNS)
+        for qid, (_, words) in RETURNS.items():
+            messages = public_messages(result, qid)
+            assert messages and all(words in m for m in messages), (qid, messages)
