@@ -353,9 +353,15 @@ def _encode_array_dict(obj, keys: list, limit: int) -> dict:
     encoded, used = {}, 0
     for k in keys:
         try:
-            encoded[k] = encode_array(obj[k], limit - used)
+            value = obj[k]
+            if value is None:
+                raise Unconvertible(f"[{k!r}] is None, not an array: that value was never computed or returned")
+            encoded[k] = encode_array(value, limit - used)
         except TooLarge as exc:
             raise TooLarge(used + exc.size, limit) from None
+        except Unconvertible as exc:
+            text = str(exc)
+            raise Unconvertible(text if text.startswith("[") else f"[{k!r}] {text}") from None
         used += 8 * math.prod(encoded[k]["shape"])
     return encoded
 

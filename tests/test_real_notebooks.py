@@ -111,6 +111,10 @@ RETURNS = {
     "2b": ("def _power(lam, p):\n    lam ** p\n"
            "def matrix_power_eig(M, p):\n    lam, Q = np.linalg.eig(M)\n"
            "    return [[_power(l, p) for l in lam] for _ in lam]\n", "returned an array that holds None"),
+    # a dict answer with one value never computed: which key says so
+    "3c-gates": ("_gates = lstm_gate_jacobians\ndef lstm_gate_jacobians(params, x, h_prev):\n"
+                 "    J = _gates(params, x, h_prev)\n    J['c_tilde'] = None\n    return J\n",
+                 "['c_tilde'] is None, not an array"),
     # a scalar for a matrix: its shape is (), not (1,)
     "3c-cell": ("def lstm_cell_jacobian(params, x, c_prev, o_prev):\n    return np.float64(1.0)\n", "got ()."),
 }
