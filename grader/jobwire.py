@@ -335,6 +335,52 @@ def _refuse_objects(obj, arr) -> None:
         raise Unconvertible(message)
 
 
+def snapshot(args: list) -> list:
+    """Copies of a call's array arguments (and of the arrays in a dict argument), to tell afterwards
+    whether the call changed them: the contract forbids it, and the student is told."""
+    import numpy as np
+
+    copies = []
+    for arg in args:
+        if type(arg) is np.ndarray:
+            copies.append(arg.copy())
+        elif type(arg) is dict:
+            copies.append({k: v.copy() for k, v in arg.items() if type(v) is np.ndarray})
+        else:
+            copies.append(None)
+    return copies
+
+
+def changed_arguments(target, args: list, before: list) -> list[str]:
+    """The names of the arguments that the call changed in place (for a dict argument, a key added,
+    removed, rebound or changed): the names of a plain function's parameters, else "argument N".
+    Reads only the grader's own arrays and the function's code object: no student code runs."""
+    import numpy as np
+
+    def same(now, then) -> bool:
+        return (type(now) is np.ndarray and now.shape == then.shape
+                and bool(np.array_equal(now, then, equal_nan=True)))
+
+    changed = []
+    for position, (arg, then) in enumerate(zip(args, before)):
+        if then is None:
+            continue
+        if isinstance(then, dict):
+            keys = list(arg.keys()) if type(arg) is dict else []
+            ok = set(keys) == set(then) and all(same(arg[k], v) for k, v in then.items())
+        else:
+            ok = same(arg, then)
+        if not ok:
+            changed.append(position)
+    if not changed:
+        return []
+    names: tuple = ()
+    if type(target) is type(snapshot):          # a plain function (not a student object posing as one)
+        code = target.__code__
+        names = code.co_varnames[:code.co_argcount]
+    return [str(names[i]) if i < len(names) else f"argument {i + 1}" for i in changed]
+
+
 def array_bytes(encoded: dict) -> int:
     """The float64 bytes of an array encoded here (8 per number, twice for a complex one)."""
     return 8 * math.prod(encoded["shape"]) * (2 if "imag_b64" in encoded else 1)

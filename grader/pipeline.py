@@ -114,6 +114,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     for question in questions:
         _blame_failed_import_in_cases(question.cases, result.cells, sources, defs, program.kind, question.name)
     result.questions += questions
+    result.problems += judged.changed_arguments()
     result.staff, result.wrong_answers = judged.staff, judged.wrong
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
@@ -162,6 +163,7 @@ class Judged:
         self.probes: dict[str, bool] = {}           # probe uid -> whether its answer was right
         self.staff: list[StaffCase] = []
         self.wrong: list[AnswerPrint] = []
+        self.changed: dict[str, tuple[str, str, tuple[str, ...]]] = {}   # question id -> (name, case, arguments)
         self.fault: Exception | None = None
 
     def __call__(self, answer: RawAnswer) -> None:
@@ -177,6 +179,8 @@ class Judged:
                 return
             verdict = _judge(question, case, answer, self.case_set.memo, self.staff)
             self.verdicts[answer.uid] = verdict
+            if answer.changed and case.visibility == PUBLIC:
+                self.changed.setdefault(question.id, (question.name, verdict.label, answer.changed))
             if verdict.status == FAILED and answer.status == ANSWERED:
                 # the text the page shows, from the table of descriptions (made just now by `_judge`)
                 shown = described(self.case_set.memo, question.kind, answer.value)
@@ -189,6 +193,23 @@ class Judged:
     def raise_fault(self) -> None:
         if self.fault is not None:
             raise self.fault
+
+    def changed_arguments(self) -> list[Problem]:
+        """One problem per function seen changing its arguments in place (on a public case: a
+        hidden case's answer carries nothing but its value)."""
+        problems = []
+        for question in self.case_set.assignment.questions:
+            if question.id not in self.changed:
+                continue
+            name, label, arguments = self.changed[question.id]
+            listed = ", ".join(f"`{a}`" for a in arguments)
+            first = arguments[0] if arguments[0].isidentifier() else "x"
+            problems.append(Problem("changes-arguments", clean(
+                f"`{name}` changes its argument{'s' if len(arguments) > 1 else ''} {listed} in place (case {label}): "
+                f"a function must not change its inputs; work on a copy (`{first} = {first}.copy()`) or build "
+                "the result in a new array. Each case gets fresh inputs, so the grade is not affected, but code "
+                "that uses those inputs again after the call computes with the changed values", 600)))
+        return problems
 
     def question(self, question: Question) -> list[CaseResult]:
         """The verdicts of a question's cases, in order; a case never answered is "not run"."""

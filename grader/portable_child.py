@@ -135,10 +135,17 @@ def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None,
         if case["call"]:
             if not callable(target):
                 raise Unconvertible(f"`{case['name']}` is not a function")
-            returned = target(*decode(case["args"]))
+            args = decode(case["args"])
+            before = jobwire.snapshot(args)
+            returned = target(*args)
         else:
             returned = target
-        return {"status": "ok", "value": encode_answer(case["kind"], case.get("keys", []), returned, answer_bytes)}
+        event = {"status": "ok", "value": encode_answer(case["kind"], case.get("keys", []), returned, answer_bytes)}
+        if case["call"]:
+            changed = jobwire.changed_arguments(target, args, before)
+            if changed:
+                event["changed"] = changed
+        return event
     except Timeout:
         raise
     except Unconvertible as exc:

@@ -1120,12 +1120,17 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
                     if not callable(target):
                         raise Unconvertible(f"`{case['name']}` is not a function")
                     args = decode(case["args"])
+                    before = jobwire.snapshot(args)
                     returned = target(*args)
                 else:
                     returned = target
                 # Still under the alarm: converting a student object runs its code too.
                 event.update(status="ok", value=encode_answer(case["kind"], case.get("keys", []), returned,
                                                               answer_bytes))
+                if case["call"]:
+                    changed = jobwire.changed_arguments(target, args, before)
+                    if changed:
+                        event["changed"] = changed
             except Timeout:
                 event.update(status="timeout", error=f"took longer than {case_seconds:g} s")
             except Unconvertible as exc:

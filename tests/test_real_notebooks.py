@@ -129,3 +129,24 @@ def test_what_came_back_instead_of_an_answer_is_named(session, public_cases, tmp
         for qid, (_, words) in RETURNS.items():
             messages = public_messages(result, qid)
             assert messages and all(words in m for m in messages), (qid, messages)
+
+
+# ------------------------------------------------------------------------------------------------
+# A function that changes its arguments (the contract forbids it)
+
+
+def test_a_function_that_changes_its_arguments_is_told(session, public_cases, tmp_path):
+    path = notebook(tmp_path, "in_place.ipynb", CAROL,
+                    "def sigmoid_jacobian(W, x):\n    s = 1 / (1 + np.exp(-(W @ x)))\n"
+                    "    W *= (s * (1 - s))[:, None]\n    return W\n",
+                    "_gates = lstm_gate_jacobians\ndef lstm_gate_jacobians(params, x, h_prev):\n"
+                    "    params['cache'] = h_prev\n    return _gates(params, x, h_prev)\n")
+    for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
+        assert result.score == result.max_score      # the right values, each case on fresh inputs
+        changed = [p.message for p in result.problems if p.code == "changes-arguments"]
+        assert len(changed) == 2, result.problems
+        assert changed[0].startswith("`sigmoid_jacobian` changes its argument `W` in place (case ")
+        assert "`W = W.copy()`" in changed[0]
+        assert changed[1].startswith("`lstm_gate_jacobians` changes its argument `params` in place")
+    untouched = session.grade(ROOT / "submissions" / "carol_module.py")
+    assert not [p for p in untouched.problems if p.code == "changes-arguments"]
