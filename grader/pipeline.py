@@ -24,7 +24,7 @@ from .load import NOTEBOOK, WRITTEN, LoadError, Program, load
 from .names import Definitions
 from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, TIMEOUT,
                       UNREADABLE, AnswerPrint, CaseResult, CellReport, CellStatus, Problem,
-                      QuestionResult, Result, StaffCase, code_unit)
+                      QuestionResult, QuestionStatus, Result, StaffCase, code_unit)
 from .protocol import CallSpec, CellRun, RawAnswer, RunReport, Sink
 from .score import question_result
 from .similarity import answer_digest
@@ -96,7 +96,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
                                    run.missing_module, list(run.figures), run.figures_dropped)
                         for i, run in sorted(report.cells.items())]
         runtime = _import_problems(result.cells)
-        _blame_failed_import(result.cells, sources, defs, program.kind)
+        _blame_failed_import(result.cells, sources, defs, program.kind, report.shell_escapes)
         failed = {c.missing_module for c in result.cells if c.missing_module}
         result.problems += [p for module, p in _environment_problems(program, extras) if module not in failed]
         result.problems += runtime
@@ -115,6 +115,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         _blame_failed_import_in_cases(question.cases, result.cells, sources, defs, program.kind, question.name)
     result.questions += questions
     result.problems += judged.changed_arguments()
+    result.problems += _redefined(questions, defs, program.kind)
     result.staff, result.wrong_answers = judged.staff, judged.wrong
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
@@ -367,15 +368,50 @@ def _with_cause(message: str, cause: str) -> str:
 
 
 def _blame_failed_import(cells: list[CellReport], sources: dict[int, str], defs: Definitions | None = None,
-                         kind: str = NOTEBOOK) -> None:
+                         kind: str = NOTEBOOK, shell_escapes: list[str] | None = None) -> None:
     """A NameError says why the name is missing when the code shows it: an earlier cell failed on an
-    import, or before reaching the definition, or the name is defined only in a later cell."""
+    import, or before reaching the definition, or the name is defined only in a later cell. A file
+    that is not found says that only the hand-in is graded."""
     for cell in cells:
         if cell.status == CellStatus.ERROR:
             cause = _import_cause(cell.error, cells, sources, before=cell.index)
             if not cause and defs is not None:
                 cause = _name_cause(cell.error, cells, defs, kind, at=cell.index)
+            if not cause:
+                cause = _file_cause(cell.error, shell_escapes or [])
             cell.error = _with_cause(cell.error, cause)
+
+
+MISSING_FILE = re.compile(r"(FileNotFoundError|OSError|IOError)\b.*(No such file or directory|not found)|"
+                          r"Exception: File `.*` not found")
+
+
+def _file_cause(message: str, shell_escapes: list[str]) -> str:
+    """Why a file the code reads is not there: only the hand-in itself is graded (and shell commands,
+    which might have downloaded or made it, are not run)."""
+    if not MISSING_FILE.search(message.split("\n")[0]):
+        return ""
+    shell = ", and the shell commands that may have made it (`!wget`, `%%bash`) are not run" if shell_escapes else ""
+    return (f" (the grader runs the submitted file alone: a file beside it on your machine is not there{shell}; "
+            "make the data in the code itself)")
+
+
+def _redefined(questions: list[QuestionResult], defs: Definitions, kind: str) -> list[Problem]:
+    """A graded name that a notebook defines in several cells and that does not pass: the last
+    definition is the one graded (as after Restart & Run All), perhaps not the one the student meant."""
+    if kind != NOTEBOOK:
+        return []
+    problems = []
+    for question in questions:
+        if question.status == QuestionStatus.PASSED or not question.name:
+            continue
+        where = defs.where(question.name)
+        if len(where) > 1:
+            cells = ", ".join(str(i) for i in where[:-1][:6]) + (" …" if len(where) > 7 else "")
+            problems.append(Problem("redefined", f"`{question.name}` is defined in cells {cells} and {where[-1]}: "
+                                    f"the cells run from the top, so the definition in cell {where[-1]} is the one "
+                                    "graded; delete the ones you do not mean"))
+    return problems
 
 
 def _name_cause(message: str, cells: list[CellReport], defs: Definitions, kind: str, at: int | None = None) -> str:

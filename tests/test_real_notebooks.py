@@ -150,3 +150,31 @@ def test_a_function_that_changes_its_arguments_is_told(session, public_cases, tm
         assert changed[1].startswith("`lstm_gate_jacobians` changes its argument `params` in place")
     untouched = session.grade(ROOT / "submissions" / "carol_module.py")
     assert not [p for p in untouched.problems if p.code == "changes-arguments"]
+
+
+# ------------------------------------------------------------------------------------------------
+# What a notebook needs that the hand-in does not hold; a graded name defined twice
+
+
+def test_a_file_that_is_not_handed_in_is_explained(session, public_cases, tmp_path):
+    path = notebook(tmp_path, "data_file.ipynb", "!wget -q https://example.org/weights.npy",
+                    "import numpy as np\nweights = np.load('weights.npy')", "%run helpers.py", CAROL)
+    for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
+        assert result.score == result.max_score
+        errors = {c.index: c.error for c in result.cells if c.status != CellStatus.OK}
+        assert sorted(errors) == [1, 2], errors
+        assert "FileNotFoundError" in errors[1] and "the grader runs the submitted file alone" in errors[1]
+        assert "(`!wget`, `%%bash`) are not run" in errors[1]
+        assert "helpers.py" in errors[2] and "the grader runs the submitted file alone" in errors[2]
+
+
+def test_a_graded_name_defined_twice_names_the_one_graded(session, public_cases, tmp_path):
+    stub = "def sigmoid_jacobian(W, x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
+    path = notebook(tmp_path, "twice.ipynb", CAROL, "x = 1", stub)
+    for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
+        [problem] = [p.message for p in result.problems if p.code == "redefined"]
+        assert problem.startswith("`sigmoid_jacobian` is defined in cells 0 and 2: ")
+        assert "the definition in cell 2 is the one graded" in problem
+    # a correct notebook that redefines a name (a first try, then the fix) hears nothing of it
+    fixed = notebook(tmp_path, "fixed.ipynb", stub, CAROL)
+    assert not [p for p in session.grade(fixed).problems if p.code == "redefined"]
