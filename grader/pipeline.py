@@ -95,7 +95,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         result.cells = [CellReport(i, CellStatus(run.status), clean(run.error, 1000), _head(program, i),
                                    run.missing_module, list(run.figures), run.figures_dropped)
                         for i, run in sorted(report.cells.items())]
-        runtime = _import_problems(result.cells)
+        runtime = _import_problems(result.cells) + _run_out_of_order(program, result.cells)
         _blame_failed_import(result.cells, sources, defs, program.kind, report.shell_escapes)
         failed = {c.missing_module for c in result.cells if c.missing_module}
         result.problems += [p for module, p in _environment_problems(program, extras) if module not in failed]
@@ -394,6 +394,22 @@ def _file_cause(message: str, shell_escapes: list[str]) -> str:
     shell = ", and the shell commands that may have made it (`!wget`, `%%bash`) are not run" if shell_escapes else ""
     return (f" (the grader runs the submitted file alone: a file beside it on your machine is not there{shell}; "
             "make the data in the code itself)")
+
+
+def _run_out_of_order(program: Program, cells: list[CellReport]) -> list[Problem]:
+    """When a notebook's cell failed and the saved notebook shows that its cells were last run in
+    another order than top to bottom (execution counts not increasing), say so: the cause of the
+    failure is most likely there, and Restart & Run All shows the same errors."""
+    counts = program.execution_counts
+    if not any(cell.status != CellStatus.OK for cell in cells) or len(counts) < 2:
+        return []
+    backwards = [(a, b) for a, b in zip(counts, counts[1:]) if b[1] <= a[1]]
+    if not backwards:
+        return []
+    (first, n1), (second, n2) = backwards[0]
+    return [Problem("run-out-of-order", f"this notebook was last run out of order in Jupyter (cell {first} ran as "
+                    f"[{n1}], the later cell {second} as [{n2}]); the grader runs every cell once, in order from the "
+                    "top: use Kernel → Restart & Run All to see the same errors before handing in")]
 
 
 def _redefined(questions: list[QuestionResult], defs: Definitions, kind: str) -> list[Problem]:

@@ -22,12 +22,13 @@ CAROL = (ROOT / "submissions" / "carol_module.py").read_text(encoding="utf-8").s
 W = "np.array([[0.58, 0.24], [0.24, 0.72]])"
 
 
-def notebook(tmp_path: Path, name: str, *cells: str) -> Path:
-    """A notebook as Jupyter saves it, one code cell per string."""
+def notebook(tmp_path: Path, name: str, *cells: str, counts: list[int | None] | None = None) -> Path:
+    """A notebook as Jupyter saves it, one code cell per string (`counts`: their execution counts)."""
+    counts = counts or [None] * len(cells)
     nb = {"nbformat": 4, "nbformat_minor": 5,
           "metadata": {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}},
-          "cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                     "source": source.splitlines(True)} for source in cells]}
+          "cells": [{"cell_type": "code", "metadata": {}, "execution_count": count, "outputs": [],
+                     "source": source.splitlines(True)} for source, count in zip(cells, counts)]}
     path = tmp_path / name
     path.write_text(json.dumps(nb), encoding="utf-8")
     return path
@@ -50,12 +51,12 @@ def public_messages(result, qid):
 # Names: used above their definition, defined in a cell that failed, misspelt, inside a class
 
 
-def out_of_order(tmp_path: Path) -> Path:
+def out_of_order(tmp_path: Path, counts: list[int | None] | None = None) -> Path:
     """W³⁰ computed in the first cell with a function the second cell defines: it worked in the
-    student's kernel (the second cell had run first), not from the top."""
+    student's kernel (the second cell had run first: `counts` [2, 1]), not from the top."""
     return notebook(tmp_path, "out_of_order.ipynb",
                     f"import numpy as np\nW = {W}\nW_30 = matrix_power_eig(W, 30)",
-                    CAROL.replace("W_30 =", "_w30 ="))
+                    CAROL.replace("W_30 =", "_w30 ="), counts=counts)
 
 
 def test_a_cell_that_uses_a_later_definition_says_so(session, public_cases, tmp_path):
@@ -68,6 +69,19 @@ def test_a_cell_that_uses_a_later_definition_says_so(session, public_cases, tmp_
         assert "Restart & Run All" in first.error
         [message] = public_messages(result, "2c")
         assert "Cell 0, which defines `W_30`, stopped before defining it" in message
+        assert not [p for p in result.problems if p.code == "run-out-of-order"]     # no counts saved
+
+
+def test_a_notebook_run_out_of_order_says_so_when_a_cell_fails(session, public_cases, tmp_path):
+    path = out_of_order(tmp_path, counts=[2, 1])
+    for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
+        [problem] = [p.message for p in result.problems if p.code == "run-out-of-order"]
+        assert problem.startswith("this notebook was last run out of order in Jupyter (cell 0 ran as [2], "
+                                  "the later cell 1 as [1])")
+        assert "Restart & Run All" in problem
+    # run out of order, but every cell works from the top: nothing to say
+    fine = notebook(tmp_path, "fine.ipynb", CAROL, "x = 1", counts=[5, 2])
+    assert not [p for p in session.grade(fine).problems if p.code == "run-out-of-order"]
 
 
 def test_a_graded_name_spelt_otherwise_or_inside_a_class_is_named(session, public_cases, tmp_path):
