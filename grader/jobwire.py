@@ -335,6 +335,17 @@ def _refuse_objects(obj, arr) -> None:
         raise Unconvertible(message)
 
 
+def call_hint(target, exc: BaseException) -> str:
+    """A sentence on why a call failed before reaching the student's own code, or "": an array passed
+    to a function wrapped in `functools.lru_cache`/`cache`, which hashes its arguments. Looks only at
+    types, so no student code runs."""
+    if (type(exc) is TypeError and type(target).__name__ == "_lru_cache_wrapper"
+            and "unhashable" in BaseException.__str__(exc)):
+        return ("the function is wrapped in functools.lru_cache (or cache), which needs hashable arguments, "
+                "and arrays are not: remove the decorator")
+    return ""
+
+
 def snapshot(args: list) -> list:
     """Copies of a call's array arguments (and of the arrays in a dict argument), to tell afterwards
     whether the call changed them: the contract forbids it, and the student is told."""

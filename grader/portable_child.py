@@ -153,7 +153,8 @@ def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None,
     except RecursionError:
         return {"status": "error", "error": "RecursionError: maximum recursion depth exceeded"}
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
-        return {"status": "error", "error": explain(exc, sources)}
+        hint = jobwire.call_hint(namespace.get(case["name"]), exc)
+        return {"status": "error", "error": explain(exc, sources) + (f"\n{hint}" if hint else "")}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1139,7 +1139,8 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
                 event.update(status="error", error="RecursionError: maximum recursion depth exceeded")
             except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
                 try:
-                    event.update(status="error", error=explain(exc))
+                    hint = jobwire.call_hint(namespace.get(case["name"]), exc)
+                    event.update(status="error", error=explain(exc) + (f"\n{hint}" if hint else ""))
                 except Timeout:
                     event.update(status="timeout", error=f"took longer than {case_seconds:g} s")
                 except BaseException:  # noqa: BLE001 - describing must not lose the case

@@ -129,6 +129,9 @@ RETURNS = {
     "3c-gates": ("_gates = lstm_gate_jacobians\ndef lstm_gate_jacobians(params, x, h_prev):\n"
                  "    J = _gates(params, x, h_prev)\n    J['c_tilde'] = None\n    return J\n",
                  "['c_tilde'] is None, not an array"),
+    # a cache decorator on a function of arrays (TypeError: unhashable, raised before the student's code)
+    "2c-regime": ("import functools\n_regime = gradient_regime\n@functools.lru_cache(maxsize=None)\n"
+                  "def gradient_regime(W):\n    return _regime(W)\n", "wrapped in functools.lru_cache"),
     # a scalar for a matrix: its shape is (), not (1,)
     "3c-cell": ("def lstm_cell_jacobian(params, x, c_prev, o_prev):\n    return np.float64(1.0)\n", "got ()."),
 }
