@@ -34,6 +34,7 @@ class Defined:
 
     names: set[str] = field(default_factory=set)
     methods: dict[str, str] = field(default_factory=dict)    # method name -> "Class.method"
+    main_only: set[str] = field(default_factory=set)         # bound only under `if __name__ == "__main__":`
 
 
 def defined(source: str) -> Defined:
@@ -44,7 +45,24 @@ def defined(source: str) -> Defined:
     tree = _parse(source)
     if tree is not None:
         _collect(tree.body, found)
+        guarded = Defined()
+        for node in tree.body:
+            if isinstance(node, ast.If) and _is_main_guard(node.test):
+                _collect(node.body, guarded)
+        outside = Defined()
+        _collect([node for node in tree.body if not (isinstance(node, ast.If) and _is_main_guard(node.test))],
+                 outside)
+        found.main_only = guarded.names - outside.names
     return found
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    """`__name__ == "__main__"` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return (any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides)
+            and any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides))
 
 
 def _parse(source: str) -> ast.Module | None:
@@ -129,6 +147,11 @@ class Definitions:
             return folded[0]
         close = difflib.get_close_matches(name, every, n=1, cutoff=0.8)
         return close[0] if close else ""
+
+    def main_only(self, name: str) -> bool:
+        """Whether every unit that binds `name` binds it only under `if __name__ == "__main__":`."""
+        where = self.where(name)
+        return bool(where) and all(name in self.of(i).main_only for i in where)
 
     def method(self, name: str) -> str:
         """"Class.name" when `name` is defined only as a method of a top-level class."""

@@ -472,6 +472,9 @@ def _missing_cause(name: str, cells: list[CellReport], defs: Definitions, kind: 
     failed = _failed_before_defining(name, where, cells, kind)
     if failed:
         return failed[0].upper() + failed[1:]
+    if where and kind != NOTEBOOK and defs.main_only(name):
+        return (f"`{name}` is defined only under `if __name__ == \"__main__\":`, which does not run when the module "
+                "is imported to be graded: define it at top level, above that block")
     if where:
         return ""
     method = defs.method(name)

@@ -195,3 +195,14 @@ def test_a_graded_name_defined_twice_names_the_one_graded(session, public_cases,
     # a correct notebook that redefines a name (a first try, then the fix) hears nothing of it
     fixed = notebook(tmp_path, "fixed.ipynb", stub, CAROL)
     assert not [p for p in session.grade(fixed).problems if p.code == "redefined"]
+
+
+def test_a_module_that_defines_a_graded_name_under_its_main_guard_is_told(session, public_cases, tmp_path):
+    path = tmp_path / "hw3.py"
+    path.write_text(CAROL.replace("W_30 =", "_unused =") + '\nif __name__ == "__main__":\n'
+                    f"    W_30 = matrix_power_eig({W}, 30)\n    print(W_30)\n", encoding="utf-8")
+    for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
+        [message] = public_messages(result, "2c")
+        assert "`W_30` is defined only under `if __name__ == \"__main__\":`" in message
+    # in a notebook, __name__ is "__main__": the same code defines the name
+    assert session.grade(notebook(tmp_path, "guarded.ipynb", path.read_text())).score == 100
