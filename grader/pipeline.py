@@ -97,6 +97,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
                         for i, run in sorted(report.cells.items())]
         runtime = _import_problems(result.cells) + _run_out_of_order(program, result.cells)
         _blame_failed_import(result.cells, sources, defs, program.kind, report.shell_escapes)
+        _module_timeout(result.cells, program.kind)
         failed = {c.missing_module for c in result.cells if c.missing_module}
         result.problems += [p for module, p in _environment_problems(program, extras) if module not in failed]
         result.problems += runtime
@@ -365,6 +366,21 @@ def _import_cause(message: str, cells: list[CellReport], sources: dict[int, str]
 def _with_cause(message: str, cause: str) -> str:
     first, _, rest = message.partition("\n")
     return first + cause + (("\n" + rest) if rest else "")
+
+
+def _module_timeout(cells: list[CellReport], kind: str) -> None:
+    """A module that ran over its time limit ran its top-level code (a demo, a training loop) when it
+    was imported to be graded: say so in a module's words, and where such code goes."""
+    if kind == NOTEBOOK:
+        return
+    for cell in cells:
+        if cell.status == CellStatus.TIMEOUT and cell.error.startswith("the cell ran longer"):
+            first, _, rest = cell.error.partition("\n")
+            first = first.replace("the cell was skipped", "the rest of the module was skipped")
+            cell.error = (first.replace("the cell ", "the module's top-level code ", 1)
+                          + " (top-level code runs when the module is graded: put demos and training loops under "
+                            "`if __name__ == \"__main__\":`; the names defined before it stopped were graded)"
+                          + (("\n" + rest) if rest else ""))
 
 
 def _blame_failed_import(cells: list[CellReport], sources: dict[int, str], defs: Definitions | None = None,

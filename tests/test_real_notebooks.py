@@ -206,3 +206,19 @@ def test_a_module_that_defines_a_graded_name_under_its_main_guard_is_told(sessio
         assert "`W_30` is defined only under `if __name__ == \"__main__\":`" in message
     # in a notebook, __name__ is "__main__": the same code defines the name
     assert session.grade(notebook(tmp_path, "guarded.ipynb", path.read_text())).score == 100
+
+
+def test_a_module_whose_top_level_code_runs_too_long_is_told_where_it_belongs(public_cases, tmp_path):
+    """A training loop at the top of a module runs when the module is graded (the same words in the
+    sandboxed run: the pipeline words both)."""
+    from grader.protocol import Limits
+
+    path = tmp_path / "hw3.py"
+    path.write_text(CAROL + "\nfor epoch in range(10**12):\n    pass\n", encoding="utf-8")
+    result = selfcheck.check_file(path, public_cases, Limits(case_seconds=1.0, cell_seconds=0.5,
+                                                             submission_seconds=60.0))
+    assert result.score == result.max_score
+    [module] = result.cells
+    assert module.status == CellStatus.TIMEOUT
+    assert module.error.startswith("the module's top-level code ran longer than 0.5 s")
+    assert "`if __name__ == \"__main__\":`" in module.error
