@@ -34,6 +34,59 @@ def no_input(prompt: str = "") -> str:
                    "set the value in the code instead")
 
 
+def missing_module(exc: BaseException) -> str:
+    """The top-level name of the module an import could not find ("" for any other error)."""
+    if not isinstance(exc, ImportError):
+        return ""
+    name = getattr(exc, "name", None)
+    if not isinstance(name, str) or not name:
+        return ""
+    top = name.split(".")[0]
+    return top if top.isidentifier() and len(top) <= 100 else ""
+
+
+class ImportGate:
+    """A meta-path finder that lets student code import only the graded environment's modules.
+
+    Installed in the self-check, sandboxed or not (the grader sends the list): on a student's
+    machine `import torch` works, and a check that passed would say nothing of the cell that fails
+    when graded. Only imports made by student code itself are gated (a library importing its own
+    dependencies is not), and only top-level modules that are neither in the list, nor standard,
+    nor files of the submission's own directory. `is_student(filename)` says which code is the
+    student's.
+    """
+
+    def __init__(self, allowed, is_student: Callable[[str], bool]):
+        self.allowed = set(allowed) | set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
+        self.is_student = is_student
+
+    def find_spec(self, name, path=None, target=None):
+        if path is not None or name in self.allowed or not self._from_student():
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name)
+        origin = getattr(spec, "origin", None) or ""
+        locations = list(getattr(spec, "submodule_search_locations", None) or ())
+        if spec is None or any(self.is_student(p) for p in [origin] + locations if p):
+            return None                # not installed anyway, or the submission's own file
+        raise ModuleNotFoundError(f"No module named '{name}' (it is installed here, but not where this is graded)",
+                                  name=name)
+
+    def _from_student(self) -> bool:
+        frame = sys._getframe(2)
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if not (filename.startswith("<frozen importlib") or "/importlib/" in filename
+                    or "\\importlib\\" in filename):
+                return self.is_student(filename)
+            frame = frame.f_back
+        return False
+
+    def invalidate_caches(self) -> None:
+        pass
+
+
 class _MemoryDB(dict):
     """The part of IPython's PickleShareDB that `%cd`, `%bookmark` and `%store` use, in memory."""
 

@@ -222,3 +222,27 @@ def test_a_module_whose_top_level_code_runs_too_long_is_told_where_it_belongs(pu
     assert module.status == CellStatus.TIMEOUT
     assert module.error.startswith("the module's top-level code ran longer than 0.5 s")
     assert "`if __name__ == \"__main__\":`" in module.error
+
+
+# ------------------------------------------------------------------------------------------------
+# `grader check` runs as the grading does: the graded environment's imports only, and says so
+
+
+def test_the_portable_check_gates_imports_and_names_them_as_the_sandboxed_check_does(config, public_session,
+                                                                                      public_cases, tmp_path):
+    """`PIL` is installed here (matplotlib needs it) but not promised by the graded environment; a
+    student whose machine has a package the grading lacks must hear it from `grader check`."""
+    path = notebook(tmp_path, "imports.ipynb", "import numpy as np\nimport PIL\nfrom PIL import Image",
+                    "try:\n    import pandas as pd\nexcept ImportError:\n    pd = None", CAROL, "img = Image.new('L', (2, 2))")
+    sandboxed = public_session.grade(path)
+    portable = selfcheck.check_file(path, public_cases, environment=config.environment)
+    for result in (sandboxed, portable):
+        assert result.score == result.max_score
+        assert [(c.index, c.status, c.missing_module) for c in result.cells if c.status != CellStatus.OK] == [
+            (0, CellStatus.ERROR, "PIL"), (3, CellStatus.ERROR, "")]
+        problems = [p.message for p in result.problems]
+        assert any(m.startswith("cell 0 failed on `import PIL`: `PIL` is not available when this is graded")
+                   for m in problems), problems
+        assert any(m.startswith("`pandas` is not available when this is graded (cell 1, line 2") for m in problems)
+        assert "probably because cell 0 failed on `import PIL`" in result.cells[-1].error
+    assert [p.code for p in portable.problems] == [p.code for p in sandboxed.problems]
