@@ -246,3 +246,16 @@ def test_the_portable_check_gates_imports_and_names_them_as_the_sandboxed_check_
         assert any(m.startswith("`pandas` is not available when this is graded (cell 1, line 2") for m in problems)
         assert "probably because cell 0 failed on `import PIL`" in result.cells[-1].error
     assert [p.code for p in portable.problems] == [p.code for p in sandboxed.problems]
+
+
+def test_notebook_progress_bars_do_not_cost_the_cell_that_holds_them(config, session, public_cases, tmp_path):
+    """`tqdm.notebook` draws ipywidgets, which Jupyter has and the graded environment does not: the
+    bars become text bars, and the training loop's cell (which defines a graded name after the loop)
+    runs as in Jupyter."""
+    loop = ("from tqdm.notebook import tqdm, trange\nlosses = []\nfor epoch in trange(3, desc='epochs'):\n"
+            "    for step in tqdm(range(2), leave=False, display=False):\n        losses.append(epoch * step)\n"
+            "W_30 = _w30\n")
+    path = notebook(tmp_path, "bars.ipynb", CAROL.replace("W_30 =", "_w30 ="), loop)
+    for result in (session.grade(path), selfcheck.check_file(path, public_cases, environment=config.environment)):
+        assert [c.error for c in result.cells if c.status != CellStatus.OK] == []
+        assert result.score == result.max_score
