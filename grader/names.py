@@ -35,6 +35,7 @@ class Defined:
     names: set[str] = field(default_factory=set)
     methods: dict[str, str] = field(default_factory=dict)    # method name -> "Class.method"
     main_only: set[str] = field(default_factory=set)         # bound only under `if __name__ == "__main__":`
+    assigned: dict[str, int] = field(default_factory=dict)   # name -> line, when its last binding is `name = ...`
 
 
 def defined(source: str) -> Defined:
@@ -87,8 +88,10 @@ def _collect(body: list[ast.stmt], found: Defined) -> None:
     for node in body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             found.names.add(node.name)
+            found.assigned.pop(node.name, None)
         elif isinstance(node, ast.ClassDef):
             found.names.add(node.name)
+            found.assigned.pop(node.name, None)
             for item in node.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     found.methods.setdefault(item.name, f"{node.name}.{item.name}")
@@ -98,6 +101,7 @@ def _collect(body: list[ast.stmt], found: Defined) -> None:
                 for name in ast.walk(target):
                     if isinstance(name, ast.Name):
                         found.names.add(name.id)
+                        found.assigned[name.id] = node.lineno
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 if alias.name != "*":
@@ -147,6 +151,14 @@ class Definitions:
             return folded[0]
         close = difflib.get_close_matches(name, every, n=1, cutoff=0.8)
         return close[0] if close else ""
+
+    def rebound(self, name: str) -> tuple[int, int] | None:
+        """(unit, line) when the last unit that binds `name` does so by an assignment (`f = f(W, x)`
+        replaces the function `f` with its result), else None."""
+        where = self.where(name)
+        if not where or name not in self.of(where[-1]).assigned:
+            return None
+        return where[-1], self.of(where[-1]).assigned[name]
 
     def main_only(self, name: str) -> bool:
         """Whether every unit that binds `name` binds it only under `if __name__ == "__main__":`."""

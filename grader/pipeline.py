@@ -116,7 +116,8 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         _blame_failed_import_in_cases(question.cases, result.cells, sources, defs, program.kind, question.name)
     result.questions += questions
     result.problems += judged.changed_arguments()
-    result.problems += _redefined(questions, defs, program.kind)
+    result.problems += _redefined(questions, defs, program.kind,
+                                  {q.id: q.call for q in case_set.assignment.questions})
     result.staff, result.wrong_answers = judged.staff, judged.wrong
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
@@ -428,7 +429,8 @@ def _run_out_of_order(program: Program, cells: list[CellReport]) -> list[Problem
                     "top: use Kernel → Restart & Run All to see the same errors before handing in")]
 
 
-def _redefined(questions: list[QuestionResult], defs: Definitions, kind: str) -> list[Problem]:
+def _redefined(questions: list[QuestionResult], defs: Definitions, kind: str,
+               calls: dict[str, bool]) -> list[Problem]:
     """A graded name that a notebook defines in several cells and that does not pass: the last
     definition is the one graded (as after Restart & Run All), perhaps not the one the student meant."""
     if kind != NOTEBOOK:
@@ -438,7 +440,14 @@ def _redefined(questions: list[QuestionResult], defs: Definitions, kind: str) ->
         if question.status == QuestionStatus.PASSED or not question.name:
             continue
         where = defs.where(question.name)
-        if len(where) > 1:
+        rebound = defs.rebound(question.name) if calls.get(question.id) else None
+        if rebound and len(where) > 1:
+            unit, line = rebound
+            text = clean(nth_line(defs.sources.get(unit, ""), line).strip(), 80)
+            problems.append(Problem("redefined", f"cell {unit} assigns `{question.name}` a value (line {line}: "
+                                    f"`{text}`), which replaces the function defined above it: the cells run from "
+                                    "the top, so that value is what is graded; give it another name"))
+        elif len(where) > 1:
             cells = ", ".join(str(i) for i in where[:-1][:6]) + (" …" if len(where) > 7 else "")
             problems.append(Problem("redefined", f"`{question.name}` is defined in cells {cells} and {where[-1]}: "
                                     f"the cells run from the top, so the definition in cell {where[-1]} is the one "

@@ -192,6 +192,12 @@ def test_a_graded_name_defined_twice_names_the_one_graded(session, public_cases,
         [problem] = [p.message for p in result.problems if p.code == "redefined"]
         assert problem.startswith("`sigmoid_jacobian` is defined in cells 0 and 2: ")
         assert "the definition in cell 2 is the one graded" in problem
+    # the function replaced by its own result, while trying it out
+    tried = notebook(tmp_path, "tried.ipynb", CAROL, "W = np.ones((3, 2))\nsigmoid_jacobian = sigmoid_jacobian(W, np.ones(2))")
+    for result in (session.grade(tried), selfcheck.check_file(tried, public_cases)):
+        [problem] = [p.message for p in result.problems if p.code == "redefined"]
+        assert problem.startswith("cell 1 assigns `sigmoid_jacobian` a value (line 2: `sigmoid_jacobian = "
+                                  "sigmoid_jacobian(W, np.ones(2))`), which replaces the function")
     # a correct notebook that redefines a name (a first try, then the fix) hears nothing of it
     fixed = notebook(tmp_path, "fixed.ipynb", stub, CAROL)
     assert not [p for p in session.grade(fixed).problems if p.code == "redefined"]
