@@ -399,8 +399,8 @@ def _blame_failed_import(cells: list[CellReport], sources: dict[int, str], defs:
             cell.error = _with_cause(cell.error, cause)
 
 
-MISSING_FILE = re.compile(r"(FileNotFoundError|OSError|IOError)\b.*(No such file or directory|not found)|"
-                          r"Exception: File `.*` not found")
+MISSING_FILE = re.compile(r"FileNotFoundError: |No such file or directory|Exception: File `.*` not found|"
+                          r"was not found in history, as a file")
 
 
 def _file_cause(message: str, shell_escapes: list[str]) -> str:
