@@ -124,13 +124,16 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     return result
 
 
-def judge_all(case_set: CaseSet, report: RunReport) -> list[QuestionResult]:
+def judge_all(case_set: CaseSet, report: RunReport, problems: list[Problem] | None = None) -> list[QuestionResult]:
     """Every question of `case_set` judged on the answers of `report` (used by `grader.jupyter`,
-    whose answers come from the live kernel rather than from a run of a file)."""
+    whose answers come from the live kernel rather than from a run of a file); what the answers
+    show of the code (a function that changes its arguments) goes to `problems`."""
     judged = Judged(case_set)
     for answer in report.answers.values():
         judged(answer)
     judged.raise_fault()
+    if problems is not None:
+        problems += judged.changed_arguments()
     return judged.questions()
 
 

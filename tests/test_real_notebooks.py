@@ -265,3 +265,21 @@ def test_notebook_progress_bars_do_not_cost_the_cell_that_holds_them(config, ses
     for result in (session.grade(path), selfcheck.check_file(path, public_cases, environment=config.environment)):
         assert [c.error for c in result.cells if c.status != CellStatus.OK] == []
         assert result.score == result.max_score
+
+
+def test_the_kernel_check_tells_of_changed_arguments_too(config):
+    """`grader.check()` in Jupyter calls the live definitions: the same words as `grader check`."""
+    import numpy as np
+
+    from grader import jupyter
+
+    def sigmoid_jacobian(W, x):
+        s = 1 / (1 + np.exp(-(W @ x)))
+        W *= (s * (1 - s))[:, None]
+        return W
+
+    report = jupyter.check("1a", namespace={"sigmoid_jacobian": sigmoid_jacobian}, config=config)
+    assert report.passed
+    [problem] = [p.message for p in report.result.problems if p.code == "changes-arguments"]
+    assert problem.startswith("`sigmoid_jacobian` changes its argument `W` in place")
+    assert "changes its argument `W`" in str(report)
