@@ -380,7 +380,8 @@ def _module_timeout(cells: list[CellReport], kind: str) -> None:
     for cell in cells:
         if cell.status == CellStatus.TIMEOUT and cell.error.startswith("the cell ran longer"):
             first, _, rest = cell.error.partition("\n")
-            first = first.replace("the cell was skipped", "the rest of the module was skipped")
+            first = first.replace("the cell was skipped", "the module was skipped").replace(
+                "it was skipped", "the module was skipped")
             cell.error = (first.replace("the cell ", "the module's top-level code ", 1)
                           + " (top-level code runs when the module is graded: put demos and training loops under "
                             "`if __name__ == \"__main__\":`; the names defined before it stopped were graded)"
@@ -399,7 +400,8 @@ def _blame_failed_import(cells: list[CellReport], sources: dict[int, str], defs:
                 cause = _name_cause(cell.error, cells, defs, kind, at=cell.index)
             if not cause:
                 cause = _file_cause(cell.error, shell_escapes or [])
-            cell.error = _with_cause(cell.error, cause)
+            if cause:
+                cell.error = clean(_with_cause(cell.error, cause), 1600)
 
 
 MISSING_FILE = re.compile(r"FileNotFoundError: |No such file or directory|Exception: File `.*` not found|"
@@ -526,7 +528,8 @@ def _blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellRepo
             cause = _import_cause(case.message, cells, sources) if any(c.missing_module for c in cells) else ""
             if not cause and defs is not None and UNDEFINED.search(case.message.split("\n")[0]):
                 cause = _name_cause(case.message, cells, defs, kind)
-            case.message = _with_cause(case.message, cause)
+            if cause:
+                case.message = clean(_with_cause(case.message, cause), 1600)
         elif case.status == MISSING and defs is not None and name:
             cause = _missing_cause(name, cells, defs, kind)
             if cause:

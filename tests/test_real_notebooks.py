@@ -283,3 +283,21 @@ def test_the_kernel_check_tells_of_changed_arguments_too(config):
     [problem] = [p.message for p in report.result.problems if p.code == "changes-arguments"]
     assert problem.startswith("`sigmoid_jacobian` changes its argument `W` in place")
     assert "changes its argument `W`" in str(report)
+
+
+def test_definitions_are_read_from_cells_with_magics_and_within_a_budget():
+    from grader import names
+
+    cell = "%matplotlib inline\n!pip install numpy\nimport numpy as np\nfor k in range(2):\n    pass\n" \
+           "def f(x):\n    y = 1\n    return x\nclass Model:\n    def g(self):\n        pass\nh = f\n" \
+           "if __name__ == '__main__':\n    W_30 = 1\n"
+    found = names.defined(cell)
+    assert found.names == {"np", "k", "f", "Model", "h", "W_30"}
+    assert found.methods == {"g": "Model.g"} and found.main_only == {"W_30"} and found.assigned["h"] == 12
+    assert names.defined("%%writefile helpers.py\ndef f():\n    pass\n").names == set()
+    assert names.defined("%%time\ndef f():\n    pass\n").names == {"f"}
+    defs = names.Definitions({0: "def bptt_gradient(): pass", 1: "x = (" * 10, 2: "ALWAYS_positive = 1"})
+    assert defs.spelt_like("bptt_grad") == "bptt_gradient" and defs.spelt_like("ALWAYS_POSITIVE") == "ALWAYS_positive"
+    assert defs.where("x") == [] and defs.spelt_like("unrelated_name") == ""
+    huge = names.Definitions({0: "x = 1\n" * (names.BUDGET // 6 + 1), 1: "def f(): pass"})
+    assert huge.where("f") == []         # past the budget: nothing read, nothing claimed
