@@ -122,9 +122,9 @@ class _TextBarsLoader:
 
     def exec_module(self, module) -> None:
         self.loader.exec_module(module)
-        if getattr(module, "IProgress", True) is not None:
-            return                     # the widgets are there: Jupyter's own bars
-        from tqdm.std import tqdm as text_bar
+        text_bar = getattr(module, "std_tqdm", None)       # tqdm.notebook's own import of the text bar
+        if getattr(module, "IProgress", True) is not None or not isinstance(text_bar, type):
+            return                     # the widgets are there (Jupyter's own bars), or a tqdm not known here
 
         class tqdm_notebook(text_bar):                      # noqa: N801 - tqdm's own name
             def __init__(self, *args, display=True, **kwargs):
