@@ -398,6 +398,8 @@ def array_bytes(encoded: dict) -> int:
 
 
 def _encode_array_dict(obj, keys: list, limit: int) -> dict:
+    if obj is None:
+        raise Unconvertible(NO_RETURN)
     if not hasattr(obj, "keys") or not hasattr(obj, "__getitem__"):
         raise Unconvertible(f"returned {type(obj).__name__}; expected a dict with keys {keys}")
     try:
@@ -424,12 +426,16 @@ def _encode_array_dict(obj, keys: list, limit: int) -> dict:
 
 
 def _encode_label(obj, keys: list, limit: int) -> str:
+    if obj is None:
+        raise Unconvertible(NO_RETURN)
     if not isinstance(obj, str):
         raise Unconvertible(f"returned {type(obj).__name__}; expected a string")
     return str.__str__(obj)[:LABEL_CHARS]
 
 
 def _encode_name_set(obj, keys: list, limit: int) -> list:
+    if obj is None:
+        raise Unconvertible(NO_RETURN)
     if not isinstance(obj, (set, frozenset, list, tuple)):
         raise Unconvertible(f"returned {type(obj).__name__}; expected a set of names")
     items = list(obj)

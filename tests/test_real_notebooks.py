@@ -132,6 +132,8 @@ RETURNS = {
     # a cache decorator on a function of arrays (TypeError: unhashable, raised before the student's code)
     "2c-regime": ("import functools\n_regime = gradient_regime\n@functools.lru_cache(maxsize=None)\n"
                   "def gradient_regime(W):\n    return _regime(W)\n", "wrapped in functools.lru_cache"),
+    # a label computed and printed, not returned
+    "3-step": ("def lstm_step(params, x, h_prev, c_prev):\n    print('todo')\n", "returned None: the function ends"),
     # a scalar for a matrix: its shape is (), not (1,)
     "3c-cell": ("def lstm_cell_jacobian(params, x, c_prev, o_prev):\n    return np.float64(1.0)\n", "got ()."),
 }
