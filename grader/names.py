@@ -24,6 +24,8 @@ from . import pysource
 _FOREIGN_CELL_MAGICS = re.compile(r"%%\s*(writefile|file|bash|sh|script|html|javascript|js|latex|markdown|svg|"
                                   r"perl|ruby|python2|python3|pypy|system|sx)\b")
 _MAGIC_LINE = re.compile(r"^\s*(%|!)")
+_PLAIN_DEFINITION = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)",
+                               re.MULTILINE)
 PARSE_LIMIT = 256 * 2**10       # characters of one unit read here (a bigger one is not read)
 
 
@@ -43,17 +45,21 @@ def defined(source: str) -> Defined:
     found = Defined()
     if len(source) > PARSE_LIMIT:
         return found
+    if _FOREIGN_CELL_MAGICS.match(source.lstrip()):
+        return found                   # its body is not Python that runs here
     tree = _parse(source)
-    if tree is not None:
-        _collect(tree.body, found)
-        guarded = Defined()
-        for node in tree.body:
-            if isinstance(node, ast.If) and _is_main_guard(node.test):
-                _collect(node.body, guarded)
-        outside = Defined()
-        _collect([node for node in tree.body if not (isinstance(node, ast.If) and _is_main_guard(node.test))],
-                 outside)
-        found.main_only = guarded.names - outside.names
+    if tree is None:
+        # Python cannot read it (a syntax error: the cell fails as a whole): its top-level `def`,
+        # `class` and `name =` lines still say what it was meant to define.
+        for match in _PLAIN_DEFINITION.finditer(source):
+            found.names.add(match.group(1) or match.group(2))
+        return found
+    _collect(tree.body, found)
+    guarded, outside = Defined(), Defined()
+    _collect([n for node in tree.body if isinstance(node, ast.If) and _is_main_guard(node.test) for n in node.body],
+             guarded)
+    _collect([node for node in tree.body if not (isinstance(node, ast.If) and _is_main_guard(node.test))], outside)
+    found.main_only = guarded.names - outside.names
     return found
 
 

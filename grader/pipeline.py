@@ -492,6 +492,8 @@ def _failed_before_defining(name: str, where: list[int], cells: list[CellReport]
     cell = status[where[-1]]
     first = clean(cell.error.split("\n")[0], 160) if cell.error else str(cell.status)
     unit = code_unit(kind, cell.index)
+    if re.search(r"\b(SyntaxError|IndentationError|TabError): ", first):
+        return f"{unit}, which defines `{name}`, did not run at all, since Python cannot read it: {first}"
     return f"{unit}, which defines `{name}`, stopped before defining it: {first}"
 
 

@@ -98,6 +98,16 @@ def test_a_graded_name_spelt_otherwise_or_inside_a_class_is_named(session, publi
             assert all(words in m for m in messages), (qid, messages)
 
 
+def test_a_graded_name_in_a_cell_python_cannot_read_names_that_cell(public_session, public_cases, tmp_path):
+    """erin's shape: the cell that defines `gradient_regime` has a syntax error further down."""
+    broken = "def gradient_regime(W):\n    rho = max(abs(np.linalg.eigvals(W)))\n    if rho < 1\n        return 'vanishing'\n"
+    path = notebook(tmp_path, "syntax.ipynb", CAROL.replace("def gradient_regime", "def _regime"), broken)
+    for result in (public_session.grade(path), selfcheck.check_file(path, public_cases)):
+        messages = public_messages(result, "2c-regime")
+        assert messages and all("Cell 1, which defines `gradient_regime`, did not run at all, since Python "
+                                "cannot read it: line 3 (cell 1): SyntaxError" in m for m in messages), messages
+
+
 def test_a_module_that_stopped_names_where(session, tmp_path):
     path = tmp_path / "hw3.py"
     path.write_text(CAROL.replace("W_30 =", "W_30 = undefined_helper() +"), encoding="utf-8")
