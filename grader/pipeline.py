@@ -559,7 +559,8 @@ def _import_problems(cells: list[CellReport]) -> list[Problem]:
             seen.add(cell.missing_module)
             problems.append(Problem("import-failed", f"cell {cell.index} failed on `import {cell.missing_module}`: "
                                     f"`{cell.missing_module}` is not available when this is graded, so nothing "
-                                    "after that import in the cell ran (names it defines are missing below)"))
+                                    "after that import in the cell ran (names it defines are missing below); if it "
+                                    "is a file of your own, only the submitted file is graded: put its code in it"))
     return problems
 
 

@@ -266,6 +266,14 @@ def test_the_portable_check_gates_imports_and_names_them_as_the_sandboxed_check_
     assert [p.code for p in portable.problems] == [p.code for p in sandboxed.problems]
 
 
+def test_a_helper_module_that_was_not_handed_in_is_named_as_such(public_session, tmp_path):
+    path = notebook(tmp_path, "helper.ipynb", "from hw3_utils import sigmoid\nimport numpy as np", CAROL)
+    result = public_session.grade(path)
+    [problem] = [p.message for p in result.problems if p.code == "import-failed"]
+    assert problem.startswith("cell 0 failed on `import hw3_utils`")
+    assert "if it is a file of your own, only the submitted file is graded" in problem
+
+
 def test_notebook_progress_bars_do_not_cost_the_cell_that_holds_them(config, session, public_cases, tmp_path):
     """`tqdm.notebook` draws ipywidgets, which Jupyter has and the graded environment does not: the
     bars become text bars, and the training loop's cell (which defines a graded name after the loop)
