@@ -4,9 +4,9 @@
 Real notebooks are run out of order while they are written: a cell uses a function that a cell
 further down defines, and the saved notebook works in the student's kernel but not from the top,
 which is how it is graded (as Jupyter's Restart & Run All runs it). Or the cell that defines a
-graded name failed before reaching it; or the name is spelt differently (`bptt_gradient` for
-`bptt_grad`), or defined only as a method inside a class. A report that says only "`bptt_grad` is
-not defined" leaves the student to guess which; these say which.
+graded name failed before reaching it; or the name is spelt differently (`grad_loss` for `grad`),
+or defined only as a method inside a class. A report that says only "`grad` is not defined" leaves
+the student to guess which; these say which.
 
 Generic: nothing here knows the homework. Every source is parsed through `grader.pysource`; a cell
 that Python cannot parse (IPython magics) is read with its magic and shell lines left out.
