@@ -87,7 +87,7 @@ def cmd_check(args) -> int:
         with Session(config, visibility="public", case_set=cases) as session:
             result = session.grade(args.submission)
     else:
-        result = selfcheck.check_file(args.submission, cases, config.limits)
+        result = selfcheck.check_file(args.submission, cases, config.limits, config.environment)
     written = selfcheck.written_status(args.submission, cases.assignment) if (
         result.status != UNREADABLE and not args.questions and args.submission.endswith(".ipynb")) else []
     print(selfcheck_view.text(result, written, args.submission, lang=lang))

@@ -254,10 +254,16 @@ def encode_array(obj, limit: int = ANSWER_BYTES) -> dict:
     """
     import numpy as np
 
+    if obj is None:
+        # numpy turns None into NaN: a function without `return` would read as an array of shape (1,)
+        raise Unconvertible(NO_RETURN)
     try:
         arr = np.asarray(obj)
     except Exception as exc:  # noqa: BLE001 - student objects can raise anything
-        raise Unconvertible(f"cannot be turned into an array ({type(exc).__name__}: {short(str(exc), 300)})")
+        raise Unconvertible(_not_one_array(obj) or
+                            f"cannot be turned into an array ({type(exc).__name__}: {short(str(exc), 300)})")
+    if arr.dtype.kind == "O" and arr.size <= MAX_ELEMENTS:
+        _refuse_objects(obj, arr)
     imag = None
     if arr.dtype.kind == "c":
         if np.any(arr.imag != 0):
@@ -274,11 +280,116 @@ def encode_array(obj, limit: int = ANSWER_BYTES) -> dict:
         raise TooLarge(8 * arr.size, limit)
     if arr.size > MAX_ELEMENTS:
         raise Unconvertible(f"returned {arr.size} numbers; that is far too many for this answer")
-    plain = np.ascontiguousarray(arr, dtype="<f8")
+    plain = np.ascontiguousarray(arr, dtype="<f8").reshape(arr.shape)     # a scalar stays a scalar, shape ()
     encoded = {"shape": list(plain.shape), "b64": base64.b64encode(plain.tobytes()).decode()}
     if imag is not None:
         encoded["imag_b64"] = base64.b64encode(np.ascontiguousarray(imag, dtype="<f8").tobytes()).decode()
     return encoded
+
+
+NO_RETURN = ("returned None: the function ends without `return <answer>` (printing the answer, or storing it "
+             "in a variable, does not return it)")
+
+
+def _kind_of(obj) -> str:
+    """"ndarray (2, 2)", "dict", "float": what one returned item is, in a few words."""
+    shape = getattr(obj, "shape", None)
+    name = type(obj).__name__
+    return f"{name} {tuple(shape)}" if isinstance(shape, tuple) else name
+
+
+def _not_one_array(obj) -> str:
+    """Why a returned tuple or list is not one array (items of different shapes or kinds): "" when
+    it is not a tuple or list."""
+    if not isinstance(obj, (tuple, list)) or not obj:
+        return ""
+    kinds = ", ".join(_kind_of(item) for item in obj[:4]) + (", …" if len(obj) > 4 else "")
+    return (f"returned a {type(obj).__name__} of {len(obj)} items ({kinds}), which is not one array: return the "
+            "answer alone (not with a cache or other values)")
+
+
+def _refuse_objects(obj, arr) -> None:
+    """An array of Python objects is an answer only when every item is a number: numpy would turn
+    None into NaN and fail on the rest with a message about `float()`; say what came back."""
+    import numpy as np
+
+    if arr.ndim == 0:
+        item = arr.item()
+        if isinstance(item, (int, float, complex)):
+            return
+        name = type(item).__name__
+        hint = ""
+        if hasattr(item, "__next__") or name == "generator":
+            hint = ": build the array from it (`np.array(list(...))`)"
+        elif callable(getattr(item, "numpy", None)):
+            hint = ": it has a `.numpy()` method; return what that returns"
+        raise Unconvertible(f"returned `{name}`, not an array of numbers{hint}")
+    if any(item is None for item in arr.flat):
+        index = next(i for i, item in enumerate(arr.flat) if item is None)
+        where = tuple(int(i) for i in np.unravel_index(index, arr.shape))
+        raise Unconvertible(f"returned an array that holds None (first at index {where}): a value was never "
+                            "computed, or a helper function ends without `return`")
+    message = _not_one_array(obj)
+    if message and not all(isinstance(item, (int, float, complex)) or getattr(item, "shape", None) == ()
+                           for item in arr.flat):
+        raise Unconvertible(message)
+
+
+def call_hint(target, exc: BaseException) -> str:
+    """A sentence on why a call failed before reaching the student's own code, or "": an array passed
+    to a function wrapped in `functools.lru_cache`/`cache`, which hashes its arguments. Looks only at
+    types, so no student code runs."""
+    if (type(exc) is TypeError and type(target).__name__ == "_lru_cache_wrapper"
+            and "unhashable" in BaseException.__str__(exc)):
+        return ("the function is wrapped in functools.lru_cache (or cache), which needs hashable arguments, "
+                "and arrays are not: remove the decorator")
+    return ""
+
+
+def snapshot(args: list) -> list:
+    """Copies of a call's array arguments (and of the arrays in a dict argument), to tell afterwards
+    whether the call changed them: the contract forbids it, and the student is told."""
+    import numpy as np
+
+    copies = []
+    for arg in args:
+        if type(arg) is np.ndarray:
+            copies.append(arg.copy())
+        elif type(arg) is dict:
+            copies.append({k: v.copy() for k, v in arg.items() if type(v) is np.ndarray})
+        else:
+            copies.append(None)
+    return copies
+
+
+def changed_arguments(target, args: list, before: list) -> list[str]:
+    """The names of the arguments that the call changed in place (for a dict argument, a key added,
+    removed, rebound or changed): the names of a plain function's parameters, else "argument N".
+    Reads only the grader's own arrays and the function's code object: no student code runs."""
+    import numpy as np
+
+    def same(now, then) -> bool:
+        return (type(now) is np.ndarray and now.shape == then.shape
+                and bool(np.array_equal(now, then, equal_nan=True)))
+
+    changed = []
+    for position, (arg, then) in enumerate(zip(args, before)):
+        if then is None:
+            continue
+        if isinstance(then, dict):
+            keys = list(arg.keys()) if type(arg) is dict else []
+            ok = set(keys) == set(then) and all(same(arg[k], v) for k, v in then.items())
+        else:
+            ok = same(arg, then)
+        if not ok:
+            changed.append(position)
+    if not changed:
+        return []
+    names: tuple = ()
+    if type(target) is type(snapshot):          # a plain function (not a student object posing as one)
+        code = target.__code__
+        names = code.co_varnames[:code.co_argcount]
+    return [str(names[i]) if i < len(names) else f"argument {i + 1}" for i in changed]
 
 
 def array_bytes(encoded: dict) -> int:
@@ -287,6 +398,8 @@ def array_bytes(encoded: dict) -> int:
 
 
 def _encode_array_dict(obj, keys: list, limit: int) -> dict:
+    if obj is None:
+        raise Unconvertible(NO_RETURN)
     if not hasattr(obj, "keys") or not hasattr(obj, "__getitem__"):
         raise Unconvertible(f"returned {type(obj).__name__}; expected a dict with keys {keys}")
     try:
@@ -299,20 +412,30 @@ def _encode_array_dict(obj, keys: list, limit: int) -> dict:
     encoded, used = {}, 0
     for k in keys:
         try:
-            encoded[k] = encode_array(obj[k], limit - used)
+            value = obj[k]
+            if value is None:
+                raise Unconvertible(f"[{k!r}] is None, not an array: that value was never computed or returned")
+            encoded[k] = encode_array(value, limit - used)
         except TooLarge as exc:
             raise TooLarge(used + exc.size, limit) from None
+        except Unconvertible as exc:
+            text = str(exc)
+            raise Unconvertible(text if text.startswith("[") else f"[{k!r}] {text}") from None
         used += 8 * math.prod(encoded[k]["shape"])
     return encoded
 
 
 def _encode_label(obj, keys: list, limit: int) -> str:
+    if obj is None:
+        raise Unconvertible(NO_RETURN)
     if not isinstance(obj, str):
         raise Unconvertible(f"returned {type(obj).__name__}; expected a string")
     return str.__str__(obj)[:LABEL_CHARS]
 
 
 def _encode_name_set(obj, keys: list, limit: int) -> list:
+    if obj is None:
+        raise Unconvertible(NO_RETURN)
     if not isinstance(obj, (set, frozenset, list, tuple)):
         raise Unconvertible(f"returned {type(obj).__name__}; expected a set of names")
     items = list(obj)

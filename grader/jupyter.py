@@ -94,7 +94,7 @@ def check(*questions: str, namespace: dict | None = None, notebook: str | os.Pat
                     max_score=case_set.assignment.max_score, assignment=case_set.assignment.name,
                     grader_version=__version__, case_set=case_set.digest, visibility="public",
                     isolation=ISOLATION, seconds=round(report.seconds, 3))
-    result.questions = judge_all(case_set, report)
+    result.questions = judge_all(case_set, report, result.problems)
     result.score = round(sum(q.score for q in result.questions), 4)
     lang = lang or getattr(config, "lang", None)
     out = CheckReport(result, lang=lang, notes=list(report.notes))

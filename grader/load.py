@@ -52,6 +52,8 @@ class Program:
     markdown: list[Unit] = field(default_factory=list)   # markdown cells, or a written submission's text
     notes: list[tuple[str, str]] = field(default_factory=list)  # (code, message) worth reporting
     sha256: str = ""
+    # A notebook's code cells as last run in Jupyter: (cell index, execution_count), for those saved with one
+    execution_counts: list[tuple[int, int]] = field(default_factory=list)
 
     def to_worker(self) -> dict:
         return {"kind": self.kind, "filename": os.path.basename(self.filename),
@@ -239,6 +241,7 @@ def _notebook(name: str, text: str) -> Program:
     elif language != "python":
         raise LoadError("foreign-kernel", f"{name} is a {language} notebook; this homework must be written in Python")
     units, markdown = [], []
+    counts: list[tuple[int, int]] = []
     odd = []
     for index, cell in enumerate(cells):
         source = cell.get("source", "")
@@ -251,6 +254,9 @@ def _notebook(name: str, text: str) -> Program:
         source = _valid_text(source)
         if kind == "code":
             units.append(Unit(index, source))
+            count = cell.get("execution_count", cell.get("prompt_number"))
+            if type(count) is int and source.strip():
+                counts.append((index, count))
         else:
             markdown.append(Unit(index, source))
     if odd:
@@ -262,7 +268,7 @@ def _notebook(name: str, text: str) -> Program:
         raise LoadError("too-many-cells", f"{name} has {len(units)} code cells; the limit is {MAX_CODE_CELLS}")
     if not units:
         notes.append(("no-code", "the notebook has no code cells"))
-    return Program(NOTEBOOK, name, units, markdown, notes)
+    return Program(NOTEBOOK, name, units, markdown, notes, execution_counts=counts)
 
 
 def _upgraded(name: str, raw: dict) -> dict:

@@ -20,10 +20,11 @@ from . import __version__
 from .compare import ComplexArray, compare, describe, describe_input
 from .kinds import kind_of
 from .diagnose import consistent_variants, locate, matching_variants, named
-from .load import WRITTEN, LoadError, Program, load
+from .load import NOTEBOOK, WRITTEN, LoadError, Program, load
+from .names import Definitions
 from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, TIMEOUT,
                       UNREADABLE, AnswerPrint, CaseResult, CellReport, CellStatus, Problem,
-                      QuestionResult, Result, StaffCase)
+                      QuestionResult, QuestionStatus, Result, StaffCase, code_unit)
 from .protocol import CallSpec, CellRun, RawAnswer, RunReport, Sink
 from .score import question_result
 from .similarity import answer_digest
@@ -81,6 +82,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         result.written = extras.collect_written(program, case_set.assignment)
 
     sources = {unit.index: unit.source for unit in program.units}
+    defs = Definitions(sources)
     judged = Judged(case_set)
     if program.kind == WRITTEN:
         for answer in _written_answers(program, case_set, extras).values():
@@ -93,8 +95,9 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         result.cells = [CellReport(i, CellStatus(run.status), clean(run.error, 1000), _head(program, i),
                                    run.missing_module, list(run.figures), run.figures_dropped)
                         for i, run in sorted(report.cells.items())]
-        runtime = _import_problems(result.cells)
-        _blame_failed_import(result.cells, sources)
+        runtime = _import_problems(result.cells) + _run_out_of_order(program, result.cells)
+        _blame_failed_import(result.cells, sources, defs, program.kind, report.shell_escapes)
+        _module_timeout(result.cells, program.kind)
         failed = {c.missing_module for c in result.cells if c.missing_module}
         result.problems += [p for module, p in _environment_problems(program, extras) if module not in failed]
         result.problems += runtime
@@ -110,21 +113,27 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
 
     questions = judged.questions()
     for question in questions:
-        _blame_failed_import_in_cases(question.cases, result.cells, sources)
+        _blame_failed_import_in_cases(question.cases, result.cells, sources, defs, program.kind, question.name)
     result.questions += questions
+    result.problems += judged.changed_arguments()
+    result.problems += _redefined(questions, defs, program.kind,
+                                  {q.id: q.call for q in case_set.assignment.questions})
     result.staff, result.wrong_answers = judged.staff, judged.wrong
     result.score = round(sum(q.score for q in result.questions), 4)
     result.seconds = round(time.monotonic() - started, 3)
     return result
 
 
-def judge_all(case_set: CaseSet, report: RunReport) -> list[QuestionResult]:
+def judge_all(case_set: CaseSet, report: RunReport, problems: list[Problem] | None = None) -> list[QuestionResult]:
     """Every question of `case_set` judged on the answers of `report` (used by `grader.jupyter`,
-    whose answers come from the live kernel rather than from a run of a file)."""
+    whose answers come from the live kernel rather than from a run of a file); what the answers
+    show of the code (a function that changes its arguments) goes to `problems`."""
     judged = Judged(case_set)
     for answer in report.answers.values():
         judged(answer)
     judged.raise_fault()
+    if problems is not None:
+        problems += judged.changed_arguments()
     return judged.questions()
 
 
@@ -161,6 +170,7 @@ class Judged:
         self.matched: dict[str, list[int]] = {}     # uid -> the catalogue variants a wrong answer matched
         self.staff: list[StaffCase] = []
         self.wrong: list[AnswerPrint] = []
+        self.changed: dict[str, tuple[str, str, tuple[str, ...]]] = {}   # question id -> (name, case, arguments)
         self.fault: Exception | None = None
 
     def __call__(self, answer: RawAnswer) -> None:
@@ -176,6 +186,8 @@ class Judged:
                 return
             verdict = _judge(question, case, answer, self.case_set.memo, self.staff, self.matched)
             self.verdicts[answer.uid] = verdict
+            if answer.changed and case.visibility == PUBLIC:
+                self.changed.setdefault(question.id, (question.name, verdict.label, answer.changed))
             if verdict.status == FAILED and answer.status == ANSWERED:
                 # the text the page shows, from the table of descriptions (made just now by `_judge`)
                 shown = described(self.case_set.memo, question.kind, answer.value)
@@ -188,6 +200,23 @@ class Judged:
     def raise_fault(self) -> None:
         if self.fault is not None:
             raise self.fault
+
+    def changed_arguments(self) -> list[Problem]:
+        """One problem per function seen changing its arguments in place (on a public case: a
+        hidden case's answer carries nothing but its value)."""
+        problems = []
+        for question in self.case_set.assignment.questions:
+            if question.id not in self.changed:
+                continue
+            name, label, arguments = self.changed[question.id]
+            listed = ", ".join(f"`{a}`" for a in arguments)
+            first = arguments[0] if arguments[0].isidentifier() else "x"
+            problems.append(Problem("changes-arguments", clean(
+                f"`{name}` changes its argument{'s' if len(arguments) > 1 else ''} {listed} in place (case {label}): "
+                f"a function must not change its inputs; work on a copy (`{first} = {first}.copy()`) or build "
+                "the result in a new array. Each case gets fresh inputs, so the grade is not affected, but code "
+                "that uses those inputs again after the call computes with the changed values", 600)))
+        return problems
 
     def question(self, question: Question) -> list[CaseResult]:
         """The verdicts of a question's cases, in order; a case never answered is "not run"."""
@@ -374,19 +403,170 @@ def _with_cause(message: str, cause: str) -> str:
     return first + cause + (("\n" + rest) if rest else "")
 
 
-def _blame_failed_import(cells: list[CellReport], sources: dict[int, str]) -> None:
-    """A NameError after a cell that failed on an import says so, instead of standing alone."""
+def _module_timeout(cells: list[CellReport], kind: str) -> None:
+    """A module that ran over its time limit ran its top-level code (a demo, a training loop) when it
+    was imported to be graded: say so in a module's words, and where such code goes."""
+    if kind == NOTEBOOK:
+        return
+    for cell in cells:
+        if cell.status == CellStatus.TIMEOUT and cell.error.startswith("the cell ran longer"):
+            first, _, rest = cell.error.partition("\n")
+            first = first.replace("the cell was skipped", "the module was skipped").replace(
+                "it was skipped", "the module was skipped")
+            cell.error = (first.replace("the cell ", "the module's top-level code ", 1)
+                          + " (top-level code runs when the module is graded: put demos and training loops under "
+                            "`if __name__ == \"__main__\":`; the names defined before it stopped were graded)"
+                          + (("\n" + rest) if rest else ""))
+
+
+def _blame_failed_import(cells: list[CellReport], sources: dict[int, str], defs: Definitions | None = None,
+                         kind: str = NOTEBOOK, shell_escapes: list[str] | None = None) -> None:
+    """A NameError says why the name is missing when the code shows it: an earlier cell failed on an
+    import, or before reaching the definition, or the name is defined only in a later cell. A file
+    that is not found says that only the hand-in is graded."""
     for cell in cells:
         if cell.status == CellStatus.ERROR:
-            cell.error = _with_cause(cell.error, _import_cause(cell.error, cells, sources, before=cell.index))
+            cause = _import_cause(cell.error, cells, sources, before=cell.index)
+            if not cause and defs is not None:
+                cause = _name_cause(cell.error, cells, defs, kind, at=cell.index)
+            if not cause:
+                cause = _file_cause(cell.error, shell_escapes or [])
+            if cause:
+                cell.error = clean(_with_cause(cell.error, cause), 1600)
 
 
-def _blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellReport], sources: dict[int, str]) -> None:
-    if not any(cell.missing_module for cell in cells):
-        return
+MISSING_FILE = re.compile(r"FileNotFoundError: |No such file or directory|Exception: File `.*` not found|"
+                          r"was not found in history, as a file")
+
+
+def _file_cause(message: str, shell_escapes: list[str]) -> str:
+    """Why a file the code reads is not there: only the hand-in itself is graded (and shell commands,
+    which might have downloaded or made it, are not run)."""
+    if not MISSING_FILE.search(message.split("\n")[0]):
+        return ""
+    shell = ", and the shell commands that may have made it (`!wget`, `%%bash`) are not run" if shell_escapes else ""
+    return (f" (the grader runs the submitted file alone: a file beside it on your machine is not there{shell}; "
+            "make the data in the code itself)")
+
+
+def _run_out_of_order(program: Program, cells: list[CellReport]) -> list[Problem]:
+    """When a notebook's cell failed and the saved notebook shows that its cells were last run in
+    another order than top to bottom (execution counts not increasing), say so: the cause of the
+    failure is most likely there, and Restart & Run All shows the same errors."""
+    counts = program.execution_counts
+    if not any(cell.status != CellStatus.OK for cell in cells) or len(counts) < 2:
+        return []
+    backwards = [(a, b) for a, b in zip(counts, counts[1:]) if b[1] <= a[1]]
+    if not backwards:
+        return []
+    (first, n1), (second, n2) = backwards[0]
+    return [Problem("run-out-of-order", f"this notebook was last run out of order in Jupyter (cell {first} ran as "
+                    f"[{n1}], the later cell {second} as [{n2}]); the grader runs every cell once, in order from the "
+                    "top: use Kernel → Restart & Run All to see the same errors before handing in")]
+
+
+def _redefined(questions: list[QuestionResult], defs: Definitions, kind: str,
+               calls: dict[str, bool]) -> list[Problem]:
+    """A graded name that a notebook defines in several cells and that does not pass: the last
+    definition is the one graded (as after Restart & Run All), perhaps not the one the student meant."""
+    if kind != NOTEBOOK:
+        return []
+    problems = []
+    for question in questions:
+        if question.status == QuestionStatus.PASSED or not question.name:
+            continue
+        where = defs.where(question.name)
+        rebound = defs.rebound(question.name) if calls.get(question.id) else None
+        if rebound and len(where) > 1:
+            unit, line = rebound
+            text = clean(nth_line(defs.sources.get(unit, ""), line).strip(), 80)
+            problems.append(Problem("redefined", f"cell {unit} assigns `{question.name}` a value (line {line}: "
+                                    f"`{text}`), which replaces the function defined above it: the cells run from "
+                                    "the top, so that value is what is graded; give it another name"))
+        elif len(where) > 1:
+            cells = ", ".join(str(i) for i in where[:-1][:6]) + (" …" if len(where) > 7 else "")
+            problems.append(Problem("redefined", f"`{question.name}` is defined in cells {cells} and {where[-1]}: "
+                                    f"the cells run from the top, so the definition in cell {where[-1]} is the one "
+                                    "graded; delete the ones you do not mean"))
+    return problems
+
+
+def _name_cause(message: str, cells: list[CellReport], defs: Definitions, kind: str, at: int | None = None) -> str:
+    """Why the name of a NameError in `message` (raised in unit `at`, or in a call when None) is not
+    defined, from where the code defines it: "" when the code does not show why."""
+    match = UNDEFINED.search(message.split("\n")[0])
+    if not match:
+        return ""
+    name = match.group(1)
+    where = defs.where(name)
+    failed = _failed_before_defining(name, where, cells, kind, before=at)
+    if failed:
+        return f" ({failed})"
+    if at is not None and kind == NOTEBOOK and where and where[0] > at:
+        return (f" (`{name}` is defined in cell {where[0]}, below this one: the cells are run once, in order "
+                f"from the top, as Jupyter's Restart & Run All runs them; move that definition above cell {at})")
+    if not where:
+        spelt = defs.spelt_like(name)
+        if spelt:
+            return f" (the code defines `{spelt}`: did you mean that?)"
+    return ""
+
+
+def _failed_before_defining(name: str, where: list[int], cells: list[CellReport], kind: str,
+                            before: int | None = None) -> str:
+    """"cell 3, which defines `f`, stopped with an error before defining it (…)" when every unit
+    that defines `name` (before `before`) failed; "" otherwise."""
+    where = [i for i in where if before is None or i < before]
+    status = {cell.index: cell for cell in cells}
+    if not where or any(i not in status or status[i].status == CellStatus.OK for i in where):
+        return ""
+    cell = status[where[-1]]
+    first = clean(cell.error.split("\n")[0], 160) if cell.error else str(cell.status)
+    unit = code_unit(kind, cell.index)
+    if re.search(r"\b(SyntaxError|IndentationError|TabError): ", first):
+        return f"{unit}, which defines `{name}`, did not run at all, since Python cannot read it: {first}"
+    return f"{unit}, which defines `{name}`, stopped before defining it: {first}"
+
+
+def _missing_cause(name: str, cells: list[CellReport], defs: Definitions, kind: str) -> str:
+    """Why a graded name the code never defined is missing, when its source shows it: the unit that
+    defines it failed, it is a method inside a class, or it is spelt differently."""
+    where = defs.where(name)
+    failed = _failed_before_defining(name, where, cells, kind)
+    if failed:
+        return failed[0].upper() + failed[1:]
+    if where and kind != NOTEBOOK and defs.main_only(name):
+        return (f"`{name}` is defined only under `if __name__ == \"__main__\":`, which does not run when the module "
+                "is imported to be graded: define it at top level, above that block")
+    if where:
+        return ""
+    method = defs.method(name)
+    if method:
+        owner = method.split(".")[0]
+        return (f"`{name}` is defined only inside the class `{owner}` (as `{method}`); the grader calls a "
+                f"top-level `{name}`: define it outside the class (a static method can be named with "
+                f"`{name} = {method}`)")
+    spelt = defs.spelt_like(name)
+    if spelt:
+        return f"The code defines `{spelt}`, not `{name}`: the grader looks for exactly `{name}`"
+    return ""
+
+
+def _blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellReport], sources: dict[int, str],
+                                  defs: Definitions | None = None, kind: str = NOTEBOOK, name: str = "") -> None:
     for case in judged:
-        if case.visibility == PUBLIC and case.status == ERROR:
-            case.message = _with_cause(case.message, _import_cause(case.message, cells, sources))
+        if case.visibility != PUBLIC:
+            continue
+        if case.status == ERROR:
+            cause = _import_cause(case.message, cells, sources) if any(c.missing_module for c in cells) else ""
+            if not cause and defs is not None and UNDEFINED.search(case.message.split("\n")[0]):
+                cause = _name_cause(case.message, cells, defs, kind)
+            if cause:
+                case.message = clean(_with_cause(case.message, cause), 1600)
+        elif case.status == MISSING and defs is not None and name:
+            cause = _missing_cause(name, cells, defs, kind)
+            if cause:
+                case.message = clean(f"{case.message}\n{cause}", 1000)
 
 
 def _ipython_problems(runs: dict[int, CellRun], sources: dict[int, str]) -> list[Problem]:
@@ -410,7 +590,8 @@ def _import_problems(cells: list[CellReport]) -> list[Problem]:
             seen.add(cell.missing_module)
             problems.append(Problem("import-failed", f"cell {cell.index} failed on `import {cell.missing_module}`: "
                                     f"`{cell.missing_module}` is not available when this is graded, so nothing "
-                                    "after that import in the cell ran (names it defines are missing below)"))
+                                    "after that import in the cell ran (names it defines are missing below); if it "
+                                    "is a file of your own, only the submitted file is graded: put its code in it"))
     return problems
 
 

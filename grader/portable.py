@@ -116,7 +116,8 @@ class _Child:
         return text[-limit:]
 
 
-def run_portable(program: "Program", calls: list[CallSpec], limits: Limits = Limits()) -> RunReport:
+def run_portable(program: "Program", calls: list[CallSpec], limits: Limits = Limits(),
+                 imports: list[str] | None = None) -> RunReport:
     """Execute `program` in a fresh process and call it on every case, surviving whatever it does.
 
     The code runs in an empty temporary folder, as in grading (where only the submission's code is
@@ -124,14 +125,15 @@ def run_portable(program: "Program", calls: list[CallSpec], limits: Limits = Lim
     fails here as it will when graded, which is what a self-check is for.
     """
     with tempfile.TemporaryDirectory(prefix="grader-check-") as scratch:
-        return _PortableRun(program, calls, limits, scratch).run()
+        return _PortableRun(program, calls, limits, scratch, imports).run()
 
 
 class _PortableRun:
     """One submission's run: what is answered, which cells to skip, where we are."""
 
-    def __init__(self, program: "Program", calls: list[CallSpec], limits: Limits, cwd: str | None):
-        self.program, self.limits, self.cwd = program, limits, cwd
+    def __init__(self, program: "Program", calls: list[CallSpec], limits: Limits, cwd: str | None,
+                 imports: list[str] | None = None):
+        self.program, self.limits, self.cwd, self.imports = program, limits, cwd, imports
         self.started = time.monotonic()
         self.budget_end = self.started + limits.submission_seconds
         self.report = RunReport(isolation=ISOLATION)
@@ -145,7 +147,7 @@ class _PortableRun:
         fruitless = 0
         while self.pending and fruitless < MAX_FRUITLESS and time.monotonic() < self.budget_end:
             before = (len(self.report.answers), len(self.skip), self.loaded_once)
-            child = _Child(jobwire.run_message(0, self.program.to_worker(), sorted(self.skip), None,
+            child = _Child(jobwire.run_message(0, self.program.to_worker(), sorted(self.skip), self.imports,
                                                self.limits.for_worker(False)), self.cwd)
             try:
                 if self._load(child):
@@ -187,7 +189,9 @@ class _PortableRun:
             elif kind == Ev.CELL and index in units:
                 if not self.loaded_once or index not in self.report.cells:
                     status = event.get("status") if event.get("status") in CELL_STATUSES else "error"
+                    missing = _text(event.get("missing_module"), 100)
                     self.report.cells[index] = CellRun(index, status, _text(event.get("error")),
+                                                       missing if missing.isidentifier() else "",
                                                        ipython_line=_line_number(event.get("ipython_line")))
                 current = None
             elif kind == Ev.LOADED:

@@ -135,10 +135,17 @@ def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None,
         if case["call"]:
             if not callable(target):
                 raise Unconvertible(f"`{case['name']}` is not a function")
-            returned = target(*decode(case["args"]))
+            args = decode(case["args"])
+            before = jobwire.snapshot(args)
+            returned = target(*args)
         else:
             returned = target
-        return {"status": "ok", "value": encode_answer(case["kind"], case.get("keys", []), returned, answer_bytes)}
+        event = {"status": "ok", "value": encode_answer(case["kind"], case.get("keys", []), returned, answer_bytes)}
+        if case["call"]:
+            changed = jobwire.changed_arguments(target, args, before)
+            if changed:
+                event["changed"] = changed
+        return event
     except Timeout:
         raise
     except Unconvertible as exc:
@@ -146,7 +153,8 @@ def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None,
     except RecursionError:
         return {"status": "error", "error": "RecursionError: maximum recursion depth exceeded"}
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
-        return {"status": "error", "error": explain(exc, sources)}
+        hint = jobwire.call_hint(namespace.get(case["name"]), exc)
+        return {"status": "error", "error": explain(exc, sources) + (f"\n{hint}" if hint else "")}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -265,6 +273,18 @@ def main() -> int:
     filenames = (program.get("filename", "submission.py"),)
     sources = ({f"<cell {u['index']}>": u["source"] for u in program["units"]} if notebook
                else {filenames[0]: "\n".join(u["source"] for u in program["units"])})
+    if isinstance(job.get("imports"), list):
+        # As when graded: student code imports only the graded environment's modules (and its own files).
+        workdir = os.path.realpath(os.getcwd())
+
+        def is_student(filename: str) -> bool:
+            if filename in sources or filename in ("<timed exec>", "<timed eval>"):
+                return True
+            if not filename or filename.startswith("<"):
+                return False
+            return os.path.realpath(filename).startswith(workdir + os.sep)
+
+        sys.meta_path.insert(0, studentshell.ImportGate(job["imports"], is_student))
     cell_seconds = float(limits.get("cell_seconds", 20))
     skip = set(job.get("skip", []))
     for unit in program["units"]:
@@ -283,13 +303,18 @@ def main() -> int:
             exc, ipython_line = e, 0
         finally:
             watchdog.disarm()
+        missing = ""
         if isinstance(exc, Timeout):
             status, error = "timeout", f"the cell ran longer than {cell_seconds:g} s"
         elif exc is not None:
             status, error = "error", explain(exc, sources)
+            missing = studentshell.missing_module(exc)
+            if missing:
+                error += f"\n`{missing}` is not available when this is graded"
         else:
             status, error = "ok", ""
-        channel.emit(Ev.CELL, index=index, status=status, error=error, ipython_line=ipython_line)
+        channel.emit(Ev.CELL, index=index, status=status, error=error, ipython_line=ipython_line,
+                     missing_module=missing)
 
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -60,6 +60,7 @@ class RawAnswer:
     value: Any = None
     message: str = ""
     seconds: float = 0.0
+    changed: tuple[str, ...] = ()   # the arguments the call changed in place (public cases only)
 
 
 @dataclass
@@ -118,12 +119,20 @@ def _raw_answer(call: CallSpec, event: dict) -> RawAnswer:
     seconds = _seconds(event.get("seconds"))
     if status == "ok":
         try:
-            return RawAnswer(call.uid, "ok", decode_value(call.kind, call.keys, event.get("value")), seconds=seconds)
+            return RawAnswer(call.uid, "ok", decode_value(call.kind, call.keys, event.get("value")), seconds=seconds,
+                             changed=_argument_names(event.get("changed")))
         except (BadValue, KeyError, TypeError, ValueError, OverflowError) as exc:
             return RawAnswer(call.uid, "unconvertible", message=f"the answer could not be read back: {exc}")
     if status in CASE_STATUSES:
         return RawAnswer(call.uid, status, message=_text(event.get("error")), seconds=seconds)
     return RawAnswer(call.uid, "error", message="the worker reported an unknown status")
+
+
+def _argument_names(value: Any) -> tuple[str, ...]:
+    """The changed arguments an event names, as a few short names (the student's code chose them)."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(_text(name)[:40] for name in value[:8] if isinstance(name, str) and name)
 
 
 def _seconds(value: Any) -> float:

@@ -65,20 +65,32 @@ def course_lang(config, cases_path: str | None = None) -> str | None:
     return lang if isinstance(lang, str) else None
 
 
-def check_file(path: str | Path, case_set: CaseSet, limits: Limits = Limits()) -> Result:
-    """Self-check the saved submission at `path` on `case_set` (its public cases), portably."""
+def check_file(path: str | Path, case_set: CaseSet, limits: Limits = Limits(),
+               environment: tuple[str, ...] | None = None) -> Result:
+    """Self-check the saved submission at `path` on `case_set` (its public cases), portably.
+
+    With the graded `environment` (its package list, as `grader check` passes it), the check runs
+    as the grading will: student code imports only those packages' modules (and the standard
+    library, and its own files), and an import the graded environment lacks is warned about even
+    where a `try:` hides it. Without it, whatever the student's Python has can be imported."""
     from . import pipeline, written
     from .portable import run_portable
 
     path = Path(path)
+    imports = None
+    if environment is not None:
+        from .environment import allowed_modules
+
+        imports = allowed_modules(environment)
 
     def run(program, calls, sink):
-        report = run_portable(program, calls, limits)
+        report = run_portable(program, calls, limits, imports)
         for answer in report.answers.values():     # public cases only, each judged by the pipeline's sink
             sink(answer)
         return report
 
-    extras = pipeline.Extras(parse_written=written.parse_written, collect_written=written.collect)
+    extras = pipeline.Extras(parse_written=written.parse_written, collect_written=written.collect,
+                             environment=environment)
     return pipeline.grade(path, case_set, run, visibility=PUBLIC, extras=extras)
 
 

@@ -34,6 +34,109 @@ def no_input(prompt: str = "") -> str:
                    "set the value in the code instead")
 
 
+def missing_module(exc: BaseException) -> str:
+    """The top-level name of the module an import could not find ("" for any other error)."""
+    if not isinstance(exc, ImportError):
+        return ""
+    name = getattr(exc, "name", None)
+    if not isinstance(name, str) or not name:
+        return ""
+    top = name.split(".")[0]
+    return top if top.isidentifier() and len(top) <= 100 else ""
+
+
+class ImportGate:
+    """A meta-path finder that lets student code import only the graded environment's modules.
+
+    Installed in the self-check, sandboxed or not (the grader sends the list): on a student's
+    machine `import torch` works, and a check that passed would say nothing of the cell that fails
+    when graded. Only imports made by student code itself are gated (a library importing its own
+    dependencies is not), and only top-level modules that are neither in the list, nor standard,
+    nor files of the submission's own directory. `is_student(filename)` says which code is the
+    student's.
+    """
+
+    def __init__(self, allowed, is_student: Callable[[str], bool]):
+        self.allowed = set(allowed) | set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
+        self.is_student = is_student
+
+    def find_spec(self, name, path=None, target=None):
+        if path is not None or name in self.allowed or not self._from_student():
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name)
+        origin = getattr(spec, "origin", None) or ""
+        locations = list(getattr(spec, "submodule_search_locations", None) or ())
+        if spec is None or any(self.is_student(p) for p in [origin] + locations if p):
+            return None                # not installed anyway, or the submission's own file
+        raise ModuleNotFoundError(f"No module named '{name}' (it is installed here, but not where this is graded)",
+                                  name=name)
+
+    def _from_student(self) -> bool:
+        frame = sys._getframe(2)
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if not (filename.startswith("<frozen importlib") or "/importlib/" in filename
+                    or "\\importlib\\" in filename):
+                return self.is_student(filename)
+            frame = frame.f_back
+        return False
+
+    def invalidate_caches(self) -> None:
+        pass
+
+
+class TextProgressBars:
+    """`from tqdm.notebook import tqdm` as in Jupyter, without Jupyter's widgets.
+
+    tqdm's notebook bars are ipywidgets, which a notebook's front end provides and the graded
+    environment does not: every such bar would fail its cell ("IProgress not found. Please update
+    jupyter and ipywidgets"), and with it the training loop that the cell holds. Progress output is
+    not graded, so when the widgets are missing the module's bars are tqdm's text bars (a meta-path
+    finder that only touches `tqdm.notebook`, as it is imported)."""
+
+    NAME = "tqdm.notebook"
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self.NAME:
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        spec.loader = _TextBarsLoader(spec.loader)
+        return spec
+
+    def invalidate_caches(self) -> None:
+        pass
+
+
+class _TextBarsLoader:
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        self.loader.exec_module(module)
+        text_bar = getattr(module, "std_tqdm", None)       # tqdm.notebook's own import of the text bar
+        if getattr(module, "IProgress", True) is not None or not isinstance(text_bar, type):
+            return                     # the widgets are there (Jupyter's own bars), or a tqdm not known here
+
+        class tqdm_notebook(text_bar):                      # noqa: N801 - tqdm's own name
+            def __init__(self, *args, display=True, **kwargs):
+                super().__init__(*args, **kwargs)
+
+        def tnrange(*args, **kwargs):
+            return tqdm_notebook(range(*args), **kwargs)
+
+        module.tqdm = module.tqdm_notebook = tqdm_notebook
+        module.trange = module.tnrange = tnrange
+
+
 class _MemoryDB(dict):
     """The part of IPython's PickleShareDB that `%cd`, `%bookmark` and `%store` use, in memory."""
 
@@ -91,6 +194,8 @@ class Shell:
         except Exception:  # noqa: BLE001 - an IPython without it: %store is simply unknown
             pass
         self.ip.ask_exit = lambda: None
+        if not any(isinstance(finder, TextProgressBars) for finder in sys.meta_path):
+            sys.meta_path.insert(0, TextProgressBars())
         # Removed from IPython.display in IPython 8 and still in many course notebooks' first cell;
         # it only chose the inline figures' format.
         import IPython.display

@@ -797,44 +797,7 @@ def preload_matplotlib() -> bool:
     return True
 
 
-class ImportGate:
-    """A meta-path finder that lets student code import only the graded environment's modules.
-
-    Installed in the self-check (the grader sends the list): on a student's machine `import torch`
-    works, and a check that passed would say nothing of the cell that fails when graded. Only
-    imports made by student code itself are gated (a library importing its own dependencies is
-    not), and only top-level modules that are neither in the list, nor standard, nor files of the
-    submission's own directory.
-    """
-
-    def __init__(self, allowed, code: "StudentCode"):
-        self.allowed = set(allowed) | set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
-        self.code = code
-
-    def find_spec(self, name, path=None, target=None):
-        if path is not None or name in self.allowed or not self._from_student():
-            return None
-        import importlib.machinery
-
-        spec = importlib.machinery.PathFinder.find_spec(name)
-        origin = getattr(spec, "origin", None) or ""
-        locations = list(getattr(spec, "submodule_search_locations", None) or ())
-        if spec is None or any(self.code.is_student(p) for p in [origin] + locations if p):
-            return None                # not installed anyway, or the submission's own file
-        raise ModuleNotFoundError(f"No module named '{name}' (it is installed here, but not where this is graded)",
-                                  name=name)
-
-    def _from_student(self) -> bool:
-        frame = sys._getframe(2)
-        while frame is not None:
-            filename = frame.f_code.co_filename
-            if not (filename.startswith("<frozen importlib") or "/importlib/" in filename):
-                return self.code.is_student(filename)
-            frame = frame.f_back
-        return False
-
-    def invalidate_caches(self) -> None:
-        pass
+ImportGate = studentshell.ImportGate     # shared with the self-check's child
 
 
 def _forget_directory_listing() -> None:
@@ -931,15 +894,7 @@ class StudentCode:
         return jobwire.error_message(where, summary, text), _short("\n".join(lines), 4 * MAX_TEXT)
 
 
-def missing_module(exc: BaseException) -> str:
-    """The top-level name of the module an import could not find ("" for any other error)."""
-    if not isinstance(exc, ImportError):
-        return ""
-    name = getattr(exc, "name", None)
-    if not isinstance(name, str) or not name:
-        return ""
-    top = name.split(".")[0]
-    return top if top.isidentifier() and len(top) <= 100 else ""
+missing_module = studentshell.missing_module
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1038,7 +993,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
                 lambda: shell, namespace, lambda it: it.for_job(code, os.path.join(scratch, ".ipython")))
         sys.path.insert(0, workdir)     # as `python submission.py`: the module's own directory
     if isinstance(job.get("imports"), list):
-        sys.meta_path.insert(0, ImportGate(job["imports"], code))
+        sys.meta_path.insert(0, ImportGate(job["imports"], code.is_student))
     figures = Figures(max(0, min(int(limits.get("figures", 3)), MAX_FIGURES)))
     if "matplotlib.pyplot" in sys.modules:      # preloaded: `from matplotlib.pyplot import show` gets ours
         figures.patch(sys.modules["matplotlib.pyplot"])
@@ -1133,12 +1088,17 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
                     if not callable(target):
                         raise Unconvertible(f"`{case['name']}` is not a function")
                     args = decode(case["args"])
+                    before = jobwire.snapshot(args)
                     returned = target(*args)
                 else:
                     returned = target
                 # Still under the alarm: converting a student object runs its code too.
                 event.update(status="ok", value=encode_answer(case["kind"], case.get("keys", []), returned,
                                                               answer_bytes))
+                if case["call"]:
+                    changed = jobwire.changed_arguments(target, args, before)
+                    if changed:
+                        event["changed"] = changed
             except Timeout:
                 event.update(status="timeout", error=f"took longer than {case_seconds:g} s")
             except Unconvertible as exc:
@@ -1147,7 +1107,8 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
                 event.update(status="error", error="RecursionError: maximum recursion depth exceeded")
             except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
                 try:
-                    event.update(status="error", error=explain(exc))
+                    hint = jobwire.call_hint(namespace.get(case["name"]), exc)
+                    event.update(status="error", error=explain(exc) + (f"\n{hint}" if hint else ""))
                 except Timeout:
                     event.update(status="timeout", error=f"took longer than {case_seconds:g} s")
                 except BaseException:  # noqa: BLE001 - describing must not lose the case
