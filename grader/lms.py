@@ -307,6 +307,18 @@ class Found:
         """The identity used for shards, rosters and output folders."""
         return self.student.id
 
+    def add(self, member: Member, original: str) -> bool:
+        """Take `member` (uploaded as `original`) unless a file of the same safe name is taken
+        already: then the first one is graded and a note says why this one is not."""
+        base = safe_file_name(original)
+        if any(name == base for _, name in self.files):
+            self.notes.append(Problem("lms-duplicate-name", f"{original}: another file named {base} was graded "
+                                                            "instead"))
+            return False
+        self.files.append((member, base))
+        self.student.files.append(original)
+        return True
+
 
 @dataclass
 class Intake:
@@ -514,16 +526,8 @@ def _gradescope(source: Source, meta: Member) -> Intake:
             student = Student(id=sid or email or f"{sub_id}:{name}", name=name, lms=GRADESCOPE,
                               submission_id=sub_id, submitted_at=when, late=late, email=email, sis_id=sid)
             entry = Found(student)
-            taken: set[str] = set()
             for member in sorted(files, key=lambda m: (m.path.count("/"), m.path)):
-                base = safe_file_name(member.path)
-                if base in taken:
-                    entry.notes.append(Problem("lms-duplicate-name", f"{member.path[len(root):]}: another file "
-                                                                     f"named {base} was graded instead"))
-                    continue
-                taken.add(base)
-                entry.files.append((member, base))
-                student.files.append(member.path[len(root) + len(folder) + 1:])
+                entry.add(member, member.path[len(root) + len(folder) + 1:])
             if len(submitters) > 1:
                 others = ", ".join(_scalar(p.get(":name")) for p in submitters if isinstance(p, dict) and p is not person)
                 entry.notes.append(Problem("lms-group", f"a group submission, shared with {others}"))
@@ -566,13 +570,7 @@ def _moodle(source: Source, prefix: str) -> Intake:
         if not original:
             continue
         found = by_id.setdefault(uid, Found(Student(id=_scalar(uid), name=_scalar(m["name"]), lms=MOODLE)))
-        base = safe_file_name(original)
-        if any(name == base for _, name in found.files):
-            found.notes.append(Problem("lms-duplicate-name", f"{original}: another file named {base} was graded "
-                                                             "instead"))
-            continue
-        found.files.append((member, base))
-        found.student.files.append(original)
+        found.add(member, original)
     for found in by_id.values() if team else ():
         name, gid = found.student.name, found.student.id
         who = (f"group {name!r} (Moodle group id {gid})" if gid != name
@@ -620,13 +618,7 @@ def _nbgrader(source: Source, prefix: str, assignment: str) -> Intake:
             if inner == NBGRADER_STAMP:
                 entry.student.submitted_at = _nbgrader_time(source, member, entry.notes)
                 continue
-            base = safe_file_name(inner)
-            if any(name == base for _, name in entry.files):
-                entry.notes.append(Problem("lms-duplicate-name", f"{inner}: another file named {base} was graded "
-                                                                 "instead"))
-                continue
-            entry.files.append((member, base))
-            entry.student.files.append(inner)
+            entry.add(member, inner)
     return Intake(NBGRADER, source, found)
 
 
