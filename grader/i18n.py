@@ -254,6 +254,14 @@ MESSAGES = (
     N_("line {line} ({file}): {summary}"),
     N_("line {line} in `{function}`: {summary}"),
     N_("line {line}: {summary}"),
+    N_("a line in `{function}` (cell {cell}): {summary}"),
+    N_("a line (cell {cell}): {summary}"),
+    N_("a line in `{function}` ({file}): {summary}"),
+    N_("a line in `{function}`: {summary}"),
+    # the sandboxed run (grader.runner), when its process ends under a cell or a call
+    N_("the process died in this cell ({why}); the cell was skipped"),
+    N_("the sandbox stopped ({why}) in this cell; the cell was skipped"),
+    N_("the sandbox stopped ({why}) during this call"),
 )
 
 # Fields that are always a whole number: matching only digits keeps a template from swallowing text

@@ -205,6 +205,10 @@ def _worker_messages() -> list[tuple[str, str]]:
         (_unconvertible([[1.0, None], [2.0, 3.0]]), "返回的数组中含有 None（第一个位于索引 (0, 1)）"),
         (_unconvertible({"f": np.zeros(2), "i": None}, "array_dict", ["f", "i"]), "['i'] 是 None，不是数组"),
         (lru, "该函数被 functools.lru_cache（或 cache）包装"),
+        (jobwire.error_message(jobwire.place(7, "step", "cell 4"), "ValueError: bad", "h = step(x)"),
+         "`step` 中第 7 行（单元格 4）：ValueError: bad\n    h = step(x)"),
+        (jobwire.error_message(jobwire.place(None, "step", "hw3.py"), "KeyError: 'W'", ""),
+         "`step` 中的某一行（hw3.py）：KeyError: 'W'"),
     ]
 
 
