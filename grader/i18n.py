@@ -271,7 +271,7 @@ NUMBER_FIELDS = frozenset({"line", "count", "cell", "at", "n1", "n2", "first_cel
 @functools.lru_cache(maxsize=None)
 def _pattern(template: str) -> re.Pattern[str]:
     """A template as a regular expression: its text literal, each `{field}` any text (non-greedy),
-    a field named twice the same text both times."""
+    or only digits for a field of `NUMBER_FIELDS`, a field named twice the same text both times."""
     parts = re.split(r"\{(\w+)\}", template)
     seen: set[str] = set()
     regex = ""
