@@ -197,6 +197,10 @@ MESSAGES = (
     N_("`{module}` is not available when this is graded (line {line}: `import {module}`); the graded "
        "environment has the Python standard library and {packages}"),
     N_("the submission could not be read: {detail}"),
+    N_("the submission could not be read"),
+    N_("the self-check's process failed: {failure}"),
+    N_("grader.toml's [environment] lists {packages}, which this grader's Python does not have: student code "
+       "that imports it fails here; install the list where the grader runs"),
     # grader.jobwire: what came back, when it is not an answer (said in the worker)
     N_("returned None: the function ends without `return <answer>` (printing the answer, or storing it in a "
        "variable, does not return it)"),

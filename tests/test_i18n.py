@@ -305,3 +305,30 @@ def test_a_real_notebook_run_out_of_order_reads_in_chinese(config, tmp_path):
     left = [line for line in zh.splitlines() if "用例 " not in line and re.search(r"(?<![\w-])(?:the|is|are|of|cases|returned|defined)(?![\w-])",
                          re.sub(r"\w*Error: .*?(?=（|$)", "", line))]
     assert not left, left
+
+
+def test_the_notes_on_a_hand_in_read_in_chinese(tmp_path):
+    """A hand-in folder's notes (grader.load), as the loader words them."""
+    import json
+    import os
+
+    from grader.load import load
+
+    folder = tmp_path / "hand"
+    folder.mkdir()
+    cell = {"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [], "execution_count": None}
+    (folder / "hw3.ipynb").write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}))
+    (folder / "numpy.py").write_text("x = 1\n")
+    (folder / "notes.pdf").write_text("x")
+    os.symlink(tmp_path / "elsewhere.npy", folder / "data.npy")
+    notes = dict(load(folder).notes)
+    expected = {
+        "ignored-shadowing": "numpy.py 会遮蔽模块 `numpy`；它没有被运行",
+        "ignored-symlink": "data.npy 是符号链接，评分器从不跟随符号链接；它已被忽略（请提交文件本身）",
+        "ignored-other": "未读取：notes.pdf。只读取 hw3.ipynb（一份作业就是一个文件）；其他文件中的代码或答案，只有放进 hw3.ipynb 才算数",
+        "no-kernelspec": "该笔记本没有指明内核；已按 Python 运行",
+    }
+    tr = i18n.translations("zh_CN")
+    for code, chinese in expected.items():
+        assert i18n.translate_message(notes[code], tr) == chinese, notes[code]
+        assert i18n.translate_message(notes[code], i18n.translations("en")) == notes[code]
