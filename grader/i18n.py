@@ -111,6 +111,16 @@ MESSAGES = (
     N_("the returned dict lacks the key(s) {keys}"),
     N_("expected numbers, got {type}"),
     N_("cannot be read as real numbers ({detail})"),
+    N_("The answer is complex: its largest imaginary part is {imag} at index {index}, beyond the tolerance "
+       "({tolerance} = {allowed} there). The answer must be real."),
+    N_("The answer was complex; every imaginary part is within the tolerance (rounding), so its real part was "
+       "graded."),
+    N_("a masked array is not an answer; return a plain array"),
+    N_("not a plain array"),
+    N_("the answer could not be read back: {detail}"),
+    N_("the answer has {count} numbers; that is far too many for this answer"),
+    N_("the worker sent something that is not an encoded array"),
+    N_("the worker sent an invalid shape"),
     # the runners (sandboxed worker, portable child, Jupyter)
     N_("`{name}` is not defined"),
     N_("`{name}` is not a function"),

@@ -245,13 +245,27 @@ def _pipeline_messages() -> list[tuple[str, str]]:
     ]
 
 
+def _compare_messages() -> list[tuple[str, str]]:
+    import numpy as np
+
+    from grader.compare import ComplexArray, compare_arrays
+    from grader.spec import Tolerance
+
+    expected = np.array([[1.0, 2.0], [3.0, 4.0]])
+    complex_answer = ComplexArray(expected.copy(), np.array([[0.0, 0.5], [0.0, 0.0]]))
+    masked = np.ma.masked_array(expected, mask=[[0, 1], [0, 0]])
+    return [(compare_arrays(expected, complex_answer, Tolerance()).message,
+             "答案是复数：其最大的虚部为 0.5，位于索引 (0, 1)，超出了容差"),
+            (compare_arrays(expected, masked, Tolerance()).message, "掩码数组（masked array）不能作为答案")]
+
+
 def test_what_came_back_and_what_is_missing_in_chinese():
     """Each kind of explanation, as the real code words it: translated, its facts unchanged, and the
     English as it was."""
     from grader.load import _not_graded
 
     [(_, not_read)] = _not_graded("hw3.ipynb", ["hw3.ipynb", "hw3_utils.py", "notes.pdf"])
-    messages = _worker_messages() + _pipeline_messages() + [
+    messages = _worker_messages() + _pipeline_messages() + _compare_messages() + [
         (not_read, "未读取：hw3_utils.py, notes.pdf。只读取 hw3.ipynb"),
         ("line 3 (cell 2): EOFError: input() cannot be answered during grading (nobody is at the keyboard); "
          "set the value in the code instead", "第 3 行（单元格 2）：EOFError: 评分时无法响应 input()"),
