@@ -346,3 +346,14 @@ def test_the_notes_on_a_hand_in_read_in_chinese(tmp_path):
     for code, chinese in expected.items():
         assert i18n.translate_message(notes[code], tr) == chinese, notes[code]
         assert i18n.translate_message(notes[code], i18n.translations("en")) == notes[code]
+
+
+def test_jupyter_check_explains_a_missing_return_in_chinese():
+    def cell_state_gradient(fs):
+        print(fs)
+
+    report = jupyter.check("3c-carousel", namespace={"cell_state_gradient": cell_state_gradient}, lang="zh_CN")
+    assert "返回了 None：函数结束时没有 `return <answer>`" in repr(report)
+    assert "返回了 None：函数结束时没有 `return &lt;answer&gt;`" in report._repr_html_()
+    english = jupyter.check("3c-carousel", namespace={"cell_state_gradient": cell_state_gradient}, lang="en")
+    assert "returned None: the function ends without `return <answer>`" in repr(english)
