@@ -111,6 +111,16 @@ MESSAGES = (
     N_("the returned dict lacks the key(s) {keys}"),
     N_("expected numbers, got {type}"),
     N_("cannot be read as real numbers ({detail})"),
+    N_("The answer is complex: its largest imaginary part is {imag} at index {index}, beyond the tolerance "
+       "({tolerance} = {allowed} there). The answer must be real."),
+    N_("The answer was complex; every imaginary part is within the tolerance (rounding), so its real part was "
+       "graded."),
+    N_("a masked array is not an answer; return a plain array"),
+    N_("not a plain array"),
+    N_("the answer could not be read back: {detail}"),
+    N_("the answer has {count} numbers; that is far too many for this answer"),
+    N_("the worker sent something that is not an encoded array"),
+    N_("the worker sent an invalid shape"),
     # the runners (sandboxed worker, portable child, Jupyter)
     N_("`{name}` is not defined"),
     N_("`{name}` is not a function"),
@@ -138,13 +148,144 @@ MESSAGES = (
     N_("shell commands are not run by the grader: {commands}"),
     N_("line {line} (`{text}`) is IPython syntax, which Python refuses: this file was run as IPython runs a "
        "notebook's cells, so its code was graded; `python` alone would stop at that line"),
+    # grader.pipeline: what a failure means, from the source (grader.names) and the run. Those that
+    # end a line with its cause come before the place of an error ("line 3 (cell 2): …"), which is
+    # their `{error}` and is translated in its turn.
+    N_("{error} (`{name}` is defined in cell {cell}, below this one: the cells are run once, in order from the "
+       "top, as Jupyter's Restart & Run All runs them; move that definition above cell {at})"),
+    N_("{error} (the code defines `{spelt}`: did you mean that?)"),
+    N_("{error} (cell {cell}, which defines `{name}`, did not run at all, since Python cannot read it: {first})"),
+    N_("{error} (cell {cell}, which defines `{name}`, stopped before defining it: {first})"),
+    N_("{error} (the module, which defines `{name}`, did not run at all, since Python cannot read it: {first})"),
+    N_("{error} (the module, which defines `{name}`, stopped before defining it: {first})"),
+    N_("{error} (probably because cell {cell} failed on `import {module}` before defining it)"),
+    N_("{error} (the grader runs the submitted file alone: a file beside it on your machine is not there; make "
+       "the data in the code itself)"),
+    N_("{error} (the grader runs the submitted file alone: a file beside it on your machine is not there, and "
+       "the shell commands that may have made it (`!wget`, `%%bash`) are not run; make the data in the code "
+       "itself)"),
+    N_("Cell {cell}, which defines `{name}`, did not run at all, since Python cannot read it: {first}"),
+    N_("Cell {cell}, which defines `{name}`, stopped before defining it: {first}"),
+    N_("The module, which defines `{name}`, did not run at all, since Python cannot read it: {first}"),
+    N_("The module, which defines `{name}`, stopped before defining it: {first}"),
+    N_("`{name}` is defined only under `if __name__ == \"__main__\":`, which does not run when the module is "
+       "imported to be graded: define it at top level, above that block"),
+    N_("`{name}` is defined only inside the class `{owner}` (as `{method}`); the grader calls a top-level "
+       "`{name}`: define it outside the class (a static method can be named with `{name} = {method}`)"),
+    N_("The code defines `{spelt}`, not `{name}`: the grader looks for exactly `{name}`"),
+    N_("`{name}` changes its argument {arguments} in place (case {label}): a function must not change its "
+       "inputs; work on a copy (`{var} = {var}.copy()`) or build the result in a new array. Each case gets fresh "
+       "inputs, so the grade is not affected, but code that uses those inputs again after the call computes "
+       "with the changed values"),
+    N_("`{name}` changes its arguments {arguments} in place (case {label}): a function must not change its "
+       "inputs; work on a copy (`{var} = {var}.copy()`) or build the result in a new array. Each case gets fresh "
+       "inputs, so the grade is not affected, but code that uses those inputs again after the call computes "
+       "with the changed values"),
+    N_("cell {cell} assigns `{name}` a value (line {line}: `{text}`), which replaces the function defined above "
+       "it: the cells run from the top, so that value is what is graded; give it another name"),
+    N_("`{name}` is defined in cells {cells} and {last}: the cells run from the top, so the definition in cell "
+       "{last} is the one graded; delete the ones you do not mean"),
+    N_("this notebook was last run out of order in Jupyter (cell {first} ran as [{n1}], the later cell {second} "
+       "as [{n2}]); the grader runs every cell once, in order from the top: use Kernel → Restart & Run All to see "
+       "the same errors before handing in"),
+    N_("the module's top-level code ran longer than {seconds} s (top-level code runs when the module is graded: "
+       "put demos and training loops under `if __name__ == \"__main__\":`; the names defined before it stopped "
+       "were graded)"),
+    N_("the module's top-level code ran longer than {seconds} s and was stopped; the module was skipped "
+       "(top-level code runs when the module is graded: put demos and training loops under `if __name__ == "
+       "\"__main__\":`; the names defined before it stopped were graded)"),
+    N_("the cell ran longer than {seconds} s and was stopped; it was skipped"),
+    N_("cell {cell} failed on `import {module}`: `{module}` is not available when this is graded, so nothing "
+       "after that import in the cell ran (names it defines are missing below); if it is a file of your own, "
+       "only the submitted file is graded: put its code in it"),
+    N_("`{module}` is not available when this is graded (cell {cell}, line {line}: `import {module}`); the graded "
+       "environment has the Python standard library and nothing else"),
+    N_("`{module}` is not available when this is graded (line {line}: `import {module}`); the graded "
+       "environment has the Python standard library and nothing else"),
+    N_("`{module}` is not available when this is graded (cell {cell}, line {line}: `import {module}`); the graded "
+       "environment has the Python standard library and {packages}"),
+    N_("`{module}` is not available when this is graded (line {line}: `import {module}`); the graded "
+       "environment has the Python standard library and {packages}"),
+    N_("the submission could not be read: {detail}"),
+    N_("the submission could not be read"),
+    N_("the self-check's process failed: {failure}"),
+    N_("grader.toml's [environment] lists {packages}, which this grader's Python does not have: student code "
+       "that imports it fails here; install the list where the grader runs"),
+    # grader.jobwire: what came back, when it is not an answer (said in the worker)
+    N_("returned None: the function ends without `return <answer>` (printing the answer, or storing it in a "
+       "variable, does not return it)"),
+    N_("returned a {type} of {count} items ({kinds}), which is not one array: return the answer alone (not with "
+       "a cache or other values)"),
+    N_("returned `{type}`, not an array of numbers: build the array from it (`np.array(list(...))`)"),
+    N_("returned `{type}`, not an array of numbers: it has a `.numpy()` method; return what that returns"),
+    N_("returned `{type}`, not an array of numbers"),
+    N_("returned an array that holds None (first at index {index}): a value was never computed, or a helper "
+       "function ends without `return`"),
+    N_("the function is wrapped in functools.lru_cache (or cache), which needs hashable arguments, and arrays "
+       "are not: remove the decorator"),
+    N_("is None, not an array: that value was never computed or returned"),
+    N_("cannot be turned into an array ({detail})"),
+    N_("returned values of type {dtype} that are not numbers ({detail})"),
+    N_("returned {count} numbers; that is far too many for this answer"),
+    N_("answer too large: {size} MB, limit {limit} MB"),
+    N_("its keys cannot be listed ({type})"),
+    N_("expected a set of strings (names)"),
+    # grader.studentshell: what the student's code meets only when graded
+    N_("EOFError: input() cannot be answered during grading (nobody is at the keyboard); set the value in the "
+       "code instead"),
+    N_("ModuleNotFoundError: No module named '{module}' (it is installed here, but not where this is graded)"),
+    N_("NameError: name 'get_ipython' is not defined (IPython is not installed)"),
+    # grader.load: notes on a hand-in, and why one cannot be read
+    N_("not read: {files}. Only {chosen} is read (a hand-in is one file); code or answers in the other files "
+       "count only when they are in {chosen}"),
+    N_("{file} would shadow the module `{module}`; it was not run"),
+    N_("{file} is a symbolic link, which the grader never follows; it was ignored (hand in the file itself)"),
+    N_("{file} is a {kind}, a special file, which the grader never reads; it was ignored"),
+    N_("{count} more symbolic links or special files were ignored"),
+    N_("the notebook is in the old nbformat 3; it was upgraded to version 4"),
+    N_("the notebook names no kernel; it was run as Python"),
+    N_("the notebook does not fully follow the nbformat schema: cell(s) {cells} have no known type or no text "
+       "source and were skipped; the other cells were read"),
+    N_("the notebook has no code cells"),
+    N_("{file} is not a notebook (.ipynb), a Python module (.py) or a written answer (.md/.txt)"),
+    N_("{file} is empty"),
+    N_("{file} holds only white space"),
+    N_("{file} is a binary file, not text"),
+    N_("{file} is not UTF-8 text (bad byte at position {count})"),
+    N_("{file} is JSON but not a Jupyter notebook (no cells)"),
+    N_("{file} is nbformat {version}; only versions 3 and 4 can be read"),
+    N_("{file} is a {language} notebook; this homework must be written in Python"),
+    N_("{file} has {count} code cells; the limit is {limit}"),
+    N_("the folder {folder} holds several {kind} files ({files}); hand in exactly one"),
+    N_("the folder {folder} holds no notebook (.ipynb), module (.py) or written answer (.md/.txt) that can be "
+       "read ({detail})"),
+    N_("the folder {folder} holds no notebook (.ipynb), module (.py) or written answer (.md/.txt) that can be "
+       "read"),
+    # where an error happened in the student's code (grader.jobwire.place): last, the widest
+    N_("line {line} in `{function}` (cell {cell}): {summary}"),
+    N_("line {line} (cell {cell}): {summary}"),
+    N_("line {line} in `{function}` ({file}): {summary}"),
+    N_("line {line} ({file}): {summary}"),
+    N_("line {line} in `{function}`: {summary}"),
+    N_("line {line}: {summary}"),
+    N_("a line in `{function}` (cell {cell}): {summary}"),
+    N_("a line (cell {cell}): {summary}"),
+    N_("a line in `{function}` ({file}): {summary}"),
+    N_("a line in `{function}`: {summary}"),
+    # the sandboxed run (grader.runner), when its process ends under a cell or a call
+    N_("the process died in this cell ({why}); the cell was skipped"),
+    N_("the sandbox stopped ({why}) in this cell; the cell was skipped"),
+    N_("the sandbox stopped ({why}) during this call"),
 )
+
+# Fields that are always a whole number: matching only digits keeps a template from swallowing text
+NUMBER_FIELDS = frozenset({"line", "count", "cell", "at", "n1", "n2", "first_cell"})
 
 
 @functools.lru_cache(maxsize=None)
 def _pattern(template: str) -> re.Pattern[str]:
     """A template as a regular expression: its text literal, each `{field}` any text (non-greedy),
-    a field named twice the same text both times."""
+    or only digits for a field of `NUMBER_FIELDS`, a field named twice the same text both times."""
     parts = re.split(r"\{(\w+)\}", template)
     seen: set[str] = set()
     regex = ""
@@ -155,7 +296,7 @@ def _pattern(template: str) -> re.Pattern[str]:
             regex += f"(?P={part})"
         else:
             seen.add(part)
-            regex += f"(?P<{part}>.+?)"
+            regex += f"(?P<{part}>\\d+)" if part in NUMBER_FIELDS else f"(?P<{part}>.+?)"
     return re.compile(f"^{regex}$", re.DOTALL)
 
 

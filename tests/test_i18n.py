@@ -12,6 +12,7 @@ import pytest
 from grader import caseset, catalogs, i18n, jupyter, selfcheck
 from grader.protocol import Limits
 from grader.render import selfcheck_view
+from grader.results import CellStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -141,3 +142,218 @@ def test_the_course_language_from_the_config(tmp_path):
 def test_jupyter_check_in_chinese():
     report = jupyter.check("1a", namespace={}, lang="zh_CN")
     assert "`sigmoid_jacobian` 未定义" in repr(report) and "题目" in report._repr_html_()
+
+
+# ------------------------------------------------------------------------------------------------
+# The explanations of what came back and what is missing (grader.pipeline, grader.jobwire,
+# grader.load, grader.studentshell), made by the real code, in Chinese with their fields intact
+
+def _sample(template: str) -> str:
+    """`template` with each field filled as a real message fills it (a number where only a number goes)."""
+    return re.sub(r"\{(\w+)\}", lambda m: "7" if m.group(1) in i18n.NUMBER_FIELDS else f"x_{m.group(1)}", template)
+
+
+def test_every_template_matches_its_own_messages_first():
+    """The matcher takes the first template that fits: none may swallow a later one's messages."""
+    templates = i18n.templates()
+    for template in templates:
+        text = _sample(template)
+        first = next(t for t in templates if i18n._pattern(t).match(text))
+        assert first == template, (text, first)
+
+
+def test_a_wide_template_does_not_swallow_student_text():
+    tr = i18n.translations("zh_CN")
+    for line in ("line two: not a place", "ValueError: line 3: oops", "cell x failed on `import y`: z",
+                 "not read: a.py. Only a.py is read"):
+        assert i18n.translate_message(line, tr) == line
+    # a place's summary is the student's own exception: kept as it is
+    assert (i18n.translate_message("line 4 in `f` (cell 2): ValueError: line 3 (cell 1): x", tr)
+            == "`f` 中第 4 行（单元格 2）：ValueError: line 3 (cell 1): x")
+
+
+def _unconvertible(obj, kind="matrix", keys=()):
+    from grader import jobwire
+
+    with pytest.raises(jobwire.Unconvertible) as caught:
+        jobwire.encode_answer(kind, list(keys), obj, 2**20) if keys else jobwire.encode_array(obj)
+    return str(caught.value)
+
+
+def _worker_messages() -> list[tuple[str, str]]:
+    """(English message as the worker says it, a part of its Chinese)."""
+    import functools
+
+    import numpy as np
+
+    from grader import jobwire
+
+    class Tensor:
+        def numpy(self):
+            return np.zeros(2)
+
+    cached = functools.lru_cache(lambda W: W)
+    try:
+        cached(np.zeros(2))
+    except TypeError as exc:
+        lru = jobwire.call_hint(cached, exc)
+    return [
+        (_unconvertible(None), "返回了 None：函数结束时没有 `return <answer>`"),
+        (_unconvertible((np.zeros((2, 2)), {"h": 1})), "返回了一个含 2 项的 tuple（ndarray (2, 2), dict），它不是一个数组"),
+        (_unconvertible(row for row in np.eye(2)), "返回了 `generator`，而不是数值数组：请用它构造数组（`np.array(list(...))`）"),
+        (_unconvertible(Tensor()), "返回了 `Tensor`，而不是数值数组：它有 `.numpy()` 方法"),
+        (_unconvertible([[1.0, None], [2.0, 3.0]]), "返回的数组中含有 None（第一个位于索引 (0, 1)）"),
+        (_unconvertible({"f": np.zeros(2), "i": None}, "array_dict", ["f", "i"]), "['i'] 是 None，不是数组"),
+        (lru, "该函数被 functools.lru_cache（或 cache）包装"),
+        (jobwire.error_message(jobwire.place(7, "step", "cell 4"), "ValueError: bad", "h = step(x)"),
+         "`step` 中第 7 行（单元格 4）：ValueError: bad\n    h = step(x)"),
+        (jobwire.error_message(jobwire.place(None, "step", "hw3.py"), "KeyError: 'W'", ""),
+         "`step` 中的某一行（hw3.py）：KeyError: 'W'"),
+    ]
+
+
+def _pipeline_messages() -> list[tuple[str, str]]:
+    from grader import pipeline
+    from grader.load import MODULE, NOTEBOOK
+    from grader.names import Definitions
+    from grader.results import CellReport
+
+    defs = Definitions({0: "W_30 = power(W, 30)", 1: "def power(M, p):\n    return M\n",
+                        2: "class LSTM:\n    def lstm_step(p, x):\n        return x\n"})
+    error = "line 1 (cell 0): NameError: name 'power' is not defined"
+    cells = [CellReport(0, CellStatus.ERROR, error, "W_30 = power(W, 30)"), CellReport(1, CellStatus.OK, "", "def"),
+             CellReport(2, CellStatus.OK, "", "class")]
+    spelt = Definitions({0: "def bptt_gradient(W):\n    return W\n"})
+    main = Definitions({0: 'if __name__ == "__main__":\n    W_30 = 1\n'})
+    missing = ("line 2 (cell 3): FileNotFoundError: [Errno 2] No such file or directory: 'weights.npy'")
+    timeout = [CellReport(0, CellStatus.TIMEOUT, "the cell ran longer than 0.5 s and was stopped; the cell was skipped", "")]
+    pipeline._module_timeout(timeout, MODULE)
+    return [
+        (pipeline._with_cause(error, pipeline._name_cause(error, cells, defs, NOTEBOOK, at=0)),
+         "第 1 行（单元格 0）：NameError: name 'power' is not defined（`power` 定义在下面的单元格 1 中"),
+        ("`bptt_grad` is not defined\n" + pipeline._missing_cause("bptt_grad", [], spelt, NOTEBOOK),
+         "`bptt_grad` 未定义\n代码定义的是 `bptt_gradient`，而不是 `bptt_grad`：评分器只查找名字完全为 `bptt_grad` 的定义"),
+        (pipeline._missing_cause("lstm_step", [], defs, NOTEBOOK),
+         "`lstm_step` 只在类 `LSTM` 内部定义（即 `LSTM.lstm_step`）"),
+        (pipeline._missing_cause("W_30", [], main, MODULE), '`W_30` 只在 `if __name__ == "__main__":` 下定义'),
+        (pipeline._missing_cause("W_30", cells, defs, NOTEBOOK),
+         "定义 `W_30` 的单元格 0 在定义它之前就出错停止了：第 1 行（单元格 0）：NameError"),
+        (timeout[0].error, "模块的顶层代码运行超过 0.5 秒，已被停止；该模块被跳过（模块评分时会运行顶层代码"),
+        (missing + pipeline._file_cause(missing, []), "FileNotFoundError: [Errno 2] No such file or directory: "
+                                                      "'weights.npy'（评分器只单独运行提交的文件"),
+        (missing + pipeline._file_cause(missing, ["!wget x"]), "shell 命令（`!wget`、`%%bash`）也不会运行"),
+    ]
+
+
+def _compare_messages() -> list[tuple[str, str]]:
+    import numpy as np
+
+    from grader.compare import ComplexArray, compare_arrays
+    from grader.spec import Tolerance
+
+    expected = np.array([[1.0, 2.0], [3.0, 4.0]])
+    complex_answer = ComplexArray(expected.copy(), np.array([[0.0, 0.5], [0.0, 0.0]]))
+    masked = np.ma.masked_array(expected, mask=[[0, 1], [0, 0]])
+    return [(compare_arrays(expected, complex_answer, Tolerance()).message,
+             "答案是复数：其最大的虚部为 0.5，位于索引 (0, 1)，超出了容差"),
+            (compare_arrays(expected, masked, Tolerance()).message, "掩码数组（masked array）不能作为答案")]
+
+
+def test_what_came_back_and_what_is_missing_in_chinese():
+    """Each kind of explanation, as the real code words it: translated, its facts unchanged, and the
+    English as it was."""
+    from grader.load import _not_graded
+
+    [(_, not_read)] = _not_graded("hw3.ipynb", ["hw3.ipynb", "hw3_utils.py", "notes.pdf"])
+    messages = _worker_messages() + _pipeline_messages() + _compare_messages() + [
+        (not_read, "未读取：hw3_utils.py, notes.pdf。只读取 hw3.ipynb"),
+        ("line 3 (cell 2): EOFError: input() cannot be answered during grading (nobody is at the keyboard); "
+         "set the value in the code instead", "第 3 行（单元格 2）：EOFError: 评分时无法响应 input()"),
+    ]
+    zh, en = i18n.translations("zh_CN"), i18n.translations("en")
+    for message, words in messages:
+        out = i18n.translate_message(message, zh)
+        assert words in out, (message, out)
+        assert _facts(out) == _facts(message), (message, out)
+        assert not re.search(r"(?<![\w-])(?:the|is|are|not|of|cases)(?![\w-])", out.replace("is not defined", "")
+                             .replace("No such file or directory", "")), out
+        assert i18n.translate_message(message, en) == message
+
+
+def test_a_real_notebook_run_out_of_order_reads_in_chinese(config, tmp_path):
+    """A real self-check of a notebook with the usual troubles: in Chinese every explanation is
+    translated, and the English view has them word for word."""
+    import json
+
+    carol = (SUBMISSIONS / "carol_module.py").read_text(encoding="utf-8").split("if __name__ ==")[0]
+    carol = (carol.replace("W_30 =", "_w30 =").replace("def bptt_grad(", "def bptt_gradient(")
+             .replace("def lstm_step(", "class LSTM:\n  @staticmethod\n  def lstm_step("))
+    cells = ["import numpy as np", "from hw3_utils import sigmoid", "!wget -q https://example.org/weights.npy",
+             "weights = np.load('weights.npy')", "W = np.eye(2)\nW_30 = matrix_power_eig(W, 30)", carol,
+             "def cell_state_gradient(fs):\n    print(fs)\n",
+             "def sigmoid_jacobian(W, x):\n    s = 1 / (1 + np.exp(-(W @ x)))\n    W *= (s * (1 - s))[:, None]\n    return W\n",
+             "def matrix_power_eig(M, p):\n    raise NotImplementedError()\n"]
+    counts = [1, 2, 3, 4, 10, 5, 6, 7, 8]
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "language": "python"}},
+          "cells": [{"cell_type": "code", "metadata": {}, "execution_count": n, "outputs": [],
+                     "source": source.splitlines(True)} for source, n in zip(cells, counts)]}
+    path = tmp_path / "troubles.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    public = caseset.build(config.load_assignment(), None).only("public")
+    result = selfcheck.check_file(path, public, FAST)
+    en = selfcheck_view.text(result, (), "troubles.ipynb", lang="en")
+    zh = selfcheck_view.text(result, (), "troubles.ipynb", lang="zh_CN")
+    for english in ("this notebook was last run out of order in Jupyter (cell 4 ran as [10], the later cell 5 as [5])",
+                    "cell 1 failed on `import hw3_utils`", "The code defines `bptt_gradient`, not `bptt_grad`",
+                    "`lstm_step` is defined only inside the class `LSTM`", "returned None: the function ends",
+                    "`sigmoid_jacobian` changes its argument `W` in place", "`matrix_power_eig` is defined in cells 5 and 8",
+                    "the grader runs the submitted file alone"):
+        assert english in en, english
+    for chinese in ("这个笔记本上次在 Jupyter 中没有按顺序运行（单元格 4 的运行编号是 [10]，排在它后面的单元格 5 却是 [5]）",
+                    "单元格 1 在 `import hw3_utils` 处出错", "代码定义的是 `bptt_gradient`，而不是 `bptt_grad`",
+                    "`lstm_step` 只在类 `LSTM` 内部定义", "返回了 None：函数结束时没有 `return <answer>`",
+                    "`sigmoid_jacobian` 原地修改了它的参数 `W`", "`matrix_power_eig` 在单元格 5 和 8 中都有定义",
+                    "评分器只单独运行提交的文件", "`matrix_power_eig` 定义在下面的单元格 5 中"):
+        assert chinese in zh, (chinese, zh)
+    assert _facts(en) == _facts(zh)
+    left = [line for line in zh.splitlines() if "用例 " not in line and re.search(r"(?<![\w-])(?:the|is|are|of|cases|returned|defined)(?![\w-])",
+                         re.sub(r"\w*Error: .*?(?=（|$)", "", line))]
+    assert not left, left
+
+
+def test_the_notes_on_a_hand_in_read_in_chinese(tmp_path):
+    """A hand-in folder's notes (grader.load), as the loader words them."""
+    import json
+    import os
+
+    from grader.load import load
+
+    folder = tmp_path / "hand"
+    folder.mkdir()
+    cell = {"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [], "execution_count": None}
+    (folder / "hw3.ipynb").write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}))
+    (folder / "numpy.py").write_text("x = 1\n")
+    (folder / "notes.pdf").write_text("x")
+    os.symlink(tmp_path / "elsewhere.npy", folder / "data.npy")
+    notes = dict(load(folder).notes)
+    expected = {
+        "ignored-shadowing": "numpy.py 会遮蔽模块 `numpy`；它没有被运行",
+        "ignored-symlink": "data.npy 是符号链接，评分器从不跟随符号链接；它已被忽略（请提交文件本身）",
+        "ignored-other": "未读取：notes.pdf。只读取 hw3.ipynb（一份作业就是一个文件）；其他文件中的代码或答案，只有放进 hw3.ipynb 才算数",
+        "no-kernelspec": "该笔记本没有指明内核；已按 Python 运行",
+    }
+    tr = i18n.translations("zh_CN")
+    for code, chinese in expected.items():
+        assert i18n.translate_message(notes[code], tr) == chinese, notes[code]
+        assert i18n.translate_message(notes[code], i18n.translations("en")) == notes[code]
+
+
+def test_jupyter_check_explains_a_missing_return_in_chinese():
+    def cell_state_gradient(fs):
+        print(fs)
+
+    report = jupyter.check("3c-carousel", namespace={"cell_state_gradient": cell_state_gradient}, lang="zh_CN")
+    assert "返回了 None：函数结束时没有 `return <answer>`" in repr(report)
+    assert "返回了 None：函数结束时没有 `return &lt;answer&gt;`" in report._repr_html_()
+    english = jupyter.check("3c-carousel", namespace={"cell_state_gradient": cell_state_gradient}, lang="en")
+    assert "returned None: the function ends without `return <answer>`" in repr(english)
