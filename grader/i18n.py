@@ -146,6 +146,9 @@ MESSAGES = (
     N_("there is no question {question}; the questions are: {questions}"),
     N_("{name} is not a valid notebook: it is not JSON ({detail})"),
     N_("shell commands are not run by the grader: {commands}"),
+    N_("line {line} (`{text}`) is an IPython cell magic, which Python refuses: the whole file was run as that one "
+       "notebook cell, its body, would be (a magic that does not run Python, such as writefile or bash, defines "
+       "nothing); `python` alone would stop at that line"),
     N_("line {line} (`{text}`) is IPython syntax, which Python refuses: this file was run as IPython runs a "
        "notebook's cells, so its code was graded; `python` alone would stop at that line"),
     # grader.pipeline: what a failure means, from the source (grader.names) and the run. Those that

@@ -575,6 +575,13 @@ def _ipython_problems(runs: dict[int, CellRun], sources: dict[int, str]) -> list
     for index, run in sorted(runs.items()):
         if run.ipython_line:
             text = clean(nth_line(sources.get(index, ""), run.ipython_line).strip(), 80)
+            if text.startswith("%%"):
+                # A cell magic takes the whole file as its body: `%%time` runs it, `%%writefile` or
+                # `%%bash` define no name at all, so "its code was graded" would not be true.
+                return [Problem("ipython-syntax", f"line {run.ipython_line} (`{text}`) is an IPython cell magic, "
+                                "which Python refuses: the whole file was run as that one notebook cell, its body, "
+                                "would be (a magic that does not run Python, such as writefile or bash, defines "
+                                "nothing); `python` alone would stop at that line")]
             return [Problem("ipython-syntax", f"line {run.ipython_line} (`{text}`) is IPython syntax, which Python "
                             "refuses: this file was run as IPython runs a notebook's cells, so its code was graded; "
                             "`python` alone would stop at that line")]

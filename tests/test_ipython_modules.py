@@ -126,6 +126,19 @@ def test_a_module_with_magics_pasted_in_runs_as_ipython_and_says_so(session, car
     assert translated.startswith("第 1 行（`%matplotlib inline`）")
 
 
+@pytest.mark.parametrize("magic, graded", [("%%time", True), ("%%writefile rnn.py", False)])
+def test_a_module_whose_first_line_is_a_cell_magic_says_what_that_means(session, carol, tmp_path, magic, graded):
+    """A notebook cell pasted whole into a .py: its cell magic takes the whole file as its body, as
+    in the notebook. `%%time` runs it (every name is graded); `%%writefile` only writes it to a file,
+    so nothing is defined, and the note must not claim that the code was graded."""
+    result = session.grade(_write(tmp_path, f"{magic}\n{CAROL}"))
+    assert (result.score == carol.score) if graded else (result.score == 0)
+    (note,) = [p.message for p in result.problems if p.code == "ipython-syntax"]
+    assert note.startswith(f"line 1 (`{magic}`) is an IPython cell magic") and "its code was graded" not in note
+    translated = i18n.translate_message(note, i18n.translations("zh_CN"))
+    assert translated.startswith(f"第 1 行（`{magic}`）是 IPython 的单元格魔法命令")
+
+
 def test_a_real_syntax_error_is_still_one_at_its_own_line(session, tmp_path):
     broken = PASTED.replace("def sigmoid_jacobian(W, x):", "def sigmoid_jacobian(W, x:")
     assert broken != PASTED
