@@ -104,12 +104,14 @@ def run(root: Path | None = None, config_path: str | os.PathLike | None = None) 
             result = session.grade(submission_path(root / "submission"), name)
         data = render.results_json(result, config.hidden_visibility, time.monotonic() - started,
                                    hidden_score=config.hidden_score)
+        text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)   # NaN is not JSON: refused here
         print(terminal.table(result))      # stdout: the instructor's view (stdout_visibility hidden)
     except Exception:  # noqa: BLE001 - Gradescope must always get a results.json
         print("the autograder failed:\n" + traceback.format_exc(), file=sys.stdout)
         data = render.failure_json("", time.monotonic() - started)
+        text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
     results.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(results, json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False))
+    write_atomic(results, text)
     return data
 
 
@@ -153,19 +155,31 @@ chmod -R go-rwx "$SOURCE"
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 # Gradescope runs this for every submission, as root, in /autograder. It always leaves
-# results/results.json behind (`grader gradescope` writes one even when grading fails).
+# results/results.json behind: `grader gradescope` writes one even when grading fails, and when
+# the grader cannot even start (a broken install, no Python) this script writes one itself, since
+# a missing file is only "The autograder failed to execute correctly" to the student.
 set -u
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
+RESULTS="$ROOT/results/results.json"
 PYTHON="$ROOT/venv/bin/python"
-if [ ! -x "$PYTHON" ]; then PYTHON="$(command -v python3)"; fi
+if [ ! -x "$PYTHON" ]; then PYTHON="$(command -v python3 || echo python3)"; fi
 chmod 700 "$SOURCE" 2>/dev/null || true
 chmod 600 "$SOURCE/hidden_secret" 2>/dev/null || true
 mkdir -p "$ROOT/results"
+rm -f "$RESULTS"
 cd "$ROOT"
 export AUTOGRADER_ROOT="$ROOT"
 export PYTHONPATH="$SOURCE/src"
-exec "$PYTHON" -m grader gradescope --config "$SOURCE/grader.toml"
+"$PYTHON" -m grader gradescope --config "$SOURCE/grader.toml"
+status=$?
+if [ ! -s "$RESULTS" ]; then
+    echo "run_autograder: the grader exited with status $status without writing $RESULTS; writing a score of 0"
+    cat > "$RESULTS" <<'JSON'
+@FALLBACK@
+JSON
+fi
+exit "$status"
 """
 
 DOCKERFILE = """# Gradescope's "manual Docker configuration": build this from the unzipped autograder folder,
@@ -186,6 +200,13 @@ def _toml_value(value: object) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     return json.dumps(str(value))
+
+
+def run_autograder_sh() -> str:
+    """run_autograder, with the results.json it writes when the grader cannot start at all."""
+    fallback = json.dumps(render.failure_json("The grader stopped before it could write a result."),
+                          ensure_ascii=True, allow_nan=False)
+    return RUN_AUTOGRADER.replace("@FALLBACK@", fallback)
 
 
 def setup_sh(config: Config) -> str:
@@ -292,7 +313,7 @@ def autograder_members(config: Config, project: Path = PROJECT_ROOT) -> list[Mem
     config.load_assignment()       # fail now, not on Gradescope, if the registry does not import
     return [
         Member("setup.sh", setup_sh(config).encode(), 0o755),
-        Member("run_autograder", RUN_AUTOGRADER.encode(), 0o755),
+        Member("run_autograder", run_autograder_sh().encode(), 0o755),
         Member(CONFIG_NAME, grader_toml(config).encode()),
         Member(SECRET_NAME, (config.secret + "\n").encode(), 0o600),
         Member("Dockerfile", DOCKERFILE.encode()),

@@ -1,0 +1,170 @@
+"""The Gradescope container against what Gradescope really gives it (its autograder docs:
+gradescope-autograders.readthedocs.io "specs" and "submission_metadata", and the "The autograder
+failed to execute correctly" entry of "troubleshooting": a missing or malformed results.json).
+
+Cheap: a fake /autograder root in tmp_path; the grading session faked where the grading itself is
+not what is checked.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+import zipfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from grader import gradescope, late
+from grader.config import load_config
+from grader.render import gradescope as render
+from grader.results import Result
+
+SCHEMA = json.loads((Path(__file__).with_name("gradescope_schema.json")).read_text(encoding="utf-8"))
+SECRET = "tests-gradescope-real-secret-5d1e"
+
+
+def validate(data: dict) -> None:
+    jsonschema.validate(data, SCHEMA, cls=jsonschema.Draft202012Validator)
+
+
+@pytest.fixture(scope="module")
+def real_zip(tmp_path_factory) -> Path:
+    config = load_config(env={"GRADER_SECRET": SECRET})
+    out = tmp_path_factory.mktemp("zip") / "autograder.zip"
+    gradescope.build_autograder(out, config)
+    return out
+
+
+def run_autograder(root: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    interpreter_dir = str(Path(sys.executable).parent)
+    if not (Path(interpreter_dir) / "python3").exists():
+        interpreter_dir = str(tmp_path / "bin")
+        os.makedirs(interpreter_dir, exist_ok=True)
+        os.symlink(sys.executable, Path(interpreter_dir) / "python3")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER_", "PYTHON"))}
+    env.update(AUTOGRADER_ROOT=str(root), PATH=interpreter_dir + os.pathsep + env.get("PATH", ""))
+    return subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_grader_that_cannot_even_start_still_leaves_a_results_json(tmp_path: Path, real_zip: Path):
+    """Gradescope shows "The autograder failed to execute correctly" when results.json is missing:
+    run_autograder writes one itself when `python -m grader` dies before writing it."""
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(real_zip) as archive:
+        archive.extractall(root / "source")
+    (root / "source" / "src" / "grader" / "__init__.py").write_text("raise ImportError('broken install')\n")
+    (root / "submission").mkdir()
+    (root / "submission" / "hw3.py").write_text("x = 1\n")
+    proc = run_autograder(root, tmp_path)
+    results = root / "results" / "results.json"
+    assert results.is_file(), proc.stderr
+    data = json.loads(results.read_text(encoding="utf-8"))
+    validate(data)
+    assert data["score"] == 0 and "not your fault" in data["output"]
+    assert "broken install" not in data["output"]          # the instructor's detail stays in stdout/stderr
+
+
+class FakeSession:
+    """Stands in for grader.session.Session: returns a prepared Result."""
+    result: Result
+
+    def __init__(self, config, workers=1):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def grade(self, path, name=None):
+        return dataclasses.replace(FakeSession.result, submission=name or "x")
+
+
+@pytest.fixture
+def fake_root(tmp_path: Path, session, monkeypatch):
+    """A fake /autograder with a template submission's real Result, graded once per test."""
+    import grader.session
+
+    FakeSession.result = session.grade(Path(__file__).resolve().parent.parent / "submissions" / "carol_module.py")
+    monkeypatch.setattr(grader.session, "Session", FakeSession)
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    (root / "submission" / "hw3.py").write_text("x = 1\n")
+    return root
+
+
+def test_a_result_that_is_not_valid_json_still_leaves_a_results_json(fake_root: Path, monkeypatch):
+    """NaN is not JSON: a non-finite number must not leave Gradescope without a results.json."""
+    real = render.results_json
+
+    def with_nan(*args, **kwargs):
+        data = real(*args, **kwargs)
+        data["score"] = math.nan
+        return data
+
+    monkeypatch.setattr(render, "results_json", with_nan)
+    config = tmp_config(fake_root.parent, "")
+    gradescope.run(fake_root, config)
+    data = json.loads((fake_root / "results" / "results.json").read_text(encoding="utf-8"))
+    validate(data)
+    assert data["score"] == 0 and "not your fault" in data["output"]
+
+
+def tmp_config(folder: Path, extra: str) -> Path:
+    path = folder / "grader.toml"
+    path.write_text(f'[grader]\nsecret = "{SECRET}"\n' + extra, encoding="utf-8")
+    return path
+
+
+def metadata(root: Path, created_at: str, due: str, user_due: str | None = None) -> None:
+    user = {"email": "s@example.edu", "id": 7, "name": "A Student", "sid": "123"}
+    if user_due:
+        user["assignment"] = {"due_date": user_due, "late_due_date": None, "release_date": None}
+    (root / "submission_metadata.json").write_text(json.dumps(
+        {"id": 42, "created_at": created_at, "submission_method": "upload", "users": [user],
+         "assignment": {"id": 3, "title": "HW3", "due_date": due, "late_due_date": None, "total_points": "100.0"},
+         "previous_submissions": []}), encoding="utf-8")
+
+
+LATE = "[late]\ndue = 2026-03-01T23:59:00-05:00\npenalty_per_day = 10\ncap = 50\n"
+
+
+def test_the_late_policy_applies_from_created_at(fake_root: Path):
+    metadata(fake_root, "2026-03-03T10:00:00.123456-05:00", "2026-03-01T23:59:00.000000-05:00")
+    data = gradescope.run(fake_root, tmp_config(fake_root.parent, LATE))
+    validate(data)
+    full = FakeSession.result.score
+    assert data["score"] == pytest.approx(full * 0.8, abs=1e-3)       # two started days: -20%
+    assert "2 days after the due date" in data["output"]
+
+
+def test_on_time_is_not_penalised(fake_root: Path):
+    metadata(fake_root, "2026-03-01T20:00:00-05:00", "2026-03-01T23:59:00-05:00")
+    data = gradescope.run(fake_root, tmp_config(fake_root.parent, LATE))
+    assert data["score"] == pytest.approx(FakeSession.result.score, abs=1e-3)
+    assert "after the due date" not in data["output"]
+
+
+def test_a_gradescope_extension_moves_the_due_date(fake_root: Path):
+    """A student with an extension has their own, later, users[].assignment.due_date."""
+    metadata(fake_root, "2026-03-03T10:00:00-05:00", "2026-03-01T23:59:00-05:00",
+             user_due="2026-03-04T23:59:00-05:00")
+    data = gradescope.run(fake_root, tmp_config(fake_root.parent, LATE))
+    assert data["score"] == pytest.approx(FakeSession.result.score, abs=1e-3)
+
+
+def test_the_late_policy_is_packaged(real_zip: Path, tmp_path: Path):
+    path = tmp_config(tmp_path, LATE)
+    config = load_config(path, env={})
+    text = gradescope.grader_toml(config)
+    (tmp_path / "c.toml").write_text(text.replace('secret_file = "hidden_secret"', f'secret = "{SECRET}"'))
+    again = load_config(tmp_path / "c.toml", env={})
+    assert again.late == config.late
