@@ -21,6 +21,7 @@ that question only. The secret and the grader's files are readable by root only.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -31,14 +32,17 @@ import time
 import traceback
 import zipfile
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from . import submitted
+from . import late, submitted
 from .config import CONFIG_NAME, Config, Limits, load_config
 from .files import write_atomic, write_bytes_atomic
+from .late import parse_time
 from .load import LoadError, pick_candidate
 from .render import gradescope as render
+from .results import Result, Student
 
 DEFAULT_ROOT = "/autograder"
 SECRET_NAME = "hidden_secret"
@@ -78,13 +82,69 @@ def submission_path(folder: Path) -> Path:
         return folder / inner[0] if len(inner) == 1 else folder
 
 
-def student_name(root: Path) -> str | None:
-    """The submitter's name from submission_metadata.json, for the instructor's log only."""
+def read_metadata(root: Path) -> dict:
+    """Gradescope's submission_metadata.json (its "Submission Metadata" page: `created_at`, the
+    submission time; `assignment` with the course-wide `due_date`; `users`, each with `name`,
+    `email`, `sid` and, in real files, their own `assignment.due_date`, later when Gradescope gave
+    them an extension); {} when it is missing or not an object."""
     try:
         meta = json.loads((root / "submission_metadata.json").read_text(encoding="utf-8"))
-        return str(meta["users"][0]["name"])[:100]
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _users(meta: dict) -> list[dict]:
+    users = meta.get("users")
+    return [u for u in users if isinstance(u, dict)] if isinstance(users, list) else []
+
+
+def student_name(root: Path) -> str | None:
+    """The submitter's name from submission_metadata.json, for the instructor's log only."""
+    users = _users(read_metadata(root))
+    return str(users[0].get("name"))[:100] if users and users[0].get("name") else None
+
+
+def student(meta: dict) -> Student | None:
+    """Who handed in (the first submitter of a group) and when: `created_at` is what the late
+    policy compares with the due date. None without metadata."""
+    users = _users(meta)
+    if not users and not meta.get("created_at"):
         return None
+    first = users[0] if users else {}
+    ident = str(first.get("sid") or first.get("email") or first.get("id") or "")
+    return Student(id=ident[:200], name=str(first.get("name") or "")[:200], lms="gradescope",
+                   submission_id=str(meta.get("id") or ""), submitted_at=str(meta.get("created_at") or ""),
+                   email=str(first.get("email") or "")[:200])
+
+
+def extension(meta: dict) -> timedelta:
+    """How much later than the assignment's `due_date` this submission is due: Gradescope writes a
+    student's extension as their own `users[].assignment.due_date`; of a group, the latest counts."""
+    assignment = meta.get("assignment") if isinstance(meta.get("assignment"), dict) else {}
+    default = parse_time(assignment.get("due_date"))
+    if default is None:
+        return timedelta(0)
+    shifts = [timedelta(0)]
+    for user in _users(meta):
+        own = user.get("assignment")
+        due = parse_time(own.get("due_date")) if isinstance(own, dict) else None
+        if due is not None:
+            shifts.append(due - default)
+    return max(shifts)
+
+
+def apply_late(result: Result, config: Config, meta: dict) -> Result:
+    """The [late] policy of grader.toml on this submission, from Gradescope's `created_at`, its due
+    date moved by the student's Gradescope extension. No policy or no metadata: no penalty."""
+    who = student(meta)
+    if who is None:
+        return result
+    result = dataclasses.replace(result, student=who)
+    if config.late is None:
+        return result
+    policy = dataclasses.replace(config.late, due=config.late.due + extension(meta))
+    return late.apply(result, policy)
 
 
 def run(root: Path | None = None, config_path: str | os.PathLike | None = None) -> dict:
@@ -102,6 +162,7 @@ def run(root: Path | None = None, config_path: str | os.PathLike | None = None) 
         name = student_name(root)
         with Session(config, workers=1) as session:
             result = session.grade(submission_path(root / "submission"), name)
+        result = apply_late(result, config, read_metadata(root))
         data = render.results_json(result, config.hidden_visibility, time.monotonic() - started,
                                    hidden_score=config.hidden_score)
         text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)   # NaN is not JSON: refused here
@@ -227,6 +288,10 @@ def grader_toml(config: Config) -> str:
     lines += [f"{f.name} = {_toml_value(getattr(config.limits, f.name))}" for f in fields(Limits)]
     if config.written_points:
         lines += ["", "[written]"] + [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in config.written_points.items()]
+    if config.late is not None:
+        policy = config.late
+        lines += ["", "[late]", f"due = {_toml_value(policy.due.isoformat())}"]
+        lines += [f"{f.name} = {_toml_value(getattr(policy, f.name))}" for f in fields(policy) if f.name != "due"]
     lines += ["", "[gradescope]", f"hidden_visibility = {_toml_value(config.hidden_visibility)}",
               f"hidden_score = {_toml_value(config.hidden_score)}"]
     lines += ["", "[environment]", "packages = [" + ", ".join(_toml_value(p) for p in config.environment) + "]", ""]

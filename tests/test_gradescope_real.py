@@ -143,14 +143,16 @@ def test_the_late_policy_applies_from_created_at(fake_root: Path):
     validate(data)
     full = FakeSession.result.score
     assert data["score"] == pytest.approx(full * 0.8, abs=1e-3)       # two started days: -20%
-    assert "2 days after the due date" in data["output"]
+    assert "2 days after your due date 2026-03-01T23:59:00-05:00" in data["output"] and "20%" in data["output"]
+    # the output is visible while the hidden tests (and so the total) are not: no points in it
+    assert "total after the penalty" not in data["output"] and "−20" not in data["output"].replace("−20%", "")
 
 
 def test_on_time_is_not_penalised(fake_root: Path):
     metadata(fake_root, "2026-03-01T20:00:00-05:00", "2026-03-01T23:59:00-05:00")
     data = gradescope.run(fake_root, tmp_config(fake_root.parent, LATE))
     assert data["score"] == pytest.approx(FakeSession.result.score, abs=1e-3)
-    assert "after the due date" not in data["output"]
+    assert "after your due date" not in data["output"]
 
 
 def test_a_gradescope_extension_moves_the_due_date(fake_root: Path):
@@ -159,6 +161,21 @@ def test_a_gradescope_extension_moves_the_due_date(fake_root: Path):
              user_due="2026-03-04T23:59:00-05:00")
     data = gradescope.run(fake_root, tmp_config(fake_root.parent, LATE))
     assert data["score"] == pytest.approx(FakeSession.result.score, abs=1e-3)
+    # the same time, ten hours past an extension of one day: one late day
+    metadata(fake_root, "2026-03-03T10:00:00-05:00", "2026-03-01T23:59:00-05:00",
+             user_due="2026-03-02T23:59:00-05:00")
+    data = gradescope.run(fake_root, tmp_config(fake_root.parent, LATE))
+    assert data["score"] == pytest.approx(FakeSession.result.score * 0.9, abs=1e-3)
+    assert "1 day after your due date 2026-03-02T23:59:00-05:00" in data["output"]
+
+
+def test_the_penalty_also_holds_for_a_public_only_score(fake_root: Path):
+    metadata(fake_root, "2026-03-03T10:00:00-05:00", "2026-03-01T23:59:00-05:00")
+    on_time = render.results_json(FakeSession.result, "after_published", hidden_score="public-only")["score"]
+    data = gradescope.run(fake_root, tmp_config(
+        fake_root.parent, LATE + '[gradescope]\nhidden_score = "public-only"\nhidden_visibility = "after_published"\n'))
+    validate(data)
+    assert on_time > 0 and data["score"] == pytest.approx(on_time * 0.8, abs=1e-3)
 
 
 def test_the_late_policy_is_packaged(real_zip: Path, tmp_path: Path):

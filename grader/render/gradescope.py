@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..results import (HIDDEN_MESSAGES, PASSED, UNREADABLE, CaseResult, CellStatus, QuestionResult, code_unit,
-                       QuestionStatus, Result, SubmissionStatus)
+from ..results import (HIDDEN_MESSAGES, PASSED, UNREADABLE, CaseResult, CellStatus, Late, QuestionResult,
+                       code_unit, QuestionStatus, Result, SubmissionStatus)
 from ..text import clean
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -141,7 +141,9 @@ def overall_output(result: Result, hidden_visibility: str = "hidden") -> str:
                     "visible": "their results are below"}.get(hidden_visibility, "")
             lines.append(f"Hidden cases: {len(hidden)} more cases are graded; {when}.")
     for problem in result.problems:
-        if problem.code not in INSTRUCTOR_ONLY:
+        if problem.code == "late-penalty" and result.late is not None:
+            lines.append(late_line(result.late))
+        elif problem.code not in INSTRUCTOR_ONLY:
             lines.append(f"! {problem.message}")
     for cell in result.cells:
         if cell.status != CellStatus.OK:
@@ -153,6 +155,15 @@ def overall_output(result: Result, hidden_visibility: str = "hidden") -> str:
     if result.output.strip():
         lines += ["", "What your notebook printed while it ran:", clean(result.output, PRINTED_LIMIT)]
     return clean("\n".join(lines), TOTAL_LIMIT)
+
+
+def late_line(late: Late) -> str:
+    """The late penalty in words, without points: the output is visible while the hidden tests,
+    and with them the total (which the penalty's points would give away), may not be."""
+    unit = "day" if late.days == 1 else "days"
+    when = f"Handed in {late.submitted_at}" if late.submitted_at else "Handed in late"
+    return (f"! {when}, {late.days} {unit} after your due date {late.due}: "
+            f"−{late.percent:g}% of the points earned.")
 
 
 HIDDEN_SCORES = ("total", "public-only")
@@ -177,6 +188,8 @@ def results_json(result: Result, hidden_visibility: str = "hidden",
             test["score"], test["max_score"], test["status"] = 0.0, 0.0, TEST_PASSED
             test["output"] = "(these points are not counted in the score shown here)\n" + test["output"]
         score = _points(sum(t["score"] for t in found))
+        if result.late is not None:        # the late penalty is a share of what was earned: of this score too
+            score = _points(max(0.0, score * (1 - result.late.percent / 100.0)))
     data: dict[str, Any] = {
         "score": score,
         "output": overall_output(result, hidden_visibility),
