@@ -28,6 +28,7 @@ import os
 import shlex
 import stat
 import sys
+import tempfile
 import time
 import traceback
 import zipfile
@@ -36,13 +37,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from . import late, submitted
+from . import late, lms, submitted
 from .config import CONFIG_NAME, Config, Limits, load_config
 from .files import write_atomic, write_bytes_atomic
 from .late import parse_time
 from .load import LoadError, pick_candidate
 from .render import gradescope as render
-from .results import Result, Student
+from .results import Problem, Result, Student
 
 DEFAULT_ROOT = "/autograder"
 SECRET_NAME = "hidden_secret"
@@ -80,6 +81,37 @@ def submission_path(folder: Path) -> Path:
         except (submitted.Refused, OSError):
             inner = []
         return folder / inner[0] if len(inner) == 1 else folder
+
+
+def gradable(folder: Path, staging: Path) -> tuple[Path, list[Problem]]:
+    """What to grade (`submission_path`) and the notes worth telling the student. Gradescope unpacks
+    an uploaded zip itself; a zip that still reaches the folder (committed to a GitHub repository,
+    zipped twice) and is all there is, is opened like a zip handed in within a batch download
+    (`grader.lms`: in memory, bounded, its notebooks, modules and written answers flattened into
+    `staging`). A zip beside a notebook or module is left alone."""
+    path = submission_path(folder)
+    if path != folder:
+        return path, []
+    try:
+        pick_candidate(folder)
+        return folder, []
+    except LoadError:
+        pass
+    try:
+        with submitted.Folder(folder) as opened:
+            zips = [e for e in opened.entries() if e.kind is submitted.Kind.FILE and not submitted.hidden(e.name)
+                    and e.name.lower().endswith(".zip")]
+            if len(zips) != 1:
+                return folder, []
+            name = zips[0].name
+            data = opened.read(name, lms.MAX_FILE_BYTES)
+    except (submitted.Refused, OSError) as exc:
+        return folder, [Problem("lms-unreadable-file", f"the zip could not be read ({str(exc)[:200]})")]
+    notes: list[Problem] = []
+    staging.mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()
+    lms.unpack_zip(data, name, staging, written, notes)
+    return (staging if written else folder), notes
 
 
 def read_metadata(root: Path) -> dict:
@@ -160,8 +192,10 @@ def run(root: Path | None = None, config_path: str | os.PathLike | None = None) 
             config_path = root / "source" / CONFIG_NAME
         config = load_config(config_path)
         name = student_name(root)
-        with Session(config, workers=1) as session:
-            result = session.grade(submission_path(root / "submission"), name)
+        with tempfile.TemporaryDirectory(prefix="unpacked-") as staging, Session(config, workers=1) as session:
+            path, notes = gradable(root / "submission", Path(staging))
+            result = session.grade(path, name)
+        result.problems.extend(notes)
         result = apply_late(result, config, read_metadata(root))
         data = render.results_json(result, config.hidden_visibility, time.monotonic() - started,
                                    hidden_score=config.hidden_score)

@@ -185,3 +185,51 @@ def test_the_late_policy_is_packaged(real_zip: Path, tmp_path: Path):
     (tmp_path / "c.toml").write_text(text.replace('secret_file = "hidden_secret"', f'secret = "{SECRET}"'))
     again = load_config(tmp_path / "c.toml", env={})
     assert again.late == config.late
+
+
+# ------------------------------------------------------------------------------------------------
+# What /autograder/submission holds: the student's files under their own names
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_zip_handed_in_as_a_file_is_opened(tmp_path: Path):
+    """A zip that reached the submission folder unopened (inside a repository, or zipped twice) is
+    opened like a zip in a batch download, its notebook or module graded."""
+    from grader.load import pick_candidate
+
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "HW3 final (1).zip").write_bytes(zipped({"HW3/hw3 - Copy.py": b"x = 1\n", "HW3/notes.pdf": b"%PDF"}))
+    path, notes = gradescope.gradable(folder, tmp_path / "unpacked")
+    chosen, _ = pick_candidate(path)
+    assert chosen.name == "hw3 - Copy.py" and chosen.read_bytes() == b"x = 1\n"
+    assert any("HW3 final (1).zip" in n.message for n in notes)
+
+
+def test_what_needs_no_unpacking_is_graded_where_it_is(tmp_path: Path):
+    folder = tmp_path / "submission"
+    (folder / "repo" / ".git").mkdir(parents=True)       # a GitHub submission: the repository's files
+    (folder / "repo" / "HW3 (1).ipynb").write_text("{}")
+    (folder / "repo" / "README.md").write_text("# hw3")
+    assert gradescope.gradable(folder, tmp_path / "unpacked") == (folder / "repo", [])
+    (folder / "old.zip").write_bytes(zipped({"hw3.py": b"x = 1\n"}))
+    (folder / "hw3.py").write_text("x = 2\n")             # a module beside a zip: the module, the zip unopened
+    assert gradescope.gradable(folder, tmp_path / "unpacked") == (folder, [])
+    assert not (tmp_path / "unpacked").exists()
+
+
+def test_a_broken_zip_is_said_not_crashed_on(tmp_path: Path):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "hw3.zip").write_bytes(b"PK\x03\x04 not really")
+    path, notes = gradescope.gradable(folder, tmp_path / "unpacked")
+    assert path == folder and any("not a readable zip" in n.message for n in notes)
