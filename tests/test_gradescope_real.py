@@ -233,3 +233,41 @@ def test_a_broken_zip_is_said_not_crashed_on(tmp_path: Path):
     (folder / "hw3.zip").write_bytes(b"PK\x03\x04 not really")
     path, notes = gradescope.gradable(folder, tmp_path / "unpacked")
     assert path == folder and any("not a readable zip" in n.message for n in notes)
+
+
+# ------------------------------------------------------------------------------------------------
+# Nothing of a hidden case in what students see
+
+
+def test_what_a_function_prints_on_hidden_cases_is_not_shown(session, tmp_path: Path):
+    """Student code that prints its arguments (a debugging print left in) runs on hidden cases too:
+    what it prints then must not reach the visible output."""
+    from test_gradescope import assert_no_hidden_leak
+
+    carol = (Path(__file__).resolve().parent.parent / "submissions" / "carol_module.py").read_text(encoding="utf-8")
+    path = tmp_path / "hw3.py"
+    path.write_text(carol + "\n_real = sigmoid_jacobian\n"
+                    "def sigmoid_jacobian(W, x):\n    print('ARGS', W.tolist(), x.tolist())\n    return _real(W, x)\n",
+                    encoding="utf-8")
+    result = session.grade(path)
+    for visibility in ("hidden", "after_due_date"):
+        data = render.results_json(result, visibility)
+        validate(data)
+        assert_no_hidden_leak(data, session.config)
+        assert "ARGS" not in json.dumps(data)
+
+
+def test_results_json_stays_small_whatever_the_student_prints_or_raises(session):
+    """Gradescope's docs state no size limit for results.json; the output is bounded anyway: each
+    test's output, the top-level output and the printed text are cut, so a student who prints or
+    raises megabytes still gets a page that loads (and a file well under a megabyte)."""
+    result = session.grade(Path(__file__).resolve().parent.parent / "submissions" / "bob_seed_mistakes.ipynb")
+    huge = "x" * 2_000_000
+    questions = [dataclasses.replace(q, cases=[dataclasses.replace(c, message=huge, got=huge, expected=huge)
+                                               for c in q.cases]) for q in result.questions]
+    result = dataclasses.replace(result, questions=questions, output=huge)
+    data = render.results_json(result, "after_published")
+    validate(data)
+    size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    assert size < 2 * len(data["tests"]) * render.OUTPUT_LIMIT + 2 * render.TOTAL_LIMIT
+    assert size < 1_000_000
