@@ -271,3 +271,16 @@ def test_results_json_stays_small_whatever_the_student_prints_or_raises(session)
     size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
     assert size < 2 * len(data["tests"]) * render.OUTPUT_LIMIT + 2 * render.TOTAL_LIMIT
     assert size < 1_000_000
+
+
+def test_public_only_hidden_tests_keep_their_real_status(session):
+    """With hidden_score = "public-only" a hidden test carries 0 of 0 points; once it is shown, its
+    status must still say whether its cases passed (0 of 0 alone is marked "passed" by Gradescope)."""
+    result = session.grade(Path(__file__).resolve().parent.parent / "submissions" / "bob_seed_mistakes.ipynb")
+    data = render.results_json(result, "after_published", hidden_score="public-only")
+    validate(data)
+    for question in result.questions:
+        if question.hidden:
+            test = next(t for t in data["tests"] if t["number"] == f"{question.id} hidden")
+            all_passed = all(c.status == "passed" for c in question.hidden)
+            assert test["status"] == ("passed" if all_passed else "failed"), question.id

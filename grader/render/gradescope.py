@@ -184,8 +184,8 @@ def results_json(result: Result, hidden_visibility: str = "hidden",
         hidden = [t for t in found if t["number"].endswith(" hidden")]
         extra = {"hidden_score": _points(sum(t["score"] for t in hidden)),
                  "hidden_max_score": _points(sum(t["max_score"] for t in hidden))}
-        for test in hidden:          # their points are withheld: 0 of 0, said in the test's output
-            test["score"], test["max_score"], test["status"] = 0.0, 0.0, TEST_PASSED
+        for test in hidden:          # their points are withheld: 0 of 0, said in the test's output; the
+            test["score"], test["max_score"] = 0.0, 0.0       # status stays what the cases gave
             test["output"] = "(these points are not counted in the score shown here)\n" + test["output"]
         score = _points(sum(t["score"] for t in found))
         if result.late is not None:        # the late penalty is a share of what was earned: of this score too
