@@ -41,7 +41,7 @@ from . import late, lms, submitted
 from .config import CONFIG_NAME, Config, Limits, load_config
 from .files import write_atomic, write_bytes_atomic
 from .late import parse_time
-from .load import LoadError, pick_candidate
+from .load import SUFFIXES, LoadError, pick_candidate
 from .render import gradescope as render
 from .results import Problem, Result, Student
 
@@ -99,10 +99,12 @@ def gradable(folder: Path, staging: Path) -> tuple[Path, list[Problem]]:
         pass
     try:
         with submitted.Folder(folder) as opened:
-            zips = [e for e in opened.entries() if e.kind is submitted.Kind.FILE and not submitted.hidden(e.name)
-                    and e.name.lower().endswith(".zip")]
+            entries = [e for e in opened.entries() if not submitted.hidden(e.name)]
+            zips = [e for e in entries if e.kind is submitted.Kind.FILE and e.name.lower().endswith(".zip")]
             if len(zips) != 1:
-                return folder, []
+                return folder, [received(entries)] if not any(e.kind is submitted.Kind.FILE and
+                                                             Path(e.name).suffix.lower() in SUFFIXES
+                                                             for e in entries) else []
             name = zips[0].name
             data = opened.read(name, lms.MAX_FILE_BYTES)
     except (submitted.Refused, OSError) as exc:
@@ -112,6 +114,17 @@ def gradable(folder: Path, staging: Path) -> tuple[Path, list[Problem]]:
     written: set[str] = set()
     lms.unpack_zip(data, name, staging, written, notes)
     return (staging if written else folder), notes
+
+
+def received(entries: list) -> Problem:
+    """What Gradescope handed over, in the student's own file names, when none of it can be graded."""
+    if not entries:
+        return Problem("gradescope-upload", "Gradescope received no file from you: upload your notebook (.ipynb) "
+                                            "or module (.py) itself")
+    names = [e.name for e in entries[:8]]
+    more = f" and {len(entries) - 8} more" if len(entries) > 8 else ""
+    return Problem("gradescope-upload", f"Gradescope received {', '.join(names)}{more}: none of it is a notebook "
+                                        "(.ipynb) or module (.py); upload the notebook itself (not a PDF or a link)")
 
 
 def read_metadata(root: Path) -> dict:

@@ -284,3 +284,30 @@ def test_public_only_hidden_tests_keep_their_real_status(session):
             test = next(t for t in data["tests"] if t["number"] == f"{question.id} hidden")
             all_passed = all(c.status == "passed" for c in question.hidden)
             assert test["status"] == ("passed" if all_passed else "failed"), question.id
+
+
+# ------------------------------------------------------------------------------------------------
+# What a student sees when nothing could be graded
+
+
+def test_an_upload_without_code_names_what_was_received(tmp_path: Path):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "HW3 (1).pdf").write_bytes(b"%PDF-1.4\n")
+    _, notes = gradescope.gradable(folder, tmp_path / "unpacked")
+    assert any("HW3 (1).pdf" in n.message and ".ipynb" in n.message for n in notes)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _, notes = gradescope.gradable(empty, tmp_path / "unpacked2")
+    assert any("no file" in n.message for n in notes)
+
+
+def test_a_reason_shared_by_every_case_is_said_once_per_test(session, tmp_path: Path):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    result = session.grade(folder)
+    data = render.results_json(result, "hidden")
+    validate(data)
+    for test in data["tests"]:
+        if test["visibility"] == "visible":
+            assert test["output"].count("holds no notebook") == 1, test["output"][:400]

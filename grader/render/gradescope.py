@@ -72,12 +72,16 @@ def public_output(question: QuestionResult, hints: dict[str, str]) -> str:
         if case.status != PASSED:
             seen += [m for m in case.diagnosis if m not in seen]
     lines += [f"hint: {hints[mistake]}" for mistake in seen if hints.get(mistake)]
+    said: dict[str, int] = {}        # a reason shared by many cases (nothing could be run) is said once
     for number, case in enumerate(cases, 1):
         mark = "✓" if case.status == PASSED else "✗"
         lines.append(f"{mark} case {number} ({case.label}): {case.status}")
         if case.status == PASSED:
             continue
-        if case.message:
+        if case.message and case.message in said:
+            lines.append(_indent(f"(the same as case {said[case.message]})"))
+        elif case.message:
+            said[case.message] = number
             lines.append(_indent(case.message))
         if case.inputs:
             lines.append("    inputs:")
