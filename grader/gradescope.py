@@ -14,7 +14,9 @@ The zip (`build_autograder`), as Gradescope's autograder specification asks, has
 
 `run` grades /autograder/submission (or $AUTOGRADER_ROOT/submission, so that tests can simulate
 the harness) and writes /autograder/results/results.json, always: a broken setup or a grader fault
-still gives Gradescope a valid file that says so. Student code runs in the sandbox, as an
+still gives Gradescope a valid file that says so (and `run_autograder` writes one itself when the
+grader cannot even start). It applies grader.toml's [late] policy to submission_metadata.json's
+`created_at`, the due date moved by the student's Gradescope extension. Student code runs in the sandbox, as an
 unprivileged uid of its own (the sandbox drops to it because Gradescope runs us as root), with
 the per-case and per-question time limits of the configuration, so a question that times out costs
 that question only. The secret and the grader's files are readable by root only.
