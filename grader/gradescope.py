@@ -14,31 +14,38 @@ The zip (`build_autograder`), as Gradescope's autograder specification asks, has
 
 `run` grades /autograder/submission (or $AUTOGRADER_ROOT/submission, so that tests can simulate
 the harness) and writes /autograder/results/results.json, always: a broken setup or a grader fault
-still gives Gradescope a valid file that says so. Student code runs in the sandbox, as an
+still gives Gradescope a valid file that says so (and `run_autograder` writes one itself when the
+grader cannot even start). It applies grader.toml's [late] policy to submission_metadata.json's
+`created_at`, the due date moved by the student's Gradescope extension. Student code runs in the sandbox, as an
 unprivileged uid of its own (the sandbox drops to it because Gradescope runs us as root), with
 the per-case and per-question time limits of the configuration, so a question that times out costs
 that question only. The secret and the grader's files are readable by root only.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
 import shlex
 import stat
 import sys
+import tempfile
 import time
 import traceback
 import zipfile
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from . import submitted
+from . import late, lms, submitted
 from .config import CONFIG_NAME, Config, Limits, load_config
 from .files import write_atomic, write_bytes_atomic
-from .load import LoadError, pick_candidate
+from .late import parse_time
+from .load import SUFFIXES, LoadError, pick_candidate
 from .render import gradescope as render
+from .results import Problem, Result, Student
 
 DEFAULT_ROOT = "/autograder"
 SECRET_NAME = "hidden_secret"
@@ -78,13 +85,113 @@ def submission_path(folder: Path) -> Path:
         return folder / inner[0] if len(inner) == 1 else folder
 
 
-def student_name(root: Path) -> str | None:
-    """The submitter's name from submission_metadata.json, for the instructor's log only."""
+def gradable(folder: Path, staging: Path) -> tuple[Path, list[Problem]]:
+    """What to grade (`submission_path`) and the notes worth telling the student. Gradescope unpacks
+    an uploaded zip itself; a zip that still reaches the folder (committed to a GitHub repository,
+    zipped twice) and is all there is, is opened like a zip handed in within a batch download
+    (`grader.lms`: in memory, bounded, its notebooks, modules and written answers flattened into
+    `staging`). A zip beside a notebook or module is left alone."""
+    path = submission_path(folder)
+    if path != folder:
+        return path, []
+    try:
+        pick_candidate(folder)
+        return folder, []
+    except LoadError:
+        pass
+    try:
+        with submitted.Folder(folder) as opened:
+            entries = [e for e in opened.entries() if not submitted.hidden(e.name)]
+            zips = [e for e in entries if e.kind is submitted.Kind.FILE and e.name.lower().endswith(".zip")]
+            if len(zips) != 1:
+                return folder, [received(entries)] if not any(e.kind is submitted.Kind.FILE and
+                                                             Path(e.name).suffix.lower() in SUFFIXES
+                                                             for e in entries) else []
+            name = zips[0].name
+            data = opened.read(name, lms.MAX_FILE_BYTES)
+    except (submitted.Refused, OSError) as exc:
+        return folder, [Problem("lms-unreadable-file", f"the zip could not be read ({str(exc)[:200]})")]
+    notes: list[Problem] = []
+    staging.mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()
+    lms.unpack_zip(data, name, staging, written, notes)
+    return (staging if written else folder), notes
+
+
+def received(entries: list) -> Problem:
+    """What Gradescope handed over, in the student's own file names, when none of it can be graded."""
+    if not entries:
+        return Problem("gradescope-upload", "Gradescope received no file from you: upload your notebook (.ipynb) "
+                                            "or module (.py) itself")
+    names = [e.name for e in entries[:8]]
+    more = f" and {len(entries) - 8} more" if len(entries) > 8 else ""
+    return Problem("gradescope-upload", f"Gradescope received {', '.join(names)}{more}: none of it is a notebook "
+                                        "(.ipynb) or module (.py); upload the notebook itself (not a PDF or a link)")
+
+
+def read_metadata(root: Path) -> dict:
+    """Gradescope's submission_metadata.json (its "Submission Metadata" page: `created_at`, the
+    submission time; `assignment` with the course-wide `due_date`; `users`, each with `name`,
+    `email`, `sid` and, in real files, their own `assignment.due_date`, later when Gradescope gave
+    them an extension); {} when it is missing or not an object."""
     try:
         meta = json.loads((root / "submission_metadata.json").read_text(encoding="utf-8"))
-        return str(meta["users"][0]["name"])[:100]
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _users(meta: dict) -> list[dict]:
+    users = meta.get("users")
+    return [u for u in users if isinstance(u, dict)] if isinstance(users, list) else []
+
+
+def student_name(root: Path) -> str | None:
+    """The submitter's name from submission_metadata.json, for the instructor's log only."""
+    users = _users(read_metadata(root))
+    return str(users[0].get("name"))[:100] if users and users[0].get("name") else None
+
+
+def student(meta: dict) -> Student | None:
+    """Who handed in (the first submitter of a group) and when: `created_at` is what the late
+    policy compares with the due date. None without metadata."""
+    users = _users(meta)
+    if not users and not meta.get("created_at"):
         return None
+    first = users[0] if users else {}
+    ident = str(first.get("sid") or first.get("email") or first.get("id") or "")
+    return Student(id=ident[:200], name=str(first.get("name") or "")[:200], lms="gradescope",
+                   submission_id=str(meta.get("id") or ""), submitted_at=str(meta.get("created_at") or ""),
+                   email=str(first.get("email") or "")[:200])
+
+
+def extension(meta: dict) -> timedelta:
+    """How much later than the assignment's `due_date` this submission is due: Gradescope writes a
+    student's extension as their own `users[].assignment.due_date`; of a group, the latest counts."""
+    assignment = meta.get("assignment") if isinstance(meta.get("assignment"), dict) else {}
+    default = parse_time(assignment.get("due_date"))
+    if default is None:
+        return timedelta(0)
+    shifts = [timedelta(0)]
+    for user in _users(meta):
+        own = user.get("assignment")
+        due = parse_time(own.get("due_date")) if isinstance(own, dict) else None
+        if due is not None:
+            shifts.append(due - default)
+    return max(shifts)
+
+
+def apply_late(result: Result, config: Config, meta: dict) -> Result:
+    """The [late] policy of grader.toml on this submission, from Gradescope's `created_at`, its due
+    date moved by the student's Gradescope extension. No policy or no metadata: no penalty."""
+    who = student(meta)
+    if who is None:
+        return result
+    result = dataclasses.replace(result, student=who)
+    if config.late is None:
+        return result
+    policy = dataclasses.replace(config.late, due=config.late.due + extension(meta))
+    return late.apply(result, policy)
 
 
 def run(root: Path | None = None, config_path: str | os.PathLike | None = None) -> dict:
@@ -100,16 +207,21 @@ def run(root: Path | None = None, config_path: str | os.PathLike | None = None) 
             config_path = root / "source" / CONFIG_NAME
         config = load_config(config_path)
         name = student_name(root)
-        with Session(config, workers=1) as session:
-            result = session.grade(submission_path(root / "submission"), name)
+        with tempfile.TemporaryDirectory(prefix="unpacked-") as staging, Session(config, workers=1) as session:
+            path, notes = gradable(root / "submission", Path(staging))
+            result = session.grade(path, name)
+        result.problems.extend(notes)
+        result = apply_late(result, config, read_metadata(root))
         data = render.results_json(result, config.hidden_visibility, time.monotonic() - started,
                                    hidden_score=config.hidden_score)
+        text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)   # NaN is not JSON: refused here
         print(terminal.table(result))      # stdout: the instructor's view (stdout_visibility hidden)
     except Exception:  # noqa: BLE001 - Gradescope must always get a results.json
         print("the autograder failed:\n" + traceback.format_exc(), file=sys.stdout)
         data = render.failure_json("", time.monotonic() - started)
+        text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
     results.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(results, json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False))
+    write_atomic(results, text)
     return data
 
 
@@ -153,19 +265,31 @@ chmod -R go-rwx "$SOURCE"
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 # Gradescope runs this for every submission, as root, in /autograder. It always leaves
-# results/results.json behind (`grader gradescope` writes one even when grading fails).
+# results/results.json behind: `grader gradescope` writes one even when grading fails, and when
+# the grader cannot even start (a broken install, no Python) this script writes one itself, since
+# a missing file is only "The autograder failed to execute correctly" to the student.
 set -u
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
+RESULTS="$ROOT/results/results.json"
 PYTHON="$ROOT/venv/bin/python"
-if [ ! -x "$PYTHON" ]; then PYTHON="$(command -v python3)"; fi
+if [ ! -x "$PYTHON" ]; then PYTHON="$(command -v python3 || echo python3)"; fi
 chmod 700 "$SOURCE" 2>/dev/null || true
 chmod 600 "$SOURCE/hidden_secret" 2>/dev/null || true
 mkdir -p "$ROOT/results"
+rm -f "$RESULTS"
 cd "$ROOT"
 export AUTOGRADER_ROOT="$ROOT"
 export PYTHONPATH="$SOURCE/src"
-exec "$PYTHON" -m grader gradescope --config "$SOURCE/grader.toml"
+"$PYTHON" -m grader gradescope --config "$SOURCE/grader.toml"
+status=$?
+if [ ! -s "$RESULTS" ]; then
+    echo "run_autograder: the grader exited with status $status without writing $RESULTS; writing a score of 0"
+    cat > "$RESULTS" <<'JSON'
+@FALLBACK@
+JSON
+fi
+exit "$status"
 """
 
 DOCKERFILE = """# Gradescope's "manual Docker configuration": build this from the unzipped autograder folder,
@@ -188,6 +312,13 @@ def _toml_value(value: object) -> str:
     return json.dumps(str(value))
 
 
+def run_autograder_sh() -> str:
+    """run_autograder, with the results.json it writes when the grader cannot start at all."""
+    fallback = json.dumps(render.failure_json("The grader stopped before it could write a result."),
+                          ensure_ascii=True, allow_nan=False)
+    return RUN_AUTOGRADER.replace("@FALLBACK@", fallback)
+
+
 def setup_sh(config: Config) -> str:
     """setup.sh: installs the student environment's packages, and makes the engine and the packages
     the assignment declares private root-only."""
@@ -206,6 +337,10 @@ def grader_toml(config: Config) -> str:
     lines += [f"{f.name} = {_toml_value(getattr(config.limits, f.name))}" for f in fields(Limits)]
     if config.written_points:
         lines += ["", "[written]"] + [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in config.written_points.items()]
+    if config.late is not None:
+        policy = config.late
+        lines += ["", "[late]", f"due = {_toml_value(policy.due.isoformat())}"]
+        lines += [f"{f.name} = {_toml_value(getattr(policy, f.name))}" for f in fields(policy) if f.name != "due"]
     lines += ["", "[gradescope]", f"hidden_visibility = {_toml_value(config.hidden_visibility)}",
               f"hidden_score = {_toml_value(config.hidden_score)}"]
     lines += ["", "[environment]", "packages = [" + ", ".join(_toml_value(p) for p in config.environment) + "]", ""]
@@ -292,7 +427,7 @@ def autograder_members(config: Config, project: Path = PROJECT_ROOT) -> list[Mem
     config.load_assignment()       # fail now, not on Gradescope, if the registry does not import
     return [
         Member("setup.sh", setup_sh(config).encode(), 0o755),
-        Member("run_autograder", RUN_AUTOGRADER.encode(), 0o755),
+        Member("run_autograder", run_autograder_sh().encode(), 0o755),
         Member(CONFIG_NAME, grader_toml(config).encode()),
         Member(SECRET_NAME, (config.secret + "\n").encode(), 0o600),
         Member("Dockerfile", DOCKERFILE.encode()),

@@ -712,7 +712,7 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
         if data is None:
             continue
         if suffix == ".zip":
-            _unpack(data, shown, folder, written, notes)
+            unpack_zip(data, shown, folder, written, notes)
         else:
             _put(folder, target, data, written)
     said = ("lms-refused-file", "lms-unreadable-file", "lms-not-a-file")
@@ -742,7 +742,7 @@ def _put(folder: Path, target: str, data: bytes, written: set[str]) -> None:
     written.add(target.lower())
 
 
-def _unpack(data: bytes, shown: str, folder: Path, written: set[str], notes: list[Problem]) -> None:
+def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: list[Problem]) -> None:
     """The candidate files of a zip a student handed in, flattened into `folder`, bounded like a download."""
     import io
 

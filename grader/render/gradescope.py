@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..results import (HIDDEN_MESSAGES, PASSED, UNREADABLE, CaseResult, CellStatus, QuestionResult, code_unit,
-                       QuestionStatus, Result, SubmissionStatus)
+from ..results import (HIDDEN_MESSAGES, PASSED, UNREADABLE, CaseResult, CellStatus, Late, QuestionResult,
+                       code_unit, QuestionStatus, Result, SubmissionStatus)
 from ..text import clean
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -72,12 +72,16 @@ def public_output(question: QuestionResult, hints: dict[str, str]) -> str:
         if case.status != PASSED:
             seen += [m for m in case.diagnosis if m not in seen]
     lines += [f"hint: {hints[mistake]}" for mistake in seen if hints.get(mistake)]
+    said: dict[str, int] = {}        # a reason shared by many cases (nothing could be run) is said once
     for number, case in enumerate(cases, 1):
         mark = "✓" if case.status == PASSED else "✗"
         lines.append(f"{mark} case {number} ({case.label}): {case.status}")
         if case.status == PASSED:
             continue
-        if case.message:
+        if case.message and case.message in said:
+            lines.append(_indent(f"(the same as case {said[case.message]})"))
+        elif case.message:
+            said[case.message] = number
             lines.append(_indent(case.message))
         if case.inputs:
             lines.append("    inputs:")
@@ -141,7 +145,9 @@ def overall_output(result: Result, hidden_visibility: str = "hidden") -> str:
                     "visible": "their results are below"}.get(hidden_visibility, "")
             lines.append(f"Hidden cases: {len(hidden)} more cases are graded; {when}.")
     for problem in result.problems:
-        if problem.code not in INSTRUCTOR_ONLY:
+        if problem.code == "late-penalty" and result.late is not None:
+            lines.append(late_line(result.late))
+        elif problem.code not in INSTRUCTOR_ONLY:
             lines.append(f"! {problem.message}")
     for cell in result.cells:
         if cell.status != CellStatus.OK:
@@ -153,6 +159,15 @@ def overall_output(result: Result, hidden_visibility: str = "hidden") -> str:
     if result.output.strip():
         lines += ["", "What your notebook printed while it ran:", clean(result.output, PRINTED_LIMIT)]
     return clean("\n".join(lines), TOTAL_LIMIT)
+
+
+def late_line(late: Late) -> str:
+    """The late penalty in words, without points: the output is visible while the hidden tests,
+    and with them the total (which the penalty's points would give away), may not be."""
+    unit = "day" if late.days == 1 else "days"
+    when = f"Handed in {late.submitted_at}" if late.submitted_at else "Handed in late"
+    return (f"! {when}, {late.days} {unit} after your due date {late.due}: "
+            f"−{late.percent:g}% of the points earned.")
 
 
 HIDDEN_SCORES = ("total", "public-only")
@@ -173,10 +188,12 @@ def results_json(result: Result, hidden_visibility: str = "hidden",
         hidden = [t for t in found if t["number"].endswith(" hidden")]
         extra = {"hidden_score": _points(sum(t["score"] for t in hidden)),
                  "hidden_max_score": _points(sum(t["max_score"] for t in hidden))}
-        for test in hidden:          # their points are withheld: 0 of 0, said in the test's output
-            test["score"], test["max_score"], test["status"] = 0.0, 0.0, TEST_PASSED
+        for test in hidden:          # their points are withheld: 0 of 0, said in the test's output; the
+            test["score"], test["max_score"] = 0.0, 0.0       # status stays what the cases gave
             test["output"] = "(these points are not counted in the score shown here)\n" + test["output"]
         score = _points(sum(t["score"] for t in found))
+        if result.late is not None:        # the late penalty is a share of what was earned: of this score too
+            score = _points(max(0.0, score * (1 - result.late.percent / 100.0)))
     data: dict[str, Any] = {
         "score": score,
         "output": overall_output(result, hidden_visibility),
