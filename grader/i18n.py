@@ -214,6 +214,7 @@ MESSAGES = (
     # grader.jobwire: what came back, when it is not an answer (said in the worker)
     N_("returned None: the function ends without `return <answer>` (printing the answer, or storing it in a "
        "variable, does not return it)"),
+    N_("`{name}` is still None: assign your answer to it (the template's `{name} = None` is still there)"),
     N_("returned a {type} of {count} items ({kinds}), which is not one array: return the answer alone (not with "
        "a cache or other values)"),
     N_("returned `{type}`, not an array of numbers: build the array from it (`np.array(list(...))`)"),

@@ -71,13 +71,18 @@ def text(result: Result, written=(), notebook: str | None = None, notes=(), lang
         ok = sum(1 for c in q.cases if c.status == PASSED)
         lines.append("\n" + g("{mark} {id}  {title}  ({name}): {ok}/{total} public cases pass").format(
             mark=MARK.get(q.status, "?"), id=q.id, title=g(q.title), name=q.name, ok=ok, total=len(q.cases)))
-        for case in q.cases:
-            if case.status == PASSED:
-                continue
+        unwritten = not_written(q)
+        if unwritten is not None:
+            lines.append("    " + g(NOT_WRITTEN).format(name=q.name, place=_msg(unwritten, tr)))
+        for cases in ([] if unwritten is not None else _alike(q)):
+            case = cases[0]
             lines.append("    " + g("✗ case {label}: {status}").format(
                 label=case.label, status=g(STATUS_WORDS.get(case.status, case.status))))
             for line in _msg(case.message, tr).splitlines()[:SHOWN_LINES]:
                 lines.append(f"        {line}")
+            if len(cases) > 1:
+                lines.append("    " + g("✗ {count} more cases fail the same way: {labels}").format(
+                    count=len(cases) - 1, labels=", ".join(c.label for c in cases[1:])))
         for hint in q.hints:
             lines.append("    " + g("hint ({id}): {hint}").format(id=hint.id, hint=g(hint.hint)))
         for where in getattr(q, "where", []) or []:
@@ -88,6 +93,35 @@ def text(result: Result, written=(), notebook: str | None = None, notes=(), lang
         lines.append("\n" + g("Only the public cases were run. Hidden cases (more sizes and edge cases) are graded "
                               "after you hand in; passing every public case does not guarantee full marks."))
     return "\n".join(lines)
+
+
+NOT_WRITTEN = _("not written yet: `{name}` still raises NotImplementedError ({place}); replace that line "
+               "with your code")
+
+
+def not_written(q) -> str | None:
+    """Where a question's function still raises the template's NotImplementedError on every case
+    ("line 7 in `f` (cell 4)"), or None: such a question is told in one line, not case by case."""
+    if not q.cases or any(c.status != CaseStatus.ERROR for c in q.cases):
+        return None
+    messages = {c.message for c in q.cases}
+    if len(messages) != 1:
+        return None
+    first = next(iter(messages)).split("\n")[0]
+    place, sep, rest = first.partition(": NotImplementedError")
+    if not sep or rest.strip(": "):
+        return None
+    return place
+
+
+def _alike(q) -> list[list]:
+    """The question's failing cases grouped by status and message, in the order they first fail: a
+    failure shared by several cases is shown once."""
+    groups: dict[tuple, list] = {}
+    for case in q.cases:
+        if case.status != PASSED:
+            groups.setdefault((case.status, case.message), []).append(case)
+    return list(groups.values())
 
 
 def written_text(written, notebook: str | None, tr: gettext.NullTranslations) -> str:

@@ -1,0 +1,59 @@
+"""The self-check as a student meets it: what the report says for a blank template, a half-done
+notebook and a value left at the template's placeholder, in words that tell what to do next."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader import caseset, selfcheck
+from grader.protocol import Limits
+from grader.render import selfcheck_view
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+FAST = Limits(case_seconds=0.5, cell_seconds=3.0, submission_seconds=60.0)
+
+
+@pytest.fixture(scope="module")
+def public_cases(config):
+    return caseset.build(config.load_assignment(), None).only("public")
+
+
+@pytest.fixture(scope="module")
+def blank(public_cases):
+    return selfcheck.check_file(SUBMISSIONS / "template.ipynb", public_cases, FAST)
+
+
+def _case(result, question_id):
+    return next(q for q in result.questions if q.id == question_id).cases[0]
+
+
+def test_a_value_left_at_the_templates_none_is_told_to_be_assigned(blank):
+    message = _case(blank, "2c").message
+    assert "without `return" not in message          # W_30 is a value, not a function
+    assert "`W_30` is still None" in message and "assign" in message
+
+
+def test_the_blank_template_says_not_written_yet_once_per_question(blank):
+    shown = selfcheck_view.text(blank)
+    functions = [q for q in blank.questions if q.name not in ("W_30", "ALWAYS_POSITIVE")]
+    # one line per unwritten function, not one traceback per case (55 of them)
+    assert shown.count("NotImplementedError") <= len(functions) + 1
+    assert shown.count("not written yet") == len(functions)
+    assert "✗ case" not in shown.split("✗ 1b")[0]         # 1a: no case-by-case listing
+    assert len(shown.splitlines()) < 60
+
+
+def test_the_same_failure_on_several_cases_is_shown_once(public_cases):
+    result = selfcheck.check_file(SUBMISSIONS / "erin_partial.ipynb", public_cases, FAST)
+    shown = selfcheck_view.text(result)
+    regime = shown.split("✗ 2c-regime")[1].split("\n\n")[0]
+    assert regime.count("`gradient_regime` is not defined") == 1
+    assert "7 more cases fail the same way" in regime
+
+
+def test_the_blank_template_in_chinese_says_not_written_yet(blank):
+    shown = selfcheck_view.text(blank, lang="zh_CN")
+    assert "not written yet" not in shown and "the same" not in shown
+    assert "尚未" in shown
