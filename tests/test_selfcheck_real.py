@@ -57,3 +57,13 @@ def test_the_blank_template_in_chinese_says_not_written_yet(blank):
     shown = selfcheck_view.text(blank, lang="zh_CN")
     assert "not written yet" not in shown and "the same" not in shown
     assert "尚未" in shown
+
+
+def test_the_html_table_says_not_written_yet_and_shows_a_shared_failure_once(blank, public_cases):
+    table = selfcheck_view.html(blank)
+    functions = [q for q in blank.questions if q.name not in ("W_30", "ALWAYS_POSITIVE")]
+    assert table.count("not written yet") == len(functions)
+    assert table.count("raise NotImplementedError") == 0       # no case-by-case traceback
+    erin = selfcheck_view.html(selfcheck.check_file(SUBMISSIONS / "erin_partial.ipynb", public_cases, FAST))
+    assert erin.count("`gradient_regime` is not defined") == 1
+    assert "7 more cases fail the same way" in erin

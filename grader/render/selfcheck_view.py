@@ -157,17 +157,22 @@ def html(result: Result, written=(), notebook: str | None = None, notes=(), lang
     g = tr.gettext
     rows = []
     for q in result.questions:
+        unwritten = not_written(q)
         failing = []
-        for case in q.cases:
-            if case.status != PASSED:
-                lines = _msg(case.message, tr).splitlines()[:SHOWN_LINES]
-                failing.append({"label": case.label, "status": g(STATUS_WORDS.get(case.status, case.status)),
-                                "lines": lines})
+        for cases in ([] if unwritten is not None else _alike(q)):
+            case = cases[0]
+            lines = _msg(case.message, tr).splitlines()[:SHOWN_LINES]
+            same = g("✗ {count} more cases fail the same way: {labels}").format(
+                count=len(cases) - 1, labels=", ".join(c.label for c in cases[1:])) if len(cases) > 1 else ""
+            failing.append({"label": case.label, "status": g(STATUS_WORDS.get(case.status, case.status)),
+                            "lines": lines, "same": same, "count": len(cases)})
         rows.append({"id": q.id, "title": g(q.title), "name": q.name, "status": q.status,
                      "mark": MARK.get(q.status, "?"), "colour": COLOUR.get(q.status, "#b00"),
                      "passed": sum(1 for c in q.cases if c.status == PASSED),
                      "total": len(q.cases), "failing": failing, "shown": FAILING_SHOWN,
-                     "more": max(0, len(failing) - FAILING_SHOWN),
+                     "more": sum(f["count"] for f in failing[FAILING_SHOWN:]),
+                     "unwritten": g(NOT_WRITTEN).format(name=q.name, place=_msg(unwritten, tr))
+                     if unwritten is not None else "",
                      "hints": [{"id": h.id, "text": g(h.hint)} for h in q.hints],
                      "where": [_msg(w, tr) for w in (getattr(q, "where", []) or [])]})
     parts = [{"id": w.id, "title": g(w.title), "ok": w.status == FOUND,
