@@ -30,10 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .i18n import N_
 from .protocol import CallSpec, Limits, RawAnswer, RunReport, _raw_answer
 from .results import GRADED, PASSED, Result
 
 ISOLATION = "none (this Jupyter kernel)"
+# What the report calls the checked "submission" (translated when shown: grader.render.selfcheck_view).
+KERNEL_NAME = N_("this notebook's kernel")
+WRITTEN_NAME = N_("written parts")
 STOP_SECONDS = 0.5         # how long a timed-out thread has to die after its Timeout is raised
 
 
@@ -90,7 +94,7 @@ def check(*questions: str, namespace: dict | None = None, notebook: str | os.Pat
     case_set = selfcheck.select(caseset.for_self_check(config, cases_file), questions)
     namespace = kernel_namespace() if namespace is None else namespace
     report = run_live(namespace, calls_of(case_set), config.limits)
-    result = Result(submission="this notebook's kernel", status=GRADED, score=0.0,
+    result = Result(submission=KERNEL_NAME, status=GRADED, score=0.0,
                     max_score=case_set.assignment.max_score, assignment=case_set.assignment.name,
                     grader_version=__version__, case_set=case_set.digest, visibility="public",
                     isolation=ISOLATION, seconds=round(report.seconds, 3))
@@ -103,6 +107,8 @@ def check(*questions: str, namespace: dict | None = None, notebook: str | os.Pat
         if path is not None and path.is_file():
             out.written = selfcheck.written_status(path, case_set.assignment)
             out.notebook = str(path)
+        else:
+            out.notes.append("no-notebook-check")
     return out
 
 
@@ -115,7 +121,7 @@ def check_written(notebook: str | os.PathLike | None = None, lang: str | None = 
     config = config or load_config()
     case_set = caseset.for_self_check(config, cases_file)
     path = find_notebook(kernel_namespace()) if notebook is None else Path(notebook)
-    result = Result(submission="written parts", status=GRADED, score=0.0, max_score=0.0,
+    result = Result(submission=WRITTEN_NAME, status=GRADED, score=0.0, max_score=0.0,
                     assignment=case_set.assignment.name, grader_version=__version__, visibility="public")
     out = CheckReport(result, lang=lang or getattr(config, "lang", None))
     if path is None or not path.is_file():

@@ -67,3 +67,33 @@ def test_the_html_table_says_not_written_yet_and_shows_a_shared_failure_once(bla
     erin = selfcheck_view.html(selfcheck.check_file(SUBMISSIONS / "erin_partial.ipynb", public_cases, FAST))
     assert erin.count("`gradient_regime` is not defined") == 1
     assert "7 more cases fail the same way" in erin
+
+
+def test_one_more_case_is_said_in_the_singular(public_cases, tmp_path):
+    path = tmp_path / "hangs.py"
+    path.write_text("def gradient_regime(W):\n    while True:\n        pass\n", encoding="utf-8")
+    limits = Limits(case_seconds=0.2, cell_seconds=3.0, submission_seconds=60.0)
+    shown = selfcheck_view.text(selfcheck.check_file(path, selfcheck.select(public_cases, ["2c-regime"]), limits))
+    assert "1 more cases" not in shown
+    assert "1 more case fails the same way" in shown
+
+
+def test_check_in_a_kernel_that_cannot_find_the_saved_notebook_says_so(tmp_path, monkeypatch, config):
+    from grader import jupyter
+
+    for name in ("hw2.ipynb", "hw3.ipynb"):            # two notebooks in the kernel's folder: which one?
+        (tmp_path / name).write_text((SUBMISSIONS / "template.ipynb").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    report = jupyter.check(namespace={}, config=config)
+    assert not report.written
+    assert "grader.check(notebook=" in repr(report)      # not silence about the written parts
+    report = jupyter.check(namespace={}, config=config, notebook=tmp_path / "hw3.ipynb")
+    assert report.written and "grader.check(notebook=" not in repr(report)
+
+
+def test_the_kernel_check_names_the_kernel_in_chinese(config):
+    from grader import jupyter
+
+    shown = repr(jupyter.check("2c", namespace={"W_30": None}, config=config, lang="zh_CN"))
+    assert "this notebook's kernel" not in shown

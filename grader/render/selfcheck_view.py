@@ -26,7 +26,10 @@ WRITTEN_WORDS = {FOUND: _("found"), EMPTY: _("empty (only the template's placeho
 NOTE_WORDS = {"stuck-thread": _("a timed-out call is stuck in compiled code and still runs in the background; "
                                 "restart the kernel if the notebook becomes slow"),
               "no-notebook": _("the saved notebook was not found: pass its path, e.g. "
-                               "grader.check_written(\"hw3.ipynb\")")}
+                               "grader.check_written(\"hw3.ipynb\")"),
+              "no-notebook-check": _("the written parts are not listed: the saved notebook was not found (this "
+                                     "kernel's folder holds none, or several); pass its path, e.g. "
+                                     "grader.check(notebook=\"hw3.ipynb\")")}
 SHOWN_LINES = 6
 FAILING_SHOWN = 2             # failing cases shown per question in the table; the rest are counted
 
@@ -46,14 +49,14 @@ def text(result: Result, written=(), notebook: str | None = None, notes=(), lang
     g = tr.gettext
     lines = []
     if result.status == UNREADABLE:
-        lines.append(g("✗ {name} could not be graded:").format(name=result.submission))
+        lines.append(g("✗ {name} could not be graded:").format(name=_name(result, tr)))
         lines += [f"    {_msg(p.message, tr)}" for p in result.problems]
         return "\n".join(lines)
     total = sum(len(q.cases) for q in result.questions)
     passed = sum(1 for q in result.questions for c in q.cases if c.status == PASSED)
     if result.questions:
         lines.append(g("Self-check of {name}: {passed} of {total} public cases pass.").format(
-            name=result.submission, passed=passed, total=total))
+            name=_name(result, tr), passed=passed, total=total))
     for problem in result.problems:
         lines.append(f"  ! {_msg(problem.message, tr)}")
     for cell in result.cells:
@@ -81,8 +84,7 @@ def text(result: Result, written=(), notebook: str | None = None, notes=(), lang
             for line in _msg(case.message, tr).splitlines()[:SHOWN_LINES]:
                 lines.append(f"        {line}")
             if len(cases) > 1:
-                lines.append("    " + g("✗ {count} more cases fail the same way: {labels}").format(
-                    count=len(cases) - 1, labels=", ".join(c.label for c in cases[1:])))
+                lines.append("    " + _same_way(cases, tr))
         for hint in q.hints:
             lines.append("    " + g("hint ({id}): {hint}").format(id=hint.id, hint=g(hint.hint)))
         for where in getattr(q, "where", []) or []:
@@ -124,6 +126,21 @@ def _alike(q) -> list[list]:
     return list(groups.values())
 
 
+def _same_way(cases: list, tr: gettext.NullTranslations) -> str:
+    """The line that stands for the cases after the first of a group of alike failures."""
+    count = len(cases) - 1
+    return tr.ngettext("✗ {count} more case fails the same way: {labels}",
+                       "✗ {count} more cases fail the same way: {labels}", count).format(
+        count=count, labels=", ".join(c.label for c in cases[1:]))
+
+
+def _name(result: Result, tr: gettext.NullTranslations) -> str:
+    """The checked submission's name: a file's as it is, the live kernel's in the student's language."""
+    from ..jupyter import KERNEL_NAME, WRITTEN_NAME
+
+    return tr.gettext(result.submission) if result.submission in (KERNEL_NAME, WRITTEN_NAME) else result.submission
+
+
 def written_text(written, notebook: str | None, tr: gettext.NullTranslations) -> str:
     g = tr.gettext
     found = sum(1 for w in written if w.status == FOUND)
@@ -162,8 +179,7 @@ def html(result: Result, written=(), notebook: str | None = None, notes=(), lang
         for cases in ([] if unwritten is not None else _alike(q)):
             case = cases[0]
             lines = _msg(case.message, tr).splitlines()[:SHOWN_LINES]
-            same = g("✗ {count} more cases fail the same way: {labels}").format(
-                count=len(cases) - 1, labels=", ".join(c.label for c in cases[1:])) if len(cases) > 1 else ""
+            same = _same_way(cases, tr) if len(cases) > 1 else ""
             failing.append({"label": case.label, "status": g(STATUS_WORDS.get(case.status, case.status)),
                             "lines": lines, "same": same, "count": len(cases)})
         rows.append({"id": q.id, "title": g(q.title), "name": q.name, "status": q.status,
@@ -194,7 +210,7 @@ def page(result: Result, written=(), notebook: str | None = None, notes=(), lang
 
     tag = (lang or i18n.DEFAULT).replace("_", "-")
     title = _tr(lang).gettext("Self-check of {name}: {passed} of {total} public cases pass.").format(
-        name=result.submission, passed=sum(1 for q in result.questions for c in q.cases if c.status == PASSED),
+        name=_name(result, _tr(lang)), passed=sum(1 for q in result.questions for c in q.cases if c.status == PASSED),
         total=sum(len(q.cases) for q in result.questions))
     return (f'<!doctype html>\n<html lang="{escape(tag)}"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f"</head><body>\n{html(result, written, notebook, notes, lang)}</body></html>\n")
