@@ -97,3 +97,13 @@ def test_the_kernel_check_names_the_kernel_in_chinese(config):
 
     shown = repr(jupyter.check("2c", namespace={"W_30": None}, config=config, lang="zh_CN"))
     assert "this notebook's kernel" not in shown
+
+
+def test_a_timeout_says_what_to_look_for(public_cases, tmp_path):
+    path = tmp_path / "hangs.py"
+    path.write_text("def gradient_regime(W):\n    while True:\n        pass\n", encoding="utf-8")
+    limits = Limits(case_seconds=0.2, cell_seconds=3.0, submission_seconds=60.0)
+    result = selfcheck.check_file(path, selfcheck.select(public_cases, ["2c-regime"]), limits)
+    for shown in (selfcheck_view.text(result), selfcheck_view.html(result)):
+        assert "took longer than 0.2 s" in shown
+        assert shown.count("a loop that never ends") == 1

@@ -85,6 +85,8 @@ def text(result: Result, written=(), notebook: str | None = None, notes=(), lang
                 lines.append(f"        {line}")
             if len(cases) > 1:
                 lines.append("    " + _same_way(cases, tr))
+            if case.status == CaseStatus.TIMEOUT:
+                lines.append("    " + g(SLOW))
         for hint in q.hints:
             lines.append("    " + g("hint ({id}): {hint}").format(id=hint.id, hint=g(hint.hint)))
         for where in getattr(q, "where", []) or []:
@@ -99,6 +101,10 @@ def text(result: Result, written=(), notebook: str | None = None, notes=(), lang
 
 NOT_WRITTEN = _("not written yet: `{name}` still raises NotImplementedError ({place}); replace that line "
                "with your code")
+
+
+SLOW = _("what to look for: a loop that never ends, an input() that waits, or far more work than these small "
+         "inputs need (printing a lot slows a function down too)")
 
 
 def not_written(q) -> str | None:
@@ -180,6 +186,8 @@ def html(result: Result, written=(), notebook: str | None = None, notes=(), lang
             case = cases[0]
             lines = _msg(case.message, tr).splitlines()[:SHOWN_LINES]
             same = _same_way(cases, tr) if len(cases) > 1 else ""
+            if case.status == CaseStatus.TIMEOUT:
+                same = (same + "\n" if same else "") + g(SLOW)
             failing.append({"label": case.label, "status": g(STATUS_WORDS.get(case.status, case.status)),
                             "lines": lines, "same": same, "count": len(cases)})
         rows.append({"id": q.id, "title": g(q.title), "name": q.name, "status": q.status,
