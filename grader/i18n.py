@@ -195,6 +195,8 @@ MESSAGES = (
        "(top-level code runs when the module is graded: put demos and training loops under `if __name__ == "
        "\"__main__\":`; the names defined before it stopped were graded)"),
     N_("the cell ran longer than {seconds} s and was stopped; it was skipped"),
+    N_("cell {cell} uses the self-check (`import grader`), which is not run when this is graded, as intended: "
+       "keep your definitions out of that cell, since nothing else in it runs"),
     N_("cell {cell} failed on `import {module}`: `{module}` is not available when this is graded, so nothing "
        "after that import in the cell ran (names it defines are missing below); if it is a file of your own, "
        "only the submitted file is graded: put its code in it"),

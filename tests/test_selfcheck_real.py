@@ -127,3 +127,4 @@ def test_the_largest_difference_is_named_alike_whatever_the_last_bits(config):
         words.add(compare_arrays(expected, got, tol).message)
     assert len(words) == 1
     assert "at index (0, 2)" in words.pop()
+
