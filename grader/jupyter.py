@@ -151,9 +151,49 @@ def run_live(namespace: dict, calls: list[CallSpec], limits: Limits = Limits()) 
     """Call every case on the live `namespace`, each in a thread stopped after `case_seconds`."""
     from .portable_child import call_one
 
+    import contextlib
+
     started = time.monotonic()
     report = RunReport(isolation=ISOLATION)
     timeouts: dict[str, int] = {}
+    printed = _Counted()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        _run_calls(namespace, calls, limits, report, timeouts, call_one)
+    if printed.lines:
+        report.notes.append(f"{PRINTED_NOTE}{printed.lines}")
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# A note "printed:N": the checked functions printed N lines, held back (grader.render.selfcheck_view).
+PRINTED_NOTE = "printed:"
+
+
+class _Counted:
+    """Where the checked functions' prints go during a check: counted (lines), never kept."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self._open = False
+
+    def write(self, text) -> int:
+        text = str(text)
+        if text:
+            self.lines += text.count("\n")
+            self._open = not text.endswith("\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._open:
+            self.lines += 1
+            self._open = False
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _run_calls(namespace: dict, calls: list[CallSpec], limits: Limits, report: RunReport,
+               timeouts: dict[str, int], call_one) -> None:
     for call in calls:
         if timeouts.get(call.question_id, 0) >= limits.timeouts_per_question:
             report.answers[call.uid] = RawAnswer(call.uid, "not-run", message=f"not run: {timeouts[call.question_id]} "
@@ -166,8 +206,6 @@ def run_live(namespace: dict, calls: list[CallSpec], limits: Limits = Limits()) 
             timeouts[call.question_id] = timeouts.get(call.question_id, 0) + 1
         if stuck and "stuck-thread" not in report.notes:
             report.notes.append("stuck-thread")
-    report.seconds = time.monotonic() - started
-    return report
 
 
 def _call_with_limit(call_one, case: dict, namespace: dict, seconds: float) -> tuple[dict, bool]:

@@ -128,3 +128,20 @@ def test_the_largest_difference_is_named_alike_whatever_the_last_bits(config):
     assert len(words) == 1
     assert "at index (0, 2)" in words.pop()
 
+
+
+def test_what_the_functions_print_in_a_kernel_check_is_counted_not_poured_out(config, capsys):
+    """As in grading, a function's prints are not part of the report: debug prints (8 cases × 300
+    lines) would bury the table in the notebook. The report says how many lines were held back."""
+    from grader import jupyter
+
+    def gradient_regime(W):
+        for i in range(300):
+            print("debug", i)
+        return "vanishing"
+
+    report = jupyter.check("2c-regime", namespace={"gradient_regime": gradient_regime}, config=config)
+    assert "debug" not in capsys.readouterr().out
+    shown = repr(report)
+    assert "printed 2400 lines" in shown
+    assert "打印了 2400 行" in selfcheck_view.html(report.result, notes=report.notes, lang="zh_CN")

@@ -30,6 +30,8 @@ NOTE_WORDS = {"stuck-thread": _("a timed-out call is stuck in compiled code and 
               "no-notebook-check": _("the written parts are not listed: the saved notebook was not found (this "
                                      "kernel's folder holds none, or several); pass its path, e.g. "
                                      "grader.check(notebook=\"hw3.ipynb\")")}
+PRINTED = _("the checked functions printed {count} lines, not shown here (as in grading); call a function "
+            "yourself in a cell to see what it prints")
 SHOWN_LINES = 6
 FAILING_SHOWN = 2             # failing cases shown per question in the table; the rest are counted
 
@@ -69,7 +71,7 @@ def text(result: Result, written=(), notebook: str | None = None, notes=(), lang
                 lines.append("  ! " + g("cell {index} ({head}) {status}: {error}").format(
                     index=cell.index, head=cell.source_head, status=status, error=error))
     for note in notes:
-        lines.append(f"  ! {g(NOTE_WORDS.get(note, note))}")
+        lines.append(f"  ! {_note(note, g)}")
     for q in result.questions:
         ok = sum(1 for c in q.cases if c.status == PASSED)
         lines.append("\n" + g("{mark} {id}  {title}  ({name}): {ok}/{total} public cases pass").format(
@@ -130,6 +132,13 @@ def _alike(q) -> list[list]:
         if case.status != PASSED:
             groups.setdefault((case.status, case.message), []).append(case)
     return list(groups.values())
+
+
+def _note(note: str, g) -> str:
+    """A note of the check in the student's language ("printed:N" carries its count)."""
+    if note.startswith("printed:") and note[len("printed:"):].isdigit():
+        return g(PRINTED).format(count=note[len("printed:"):])
+    return g(NOTE_WORDS.get(note, note))
 
 
 def _self_check_cell(cell) -> bool:
@@ -216,7 +225,7 @@ def html(result: Result, written=(), notebook: str | None = None, notes=(), lang
     return template.render(
         result=result, rows=rows, written=parts, notebook=notebook,
         problems=[_msg(p.message, tr) for p in result.problems],
-        notes=[g(NOTE_WORDS.get(n, n)) for n in notes],
+        notes=[_note(n, g) for n in notes],
         passed=sum(r["passed"] for r in rows), total=sum(r["total"] for r in rows),
         written_found=sum(1 for p in parts if p["ok"]), lang=lang or i18n.DEFAULT, live=live)
 
