@@ -390,7 +390,11 @@ def single_threaded_blas() -> None:
 def main(argv: list[str] | None = None) -> int:
     single_threaded_blas()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "func", None) is cmd_check and not any(a.startswith("-") for a in extra):
+        args.questions = list(args.questions) + extra      # `check hw3.ipynb --lang zh_CN 1a`: 1a after an option
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except ConfigError as exc:
