@@ -157,3 +157,16 @@ def test_questions_may_follow_an_option_on_the_command_line(capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(["check", str(SUBMISSIONS / "carol_module.py"), "--lang", "en", "--bogus"])
     assert stop.value.code == 2
+
+
+def test_the_written_parts_in_chinese_use_the_chinese_colon(blank, config):
+    from grader import selfcheck as sc
+
+    written = sc.written_status(SUBMISSIONS / "template.ipynb", blank_assignment(config))
+    shown = selfcheck_view.text(blank, written, "template.ipynb", lang="zh_CN")
+    part = [line for line in shown.splitlines() if "1a-derivation" in line][0]
+    assert ": " not in part and "：" in part
+
+
+def blank_assignment(config):
+    return config.load_assignment()

@@ -172,7 +172,8 @@ def written_text(written, notebook: str | None, tr: gettext.NullTranslations) ->
                "{found} of {total} answered.").format(notebook=notebook or "?", found=found, total=len(written))]
     for w in written:
         mark = "✓" if w.status == FOUND else "✗"
-        lines.append(f"  {mark} {w.id}  {g(w.title)}: " + g(WRITTEN_WORDS[w.status]).format(id=w.id))
+        lines.append("  " + g("{mark} {id}  {title}: {status}").format(
+            mark=mark, id=w.id, title=g(w.title), status=g(WRITTEN_WORDS[w.status]).format(id=w.id)))
     return "\n".join(lines)
 
 
