@@ -144,7 +144,8 @@ MESSAGES = (
     # grader.load, grader.selfcheck
     N_("{path} does not exist"),
     N_("there is no question {question}; the questions are: {questions}"),
-    N_("{name} is not a valid notebook: it is not JSON ({detail})"),
+    N_("{name} is not a valid notebook: it is not JSON ({detail}); open it in Jupyter and save it again there, "
+       "or, if Jupyter cannot open it, use File ▸ Revert Notebook to Checkpoint or go back to an earlier copy"),
     N_("shell commands are not run by the grader: {commands}"),
     N_("line {line} (`{text}`) is IPython syntax, which Python refuses: this file was run as IPython runs a "
        "notebook's cells, so its code was graded; `python` alone would stop at that line"),

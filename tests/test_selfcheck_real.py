@@ -170,3 +170,15 @@ def test_the_written_parts_in_chinese_use_the_chinese_colon(blank, config):
 
 def blank_assignment(config):
     return config.load_assignment()
+
+
+def test_a_notebook_that_is_not_json_says_what_to_do(public_cases, tmp_path):
+    path = tmp_path / "hw3.ipynb"
+    text = (SUBMISSIONS / "alice_correct.ipynb").read_text(encoding="utf-8")
+    path.write_text(text[: len(text) // 2], encoding="utf-8")       # cut short, as a failed save or copy leaves it
+    result = selfcheck.check_file(path, public_cases, FAST)
+    assert result.status == "unreadable"
+    for lang, words in (("en", "Revert Notebook to Checkpoint"), ("zh_CN", "检查点")):
+        shown = selfcheck_view.text(result, lang=lang)
+        assert "it is not JSON" in shown or "不是 JSON" in shown
+        assert words in shown
