@@ -69,7 +69,11 @@ def cmd_check(args) -> int:
     from .render import selfcheck_view
 
     config = _config(args)
-    lang = i18n.choose(args.lang or os.environ.get("GRADER_LANG"), selfcheck.course_lang(config, args.cases))
+    wanted = args.lang or os.environ.get("GRADER_LANG")
+    lang = i18n.choose(wanted, selfcheck.course_lang(config, args.cases))
+    if wanted and i18n.normalise(wanted) is None:
+        print(f"grader: there is no feedback in {wanted!r}; English is used (available: "
+              f"{', '.join(i18n.available())})", file=sys.stderr)
     tr = i18n.translations(lang)
     if not Path(args.submission).exists():
         print(f"grader: {i18n.translate_message(f'{args.submission} does not exist', tr)}", file=sys.stderr)

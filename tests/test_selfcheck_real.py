@@ -182,3 +182,14 @@ def test_a_notebook_that_is_not_json_says_what_to_do(public_cases, tmp_path):
         shown = selfcheck_view.text(result, lang=lang)
         assert "it is not JSON" in shown or "不是 JSON" in shown
         assert words in shown
+
+
+def test_a_language_without_feedback_is_told_not_silently_ignored(capsys):
+    from grader import cli
+
+    assert cli.main(["check", str(SUBMISSIONS / "carol_module.py"), "2c", "--lang", "fr"]) == 0
+    out, err = capsys.readouterr()
+    assert "1 of 1 public cases pass" in out                     # English, as documented
+    assert "'fr'" in err and "zh_CN" in err
+    assert cli.main(["check", str(SUBMISSIONS / "carol_module.py"), "2c", "--lang", "zh-CN"]) == 0
+    assert capsys.readouterr().err == ""
