@@ -22,7 +22,7 @@ import sys
 from . import __version__
 from .config import ConfigError, load_config
 from .files import write_atomic
-from .results import PASSED, UNREADABLE, Result, json_text
+from .results import NOTEBOOK, PASSED, UNREADABLE, Result, json_text
 from .render import terminal
 
 # The sandbox and the sandboxed session are imported by the commands that grade, not here: `grader
@@ -93,7 +93,7 @@ def cmd_check(args) -> int:
     else:
         result = selfcheck.check_file(args.submission, cases, config.limits, config.environment)
     written = selfcheck.written_status(args.submission, cases.assignment) if (
-        result.status != UNREADABLE and not args.questions and args.submission.endswith(".ipynb")) else []
+        result.status != UNREADABLE and not args.questions and result.kind == NOTEBOOK) else []
     print(selfcheck_view.text(result, written, args.submission, lang=lang))
     if args.html:
         write_atomic(args.html, selfcheck_view.page(result, written, args.submission, lang=lang))

@@ -193,3 +193,19 @@ def test_a_language_without_feedback_is_told_not_silently_ignored(capsys):
     assert "'fr'" in err and "zh_CN" in err
     assert cli.main(["check", str(SUBMISSIONS / "carol_module.py"), "2c", "--lang", "zh-CN"]) == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("where", ["folder", "HW3.IPYNB"])
+def test_the_written_parts_are_listed_for_a_folder_or_an_upper_case_name(where, tmp_path, capsys):
+    """`grader check` takes a folder holding the notebook (README): its written parts are listed too."""
+    from grader import cli
+
+    if where == "folder":
+        (tmp_path / "hw3").mkdir()
+        target = tmp_path / "hw3" / "hw3.ipynb"
+        argument = tmp_path / "hw3"
+    else:
+        target = argument = tmp_path / where
+    target.write_bytes((SUBMISSIONS / "template.ipynb").read_bytes())
+    assert cli.main(["check", str(argument)]) == 1
+    assert "0 of 7 answered" in capsys.readouterr().out
