@@ -22,7 +22,7 @@ import sys
 from . import __version__
 from .config import ConfigError, load_config
 from .files import write_atomic
-from .results import PASSED, UNREADABLE, Result, json_text
+from .results import NOTEBOOK, PASSED, UNREADABLE, Result, json_text
 from .render import terminal
 
 # The sandbox and the sandboxed session are imported by the commands that grade, not here: `grader
@@ -69,7 +69,11 @@ def cmd_check(args) -> int:
     from .render import selfcheck_view
 
     config = _config(args)
-    lang = i18n.choose(args.lang or os.environ.get("GRADER_LANG"), selfcheck.course_lang(config, args.cases))
+    wanted = args.lang or os.environ.get("GRADER_LANG")
+    lang = i18n.choose(wanted, selfcheck.course_lang(config, args.cases))
+    if wanted and i18n.normalise(wanted) is None:
+        print(f"grader: there is no feedback in {wanted!r}; English is used (available: "
+              f"{', '.join(i18n.available())})", file=sys.stderr)
     tr = i18n.translations(lang)
     if not Path(args.submission).exists():
         print(f"grader: {i18n.translate_message(f'{args.submission} does not exist', tr)}", file=sys.stderr)
@@ -89,7 +93,7 @@ def cmd_check(args) -> int:
     else:
         result = selfcheck.check_file(args.submission, cases, config.limits, config.environment)
     written = selfcheck.written_status(args.submission, cases.assignment) if (
-        result.status != UNREADABLE and not args.questions and args.submission.endswith(".ipynb")) else []
+        result.status != UNREADABLE and not args.questions and result.kind == NOTEBOOK) else []
     print(selfcheck_view.text(result, written, args.submission, lang=lang))
     if args.html:
         write_atomic(args.html, selfcheck_view.page(result, written, args.submission, lang=lang))
@@ -390,7 +394,11 @@ def single_threaded_blas() -> None:
 def main(argv: list[str] | None = None) -> int:
     single_threaded_blas()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "func", None) is cmd_check and not any(a.startswith("-") for a in extra):
+        args.questions = list(args.questions) + extra      # `check hw3.ipynb --lang zh_CN 1a`: 1a after an option
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -159,9 +159,18 @@ def compare_arrays(expected: np.ndarray, got: Any, tol: Tolerance) -> Verdict:
     return Verdict(FAILED, "\n".join(lines))
 
 
+TIE = 1e-9                  # values within this relative distance of the largest are tied for it
+
+
 def _argmax_among(values: np.ndarray, where: np.ndarray) -> tuple:
-    """The index of the largest of `values` where `where` holds (some element must)."""
-    flat = int(np.argmax(np.where(where, values, -np.inf)))
+    """The index of the largest of `values` where `where` holds (some element must): the first of
+    those tied with it up to rounding (a transposed answer differs as much at [i, j] as at [j, i],
+    and which of the two wins by a last bit changes from one numpy or machine to another)."""
+    masked = np.where(where, values, -np.inf)
+    top = masked.max()
+    if np.isfinite(top) and top > 0:
+        masked = masked >= top * (1 - TIE)
+    flat = int(np.argmax(masked))
     return np.unravel_index(flat, values.shape) if values.ndim else ()
 
 

@@ -144,7 +144,8 @@ MESSAGES = (
     # grader.load, grader.selfcheck
     N_("{path} does not exist"),
     N_("there is no question {question}; the questions are: {questions}"),
-    N_("{name} is not a valid notebook: it is not JSON ({detail})"),
+    N_("{name} is not a valid notebook: it is not JSON ({detail}); open it in Jupyter and save it again there, "
+       "or, if Jupyter cannot open it, use File ▸ Revert Notebook to Checkpoint or go back to an earlier copy"),
     N_("shell commands are not run by the grader: {commands}"),
     N_("line {line} (`{text}`) is an IPython cell magic, which Python refuses: the whole file was run as that one "
        "notebook cell, its body, would be (a magic that does not run Python, such as writefile or bash, defines "
@@ -198,6 +199,8 @@ MESSAGES = (
        "(top-level code runs when the module is graded: put demos and training loops under `if __name__ == "
        "\"__main__\":`; the names defined before it stopped were graded)"),
     N_("the cell ran longer than {seconds} s and was stopped; it was skipped"),
+    N_("cell {cell} uses the self-check (`import grader`), which is not run when this is graded, as intended: "
+       "keep your definitions out of that cell, since nothing else in it runs"),
     N_("cell {cell} failed on `import {module}`: `{module}` is not available when this is graded, so nothing "
        "after that import in the cell ran (names it defines are missing below); if it is a file of your own, "
        "only the submitted file is graded: put its code in it"),
@@ -217,6 +220,7 @@ MESSAGES = (
     # grader.jobwire: what came back, when it is not an answer (said in the worker)
     N_("returned None: the function ends without `return <answer>` (printing the answer, or storing it in a "
        "variable, does not return it)"),
+    N_("`{name}` is still None: assign your answer to it (the template's `{name} = None` is still there)"),
     N_("returned a {type} of {count} items ({kinds}), which is not one array: return the answer alone (not with "
        "a cache or other values)"),
     N_("returned `{type}`, not an array of numbers: build the array from it (`np.array(list(...))`)"),

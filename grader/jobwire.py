@@ -289,6 +289,15 @@ def encode_array(obj, limit: int = ANSWER_BYTES) -> dict:
 
 NO_RETURN = ("returned None: the function ends without `return <answer>` (printing the answer, or storing it "
              "in a variable, does not return it)")
+NO_VALUE = "`{name}` is still None: assign your answer to it (the template's `{name} = None` is still there)"
+
+
+def read_value(name: str, target):
+    """A graded value (a constant the student defines, not a function): refused when it is still the
+    template's None, in those words (NO_RETURN speaks of a function)."""
+    if target is None:
+        raise Unconvertible(NO_VALUE.format(name=name))
+    return target
 
 
 def _kind_of(obj) -> str:

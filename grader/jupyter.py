@@ -30,10 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .i18n import N_
 from .protocol import CallSpec, Limits, RawAnswer, RunReport, _raw_answer
 from .results import GRADED, PASSED, Result
 
 ISOLATION = "none (this Jupyter kernel)"
+# What the report calls the checked "submission" (translated when shown: grader.render.selfcheck_view).
+KERNEL_NAME = N_("this notebook's kernel")
+WRITTEN_NAME = N_("written parts")
 STOP_SECONDS = 0.5         # how long a timed-out thread has to die after its Timeout is raised
 
 
@@ -90,7 +94,7 @@ def check(*questions: str, namespace: dict | None = None, notebook: str | os.Pat
     case_set = selfcheck.select(caseset.for_self_check(config, cases_file), questions)
     namespace = kernel_namespace() if namespace is None else namespace
     report = run_live(namespace, calls_of(case_set), config.limits)
-    result = Result(submission="this notebook's kernel", status=GRADED, score=0.0,
+    result = Result(submission=KERNEL_NAME, status=GRADED, score=0.0,
                     max_score=case_set.assignment.max_score, assignment=case_set.assignment.name,
                     grader_version=__version__, case_set=case_set.digest, visibility="public",
                     isolation=ISOLATION, seconds=round(report.seconds, 3))
@@ -103,6 +107,8 @@ def check(*questions: str, namespace: dict | None = None, notebook: str | os.Pat
         if path is not None and path.is_file():
             out.written = selfcheck.written_status(path, case_set.assignment)
             out.notebook = str(path)
+        else:
+            out.notes.append("no-notebook-check")
     return out
 
 
@@ -115,7 +121,7 @@ def check_written(notebook: str | os.PathLike | None = None, lang: str | None = 
     config = config or load_config()
     case_set = caseset.for_self_check(config, cases_file)
     path = find_notebook(kernel_namespace()) if notebook is None else Path(notebook)
-    result = Result(submission="written parts", status=GRADED, score=0.0, max_score=0.0,
+    result = Result(submission=WRITTEN_NAME, status=GRADED, score=0.0, max_score=0.0,
                     assignment=case_set.assignment.name, grader_version=__version__, visibility="public")
     out = CheckReport(result, lang=lang or getattr(config, "lang", None))
     if path is None or not path.is_file():
@@ -145,9 +151,49 @@ def run_live(namespace: dict, calls: list[CallSpec], limits: Limits = Limits()) 
     """Call every case on the live `namespace`, each in a thread stopped after `case_seconds`."""
     from .portable_child import call_one
 
+    import contextlib
+
     started = time.monotonic()
     report = RunReport(isolation=ISOLATION)
     timeouts: dict[str, int] = {}
+    printed = _Counted()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        _run_calls(namespace, calls, limits, report, timeouts, call_one)
+    if printed.lines:
+        report.notes.append(f"{PRINTED_NOTE}{printed.lines}")
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# A note "printed:N": the checked functions printed N lines, held back (grader.render.selfcheck_view).
+PRINTED_NOTE = "printed:"
+
+
+class _Counted:
+    """Where the checked functions' prints go during a check: counted (lines), never kept."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self._open = False
+
+    def write(self, text) -> int:
+        text = str(text)
+        if text:
+            self.lines += text.count("\n")
+            self._open = not text.endswith("\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._open:
+            self.lines += 1
+            self._open = False
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _run_calls(namespace: dict, calls: list[CallSpec], limits: Limits, report: RunReport,
+               timeouts: dict[str, int], call_one) -> None:
     for call in calls:
         if timeouts.get(call.question_id, 0) >= limits.timeouts_per_question:
             report.answers[call.uid] = RawAnswer(call.uid, "not-run", message=f"not run: {timeouts[call.question_id]} "
@@ -160,8 +206,6 @@ def run_live(namespace: dict, calls: list[CallSpec], limits: Limits = Limits()) 
             timeouts[call.question_id] = timeouts.get(call.question_id, 0) + 1
         if stuck and "stuck-thread" not in report.notes:
             report.notes.append("stuck-thread")
-    report.seconds = time.monotonic() - started
-    return report
 
 
 def _call_with_limit(call_one, case: dict, namespace: dict, seconds: float) -> tuple[dict, bool]:

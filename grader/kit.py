@@ -219,11 +219,17 @@ In the notebook, in a cell of your own (the grader does not need it):
     grader.check()            # every question, and which written answers the saved notebook holds
     grader.check_written()    # only the written answers (save first: unsaved edits are not seen)
 
+If it says it cannot find the saved notebook (a folder with several notebooks, or a kernel started
+elsewhere), name it: `grader.check(notebook="hw3.ipynb")`.
+
 From a terminal, on the saved file:
 
     grader check template.ipynb            # every question
     grader check template.ipynb 1a 2b      # some questions only
     grader check template.ipynb --lang zh_CN   # 中文反馈 (also: GRADER_LANG=zh_CN, or your locale)
+
+Before you have written anything, each function reads "not written yet": that is your to-do list.
+A failure that several cases share is shown once, with the other cases named.
 
 The exit code is 0 when every public case passes, 1 when some fail, 2 when the file does not
 exist, 3 when it cannot be read as a notebook at all. Hand in one `.ipynb` notebook (a `.py`

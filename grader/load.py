@@ -213,12 +213,18 @@ def _decode(name: str, data: bytes) -> str:
     return text
 
 
+# What a student can do about a notebook that is not JSON (a save or a copy cut short, a merge
+# conflict's markers, a web page saved as .ipynb).
+NOT_JSON_ADVICE = ("; open it in Jupyter and save it again there, or, if Jupyter cannot open it, use File ▸ "
+                   "Revert Notebook to Checkpoint or go back to an earlier copy")
+
+
 def _notebook(name: str, text: str) -> Program:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise LoadError("not-json", f"{name} is not a valid notebook: it is not JSON "
-                                    f"({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+                                    f"({exc.msg} at line {exc.lineno}, column {exc.colno}){NOT_JSON_ADVICE}") from None
     except (ValueError, RecursionError):   # e.g. a number with thousands of digits, nesting thousands deep
         raise LoadError("not-json", f"{name} is not a valid notebook: its JSON is nested too deeply "
                                     "or holds numbers too large to read") from None

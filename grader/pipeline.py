@@ -588,12 +588,22 @@ def _ipython_problems(runs: dict[int, CellRun], sources: dict[int, str]) -> list
     return []
 
 
+# The self-check's own package: the template tells students to call it in a cell of their own, which
+# the graded run cannot import (and need not).
+SELF_CHECK_MODULE = "grader"
+
+
 def _import_problems(cells: list[CellReport]) -> list[Problem]:
     """One problem per module that could not be imported, naming the first cell it failed in: the
     cause, said once at the top, of the errors that follow from it (names that cell never defined)."""
     problems, seen = [], set()
     for cell in cells:
-        if cell.missing_module and cell.missing_module not in seen:
+        if cell.missing_module == SELF_CHECK_MODULE and cell.missing_module not in seen:
+            seen.add(cell.missing_module)
+            problems.append(Problem("self-check-cell", f"cell {cell.index} uses the self-check (`import grader`), "
+                                    "which is not run when this is graded, as intended: keep your definitions "
+                                    "out of that cell, since nothing else in it runs"))
+        elif cell.missing_module and cell.missing_module not in seen:
             seen.add(cell.missing_module)
             problems.append(Problem("import-failed", f"cell {cell.index} failed on `import {cell.missing_module}`: "
                                     f"`{cell.missing_module}` is not available when this is graded, so nothing "

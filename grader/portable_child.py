@@ -139,7 +139,7 @@ def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None,
             before = jobwire.snapshot(args)
             returned = target(*args)
         else:
-            returned = target
+            returned = jobwire.read_value(case["name"], target)
         event = {"status": "ok", "value": encode_answer(case["kind"], case.get("keys", []), returned, answer_bytes)}
         if case["call"]:
             changed = jobwire.changed_arguments(target, args, before)

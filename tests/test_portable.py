@@ -324,3 +324,24 @@ def test_stop_lets_the_reader_reach_the_end_of_the_pipe_before_closing_it(tmp_pa
     monkeypatch.setattr(portable, "_Child", Watched)
     selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
     assert children and all(not c.reader.is_alive() for c in children)
+
+
+def test_a_cell_that_calls_the_self_check_as_the_template_says_is_not_an_alarm(tmp_path, sandboxed):
+    """The template tells students to call `grader.check()` in a cell of their own; where it is graded
+    `grader` cannot be imported: the report says so once and calmly, not as a missing helper file."""
+    import nbformat
+
+    from grader.render import selfcheck_view
+
+    nb = nbformat.read(SUBMISSIONS / "alice_correct.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import grader\ngrader.check()"))
+    nb.cells.append(nbformat.v4.new_code_cell("grader.check_written()"))
+    path = tmp_path / "hw3.ipynb"
+    nbformat.write(nb, path)
+    graded = sandboxed.grade(path)
+    problems = " ".join(p.message for p in graded.problems)
+    assert "put its code in it" not in problems
+    assert "uses the self-check" in problems
+    shown = selfcheck_view.text(graded)
+    assert "ModuleNotFoundError" not in shown and "name 'grader' is not defined" not in shown
+    assert "使用了自检" in selfcheck_view.text(graded, lang="zh_CN")
