@@ -32,6 +32,8 @@ from grader.results import PASSED
 from grader.runner import Limits
 from grader.spec import HIDDEN, PUBLIC
 
+from gradescope_run import run_autograder
+
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 SCHEMA = json.loads((Path(__file__).with_name("gradescope_schema.json")).read_text(encoding="utf-8"))
@@ -93,15 +95,7 @@ def harness(tmp_path: Path, zip_path: Path, files: dict[str, bytes], metadata: b
             {"id": 1, "created_at": "2026-01-01T00:00:00Z", "submission_method": "upload",
              "users": [{"email": "s@example.edu", "id": 7, "name": "A Student"}],
              "assignment": {"id": 3, "title": "HW3", "total_points": "100.0"}, "previous_submissions": []}))
-    interpreter_dir = str(Path(sys.executable).parent)
-    if not (Path(interpreter_dir) / "python3").exists():
-        interpreter_dir = str(tmp_path / "bin")
-        os.makedirs(interpreter_dir, exist_ok=True)
-        os.symlink(sys.executable, Path(interpreter_dir) / "python3")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER_", "PYTHON"))}
-    env.update(AUTOGRADER_ROOT=str(root), PATH=interpreter_dir + os.pathsep + env.get("PATH", ""))
-    proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = run_autograder(root, tmp_path)
     assert proc.returncode == 0, proc.stderr
     results = root / "results" / "results.json"
     data = json.loads(results.read_text(encoding="utf-8"))

@@ -25,6 +25,8 @@ from grader.config import load_config
 from grader.render import gradescope as render
 from grader.results import Result
 
+from gradescope_run import run_autograder
+
 SCHEMA = json.loads((Path(__file__).with_name("gradescope_schema.json")).read_text(encoding="utf-8"))
 SECRET = "tests-gradescope-real-secret-5d1e"
 
@@ -41,18 +43,6 @@ def real_zip(tmp_path_factory) -> Path:
     return out
 
 
-def run_autograder(root: Path, tmp_path: Path) -> subprocess.CompletedProcess:
-    interpreter_dir = str(Path(sys.executable).parent)
-    if not (Path(interpreter_dir) / "python3").exists():
-        interpreter_dir = str(tmp_path / "bin")
-        os.makedirs(interpreter_dir, exist_ok=True)
-        os.symlink(sys.executable, Path(interpreter_dir) / "python3")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER_", "PYTHON"))}
-    env.update(AUTOGRADER_ROOT=str(root), PATH=interpreter_dir + os.pathsep + env.get("PATH", ""))
-    return subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
 def test_a_grader_that_cannot_even_start_still_leaves_a_results_json(tmp_path: Path, real_zip: Path):
     """Gradescope shows "The autograder failed to execute correctly" when results.json is missing:
     run_autograder writes one itself when `python -m grader` dies before writing it."""
@@ -62,7 +52,7 @@ def test_a_grader_that_cannot_even_start_still_leaves_a_results_json(tmp_path: P
     (root / "source" / "src" / "grader" / "__init__.py").write_text("raise ImportError('broken install')\n")
     (root / "submission").mkdir()
     (root / "submission" / "hw3.py").write_text("x = 1\n")
-    proc = run_autograder(root, tmp_path)
+    proc = run_autograder(root, tmp_path, timeout=120)
     results = root / "results" / "results.json"
     assert results.is_file(), proc.stderr
     data = json.loads(results.read_text(encoding="utf-8"))
