@@ -10,17 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import subprocess
-import sys
 import zipfile
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from grader import gradescope, late
+from grader import gradescope
 from grader.config import load_config
 from grader.render import gradescope as render
 from grader.results import Result
