@@ -302,23 +302,29 @@ def _remove_test_ipc() -> None:
         pass
 
 
+def _graded_at_once(first: Session, second: Session, tmp_path, first_source: str, second_source: str):
+    """Two submissions graded at the same moment by two workers, as in a batch: `second`'s (warmed
+    first, so that both run at once) in a thread, `first`'s here. Both results, each checked against
+    every promise while its session is open."""
+    results = {}
+    second.grade(module(tmp_path, CAROL, "warm.py"))
+    other = threading.Thread(target=lambda: results.update(second=second.grade(module(tmp_path, second_source,
+                                                                                     "second.py"))))
+    other.start()
+    results["first"] = first.grade(module(tmp_path, first_source, "first.py"))
+    other.join()
+    assert_all_promises(results["second"], second, tmp_path)
+    assert_all_promises(results["first"], first, tmp_path)
+    return results["first"], results["second"]
+
+
 @pytest.mark.parametrize("level", LEVELS)
 def test_shared_memory_between_two_students_graded_at_once(sessions, tmp_path, level):
-    first = sessions(level)
-    results = {}
     try:
         with Session(attack_config(None if level == "best" else level)) as second:
-            second.grade(module(tmp_path, CAROL, "warm.py"))         # both workers warm, so both run at once
-            reader = threading.Thread(target=lambda: results.update(
-                reader=second.grade(module(tmp_path, SHM_READER, "reader.py"))))
-            reader.start()
-            results["writer"] = first.grade(module(tmp_path, SHM_WRITER, "writer.py"))
-            reader.join()
-            assert_all_promises(results["reader"], second, tmp_path)
+            writer, reader_result = _graded_at_once(sessions(level), second, tmp_path, SHM_WRITER, SHM_READER)
     finally:
         _remove_test_ipc()
-    writer, reader_result = results["writer"], results["reader"]
-    assert_all_promises(writer, first, tmp_path)
     assert "hw3-shm-from-student-a" not in reader_result.output, reader_result.output[-300:]
     assert REFUSED in writer.cells[0].error, writer.cells[0].error[:300]
     assert reader_result.score == FULL and writer.score == FULL
@@ -574,18 +580,8 @@ def test_no_rendezvous_between_two_students_graded_at_once(sessions, tmp_path, l
     Landlock) the other read them in /proc (the process's name, the command line of a process it
     started, the abstract socket's name in /proc/net/unix) and over UDP; the zygote now takes a
     network namespace and a /proc with hidepid of its own (worker.private_processes_and_network)."""
-    first = sessions(level)
-    results = {}
     with open_session(level) as second:
-        second.grade(module(tmp_path, CAROL, "warm.py"))         # both workers warm, so both run at once
-        looker = threading.Thread(target=lambda: results.update(
-            look=second.grade(module(tmp_path, RDV_LOOK, "look.py"))))
-        looker.start()
-        results["offer"] = first.grade(module(tmp_path, RDV_OFFER, "offer.py"))
-        looker.join()
-        assert_all_promises(results["look"], second, tmp_path)
-    offer, look = results["offer"], results["look"]
-    assert_all_promises(offer, first, tmp_path)
+        offer, look = _graded_at_once(sessions(level), second, tmp_path, RDV_OFFER, RDV_LOOK)
     offered = next(l for l in offer.output.splitlines() if l.startswith("offered:"))
     assert "abstract'" in offered and "argv'" in offered, offered        # the offer was made
     found = json.loads(next(l for l in look.output.splitlines() if l.startswith("B found:"))[len("B found:"):])
