@@ -407,8 +407,6 @@ def array_bytes(encoded: dict) -> int:
 
 
 def _encode_array_dict(obj, keys: list, limit: int) -> dict:
-    if obj is None:
-        raise Unconvertible(NO_RETURN)
     if not hasattr(obj, "keys") or not hasattr(obj, "__getitem__"):
         raise Unconvertible(f"returned {type(obj).__name__}; expected a dict with keys {keys}")
     try:
@@ -435,16 +433,12 @@ def _encode_array_dict(obj, keys: list, limit: int) -> dict:
 
 
 def _encode_label(obj, keys: list, limit: int) -> str:
-    if obj is None:
-        raise Unconvertible(NO_RETURN)
     if not isinstance(obj, str):
         raise Unconvertible(f"returned {type(obj).__name__}; expected a string")
     return str.__str__(obj)[:LABEL_CHARS]
 
 
 def _encode_name_set(obj, keys: list, limit: int) -> list:
-    if obj is None:
-        raise Unconvertible(NO_RETURN)
     if not isinstance(obj, (set, frozenset, list, tuple)):
         raise Unconvertible(f"returned {type(obj).__name__}; expected a set of names")
     items = list(obj)
@@ -469,4 +463,6 @@ def encode_answer(kind: str, keys: list, obj, limit: int = ANSWER_BYTES):
     encoder = ENCODERS.get(kind)
     if encoder is None:
         raise Unconvertible(f"unknown answer kind {kind}")
+    if obj is None:                 # whatever the kind: the function ends without `return`
+        raise Unconvertible(NO_RETURN)
     return encoder(obj, keys, limit)
