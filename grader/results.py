@@ -39,6 +39,11 @@ MODULE = "module"
 WRITTEN = "written"
 
 
+# The self-check's own package: the template tells students to call it in a cell of their own, which
+# the graded run cannot import (and need not): a cell's `missing_module` with this value is that cell.
+SELF_CHECK_MODULE = "grader"
+
+
 def code_unit(kind: str, index: int, head: str = "") -> str:
     """How a report names where code ran: "cell 4" (with its first line, "cell 4 (import numpy)")
     in a notebook; "the module" for a .py, whose first line says nothing of where it stopped."""

@@ -213,7 +213,7 @@ def _worker_messages() -> list[tuple[str, str]]:
 
 
 def _pipeline_messages() -> list[tuple[str, str]]:
-    from grader import pipeline
+    from grader import explain
     from grader.load import MODULE, NOTEBOOK
     from grader.names import Definitions
     from grader.results import CellReport
@@ -227,21 +227,21 @@ def _pipeline_messages() -> list[tuple[str, str]]:
     main = Definitions({0: 'if __name__ == "__main__":\n    W_30 = 1\n'})
     missing = ("line 2 (cell 3): FileNotFoundError: [Errno 2] No such file or directory: 'weights.npy'")
     timeout = [CellReport(0, CellStatus.TIMEOUT, "the cell ran longer than 0.5 s and was stopped; the cell was skipped", "")]
-    pipeline._module_timeout(timeout, MODULE)
+    explain.module_timeout(timeout, MODULE)
     return [
-        (pipeline._with_cause(error, pipeline._name_cause(error, cells, defs, NOTEBOOK, at=0)),
+        (explain._with_cause(error, explain._name_cause(error, cells, defs, NOTEBOOK, at=0)),
          "第 1 行（单元格 0）：NameError: name 'power' is not defined（`power` 定义在下面的单元格 1 中"),
-        ("`bptt_grad` is not defined\n" + pipeline._missing_cause("bptt_grad", [], spelt, NOTEBOOK),
+        ("`bptt_grad` is not defined\n" + explain._missing_cause("bptt_grad", [], spelt, NOTEBOOK),
          "`bptt_grad` 未定义\n代码定义的是 `bptt_gradient`，而不是 `bptt_grad`：评分器只查找名字完全为 `bptt_grad` 的定义"),
-        (pipeline._missing_cause("lstm_step", [], defs, NOTEBOOK),
+        (explain._missing_cause("lstm_step", [], defs, NOTEBOOK),
          "`lstm_step` 只在类 `LSTM` 内部定义（即 `LSTM.lstm_step`）"),
-        (pipeline._missing_cause("W_30", [], main, MODULE), '`W_30` 只在 `if __name__ == "__main__":` 下定义'),
-        (pipeline._missing_cause("W_30", cells, defs, NOTEBOOK),
+        (explain._missing_cause("W_30", [], main, MODULE), '`W_30` 只在 `if __name__ == "__main__":` 下定义'),
+        (explain._missing_cause("W_30", cells, defs, NOTEBOOK),
          "定义 `W_30` 的单元格 0 在定义它之前就出错停止了：第 1 行（单元格 0）：NameError"),
         (timeout[0].error, "模块的顶层代码运行超过 0.5 秒，已被停止；该模块被跳过（模块评分时会运行顶层代码"),
-        (missing + pipeline._file_cause(missing, []), "FileNotFoundError: [Errno 2] No such file or directory: "
+        (missing + explain._file_cause(missing, []), "FileNotFoundError: [Errno 2] No such file or directory: "
                                                       "'weights.npy'（评分器只单独运行提交的文件"),
-        (missing + pipeline._file_cause(missing, ["!wget x"]), "shell 命令（`!wget`、`%%bash`）也不会运行"),
+        (missing + explain._file_cause(missing, ["!wget x"]), "shell 命令（`!wget`、`%%bash`）也不会运行"),
     ]
 
 

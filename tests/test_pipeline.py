@@ -280,7 +280,7 @@ def test_a_grader_fault_costs_one_result_not_the_run(config, monkeypatch):
 def test_a_cells_first_line_is_splitlines_first_non_blank_line(source):
     """A cell's heading in the report (its first line that is not blank) is found without splitting
     the whole cell into lines: the same line as `str.splitlines` gives, whatever the line breaks."""
-    from grader.pipeline import first_line
+    from grader.text import first_line
 
     assert first_line(source) == next((line for line in source.splitlines() if line.strip()), "")
 
@@ -291,7 +291,7 @@ def test_a_cells_first_line_is_splitlines_first_non_blank_line(source):
 def test_a_modules_nth_line_is_the_line_splitlines_gives(source, number):
     """The line a report names in a module is found without splitting the module into lines: the
     same line as `str.splitlines` gives, whatever the line breaks, and "" past the end."""
-    from grader.pipeline import nth_line
+    from grader.text import nth_line
 
     lines = source.splitlines()
     assert nth_line(source, number) == (lines[number - 1] if 0 < number <= len(lines) else "")

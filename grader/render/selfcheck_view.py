@@ -11,7 +11,7 @@ import functools
 import gettext
 
 from .. import i18n
-from ..results import MODULE, PASSED, UNREADABLE, CaseStatus, CellStatus, QuestionStatus, Result
+from ..results import MODULE, PASSED, SELF_CHECK_MODULE, UNREADABLE, CaseStatus, CellStatus, QuestionStatus, Result
 from ..selfcheck import EMPTY, FOUND, NO_MARKER
 
 _ = i18n.N_
@@ -144,8 +144,6 @@ def _note(note: str, g) -> str:
 def _self_check_cell(cell) -> bool:
     """A cell that failed only because it calls the self-check (`import grader`, or a later
     `grader.check()`): told once among the problems, not as an error."""
-    from ..pipeline import SELF_CHECK_MODULE
-
     first = cell.error.splitlines()[0] if cell.error else ""
     return cell.missing_module == SELF_CHECK_MODULE or f"NameError: name '{SELF_CHECK_MODULE}' is not defined" in first
 

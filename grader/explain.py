@@ -1,0 +1,245 @@
+"""Why a cell or a case failed, in the student's terms, from what the run reported and from the
+source (read, never run): an earlier cell that failed on an import or before defining a name, a
+name defined only in a later cell, spelt otherwise, kept in a class or under the main guard, a
+function replaced by its value, a module whose top-level code ran out of time, a file that is not
+in the hand-in, a notebook last run out of order, a module run as IPython. Generic: nothing here
+knows the homework. `grader.pipeline` calls these while it builds a result.
+"""
+from __future__ import annotations
+
+import re
+
+from .load import NOTEBOOK, Program
+from .names import Definitions
+from .protocol import CellRun
+from .results import (ERROR, MISSING, SELF_CHECK_MODULE, CaseResult, CellReport, CellStatus, Problem, QuestionResult, QuestionStatus,
+                      code_unit)
+from .spec import PUBLIC
+from .text import clean, nth_line
+
+
+UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
+
+
+def _import_cause(message: str, cells: list[CellReport], sources: dict[int, str], before: int | None = None) -> str:
+    """" (probably because cell 0 failed on `import torch` before defining it)" when `message` is
+    a NameError for a name that an earlier cell which failed on an import would have defined (the
+    name appears in that cell's code), else ""."""
+    match = UNDEFINED.search(message.split("\n")[0])
+    if not match:
+        return ""
+    word = re.compile(rf"\b{re.escape(match.group(1))}\b")
+    for cell in cells:
+        if (cell.missing_module and (before is None or cell.index < before)
+                and word.search(sources.get(cell.index, ""))):
+            return f" (probably because cell {cell.index} failed on `import {cell.missing_module}` before defining it)"
+    return ""
+
+
+def _with_cause(message: str, cause: str) -> str:
+    first, _, rest = message.partition("\n")
+    return first + cause + (("\n" + rest) if rest else "")
+
+
+def module_timeout(cells: list[CellReport], kind: str) -> None:
+    """A module that ran over its time limit ran its top-level code (a demo, a training loop) when it
+    was imported to be graded: say so in a module's words, and where such code goes."""
+    if kind == NOTEBOOK:
+        return
+    for cell in cells:
+        if cell.status == CellStatus.TIMEOUT and cell.error.startswith("the cell ran longer"):
+            first, _, rest = cell.error.partition("\n")
+            first = first.replace("the cell was skipped", "the module was skipped").replace(
+                "it was skipped", "the module was skipped")
+            cell.error = (first.replace("the cell ", "the module's top-level code ", 1)
+                          + " (top-level code runs when the module is graded: put demos and training loops under "
+                            "`if __name__ == \"__main__\":`; the names defined before it stopped were graded)"
+                          + (("\n" + rest) if rest else ""))
+
+
+def blame_failed_import(cells: list[CellReport], sources: dict[int, str], defs: Definitions | None = None,
+                         kind: str = NOTEBOOK, shell_escapes: list[str] | None = None) -> None:
+    """A NameError says why the name is missing when the code shows it: an earlier cell failed on an
+    import, or before reaching the definition, or the name is defined only in a later cell. A file
+    that is not found says that only the hand-in is graded."""
+    for cell in cells:
+        if cell.status == CellStatus.ERROR:
+            cause = _import_cause(cell.error, cells, sources, before=cell.index)
+            if not cause and defs is not None:
+                cause = _name_cause(cell.error, cells, defs, kind, at=cell.index)
+            if not cause:
+                cause = _file_cause(cell.error, shell_escapes or [])
+            if cause:
+                cell.error = clean(_with_cause(cell.error, cause), 1600)
+
+
+MISSING_FILE = re.compile(r"FileNotFoundError: |No such file or directory|Exception: File `.*` not found|"
+                          r"was not found in history, as a file")
+
+
+def _file_cause(message: str, shell_escapes: list[str]) -> str:
+    """Why a file the code reads is not there: only the hand-in itself is graded (and shell commands,
+    which might have downloaded or made it, are not run)."""
+    if not MISSING_FILE.search(message.split("\n")[0]):
+        return ""
+    shell = ", and the shell commands that may have made it (`!wget`, `%%bash`) are not run" if shell_escapes else ""
+    return (f" (the grader runs the submitted file alone: a file beside it on your machine is not there{shell}; "
+            "make the data in the code itself)")
+
+
+def run_out_of_order(program: Program, cells: list[CellReport]) -> list[Problem]:
+    """When a notebook's cell failed and the saved notebook shows that its cells were last run in
+    another order than top to bottom (execution counts not increasing), say so: the cause of the
+    failure is most likely there, and Restart & Run All shows the same errors."""
+    counts = program.execution_counts
+    if not any(cell.status != CellStatus.OK for cell in cells) or len(counts) < 2:
+        return []
+    backwards = [(a, b) for a, b in zip(counts, counts[1:]) if b[1] <= a[1]]
+    if not backwards:
+        return []
+    (first, n1), (second, n2) = backwards[0]
+    return [Problem("run-out-of-order", f"this notebook was last run out of order in Jupyter (cell {first} ran as "
+                    f"[{n1}], the later cell {second} as [{n2}]); the grader runs every cell once, in order from the "
+                    "top: use Kernel → Restart & Run All to see the same errors before handing in")]
+
+
+def redefined(questions: list[QuestionResult], defs: Definitions, kind: str,
+               calls: dict[str, bool]) -> list[Problem]:
+    """A graded name that a notebook defines in several cells and that does not pass: the last
+    definition is the one graded (as after Restart & Run All), perhaps not the one the student meant."""
+    if kind != NOTEBOOK:
+        return []
+    problems = []
+    for question in questions:
+        if question.status == QuestionStatus.PASSED or not question.name:
+            continue
+        where = defs.where(question.name)
+        rebound = defs.rebound(question.name) if calls.get(question.id) else None
+        if rebound and len(where) > 1:
+            unit, line = rebound
+            text = clean(nth_line(defs.sources.get(unit, ""), line).strip(), 80)
+            problems.append(Problem("redefined", f"cell {unit} assigns `{question.name}` a value (line {line}: "
+                                    f"`{text}`), which replaces the function defined above it: the cells run from "
+                                    "the top, so that value is what is graded; give it another name"))
+        elif len(where) > 1:
+            cells = ", ".join(str(i) for i in where[:-1][:6]) + (" …" if len(where) > 7 else "")
+            problems.append(Problem("redefined", f"`{question.name}` is defined in cells {cells} and {where[-1]}: "
+                                    f"the cells run from the top, so the definition in cell {where[-1]} is the one "
+                                    "graded; delete the ones you do not mean"))
+    return problems
+
+
+def _name_cause(message: str, cells: list[CellReport], defs: Definitions, kind: str, at: int | None = None) -> str:
+    """Why the name of a NameError in `message` (raised in unit `at`, or in a call when None) is not
+    defined, from where the code defines it: "" when the code does not show why."""
+    match = UNDEFINED.search(message.split("\n")[0])
+    if not match:
+        return ""
+    name = match.group(1)
+    where = defs.where(name)
+    failed = _failed_before_defining(name, where, cells, kind, before=at)
+    if failed:
+        return f" ({failed})"
+    if at is not None and kind == NOTEBOOK and where and where[0] > at:
+        return (f" (`{name}` is defined in cell {where[0]}, below this one: the cells are run once, in order "
+                f"from the top, as Jupyter's Restart & Run All runs them; move that definition above cell {at})")
+    if not where:
+        spelt = defs.spelt_like(name)
+        if spelt:
+            return f" (the code defines `{spelt}`: did you mean that?)"
+    return ""
+
+
+def _failed_before_defining(name: str, where: list[int], cells: list[CellReport], kind: str,
+                            before: int | None = None) -> str:
+    """"cell 3, which defines `f`, stopped with an error before defining it (…)" when every unit
+    that defines `name` (before `before`) failed; "" otherwise."""
+    where = [i for i in where if before is None or i < before]
+    status = {cell.index: cell for cell in cells}
+    if not where or any(i not in status or status[i].status == CellStatus.OK for i in where):
+        return ""
+    cell = status[where[-1]]
+    first = clean(cell.error.split("\n")[0], 160) if cell.error else str(cell.status)
+    unit = code_unit(kind, cell.index)
+    if re.search(r"\b(SyntaxError|IndentationError|TabError): ", first):
+        return f"{unit}, which defines `{name}`, did not run at all, since Python cannot read it: {first}"
+    return f"{unit}, which defines `{name}`, stopped before defining it: {first}"
+
+
+def _missing_cause(name: str, cells: list[CellReport], defs: Definitions, kind: str) -> str:
+    """Why a graded name the code never defined is missing, when its source shows it: the unit that
+    defines it failed, it is a method inside a class, or it is spelt differently."""
+    where = defs.where(name)
+    failed = _failed_before_defining(name, where, cells, kind)
+    if failed:
+        return failed[0].upper() + failed[1:]
+    if where and kind != NOTEBOOK and defs.main_only(name):
+        return (f"`{name}` is defined only under `if __name__ == \"__main__\":`, which does not run when the module "
+                "is imported to be graded: define it at top level, above that block")
+    if where:
+        return ""
+    method = defs.method(name)
+    if method:
+        owner = method.split(".")[0]
+        return (f"`{name}` is defined only inside the class `{owner}` (as `{method}`); the grader calls a "
+                f"top-level `{name}`: define it outside the class (a static method can be named with "
+                f"`{name} = {method}`)")
+    spelt = defs.spelt_like(name)
+    if spelt:
+        return f"The code defines `{spelt}`, not `{name}`: the grader looks for exactly `{name}`"
+    return ""
+
+
+def blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellReport], sources: dict[int, str],
+                                  defs: Definitions | None = None, kind: str = NOTEBOOK, name: str = "") -> None:
+    for case in judged:
+        if case.visibility != PUBLIC:
+            continue
+        if case.status == ERROR:
+            cause = _import_cause(case.message, cells, sources) if any(c.missing_module for c in cells) else ""
+            if not cause and defs is not None and UNDEFINED.search(case.message.split("\n")[0]):
+                cause = _name_cause(case.message, cells, defs, kind)
+            if cause:
+                case.message = clean(_with_cause(case.message, cause), 1600)
+        elif case.status == MISSING and defs is not None and name:
+            cause = _missing_cause(name, cells, defs, kind)
+            if cause:
+                case.message = clean(f"{case.message}\n{cause}", 1000)
+
+
+def ipython_problems(runs: dict[int, CellRun], sources: dict[int, str]) -> list[Problem]:
+    """A module that Python refused and the worker ran as IPython runs it says so, once, naming its
+    first line of IPython syntax: the grade stands, but `python` alone would stop at that line."""
+    for index, run in sorted(runs.items()):
+        if run.ipython_line:
+            text = clean(nth_line(sources.get(index, ""), run.ipython_line).strip(), 80)
+            if text.startswith("%%"):
+                # A cell magic takes the whole file as its body: `%%time` runs it, `%%writefile` or
+                # `%%bash` define no name at all, so "its code was graded" would not be true.
+                return [Problem("ipython-syntax", f"line {run.ipython_line} (`{text}`) is an IPython cell magic, "
+                                "which Python refuses: the whole file was run as that one notebook cell, its body, "
+                                "would be (a magic that does not run Python, such as writefile or bash, defines "
+                                "nothing); `python` alone would stop at that line")]
+            return [Problem("ipython-syntax", f"line {run.ipython_line} (`{text}`) is IPython syntax, which Python "
+                            "refuses: this file was run as IPython runs a notebook's cells, so its code was graded; "
+                            "`python` alone would stop at that line")]
+    return []
+
+
+def import_problems(cells: list[CellReport]) -> list[Problem]:
+    """One problem per module that could not be imported, naming the first cell it failed in: the
+    cause, said once at the top, of the errors that follow from it (names that cell never defined)."""
+    problems, seen = [], set()
+    for cell in cells:
+        if cell.missing_module == SELF_CHECK_MODULE and cell.missing_module not in seen:
+            seen.add(cell.missing_module)
+            problems.append(Problem("self-check-cell", f"cell {cell.index} uses the self-check (`import grader`), "
+                                    "which is not run when this is graded, as intended: keep your definitions "
+                                    "out of that cell, since nothing else in it runs"))
+        elif cell.missing_module and cell.missing_module not in seen:
+            seen.add(cell.missing_module)
+            problems.append(Problem("import-failed", f"cell {cell.index} failed on `import {cell.missing_module}`: "
+                                    f"`{cell.missing_module}` is not available when this is graded, so nothing "
+                                    "after that import in the cell ran (names it defines are missing below); if it "
+                                    "is a file of your own, only the submitted file is graded: put its code in it"))
+    return problems
