@@ -79,12 +79,15 @@ NBGRADER_STAMP = "timestamp.txt"
 
 # The name is Ruby's [[:word:]] characters (letters, marks, digits, `_`), which Python's \w does not
 # quite match (combining marks): any characters are taken, up to the first `_[LATE_]<id>_<id>_`.
-# Canvas collapses `_<digits>_` inside names, so that first match is the right one.
-CANVAS_FILE = re.compile(
-    r"^(?:(?P<name>[^/]*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_(?P<file>\d+)_(?P<orig>.+)$",
-    re.S)
-CANVAS_TEXT = re.compile(r"^(?:(?P<name>[^/]*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_"
-                         r"(?P<orig>text|link)\.html$", re.S)
+# Canvas collapses `_<digits>_` inside names, so that first match is the right one (Canvas's own
+# re-upload parser takes the first two all-digit `_` fields too). content_zipper.rb joins
+# `[users_name, "LATE", id].compact`: users_name is nil only under anonymous grading, where the id is
+# `anon_<5 base58 characters>`, so a numeric id always follows a name and its `_` (the name may be
+# empty: `_1001_...`), and an anonymous id never does. A name of digits ("20230017") or "late" is a name.
+_CANVAS_WHO = (r"(?:(?:(?P<alate>LATE|late)_)?(?P<anon>anon_[0-9A-Za-z]+)"
+               r"|(?P<name>[^/]*?)_(?:(?P<late>LATE|late)_)?(?P<id>\d+))")
+CANVAS_FILE = re.compile(rf"^{_CANVAS_WHO}_(?P<file>\d+)_(?P<orig>.+)$", re.S)
+CANVAS_TEXT = re.compile(rf"^{_CANVAS_WHO}_(?P<orig>text|link)\.html$", re.S)
 CANVAS_VERSION = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)(?P<ext>(?:\.[A-Za-z][A-Za-z0-9]*)*\.[A-Za-z0-9]*)$")
 # Moodle 4.1+ names a folder `..._assignsubmission_file` (mod/assign/classes/downloader.php), Moodle
 # 3.1-4.0 `..._assignsubmission_file_`; a flat file is `..._assignsubmission_file_<file name>`.
@@ -412,11 +415,11 @@ def _canvas(source: Source, prefix: str) -> Intake:
         if m is None:
             skipped.append(f"{member.path}: does not follow Canvas's naming rule; skipped")
             continue
-        uid = m["id"]
+        uid = m["id"] or m["anon"]
         found = by_id.get(uid)
         if found is None:
             found = by_id[uid] = Found(Student(id=uid, name=m["name"] or "", lms=CANVAS))
-        if m["late"]:
+        if m["late"] or m["alate"]:
             found.student.late = True
         original = m["orig"] if "file" in m.groupdict() else f"{m['orig']}.html"
         attachment = int(m["file"]) if "file" in m.groupdict() and m["file"] else 0

@@ -651,3 +651,32 @@ submission_3:
     assert "no file" in said["E1"] and "hw3.pdf" in said["P1"]
     assert "000000" not in said["E1"] + said["P1"] and "000001" not in said["E1"] + said["P1"]
     assert by_id["F1"].score > 0
+
+
+def test_a_canvas_name_of_digits_is_a_name_not_the_user_id(tmp_path: Path):
+    """content_zipper.rb joins `[users_name, "LATE", id].compact`: users_name is nil only under
+    anonymous grading (then the id is `anon_<id>`), so a numeric user id always follows a name and its
+    `_`, even an empty one. A sortable name made of a student number ("20230017") or one that reads
+    "late" is therefore a name: the first number after it is the user id, as Canvas's own re-upload
+    parser (Assignment#infer_comment_context_from_filename) reads it."""
+    archive = canvas_download(tmp_path / "submissions.zip", [
+        ("20230017", False, "1001", 9001, "hw3.ipynb", ALICE),              # a student number as the name
+        ("20230018", True, "1002", 9002, "hw3_v2.ipynb", ALICE),
+        ("Late", False, "1003", 9003, "hw3.ipynb", ALICE),                   # a name, not the LATE flag
+        ("", False, "1004", 9004, "hw3.ipynb", ALICE),                       # no name at all: "_1004_9004_..."
+        ("!!!", True, "1005", 9005, "hw3.ipynb", ALICE),                     # a name of punctuation only
+        ("", True, "anon_x7Kq2", 9006, "12_34_hw3.ipynb", ALICE),            # anonymous: no name before the id
+    ])
+    intake = lms.read_intake(archive)
+    assert intake.format == lms.CANVAS and intake.skipped == []
+    got = {f.student.id: (f.student.name, f.student.late, f.student.files, f.student.submission_id)
+           for f in intake.found}
+    assert got == {
+        "1001": ("20230017", False, ["hw3.ipynb"], "9001"),
+        "1002": ("20230018", True, ["hw3_v2.ipynb"], "9002"),
+        "1003": ("late", False, ["hw3.ipynb"], "9003"),
+        "1004": ("", False, ["hw3.ipynb"], "9004"),
+        "1005": ("", True, ["hw3.ipynb"], "9005"),
+        "anon_x7Kq2": ("", True, ["12_34_hw3.ipynb"], "9006"),
+    }
+    intake.source.close()
