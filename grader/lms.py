@@ -8,8 +8,9 @@
   `LATE` (older Canvas: `late`) marks a late hand-in; with anonymous grading the name is absent and
   the user id is `anon_<anonymous id>`. A student with several files has several entries with one
   user id. A file uploaded again under the same name is renamed by Canvas with a `-N` suffix before
-  the extension (`hw3-1.ipynb`): of one student's files that differ only by that suffix, the
-  newest (highest attachment id) is graded and the others are named in the report. Text and URL
+  the extension (`hw3-1.ipynb`; from the 8th time `hw3-<uuid>.ipynb`): of one student's files that
+  differ only by that suffix, the newest (highest attachment id) is graded and the others are named
+  in the report. Text and URL
   hand-ins are `<name>[_LATE]_<user id>_text.html` / `_link.html`. Canvas puts no time in the zip.
   The zip holds the files of each student's current attempt only (`submission.attachment_ids`), so
   a resubmitted `hw3-1.ipynb` is usually alone, and graded under that name. On a group assignment
@@ -88,7 +89,10 @@ _CANVAS_WHO = (r"(?:(?:(?P<alate>LATE|late)_)?(?P<anon>anon_[0-9A-Za-z]+)"
                r"|(?P<name>[^/]*?)_(?:(?P<late>LATE|late)_)?(?P<id>\d+))")
 CANVAS_FILE = re.compile(rf"^{_CANVAS_WHO}_(?P<file>\d+)_(?P<orig>.+)$", re.S)
 CANVAS_TEXT = re.compile(rf"^{_CANVAS_WHO}_(?P<orig>text|link)\.html$", re.S)
-CANVAS_VERSION = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)(?P<ext>(?:\.[A-Za-z][A-Za-z0-9]*)*\.[A-Za-z0-9]*)$")
+# Attachment.make_unique_filename renames an upload whose name is taken `<base>-N<ext>` (N = 1..7), then
+# `<base>-<uuid><ext>`; <ext> is the leftmost match of its extname pattern (`hw3.v2.ipynb` -> `hw3-1.v2.ipynb`).
+CANVAS_EXT = re.compile(r"(?:\.[A-Za-z][A-Za-z0-9]*)*\.[A-Za-z0-9]*$")
+CANVAS_RENAMED = re.compile(r"(?P<base>.+)-(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})", re.S)
 # Moodle 4.1+ names a folder `..._assignsubmission_file` (mod/assign/classes/downloader.php), Moodle
 # 3.1-4.0 `..._assignsubmission_file_`; a flat file is `..._assignsubmission_file_<file name>`.
 MOODLE_ENTRY = re.compile(r"^(?P<name>[^_/]+)_(?P<id>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z0-9]+)"
@@ -474,8 +478,19 @@ def canvas_user_name(sortable: str) -> str:
 
 
 def _canvas_base(original: str) -> str:
-    v = CANVAS_VERSION.match(original)
-    return v["stem"] + v["ext"] if v else original
+    """The name `original` was renamed from by Canvas (`hw3-2.ipynb` -> `hw3.ipynb`), else `original`.
+    A candidate counts only if Canvas's renaming of it gives `original` back: `hw3.v2-1.ipynb` is not
+    a rename of `hw3.v2.ipynb` (that one is `hw3-1.v2.ipynb`)."""
+    ext = _canvas_ext(original)
+    m = CANVAS_RENAMED.fullmatch(original[: len(original) - len(ext)])
+    if m is None or _canvas_ext(m["base"] + ext) != ext:
+        return original
+    return m["base"] + ext
+
+
+def _canvas_ext(name: str) -> str:
+    m = CANVAS_EXT.search(name)
+    return m.group(0) if m else ""
 
 
 # ------------------------------------------------------------------------------------------------

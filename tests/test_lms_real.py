@@ -32,6 +32,7 @@ SUBMISSIONS = ROOT / "submissions"
 ALICE = (SUBMISSIONS / "alice_correct.ipynb").read_bytes()
 BOB = (SUBMISSIONS / "bob_seed_mistakes.ipynb").read_bytes()
 CAROL = (SUBMISSIONS / "carol_module.py").read_bytes()
+DAVE = (SUBMISSIONS / "dave_broken.ipynb").read_bytes()
 
 
 def write(root: Path, files: dict[str, bytes]) -> Path:
@@ -680,3 +681,23 @@ def test_a_canvas_name_of_digits_is_a_name_not_the_user_id(tmp_path: Path):
         "anon_x7Kq2": ("", True, ["12_34_hw3.ipynb"], "9006"),
     }
     intake.source.close()
+
+
+def test_a_canvas_upload_renamed_past_seven_times_is_still_an_older_upload(tmp_path: Path):
+    """Attachment.make_unique_filename: `<stem>-1<ext>` ... `<stem>-7<ext>`, then `<stem>-<uuid><ext>`
+    (`random_backup_name`, from the 8th attempt). The extension is Canvas's own
+    `(\\.[A-Za-z][A-Za-z0-9]*)*(\\.[A-Za-z0-9]*)$`, so `hw3.v2.ipynb` is renamed `hw3-1.v2.ipynb`."""
+    uuid = "0b6a4f1e-3c2d-4e5f-9a8b-7c6d5e4f3a2b"
+    archive = canvas_download(tmp_path / "submissions.zip", [
+        ("Ng, Tam", False, "1006", 9010, "hw3-7.ipynb", DAVE),
+        ("Ng, Tam", False, "1006", 9011, f"hw3-{uuid}.ipynb", ALICE),       # the newest
+        ("Ng, Tam", False, "1006", 9012, "hw3.v2-1.ipynb", BOB),            # not Canvas's renaming of hw3.v2.ipynb
+        ("Ng, Tam", False, "1006", 9013, "hw3-1.v2.ipynb", BOB),
+        ("Ng, Tam", False, "1006", 9014, "hw3.v2.ipynb", DAVE),
+    ])
+    (found,) = lms.read_intake(archive).found
+    assert sorted(name for _, name in found.files) == ["hw3.ipynb", "hw3.v2-1.ipynb", "hw3.v2.ipynb"]
+    graded = {name: member.path.split("_")[2] for member, name in found.files}
+    assert graded == {"hw3.ipynb": "9011", "hw3.v2.ipynb": "9014", "hw3.v2-1.ipynb": "9012"}
+    older = " ".join(n.message for n in found.notes if n.code == "lms-older-upload")
+    assert "hw3-7.ipynb" in older and "hw3-1.v2.ipynb" in older
