@@ -71,6 +71,7 @@ MAX_METADATA_BYTES = 64 * 2**20      # Gradescope's submission_metadata.yml
 MAX_NESTED_MEMBERS = 1000            # files in a zip that a student handed in
 MAX_GROUP = 50                       # submitters of one Gradescope submission
 MAX_DEPTH = 4                        # folder levels listed below a download folder (export/submission/sub/file)
+MAX_WRAPPERS = 4                     # folders around a download zipped again (Downloads/HW3/…)
 NAME_LIMIT = 80
 METADATA = "submission_metadata.yml"
 JUNK = ("__MACOSX",)
@@ -351,10 +352,11 @@ def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = 
 
 def _detect(source: Source, assignment: str = "") -> Intake:
     members = source.members
-    meta = [m for m in members if PurePosixPath(m.path).name == METADATA and m.path.count("/") <= 1]
-    if meta:
-        return _gradescope(source, meta[0])
-    for prefix in _roots(members):
+    roots = _roots(members)
+    meta = _gradescope_metadata(members, roots)
+    if meta is not None:
+        return _gradescope(source, meta)
+    for prefix in roots:
         inner = [replace(m, path=m.path[len(prefix):]) for m in members if m.path.startswith(prefix)]
         tops = {m.path.split("/")[0] for m in inner}
         flat = [m for m in inner if "/" not in m.path]
@@ -368,12 +370,33 @@ def _detect(source: Source, assignment: str = "") -> Intake:
 
 
 def _roots(members: list[Member]) -> list[str]:
-    """"" and, when every member lies in one top folder (a zip made of a folder), that folder."""
+    """"" and, while every member lies in one folder, that folder: a zip made of a folder, or of the
+    folders a download was unpacked into (`Downloads/HW3/…`), outermost first, MAX_WRAPPERS at most."""
     roots = [""]
-    tops = {m.path.split("/")[0] for m in members}
-    if len(tops) == 1 and all("/" in m.path for m in members):
-        roots.append(next(iter(tops)) + "/")
+    while members and len(roots) <= MAX_WRAPPERS:
+        rel = [m.path[len(roots[-1]):] for m in members]
+        tops = {r.split("/")[0] for r in rel}
+        if len(tops) != 1 or not all("/" in r for r in rel):
+            break
+        roots.append(f"{roots[-1]}{next(iter(tops))}/")
     return roots
+
+
+def _gradescope_metadata(members: list[Member], roots: list[str]) -> Member | None:
+    """Gradescope's `submission_metadata.yml`: at the top of the export (or of the folders around it),
+    or in a folder beside which there is nothing to grade (the export unpacked next to its zip).
+    Never one in a hand-in's folder: a student may hand in a file of that name, which must neither
+    replace the export's list of submitters nor turn a class folder into an export of one student."""
+    for root in roots:
+        found = next((m for m in members if m.path == root + METADATA), None)
+        if found is not None:
+            return found
+    for meta in (m for m in members if m.path.count("/") == 1 and m.path.endswith("/" + METADATA)):
+        folder = meta.path.split("/")[0] + "/"
+        beside = [m for m in members if not m.path.startswith(folder)]
+        if all("/" not in m.path and PurePosixPath(m.path).suffix.lower() not in SUFFIXES for m in beside):
+            return meta
+    return None
 
 
 def _share(names: set[str], *patterns: re.Pattern) -> float:

@@ -14,7 +14,10 @@ import uuid
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from conftest import CAROL, FULL, ROOT
+from grader import lms
 from grader.batch import run_batch
 
 REFERENCE = ROOT / "reference" / "__init__.py"
@@ -58,3 +61,75 @@ def test_a_hostile_zip_in_a_canvas_download(session, tmp_path):
     assert not list(tmp_path.rglob(f"{marker}*"))
     written = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     assert written < 50 * 2**20                                          # the bomb was never unpacked
+
+
+# ------------------------------------------------------------------------------------------------
+# The download's shape: what tells the formats apart cannot be handed in by a student, and survives
+# being zipped again inside folders.
+
+NOTEBOOK = (ROOT / "submissions" / "alice_correct.ipynb").read_bytes()
+FAKE_METADATA = b"submission_1:\n  :submitters:\n  - :name: Mallory\n    :sid: '666'\n"
+REAL_METADATA = (b"submission_1:\n  :submitters:\n  - :name: Ada\n    :sid: '1'\n"
+                 b"submission_2:\n  :submitters:\n  - :name: Mallory\n    :sid: '2'\n")
+
+
+def _write(root: Path, files: dict[str, bytes], as_zip: bool) -> Path:
+    if as_zip:
+        with zipfile.ZipFile(root.with_suffix(".zip"), "w") as z:
+            for name, data in files.items():
+                z.writestr(name, data)
+        return root.with_suffix(".zip")
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root
+
+
+@pytest.mark.parametrize("planted", [FAKE_METADATA, b"[not, a, mapping]"])
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_a_student_cannot_turn_a_class_folder_into_a_gradescope_export(tmp_path, as_zip, planted):
+    """Mallory hands in a folder holding a `submission_metadata.yml`: before, the whole class was read
+    as a Gradescope export of Mallory alone (alice and bob lost), or the batch stopped on her file."""
+    source = _write(tmp_path / "class", {"alice.ipynb": NOTEBOOK, "bob/hw3.ipynb": NOTEBOOK,
+                                         "mallory/hw3.ipynb": NOTEBOOK,
+                                         "mallory/submission_metadata.yml": planted}, as_zip)
+    intake = lms.read_intake(source)
+    assert intake.format == lms.FOLDER
+    assert sorted(f.student.id for f in intake.found) == ["alice", "bob", "mallory"]
+    intake.source.close()
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_a_metadata_file_handed_in_to_gradescope_is_not_the_export_s(tmp_path, as_zip):
+    """The student's own `submission_metadata.yml` inside their submission folder, first in the zip."""
+    source = _write(tmp_path / "export", {"submission_2/submission_metadata.yml": FAKE_METADATA,
+                                          "submission_metadata.yml": REAL_METADATA,
+                                          "submission_1/hw3.ipynb": NOTEBOOK,
+                                          "submission_2/hw3.ipynb": NOTEBOOK}, as_zip)
+    intake = lms.read_intake(source)
+    assert intake.format == lms.GRADESCOPE
+    assert sorted((f.student.id, f.student.name) for f in intake.found) == [("1", "Ada"), ("2", "Mallory")]
+    intake.source.close()
+
+
+GRADESCOPE_META = b"submission_1:\n  :submitters:\n  - :name: Ada\n    :sid: '1'\n"
+WRAPPED = {
+    lms.CANVAS: {"smithbob_1002_5002_hw3.ipynb": NOTEBOOK, "leekim_1003_5003_hw3.ipynb": NOTEBOOK},
+    lms.MOODLE: {"Bob Smith_3002_assignsubmission_file/hw3.ipynb": NOTEBOOK,
+                 "Kim Lee_3003_assignsubmission_file/hw3.ipynb": NOTEBOOK},
+    lms.GRADESCOPE: {"submission_metadata.yml": GRADESCOPE_META, "submission_1/hw3.ipynb": NOTEBOOK},
+}
+
+
+@pytest.mark.parametrize("lms_format", sorted(WRAPPED))
+@pytest.mark.parametrize("wrappers", ["", "HW3/", "Downloads/HW3 (1)/", "a/b/c/"])
+def test_a_download_zipped_again_inside_folders_is_still_its_lms(tmp_path, lms_format, wrappers):
+    """Unpacked, moved into a folder or two and zipped again (Finder's Compress, Explorer's Send to):
+    before, any two folders around it made the whole class one student named after the inner folder."""
+    files = {f"{wrappers}{name}": data for name, data in WRAPPED[lms_format].items()}
+    files["__MACOSX/" + next(iter(files)).rsplit("/", 1)[0] + "/._x"] = b"\x00"
+    source = _write(tmp_path / "again", files, as_zip=True)
+    intake = lms.read_intake(source)
+    assert intake.format == lms_format and intake.skipped == []
+    assert len(intake.found) == len([n for n in WRAPPED[lms_format] if n != "submission_metadata.yml"])
+    intake.source.close()
