@@ -69,6 +69,7 @@ MAX_RATIO = 200                      # uncompressed / compressed, for members ab
 RATIO_FLOOR = 1 << 20
 MAX_METADATA_BYTES = 64 * 2**20      # Gradescope's submission_metadata.yml
 MAX_NESTED_MEMBERS = 1000            # files in a zip that a student handed in
+MAX_ZIP_DEPTH = 2                    # zips opened one inside the other in a hand-in (hw3.zip/submission.zip)
 MAX_GROUP = 50                       # submitters of one Gradescope submission
 MAX_DEPTH = 4                        # folder levels listed below a download folder (export/submission/sub/file)
 MAX_WRAPPERS = 4                     # folders around a download zipped again (Downloads/HW3/…)
@@ -718,8 +719,8 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
 
     Members that are not notebooks, modules or written answers are not extracted (the loader would
     ignore them). A zip that a student handed in (`hw3.zip`) is opened in memory and its candidate
-    files are extracted, flattened, under the same rules as the download (one level: a zip inside
-    it is not opened) -- unless a notebook or module was handed in beside it, which is then the
+    files are extracted, flattened, under the same rules as the download (a zip inside it is opened
+    too, MAX_ZIP_DEPTH zips deep: see `unpack_zip`) -- unless a notebook or module was handed in beside it, which is then the
     hand-in (the zip is named in a note). A member that cannot be read is a note for this student alone.
     """
     notes = list(found.notes)
@@ -756,7 +757,7 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
             unpack_zip(data, shown, folder, written, notes)
         else:
             _put(folder, target, data, written)
-    said = ("lms-refused-file", "lms-unreadable-file", "lms-not-a-file")
+    said = ("lms-refused-file", "lms-unreadable-file", "lms-not-a-file", "lms-zip-not-opened")
     if not written and not any(n.code in said for n in notes):
         held = [PurePosixPath(name).name for _, name in found.files]
         notes.append(Problem("lms-nothing-gradable", (f"the hand-in holds only {', '.join(held[:5])}"
@@ -783,10 +784,17 @@ def _put(folder: Path, target: str, data: bytes, written: set[str]) -> None:
     written.add(target.lower())
 
 
-def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: list[Problem]) -> None:
-    """The candidate files of a zip a student handed in, flattened into `folder`, bounded like a download."""
+def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: list[Problem],
+               budget: list[int] | None = None, depth: int = 1) -> None:
+    """The candidate files of a zip a student handed in, flattened into `folder`, bounded like a download.
+
+    A zip inside it (a folder compressed with the zip made before in it) is opened as well, down to
+    MAX_ZIP_DEPTH zips, unless a notebook or module lies beside it (then that is the hand-in, as in
+    `stage`); every level shares one `budget` of MAX_FILE_BYTES unpacked, so nesting buys no room.
+    """
     import io
 
+    budget = [MAX_FILE_BYTES] if budget is None else budget
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -797,25 +805,31 @@ def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: 
         notes.append(Problem("lms-refused-file", f"{shown} holds {len(infos)} files (more than "
                                                  f"{MAX_NESTED_MEMBERS}); not opened"))
         return
-    total, taken = 0, []
-    for info in infos:
-        path = safe_member_path(info.filename)
-        if info.is_dir() or (path is not None and hidden(path)):
+    listed = [(info, _nested_path(info)) for info in infos if not info.is_dir()]
+    code = [PurePosixPath(p).name for _, p in listed
+            if p is not None and not hidden(p) and PurePosixPath(p).suffix.lower() in (".ipynb", ".py")]
+    taken = []
+    for info, path in listed:
+        if path is not None and hidden(path):
             continue
         if path is None:
             notes.append(Problem("lms-refused-file", f"{shown}: {info.filename[:120]!r} points outside the "
                                                      "archive; not read"))
             continue
         target = safe_file_name(path)
-        if PurePosixPath(target).suffix.lower() not in SUFFIXES:
+        suffix = PurePosixPath(target).suffix.lower()
+        if suffix == ".zip":
+            _unpack_inner(archive, info, path, shown, code, folder, written, notes, budget, depth)
+            continue
+        if suffix not in SUFFIXES:
             continue
         problem = _zip_problem(info)
-        total += info.file_size
-        if not problem and total > MAX_FILE_BYTES:
+        if not problem and info.file_size > budget[0]:
             problem = f"would take {shown} past {MAX_FILE_BYTES // 2**20} MB unpacked"
         if problem:
             notes.append(Problem("lms-refused-file", f"{shown}: {path[:120]} {problem}; not read"))
             continue
+        budget[0] -= info.file_size
         if target.lower() in written:
             notes.append(Problem("lms-duplicate-name", f"{shown}: {path[:120]}: another file named {target} "
                                                        "was graded instead"))
@@ -827,6 +841,27 @@ def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: 
     if taken:
         notes.append(Problem("lms-unpacked", f"read {', '.join(taken[:5])}{' …' if len(taken) > 5 else ''} "
                                              f"from {shown}"))
+
+
+def _nested_path(info: zipfile.ZipInfo) -> str | None:
+    return safe_member_path(_utf8_name(info))
+
+
+def _unpack_inner(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, shown: str, code: list[str],
+                  folder: Path, written: set[str], notes: list[Problem], budget: list[int], depth: int) -> None:
+    """A zip found inside `shown`: opened in turn (sharing the budget), or named in a note saying why not."""
+    inner = f"{shown}: {path[:120]}"
+    why = (f"{', '.join(code[:3])} beside it is graded" if code else
+           f"a zip inside a zip inside a zip is not opened (hand in the notebook itself)" if depth >= MAX_ZIP_DEPTH
+           else _zip_problem(info) or (f"would take {shown} past {MAX_FILE_BYTES // 2**20} MB unpacked"
+                                       if info.file_size > budget[0] else ""))
+    if why:
+        notes.append(Problem("lms-zip-not-opened", f"{inner} was not opened: {why}"))
+        return
+    budget[0] -= info.file_size
+    content = _read(lambda: _bounded(archive, info), inner, "its zip", notes)
+    if content is not None:
+        unpack_zip(content, inner, folder, written, notes, budget, depth + 1)
 
 
 def _bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
