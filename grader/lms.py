@@ -446,7 +446,7 @@ def _canvas(source: Source, prefix: str) -> Intake:
         uid = m["id"] or m["anon"]
         found = by_id.get(uid)
         if found is None:
-            found = by_id[uid] = Found(Student(id=uid, name=m["name"] or "", lms=CANVAS))
+            found = by_id[uid] = Found(Student(id=uid, name=_scalar(m["name"] or ""), lms=CANVAS))
         if m["late"] or m["alate"]:
             found.student.late = True
         original = m["orig"] if "file" in m.groupdict() else f"{m['orig']}.html"
@@ -583,7 +583,9 @@ def _scalar(value, limit: int = 200) -> str:
     aliases could be billions of items long once written out: it is never turned into text)."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return ""
-    return clean(str(value)[: limit * 2], limit).replace("\n", " ").strip()
+    # NFC: a download unpacked and zipped again on macOS has decomposed names (`Jose\u0301`)
+    text = unicodedata.normalize("NFC", str(value)[: limit * 2])
+    return clean(text, limit).replace("\n", " ").strip()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -909,6 +911,7 @@ def to_submissions(intake: Intake, chosen: list[tuple[str, Found]], staging: Pat
         path, notes = stage(intake, found, staging / f"{index:06d}" / name)
         # the notes quote member names from the download: no escape codes into a terminal or report
         notes = tuple(Problem(n.code, clean(n.message, 500).replace("\n", " ")) for n in notes)
-        found.student.files = [clean(f, 300).replace("\n", " ") for f in found.student.files]
+        found.student.files = [clean(unicodedata.normalize("NFC", f), 300).replace("\n", " ")
+                               for f in found.student.files]
         out.append(Submission(name, path, student=found.student, notes=notes))
     return out

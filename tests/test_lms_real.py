@@ -701,3 +701,31 @@ def test_a_canvas_upload_renamed_past_seven_times_is_still_an_older_upload(tmp_p
     assert graded == {"hw3.ipynb": "9011", "hw3.v2.ipynb": "9014", "hw3.v2-1.ipynb": "9012"}
     older = " ".join(n.message for n in found.notes if n.code == "lms-older-upload")
     assert "hw3-7.ipynb" in older and "hw3-1.v2.ipynb" in older
+
+
+@pytest.mark.parametrize("lms_format", ["canvas", "moodle", "gradescope"])
+def test_names_from_a_download_zipped_again_on_macos_are_nfc(tmp_path: Path, lms_format: str):
+    """macOS file names are decomposed (NFD): a download unpacked and zipped again there names José
+    `Jose\\u0301`. The names shown and the folders made are those of the download as the LMS wrote it."""
+    import unicodedata
+    import zipfile
+
+    files = {"canvas": {"núñezjosé_1001_9001_hw3.ipynb": ALICE},
+             "moodle": {"José Núñez_3003_assignsubmission_file/hw3.ipynb": ALICE},
+             "gradescope": {"submission_metadata.yml": "submission_1:\n  :submitters:\n  - :name: José Núñez\n"
+                                                       "    :sid: '7'\n".encode(),
+                            "submission_1/hw3.ipynb": ALICE}}[lms_format]
+    names = []
+    for form in ("NFC", "NFD"):
+        archive = tmp_path / f"{form}.zip"
+        with zipfile.ZipFile(archive, "w") as z:
+            for name, data in files.items():
+                z.writestr(unicodedata.normalize(form, name),
+                           unicodedata.normalize(form, data.decode()).encode() if name.endswith(".yml") else data)
+        intake = lms.read_intake(archive)
+        assert intake.format == lms_format
+        (found,) = intake.found
+        assert unicodedata.is_normalized("NFC", found.student.name)
+        names.append((found.student.name, lms.unique_names(intake.found)))
+        intake.source.close()
+    assert names[0] == names[1]
