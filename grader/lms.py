@@ -29,6 +29,8 @@
   With team submissions (4.1+) a hand-in is a group's, `<group name>_<group id>_…`, and the
   students in no group hand in as `Default group_…` (no id): when that entry is there, every hand-in
   is noted as a group's. Without it a group's hand-in looks like a participant's.
+* **Blackboard Learn** "Assignment File Download": flat `<assignment>_<username>_attempt_<time>` files and
+  a `.txt` receipt per attempt (`grader.blackboard`).
 * **nbgrader**'s `submitted/` folder: `{student_id}/{assignment_id}/…` (coursedir.py's
   `directory_structure`) with the `timestamp.txt` that `nbgrader collect` copies from the exchange
   ("%Y-%m-%d %H:%M:%S.%f %Z", UTC unless configured otherwise): told apart by those stamps. A student
@@ -352,6 +354,8 @@ def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = 
 
 
 def _detect(source: Source, assignment: str = "") -> Intake:
+    from . import blackboard          # its own module; it builds on this one's Found and Intake
+
     members = source.members
     roots = _roots(members)
     meta = _gradescope_metadata(members, roots)
@@ -363,6 +367,8 @@ def _detect(source: Source, assignment: str = "") -> Intake:
         flat = [m for m in inner if "/" not in m.path]
         if tops and _share(tops, MOODLE_ENTRY, MOODLE_TEAM_DEFAULT) >= 0.5:
             return _moodle(source, prefix)
+        if flat and blackboard.is_blackboard([m.path for m in flat]):
+            return blackboard.read(source, prefix)
         if flat and _share({m.path for m in flat}, CANVAS_FILE, CANVAS_TEXT) >= 0.5:
             return _canvas(source, prefix)
         if _is_nbgrader(inner):

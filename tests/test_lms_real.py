@@ -729,3 +729,102 @@ def test_names_from_a_download_zipped_again_on_macos_are_nfc(tmp_path: Path, lms
         names.append((found.student.name, lms.unique_names(intake.found)))
         intake.source.close()
     assert names[0] == names[1]
+
+
+# ------------------------------------------------------------------------------------------------
+# Blackboard Learn "Assignment File Download": `<assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>`
+# for the receipt (`.txt`) and, with `_<original file name>`, for each file of the attempt
+
+
+def blackboard_receipt(name: str, user: str, assignment: str, when: str, files: list[tuple[str, str]],
+                       text: str = "There is no student submission text data for this assignment.") -> bytes:
+    listed = "".join(f"\tOriginal filename: {orig}\n\tFilename: {stored}\n" for orig, stored in files)
+    return (f"Name: {name} ({user})\nAssignment: {assignment}\nDate Submitted: {when}\nCurrent Grade: Needs Grading\n\n"
+            f"Submission Field:\n{text}\n\nComments:\nThere are no student comments for this assignment.\n\n"
+            f"Files:\n{listed}\n").encode()
+
+
+def blackboard_download(path: Path, attempts: list[tuple[str, str, str, str, str, dict[str, bytes]]]) -> Path:
+    """(full name, username, assignment, attempt stamp, receipt's time, {original name: bytes}) per attempt."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        for name, user, assignment, stamp, when, files in attempts:
+            key = f"{assignment}_{user}_attempt_{stamp}"
+            stored = [(orig, f"{key}_{orig.replace(' ', '_')}") for orig in files]
+            z.writestr(f"{key}.txt", blackboard_receipt(name, user, assignment, when, stored,
+                                                        text="<p>see below</p>" if not files else
+                                                        "There is no student submission text data for this assignment."))
+            for (orig, member), data in zip(stored, files.values()):
+                z.writestr(member, data)
+    return path
+
+
+def test_blackboard_assignment_file_download(tmp_path: Path):
+    hw = "HW_3 RNN"                                          # an assignment name with `_` and a space
+    archive = blackboard_download(tmp_path / "gradebook_CS101_HW_3_RNN_2026-03-02-09-00-00.zip", [
+        ("Ada Lovelace", "alovelace", hw, "2026-03-01-23-59-00", "Sunday, March 1, 2026 11:59:00 PM EST",
+         {"hw3.ipynb": ALICE, "helper notes.md": b"notes"}),
+        ("Mary_Jane Watson", "mj_watson", hw, "2026-03-01-20-00-00", "Sunday, March 1, 2026 8:00:00 PM EST",
+         {"hw3.ipynb": DAVE}),
+        ("Mary_Jane Watson", "mj_watson", hw, "2026-03-02-08-30-00", "Monday, March 2, 2026 8:30:00 AM EST",
+         {"hw3.ipynb": BOB}),                               # "all attempts": the newest is graded
+        ("José (Pepe) Núñez", "jnunez", hw, "2026-03-01-12-00-00", "Sunday, March 1, 2026 12:00:00 PM CST",
+         {"hw3.py": CAROL}),                                # CST: US Central or China? not guessed
+        ("Kim Lee", "klee", hw, "2026-03-01-10-00-00", "Sunday, March 1, 2026 10:00:00 AM EST", {}),
+    ])
+    intake = lms.read_intake(archive)
+    assert intake.format == "blackboard" and intake.skipped == []
+    by_id = {f.student.id: f for f in intake.found}
+    assert set(by_id) == {"alovelace", "mj_watson", "jnunez", "klee"}
+    ada = by_id["alovelace"].student
+    assert (ada.name, sorted(ada.files), ada.submitted_at) == ("Ada Lovelace", ["helper notes.md", "hw3.ipynb"],
+                                                                "2026-03-01T23:59:00-05:00")
+    mj = by_id["mj_watson"]
+    assert mj.student.name == "Mary_Jane Watson" and mj.student.submission_id == "2026-03-02-08-30-00"
+    assert mj.files[0][0].path.endswith("2026-03-02-08-30-00_hw3.ipynb")
+    assert any(n.code == "lms-older-upload" and "2026-03-01-20-00-00" in n.message for n in mj.notes)
+    jose = by_id["jnunez"]
+    assert jose.student.name == "José (Pepe) Núñez" and jose.student.submitted_at == ""
+    assert any(n.code == "lms-time-unknown" and "CST" in n.message for n in jose.notes)
+    assert [n.code for n in by_id["klee"].notes] == ["lms-not-a-file"]
+    staged = {s.student.id: s for s in lms.to_submissions(intake, list(zip(lms.unique_names(intake.found),
+                                                                            intake.found)), tmp_path / "st")}
+    assert sorted(p.name for p in staged["alovelace"].path.iterdir()) == ["helper notes.md", "hw3.ipynb"]
+    assert (staged["mj_watson"].path / "hw3.ipynb").read_bytes() == BOB
+    intake.source.close()
+
+
+def test_a_blackboard_attempt_without_its_receipt_is_still_its_student(tmp_path: Path):
+    """The username comes from the file name then: what follows the assignment name the receipts give."""
+    import zipfile
+
+    archive = blackboard_download(tmp_path / "gradebook.zip", [
+        ("Ada Lovelace", "alovelace", "HW_3", "2026-03-01-23-59-00", "Sunday, March 1, 2026 11:59:00 PM UTC",
+         {"hw3.ipynb": ALICE})])
+    with zipfile.ZipFile(archive, "a") as z:
+        z.writestr("HW_3_mj_watson_attempt_2026-03-01-22-00-00_hw3_final_2026-03-01-21-00-00.ipynb", BOB)
+    intake = lms.read_intake(archive)
+    by_id = {f.student.id: f for f in intake.found}
+    assert set(by_id) == {"alovelace", "mj_watson"}
+    assert by_id["alovelace"].student.submitted_at == "2026-03-01T23:59:00+00:00"
+    assert by_id["mj_watson"].student.files == ["hw3_final_2026-03-01-21-00-00.ipynb"]
+    assert [n.code for n in by_id["mj_watson"].notes] == ["lms-time-unknown"]
+    intake.source.close()
+
+
+def test_a_blackboard_download_graded(tmp_path: Path, session):
+    from grader import batch
+
+    archive = blackboard_download(tmp_path / "gradebook.zip", [
+        ("Ada Lovelace", "alovelace", "HW3", "2026-03-01-23-59-00", "Sunday, March 1, 2026 11:59:00 PM EST",
+         {"hw3.ipynb": ALICE}),
+        ("Bob Smith", "bsmith", "HW3", "2026-03-01-22-00-00", "Sunday, March 1, 2026 10:00:00 PM EST",
+         {"hw3.py": b"def broken(:\n"}),
+    ])
+    report = batch.run_batch(archive, tmp_path / "out", session.config, session=session, progress=False)
+    assert report.intake == "blackboard"
+    by_id = {r.student.id: r for r in report.results}
+    assert set(by_id) == {"alovelace", "bsmith"}
+    assert by_id["alovelace"].score > by_id["bsmith"].score
+    assert by_id["alovelace"].submission == "Ada_Lovelace_alovelace"
