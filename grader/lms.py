@@ -31,6 +31,8 @@
   is noted as a group's. Without it a group's hand-in looks like a participant's.
 * **Blackboard Learn** "Assignment File Download": flat `<assignment>_<username>_attempt_<time>` files and
   a `.txt` receipt per attempt (`grader.blackboard`).
+* **Brightspace (D2L)** "Download": `<n>-<n> - <Full Name> - <Mon D, YYYY HMM AM>/…` folders (or flat
+  files with ` - <file>` after the date) and an `index.html` (`grader.brightspace`).
 * **nbgrader**'s `submitted/` folder: `{student_id}/{assignment_id}/…` (coursedir.py's
   `directory_structure`) with the `timestamp.txt` that `nbgrader collect` copies from the exchange
   ("%Y-%m-%d %H:%M:%S.%f %Z", UTC unless configured otherwise): told apart by those stamps. A student
@@ -354,7 +356,7 @@ def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = 
 
 
 def _detect(source: Source, assignment: str = "") -> Intake:
-    from . import blackboard          # its own module; it builds on this one's Found and Intake
+    from . import blackboard, brightspace    # their own modules; they build on this one's Found and Intake
 
     members = source.members
     roots = _roots(members)
@@ -367,6 +369,8 @@ def _detect(source: Source, assignment: str = "") -> Intake:
         flat = [m for m in inner if "/" not in m.path]
         if tops and _share(tops, MOODLE_ENTRY, MOODLE_TEAM_DEFAULT) >= 0.5:
             return _moodle(source, prefix)
+        if tops and brightspace.is_brightspace(tops):
+            return brightspace.read(source, prefix)
         if flat and blackboard.is_blackboard([m.path for m in flat]):
             return blackboard.read(source, prefix)
         if flat and _share({m.path for m in flat}, CANVAS_FILE, CANVAS_TEXT) >= 0.5:

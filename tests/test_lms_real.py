@@ -828,3 +828,66 @@ def test_a_blackboard_download_graded(tmp_path: Path, session):
     assert set(by_id) == {"alovelace", "bsmith"}
     assert by_id["alovelace"].score > by_id["bsmith"].score
     assert by_id["alovelace"].submission == "Ada_Lovelace_alovelace"
+
+
+# ------------------------------------------------------------------------------------------------
+# Brightspace (D2L) "Download": `<n>-<n> - <Full Name> - <Mon D, YYYY HMM AM>/<file>` and index.html,
+# names in UTF-8 without the zip's UTF-8 flag; older versions: flat files with ` - <file>` after the date
+
+
+def brightspace_zip(path: Path, entries: dict[str, bytes], utf8_flag: bool = False) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name)
+            z.writestr(info, data)
+    if not utf8_flag:                       # as D2L writes them: UTF-8 bytes, flag 11 not set
+        raw = bytearray(path.read_bytes())
+        for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            start = 0
+            while (at := raw.find(signature, start)) >= 0:
+                flags = int.from_bytes(raw[at + offset:at + offset + 2], "little") & ~0x800
+                raw[at + offset:at + offset + 2] = flags.to_bytes(2, "little")
+                start = at + 4
+        path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_brightspace_download(tmp_path: Path, flat: bool):
+    sep = " - " if flat else "/"
+    archive = brightspace_zip(tmp_path / "HW3 Download Mar 2, 2026 900 AM.zip", {
+        "index.html": b"<html><table><tr><td>Ada Lovelace</td></tr></table></html>",
+        f"39786-640693 - Ada Lovelace - Mar 1, 2026 1159 PM{sep}hw3.ipynb": ALICE,
+        f"39786-640693 - Ada Lovelace - Mar 1, 2026 1159 PM{sep}helper.py": CAROL,
+        f"39790-640701 - José Núñez-Smith - Feb 28, 2026 926 AM{sep}hw3.ipynb": DAVE,
+        f"39801-640744 - José Núñez-Smith - Mar 1, 2026 1205 PM{sep}hw3.ipynb": BOB,   # handed in again: graded
+        f"39802-640750 - Team 7 - Mar 1, 2026 100 PM{sep}hw3.py": CAROL,              # a group assignment
+    })
+    intake = lms.read_intake(archive)
+    assert intake.format == "brightspace" and intake.skipped == []
+    by_id = {f.student.id: f for f in intake.found}
+    assert set(by_id) == {"Ada Lovelace", "José Núñez-Smith", "Team 7"}
+    assert sorted(by_id["Ada Lovelace"].student.files) == ["helper.py", "hw3.ipynb"]
+    jose = by_id["José Núñez-Smith"]
+    assert jose.student.submission_id == "39801-640744" and jose.files[0][0].path.startswith("39801-640744")
+    assert any(n.code == "lms-older-upload" and "39790-640701" in n.message for n in jose.notes)
+    assert all(f.student.submitted_at == "" for f in intake.found)        # no time zone: no late penalty
+    intake.source.close()
+
+
+def test_a_brightspace_download_unpacked_and_zipped_again(tmp_path: Path, session):
+    from grader import batch
+
+    archive = brightspace_zip(tmp_path / "again.zip", {
+        "HW3/index.html": b"<html></html>",
+        "HW3/39786-640693 - Ada Lovelace - Mar 1, 2026 1159 PM/hw3.ipynb": ALICE,
+        "HW3/39787-640694 - Bob Smith - Mar 1, 2026 1130 AM/hw3.py": b"def broken(:\n",
+        "__MACOSX/HW3/._index.html": b"\x00",
+    }, utf8_flag=True)
+    report = batch.run_batch(archive, tmp_path / "out", session.config, session=session, progress=False)
+    assert report.intake == "brightspace" and report.skipped == []
+    by_id = {r.student.id: r for r in report.results}
+    assert set(by_id) == {"Ada Lovelace", "Bob Smith"}
+    assert by_id["Ada Lovelace"].score > by_id["Bob Smith"].score
