@@ -752,9 +752,8 @@ def blackboard_download(path: Path, attempts: list[tuple[str, str, str, str, str
         for name, user, assignment, stamp, when, files in attempts:
             key = f"{assignment}_{user}_attempt_{stamp}"
             stored = [(orig, f"{key}_{orig.replace(' ', '_')}") for orig in files]
-            z.writestr(f"{key}.txt", blackboard_receipt(name, user, assignment, when, stored,
-                                                        text="<p>see below</p>" if not files else
-                                                        "There is no student submission text data for this assignment."))
+            typed = {"text": "<p>typed into the Submission Field</p>"} if not files else {}
+            z.writestr(f"{key}.txt", blackboard_receipt(name, user, assignment, when, stored, **typed))
             for (orig, member), data in zip(stored, files.values()):
                 z.writestr(member, data)
     return path
