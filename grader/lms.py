@@ -8,8 +8,9 @@
   `LATE` (older Canvas: `late`) marks a late hand-in; with anonymous grading the name is absent and
   the user id is `anon_<anonymous id>`. A student with several files has several entries with one
   user id. A file uploaded again under the same name is renamed by Canvas with a `-N` suffix before
-  the extension (`hw3-1.ipynb`): of one student's files that differ only by that suffix, the
-  newest (highest attachment id) is graded and the others are named in the report. Text and URL
+  the extension (`hw3-1.ipynb`; from the 8th time `hw3-<uuid>.ipynb`): of one student's files that
+  differ only by that suffix, the newest (highest attachment id) is graded and the others are named
+  in the report. Text and URL
   hand-ins are `<name>[_LATE]_<user id>_text.html` / `_link.html`. Canvas puts no time in the zip.
   The zip holds the files of each student's current attempt only (`submission.attachment_ids`), so
   a resubmitted `hw3-1.ipynb` is usually alone, and graded under that name. On a group assignment
@@ -28,6 +29,10 @@
   With team submissions (4.1+) a hand-in is a group's, `<group name>_<group id>_…`, and the
   students in no group hand in as `Default group_…` (no id): when that entry is there, every hand-in
   is noted as a group's. Without it a group's hand-in looks like a participant's.
+* **Blackboard Learn** "Assignment File Download": flat `<assignment>_<username>_attempt_<time>` files and
+  a `.txt` receipt per attempt (`grader.blackboard`).
+* **Brightspace (D2L)** "Download": `<n>-<n> - <Full Name> - <Mon D, YYYY HMM AM>/…` folders (or flat
+  files with ` - <file>` after the date) and an `index.html` (`grader.brightspace`).
 * **nbgrader**'s `submitted/` folder: `{student_id}/{assignment_id}/…` (coursedir.py's
   `directory_structure`) with the `timestamp.txt` that `nbgrader collect` copies from the exchange
   ("%Y-%m-%d %H:%M:%S.%f %Z", UTC unless configured otherwise): told apart by those stamps. A student
@@ -68,8 +73,10 @@ MAX_RATIO = 200                      # uncompressed / compressed, for members ab
 RATIO_FLOOR = 1 << 20
 MAX_METADATA_BYTES = 64 * 2**20      # Gradescope's submission_metadata.yml
 MAX_NESTED_MEMBERS = 1000            # files in a zip that a student handed in
+MAX_ZIP_DEPTH = 2                    # zips opened one inside the other in a hand-in (hw3.zip/submission.zip)
 MAX_GROUP = 50                       # submitters of one Gradescope submission
 MAX_DEPTH = 4                        # folder levels listed below a download folder (export/submission/sub/file)
+MAX_WRAPPERS = 4                     # folders around a download zipped again (Downloads/HW3/…)
 NAME_LIMIT = 80
 METADATA = "submission_metadata.yml"
 JUNK = ("__MACOSX",)
@@ -79,13 +86,19 @@ NBGRADER_STAMP = "timestamp.txt"
 
 # The name is Ruby's [[:word:]] characters (letters, marks, digits, `_`), which Python's \w does not
 # quite match (combining marks): any characters are taken, up to the first `_[LATE_]<id>_<id>_`.
-# Canvas collapses `_<digits>_` inside names, so that first match is the right one.
-CANVAS_FILE = re.compile(
-    r"^(?:(?P<name>[^/]*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_(?P<file>\d+)_(?P<orig>.+)$",
-    re.S)
-CANVAS_TEXT = re.compile(r"^(?:(?P<name>[^/]*?)_)??(?:(?P<late>LATE|late)_)?(?P<id>anon_[0-9A-Za-z]+|\d+)_"
-                         r"(?P<orig>text|link)\.html$", re.S)
-CANVAS_VERSION = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)(?P<ext>(?:\.[A-Za-z][A-Za-z0-9]*)*\.[A-Za-z0-9]*)$")
+# Canvas collapses `_<digits>_` inside names, so that first match is the right one (Canvas's own
+# re-upload parser takes the first two all-digit `_` fields too). content_zipper.rb joins
+# `[users_name, "LATE", id].compact`: users_name is nil only under anonymous grading, where the id is
+# `anon_<5 base58 characters>`, so a numeric id always follows a name and its `_` (the name may be
+# empty: `_1001_...`), and an anonymous id never does. A name of digits ("20230017") or "late" is a name.
+_CANVAS_WHO = (r"(?:(?:(?P<alate>LATE|late)_)?(?P<anon>anon_[0-9A-Za-z]+)"
+               r"|(?P<name>[^/]*?)_(?:(?P<late>LATE|late)_)?(?P<id>\d+))")
+CANVAS_FILE = re.compile(rf"^{_CANVAS_WHO}_(?P<file>\d+)_(?P<orig>.+)$", re.S)
+CANVAS_TEXT = re.compile(rf"^{_CANVAS_WHO}_(?P<orig>text|link)\.html$", re.S)
+# Attachment.make_unique_filename renames an upload whose name is taken `<base>-N<ext>` (N = 1..7), then
+# `<base>-<uuid><ext>`; <ext> is the leftmost match of its extname pattern (`hw3.v2.ipynb` -> `hw3-1.v2.ipynb`).
+CANVAS_EXT = re.compile(r"(?:\.[A-Za-z][A-Za-z0-9]*)*\.[A-Za-z0-9]*$")
+CANVAS_RENAMED = re.compile(r"(?P<base>.+)-(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})", re.S)
 # Moodle 4.1+ names a folder `..._assignsubmission_file` (mod/assign/classes/downloader.php), Moodle
 # 3.1-4.0 `..._assignsubmission_file_`; a flat file is `..._assignsubmission_file_<file name>`.
 MOODLE_ENTRY = re.compile(r"^(?P<name>[^_/]+)_(?P<id>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z0-9]+)"
@@ -343,16 +356,23 @@ def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = 
 
 
 def _detect(source: Source, assignment: str = "") -> Intake:
+    from . import blackboard, brightspace    # their own modules; they build on this one's Found and Intake
+
     members = source.members
-    meta = [m for m in members if PurePosixPath(m.path).name == METADATA and m.path.count("/") <= 1]
-    if meta:
-        return _gradescope(source, meta[0])
-    for prefix in _roots(members):
+    roots = _roots(members)
+    meta = _gradescope_metadata(members, roots)
+    if meta is not None:
+        return _gradescope(source, meta)
+    for prefix in roots:
         inner = [replace(m, path=m.path[len(prefix):]) for m in members if m.path.startswith(prefix)]
         tops = {m.path.split("/")[0] for m in inner}
         flat = [m for m in inner if "/" not in m.path]
         if tops and _share(tops, MOODLE_ENTRY, MOODLE_TEAM_DEFAULT) >= 0.5:
             return _moodle(source, prefix)
+        if tops and brightspace.is_brightspace(tops):
+            return brightspace.read(source, prefix)
+        if flat and blackboard.is_blackboard([m.path for m in flat]):
+            return blackboard.read(source, prefix)
         if flat and _share({m.path for m in flat}, CANVAS_FILE, CANVAS_TEXT) >= 0.5:
             return _canvas(source, prefix)
         if _is_nbgrader(inner):
@@ -361,12 +381,33 @@ def _detect(source: Source, assignment: str = "") -> Intake:
 
 
 def _roots(members: list[Member]) -> list[str]:
-    """"" and, when every member lies in one top folder (a zip made of a folder), that folder."""
+    """"" and, while every member lies in one folder, that folder: a zip made of a folder, or of the
+    folders a download was unpacked into (`Downloads/HW3/…`), outermost first, MAX_WRAPPERS at most."""
     roots = [""]
-    tops = {m.path.split("/")[0] for m in members}
-    if len(tops) == 1 and all("/" in m.path for m in members):
-        roots.append(next(iter(tops)) + "/")
+    while members and len(roots) <= MAX_WRAPPERS:
+        rel = [m.path[len(roots[-1]):] for m in members]
+        tops = {r.split("/")[0] for r in rel}
+        if len(tops) != 1 or not all("/" in r for r in rel):
+            break
+        roots.append(f"{roots[-1]}{next(iter(tops))}/")
     return roots
+
+
+def _gradescope_metadata(members: list[Member], roots: list[str]) -> Member | None:
+    """Gradescope's `submission_metadata.yml`: at the top of the export (or of the folders around it),
+    or in a folder beside which there is nothing to grade (the export unpacked next to its zip).
+    Never one in a hand-in's folder: a student may hand in a file of that name, which must neither
+    replace the export's list of submitters nor turn a class folder into an export of one student."""
+    for root in roots:
+        found = next((m for m in members if m.path == root + METADATA), None)
+        if found is not None:
+            return found
+    for meta in (m for m in members if m.path.count("/") == 1 and m.path.endswith("/" + METADATA)):
+        folder = meta.path.split("/")[0] + "/"
+        beside = [m for m in members if not m.path.startswith(folder)]
+        if all("/" not in m.path and PurePosixPath(m.path).suffix.lower() not in SUFFIXES for m in beside):
+            return meta
+    return None
 
 
 def _share(names: set[str], *patterns: re.Pattern) -> float:
@@ -412,11 +453,11 @@ def _canvas(source: Source, prefix: str) -> Intake:
         if m is None:
             skipped.append(f"{member.path}: does not follow Canvas's naming rule; skipped")
             continue
-        uid = m["id"]
+        uid = m["id"] or m["anon"]
         found = by_id.get(uid)
         if found is None:
-            found = by_id[uid] = Found(Student(id=uid, name=m["name"] or "", lms=CANVAS))
-        if m["late"]:
+            found = by_id[uid] = Found(Student(id=uid, name=_scalar(m["name"] or ""), lms=CANVAS))
+        if m["late"] or m["alate"]:
             found.student.late = True
         original = m["orig"] if "file" in m.groupdict() else f"{m['orig']}.html"
         attachment = int(m["file"]) if "file" in m.groupdict() and m["file"] else 0
@@ -471,8 +512,19 @@ def canvas_user_name(sortable: str) -> str:
 
 
 def _canvas_base(original: str) -> str:
-    v = CANVAS_VERSION.match(original)
-    return v["stem"] + v["ext"] if v else original
+    """The name `original` was renamed from by Canvas (`hw3-2.ipynb` -> `hw3.ipynb`), else `original`.
+    A candidate counts only if Canvas's renaming of it gives `original` back: `hw3.v2-1.ipynb` is not
+    a rename of `hw3.v2.ipynb` (that one is `hw3-1.v2.ipynb`)."""
+    ext = _canvas_ext(original)
+    m = CANVAS_RENAMED.fullmatch(original[: len(original) - len(ext)])
+    if m is None or _canvas_ext(m["base"] + ext) != ext:
+        return original
+    return m["base"] + ext
+
+
+def _canvas_ext(name: str) -> str:
+    m = CANVAS_EXT.search(name)
+    return m.group(0) if m else ""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -541,7 +593,9 @@ def _scalar(value, limit: int = 200) -> str:
     aliases could be billions of items long once written out: it is never turned into text)."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return ""
-    return clean(str(value)[: limit * 2], limit).replace("\n", " ").strip()
+    # NFC: a download unpacked and zipped again on macOS has decomposed names (`Jose\u0301`)
+    text = unicodedata.normalize("NFC", str(value)[: limit * 2])
+    return clean(text, limit).replace("\n", " ").strip()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -677,8 +731,8 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
 
     Members that are not notebooks, modules or written answers are not extracted (the loader would
     ignore them). A zip that a student handed in (`hw3.zip`) is opened in memory and its candidate
-    files are extracted, flattened, under the same rules as the download (one level: a zip inside
-    it is not opened) -- unless a notebook or module was handed in beside it, which is then the
+    files are extracted, flattened, under the same rules as the download (a zip inside it is opened
+    too, MAX_ZIP_DEPTH zips deep: see `unpack_zip`) -- unless a notebook or module was handed in beside it, which is then the
     hand-in (the zip is named in a note). A member that cannot be read is a note for this student alone.
     """
     notes = list(found.notes)
@@ -715,7 +769,7 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
             unpack_zip(data, shown, folder, written, notes)
         else:
             _put(folder, target, data, written)
-    said = ("lms-refused-file", "lms-unreadable-file", "lms-not-a-file")
+    said = ("lms-refused-file", "lms-unreadable-file", "lms-not-a-file", "lms-zip-not-opened")
     if not written and not any(n.code in said for n in notes):
         held = [PurePosixPath(name).name for _, name in found.files]
         notes.append(Problem("lms-nothing-gradable", (f"the hand-in holds only {', '.join(held[:5])}"
@@ -742,10 +796,17 @@ def _put(folder: Path, target: str, data: bytes, written: set[str]) -> None:
     written.add(target.lower())
 
 
-def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: list[Problem]) -> None:
-    """The candidate files of a zip a student handed in, flattened into `folder`, bounded like a download."""
+def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: list[Problem],
+               budget: list[int] | None = None, depth: int = 1) -> None:
+    """The candidate files of a zip a student handed in, flattened into `folder`, bounded like a download.
+
+    A zip inside it (a folder compressed with the zip made before in it) is opened as well, down to
+    MAX_ZIP_DEPTH zips, unless a notebook or module lies beside it (then that is the hand-in, as in
+    `stage`); every level shares one `budget` of MAX_FILE_BYTES unpacked, so nesting buys no room.
+    """
     import io
 
+    budget = [MAX_FILE_BYTES] if budget is None else budget
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -756,25 +817,31 @@ def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: 
         notes.append(Problem("lms-refused-file", f"{shown} holds {len(infos)} files (more than "
                                                  f"{MAX_NESTED_MEMBERS}); not opened"))
         return
-    total, taken = 0, []
-    for info in infos:
-        path = safe_member_path(info.filename)
-        if info.is_dir() or (path is not None and hidden(path)):
+    listed = [(info, _nested_path(info)) for info in infos if not info.is_dir()]
+    code = [PurePosixPath(p).name for _, p in listed
+            if p is not None and not hidden(p) and PurePosixPath(p).suffix.lower() in (".ipynb", ".py")]
+    taken = []
+    for info, path in listed:
+        if path is not None and hidden(path):
             continue
         if path is None:
             notes.append(Problem("lms-refused-file", f"{shown}: {info.filename[:120]!r} points outside the "
                                                      "archive; not read"))
             continue
         target = safe_file_name(path)
-        if PurePosixPath(target).suffix.lower() not in SUFFIXES:
+        suffix = PurePosixPath(target).suffix.lower()
+        if suffix == ".zip":
+            _unpack_inner(archive, info, path, shown, code, folder, written, notes, budget, depth)
+            continue
+        if suffix not in SUFFIXES:
             continue
         problem = _zip_problem(info)
-        total += info.file_size
-        if not problem and total > MAX_FILE_BYTES:
+        if not problem and info.file_size > budget[0]:
             problem = f"would take {shown} past {MAX_FILE_BYTES // 2**20} MB unpacked"
         if problem:
             notes.append(Problem("lms-refused-file", f"{shown}: {path[:120]} {problem}; not read"))
             continue
+        budget[0] -= info.file_size
         if target.lower() in written:
             notes.append(Problem("lms-duplicate-name", f"{shown}: {path[:120]}: another file named {target} "
                                                        "was graded instead"))
@@ -786,6 +853,27 @@ def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: 
     if taken:
         notes.append(Problem("lms-unpacked", f"read {', '.join(taken[:5])}{' …' if len(taken) > 5 else ''} "
                                              f"from {shown}"))
+
+
+def _nested_path(info: zipfile.ZipInfo) -> str | None:
+    return safe_member_path(_utf8_name(info))
+
+
+def _unpack_inner(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, shown: str, code: list[str],
+                  folder: Path, written: set[str], notes: list[Problem], budget: list[int], depth: int) -> None:
+    """A zip found inside `shown`: opened in turn (sharing the budget), or named in a note saying why not."""
+    inner = f"{shown}: {path[:120]}"
+    why = (f"{', '.join(code[:3])} beside it is graded" if code else
+           f"a zip inside a zip inside a zip is not opened (hand in the notebook itself)" if depth >= MAX_ZIP_DEPTH
+           else _zip_problem(info) or (f"would take {shown} past {MAX_FILE_BYTES // 2**20} MB unpacked"
+                                       if info.file_size > budget[0] else ""))
+    if why:
+        notes.append(Problem("lms-zip-not-opened", f"{inner} was not opened: {why}"))
+        return
+    budget[0] -= info.file_size
+    content = _read(lambda: _bounded(archive, info), inner, "its zip", notes)
+    if content is not None:
+        unpack_zip(content, inner, folder, written, notes, budget, depth + 1)
 
 
 def _bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -833,6 +921,7 @@ def to_submissions(intake: Intake, chosen: list[tuple[str, Found]], staging: Pat
         path, notes = stage(intake, found, staging / f"{index:06d}" / name)
         # the notes quote member names from the download: no escape codes into a terminal or report
         notes = tuple(Problem(n.code, clean(n.message, 500).replace("\n", " ")) for n in notes)
-        found.student.files = [clean(f, 300).replace("\n", " ") for f in found.student.files]
+        found.student.files = [clean(unicodedata.normalize("NFC", f), 300).replace("\n", " ")
+                               for f in found.student.files]
         out.append(Submission(name, path, student=found.student, notes=notes))
     return out

@@ -32,6 +32,7 @@ SUBMISSIONS = ROOT / "submissions"
 ALICE = (SUBMISSIONS / "alice_correct.ipynb").read_bytes()
 BOB = (SUBMISSIONS / "bob_seed_mistakes.ipynb").read_bytes()
 CAROL = (SUBMISSIONS / "carol_module.py").read_bytes()
+DAVE = (SUBMISSIONS / "dave_broken.ipynb").read_bytes()
 
 
 def write(root: Path, files: dict[str, bytes]) -> Path:
@@ -651,3 +652,241 @@ submission_3:
     assert "no file" in said["E1"] and "hw3.pdf" in said["P1"]
     assert "000000" not in said["E1"] + said["P1"] and "000001" not in said["E1"] + said["P1"]
     assert by_id["F1"].score > 0
+
+
+def test_a_canvas_name_of_digits_is_a_name_not_the_user_id(tmp_path: Path):
+    """content_zipper.rb joins `[users_name, "LATE", id].compact`: users_name is nil only under
+    anonymous grading (then the id is `anon_<id>`), so a numeric user id always follows a name and its
+    `_`, even an empty one. A sortable name made of a student number ("20230017") or one that reads
+    "late" is therefore a name: the first number after it is the user id, as Canvas's own re-upload
+    parser (Assignment#infer_comment_context_from_filename) reads it."""
+    archive = canvas_download(tmp_path / "submissions.zip", [
+        ("20230017", False, "1001", 9001, "hw3.ipynb", ALICE),              # a student number as the name
+        ("20230018", True, "1002", 9002, "hw3_v2.ipynb", ALICE),
+        ("Late", False, "1003", 9003, "hw3.ipynb", ALICE),                   # a name, not the LATE flag
+        ("", False, "1004", 9004, "hw3.ipynb", ALICE),                       # no name at all: "_1004_9004_..."
+        ("!!!", True, "1005", 9005, "hw3.ipynb", ALICE),                     # a name of punctuation only
+        ("", True, "anon_x7Kq2", 9006, "12_34_hw3.ipynb", ALICE),            # anonymous: no name before the id
+    ])
+    intake = lms.read_intake(archive)
+    assert intake.format == lms.CANVAS and intake.skipped == []
+    got = {f.student.id: (f.student.name, f.student.late, f.student.files, f.student.submission_id)
+           for f in intake.found}
+    assert got == {
+        "1001": ("20230017", False, ["hw3.ipynb"], "9001"),
+        "1002": ("20230018", True, ["hw3_v2.ipynb"], "9002"),
+        "1003": ("late", False, ["hw3.ipynb"], "9003"),
+        "1004": ("", False, ["hw3.ipynb"], "9004"),
+        "1005": ("", True, ["hw3.ipynb"], "9005"),
+        "anon_x7Kq2": ("", True, ["12_34_hw3.ipynb"], "9006"),
+    }
+    intake.source.close()
+
+
+def test_a_canvas_upload_renamed_past_seven_times_is_still_an_older_upload(tmp_path: Path):
+    """Attachment.make_unique_filename: `<stem>-1<ext>` ... `<stem>-7<ext>`, then `<stem>-<uuid><ext>`
+    (`random_backup_name`, from the 8th attempt). The extension is Canvas's own
+    `(\\.[A-Za-z][A-Za-z0-9]*)*(\\.[A-Za-z0-9]*)$`, so `hw3.v2.ipynb` is renamed `hw3-1.v2.ipynb`."""
+    uuid = "0b6a4f1e-3c2d-4e5f-9a8b-7c6d5e4f3a2b"
+    archive = canvas_download(tmp_path / "submissions.zip", [
+        ("Ng, Tam", False, "1006", 9010, "hw3-7.ipynb", DAVE),
+        ("Ng, Tam", False, "1006", 9011, f"hw3-{uuid}.ipynb", ALICE),       # the newest
+        ("Ng, Tam", False, "1006", 9012, "hw3.v2-1.ipynb", BOB),            # not Canvas's renaming of hw3.v2.ipynb
+        ("Ng, Tam", False, "1006", 9013, "hw3-1.v2.ipynb", BOB),
+        ("Ng, Tam", False, "1006", 9014, "hw3.v2.ipynb", DAVE),
+    ])
+    (found,) = lms.read_intake(archive).found
+    assert sorted(name for _, name in found.files) == ["hw3.ipynb", "hw3.v2-1.ipynb", "hw3.v2.ipynb"]
+    graded = {name: member.path.split("_")[2] for member, name in found.files}
+    assert graded == {"hw3.ipynb": "9011", "hw3.v2.ipynb": "9014", "hw3.v2-1.ipynb": "9012"}
+    older = " ".join(n.message for n in found.notes if n.code == "lms-older-upload")
+    assert "hw3-7.ipynb" in older and "hw3-1.v2.ipynb" in older
+
+
+@pytest.mark.parametrize("lms_format", ["canvas", "moodle", "gradescope"])
+def test_names_from_a_download_zipped_again_on_macos_are_nfc(tmp_path: Path, lms_format: str):
+    """macOS file names are decomposed (NFD): a download unpacked and zipped again there names José
+    `Jose\\u0301`. The names shown and the folders made are those of the download as the LMS wrote it."""
+    import unicodedata
+    import zipfile
+
+    files = {"canvas": {"núñezjosé_1001_9001_hw3.ipynb": ALICE},
+             "moodle": {"José Núñez_3003_assignsubmission_file/hw3.ipynb": ALICE},
+             "gradescope": {"submission_metadata.yml": "submission_1:\n  :submitters:\n  - :name: José Núñez\n"
+                                                       "    :sid: '7'\n".encode(),
+                            "submission_1/hw3.ipynb": ALICE}}[lms_format]
+    names = []
+    for form in ("NFC", "NFD"):
+        archive = tmp_path / f"{form}.zip"
+        with zipfile.ZipFile(archive, "w") as z:
+            for name, data in files.items():
+                z.writestr(unicodedata.normalize(form, name),
+                           unicodedata.normalize(form, data.decode()).encode() if name.endswith(".yml") else data)
+        intake = lms.read_intake(archive)
+        assert intake.format == lms_format
+        (found,) = intake.found
+        assert unicodedata.is_normalized("NFC", found.student.name)
+        names.append((found.student.name, lms.unique_names(intake.found)))
+        intake.source.close()
+    assert names[0] == names[1]
+
+
+# ------------------------------------------------------------------------------------------------
+# Blackboard Learn "Assignment File Download": `<assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>`
+# for the receipt (`.txt`) and, with `_<original file name>`, for each file of the attempt
+
+
+def blackboard_receipt(name: str, user: str, assignment: str, when: str, files: list[tuple[str, str]],
+                       text: str = "There is no student submission text data for this assignment.") -> bytes:
+    listed = "".join(f"\tOriginal filename: {orig}\n\tFilename: {stored}\n" for orig, stored in files)
+    return (f"Name: {name} ({user})\nAssignment: {assignment}\nDate Submitted: {when}\nCurrent Grade: Needs Grading\n\n"
+            f"Submission Field:\n{text}\n\nComments:\nThere are no student comments for this assignment.\n\n"
+            f"Files:\n{listed}\n").encode()
+
+
+def blackboard_download(path: Path, attempts: list[tuple[str, str, str, str, str, dict[str, bytes]]]) -> Path:
+    """(full name, username, assignment, attempt stamp, receipt's time, {original name: bytes}) per attempt."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        for name, user, assignment, stamp, when, files in attempts:
+            key = f"{assignment}_{user}_attempt_{stamp}"
+            stored = [(orig, f"{key}_{orig.replace(' ', '_')}") for orig in files]
+            typed = {"text": "<p>typed into the Submission Field</p>"} if not files else {}
+            z.writestr(f"{key}.txt", blackboard_receipt(name, user, assignment, when, stored, **typed))
+            for (orig, member), data in zip(stored, files.values()):
+                z.writestr(member, data)
+    return path
+
+
+def test_blackboard_assignment_file_download(tmp_path: Path):
+    hw = "HW_3 RNN"                                          # an assignment name with `_` and a space
+    archive = blackboard_download(tmp_path / "gradebook_CS101_HW_3_RNN_2026-03-02-09-00-00.zip", [
+        ("Ada Lovelace", "alovelace", hw, "2026-03-01-23-59-00", "Sunday, March 1, 2026 11:59:00 PM EST",
+         {"hw3.ipynb": ALICE, "helper notes.md": b"notes"}),
+        ("Mary_Jane Watson", "mj_watson", hw, "2026-03-01-20-00-00", "Sunday, March 1, 2026 8:00:00 PM EST",
+         {"hw3.ipynb": DAVE}),
+        ("Mary_Jane Watson", "mj_watson", hw, "2026-03-02-08-30-00", "Monday, March 2, 2026 8:30:00 AM EST",
+         {"hw3.ipynb": BOB}),                               # "all attempts": the newest is graded
+        ("José (Pepe) Núñez", "jnunez", hw, "2026-03-01-12-00-00", "Sunday, March 1, 2026 12:00:00 PM CST",
+         {"hw3.py": CAROL}),                                # CST: US Central or China? not guessed
+        ("Kim Lee", "klee", hw, "2026-03-01-10-00-00", "Sunday, March 1, 2026 10:00:00 AM EST", {}),
+    ])
+    intake = lms.read_intake(archive)
+    assert intake.format == "blackboard" and intake.skipped == []
+    by_id = {f.student.id: f for f in intake.found}
+    assert set(by_id) == {"alovelace", "mj_watson", "jnunez", "klee"}
+    ada = by_id["alovelace"].student
+    assert (ada.name, sorted(ada.files), ada.submitted_at) == ("Ada Lovelace", ["helper notes.md", "hw3.ipynb"],
+                                                                "2026-03-01T23:59:00-05:00")
+    mj = by_id["mj_watson"]
+    assert mj.student.name == "Mary_Jane Watson" and mj.student.submission_id == "2026-03-02-08-30-00"
+    assert mj.files[0][0].path.endswith("2026-03-02-08-30-00_hw3.ipynb")
+    assert any(n.code == "lms-older-upload" and "2026-03-01-20-00-00" in n.message for n in mj.notes)
+    jose = by_id["jnunez"]
+    assert jose.student.name == "José (Pepe) Núñez" and jose.student.submitted_at == ""
+    assert any(n.code == "lms-time-unknown" and "CST" in n.message for n in jose.notes)
+    assert [n.code for n in by_id["klee"].notes] == ["lms-not-a-file"]
+    staged = {s.student.id: s for s in lms.to_submissions(intake, list(zip(lms.unique_names(intake.found),
+                                                                            intake.found)), tmp_path / "st")}
+    assert sorted(p.name for p in staged["alovelace"].path.iterdir()) == ["helper notes.md", "hw3.ipynb"]
+    assert (staged["mj_watson"].path / "hw3.ipynb").read_bytes() == BOB
+    intake.source.close()
+
+
+def test_a_blackboard_attempt_without_its_receipt_is_still_its_student(tmp_path: Path):
+    """The username comes from the file name then: what follows the assignment name the receipts give."""
+    import zipfile
+
+    archive = blackboard_download(tmp_path / "gradebook.zip", [
+        ("Ada Lovelace", "alovelace", "HW_3", "2026-03-01-23-59-00", "Sunday, March 1, 2026 11:59:00 PM UTC",
+         {"hw3.ipynb": ALICE})])
+    with zipfile.ZipFile(archive, "a") as z:
+        z.writestr("HW_3_mj_watson_attempt_2026-03-01-22-00-00_hw3_final_2026-03-01-21-00-00.ipynb", BOB)
+    intake = lms.read_intake(archive)
+    by_id = {f.student.id: f for f in intake.found}
+    assert set(by_id) == {"alovelace", "mj_watson"}
+    assert by_id["alovelace"].student.submitted_at == "2026-03-01T23:59:00+00:00"
+    assert by_id["mj_watson"].student.files == ["hw3_final_2026-03-01-21-00-00.ipynb"]
+    assert [n.code for n in by_id["mj_watson"].notes] == ["lms-time-unknown"]
+    intake.source.close()
+
+
+def test_a_blackboard_download_graded(tmp_path: Path, session):
+    from grader import batch
+
+    archive = blackboard_download(tmp_path / "gradebook.zip", [
+        ("Ada Lovelace", "alovelace", "HW3", "2026-03-01-23-59-00", "Sunday, March 1, 2026 11:59:00 PM EST",
+         {"hw3.ipynb": ALICE}),
+        ("Bob Smith", "bsmith", "HW3", "2026-03-01-22-00-00", "Sunday, March 1, 2026 10:00:00 PM EST",
+         {"hw3.py": b"def broken(:\n"}),
+    ])
+    report = batch.run_batch(archive, tmp_path / "out", session.config, session=session, progress=False)
+    assert report.intake == "blackboard"
+    by_id = {r.student.id: r for r in report.results}
+    assert set(by_id) == {"alovelace", "bsmith"}
+    assert by_id["alovelace"].score > by_id["bsmith"].score
+    assert by_id["alovelace"].submission == "Ada_Lovelace_alovelace"
+
+
+# ------------------------------------------------------------------------------------------------
+# Brightspace (D2L) "Download": `<n>-<n> - <Full Name> - <Mon D, YYYY HMM AM>/<file>` and index.html,
+# names in UTF-8 without the zip's UTF-8 flag; older versions: flat files with ` - <file>` after the date
+
+
+def brightspace_zip(path: Path, entries: dict[str, bytes], utf8_flag: bool = False) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name)
+            z.writestr(info, data)
+    if not utf8_flag:                       # as D2L writes them: UTF-8 bytes, flag 11 not set
+        raw = bytearray(path.read_bytes())
+        for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            start = 0
+            while (at := raw.find(signature, start)) >= 0:
+                flags = int.from_bytes(raw[at + offset:at + offset + 2], "little") & ~0x800
+                raw[at + offset:at + offset + 2] = flags.to_bytes(2, "little")
+                start = at + 4
+        path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_brightspace_download(tmp_path: Path, flat: bool):
+    sep = " - " if flat else "/"
+    archive = brightspace_zip(tmp_path / "HW3 Download Mar 2, 2026 900 AM.zip", {
+        "index.html": b"<html><table><tr><td>Ada Lovelace</td></tr></table></html>",
+        f"39786-640693 - Ada Lovelace - Mar 1, 2026 1159 PM{sep}hw3.ipynb": ALICE,
+        f"39786-640693 - Ada Lovelace - Mar 1, 2026 1159 PM{sep}helper.py": CAROL,
+        f"39790-640701 - José Núñez-Smith - Feb 28, 2026 926 AM{sep}hw3.ipynb": DAVE,
+        f"39801-640744 - José Núñez-Smith - Mar 1, 2026 1205 PM{sep}hw3.ipynb": BOB,   # handed in again: graded
+        f"39802-640750 - Team 7 - Mar 1, 2026 100 PM{sep}hw3.py": CAROL,              # a group assignment
+    })
+    intake = lms.read_intake(archive)
+    assert intake.format == "brightspace" and intake.skipped == []
+    by_id = {f.student.id: f for f in intake.found}
+    assert set(by_id) == {"Ada Lovelace", "José Núñez-Smith", "Team 7"}
+    assert sorted(by_id["Ada Lovelace"].student.files) == ["helper.py", "hw3.ipynb"]
+    jose = by_id["José Núñez-Smith"]
+    assert jose.student.submission_id == "39801-640744" and jose.files[0][0].path.startswith("39801-640744")
+    assert any(n.code == "lms-older-upload" and "39790-640701" in n.message for n in jose.notes)
+    assert all(f.student.submitted_at == "" for f in intake.found)        # no time zone: no late penalty
+    intake.source.close()
+
+
+def test_a_brightspace_download_unpacked_and_zipped_again(tmp_path: Path, session):
+    from grader import batch
+
+    archive = brightspace_zip(tmp_path / "again.zip", {
+        "HW3/index.html": b"<html></html>",
+        "HW3/39786-640693 - Ada Lovelace - Mar 1, 2026 1159 PM/hw3.ipynb": ALICE,
+        "HW3/39787-640694 - Bob Smith - Mar 1, 2026 1130 AM/hw3.py": b"def broken(:\n",
+        "__MACOSX/HW3/._index.html": b"\x00",
+    }, utf8_flag=True)
+    report = batch.run_batch(archive, tmp_path / "out", session.config, session=session, progress=False)
+    assert report.intake == "brightspace" and report.skipped == []
+    by_id = {r.student.id: r for r in report.results}
+    assert set(by_id) == {"Ada Lovelace", "Bob Smith"}
+    assert by_id["Ada Lovelace"].score > by_id["Bob Smith"].score

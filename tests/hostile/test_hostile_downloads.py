@@ -14,7 +14,10 @@ import uuid
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from conftest import CAROL, FULL, ROOT
+from grader import lms
 from grader.batch import run_batch
 
 REFERENCE = ROOT / "reference" / "__init__.py"
@@ -58,3 +61,148 @@ def test_a_hostile_zip_in_a_canvas_download(session, tmp_path):
     assert not list(tmp_path.rglob(f"{marker}*"))
     written = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     assert written < 50 * 2**20                                          # the bomb was never unpacked
+
+
+# ------------------------------------------------------------------------------------------------
+# The download's shape: what tells the formats apart cannot be handed in by a student, and survives
+# being zipped again inside folders.
+
+NOTEBOOK = (ROOT / "submissions" / "alice_correct.ipynb").read_bytes()
+FAKE_METADATA = b"submission_1:\n  :submitters:\n  - :name: Mallory\n    :sid: '666'\n"
+REAL_METADATA = (b"submission_1:\n  :submitters:\n  - :name: Ada\n    :sid: '1'\n"
+                 b"submission_2:\n  :submitters:\n  - :name: Mallory\n    :sid: '2'\n")
+
+
+def _write(root: Path, files: dict[str, bytes], as_zip: bool) -> Path:
+    if as_zip:
+        with zipfile.ZipFile(root.with_suffix(".zip"), "w") as z:
+            for name, data in files.items():
+                z.writestr(name, data)
+        return root.with_suffix(".zip")
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root
+
+
+@pytest.mark.parametrize("planted", [FAKE_METADATA, b"[not, a, mapping]"])
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_a_student_cannot_turn_a_class_folder_into_a_gradescope_export(tmp_path, as_zip, planted):
+    """Mallory hands in a folder holding a `submission_metadata.yml`: before, the whole class was read
+    as a Gradescope export of Mallory alone (alice and bob lost), or the batch stopped on her file."""
+    source = _write(tmp_path / "class", {"alice.ipynb": NOTEBOOK, "bob/hw3.ipynb": NOTEBOOK,
+                                         "mallory/hw3.ipynb": NOTEBOOK,
+                                         "mallory/submission_metadata.yml": planted}, as_zip)
+    intake = lms.read_intake(source)
+    assert intake.format == lms.FOLDER
+    assert sorted(f.student.id for f in intake.found) == ["alice", "bob", "mallory"]
+    intake.source.close()
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_a_metadata_file_handed_in_to_gradescope_is_not_the_export_s(tmp_path, as_zip):
+    """The student's own `submission_metadata.yml` inside their submission folder, first in the zip."""
+    source = _write(tmp_path / "export", {"submission_2/submission_metadata.yml": FAKE_METADATA,
+                                          "submission_metadata.yml": REAL_METADATA,
+                                          "submission_1/hw3.ipynb": NOTEBOOK,
+                                          "submission_2/hw3.ipynb": NOTEBOOK}, as_zip)
+    intake = lms.read_intake(source)
+    assert intake.format == lms.GRADESCOPE
+    assert sorted((f.student.id, f.student.name) for f in intake.found) == [("1", "Ada"), ("2", "Mallory")]
+    intake.source.close()
+
+
+GRADESCOPE_META = b"submission_1:\n  :submitters:\n  - :name: Ada\n    :sid: '1'\n"
+WRAPPED = {
+    lms.CANVAS: {"smithbob_1002_5002_hw3.ipynb": NOTEBOOK, "leekim_1003_5003_hw3.ipynb": NOTEBOOK},
+    lms.MOODLE: {"Bob Smith_3002_assignsubmission_file/hw3.ipynb": NOTEBOOK,
+                 "Kim Lee_3003_assignsubmission_file/hw3.ipynb": NOTEBOOK},
+    lms.GRADESCOPE: {"submission_metadata.yml": GRADESCOPE_META, "submission_1/hw3.ipynb": NOTEBOOK},
+}
+
+
+@pytest.mark.parametrize("lms_format", sorted(WRAPPED))
+@pytest.mark.parametrize("wrappers", ["", "HW3/", "Downloads/HW3 (1)/", "a/b/c/"])
+def test_a_download_zipped_again_inside_folders_is_still_its_lms(tmp_path, lms_format, wrappers):
+    """Unpacked, moved into a folder or two and zipped again (Finder's Compress, Explorer's Send to):
+    before, any two folders around it made the whole class one student named after the inner folder."""
+    files = {f"{wrappers}{name}": data for name, data in WRAPPED[lms_format].items()}
+    files["__MACOSX/" + next(iter(files)).rsplit("/", 1)[0] + "/._x"] = b"\x00"
+    source = _write(tmp_path / "again", files, as_zip=True)
+    intake = lms.read_intake(source)
+    assert intake.format == lms_format and intake.skipped == []
+    assert len(intake.found) == len([n for n in WRAPPED[lms_format] if n != "submission_metadata.yml"])
+    intake.source.close()
+
+
+def _zipped(files: dict[str, bytes], utf8: bool = True) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    raw = bytearray(buffer.getvalue())
+    if not utf8:                    # as Windows' and macOS' own zip tools write: UTF-8 names, no flag 11
+        for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            start = 0
+            while (at := raw.find(signature, start)) >= 0:
+                flags = int.from_bytes(raw[at + offset:at + offset + 2], "little") & ~0x800
+                raw[at + offset:at + offset + 2] = flags.to_bytes(2, "little")
+                start = at + 4
+    return bytes(raw)
+
+
+def _staged(tmp_path: Path, download: dict[str, bytes]):
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for name, data in download.items():
+            z.writestr(name, data)
+    intake = lms.read_intake(archive)
+    staged = lms.to_submissions(intake, list(zip(lms.unique_names(intake.found), intake.found)), tmp_path / "st")
+    return {s.student.id: s for s in staged}
+
+
+def test_a_zip_inside_the_zip_a_student_handed_in_is_opened_once_more(tmp_path):
+    """'Compress' a folder holding the zip made before: the notebook is two zips deep. Before, the
+    inner zip was skipped without a word and the report said the hand-in held only hw3.zip."""
+    inner = _zipped({"hw3/hw3.ipynb": NOTEBOOK, "__MACOSX/hw3/._hw3.ipynb": b"\x00"})
+    deeper = _zipped({"again.zip": _zipped({"x/inner.zip": _zipped({"hw3.ipynb": NOTEBOOK})})})
+    staged = _staged(tmp_path, {
+        "smithbob_1002_5002_hw3.zip": _zipped({"HW3 final/submission.zip": inner}),
+        "leekim_1003_5003_hw3.zip": deeper,                                         # three zips deep
+        "ngtam_1004_5004_hw3.zip": _zipped({"hw3.py": CAROL, "old.zip": inner}),    # code beside it
+    })
+    bob = staged["1002"]
+    assert [p.name for p in bob.path.iterdir()] == ["hw3.ipynb"]
+    assert any("hw3/hw3.ipynb" in n.message and "submission.zip" in n.message for n in bob.notes)
+    kim = staged["1003"]
+    assert list(kim.path.iterdir()) == []
+    said = " ".join(n.message for n in kim.notes)
+    assert "inner.zip" in said and "not opened" in said
+    assert not any(n.code == "lms-nothing-gradable" for n in kim.notes)
+    tam = staged["1004"]
+    assert [p.name for p in tam.path.iterdir()] == ["hw3.py"]
+    assert any("old.zip" in n.message and "not opened" in n.message for n in tam.notes)
+
+
+def test_a_bomb_inside_a_zip_inside_a_zip_is_refused(tmp_path):
+    """The inner zip shares the hand-in's 20 MB budget: a 300 MB notebook two zips deep is never unpacked."""
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z, z.open("bomb.ipynb", "w") as bomb:
+        for _ in range(300):
+            bomb.write(b" " * 2**20)
+    staged = _staged(tmp_path, {"mallorymallet_2002_9002_hw3.zip": _zipped({"inner.zip": buffer.getvalue()}),
+                                "leekim_1003_5003_hw3.ipynb": NOTEBOOK})
+    mallory = staged["2002"]
+    assert list(mallory.path.iterdir()) == []
+    assert any(n.code == "lms-refused-file" and "bomb.ipynb" in n.message for n in mallory.notes)
+    assert [p.name for p in staged["1003"].path.iterdir()] == ["hw3.ipynb"]
+
+
+def test_names_in_a_handed_in_zip_without_the_utf8_flag(tmp_path):
+    """A student's zip from a tool that writes UTF-8 names without flag 11 (zipfile reads them as cp437)."""
+    staged = _staged(tmp_path, {"smithbob_1002_5002_hw3.zip": _zipped({"作业3/作业3.ipynb": NOTEBOOK}, utf8=False)})
+    assert [p.name for p in staged["1002"].path.iterdir()] == ["作业3.ipynb"]

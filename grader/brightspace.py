@@ -1,0 +1,76 @@
+"""Brightspace (D2L) Assignments "Download", read as `lms.read_intake` reads the others.
+
+The zip holds an `index.html` (the submissions and the students' comments, for people) and a folder
+per submission, `<number>-<number> - <Full Name> - <Mon D, YYYY HMM AM>/<file>` (`Sep 24, 2024 926 PM`:
+the hour and minutes run together, in the downloader's time zone, which is not named); older versions
+put the same prefix on flat files, `… - <Mon D, YYYY HMM AM> - <file>`. Its names are UTF-8 without
+the zip's UTF-8 flag (read as such by `lms`). On a group assignment the name is the group's.
+
+The download names no user id: the identity is the name shown, the numbers are kept as the
+submission's id. A student who handed in several times has several folders: the newest is graded and
+the others are named in the report. With no zone to the time, no late penalty is computed from it.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from . import lms
+from .results import Problem, Student
+
+BRIGHTSPACE = "brightspace"
+INDEX = "index.html"
+ENTRY = re.compile(r"^(?P<sub>\d+-\d+) - (?P<name>.+?) - (?P<month>[A-Z][a-z]{2}) (?P<day>\d{1,2}), (?P<year>\d{4}) "
+                   r"(?P<hour>\d{1,2})(?P<minute>\d\d) (?P<half>[AP]M)(?: - (?P<orig>.+))?$", re.S)
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def is_brightspace(tops: set[str]) -> bool:
+    """At least half the entries at the top (besides `index.html`) are named as Brightspace names them."""
+    named = tops - {INDEX}
+    return bool(named) and sum(ENTRY.match(t) is not None for t in named) >= 0.5 * len(named)
+
+
+def read(source: lms.Source, prefix: str) -> lms.Intake:
+    submissions: dict[str, list] = {}          # name -> [(time, number, [(member, original)])]
+    by_top: dict[str, tuple] = {}
+    skipped = []
+    for member in source.members:
+        rel = member.path[len(prefix):] if member.path.startswith(prefix) else ""
+        top, _, inner = rel.partition("/")
+        if rel == INDEX:
+            continue
+        m = ENTRY.match(top)
+        original = inner if inner and m is not None and not m["orig"] else (m["orig"] if m is not None else "")
+        if m is None or not original or (inner and m["orig"]):
+            skipped.append(f"{member.path}: does not follow Brightspace's naming rule; skipped")
+            continue
+        key = top if not m["orig"] else top[: -len(m["orig"]) - 3]
+        if key not in by_top:
+            by_top[key] = (_time(m), m["sub"], [])
+            submissions.setdefault(lms._scalar(" ".join(m["name"].split())), []).append(by_top[key])
+        by_top[key][2].append((member, original))
+    found = [_found(name, sorted(tries, key=lambda t: (t[0], t[1]))) for name, tries in submissions.items()]
+    return lms.Intake(BRIGHTSPACE, source, sorted(found, key=lambda f: f.key), skipped)
+
+
+def _time(m: re.Match) -> datetime:
+    hour = int(m["hour"]) % 12 + (12 if m["half"] == "PM" else 0)
+    month = MONTHS.index(m["month"]) + 1 if m["month"] in MONTHS else 1
+    try:
+        return datetime(int(m["year"]), month, int(m["day"]), hour, min(int(m["minute"]), 59))
+    except ValueError:
+        return datetime.min
+
+
+def _found(name: str, tries: list) -> lms.Found:
+    when, number, files = tries[-1]
+    found = lms.Found(Student(id=name, name=name, lms=BRIGHTSPACE, submission_id=number))
+    for member, original in sorted(files, key=lambda f: (f[0].path.count("/"), f[0].path)):
+        found.add(member, original)
+    if len(tries) > 1:
+        older = ", ".join(f"{t[1]} ({t[0]:%b %d, %Y %H:%M})" for t in tries[:-1])
+        found.notes.append(Problem("lms-older-upload", f"Brightspace holds {len(tries)} submissions by {name}; the "
+                                                       f"newest ({number}, {when:%b %d, %Y %H:%M}) was graded, not "
+                                                       f"{older}"))
+    return found
