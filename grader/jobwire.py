@@ -378,8 +378,12 @@ def changed_arguments(target, args: list, before: list) -> list[str]:
     import numpy as np
 
     def same(now, then) -> bool:
+        # Bit for bit the same is the same value; only otherwise is numpy's NaN-aware comparison
+        # needed (-0.0 for 0.0, another NaN). array_equal alone cost more than the call itself:
+        # ~30 us an argument, ~1,200 arguments a submission.
         return (type(now) is np.ndarray and now.shape == then.shape
-                and bool(np.array_equal(now, then, equal_nan=True)))
+                and ((now.dtype == then.dtype and now.tobytes() == then.tobytes())
+                     or bool(np.array_equal(now, then, equal_nan=True))))
 
     changed = []
     for position, (arg, then) in enumerate(zip(args, before)):
