@@ -7,6 +7,7 @@ tolerance. The reference always sits in the reference position of the comparison
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,12 +104,38 @@ def _within(expected: np.ndarray, got: np.ndarray, tol: Tolerance) -> bool:
     reference, so this alone decides a pass: the separate checks of `compare_arrays` only word
     the reasons for a failure.
     """
-    # ndarray methods, not np.max/np.all: judging a submission makes ~400 of these small
+    # ndarray methods, not np.max/np.all: judging a submission makes ~800 of these small
     # comparisons, and numpy's function wrappers were half of their cost
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool((np.abs(np.subtract(got, expected)) <= _allowed(expected, tol)).all())
+
+
+# id(reference array) -> (a weak reference to it, rtol, atol, its bound): see `_allowed`
+_BOUNDS: dict[int, tuple[Any, float, float, np.ndarray]] = {}
+
+
+def _allowed(expected: np.ndarray, tol: Tolerance) -> np.ndarray:
+    """How far each element may be from `expected`: rtol of its magnitude plus atol of the largest.
+
+    The same for every student's answer to a case (and for every check of a diagnosed mistake's
+    answer, which the case set keeps), so it is computed once per array and tolerance while the
+    array lives: a weak reference tells a live entry from one whose array is gone and whose id
+    another array now has. Arrays judged against are never changed in place (judging only reads).
+    """
+    key = id(expected)
+    entry = _BOUNDS.get(key)
+    if entry is not None and entry[0]() is expected and entry[1] == tol.rtol and entry[2] == tol.atol:
+        return entry[3]
     magnitude = np.abs(expected)
     scale = float(magnitude.max()) if magnitude.size else 0.0
     with np.errstate(invalid="ignore", over="ignore"):
-        return bool((np.abs(np.subtract(got, expected)) <= magnitude * tol.rtol + tol.atol * scale).all())
+        bound = magnitude * tol.rtol + tol.atol * scale
+    try:
+        alive = weakref.ref(expected, lambda _, key=key: _BOUNDS.pop(key, None))
+    except TypeError:           # pragma: no cover - a plain ndarray can always be referred to weakly
+        return bound
+    _BOUNDS[key] = (alive, tol.rtol, tol.atol, bound)
+    return bound
 
 
 def compare_arrays(expected: np.ndarray, got: Any, tol: Tolerance) -> Verdict:
