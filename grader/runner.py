@@ -73,7 +73,7 @@ def megabytes(size: float) -> str:
 
 from .protocol import (  # noqa: E402,F401 - the plain data of a run, re-exported here
     CASE_STATUSES, CELL_STATUSES, MAX_ELEMENTS, BadValue, CallSpec, CellRun, RawAnswer, RunReport, Sink,
-    _int, _line_number, _raw_answer, _seconds, _text, decode_array, decode_value, encode_arg, grace)
+    _int, _line_number, _raw_answer, _seconds, _text, decode_array, decode_value, encode_arg, grace, kinds_table)
 
 
 class WorkerDied(Exception):
@@ -818,9 +818,7 @@ def answer_size(kind: str, keys: Iterable[str], data: Any) -> int:
     """The bytes an answer's arrays declare (8 per number), read off their shapes, nothing decoded.
 
     Anything malformed counts as 0 here and is refused by `decode_value`."""
-    from .kinds import KINDS
-
-    found = KINDS.get(kind) if isinstance(kind, str) else None
+    found = kinds_table().get(kind) if isinstance(kind, str) else None
     return found.declared_bytes(keys, data) if found is not None else 0
 
 

@@ -1075,7 +1075,7 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
     case_seconds = float(batch.get("case_seconds", 5))
     for case in batch["cases"]:
         uid = case["uid"]
-        channel.emit(Ev.CASE, job_id, uid=uid, phase=jobwire.START)
+        channel.write(jobwire.case_start_line(job_id, uid))
         started = time.perf_counter()
         event = jobwire.event(Ev.CASE, job_id, uid=uid)
         if case["name"] not in namespace:

@@ -207,3 +207,16 @@ def test_fast_pass_check_and_matches_agree_with_the_definition(seed):
         assert compare_arrays(expected, got, tol).passed == want
         assert matches(ARRAY, expected, got, tol) == want
         assert matches(ARRAY_DICT, {"a": expected}, {"a": got, "b": 1}, tol, ("a",)) == want
+
+
+def test_each_reference_is_judged_against_its_own_values_and_tolerance():
+    """The bound of a reference array is kept while the array lives: a new array (which may get a
+    freed one's id) and another tolerance on the same array are judged afresh."""
+    loose, tight = Tolerance(rtol=1e-2, atol=0.0), Tolerance(rtol=1e-9, atol=0.0)
+    for scale in (1.0, 1e6, 1e-6, 3.0, 1.0):
+        expected = np.array([1.0, -2.0, 4.0]) * scale
+        near = expected * (1 + 1e-4)
+        assert compare_arrays(expected, near, loose).passed
+        assert not compare_arrays(expected, near, tight).passed
+        assert compare_arrays(expected, near, loose).passed
+        del expected, near

@@ -91,3 +91,33 @@ def test_the_sandbox_binds_the_protocol_module_next_to_the_worker():
     assert (str(sandbox.STUDENTSHELL), sandbox.SANDBOX_STUDENTSHELL) in binds
     assert Path(sandbox.SANDBOX_JOBWIRE).parent == Path(sandbox.SANDBOX_WORKER).parent
     assert Path(sandbox.SANDBOX_STUDENTSHELL).parent == Path(sandbox.SANDBOX_WORKER).parent
+
+
+def _double(x):
+    return x
+
+
+@pytest.mark.parametrize("change, changed", [
+    (lambda x: None, []),                                     # untouched
+    (lambda x: x.__setitem__(0, -0.0), []),                   # 0.0 -> -0.0: equal as numbers
+    (lambda x: x.__setitem__(1, np.nan), []),                 # NaN -> NaN of another payload: equal
+    (lambda x: x.__setitem__(2, 3.0), ["x"]),                 # a value changed
+    (lambda x: setattr(x, "shape", (2, 2)), ["x"]),           # reshaped in place
+    (lambda x: setattr(x, "dtype", np.int64), ["x"]),         # the same bytes read as other numbers
+])
+def test_changed_arguments_is_about_values_not_bytes(change, changed):
+    """What "changed in place" means (the student is told): values, compared as numpy's
+    array_equal(equal_nan=True) does, with the shape and the kind of numbers."""
+    args = [np.array([0.0, np.float64("nan"), 2.0, 4.0])]
+    before = jobwire.snapshot(args)
+    args[0][1] = np.frombuffer(np.array([0x7FF8000000000001], dtype="<u8").tobytes(), dtype="<f8")[0]
+    change(args[0])
+    assert jobwire.changed_arguments(_double, args, before) == changed
+
+
+@pytest.mark.parametrize("job, uid", [(0, "q1a-public-0"), (7, 'a "quoted" \\ uid'), (123456, "ü-中-\u2028"), (3, "")])
+def test_the_case_start_line_is_the_event_line_of_a_case_start(job, uid):
+    """The job writes a case's start through a shortcut: the same bytes as the general way."""
+    general = jobwire.event_line(jobwire.event(Ev.CASE, job, uid=uid, phase=jobwire.START))
+    assert jobwire.case_start_line(job, uid) == general
+    assert jobwire.parse_event(general.decode()) == {"ev": "case", "job": job, "uid": uid, "phase": "start"}

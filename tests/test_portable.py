@@ -220,7 +220,7 @@ def test_the_child_script_imports_only_portable_modules():
     """The child runs as a plain script: only the standard library's portable modules, numpy, IPython,
     and the two modules beside it (`from . import jobwire, studentshell` in a package, by path as a
     script)."""
-    allowed = {"__future__", "base64", "json", "os", "signal", "sys", "threading", "time", "_thread", "tempfile", "linecache",
+    allowed = {"__future__", "base64", "binascii", "json", "os", "signal", "sys", "threading", "time", "_thread", "tempfile", "linecache",
                "builtins", "numpy", "IPython", "traitlets", "importlib", "enum", "math", "contextlib", "fnmatch",
                "io", "re", "typing"}
     imported = set()
