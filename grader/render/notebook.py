@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from markupsafe import Markup, escape
 from nbformat import NotebookNode
 
 from .. import submitted
-from ..load import LoadError, pick_candidate
+from ..load import LoadError, notebook_json, pick_candidate
 from ..results import CellStatus, Result
 from ..text import clean
 from . import richtext
@@ -73,7 +72,7 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
         # through grader.submitted: a FIFO handed in is refused, never opened (a read blocked the batch)
         text = submitted.read_file(path, SHOWN_BYTES).decode("utf-8", errors="replace")
         if suffix == ".ipynb":
-            kind, body = "notebook", notebook_html(text, verdicts, run_outputs)
+            kind, body = "notebook", notebook_html(text, verdicts, run_outputs, path.name)
         elif suffix == ".py":
             kind, body = "module", module_html(text)
         elif suffix in (".md", ".txt"):
@@ -102,7 +101,8 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
 # Notebooks
 
 
-def notebook_html(text: str, verdicts: dict[int, CellVerdict], run_outputs: dict[int, list] | None = None) -> Markup:
+def notebook_html(text: str, verdicts: dict[int, CellVerdict], run_outputs: dict[int, list] | None = None,
+                  name: str = "the notebook") -> Markup:
     """The notebook's cells as sanitised HTML, in the markup of nbconvert's "basic" template.
 
     Drawn here rather than by nbconvert's exporter: its Jinja templates took ~85 ms a notebook,
@@ -111,9 +111,10 @@ def notebook_html(text: str, verdicts: dict[int, CellVerdict], run_outputs: dict
     markdown goes through the same offline Markdown + MathML as every page, code through Pygments
     (both cached by their text: a class repeats the template's cells). Sanitising the whole page
     again (nh3 over ~100 KB of highlighted code and MathML) cost more than grading the notebook;
-    each piece is safe as made (module docstring).
+    each piece is safe as made (module docstring). The JSON is parsed as the grading parsed it, in
+    bounded memory (`grader.load.notebook_json`: a `LoadError` past its bound).
     """
-    nb = _rebuilt(json.loads(text), verdicts, run_outputs)
+    nb = _rebuilt(notebook_json(name, text), verdicts, run_outputs)
     return Markup("".join(_cell_html(cell) for cell in nb.cells))
 
 

@@ -22,6 +22,7 @@ from attack_tools import PIPES, STACK
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
 from conftest import (ANSWER_BOUND, ATTACK_LIMITS, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
                       attack_config, host_addresses, module, notebook, with_function)
+from grader.results import UNREADABLE
 from grader.runner import Limits
 from grader.session import Session
 
@@ -679,3 +680,29 @@ def test_a_source_the_graders_parser_cannot_take_costs_only_its_own_grade(attack
     assert all(r.status for r in by_name.values())
     # parsed after the failures: its import of a module the environment lacks is still read ahead
     assert any("torch_is_not_here" in p.message for p in by_name["c_torch"].problems)
+
+
+def _wide_notebook(path: Path, megabytes: int = 19) -> Path:
+    """A correct notebook whose metadata holds `megabytes` of empty JSON objects (`{},{},...`): three
+    characters of text each, ~70 bytes each once parsed (20 MB of them took the grader to 550 MB)."""
+    nb = {"cells": [{"cell_type": "code", "source": CAROL, "metadata": {}, "outputs": [], "execution_count": 1}],
+          "metadata": {"kernelspec": {"name": "python3", "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    head = json.dumps(nb)[:-1]
+    count = (megabytes * 2**20 - len(head)) // 3
+    path.write_text(head + ', "junk": [' + ",".join(["{}"] * count) + "]}", encoding="utf-8")
+    return path
+
+
+def test_a_notebook_of_millions_of_empty_objects_keeps_the_grader_small(tmp_path):
+    """Within the 20 MB a hand-in may be, JSON whose values are tiny (`{}`, `[]`, `1.5`) is 10-25 times
+    larger parsed than as text: the trusted side reads it (the grading, the work view, the copying
+    evidence) in bounded memory, refuses it with a plain message, and grades the next student."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    _wide_notebook(folder / "wide.ipynb")
+    (folder / "zz_correct.py").write_text(CAROL, encoding="utf-8")
+    report = _in_child("best", "batch", folder, tmp_path / "out", 1)
+    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    by_name = {r["submission"]: r for r in report["results"]}
+    assert by_name["wide"]["score"] == 0 and by_name["wide"]["status"] == UNREADABLE
+    assert by_name["zz_correct"]["score"] == FULL
