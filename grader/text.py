@@ -63,3 +63,15 @@ def nth_line(source: str, number: int) -> str:
         return ""
     found = next(breaks, None)
     return source[start:found.start() if found else len(source)]
+
+
+def cut_utf8(text: str, limit: int) -> str:
+    """`text`'s longest prefix that is at most `limit` bytes in UTF-8, never cutting a character.
+
+    Names made for the disk are bounded in bytes, not characters: Linux holds 255 bytes in one
+    file name, which 64 letters of four bytes (mathematical alphanumerics, many emoji) or 85 CJK
+    characters fill."""
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", "ignore")
