@@ -32,7 +32,7 @@ from nbformat import NotebookNode
 from .. import submitted
 from ..load import LoadError, notebook_json, pick_candidate
 from ..results import CellStatus, Result
-from ..text import clean
+from ..text import bounded_cache, clean
 from . import richtext
 from .html import environment
 
@@ -42,6 +42,11 @@ SOURCE_LIMIT = 200_000          # characters of one cell or module shown
 OUTPUT_LIMIT = 20_000           # characters of one output shown
 IMAGE_LIMIT = 4 * 2**20         # bytes of one embedded figure (base64)
 IMAGE_TYPES = ("image/png", "image/jpeg")
+# Characters of cells drawn on one page, past which the rest are counted, not drawn. Drawing grows
+# some text twenty-fold (`$a$a…` as MathML; code as Pygments spans): 18 MB of such markdown made a
+# 392 MB page, and the process drawing it took 1.6 GB. A real notebook's page is far smaller (alice's:
+# 56 kB; its saved figures count about what they weigh in the notebook).
+PAGE_LIMIT = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,21 @@ def notebook_html(text: str, verdicts: dict[int, CellVerdict], run_outputs: dict
     bounded memory (`grader.load.notebook_json`: a `LoadError` past its bound).
     """
     nb = _rebuilt(notebook_json(name, text), verdicts, run_outputs)
-    return Markup("".join(_cell_html(cell) for cell in nb.cells))
+    drawn, size = [], 0
+    for number, cell in enumerate(nb.cells):
+        if size > PAGE_LIMIT:
+            drawn.append(_not_shown(len(nb.cells) - number))
+            break
+        drawn.append(_cell_html(cell))
+        size += len(drawn[-1])
+    return Markup("".join(drawn))
+
+
+def _not_shown(cells: int) -> str:
+    """Where the page stops: the cells left are counted, not drawn (see PAGE_LIMIT)."""
+    return (f'<div class="cell border-box-sizing raw_cell rendered"><div class="inner_cell"><pre>⚑ grader: the '
+            f'last {cells} cell(s) are not shown: this page draws at most {PAGE_LIMIT // 2**20} MB of the notebook '
+            f'(the notebook itself is what was graded)</pre></div></div>\n')
 
 
 def _cell_html(cell) -> str:
@@ -152,13 +171,13 @@ def _output_html(output) -> str:
             f'<div class="output_subarea {kinds}">{body}</div></div>')
 
 
-@functools.lru_cache(maxsize=512)
+@bounded_cache(entries=512, chars=4_000_000)
 def _highlighted(source: str) -> str:
     """A code cell's source highlighted as nbconvert highlights it (Pygments, class "highlight").
 
     Cached for the template's cells, which every notebook of a class repeats; a few hundred
-    entries hold them, and memory stays the same however large the class (a student's own cells
-    pass through)."""
+    entries hold them, and memory stays the same however large the class or its cells (a student's
+    own cells pass through; `text.bounded_cache`)."""
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer

@@ -706,3 +706,24 @@ def test_a_notebook_of_millions_of_empty_objects_keeps_the_grader_small(tmp_path
     by_name = {r["submission"]: r for r in report["results"]}
     assert by_name["wide"]["score"] == 0 and by_name["wide"]["status"] == UNREADABLE
     assert by_name["zz_correct"]["score"] == FULL
+
+
+def test_markdown_that_grows_twentyfold_when_drawn_keeps_the_work_page_and_the_grader_small(tmp_path):
+    """The work view draws every cell of a notebook: 1,000 markdown cells of `$a$a$a...` (18 MB, within
+    the 20 MB limit) became 392 MB of MathML in work.html, and 1.6 GB in the grader's process. The
+    page is bounded as a whole: past its bound, the cells left are named, not drawn."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    cells = [{"cell_type": "code", "source": CAROL, "metadata": {}, "outputs": [], "execution_count": 1}]
+    cells += [{"cell_type": "markdown", "source": "$a" * 9000, "metadata": {}} for _ in range(1000)]
+    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    (folder / "dollars.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    (folder / "zz_correct.py").write_text(CAROL, encoding="utf-8")
+    out = tmp_path / "out"
+    report = _in_child("best", "batch", folder, out, 1)
+    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    assert {r["submission"]: r["score"] for r in report["results"]} == {"dollars": FULL, "zz_correct": FULL}
+    page = next(out.glob("students/dollars-*/work.html"))
+    assert page.stat().st_size < 40 * 2**20, page.stat().st_size
+    assert "not shown" in page.read_text(encoding="utf-8")[-20000:]
