@@ -727,3 +727,19 @@ def test_markdown_that_grows_twentyfold_when_drawn_keeps_the_work_page_and_the_g
     page = next(out.glob("students/dollars-*/work.html"))
     assert page.stat().st_size < 40 * 2**20, page.stat().st_size
     assert "not shown" in page.read_text(encoding="utf-8")[-20000:]
+
+
+def test_a_huge_string_literal_keeps_the_copying_comparison_small(tmp_path):
+    """The copying evidence reads every student's code in the grader's own process: a module holding
+    one 16 MB string literal (escapes in it) took that process to 2.1 GB, in the regular expression
+    that finds the code's strings (a backtracking state per character) and the map from each
+    compared character back to the code. Both are bounded now: the module is graded, and the batch
+    stays small."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "bigstr.py").write_text(CAROL + '\n_s = "' + "ab\\n" * (4 * 2**20) + '"\n', encoding="utf-8")
+    (folder / "zz_correct.py").write_text(CAROL, encoding="utf-8")
+    report = _in_child("best", "batch", folder, tmp_path / "out", 1)
+    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    assert {r["submission"]: r["score"] for r in report["results"]} == {"bigstr": FULL, "zz_correct": FULL}
+    assert (tmp_path / "out" / "similarity.html").is_file()
