@@ -47,6 +47,10 @@ IMAGE_TYPES = ("image/png", "image/jpeg")
 # 392 MB page, and the process drawing it took 1.6 GB. A real notebook's page is far smaller (alice's:
 # 56 kB; its saved figures count about what they weigh in the notebook).
 PAGE_LIMIT = 16 * 2**20
+# Characters of markdown drawn (Markdown and LaTeX, by pure-Python parsers: up to ~0.3 s for one
+# cell of 20,000 characters built for it) on one page; markdown past it is shown as its source, as a
+# raw cell is. A real notebook has tens of kilobytes of markdown; 800 built cells took four minutes.
+MARKDOWN_LIMIT = 500_000
 
 
 @dataclass(frozen=True)
@@ -120,11 +124,15 @@ def notebook_html(text: str, verdicts: dict[int, CellVerdict], run_outputs: dict
     bounded memory (`grader.load.notebook_json`: a `LoadError` past its bound).
     """
     nb = _rebuilt(notebook_json(name, text), verdicts, run_outputs)
-    drawn, size = [], 0
+    drawn, size, markdown = [], 0, 0
     for number, cell in enumerate(nb.cells):
         if size > PAGE_LIMIT:
             drawn.append(_not_shown(len(nb.cells) - number))
             break
+        if cell.cell_type == "markdown":
+            markdown += len(cell.source)
+            if markdown > MARKDOWN_LIMIT:
+                cell = NotebookNode(cell_type="raw", source=cell.source, metadata=NotebookNode())
         drawn.append(_cell_html(cell))
         size += len(drawn[-1])
     return Markup("".join(drawn))

@@ -743,3 +743,21 @@ def test_a_huge_string_literal_keeps_the_copying_comparison_small(tmp_path):
     assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
     assert {r["submission"]: r["score"] for r in report["results"]} == {"bigstr": FULL, "zz_correct": FULL}
     assert (tmp_path / "out" / "similarity.html").is_file()
+
+
+def test_the_work_view_draws_a_bounded_amount_of_markdown():
+    """Markdown is drawn by pure-Python parsers that take up to a third of a second for one 20,000-
+    character cell of `![![![...` (what one cell may show): 800 such cells, within the 20 MB limit,
+    held the writer for four minutes on one student. Past a bound on the markdown drawn, the
+    cells are shown as their source (escaped), which costs nothing. (Plain prose here: the bound
+    is on characters, and prose keeps the test fast.)"""
+    from grader.render import notebook as work
+
+    distinct = [f"cell {i}: $a_{{{i}}}$ " + "lorem ipsum " * 1500 for i in range(200)]
+    text = json.dumps({"cells": [{"cell_type": "markdown", "source": s, "metadata": {}} for s in distinct],
+                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    page = str(work.notebook_html(text, {}))
+    drawn = [i for i in range(200) if f'cell {i}: <span class="math' in page]
+    as_source = [i for i in range(200) if f"cell {i}: $a_{{{i}}}$" in page]
+    assert drawn and drawn == list(range(len(drawn))) and len(drawn) * 18_000 <= 2 * work.MARKDOWN_LIMIT
+    assert as_source == list(range(len(drawn), 200))
