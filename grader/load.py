@@ -270,10 +270,14 @@ def _json_values_within(text: str, limit: int) -> bool:
 # Run by `_json_values_within` in a process of its own: exit 0 when stdin's JSON holds at most
 # argv[1] values (or is not JSON), 3 when it holds more or cannot be parsed within argv[2] MB.
 _COUNT_VALUES = r"""
-import gc, json, resource, sys
+import gc, json, sys
 gc.disable()
 limit, megabytes = int(sys.argv[1]), int(sys.argv[2])
-resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20, megabytes * 2**20))
+try:
+    import resource        # not on Windows, where the self-check also reads notebooks
+    resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20, megabytes * 2**20))
+except (ImportError, ValueError, OSError):
+    pass
 try:
     stack = [json.loads(sys.stdin.buffer.read())]
 except MemoryError:
