@@ -62,7 +62,7 @@ from .session import Session, internal_error
 from .slim import inflate, slim, with_texts
 from .spec import CaseSet
 from .staff import write_staff
-from .text import clean
+from .text import clean, cut_utf8
 
 RECORD = "batch.json"
 REPORT = "report.html"
@@ -171,9 +171,10 @@ class BatchReport:
 
 
 def safe_name(raw: str) -> str:
-    """A student name that is safe as one directory name: no separators, no leading dot, bounded."""
+    """A student name that is safe as one directory name: no separators, no leading dot, bounded (in
+    characters, and in bytes: 80 letters of four bytes are 320, past the 255 of a file name)."""
     name = re.sub(r"[^\w.-]+", "_", raw, flags=re.UNICODE).strip("._-")
-    return name[:NAME_LIMIT] or "student"
+    return cut_utf8(name[:NAME_LIMIT], 200) or "student"
 
 
 def folder_name(submission: Submission) -> str:

@@ -263,6 +263,8 @@ MESSAGES = (
     N_("{file} is nbformat {version}; only versions 3 and 4 can be read"),
     N_("{file} is a {language} notebook; this homework must be written in Python"),
     N_("{file} has {count} code cells; the limit is {limit}"),
+    N_("{file} holds more than {count} JSON values, more than a notebook the grader reads can hold (clear the "
+       "notebook's outputs before handing it in)"),
     N_("the folder {folder} holds several {kind} files ({files}); hand in exactly one"),
     N_("the folder {folder} holds no notebook (.ipynb), module (.py) or written answer (.md/.txt) that can be "
        "read ({detail})"),

@@ -64,7 +64,7 @@ from typing import Iterable
 
 from .load import MAX_BYTES, SUFFIXES
 from .results import Problem, Student
-from .text import clean
+from .text import clean, cut_utf8
 
 MAX_MEMBERS = 100_000                # entries in one download
 MAX_TOTAL_BYTES = 8 * 2**30          # uncompressed, all entries together
@@ -429,11 +429,14 @@ def _iso(value) -> str:
 
 
 def safe_file_name(raw: str) -> str:
-    """A file name that is one safe path component: no separator, no leading dot, bounded, NFC."""
+    """A file name that is one safe path component: no separator, no leading dot, bounded (in
+    characters, and in bytes: well within the 255 a file name may take), NFC."""
     name = unicodedata.normalize("NFC", PurePosixPath(raw.replace("\\", "/")).name)
     name = re.sub(r"[\x00-\x1f\x7f/]", "_", name).lstrip(".").strip() or "file"
     stem, dot, ext = name.rpartition(".")
-    return (stem[:100] + dot + ext[:20]) if dot and stem else name[:120]
+    if dot and stem:
+        return cut_utf8(stem[:100], 160) + dot + cut_utf8(ext[:20], 40)
+    return cut_utf8(name[:120], 200)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -768,7 +771,7 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
         if suffix == ".zip":
             unpack_zip(data, shown, folder, written, notes)
         else:
-            _put(folder, target, data, written)
+            _put(folder, target, data, written, name, notes)
     said = ("lms-refused-file", "lms-unreadable-file", "lms-not-a-file", "lms-zip-not-opened")
     if not written and not any(n.code in said for n in notes):
         held = [PurePosixPath(name).name for _, name in found.files]
@@ -788,11 +791,18 @@ def _read(read, shown: str, where: str, notes: list[Problem]) -> bytes | None:
         return None
 
 
-def _put(folder: Path, target: str, data: bytes, written: set[str]) -> None:
+def _put(folder: Path, target: str, data: bytes, written: set[str], shown: str, notes: list[Problem]) -> None:
+    """Write one staged file. One that cannot be written (a file and a folder of the same name in
+    the hand-in, a name the disk refuses) is a note for this student, never the batch's end."""
     path = folder / target
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "xb") as fh:
-        fh.write(data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "xb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        notes.append(Problem("lms-unreadable-file", f"{shown} could not be unpacked for grading "
+                                                    f"({exc.strerror or type(exc).__name__})"))
+        return
     written.add(target.lower())
 
 
@@ -848,8 +858,9 @@ def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: 
             continue
         content = _read(lambda: _bounded(archive, info), f"{shown}: {path[:120]}", "its zip", notes)
         if content is not None:
-            _put(folder, target, content, written)
-            taken.append(path)
+            _put(folder, target, content, written, f"{shown}: {path[:120]}", notes)
+            if target.lower() in written:
+                taken.append(path)
     if taken:
         notes.append(Problem("lms-unpacked", f"read {', '.join(taken[:5])}{' …' if len(taken) > 5 else ''} "
                                              f"from {shown}"))
@@ -918,7 +929,14 @@ def to_submissions(intake: Intake, chosen: list[tuple[str, Found]], staging: Pat
         if found.student.lms == FOLDER:
             found.student.id = found.student.name = name
         # the folder bears the hand-in's name: the loader's messages name it (never "000003")
-        path, notes = stage(intake, found, staging / f"{index:06d}" / name)
+        try:
+            path, notes = stage(intake, found, staging / f"{index:06d}" / name)
+        except OSError as exc:
+            # this student's files could not be staged at all: a note for them, never the batch's end
+            path = staging / f"{index:06d}"
+            path.mkdir(parents=True, exist_ok=True)
+            notes = [*found.notes, Problem("lms-unreadable-file", f"the hand-in could not be unpacked for grading "
+                                                                  f"({exc.strerror or type(exc).__name__})")]
         # the notes quote member names from the download: no escape codes into a terminal or report
         notes = tuple(Problem(n.code, clean(n.message, 500).replace("\n", " ")) for n in notes)
         found.student.files = [clean(unicodedata.normalize("NFC", f), 300).replace("\n", " ")

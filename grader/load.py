@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,15 @@ from .results import MODULE, NOTEBOOK, WRITTEN  # noqa: F401 - the kinds, re-exp
 
 MAX_BYTES = 20 * 2**20
 MAX_CODE_CELLS = 2000
+# A notebook's JSON becomes Python objects in the grader's own process, where some JSON costs far
+# more than its text: `{}` is three characters and ~70 bytes parsed (a 19 MB notebook of them took
+# the grader to 550 MB), a short string or number 10-15 times its text. A notebook of at most this
+# many values (a real one of 20 MB has ~500,000) stays within ~80 MB parsed, whatever they are.
+MAX_JSON_VALUES = 1_000_000
+# The address space of the throwaway process that counts the values of a notebook whose text alone
+# cannot tell (see `_json_values_within`): a notebook of at most MAX_JSON_VALUES parses well within it.
+COUNT_MB = 256
+COUNT_SECONDS = 120
 NOTED = 5            # ignored links (and special files) named one by one; past that, counted
 SUFFIXES = {".ipynb": NOTEBOOK, ".py": MODULE, ".md": WRITTEN, ".txt": WRITTEN}
 # A file next to the submission with one of these names would change what `import` finds.
@@ -219,15 +229,77 @@ NOT_JSON_ADVICE = ("; open it in Jupyter and save it again there, or, if Jupyter
                    "Revert Notebook to Checkpoint or go back to an earlier copy")
 
 
-def _notebook(name: str, text: str) -> Program:
+def notebook_json(name: str, text: str):
+    """`text` parsed as JSON, in bounded memory: a `LoadError` when it holds more than
+    `MAX_JSON_VALUES` values (see there), or is not JSON. The one way the trusted side parses a
+    notebook (grading, the copying evidence and the work view all read it)."""
+    if not _json_values_within(text, MAX_JSON_VALUES):
+        raise LoadError("too-complex", f"{name} holds more than {MAX_JSON_VALUES} JSON values, more than a notebook "
+                                       "the grader reads can hold (clear the notebook's outputs before handing it in)")
     try:
-        raw = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise LoadError("not-json", f"{name} is not a valid notebook: it is not JSON "
                                     f"({exc.msg} at line {exc.lineno}, column {exc.colno}){NOT_JSON_ADVICE}") from None
     except (ValueError, RecursionError):   # e.g. a number with thousands of digits, nesting thousands deep
         raise LoadError("not-json", f"{name} is not a valid notebook: its JSON is nested too deeply "
                                     "or holds numbers too large to read") from None
+
+
+def _json_values_within(text: str, limit: int) -> bool:
+    """Whether the JSON `text` holds at most `limit` values (a text that is not JSON counts as within:
+    its parse says why it is refused).
+
+    Every value but the first of its container follows a comma, so the commas and opening brackets
+    of the text bound the values from above, at the cost of a count (~10 ms for 20 MB); only a
+    text where that bound is over the limit (commas in code and saved outputs count too) has its
+    values counted exactly, by parsing it in a process of its own with a capped address space: a
+    text that cannot be parsed there is over the limit.
+    """
+    if len(text) <= limit or text.count(",") + text.count("[") + text.count("{") < limit:
+        return True
+    try:
+        done = subprocess.run([sys.executable, "-I", "-S", "-c", _COUNT_VALUES, str(limit), str(COUNT_MB)],
+                              input=text.encode("utf-8", "surrogatepass"), capture_output=True,
+                              timeout=COUNT_SECONDS, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+# Run by `_json_values_within` in a process of its own: exit 0 when stdin's JSON holds at most
+# argv[1] values (or is not JSON), 3 when it holds more or cannot be parsed within argv[2] MB.
+_COUNT_VALUES = r"""
+import gc, json, sys
+gc.disable()
+limit, megabytes = int(sys.argv[1]), int(sys.argv[2])
+try:
+    import resource        # not on Windows, where the self-check also reads notebooks
+    resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20, megabytes * 2**20))
+except (ImportError, ValueError, OSError):
+    pass
+try:
+    stack = [json.loads(sys.stdin.buffer.read())]
+except MemoryError:
+    sys.exit(3)
+except (ValueError, RecursionError):
+    sys.exit(0)
+count = 0
+while stack:
+    value = stack.pop()
+    count += 1
+    if count > limit:
+        sys.exit(3)
+    if isinstance(value, dict):
+        count += len(value)
+        stack.extend(value.values())
+    elif isinstance(value, list):
+        stack.extend(value)
+"""
+
+
+def _notebook(name: str, text: str) -> Program:
+    raw = notebook_json(name, text)
     if not isinstance(raw, dict) or not ("cells" in raw or "worksheets" in raw):
         raise LoadError("not-notebook", f"{name} is JSON but not a Jupyter notebook (no cells)")
     notes: list[tuple[str, str]] = []

@@ -287,12 +287,24 @@ def winnow(document: str, k: int, window: int, boilerplate: frozenset[int] | set
 # tokenizer rejects notebook magics and shell escapes; this never fails.
 TOKEN = re.compile(r"""
     (?P<comment>\#[^\n]*)
-  | (?P<string>(?:[rRbBuUfF]{1,2})?(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))
+  | (?P<string>(?:[rRbBuUfF]{1,2})?(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"[^"\\\n]*(?:\\\n[^"\\\n]*)*"|'[^'\\\n]*(?:\\\n[^'\\\n]*)*'))
   | (?P<name>[^\W\d]\w*)
   | (?P<number>(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?[jJ]?)
   | (?P<blank>\s+)
   | (?P<other>.)
 """, re.X | re.S)
+
+
+# A backslash and the character it escapes (a newline excepted: a string continued on the next line
+# stays one string). `normalise_code` blanks them before TOKEN reads the code: a string is then a
+# run of one character class, which the regular expression engine matches in constant memory (an
+# alternation repeated per character kept a backtracking state per character: 160 bytes each, 2 GB
+# for a 16 MB string literal); blanking keeps every position, and a string's text is "S" anyway.
+ESCAPE = re.compile(r"\\[^\n]")
+# Characters of one student's code, and of their write-up, that are compared: real homework is tens
+# of kilobytes; the comparison's memory (the map from each compared character back to the code)
+# and time grow with it, in the grader's own process.
+COMPARED_CHARS = 1_000_000
 
 
 def normalise_code(code: str) -> tuple[str, list[int]]:
@@ -304,7 +316,7 @@ def normalise_code(code: str) -> tuple[str, list[int]]:
     out: list[str] = []
     origin: list[int] = []
     defining = ""
-    for match in TOKEN.finditer(code):
+    for match in TOKEN.finditer(ESCAPE.sub("  ", code)):
         kind, text = match.lastgroup, match.group()
         if kind in ("comment", "blank"):
             continue
@@ -322,7 +334,7 @@ def normalise_code(code: str) -> tuple[str, list[int]]:
 
 def code_prints(code: str, boilerplate: frozenset[int] | set[int] = frozenset()) -> Prints:
     """Fingerprints of Python code, names and strings normalised, starter code removed."""
-    normal, origin = normalise_code(code)
+    normal, origin = normalise_code(code[:COMPARED_CHARS])
     return Prints(winnow(normal, CODE_K, CODE_WINDOW, boilerplate), origin, CODE_K)
 
 
@@ -342,7 +354,7 @@ def normalise_text(text: str) -> str:
 
 def text_prints(text: str, boilerplate: frozenset[int] | set[int] = frozenset()) -> Prints:
     """Fingerprints of a write-up: character grams, so that Chinese is compared as well as English."""
-    return Prints(winnow(normalise_text(text), TEXT_K, TEXT_WINDOW, boilerplate), [], TEXT_K)
+    return Prints(winnow(normalise_text(text[:COMPARED_CHARS]), TEXT_K, TEXT_WINDOW, boilerplate), [], TEXT_K)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -5,7 +5,10 @@ should carry: ANSI escape sequences, NUL and other control characters, and unbou
 """
 from __future__ import annotations
 
+import functools
 import re
+import threading
+from typing import Callable
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -63,3 +66,49 @@ def nth_line(source: str, number: int) -> str:
         return ""
     found = next(breaks, None)
     return source[start:found.start() if found else len(source)]
+
+
+def cut_utf8(text: str, limit: int) -> str:
+    """`text`'s longest prefix that is at most `limit` bytes in UTF-8, never cutting a character.
+
+    Names made for the disk are bounded in bytes, not characters: Linux holds 255 bytes in one
+    file name, which 64 letters of four bytes (mathematical alphanumerics, many emoji) or 85 CJK
+    characters fill."""
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", "ignore")
+
+
+def bounded_cache(entries: int, chars: int) -> Callable[[Callable[..., str]], Callable[..., str]]:
+    """A cache for a pure function whose value is text, bounded in entries and in the characters it
+    keeps (its text arguments and values), emptied when full; an entry larger than a sixteenth of
+    `chars` is never kept.
+
+    What functools.lru_cache(maxsize=N) is not: its bound is a count, and a submission chooses how
+    large each entry is (1,000 markdown cells of `$a$a…` kept 392 MB of MathML in the renderer's
+    caches). What is worth keeping (the template's cells, a class's common formulas) is small."""
+    def wrap(function: Callable[..., str]) -> Callable[..., str]:
+        kept: dict[tuple, str] = {}
+        held = [0]
+        lock = threading.Lock()
+
+        @functools.wraps(function)
+        def cached(*args) -> str:
+            found = kept.get(args)
+            if found is not None:
+                return found
+            value = function(*args)
+            cost = len(value) + sum(len(a) for a in args if isinstance(a, str))
+            with lock:
+                if len(kept) >= entries or held[0] + cost > chars:
+                    kept.clear()
+                    held[0] = 0
+                if cost <= chars // 16:
+                    kept[args] = value
+                    held[0] += cost
+            return value
+
+        cached.kept_chars = lambda: held[0]          # type: ignore[attr-defined]
+        return cached
+    return wrap

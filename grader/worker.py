@@ -369,7 +369,8 @@ class KernelFilter:
     of one zygote at the bwrap level, and a grader that is not root shares its uid (hence ptrace,
     its keyring) with the student. Rather than listing leftovers after each job, the calls that
     make these channels fail: keyrings, System V IPC, POSIX message queues, ptrace and cross-
-    process memory access, bpf, perf_event_open, userfaultfd, io_uring, the mount API, namespaces
+    process memory access, bpf, perf_event_open, userfaultfd, io_uring, sockets to a virtual
+    machine's host (AF_VSOCK, which no network namespace covers), the mount API, namespaces
     (unshare, setns, clone with a CLONE_NEW* flag), a new session (`setsid`: with the scheduler's
     autogroups, the CPU is shared fairly between sessions, so each job's processes together get
     one session's share), and the machine's administration (modules, kexec, reboot, swap,
@@ -415,6 +416,7 @@ class KernelFilter:
     )
     CLONE_NEW = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
     TIOCSTI, TIOCLINUX = 0x5412, 0x541C
+    AF_VSOCK = 40
     PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 
     def __init__(self, program: bytes):
@@ -441,6 +443,10 @@ class KernelFilter:
         flags_arg = 1 if sc.system_arch() in (sc.Arch.S390, sc.Arch.S390X) else 0
         for flag in cls.CLONE_NEW:
             cls._add(rules, deny, "clone", sc.Arg(flags_arg, sc.MASKED_EQ, flag, flag))
+        # A virtual machine's sockets to its host (AF_VSOCK): no network namespace covers them, so
+        # in a VM (Firecracker, Kata, a cloud VM's agents) the host's vsock services would be
+        # reachable from a sandbox without network. Docker's default profile refuses them too.
+        cls._add(rules, deny, "socket", sc.Arg(0, sc.EQ, cls.AF_VSOCK))
         # Only its own limits: prlimit on another process of the same uid (the grader itself,
         # when it is not root) would change the grader's.
         cls._add(rules, deny, "prlimit64", sc.Arg(0, sc.NE, 0))

@@ -86,3 +86,25 @@ def test_clean_keeps_newlines_and_tabs_and_cuts_long_text():
     assert clean("a\tb\nc", 100) == "a\tb\nc"
     assert clean("x" * 100, 50).startswith("x" * 10) and "more characters cut" in clean("x" * 100, 50)
     assert clean(None) == "" and clean(3.5) == "3.5"
+
+
+def test_a_bounded_cache_keeps_within_its_characters_whatever_its_entries_weigh():
+    """A pure function's cache bounded by a count alone held what one submission chose to make it:
+    1,000 entries of 400 kB each. Bounded in characters too, it keeps small entries and drops
+    (never keeps) an entry heavier than a sixteenth of its bound."""
+    from grader.text import bounded_cache
+
+    calls = []
+
+    @bounded_cache(entries=100, chars=16_000)
+    def grow(text: str) -> str:
+        calls.append(text)
+        return text * 20
+
+    assert grow("ab") == "ab" * 20 and grow("ab") == "ab" * 20 and calls == ["ab"]
+    for i in range(1000):
+        grow(f"{i:04d}" * 25)                       # 100 characters, 2,000 drawn: each too heavy to keep
+        assert grow.kept_chars() <= 16_000
+    grow("x" * 40)
+    grow("x" * 40)
+    assert calls.count("x" * 40) == 1 and grow.kept_chars() <= 16_000

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +30,9 @@ from markupsafe import Markup, escape
 from nbformat import NotebookNode
 
 from .. import submitted
-from ..load import LoadError, pick_candidate
+from ..load import LoadError, notebook_json, pick_candidate
 from ..results import CellStatus, Result
-from ..text import clean
+from ..text import bounded_cache, clean
 from . import richtext
 from .html import environment
 
@@ -43,6 +42,15 @@ SOURCE_LIMIT = 200_000          # characters of one cell or module shown
 OUTPUT_LIMIT = 20_000           # characters of one output shown
 IMAGE_LIMIT = 4 * 2**20         # bytes of one embedded figure (base64)
 IMAGE_TYPES = ("image/png", "image/jpeg")
+# Characters of cells drawn on one page, past which the rest are counted, not drawn. Drawing grows
+# some text twenty-fold (`$a$a…` as MathML; code as Pygments spans): 18 MB of such markdown made a
+# 392 MB page, and the process drawing it took 1.6 GB. A real notebook's page is far smaller (alice's:
+# 56 kB; its saved figures count about what they weigh in the notebook).
+PAGE_LIMIT = 16 * 2**20
+# Characters of markdown drawn (Markdown and LaTeX, by pure-Python parsers: up to ~0.3 s for one
+# cell of 20,000 characters built for it) on one page; markdown past it is shown as its source, as a
+# raw cell is. A real notebook has tens of kilobytes of markdown; 800 built cells took four minutes.
+MARKDOWN_LIMIT = 500_000
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,7 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
         # through grader.submitted: a FIFO handed in is refused, never opened (a read blocked the batch)
         text = submitted.read_file(path, SHOWN_BYTES).decode("utf-8", errors="replace")
         if suffix == ".ipynb":
-            kind, body = "notebook", notebook_html(text, verdicts, run_outputs)
+            kind, body = "notebook", notebook_html(text, verdicts, run_outputs, path.name)
         elif suffix == ".py":
             kind, body = "module", module_html(text)
         elif suffix in (".md", ".txt"):
@@ -102,7 +110,8 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
 # Notebooks
 
 
-def notebook_html(text: str, verdicts: dict[int, CellVerdict], run_outputs: dict[int, list] | None = None) -> Markup:
+def notebook_html(text: str, verdicts: dict[int, CellVerdict], run_outputs: dict[int, list] | None = None,
+                  name: str = "the notebook") -> Markup:
     """The notebook's cells as sanitised HTML, in the markup of nbconvert's "basic" template.
 
     Drawn here rather than by nbconvert's exporter: its Jinja templates took ~85 ms a notebook,
@@ -111,10 +120,29 @@ def notebook_html(text: str, verdicts: dict[int, CellVerdict], run_outputs: dict
     markdown goes through the same offline Markdown + MathML as every page, code through Pygments
     (both cached by their text: a class repeats the template's cells). Sanitising the whole page
     again (nh3 over ~100 KB of highlighted code and MathML) cost more than grading the notebook;
-    each piece is safe as made (module docstring).
+    each piece is safe as made (module docstring). The JSON is parsed as the grading parsed it, in
+    bounded memory (`grader.load.notebook_json`: a `LoadError` past its bound).
     """
-    nb = _rebuilt(json.loads(text), verdicts, run_outputs)
-    return Markup("".join(_cell_html(cell) for cell in nb.cells))
+    nb = _rebuilt(notebook_json(name, text), verdicts, run_outputs)
+    drawn, size, markdown = [], 0, 0
+    for number, cell in enumerate(nb.cells):
+        if size > PAGE_LIMIT:
+            drawn.append(_not_shown(len(nb.cells) - number))
+            break
+        if cell.cell_type == "markdown":
+            markdown += len(cell.source)
+            if markdown > MARKDOWN_LIMIT:
+                cell = NotebookNode(cell_type="raw", source=cell.source, metadata=NotebookNode())
+        drawn.append(_cell_html(cell))
+        size += len(drawn[-1])
+    return Markup("".join(drawn))
+
+
+def _not_shown(cells: int) -> str:
+    """Where the page stops: the cells left are counted, not drawn (see PAGE_LIMIT)."""
+    return (f'<div class="cell border-box-sizing raw_cell rendered"><div class="inner_cell"><pre>⚑ grader: the '
+            f'last {cells} cell(s) are not shown: this page draws at most {PAGE_LIMIT // 2**20} MB of the notebook '
+            f'(the notebook itself is what was graded)</pre></div></div>\n')
 
 
 def _cell_html(cell) -> str:
@@ -151,13 +179,13 @@ def _output_html(output) -> str:
             f'<div class="output_subarea {kinds}">{body}</div></div>')
 
 
-@functools.lru_cache(maxsize=512)
+@bounded_cache(entries=512, chars=4_000_000)
 def _highlighted(source: str) -> str:
     """A code cell's source highlighted as nbconvert highlights it (Pygments, class "highlight").
 
     Cached for the template's cells, which every notebook of a class repeats; a few hundred
-    entries hold them, and memory stays the same however large the class (a student's own cells
-    pass through)."""
+    entries hold them, and memory stays the same however large the class or its cells (a student's
+    own cells pass through; `text.bounded_cache`)."""
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer

@@ -30,6 +30,8 @@ import re
 import nh3
 from markupsafe import Markup
 
+from ..text import bounded_cache
+
 # What a formula may be made of once converted (MathML Core, plus what latex2mathml emits).
 MATHML_TAGS = frozenset({
     "math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "mfrac", "msqrt", "mroot", "msub", "msup",
@@ -95,7 +97,7 @@ def fallback(source: str, why: str) -> str:
             f'aria-label="not rendered">⚠</span><code>{html.escape(source)}</code></span>')
 
 
-@functools.lru_cache(maxsize=1024)
+@bounded_cache(entries=1024, chars=4_000_000)
 def formula(source: str, display: bool) -> str:
     """One formula as MathML, or its source beside a mark when it cannot be converted.
 
@@ -283,15 +285,16 @@ def _parser():
 def render(text: str) -> Markup:
     """Markdown + LaTeX from a student, as safe HTML with MathML (a `Markup` for the templates).
 
-    A pure function of the text, kept for the last thousand texts: a class's notebooks repeat the
-    template's markdown in every copy, and the review page shows each answer again. A thousand, not
-    more: the cache must not grow with the class."""
+    A pure function of the text, kept for up to a thousand texts: a class's notebooks repeat the
+    template's markdown in every copy, and the review page shows each answer again. A thousand,
+    and 4 MB of text, not more: the cache must not grow with the class, nor with what one student
+    makes its entries (`text.bounded_cache`)."""
     if not text or not text.strip():
         return Markup("")
     return _render(text[:SOURCE_LIMIT])
 
 
-@functools.lru_cache(maxsize=1024)
+@bounded_cache(entries=1024, chars=4_000_000)
 def _render(text: str) -> Markup:
     try:
         prose, formulas = _take_math(text)

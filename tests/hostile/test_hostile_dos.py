@@ -22,6 +22,7 @@ from attack_tools import PIPES, STACK
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
 from conftest import (ANSWER_BOUND, ATTACK_LIMITS, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
                       attack_config, host_addresses, module, notebook, with_function)
+from grader.results import UNREADABLE
 from grader.runner import Limits
 from grader.session import Session
 
@@ -679,3 +680,84 @@ def test_a_source_the_graders_parser_cannot_take_costs_only_its_own_grade(attack
     assert all(r.status for r in by_name.values())
     # parsed after the failures: its import of a module the environment lacks is still read ahead
     assert any("torch_is_not_here" in p.message for p in by_name["c_torch"].problems)
+
+
+def _wide_notebook(path: Path, megabytes: int = 19) -> Path:
+    """A correct notebook whose metadata holds `megabytes` of empty JSON objects (`{},{},...`): three
+    characters of text each, ~70 bytes each once parsed (20 MB of them took the grader to 550 MB)."""
+    nb = {"cells": [{"cell_type": "code", "source": CAROL, "metadata": {}, "outputs": [], "execution_count": 1}],
+          "metadata": {"kernelspec": {"name": "python3", "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    head = json.dumps(nb)[:-1]
+    count = (megabytes * 2**20 - len(head)) // 3
+    path.write_text(head + ', "junk": [' + ",".join(["{}"] * count) + "]}", encoding="utf-8")
+    return path
+
+
+def test_a_notebook_of_millions_of_empty_objects_keeps_the_grader_small(tmp_path):
+    """Within the 20 MB a hand-in may be, JSON whose values are tiny (`{}`, `[]`, `1.5`) is 10-25 times
+    larger parsed than as text: the trusted side reads it (the grading, the work view, the copying
+    evidence) in bounded memory, refuses it with a plain message, and grades the next student."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    _wide_notebook(folder / "wide.ipynb")
+    (folder / "zz_correct.py").write_text(CAROL, encoding="utf-8")
+    report = _in_child("best", "batch", folder, tmp_path / "out", 1)
+    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    by_name = {r["submission"]: r for r in report["results"]}
+    assert by_name["wide"]["score"] == 0 and by_name["wide"]["status"] == UNREADABLE
+    assert by_name["zz_correct"]["score"] == FULL
+
+
+def test_markdown_that_grows_twentyfold_when_drawn_keeps_the_work_page_and_the_grader_small(tmp_path):
+    """The work view draws every cell of a notebook: 1,000 markdown cells of `$a$a$a...` (18 MB, within
+    the 20 MB limit) became 392 MB of MathML in work.html, and 1.6 GB in the grader's process. The
+    page is bounded as a whole: past its bound, the cells left are named, not drawn."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    cells = [{"cell_type": "code", "source": CAROL, "metadata": {}, "outputs": [], "execution_count": 1}]
+    cells += [{"cell_type": "markdown", "source": "$a" * 9000, "metadata": {}} for _ in range(1000)]
+    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    (folder / "dollars.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    (folder / "zz_correct.py").write_text(CAROL, encoding="utf-8")
+    out = tmp_path / "out"
+    report = _in_child("best", "batch", folder, out, 1)
+    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    assert {r["submission"]: r["score"] for r in report["results"]} == {"dollars": FULL, "zz_correct": FULL}
+    page = next(out.glob("students/dollars-*/work.html"))
+    assert page.stat().st_size < 40 * 2**20, page.stat().st_size
+    assert "not shown" in page.read_text(encoding="utf-8")[-20000:]
+
+
+def test_a_huge_string_literal_keeps_the_copying_comparison_small(tmp_path):
+    """The copying evidence reads every student's code in the grader's own process: a module holding
+    one 16 MB string literal (escapes in it) took that process to 2.1 GB, in the regular expression
+    that finds the code's strings (a backtracking state per character) and the map from each
+    compared character back to the code. Both are bounded now: the module is graded, and the batch
+    stays small."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "bigstr.py").write_text(CAROL + '\n_s = "' + "ab\\n" * (4 * 2**20) + '"\n', encoding="utf-8")
+    (folder / "zz_correct.py").write_text(CAROL, encoding="utf-8")
+    report = _in_child("best", "batch", folder, tmp_path / "out", 1)
+    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    assert {r["submission"]: r["score"] for r in report["results"]} == {"bigstr": FULL, "zz_correct": FULL}
+    assert (tmp_path / "out" / "similarity.html").is_file()
+
+
+def test_the_work_view_draws_a_bounded_amount_of_markdown():
+    """Markdown is drawn by pure-Python parsers that take up to a third of a second for one 20,000-
+    character cell of `![![![...` (what one cell may show): 800 such cells, within the 20 MB limit,
+    held the writer for four minutes on one student. Past a bound on the markdown drawn, the
+    cells are shown as their source (escaped), which costs nothing. (Plain prose here: the bound
+    is on characters, and prose keeps the test fast.)"""
+    from grader.render import notebook as work
+
+    distinct = [f"cell {i}: $a_{{{i}}}$ " + "lorem ipsum " * 1500 for i in range(200)]
+    text = json.dumps({"cells": [{"cell_type": "markdown", "source": s, "metadata": {}} for s in distinct],
+                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    page = str(work.notebook_html(text, {}))
+    drawn = [i for i in range(200) if f'cell {i}: <span class="math' in page]
+    as_source = [i for i in range(200) if f"cell {i}: $a_{{{i}}}$" in page]
+    assert drawn and drawn == list(range(len(drawn))) and len(drawn) * 18_000 <= 2 * work.MARKDOWN_LIMIT
+    assert as_source == list(range(len(drawn), 200))

@@ -206,3 +206,32 @@ def test_names_in_a_handed_in_zip_without_the_utf8_flag(tmp_path):
     """A student's zip from a tool that writes UTF-8 names without flag 11 (zipfile reads them as cp437)."""
     staged = _staged(tmp_path, {"smithbob_1002_5002_hw3.zip": _zipped({"作业3/作业3.ipynb": NOTEBOOK}, utf8=False)})
     assert [p.name for p in staged["1002"].path.iterdir()] == ["作业3.ipynb"]
+
+
+LONG = "\U0001d49c" * 80            # 80 letters of 4 bytes each: 320 bytes, past a file name's 255
+
+
+def test_names_the_disk_cannot_hold_and_a_file_that_is_also_a_folder_cost_nothing(session, tmp_path):
+    """Staging writes each hand-in's files under names made from the download's: a Canvas user name
+    or an uploaded file name of 80-100 letters (300+ bytes in UTF-8; Linux holds 255), and a zip
+    holding `h.py` and `h.py/x.py`, each stopped the whole batch with a traceback. The names are
+    cut to what a disk holds, a file that cannot be written is a note for its student alone, and
+    every student is graded."""
+    download = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(download, "w") as z:
+        z.writestr(f"{LONG}_3003_9003_hw3.py", CAROL)                       # a long user name
+        z.writestr("mallory_2002_9002_" + "\u6211" * 100 + ".py", CAROL)   # a long uploaded file name
+        z.writestr("carolcarter_1001_9001_hw3.py", CAROL)
+    report = run_batch(download, tmp_path / "out", session.config, session=session, progress=False)
+    assert {r.student.id: r.score for r in report.results} == {"1001": FULL, "2002": FULL, "3003": FULL}
+
+    plain = tmp_path / "class.zip"
+    with zipfile.ZipFile(plain, "w") as z:
+        z.writestr("class/alice/h.py", CAROL)
+        z.writestr("class/alice/h.py/x.py", "x = 1\n")                      # a folder named like the file
+        z.writestr("class/bob.py", CAROL)
+    report = run_batch(plain, tmp_path / "out-plain", session.config, session=session, progress=False)
+    by_name = {r.student.id: r for r in report.results}
+    assert set(by_name) == {"alice", "bob"} and by_name["bob"].score == FULL
+    assert by_name["alice"].score == FULL
+    assert any("h.py/x.py" in p.message for p in by_name["alice"].problems)

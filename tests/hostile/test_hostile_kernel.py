@@ -32,7 +32,8 @@ REFUSED = "grading sandbox does not allow"
 CALLED = ("keyctl", "add_key", "request_key", "shmget", "semget", "msgget", "mq_open", "mq_timedsend",
           "mq_timedreceive", "ptrace", "process_vm_readv", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
           "unshare", "setns", "clone", "mount", "fsopen", "personality", "ioctl", "name_to_handle_at", "kcmp",
-          "pidfd_open", "pidfd_getfd", "fanotify_init", "open_tree", "migrate_pages", "move_pages", "setsid")
+          "pidfd_open", "pidfd_getfd", "fanotify_init", "open_tree", "migrate_pages", "move_pages", "setsid",
+          "socket")
 # This machine's numbers (libseccomp knows every architecture's), resolved on the trusted side: the
 # sandbox may import only what the worker preloaded (the rlimits level, Python under /root).
 NUMBERS = {name: pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name) for name in CALLED}
@@ -135,6 +136,10 @@ _os.close(_call("pidfd_getfd", _pidfd, 1, 0))''',
     "fanotify_init": '_os.close(_call("fanotify_init", 0x200, 0))',                     # FAN_REPORT_FID
     # The new mount API without a clone: an O_PATH of "/" that needs no privilege.
     "open_tree": '_os.close(_call("open_tree", -100, b"/", 0o2000000))',                # O_CLOEXEC
+    # A virtual machine's socket to its host (AF_VSOCK, 40): no network namespace covers it, so a
+    # grader in a VM (Firecracker, Kata, a cloud VM's agents) would leave the host's vsock services
+    # reachable from a sandbox without network. Docker's default profile refuses it too.
+    "socket-vsock": '_os.close(_call("socket", 40, 1, 0))',                             # AF_VSOCK, SOCK_STREAM
     # Moving its own pages between NUMA nodes.
     "migrate_pages": '_call("migrate_pages", 0, 64, _ct.byref(_ct.c_ulong(1)), _ct.byref(_ct.c_ulong(1)))',
     "move_pages": '_call("move_pages", 0, 0, None, None, None, 0)',

@@ -48,6 +48,11 @@ def _huge(tmp_path: Path) -> Path:
     return path
 
 
+def _wide(tmp_path: Path) -> Path:
+    """Two million empty objects: 6 MB of text, ~150 MB once parsed."""
+    return _write(tmp_path, "wide.ipynb", _nb_text(metadata={"junk": [{}] * 2_000_000}))
+
+
 def _empty_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "nothing"
     folder.mkdir()
@@ -81,6 +86,7 @@ BAD = {
     "kernel-R": (lambda p: _write(p, "r.ipynb", _nb_text(metadata={"kernelspec": {"name": "ir", "language": "R"}})),
                  "foreign-kernel"),
     "nbformat-5": (lambda p: _write(p, "v5.ipynb", _nb_text(nbformat=5)), "unsupported-nbformat"),
+    "wide-json": (_wide, "too-complex"),
     "deep-json": (lambda p: _write(p, "deep.ipynb", "[" * 50_000 + "]" * 50_000), "not-json"),
     "folder-with-none": (_empty_folder, "no-candidate"),
     "folder-with-two": (_two_notebooks, "ambiguous"),
@@ -112,6 +118,17 @@ def test_bad_input_through_the_command_line(tmp_path, capsys, monkeypatch, kind)
     assert "Traceback" not in captured.out + captured.err
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["status"] == UNREADABLE and code in {p["code"] for p in data["problems"]}
+
+
+def test_a_notebook_whose_saved_output_is_full_of_commas_is_graded(attack_session, tmp_path):
+    """The bound on a notebook's JSON values counts values, not the commas and brackets in its
+    strings: a saved output that printed a list of a million numbers is one string, and graded."""
+    raw = json.loads(_nb_text(metadata={"kernelspec": {"name": "python3", "language": "python"}}))
+    printed = "[" + ", ".join(["0"] * 1_200_000) + "]"
+    raw["cells"] = [{"cell_type": "code", "source": CAROL, "metadata": {}, "execution_count": 1,
+                     "outputs": [{"output_type": "stream", "name": "stdout", "text": [printed]}]}]
+    result = attack_session.grade(_write(tmp_path, "printed.ipynb", json.dumps(raw)))
+    assert_all_promises(result, attack_session, tmp_path)
 
 
 def test_nbformat3_notebook_is_graded_in_full(attack_session, tmp_path):
