@@ -194,6 +194,7 @@ class Shell:
         except Exception:  # noqa: BLE001 - an IPython without it: %store is simply unknown
             pass
         self.ip.ask_exit = lambda: None
+        self._kernel_exit()
         if not any(isinstance(finder, TextProgressBars) for finder in sys.meta_path):
             sys.meta_path.insert(0, TextProgressBars())
         # Removed from IPython.display in IPython 8 and still in many course notebooks' first cell;
@@ -213,6 +214,20 @@ class Shell:
             return shown(*args, **kwargs)
         self.ip.showtraceback = show_noted
         self.base_hooks = self._hook_counts()
+
+    def _kernel_exit(self) -> None:
+        """`exit`/`quit` as ipykernel defines them: they take an optional `keep_kernel` (students
+        write `exit(0)` or `quit(1)` as in a script) and end no cell. The terminal IPython's take no
+        argument, and `exit(0)` failed its cell with a TypeError about `ExitAutocall` that Jupyter
+        never shows. `%reset` makes the namespace again from `exiter`, so the kernel's stays."""
+        from IPython.core.autocall import ExitAutocall
+
+        class KernelExit(ExitAutocall):
+            def __call__(self, keep_kernel=False):
+                self._ip.ask_exit()
+
+        self.ip.exiter = KernelExit(self.ip)
+        self.ip.user_ns["exit"] = self.ip.user_ns["quit"] = self.ip.exiter
 
     def _count_cell_magics(self) -> None:
         """Know when a cell magic (`%%time`, a notebook's own) is running the cell's body."""
