@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .load import NOTEBOOK, Program
-from .names import Definitions
+from .names import Deleted, Deletion, Definitions
 from .protocol import CellRun
 from .results import (ERROR, MISSING, SELF_CHECK_MODULE, CaseResult, CellReport, CellStatus, Problem, QuestionResult, QuestionStatus,
                       code_unit)
@@ -140,6 +140,9 @@ def _name_cause(message: str, cells: list[CellReport], defs: Definitions, kind: 
     failed = _failed_before_defining(name, where, cells, kind, before=at)
     if failed:
         return f" ({failed})"
+    deleted = defs.deleted(name, before=at, ran=_reached(cells))
+    if deleted:
+        return f" ({_deleted_sentence(name, deleted, kind)} before this runs)"
     if at is not None and kind == NOTEBOOK and where and where[0] > at:
         return (f" (`{name}` is defined in cell {where[0]}, below this one: the cells are run once, in order "
                 f"from the top, as Jupyter's Restart & Run All runs them; move that definition above cell {at})")
@@ -166,6 +169,34 @@ def _failed_before_defining(name: str, where: list[int], cells: list[CellReport]
     return f"{unit}, which defines `{name}`, stopped before defining it: {first}"
 
 
+def _deleted_sentence(name: str, deleted: Deleted, kind: str) -> str:
+    """"`f` is defined in cell 2, but cell 5 deletes it (line 1: `%reset -f`)", or a module's
+    "`f` is defined at line 8, but the module deletes it at line 40 (`del f`)"."""
+    text = clean(deleted.deletion.text, 80)
+    if kind == NOTEBOOK:
+        return (f"`{name}` is defined in cell {deleted.unit}, but cell {deleted.by} deletes it "
+                f"(line {deleted.deletion.line}: `{text}`)")
+    return f"`{name}` is defined at line {deleted.line}, but the module deletes it at line {deleted.deletion.line} (`{text}`)"
+
+
+ERROR_LINE = re.compile(r"line (\d+)\b")
+
+
+def _reached(cells: list[CellReport]):
+    """Whether a deleting line ran: its cell ran to the end, or failed below that line (the place of
+    an error, "line 7 (cell 4): ...", says where). A cell that stopped above it, or was not run,
+    deleted nothing."""
+    status = {cell.index: cell for cell in cells}
+
+    def reached(unit: int, deletion: Deletion) -> bool:
+        cell = status.get(unit)
+        if cell is None or cell.status == CellStatus.OK:
+            return cell is not None
+        where = ERROR_LINE.match(cell.error or "")
+        return bool(where) and deletion.line < int(where.group(1))
+    return reached
+
+
 def _missing_cause(name: str, cells: list[CellReport], defs: Definitions, kind: str) -> str:
     """Why a graded name the code never defined is missing, when its source shows it: the unit that
     defines it failed, it is a method inside a class, or it is spelt differently."""
@@ -173,6 +204,11 @@ def _missing_cause(name: str, cells: list[CellReport], defs: Definitions, kind: 
     failed = _failed_before_defining(name, where, cells, kind)
     if failed:
         return failed[0].upper() + failed[1:]
+    deleted = defs.deleted(name, ran=_reached(cells))
+    if deleted:
+        unit = "every cell has run, from the top" if kind == NOTEBOOK else "the module has run"
+        return (f"{_deleted_sentence(name, deleted, kind)}: what is graded is what is left once {unit}; remove "
+                f"that line or define `{name}` again below it")
     if where and kind != NOTEBOOK and defs.main_only(name):
         return (f"`{name}` is defined only under `if __name__ == \"__main__\":`, which does not run when the module "
                 "is imported to be graded: define it at top level, above that block")

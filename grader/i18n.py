@@ -168,6 +168,14 @@ MESSAGES = (
     N_("{error} (the grader runs the submitted file alone: a file beside it on your machine is not there, and "
        "the shell commands that may have made it (`!wget`, `%%bash`) are not run; make the data in the code "
        "itself)"),
+    N_("{error} (`{name}` is defined in cell {cell}, but cell {by} deletes it (line {line}: `{text}`) before this "
+       "runs)"),
+    N_("{error} (`{name}` is defined at line {defined}, but the module deletes it at line {line} (`{text}`) before "
+       "this runs)"),
+    N_("`{name}` is defined in cell {cell}, but cell {by} deletes it (line {line}: `{text}`): what is graded is what "
+       "is left once every cell has run, from the top; remove that line or define `{name}` again below it"),
+    N_("`{name}` is defined at line {defined}, but the module deletes it at line {line} (`{text}`): what is graded "
+       "is what is left once the module has run; remove that line or define `{name}` again below it"),
     N_("Cell {cell}, which defines `{name}`, did not run at all, since Python cannot read it: {first}"),
     N_("Cell {cell}, which defines `{name}`, stopped before defining it: {first}"),
     N_("The module, which defines `{name}`, did not run at all, since Python cannot read it: {first}"),

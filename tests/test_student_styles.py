@@ -54,8 +54,9 @@ def failed_cells(result):
 
 
 def messages(result, qid):
+    """The distinct messages of a question's failed public cases."""
     question = next(q for q in result.questions if q.id == qid)
-    return [c.message for c in question.cases if c.visibility == "public" and c.status != "passed"]
+    return sorted({c.message for c in question.cases if c.visibility == "public" and c.status != "passed"})
 
 
 def test_the_solution_is_correct_as_a_notebook_and_as_a_module(session, tmp_path):
@@ -73,3 +74,51 @@ def test_exit_with_an_argument_ends_nothing_as_in_jupyter(session, public_cases,
     for result in graded_and_checked(session, public_cases, path):
         assert failed_cells(result) == []
         assert result.score == FULL
+
+
+# ------------------------------------------------------------------- names deleted after their cell
+# A `del`, `%xdel`, `%reset -f` or `%reset_selective -f` left in a notebook deletes names as Jupyter
+# runs it (nbclient: the same scores); the student reads a definition a few cells up, so the report
+# must name the line that deleted it.
+
+def test_a_graded_value_deleted_later_names_the_deleting_line(session, public_cases, tmp_path):
+    path = notebook(tmp_path, CELLS + ["print(W_30)\ndel W_30   # free memory"])
+    for result in graded_and_checked(session, public_cases, path):
+        assert result.score == result.max_score - next(q.max_score for q in result.questions if q.id == "2c")
+        [message] = messages(result, "2c")
+        assert "`W_30` is defined in cell 5, but cell 9 deletes it (line 2: `del W_30`)" in message, message
+
+
+@pytest.mark.parametrize("line", ["%reset -f", "%reset -s -f", "%reset_selective -f _30$", "%xdel W_30"])
+def test_a_magic_that_deletes_names_is_named(session, tmp_path, line):
+    result = session.grade(notebook(tmp_path, CELLS + [line]))
+    [message] = messages(result, "2c")
+    assert f"cell 9 deletes it (line 1: `{line}`)" in message, message
+
+
+def test_reset_in_the_middle_explains_the_name_errors_below_it(session, public_cases, tmp_path):
+    """`%reset -f` after cell 3 deletes numpy and the helpers: the NameErrors below it, in a cell and
+    in a graded call, name the reset rather than leave the student to find it."""
+    path = notebook(tmp_path, CELLS[:3] + ["%reset -f"] + CELLS[3:])
+    for result in graded_and_checked(session, public_cases, path):
+        [(index, error)] = failed_cells(result)
+        assert "NameError: name 'np' is not defined (`np` is defined in cell 1, but cell 4 deletes it " \
+               "(line 1: `%reset -f`) before this runs" in error, error
+        [message] = messages(result, "2a")
+        assert "name 'forward' is not defined (`forward` is defined in cell 3, but cell 4 deletes it" in message
+
+
+def test_a_module_that_deletes_a_graded_name_says_where(session, tmp_path):
+    source = SOLUTION + "\n# %%\nprint(W_30)\ndel W_30\n"
+    result = session.grade(module(tmp_path, source))
+    [message] = messages(result, "2c")
+    assert "`W_30` is defined at line" in message and "the module deletes it at line" in message, message
+
+
+def test_reset_without_f_deletes_nothing_and_is_not_blamed(session, tmp_path):
+    """Without -f, `%reset` asks for a confirmation that nobody gives while grading: nothing is
+    deleted, and no message blames it (nbclient's kernel, which has no stdin, resets anyway)."""
+    result = session.grade(notebook(tmp_path, CELLS + ["%reset", "del gradient_regime"]))
+    assert [q.id for q in result.questions if q.score < q.max_score] == ["2c-regime"]
+    [message] = messages(result, "2c-regime")
+    assert "cell 10 deletes it (line 1: `del gradient_regime`)" in message
