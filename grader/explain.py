@@ -69,8 +69,43 @@ def blame_failed_import(cells: list[CellReport], sources: dict[int, str], defs: 
                 cause = _name_cause(cell.error, cells, defs, kind, at=cell.index)
             if not cause:
                 cause = _file_cause(cell.error, shell_escapes or [])
+            if not cause:
+                cause = _pasted_character_cause(cell.error)
             if cause:
                 cell.error = clean(_with_cause(cell.error, cause), 1600)
+
+
+# Python's words for a character it does not accept in code: "invalid character '“' (U+201C)",
+# "invalid non-printable character U+00A0".
+INVALID_CHARACTER = re.compile(r"SyntaxError: invalid (?:non-printable )?character (?:'.' )?\(?U\+([0-9A-F]{4,6})\)?")
+QUOTES = {0x2018: "'", 0x2019: "'", 0x201A: "'", 0x201B: "'", 0x2032: "'", 0x201C: '"', 0x201D: '"', 0x201E: '"',
+          0x201F: '"', 0x2033: '"', 0x00AB: '"', 0x00BB: '"'}
+SYMBOLS = {0x2212: "-", 0x2013: "-", 0x2014: "-", 0x2010: "-", 0x2011: "-", 0x00D7: "*", 0x00F7: "/", 0x2026: "...",
+           0x3001: ",", 0x3002: "."}
+SPACES = {0x00A0, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x200B,
+          0x200C, 0x200D, 0x2060, 0x202F, 0x205F, 0x3000, 0xFEFF}
+
+
+def _pasted_character_cause(message: str) -> str:
+    """What a character Python refuses is, when it is one that pasting or typing brings into code:
+    typographic quotes and symbols from a PDF, a web page or a word processor, invisible spaces, and
+    the full-width punctuation of an input method left in full-width mode (`（`, `，`, `＝`). Python
+    names only its code point; the student sees a quote or a bracket that looks right."""
+    match = INVALID_CHARACTER.search(message.split("\n")[0])
+    if not match:
+        return ""
+    point = int(match.group(1), 16)
+    if point in QUOTES:
+        return f" (a typographic quote, as pasted from a PDF or a word processor: type it again as `{QUOTES[point]}`)"
+    if point in SPACES:
+        return (" (an invisible space character, as pasted from a PDF or a web page: delete it, and type a plain "
+                "space if one belongs there)")
+    if 0xFF01 <= point <= 0xFF5E:
+        return (" (a full-width character, as an input method types it: switch the input method to half-width "
+                f"(English) and type it again as `{chr(point - 0xFEE0)}`)")
+    if point in SYMBOLS:
+        return f" (a typographic symbol, as pasted from a PDF or a word processor: type it again as `{SYMBOLS[point]}`)"
+    return ""
 
 
 MISSING_FILE = re.compile(r"FileNotFoundError: |No such file or directory|Exception: File `.*` not found|"

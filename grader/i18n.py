@@ -176,6 +176,12 @@ MESSAGES = (
        "is left once every cell has run, from the top; remove that line or define `{name}` again below it"),
     N_("`{name}` is defined at line {defined}, but the module deletes it at line {line} (`{text}`): what is graded "
        "is what is left once the module has run; remove that line or define `{name}` again below it"),
+    N_("{error} (a typographic quote, as pasted from a PDF or a word processor: type it again as `{plain}`)"),
+    N_("{error} (an invisible space character, as pasted from a PDF or a web page: delete it, and type a plain "
+       "space if one belongs there)"),
+    N_("{error} (a full-width character, as an input method types it: switch the input method to half-width "
+       "(English) and type it again as `{plain}`)"),
+    N_("{error} (a typographic symbol, as pasted from a PDF or a word processor: type it again as `{plain}`)"),
     N_("Cell {cell}, which defines `{name}`, did not run at all, since Python cannot read it: {first}"),
     N_("Cell {cell}, which defines `{name}`, stopped before defining it: {first}"),
     N_("The module, which defines `{name}`, did not run at all, since Python cannot read it: {first}"),

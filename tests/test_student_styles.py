@@ -122,3 +122,42 @@ def test_reset_without_f_deletes_nothing_and_is_not_blamed(session, tmp_path):
     assert [q.id for q in result.questions if q.score < q.max_score] == ["2c-regime"]
     [message] = messages(result, "2c-regime")
     assert "cell 10 deletes it (line 1: `del gradient_regime`)" in message
+
+
+# ------------------------------------------------- characters pasted from a PDF or typed full-width
+# Code copied from the homework's PDF or a web page brings typographic quotes, minus signs and
+# non-breaking spaces; a Chinese input method left in full-width mode types （）， and ＝. Python
+# (and so Jupyter) refuses the cell with "invalid character"; the report says what the character
+# is and what to type instead.
+
+@pytest.mark.parametrize("good, bad, words", [
+    ('return "preserved"', "return \u201cpreserved\u201d",
+     'a typographic quote, as pasted from a PDF or a word processor: type it again as `"`'),
+    ('return "preserved"', "return\u00a0'preserved'", "an invisible space character"),
+    ("r = max(abs(", "r = max\uff08abs(", "a full-width character, as an input method types it: switch the input "
+                                         "method to half-width (English) and type it again as `(`"),
+    ("abs(r - 1)", "abs(r \u2212 1)", "a typographic symbol, as pasted from a PDF or a word processor: type it "
+                                      "again as `-`"),
+])
+def test_a_pasted_or_full_width_character_is_named(session, public_cases, tmp_path, good, bad, words):
+    cell = CELLS[5].replace(good, bad)
+    assert cell != CELLS[5]
+    path = notebook(tmp_path, CELLS[:5] + [cell] + CELLS[6:])
+    for result in graded_and_checked(session, public_cases, path):
+        [(index, error)] = failed_cells(result)
+        assert index == 6 and "SyntaxError: invalid" in error and words in error, error
+    result = session.grade(module(tmp_path, SOLUTION.replace(CELLS[5], cell)))
+    assert words in result.cells[0].error
+
+
+def test_the_new_explanations_are_translated(session, tmp_path):
+    """Names, cells, lines and the student's own code are kept; the sentence around them is Chinese."""
+    from grader.i18n import translate_message, translations
+
+    zh = translations("zh_CN")
+    cell = CELLS[5].replace("r = max(abs(", "r = max\uff08abs(")
+    result = session.grade(notebook(tmp_path, CELLS[:5] + [cell] + CELLS[6:] + ["del W_30"]))
+    error = translate_message(failed_cells(result)[0][1], zh)
+    assert "请把输入法切换到半角（英文）后重新输入为 `(`" in error and "U+FF08" in error, error
+    [message] = messages(result, "2c")
+    assert "`W_30` 在单元格 5 中定义，但单元格 9 删除了它（第 1 行：`del W_30`）" in translate_message(message, zh)
