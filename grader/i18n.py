@@ -265,6 +265,7 @@ MESSAGES = (
     N_("{count} more symbolic links or special files were ignored"),
     N_("the notebook is in the old nbformat 3; it was upgraded to version 4"),
     N_("the notebook names no kernel; it was run as Python"),
+    N_("the notebook's kernel (`{kernel}`) names no language; it was run as Python"),
     N_("the notebook does not fully follow the nbformat schema: cell(s) {cells} have no known type or no text "
        "source and were skipped; the other cells were read"),
     N_("the notebook has no code cells"),

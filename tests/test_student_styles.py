@@ -161,3 +161,23 @@ def test_the_new_explanations_are_translated(session, tmp_path):
     assert "请把输入法切换到半角（英文）后重新输入为 `(`" in error and "U+FF08" in error, error
     [message] = messages(result, "2c")
     assert "`W_30` 在单元格 5 中定义，但单元格 9 删除了它（第 1 行：`del W_30`）" in translate_message(message, zh)
+
+
+# ------------------------------------------------------------------------------ kernel metadata
+
+@pytest.mark.parametrize("kernelspec, note", [
+    ({"name": "hw3env", "display_name": "Python (hw3)"}, None),
+    ({"name": "conda-env-dl-py", "display_name": "Python [conda env:dl]"}, None),
+    ({"name": "venv", "display_name": "venv"}, "the notebook's kernel (`venv`) names no language; it was run as Python"),
+])
+def test_a_kernel_named_by_the_student_without_a_language_is_run_as_python(session, tmp_path, kernelspec, note):
+    """A kernel installed under the student's own name (`ipykernel install --name hw3env`), saved
+    without its language: the notebook was refused as 'a hw3env notebook' and got no grade."""
+    path = notebook(tmp_path, CELLS)
+    nb = nbformat.read(str(path), as_version=4)
+    nb.metadata = {"kernelspec": kernelspec}
+    nbformat.write(nb, str(path))
+    result = session.grade(path)
+    assert result.status == "graded" and result.score == FULL
+    notes = [p.message for p in result.problems if p.code == "no-kernelspec"]
+    assert notes == ([note] if note else [])
