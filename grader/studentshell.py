@@ -176,10 +176,12 @@ class Shell:
         self.base_hooks: dict[str, int] = {}
         self.ip.system = self.ip.system_raw = self.ip.system_piped = self._escape
         self.ip.getoutput = self._escape
+        # `%pip` too: IPython's runs `{sys.executable} -m pip`, and that command, the grader's own
+        # interpreter's path, is not what the student wrote.
         for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy",
-                      "conda", "mamba", "micromamba", "uv"):
+                      "pip", "conda", "mamba", "micromamba", "uv"):
             kind = "cell" if magic in ("bash", "sh", "script", "perl", "ruby", "python2", "python3", "pypy") else "line"
-            self.ip.register_magic_function(self._escape_magic(magic), magic_kind=kind, magic_name=magic)
+            self.ip.register_magic_function(self._escape_magic(magic, kind), magic_kind=kind, magic_name=magic)
         # Plots are drawn by the Agg backend whatever the notebook asks for; %matplotlib must not
         # fail where no GUI exists.
         self.ip.register_magic_function(lambda line="": None, magic_kind="line", magic_name="matplotlib")
@@ -254,9 +256,13 @@ class Shell:
         self.escapes.append(_short(str(cmd), 200))
         return None
 
-    def _escape_magic(self, name):
+    def _escape_magic(self, name: str, kind: str):
+        """A magic that runs a shell or a package manager: recorded as the student wrote it
+        (`%pip install numpy`, `%%bash`), not run."""
+        prefix = "%%" if kind == "cell" else "%"
+
         def magic(line="", cell=None):
-            self.escapes.append(_short(f"%%{name} {line}".strip(), 200))
+            self.escapes.append(_short(f"{prefix}{name} {line}".strip(), 200))
         return magic
 
     def _pylab(self, line=""):

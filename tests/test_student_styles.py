@@ -181,3 +181,19 @@ def test_a_kernel_named_by_the_student_without_a_language_is_run_as_python(sessi
     assert result.status == "graded" and result.score == FULL
     notes = [p.message for p in result.problems if p.code == "no-kernelspec"]
     assert notes == ([note] if note else [])
+
+
+# ------------------------------------------------------------------------- installs in the notebook
+
+def test_pip_and_conda_magics_are_named_as_the_student_wrote_them(session, public_cases, tmp_path):
+    """`%pip install` is IPython's `{sys.executable} -m pip install`: the report named the grader's
+    own interpreter's path, not the student's line; `%conda` was shown as a cell magic (`%%conda`)."""
+    import sys
+
+    path = notebook(tmp_path, ["%pip install -q numpy\n%conda install -y scipy\n!pip install matplotlib"] + CELLS)
+    for result in graded_and_checked(session, public_cases, path):
+        assert result.score == FULL and failed_cells(result) == []
+        [message] = [p.message for p in result.problems if p.code == "shell-escape-not-run"]
+        assert message == ("shell commands are not run by the grader: %pip install -q numpy; "
+                           "%conda install -y scipy; pip install matplotlib")
+        assert sys.executable not in result.output
