@@ -197,3 +197,21 @@ def test_pip_and_conda_magics_are_named_as_the_student_wrote_them(session, publi
         assert message == ("shell commands are not run by the grader: %pip install -q numpy; "
                            "%conda install -y scipy; pip install matplotlib")
         assert sys.executable not in result.output
+
+
+# -------------------------------------------------------------------------------- process pools
+
+def test_a_process_pool_refused_by_the_sandbox_says_so(session, tmp_path):
+    """A process pool needs POSIX semaphores in /dev/shm, which the bubblewrap sandbox keeps
+    read-only: the cell failed with 'OSError: [Errno 30] Read-only file system' alone, which reads
+    like the student's bug (Jupyter runs it). The rlimits fallback shares the host's /dev/shm, and
+    the pool runs."""
+    pool = ("from concurrent.futures import ProcessPoolExecutor\nwith ProcessPoolExecutor(2) as ex:\n"
+            "    print(list(ex.map(abs, [-1, 2])))")
+    result = session.grade(notebook(tmp_path, CELLS + [pool]))
+    assert result.score == FULL
+    if result.isolation == "bwrap":
+        [(index, error)] = failed_cells(result)
+        assert "Read-only file system" in error and "the grading sandbox does not allow this operation" in error
+    else:
+        assert failed_cells(result) == []
