@@ -215,3 +215,25 @@ def test_a_process_pool_refused_by_the_sandbox_says_so(session, tmp_path):
         assert "Read-only file system" in error and "the grading sandbox does not allow this operation" in error
     else:
         assert failed_cells(result) == []
+
+
+def test_only_top_level_deletions_of_names_count():
+    """What the source reading takes for a deletion: a `del` of a name at top level (in an `if` or
+    a `try` too), `%xdel`, `%reset -f` (not `-f in`, which flushes the input history), and what
+    `%reset_selective -f` searches out. A `del` in a function, of an item or an attribute, and a
+    definition below the deletion leave the name defined."""
+    from grader.names import Definitions
+
+    defs = Definitions({
+        0: "W_30 = 1\nf = 2\ng = 3\nh = 4\nk = 5\nm = 6",
+        1: "def tidy():\n    del W_30\nd = {}\ndel d['x']\nif True:\n    del f",
+        2: "%reset -f in\n%reset_selective -f ^g$\n%xdel h",
+        3: "%%time\ntry:\n    del k\nexcept NameError:\n    pass\nk = 7\ndel m",
+    })
+    found = {name: defs.deleted(name) for name in ("W_30", "f", "g", "h", "k", "m", "d")}
+    assert found["W_30"] is None and found["k"] is None and found["d"] is None
+    assert (found["f"].by, found["f"].deletion.line, found["f"].deletion.text) == (1, 6, "del f")
+    assert (found["g"].by, found["g"].deletion.text) == (2, "%reset_selective -f ^g$")
+    assert (found["h"].by, found["h"].deletion.text) == (2, "%xdel h")
+    assert (found["m"].unit, found["m"].by, found["m"].deletion.line) == (0, 3, 7)
+    assert defs.deleted("m", before=3) is None
