@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .load import NOTEBOOK, Program
-from .names import Definitions
+from .names import Deleted, Deletion, Definitions
 from .protocol import CellRun
 from .results import (ERROR, MISSING, SELF_CHECK_MODULE, CaseResult, CellReport, CellStatus, Problem, QuestionResult, QuestionStatus,
                       code_unit)
@@ -69,8 +69,43 @@ def blame_failed_import(cells: list[CellReport], sources: dict[int, str], defs: 
                 cause = _name_cause(cell.error, cells, defs, kind, at=cell.index)
             if not cause:
                 cause = _file_cause(cell.error, shell_escapes or [])
+            if not cause:
+                cause = _pasted_character_cause(cell.error)
             if cause:
                 cell.error = clean(_with_cause(cell.error, cause), 1600)
+
+
+# Python's words for a character it does not accept in code: "invalid character '“' (U+201C)",
+# "invalid non-printable character U+00A0".
+INVALID_CHARACTER = re.compile(r"SyntaxError: invalid (?:non-printable )?character (?:'.' )?\(?U\+([0-9A-F]{4,6})\)?")
+QUOTES = {0x2018: "'", 0x2019: "'", 0x201A: "'", 0x201B: "'", 0x2032: "'", 0x201C: '"', 0x201D: '"', 0x201E: '"',
+          0x201F: '"', 0x2033: '"', 0x00AB: '"', 0x00BB: '"'}
+SYMBOLS = {0x2212: "-", 0x2013: "-", 0x2014: "-", 0x2010: "-", 0x2011: "-", 0x00D7: "*", 0x00F7: "/", 0x2026: "...",
+           0x3001: ",", 0x3002: "."}
+SPACES = {0x00A0, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x200B,
+          0x200C, 0x200D, 0x2060, 0x202F, 0x205F, 0x3000, 0xFEFF}
+
+
+def _pasted_character_cause(message: str) -> str:
+    """What a character Python refuses is, when it is one that pasting or typing brings into code:
+    typographic quotes and symbols from a PDF, a web page or a word processor, invisible spaces, and
+    the full-width punctuation of an input method left in full-width mode (`（`, `，`, `＝`). Python
+    names only its code point; the student sees a quote or a bracket that looks right."""
+    match = INVALID_CHARACTER.search(message.split("\n")[0])
+    if not match:
+        return ""
+    point = int(match.group(1), 16)
+    if point in QUOTES:
+        return f" (a typographic quote, as pasted from a PDF or a word processor: type it again as `{QUOTES[point]}`)"
+    if point in SPACES:
+        return (" (an invisible space character, as pasted from a PDF or a web page: delete it, and type a plain "
+                "space if one belongs there)")
+    if 0xFF01 <= point <= 0xFF5E:
+        return (" (a full-width character, as an input method types it: switch the input method to half-width "
+                f"(English) and type it again as `{chr(point - 0xFEE0)}`)")
+    if point in SYMBOLS:
+        return f" (a typographic symbol, as pasted from a PDF or a word processor: type it again as `{SYMBOLS[point]}`)"
+    return ""
 
 
 MISSING_FILE = re.compile(r"FileNotFoundError: |No such file or directory|Exception: File `.*` not found|"
@@ -140,6 +175,9 @@ def _name_cause(message: str, cells: list[CellReport], defs: Definitions, kind: 
     failed = _failed_before_defining(name, where, cells, kind, before=at)
     if failed:
         return f" ({failed})"
+    deleted = defs.deleted(name, before=at, ran=_reached(cells))
+    if deleted:
+        return f" ({_deleted_sentence(name, deleted, kind)} before this runs)"
     if at is not None and kind == NOTEBOOK and where and where[0] > at:
         return (f" (`{name}` is defined in cell {where[0]}, below this one: the cells are run once, in order "
                 f"from the top, as Jupyter's Restart & Run All runs them; move that definition above cell {at})")
@@ -166,6 +204,34 @@ def _failed_before_defining(name: str, where: list[int], cells: list[CellReport]
     return f"{unit}, which defines `{name}`, stopped before defining it: {first}"
 
 
+def _deleted_sentence(name: str, deleted: Deleted, kind: str) -> str:
+    """"`f` is defined in cell 2, but cell 5 deletes it (line 1: `%reset -f`)", or a module's
+    "`f` is defined at line 8, but the module deletes it at line 40 (`del f`)"."""
+    text = clean(deleted.deletion.text, 80)
+    if kind == NOTEBOOK:
+        return (f"`{name}` is defined in cell {deleted.unit}, but cell {deleted.by} deletes it "
+                f"(line {deleted.deletion.line}: `{text}`)")
+    return f"`{name}` is defined at line {deleted.line}, but the module deletes it at line {deleted.deletion.line} (`{text}`)"
+
+
+ERROR_LINE = re.compile(r"line (\d+)\b")
+
+
+def _reached(cells: list[CellReport]):
+    """Whether a deleting line ran: its cell ran to the end, or failed below that line (the place of
+    an error, "line 7 (cell 4): ...", says where). A cell that stopped above it, or was not run,
+    deleted nothing."""
+    status = {cell.index: cell for cell in cells}
+
+    def reached(unit: int, deletion: Deletion) -> bool:
+        cell = status.get(unit)
+        if cell is None or cell.status == CellStatus.OK:
+            return cell is not None
+        where = ERROR_LINE.match(cell.error or "")
+        return bool(where) and deletion.line < int(where.group(1))
+    return reached
+
+
 def _missing_cause(name: str, cells: list[CellReport], defs: Definitions, kind: str) -> str:
     """Why a graded name the code never defined is missing, when its source shows it: the unit that
     defines it failed, it is a method inside a class, or it is spelt differently."""
@@ -173,6 +239,11 @@ def _missing_cause(name: str, cells: list[CellReport], defs: Definitions, kind: 
     failed = _failed_before_defining(name, where, cells, kind)
     if failed:
         return failed[0].upper() + failed[1:]
+    deleted = defs.deleted(name, ran=_reached(cells))
+    if deleted:
+        unit = "every cell has run, from the top" if kind == NOTEBOOK else "the module has run"
+        return (f"{_deleted_sentence(name, deleted, kind)}: what is graded is what is left once {unit}; remove "
+                f"that line or define `{name}` again below it")
     if where and kind != NOTEBOOK and defs.main_only(name):
         return (f"`{name}` is defined only under `if __name__ == \"__main__\":`, which does not run when the module "
                 "is imported to be graded: define it at top level, above that block")

@@ -168,6 +168,20 @@ MESSAGES = (
     N_("{error} (the grader runs the submitted file alone: a file beside it on your machine is not there, and "
        "the shell commands that may have made it (`!wget`, `%%bash`) are not run; make the data in the code "
        "itself)"),
+    N_("{error} (`{name}` is defined in cell {cell}, but cell {by} deletes it (line {line}: `{text}`) before this "
+       "runs)"),
+    N_("{error} (`{name}` is defined at line {defined}, but the module deletes it at line {line} (`{text}`) before "
+       "this runs)"),
+    N_("`{name}` is defined in cell {cell}, but cell {by} deletes it (line {line}: `{text}`): what is graded is what "
+       "is left once every cell has run, from the top; remove that line or define `{name}` again below it"),
+    N_("`{name}` is defined at line {defined}, but the module deletes it at line {line} (`{text}`): what is graded "
+       "is what is left once the module has run; remove that line or define `{name}` again below it"),
+    N_("{error} (a typographic quote, as pasted from a PDF or a word processor: type it again as `{plain}`)"),
+    N_("{error} (an invisible space character, as pasted from a PDF or a web page: delete it, and type a plain "
+       "space if one belongs there)"),
+    N_("{error} (a full-width character, as an input method types it: switch the input method to half-width "
+       "(English) and type it again as `{plain}`)"),
+    N_("{error} (a typographic symbol, as pasted from a PDF or a word processor: type it again as `{plain}`)"),
     N_("Cell {cell}, which defines `{name}`, did not run at all, since Python cannot read it: {first}"),
     N_("Cell {cell}, which defines `{name}`, stopped before defining it: {first}"),
     N_("The module, which defines `{name}`, did not run at all, since Python cannot read it: {first}"),
@@ -251,6 +265,7 @@ MESSAGES = (
     N_("{count} more symbolic links or special files were ignored"),
     N_("the notebook is in the old nbformat 3; it was upgraded to version 4"),
     N_("the notebook names no kernel; it was run as Python"),
+    N_("the notebook's kernel (`{kernel}`) names no language; it was run as Python"),
     N_("the notebook does not fully follow the nbformat schema: cell(s) {cells} have no known type or no text "
        "source and were skipped; the other cells were read"),
     N_("the notebook has no code cells"),

@@ -316,6 +316,9 @@ def _notebook(name: str, text: str) -> Program:
     language = _language(nb)
     if language is None:
         notes.append(("no-kernelspec", "the notebook names no kernel; it was run as Python"))
+    elif language == UNSTATED:
+        notes.append(("no-kernelspec", f"the notebook's kernel (`{language_of_kernel(nb)}`) names no language; "
+                                       "it was run as Python"))
     elif language != "python":
         raise LoadError("foreign-kernel", f"{name} is a {language} notebook; this homework must be written in Python")
     units, markdown = [], []
@@ -373,12 +376,28 @@ def _language(nb) -> str | None:
     info = mapping(meta.get("language_info"))
     language = spec.get("language") or info.get("name")
     if not language:
+        # Saved without a language: only the kernel's names are left, and a kernel the student
+        # installed under a name of their own (`ipykernel install --name hw3env`) is no other
+        # language. A notebook of another language states it (kernelspec.language, language_info).
         kernel = str(spec.get("name", "")).lower()
         if not kernel:
             return None
-        language = "python" if "python" in kernel else kernel
+        shown = str(spec.get("display_name", "")).lower()
+        if "python" not in kernel and "python" not in shown:
+            return UNSTATED
+        language = "python"
     language = _valid_text(str(language)).lower()[:40]
     return "python" if language.startswith("python") else language
+
+
+UNSTATED = ""      # what `_language` says of a kernel that names no language (None: no kernel at all)
+
+
+def language_of_kernel(nb) -> str:
+    """The kernel's name as saved, for a note (cut, text only)."""
+    meta = nb.get("metadata")
+    spec = meta.get("kernelspec") if isinstance(meta, dict) else None
+    return _valid_text(str(spec.get("name", "")))[:40] if isinstance(spec, dict) else ""
 
 
 def _valid_text(text: str) -> str:

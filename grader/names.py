@@ -17,6 +17,7 @@ import ast
 import difflib
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from . import pysource
 
@@ -29,6 +30,63 @@ _PLAIN_DEFINITION = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)|^(
 PARSE_LIMIT = 256 * 2**10       # characters of one unit read here (a bigger one is not read)
 
 
+@dataclass(frozen=True)
+class Deletion:
+    """A top-level line that removes names from the namespace as it runs: `del f`, `%xdel f`,
+    `%reset -f` (every name), `%reset_selective -f REGEX` (the names the pattern finds). A name
+    defined above it and used below it is then not defined, which the code alone does not show
+    the student who reads their definition a few cells up."""
+
+    line: int
+    text: str                              # the line as written, for the report
+    names: frozenset[str] = frozenset()    # the names deleted, when listed
+    everything: bool = False               # `%reset -f`
+    pattern: str = ""                      # `%reset_selective -f`: IPython deletes the names it searches out
+
+    def deletes(self, name: str) -> bool:
+        if self.everything or name in self.names:
+            return True
+        if self.pattern:
+            try:
+                return re.search(self.pattern, name) is not None
+            except re.error:
+                return False
+        return False
+
+
+# IPython's line magics that delete names. Without -f, `%reset` and `%reset_selective` ask for a
+# confirmation that a notebook's kernel cannot get (Jupyter fails the cell): they delete nothing.
+_DELETING_MAGIC = re.compile(r"^\s*%(reset|reset_selective|xdel)\b(.*)$")
+
+
+def _magic_deletion(number: int, line: str) -> Deletion | None:
+    match = _DELETING_MAGIC.match(line)
+    if not match:
+        return None
+    magic, words = match.group(1), match.group(2).split()
+    flags = {w for w in words if w.startswith("-")}
+    rest = [w for w in words if not w.startswith("-")]
+    text = line.strip()
+    if magic == "xdel":
+        return Deletion(number, text, names=frozenset(rest[:1])) if rest else None
+    if "-f" not in flags:
+        return None
+    if magic == "reset":
+        # `%reset -f in|out|dhist|array` flushes histories, not the namespace
+        return Deletion(number, text, everything=True) if not rest else None
+    return Deletion(number, text, pattern=rest[0]) if rest else None
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """Where a name was defined last, and the later line that deleted it."""
+
+    unit: int
+    line: int
+    by: int                  # the unit holding the deletion
+    deletion: Deletion
+
+
 @dataclass
 class Defined:
     """The names one unit binds at top level (functions, classes, assignments, imports, inside
@@ -38,6 +96,8 @@ class Defined:
     methods: dict[str, str] = field(default_factory=dict)    # method name -> "Class.method"
     main_only: set[str] = field(default_factory=set)         # bound only under `if __name__ == "__main__":`
     assigned: dict[str, int] = field(default_factory=dict)   # name -> line, when its last binding is `name = ...`
+    bound: dict[str, int] = field(default_factory=dict)      # name -> line of its last top-level binding
+    deletions: list[Deletion] = field(default_factory=list)  # top-level `del`, `%reset -f`... in line order
 
 
 def defined(source: str) -> Defined:
@@ -55,6 +115,9 @@ def defined(source: str) -> Defined:
             found.names.add(match.group(1) or match.group(2))
         return found
     _collect(tree.body, found)
+    magics = [d for d in (_magic_deletion(n, line) for n, line in enumerate(source.split("\n"), 1)) if d]
+    if magics:
+        found.deletions = sorted(found.deletions + magics, key=lambda d: d.line)
     guarded, outside = Defined(), Defined()
     _collect([n for node in tree.body if isinstance(node, ast.If) and _is_main_guard(node.test) for n in node.body],
              guarded)
@@ -81,7 +144,7 @@ def _parse(source: str) -> ast.Module | None:
     if lines and lines[0].lstrip().startswith("%%"):
         if _FOREIGN_CELL_MAGICS.match(lines[0].strip()):
             return None
-        lines = lines[1:]
+        lines = ["pass"] + lines[1:]          # the body keeps its line numbers
     plain = ["pass" if _MAGIC_LINE.match(line) and not line[:1].isspace() else
              (re.match(r"\s*", line).group(0) + "pass" if _MAGIC_LINE.match(line) else line) for line in lines]
     try:
@@ -90,13 +153,18 @@ def _parse(source: str) -> ast.Module | None:
         return None
 
 
+def _bind(found: Defined, node: ast.stmt, name: str) -> None:
+    found.names.add(name)
+    found.bound[name] = node.lineno
+
+
 def _collect(body: list[ast.stmt], found: Defined) -> None:
     for node in body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            found.names.add(node.name)
+            _bind(found, node, node.name)
             found.assigned.pop(node.name, None)
         elif isinstance(node, ast.ClassDef):
-            found.names.add(node.name)
+            _bind(found, node, node.name)
             found.assigned.pop(node.name, None)
             for item in node.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -106,23 +174,27 @@ def _collect(body: list[ast.stmt], found: Defined) -> None:
             for target in targets:
                 for name in ast.walk(target):
                     if isinstance(name, ast.Name):
-                        found.names.add(name.id)
+                        _bind(found, node, name.id)
                         found.assigned[name.id] = node.lineno
+        elif isinstance(node, ast.Delete):
+            names = frozenset(t.id for t in node.targets if isinstance(t, ast.Name))
+            if names:
+                found.deletions.append(Deletion(node.lineno, "del " + ", ".join(sorted(names)), names=names))
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 if alias.name != "*":
-                    found.names.add(alias.asname or alias.name.split(".")[0])
+                    _bind(found, node, alias.asname or alias.name.split(".")[0])
         else:
             if isinstance(node, (ast.For, ast.AsyncFor)):
                 for name in ast.walk(node.target):
                     if isinstance(name, ast.Name):
-                        found.names.add(name.id)
+                        _bind(found, node, name.id)
             if isinstance(node, (ast.With, ast.AsyncWith)):
                 for item in node.items:
                     if item.optional_vars is not None:
                         for name in ast.walk(item.optional_vars):
                             if isinstance(name, ast.Name):
-                                found.names.add(name.id)
+                                _bind(found, node, name.id)
             for block in ("body", "orelse", "finalbody"):
                 inner = getattr(node, block, None)
                 if isinstance(inner, list):
@@ -130,7 +202,7 @@ def _collect(body: list[ast.stmt], found: Defined) -> None:
             for handler in getattr(node, "handlers", []) or []:
                 _collect(handler.body, found)
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.NamedExpr):
-                found.names.add(node.value.target.id)
+                _bind(found, node, node.value.target.id)
 
 
 BUDGET = 2 * 2**20      # characters of one submission's source read here in all (the grader's own CPU)
@@ -172,6 +244,27 @@ class Definitions:
         if not where or name not in self.of(where[-1]).assigned:
             return None
         return where[-1], self.of(where[-1]).assigned[name]
+
+    def deleted(self, name: str, before: int | None = None,
+                ran: Callable[[int, Deletion], bool] = lambda unit, deletion: True) -> Deleted | None:
+        """The line that deleted `name` after its last definition, in the units before `before` (all
+        when None), when one did; `ran(unit, deletion)` says whether that line was reached (a cell
+        that failed above it deleted nothing)."""
+        found: Deleted | None = None
+        defined_at: tuple[int, int] | None = None
+        for unit in sorted(self.sources):
+            if before is not None and unit >= before:
+                break
+            of = self.of(unit)
+            events = [(d.line, d) for d in of.deletions if d.deletes(name) and ran(unit, d)]
+            if name in of.bound:
+                events.append((of.bound[name], None))
+            for line, deletion in sorted(events, key=lambda e: (e[0], e[1] is not None)):
+                if deletion is None:
+                    defined_at, found = (unit, line), None
+                elif defined_at is not None and found is None:
+                    found = Deleted(defined_at[0], defined_at[1], unit, deletion)
+        return found
 
     def main_only(self, name: str) -> bool:
         """Whether every unit that binds `name` binds it only under `if __name__ == "__main__":`."""

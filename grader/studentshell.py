@@ -176,10 +176,12 @@ class Shell:
         self.base_hooks: dict[str, int] = {}
         self.ip.system = self.ip.system_raw = self.ip.system_piped = self._escape
         self.ip.getoutput = self._escape
+        # `%pip` too: IPython's runs `{sys.executable} -m pip`, and that command, the grader's own
+        # interpreter's path, is not what the student wrote.
         for magic in ("bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "python3", "pypy",
-                      "conda", "mamba", "micromamba", "uv"):
+                      "pip", "conda", "mamba", "micromamba", "uv"):
             kind = "cell" if magic in ("bash", "sh", "script", "perl", "ruby", "python2", "python3", "pypy") else "line"
-            self.ip.register_magic_function(self._escape_magic(magic), magic_kind=kind, magic_name=magic)
+            self.ip.register_magic_function(self._escape_magic(magic, kind), magic_kind=kind, magic_name=magic)
         # Plots are drawn by the Agg backend whatever the notebook asks for; %matplotlib must not
         # fail where no GUI exists.
         self.ip.register_magic_function(lambda line="": None, magic_kind="line", magic_name="matplotlib")
@@ -194,6 +196,7 @@ class Shell:
         except Exception:  # noqa: BLE001 - an IPython without it: %store is simply unknown
             pass
         self.ip.ask_exit = lambda: None
+        self._kernel_exit()
         if not any(isinstance(finder, TextProgressBars) for finder in sys.meta_path):
             sys.meta_path.insert(0, TextProgressBars())
         # Removed from IPython.display in IPython 8 and still in many course notebooks' first cell;
@@ -213,6 +216,20 @@ class Shell:
             return shown(*args, **kwargs)
         self.ip.showtraceback = show_noted
         self.base_hooks = self._hook_counts()
+
+    def _kernel_exit(self) -> None:
+        """`exit`/`quit` as ipykernel defines them: they take an optional `keep_kernel` (students
+        write `exit(0)` or `quit(1)` as in a script) and end no cell. The terminal IPython's take no
+        argument, and `exit(0)` failed its cell with a TypeError about `ExitAutocall` that Jupyter
+        never shows. `%reset` makes the namespace again from `exiter`, so the kernel's stays."""
+        from IPython.core.autocall import ExitAutocall
+
+        class KernelExit(ExitAutocall):
+            def __call__(self, keep_kernel=False):
+                self._ip.ask_exit()
+
+        self.ip.exiter = KernelExit(self.ip)
+        self.ip.user_ns["exit"] = self.ip.user_ns["quit"] = self.ip.exiter
 
     def _count_cell_magics(self) -> None:
         """Know when a cell magic (`%%time`, a notebook's own) is running the cell's body."""
@@ -239,9 +256,13 @@ class Shell:
         self.escapes.append(_short(str(cmd), 200))
         return None
 
-    def _escape_magic(self, name):
+    def _escape_magic(self, name: str, kind: str):
+        """A magic that runs a shell or a package manager: recorded as the student wrote it
+        (`%pip install numpy`, `%%bash`), not run."""
+        prefix = "%%" if kind == "cell" else "%"
+
         def magic(line="", cell=None):
-            self.escapes.append(_short(f"%%{name} {line}".strip(), 200))
+            self.escapes.append(_short(f"{prefix}{name} {line}".strip(), 200))
         return magic
 
     def _pylab(self, line=""):

@@ -612,7 +612,7 @@ def _set_limits(limits: dict) -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    """`Type: message` (jobwire.describe); when the error is the sandbox's refusal (EPERM), the
+    """`Type: message` (jobwire.describe); when the error is the sandbox's refusal (EPERM, EROFS), the
     message says so, since "Operation not permitted" alone reads like the student's own bug."""
     text = jobwire.describe(exc)
     if _refused_by_sandbox(exc):
@@ -625,15 +625,20 @@ SANDBOX_REFUSED = ("the grading sandbox does not allow this operation (it blocks
                    "namespaces and mounts, and anything outside the submission's own files and processes)")
 
 
+REFUSALS = (errno.EPERM, errno.EROFS)
+
+
 def _refused_by_sandbox(exc: BaseException) -> bool:
     """Whether `exc`, or an exception it was raised from or while handling, is an OSError with
     EPERM: what every call the kernel filter denies returns, and what the sandbox's other walls
-    (another uid's processes, files outside scratch) answer too."""
+    (another uid's processes, files outside scratch) answer too; or with EROFS: the sandbox's
+    read-only mounts (a process pool's semaphores in /dev/shm, a file written outside scratch),
+    which a student's own machine answers with EACCES or not at all."""
     seen = 0
     current = exc
     try:
         while current is not None and seen < 8:
-            if isinstance(current, OSError) and BaseException.__getattribute__(current, "errno") == errno.EPERM:
+            if isinstance(current, OSError) and BaseException.__getattribute__(current, "errno") in REFUSALS:
                 return True
             current = (BaseException.__getattribute__(current, "__cause__")
                        or BaseException.__getattribute__(current, "__context__"))

@@ -18,6 +18,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CAROL = (HERE.parent.parent / "submissions" / "carol_module.py").read_text()
+# A correct solution as students write it (loops, helpers, jupytext percent cells): its own twin.
+STUDENT = (HERE / "modules" / "student_loops.py").read_text(encoding="utf-8")
 # A 1×1 PNG: what an executed notebook's image outputs look like (their content is never read).
 PNG = base64.b64encode(bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -218,6 +220,44 @@ def clipping() -> dict:
     return v4([code(p) for p in chunks(CAROL)] + [code(CLIPPED)], KERNEL)
 
 
+def student_habits() -> dict:
+    """Everything a student leaves in a working notebook, around the loops solution's own cells:
+    every %matplotlib, seaborn (not in the graded environment), %pip / !nvidia-smi, helpers written
+    with %%writefile and %%writefile -a then imported, CRLF and tab indentation, %store / %who /
+    %precision / %xmode / %%prun, display-only cell magics, input(), a torch import, non-ASCII
+    names, `raise SystemExit`, `exit(0)`, the student's own passing asserts. Jupyter (nbclient)
+    fails the same four cells, plus %matplotlib widget where ipympl is missing."""
+    parts = [p.strip() + "\n" for p in STUDENT.split("# %%")[2:]]
+    cells = [markdown("# HW3 — RNNs"),
+             code("%matplotlib widget"), code("%matplotlib inline\n%config InlineBackend.figure_format = 'retina'"),
+             code("%load_ext autoreload\n%autoreload 2"),
+             code("import seaborn as sns\nsns.set_theme()"),
+             code("%pip install numpy\n!nvidia-smi\n%env OMP_NUM_THREADS=1"),
+             code("%%writefile rnn_helpers.py\n" + parts[0]),
+             code("%%writefile -a rnn_helpers.py\n\ndef sigmoid_prime(z):\n    s = sigmoid(z)\n    return s * (1 - s)\n"),
+             code("from rnn_helpers import *\nimport rnn_helpers")]
+    cells += [code(p.replace("\n", "\r\n") if i == 1 else p.replace("    ", "\t") if i == 2 else p)
+              for i, p in enumerate(parts[1:], 1)]
+    cells += [code("Ts = range(1, 30)\nrng = np.random.default_rng(0)\nnorms = [np.linalg.norm(bptt_grad(np.eye(3) * 0.9, "
+                   "np.ones((3, 2)), rng.normal(size=(T, 2)), np.zeros(3), rng.normal(size=(T, 3)))) for T in Ts]\n"
+                   "plt.style.use('seaborn-v0_8')\nfig, ax = plt.subplots()\nax.semilogy(Ts, norms)\nfig.show()\n"
+                   "plt.savefig('norms.png')\nplt.show()"),
+              code("%store W_30\n%who\n%precision 3\n%xmode Minimal"),
+              code("%%prun -q\nbptt_terms(np.eye(2), np.ones((2, 1)), np.ones((3, 1)), np.zeros(2), np.ones((3, 2)))"),
+              code("%%html\n<b>done</b>"), code("%%latex\n$W^{30}$"),
+              code("T = int(input('T? '))"),
+              code("import torch\nW_t = torch.tensor(W_30)"),
+              code("σ = sigmoid\nΔ = 1e-6\ndef 数值导数(f, x):\n    return (f(x + Δ) - f(x - Δ)) / (2 * Δ)\n"
+                   "assert abs(数值导数(σ, 0.0) - 0.25) < 1e-6"),
+              code("assert gradient_regime(np.eye(2) * 0.5) == 'vanishing'"),
+              code("raise SystemExit('done')"), code("exit(0)")]
+    metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+                "language_info": {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                                  "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                                  "pygments_lexer": "ipython3", "version": "3.12.3"}}
+    return v4(cells, metadata)
+
+
 CORPUS = {
     # name: (notebook, plain module equivalent, score, cells that must fail)
     "colab_plots": (colab, CAROL, 100.0, ["google"]),
@@ -230,6 +270,7 @@ CORPUS = {
     "complex_eig": (complex_eig, with_override(EIG_POWER), 100.0, []),
     "run_script": (run_script, CAROL, 100.0, []),
     "clipping": (clipping, with_override(CLIPPED), None, []),
+    "student_habits": (student_habits, STUDENT, 100.0, ["seaborn", "input()", "torch", "SystemExit"]),
 }
 
 
@@ -240,6 +281,8 @@ def main() -> None:
         (HERE / f"{name}.ipynb").write_text(json.dumps(make(), indent=1, ensure_ascii=False) + "\n")
         if module == CAROL:         # the twin is carol's module itself: named, not copied
             twin = "../../submissions/carol_module.py"
+        elif module == STUDENT:     # the loops solution is its own twin (a jupytext percent module)
+            twin = "modules/student_loops.py"
         else:
             twin = f"modules/{name}.py"
             (HERE / twin).write_text(module)

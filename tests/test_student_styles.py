@@ -1,0 +1,239 @@
+"""Notebooks as students really write them, graded as Jupyter runs them and explained in the
+student's terms.
+
+The solution is `tests/notebooks/modules/student_loops.py`: a correct HW3 written the way students
+write it (loops, a `forward` helper, `sigmoid` in the first cell), in jupytext's percent format, so
+that its `# %%` cells are the notebook's cells. Each test wraps it in one habit (a cell that calls
+`exit(0)`, a `del` or `%reset -f` left in, ...) whose outcome was first measured by running the same
+notebook with nbclient and ipykernel (what Jupyter's Restart & Run All does): the grade must be
+what Jupyter leaves defined, and the report must say why a name is gone.
+"""
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from grader import caseset, selfcheck
+from grader.results import CellStatus
+
+from conftest import ROOT
+
+SOLUTION = (ROOT / "tests" / "notebooks" / "modules" / "student_loops.py").read_text(encoding="utf-8")
+CELLS = [part.strip() + "\n" for part in SOLUTION.split("# %%")[2:]]     # [0] is the markdown header
+FULL = 100.0
+
+
+def notebook(tmp_path, cells: list[str], name: str = "hw3.ipynb"):
+    """The student's cells saved by Jupyter (nbformat 4.5, cell ids, a Python 3 kernel)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3 (ipykernel)"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# HW3")] + [nbformat.v4.new_code_cell(c) for c in cells]
+    path = tmp_path / name
+    nbformat.write(nb, str(path))
+    return path
+
+
+def module(tmp_path, source: str, name: str = "hw3.py"):
+    path = tmp_path / name
+    path.write_text(source, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def public_cases(config):
+    return caseset.build(config.load_assignment(), None).only("public")
+
+
+def graded_and_checked(session, public_cases, path):
+    """The same hand-in graded (sandboxed, hidden cases) and self-checked (public cases)."""
+    return session.grade(path), selfcheck.check_file(path, public_cases)
+
+
+def failed_cells(result):
+    return [(c.index, c.error) for c in result.cells if c.status != CellStatus.OK]
+
+
+def messages(result, qid):
+    """The distinct messages of a question's failed public cases."""
+    question = next(q for q in result.questions if q.id == qid)
+    return sorted({c.message for c in question.cases if c.visibility == "public" and c.status != "passed"})
+
+
+def test_the_solution_is_correct_as_a_notebook_and_as_a_module(session, tmp_path):
+    assert session.grade(notebook(tmp_path, CELLS)).score == FULL
+    assert session.grade(module(tmp_path, SOLUTION)).score == FULL
+
+
+# ------------------------------------------------------------------------------- exit() and quit()
+
+@pytest.mark.parametrize("call", ["exit(0)", "quit(1)", "exit(keep_kernel=True)", "print('done')\nexit('bye')"])
+def test_exit_with_an_argument_ends_nothing_as_in_jupyter(session, public_cases, tmp_path, call):
+    """ipykernel's `exit`/`quit` take an optional argument (`keep_kernel`) and end no cell; the
+    terminal IPython's take none, and the cell failed with a TypeError about `ExitAutocall`."""
+    path = notebook(tmp_path, CELLS[:4] + [call] + CELLS[4:])
+    for result in graded_and_checked(session, public_cases, path):
+        assert failed_cells(result) == []
+        assert result.score == FULL
+
+
+# ------------------------------------------------------------------- names deleted after their cell
+# A `del`, `%xdel`, `%reset -f` or `%reset_selective -f` left in a notebook deletes names as Jupyter
+# runs it (nbclient: the same scores); the student reads a definition a few cells up, so the report
+# must name the line that deleted it.
+
+def test_a_graded_value_deleted_later_names_the_deleting_line(session, public_cases, tmp_path):
+    path = notebook(tmp_path, CELLS + ["print(W_30)\ndel W_30   # free memory"])
+    for result in graded_and_checked(session, public_cases, path):
+        assert result.score == result.max_score - next(q.max_score for q in result.questions if q.id == "2c")
+        [message] = messages(result, "2c")
+        assert "`W_30` is defined in cell 5, but cell 9 deletes it (line 2: `del W_30`)" in message, message
+
+
+@pytest.mark.parametrize("line", ["%reset -f", "%reset -s -f", "%reset_selective -f _30$", "%xdel W_30"])
+def test_a_magic_that_deletes_names_is_named(session, tmp_path, line):
+    result = session.grade(notebook(tmp_path, CELLS + [line]))
+    [message] = messages(result, "2c")
+    assert f"cell 9 deletes it (line 1: `{line}`)" in message, message
+
+
+def test_reset_in_the_middle_explains_the_name_errors_below_it(session, public_cases, tmp_path):
+    """`%reset -f` after cell 3 deletes numpy and the helpers: the NameErrors below it, in a cell and
+    in a graded call, name the reset rather than leave the student to find it."""
+    path = notebook(tmp_path, CELLS[:3] + ["%reset -f"] + CELLS[3:])
+    for result in graded_and_checked(session, public_cases, path):
+        [(index, error)] = failed_cells(result)
+        assert "NameError: name 'np' is not defined (`np` is defined in cell 1, but cell 4 deletes it " \
+               "(line 1: `%reset -f`) before this runs" in error, error
+        [message] = messages(result, "2a")
+        assert "name 'forward' is not defined (`forward` is defined in cell 3, but cell 4 deletes it" in message
+
+
+def test_a_module_that_deletes_a_graded_name_says_where(session, tmp_path):
+    source = SOLUTION + "\n# %%\nprint(W_30)\ndel W_30\n"
+    result = session.grade(module(tmp_path, source))
+    [message] = messages(result, "2c")
+    assert "`W_30` is defined at line" in message and "the module deletes it at line" in message, message
+
+
+def test_reset_without_f_deletes_nothing_and_is_not_blamed(session, tmp_path):
+    """Without -f, `%reset` asks for a confirmation that nobody gives while grading: nothing is
+    deleted, and no message blames it (nbclient's kernel, which has no stdin, resets anyway)."""
+    result = session.grade(notebook(tmp_path, CELLS + ["%reset", "del gradient_regime"]))
+    assert [q.id for q in result.questions if q.score < q.max_score] == ["2c-regime"]
+    [message] = messages(result, "2c-regime")
+    assert "cell 10 deletes it (line 1: `del gradient_regime`)" in message
+
+
+# ------------------------------------------------- characters pasted from a PDF or typed full-width
+# Code copied from the homework's PDF or a web page brings typographic quotes, minus signs and
+# non-breaking spaces; a Chinese input method left in full-width mode types （）， and ＝. Python
+# (and so Jupyter) refuses the cell with "invalid character"; the report says what the character
+# is and what to type instead.
+
+@pytest.mark.parametrize("good, bad, words", [
+    ('return "preserved"', "return \u201cpreserved\u201d",
+     'a typographic quote, as pasted from a PDF or a word processor: type it again as `"`'),
+    ('return "preserved"', "return\u00a0'preserved'", "an invisible space character"),
+    ("r = max(abs(", "r = max\uff08abs(", "a full-width character, as an input method types it: switch the input "
+                                         "method to half-width (English) and type it again as `(`"),
+    ("abs(r - 1)", "abs(r \u2212 1)", "a typographic symbol, as pasted from a PDF or a word processor: type it "
+                                      "again as `-`"),
+])
+def test_a_pasted_or_full_width_character_is_named(session, public_cases, tmp_path, good, bad, words):
+    cell = CELLS[5].replace(good, bad)
+    assert cell != CELLS[5]
+    path = notebook(tmp_path, CELLS[:5] + [cell] + CELLS[6:])
+    for result in graded_and_checked(session, public_cases, path):
+        [(index, error)] = failed_cells(result)
+        assert index == 6 and "SyntaxError: invalid" in error and words in error, error
+    result = session.grade(module(tmp_path, SOLUTION.replace(CELLS[5], cell)))
+    assert words in result.cells[0].error
+
+
+def test_the_new_explanations_are_translated(session, tmp_path):
+    """Names, cells, lines and the student's own code are kept; the sentence around them is Chinese."""
+    from grader.i18n import translate_message, translations
+
+    zh = translations("zh_CN")
+    cell = CELLS[5].replace("r = max(abs(", "r = max\uff08abs(")
+    result = session.grade(notebook(tmp_path, CELLS[:5] + [cell] + CELLS[6:] + ["del W_30"]))
+    error = translate_message(failed_cells(result)[0][1], zh)
+    assert "请把输入法切换到半角（英文）后重新输入为 `(`" in error and "U+FF08" in error, error
+    [message] = messages(result, "2c")
+    assert "`W_30` 在单元格 5 中定义，但单元格 9 删除了它（第 1 行：`del W_30`）" in translate_message(message, zh)
+
+
+# ------------------------------------------------------------------------------ kernel metadata
+
+@pytest.mark.parametrize("kernelspec, note", [
+    ({"name": "hw3env", "display_name": "Python (hw3)"}, None),
+    ({"name": "conda-env-dl-py", "display_name": "Python [conda env:dl]"}, None),
+    ({"name": "venv", "display_name": "venv"}, "the notebook's kernel (`venv`) names no language; it was run as Python"),
+])
+def test_a_kernel_named_by_the_student_without_a_language_is_run_as_python(session, tmp_path, kernelspec, note):
+    """A kernel installed under the student's own name (`ipykernel install --name hw3env`), saved
+    without its language: the notebook was refused as 'a hw3env notebook' and got no grade."""
+    path = notebook(tmp_path, CELLS)
+    nb = nbformat.read(str(path), as_version=4)
+    nb.metadata = {"kernelspec": kernelspec}
+    nbformat.write(nb, str(path))
+    result = session.grade(path)
+    assert result.status == "graded" and result.score == FULL
+    notes = [p.message for p in result.problems if p.code == "no-kernelspec"]
+    assert notes == ([note] if note else [])
+
+
+# ------------------------------------------------------------------------- installs in the notebook
+
+def test_pip_and_conda_magics_are_named_as_the_student_wrote_them(session, public_cases, tmp_path):
+    """`%pip install` is IPython's `{sys.executable} -m pip install`: the report named the grader's
+    own interpreter's path, not the student's line; `%conda` was shown as a cell magic (`%%conda`)."""
+    import sys
+
+    path = notebook(tmp_path, ["%pip install -q numpy\n%conda install -y scipy\n!pip install matplotlib"] + CELLS)
+    for result in graded_and_checked(session, public_cases, path):
+        assert result.score == FULL and failed_cells(result) == []
+        [message] = [p.message for p in result.problems if p.code == "shell-escape-not-run"]
+        assert message == ("shell commands are not run by the grader: %pip install -q numpy; "
+                           "%conda install -y scipy; pip install matplotlib")
+        assert sys.executable not in result.output
+
+
+# -------------------------------------------------------------------------------- process pools
+
+def test_a_process_pool_refused_by_the_sandbox_says_so(session, tmp_path):
+    """A process pool needs POSIX semaphores in /dev/shm, which the bubblewrap sandbox keeps
+    read-only: the cell failed with 'OSError: [Errno 30] Read-only file system' alone, which reads
+    like the student's bug (Jupyter runs it). The rlimits fallback shares the host's /dev/shm, and
+    the pool runs."""
+    pool = ("from concurrent.futures import ProcessPoolExecutor\nwith ProcessPoolExecutor(2) as ex:\n"
+            "    print(list(ex.map(abs, [-1, 2])))")
+    result = session.grade(notebook(tmp_path, CELLS + [pool]))
+    assert result.score == FULL
+    if result.isolation == "bwrap":
+        [(index, error)] = failed_cells(result)
+        assert "Read-only file system" in error and "the grading sandbox does not allow this operation" in error
+    else:
+        assert failed_cells(result) == []
+
+
+def test_only_top_level_deletions_of_names_count():
+    """What the source reading takes for a deletion: a `del` of a name at top level (in an `if` or
+    a `try` too), `%xdel`, `%reset -f` (not `-f in`, which flushes the input history), and what
+    `%reset_selective -f` searches out. A `del` in a function, of an item or an attribute, and a
+    definition below the deletion leave the name defined."""
+    from grader.names import Definitions
+
+    defs = Definitions({
+        0: "W_30 = 1\nf = 2\ng = 3\nh = 4\nk = 5\nm = 6",
+        1: "def tidy():\n    del W_30\nd = {}\ndel d['x']\nif True:\n    del f",
+        2: "%reset -f in\n%reset_selective -f ^g$\n%xdel h",
+        3: "%%time\ntry:\n    del k\nexcept NameError:\n    pass\nk = 7\ndel m",
+    })
+    found = {name: defs.deleted(name) for name in ("W_30", "f", "g", "h", "k", "m", "d")}
+    assert found["W_30"] is None and found["k"] is None and found["d"] is None
+    assert (found["f"].by, found["f"].deletion.line, found["f"].deletion.text) == (1, 6, "del f")
+    assert (found["g"].by, found["g"].deletion.text) == (2, "%reset_selective -f ^g$")
+    assert (found["h"].by, found["h"].deletion.text) == (2, "%xdel h")
+    assert (found["m"].unit, found["m"].by, found["m"].deletion.line) == (0, 3, 7)
+    assert defs.deleted("m", before=3) is None
