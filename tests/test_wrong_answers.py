@@ -248,3 +248,32 @@ def test_a_cases_file_without_variant_numbers_still_names_mistakes(public_sessio
                 continue
             named.update(diagnose(question, case, wrong))
     assert {"elementwise-power", "off-by-one-power"} <= named
+
+
+NEAR_ONE = [
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    rho = np.max(np.abs(np.linalg.eigvals(W)))
+    if np.isclose(rho, 1):                           # numpy's default tolerance: 1e-5, not 1e-9
+        return "preserved"
+    return "vanishing" if rho < 1 else "exploding"
+''', name="isclose"),
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    rho = np.max(np.abs(np.linalg.eigvals(W)))
+    if round(rho, 4) == 1:                           # "equal to 1" after rounding to 4 decimals
+        return "preserved"
+    return "vanishing" if rho < 1 else "exploding"
+''', name="rounded-to-4-decimals"),
+]
+
+
+@pytest.mark.parametrize("mutant", NEAR_ONE, ids=lambda m: m.name)
+def test_a_loose_test_of_rho_equal_to_one_fails_a_public_and_a_hidden_case(session, tmp_path, mutant):
+    """`np.isclose(ρ, 1)` (or ρ rounded) calls a spectral radius of 1 ± 5e-6 "preserved"; the contract
+    says within 1e-9. Every case of ρ = 1 is passed by it, so the cases must hold a radius just off 1."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(mutant))
+    question = by_id(session.grade(path))["2c-regime"]
+    failed = {c.visibility for c in question.cases if c.status != "passed"}
+    assert failed == {"public", "hidden"}, [(c.label, c.status) for c in question.cases]

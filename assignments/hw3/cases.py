@@ -6,7 +6,7 @@ that separate right from almost-right: n = 1, d = 1, T = 1; saturated sigmoids (
 with unsaturated rows so that a mathematically correct but naive σ′ still passes); long sequences
 whose early terms vanish, and long sequences whose early steps still matter (so that BPTT truncated
 after 10 or 20 steps fails); non-symmetric matrices; complex-conjugate and negative eigenvalues;
-p = 0 and p = 1; spectral radius exactly 1; forget gates all 1 and all near 0; gradients with
+p = 0 and p = 1; spectral radius exactly 1 and just off it (1 ± 5e-6, which np.isclose calls 1); forget gates all 1 and all near 0; gradients with
 entries beyond ±10 (so that clipping shows).
 
 Every family of hidden case that exists for a reason (saturation, n = 1, T = 1, long sequences,
@@ -232,7 +232,9 @@ def regime_public(rng):
             # ρ < 1 < ‖W‖₂: the eigenvalues decide, not the norm or the largest singular value
             CaseInput("non-normal, ρ < 1 < ‖W‖", (np.array([[0.5, 2.0], [0.0, 0.3]]),)),
             # ρ = 1 only up to rounding (eigvals gives 1 ± 1e-15): "preserved" is within 1e-9, not ==
-            CaseInput("non-symmetric, ρ=1", (_from_eigen(rng, [1.0, 0.3, -0.6]),))]
+            CaseInput("non-symmetric, ρ=1", (_from_eigen(rng, [1.0, 0.3, -0.6]),)),
+            # ρ = 1 + 5e-6 is not 1: np.isclose(ρ, 1) (tolerance 1e-5) or ρ rounded to 4 decimals says so
+            CaseInput("ρ = 1.000005, just above 1", (_from_eigen(rng, [1.000005, 0.4]),))]
 
 
 def regime_hidden(rng):
@@ -249,7 +251,9 @@ def regime_hidden(rng):
             CaseInput("eigenvalues 1.001, 0.2", (_from_eigen(rng, [1.001, 0.2]),)),
             CaseInput("eigenvalues 0.999, -0.2", (_from_eigen(rng, [0.999, -0.2]),)),
             CaseInput("random 4×4 large", (_normal(rng, 4, 4, scale=2.0),)),
-            CaseInput("non-normal, ρ < 1 < ‖W‖", (np.array([[0.2, 0.0], [3.0, -0.4]]),))]
+            CaseInput("non-normal, ρ < 1 < ‖W‖", (np.array([[0.2, 0.0], [3.0, -0.4]]),)),
+            CaseInput("ρ = 0.999995, negative", (_from_eigen(rng, [-0.999995, 0.5]),)),
+            CaseInput("complex |λ| = 1.000005", (_rotation(0.9, 1.000005),))]
 
 
 # ------------------------------------------------------------------------------------ 3: LSTM
