@@ -64,13 +64,17 @@ def _variant(question: Question, case: Case, number: int, memo: dict) -> tuple[b
 
 
 def consistent_variants(question: Question, cases: list[tuple[Case, bool]], matched: dict[str, list[int]],
-                        memo: dict | None = None) -> set[int]:
+                        memo: dict | None = None, answered_wrong: frozenset[str] | set[str] = frozenset()
+                        ) -> set[int]:
     """Of the variants matched on some failed case (`matched`: case uid -> variant numbers), those the
     student's other answers do not contradict.
 
     A diagnosis claims that the student computes what the variant computes. A case the student got
     right where the variant is wrong (`cases`: each case of the question with whether it passed)
-    says otherwise. For an answer of few possible values (a label) one such case is enough: a match
+    says otherwise; so does a wrong value (`answered_wrong`: the uids of the failed cases that came
+    back as a value) that no variant of the same mistake gives where this one tells something: the
+    identity on a single step (t − k = 1) is not "the identity regardless of the gates" when the
+    longer chains are products of gates, wrong in another way. For an answer of few possible values (a label) one such case is enough: a match
     there is as likely a coincidence as not. For numbers a match within the tolerance is strong
     evidence, and a student who holds a misconception may still get an edge case right by treating
     it apart (p = 0 as the identity): the variant is kept unless the cases it is contradicted on
@@ -89,10 +93,18 @@ def consistent_variants(question: Question, cases: list[tuple[Case, bool]], matc
         if question.mistakes[number].matches is not None:
             kept.add(number)
             continue
-        against = sum(1 for case, passed in cases if passed and _variant(question, case, number, memo)[0])
+        mid = question.mistakes[number].id
+        against = sum(1 for case, passed in cases
+                      if (passed or (case.uid in answered_wrong and not _names(question, matched.get(case.uid, ()), mid)))
+                      and _variant(question, case, number, memo)[0])
         if (against == 0) if few else (against <= count):
             kept.add(number)
     return kept
+
+
+def _names(question: Question, numbers, mistake_id: str) -> bool:
+    """Whether one of the variants at `numbers` is a way of making the mistake `mistake_id`."""
+    return any(question.mistakes[n].id == mistake_id for n in numbers)
 
 
 def _telling_wrong_answer(question: Question, case: Case, mistake) -> tuple[bool, Any]:

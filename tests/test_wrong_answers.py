@@ -64,6 +64,16 @@ def matrix_power_eig(M, p):
            name="tanh-prime-at-C-t"),
     Mutant("3c-cell", "", CELL % {"dh": "o_prev * (1 - np.tanh(c_prev) ** 2)", "sign": "-"},
            name="gate-paths-subtracted"),
+    # ---------------------------------------------------------------- 3(c) carousel: the identity on
+    # t − k = 1 only (the first step skipped), a product of the gates everywhere else: it is wrong
+    # where "the identity regardless of the gates" is wrong too, but with other values
+    Mutant("3c-carousel", "", '''
+def cell_state_gradient(fs):
+    J = np.eye(fs.shape[1])
+    for f in fs[1:]:                                 # the first step skipped
+        J = np.diag(f) @ J
+    return J
+''', name="first-step-skipped"),
 ]
 
 
