@@ -105,6 +105,7 @@ MESSAGES = (
     N_("{count} name(s) missing"),
     N_("{count} name(s) that do not belong"),
     N_("{count} name(s) missing, {more} name(s) that do not belong"),
+    N_("Not names of this answer: {names} (its names are {known})."),
     N_("expected a set of names"),
     N_("expected a string, got {type}"),
     N_("expected a dict with keys {keys}, got {type}"),

@@ -220,7 +220,9 @@ class LabelKind(Kind):
 
 
 class NameSetKind(Kind):
-    """A set (or list/tuple) of strings, compared as a set."""
+    """A set (or list/tuple) of strings, compared as a set of labels: without case or surrounding
+    blanks. The question's `keys`, when given, are the names an answer is drawn from (3(b): the
+    gate names), so that a name outside them is told as such rather than as a wrong choice."""
 
     name = NAME_SET
 
@@ -236,7 +238,7 @@ class NameSetKind(Kind):
     def compare(self, expected: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()) -> Verdict:
         if not isinstance(got, (set, frozenset, list, tuple)) or not all(isinstance(x, str) for x in got):
             return Verdict(ERROR, "expected a set of names")
-        got_set, want = {x.strip() for x in got}, set(expected)
+        got_set, want = {_name(x) for x in got}, {_name(x) for x in expected}
         if got_set == want:
             return Verdict(PASSED)
         parts = []
@@ -244,10 +246,21 @@ class NameSetKind(Kind):
             parts.append(f"{len(want - got_set)} name(s) missing")
         if got_set - want:
             parts.append(f"{len(got_set - want)} name(s) that do not belong")
-        return Verdict(FAILED, "The set is not right: " + ", ".join(parts) + ".")
+        lines = ["The set is not right: " + ", ".join(parts) + "."]
+        known = {_name(k) for k in keys}
+        unknown = sorted({x.strip() for x in got if known and _name(x) not in known})
+        if unknown:
+            lines.append(f"Not names of this answer: {', '.join(repr(x) for x in unknown)} "
+                         f"(its names are {', '.join(repr(k) for k in sorted(keys))}).")
+        return Verdict(FAILED, "\n".join(lines))
 
     def _describe(self, value: Any, limit: int) -> str:
         return "{" + ", ".join(repr(x) for x in sorted(value)) + "}"
+
+
+def _name(text: str) -> str:
+    """A name as a name set compares it (as a label: without case or surrounding blanks)."""
+    return text.strip().lower()
 
 
 def _floats(text: str, shape: list[int], count: int):

@@ -287,3 +287,28 @@ def test_a_loose_test_of_rho_equal_to_one_fails_a_public_and_a_hidden_case(sessi
     question = by_id(session.grade(path))["2c-regime"]
     failed = {c.visibility for c in question.cases if c.status != "passed"}
     assert failed == {"public", "hidden"}, [(c.label, c.status) for c in question.cases]
+
+
+@pytest.mark.parametrize("value", ['{"F", "I", "O"}', '["f", "I ", "O"]'])
+def test_the_always_positive_gates_in_capitals_are_right(session, tmp_path, value):
+    """Names are compared as labels are ("Vanishing" is "vanishing"): without case or surrounding
+    blanks. The contract's names are all lower case, so no two of them become one."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant("3b", "", f"ALWAYS_POSITIVE = {value}\n")))
+    question = by_id(session.grade(path))["3b"]
+    assert question.score == question.max_score, question.cases[0].message
+
+
+@pytest.mark.parametrize("value, unknown", [('{"f_t", "i_t", "o_t"}', "'f_t', 'i_t', 'o_t'"),
+                                            ('{"forget", "input", "output"}', "'forget', 'input', 'output'"),
+                                            ('{"f", "i", "o", "C~"}', "'C~'")])
+def test_names_that_are_not_the_contracts_are_named_as_such(session, tmp_path, value, unknown):
+    """'3 name(s) missing, 3 that do not belong' sends a student who knows the answer but spells it
+    f_t back to the mathematics; the message says which names are not names of this answer at all."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant("3b", "", f"ALWAYS_POSITIVE = {value}\n")))
+    question = by_id(session.grade(path))["3b"]
+    assert question.score == 0
+    message = question.cases[0].message
+    assert f"Not names of this answer: {unknown} (its names are " in message, message
+    assert "'c', 'c_tilde', 'f', 'h', 'i', 'o'" in message, message
