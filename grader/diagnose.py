@@ -146,6 +146,8 @@ RELATION_SENTENCES = {
     "scaled": N_("the answer is the right one times {factor}"),
     "transposed": N_("the answer is the transpose of the right one"),
     "keys": N_("only {keys} are wrong; the other entries are right"),
+    "close": N_("the answer is close to the right one: it agrees to about {digits} significant digits, the "
+                "tolerance asks for {needed} (float32 arithmetic or numbers typed with few digits lose them)"),
 }
 
 

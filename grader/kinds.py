@@ -127,8 +127,11 @@ class ArrayKind(Kind):
             return []
         if e.ndim == 2 and g.shape == e.T.shape and self.matches(e.T, g, tol) and not self.matches(e, g, tol):
             return [("transposed", {})]
-        if g.shape != e.shape or e.size < 2 or not np.all(np.isfinite(g)):
+        if g.shape != e.shape or not np.all(np.isfinite(g)):
             return []
+        close = _close(e, g, tol)
+        if close or e.size < 2:
+            return close
         norm = float(np.sum(e * e))
         if norm == 0.0:
             return []
@@ -256,6 +259,30 @@ class NameSetKind(Kind):
 
     def _describe(self, value: Any, limit: int) -> str:
         return "{" + ", ".join(repr(x) for x in sorted(value)) + "}"
+
+
+CLOSE_DIGITS = 3        # a failed answer agreeing to at least this many digits is told how close it is
+
+
+def _close(expected, got, tol: Tolerance) -> list[tuple[str, dict[str, str]]]:
+    """A failed answer within a few digits of the right one (float32 arithmetic, numbers typed with
+    five digits, a factor of 1.00001): how many significant digits agree, measured as the tolerance
+    measures them (relative to each entry, or to atol/rtol of the largest for entries near zero)."""
+    import numpy as np
+
+    if tol.rtol <= 0:
+        return []
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    floor = tol.atol / tol.rtol * scale
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        relative = float(np.max(np.abs(got - expected) / np.maximum(np.abs(expected), floor)))
+    if not (0 < relative <= 10.0 ** -CLOSE_DIGITS):
+        return []
+    digits = int(math.floor(-math.log10(relative) + 1e-9))
+    needed = int(round(-math.log10(tol.rtol)))
+    if digits >= needed:
+        return []
+    return [("close", {"digits": str(digits), "needed": str(needed)})]
 
 
 def _name(text: str) -> str:

@@ -312,3 +312,40 @@ def test_names_that_are_not_the_contracts_are_named_as_such(session, tmp_path, v
     message = question.cases[0].message
     assert f"Not names of this answer: {unknown} (its names are " in message, message
     assert "'c', 'c_tilde', 'f', 'h', 'i', 'o'" in message, message
+
+
+NEAR_MISSES = [
+    Mutant("1b", "", '''
+def bptt_grad(W, U, xs, h0, gs):
+    W, U, xs, h0, gs = (np.asarray(a, dtype=np.float32) for a in (W, U, xs, h0, gs))   # float32 throughout
+    hs = [h0]
+    for x in xs:
+        hs.append(1 / (1 + np.exp(-(W @ hs[-1] + U @ x))))
+    grad = np.zeros_like(W)
+    carry = np.zeros(W.shape[0], dtype=np.float32)
+    for t in range(len(xs), 0, -1):
+        da = (gs[t - 1] + carry) * hs[t] * (1 - hs[t])
+        grad += np.outer(da, hs[t - 1])
+        carry = W.T @ da
+    return grad
+''', name="float32"),
+    Mutant("2b", "", '''
+def matrix_power_eig(M, p):
+    lam, Q = np.linalg.eig(M)
+    return np.real(Q @ np.diag(lam ** p) @ np.linalg.inv(Q)) * 1.00001    # off by 1e-5
+''', name="off-by-1e-5"),
+]
+
+
+@pytest.mark.parametrize("mutant", NEAR_MISSES, ids=lambda m: m.name)
+def test_a_near_miss_fails_and_says_how_close_it_is(session, tmp_path, mutant):
+    """float32 arithmetic (~1e-6 relative after a few steps) or a value off by 1e-5 is not within the
+    tolerance (rtol 1e-6): it fails, and the report says the answer is close, to how many digits, and
+    what loses digits, rather than leaving the student to hunt for a mistake in the formula."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(mutant))
+    question = by_id(session.grade(path))[mutant.qid]
+    assert question.score < question.max_score
+    close = [w for w in question.where if w.startswith("the answer is close to the right one")]
+    assert close, question.where
+    assert all("significant digits, the tolerance asks for 6" in w for w in close), close
