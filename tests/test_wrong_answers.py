@@ -275,13 +275,22 @@ def gradient_regime(W):
         return "preserved"
     return "vanishing" if rho < 1 else "exploding"
 ''', name="rounded-to-4-decimals"),
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    lam = np.abs(np.linalg.eigvals(W))
+    if np.any(np.abs(lam - 1) <= 1e-9):             # one |λ| = 1 taken for "preserved", checked first
+        return "preserved"
+    return "exploding" if np.any(lam > 1) else "vanishing"
+''', name="some-modulus-one-checked-first"),
 ]
 
 
 @pytest.mark.parametrize("mutant", NEAR_ONE, ids=lambda m: m.name)
 def test_a_loose_test_of_rho_equal_to_one_fails_a_public_and_a_hidden_case(session, tmp_path, mutant):
     """`np.isclose(ρ, 1)` (or ρ rounded) calls a spectral radius of 1 ± 5e-6 "preserved"; the contract
-    says within 1e-9. Every case of ρ = 1 is passed by it, so the cases must hold a radius just off 1."""
+    says within 1e-9. Every case of ρ = 1 is passed by it, so the cases must hold a radius just off 1.
+    Likewise "some |λ| = 1" tested before "some |λ| > 1": the cases need an eigenvalue of modulus 1
+    beside a larger one."""
     path = tmp_path / "student.py"
     path.write_text(student_module(mutant))
     question = by_id(session.grade(path))["2c-regime"]

@@ -234,7 +234,9 @@ def regime_public(rng):
             # ρ = 1 only up to rounding (eigvals gives 1 ± 1e-15): "preserved" is within 1e-9, not ==
             CaseInput("non-symmetric, ρ=1", (_from_eigen(rng, [1.0, 0.3, -0.6]),)),
             # ρ = 1 + 5e-6 is not 1: np.isclose(ρ, 1) (tolerance 1e-5) or ρ rounded to 4 decimals says so
-            CaseInput("ρ = 1.000005, just above 1", (_from_eigen(rng, [1.000005, 0.4]),))]
+            CaseInput("ρ = 1.000005, just above 1", (_from_eigen(rng, [1.000005, 0.4]),)),
+            # |λ| = 1 beside a larger |λ|: "some |λ| = 1" tested before "some |λ| > 1" says preserved
+            CaseInput("eigenvalues 1, 1.3", (_from_eigen(rng, [1.0, 1.3]),))]
 
 
 def regime_hidden(rng):
@@ -253,7 +255,9 @@ def regime_hidden(rng):
             CaseInput("random 4×4 large", (_normal(rng, 4, 4, scale=2.0),)),
             CaseInput("non-normal, ρ < 1 < ‖W‖", (np.array([[0.2, 0.0], [3.0, -0.4]]),)),
             CaseInput("ρ = 0.999995, negative", (_from_eigen(rng, [-0.999995, 0.5]),)),
-            CaseInput("complex |λ| = 1.000005", (_rotation(0.9, 1.000005),))]
+            CaseInput("complex |λ| = 1.000005", (_rotation(0.9, 1.000005),)),
+            CaseInput("eigenvalues -1, 0.4, 1.5", (_from_eigen(rng, [-1.0, 0.4, 1.5]),)),
+            CaseInput("complex |λ| = 1 beside 1.2", (_with_complex_pair(rng, 1.0, 1.1, (1.2,)),))]
 
 
 # ------------------------------------------------------------------------------------ 3: LSTM
