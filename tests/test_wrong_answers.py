@@ -221,6 +221,12 @@ def sigmoid_jacobian(W, x):
     D = np.diag(s * (1 - s))
     return D * W if W.shape[0] == W.shape[1] else D @ W    # '*' where '@' belongs (square W only)
 ''', name="elementwise-product-when-square"),
+    Mutant("1a", "", '''
+def sigmoid_jacobian(W, x):
+    s = sigmoid(W @ x)
+    J = np.diag(s * (1 - s)) @ W
+    return float(J[0, 0]) if J.size == 1 else J            # a 1×1 Jacobian returned as a number
+''', name="number-for-1x1"),
 ]
 
 
@@ -229,7 +235,7 @@ def test_the_self_check_shows_a_family_of_wrong_answers_that_the_hidden_cases_fa
                                                                                    mutant):
     """A self-check that passes means no whole family of hidden cases fails later (cases.py): these
     failed hidden cases only (a non-symmetric matrix with ρ = 1 up to rounding; a non-normal one
-    with ρ < 1 < ‖W‖₂; a square W in 1(a))."""
+    with ρ < 1 < ‖W‖₂; a square W in 1(a); n = d = 1 in 1(a), where a number is not a (1, 1) array)."""
     path = tmp_path / "student.py"
     path.write_text(student_module(mutant))
     question = by_id(public_session.grade(path))[mutant.qid]

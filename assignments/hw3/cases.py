@@ -52,7 +52,8 @@ def sigmoid_jacobian_public(rng):
     return [_jacobian_case(rng, 3, 2, "n=3, d=2"), _jacobian_case(rng, 2, 4, "n=2, d=4"),
             _jacobian_case(rng, 1, 3, "n=1, d=3"), _jacobian_case(rng, 4, 3, "saturated rows", saturate=True),
             _jacobian_case(rng, 3, 1, "d=1"),
-            _jacobian_case(rng, 3, 3, "square (n = d)")]   # where diag(σ′) * W broadcasts instead of failing
+            _jacobian_case(rng, 3, 3, "square (n = d)"),   # where diag(σ′) * W broadcasts instead of failing
+            _jacobian_case(rng, 1, 1, "n=1, d=1")]         # a (1, 1) array, not a number
 
 
 def sigmoid_jacobian_hidden(rng):
