@@ -138,6 +138,7 @@ BLOCK_SENTENCES = {
     "eq": N_("only the ({a}, {b}) blocks with {a} − {b} = {m} are wrong"),
     "upper": N_("only the ({a}, {b}) blocks with {a} < {b} are wrong (they should be zero)"),
     "all": N_("every ({a}, {b}) block is wrong"),
+    "lower": N_("every ({a}, {b}) block with {a} ≥ {b} is wrong; those with {a} < {b} are right"),
     "list": N_("the wrong ({a}, {b}) blocks are {blocks}"),
     "one-axis": N_("the wrong {a} are {blocks}"),
 }
@@ -223,7 +224,9 @@ def describe_blocks(names: tuple[str, ...], expected: Any, got: Any, tol, listin
         return BLOCK_SENTENCES["all"].format(a=a, b=b)
     rows, cols = np.indices(bad2.shape)
     lag = rows - cols                                   # a − b with 1-based indices alike
-    for m in range(0, max(bad2.shape)):
+    if np.array_equal(bad2, lag >= 0):
+        return BLOCK_SENTENCES["lower"].format(a=a, b=b)
+    for m in range(1, max(bad2.shape)):
         if np.array_equal(bad2, lag >= m):
             return BLOCK_SENTENCES["ge"].format(a=a, b=b, m=m)
     for m in range(0, max(bad2.shape)):

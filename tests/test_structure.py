@@ -177,7 +177,8 @@ def test_the_instructors_grade_reports_where(session, tmp_path):
 @pytest.mark.parametrize("rule, expected", [
     (lambda a, b: a - b >= 1, "only the (t, k) blocks with t − k ≥ 1 are wrong"),
     # every block that should hold a term (a 2(a) answer wrong in every term, its zeros right)
-    (lambda a, b: a - b >= 0, "only the (t, k) blocks with t − k ≥ 0 are wrong"),
+    # ("only ... with t − k ≥ 0" read as a part of them, where it is all of them)
+    (lambda a, b: a - b >= 0, "every (t, k) block with t ≥ k is wrong; those with t < k are right"),
     (lambda a, b: a - b >= 2, "only the (t, k) blocks with t − k ≥ 2 are wrong"),
     (lambda a, b: a - b == 0, "only the (t, k) blocks with t − k = 0 are wrong"),
     (lambda a, b: a < b, "only the (t, k) blocks with t < k are wrong (they should be zero)"),
