@@ -364,3 +364,21 @@ def test_a_near_miss_fails_and_says_how_close_it_is(session, tmp_path, mutant):
     close = [w for w in question.where if w.startswith("the answer is close to the right one")]
     assert close, question.where
     assert all("significant digits, the tolerance asks for 6" in w for w in close), close
+
+
+@pytest.mark.parametrize("qid, source, says", [
+    ("2c", "def W_30():\n    return np.linalg.matrix_power(np.array([[0.58, 0.24], [0.24, 0.72]]), 30)\n",
+     "`W_30` is a function; it must be a value: assign the result to `W_30` (`W_30 = ...`)"),
+    ("3b", 'ALWAYS_POSITIVE = "fio"\n',
+     "returned one string ('fio'); expected a set of names: a string is one name, not a set of its letters"),
+    ("3b", 'ALWAYS_POSITIVE = "f, i, o"\n',
+     "returned one string ('f, i, o'); expected a set of names: a string is one name, not a set of its letters"),
+])
+def test_a_value_in_the_wrong_form_is_told_what_form(session, tmp_path, qid, source, says):
+    """W_30 written as a function ("returned `function`, not an array of numbers": it was never
+    called) and a set of gates written as one string fail, saying what to write instead."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant(qid, "", source)))
+    question = by_id(session.grade(path))[qid]
+    assert question.score == 0
+    assert question.cases[0].message == says, question.cases[0].message
