@@ -72,9 +72,9 @@ def consistent_variants(question: Question, cases: list[tuple[Case, bool]], matc
     A diagnosis claims that the student computes what the variant computes. A case the student got
     right where the variant is wrong (`cases`: each case of the question with whether it passed)
     says otherwise; so does a wrong value (`answered_wrong`: the uids of the failed cases that came
-    back as a value) that no variant of the same mistake gives where this one tells something: the
-    identity on a single step (t − k = 1) is not "the identity regardless of the gates" when the
-    longer chains are products of gates, wrong in another way. For an answer of few possible values (a label) one such case is enough: a match
+    back as a value) that no variant of the same mistake gives where this one tells something (a
+    variant that equals the answer on the smallest inputs only, while the larger ones are wrong in
+    another way, is a coincidence). For an answer of few possible values (a label) one such case is enough: a match
     there is as likely a coincidence as not. For numbers a match within the tolerance is strong
     evidence, and a student who holds a misconception may still get an edge case right by treating
     it apart (p = 0 as the identity): the variant is kept unless the cases it is contradicted on

@@ -28,7 +28,6 @@ import base64
 import enum
 import json
 import math
-import types
 
 SEPARATORS = (", ", ": ")       # every line is written with these (json.dumps's defaults, stated)
 
@@ -300,7 +299,7 @@ def read_value(name: str, target):
     template's None, in those words (NO_RETURN speaks of a function)."""
     if target is None:
         raise Unconvertible(NO_VALUE.format(name=name))
-    if isinstance(target, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)):
+    if callable(target):                    # a function or a class: no array, list or set is callable
         raise Unconvertible(VALUE_IS_FUNCTION.format(name=name))    # never called: say so, not "returned `function`"
     return target
 

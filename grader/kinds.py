@@ -224,8 +224,8 @@ class LabelKind(Kind):
 
 class NameSetKind(Kind):
     """A set (or list/tuple) of strings, compared as a set of labels: without case or surrounding
-    blanks. The question's `keys`, when given, are the names an answer is drawn from (3(b): the
-    gate names), so that a name outside them is told as such rather than as a wrong choice."""
+    blanks. The question's `keys`, when given, are the names an answer is drawn from, so that a
+    name outside them is told as such rather than as a wrong choice."""
 
     name = NAME_SET
 
