@@ -64,13 +64,17 @@ def _variant(question: Question, case: Case, number: int, memo: dict) -> tuple[b
 
 
 def consistent_variants(question: Question, cases: list[tuple[Case, bool]], matched: dict[str, list[int]],
-                        memo: dict | None = None) -> set[int]:
+                        memo: dict | None = None, answered_wrong: frozenset[str] | set[str] = frozenset()
+                        ) -> set[int]:
     """Of the variants matched on some failed case (`matched`: case uid -> variant numbers), those the
     student's other answers do not contradict.
 
     A diagnosis claims that the student computes what the variant computes. A case the student got
     right where the variant is wrong (`cases`: each case of the question with whether it passed)
-    says otherwise. For an answer of few possible values (a label) one such case is enough: a match
+    says otherwise; so does a wrong value (`answered_wrong`: the uids of the failed cases that came
+    back as a value) that no variant of the same mistake gives where this one tells something (a
+    variant that equals the answer on the smallest inputs only, while the larger ones are wrong in
+    another way, is a coincidence). For an answer of few possible values (a label) one such case is enough: a match
     there is as likely a coincidence as not. For numbers a match within the tolerance is strong
     evidence, and a student who holds a misconception may still get an edge case right by treating
     it apart (p = 0 as the identity): the variant is kept unless the cases it is contradicted on
@@ -89,10 +93,18 @@ def consistent_variants(question: Question, cases: list[tuple[Case, bool]], matc
         if question.mistakes[number].matches is not None:
             kept.add(number)
             continue
-        against = sum(1 for case, passed in cases if passed and _variant(question, case, number, memo)[0])
+        mid = question.mistakes[number].id
+        against = sum(1 for case, passed in cases
+                      if (passed or (case.uid in answered_wrong and not _names(question, matched.get(case.uid, ()), mid)))
+                      and _variant(question, case, number, memo)[0])
         if (against == 0) if few else (against <= count):
             kept.add(number)
     return kept
+
+
+def _names(question: Question, numbers, mistake_id: str) -> bool:
+    """Whether one of the variants at `numbers` is a way of making the mistake `mistake_id`."""
+    return any(question.mistakes[n].id == mistake_id for n in numbers)
 
 
 def _telling_wrong_answer(question: Question, case: Case, mistake) -> tuple[bool, Any]:
@@ -126,6 +138,7 @@ BLOCK_SENTENCES = {
     "eq": N_("only the ({a}, {b}) blocks with {a} − {b} = {m} are wrong"),
     "upper": N_("only the ({a}, {b}) blocks with {a} < {b} are wrong (they should be zero)"),
     "all": N_("every ({a}, {b}) block is wrong"),
+    "lower": N_("every ({a}, {b}) block with {a} ≥ {b} is wrong; those with {a} < {b} are right"),
     "list": N_("the wrong ({a}, {b}) blocks are {blocks}"),
     "one-axis": N_("the wrong {a} are {blocks}"),
 }
@@ -134,6 +147,8 @@ RELATION_SENTENCES = {
     "scaled": N_("the answer is the right one times {factor}"),
     "transposed": N_("the answer is the transpose of the right one"),
     "keys": N_("only {keys} are wrong; the other entries are right"),
+    "close": N_("the answer is close to the right one: it agrees to about {digits} significant digits, the "
+                "tolerance asks for {needed} (float32 arithmetic or numbers typed with few digits lose them)"),
 }
 
 
@@ -209,7 +224,9 @@ def describe_blocks(names: tuple[str, ...], expected: Any, got: Any, tol, listin
         return BLOCK_SENTENCES["all"].format(a=a, b=b)
     rows, cols = np.indices(bad2.shape)
     lag = rows - cols                                   # a − b with 1-based indices alike
-    for m in range(0, max(bad2.shape)):
+    if np.array_equal(bad2, lag >= 0):
+        return BLOCK_SENTENCES["lower"].format(a=a, b=b)
+    for m in range(1, max(bad2.shape)):
         if np.array_equal(bad2, lag >= m):
             return BLOCK_SENTENCES["ge"].format(a=a, b=b, m=m)
     for m in range(0, max(bad2.shape)):

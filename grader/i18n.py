@@ -105,6 +105,7 @@ MESSAGES = (
     N_("{count} name(s) missing"),
     N_("{count} name(s) that do not belong"),
     N_("{count} name(s) missing, {more} name(s) that do not belong"),
+    N_("Not names of this answer: {names} (its names are {known})."),
     N_("expected a set of names"),
     N_("expected a string, got {type}"),
     N_("expected a dict with keys {keys}, got {type}"),
@@ -235,6 +236,8 @@ MESSAGES = (
     N_("returned None: the function ends without `return <answer>` (printing the answer, or storing it in a "
        "variable, does not return it)"),
     N_("`{name}` is still None: assign your answer to it (the template's `{name} = None` is still there)"),
+    N_("`{name}` is a function; it must be a value: assign the result to `{name}` (`{name} = ...`)"),
+    N_("returned one string ({text}); expected a set of names: a string is one name, not a set of its letters"),
     N_("returned a {type} of {count} items ({kinds}), which is not one array: return the answer alone (not with "
        "a cache or other values)"),
     N_("returned `{type}`, not an array of numbers: build the array from it (`np.array(list(...))`)"),

@@ -305,6 +305,8 @@ def encode_array(obj, limit: int = ANSWER_BYTES) -> dict:
 NO_RETURN = ("returned None: the function ends without `return <answer>` (printing the answer, or storing it "
              "in a variable, does not return it)")
 NO_VALUE = "`{name}` is still None: assign your answer to it (the template's `{name} = None` is still there)"
+VALUE_IS_FUNCTION = "`{name}` is a function; it must be a value: assign the result to `{name}` (`{name} = ...`)"
+ONE_STRING = "returned one string ({text}); expected a set of names: a string is one name, not a set of its letters"
 
 
 def read_value(name: str, target):
@@ -312,6 +314,8 @@ def read_value(name: str, target):
     template's None, in those words (NO_RETURN speaks of a function)."""
     if target is None:
         raise Unconvertible(NO_VALUE.format(name=name))
+    if callable(target):                    # a function or a class: no array, list or set is callable
+        raise Unconvertible(VALUE_IS_FUNCTION.format(name=name))    # never called: say so, not "returned `function`"
     return target
 
 
@@ -458,6 +462,8 @@ def _encode_label(obj, keys: list, limit: int) -> str:
 
 
 def _encode_name_set(obj, keys: list, limit: int) -> list:
+    if isinstance(obj, str):                 # "fio" or "f, i, o": one name, not the set it spells
+        raise Unconvertible(ONE_STRING.format(text=repr(str.__str__(obj)[:NAME_CHARS])))
     if not isinstance(obj, (set, frozenset, list, tuple)):
         raise Unconvertible(f"returned {type(obj).__name__}; expected a set of names")
     items = list(obj)

@@ -127,8 +127,11 @@ class ArrayKind(Kind):
             return []
         if e.ndim == 2 and g.shape == e.T.shape and self.matches(e.T, g, tol) and not self.matches(e, g, tol):
             return [("transposed", {})]
-        if g.shape != e.shape or e.size < 2 or not np.all(np.isfinite(g)):
+        if g.shape != e.shape or not np.all(np.isfinite(g)):
             return []
+        close = _close(e, g, tol)
+        if close or e.size < 2:
+            return close
         norm = float(np.sum(e * e))
         if norm == 0.0:
             return []
@@ -220,7 +223,9 @@ class LabelKind(Kind):
 
 
 class NameSetKind(Kind):
-    """A set (or list/tuple) of strings, compared as a set."""
+    """A set (or list/tuple) of strings, compared as a set of labels: without case or surrounding
+    blanks. The question's `keys`, when given, are the names an answer is drawn from, so that a
+    name outside them is told as such rather than as a wrong choice."""
 
     name = NAME_SET
 
@@ -236,7 +241,7 @@ class NameSetKind(Kind):
     def compare(self, expected: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()) -> Verdict:
         if not isinstance(got, (set, frozenset, list, tuple)) or not all(isinstance(x, str) for x in got):
             return Verdict(ERROR, "expected a set of names")
-        got_set, want = {x.strip() for x in got}, set(expected)
+        got_set, want = {_name(x) for x in got}, {_name(x) for x in expected}
         if got_set == want:
             return Verdict(PASSED)
         parts = []
@@ -244,10 +249,45 @@ class NameSetKind(Kind):
             parts.append(f"{len(want - got_set)} name(s) missing")
         if got_set - want:
             parts.append(f"{len(got_set - want)} name(s) that do not belong")
-        return Verdict(FAILED, "The set is not right: " + ", ".join(parts) + ".")
+        lines = ["The set is not right: " + ", ".join(parts) + "."]
+        known = {_name(k) for k in keys}
+        unknown = sorted({x.strip() for x in got if known and _name(x) not in known})
+        if unknown:
+            lines.append(f"Not names of this answer: {', '.join(repr(x) for x in unknown)} "
+                         f"(its names are {', '.join(repr(k) for k in sorted(keys))}).")
+        return Verdict(FAILED, "\n".join(lines))
 
     def _describe(self, value: Any, limit: int) -> str:
         return "{" + ", ".join(repr(x) for x in sorted(value)) + "}"
+
+
+CLOSE_DIGITS = 3        # a failed answer agreeing to at least this many digits is told how close it is
+
+
+def _close(expected, got, tol: Tolerance) -> list[tuple[str, dict[str, str]]]:
+    """A failed answer within a few digits of the right one (float32 arithmetic, numbers typed with
+    five digits, a factor of 1.00001): how many significant digits agree, measured as the tolerance
+    measures them (relative to each entry, or to atol/rtol of the largest for entries near zero)."""
+    import numpy as np
+
+    if tol.rtol <= 0:
+        return []
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    floor = tol.atol / tol.rtol * scale
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        relative = float(np.max(np.abs(got - expected) / np.maximum(np.abs(expected), floor)))
+    if not (0 < relative <= 10.0 ** -CLOSE_DIGITS):
+        return []
+    digits = int(math.floor(-math.log10(relative) + 1e-9))
+    needed = int(round(-math.log10(tol.rtol)))
+    if digits >= needed:
+        return []
+    return [("close", {"digits": str(digits), "needed": str(needed)})]
+
+
+def _name(text: str) -> str:
+    """A name as a name set compares it (as a label: without case or surrounding blanks)."""
+    return text.strip().lower()
 
 
 def _floats(text: str, shape: list[int], count: int):

@@ -243,8 +243,9 @@ class Judged:
         matched = {case.uid: self.matched[case.uid] for case in cases if case.uid in self.matched}
         if not matched:
             return
+        answered_wrong = {wrong.case for wrong in self.wrong if wrong.question == question.id}
         kept = consistent_variants(question, [(case, verdict.status == PASSED) for case, verdict in zip(cases, judged)],
-                                   matched, self.case_set.memo)
+                                   matched, self.case_set.memo, answered_wrong)
         changed = {}
         for case, verdict in zip(cases, judged):
             if case.uid in matched:

@@ -84,9 +84,11 @@ def test_long_sequences_have_vanishing_early_terms():
 
 
 def test_spectral_radius_one_cases_are_unambiguous():
-    for case in _hidden("2c-regime"):
+    """ρ is 1 up to rounding, or far enough from the contract's 1e-9 that rounding cannot move it
+    across (the cases just off 1, at 1 ± 5e-6, are there for np.isclose's 1e-5)."""
+    for case in _hidden("2c-regime") + [c for c in caseset.build(ASSIGNMENT, None).cases if c.question_id == "2c-regime"]:
         rho = max(abs(np.linalg.eigvals(case.args[0])))
-        assert abs(rho - 1) < 1e-12 or abs(rho - 1) > 1e-4, (case.label, rho)
+        assert abs(rho - 1) < 1e-12 or abs(rho - 1) > 1e-6, (case.label, rho)
 
 
 def test_expected_values_are_computed_on_copies():

@@ -108,11 +108,11 @@ def test_a_call_that_kills_its_process_is_crashed_and_the_rest_resumes(tmp_path,
 
 
 def test_an_exception_names_its_line_in_the_students_code(tmp_path, public_cases):
-    path = _module(tmp_path, "def sigmoid_jacobian(W, x):\n    y = W @ x\n    return np.dot(y, W.T @ W @ x[:1])\n")
+    path = _module(tmp_path, "def sigmoid_jacobian(W, x):\n    y = W @ x\n    return np.dot(y, W.T @ W @ x[:1] @ np.ones((2, 2)))\n")
     result = selfcheck.check_file(path, selfcheck.select(public_cases, ["1a"]), FAST)
     messages = [c.message for c in result.questions[0].cases]
     # worded as the graded run words it: the place, the error, the line's text
-    assert all(m.startswith("line 4 in `sigmoid_jacobian`: ValueError") and m.endswith("return np.dot(y, W.T @ W @ x[:1])")
+    assert all(m.startswith("line 4 in `sigmoid_jacobian`: ValueError") and m.endswith("return np.dot(y, W.T @ W @ x[:1] @ np.ones((2, 2)))")
                for m in messages), messages
 
 

@@ -139,7 +139,7 @@ def test_report_of_seeded_mistakes_names_each_diagnosis_and_hint(graded):
     result = graded["bob"]
     markup = html.report(result)
     page = assert_inert(markup)
-    assert total_score(markup) == html.points(result.score) == "70.91"
+    assert total_score(markup) == html.points(result.score) == "71.07"
     hints = [h for q in result.questions for h in q.hints]
     assert {h.id for h in hints} >= {"sigma-prime-not-per-step", "zero-instead-of-small", "forget-gate-only"}
     for hint in hints:

@@ -50,7 +50,7 @@ def test_the_same_failure_on_several_cases_is_shown_once(public_cases):
     shown = selfcheck_view.text(result)
     regime = shown.split("✗ 2c-regime")[1].split("\n\n")[0]
     assert regime.count("`gradient_regime` is not defined") == 1
-    assert "7 more cases fail the same way" in regime
+    assert "9 more cases fail the same way" in regime
 
 
 def test_the_blank_template_in_chinese_says_not_written_yet(blank):
@@ -66,7 +66,7 @@ def test_the_html_table_says_not_written_yet_and_shows_a_shared_failure_once(bla
     assert table.count("raise NotImplementedError") == 0       # no case-by-case traceback
     erin = selfcheck_view.html(selfcheck.check_file(SUBMISSIONS / "erin_partial.ipynb", public_cases, FAST))
     assert erin.count("`gradient_regime` is not defined") == 1
-    assert "7 more cases fail the same way" in erin
+    assert "9 more cases fail the same way" in erin
 
 
 def test_one_more_case_is_said_in_the_singular(public_cases, tmp_path):
@@ -131,7 +131,7 @@ def test_the_largest_difference_is_named_alike_whatever_the_last_bits(config):
 
 
 def test_what_the_functions_print_in_a_kernel_check_is_counted_not_poured_out(config, capsys):
-    """As in grading, a function's prints are not part of the report: debug prints (8 cases × 300
+    """As in grading, a function's prints are not part of the report: debug prints (10 cases × 300
     lines) would bury the table in the notebook. The report says how many lines were held back."""
     from grader import jupyter
 
@@ -143,8 +143,8 @@ def test_what_the_functions_print_in_a_kernel_check_is_counted_not_poured_out(co
     report = jupyter.check("2c-regime", namespace={"gradient_regime": gradient_regime}, config=config)
     assert "debug" not in capsys.readouterr().out
     shown = repr(report)
-    assert "printed 2400 lines" in shown
-    assert "打印了 2400 行" in selfcheck_view.html(report.result, notes=report.notes, lang="zh_CN")
+    assert "printed 3000 lines" in shown
+    assert "打印了 3000 行" in selfcheck_view.html(report.result, notes=report.notes, lang="zh_CN")
 
 
 def test_questions_may_follow_an_option_on_the_command_line(capsys):

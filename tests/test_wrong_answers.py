@@ -64,6 +64,16 @@ def matrix_power_eig(M, p):
            name="tanh-prime-at-C-t"),
     Mutant("3c-cell", "", CELL % {"dh": "o_prev * (1 - np.tanh(c_prev) ** 2)", "sign": "-"},
            name="gate-paths-subtracted"),
+    # ---------------------------------------------------------------- 3(c) carousel: the identity on
+    # t − k = 1 only (the first step skipped), a product of the gates everywhere else: it is wrong
+    # where "the identity regardless of the gates" is wrong too, but with other values
+    Mutant("3c-carousel", "", '''
+def cell_state_gradient(fs):
+    J = np.eye(fs.shape[1])
+    for f in fs[1:]:                                 # the first step skipped
+        J = np.diag(f) @ J
+    return J
+''', name="first-step-skipped"),
 ]
 
 
@@ -211,6 +221,12 @@ def sigmoid_jacobian(W, x):
     D = np.diag(s * (1 - s))
     return D * W if W.shape[0] == W.shape[1] else D @ W    # '*' where '@' belongs (square W only)
 ''', name="elementwise-product-when-square"),
+    Mutant("1a", "", '''
+def sigmoid_jacobian(W, x):
+    s = sigmoid(W @ x)
+    J = np.diag(s * (1 - s)) @ W
+    return float(J[0, 0]) if J.size == 1 else J            # a 1×1 Jacobian returned as a number
+''', name="number-for-1x1"),
 ]
 
 
@@ -219,7 +235,7 @@ def test_the_self_check_shows_a_family_of_wrong_answers_that_the_hidden_cases_fa
                                                                                    mutant):
     """A self-check that passes means no whole family of hidden cases fails later (cases.py): these
     failed hidden cases only (a non-symmetric matrix with ρ = 1 up to rounding; a non-normal one
-    with ρ < 1 < ‖W‖₂; a square W in 1(a))."""
+    with ρ < 1 < ‖W‖₂; a square W in 1(a); n = d = 1 in 1(a), where a number is not a (1, 1) array)."""
     path = tmp_path / "student.py"
     path.write_text(student_module(mutant))
     question = by_id(public_session.grade(path))[mutant.qid]
@@ -248,3 +264,121 @@ def test_a_cases_file_without_variant_numbers_still_names_mistakes(public_sessio
                 continue
             named.update(diagnose(question, case, wrong))
     assert {"elementwise-power", "off-by-one-power"} <= named
+
+
+NEAR_ONE = [
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    rho = np.max(np.abs(np.linalg.eigvals(W)))
+    if np.isclose(rho, 1):                           # numpy's default tolerance: 1e-5, not 1e-9
+        return "preserved"
+    return "vanishing" if rho < 1 else "exploding"
+''', name="isclose"),
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    rho = np.max(np.abs(np.linalg.eigvals(W)))
+    if round(rho, 4) == 1:                           # "equal to 1" after rounding to 4 decimals
+        return "preserved"
+    return "vanishing" if rho < 1 else "exploding"
+''', name="rounded-to-4-decimals"),
+    Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    lam = np.abs(np.linalg.eigvals(W))
+    if np.any(np.abs(lam - 1) <= 1e-9):             # one |λ| = 1 taken for "preserved", checked first
+        return "preserved"
+    return "exploding" if np.any(lam > 1) else "vanishing"
+''', name="some-modulus-one-checked-first"),
+]
+
+
+@pytest.mark.parametrize("mutant", NEAR_ONE, ids=lambda m: m.name)
+def test_a_loose_test_of_rho_equal_to_one_fails_a_public_and_a_hidden_case(session, tmp_path, mutant):
+    """`np.isclose(ρ, 1)` (or ρ rounded) calls a spectral radius of 1 ± 5e-6 "preserved"; the contract
+    says within 1e-9. Every case of ρ = 1 is passed by it, so the cases must hold a radius just off 1.
+    Likewise "some |λ| = 1" tested before "some |λ| > 1": the cases need an eigenvalue of modulus 1
+    beside a larger one."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(mutant))
+    question = by_id(session.grade(path))["2c-regime"]
+    failed = {c.visibility for c in question.cases if c.status != "passed"}
+    assert failed == {"public", "hidden"}, [(c.label, c.status) for c in question.cases]
+
+
+@pytest.mark.parametrize("value", ['{"F", "I", "O"}', '["f", "I ", "O"]'])
+def test_the_always_positive_gates_in_capitals_are_right(session, tmp_path, value):
+    """Names are compared as labels are ("Vanishing" is "vanishing"): without case or surrounding
+    blanks. The contract's names are all lower case, so no two of them become one."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant("3b", "", f"ALWAYS_POSITIVE = {value}\n")))
+    question = by_id(session.grade(path))["3b"]
+    assert question.score == question.max_score, question.cases[0].message
+
+
+@pytest.mark.parametrize("value, unknown", [('{"f_t", "i_t", "o_t"}', "'f_t', 'i_t', 'o_t'"),
+                                            ('{"forget", "input", "output"}', "'forget', 'input', 'output'"),
+                                            ('{"f", "i", "o", "C~"}', "'C~'")])
+def test_names_that_are_not_the_contracts_are_named_as_such(session, tmp_path, value, unknown):
+    """'3 name(s) missing, 3 that do not belong' sends a student who knows the answer but spells it
+    f_t back to the mathematics; the message says which names are not names of this answer at all."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant("3b", "", f"ALWAYS_POSITIVE = {value}\n")))
+    question = by_id(session.grade(path))["3b"]
+    assert question.score == 0
+    message = question.cases[0].message
+    assert f"Not names of this answer: {unknown} (its names are " in message, message
+    assert "'c', 'c_tilde', 'f', 'h', 'i', 'o'" in message, message
+
+
+NEAR_MISSES = [
+    Mutant("1b", "", '''
+def bptt_grad(W, U, xs, h0, gs):
+    W, U, xs, h0, gs = (np.asarray(a, dtype=np.float32) for a in (W, U, xs, h0, gs))   # float32 throughout
+    hs = [h0]
+    for x in xs:
+        hs.append(1 / (1 + np.exp(-(W @ hs[-1] + U @ x))))
+    grad = np.zeros_like(W)
+    carry = np.zeros(W.shape[0], dtype=np.float32)
+    for t in range(len(xs), 0, -1):
+        da = (gs[t - 1] + carry) * hs[t] * (1 - hs[t])
+        grad += np.outer(da, hs[t - 1])
+        carry = W.T @ da
+    return grad
+''', name="float32"),
+    Mutant("2b", "", '''
+def matrix_power_eig(M, p):
+    lam, Q = np.linalg.eig(M)
+    return np.real(Q @ np.diag(lam ** p) @ np.linalg.inv(Q)) * 1.00001    # off by 1e-5
+''', name="off-by-1e-5"),
+]
+
+
+@pytest.mark.parametrize("mutant", NEAR_MISSES, ids=lambda m: m.name)
+def test_a_near_miss_fails_and_says_how_close_it_is(session, tmp_path, mutant):
+    """float32 arithmetic (~1e-6 relative after a few steps) or a value off by 1e-5 is not within the
+    tolerance (rtol 1e-6): it fails, and the report says the answer is close, to how many digits, and
+    what loses digits, rather than leaving the student to hunt for a mistake in the formula."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(mutant))
+    question = by_id(session.grade(path))[mutant.qid]
+    assert question.score < question.max_score
+    close = [w for w in question.where if w.startswith("the answer is close to the right one")]
+    assert close, question.where
+    assert all("significant digits, the tolerance asks for 6" in w for w in close), close
+
+
+@pytest.mark.parametrize("qid, source, says", [
+    ("2c", "def W_30():\n    return np.linalg.matrix_power(np.array([[0.58, 0.24], [0.24, 0.72]]), 30)\n",
+     "`W_30` is a function; it must be a value: assign the result to `W_30` (`W_30 = ...`)"),
+    ("3b", 'ALWAYS_POSITIVE = "fio"\n',
+     "returned one string ('fio'); expected a set of names: a string is one name, not a set of its letters"),
+    ("3b", 'ALWAYS_POSITIVE = "f, i, o"\n',
+     "returned one string ('f, i, o'); expected a set of names: a string is one name, not a set of its letters"),
+])
+def test_a_value_in_the_wrong_form_is_told_what_form(session, tmp_path, qid, source, says):
+    """W_30 written as a function ("returned `function`, not an array of numbers": it was never
+    called) and a set of gates written as one string fail, saying what to write instead."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant(qid, "", source)))
+    question = by_id(session.grade(path))[qid]
+    assert question.score == 0
+    assert question.cases[0].message == says, question.cases[0].message

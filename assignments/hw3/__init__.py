@@ -65,8 +65,9 @@ QUESTIONS = (
     Question("3-step", "3 One LSTM step", 10, "lstm_step", ARRAY_DICT,
              reference.lstm_step, cases.lstm_step_public, cases.lstm_step_hidden, keys=STEP_KEYS,
              mistakes=_mistakes("3-step")),
+    # keys: the names the answer is drawn from (CONTRACT.md's gate names), so that a name outside them is told
     Question("3b", "3(b) Which quantities are always positive", 5, "ALWAYS_POSITIVE", NAME_SET,
-             lambda: reference.ALWAYS_POSITIVE, _value("ALWAYS_POSITIVE"), call=False,
+             lambda: reference.ALWAYS_POSITIVE, _value("ALWAYS_POSITIVE"), call=False, keys=STEP_KEYS,
              mistakes=_mistakes("3b")),
     Question("3c-gates", "3(c) Gate Jacobians ∂gate/∂h_{t−1}", 10, "lstm_gate_jacobians", ARRAY_DICT,
              reference.lstm_gate_jacobians, cases.gates_public, cases.gates_hidden, keys=GATES,

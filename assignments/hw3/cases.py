@@ -6,7 +6,7 @@ that separate right from almost-right: n = 1, d = 1, T = 1; saturated sigmoids (
 with unsaturated rows so that a mathematically correct but naive σ′ still passes); long sequences
 whose early terms vanish, and long sequences whose early steps still matter (so that BPTT truncated
 after 10 or 20 steps fails); non-symmetric matrices; complex-conjugate and negative eigenvalues;
-p = 0 and p = 1; spectral radius exactly 1; forget gates all 1 and all near 0; gradients with
+p = 0 and p = 1; spectral radius exactly 1 and just off it (1 ± 5e-6, which np.isclose calls 1); forget gates all 1 and all near 0; gradients with
 entries beyond ±10 (so that clipping shows).
 
 Every family of hidden case that exists for a reason (saturation, n = 1, T = 1, long sequences,
@@ -52,7 +52,8 @@ def sigmoid_jacobian_public(rng):
     return [_jacobian_case(rng, 3, 2, "n=3, d=2"), _jacobian_case(rng, 2, 4, "n=2, d=4"),
             _jacobian_case(rng, 1, 3, "n=1, d=3"), _jacobian_case(rng, 4, 3, "saturated rows", saturate=True),
             _jacobian_case(rng, 3, 1, "d=1"),
-            _jacobian_case(rng, 3, 3, "square (n = d)")]   # where diag(σ′) * W broadcasts instead of failing
+            _jacobian_case(rng, 3, 3, "square (n = d)"),   # where diag(σ′) * W broadcasts instead of failing
+            _jacobian_case(rng, 1, 1, "n=1, d=1")]         # a (1, 1) array, not a number
 
 
 def sigmoid_jacobian_hidden(rng):
@@ -232,7 +233,11 @@ def regime_public(rng):
             # ρ < 1 < ‖W‖₂: the eigenvalues decide, not the norm or the largest singular value
             CaseInput("non-normal, ρ < 1 < ‖W‖", (np.array([[0.5, 2.0], [0.0, 0.3]]),)),
             # ρ = 1 only up to rounding (eigvals gives 1 ± 1e-15): "preserved" is within 1e-9, not ==
-            CaseInput("non-symmetric, ρ=1", (_from_eigen(rng, [1.0, 0.3, -0.6]),))]
+            CaseInput("non-symmetric, ρ=1", (_from_eigen(rng, [1.0, 0.3, -0.6]),)),
+            # ρ = 1 + 5e-6 is not 1: np.isclose(ρ, 1) (tolerance 1e-5) or ρ rounded to 4 decimals says so
+            CaseInput("ρ = 1.000005, just above 1", (_from_eigen(rng, [1.000005, 0.4]),)),
+            # |λ| = 1 beside a larger |λ|: "some |λ| = 1" tested before "some |λ| > 1" says preserved
+            CaseInput("eigenvalues 1, 1.3", (_from_eigen(rng, [1.0, 1.3]),))]
 
 
 def regime_hidden(rng):
@@ -249,7 +254,11 @@ def regime_hidden(rng):
             CaseInput("eigenvalues 1.001, 0.2", (_from_eigen(rng, [1.001, 0.2]),)),
             CaseInput("eigenvalues 0.999, -0.2", (_from_eigen(rng, [0.999, -0.2]),)),
             CaseInput("random 4×4 large", (_normal(rng, 4, 4, scale=2.0),)),
-            CaseInput("non-normal, ρ < 1 < ‖W‖", (np.array([[0.2, 0.0], [3.0, -0.4]]),))]
+            CaseInput("non-normal, ρ < 1 < ‖W‖", (np.array([[0.2, 0.0], [3.0, -0.4]]),)),
+            CaseInput("ρ = 0.999995, negative", (_from_eigen(rng, [-0.999995, 0.5]),)),
+            CaseInput("complex |λ| = 1.000005", (_rotation(0.9, 1.000005),)),
+            CaseInput("eigenvalues -1, 0.4, 1.5", (_from_eigen(rng, [-1.0, 0.4, 1.5]),)),
+            CaseInput("complex |λ| = 1 beside 1.2", (_with_complex_pair(rng, 1.0, 1.1, (1.2,)),))]
 
 
 # ------------------------------------------------------------------------------------ 3: LSTM
