@@ -26,7 +26,7 @@ from ..results import (ATOMS, MODULE, NOT_RUN, PASSED, STATUS_TYPES, UNREADABLE,
                        QuestionResult, QuestionStatus, Result, Standing, field_names)
 from ..slim import StandIn, stand_in
 from ..text import clean
-from ..totals import totals
+from ..totals import shown, totals
 from . import classview, richtext, scripts
 
 TEMPLATE_PACKAGE = "grader.templates"
@@ -192,7 +192,7 @@ def points(value: float | None) -> str:
     """A score as people write it: 7.5, 10, 3.13 — at most two decimals, no trailing zeros."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    return shown(value)
 
 
 def percent(fraction: float | None) -> str:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from ..results import PASSED, UNREADABLE, CellStatus, QuestionStatus, Result, code_unit
+from ..totals import shown
 
 MARK = {QuestionStatus.PASSED: "✓", QuestionStatus.PARTIAL: "~", QuestionStatus.FAILED: "✗"}
 
 
 def _points(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    return shown(value)
 
 
 def table(result: Result) -> str:

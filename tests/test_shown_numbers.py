@@ -1,0 +1,56 @@
+"""A score reads the same wherever a person sees it: the report, the class view, the terminal and
+the gradebook export round it one way (half-up from the exact total, two decimals).
+
+Before, the pages and the terminal formatted with `f"{x:.2f}"` (round-half-even on the binary
+float: 0.625 -> "0.62", 2.675 -> "2.67") while `grader export` rounds half-up ("0.63", "2.68"), so a
+student's report and the Canvas column could differ by a cent.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from grader import export
+from grader.render import html, terminal
+from grader.results import CaseResult, QuestionResult, Result, WrittenAnswer
+from grader.totals import totals
+
+
+def result_scoring(auto: float, written: float | None, name: str = "ada") -> Result:
+    case = CaseResult("q/public/0", "public", "n=1", "failed", message="off")
+    question = QuestionResult("q", "Q", "f", auto, 10.0, "partial", [case])
+    answer = WrittenAnswer("w1", "W", 5.0, "text", score=written)
+    return Result(submission=name, status="graded", score=auto + (written or 0.0), max_score=15.0,
+                  questions=[question], written=[answer])
+
+
+# (auto, written): exact binary halves, and a decimal half that the float stores just below it
+CASES = [(0.625, None), (0.625, 2.05), (1.0, 0.125), (2.675, None)]
+
+
+@pytest.mark.parametrize("auto, written", CASES)
+def test_report_header_and_breakdown_show_the_exported_total(auto, written):
+    result = result_scoring(auto, written)
+    sums = totals(result)
+    exported = export.rounded(sums.total, 2)
+    markup = html.report(result)
+    header = re.search(r'id="total-score">([^<]*)<', markup).group(1)
+    assert header == exported
+    assert sums.line().endswith(f"= {exported}/15")
+    assert f"auto {export.rounded(sums.auto, 2)}/10" in sums.line()
+
+
+@pytest.mark.parametrize("auto, written", CASES)
+def test_class_view_and_terminal_show_the_exported_numbers(auto, written):
+    result = result_scoring(auto, written)
+    exported_total = export.rounded(totals(result).total, 2)
+    exported_question = export.rounded(auto, 2)
+    summary = html.summary([result], {result.submission: "ada.html"})
+    row = re.search(r'<tr[^>]*data-student="ada"[^>]*>(.*?)</tr>', summary, re.S)
+    assert row, "the class table has a row for the student"
+    cells = re.sub(r"<[^>]+>", " ", row.group(1))
+    assert re.search(rf"(?<![\d.]){re.escape(exported_total)}\s*/\s*15", cells), cells
+    assert re.search(rf"(?<![\d.]){re.escape(exported_question)}(?![\d])", cells), cells
+    text = terminal.table(result)
+    assert f" {exported_question} / 10" in text
