@@ -65,6 +65,16 @@ class RunDiff:
     def totals_changed(self) -> int:
         return len({c.key for c in self.changes if c.item == "total"})
 
+    @property
+    def headline(self) -> str:
+        return changed_totals(self.totals_changed)
+
+
+def changed_totals(count: int) -> str:
+    """How many students' totals changed, as every output says it ("1 student's total changed",
+    "2 students' totals changed"): the terminal, diff.html, `grader batch` and `grader merge`."""
+    return f"{count} student's total changed" if count == 1 else f"{count} students' totals changed"
+
 
 def key_of(result: Result) -> str:
     return result.student.id if result.student is not None and result.student.id else result.submission
@@ -207,7 +217,7 @@ def _num(value) -> str:
 def table(d: RunDiff) -> str:
     from .text import clean
 
-    lines = [f"{d.old} → {d.new}: {d.totals_changed} students' totals changed"]
+    lines = [f"{d.old} → {d.new}: {d.headline}"]
     lines += [f"  whole class: {r}" for r in d.run_reasons]
     if d.added:
         lines.append(f"  only in {d.new}: {', '.join(clean(n, 80) for n in d.added)}")

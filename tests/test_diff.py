@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import html
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -88,3 +90,16 @@ def test_two_runs_differing_by_a_submission_and_a_tolerance(tmp_path: Path, sess
 def test_diff_of_a_folder_that_is_not_a_batch_is_a_usage_error(tmp_path: Path, capsys):
     assert main(["diff", str(tmp_path), str(tmp_path)]) == 2
     assert "results.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("count, words", [(1, "1 student's total changed"), (2, "2 students' totals changed"),
+                                          (0, "0 students' totals changed")])
+def test_the_count_of_changed_totals_reads_as_english_in_every_output(count, words):
+    """The terminal, diff.html and `grader batch`/`merge` say it one way; diff.html said
+    "1 student' totals changed" and the terminal "1 students' totals changed"."""
+    changes = [diff.Change(f"s{i}", f"s{i}", "total", 1.0, 2.0, ["submission content changed"]) for i in range(count)]
+    run = diff.RunDiff("old", "new", [], changes, [], [])
+    assert words in diff.table(run)
+    heading = html.unescape(re.search(r"<h1>([^<]*)</h1>", diff.page(run)).group(1))
+    assert heading == words
+    assert diff.changed_totals(count) == words
