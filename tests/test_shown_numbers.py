@@ -7,6 +7,7 @@ student's report and the Canvas column could differ by a cent.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -54,3 +55,23 @@ def test_class_view_and_terminal_show_the_exported_numbers(auto, written):
     assert re.search(rf"(?<![\d.]){re.escape(exported_question)}(?![\d])", cells), cells
     text = terminal.table(result)
     assert f" {exported_question} / 10" in text
+
+
+def test_the_class_table_shows_the_written_points_its_totals_include():
+    """A TA's scores are part of every total, so the class table shows them beside the questions:
+    before, 'Total 2.68 / 15' stood next to question cells adding up to 0.63, with no written column."""
+    scored, unscored = result_scoring(0.625, 2.05, "ada"), result_scoring(1.0, None, "bea")
+    summary = html.summary([scored, unscored], {"ada": "ada.html", "bea": "bea.html"})
+    head = re.search(r'<table class="students".*?<thead>(.*?)</thead>', summary, re.S).group(1)
+    assert re.findall(r"<th[^>]*>([^<]*)</th>", head) == ["Student", "Total", "q", "Written", "Status"]
+
+    def cells(name: str) -> list[str]:
+        row = re.search(rf'<tr[^>]*data-student="{name}"[^>]*>(.*?)</tr>', summary, re.S).group(1)
+        return [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+
+    assert cells("ada")[3] == "2.05 / 5" and cells("ada")[1] == "2.68 / 15"
+    assert cells("bea")[3] == "– / 5"                      # not scored yet: no number, the part's points
+    without = html.summary([result_scoring(1.0, None, "cy")], {"cy": "cy.html"})
+    assert "Written" in without                        # parts to score: the column is there, empty
+    bare = dataclasses.replace(result_scoring(1.0, None, "dee"), written=[])
+    assert ">Written<" not in html.summary([bare], {"dee": "dee.html"})   # a class without written parts
