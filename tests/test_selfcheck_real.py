@@ -2,6 +2,7 @@
 notebook and a value left at the template's placeholder, in words that tell what to do next."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,15 @@ def test_the_written_parts_are_listed_for_a_folder_or_an_upper_case_name(where, 
     target.write_bytes((SUBMISSIONS / "template.ipynb").read_bytes())
     assert cli.main(["check", str(argument)]) == 1
     assert "0 of 7 answered" in capsys.readouterr().out
+
+
+def test_the_cases_that_fail_the_same_way_can_be_told_apart(public_cases):
+    """Case labels hold commas ("eigenvalues -1.2, 0.5", "T=3, n=2, d=2"): the cases named in a shared
+    failure are separated by semicolons, so that a student can count and find them; joined with
+    commas, "diag(1.5, 0.2), rotation, eigenvalues -1.2, 0.5, -I (ρ=1, negative)" read as 7 names."""
+    result = selfcheck.check_file(SUBMISSIONS / "erin_partial.ipynb", public_cases, FAST)
+    labels = [c.label for c in next(q for q in result.questions if q.id == "2c-regime").cases]
+    assert any("," in label for label in labels)
+    for shown in (selfcheck_view.text(result), selfcheck_view.text(result, lang="zh_CN"), selfcheck_view.html(result)):
+        line = next(line for line in html.unescape(shown).splitlines() if "7" in line and labels[1] in line)
+        assert "; ".join(labels[1:]) in line, line

@@ -153,7 +153,7 @@ def _same_way(cases: list, tr: gettext.NullTranslations) -> str:
     count = len(cases) - 1
     return tr.ngettext("✗ {count} more case fails the same way: {labels}",
                        "✗ {count} more cases fail the same way: {labels}", count).format(
-        count=count, labels=", ".join(c.label for c in cases[1:]))
+        count=count, labels="; ".join(c.label for c in cases[1:]))   # labels hold commas ("T=3, n=2")
 
 
 def _name(result: Result, tr: gettext.NullTranslations) -> str:
