@@ -22,7 +22,7 @@ def result_scoring(auto: float, written: float | None, name: str = "ada") -> Res
     case = CaseResult("q/public/0", "public", "n=1", "failed", message="off")
     question = QuestionResult("q", "Q", "f", auto, 10.0, "partial", [case])
     answer = WrittenAnswer("w1", "W", 5.0, "text", score=written)
-    return Result(submission=name, status="graded", score=auto + (written or 0.0), max_score=15.0,
+    return Result(submission=name, status="graded", score=auto, max_score=10.0,     # as graded: the automatic part
                   questions=[question], written=[answer])
 
 
@@ -75,3 +75,14 @@ def test_the_class_table_shows_the_written_points_its_totals_include():
     assert "Written" in without                        # parts to score: the column is there, empty
     bare = dataclasses.replace(result_scoring(1.0, None, "dee"), written=[])
     assert ">Written<" not in html.summary([bare], {"dee": "dee.html"})   # a class without written parts
+
+
+@pytest.mark.parametrize("auto, written", CASES)
+def test_grade_prints_the_reports_total_and_its_breakdown(auto, written):
+    """`grader grade` printed "0.63 / 10" (the automatic part over its own maximum) while the
+    report it wrote said "2.68 / 15" with the breakdown: the terminal now opens with the report's line."""
+    result = result_scoring(auto, written)
+    sums = totals(result)
+    first = terminal.table(result).splitlines()[0]
+    assert first.startswith(f"ada: {export.rounded(sums.total, 2)} / 15 ")
+    assert sums.line() in first
