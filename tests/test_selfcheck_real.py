@@ -222,3 +222,16 @@ def test_the_cases_that_fail_the_same_way_can_be_told_apart(public_cases):
     for shown in (selfcheck_view.text(result), selfcheck_view.text(result, lang="zh_CN"), selfcheck_view.html(result)):
         line = next(line for line in html.unescape(shown).splitlines() if "7" in line and labels[1] in line)
         assert "; ".join(labels[1:]) in line, line
+
+
+@pytest.mark.parametrize("lang", [None, "zh_CN"])
+def test_the_html_check_says_every_problem_the_terminal_says(public_cases, lang):
+    """`grader check --html` (and the Jupyter table) left out the cells that failed ("cell 15 (...) error:
+    NameError: name 'W2c' is not defined"), which the terminal lists first: the student reading
+    the HTML did not learn which cell to fix."""
+    result = selfcheck.check_file(SUBMISSIONS / "erin_partial.ipynb", public_cases, FAST)
+    said = [line.strip()[2:] for line in selfcheck_view.text(result, lang=lang).splitlines() if line.startswith("  ! ")]
+    assert any("W2c" in line for line in said) and any("SyntaxError" in line for line in said)
+    shown = html.unescape(selfcheck_view.html(result, lang=lang))
+    for line in said:
+        assert line in shown, line
