@@ -103,3 +103,39 @@ def test_the_count_of_changed_totals_reads_as_english_in_every_output(count, wor
     heading = html.unescape(re.search(r"<h1>([^<]*)</h1>", diff.page(run)).group(1))
     assert heading == words
     assert diff.changed_totals(count) == words
+
+
+def broken_links(out: Path) -> list[str]:
+    """Every relative link of every page under `out` whose file does not exist."""
+    from urllib.parse import unquote, urlsplit
+
+    broken = []
+    for page in out.rglob("*.html"):
+        for href in re.findall(r'href="([^"#][^"]*)"', page.read_text(encoding="utf-8")):
+            parts = urlsplit(html.unescape(href))
+            if parts.scheme or parts.netloc:
+                continue
+            if not (page.parent / unquote(parts.path)).exists():
+                broken.append(f"{page.relative_to(out)} -> {href}")
+    return broken
+
+
+def test_a_kept_run_links_to_pages_that_exist_and_says_it_is_an_earlier_run(tmp_path: Path, session):
+    """A re-run keeps the class files it replaces in OUT/_runs/<time>/; their summary linked to
+    students/... and similarity.html relative to that folder, where neither is: every link of the
+    kept class view was broken. It now reaches the students' folders and says that it is an earlier run."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "alice_correct.ipynb", folder / "alice.ipynb")
+    shutil.copy(SUBMISSIONS / "bob_seed_mistakes.ipynb", folder / "bob.ipynb")
+    out = tmp_path / "out"
+    batch.run_batch(folder, out, session.config, session=session, progress=False)
+    shutil.copy(SUBMISSIONS / "alice_correct.ipynb", folder / "bob.ipynb")
+    again = batch.run_batch(folder, out, session.config, session=session, progress=False)
+    assert again.changed == 1
+    kept = next((out / "_runs").iterdir())
+    summary = (kept / "summary.html").read_text(encoding="utf-8")
+    assert summary.count("report.html") >= 2
+    assert broken_links(out) == []
+    assert "earlier run" in summary and "current" in summary
+    assert "earlier run" not in (out / "summary.html").read_text(encoding="utf-8")
