@@ -86,3 +86,13 @@ def test_grade_prints_the_reports_total_and_its_breakdown(auto, written):
     first = terminal.table(result).splitlines()[0]
     assert first.startswith(f"ada: {export.rounded(sums.total, 2)} / 15 ")
     assert sums.line() in first
+
+
+def test_the_report_handed_to_students_does_not_call_itself_the_instructors():
+    """report.html is the page students are given; its header said "Visibility: all cases
+    (instructor)", which reads as the staff copy (instructor.html is that). It says what the page
+    shows: hidden cases by pass or fail only."""
+    markup = html.report(result_scoring(1.0, None))
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", markup, flags=re.S))
+    assert "instructor" not in text.lower()
+    assert "hidden cases: pass or fail only" in " ".join(text.split())
