@@ -82,3 +82,21 @@ def test_headings_break_between_words(phone, out):  # noqa: F811
         return [h.textContent, [...r.getClientRects()].length, getComputedStyle(h).wordBreak]""")
     assert heading[2] != "break-all", heading
     screenshot(phone, "phone-summary")
+
+
+def test_the_class_tables_fit_a_laptop_screen(driver, out):  # noqa: F811
+    """At 1280 px (a laptop) the class view's tables need no sideways scrolling: the per-question
+    table's long headings ("Most failed cases (share of students · typical mistake)") did not wrap
+    and pushed its last column out of view (1,202 px in a 1,138 px box)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        driver.get((out / "summary.html").as_uri())
+        boxes = driver.execute_script(
+            "return [...document.querySelectorAll('.table-wrap')].map(w => [w.querySelector('table').className, "
+            "w.clientWidth, w.scrollWidth])")
+        assert len(boxes) == 3
+        for name, width, scroll in boxes:
+            assert scroll <= width, f"{name}: {scroll}px in a {width}px box"
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
