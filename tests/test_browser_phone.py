@@ -100,3 +100,18 @@ def test_the_class_tables_fit_a_laptop_screen(driver, out):  # noqa: F811
             assert scroll <= width, f"{name}: {scroll}px in a {width}px box"
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.parametrize("name", ["summary", "review", "similarity", "report", "work", "instructor", "written", "diff"])
+def test_headings_go_down_one_level_at_a_time(driver, out, regrade_page, name):  # noqa: F811
+    """A screen reader's list of headings is the page's outline: no level is skipped (the review
+    page went from h1 to h3 "Parts" and from h2 to h4 "Rubric"; the instructor view from h1 to h3 and
+    from each question's h3 to its cases' h5)."""
+    driver.get(pages(out, regrade_page)[name].as_uri())
+    levels = driver.execute_script(
+        "return [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].filter(h => !h.closest('.prose, .work'))"
+        ".map(h => [+h.tagName[1], h.textContent.trim().slice(0, 40)])")
+    previous = 0
+    for level, text in levels:
+        assert level <= previous + 1, f"{name}: h{previous} then h{level} ({text})"
+        previous = level
