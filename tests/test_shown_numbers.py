@@ -96,3 +96,14 @@ def test_the_report_handed_to_students_does_not_call_itself_the_instructors():
     text = re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", markup, flags=re.S))
     assert "instructor" not in text.lower()
     assert "hidden cases: pass or fail only" in " ".join(text.split())
+
+
+def test_every_score_in_the_class_statistics_says_out_of_what():
+    """The mean and the median said "/ 15"; the lowest and highest scores beside them did not."""
+    results = [result_scoring(0.625, 2.05, "ada"), result_scoring(1.0, None, "bea")]
+    summary = html.summary(results, {"ada": "ada.html", "bea": "bea.html"})
+    stats = re.search(r'<div class="stats">(.*?)\n</div>', summary, re.S).group(1)
+    for label in ("Mean", "Median", "Lowest – highest"):
+        block = re.search(rf'<div class="label">{label}</div><div class="value"[^>]*>(.*?)</div>', stats, re.S)
+        assert block, label
+        assert re.sub(r"<[^>]+>", "", block.group(1)).rstrip().endswith("/ 15"), (label, block.group(1))
