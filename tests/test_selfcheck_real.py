@@ -9,6 +9,7 @@ import pytest
 
 from grader import caseset, selfcheck
 from grader.protocol import Limits
+from grader.results import CaseStatus
 from grader.render import selfcheck_view
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,3 +236,17 @@ def test_the_html_check_says_every_problem_the_terminal_says(public_cases, lang)
     shown = html.unescape(selfcheck_view.html(result, lang=lang))
     for line in said:
         assert line in shown, line
+
+
+def test_the_html_check_names_every_failing_case(public_cases):
+    """The Jupyter table showed two failing cases of a question and then "and 4 more failing cases",
+    which a student could not look up; the others are now in a fold under that line."""
+    result = selfcheck.check_file(SUBMISSIONS / "erin_partial.ipynb", public_cases, FAST)
+    question = next(q for q in result.questions if q.id == "1a")
+    failing = [c.label for c in question.cases if c.status != CaseStatus.PASSED]
+    assert len(failing) > selfcheck_view.FAILING_SHOWN
+    shown = html.unescape(selfcheck_view.html(result))
+    row = shown.split("<b>1a</b>")[1].split("</tr>")[0]
+    for label in failing:
+        assert f"<b>{label}</b>" in row, label
+    assert "<details" in row and "more failing cases</summary>" in row
