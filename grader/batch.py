@@ -63,6 +63,7 @@ from .slim import inflate, slim, with_texts
 from .spec import CaseSet
 from .staff import write_staff
 from .text import clean, cut_utf8
+from .totals import shown, totals
 
 RECORD = "batch.json"
 REPORT = "report.html"
@@ -942,13 +943,25 @@ class _Writes:
             self.writer = None
 
 
+def class_mean(results: list[Result]) -> str:
+    """The class's mean as summary.html shows it: over the submissions its statistics count (not a
+    blank template, not an unreadable file: grader.render.classview.standing), of the totals every
+    output shows (grader.totals), out of the class's maximum. Before, the command line averaged
+    every hand-in's score, zeros included, and printed a mean the class view did not show."""
+    from .render import classview           # light (statistics only); the batch imports rendering late
+
+    counted = [totals(r) for r in results if classview.standing(r) == classview.COUNTED]
+    if not counted:
+        return "no graded submission to average"
+    mean = sum(t.total for t in counted) / len(counted)
+    return f"mean {shown(mean)}/{shown(max(t.max for t in counted))} over {len(counted)} graded"
+
+
 def describe(report: BatchReport, out: str | os.PathLike) -> str:
     """The lines `grader batch` prints when it is done."""
     handed_in = [r for r in report.results if r.status != NO_SUBMISSION]   # roster students without one: apart
-    total = len(handed_in)
-    mean = sum(r.score for r in handed_in) / total if total else 0.0
-    lines = [f"{total} submissions: {report.graded} graded now, {report.reused} unchanged since the last run "
-             f"(kept), {report.failures} unreadable or failed; mean score {mean:.2f}; {report.seconds:.1f} s",
+    lines = [f"{len(handed_in)} submissions: {report.graded} graded now, {report.reused} unchanged since the last run "
+             f"(kept), {report.failures} unreadable or failed; {class_mean(handed_in)}; {report.seconds:.1f} s",
              f"reports: {Path(out) / 'summary.html'}   grades: {Path(out) / 'grades.csv'}"]
     flagged = [p for p in report.similarity if p.flagged]
     if flagged:
@@ -957,7 +970,6 @@ def describe(report: BatchReport, out: str | os.PathLike) -> str:
     if any(p.code == "demo-secret" for r in report.results for p in r.problems):
         lines.append("  ! the hidden cases came from the repository's DEMO secret: set GRADER_SECRET "
                      "(or secret_file in grader.toml) before grading for real")
-    lines += report.notes
     if report.intake and report.intake != "folder":
         lines.append(f"read as a {report.intake} bulk download")
     lines += [f"  ? {clean(line, 300).replace(chr(10), ' ')}" for line in report.skipped[:20]]
@@ -980,7 +992,9 @@ def describe(report: BatchReport, out: str | os.PathLike) -> str:
                          "SpeedGrader, or post the grades (or turn anonymity off) in Canvas, download the "
                          "submissions again and re-run the batch")
     if report.changed:
-        lines.append(f"{report.changed} students' totals changed since the last run (grader diff shows how)")
+        from .diff import changed_totals
+
+        lines.append(f"{changed_totals(report.changed)} since the last run (grader diff shows how)")
     for result in report.results:
         if result.status != GRADED:
             reasons = [p.message for p in result.problems if p.code != "demo-secret"] or [result.status]

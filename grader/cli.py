@@ -198,7 +198,7 @@ def cmd_diff(args) -> int:
 
 def cmd_merge(args) -> int:
     """One class view from the outputs of sharded batches (logic: grader.merge)."""
-    from . import caseset, merge
+    from . import caseset, diff, merge
     from .roster import RosterError, read_roster
 
     config = _config(args)
@@ -211,7 +211,7 @@ def cmd_merge(args) -> int:
     print(f"{len(done.results)} students from {done.shards} shards merged into {args.out}"
           + (f"; {len(done.missing)} with no submission" if done.missing else ""))
     if done.changed:
-        print(f"{done.changed} students' totals changed since the last run (grader diff shows how)")
+        print(f"{diff.changed_totals(done.changed)} since the last run (grader diff shows how)")
     return EXIT_OK
 
 

@@ -21,6 +21,7 @@ import csv
 import filecmp
 import io
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -64,6 +65,16 @@ class RunDiff:
     @property
     def totals_changed(self) -> int:
         return len({c.key for c in self.changes if c.item == "total"})
+
+    @property
+    def headline(self) -> str:
+        return changed_totals(self.totals_changed)
+
+
+def changed_totals(count: int) -> str:
+    """How many students' totals changed, as every output says it ("1 student's total changed",
+    "2 students' totals changed"): the terminal, diff.html, `grader batch` and `grader merge`."""
+    return f"{count} student's total changed" if count == 1 else f"{count} students' totals changed"
 
 
 def key_of(result: Result) -> str:
@@ -207,7 +218,7 @@ def _num(value) -> str:
 def table(d: RunDiff) -> str:
     from .text import clean
 
-    lines = [f"{d.old} → {d.new}: {d.totals_changed} students' totals changed"]
+    lines = [f"{d.old} → {d.new}: {d.headline}"]
     lines += [f"  whole class: {r}" for r in d.run_reasons]
     if d.added:
         lines.append(f"  only in {d.new}: {', '.join(clean(n, 80) for n in d.added)}")
@@ -307,10 +318,43 @@ class Previous:
             while target.exists():
                 target, number = self.out / RUNS / f"{self.stamp}-{number}", number + 1
             os.replace(self.held, target)
+            for page in KEPT_PAGES:
+                relink_kept(target / page)
             return changed, target
         except OSError:
             shutil.rmtree(self.held, ignore_errors=True)
             return None, None
+
+
+KEPT_PAGES = ("summary.html", "review.html")
+# What a class page links to outside the class files a run keeps (OUT/students/..., similarity.html):
+# from OUT/_runs/<time>/ these are two folders up. A student folder's name is [\w.-] only
+# (batch.safe_name), so the links are found as written.
+_OUTSIDE = re.compile(r'href="(students/|similarity\.html")')
+_MAIN = '<main class="page">'
+EARLIER = ('<div class="notice warn" id="earlier-run"><p><strong>An earlier run of this class</strong>, kept when '
+           'it was graded again ({when}). Its scores are the old ones; the links open the students\' current '
+           'pages, which may differ. <code>grader diff</code> compares the two runs.</p></div>')
+
+
+def relink_kept(page: Path) -> None:
+    """Make a kept class page work from OUT/_runs/<time>/: its links to the students' pages and the
+    similarity page reach OUT's, and a notice at the top says that it is an earlier run. Line by line
+    into a new file (the kept one was a hard link to the page the new run replaced)."""
+    if not page.is_file():
+        return
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    temporary = page.with_name(page.name + ".relink")
+    try:
+        with open(page, encoding="utf-8") as source, open(temporary, "w", encoding="utf-8") as target:
+            for line in source:
+                line = _OUTSIDE.sub(r'href="../../\1', line)
+                if _MAIN in line:
+                    line = line.replace(_MAIN, _MAIN + "\n" + EARLIER.format(when=when), 1)
+                target.write(line)
+        os.replace(temporary, page)
+    except (OSError, UnicodeDecodeError):
+        temporary.unlink(missing_ok=True)      # the kept page stays as it was: the record matters more
 
 
 def _totals(grades_csv: Path) -> dict[str, tuple[str, str]]:

@@ -30,13 +30,13 @@ import io
 import os
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Iterator
 
 from .render.gradebook import cell_text, full_marks
 from .results import NO_SUBMISSION, Result, SubmissionStatus, json_text
 from .resultsfile import ResultsFileError, iter_results, read_head
+from .totals import shown as shown_number
 
 FORMATS = ("canvas", "csv", "json")
 CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -86,13 +86,7 @@ def load(out: str | os.PathLike) -> Loaded:
 
 def rounded(value: float | None, decimals: int) -> str:
     """`value` rounded half-up to `decimals` places, without trailing zeros; "" for None."""
-    if value is None:
-        return ""
-    quantum = Decimal(1).scaleb(-decimals)
-    text = format(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return "" if value is None else shown_number(value, decimals)
 
 
 def total(result: Result) -> float | None:

@@ -229,6 +229,12 @@ NOT_JSON_ADVICE = ("; open it in Jupyter and save it again there, or, if Jupyter
                    "Revert Notebook to Checkpoint or go back to an earlier copy")
 
 
+def _json_error(exc: json.JSONDecodeError) -> str:
+    """Where the JSON broke, as one phrase: "Expecting value at line 3, column 5". Some of Python's
+    messages end with "at" themselves ("Unterminated string starting at"), which gave "at at"."""
+    return f"{exc.msg.removesuffix(' at')} at line {exc.lineno}, column {exc.colno}"
+
+
 def notebook_json(name: str, text: str):
     """`text` parsed as JSON, in bounded memory: a `LoadError` when it holds more than
     `MAX_JSON_VALUES` values (see there), or is not JSON. The one way the trusted side parses a
@@ -240,7 +246,7 @@ def notebook_json(name: str, text: str):
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise LoadError("not-json", f"{name} is not a valid notebook: it is not JSON "
-                                    f"({exc.msg} at line {exc.lineno}, column {exc.colno}){NOT_JSON_ADVICE}") from None
+                                    f"({_json_error(exc)}){NOT_JSON_ADVICE}") from None
     except (ValueError, RecursionError):   # e.g. a number with thousands of digits, nesting thousands deep
         raise LoadError("not-json", f"{name} is not a valid notebook: its JSON is nested too deeply "
                                     "or holds numbers too large to read") from None

@@ -10,8 +10,11 @@ class view, grades.csv and the review page all read these numbers from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from .results import Result
+
+DECIMALS = 2      # how many decimals a person sees: the reports, the class view, the terminal, the export
 
 
 @dataclass(frozen=True)
@@ -39,17 +42,17 @@ class Totals:
 
     def line(self) -> str:
         """The breakdown as one line of text, e.g. "auto 71.56/100 + written 21/35 = 92.56/135"."""
-        auto = f"auto {_n(self.auto)}/{_n(self.auto_max)}"
+        auto = f"auto {shown(self.auto)}/{shown(self.auto_max)}"
         if not self.written_parts:
-            return auto + (f" − late {_n(self.penalty)} = {_n(self.total)}/{_n(self.max)}" if self.penalty else "")
+            return auto + (f" − late {shown(self.penalty)} = {shown(self.total)}/{shown(self.max)}" if self.penalty else "")
         if self.written is None:
-            written = f"written not yet scored (–/{_n(self.written_max)})"
+            written = f"written not yet scored (–/{shown(self.written_max)})"
         elif not self.complete:
-            written = f"written {_n(self.written)}/{_n(self.written_max)} ({self.written_scored} of {self.written_parts} parts scored)"
+            written = f"written {shown(self.written)}/{shown(self.written_max)} ({self.written_scored} of {self.written_parts} parts scored)"
         else:
-            written = f"written {_n(self.written)}/{_n(self.written_max)}"
-        late = f" − late {_n(self.penalty)}" if self.penalty else ""
-        return f"{auto} + {written}{late} = {_n(self.total)}/{_n(self.max)}"
+            written = f"written {shown(self.written)}/{shown(self.written_max)}"
+        late = f" − late {shown(self.penalty)}" if self.penalty else ""
+        return f"{auto} + {written}{late} = {shown(self.total)}/{shown(self.max)}"
 
 
 def totals(result: Result) -> Totals:
@@ -63,5 +66,15 @@ def totals(result: Result) -> Totals:
                   penalty=float(result.late.points) if result.late is not None else 0.0)
 
 
-def _n(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+def shown(value: float, decimals: int = DECIMALS) -> str:
+    """`value` as every page, terminal line and gradebook export writes it: rounded half-up to
+    `decimals` places from its shortest decimal text (so 0.625 -> "0.63" and 2.675 -> "2.68", as a
+    person rounds; `f"{x:.2f}"` rounds the binary float half-even, "0.62" and "2.67", and a report
+    then disagreed with the Canvas column by a cent), without trailing zeros."""
+    quantum = Decimal(1).scaleb(-decimals)
+    text = format(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -391,3 +392,28 @@ def test_a_process_that_froze_objects_itself_keeps_them_frozen(class_dir: Path, 
         assert gc.get_freeze_count() > 0                             # still frozen: the batch did not unfreeze
     finally:
         gc.unfreeze()
+
+
+def test_the_command_lines_summary_agrees_with_the_class_view(class_dir: Path, tmp_path: Path, session: Session):
+    """`grader batch` ends with the class's mean: the one summary.html shows (over the graded
+    submissions, out of the class's maximum), not a mean that counts the blank template and the
+    unreadable file as zeros; each note is printed once; one changed total reads as one."""
+    shutil.copy(SUBMISSIONS / "template.ipynb", class_dir / "blank.ipynb")
+    out = tmp_path / "out"
+    scores = tmp_path / "scores.csv"
+    scores.write_text("student,part,score,comment\nalice,1a-derivation,4,\n", encoding="utf-8")
+    report = batch.run_batch(class_dir, out, session.config, session=session, progress=False, manual_scores=scores)
+    text = batch.describe(report, out)
+    page = (out / "summary.html").read_text(encoding="utf-8")
+    mean = re.search(r'id="mean">([^<]*)<span class="of">/ ([^<]*)</span>', page)
+    assert mean, "summary.html shows the mean"
+    assert f"mean {mean.group(1)}/{mean.group(2)}" in text, text
+    assert "over 3 graded" in text, text          # alice, bob, frank; not the blank one nor dave
+    for note in report.notes:
+        assert text.count(note) == 1, (note, text)
+
+    (class_dir / "bob.ipynb").write_text((SUBMISSIONS / "alice_correct.ipynb").read_text(encoding="utf-8"),
+                                         encoding="utf-8")
+    again = batch.run_batch(class_dir, out, session.config, session=session, progress=False)
+    assert again.changed == 1
+    assert "1 student's total changed since the last run" in batch.describe(again, out)

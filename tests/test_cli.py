@@ -15,7 +15,7 @@ def test_grade_prints_a_table_and_writes_json(tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["grade", str(SUBMISSIONS / "carol_module.py"), "--json", str(out)]) == EXIT_OK
     printed = capsys.readouterr().out
-    assert "carol_module.py: 100 / 100" in printed and "3c-carousel" in printed
+    assert "carol_module.py: 100 / 135" in printed and "3c-carousel" in printed
     data = json.loads(out.read_text())
     assert data["score"] == 100 and data["max_score"] == 100
     assert [q["id"] for q in data["questions"]][:3] == ["1a", "1b", "2a"]

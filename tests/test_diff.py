@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import html
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -88,3 +90,52 @@ def test_two_runs_differing_by_a_submission_and_a_tolerance(tmp_path: Path, sess
 def test_diff_of_a_folder_that_is_not_a_batch_is_a_usage_error(tmp_path: Path, capsys):
     assert main(["diff", str(tmp_path), str(tmp_path)]) == 2
     assert "results.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("count, words", [(1, "1 student's total changed"), (2, "2 students' totals changed"),
+                                          (0, "0 students' totals changed")])
+def test_the_count_of_changed_totals_reads_as_english_in_every_output(count, words):
+    """The terminal, diff.html and `grader batch`/`merge` say it one way; diff.html said
+    "1 student' totals changed" and the terminal "1 students' totals changed"."""
+    changes = [diff.Change(f"s{i}", f"s{i}", "total", 1.0, 2.0, ["submission content changed"]) for i in range(count)]
+    run = diff.RunDiff("old", "new", [], changes, [], [])
+    assert words in diff.table(run)
+    heading = html.unescape(re.search(r"<h1>([^<]*)</h1>", diff.page(run)).group(1))
+    assert heading == words
+    assert diff.changed_totals(count) == words
+
+
+def broken_links(out: Path) -> list[str]:
+    """Every relative link of every page under `out` whose file does not exist."""
+    from urllib.parse import unquote, urlsplit
+
+    broken = []
+    for page in out.rglob("*.html"):
+        for href in re.findall(r'href="([^"#][^"]*)"', page.read_text(encoding="utf-8")):
+            parts = urlsplit(html.unescape(href))
+            if parts.scheme or parts.netloc:
+                continue
+            if not (page.parent / unquote(parts.path)).exists():
+                broken.append(f"{page.relative_to(out)} -> {href}")
+    return broken
+
+
+def test_a_kept_run_links_to_pages_that_exist_and_says_it_is_an_earlier_run(tmp_path: Path, session):
+    """A re-run keeps the class files it replaces in OUT/_runs/<time>/; their summary linked to
+    students/... and similarity.html relative to that folder, where neither is: every link of the
+    kept class view was broken. It now reaches the students' folders and says that it is an earlier run."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "alice_correct.ipynb", folder / "alice.ipynb")
+    shutil.copy(SUBMISSIONS / "bob_seed_mistakes.ipynb", folder / "bob.ipynb")
+    out = tmp_path / "out"
+    batch.run_batch(folder, out, session.config, session=session, progress=False)
+    shutil.copy(SUBMISSIONS / "alice_correct.ipynb", folder / "bob.ipynb")
+    again = batch.run_batch(folder, out, session.config, session=session, progress=False)
+    assert again.changed == 1
+    kept = next((out / "_runs").iterdir())
+    summary = (kept / "summary.html").read_text(encoding="utf-8")
+    assert summary.count("report.html") >= 2
+    assert broken_links(out) == []
+    assert "earlier run" in summary and "current" in summary
+    assert "earlier run" not in (out / "summary.html").read_text(encoding="utf-8")

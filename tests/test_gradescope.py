@@ -248,7 +248,7 @@ def test_harness_grades_a_correct_notebook(tmp_path: Path, built_zip: Path):
     for qid in QUESTION_IDS:
         assert tests[qid]["visibility"] == "visible" and tests[qid]["status"] == "passed"
     assert tests["1a hidden"]["visibility"] == "after_due_date"    # from the config, through grader.toml
-    assert "A Student" in stdout and "100 / 100" in stdout            # the instructor's log
+    assert "A Student" in stdout and "auto 100/100" in stdout         # the instructor's log: the report's breakdown
     assert SECRET not in json.dumps(data)
 
 

@@ -320,3 +320,17 @@ def test_special_files_and_links_next_to_the_submission_are_noted_not_opened(tmp
     assert codes.count("ignored-special") == 1 and "pipe.ipynb" in dict(program.notes)["ignored-special"]
     assert codes.count("ignored-symlink") == 6      # five by name, then one that counts the rest
     assert any("3 more" in m for c, m in program.notes if c == "ignored-symlink")
+
+
+@pytest.mark.parametrize("text", ['{"cells": ["unterminated', '{"cells": [}', '{"cells": [1,]}', '{"cells" [] }',
+                                  '{"cells": []} trailing', '{"cells": ["\\x"]}'])
+def test_a_notebook_that_is_not_json_says_where_in_plain_words(tmp_path, text):
+    """The student reads where their notebook broke: Python's "Unterminated string starting at"
+    became "Unterminated string starting at at line 348, column 5" (dave_broken's report)."""
+    path = tmp_path / "nb.ipynb"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    words = str(caught.value).split()
+    assert not any(a == b for a, b in zip(words, words[1:])), str(caught.value)
+    assert "line 1, column " in str(caught.value)

@@ -128,7 +128,7 @@ def test_report_of_a_correct_submission_shows_full_marks(graded):
     assert total_score(markup) == "100"
     assert result.submission in page.text
     for text in (result.case_set, result.isolation, result.grader_version, result.assignment,
-                 "all cases (instructor)"):
+                 "public and hidden cases (hidden cases: pass or fail only)"):
         assert text and text in page.text
     for q in result.questions:
         assert q.id in page.text and q.title in page.text

@@ -2,12 +2,14 @@
 notebook and a value left at the template's placeholder, in words that tell what to do next."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
 
 from grader import caseset, selfcheck
 from grader.protocol import Limits
+from grader.results import CaseStatus
 from grader.render import selfcheck_view
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,3 +211,42 @@ def test_the_written_parts_are_listed_for_a_folder_or_an_upper_case_name(where, 
     target.write_bytes((SUBMISSIONS / "template.ipynb").read_bytes())
     assert cli.main(["check", str(argument)]) == 1
     assert "0 of 7 answered" in capsys.readouterr().out
+
+
+def test_the_cases_that_fail_the_same_way_can_be_told_apart(public_cases):
+    """Case labels hold commas ("eigenvalues -1.2, 0.5", "T=3, n=2, d=2"): the cases named in a shared
+    failure are separated by semicolons, so that a student can count and find them; joined with
+    commas, "diag(1.5, 0.2), rotation, eigenvalues -1.2, 0.5, -I (ρ=1, negative)" read as 7 names."""
+    result = selfcheck.check_file(SUBMISSIONS / "erin_partial.ipynb", public_cases, FAST)
+    labels = [c.label for c in next(q for q in result.questions if q.id == "2c-regime").cases]
+    assert any("," in label for label in labels)
+    for shown in (selfcheck_view.text(result), selfcheck_view.text(result, lang="zh_CN"), selfcheck_view.html(result)):
+        line = next(line for line in html.unescape(shown).splitlines() if "7" in line and labels[1] in line)
+        assert "; ".join(labels[1:]) in line, line
+
+
+@pytest.mark.parametrize("lang", [None, "zh_CN"])
+def test_the_html_check_says_every_problem_the_terminal_says(public_cases, lang):
+    """`grader check --html` (and the Jupyter table) left out the cells that failed ("cell 15 (...) error:
+    NameError: name 'W2c' is not defined"), which the terminal lists first: the student reading
+    the HTML did not learn which cell to fix."""
+    result = selfcheck.check_file(SUBMISSIONS / "erin_partial.ipynb", public_cases, FAST)
+    said = [line.strip()[2:] for line in selfcheck_view.text(result, lang=lang).splitlines() if line.startswith("  ! ")]
+    assert any("W2c" in line for line in said) and any("SyntaxError" in line for line in said)
+    shown = html.unescape(selfcheck_view.html(result, lang=lang))
+    for line in said:
+        assert line in shown, line
+
+
+def test_the_html_check_names_every_failing_case(public_cases):
+    """The Jupyter table showed two failing cases of a question and then "and 4 more failing cases",
+    which a student could not look up; the others are now in a fold under that line."""
+    result = selfcheck.check_file(SUBMISSIONS / "erin_partial.ipynb", public_cases, FAST)
+    question = next(q for q in result.questions if q.id == "1a")
+    failing = [c.label for c in question.cases if c.status != CaseStatus.PASSED]
+    assert len(failing) > selfcheck_view.FAILING_SHOWN
+    shown = html.unescape(selfcheck_view.html(result))
+    row = shown.split("<b>1a</b>")[1].split("</tr>")[0]
+    for label in failing:
+        assert f"<b>{label}</b>" in row, label
+    assert "<details" in row and "more failing cases</summary>" in row

@@ -26,7 +26,7 @@ from ..results import (ATOMS, MODULE, NOT_RUN, PASSED, STATUS_TYPES, UNREADABLE,
                        QuestionResult, QuestionStatus, Result, Standing, field_names)
 from ..slim import StandIn, stand_in
 from ..text import clean
-from ..totals import totals
+from ..totals import Totals, shown, totals
 from . import classview, richtext, scripts
 
 TEMPLATE_PACKAGE = "grader.templates"
@@ -192,7 +192,7 @@ def points(value: float | None) -> str:
     """A score as people write it: 7.5, 10, 3.13 — at most two decimals, no trailing zeros."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    return shown(value)
 
 
 def percent(fraction: float | None) -> str:
@@ -373,6 +373,14 @@ class StudentRow:
     scores: dict[str, QuestionResult]
     standing: Standing = Standing.COUNTED  # counted in the statistics, blank, or unreadable
     staff_href: str | None = None          # the instructor-only view of this submission
+    sums: Totals | None = None             # its totals (grader.totals): the written column shows their written part
+
+    @property
+    def written_note(self) -> str:
+        """The written cell's tooltip: how many parts a TA has scored (the total is final once all are)."""
+        if self.sums is None or not self.sums.written_parts:
+            return "no written part in this hand-in"
+        return f"{self.sums.written_scored} of {self.sums.written_parts} written parts scored"
 
     @property
     def full(self) -> bool:
@@ -442,16 +450,17 @@ def summary_chunks(results: list[Result], links: dict[str, str] | list[str | Non
         raw, href, staff = results[i], links[i], staff_links[i]
         result = _class_view_of(raw, shared)
         return StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions},
-                          classview.standing(raw), safe_link(staff) if staff else None)
+                          classview.standing(raw), safe_link(staff) if staff else None, totals(raw))
 
     # The statistics come before the table: one pass keeps of each row only what they are over
     # (`ClassFigures`), the table's pass makes each row again as the page reaches it, so a large
     # class's rows (a sanitised copy of every result) are never all held at once.
-    figures, standings = [], {}
+    figures, standings, with_written = [], {}, False
     for i in order:
         made = row(i)
         figures.append(ClassFigures.of(made.result))
         standings[made.result.submission] = made.standing
+        with_written = with_written or bool(made.sums.written_parts)
         del made
     view = classview.build(figures, standings)
     question_ids = [qid for qid, _, _ in classview.question_order(figures)]
@@ -463,7 +472,8 @@ def summary_chunks(results: list[Result], links: dict[str, str] | list[str | Non
         view=view,
         rows=rows,
         question_ids=question_ids,
-        columns=len(question_ids) + 3,         # student, total, one per question, status
+        columns=len(question_ids) + 3 + with_written,   # student, total, one per question, written, status
+        with_written=with_written,             # a column for the TA's scores, which every total includes
         assignment=assignment,
         versions=versions,
         geometry=view.geometry,

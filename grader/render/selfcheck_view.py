@@ -61,15 +61,7 @@ def text(result: Result, written=(), notebook: str | None = None, notes=(), lang
             name=_name(result, tr), passed=passed, total=total))
     for problem in result.problems:
         lines.append(f"  ! {_msg(problem.message, tr)}")
-    for cell in result.cells:
-        if cell.status != CellStatus.OK and not _self_check_cell(cell):
-            first = cell.error.splitlines()[0] if cell.error else ""
-            status, error = g(STATUS_WORDS.get(cell.status, cell.status)), _msg(first, tr)
-            if result.kind == MODULE:
-                lines.append("  ! " + g("the module {status}: {error}").format(status=status, error=error))
-            else:
-                lines.append("  ! " + g("cell {index} ({head}) {status}: {error}").format(
-                    index=cell.index, head=cell.source_head, status=status, error=error))
+    lines += [f"  ! {line}" for line in _failed_cells(result, tr)]
     for note in notes:
         lines.append(f"  ! {_note(note, g)}")
     for q in result.questions:
@@ -141,6 +133,22 @@ def _note(note: str, g) -> str:
     return g(NOTE_WORDS.get(note, note))
 
 
+def _failed_cells(result: Result, tr: gettext.NullTranslations) -> list[str]:
+    """One line per cell (or the module) that did not run cleanly, in the student's language: the
+    terminal and the HTML table both list them first, so that either says which cell to fix."""
+    g, lines = tr.gettext, []
+    for cell in result.cells:
+        if cell.status != CellStatus.OK and not _self_check_cell(cell):
+            first = cell.error.splitlines()[0] if cell.error else ""
+            status, error = g(STATUS_WORDS.get(cell.status, cell.status)), _msg(first, tr)
+            if result.kind == MODULE:
+                lines.append(g("the module {status}: {error}").format(status=status, error=error))
+            else:
+                lines.append(g("cell {index} ({head}) {status}: {error}").format(
+                    index=cell.index, head=cell.source_head, status=status, error=error))
+    return lines
+
+
 def _self_check_cell(cell) -> bool:
     """A cell that failed only because it calls the self-check (`import grader`, or a later
     `grader.check()`): told once among the problems, not as an error."""
@@ -153,7 +161,7 @@ def _same_way(cases: list, tr: gettext.NullTranslations) -> str:
     count = len(cases) - 1
     return tr.ngettext("✗ {count} more case fails the same way: {labels}",
                        "✗ {count} more cases fail the same way: {labels}", count).format(
-        count=count, labels=", ".join(c.label for c in cases[1:]))
+        count=count, labels="; ".join(c.label for c in cases[1:]))   # labels hold commas ("T=3, n=2")
 
 
 def _name(result: Result, tr: gettext.NullTranslations) -> str:
@@ -223,7 +231,7 @@ def html(result: Result, written=(), notebook: str | None = None, notes=(), lang
     template = env.get_template("selfcheck.html")
     return template.render(
         result=result, rows=rows, written=parts, notebook=notebook,
-        problems=[_msg(p.message, tr) for p in result.problems],
+        problems=[_msg(p.message, tr) for p in result.problems] + _failed_cells(result, tr),
         notes=[_note(n, g) for n in notes],
         passed=sum(r["passed"] for r in rows), total=sum(r["total"] for r in rows),
         written_found=sum(1 for p in parts if p["ok"]), lang=lang or i18n.DEFAULT, live=live)

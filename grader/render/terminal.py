@@ -2,18 +2,21 @@
 from __future__ import annotations
 
 from ..results import PASSED, UNREADABLE, CellStatus, QuestionStatus, Result, code_unit
+from ..totals import shown, totals
 
 MARK = {QuestionStatus.PASSED: "✓", QuestionStatus.PARTIAL: "~", QuestionStatus.FAILED: "✗"}
 
 
 def _points(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    return shown(value)
 
 
 def table(result: Result) -> str:
     """What `grader grade` prints: one line per question, then the problems."""
-    lines = [f"{result.submission}: {_points(result.score)} / {_points(result.max_score)}"
-             f"   ({result.status}; isolation: {result.isolation or 'none'}; cases {result.case_set})"]
+    sums = totals(result)       # the report's total and breakdown (grader.totals), not the automatic part alone
+    breakdown = f"; {sums.line()}" if sums.written_parts or sums.penalty else ""
+    lines = [f"{result.submission}: {_points(sums.total)} / {_points(sums.max)}"
+             f"   ({result.status}{breakdown}; isolation: {result.isolation or 'none'}; cases {result.case_set})"]
     for problem in result.problems:
         lines.append(f"  ! {problem.message}")
     width = max((len(q.id) for q in result.questions), default=4)
