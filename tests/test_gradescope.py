@@ -33,6 +33,7 @@ from grader.runner import Limits
 from grader.spec import HIDDEN, PUBLIC
 
 from gradescope_run import run_autograder
+from cli_run import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -153,8 +154,7 @@ def test_refuses_the_demo_secret_unless_allowed(tmp_path: Path):
 def test_cli_build_autograder_refuses_demo_secret(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
     env["PYTHONPATH"] = str(ROOT)
-    proc = subprocess.run([sys.executable, "-m", "grader", "build-autograder", str(tmp_path / "a.zip")],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    proc = run_cli(["build-autograder", tmp_path / "a.zip"], cwd=tmp_path, env=env)
     assert proc.returncode == 2 and "--allow-demo-secret" in proc.stderr
 
 

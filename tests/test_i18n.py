@@ -3,8 +3,6 @@ chosen by --lang, the course configuration or the locale; numbers, math and iden
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,8 @@ from grader import caseset, catalogs, i18n, jupyter, selfcheck
 from grader.protocol import Limits
 from grader.render import selfcheck_view
 from grader.results import CellStatus
+
+from cli_run import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -120,22 +120,19 @@ def test_html_view_in_english_and_chinese(bob):
 
 def test_grader_check_in_chinese_from_the_command_line(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "LANG": "zh_CN.UTF-8", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "grader", "check", str(SUBMISSIONS / "bob_seed_mistakes.ipynb"),
-                           "2c", "--html", "out.html"], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    proc = run_cli(["check", SUBMISSIONS / "bob_seed_mistakes.ipynb", "2c", "--html", "out.html"], env=env, cwd=tmp_path)
     assert proc.returncode == 1
     assert "提示（zero-instead-of-small）" in proc.stdout
     page = (tmp_path / "out.html").read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and '<html lang="zh-CN">' in page and "zero-instead-of-small" in page
-    proc = subprocess.run([sys.executable, "-m", "grader", "check", "nope.ipynb", "--lang", "zh_CN"],
-                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    proc = run_cli(["check", "nope.ipynb", "--lang", "zh_CN"], env=env, cwd=tmp_path)
     assert proc.returncode == 2 and "nope.ipynb 不存在" in proc.stderr
 
 
 def test_the_course_language_from_the_config(tmp_path):
     (tmp_path / "grader.toml").write_text('[grader]\nlang = "zh_CN"\n', encoding="utf-8")
     env = {"PATH": "/usr/bin:/bin", "LANG": "en_US.UTF-8", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "grader", "check", str(SUBMISSIONS / "alice_correct.ipynb"), "1a"],
-                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    proc = run_cli(["check", SUBMISSIONS / "alice_correct.ipynb", "1a"], env=env, cwd=tmp_path)
     assert proc.returncode == 0 and re.search(r"(\d+) 个公开测试用例中有 \1 个通过", proc.stdout), proc.stdout
 
 

@@ -22,6 +22,7 @@ from grader.config import DEMO_SECRET, load_config
 from grader.spec import HIDDEN, PUBLIC
 
 from assignments.hw3 import ASSIGNMENT
+from cli_run import run_cli
 
 # what a self-check of the kit runs and counts (probes are run, never counted)
 PUBLIC_COUNT = sum(c.probe is None for c in caseset.build(ASSIGNMENT, None).cases)
@@ -146,9 +147,7 @@ def test_the_installed_kit_names_the_same_mistakes_as_the_instructors_check(venv
     assert kit_run.returncode == 1, kit_run.stdout + kit_run.stderr
     assert "hint (missing-activation-derivative)" in kit_run.stdout
     assert "hint (Q-transpose-instead-of-inverse)" in kit_run.stdout
-    here = subprocess.run([sys.executable, "-m", "grader", "check", str(notebook), "1a", "2b", "--lang", "en"],
-                          cwd=ROOT, env={**_clean_env(), "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-                          timeout=300)
+    here = run_cli(["check", notebook, "1a", "2b", "--lang", "en"], cwd=ROOT, env={**_clean_env(), "PYTHONPATH": str(ROOT)})
     hints = [line for line in kit_run.stdout.splitlines() if "hint (" in line]
     assert hints == [line for line in here.stdout.splitlines() if "hint (" in line]
 
@@ -193,22 +192,16 @@ def test_kit_self_check_matches_the_repository_self_check(built_kit: Path, publi
 def test_check_with_a_cases_file_and_a_damaged_one(built_kit: Path, tmp_path: Path):
     env = {**_clean_env(), "PYTHONPATH": str(ROOT)}
     cases = built_kit / "grader" / caseset.BUNDLED_NAME
-    ok = subprocess.run([sys.executable, "-m", "grader", "check", "--cases", str(cases),
-                         str(SUBMISSIONS / "alice_correct.ipynb")], cwd=ROOT, env=env,
-                        capture_output=True, text=True, timeout=300)
+    ok = run_cli(["check", "--cases", cases, SUBMISSIONS / "alice_correct.ipynb"], cwd=ROOT, env=env)
     assert ok.returncode == 0, ok.stderr
     data = json.loads(cases.read_text(encoding="utf-8"))
     data["cases"][0]["expected"] = data["cases"][1]["expected"]      # tampered expected value
     bad = tmp_path / "public_cases.json"
     bad.write_text(json.dumps(data), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "grader", "check", "--cases", str(bad),
-                           str(SUBMISSIONS / "alice_correct.ipynb")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = run_cli(["check", "--cases", bad, SUBMISSIONS / "alice_correct.ipynb"], cwd=ROOT, env=env)
     assert proc.returncode == 2 and "digest" in proc.stderr
     (tmp_path / "not.json").write_text("{", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "grader", "check", "--cases", str(tmp_path / "not.json"),
-                           str(SUBMISSIONS / "alice_correct.ipynb")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = run_cli(["check", "--cases", tmp_path / "not.json", SUBMISSIONS / "alice_correct.ipynb"], cwd=ROOT, env=env)
     assert proc.returncode == 2 and "not JSON" in proc.stderr
 
 

@@ -16,6 +16,8 @@ from grader import caseset, portable, selfcheck
 from grader.protocol import Limits
 from grader.session import Session
 
+from cli_run import run_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 FAST = Limits(case_seconds=0.5, cell_seconds=3.0, submission_seconds=60.0)
@@ -248,9 +250,7 @@ def test_the_child_does_not_see_the_graders_settings(tmp_path, public_cases, mon
 def test_require_sandbox_checks_in_the_sandbox(tmp_path):
     """`grader check --require-sandbox` is how an instructor checks someone else's code: sandboxed."""
     out = tmp_path / "r.json"
-    proc = subprocess.run([sys.executable, "-m", "grader", "check", str(SUBMISSIONS / "alice_correct.ipynb"), "1a",
-                           "--require-sandbox", "--json", str(out)], capture_output=True, text=True, timeout=300,
-                          cwd=ROOT)
+    proc = run_cli(["check", SUBMISSIONS / "alice_correct.ipynb", "1a", "--require-sandbox", "--json", out], cwd=ROOT)
     if proc.returncode == 4:
         pytest.skip("no bubblewrap sandbox here")
     assert proc.returncode == 0, proc.stderr

@@ -83,15 +83,30 @@ def open_session(level: str = "best", limits: Limits = ATTACK_LIMITS) -> Session
 
 
 class Sessions:
-    """One warm Session per isolation level (and limits), opened on first use and closed with the module."""
+    """Warm Sessions, one per isolation level and limits, opened on first use and kept for the whole
+    test process: each red-team file used to open its own (a worker start is ~0.4 s of CPU).
 
-    def __init__(self):
-        self._open: dict[tuple[str, Limits], Session] = {}
+    Between files only the `keep` most recently used stay open (`trim`): each holds one of this
+    machine's hundred student uids (`sandbox.MAX_LEASES`, shared with every other grader and test
+    run here), so a test process holds no more of them than a file of its own needs. Within a
+    file none is closed, as before. Sharing across files is what sharing within a file always
+    was: every attack must leave its worker able to grade the next submission in full
+    (`assert_next_graded_fully`), and a worker an attack killed is started again on the next run."""
+
+    def __init__(self, keep: int = 3):
+        self.keep = keep
+        self._open: dict[tuple[str, Limits], Session] = {}      # least recently used first
 
     def __call__(self, level: str = "best", limits: Limits = ATTACK_LIMITS) -> Session:
-        if (level, limits) not in self._open:
-            self._open[level, limits] = open_session(level, limits)
-        return self._open[level, limits]
+        key = (level, limits)
+        session = self._open.pop(key, None)
+        self._open[key] = session if session is not None else open_session(level, limits)
+        return self._open[key]
+
+    def trim(self) -> None:
+        """Close the least recently used sessions beyond `keep`."""
+        while len(self._open) > self.keep:
+            self._open.pop(next(iter(self._open))).close()
 
     def close(self) -> None:
         for session in self._open.values():
@@ -99,21 +114,32 @@ class Sessions:
         self._open.clear()
 
 
+@pytest.fixture(scope="session")
+def _kept_sessions():
+    opened = Sessions()
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
 @pytest.fixture(scope="module")
-def sessions():
+def sessions(_kept_sessions):
     # The grader's own environment carries the secret too: nothing of it may reach the sandbox.
+    # Set around every red-team file (not the whole run: other tests read the environment), so it
+    # is there whenever one of these sessions starts a worker, first or again.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GRADER_SECRET", CANARY_SECRET)
-        opened = Sessions()
         try:
-            yield opened
+            yield _kept_sessions
         finally:
-            opened.close()
+            _kept_sessions.trim()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def attack_session(sessions) -> Session:
-    """The strongest isolation this machine has (bubblewrap here)."""
+    """The strongest isolation this machine has (bubblewrap here). Looked up by every test, so that
+    the sessions kept between files are the ones the tests used last."""
     return sessions("best")
 
 
