@@ -86,14 +86,16 @@ class Sessions:
     """Warm Sessions, one per isolation level and limits, opened on first use and kept for the whole
     test process: each red-team file used to open its own (a worker start is ~0.4 s of CPU).
 
-    Between files only the `keep` most recently used stay open (`trim`): each holds one of this
-    machine's hundred student uids (`sandbox.MAX_LEASES`, shared with every other grader and test
-    run here), so a test process holds no more of them than a file of its own needs. Within a
-    file none is closed, as before. Sharing across files is what sharing within a file always
-    was: every attack must leave its worker able to grade the next submission in full
-    (`assert_next_graded_fully`), and a worker an attack killed is started again on the next run."""
+    Between files only the `keep` most recently used stay open (`trim`; most files use the best
+    and the rlimits level with the usual limits): each holds one of this machine's hundred student
+    uids (`sandbox.MAX_LEASES`, shared with every other grader and test run here; a full run at
+    load ~40 found them all taken once), so a test process holds no more of them than a file of
+    its own needs, plus these two. Within a file none is closed, as before. Sharing across files is
+    what sharing within a file always was: every attack must leave its worker able to grade the
+    next submission in full (`assert_next_graded_fully`), and a worker an attack killed is started
+    again on the next run."""
 
-    def __init__(self, keep: int = 3):
+    def __init__(self, keep: int = 2):
         self.keep = keep
         self._open: dict[tuple[str, Limits], Session] = {}      # least recently used first
 
