@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from batch_input import without_utf8_flag
 from grader import lms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -842,14 +843,7 @@ def brightspace_zip(path: Path, entries: dict[str, bytes], utf8_flag: bool = Fal
             info = zipfile.ZipInfo(name)
             z.writestr(info, data)
     if not utf8_flag:                       # as D2L writes them: UTF-8 bytes, flag 11 not set
-        raw = bytearray(path.read_bytes())
-        for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
-            start = 0
-            while (at := raw.find(signature, start)) >= 0:
-                flags = int.from_bytes(raw[at + offset:at + offset + 2], "little") & ~0x800
-                raw[at + offset:at + offset + 2] = flags.to_bytes(2, "little")
-                start = at + 4
-        path.write_bytes(bytes(raw))
+        path.write_bytes(without_utf8_flag(path.read_bytes()))
     return path
 
 

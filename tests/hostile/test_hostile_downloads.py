@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from batch_input import without_utf8_flag
 from conftest import CAROL, FULL, ROOT
 from grader import lms
 from grader.batch import run_batch
@@ -142,15 +143,8 @@ def _zipped(files: dict[str, bytes], utf8: bool = True) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in files.items():
             z.writestr(name, data)
-    raw = bytearray(buffer.getvalue())
-    if not utf8:                    # as Windows' and macOS' own zip tools write: UTF-8 names, no flag 11
-        for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
-            start = 0
-            while (at := raw.find(signature, start)) >= 0:
-                flags = int.from_bytes(raw[at + offset:at + offset + 2], "little") & ~0x800
-                raw[at + offset:at + offset + 2] = flags.to_bytes(2, "little")
-                start = at + 4
-    return bytes(raw)
+    # as Windows' and macOS' own zip tools write: UTF-8 names, no flag 11
+    return buffer.getvalue() if utf8 else without_utf8_flag(buffer.getvalue())
 
 
 def _staged(tmp_path: Path, download: dict[str, bytes]):
