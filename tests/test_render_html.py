@@ -310,6 +310,24 @@ def test_class_numbers_count_students_not_cases(graded):
     assert failing[0].mistake == "sigma-prime-not-per-step" and failing[0].label
 
 
+def test_a_failing_case_without_a_diagnosis_says_what_happened_in_words():
+    """The class view's "typical mistake" of a failing case fell back to the raw status code when no
+    mistake was diagnosed: staff read "not-run" or "missing" as if it were a mistake's name. It is
+    now the diagnosis, or what happened in words (the words a hidden case's failure gets)."""
+    from grader.results import HIDDEN_MESSAGES, MISSING, NOT_RUN
+
+    def student(name: str, status: str, diagnosis: list[str]) -> Result:
+        case = CaseResult("q/public/0", "public", "T=3", status, diagnosis=diagnosis)
+        question = QuestionResult("q", "Q", "f", 0.0, 4.0, "failed", [case], diagnosis)
+        return Result(submission=name, status="graded", score=0.0, max_score=4.0, questions=[question])
+
+    for status in (NOT_RUN, MISSING):
+        view = classview.build([student("a", status, []), student("b", status, []), student("c", "failed", ["t"])])
+        assert view.questions[0].failing_cases[0].mistake == HIDDEN_MESSAGES[status]
+    view = classview.build([student("a", "failed", ["transposed"]), student("b", "failed", ["transposed"])])
+    assert view.questions[0].failing_cases[0].mistake == "transposed"
+
+
 def test_histogram_puts_full_and_zero_scores_in_the_end_bins():
     bars = classview.histogram([0.0, 100.0, 100.0, 55.0], 100.0)
     assert [b.value for b in bars] == ["1", "0", "0", "0", "0", "1", "0", "0", "0", "2"]

@@ -10,7 +10,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..results import ERROR, GRADED, MISSING, NOT_RUN, PASSED, QuestionStatus, Result, Standing
+from ..results import ERROR, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, QuestionStatus, Result, Standing
 
 HISTOGRAM_BINS = 10
 FAILING_CASES_SHOWN = 3
@@ -86,7 +86,7 @@ class FailingCase:
     visibility: str
     students: int
     share: float                 # of the graded students who have this question
-    mistake: str                 # the most common diagnosis on this case ("" if none was recognised)
+    mistake: str                 # the most common diagnosis on this case, or what happened to it in words
 
 
 @dataclass
@@ -313,7 +313,9 @@ def _question_stats(qid: str, title: str, top: float, results: list[Result]) -> 
                 # hidden cases carry no label for students; staff name them by their place
                 label = case.label or (f"hidden case {hidden_number}" if case.visibility == "hidden" else case.uid)
                 labels.setdefault(case.uid, (label, case.visibility))
-                case_mistakes.setdefault(case.uid, Counter()).update(case.diagnosis or [case.status])
+                # no diagnosis: what happened, in the words a hidden case's failure gets (never a status code)
+                case_mistakes.setdefault(case.uid, Counter()).update(
+                    case.diagnosis or [HIDDEN_MESSAGES.get(case.status, str(case.status))])
     stats.mean = total / stats.students if stats.students else 0.0
     stats.case_statuses = statuses.most_common()
     stats.mistakes = mistakes.most_common()
