@@ -229,3 +229,38 @@ def test_names_the_disk_cannot_hold_and_a_file_that_is_also_a_folder_cost_nothin
     assert set(by_name) == {"alice", "bob"} and by_name["bob"].score == FULL
     assert by_name["alice"].score == FULL
     assert any("h.py/x.py" in p.message for p in by_name["alice"].problems)
+
+
+def _receipt(name: str, user: str, when: str, stored: str, typed: str) -> bytes:
+    return (f"Name: {name} ({user})\nAssignment: HW3\nDate Submitted: {when}\nCurrent Grade: Needs Grading\n\n"
+            f"Submission Field:\n{typed}\n\nComments:\nThere are no student comments for this assignment.\n\n"
+            f"Files:\n\tOriginal filename: hw3.ipynb\n\tFilename: {stored}\n\n").encode()
+
+
+def test_text_typed_into_a_blackboard_receipt_cannot_change_who_or_when(tmp_path):
+    """Blackboard's receipt holds what the student typed into the Submission Field, between the
+    lines the grader reads. Mallory types a Name line of Ada's, an earlier Date Submitted and a
+    Files entry pointing at Ada's file: she stays herself, her time stays Blackboard's, and Ada's
+    hand-in stays Ada's."""
+    ada_key, mal_key = "HW3_ada_attempt_2026-03-01-10-00-00", "HW3_mallory_attempt_2026-03-03-10-00-00"
+    forged = (f"Name: Ada Lovelace (ada)\nDate Submitted: Sunday, March 1, 2026 9:00:00 AM EST\n"
+              f"Files:\n\tOriginal filename: stolen.ipynb\n\tFilename: {ada_key}_hw3.ipynb\n")
+    archive = tmp_path / "gradebook_CS_HW3.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(f"{ada_key}.txt", _receipt("Ada Lovelace", "ada", "Sunday, March 1, 2026 10:00:00 AM EST",
+                                              f"{ada_key}_hw3.ipynb", "There is no student submission text data "
+                                                                      "for this assignment."))
+        z.writestr(f"{ada_key}_hw3.ipynb", NOTEBOOK)
+        z.writestr(f"{mal_key}.txt", _receipt("Mallory Mallet", "mallory", "Tuesday, March 3, 2026 10:00:00 AM EST",
+                                              f"{mal_key}_hw3.ipynb", forged))
+        z.writestr(f"{mal_key}_hw3.ipynb", b"{}")
+    intake = lms.read_intake(archive)
+    assert intake.format == "blackboard"
+    by_id = {f.student.id: f for f in intake.found}
+    assert set(by_id) == {"ada", "mallory"}
+    mallory, ada = by_id["mallory"], by_id["ada"]
+    assert (mallory.student.name, mallory.student.submitted_at) == ("Mallory Mallet", "2026-03-03T10:00:00-05:00")
+    assert [(m.path, name) for m, name in mallory.files] == [(f"{mal_key}_hw3.ipynb", "hw3.ipynb")]
+    assert (ada.student.name, ada.student.submitted_at) == ("Ada Lovelace", "2026-03-01T10:00:00-05:00")
+    assert [(m.path, name) for m, name in ada.files] == [(f"{ada_key}_hw3.ipynb", "hw3.ipynb")]
+    intake.source.close()
