@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 
 from . import arraytext
+from .results import ERROR, FAILED, PASSED
 from .spec import ARRAY, ARRAY_DICT, Tolerance
-
-PASSED, FAILED, ERROR = "passed", "failed", "error"
 
 
 @dataclass(frozen=True)

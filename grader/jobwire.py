@@ -58,6 +58,29 @@ class Ev(str, enum.Enum):
     INTERNAL = "internal"
 
 
+class RunStatus(str, enum.Enum):
+    """What became of one call or cell, as the run reports it, before anyone judges it.
+
+    The child reports the first five in its events (`CASE_STATUSES`; a cell only OK, ERROR or
+    TIMEOUT: `CELL_STATUSES`); the grader's side concludes the last two when the process could not
+    report: it died (CRASHED), or the submission's time ran out before the call (NOT_RUN).
+    Judging maps them onto `grader.results.CaseStatus`.
+    """
+
+    OK = "ok"
+    ERROR = "error"
+    UNCONVERTIBLE = "unconvertible"     # returned something that is not an answer of the case's kind
+    MISSING = "missing"                 # the name is not defined
+    TIMEOUT = "timeout"
+    CRASHED = "crashed"
+    NOT_RUN = "not-run"
+
+
+# Tuples, not sets: `in` compares with ==, so a forged status that is a list or a dict is simply
+# not one of them (a set would raise TypeError on it).
+CASE_STATUSES = (RunStatus.OK, RunStatus.ERROR, RunStatus.UNCONVERTIBLE, RunStatus.MISSING, RunStatus.TIMEOUT)
+CELL_STATUSES = (RunStatus.OK, RunStatus.ERROR, RunStatus.TIMEOUT)
+
 START = "start"                 # the `phase` of a cell or case event sent before running it
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from . import __version__
 from .i18n import N_
-from .protocol import CallSpec, Limits, RawAnswer, RunReport, _raw_answer
+from .protocol import CallSpec, Limits, RawAnswer, RunReport, RunStatus, _raw_answer
 from .results import GRADED, PASSED, Result
 
 ISOLATION = "none (this Jupyter kernel)"
@@ -196,13 +196,13 @@ def _run_calls(namespace: dict, calls: list[CallSpec], limits: Limits, report: R
                timeouts: dict[str, int], call_one) -> None:
     for call in calls:
         if timeouts.get(call.question_id, 0) >= limits.timeouts_per_question:
-            report.answers[call.uid] = RawAnswer(call.uid, "not-run", message=f"not run: {timeouts[call.question_id]} "
+            report.answers[call.uid] = RawAnswer(call.uid, RunStatus.NOT_RUN, message=f"not run: {timeouts[call.question_id]} "
                                                  "earlier cases of this question timed out")
             continue
         event, stuck = _call_with_limit(call_one, json.loads(call.wire), namespace, limits.case_seconds)
         answer = _raw_answer(call, event)
         report.answers[call.uid] = answer
-        if answer.status == "timeout":
+        if answer.status == RunStatus.TIMEOUT:
             timeouts[call.question_id] = timeouts.get(call.question_id, 0) + 1
         if stuck and "stuck-thread" not in report.notes:
             report.notes.append("stuck-thread")
@@ -219,7 +219,7 @@ def _call_with_limit(call_one, case: dict, namespace: dict, seconds: float) -> t
         try:
             box["event"] = call_one(case, namespace)
         except Timeout:
-            box["event"] = {"status": "timeout", "error": f"took longer than {seconds:g} s"}
+            box["event"] = {"status": RunStatus.TIMEOUT, "error": f"took longer than {seconds:g} s"}
         box["seconds"] = time.perf_counter() - started
 
     thread = threading.Thread(target=target, name=f"grader-check-{case['uid']}", daemon=True)
@@ -228,9 +228,9 @@ def _call_with_limit(call_one, case: dict, namespace: dict, seconds: float) -> t
     if thread.is_alive():
         _raise_in(thread, Timeout)
         thread.join(STOP_SECONDS)
-        event = {"status": "timeout", "error": f"took longer than {seconds:g} s"}
+        event = {"status": RunStatus.TIMEOUT, "error": f"took longer than {seconds:g} s"}
         return {"ev": "case", "uid": case["uid"], **event, "seconds": seconds}, thread.is_alive()
-    event = box.get("event", {"status": "error", "error": "no answer was returned"})
+    event = box.get("event", {"status": RunStatus.ERROR, "error": "no answer was returned"})
     return {"ev": "case", "uid": case["uid"], **event, "seconds": round(box.get("seconds", 0.0), 6)}, False
 
 

@@ -24,7 +24,7 @@ from .names import Definitions
 from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, TIMEOUT,
                       UNREADABLE, AnswerPrint, CaseResult, CellReport, CellStatus, Problem,
                       QuestionResult, Result, StaffCase)
-from .protocol import CallSpec, RawAnswer, RunReport, Sink
+from .protocol import CallSpec, RawAnswer, RunReport, RunStatus, Sink
 from .score import question_result
 from .similarity import answer_digest
 from .spec import PUBLIC, Case, CaseSet, Question
@@ -406,7 +406,7 @@ def _written_answers(program: Program, case_set: CaseSet, extras: Extras) -> dic
 
 # A comparison's verdict (grader.compare's words) and a run's status for a case that gave no value
 # (the worker protocol's words, grader.protocol) as case statuses; anything else is an ERROR.
-ANSWERED = "ok"     # the protocol's status of a case that returned a value
+ANSWERED = RunStatus.OK     # the protocol's status of a case that returned a value
 VERDICTS = {PASSED.value: PASSED, FAILED.value: FAILED}
 UNANSWERED = {MISSING.value: MISSING, TIMEOUT.value: TIMEOUT, CRASHED.value: CRASHED, NOT_RUN.value: NOT_RUN}
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import jobwire
-from .jobwire import Ev
+from .jobwire import Ev, RunStatus
 from .protocol import (CELL_STATUSES, CallSpec, CellRun, Limits, RawAnswer, RunReport, _int, _line_number, _raw_answer,
                        _text)
 
@@ -180,7 +180,7 @@ class _PortableRun:
                     timed_out = time.monotonic() >= deadline
                     why = (f"the cell ran longer than {self.limits.cell_seconds:g} s and was stopped"
                            if timed_out else "the process died in this cell")
-                    self._skip_cell(current, "timeout" if timed_out else "crashed", why + "; the cell was skipped")
+                    self._skip_cell(current, RunStatus.TIMEOUT if timed_out else RunStatus.CRASHED, why + "; the cell was skipped")
                 return False
             kind = event.get("ev")
             index = _int(event.get("index"))
@@ -188,7 +188,7 @@ class _PortableRun:
                 current, deadline = index, self._deadline(self.limits.cell_seconds)
             elif kind == Ev.CELL and index in units:
                 if not self.loaded_once or index not in self.report.cells:
-                    status = event.get("status") if event.get("status") in CELL_STATUSES else "error"
+                    status = RunStatus(event["status"]) if event.get("status") in CELL_STATUSES else RunStatus.ERROR
                     missing = _text(event.get("missing_module"), 100)
                     self.report.cells[index] = CellRun(index, status, _text(event.get("error")),
                                                        missing if missing.isidentifier() else "",
@@ -217,11 +217,11 @@ class _PortableRun:
             if event is None:
                 if current is not None and current in self.pending:
                     if time.monotonic() >= deadline:
-                        self._settle(RawAnswer(current, "timeout", message=f"took longer than {seconds:g} s "
+                        self._settle(RawAnswer(current, RunStatus.TIMEOUT, message=f"took longer than {seconds:g} s "
                                                                            "and was stopped"))
                         self._count_timeout(current)
                     else:
-                        self._settle(RawAnswer(current, "crashed",
+                        self._settle(RawAnswer(current, RunStatus.CRASHED,
                                                message="the process died during this call"))
                 return
             uid = event.get("uid") if isinstance(event.get("uid"), str) else None
@@ -233,7 +233,7 @@ class _PortableRun:
             answer = _raw_answer(self.pending[uid], event)
             self._settle(answer)
             current = None
-            if answer.status == "timeout" and self._count_timeout(uid):
+            if answer.status == RunStatus.TIMEOUT and self._count_timeout(uid):
                 return          # the child would still call the cases just given up on: a fresh one resumes
 
     def _settle(self, answer: RawAnswer) -> None:
@@ -248,14 +248,14 @@ class _PortableRun:
         if self.timeouts[qid] < self.limits.timeouts_per_question:
             return []
         for call in calls:
-            self._settle(RawAnswer(call.uid, "not-run",
+            self._settle(RawAnswer(call.uid, RunStatus.NOT_RUN,
                                    message=f"not run: {self.timeouts[qid]} earlier cases of this question timed out"))
         return [c.uid for c in calls]
 
     def _settle_rest(self, kept_dying: bool) -> None:
         if kept_dying:
-            status, message = "crashed", "not run: the submission's process kept dying before it could be called"
+            status, message = RunStatus.CRASHED, "not run: the submission's process kept dying before it could be called"
         else:
-            status, message = "not-run", f"not run: the submission used up its time budget of {self.limits.submission_seconds:g} s"
+            status, message = RunStatus.NOT_RUN, f"not run: the submission used up its time budget of {self.limits.submission_seconds:g} s"
         for uid in list(self.pending):
             self._settle(RawAnswer(uid, status, message=message))

@@ -51,7 +51,7 @@ if __package__:
 else:
     jobwire = _load_beside("jobwire")       # the self-check's child process
     studentshell = _load_beside("studentshell")
-Ev = jobwire.Ev
+Ev, RunStatus = jobwire.Ev, jobwire.RunStatus
 
 MAX_ELEMENTS = jobwire.MAX_ELEMENTS
 MAX_TEXT = jobwire.MAX_TEXT
@@ -129,7 +129,7 @@ def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None,
     everything else the code raises become the answer's status, as in the sandboxed worker.
     """
     if case["name"] not in namespace:
-        return {"status": "missing", "error": f"`{case['name']}` is not defined"}
+        return {"status": RunStatus.MISSING, "error": f"`{case['name']}` is not defined"}
     try:
         target = namespace[case["name"]]
         if case["call"]:
@@ -140,7 +140,7 @@ def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None,
             returned = target(*args)
         else:
             returned = jobwire.read_value(case["name"], target)
-        event = {"status": "ok", "value": encode_answer(case["kind"], case.get("keys", []), returned, answer_bytes)}
+        event = {"status": RunStatus.OK, "value": encode_answer(case["kind"], case.get("keys", []), returned, answer_bytes)}
         if case["call"]:
             changed = jobwire.changed_arguments(target, args, before)
             if changed:
@@ -149,12 +149,12 @@ def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None,
     except Timeout:
         raise
     except Unconvertible as exc:
-        return {"status": "unconvertible", "error": _short(str(exc))}
+        return {"status": RunStatus.UNCONVERTIBLE, "error": _short(str(exc))}
     except RecursionError:
-        return {"status": "error", "error": "RecursionError: maximum recursion depth exceeded"}
+        return {"status": RunStatus.ERROR, "error": "RecursionError: maximum recursion depth exceeded"}
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
         hint = jobwire.call_hint(namespace.get(case["name"]), exc)
-        return {"status": "error", "error": explain(exc, sources) + (f"\n{hint}" if hint else "")}
+        return {"status": RunStatus.ERROR, "error": explain(exc, sources) + (f"\n{hint}" if hint else "")}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -305,14 +305,14 @@ def main() -> int:
             watchdog.disarm()
         missing = ""
         if isinstance(exc, Timeout):
-            status, error = "timeout", f"the cell ran longer than {cell_seconds:g} s"
+            status, error = RunStatus.TIMEOUT, f"the cell ran longer than {cell_seconds:g} s"
         elif exc is not None:
-            status, error = "error", explain(exc, sources)
+            status, error = RunStatus.ERROR, explain(exc, sources)
             missing = studentshell.missing_module(exc)
             if missing:
                 error += f"\n`{missing}` is not available when this is graded"
         else:
-            status, error = "ok", ""
+            status, error = RunStatus.OK, ""
         channel.emit(Ev.CELL, index=index, status=status, error=error, ipython_line=ipython_line,
                      missing_module=missing)
 
@@ -338,14 +338,14 @@ def main() -> int:
             try:
                 event = call_one(case, namespace, sources, answer_bytes)
             except Timeout:
-                event = {"status": "timeout", "error": f"took longer than {case_seconds:g} s"}
+                event = {"status": RunStatus.TIMEOUT, "error": f"took longer than {case_seconds:g} s"}
             finally:
                 watchdog.disarm()
             event["seconds"] = round(time.perf_counter() - started, 6)
             try:
                 channel.emit(Ev.CASE, uid=case["uid"], **event)
             except (TypeError, ValueError) as exc:
-                channel.emit(Ev.CASE, uid=case["uid"], status="unconvertible", error=describe(exc))
+                channel.emit(Ev.CASE, uid=case["uid"], status=RunStatus.UNCONVERTIBLE, error=describe(exc))
         channel.emit(Ev.DONE, batch=batch.get("batch"))
     return 0
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 if TYPE_CHECKING:
     import numpy as np
 
-from .jobwire import MAX_ELEMENTS  # noqa: E402,F401 - re-exported: no answer to this homework is larger
-CASE_STATUSES = ("ok", "error", "unconvertible", "missing", "timeout")
-CELL_STATUSES = ("ok", "error", "timeout")
-
-
 from . import jobwire  # noqa: E402
+from .jobwire import MAX_ELEMENTS  # noqa: E402,F401 - re-exported: no answer to this homework is larger
+RunStatus = jobwire.RunStatus    # re-exported: what became of a call or a cell, before judging
+CASE_STATUSES = jobwire.CASE_STATUSES
+CELL_STATUSES = jobwire.CELL_STATUSES
+
 from .config import Limits  # noqa: E402,F401 - defined with the configuration (its schema), re-exported
 
 
@@ -56,7 +56,7 @@ class RawAnswer:
     """What one case produced, before anyone has judged it."""
 
     uid: str
-    status: str            # ok | error | unconvertible | missing | timeout | crashed | not-run
+    status: RunStatus
     value: Any = None
     message: str = ""
     seconds: float = 0.0
@@ -66,7 +66,7 @@ class RawAnswer:
 @dataclass
 class CellRun:
     index: int
-    status: str            # ok | error | timeout | crashed | skipped
+    status: RunStatus      # OK, ERROR or TIMEOUT as the child reported; CRASHED when the process died in it
     error: str = ""
     missing_module: str = ""                            # the import that failed, if that was the error
     figures: list[str] = field(default_factory=list)    # base64 PNGs the cell drew (bounded)
@@ -129,15 +129,15 @@ def decode_value(kind: str, keys: Iterable[str], data: Any) -> Any:
 def _raw_answer(call: CallSpec, event: dict) -> RawAnswer:
     status = event.get("status")
     seconds = _seconds(event.get("seconds"))
-    if status == "ok":
+    if status == RunStatus.OK:
         try:
-            return RawAnswer(call.uid, "ok", decode_value(call.kind, call.keys, event.get("value")), seconds=seconds,
+            return RawAnswer(call.uid, RunStatus.OK, decode_value(call.kind, call.keys, event.get("value")), seconds=seconds,
                              changed=_argument_names(event.get("changed")))
         except (BadValue, KeyError, TypeError, ValueError, OverflowError) as exc:
-            return RawAnswer(call.uid, "unconvertible", message=f"the answer could not be read back: {exc}")
+            return RawAnswer(call.uid, RunStatus.UNCONVERTIBLE, message=f"the answer could not be read back: {exc}")
     if status in CASE_STATUSES:
-        return RawAnswer(call.uid, status, message=_text(event.get("error")), seconds=seconds)
-    return RawAnswer(call.uid, "error", message="the worker reported an unknown status")
+        return RawAnswer(call.uid, RunStatus(status), message=_text(event.get("error")), seconds=seconds)
+    return RawAnswer(call.uid, RunStatus.ERROR, message="the worker reported an unknown status")
 
 
 def _argument_names(value: Any) -> tuple[str, ...]:

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import jobwire, sandbox
-from .jobwire import Ev, too_large  # noqa: F401 - too_large re-exported
+from .jobwire import Ev, RunStatus, too_large  # noqa: F401 - too_large re-exported
 from .config import MAX_FIGURE_BYTES, MAX_FIGURES, Limits  # defined with the configuration; importable from here too
 
 if TYPE_CHECKING:
@@ -591,17 +591,17 @@ class _Run:
     def _charge_current(self, why: str) -> None:
         """The worker died under us: the cell or case that was running is what killed it."""
         if self.current_cell is not None:
-            self._skip_cell(self.current_cell, "crashed", f"{why} in this cell; the cell was skipped")
+            self._skip_cell(self.current_cell, RunStatus.CRASHED, f"{why} in this cell; the cell was skipped")
         elif self.current_case is not None and self.current_case in self.by_uid:
-            self._settle(RawAnswer(self.current_case, "crashed", message=f"{why} during this call"))
+            self._settle(RawAnswer(self.current_case, RunStatus.CRASHED, message=f"{why} during this call"))
 
     def _settle_rest(self) -> None:
         if self.fruitless >= MAX_FRUITLESS:
             message = "not run: the submission's process kept dying before it could be called"
-            status = "crashed"
+            status = RunStatus.CRASHED
         else:
             message = f"not run: the submission used up its time budget of {self.limits.submission_seconds:g} s"
-            status = "not-run"
+            status = RunStatus.NOT_RUN
         for call in list(self.pending.values()):
             self._settle(RawAnswer(call.uid, status, message=message))
 
@@ -636,7 +636,7 @@ class _Run:
             event = self.worker.event(job, deadline)
             if event is None:
                 if self.current_cell is not None:
-                    self._skip_cell(self.current_cell, "timeout", f"the cell ran longer than {limits.cell_seconds:g} s "
+                    self._skip_cell(self.current_cell, RunStatus.TIMEOUT, f"the cell ran longer than {limits.cell_seconds:g} s "
                                                                   "and was stopped; it was skipped")
                 return Step.RESUME
             kind = event.get("ev")
@@ -656,14 +656,14 @@ class _Run:
             elif kind in (Ev.EXIT, Ev.INTERNAL):
                 if self.current_cell is not None:
                     why = _text(event.get("status"), 200) or "the process failed"
-                    self._skip_cell(self.current_cell, "crashed", f"the process died in this cell ({why}); "
+                    self._skip_cell(self.current_cell, RunStatus.CRASHED, f"the process died in this cell ({why}); "
                                                                   "the cell was skipped")
                 return Step.RESUME
 
     def _cell_event(self, event: dict) -> None:
         index = _int(event.get("index"))
         if index is not None:
-            status = event.get("status") if event.get("status") in CELL_STATUSES else "error"
+            status = RunStatus(event["status"]) if event.get("status") in CELL_STATUSES else RunStatus.ERROR
             room = (max(0, min(self.limits.figures, MAX_FIGURES))
                     - sum(len(c.figures) for i, c in self.report.cells.items() if i != index))
             self._show_cell(_cell_run(index, status, event, room))
@@ -690,7 +690,7 @@ class _Run:
             if event is None:
                 if self.current_case is not None:
                     call = self.by_uid[self.current_case]
-                    self._settle(RawAnswer(call.uid, "timeout",
+                    self._settle(RawAnswer(call.uid, RunStatus.TIMEOUT,
                                            message=f"took longer than {limits.case_seconds:g} s and was stopped"))
                     self._count_timeout(call)
                 return Step.RESUME
@@ -714,7 +714,7 @@ class _Run:
                     self.current_case = None
                 if self.answer_bytes > limits.answers_bytes:
                     self._cut_all()
-                if (answer is not None and answer.status == "timeout"
+                if (answer is not None and answer.status == RunStatus.TIMEOUT
                         and waiting & set(self._count_timeout(self.by_uid[answer.uid]))):
                     # The child would still call the cases just given up on, one time-out each:
                     # end this job and resume the rest in a fresh one instead.
@@ -735,20 +735,20 @@ class _Run:
             elif kind in (Ev.EXIT, Ev.INTERNAL):
                 if self.current_case is not None:
                     why = _text(event.get("status"), 200) or "the process failed"
-                    self._settle(RawAnswer(self.current_case, "crashed",
+                    self._settle(RawAnswer(self.current_case, RunStatus.CRASHED,
                                            message=f"the process died during this call ({why})"))
                 return Step.RESUME
 
     def _answer(self, call: CallSpec, event: dict) -> RawAnswer:
         """A case's answer event, within the size limits: the size is read off the shapes the
         event declares, so an answer too large is refused before anything is decoded."""
-        if event.get("status") == "ok":
+        if event.get("status") == RunStatus.OK:
             size = answer_size(call.kind, call.keys, event.get("value"))
             if size > self.limits.answer_bytes:
-                return RawAnswer(call.uid, "unconvertible", message=too_large(size, self.limits.answer_bytes))
+                return RawAnswer(call.uid, RunStatus.UNCONVERTIBLE, message=too_large(size, self.limits.answer_bytes))
             self.answer_bytes += size
             if self.answer_bytes > self.limits.answers_bytes:
-                return RawAnswer(call.uid, "unconvertible", message=self._total_message())
+                return RawAnswer(call.uid, RunStatus.UNCONVERTIBLE, message=self._total_message())
         return _raw_answer(call, event)
 
     def _oversize(self, event: dict) -> RawAnswer | None:
@@ -757,7 +757,7 @@ class _Run:
         dropped = _int(event.get("bytes")) or 0
         if self.current_case is None or not self._is_pending(self.current_case):
             return None
-        return RawAnswer(self.current_case, "unconvertible",
+        return RawAnswer(self.current_case, RunStatus.UNCONVERTIBLE,
                          message=too_large(dropped * 3 // 4, self.limits.answer_bytes))
 
     def _total_message(self) -> str:
@@ -767,7 +767,7 @@ class _Run:
     def _cut_all(self) -> None:
         """The submission's answers reached their total limit: nothing more is read from it."""
         for call in list(self.pending.values()):
-            self._settle(RawAnswer(call.uid, "not-run", message=self._total_message()))
+            self._settle(RawAnswer(call.uid, RunStatus.NOT_RUN, message=self._total_message()))
 
     def _lost(self, uid: str | None, started: dict[str, float]) -> None:
         """A started case whose answer never came (the process garbled its own pipe): it fails,
@@ -776,10 +776,10 @@ class _Run:
             return
         now = self.clock()
         if now - started.get(uid, now) >= self.limits.case_seconds:
-            self._settle(RawAnswer(uid, "timeout", message=f"took longer than {self.limits.case_seconds:g} s"))
+            self._settle(RawAnswer(uid, RunStatus.TIMEOUT, message=f"took longer than {self.limits.case_seconds:g} s"))
             self._count_timeout(self.by_uid[uid])
         else:
-            self._settle(RawAnswer(uid, "error", message="no answer was returned"))
+            self._settle(RawAnswer(uid, RunStatus.ERROR, message="no answer was returned"))
 
     def _deadline(self, seconds: float) -> float:
         return min(self.budget_end, self.clock() + seconds + grace(seconds))
@@ -809,7 +809,7 @@ class _Run:
             return []
         cut = [c for c in self.pending.values() if c.question_id == qid]
         for other in cut:
-            self._settle(RawAnswer(other.uid, "not-run",
+            self._settle(RawAnswer(other.uid, RunStatus.NOT_RUN,
                                    message=f"not run: {self.timeouts[qid]} earlier cases of this question timed out"))
         return [c.uid for c in cut]
 

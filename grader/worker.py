@@ -64,7 +64,7 @@ if __package__:
 else:
     jobwire = _load_beside("jobwire")       # the standalone script, in the sandbox or at the rlimits level
     studentshell = _load_beside("studentshell")
-Ev, Op = jobwire.Ev, jobwire.Op
+Ev, Op, RunStatus = jobwire.Ev, jobwire.Op, jobwire.RunStatus
 Timeout, Shell = studentshell.Timeout, studentshell.Shell
 run_cell, run_module = studentshell.run_cell, studentshell.run_module
 
@@ -1018,7 +1018,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
             continue
         channel.emit(Ev.CELL, job_id, index=index, phase=jobwire.START)
         signal.setitimer(signal.ITIMER_REAL, cell_seconds)
-        status, error, kept, dropped, ipython_line = "ok", "", [], 0, 0
+        status, error, kept, dropped, ipython_line = RunStatus.OK, "", [], 0, 0
         code.current = f"<cell {index}>"
         try:
             _forget_directory_listing()      # a module the last cell wrote (%%writefile) is found
@@ -1033,13 +1033,13 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
             signal.setitimer(signal.ITIMER_REAL, 0)
         missing = ""
         if isinstance(exc, Timeout):
-            status, error = "timeout", f"the cell ran longer than {cell_seconds:g} s"
+            status, error = RunStatus.TIMEOUT, f"the cell ran longer than {cell_seconds:g} s"
         elif exc is not None:
             error, printed = code.explain(exc)
             missing = missing_module(exc)
             if missing:
                 error += f"\n`{missing}` is not available when this is graded"
-            status = "error"
+            status = RunStatus.ERROR
             if not (notebook and shell.shown is exc):
                 try:
                     sys.stdout.flush()
@@ -1090,7 +1090,7 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
         started = time.perf_counter()
         event = jobwire.event(Ev.CASE, job_id, uid=uid)
         if case["name"] not in namespace:
-            event.update(status="missing", error=f"`{case['name']}` is not defined")
+            event.update(status=RunStatus.MISSING, error=f"`{case['name']}` is not defined")
         else:
             signal.setitimer(signal.ITIMER_REAL, case_seconds)
             try:
@@ -1104,33 +1104,33 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
                 else:
                     returned = jobwire.read_value(case["name"], target)
                 # Still under the alarm: converting a student object runs its code too.
-                event.update(status="ok", value=encode_answer(case["kind"], case.get("keys", []), returned,
+                event.update(status=RunStatus.OK, value=encode_answer(case["kind"], case.get("keys", []), returned,
                                                               answer_bytes))
                 if case["call"]:
                     changed = jobwire.changed_arguments(target, args, before)
                     if changed:
                         event["changed"] = changed
             except Timeout:
-                event.update(status="timeout", error=f"took longer than {case_seconds:g} s")
+                event.update(status=RunStatus.TIMEOUT, error=f"took longer than {case_seconds:g} s")
             except Unconvertible as exc:
-                event.update(status="unconvertible", error=_short(str(exc)))
+                event.update(status=RunStatus.UNCONVERTIBLE, error=_short(str(exc)))
             except RecursionError:
-                event.update(status="error", error="RecursionError: maximum recursion depth exceeded")
+                event.update(status=RunStatus.ERROR, error="RecursionError: maximum recursion depth exceeded")
             except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
                 try:
                     hint = jobwire.call_hint(namespace.get(case["name"]), exc)
-                    event.update(status="error", error=explain(exc) + (f"\n{hint}" if hint else ""))
+                    event.update(status=RunStatus.ERROR, error=explain(exc) + (f"\n{hint}" if hint else ""))
                 except Timeout:
-                    event.update(status="timeout", error=f"took longer than {case_seconds:g} s")
+                    event.update(status=RunStatus.TIMEOUT, error=f"took longer than {case_seconds:g} s")
                 except BaseException:  # noqa: BLE001 - describing must not lose the case
-                    event.update(status="error", error=_describe(exc))
+                    event.update(status=RunStatus.ERROR, error=_describe(exc))
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         event["seconds"] = round(time.perf_counter() - started, 6)
         try:
             channel.send(hold=True, **event)      # goes out with the next case's start, or with "done"
         except (TypeError, ValueError) as exc:
-            channel.emit(Ev.CASE, job_id, uid=uid, status="unconvertible", error=_describe(exc), hold=True)
+            channel.emit(Ev.CASE, job_id, uid=uid, status=RunStatus.UNCONVERTIBLE, error=_describe(exc), hold=True)
     channel.emit(Ev.DONE, job_id, batch=batch.get("batch"))
 
 

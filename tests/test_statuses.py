@@ -1,5 +1,5 @@
-"""The status vocabularies (grader.results): string enums, written to JSON as before, read back as
-enums, and spelt nowhere else as literals (issue 11, item 3)."""
+"""The status vocabularies (grader.results, and the run's in grader.jobwire): string enums, written
+to JSON as before, read back as enums, and spelt nowhere else as literals (issue 11, item 3)."""
 from __future__ import annotations
 
 import io
@@ -11,20 +11,18 @@ from pathlib import Path
 
 import pytest
 
+from grader.jobwire import RunStatus
 from grader.results import (STATUS_TYPES, CaseResult, CaseStatus, CellReport, CellStatus, QuestionResult,
                             QuestionStatus, Result, StaffCase, Standing, SubmissionStatus, json_text, plain)
 
 ROOT = Path(__file__).resolve().parent.parent
-WORDS = {member.value for kind in STATUS_TYPES for member in kind}
-
-# Files that speak the worker protocol: a RawAnswer's or a CellRun's status ("ok", "timeout",
-# "unconvertible", ...) is the protocol's vocabulary (grader.protocol), not the results'.
-PROTOCOL = {"grader/protocol.py", "grader/worker.py", "grader/runner.py", "grader/portable_child.py",
-            "grader/portable.py", "grader/jupyter.py", "grader/compare.py"}
+# The run's vocabulary (what became of a call or a cell before judging: "ok", "unconvertible", ...)
+# lives in the job protocol's module, as the results' lives in grader.results: each in one place.
+WORDS = {member.value for kind in (*STATUS_TYPES, RunStatus) for member in kind}
+HOMES = {"grader/results.py", "grader/jobwire.py"}
 
 # Literals equal to a status word that are not statuses: (file, literal) -> (how many, why).
 NOT_STATUSES = {
-    ("grader/pipeline.py", "ok"): (1, "ANSWERED: the protocol's status of a case that returned a value"),
     ("grader/pipeline.py", "unreadable"): (1, "a Problem code"),
     ("grader/course.py", "no-submission"): (2, "a Problem code, and the codes the course step owns"),
     ("grader/render/notebook.py", "error"): (3, "an nbformat output type (read, made, drawn)"),
@@ -67,7 +65,7 @@ def _literals() -> Counter:
     counts: Counter = Counter()
     for path in sorted((ROOT / "grader").rglob("*.py")):
         name = path.relative_to(ROOT).as_posix()
-        if name == "grader/results.py" or name in PROTOCOL:
+        if name in HOMES:
             continue
         counts.update((name, v) for v in _python_literals(path))
     for path in sorted((ROOT / "templates").glob("*.*")):
