@@ -279,6 +279,13 @@ def cmd_config(args) -> int:
     return EXIT_OK
 
 
+def export_formats() -> tuple[str, ...]:
+    """`grader export`'s layouts, as grader.export lists them."""
+    from .export import FORMATS
+
+    return FORMATS
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Each command offers only the options that mean something for it, each with its help."""
     parser = argparse.ArgumentParser(prog="grader", description="A sandboxed autograder for numerical homework.")
@@ -334,10 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
                                       "default: [similarity] template, or the checkout's template)")
     p.set_defaults(func=cmd_similarity)
 
-    p = sub.add_parser("export", help="write a batch's gradebook: Canvas import CSV, plain CSV or JSON")
+    p = sub.add_parser("export", help="write a batch's gradebook: an LMS's import file (Canvas, Moodle, "
+                                      "Blackboard, Brightspace), plain CSV or JSON")
     p.add_argument("out", help="the batch's output folder (it holds results.json)")
-    p.add_argument("--format", default="csv", choices=("canvas", "csv", "json"), help="the layout (default csv)")
-    p.add_argument("--assignment", help="the assignment column's name (Canvas: 'HW3 (12345)' updates that assignment)")
+    p.add_argument("--format", default="csv", choices=export_formats(), help="the layout (default csv)")
+    p.add_argument("--assignment", help="the assignment column's name (Canvas: 'HW3 (12345)' updates that "
+                                        "assignment; Blackboard: 'HW3 [Total Pts: 100 Score] |12345', its "
+                                        "column's header; Brightspace: the grade item's name)")
     p.add_argument("--decimals", type=int, default=2, help="round scores to this many decimals (default 2)")
     p.add_argument("--output", metavar="FILE",
                    help="the file to write (default OUT/gradebook-FORMAT.csv; '-' for standard output)")

@@ -82,7 +82,13 @@ def apply_roster(view: CourseView, roster: list[RosterEntry], case_set, add_miss
         student = Student(id=entry.id, name=entry.name, lms="roster", sis_id=entry.sis_id, login=entry.login,
                           section=entry.section, email=entry.email, on_roster=True)
         view.submissions.append(Submission(name, Path(), student=student))
-        view.results.append(no_submission(name, student, case_set))
+        result = no_submission(name, student, case_set)
+        maybe = [s for s, ids in found.same_name.items() if entry.id in ids]
+        if maybe:
+            result.problems.append(Problem("roster-same-name", f"the download holds a hand-in under this student's "
+                                                               f"name, which another roster student bears too; it "
+                                                               f"may be theirs: {', '.join(maybe)}"))
+        view.results.append(result)
         view.missing.append(name)
 
 
@@ -124,6 +130,13 @@ def _on_roster(name: str, student: Student | None, found: Reconciled) -> tuple[S
     """A submission's identity as the roster names it, and what to say about it."""
     entry = found.matched.get(name)
     student = student or Student(id=name, name=name, lms="folder")
+    if entry is None and name in found.same_name:
+        ids = found.same_name[name]
+        return dataclasses.replace(student, on_roster=False), [Problem(
+            "roster-same-name", f"the download names this hand-in {clean(student.name, 100)!r} only, and "
+                                f"{len(ids)} roster students bear that name ({', '.join(clean(i, 40) for i in ids)}): "
+                                "it was graded but matched to neither; find out whose it is and enter the grade "
+                                "by hand")]
     if entry is None:
         return dataclasses.replace(student, on_roster=False), [Problem(
             "roster-unknown", f"the id {clean(student.id, 100)} is not on the roster; this submission was graded "

@@ -7,11 +7,22 @@
   exporting may see SIS data; `LastName, FirstName` instead of `Student` when so chosen; `;` instead
   of `,` and a byte-order mark when their CSV settings say so), with its "Manual Posting" and
   "Points Possible" rows and Canvas's test student skipped; or
+* Moodle's offline grading worksheet (Assignment → Download grading worksheet): `Identifier`
+  ("Participant <id>", the participant id the download's folders carry), `Full name`, `Email address`...;
+* Blackboard Learn's Grade Center download (Work Offline → Download): `Last Name, First Name, Username,
+  Student ID, Last Access, Availability, <columns>`, tab-delimited UTF-16 (`.xls`) or CSV; the id is
+  the Username;
+* Brightspace's grade export (Grades → Export): `OrgDefinedId, Username, Last Name, First Name, Email,
+  <items>, End-of-Line Indicator`, each id written after a `#`; the id is the OrgDefinedId (else the
+  Username). Brightspace's download names a student by the name shown only, so its hand-ins are
+  matched to this roster by that exact name, when one roster student bears it (two who share it
+  match neither, and each hand-in is flagged);
 * a plain CSV with a header naming at least `id` and `name` (and optionally `email`, `section`,
   `sis_id`, `login`), in any order.
 
 A submission belongs to a roster student when one of its LMS identifiers equals one of theirs,
-exactly: the LMS id against `ID`/`id`; else its SIS id (Gradescope's SID) against `SIS User ID`
+exactly: the LMS id against `ID`/`id` (Blackboard's username against `Username`, Moodle's participant
+id against the worksheet's `Participant <id>`); else its SIS id (Gradescope's SID) against `SIS User ID`
 or `id`; else its e-mail against `email`, or against a `SIS Login ID` that is an e-mail address
 (case-insensitive). Nothing is matched by name, and two
 submissions are never merged into one student: a roster student with two submissions, and a
@@ -29,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_ROSTER_BYTES = 50 * 2**20
+NAMED_BY_NAME = ("brightspace",)      # downloads that name a student by the name shown, with no user id
 CANVAS_ID_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 
 
@@ -44,6 +56,7 @@ class RosterEntry:
     login: str = ""
     section: str = ""
     email: str = ""
+    shown_name: str = ""     # the name an LMS download shows ("First Last"), when it identifies by it
 
 
 @dataclass
@@ -54,6 +67,7 @@ class Reconciled:
     unknown: list[str] = field(default_factory=list)                   # submissions whose id is not on it
     missing: list[RosterEntry] = field(default_factory=list)           # roster students with no submission
     shared: dict[str, list[str]] = field(default_factory=dict)         # roster id -> 2+ submission names
+    same_name: dict[str, list[str]] = field(default_factory=dict)      # submission -> roster ids sharing its name
 
 
 def read_roster(path: str | os.PathLike) -> list[RosterEntry]:
@@ -61,7 +75,7 @@ def read_roster(path: str | os.PathLike) -> list[RosterEntry]:
     try:
         if path.stat().st_size > MAX_ROSTER_BYTES:
             raise RosterError(f"{path}: the roster is larger than {MAX_ROSTER_BYTES // 2**20} MB")
-        text = path.read_text(encoding="utf-8-sig")
+        text = _decoded(path.read_bytes())
     except FileNotFoundError:
         raise RosterError(f"the roster {path} does not exist") from None
     except UnicodeDecodeError as exc:
@@ -78,6 +92,8 @@ def read_roster(path: str | os.PathLike) -> list[RosterEntry]:
     header = [c.strip() for c in rows[0]]
     if _is_canvas(header):
         entries = _canvas(header, rows[1:])
+    elif (kind := _lms_export(header)) is not None:
+        entries = _lms_rows(path, kind, header, rows[1:])
     else:
         entries = _plain(path, [c.lower() for c in header], rows[1:])
     ids = [e.id for e in entries]
@@ -87,19 +103,29 @@ def read_roster(path: str | os.PathLike) -> list[RosterEntry]:
     return entries
 
 
+def _decoded(data: bytes) -> str:
+    """The roster's text: UTF-16 when it starts with that byte-order mark (Blackboard's Grade Center
+    download, a tab-delimited `.xls`), else UTF-8 with or without one."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
+
+
 def _separator(text: str) -> str:
-    """`;` or `,`, chosen as Canvas's own importer does (gradebook_importer.rb, identify_delimiter):
-    the one that splits the first three lines into the same number of fields, `;` if it gives more.
-    Canvas writes `;` for a user whose CSV settings (or locale's decimal comma) ask for it."""
+    """`;`, `,` or a tab, chosen as Canvas's own importer does (gradebook_importer.rb, identify_delimiter):
+    the one that splits the first three lines into the same number of fields, the most fields winning
+    (`,` on a tie). Canvas writes `;` for a user whose CSV settings (or locale's decimal comma)
+    ask for it; Blackboard's `.xls` download is tab-delimited."""
     lines = text.splitlines()[:3]
     counts = {}
-    for sep in (";", ","):
+    for sep in ("\t", ";", ","):
         try:
             sizes = {len(row) for row in csv.reader(lines, delimiter=sep, strict=True)}
         except csv.Error:
             sizes = set()
         counts[sep] = sizes.pop() if len(sizes) == 1 else 0
-    return ";" if counts[";"] > counts[","] else ","
+    best = max(counts.values())
+    return "," if best <= 1 else next(sep for sep in (",", ";", "\t") if counts[sep] == best)
 
 
 def _is_canvas(header: list[str]) -> bool:
@@ -140,10 +166,61 @@ def _canvas(header: list[str], rows: list[list[str]]) -> list[RosterEntry]:
     return entries
 
 
+# Moodle's grading worksheet, Blackboard's Grade Center, Brightspace's grade export: which columns hold
+# (id, login, sis id, e-mail), and how a name is made; each recognised by columns only it writes.
+LMS_ROSTERS = {        # the first whose columns are all there (Brightspace's has Blackboard's three too)
+    "moodle": ("Identifier", "Full name"),
+    "brightspace": ("OrgDefinedId", "End-of-Line Indicator"),
+    "blackboard": ("Last Name", "First Name", "Username"),
+}
+MOODLE_PARTICIPANT = re.compile(r"Participant (\d+)")
+
+
+def _lms_export(header: list[str]) -> str | None:
+    """Which LMS's export `header` is (its own columns all there), or None."""
+    for kind, columns in LMS_ROSTERS.items():
+        if all(c in header for c in columns):
+            return kind
+    return None
+
+
+def _lms_rows(path: Path, kind: str, header: list[str], rows: list[list[str]]) -> list[RosterEntry]:
+    """Roster entries from Moodle's, Blackboard's or Brightspace's own export (see the module's doc)."""
+    at = {name: i for i, name in enumerate(header)}
+
+    def cell(row: list[str], name: str) -> str:
+        i = at.get(name)
+        return row[i].strip() if i is not None and i < len(row) else ""
+
+    entries = []
+    for number, row in enumerate(rows, start=2):
+        first, last = cell(row, "First Name"), cell(row, "Last Name")
+        full = " ".join(p for p in (first, last) if p)
+        if kind == "moodle":
+            m = MOODLE_PARTICIPANT.fullmatch(cell(row, "Identifier"))
+            if m is None:
+                raise RosterError(f"{path}: line {number}: the Identifier {cell(row, 'Identifier')[:40]!r} is not "
+                                  "Moodle's \"Participant <number>\"")
+            entries.append(RosterEntry(m[1], cell(row, "Full name"), email=cell(row, "Email address")))
+        elif kind == "blackboard":
+            user = cell(row, "Username")
+            if not user:
+                raise RosterError(f"{path}: line {number} has no Username")
+            entries.append(RosterEntry(user, full, sis_id=cell(row, "Student ID"), login=user))
+        else:
+            org, user = cell(row, "OrgDefinedId").lstrip("#"), cell(row, "Username").lstrip("#")
+            if not (org or user):
+                raise RosterError(f"{path}: line {number} has neither an OrgDefinedId nor a Username")
+            entries.append(RosterEntry(org or user, full, sis_id=org, login=user, email=cell(row, "Email"),
+                                       shown_name=" ".join(full.split())))
+    return entries
+
+
 def _plain(path: Path, header: list[str], rows: list[list[str]]) -> list[RosterEntry]:
     if "id" not in header:
         raise RosterError(f"{path}: line 1 must be a header naming the columns: id,name,email,section "
-                          "(or a Canvas gradebook export)")
+                          "(or a Canvas gradebook export, Moodle's grading worksheet, Blackboard's Grade Center "
+                          "download or Brightspace's grade export)")
     at = {name: header.index(name) for name in ("id", "name", "sis_id", "login", "section", "email") if name in header}
     entries = []
     for number, row in enumerate(rows, start=2):
@@ -161,6 +238,10 @@ def reconcile(students: dict[str, object], roster: list[RosterEntry]) -> Reconci
     # a Canvas gradebook has no e-mail column; its SIS Login ID is the e-mail address at many schools
     by_email = {e.login.casefold(): e for e in roster if "@" in e.login}
     by_email.update({e.email.casefold(): e for e in roster if e.email})
+    by_shown: dict[str, list[RosterEntry]] = {}
+    for e in roster:
+        if e.shown_name:
+            by_shown.setdefault(e.shown_name, []).append(e)
     out = Reconciled()
     claimed: dict[str, list[str]] = {}
     for name, student in students.items():
@@ -171,6 +252,11 @@ def reconcile(students: dict[str, object], roster: list[RosterEntry]) -> Reconci
             email = getattr(student, "email", "")
             entry = (by_id.get(sid) or (by_sis.get(sis) or by_id.get(sis) if sis else None)
                      or (by_email.get(email.casefold()) if email else None))
+            if entry is None and getattr(student, "lms", "") in NAMED_BY_NAME:
+                bearers = by_shown.get(" ".join(getattr(student, "name", "").split()), [])
+                entry = bearers[0] if len(bearers) == 1 else None
+                if len(bearers) > 1:
+                    out.same_name[name] = [e.id for e in bearers]
         if entry is None:
             out.unknown.append(name)
             continue

@@ -1,0 +1,299 @@
+"""The way back: each LMS's grade-import file, read back as that LMS reads it, and its exports as rosters.
+
+Sources (each rule below cites the one it follows):
+
+* Moodle ``mod/assign/feedback/offline/importgradeslib.php`` and ``locallib.php``: the worksheet's
+  columns are found by their header (``Identifier``, ``Grade``, ``Last modified (grade)``, and a
+  feedback plug-in's name such as ``Feedback comments``); a row's user is the number left after
+  ``strlen("Participant ")`` characters of its Identifier (``get_user_id_for_uniqueid``); an empty
+  grade, a grade above the assignment's maximum, and a grade changed in Moodle more than 60 s after the
+  row's ``Last modified (grade)`` (read with ``strtotime``) are skipped.
+* Blackboard Learn "Uploading Grade Center items": the student's key is the Username; a column is
+  matched by the ``|<id>`` ending its header (``HW3 [Total Pts: 100 Score] |12345``), else uploaded as a
+  new text column; a .csv's every value is quoted; the Grade Center download is a tab-delimited
+  ``.xls`` (UTF-16 with a byte-order mark) with ``Last Name, First Name, Username, Student ID, Last
+  Access, Availability`` before the columns.
+* Brightspace "Importing grades": ``OrgDefinedId`` and/or ``Username`` (its export writes each after a
+  ``#``), ``<item> Points Grade``, ``End-of-Line Indicator``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from grader import export, lms
+from grader.results import Problem, Result, Student
+from test_lms_real import BOB, CAROL, blackboard_download, brightspace_zip, write
+
+BROKEN = b"def broken(:\n"
+
+
+def read_back(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def loaded(results: list[Result], top: float = 100.0) -> export.Loaded:
+    out = export.Loaded(Path("results.json"), "HW3", top=top)
+    out.results = lambda: iter(results)
+    return out
+
+
+def graded(name: str, score: float, student: Student | None, status: str = "graded", problems=()) -> Result:
+    return Result(submission=name, status=status, score=score, max_score=100, student=student,
+                  problems=list(problems))
+
+
+# ------------------------------------------------------------------------------------------------
+# Moodle: a download in, the grading worksheet out, imported as importgradeslib.php imports it
+
+
+def moodle_import(text: str, participants: dict[str, str], maximum: float) -> dict[str, float]:
+    """What Moodle's importer would set: participant id -> grade (its skips applied)."""
+    grades = {}
+    for row in read_back(text):
+        uid = row["Identifier"][len("Participant "):]            # substr($idstr, strlen('Participant '))
+        if uid not in participants or row["Grade"] == "":
+            continue
+        grade = float(row["Grade"])
+        datetime.fromisoformat(row["Last modified (grade)"])        # a time strtotime() reads
+        if 0 <= grade <= maximum:
+            grades[uid] = grade
+    return grades
+
+
+def test_moodle_round_trip(tmp_path: Path, session, capsys):
+    from grader import batch
+    from grader.cli import main
+
+    source = write(tmp_path / "moodle", {
+        "José Núñez_3003_assignsubmission_file/hw3.py": CAROL,
+        "Ada Lovelace_3001_assignsubmission_file/hw3.py": BROKEN,
+        "Participant_3005_assignsubmission_file/hw3.py": CAROL,           # blind marking
+    })
+    archive = Path(shutil.make_archive(str(tmp_path / "CS101-HW3-77"), "zip", source))
+    out = tmp_path / "out"
+    report = batch.run_batch(archive, out, session.config, session=session, progress=False)
+    scores = {r.student.id: r.score for r in report.results}
+    capsys.readouterr()
+    assert main(["export", str(out), "--format", "moodle"]) == 0
+    err = capsys.readouterr().err
+    text = (out / "gradebook-moodle.csv").read_text(encoding="utf-8")
+    header = next(csv.reader(io.StringIO(text)))
+    assert header[:7] == ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
+                          "Grade can be changed"]
+    assert {"Last modified (grade)", "Feedback comments"} <= set(header)
+    got = moodle_import(text, {"3001": "Ada", "3003": "José", "3005": "?"}, maximum=report.results[0].max_score)
+    assert set(got) == {"3001", "3003", "3005"}
+    assert all(got[uid] == pytest.approx(scores[uid], abs=0.005) for uid in got)
+    rows = {r["Identifier"]: r for r in read_back(text)}
+    assert rows["Participant 3003"]["Full name"] == "José Núñez"
+    assert rows["Participant 3003"]["Feedback comments"].startswith("auto ")
+    assert "Maximum grade" in err
+
+
+def test_moodle_worksheet_leaves_out_what_moodle_cannot_match():
+    """A team submission's id is the group's (Participant <group id> is another user, or nobody), a
+    plain folder has no participant id, a grader failure is not the student's zero."""
+    text, warnings = export.moodle(loaded([
+        graded("Ada_3001", 80, Student("3001", "Ada", lms="moodle")),
+        graded("Group_A_12", 70, Student("12", "Group A", lms="moodle"), problems=[Problem("lms-group", "team")]),
+        graded("carl.py", 60, Student("carl.py", "carl.py", lms="folder")),
+        graded("Eve_3009", 0, Student("3009", "Eve", lms="moodle"), status="error"),
+        graded("Amy", 0, Student("amy", "Amy", lms="roster", on_roster=True), status="no-submission"),
+    ]))
+    assert [r["Identifier"] for r in read_back(text)] == ["Participant 3001"]
+    said = "\n".join(warnings)
+    assert "Group_A_12" in said and "carl.py" in said and "Eve_3009" in said and "Amy" not in said
+
+
+def test_one_participant_twice_is_left_out_of_every_lms_file():
+    results = [graded("Ada_3001", 80, Student("3001", "Ada", lms="moodle")),
+               graded("Ada_3001-2", 20, Student("3001", "Ada", lms="moodle"))]
+    text, warnings = export.moodle(loaded(results))
+    assert read_back(text) == [] and any("3001 has 2 submissions" in w for w in warnings)
+    text, warnings = export.blackboard(loaded([
+        graded("a", 80, Student("ada", "Ada L", lms="blackboard")),
+        graded("b", 20, Student("ada", "Ada L", lms="blackboard"))]), "HW3 [Total Pts: 100 Score] |7")
+    assert read_back(text) == [] and any("ada has 2 submissions" in w for w in warnings)
+
+
+# ------------------------------------------------------------------------------------------------
+# Blackboard Learn: Assignment File Download in, Grade Center upload out; the Grade Center's own
+# download (tab-delimited UTF-16 .xls) as the roster
+
+
+def grade_center_xls(path: Path, rows: list[list[str]]) -> Path:
+    out = io.StringIO()
+    csv.writer(out, delimiter="\t", lineterminator="\r\n").writerows(rows)
+    path.write_bytes(out.getvalue().encode("utf-16"))          # with its byte-order mark, as Blackboard writes
+    return path
+
+
+def test_blackboard_round_trip_with_its_grade_center_as_roster(tmp_path: Path, session, capsys):
+    from grader import batch
+    from grader.cli import main
+
+    column = "HW3 [Total Pts: 100 Score] |1234567"
+    roster = grade_center_xls(tmp_path / "gc_CS101_fullgc_2026-03-02-09-00-00.xls", [
+        ["Last Name", "First Name", "Username", "Student ID", "Last Access", "Availability", column],
+        ["Lovelace", "Ada", "alovelace", "S001", "2026-03-01 23:00:00", "Yes", ""],
+        ["Smith", "Bob", "bsmith", "S002", "2026-03-01 22:00:00", "Yes", ""],
+        ["Núñez", "José", "jnunez", "S003", "", "Yes", ""],                       # handed nothing in
+    ])
+    archive = blackboard_download(tmp_path / "gradebook_CS101_HW3.zip", [
+        ("Ada Lovelace", "alovelace", "HW3", "2026-03-01-23-59-00", "Sunday, March 1, 2026 11:59:00 PM EST",
+         {"hw3.py": CAROL}),
+        ("Bob Smith", "bsmith", "HW3", "2026-03-01-22-00-00", "Sunday, March 1, 2026 10:00:00 PM EST",
+         {"hw3.py": BROKEN}),
+        ("Mal Dropped", "mdropped", "HW3", "2026-03-01-21-00-00", "Sunday, March 1, 2026 9:00:00 PM EST",
+         {"hw3.py": CAROL}),                                                      # not on the Grade Center
+    ])
+    out = tmp_path / "out"
+    report = batch.run_batch(archive, out, session.config, session=session, progress=False, roster=roster)
+    by_id = {r.student.id: r for r in report.results}
+    assert set(by_id) == {"alovelace", "bsmith", "jnunez", "mdropped"}
+    assert by_id["jnunez"].status == "no-submission" and by_id["jnunez"].student.name == "José Núñez"
+    assert by_id["mdropped"].student.on_roster is False
+    assert any(p.code == "roster-unknown" for p in by_id["mdropped"].problems)
+    assert by_id["alovelace"].student.sis_id == "S001"
+
+    capsys.readouterr()
+    assert main(["export", str(out), "--format", "blackboard", "--assignment", column]) == 0
+    err = capsys.readouterr().err
+    text = (out / "gradebook-blackboard.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[0] == '"Last Name","First Name","Username","HW3 [Total Pts: 100 Score] |1234567"'
+    uploaded = {r["Username"]: r[column] for r in read_back(text)}      # matched by Username, column by its id
+    assert uploaded["alovelace"] != "" and float(uploaded["alovelace"]) == pytest.approx(
+        by_id["alovelace"].score, abs=0.005)
+    assert float(uploaded["bsmith"]) < float(uploaded["alovelace"])
+    # Blackboard would apply mdropped's row to the user mdropped, if enrolled: the download's username is
+    # Blackboard's own; a student with nothing handed in has no row (nothing to send)
+    assert set(uploaded) == {"alovelace", "bsmith", "mdropped"}
+    assert "column id" not in err
+
+
+def test_a_blackboard_column_without_its_id_is_said_to_make_a_new_column():
+    results = [graded("a", 80, Student("ada", "Ada Lovelace", lms="blackboard"))]
+    text, warnings = export.blackboard(loaded(results, top=135), "HW3")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows == [["Last Name", "First Name", "Username", "HW3 [Total Pts: 135 Score]"],
+                    ["Lovelace", "Ada", "ada", "80"]]
+    assert any("new text column" in w for w in warnings)
+
+
+# ------------------------------------------------------------------------------------------------
+# Brightspace: the download names students by their displayed name only; its grade export, used as
+# the roster, carries the OrgDefinedId and Username the import file needs
+
+
+def brightspace_export(path: Path, rows: list[list[str]]) -> Path:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["OrgDefinedId", "Username", "Last Name", "First Name", "Email",
+                     "HW3 Points Grade <Numeric MaxPoints:100 Weight:10>", "End-of-Line Indicator"])
+    writer.writerows([[f"#{org}", f"#{user}", last, first, email, "", "#"] for org, user, last, first, email in rows])
+    path.write_text("\ufeff" + out.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_brightspace_round_trip_with_its_grade_export_as_roster(tmp_path: Path, session, capsys):
+    from grader import batch
+    from grader.cli import main
+
+    roster = brightspace_export(tmp_path / "CS101_GradesExport_2026-03-02-09-00.csv", [
+        ("0012345", "alovelace", "Lovelace", "Ada", "ada@example.edu"),
+        ("0012346", "jsmith1", "Smith", "John", "js1@example.edu"),
+        ("0012347", "jsmith2", "Smith", "John", "js2@example.edu"),          # two students, one name
+        ("0012348", "bnobody", "Nobody", "Bea", "bea@example.edu"),          # handed nothing in
+    ])
+    archive = brightspace_zip(tmp_path / "HW3 Download Mar 2, 2026 900 AM.zip", {
+        "index.html": b"<html></html>",
+        "39786-640693 - Ada Lovelace - Mar 1, 2026 1159 PM/hw3.py": CAROL,
+        "39787-640694 - John Smith - Mar 1, 2026 1130 AM/hw3.py": CAROL,
+        "39788-640695 - John Smith - Mar 1, 2026 1131 AM/hw3.py": BROKEN,
+    })
+    out = tmp_path / "out"
+    report = batch.run_batch(archive, out, session.config, session=session, progress=False, roster=roster)
+    results = report.results
+    assert len(results) == 6                        # Ada, both John Smiths' hand-ins, the two John Smiths, Bea
+    ada = next(r for r in results if r.student.name == "Ada Lovelace")
+    assert (ada.student.id, ada.student.login, ada.student.on_roster) == ("0012345", "alovelace", True)
+    johns = [r for r in results if r.student.name == "John Smith" and r.status != "no-submission"]
+    assert len(johns) == 2 and {r.student.on_roster for r in johns} == {False}
+    assert all(any(p.code == "roster-same-name" and "0012346" in p.message and "0012347" in p.message
+                   for p in r.problems) for r in johns)
+    assert johns[0].score != johns[1].score                          # both graded, neither merged
+    assert any(r.status == "no-submission" and r.student.id == "0012348" for r in results)
+    # the two John Smiths are listed, each told that a hand-in under their name may be theirs
+    for uid in ("0012346", "0012347"):
+        (row,) = [r for r in results if r.student.id == uid]
+        assert row.status == "no-submission" and any(p.code == "roster-same-name" for p in row.problems)
+
+    capsys.readouterr()
+    assert main(["export", str(out), "--format", "brightspace", "--assignment", "HW3"]) == 0
+    err = capsys.readouterr().err
+    text = (out / "gradebook-brightspace.csv").read_text(encoding="utf-8")
+    rows = read_back(text)
+    assert list(rows[0]) == ["OrgDefinedId", "Username", "HW3 Points Grade", "End-of-Line Indicator"]
+    assert [(r["OrgDefinedId"], r["Username"], r["End-of-Line Indicator"]) for r in rows] == [
+        ("#0012345", "#alovelace", "#")]
+    assert float(rows[0]["HW3 Points Grade"]) == pytest.approx(ada.score, abs=0.005)
+    assert "2 submissions have no Brightspace OrgDefinedId or Username" in err
+
+
+def test_brightspace_folders_under_one_name_are_never_merged(tmp_path: Path):
+    archive = brightspace_zip(tmp_path / "dl.zip", {
+        "index.html": b"<html></html>",
+        "39787-640694 - John Smith - Mar 1, 2026 1130 AM/hw3.py": CAROL,
+        "39790-640701 - John Smith - Mar 1, 2026 1205 PM/hw3.ipynb": BOB,
+        "39786-640693 - Ada Lovelace - Mar 1, 2026 1159 PM/hw3.py": CAROL,
+    })
+    intake = lms.read_intake(archive)
+    johns = [f for f in intake.found if f.student.name == "John Smith"]
+    assert sorted(f.student.id for f in johns) == ["39787-640694", "39790-640701"]
+    assert len(set(lms.unique_names(intake.found))) == 3
+    for f in johns:
+        (note,) = [n for n in f.notes if n.code == "lms-same-name"]
+        assert "39787-640694" in note.message and "39790-640701" in note.message and "newest is 39790" in note.message
+    intake.source.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# Moodle's grading worksheet as the roster
+
+
+def test_moodle_grading_worksheet_as_roster(tmp_path: Path):
+    from grader import course, roster
+
+    path = tmp_path / "Grades-CS101-HW3-77.csv"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([
+        ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade", "Grade can be changed",
+         "Last modified (submission)", "Last modified (grade)", "Feedback comments"],
+        ["Participant 3001", "Ada Lovelace", "ada@example.edu", "Submitted for grading", "", "100.00", "Yes",
+         "Sunday, 1 March 2026, 11:59 PM", "-", ""],
+        ["Participant 3003", "José Núñez", "jose@example.edu", "No submission", "", "100.00", "Yes", "-", "-", ""],
+    ])
+    path.write_text(out.getvalue(), encoding="utf-8")
+    entries = roster.read_roster(path)
+    assert [(e.id, e.name, e.email) for e in entries] == [("3001", "Ada Lovelace", "ada@example.edu"),
+                                                          ("3003", "José Núñez", "jose@example.edu")]
+    found = roster.reconcile({"Ada_Lovelace_3001": Student("3001", "Ada Lovelace", lms="moodle"),
+                              "Eve_3009": Student("3009", "Eve", lms="moodle")}, entries)
+    assert list(found.matched) == ["Ada_Lovelace_3001"] and found.unknown == ["Eve_3009"]
+    assert [e.id for e in found.missing] == ["3003"]
+    assert course is not None
+
+
+def test_a_bad_lms_export_row_is_a_clear_error(tmp_path: Path):
+    from grader import roster
+
+    path = tmp_path / "worksheet.csv"
+    path.write_text("Identifier,Full name\nStudent 7,Ada\n", encoding="utf-8")
+    with pytest.raises(roster.RosterError, match="line 2.*Participant <number>"):
+        roster.read_roster(path)
