@@ -297,3 +297,25 @@ def test_a_bad_lms_export_row_is_a_clear_error(tmp_path: Path):
     path.write_text("Identifier,Full name\nStudent 7,Ada\n", encoding="utf-8")
     with pytest.raises(roster.RosterError, match="line 2.*Participant <number>"):
         roster.read_roster(path)
+
+
+# ------------------------------------------------------------------------------------------------
+# One word for one state: the untouched template is "blank" in the class view, grades.csv and the export
+
+
+def test_the_blank_template_is_blank_in_every_gradebook(tmp_path: Path, session, capsys):
+    from grader import batch
+    from grader.cli import main
+    from grader.results import Standing
+
+    folder = write(tmp_path / "class", {"tmpl.ipynb": (Path(__file__).resolve().parent.parent / "submissions" /
+                                                       "template.ipynb").read_bytes(), "carol.py": CAROL})
+    out = tmp_path / "out"
+    batch.run_batch(folder, out, session.config, session=session, progress=False)
+    grades = {r["student"]: r["status"] for r in csv.DictReader(io.StringIO((out / "grades.csv").read_text()))}
+    assert grades == {"tmpl": Standing.BLANK.value, "carol": Standing.COUNTED.value}
+    capsys.readouterr()
+    assert main(["export", str(out), "--format", "csv", "--output", "-"]) == 0
+    exported = {r["submission"]: r["status"] for r in read_back(capsys.readouterr().out)}
+    assert exported == {"tmpl": "blank", "carol": "graded"}
+    assert 'data-status="blank"' in (out / "summary.html").read_text() or ">blank<" in (out / "summary.html").read_text()
