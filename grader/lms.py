@@ -173,10 +173,15 @@ class ZipSource(Source):
             raise IntakeError(f"{path.name} unpacks to {total / 2**30:.1f} GiB; the limit is "
                               f"{MAX_TOTAL_BYTES // 2**30} GiB")
         self.members, self.refused, self._infos = [], [], {}
+        raw = _raw_legacy_names(infos)
+        codec = legacy_codec(raw)
+        note = names_note(raw, codec, path.name)
+        if note:
+            self.refused.append(note)
         for info in infos:
             if info.is_dir():
                 continue
-            name = safe_member_path(_utf8_name(info))
+            name = safe_member_path(_utf8_name(info, codec))
             if name is None:
                 self.refused.append(f"{info.filename[:200]!r}: a path outside the archive; refused")
                 continue
@@ -200,15 +205,86 @@ class ZipSource(Source):
         self.zip.close()
 
 
-def _utf8_name(info: zipfile.ZipInfo) -> str:
+def _utf8_name(info: zipfile.ZipInfo, codec: str = "") -> str:
     """The member's name. Without the UTF-8 flag, zipfile reads names as cp437; tools that write
-    UTF-8 without setting the flag are common, so such a name is read as UTF-8 when it decodes."""
+    UTF-8 without setting the flag are common, so such a name is read as UTF-8 when it decodes, else
+    in `codec`, the archive's legacy code page (`legacy_codec`), when one was found."""
     if info.flag_bits & 0x800 or info.filename.isascii():
         return info.filename
+    raw = info.filename.encode("cp437")
     try:
-        return info.filename.encode("cp437").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode(codec) if codec else info.filename
+    except UnicodeDecodeError:
         return info.filename
+
+
+# Windows' own zip tool (and most zip tools on Windows) writes names in the machine's ANSI/OEM code
+# page without the UTF-8 flag: GBK on Chinese Windows, Shift-JIS (cp932) on Japanese Windows. zipfile
+# reads them as cp437 ("ÕÅ╝Õ╝á"), which garbled the names, and the identities made from them.
+LEGACY_CODECS = (("gbk", "gb2312"), ("cp932", "shift_jis"))    # (decoder, its common subset)
+CJK_TEXT = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u4e00-\u9fff\uff01-\uff5e]+")
+
+
+def legacy_codec(names: list[bytes]) -> str:
+    """The code page in which every one of `names` (raw bytes of names that are neither ASCII nor
+    UTF-8) reads as likely CJK text, or "" (they are then left as zipfile reads them, cp437).
+
+    Likely: every non-ASCII character is a CJK ideograph, kana, CJK punctuation or a full-width
+    form, in the code page's common subset (GB 2312; JIS X 0208: no half-width kana, which is what
+    GBK's bytes become in cp932), and most of its non-ASCII runs are two characters or more (a
+    Western name written in cp1252 or cp850 has single accented letters, which cp932 can read as one
+    rare kanji each)."""
+    if not names:
+        return ""
+    for codec, common in LEGACY_CODECS:
+        try:
+            texts = [n.decode(codec) for n in names]
+        except UnicodeDecodeError:
+            continue
+        if all(_likely(t, common) for t in texts):
+            return codec
+    return ""
+
+
+def _likely(text: str, common: str) -> bool:
+    runs = re.findall(r"[^\x00-\x7f]+", text)
+    if not runs or any(CJK_TEXT.fullmatch(r) is None for r in runs):
+        return False
+    try:
+        "".join(runs).encode(common)
+    except UnicodeEncodeError:
+        return False
+    return sum(len(r) >= 2 for r in runs) * 2 >= len(runs)
+
+
+def _raw_legacy_names(infos: list[zipfile.ZipInfo]) -> list[bytes]:
+    """The raw names that need a code page: no UTF-8 flag, not ASCII, not valid UTF-8."""
+    out = []
+    for info in infos:
+        if info.flag_bits & 0x800 or info.filename.isascii():
+            continue
+        raw = info.filename.encode("cp437")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            out.append(raw)
+    return out
+
+
+def names_note(raw: list[bytes], codec: str, where: str) -> str | None:
+    """What the intake says about names read in a legacy code page, or left unread."""
+    if not raw:
+        return None
+    if codec:
+        return (f"{where}: {len(raw)} names carry no UTF-8 flag and were read as {codec} (as Windows writes "
+                f"them on a {'Chinese' if codec == 'gbk' else 'Japanese'} system)")
+    return (f"{where}: {len(raw)} names carry no UTF-8 flag and read as no likely code page; they are shown "
+            f"as zipfile reads them (cp437), so a name made of them may be garbled: check these students' "
+            f"names, or zip the download again with a tool that writes UTF-8 names")
 
 
 def _zip_problem(info: zipfile.ZipInfo) -> str:
@@ -827,7 +903,8 @@ def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: 
         notes.append(Problem("lms-refused-file", f"{shown} holds {len(infos)} files (more than "
                                                  f"{MAX_NESTED_MEMBERS}); not opened"))
         return
-    listed = [(info, _nested_path(info)) for info in infos if not info.is_dir()]
+    codec = legacy_codec(_raw_legacy_names(infos))
+    listed = [(info, _nested_path(info, codec)) for info in infos if not info.is_dir()]
     code = [PurePosixPath(p).name for _, p in listed
             if p is not None and not hidden(p) and PurePosixPath(p).suffix.lower() in (".ipynb", ".py")]
     taken = []
@@ -866,8 +943,8 @@ def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: 
                                              f"from {shown}"))
 
 
-def _nested_path(info: zipfile.ZipInfo) -> str | None:
-    return safe_member_path(_utf8_name(info))
+def _nested_path(info: zipfile.ZipInfo, codec: str = "") -> str | None:
+    return safe_member_path(_utf8_name(info, codec))
 
 
 def _unpack_inner(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, shown: str, code: list[str],

@@ -264,3 +264,62 @@ def test_text_typed_into_a_blackboard_receipt_cannot_change_who_or_when(tmp_path
     assert (ada.student.name, ada.student.submitted_at) == ("Ada Lovelace", "2026-03-01T10:00:00-05:00")
     assert [(m.path, name) for m, name in ada.files] == [(f"{ada_key}_hw3.ipynb", "hw3.ipynb")]
     intake.source.close()
+
+
+# Names written on Chinese or Japanese Windows: the machine's code page, no UTF-8 flag (zipfile reads
+# them as cp437). Read in the code page where every such name is likely text; else left as they were,
+# and said.
+
+
+@pytest.mark.parametrize("codec, student, file", [("gbk", "张伟", "作业3.py"), ("cp932", "山田太郎", "課題3.py"),
+                                                  ("gbk", "欧阳娜娜", "第三次作业.py"), ("cp932", "すずき", "しゅくだい.py")])
+def test_names_from_chinese_or_japanese_windows(tmp_path, codec, student, file):
+    from batch_input import legacy_named_zip
+
+    other = "李娜" if codec == "gbk" else "佐藤花子"
+    archive = tmp_path / "HW3.zip"
+    archive.write_bytes(legacy_named_zip({
+        f"{student}_3001_assignsubmission_file/{file}".encode(codec): CAROL,
+        f"{other}_3002_assignsubmission_file/hw3.py".encode(codec): b"x = 1\n",
+    }))
+    intake = lms.read_intake(archive)
+    assert intake.format == lms.MOODLE
+    got = {f.student.id: (f.student.name, f.student.files) for f in intake.found}
+    assert got == {"3001": (student, [file]), "3002": (other, ["hw3.py"])}
+    assert any(codec in line for line in intake.skipped)
+    intake.source.close()
+
+
+def test_a_plain_folder_zipped_on_chinese_windows_keeps_its_names(tmp_path):
+    from batch_input import legacy_named_zip
+
+    archive = tmp_path / "class.zip"
+    archive.write_bytes(legacy_named_zip({"王芳.py".encode("gbk"): CAROL, "alice.py".encode(): CAROL}))
+    intake = lms.read_intake(archive)
+    assert sorted(lms.unique_names(intake.found)) == ["alice", "王芳"]
+    intake.source.close()
+
+
+def test_names_in_no_likely_code_page_are_kept_as_read_and_said(tmp_path):
+    """A Western name written in cp850 by an old Windows zip tool (é is 0x82, which cp932 reads as
+    part of a full-width letter and GBK as a rare ideograph), and bytes valid in no code page: read
+    as zipfile reads them, and the intake says that those names may be garbled."""
+    from batch_input import legacy_named_zip
+
+    archive = tmp_path / "class.zip"
+    archive.write_bytes(legacy_named_zip({"Renée.py".encode("cp850"): CAROL, b"\xff\xfe\x80.py": CAROL,
+                                          b"bob.py": CAROL}))
+    intake = lms.read_intake(archive)
+    names = sorted(lms.unique_names(intake.found))
+    assert "bob" in names and len(names) == 3
+    assert "Renée".encode("cp850").decode("cp437") in names
+    assert any("no likely code page" in line for line in intake.skipped)
+    intake.source.close()
+
+
+def test_a_zip_handed_in_from_chinese_windows_is_unpacked_under_its_names(tmp_path):
+    from batch_input import legacy_named_zip
+
+    download = {"Ada Lovelace_3001_assignsubmission_file/作业.zip": legacy_named_zip({"作业3.py".encode("gbk"): CAROL})}
+    staged = _staged(tmp_path, download)
+    assert [p.name for p in staged["3001"].path.iterdir()] == ["作业3.py"]
