@@ -130,6 +130,14 @@ def _on_roster(name: str, student: Student | None, found: Reconciled) -> tuple[S
     """A submission's identity as the roster names it, and what to say about it."""
     entry = found.matched.get(name)
     student = student or Student(id=name, name=name, lms="folder")
+    if entry is None and name in found.not_theirs:
+        other = found.not_theirs[name]
+        return dataclasses.replace(student, on_roster=False), [Problem(
+            "roster-not-participant", f"the download names this hand-in {clean(student.name, 100)!r} with the id "
+                                      f"{clean(student.id, 40)}, but participant {clean(other.id, 40)} on the roster "
+                                      f"is {clean(other.name, 100)!r}: a team submission (Moodle 4.1+ names it "
+                                      f"'<group>_<group id>'), whose id is the group's, not a participant's. It was "
+                                      f"graded but matched to nobody; give the group's members this grade in Moodle")]
     if entry is None and name in found.same_name:
         ids = found.same_name[name]
         return dataclasses.replace(student, on_roster=False), [Problem(

@@ -278,9 +278,11 @@ def _group_hand_in(result: Result) -> bool:
 def moodle_key(result: Result) -> str:
     """"Participant <id>" for a hand-in from a Moodle download (its folder's participant id, which
     Moodle's importer maps back to the user with get_user_id_for_uniqueid); "" otherwise: another
-    LMS's id, a plain folder's name, or a team submission's group id, which is no participant's."""
+    LMS's id, a plain folder's name, a team submission's group id, which is no participant's, or an
+    id the roster given does not hold as this student (the worksheet lists every participant)."""
     s = result.student
-    if s is None or s.lms != "moodle" or not (s.id.isascii() and s.id.isdigit()) or _group_hand_in(result):
+    if (s is None or s.lms != "moodle" or not (s.id.isascii() and s.id.isdigit()) or _group_hand_in(result)
+            or s.on_roster is False):
         return ""
     return MOODLE_PARTICIPANT + s.id
 
@@ -301,9 +303,9 @@ def moodle(loaded: Loaded, decimals: int = 2, now: datetime | None = None) -> tu
     warnings = []
     if keyed.unmatched:
         warnings.append(f"{len(keyed.unmatched)} submissions have no Moodle participant id (not from a Moodle "
-                        f"download, or a team submission, whose id is the group's); they were left out of this "
-                        f"file, since Moodle matches a row by its participant id only: enter these grades in "
-                        f"Moodle by hand: {shown(keyed.unmatched)}")
+                        f"download, a team submission, whose id is the group's, or not on the roster); they were "
+                        f"left out of this file, since Moodle matches a row by its participant id only: enter "
+                        f"these grades in Moodle by hand: {shown(keyed.unmatched)}")
     warnings += _left_out("Moodle", keyed)
     if keyed.rows:
         warnings.append(f"Moodle skips, without a word, a grade above the assignment's Maximum grade: it must be "

@@ -704,6 +704,8 @@ def _moodle(source: Source, prefix: str) -> Intake:
             continue
         found = by_id.setdefault(uid, Found(Student(id=_scalar(uid), name=_scalar(m["name"]), lms=MOODLE)))
         found.add(member, original)
+    if not team and any(f.student.name.startswith(MOODLE_OLD_DEFAULT) for f in by_id.values()):
+        _moodle_old_teams(list(by_id.values()))
     for found in by_id.values() if team else ():
         name, gid = found.student.name, found.student.id
         who = (f"group {name!r} (Moodle group id {gid})" if gid != name
@@ -712,6 +714,39 @@ def _moodle(source: Source, prefix: str) -> Intake:
                                                 "one participant; its grade is for every member of the group, "
                                                 "whom the download does not name"))
     return Intake(MOODLE, source, sorted(by_id.values(), key=lambda f: (f.student.name, f.key)), skipped)
+
+
+MOODLE_OLD_DEFAULT = "Default group-"      # get_string('defaultteam') . '-' before a member's name (Moodle < 4.1)
+
+
+def _moodle_old_teams(found: list[Found]) -> None:
+    """Moodle before 4.1 names a team submission's folder after a member: `<group name>-<full name>_<the
+    member's participant id>` (locallib.php download_submissions), and `Default group-<full name>_<id>`
+    for a student in no group. The id is the member's, so the hand-in stays theirs; the name loses the
+    group's part, which a note keeps. Where the group's name ends is where most folders agree (the
+    longest of the most shared prefixes: a group's is shared by its members' folders, a hyphen in a
+    person's name seldom is), else at the first hyphen."""
+    names = [f.student.name for f in found]
+    prefixes: dict[str, int] = {}
+    for name in names:
+        for at in [i for i, c in enumerate(name) if c == "-"]:
+            prefixes[name[:at + 1]] = prefixes.get(name[:at + 1], 0) + 1
+    for f in found:
+        name = f.student.name
+        cuts = [name[:i + 1] for i, c in enumerate(name) if c == "-" and i + 1 < len(name)]
+        if not cuts:
+            continue
+        shared = [p for p in cuts if prefixes.get(p, 0) >= 2]
+        group = (MOODLE_OLD_DEFAULT if name.startswith(MOODLE_OLD_DEFAULT)
+                 else max(shared, key=lambda p: (prefixes[p], len(p))) if shared else cuts[0])
+        f.student.name = name[len(group):]
+        who = ("no group (\"Default group\")" if group == MOODLE_OLD_DEFAULT
+               else f"group {group[:-1]!r}")
+        f.notes.append(Problem("lms-team-member", f"a Moodle team submission (Moodle before 4.1 names it after a "
+                                                  f"member): the hand-in of {who}, downloaded under "
+                                                  f"{f.student.name} (participant {f.student.id}), whose grade "
+                                                  f"this is; members the download does not name get theirs in "
+                                                  f"Moodle"))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ class Reconciled:
     missing: list[RosterEntry] = field(default_factory=list)           # roster students with no submission
     shared: dict[str, list[str]] = field(default_factory=dict)         # roster id -> 2+ submission names
     same_name: dict[str, list[str]] = field(default_factory=dict)      # submission -> roster ids sharing its name
+    not_theirs: dict[str, RosterEntry] = field(default_factory=dict)   # submission -> the participant its id names
 
 
 def read_roster(path: str | os.PathLike) -> list[RosterEntry]:
@@ -201,7 +202,8 @@ def _lms_rows(path: Path, kind: str, header: list[str], rows: list[list[str]]) -
             if m is None:
                 raise RosterError(f"{path}: line {number}: the Identifier {cell(row, 'Identifier')[:40]!r} is not "
                                   "Moodle's \"Participant <number>\"")
-            entries.append(RosterEntry(m[1], cell(row, "Full name"), email=cell(row, "Email address")))
+            entries.append(RosterEntry(m[1], cell(row, "Full name"), email=cell(row, "Email address"),
+                                       shown_name=moodle_folder_name(cell(row, "Full name"))))
         elif kind == "blackboard":
             user = cell(row, "Username")
             if not user:
@@ -214,6 +216,23 @@ def _lms_rows(path: Path, kind: str, header: list[str], rows: list[list[str]]) -
             entries.append(RosterEntry(org or user, full, sis_id=org, login=user, email=cell(row, "Email"),
                                        shown_name=" ".join(full.split())))
     return entries
+
+
+def moodle_folder_name(full_name: str) -> str:
+    """A full name as Moodle's download writes it in a folder name: `_` made a space, then
+    clean_filename's deletions (`&<>"`|':\\/` and control characters)."""
+    text = re.sub(r"[&<>\"`|':\\/\x00-\x1f\x7f]", "", full_name.replace("_", " "))
+    return " ".join(text.split())
+
+
+def _not_participant(student, entry: RosterEntry) -> bool:
+    """Whether a Moodle hand-in's id names a participant whose name is not the folder's: Moodle 4.1+
+    names a team submission `<group name>_<group id>`, and without a "Default group" folder in the
+    download nothing else tells it from a participant's; a group id can equal a participant id."""
+    if getattr(student, "lms", "") != "moodle" or not entry.shown_name:
+        return False
+    name = " ".join(getattr(student, "name", "").split())
+    return name not in ("", "Participant") and name != entry.shown_name
 
 
 def _plain(path: Path, header: list[str], rows: list[list[str]]) -> list[RosterEntry]:
@@ -252,6 +271,9 @@ def reconcile(students: dict[str, object], roster: list[RosterEntry]) -> Reconci
             email = getattr(student, "email", "")
             entry = (by_id.get(sid) or (by_sis.get(sis) or by_id.get(sis) if sis else None)
                      or (by_email.get(email.casefold()) if email else None))
+            if entry is not None and _not_participant(student, entry):
+                out.not_theirs[name] = entry
+                entry = None
             if entry is None and getattr(student, "lms", "") in NAMED_BY_NAME:
                 bearers = by_shown.get(" ".join(getattr(student, "name", "").split()), [])
                 entry = bearers[0] if len(bearers) == 1 else None

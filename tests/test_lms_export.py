@@ -319,3 +319,61 @@ def test_the_blank_template_is_blank_in_every_gradebook(tmp_path: Path, session,
     exported = {r["submission"]: r["status"] for r in read_back(capsys.readouterr().out)}
     assert exported == {"tmpl": "blank", "carol": "graded"}
     assert 'data-status="blank"' in (out / "summary.html").read_text() or ">blank<" in (out / "summary.html").read_text()
+
+
+# ------------------------------------------------------------------------------------------------
+# Moodle team submissions: before 4.1 a folder per member, `<group>-<full name>_<participant id>_`
+# (locallib.php download_submissions); 4.1+ `<group name>_<group id>` (downloader.php), which looks like a
+# participant's folder unless the "Default group" one is there
+
+
+def test_moodle_before_4_1_team_folders_carry_the_group_before_the_member(tmp_path: Path):
+    source = write(tmp_path / "moodle", {
+        "Group A-Ada Lovelace_3001_assignsubmission_file_/hw3.py": CAROL,
+        "Group A-Bob Smith-Jones_3002_assignsubmission_file_/hw3.py": CAROL,
+        "Team-2-Mary-Jane Doe_3003_assignsubmission_file_/hw3.py": BROKEN,
+        "Team-2-Li Wei_3004_assignsubmission_file_/hw3.py": BROKEN,
+        "Default group-José Núñez_3005_assignsubmission_file_/hw3.py": CAROL,
+    })
+    intake = lms.read_intake(source)
+    assert intake.format == lms.MOODLE and intake.skipped == []
+    got = {f.student.id: f.student.name for f in intake.found}
+    assert got == {"3001": "Ada Lovelace", "3002": "Bob Smith-Jones", "3003": "Mary-Jane Doe", "3004": "Li Wei",
+                   "3005": "José Núñez"}
+    notes = {f.student.id: [n.message for n in f.notes if n.code == "lms-team-member"] for f in intake.found}
+    assert "'Group A'" in notes["3001"][0] and "'Team-2'" in notes["3003"][0] and "no group" in notes["3005"][0]
+    # the id is the member's own participant id: the grade goes back to them
+    results = [graded(f.student.name, 50, f.student, problems=f.notes) for f in intake.found]
+    text, _ = export.moodle(loaded(results))
+    assert sorted(r["Identifier"] for r in read_back(text)) == [f"Participant {i}" for i in range(3001, 3006)]
+
+
+def test_a_moodle_4_team_folder_whose_id_is_a_participant_s_is_not_theirs(tmp_path: Path):
+    """No "Default group" folder (every student in a group): `Group A_12` is read as a participant's
+    folder; the grading worksheet as roster shows participant 12 is someone else, so it is not matched
+    to them, and the worksheet back to Moodle leaves it out (Moodle would give Zoe the group's grade)."""
+    from grader import course, roster
+
+    path = tmp_path / "worksheet.csv"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([
+        ["Identifier", "Full name", "Email address", "Status", "Grade"],
+        ["Participant 12", "Zoe Zed", "zoe@example.edu", "", ""],
+        ["Participant 3001", "Ada O'Brien_Lovelace", "ada@example.edu", "", ""],
+    ])
+    path.write_text(out.getvalue(), encoding="utf-8")
+    source = write(tmp_path / "moodle", {
+        "Group A_12_assignsubmission_file/hw3.py": CAROL,
+        "Ada OBrien Lovelace_3001_assignsubmission_file/hw3.py": CAROL,     # clean_filename's doing
+    })
+    intake = lms.read_intake(source)
+    names = lms.unique_names(intake.found)
+    submissions = [type("S", (), {"name": n, "student": f.student, "notes": ()})() for n, f in zip(names, intake.found)]
+    entries = roster.read_roster(path)
+    found = roster.reconcile({s.name: s.student for s in submissions}, entries)
+    assert list(found.matched) == ["Ada_OBrien_Lovelace_3001"]
+    assert list(found.not_theirs) == ["Group_A_12"] and [e.id for e in found.missing] == ["12"]
+    student, notes = course._on_roster("Group_A_12", intake.found[0].student, found)
+    assert student.on_roster is False and notes[0].code == "roster-not-participant" and "Zoe Zed" in notes[0].message
+    text, warnings = export.moodle(loaded([graded("Group_A_12", 50, student, problems=notes)]))
+    assert read_back(text) == [] and any("Group_A_12" in w for w in warnings)
