@@ -126,6 +126,17 @@ def _canvas_group(student: Student | None, entry: RosterEntry | None) -> tuple[P
                                         "group in Canvas and give its members this grade there"),)
 
 
+def _kept_id(student: Student, entry: RosterEntry) -> str:
+    """The id a matched student keeps: the roster's, except a Moodle participant id met by name on a
+    roster without participant ids (Moodle's grade export): that id is the only key Moodle's worksheet
+    import reads back (grader.export.moodle_key), and the roster's id is kept as the SIS id."""
+    from .lms import MOODLE
+
+    if student.lms == MOODLE and student.id.isdigit() and entry.id != student.id and entry.shown_name:
+        return student.id
+    return entry.id
+
+
 def _on_roster(name: str, student: Student | None, found: Reconciled) -> tuple[Student, list[Problem]]:
     """A submission's identity as the roster names it, and what to say about it."""
     entry = found.matched.get(name)
@@ -149,7 +160,7 @@ def _on_roster(name: str, student: Student | None, found: Reconciled) -> tuple[S
         return dataclasses.replace(student, on_roster=False), [Problem(
             "roster-unknown", f"the id {clean(student.id, 100)} is not on the roster; this submission was graded "
                               "but belongs to nobody on it")]
-    student = dataclasses.replace(student, id=entry.id, on_roster=True, name=entry.name or student.name,
+    student = dataclasses.replace(student, id=_kept_id(student, entry), on_roster=True, name=entry.name or student.name,
                                   sis_id=entry.sis_id or student.sis_id, login=entry.login, section=entry.section,
                                   email=entry.email or student.email)
     others = [n for names in found.shared.values() if name in names for n in names if n != name]

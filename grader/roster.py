@@ -9,6 +9,9 @@
   "Points Possible" rows and Canvas's test student skipped; or
 * Moodle's offline grading worksheet (Assignment → Download grading worksheet): `Identifier`
   ("Participant <id>", the participant id the download's folders carry), `Full name`, `Email address`...;
+* Moodle's grade export (Grades → Export → plain text) or participants download: `First name, Last
+  name, [ID number,] ..., Email address, ...`: the id is the ID number, else the e-mail; no participant
+  id, so a Moodle hand-in meets its student by the name its folder shows, when one student bears it;
 * Blackboard Learn's Grade Center download (Work Offline → Download): `Last Name, First Name, Username,
   Student ID, Last Access, Availability, <columns>`, tab-delimited UTF-16 (`.xls`) or CSV; the id is
   the Username;
@@ -40,7 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_ROSTER_BYTES = 50 * 2**20
-NAMED_BY_NAME = ("brightspace",)      # downloads that name a student by the name shown, with no user id
+# downloads whose only tie to a roster without their ids is the name shown: Brightspace's (no user id at
+# all), Moodle's (a participant id that only its grading worksheet lists)
+NAMED_BY_NAME = ("brightspace", "moodle")
 CANVAS_ID_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 
 
@@ -171,6 +176,7 @@ def _canvas(header: list[str], rows: list[list[str]]) -> list[RosterEntry]:
 # (id, login, sis id, e-mail), and how a name is made; each recognised by columns only it writes.
 LMS_ROSTERS = {        # the first whose columns are all there (Brightspace's has Blackboard's three too)
     "moodle": ("Identifier", "Full name"),
+    "moodle-people": ("First name", "Last name", "Email address"),   # grade export, participants download
     "brightspace": ("OrgDefinedId", "End-of-Line Indicator"),
     "blackboard": ("Last Name", "First Name", "Username"),
 }
@@ -204,6 +210,14 @@ def _lms_rows(path: Path, kind: str, header: list[str], rows: list[list[str]]) -
                                   "Moodle's \"Participant <number>\"")
             entries.append(RosterEntry(m[1], cell(row, "Full name"), email=cell(row, "Email address"),
                                        shown_name=moodle_folder_name(cell(row, "Full name"))))
+        elif kind == "moodle-people":
+            # no participant id in these: a hand-in meets its student by the name its folder shows
+            full = " ".join(p for p in (cell(row, "First name"), cell(row, "Last name")) if p)
+            uid = cell(row, "ID number") or cell(row, "Email address")
+            if not uid:
+                raise RosterError(f"{path}: line {number} has neither an ID number nor an Email address")
+            entries.append(RosterEntry(uid, full, sis_id=cell(row, "ID number"), email=cell(row, "Email address"),
+                                       section=cell(row, "Groups"), shown_name=moodle_folder_name(full)))
         elif kind == "blackboard":
             user = cell(row, "Username")
             if not user:
@@ -229,9 +243,9 @@ def _not_participant(student, entry: RosterEntry) -> bool:
     """Whether a Moodle hand-in's id names a participant whose name is not the folder's: Moodle 4.1+
     names a team submission `<group name>_<group id>`, and without a "Default group" folder in the
     download nothing else tells it from a participant's; a group id can equal a participant id."""
-    if getattr(student, "lms", "") != "moodle" or not entry.shown_name:
+    if getattr(student, "lms", "") != "moodle" or not entry.shown_name or getattr(student, "id", "") != entry.id:
         return False
-    name = " ".join(getattr(student, "name", "").split())
+    name = moodle_folder_name(getattr(student, "name", ""))
     return name not in ("", "Participant") and name != entry.shown_name
 
 

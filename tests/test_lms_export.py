@@ -377,3 +377,49 @@ def test_a_moodle_4_team_folder_whose_id_is_a_participant_s_is_not_theirs(tmp_pa
     assert student.on_roster is False and notes[0].code == "roster-not-participant" and "Zoe Zed" in notes[0].message
     text, warnings = export.moodle(loaded([graded("Group_A_12", 50, student, problems=notes)]))
     assert read_back(text) == [] and any("Group_A_12" in w for w in warnings)
+
+
+def test_moodle_grade_export_as_roster_meets_the_download_by_name(tmp_path: Path, session):
+    """grade/export/txt: `First name, Last name, ID number, Institution, Department, Email address,
+    <items>, Last downloaded from this course`. No participant id: a hand-in meets its student by the
+    name its folder shows (clean_filename's), when one student bears it; its participant id stays the
+    key for the worksheet back to Moodle."""
+    from grader import batch
+
+    path = tmp_path / "CS101 Grades.csv"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([
+        ["First name", "Last name", "ID number", "Institution", "Department", "Email address",
+         "Assignment: HW3 (Real)", "Last downloaded from this course"],
+        ["Ada", "O'Brien", "S001", "", "", "ada@example.edu", "-", "1772400000"],
+        ["José", "Núñez", "", "", "", "jose@example.edu", "-", "1772400000"],
+        ["Bea", "Absent", "S003", "", "", "bea@example.edu", "-", "1772400000"],
+        ["Li", "Wei", "S004", "", "", "li1@example.edu", "-", "1772400000"],
+        ["Li", "Wei", "S005", "", "", "li2@example.edu", "-", "1772400000"],
+    ])
+    path.write_text(out.getvalue(), encoding="utf-8")
+    source = write(tmp_path / "moodle", {
+        "Ada OBrien_3001_assignsubmission_file/hw3.py": CAROL,
+        "José Núñez_3003_assignsubmission_file/hw3.py": BROKEN,
+        "Li Wei_3004_assignsubmission_file/hw3.py": CAROL,
+        "Eve Extra_3009_assignsubmission_file/hw3.py": CAROL,
+    })
+    archive = Path(shutil.make_archive(str(tmp_path / "CS101-HW3-77"), "zip", source))
+    report = batch.run_batch(archive, tmp_path / "out", session.config, session=session, progress=False, roster=path)
+    by_name = {}
+    for r in report.results:
+        by_name.setdefault(r.student.name, []).append(r)
+    (ada,) = by_name["Ada O'Brien"]
+    assert (ada.student.id, ada.student.sis_id, ada.student.on_roster) == ("3001", "S001", True)
+    (jose,) = by_name["José Núñez"]
+    assert jose.student.id == "3003" and jose.student.email == "jose@example.edu"
+    (bea,) = by_name["Bea Absent"]
+    assert bea.status == "no-submission"
+    lis = by_name["Li Wei"]                                   # two on the roster, one hand-in: matched to neither
+    assert sorted(r.status for r in lis) == ["graded", "no-submission", "no-submission"]
+    (eve,) = by_name["Eve Extra"]
+    assert eve.student.on_roster is False
+    text, warnings = export.moodle(loaded(report.results, top=ada.max_score))
+    assert sorted(r["Identifier"] for r in read_back(text)) == ["Participant 3001", "Participant 3003"]
+    said = "\n".join(warnings)
+    assert "Eve" in said and "Li_Wei" in said
