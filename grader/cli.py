@@ -21,7 +21,7 @@ import sys
 
 from . import __version__
 from .config import ConfigError, load_config
-from .files import write_atomic
+from .files import write_atomic, write_bytes_atomic
 from .results import NOTEBOOK, PASSED, UNREADABLE, Result, json_text
 from .render import terminal
 
@@ -162,12 +162,23 @@ def cmd_export(args) -> int:
     from . import export
 
     try:
-        text, warnings = export.export(args.out, args.format, args.assignment, args.decimals)
+        if args.format in export.ZIP_FORMATS:
+            data, warnings = export.export_zip(args.out, args.format)
+        else:
+            text, warnings = export.export(args.out, args.format, args.assignment, args.decimals)
     except export.ExportError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
     for warning in warnings:
         print(f"grader: warning: {warning}", file=sys.stderr)
+    if args.format in export.ZIP_FORMATS:
+        if args.output == "-":
+            sys.stdout.buffer.write(data)
+            return EXIT_OK
+        target = args.output or os.path.join(args.out, f"{args.format}.zip")
+        write_bytes_atomic(target, data)
+        print(f"{args.format} written to {target}")
+        return EXIT_OK
     if args.format == "canvas":
         note = export.column_note(next(csv.reader(io.StringIO(text)))[-1])
         if note:
@@ -350,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "column's header; Brightspace: the grade item's name)")
     p.add_argument("--decimals", type=int, default=2, help="round scores to this many decimals (default 2)")
     p.add_argument("--output", metavar="FILE",
-                   help="the file to write (default OUT/gradebook-FORMAT.csv; '-' for standard output)")
+                   help="the file to write (default OUT/gradebook-FORMAT.csv, OUT/moodle-feedback.zip; '-' for "
+                        "standard output)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("diff", help="what changed between two batch outputs, per student and question, and why")

@@ -22,6 +22,10 @@
   finds a row's student by the number after "Participant ", skips an empty grade, a grade above the
   assignment's maximum grade, and a grade changed in Moodle after `Last modified (grade)` (written as
   the export's time); it replaces a feedback comment that differs.
+* **moodle-feedback** — a zip for Moodle's "Upload multiple feedback files in a zip": each student's
+  `report.html` under `<Full Name>_<participant id>_assignfeedback_file/`, the download's own folder
+  naming (importziplib.php reads the participant id from the second `_` field and the plug-in from
+  the third and fourth), for the same students as the worksheet.
 * **blackboard** — Blackboard Learn's Grade Center upload: `Last Name, First Name, Username, <column>`,
   every value quoted (the docs' rule for .csv). Blackboard matches a row by `Username` and a column by
   the `|<column id>` that ends its header (`HW3 [Total Pts: 100 Score] |12345`, as its own download
@@ -61,7 +65,9 @@ from .resultsfile import ResultsFileError, iter_results, read_head
 from .totals import shown as shown_number
 from .totals import totals
 
-FORMATS = ("canvas", "moodle", "blackboard", "brightspace", "csv", "json")
+FORMATS = ("canvas", "moodle", "moodle-feedback", "blackboard", "brightspace", "csv", "json")
+ZIP_FORMATS = ("moodle-feedback",)          # written as a zip archive, not as text
+MAX_REPORT_BYTES = 64 * 2**20               # one student's report put into the feedback zip
 CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 NO_SCORE = (NO_SUBMISSION, SubmissionStatus.ERROR)
 
@@ -314,6 +320,56 @@ def moodle(loaded: Loaded, decimals: int = 2, now: datetime | None = None) -> tu
     return out.getvalue(), warnings
 
 
+def _report_folders(out: Path) -> dict[str, Path]:
+    """submission name -> its folder under OUT/students/, read from each folder's result.json (the
+    batch names folders by a hash of an identity results.json does not keep)."""
+    import json
+
+    from .batch import RESULT, STUDENTS
+
+    folders = {}
+    for folder in sorted((out / STUDENTS).iterdir()) if (out / STUDENTS).is_dir() else ():
+        path = folder / RESULT
+        try:
+            if folder.is_symlink() or not path.is_file() or path.stat().st_size > MAX_REPORT_BYTES:
+                continue
+            name = json.loads(path.read_text(encoding="utf-8")).get("submission")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(name, str):
+            folders.setdefault(name, folder)
+    return folders
+
+
+def moodle_feedback(out: str | os.PathLike, loaded: Loaded) -> tuple[bytes, list[str]]:
+    """The feedback-files zip (see the module's doc), and warnings: the worksheet's, and reports missing."""
+    import zipfile
+
+    from .batch import REPORT
+    from .roster import moodle_folder_name
+
+    keyed = _keyed(loaded, moodle_key)
+    folders = _report_folders(Path(out))
+    buffer = io.BytesIO()
+    missing = []
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for key, r in keyed.rows:
+            report = folders.get(r.submission, Path("/nonexistent")) / REPORT
+            try:
+                if report.is_symlink() or report.stat().st_size > MAX_REPORT_BYTES:
+                    raise OSError("not a report")
+                data = report.read_bytes()
+            except OSError:
+                missing.append(r.submission)
+                continue
+            prefix = f"{moodle_folder_name(r.student.name) or 'Participant'}_{key[len(MOODLE_PARTICIPANT):]}"
+            archive.writestr(f"{prefix}_assignfeedback_file/{REPORT}", data)
+    warnings = [w for w in moodle(loaded)[1] if not w.startswith("Moodle skips")]
+    if missing:
+        warnings.append(f"{len(missing)} students have no report in {out} (run the batch again): {shown(missing)}")
+    return buffer.getvalue(), warnings
+
+
 def split_name(name: str) -> tuple[str, str]:
     """(last, first) of a displayed "First Last" name, at its last space; Blackboard ignores both on
     upload (it matches by Username), they are there for the person checking the file."""
@@ -441,6 +497,13 @@ def json_export(loaded: Loaded, decimals: int = 2) -> str:
                                    for row in rows(loaded, decimals)]})
 
 
+def export_zip(out: str | os.PathLike, fmt: str) -> tuple[bytes, list[str]]:
+    """A layout written as a zip archive (ZIP_FORMATS), and warnings."""
+    if fmt not in ZIP_FORMATS:
+        raise ExportError(f"{fmt!r} is not written as a zip")
+    return moodle_feedback(out, load(out))
+
+
 def export(out: str | os.PathLike, fmt: str, assignment: str | None = None, decimals: int = 2) -> tuple[str, list[str]]:
     """The gradebook text in format `fmt`, and warnings for the person exporting."""
     if fmt not in FORMATS:
@@ -452,6 +515,8 @@ def export(out: str | os.PathLike, fmt: str, assignment: str | None = None, deci
         return canvas(loaded, assignment, decimals)
     if fmt == "moodle":
         return moodle(loaded, decimals)
+    if fmt == "moodle-feedback":
+        raise ExportError("moodle-feedback is a zip: use export_zip")
     if fmt == "blackboard":
         return blackboard(loaded, assignment, decimals)
     if fmt == "brightspace":

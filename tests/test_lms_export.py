@@ -95,6 +95,20 @@ def test_moodle_round_trip(tmp_path: Path, session, capsys):
     assert rows["Participant 3003"]["Feedback comments"].startswith("auto ")
     assert "Maximum grade" in err
 
+    # the feedback files, read back as importziplib.php does: a path part split at `_` into at least four
+    # fields, the second the participant id, the third and fourth the plug-in; the rest the file's path
+    assert main(["export", str(out), "--format", "moodle-feedback"]) == 0
+    import zipfile
+
+    with zipfile.ZipFile(out / "moodle-feedback.zip") as z:
+        given = {}
+        for name in z.namelist():
+            info = name.split("/")[0].split("_", 4)
+            assert len(info) >= 4 and info[2:4] == ["assignfeedback", "file"], name
+            given[info[1]] = z.read(name).decode()
+    assert set(given) == {"3001", "3003", "3005"}
+    assert "José" in given["3003"] and "<html" in given["3003"].lower()
+
 
 def test_moodle_worksheet_leaves_out_what_moodle_cannot_match():
     """A team submission's id is the group's (Participant <group id> is another user, or nobody), a
