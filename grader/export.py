@@ -438,13 +438,19 @@ def brightspace(loaded: Loaded, assignment: str | None = None, decimals: int = 2
     """Brightspace's grade import CSV, and warnings (rows it cannot match)."""
     item = cell_text(brightspace_item(assignment or loaded.assignment or "Assignment"))
     keyed = _keyed(loaded, lambda r: "/".join(k for k in brightspace_keys(r) if k))
+    pairs = [brightspace_keys(r) for _, r in keyed.rows]
+    # a key column only when some row has it (a roster exported with one key field has no other)
+    used = [i for i in (0, 1) if any(p[i] for p in pairs)] or [0, 1]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(BRIGHTSPACE_HEADER + [f"{item} Points Grade", BRIGHTSPACE_END])
-    for key, r in keyed.rows:
-        org, user = brightspace_keys(r)
-        writer.writerow([f"#{org}" if org else "", f"#{user}" if user else "", rounded(total(r), decimals), "#"])
+    writer.writerow([BRIGHTSPACE_HEADER[i] for i in used] + [f"{item} Points Grade", BRIGHTSPACE_END])
+    for (key, r), pair in zip(keyed.rows, pairs):
+        writer.writerow([f"#{pair[i]}" if pair[i] else "" for i in used] + [rounded(total(r), decimals), "#"])
     warnings = []
+    if keyed.rows:
+        warnings.append(f"Brightspace imports the column into the grade item named exactly {item!r} (else it offers "
+                        f"to create one: pass --assignment with the item's name), and caps a grade at the item's "
+                        f"Max. Points unless it Can Exceed: they must be at least {rounded(loaded.top, decimals)}")
     if keyed.unmatched:
         warnings.append(f"{len(keyed.unmatched)} submissions have no Brightspace OrgDefinedId or Username "
                         f"(Brightspace's download names students by their displayed name only): they were left "

@@ -437,3 +437,12 @@ def test_moodle_grade_export_as_roster_meets_the_download_by_name(tmp_path: Path
     assert sorted(r["Identifier"] for r in read_back(text)) == ["Participant 3001", "Participant 3003"]
     said = "\n".join(warnings)
     assert "Eve" in said and "Li_Wei" in said
+
+
+def test_a_brightspace_roster_with_one_key_field_gives_a_file_with_that_key_only():
+    results = [graded("a", 80, Student("alovelace", "Ada Lovelace", lms="brightspace", login="alovelace",
+                                       on_roster=True))]
+    text, warnings = export.brightspace(loaded(results), "Homework 3")
+    assert list(csv.reader(io.StringIO(text))) == [["Username", "Homework 3 Points Grade", "End-of-Line Indicator"],
+                                                   ["#alovelace", "80", "#"]]
+    assert any("'Homework 3'" in w and "Max. Points" in w for w in warnings)
