@@ -411,6 +411,11 @@ def blackboard(loaded: Loaded, assignment: str | None = None, decimals: int = 2)
         warnings.append(f"{len(keyed.unmatched)} submissions have no Blackboard username (not from a Blackboard "
                         f"download, nor matched on a roster with one); they were left out of this file, since "
                         f"Blackboard matches a row by Username only: {shown(keyed.unmatched)}")
+    strangers = [r.submission for _, r in keyed.rows if r.student.on_roster is False]
+    if strangers:
+        warnings.append(f"{len(strangers)} rows are for Blackboard users not on the roster (enrolled after it was "
+                        f"downloaded, or dropped): Blackboard applies each to the user of its Username if that user "
+                        f"is in the course, and reports it as not found otherwise: {shown(strangers)}")
     warnings += _left_out("Blackboard", keyed)
     if not BLACKBOARD_COLUMN.search(column):
         warnings.append(f"the column {column!r} carries no Grade Center column id: Blackboard uploads it as a new "

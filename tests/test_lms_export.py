@@ -188,7 +188,7 @@ def test_blackboard_round_trip_with_its_grade_center_as_roster(tmp_path: Path, s
     # Blackboard would apply mdropped's row to the user mdropped, if enrolled: the download's username is
     # Blackboard's own; a student with nothing handed in has no row (nothing to send)
     assert set(uploaded) == {"alovelace", "bsmith", "mdropped"}
-    assert "column id" not in err
+    assert "column id" not in err and "1 rows are for Blackboard users not on the roster" in err
 
 
 def test_a_blackboard_column_without_its_id_is_said_to_make_a_new_column():
