@@ -315,8 +315,10 @@ def moodle(loaded: Loaded, decimals: int = 2, now: datetime | None = None) -> tu
     warnings += _left_out("Moodle", keyed)
     if keyed.rows:
         warnings.append(f"Moodle skips, without a word, a grade above the assignment's Maximum grade: it must be "
-                        f"at least {top} (Settings > Grade); and it replaces each student's feedback comment with "
-                        f"the Feedback comments column (the score's breakdown)")
+                        f"at least {top} (Settings > Grade); it replaces each student's feedback comment with "
+                        f"the Feedback comments column (the score's breakdown); and it finds the columns by their "
+                        f"names in your Moodle language, which are written in English here: upload the file with "
+                        f"your language set to English")
     return out.getvalue(), warnings
 
 
