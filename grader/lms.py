@@ -261,6 +261,15 @@ def _likely(text: str, common: str) -> bool:
     return sum(len(r) >= 2 for r in runs) * 2 >= len(runs)
 
 
+def _utf8_text(name: str) -> bool:
+    """Whether a name from the disk was valid UTF-8 there (no surrogate escapes)."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def _raw_legacy_names(infos: list[zipfile.ZipInfo]) -> list[bytes]:
     """The raw names that need a code page: no UTF-8 flag, not ASCII, not valid UTF-8."""
     out = []
@@ -351,9 +360,34 @@ class FolderSource(Source):
                     raise IntakeError(f"{path} holds more than {MAX_MEMBERS} files")
         if total > MAX_TOTAL_BYTES:
             raise IntakeError(f"{path} holds {total / 2**30:.1f} GiB; the limit is {MAX_TOTAL_BYTES // 2**30} GiB")
+        self._real = self._decode_legacy_names()
+
+    def _decode_legacy_names(self) -> dict[str, str]:
+        """Names that are not UTF-8 on disk (a Chinese or Japanese Windows zip unpacked by Linux's
+        `unzip`, which keeps the bytes: Python shows them with surrogate escapes) read in the code page
+        where they all are likely text, as a zip's (`legacy_codec`); the member's real path kept for
+        reading. Returns shown path -> real path for the renamed members."""
+        raw = [os.fsencode(m.path) for m in self.members if not _utf8_text(m.path)]
+        codec = legacy_codec([r for r in raw if not r.isascii()])
+        note = names_note(raw, codec, self.location.name)
+        if note:
+            self.refused.append(note)
+        real = {}
+        for i, member in enumerate(self.members):
+            if codec and not _utf8_text(member.path):
+                shown = os.fsencode(member.path).decode(codec, "surrogateescape")
+                parts, real_parts = shown.split("/"), member.path.split("/")
+                for k in range(1, len(parts) + 1):          # the file and every folder above it
+                    real["/".join(parts[:k])] = "/".join(real_parts[:k])
+                self.members[i] = replace(member, path=shown)
+        return real
+
+    def real(self, path: str) -> str:
+        """The path on disk of a member or folder of the listing (its name as shown may be decoded)."""
+        return self._real.get(path, path)
 
     def read(self, member: Member) -> bytes:
-        fd = os.open(self.location / member.path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(self.location / self.real(member.path), os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise OSError("not a regular file")
@@ -827,7 +861,7 @@ def _plain(source: Source) -> Intake:
         key = PurePosixPath(top).stem if is_file else top
         entry = Found(Student(id=key, name=key, lms=FOLDER))
         if isinstance(source, FolderSource) and not any(m.problem for m in members if m.path == top):
-            entry.whole = top                       # graded in place, exactly as before
+            entry.whole = source.real(top)          # graded in place, exactly as before
         for member in sorted(members, key=lambda m: m.path):
             inner = member.path[len(prefix) + len(top) + 1:]
             entry.files.append((member, safe_file_name(member.path) if is_file else inner))

@@ -323,3 +323,41 @@ def test_a_zip_handed_in_from_chinese_windows_is_unpacked_under_its_names(tmp_pa
     download = {"Ada Lovelace_3001_assignsubmission_file/作业.zip": legacy_named_zip({"作业3.py".encode("gbk"): CAROL})}
     staged = _staged(tmp_path, download)
     assert [p.name for p in staged["3001"].path.iterdir()] == ["作业3.py"]
+
+
+def test_a_gbk_download_unpacked_by_linux_unzip_keeps_its_names(tmp_path):
+    """Linux's `unzip` keeps a Windows zip's GBK names as bytes, which are no UTF-8 (Python shows them
+    with surrogate escapes): read in GBK as a zip's are, the files still read from their real names."""
+    import os
+
+    root = tmp_path / "dl"
+    root.mkdir()
+    moodle = os.fsencode(root) + b"/" + "张伟_3001_assignsubmission_file".encode("gbk")
+    os.mkdir(moodle)
+    with open(moodle + b"/" + "作业3.py".encode("gbk"), "wb") as fh:
+        fh.write(CAROL.encode())
+    os.mkdir(os.fsencode(root) + b"/" + "李娜_3002_assignsubmission_file".encode("gbk"))
+    with open(os.fsencode(root) + b"/" + "李娜_3002_assignsubmission_file/hw3.py".encode("gbk"), "wb") as fh:
+        fh.write(b"x = 1\n")
+    intake = lms.read_intake(root)
+    assert intake.format == lms.MOODLE
+    assert {f.student.id: (f.student.name, f.student.files) for f in intake.found} == {
+        "3001": ("张伟", ["作业3.py"]), "3002": ("李娜", ["hw3.py"])}
+    staged = lms.to_submissions(intake, list(zip(lms.unique_names(intake.found), intake.found)), tmp_path / "st")
+    assert [p.read_bytes() for s in staged if s.student.id == "3001" for p in s.path.iterdir()] == [CAROL.encode()]
+
+
+def test_a_plain_class_folder_with_gbk_names_is_graded_in_place(tmp_path):
+    import os
+
+    root = tmp_path / "class"
+    root.mkdir()
+    folder = os.fsencode(root) + b"/" + "王芳".encode("gbk")
+    os.mkdir(folder)
+    with open(folder + b"/hw3.py", "wb") as fh:
+        fh.write(CAROL.encode())
+    intake = lms.read_intake(root)
+    (entry,) = intake.found
+    assert lms.unique_names(intake.found) == ["王芳"]
+    path, _ = lms.stage(intake, entry, tmp_path / "st")
+    assert (path / "hw3.py").read_bytes() == CAROL.encode()
