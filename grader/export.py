@@ -56,7 +56,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .render.classview import status_word
 from .render.gradebook import cell_text, full_marks
@@ -243,7 +243,7 @@ class Keyed:
     failed: list[str] = field(default_factory=list)                 # the grader's own failures (left out)
 
 
-def _keyed(loaded: Loaded, key) -> Keyed:
+def _keyed(loaded: Loaded, key: Callable[[Result], str]) -> Keyed:
     """Results paired with `key(result)` ("" when the LMS has no id for it). Only scores go in: an
     empty cell is no grade to Moodle but replaces its feedback comment, and may clear what a person
     entered elsewhere, so a student with no submission (nothing to send), a grader failure, and a key
@@ -268,7 +268,7 @@ def _keyed(loaded: Loaded, key) -> Keyed:
 
 def _left_out(lms: str, keyed: Keyed) -> list[str]:
     """The warnings every LMS layout shares: a user with two submissions, the grader's failures."""
-    said = [f"{lms} user {k} has {len(names)} submissions ({shown(names)}); both were left out of this file "
+    said = [f"{lms} user {k} has {len(names)} submissions ({shown(names)}); none of them is in this file "
             f"({lms} would keep whichever row it read last): decide which one counts and enter that grade by hand"
             for k, names in sorted(keyed.twice.items())]
     if keyed.failed:
