@@ -39,6 +39,7 @@ import csv
 import io
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -228,7 +229,7 @@ def _lms_rows(path: Path, kind: str, header: list[str], rows: list[list[str]]) -
             if not (org or user):
                 raise RosterError(f"{path}: line {number} has neither an OrgDefinedId nor a Username")
             entries.append(RosterEntry(org or user, full, sis_id=org, login=user, email=cell(row, "Email"),
-                                       shown_name=" ".join(full.split())))
+                                       shown_name=shown(full)))
     return entries
 
 
@@ -236,7 +237,13 @@ def moodle_folder_name(full_name: str) -> str:
     """A full name as Moodle's download writes it in a folder name: `_` made a space, then
     clean_filename's deletions (`&<>"`|':\\/` and control characters)."""
     text = re.sub(r"[&<>\"`|':\\/\x00-\x1f\x7f]", "", full_name.replace("_", " "))
-    return " ".join(text.split())
+    return shown(text)
+
+
+def shown(name: str) -> str:
+    """A name as compared with a download's: composed (NFC: a download zipped again on macOS has
+    decomposed names, which lms composes), its white space single."""
+    return " ".join(unicodedata.normalize("NFC", name).split())
 
 
 def _not_participant(student, entry: RosterEntry) -> bool:
@@ -289,7 +296,7 @@ def reconcile(students: dict[str, object], roster: list[RosterEntry]) -> Reconci
                 out.not_theirs[name] = entry
                 entry = None
             if entry is None and getattr(student, "lms", "") in NAMED_BY_NAME:
-                bearers = by_shown.get(" ".join(getattr(student, "name", "").split()), [])
+                bearers = by_shown.get(shown(getattr(student, "name", "")), [])
                 entry = bearers[0] if len(bearers) == 1 else None
                 if len(bearers) > 1:
                     out.same_name[name] = [e.id for e in bearers]

@@ -444,3 +444,16 @@ def test_a_brightspace_roster_with_one_key_field_gives_a_file_with_that_key_only
     assert list(csv.reader(io.StringIO(text))) == [["Username", "Homework 3 Points Grade", "End-of-Line Indicator"],
                                                    ["#alovelace", "80", "#"]]
     assert any("'Homework 3'" in w and "Max. Points" in w for w in warnings)
+
+
+def test_a_brightspace_name_meets_its_roster_whatever_its_unicode_form(tmp_path: Path):
+    """A grade export saved on macOS may hold decomposed names (`Jose\\u0301`); the download's are composed."""
+    import unicodedata
+
+    from grader import roster
+
+    path = brightspace_export(tmp_path / "grades.csv", [
+        ("0012345", "jnunez", unicodedata.normalize("NFD", "Núñez"), unicodedata.normalize("NFD", "José"), "j@x")])
+    found = roster.reconcile({"José_Núñez": Student("José Núñez", "José Núñez", lms="brightspace")},
+                             roster.read_roster(path))
+    assert [e.id for e in found.matched.values()] == ["0012345"]
