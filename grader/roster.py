@@ -27,7 +27,8 @@ A submission belongs to a roster student when one of its LMS identifiers equals 
 exactly: the LMS id against `ID`/`id` (Blackboard's username against `Username`, Moodle's participant
 id against the worksheet's `Participant <id>`); else its SIS id (Gradescope's SID) against `SIS User ID`
 or `id`; else its e-mail against `email`, or against a `SIS Login ID` that is an e-mail address
-(case-insensitive). Nothing is matched by name, and two
+(case-insensitive). Nothing else is matched by name (Brightspace's hand-ins, and Moodle's against a
+roster without participant ids, meet the one roster student bearing their name, as said above), and two
 submissions are never merged into one student: a roster student with two submissions, and a
 submission from an id that is not on the roster, are both flagged in the reports and the batch's
 summary. Roster students with no submission are listed ("no submission") and get a row in every
@@ -173,8 +174,8 @@ def _canvas(header: list[str], rows: list[list[str]]) -> list[RosterEntry]:
     return entries
 
 
-# Moodle's grading worksheet, Blackboard's Grade Center, Brightspace's grade export: which columns hold
-# (id, login, sis id, e-mail), and how a name is made; each recognised by columns only it writes.
+# Moodle's grading worksheet and grade export, Blackboard's Grade Center, Brightspace's grade export, each
+# recognised by columns it writes (read by _lms_rows).
 LMS_ROSTERS = {        # the first whose columns are all there (Brightspace's has Blackboard's three too)
     "moodle": ("Identifier", "Full name"),
     "moodle-people": ("First name", "Last name", "Email address"),   # grade export, participants download
