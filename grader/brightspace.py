@@ -7,8 +7,12 @@ put the same prefix on flat files, `… - <Mon D, YYYY HMM AM> - <file>`. Its na
 the zip's UTF-8 flag (read as such by `lms`). On a group assignment the name is the group's.
 
 The download names no user id: the identity is the name shown, the numbers are kept as the
-submission's id. A student who handed in several times has several folders: the newest is graded and
-the others are named in the report. With no zone to the time, no late penalty is computed from it.
+submission's id. Several folders under one name are either one student's several submissions or
+students who share a name, and the download cannot tell which: each folder is graded on its own (its
+id then the submission's numbers), none merged, each flagged with the others and which is newest. A
+roster (Brightspace's grade export) then matches a name borne by one student (its hand-ins are then
+flagged as that student's several submissions) and flags a name two students share. With no zone to
+the time, no late penalty is computed from it.
 """
 from __future__ import annotations
 
@@ -50,8 +54,8 @@ def read(source: lms.Source, prefix: str) -> lms.Intake:
             by_top[key] = (_time(m), m["sub"], [])
             submissions.setdefault(lms._scalar(" ".join(m["name"].split())), []).append(by_top[key])
         by_top[key][2].append((member, original))
-    found = [_found(name, sorted(tries, key=lambda t: (t[0], t[1]))) for name, tries in submissions.items()]
-    return lms.Intake(BRIGHTSPACE, source, sorted(found, key=lambda f: f.key), skipped)
+    found = [f for name, tries in submissions.items() for f in _found(name, sorted(tries, key=lambda t: (t[0], t[1])))]
+    return lms.Intake(BRIGHTSPACE, source, sorted(found, key=lambda f: (f.student.name, f.key)), skipped)
 
 
 def _time(m: re.Match) -> datetime:
@@ -63,14 +67,22 @@ def _time(m: re.Match) -> datetime:
         return datetime.min
 
 
-def _found(name: str, tries: list) -> lms.Found:
-    when, number, files = tries[-1]
-    found = lms.Found(Student(id=name, name=name, lms=BRIGHTSPACE, submission_id=number))
-    for member, original in sorted(files, key=lambda f: (f[0].path.count("/"), f[0].path)):
-        found.add(member, original)
+def _found(name: str, tries: list) -> list[lms.Found]:
+    """One hand-in per folder of `name` (oldest first): never merged, since the name is all the
+    download says of who handed each in."""
+    out = []
+    for when, number, files in tries:
+        found = lms.Found(Student(id=name if len(tries) == 1 else number, name=name, lms=BRIGHTSPACE,
+                                  submission_id=number))
+        for member, original in sorted(files, key=lambda f: (f[0].path.count("/"), f[0].path)):
+            found.add(member, original)
+        out.append(found)
     if len(tries) > 1:
-        older = ", ".join(f"{t[1]} ({t[0]:%b %d, %Y %H:%M})" for t in tries[:-1])
-        found.notes.append(Problem("lms-older-upload", f"Brightspace holds {len(tries)} submissions by {name}; the "
-                                                       f"newest ({number}, {when:%b %d, %Y %H:%M}) was graded, not "
-                                                       f"{older}"))
-    return found
+        listed = ", ".join(f"{t[1]} ({t[0]:%b %d, %Y %H:%M})" for t in tries)
+        for found in out:
+            found.notes.append(Problem("lms-same-name", f"Brightspace's download holds {len(tries)} submissions "
+                                                        f"named {name}: {listed}; it names no user, so they are "
+                                                        f"one student's submissions (the newest is {tries[-1][1]}) "
+                                                        f"or students who share the name. Each was graded on its "
+                                                        f"own, none merged: decide whose each one is"))
+    return out

@@ -21,7 +21,7 @@ import sys
 
 from . import __version__
 from .config import ConfigError, load_config
-from .files import write_atomic
+from .files import write_atomic, write_bytes_atomic
 from .results import NOTEBOOK, PASSED, UNREADABLE, Result, json_text
 from .render import terminal
 
@@ -162,12 +162,23 @@ def cmd_export(args) -> int:
     from . import export
 
     try:
-        text, warnings = export.export(args.out, args.format, args.assignment, args.decimals)
+        if args.format in export.ZIP_FORMATS:
+            data, warnings = export.export_zip(args.out, args.format)
+        else:
+            text, warnings = export.export(args.out, args.format, args.assignment, args.decimals)
     except export.ExportError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
     for warning in warnings:
         print(f"grader: warning: {warning}", file=sys.stderr)
+    if args.format in export.ZIP_FORMATS:
+        if args.output == "-":
+            sys.stdout.buffer.write(data)
+            return EXIT_OK
+        target = args.output or os.path.join(args.out, f"{args.format}.zip")
+        write_bytes_atomic(target, data)
+        print(f"{args.format} written to {target}")
+        return EXIT_OK
     if args.format == "canvas":
         note = export.column_note(next(csv.reader(io.StringIO(text)))[-1])
         if note:
@@ -279,6 +290,13 @@ def cmd_config(args) -> int:
     return EXIT_OK
 
 
+def export_formats() -> tuple[str, ...]:
+    """`grader export`'s layouts, as grader.export lists them."""
+    from .export import FORMATS
+
+    return FORMATS
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Each command offers only the options that mean something for it, each with its help."""
     parser = argparse.ArgumentParser(prog="grader", description="A sandboxed autograder for numerical homework.")
@@ -334,13 +352,17 @@ def build_parser() -> argparse.ArgumentParser:
                                       "default: [similarity] template, or the checkout's template)")
     p.set_defaults(func=cmd_similarity)
 
-    p = sub.add_parser("export", help="write a batch's gradebook: Canvas import CSV, plain CSV or JSON")
+    p = sub.add_parser("export", help="write a batch's gradebook: an LMS's import file (Canvas, Moodle, "
+                                      "Blackboard, Brightspace), plain CSV or JSON")
     p.add_argument("out", help="the batch's output folder (it holds results.json)")
-    p.add_argument("--format", default="csv", choices=("canvas", "csv", "json"), help="the layout (default csv)")
-    p.add_argument("--assignment", help="the assignment column's name (Canvas: 'HW3 (12345)' updates that assignment)")
+    p.add_argument("--format", default="csv", choices=export_formats(), help="the layout (default csv)")
+    p.add_argument("--assignment", help="the assignment column's name (Canvas: 'HW3 (12345)' updates that "
+                                        "assignment; Blackboard: 'HW3 [Total Pts: 100 Score] |12345', its "
+                                        "column's header; Brightspace: the grade item's name)")
     p.add_argument("--decimals", type=int, default=2, help="round scores to this many decimals (default 2)")
     p.add_argument("--output", metavar="FILE",
-                   help="the file to write (default OUT/gradebook-FORMAT.csv; '-' for standard output)")
+                   help="the file to write (default OUT/gradebook-FORMAT.csv, OUT/moodle-feedback.zip; '-' for "
+                        "standard output)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("diff", help="what changed between two batch outputs, per student and question, and why")

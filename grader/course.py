@@ -82,7 +82,13 @@ def apply_roster(view: CourseView, roster: list[RosterEntry], case_set, add_miss
         student = Student(id=entry.id, name=entry.name, lms="roster", sis_id=entry.sis_id, login=entry.login,
                           section=entry.section, email=entry.email, on_roster=True)
         view.submissions.append(Submission(name, Path(), student=student))
-        view.results.append(no_submission(name, student, case_set))
+        result = no_submission(name, student, case_set)
+        maybe = [s for s, ids in found.same_name.items() if entry.id in ids]
+        if maybe:
+            result.problems.append(Problem("roster-same-name", f"the download holds a hand-in under this student's "
+                                                               f"name, which another roster student bears too; it "
+                                                               f"may be theirs: {', '.join(maybe)}"))
+        view.results.append(result)
         view.missing.append(name)
 
 
@@ -120,15 +126,41 @@ def _canvas_group(student: Student | None, entry: RosterEntry | None) -> tuple[P
                                         "group in Canvas and give its members this grade there"),)
 
 
+def _kept_id(student: Student, entry: RosterEntry) -> str:
+    """The id a matched student keeps: the roster's, except a Moodle participant id met by name on a
+    roster without participant ids (Moodle's grade export): that id is the only key Moodle's worksheet
+    import reads back (grader.export.moodle_key), and the roster's id is kept as the SIS id."""
+    from .lms import MOODLE
+
+    if student.lms == MOODLE and student.id.isdigit() and entry.id != student.id and entry.shown_name:
+        return student.id
+    return entry.id
+
+
 def _on_roster(name: str, student: Student | None, found: Reconciled) -> tuple[Student, list[Problem]]:
     """A submission's identity as the roster names it, and what to say about it."""
     entry = found.matched.get(name)
     student = student or Student(id=name, name=name, lms="folder")
+    if entry is None and name in found.not_theirs:
+        other = found.not_theirs[name]
+        return dataclasses.replace(student, on_roster=False), [Problem(
+            "roster-not-participant", f"the download names this hand-in {clean(student.name, 100)!r} with the id "
+                                      f"{clean(student.id, 40)}, but participant {clean(other.id, 40)} on the roster "
+                                      f"is {clean(other.name, 100)!r}: a team submission (Moodle 4.1+ names it "
+                                      f"'<group>_<group id>'), whose id is the group's, not a participant's. It was "
+                                      f"graded but matched to nobody; give the group's members this grade in Moodle")]
+    if entry is None and name in found.same_name:
+        ids = found.same_name[name]
+        return dataclasses.replace(student, on_roster=False), [Problem(
+            "roster-same-name", f"the download names this hand-in {clean(student.name, 100)!r} only, and "
+                                f"{len(ids)} roster students bear that name ({', '.join(clean(i, 40) for i in ids)}): "
+                                "it was graded but matched to neither; find out whose it is and enter the grade "
+                                "by hand")]
     if entry is None:
         return dataclasses.replace(student, on_roster=False), [Problem(
             "roster-unknown", f"the id {clean(student.id, 100)} is not on the roster; this submission was graded "
                               "but belongs to nobody on it")]
-    student = dataclasses.replace(student, id=entry.id, on_roster=True, name=entry.name or student.name,
+    student = dataclasses.replace(student, id=_kept_id(student, entry), on_roster=True, name=entry.name or student.name,
                                   sis_id=entry.sis_id or student.sis_id, login=entry.login, section=entry.section,
                                   email=entry.email or student.email)
     others = [n for names in found.shared.values() if name in names for n in names if n != name]

@@ -1,7 +1,7 @@
 """Gradebook out: a graded batch's results in the layout an LMS imports, or plain for a spreadsheet.
 
-`grader export OUT --format canvas|csv|json [--assignment NAME] [--decimals 2] [--output FILE]`
-reads `OUT/results.json` (what `grader batch` or `grader merge` wrote) and writes:
+`grader export OUT --format canvas|moodle|blackboard|brightspace|csv|json [--assignment NAME] [--decimals 2]
+[--output FILE]` reads `OUT/results.json` (what `grader batch` or `grader merge` wrote) and writes:
 
 * **canvas** — Canvas's gradebook import layout: `Student, ID, SIS User ID, SIS Login ID, Section,
   <assignment>`, then a `Points Possible` row (Canvas's own exports have it; its importer skips it)
@@ -15,6 +15,30 @@ reads `OUT/results.json` (what `grader batch` or `grader merge` wrote) and write
   after TA scores and the late penalty. A student with no submission gets an empty cell (Canvas's
   "not graded"; its missing policy then applies), and so does a submission the grader itself failed
   on (status "error"), which is not the student's zero.
+* **moodle** — Moodle's offline "grading worksheet" (assignfeedback_offline): `Identifier` ("Participant
+  <id>", the participant id of the download's folder names), `Full name`, `Email address`, `Status`,
+  `Grade`, `Maximum Grade`, `Grade can be changed`, `Last modified (submission)`, `Last modified
+  (grade)`, `Feedback comments` (the report's total line). Moodle's importer (importgradeslib.php)
+  finds a row's student by the number after "Participant ", skips an empty grade, a grade above the
+  assignment's maximum grade, and a grade changed in Moodle after `Last modified (grade)` (written as
+  the export's time); it replaces a feedback comment that differs.
+* **moodle-feedback** — a zip for Moodle's "Upload multiple feedback files in a zip": each student's
+  `report.html` under `<Full Name>_<participant id>_assignfeedback_file/`, the download's own folder
+  naming (importziplib.php reads the participant id from the second `_` field and the plug-in from
+  the third and fourth), for the same students as the worksheet.
+* **blackboard** — Blackboard Learn's Grade Center upload: `Last Name, First Name, Username, <column>`,
+  every value quoted (the docs' rule for .csv). Blackboard matches a row by `Username` and a column by
+  the `|<column id>` that ends its header (`HW3 [Total Pts: 100 Score] |12345`, as its own download
+  names it: pass that header as `--assignment`); a header without the id makes a new text column.
+* **brightspace** — Brightspace's grade import: `OrgDefinedId, Username, <item> Points Grade,
+  End-of-Line Indicator`, the ids with the `#` its own export puts before them. Its download names no
+  user id: the ids come from a roster (`--roster`, Brightspace's grade export), so without one every
+  row is left out, said in a warning.
+
+Moodle's, Blackboard's and Brightspace's files hold scores only: a row whose student the LMS cannot
+match, both rows of a user with two submissions, and a grader failure are left out and named in a
+warning (never chosen for the person); a student with no submission has nothing to send.
+
 * **csv** — one row per student: who (id, name, SIS id, section), the submission's name, its
   status, one column per question and per written part, `late_penalty`, `total`, `max`.
 * **json** — the same rows as JSON, numbers as numbers.
@@ -30,15 +54,20 @@ import io
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
+from .render.classview import status_word
 from .render.gradebook import cell_text, full_marks
 from .results import NO_SUBMISSION, Result, SubmissionStatus, json_text
 from .resultsfile import ResultsFileError, iter_results, read_head
 from .totals import shown as shown_number
+from .totals import totals
 
-FORMATS = ("canvas", "csv", "json")
+FORMATS = ("canvas", "moodle", "moodle-feedback", "blackboard", "brightspace", "csv", "json")
+ZIP_FORMATS = ("moodle-feedback",)          # written as a zip archive, not as text
+MAX_REPORT_BYTES = 64 * 2**20               # one student's report put into the feedback zip
 CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 NO_SCORE = (NO_SUBMISSION, SubmissionStatus.ERROR)
 
@@ -191,6 +220,253 @@ def column_note(column: str) -> str | None:
             f"gradebook export does to update an existing assignment: --assignment \"HW3 (12345)\"")
 
 
+# ------------------------------------------------------------------------------------------------
+# Moodle, Blackboard Learn, Brightspace: each LMS's own import layout, keyed by the id it matches rows by
+
+MOODLE_HEADER = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
+                 "Grade can be changed", "Last modified (submission)", "Last modified (grade)", "Feedback comments"]
+MOODLE_PARTICIPANT = "Participant "          # get_string('hiddenuser', 'assign'): the importer strips its length
+BLACKBOARD_HEADER = ["Last Name", "First Name", "Username"]
+BLACKBOARD_COLUMN = re.compile(r"\|\s*\d+\s*$")       # `HW3 [Total Pts: 100 Score] |12345`
+BRIGHTSPACE_HEADER = ["OrgDefinedId", "Username"]
+BRIGHTSPACE_END = "End-of-Line Indicator"
+KEY_TEXT = re.compile(r"[^\x00-\x1f\x7f,\"\t]{1,200}")   # a key the file can carry as it is
+
+
+@dataclass
+class Keyed:
+    """One LMS's rows: each scored result with the key the LMS matches it by, and what was left out."""
+
+    rows: list[tuple[str, Result]] = field(default_factory=list)    # (key, result), in the batch's order
+    twice: dict[str, list[str]] = field(default_factory=dict)       # key -> its 2+ submissions (left out)
+    unmatched: list[str] = field(default_factory=list)              # submissions with no key (left out)
+    failed: list[str] = field(default_factory=list)                 # the grader's own failures (left out)
+
+
+def _keyed(loaded: Loaded, key: Callable[[Result], str]) -> Keyed:
+    """Results paired with `key(result)` ("" when the LMS has no id for it). Only scores go in: an
+    empty cell is no grade to Moodle but replaces its feedback comment, and may clear what a person
+    entered elsewhere, so a student with no submission (nothing to send), a grader failure, and a key
+    with two submissions (neither is theirs for sure) are left out, the last two said in warnings."""
+    out = Keyed()
+    seen: dict[str, list[tuple[str, Result]]] = {}
+    for r in loaded.results():
+        if r.status == NO_SUBMISSION:
+            continue
+        if r.status in NO_SCORE:
+            out.failed.append(r.submission)
+            continue
+        k = key(r)
+        if not k or KEY_TEXT.fullmatch(k) is None:
+            out.unmatched.append(r.submission)
+            continue
+        seen.setdefault(k, []).append((k, r))
+    out.twice = {k: [r.submission for _, r in pairs] for k, pairs in seen.items() if len(pairs) > 1}
+    out.rows = [pairs[0] for pairs in seen.values() if len(pairs) == 1]
+    return out
+
+
+def _left_out(lms: str, keyed: Keyed) -> list[str]:
+    """The warnings every LMS layout shares: a user with two submissions, the grader's failures."""
+    said = [f"{lms} user {k} has {len(names)} submissions ({shown(names)}); none of them is in this file "
+            f"({lms} would keep whichever row it read last): decide which one counts and enter that grade by hand"
+            for k, names in sorted(keyed.twice.items())]
+    if keyed.failed:
+        said.append(f"{len(keyed.failed)} submissions could not be graded (the grader failed, not the student); "
+                    f"they were left out of this file: grade them again or by hand: {shown(keyed.failed)}")
+    return said
+
+
+def _group_hand_in(result: Result) -> bool:
+    return any(p.code == "lms-group" for p in result.problems)
+
+
+def moodle_key(result: Result) -> str:
+    """"Participant <id>" for a hand-in from a Moodle download (its folder's participant id, which
+    Moodle's importer maps back to the user with get_user_id_for_uniqueid); "" otherwise: another
+    LMS's id, a plain folder's name, a team submission's group id, which is no participant's, or an
+    id the roster given does not hold as this student (the worksheet lists every participant)."""
+    s = result.student
+    if (s is None or s.lms != "moodle" or not (s.id.isascii() and s.id.isdigit()) or _group_hand_in(result)
+            or s.on_roster is False):
+        return ""
+    return MOODLE_PARTICIPANT + s.id
+
+
+def moodle(loaded: Loaded, decimals: int = 2, now: datetime | None = None) -> tuple[str, list[str]]:
+    """Moodle's offline grading worksheet, and warnings (rows Moodle cannot match, or would skip)."""
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S+00:00")   # read with strtotime()
+    keyed = _keyed(loaded, moodle_key)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(MOODLE_HEADER)
+    top = rounded(loaded.top, decimals)
+    for key, r in keyed.rows:
+        s = r.student
+        writer.writerow([key, cell_text(s.name), cell_text(s.email), "Submitted for grading",
+                         rounded(total(r), decimals), top, "Yes", cell_text(s.submitted_at) or "-", stamp,
+                         cell_text(totals(r).line())])
+    warnings = []
+    if keyed.unmatched:
+        warnings.append(f"{len(keyed.unmatched)} submissions have no Moodle participant id (not from a Moodle "
+                        f"download, a team submission, whose id is the group's, or not on the roster); they were "
+                        f"left out of this file, since Moodle matches a row by its participant id only: enter "
+                        f"these grades in Moodle by hand: {shown(keyed.unmatched)}")
+    warnings += _left_out("Moodle", keyed)
+    if keyed.rows:
+        warnings.append(f"Moodle skips, without a word, a grade above the assignment's Maximum grade: it must be "
+                        f"at least {top} (Settings > Grade); it replaces each student's feedback comment with "
+                        f"the Feedback comments column (the score's breakdown); and it finds the columns by their "
+                        f"names in your Moodle language, which are written in English here: upload the file with "
+                        f"your language set to English")
+    return out.getvalue(), warnings
+
+
+def _report_folders(out: Path) -> dict[str, Path]:
+    """submission name -> its folder under OUT/students/, read from each folder's result.json (the
+    batch names folders by a hash of an identity results.json does not keep)."""
+    import json
+
+    from .batch import RESULT, STUDENTS
+
+    folders = {}
+    for folder in sorted((out / STUDENTS).iterdir()) if (out / STUDENTS).is_dir() else ():
+        path = folder / RESULT
+        try:
+            if folder.is_symlink() or not path.is_file() or path.stat().st_size > MAX_REPORT_BYTES:
+                continue
+            name = json.loads(path.read_text(encoding="utf-8")).get("submission")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(name, str):
+            folders.setdefault(name, folder)
+    return folders
+
+
+def moodle_feedback(out: str | os.PathLike, loaded: Loaded) -> tuple[bytes, list[str]]:
+    """The feedback-files zip (see the module's doc), and warnings: the worksheet's, and reports missing."""
+    import zipfile
+
+    from .batch import REPORT
+    from .roster import moodle_folder_name
+
+    keyed = _keyed(loaded, moodle_key)
+    folders = _report_folders(Path(out))
+    buffer = io.BytesIO()
+    missing = []
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for key, r in keyed.rows:
+            report = folders.get(r.submission, Path("/nonexistent")) / REPORT
+            try:
+                if report.is_symlink() or report.stat().st_size > MAX_REPORT_BYTES:
+                    raise OSError("not a report")
+                data = report.read_bytes()
+            except OSError:
+                missing.append(r.submission)
+                continue
+            prefix = f"{moodle_folder_name(r.student.name) or 'Participant'}_{key[len(MOODLE_PARTICIPANT):]}"
+            archive.writestr(f"{prefix}_assignfeedback_file/{REPORT}", data)
+    warnings = [w for w in moodle(loaded)[1] if not w.startswith("Moodle skips")]
+    if missing:
+        warnings.append(f"{len(missing)} students have no report in {out} (run the batch again): {shown(missing)}")
+    return buffer.getvalue(), warnings
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(last, first) of a displayed "First Last" name, at its last space; Blackboard ignores both on
+    upload (it matches by Username), they are there for the person checking the file."""
+    first, _, last = name.strip().rpartition(" ")
+    return (last, first) if first else (name.strip(), "")
+
+
+def blackboard_key(result: Result) -> str:
+    """The Blackboard username: the download's (the receipt's `(username)`), else a roster's login."""
+    s = result.student
+    if s is None:
+        return ""
+    if s.lms == "blackboard":
+        return s.id
+    return s.login if s.on_roster else ""
+
+
+def blackboard_column(assignment: str, top: str) -> str:
+    """The Grade Center column's header: as given when it ends with `|<column id>`, else as Blackboard
+    names a points column (`HW3 [Total Pts: 100 Score]`), which uploads as a new text column."""
+    if BLACKBOARD_COLUMN.search(assignment):
+        return assignment.strip()
+    return f"{assignment} [Total Pts: {top} Score]"
+
+
+def blackboard(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> tuple[str, list[str]]:
+    """Blackboard Learn's Grade Center upload (comma-delimited, every value quoted), and warnings."""
+    top = rounded(loaded.top, decimals)
+    column = cell_text(blackboard_column(assignment or loaded.assignment or "Assignment", top))
+    keyed = _keyed(loaded, blackboard_key)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(BLACKBOARD_HEADER + [column])
+    for key, r in keyed.rows:
+        last, first = split_name(r.student.name)
+        writer.writerow([cell_text(last), cell_text(first), key, rounded(total(r), decimals)])
+    warnings = []
+    if keyed.unmatched:
+        warnings.append(f"{len(keyed.unmatched)} submissions have no Blackboard username (not from a Blackboard "
+                        f"download, nor matched on a roster with one); they were left out of this file, since "
+                        f"Blackboard matches a row by Username only: {shown(keyed.unmatched)}")
+    strangers = [r.submission for _, r in keyed.rows if r.student.on_roster is False]
+    if strangers:
+        warnings.append(f"{len(strangers)} rows are for Blackboard users not on the roster (enrolled after it was "
+                        f"downloaded, or dropped): Blackboard applies each to the user of its Username if that user "
+                        f"is in the course, and reports it as not found otherwise: {shown(strangers)}")
+    warnings += _left_out("Blackboard", keyed)
+    if not BLACKBOARD_COLUMN.search(column):
+        warnings.append(f"the column {column!r} carries no Grade Center column id: Blackboard uploads it as a new "
+                        f"text column worth 0 points. To update the assignment's column, pass its header from the "
+                        f"Grade Center's own download: --assignment \"HW3 [Total Pts: 100 Score] |12345\"")
+    return out.getvalue(), warnings
+
+
+def brightspace_keys(result: Result) -> tuple[str, str]:
+    """(OrgDefinedId, Username) from a roster (Brightspace's download names neither); ("", "") when
+    the student is not on one."""
+    s = result.student
+    if s is None or not s.on_roster:
+        return "", ""
+    return s.sis_id.lstrip("#"), s.login.lstrip("#")
+
+
+def brightspace_item(assignment: str) -> str:
+    """The grade item's name, without a `Points Grade` (and its `<Numeric MaxPoints:…>`) copied from
+    Brightspace's export."""
+    return re.sub(r"\s*Points Grade\b.*$", "", assignment.strip(), flags=re.S) or assignment.strip()
+
+
+def brightspace(loaded: Loaded, assignment: str | None = None, decimals: int = 2) -> tuple[str, list[str]]:
+    """Brightspace's grade import CSV, and warnings (rows it cannot match)."""
+    item = cell_text(brightspace_item(assignment or loaded.assignment or "Assignment"))
+    keyed = _keyed(loaded, lambda r: "/".join(k for k in brightspace_keys(r) if k))
+    pairs = [brightspace_keys(r) for _, r in keyed.rows]
+    # a key column only when some row has it (a roster exported with one key field has no other)
+    used = [i for i in (0, 1) if any(p[i] for p in pairs)] or [0, 1]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([BRIGHTSPACE_HEADER[i] for i in used] + [f"{item} Points Grade", BRIGHTSPACE_END])
+    for (key, r), pair in zip(keyed.rows, pairs):
+        writer.writerow([f"#{pair[i]}" if pair[i] else "" for i in used] + [rounded(total(r), decimals), "#"])
+    warnings = []
+    if keyed.rows:
+        warnings.append(f"Brightspace imports the column into the grade item named exactly {item!r} (else it offers "
+                        f"to create one: pass --assignment with the item's name), and caps a grade at the item's "
+                        f"Max. Points unless it Can Exceed: they must be at least {rounded(loaded.top, decimals)}")
+    if keyed.unmatched:
+        warnings.append(f"{len(keyed.unmatched)} submissions have no Brightspace OrgDefinedId or Username "
+                        f"(Brightspace's download names students by their displayed name only): they were left "
+                        f"out of this file. Run the batch with --roster (Brightspace's grade export, with both key "
+                        f"fields) so that each student is matched: {shown(keyed.unmatched)}")
+    warnings += _left_out("Brightspace", keyed)
+    return out.getvalue(), warnings
+
+
 def header(loaded: Loaded) -> list[str]:
     return ["id", "name", "sis_id", "section", "submission", "status", *loaded.questions, *loaded.parts,
             "late_penalty", "total", "max"]
@@ -204,7 +480,7 @@ def rows(loaded: Loaded, decimals: int = 2) -> Iterator[list]:
         by_q = {q.id: q.score for q in r.questions}
         by_w = {w.id: w.score for w in r.written}
         yield [s.id if s else r.submission, s.name if s else "", s.sis_id if s else "",
-               s.section if s else "", r.submission, r.status,
+               s.section if s else "", r.submission, status_word(r),
                *(rounded(by_q.get(q), decimals) for q in questions),
                *(rounded(by_w.get(w), decimals) for w in parts),
                rounded(r.late.points if r.late else None, decimals),
@@ -234,6 +510,13 @@ def json_export(loaded: Loaded, decimals: int = 2) -> str:
                                    for row in rows(loaded, decimals)]})
 
 
+def export_zip(out: str | os.PathLike, fmt: str) -> tuple[bytes, list[str]]:
+    """A layout written as a zip archive (ZIP_FORMATS), and warnings."""
+    if fmt not in ZIP_FORMATS:
+        raise ExportError(f"{fmt!r} is not written as a zip")
+    return moodle_feedback(out, load(out))
+
+
 def export(out: str | os.PathLike, fmt: str, assignment: str | None = None, decimals: int = 2) -> tuple[str, list[str]]:
     """The gradebook text in format `fmt`, and warnings for the person exporting."""
     if fmt not in FORMATS:
@@ -243,6 +526,14 @@ def export(out: str | os.PathLike, fmt: str, assignment: str | None = None, deci
     loaded = load(out)
     if fmt == "canvas":
         return canvas(loaded, assignment, decimals)
+    if fmt == "moodle":
+        return moodle(loaded, decimals)
+    if fmt == "moodle-feedback":
+        raise ExportError("moodle-feedback is a zip: use export_zip")
+    if fmt == "blackboard":
+        return blackboard(loaded, assignment, decimals)
+    if fmt == "brightspace":
+        return brightspace(loaded, assignment, decimals)
     if assignment:
         loaded.assignment = assignment
     return (plain_csv(loaded, decimals) if fmt == "csv" else json_export(loaded, decimals)), []

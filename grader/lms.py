@@ -173,10 +173,15 @@ class ZipSource(Source):
             raise IntakeError(f"{path.name} unpacks to {total / 2**30:.1f} GiB; the limit is "
                               f"{MAX_TOTAL_BYTES // 2**30} GiB")
         self.members, self.refused, self._infos = [], [], {}
+        raw = _raw_legacy_names(infos)
+        codec = legacy_codec(raw)
+        note = names_note(raw, codec, path.name)
+        if note:
+            self.refused.append(note)
         for info in infos:
             if info.is_dir():
                 continue
-            name = safe_member_path(_utf8_name(info))
+            name = safe_member_path(_utf8_name(info, codec))
             if name is None:
                 self.refused.append(f"{info.filename[:200]!r}: a path outside the archive; refused")
                 continue
@@ -200,15 +205,95 @@ class ZipSource(Source):
         self.zip.close()
 
 
-def _utf8_name(info: zipfile.ZipInfo) -> str:
+def _utf8_name(info: zipfile.ZipInfo, codec: str = "") -> str:
     """The member's name. Without the UTF-8 flag, zipfile reads names as cp437; tools that write
-    UTF-8 without setting the flag are common, so such a name is read as UTF-8 when it decodes."""
+    UTF-8 without setting the flag are common, so such a name is read as UTF-8 when it decodes, else
+    in `codec`, the archive's legacy code page (`legacy_codec`), when one was found."""
     if info.flag_bits & 0x800 or info.filename.isascii():
         return info.filename
+    raw = info.filename.encode("cp437")
     try:
-        return info.filename.encode("cp437").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode(codec) if codec else info.filename
+    except UnicodeDecodeError:
         return info.filename
+
+
+# Windows' own zip tool (and most zip tools on Windows) writes names in the machine's ANSI/OEM code
+# page without the UTF-8 flag: GBK on Chinese Windows, Shift-JIS (cp932) on Japanese Windows. zipfile
+# reads them as cp437 ("ÕÅ╝Õ╝á"), which garbled the names, and the identities made from them.
+LEGACY_CODECS = (("gbk", "gb2312"), ("cp932", "shift_jis"))    # (decoder, its common subset)
+CJK_TEXT = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u4e00-\u9fff\uff01-\uff5e]+")
+
+
+def legacy_codec(names: list[bytes]) -> str:
+    """The code page in which every one of `names` (raw bytes of names that are neither ASCII nor
+    UTF-8) reads as likely CJK text, or "" (they are then left as zipfile reads them, cp437).
+
+    Likely: every non-ASCII character is a CJK ideograph, kana, CJK punctuation or a full-width
+    form, in the code page's common subset (GB 2312; JIS X 0208: no half-width kana, which is what
+    GBK's bytes become in cp932), and most of its non-ASCII runs are two characters or more (a
+    Western name written in cp1252 or cp850 has single accented letters, which cp932 can read as one
+    rare kanji each)."""
+    if not names:
+        return ""
+    for codec, common in LEGACY_CODECS:
+        try:
+            texts = [n.decode(codec) for n in names]
+        except UnicodeDecodeError:
+            continue
+        if all(_likely(t, common) for t in texts):
+            return codec
+    return ""
+
+
+def _likely(text: str, common: str) -> bool:
+    runs = re.findall(r"[^\x00-\x7f]+", text)
+    if not runs or any(CJK_TEXT.fullmatch(r) is None for r in runs):
+        return False
+    try:
+        "".join(runs).encode(common)
+    except UnicodeEncodeError:
+        return False
+    return sum(len(r) >= 2 for r in runs) * 2 >= len(runs)
+
+
+def _utf8_text(name: str) -> bool:
+    """Whether a name from the disk was valid UTF-8 there (no surrogate escapes)."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _raw_legacy_names(infos: list[zipfile.ZipInfo]) -> list[bytes]:
+    """The raw names that need a code page: no UTF-8 flag, not ASCII, not valid UTF-8."""
+    out = []
+    for info in infos:
+        if info.flag_bits & 0x800 or info.filename.isascii():
+            continue
+        raw = info.filename.encode("cp437")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            out.append(raw)
+    return out
+
+
+def names_note(raw: list[bytes], codec: str, where: str) -> str | None:
+    """What the intake says about names read in a legacy code page, or left unread."""
+    if not raw:
+        return None
+    if codec:
+        return (f"{where}: {len(raw)} names carry no UTF-8 flag and were read as {codec} (as Windows writes "
+                f"them on a {'Chinese' if codec == 'gbk' else 'Japanese'} system)")
+    return (f"{where}: {len(raw)} names carry no UTF-8 flag and read as no likely code page; they are shown "
+            f"as zipfile reads them (cp437), so a name made of them may be garbled: check these students' "
+            f"names, or zip the download again with a tool that writes UTF-8 names")
 
 
 def _zip_problem(info: zipfile.ZipInfo) -> str:
@@ -275,9 +360,34 @@ class FolderSource(Source):
                     raise IntakeError(f"{path} holds more than {MAX_MEMBERS} files")
         if total > MAX_TOTAL_BYTES:
             raise IntakeError(f"{path} holds {total / 2**30:.1f} GiB; the limit is {MAX_TOTAL_BYTES // 2**30} GiB")
+        self._real = self._decode_legacy_names()
+
+    def _decode_legacy_names(self) -> dict[str, str]:
+        """Names that are not UTF-8 on disk (a Chinese or Japanese Windows zip unpacked by Linux's
+        `unzip`, which keeps the bytes: Python shows them with surrogate escapes) read in the code page
+        where they all are likely text, as a zip's (`legacy_codec`); the member's real path kept for
+        reading. Returns shown path -> real path for the renamed members."""
+        raw = [os.fsencode(m.path) for m in self.members if not _utf8_text(m.path)]
+        codec = legacy_codec([r for r in raw if not r.isascii()])
+        note = names_note(raw, codec, self.location.name)
+        if note:
+            self.refused.append(note)
+        real = {}
+        for i, member in enumerate(self.members):
+            if codec and not _utf8_text(member.path):
+                shown = os.fsencode(member.path).decode(codec, "surrogateescape")
+                parts, real_parts = shown.split("/"), member.path.split("/")
+                for k in range(1, len(parts) + 1):          # the file and every folder above it
+                    real["/".join(parts[:k])] = "/".join(real_parts[:k])
+                self.members[i] = replace(member, path=shown)
+        return real
+
+    def real(self, path: str) -> str:
+        """The path on disk of a member or folder of the listing (its name as shown may be decoded)."""
+        return self._real.get(path, path)
 
     def read(self, member: Member) -> bytes:
-        fd = os.open(self.location / member.path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(self.location / self.real(member.path), os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise OSError("not a regular file")
@@ -628,6 +738,8 @@ def _moodle(source: Source, prefix: str) -> Intake:
             continue
         found = by_id.setdefault(uid, Found(Student(id=_scalar(uid), name=_scalar(m["name"]), lms=MOODLE)))
         found.add(member, original)
+    if not team and any(f.student.name.startswith(MOODLE_OLD_DEFAULT) for f in by_id.values()):
+        _moodle_old_teams(list(by_id.values()))
     for found in by_id.values() if team else ():
         name, gid = found.student.name, found.student.id
         who = (f"group {name!r} (Moodle group id {gid})" if gid != name
@@ -636,6 +748,39 @@ def _moodle(source: Source, prefix: str) -> Intake:
                                                 "one participant; its grade is for every member of the group, "
                                                 "whom the download does not name"))
     return Intake(MOODLE, source, sorted(by_id.values(), key=lambda f: (f.student.name, f.key)), skipped)
+
+
+MOODLE_OLD_DEFAULT = "Default group-"      # get_string('defaultteam') . '-' before a member's name (Moodle < 4.1)
+
+
+def _moodle_old_teams(found: list[Found]) -> None:
+    """Moodle before 4.1 names a team submission's folder after a member: `<group name>-<full name>_<the
+    member's participant id>` (locallib.php download_submissions), and `Default group-<full name>_<id>`
+    for a student in no group. The id is the member's, so the hand-in stays theirs; the name loses the
+    group's part, which a note keeps. Where the group's name ends is where most folders agree (the
+    longest of the most shared prefixes: a group's is shared by its members' folders, a hyphen in a
+    person's name seldom is), else at the first hyphen."""
+    names = [f.student.name for f in found]
+    prefixes: dict[str, int] = {}
+    for name in names:
+        for at in [i for i, c in enumerate(name) if c == "-"]:
+            prefixes[name[:at + 1]] = prefixes.get(name[:at + 1], 0) + 1
+    for f in found:
+        name = f.student.name
+        cuts = [name[:i + 1] for i, c in enumerate(name) if c == "-" and i + 1 < len(name)]
+        if not cuts:
+            continue
+        shared = [p for p in cuts if prefixes.get(p, 0) >= 2]
+        group = (MOODLE_OLD_DEFAULT if name.startswith(MOODLE_OLD_DEFAULT)
+                 else max(shared, key=lambda p: (prefixes[p], len(p))) if shared else cuts[0])
+        f.student.name = name[len(group):]
+        who = ("no group (\"Default group\")" if group == MOODLE_OLD_DEFAULT
+               else f"group {group[:-1]!r}")
+        f.notes.append(Problem("lms-team-member", f"a Moodle team submission (Moodle before 4.1 names it after a "
+                                                  f"member): the hand-in of {who}, downloaded under "
+                                                  f"{f.student.name} (participant {f.student.id}), whose grade "
+                                                  f"this is; members the download does not name get theirs in "
+                                                  f"Moodle"))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -716,7 +861,7 @@ def _plain(source: Source) -> Intake:
         key = PurePosixPath(top).stem if is_file else top
         entry = Found(Student(id=key, name=key, lms=FOLDER))
         if isinstance(source, FolderSource) and not any(m.problem for m in members if m.path == top):
-            entry.whole = top                       # graded in place, exactly as before
+            entry.whole = source.real(top)          # graded in place, exactly as before
         for member in sorted(members, key=lambda m: m.path):
             inner = member.path[len(prefix) + len(top) + 1:]
             entry.files.append((member, safe_file_name(member.path) if is_file else inner))
@@ -827,7 +972,8 @@ def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: 
         notes.append(Problem("lms-refused-file", f"{shown} holds {len(infos)} files (more than "
                                                  f"{MAX_NESTED_MEMBERS}); not opened"))
         return
-    listed = [(info, _nested_path(info)) for info in infos if not info.is_dir()]
+    codec = legacy_codec(_raw_legacy_names(infos))
+    listed = [(info, _nested_path(info, codec)) for info in infos if not info.is_dir()]
     code = [PurePosixPath(p).name for _, p in listed
             if p is not None and not hidden(p) and PurePosixPath(p).suffix.lower() in (".ipynb", ".py")]
     taken = []
@@ -866,8 +1012,8 @@ def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: 
                                              f"from {shown}"))
 
 
-def _nested_path(info: zipfile.ZipInfo) -> str | None:
-    return safe_member_path(_utf8_name(info))
+def _nested_path(info: zipfile.ZipInfo, codec: str = "") -> str | None:
+    return safe_member_path(_utf8_name(info, codec))
 
 
 def _unpack_inner(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, shown: str, code: list[str],

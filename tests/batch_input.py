@@ -29,3 +29,24 @@ def without_utf8_flag(archive: bytes) -> bytes:
             raw[at + offset:at + offset + 2] = flags.to_bytes(2, "little")
             start = at + 4
     return bytes(raw)
+
+
+def legacy_named_zip(files: dict[bytes, bytes]) -> bytes:
+    """A zip whose member names are the raw bytes given (GBK, Shift-JIS...) without the UTF-8 flag,
+    as Windows' own zip tool writes them in the machine's code page: zipfile always flags a non-ASCII
+    name as UTF-8, so each is written under an ASCII stand-in of the same length, then replaced in
+    the local and central headers (their CRCs cover the data, not the name)."""
+    import io
+    import zipfile
+
+    stand_ins = {f"{i}".rjust(len(raw), "~").encode(): raw for i, raw in enumerate(files)}
+    assert all(len(k) == len(v) for k, v in stand_ins.items()) and len(set(stand_ins)) == len(files)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for stand_in, data in zip(stand_ins, files.values()):
+            z.writestr(stand_in.decode(), data)
+    raw = out.getvalue()
+    for stand_in, name in stand_ins.items():
+        assert raw.count(stand_in) == 2, stand_in          # once in the local header, once in the central one
+        raw = raw.replace(stand_in, name)
+    return raw

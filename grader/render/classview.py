@@ -40,6 +40,13 @@ def standing(result: Result) -> Standing:
     return COUNTED
 
 
+def status_word(result: Result) -> str:
+    """The one word every gradebook writes for `result`'s state: "blank" for the untouched template,
+    as the class view shows it (its status is "graded": it ran), else its status. grades.csv and
+    `grader export` said "graded" where the class view said "blank"."""
+    return str(BLANK if standing(result) == BLANK else result.status)
+
+
 @dataclass(frozen=True)
 class Bar:
     """One rectangle of a chart, in SVG user units, with the text that labels it."""

@@ -264,3 +264,100 @@ def test_text_typed_into_a_blackboard_receipt_cannot_change_who_or_when(tmp_path
     assert (ada.student.name, ada.student.submitted_at) == ("Ada Lovelace", "2026-03-01T10:00:00-05:00")
     assert [(m.path, name) for m, name in ada.files] == [(f"{ada_key}_hw3.ipynb", "hw3.ipynb")]
     intake.source.close()
+
+
+# Names written on Chinese or Japanese Windows: the machine's code page, no UTF-8 flag (zipfile reads
+# them as cp437). Read in the code page where every such name is likely text; else left as they were,
+# and said.
+
+
+@pytest.mark.parametrize("codec, student, file", [("gbk", "张伟", "作业3.py"), ("cp932", "山田太郎", "課題3.py"),
+                                                  ("gbk", "欧阳娜娜", "第三次作业.py"), ("cp932", "すずき", "しゅくだい.py")])
+def test_names_from_chinese_or_japanese_windows(tmp_path, codec, student, file):
+    from batch_input import legacy_named_zip
+
+    other = "李娜" if codec == "gbk" else "佐藤花子"
+    archive = tmp_path / "HW3.zip"
+    archive.write_bytes(legacy_named_zip({
+        f"{student}_3001_assignsubmission_file/{file}".encode(codec): CAROL,
+        f"{other}_3002_assignsubmission_file/hw3.py".encode(codec): b"x = 1\n",
+    }))
+    intake = lms.read_intake(archive)
+    assert intake.format == lms.MOODLE
+    got = {f.student.id: (f.student.name, f.student.files) for f in intake.found}
+    assert got == {"3001": (student, [file]), "3002": (other, ["hw3.py"])}
+    assert any(codec in line for line in intake.skipped)
+    intake.source.close()
+
+
+def test_a_plain_folder_zipped_on_chinese_windows_keeps_its_names(tmp_path):
+    from batch_input import legacy_named_zip
+
+    archive = tmp_path / "class.zip"
+    archive.write_bytes(legacy_named_zip({"王芳.py".encode("gbk"): CAROL, "alice.py".encode(): CAROL}))
+    intake = lms.read_intake(archive)
+    assert sorted(lms.unique_names(intake.found)) == ["alice", "王芳"]
+    intake.source.close()
+
+
+def test_names_in_no_likely_code_page_are_kept_as_read_and_said(tmp_path):
+    """A Western name written in cp850 by an old Windows zip tool (é is 0x82, which cp932 reads as
+    part of a full-width letter and GBK as a rare ideograph), and bytes valid in no code page: read
+    as zipfile reads them, and the intake says that those names may be garbled."""
+    from batch_input import legacy_named_zip
+
+    archive = tmp_path / "class.zip"
+    archive.write_bytes(legacy_named_zip({"Renée.py".encode("cp850"): CAROL, b"\xff\xfe\x80.py": CAROL,
+                                          b"bob.py": CAROL}))
+    intake = lms.read_intake(archive)
+    names = sorted(lms.unique_names(intake.found))
+    assert "bob" in names and len(names) == 3
+    assert "Renée".encode("cp850").decode("cp437") in names
+    assert any("no likely code page" in line for line in intake.skipped)
+    intake.source.close()
+
+
+def test_a_zip_handed_in_from_chinese_windows_is_unpacked_under_its_names(tmp_path):
+    from batch_input import legacy_named_zip
+
+    download = {"Ada Lovelace_3001_assignsubmission_file/作业.zip": legacy_named_zip({"作业3.py".encode("gbk"): CAROL})}
+    staged = _staged(tmp_path, download)
+    assert [p.name for p in staged["3001"].path.iterdir()] == ["作业3.py"]
+
+
+def test_a_gbk_download_unpacked_by_linux_unzip_keeps_its_names(tmp_path):
+    """Linux's `unzip` keeps a Windows zip's GBK names as bytes, which are no UTF-8 (Python shows them
+    with surrogate escapes): read in GBK as a zip's are, the files still read from their real names."""
+    import os
+
+    root = tmp_path / "dl"
+    root.mkdir()
+    moodle = os.fsencode(root) + b"/" + "张伟_3001_assignsubmission_file".encode("gbk")
+    os.mkdir(moodle)
+    with open(moodle + b"/" + "作业3.py".encode("gbk"), "wb") as fh:
+        fh.write(CAROL.encode())
+    os.mkdir(os.fsencode(root) + b"/" + "李娜_3002_assignsubmission_file".encode("gbk"))
+    with open(os.fsencode(root) + b"/" + "李娜_3002_assignsubmission_file/hw3.py".encode("gbk"), "wb") as fh:
+        fh.write(b"x = 1\n")
+    intake = lms.read_intake(root)
+    assert intake.format == lms.MOODLE
+    assert {f.student.id: (f.student.name, f.student.files) for f in intake.found} == {
+        "3001": ("张伟", ["作业3.py"]), "3002": ("李娜", ["hw3.py"])}
+    staged = lms.to_submissions(intake, list(zip(lms.unique_names(intake.found), intake.found)), tmp_path / "st")
+    assert [p.read_bytes() for s in staged if s.student.id == "3001" for p in s.path.iterdir()] == [CAROL.encode()]
+
+
+def test_a_plain_class_folder_with_gbk_names_is_graded_in_place(tmp_path):
+    import os
+
+    root = tmp_path / "class"
+    root.mkdir()
+    folder = os.fsencode(root) + b"/" + "王芳".encode("gbk")
+    os.mkdir(folder)
+    with open(folder + b"/hw3.py", "wb") as fh:
+        fh.write(CAROL.encode())
+    intake = lms.read_intake(root)
+    (entry,) = intake.found
+    assert lms.unique_names(intake.found) == ["王芳"]
+    path, _ = lms.stage(intake, entry, tmp_path / "st")
+    assert (path / "hw3.py").read_bytes() == CAROL.encode()
