@@ -2,8 +2,9 @@
 students write them (the third round; tests/test_wrong_answers.py holds the cases that each needed a
 fix, with their reasons). Each answer replaces one function of an otherwise correct submission; the
 answers to different questions are graded together, one per question in a submission, so that ~180
-answers cost ~20 grades. A wrong answer must lose points on its question, a right one keep them all
-and be named after no mistake, and no other question may lose anything.
+answers cost ~20 grades. A wrong answer must lose points on its question and fail a public case too
+(unless only hidden inputs can show it: HIDDEN_ONLY), a right one keep them all and be named after no
+mistake, and no other question may lose anything.
 
 Answers left out on purpose: float32 arithmetic (within the tolerance or not, case by case: the
 near-miss sentence covers it), answers that change their arguments (told, not penalised: README),
@@ -1258,6 +1259,14 @@ LEFT_OUT = {("1a", "float32"), ("1b", "float32"), ("1a", "mutates-W-in-place"), 
             ("3c-cell", "h-prev-from-c-tilde"), ("2c", "Q-inverse-is-Q-with-wrong-Q")}
 ANSWERS = [(expect, m) for expect, m in M if (m.qid, m.name) not in LEFT_OUT]
 
+# Wrong answers that no public case can be relied on to show, by their nature: the public cases'
+# values typed in, and answers that depend on the calls made before them (state kept between calls),
+# which a public case shows or not as the cases' order happens to fall. Every other wrong answer
+# must fail a public case too: a self-check that passes means no whole family fails later.
+HIDDEN_ONLY = {(qid, "hard-coded-public") for qid in ("1a", "2b", "3c-carousel", "2c-regime")} | {
+    ("1b", "call-counter"), ("1b", "global-hs-never-reset"), ("1a", "global-state-cache-by-shape"),
+    ("2c-regime", "global-cache-by-shape"), ("3-step", "global-cell-state")}
+
 
 def _packs(answers):
     """The answers in submissions of at most one answer per question, in order."""
@@ -1289,6 +1298,9 @@ def test_each_wrong_answer_loses_points_and_each_right_one_keeps_them(session, t
             assert question.diagnosis == [] and question.where == [], (label, question.diagnosis, question.where)
         else:
             assert question.score < question.max_score, f"{label}: a wrong answer kept every point"
+            if (mutant.qid, mutant.name) not in HIDDEN_ONLY:
+                assert any(c.visibility == "public" and c.status != "passed" for c in question.cases), \
+                    f"{label}: only hidden cases fail it (the self-check passes it)"
 
 
 def test_the_batch_is_large_and_covers_every_question():

@@ -343,17 +343,21 @@ def _cell_case(rng, n, d, label, scale=None, large=False):
 
 
 # A square U (n = d), where U fits where W belongs, with every gate's pre-activations of size 5 to 9:
-# public and hidden alike (the hidden cases had both by chance only, the public ones neither).
+# public and hidden alike (the hidden cases had both by chance only, the public ones neither). Not
+# for 3(c)'s cell Jacobian: there diag(f_t) ~ 1 sets the scale and the small gate paths' float32
+# digits sit at the tolerance's edge (one such case failed float32 arithmetic, another passed it);
+# its square case has ordinary pre-activations.
 LARGE_SQUARE = "n = d = 3, pre-activations of size 5 to 9"
+SQUARE = "n = d = 3"
 
 
-def _lstm_hidden(rng, make):
+def _lstm_hidden(rng, make, large=True):
     cases = [make(rng, 1, 1, "n=1, d=1"), make(rng, 1, 3, "n=1"), make(rng, 3, 1, "d=1"),
              make(rng, 4, 2, "strong weights", scale=2.5), make(rng, 2, 5, "d > n")]
     for _ in range(8):
         n, d = (int(v) for v in rng.integers(2, 6, size=2))
         cases.append(make(rng, n, d, f"n={n}, d={d}"))
-    return cases + [make(rng, 3, 3, LARGE_SQUARE, large=True)]
+    return cases + [make(rng, 3, 3, LARGE_SQUARE, large=True) if large else make(rng, 3, 3, SQUARE)]
 
 
 def lstm_step_public(rng):
@@ -379,11 +383,11 @@ def gates_hidden(rng):
 def cell_public(rng):
     return [_cell_case(rng, 2, 3, "n=2, d=3"), _cell_case(rng, 3, 2, "n=3, d=2"), _cell_case(rng, 1, 2, "n=1"),
             _cell_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5),
-            _cell_case(rng, 3, 3, LARGE_SQUARE, large=True)]
+            _cell_case(rng, 3, 3, SQUARE)]
 
 
 def cell_hidden(rng):
-    return _lstm_hidden(rng, _cell_case)
+    return _lstm_hidden(rng, _cell_case, large=False)
 
 
 def carousel_public(rng):
