@@ -78,7 +78,7 @@ def sigmoid_jacobian_public(rng):
             _jacobian_case(rng, 3, 3, "square (n = d)"),   # where diag(σ′) * W broadcasts instead of failing
             _jacobian_case(rng, 1, 1, "n=1, d=1"),         # a (1, 1) array, not a number
             # σ′ of 1e-4 to 1e-2 where float32 loses the sixth digit (the hidden cases had such rows by chance)
-            _jacobian_case(rng, 4, 3, "pre-activations of size 5 to 9", large=True)]
+            _jacobian_case(rng, 4, 3, "pre-activations ±(5 to 9)", large=True)]
 
 
 def sigmoid_jacobian_hidden(rng):
@@ -89,7 +89,7 @@ def sigmoid_jacobian_hidden(rng):
     for _ in range(7):
         n, d = rng.integers(2, 7, size=2)
         cases.append(_jacobian_case(rng, int(n), int(d), f"n={n}, d={d}"))
-    return cases + [_jacobian_case(rng, 5, 3, "pre-activations of size 5 to 9", large=True)]
+    return cases + [_jacobian_case(rng, 5, 3, "pre-activations ±(5 to 9)", large=True)]
 
 
 # ------------------------------------------------------------------------------------ 1(b), 2(a)
@@ -347,7 +347,7 @@ def _cell_case(rng, n, d, label, scale=None, large=False):
 # for 3(c)'s cell Jacobian: there diag(f_t) ~ 1 sets the scale and the small gate paths' float32
 # digits sit at the tolerance's edge (one such case failed float32 arithmetic, another passed it);
 # its square case has ordinary pre-activations.
-LARGE_SQUARE = "n = d = 3, pre-activations of size 5 to 9"
+LARGE_SQUARE = "n = d = 3, pre-activations ±(5 to 9)"
 SQUARE = "n = d = 3"
 
 
