@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from assignments.hw3.structure import SENTENCES as STRUCTURE_SENTENCES
 from test_diagnosis import Mutant, by_id, student_module
 
 CELL = '''
@@ -410,6 +411,11 @@ def matrix_power_eig(M, p):
     lam, Q = np.linalg.eig(M)
     return np.real(Q @ np.diag(lam ** p) @ np.linalg.inv(Q)) * 1.00001    # off by 1e-5
 ''', name="off-by-1e-5"),
+    Mutant("2b", "", '''
+def matrix_power_eig(M, p):
+    lam, Q = np.linalg.eig(M.astype(np.float32))                          # float32 eigendecomposition
+    return np.real(Q @ np.diag(lam ** p) @ np.linalg.inv(Q))
+''', name="float32"),
 ]
 
 
@@ -425,6 +431,39 @@ def test_a_near_miss_fails_and_says_how_close_it_is(session, tmp_path, mutant):
     close = [w for w in question.where if w.startswith("the answer is close to the right one")]
     assert close, question.where
     assert all("significant digits, the tolerance asks for 6" in w for w in close), close
+    # Rounding grows with T and p: a near miss right for T = 1 or p = 1 says nothing of where a formula
+    # goes wrong ("what flows back through W is wrong", "check how Λ is raised to the power p").
+    assert not set(question.where) & set(STRUCTURE_SENTENCES), question.where
+
+
+OTHER_NEAR_MISSES = [
+    Mutant("3c-cell", "", '''
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    def C(cp):
+        f, i, o, ct = gates(params, x, o_prev * np.tanh(cp))
+        return f * cp + i * ct
+    n, eps = len(c_prev), 1e-4
+    J = np.zeros((n, n))
+    for j in range(n):                               # one-sided finite differences
+        e = np.zeros(n); e[j] = eps
+        J[:, j] = (C(c_prev + e) - C(c_prev)) / eps
+    return J
+''', name="finite-differences"),
+    Mutant("1b", "", "K = 5\n" + TRUNCATED["1b"], name="truncated-after-5"),
+]
+
+
+def test_a_near_miss_that_is_not_rounding_is_not_blamed_on_rounding(session, tmp_path):
+    """A one-sided finite difference agrees to 4-5 digits, and so does BPTT cut after 5 steps on a
+    sequence whose early terms vanish: 'float32 arithmetic or numbers typed with few digits lose them'
+    sent such students looking for a dtype; the sentence names the other ways to be this close."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(None) + "\n" + "".join(m.source for m in OTHER_NEAR_MISSES))
+    questions = by_id(session.grade(path))
+    for mutant in OTHER_NEAR_MISSES:
+        close = [w for w in questions[mutant.qid].where if w.startswith("the answer is close to the right one")]
+        assert close, (mutant.name, questions[mutant.qid].where)
+        assert all("finite-difference" in w and "small term" in w for w in close), close
 
 
 @pytest.mark.parametrize("qid, source, says", [
