@@ -366,6 +366,42 @@ def test_power_iteration_fails_a_public_and_a_hidden_case(session, tmp_path):
     assert failed == {"public", "hidden"}, [(c.label, c.status) for c in question.cases]
 
 
+ONE_SIDED = {
+    "exploding-first-then-isclose": ("if rho > 1:", "exploding", "if np.isclose(rho, 1):", "preserved", "vanishing"),
+    "exploding-first-then-tolerance": ("if rho > 1:", "exploding", "if abs(rho - 1) <= 1e-9:", "preserved",
+                                       "vanishing"),
+    "vanishing-first-then-tolerance": ("if rho < 1:", "vanishing", "if abs(rho - 1) <= 1e-9:", "preserved",
+                                       "exploding"),
+    "tolerance-below-only": ("if rho < 1 - 1e-9:", "vanishing", "if rho > 1:", "exploding", "preserved"),
+    "tolerance-above-only": ("if rho > 1 + 1e-9:", "exploding", "if rho < 1:", "vanishing", "preserved"),
+    "tolerance-then-isclose": ("if rho > 1 + 1e-9:", "exploding", "if np.isclose(rho, 1):", "preserved",
+                               "vanishing"),
+}
+
+
+@pytest.mark.parametrize("name", ONE_SIDED)
+def test_a_one_sided_test_of_rho_equal_to_one_fails_a_public_and_a_hidden_case(session, tmp_path, name):
+    """"exploding if ρ > 1" tested before "within 1e-9" is right wherever numpy computes a ρ of 1 as 1
+    or just below it; "vanishing if ρ < 1" first, wherever it comes out just above. The public cases
+    had one ρ of 1 that rounded below (so the first passed every public case and failed hidden ones),
+    the demo secret's hidden cases none (so the second failed a public case only); and only hidden
+    cases had ρ = 1 − 5e-6, which np.isclose after "ρ > 1 + 1e-9" calls preserved."""
+    first, then, second, after, last = ONE_SIDED[name]
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant("2c-regime", "", f'''
+def gradient_regime(W):
+    rho = np.max(np.abs(np.linalg.eigvals(W)))
+    {first}
+        return "{then}"
+    {second}
+        return "{after}"
+    return "{last}"
+''')))
+    question = by_id(session.grade(path))["2c-regime"]
+    failed = {c.visibility for c in question.cases if c.status != "passed"}
+    assert failed == {"public", "hidden"}, [(c.label, c.status) for c in question.cases]
+
+
 @pytest.mark.parametrize("value", ['{"F", "I", "O"}', '["f", "I ", "O"]'])
 def test_the_always_positive_gates_in_capitals_are_right(session, tmp_path, value):
     """Names are compared as labels are ("Vanishing" is "vanishing"): without case or surrounding

@@ -8,8 +8,8 @@ of size 5 to 9 (σ′, tanh′ small but every digit counts: float32 loses the s
 whose early terms vanish, and long sequences whose early steps still matter (so that BPTT truncated
 after any number of steps short of the whole sequence fails); non-symmetric matrices;
 complex-conjugate and negative eigenvalues (a complex pair the largest, with eigenvectors that are
-not orthogonal); p = 0 and p = 1; spectral radius exactly 1 and just off it (1 ± 5e-6, which
-np.isclose calls 1); a square U; forget gates all 1 and all near 0; gradients with entries beyond
+not orthogonal); p = 0 and p = 1; spectral radius exactly 1 (computed just above 1 and just below) and just off it
+(1 ± 5e-6, which np.isclose calls 1); a square U; forget gates all 1 and all near 0; gradients with entries beyond
 ±10 (so that clipping shows).
 
 Every family of hidden case that exists for a reason (saturation, large pre-activations, n = 1,
@@ -258,6 +258,21 @@ def _rotation(theta, scale=1.0):
     return scale * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
 
 
+def _radius_one(rng, side, eigenvalues=(1.0, 0.4, -0.7), tries=200):
+    """A non-symmetric matrix whose spectral radius is 1, drawn until numpy computes it strictly on
+    `side` (+1: just above 1, -1: just below; by less than 1e-12, with `eigvals` and `eig` alike: a
+    basis drawn badly conditioned moves it further, toward the contract's 1e-9). "exploding
+    if ρ > 1" tested before a tolerance is right on every ρ of exactly 1 or rounded below it, and
+    "vanishing if ρ < 1" on every ρ rounded above it: each needs the other side."""
+    W = None
+    for _ in range(tries):
+        W = _from_eigen(rng, list(eigenvalues))
+        computed = (np.abs(np.linalg.eigvals(W)).max(), np.abs(np.linalg.eig(W)[0]).max())
+        if all(np.sign(rho - 1.0) == side and abs(rho - 1.0) < 1e-12 for rho in computed):
+            break
+    return W
+
+
 def regime_public(rng):
     return [CaseInput("diag(0.5, 0.3)", (np.diag([0.5, 0.3]),)),
             CaseInput("diag(1.5, 0.2)", (np.diag([1.5, 0.2]),)),
@@ -275,7 +290,13 @@ def regime_public(rng):
             CaseInput("eigenvalues 1, 1.3", (_from_eigen(rng, [1.0, 1.3]),)),
             # the largest |λ| a complex pair of modulus 1 with eigenvectors not orthogonal: |W v| / |v| of
             # power iteration turns with v and is not ρ (it is for a rotation or a symmetric W)
-            CaseInput("complex |λ| = 1, non-normal", (_with_complex_pair(rng, 1.0, 0.9, (0.5,)),))]
+            CaseInput("complex |λ| = 1, non-normal", (_with_complex_pair(rng, 1.0, 0.9, (0.5,)),)),
+            # ρ = 1 as numpy computes it just above 1 and just below: a one-sided test of "within 1e-9"
+            # (exploding if ρ > 1 first, or vanishing if ρ < 1 first) fails one of them
+            CaseInput("ρ=1, computed just above 1", (_radius_one(rng, +1),)),
+            CaseInput("ρ=1, computed just below 1", (_radius_one(rng, -1),)),
+            # ρ = 1 − 5e-6 is not 1 either: "exploding if ρ > 1", then np.isclose(ρ, 1), says preserved
+            CaseInput("ρ = 0.999995, just below 1", (_from_eigen(rng, [0.999995, -0.3]),))]
 
 
 def regime_hidden(rng):
@@ -298,7 +319,9 @@ def regime_hidden(rng):
             CaseInput("eigenvalues -1, 0.4, 1.5", (_from_eigen(rng, [-1.0, 0.4, 1.5]),)),
             CaseInput("complex |λ| = 1 beside 1.2", (_with_complex_pair(rng, 1.0, 1.1, (1.2,)),)),
             CaseInput("complex |λ| = 1.1, non-normal", (_with_complex_pair(rng, 1.1, 2.3, (-0.4, 0.7)),)),
-            CaseInput("complex |λ| = 1, non-normal", (_with_complex_pair(rng, 1.0, 0.6, (0.3,)),))]
+            CaseInput("complex |λ| = 1, non-normal", (_with_complex_pair(rng, 1.0, 0.6, (0.3,)),)),
+            CaseInput("ρ=1, computed just above 1", (_radius_one(rng, +1, (-1.0, 0.6, 0.2)),)),
+            CaseInput("ρ=1, computed just below 1", (_radius_one(rng, -1, (-1.0, 0.6, 0.2)),))]
 
 
 # ------------------------------------------------------------------------------------ 3: LSTM
