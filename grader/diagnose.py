@@ -160,10 +160,10 @@ def locate(question: Question, case: Case, got: Any, probes: list[tuple[Any, boo
     were answered. Never raises: a structure check that fails tells nothing.
 
     A near miss (the answer agrees to a few digits) is told how close it is and which blocks are out
-    of tolerance, but not what its probes or the structure check say: a small error that grows with T
-    or p (rounding) or scales every entry is right or wrong on a simpler input by how it grows, not
-    because a part of the formula is wrong (float32 BPTT was told "what flows back through W is
-    wrong", a 2(b) answer off by 1e-5 "check the eigenvector matrix").
+    of tolerance, but not what its probes or the structure check say: a small error that grows with
+    the input's size (rounding) or scales every entry is right or wrong on a simpler input by how it
+    grows, not because a part of the formula is wrong (float32 arithmetic, right on a probe's short
+    input, was told which part of the computation goes wrong on longer ones).
     """
     ids: list[str] = []
     where: list[str] = []
