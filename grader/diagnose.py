@@ -148,7 +148,8 @@ RELATION_SENTENCES = {
     "transposed": N_("the answer is the transpose of the right one"),
     "keys": N_("only {keys} are wrong; the other entries are right"),
     "close": N_("the answer is close to the right one: it agrees to about {digits} significant digits, the "
-                "tolerance asks for {needed} (float32 arithmetic or numbers typed with few digits lose them)"),
+                "tolerance asks for {needed} (float32 arithmetic, numbers typed with few digits, a "
+                "finite-difference estimate or a small term left out can each leave an answer this close)"),
 }
 
 
@@ -157,11 +158,22 @@ def locate(question: Question, case: Case, got: Any, probes: list[tuple[Any, boo
 
     `probes`: (ProbeInput, whether the answer on its inputs was right), for the case's probes that
     were answered. Never raises: a structure check that fails tells nothing.
+
+    A near miss (the answer agrees to a few digits) is told how close it is and which blocks are out
+    of tolerance, but not what its probes or the structure check say: a small error that grows with
+    the input's size (rounding) or scales every entry is right or wrong on a simpler input by how it
+    grows, not because a part of the formula is wrong (float32 arithmetic, right on a probe's short
+    input, was told which part of the computation goes wrong on longer ones).
     """
     ids: list[str] = []
     where: list[str] = []
     hints: dict[str, str] = {}
-    where += relations(question, case.expected, got)
+    found = kind_of(question.kind).relations(case.expected, got, question.tolerance, question.keys)
+    where += _worded(found)
+    if any(name == "close" for name, _ in found):
+        probes, structure = (), None
+    else:
+        structure = question.structure
     if question.blocks and kind_of(question.kind).has_blocks:
         # A hidden case's wrong blocks are told by a rule only, never listed (a list would tell its size).
         sentence = describe_blocks(question.blocks, case.expected, got, question.tolerance,
@@ -172,9 +184,9 @@ def locate(question: Question, case: Case, got: Any, probes: list[tuple[Any, boo
         sentence = probe.right if right else probe.wrong
         if sentence and sentence not in where:
             where.append(sentence)
-    if question.structure is not None:
+    if structure is not None:
         try:
-            finding = question.structure(copy.deepcopy(case.args), case.expected, got, question.tolerance)
+            finding = structure(copy.deepcopy(case.args), case.expected, got, question.tolerance)
         except Exception:  # noqa: BLE001 - an assignment's structure check must not break grading
             finding = None
         if isinstance(finding, Finding):
@@ -188,7 +200,10 @@ def relations(question: Question, expected: Any, got: Any) -> list[str]:
     """How a wrong answer relates to the right one, whatever the question: opposite sign, a constant
     factor, transposed; for a dict answer, which entries are wrong. Each kind finds its relations
     (`Kind.relations`); they are worded here."""
-    found = kind_of(question.kind).relations(expected, got, question.tolerance, question.keys)
+    return _worded(kind_of(question.kind).relations(expected, got, question.tolerance, question.keys))
+
+
+def _worded(found: list[tuple[str, dict[str, str]]]) -> list[str]:
     return [RELATION_SENTENCES[name].format(**fields) for name, fields in found]
 
 

@@ -131,6 +131,29 @@ def test_every_hidden_family_has_a_public_representative():
     assert any(f.size and np.all(f == 1) for f in fs) and any(f.size and np.min(f) < 0.01 for f in fs)
     assert any(f.size == 0 for f in fs) and any(f.shape[1] == 1 and f.shape[0] >= 20 for f in fs)
     assert any(f.shape[0] == 1 for f in fs), "t − k = 1"
+    _assert_later_families(public)
+
+
+def _assert_later_families(public) -> None:
+    """Families that only hidden cases held by chance, or no case at all (the fourth round)."""
+    def large(z):                    # every pre-activation of size 5 to 9: σ′ small but not saturated
+        return np.all((np.abs(z) >= 5) & (np.abs(z) <= 9))
+
+    assert any(large(c.args[0] @ c.args[1]) for c in public["1a"]), "pre-activations of 5 to 9"
+    for qid in ("3-step", "3c-gates", "3c-cell"):
+        assert any(c.args[1].shape[0] == c.args[0]["Uf"].shape[0] for c in public[qid]), "a square U"
+    for qid in ("3-step", "3c-gates"):
+        assert any(all(large(c.args[0]["W" + g] @ c.args[2] + c.args[0]["U" + g] @ c.args[1]) for g in "fioc")
+                   for c in public[qid]), "every gate's pre-activations of 5 to 9"
+    assert any(c.args[0].shape[0] == 3 and c.args[1] == 0 for c in public["2b"]), "p = 0 beyond 2×2"
+    radii = [max(abs(np.linalg.eigvals(c.args[0]))) for c in public["2c-regime"]]
+    assert any(0 < r - 1 < 1e-12 for r in radii) and any(0 < 1 - r < 1e-12 for r in radii), "ρ = 1, rounded both ways"
+    assert any(0.99 < r < 1 - 1e-6 for r in radii), "ρ just below 1"
+    hidden = caseset.build(ASSIGNMENT, "families").cases
+    for qid in ("1b", "2a"):
+        longest = max(c.args[2].shape[0] for c in hidden if c.question_id == qid and "matter" in c.label)
+        assert any(c.args[2].shape[0] >= longest and "matter" in c.label for c in public[qid]), \
+            "early steps that matter, as long as in hidden"
 
 
 @pytest.mark.parametrize("qid", ["1b", "2a"])

@@ -175,6 +175,16 @@ def sigmoid_jacobian(W, x):
 def sigmoid_jacobian(W, x):
     return np.array(W)
 '''),
+    Mutant("1a", "tanh-instead-of-sigmoid", '''
+def sigmoid_jacobian(W, x):
+    y = np.tanh(W @ x)                              # the textbook RNN's activation
+    return (1 - y ** 2)[:, None] * W
+'''),
+    Mutant("1a", "tanh-instead-of-sigmoid", '''
+def sigmoid_jacobian(W, x):
+    y = sigmoid(W @ x)
+    return np.diag(1 - y * y) @ W                   # tanh's derivative written for sigma
+''', name="tanh-derivative-of-sigma"),
     # ---------------------------------------------------------------- 1(b)
     Mutant("1b", "no-backprop-through-time", '''
 def bptt_grad(W, U, xs, h0, gs):
@@ -246,6 +256,19 @@ def bptt_grad(W, U, xs, h0, gs):
         carry = W.T @ da
     return grad
 ''', name="sigma-prime-one-step-early"),
+    Mutant("1b", "tanh-instead-of-sigmoid", '''
+def bptt_grad(W, U, xs, h0, gs):
+    # CS231n's rnn_step_backward, with tanh as there
+    hs = [h0]
+    for x in xs:
+        hs.append(np.tanh(W @ hs[-1] + U @ x))
+    dW, dh_next = np.zeros_like(W), np.zeros(len(h0))
+    for t in reversed(range(1, len(hs))):
+        dtanh = (gs[t - 1] + dh_next) * (1 - hs[t] ** 2)
+        dW += np.outer(dtanh, hs[t - 1])
+        dh_next = W.T @ dtanh
+    return dW
+'''),
     Mutant("1b", "gradient-transposed", '''
 def bptt_grad(W, U, xs, h0, gs):
     hs = forward(W, U, xs, h0)
@@ -313,6 +336,21 @@ def bptt_terms(W, U, xs, h0, gs):
             out[t - 1, k - 1] = np.outer((gs[t - 1] @ J) * hs[k] * (1 - hs[k]), hs[k - 1])
     return out
 ''', name="power-of-first-step"),
+    Mutant("2a", "tanh-instead-of-sigmoid", '''
+def bptt_terms(W, U, xs, h0, gs):
+    hs = [h0]
+    for x in xs:
+        hs.append(np.tanh(W @ hs[-1] + U @ x))
+    T, n = len(xs), W.shape[0]
+    out = np.zeros((T, T, n, n))
+    for t in range(1, T + 1):
+        for k in range(1, t + 1):
+            J = np.eye(n)
+            for i in range(k + 1, t + 1):
+                J = np.diag(1 - hs[i] ** 2) @ W @ J
+            out[t - 1, k - 1] = np.outer((gs[t - 1] @ J) * (1 - hs[k] ** 2), hs[k - 1])
+    return out
+'''),
     Mutant("2a", "W-not-transposed", '''
 def bptt_terms(W, U, xs, h0, gs):
     # dL_t/dh_k built as a row vector, one step back at a time, through W where W^T belongs

@@ -139,7 +139,9 @@ def test_report_of_seeded_mistakes_names_each_diagnosis_and_hint(graded):
     result = graded["bob"]
     markup = html.report(result)
     page = assert_inert(markup)
-    assert total_score(markup) == html.points(result.score) == "71.07"
+    # 71.07 before the fourth round: the regime question's new cases (a complex pair of modulus 1,
+    # non-normal; ρ = 1 with a negative eigenvalue) are more that the signed eigenvalue gets wrong
+    assert total_score(markup) == html.points(result.score) == "70.69"
     hints = [h for q in result.questions for h in q.hints]
     assert {h.id for h in hints} >= {"sigma-prime-not-per-step", "zero-instead-of-small", "forget-gate-only"}
     for hint in hints:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from assignments.hw3.structure import SENTENCES as STRUCTURE_SENTENCES
 from test_diagnosis import Mutant, by_id, student_module
 
 CELL = '''
@@ -146,16 +147,18 @@ def bptt_terms(W, U, xs, h0, gs):
 '''}
 
 
-@pytest.mark.parametrize("qid", sorted(TRUNCATED))
-@pytest.mark.parametrize("steps", [10, 20])
-def test_truncated_bptt_fails_a_public_and_a_hidden_case(session, tmp_path, qid, steps):
+@pytest.mark.parametrize("steps", [10, 20, 25, 35])
+def test_truncated_bptt_fails_a_public_and_a_hidden_case(session, tmp_path, steps):
     """The long cases whose early terms vanish are passed by a sum cut after 10 steps; a long case
-    whose early steps still matter must not be."""
+    whose early steps still matter must not be. A cut after 25 steps passed every public case (the
+    longest had T = 25) and failed a hidden one (T = 30); one after 35 passed every case: the cases
+    whose early steps matter are as long in public as in hidden, and long enough for both."""
     path = tmp_path / "student.py"
-    path.write_text(student_module(Mutant(qid, "", f"K = {steps}\n" + TRUNCATED[qid])))
-    question = by_id(session.grade(path))[qid]
-    failed = {c.visibility for c in question.cases if c.status != "passed"}
-    assert failed == {"public", "hidden"}, [(c.label, c.status) for c in question.cases]
+    path.write_text(student_module(None) + "\n" + f"K = {steps}\n" + "".join(TRUNCATED.values()))
+    questions = by_id(session.grade(path))
+    for qid in TRUNCATED:
+        failed = {c.visibility for c in questions[qid].cases if c.status != "passed"}
+        assert failed == {"public", "hidden"}, (qid, [(c.label, c.status) for c in questions[qid].cases])
 
 
 def test_an_extra_path_through_the_output_gate_is_not_blamed_on_the_direct_term(session, tmp_path):
@@ -227,6 +230,37 @@ def sigmoid_jacobian(W, x):
     J = np.diag(s * (1 - s)) @ W
     return float(J[0, 0]) if J.size == 1 else J            # a 1×1 Jacobian returned as a number
 ''', name="number-for-1x1"),
+    Mutant("1a", "", '''
+def sigmoid_jacobian(W, x):
+    W, x = W.astype(np.float32), x.astype(np.float32)      # float32 throughout
+    s = 1 / (1 + np.exp(-(W @ x)))
+    return np.diag(s * (1 - s)) @ W
+''', name="float32"),
+    Mutant("3c-gates", "", '''
+def lstm_gate_jacobians(params, x, h_prev):
+    P = {k: v.astype(np.float32) for k, v in params.items()}
+    x, h_prev = x.astype(np.float32), h_prev.astype(np.float32)
+    f, i, o, _ = gates(params, x, h_prev)
+    c_tilde = np.tanh(P["Wc"] @ h_prev + P["Uc"] @ x)      # float32: 1 - c~² loses digits as |c~| nears 1
+    return {"f": np.diag(f * (1 - f)) @ P["Wf"], "i": np.diag(i * (1 - i)) @ P["Wi"],
+            "o": np.diag(o * (1 - o)) @ P["Wo"], "c_tilde": np.diag(1 - c_tilde ** 2) @ P["Wc"]}
+''', name="float32-candidate"),
+    Mutant("3c-gates", "", '''
+def lstm_gate_jacobians(params, x, h_prev):
+    f, i, o, c_tilde = gates(params, x, h_prev)
+    d = {"f": f * (1 - f), "i": i * (1 - i), "o": o * (1 - o), "c_tilde": 1 - c_tilde ** 2}
+    M = {g: params["U" + ("c" if g == "c_tilde" else g)] for g in d}
+    if M["f"].shape != (len(f), len(f)):                    # U where W belongs, wherever it fits
+        M = {g: params["W" + ("c" if g == "c_tilde" else g)] for g in d}
+    return {g: np.diag(d[g]) @ M[g] for g in d}
+''', name="U-for-W-when-square"),
+    Mutant("2b", "", '''
+def matrix_power_eig(M, p):
+    if p == 0:
+        return np.eye(2)                                    # the homework's W is 2×2
+    lam, Q = np.linalg.eig(M)
+    return np.real(Q @ np.diag(lam ** p) @ np.linalg.inv(Q))
+''', name="identity-2x2-for-p0"),
 ]
 
 
@@ -235,7 +269,9 @@ def test_the_self_check_shows_a_family_of_wrong_answers_that_the_hidden_cases_fa
                                                                                    mutant):
     """A self-check that passes means no whole family of hidden cases fails later (cases.py): these
     failed hidden cases only (a non-symmetric matrix with ρ = 1 up to rounding; a non-normal one
-    with ρ < 1 < ‖W‖₂; a square W in 1(a); n = d = 1 in 1(a), where a number is not a (1, 1) array)."""
+    with ρ < 1 < ‖W‖₂; a square W in 1(a); n = d = 1 in 1(a), where a number is not a (1, 1) array;
+    float32 arithmetic, which loses digits in σ(z)(1 − σ(z)) and 1 − tanh²(z) once z is 3 to 8 in
+    size, a size no public case had; a square U in 3(c); p = 0 for a matrix that is not 2×2)."""
     path = tmp_path / "student.py"
     path.write_text(student_module(mutant))
     question = by_id(public_session.grade(path))[mutant.qid]
@@ -304,6 +340,68 @@ def test_a_loose_test_of_rho_equal_to_one_fails_a_public_and_a_hidden_case(sessi
     assert failed == {"public", "hidden"}, [(c.label, c.status) for c in question.cases]
 
 
+POWER_ITERATION = Mutant("2c-regime", "", '''
+def gradient_regime(W):
+    v = np.ones(W.shape[0])
+    for _ in range(500):                             # power iteration: rho taken as |W v| / |v|
+        v = W @ v
+        v = v / np.linalg.norm(v)
+    rho = np.linalg.norm(W @ v)
+    if abs(rho - 1) <= 1e-9:
+        return "preserved"
+    return "vanishing" if rho < 1 else "exploding"
+''', name="power-iteration")
+
+
+def test_power_iteration_fails_a_public_and_a_hidden_case(session, tmp_path):
+    """|W v| / |v| after many steps of power iteration is ρ when W is normal (a rotation, a symmetric
+    matrix) or its largest eigenvalue is real and alone; when the largest are a complex pair with
+    eigenvectors that are not orthogonal, it wanders around ρ as v turns. Every case had one of the
+    first two kinds (the complex pairs of modulus 1 sat beside a larger eigenvalue), so this passed
+    them all."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(POWER_ITERATION))
+    question = by_id(session.grade(path))["2c-regime"]
+    failed = {c.visibility for c in question.cases if c.status != "passed"}
+    assert failed == {"public", "hidden"}, [(c.label, c.status) for c in question.cases]
+
+
+ONE_SIDED = {
+    "exploding-first-then-isclose": ("if rho > 1:", "exploding", "if np.isclose(rho, 1):", "preserved", "vanishing"),
+    "exploding-first-then-tolerance": ("if rho > 1:", "exploding", "if abs(rho - 1) <= 1e-9:", "preserved",
+                                       "vanishing"),
+    "vanishing-first-then-tolerance": ("if rho < 1:", "vanishing", "if abs(rho - 1) <= 1e-9:", "preserved",
+                                       "exploding"),
+    "tolerance-below-only": ("if rho < 1 - 1e-9:", "vanishing", "if rho > 1:", "exploding", "preserved"),
+    "tolerance-above-only": ("if rho > 1 + 1e-9:", "exploding", "if rho < 1:", "vanishing", "preserved"),
+    "tolerance-then-isclose": ("if rho > 1 + 1e-9:", "exploding", "if np.isclose(rho, 1):", "preserved",
+                               "vanishing"),
+}
+
+
+@pytest.mark.parametrize("name", ONE_SIDED)
+def test_a_one_sided_test_of_rho_equal_to_one_fails_a_public_and_a_hidden_case(session, tmp_path, name):
+    """"exploding if ρ > 1" tested before "within 1e-9" is right wherever numpy computes a ρ of 1 as 1
+    or just below it; "vanishing if ρ < 1" first, wherever it comes out just above. The public cases
+    had one ρ of 1 that rounded below (so the first passed every public case and failed hidden ones),
+    the demo secret's hidden cases none (so the second failed a public case only); and only hidden
+    cases had ρ = 1 − 5e-6, which np.isclose after "ρ > 1 + 1e-9" calls preserved."""
+    first, then, second, after, last = ONE_SIDED[name]
+    path = tmp_path / "student.py"
+    path.write_text(student_module(Mutant("2c-regime", "", f'''
+def gradient_regime(W):
+    rho = np.max(np.abs(np.linalg.eigvals(W)))
+    {first}
+        return "{then}"
+    {second}
+        return "{after}"
+    return "{last}"
+''')))
+    question = by_id(session.grade(path))["2c-regime"]
+    failed = {c.visibility for c in question.cases if c.status != "passed"}
+    assert failed == {"public", "hidden"}, [(c.label, c.status) for c in question.cases]
+
+
 @pytest.mark.parametrize("value", ['{"F", "I", "O"}', '["f", "I ", "O"]'])
 def test_the_always_positive_gates_in_capitals_are_right(session, tmp_path, value):
     """Names are compared as labels are ("Vanishing" is "vanishing"): without case or surrounding
@@ -349,6 +447,11 @@ def matrix_power_eig(M, p):
     lam, Q = np.linalg.eig(M)
     return np.real(Q @ np.diag(lam ** p) @ np.linalg.inv(Q)) * 1.00001    # off by 1e-5
 ''', name="off-by-1e-5"),
+    Mutant("2b", "", '''
+def matrix_power_eig(M, p):
+    lam, Q = np.linalg.eig(M.astype(np.float32))                          # float32 eigendecomposition
+    return np.real(Q @ np.diag(lam ** p) @ np.linalg.inv(Q))
+''', name="float32"),
 ]
 
 
@@ -364,6 +467,39 @@ def test_a_near_miss_fails_and_says_how_close_it_is(session, tmp_path, mutant):
     close = [w for w in question.where if w.startswith("the answer is close to the right one")]
     assert close, question.where
     assert all("significant digits, the tolerance asks for 6" in w for w in close), close
+    # Rounding grows with T and p: a near miss right for T = 1 or p = 1 says nothing of where a formula
+    # goes wrong ("what flows back through W is wrong", "check how Λ is raised to the power p").
+    assert not set(question.where) & set(STRUCTURE_SENTENCES), question.where
+
+
+OTHER_NEAR_MISSES = [
+    Mutant("3c-cell", "", '''
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    def C(cp):
+        f, i, o, ct = gates(params, x, o_prev * np.tanh(cp))
+        return f * cp + i * ct
+    n, eps = len(c_prev), 1e-4
+    J = np.zeros((n, n))
+    for j in range(n):                               # one-sided finite differences
+        e = np.zeros(n); e[j] = eps
+        J[:, j] = (C(c_prev + e) - C(c_prev)) / eps
+    return J
+''', name="finite-differences"),
+    Mutant("1b", "", "K = 5\n" + TRUNCATED["1b"], name="truncated-after-5"),
+]
+
+
+def test_a_near_miss_that_is_not_rounding_is_not_blamed_on_rounding(session, tmp_path):
+    """A one-sided finite difference agrees to 4-5 digits, and so does BPTT cut after 5 steps on a
+    sequence whose early terms vanish: 'float32 arithmetic or numbers typed with few digits lose them'
+    sent such students looking for a dtype; the sentence names the other ways to be this close."""
+    path = tmp_path / "student.py"
+    path.write_text(student_module(None) + "\n" + "".join(m.source for m in OTHER_NEAR_MISSES))
+    questions = by_id(session.grade(path))
+    for mutant in OTHER_NEAR_MISSES:
+        close = [w for w in questions[mutant.qid].where if w.startswith("the answer is close to the right one")]
+        assert close, (mutant.name, questions[mutant.qid].where)
+        assert all("finite-difference" in w and "small term" in w for w in close), close
 
 
 @pytest.mark.parametrize("qid, source, says", [

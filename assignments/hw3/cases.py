@@ -3,15 +3,19 @@
 Public cases are fixed (students see them, with expected values, in the self-check). Hidden
 cases are drawn from a generator seeded by the instructor's secret, and always include the edges
 that separate right from almost-right: n = 1, d = 1, T = 1; saturated sigmoids (|z| > 30, mixed
-with unsaturated rows so that a mathematically correct but naive σ′ still passes); long sequences
+with unsaturated rows so that a mathematically correct but naive σ′ still passes); pre-activations
+of size 5 to 9 (σ′, tanh′ small but every digit counts: float32 loses the sixth); long sequences
 whose early terms vanish, and long sequences whose early steps still matter (so that BPTT truncated
-after 10 or 20 steps fails); non-symmetric matrices; complex-conjugate and negative eigenvalues;
-p = 0 and p = 1; spectral radius exactly 1 and just off it (1 ± 5e-6, which np.isclose calls 1); forget gates all 1 and all near 0; gradients with
-entries beyond ±10 (so that clipping shows).
+after any number of steps short of the whole sequence fails); non-symmetric matrices;
+complex-conjugate and negative eigenvalues (a complex pair the largest, with eigenvectors that are
+not orthogonal); p = 0 and p = 1; spectral radius exactly 1 (computed just above 1 and just below) and just off it
+(1 ± 5e-6, which np.isclose calls 1); a square U; forget gates all 1 and all near 0; gradients with entries beyond
+±10 (so that clipping shows).
 
-Every family of hidden case that exists for a reason (saturation, n = 1, T = 1, long sequences,
-complex and negative eigenvalues, gates at 0 and 1, large gradients) has a public representative
-too, so that a self-check that passes means no whole family fails later.
+Every family of hidden case that exists for a reason (saturation, large pre-activations, n = 1,
+T = 1, long sequences, complex and negative eigenvalues, gates at 0 and 1, large gradients) has a
+public representative too, so that a self-check that passes means no whole family fails later
+(tests/test_wrong_answers.py holds a wrong answer for each family that only the hidden cases caught).
 
 Each generator takes a `numpy.random.Generator` and returns a list of `CaseInput`.
 """
@@ -37,7 +41,7 @@ def _nonsymmetric(rng, n, scale=1.0):
 
 # ------------------------------------------------------------------------------------ 1(a)
 
-def _jacobian_case(rng, n, d, label, saturate=False):
+def _jacobian_case(rng, n, d, label, saturate=False, large=False):
     W = _normal(rng, n, d)
     x = _normal(rng, d)
     if saturate and n >= 2:
@@ -45,7 +49,26 @@ def _jacobian_case(rng, n, d, label, saturate=False):
         z = W @ x
         for row, sign in ((0, 1.0), (1, -1.0)):
             W[row] *= sign * 40.0 / (z[row] if abs(z[row]) > 1e-3 else 1e-3)
+    if large:
+        _scale_rows(rng, (W,), W @ x)
     return CaseInput(label, (W, x))
+
+
+# Pre-activations this large leave σ′ = σ(1 − σ) and tanh′ = 1 − tanh² between ~1e-4 and ~1e-2: far
+# from saturated (every digit of them counts), yet 1 − σ(z) and 1 − tanh²(z) cancel enough to lose
+# the sixth digit in float32 arithmetic (float64's naive formulas keep ~12 digits).
+LARGE_PREACTIVATION = (5.0, 9.0)
+
+
+def _scale_rows(rng, matrices, z):
+    """Scale row j of each matrix (in place) so that z_j, the pre-activation they make together,
+    becomes ±(5 to 9): two rows in three positive, where σ(z) nears 1 and 1 − σ(z) cancels."""
+    low, high = LARGE_PREACTIVATION
+    for j in range(len(z)):
+        target = rng.uniform(low, high) * (-1.0 if j % 3 == 2 else 1.0)
+        factor = target / (z[j] if abs(z[j]) > 1e-3 else 1e-3)
+        for M in matrices:
+            M[j] *= factor
 
 
 def sigmoid_jacobian_public(rng):
@@ -53,7 +76,9 @@ def sigmoid_jacobian_public(rng):
             _jacobian_case(rng, 1, 3, "n=1, d=3"), _jacobian_case(rng, 4, 3, "saturated rows", saturate=True),
             _jacobian_case(rng, 3, 1, "d=1"),
             _jacobian_case(rng, 3, 3, "square (n = d)"),   # where diag(σ′) * W broadcasts instead of failing
-            _jacobian_case(rng, 1, 1, "n=1, d=1")]         # a (1, 1) array, not a number
+            _jacobian_case(rng, 1, 1, "n=1, d=1"),         # a (1, 1) array, not a number
+            # σ′ of 1e-4 to 1e-2 where float32 loses the sixth digit (the hidden cases had such rows by chance)
+            _jacobian_case(rng, 4, 3, "pre-activations ±(5 to 9)", large=True)]
 
 
 def sigmoid_jacobian_hidden(rng):
@@ -64,7 +89,7 @@ def sigmoid_jacobian_hidden(rng):
     for _ in range(7):
         n, d = rng.integers(2, 7, size=2)
         cases.append(_jacobian_case(rng, int(n), int(d), f"n={n}, d={d}"))
-    return cases
+    return cases + [_jacobian_case(rng, 5, 3, "pre-activations ±(5 to 9)", large=True)]
 
 
 # ------------------------------------------------------------------------------------ 1(b), 2(a)
@@ -97,13 +122,14 @@ def _large_gradient_case(rng, T, n, d, label, at_least=25.0, w_scale=None):
     return CaseInput(label, (W, U, xs, h0, np.ascontiguousarray(gs * factor)))
 
 
-def _long_memory_case(rng, T, n, d, label, lag=15, share=1e-2, tries=40):
+def _long_memory_case(rng, T, n, d, label, lag=15, share=1e-2, first=1e-5, tries=40):
     """A long sequence whose early steps still matter: the recurrent matrix is a rotation scaled by
-    4 to 6, so that diag(σ′)W (σ′ ≤ 1/4) need not shrink what flows back, and the terms reaching back
-    `lag` steps or more add at least `share` of the gradient's largest entry. An answer that
-    truncates BPTT after 10 or 20 steps (a habit from training code) fails it; the long cases whose
-    early terms vanish cannot tell. Drawn until one qualifies (the best of `tries` otherwise)."""
-    best, best_share = None, -1.0
+    4 to 6, so that diag(σ′)W (σ′ ≤ 1/4) need not shrink what flows back, the terms reaching back
+    `lag` steps or more add at least `share` of the gradient's largest entry, and the very first
+    step's term (t = T, k = 1) is at least `first` of it. An answer that truncates BPTT after any
+    number of steps short of T (10 or 20 are habits from training code) fails it; the long cases
+    whose early terms vanish cannot tell. Drawn until one qualifies (the best of `tries` otherwise)."""
+    best, best_score = None, -1.0
     lags = np.subtract.outer(np.arange(T), np.arange(T))
     for _ in range(tries):
         rotation, _ = np.linalg.qr(_normal(rng, n, n))
@@ -111,11 +137,13 @@ def _long_memory_case(rng, T, n, d, label, lag=15, share=1e-2, tries=40):
         U, xs = _normal(rng, n, d, scale=0.3), _normal(rng, T, d)
         h0, gs = np.ascontiguousarray(rng.uniform(-1, 1, size=n)), _normal(rng, T, n)
         terms = _terms(W, U, xs, h0, gs)
-        gradient = float(np.max(np.abs(terms.sum(axis=(0, 1)))))
-        late = float(np.max(np.abs(terms[lags >= lag].sum(axis=0)))) / max(gradient, 1e-300)
-        if late > best_share:
-            best, best_share = (W, U, xs, h0, gs), late
-        if late >= share:
+        gradient = max(float(np.max(np.abs(terms.sum(axis=(0, 1))))), 1e-300)
+        late = float(np.max(np.abs(terms[lags >= lag].sum(axis=0)))) / gradient
+        earliest = float(np.max(np.abs(terms[T - 1, 0]))) / gradient
+        score = min(late / share, earliest / first)
+        if score > best_score:
+            best, best_score = (W, U, xs, h0, gs), score
+        if score >= 1.0:
             break
     return CaseInput(label, best)
 
@@ -138,6 +166,14 @@ def _terms(W, U, xs, h0, gs):
     return terms
 
 
+# The sequences whose early steps matter are as long in public as in hidden: BPTT truncated after K
+# steps fails both when K < 40, and neither when K >= 40 (it passed every public case, T = 25, and
+# failed a hidden one, T = 30, when 25 <= K < 30). Longer cases with early terms that vanish cannot tell.
+# n = 2 in both: 2(a)'s answer is T²n² numbers (51 kB here; with n = 3, 115 kB, past the 0.1 MiB
+# answer limit a hostile test grades with).
+LONG_MEMORY_T = 40
+
+
 def _rnn_hidden(rng, long_T):
     cases = [_rnn_case(rng, 1, 3, 2, "T=1"), _rnn_case(rng, 3, 1, 2, "n=1"),
              _rnn_case(rng, 3, 2, 1, "d=1"), _rnn_case(rng, 1, 1, 1, "T=1, n=1, d=1"),
@@ -149,7 +185,7 @@ def _rnn_hidden(rng, long_T):
         cases.append(_rnn_case(rng, T, n, d, f"T={T}, n={n}, d={d}"))
     cases += [_large_gradient_case(rng, 4, 3, 2, "large gradients (entries > 10)"),
               _large_gradient_case(rng, 6, 2, 3, "large gradients, longer", at_least=60.0),
-              _long_memory_case(rng, 30, 3, 2, "T=30, early steps still matter")]
+              _long_memory_case(rng, LONG_MEMORY_T, 2, 3, f"T={LONG_MEMORY_T}, early steps still matter")]
     return cases
 
 
@@ -160,7 +196,7 @@ def bptt_public(rng):
             _rnn_case(rng, 4, 3, 2, "saturated unit", saturate=True),
             _rnn_case(rng, 20, 2, 2, "T=20, early terms vanish", w_scale=0.3),
             _large_gradient_case(rng, 4, 3, 2, "large recurrent weights, gradients > 10", w_scale=2.0),
-            _long_memory_case(rng, 25, 2, 2, "T=25, early steps still matter")]
+            _long_memory_case(rng, LONG_MEMORY_T, 2, 2, f"T={LONG_MEMORY_T}, early steps still matter")]
 
 
 def bptt_grad_hidden(rng):
@@ -195,7 +231,8 @@ def power_public(rng):
     S = np.array([[2.0, 1.0], [1.0, 3.0]])
     return [CaseInput("symmetric 2×2, p=3", (S, 3)),
             CaseInput("non-symmetric 3×3, p=5", (_from_eigen(rng, [0.9, -0.5, 1.2]), 5)),
-            CaseInput("p=0", (_from_eigen(rng, [0.7, 1.4]), 0)),
+            # p = 0 on a 3×3: the identity of M's size (np.eye(2), the homework's size, passed a 2×2 p = 0)
+            CaseInput("p=0, 3×3", (_from_eigen(rng, [0.7, 1.4, -0.5]), 0)),
             CaseInput("complex eigenvalues, p=4", (_with_complex_pair(rng, 0.9, 1.2, (0.5,)), 4)),
             CaseInput("1×1, p=1", (np.array([[-0.8]]), 1))]
 
@@ -223,6 +260,21 @@ def _rotation(theta, scale=1.0):
     return scale * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
 
 
+def _radius_one(rng, side, eigenvalues=(1.0, 0.4, -0.7), tries=200):
+    """A non-symmetric matrix whose spectral radius is 1, drawn until numpy computes it strictly on
+    `side` (+1: just above 1, -1: just below; by less than 1e-12, with `eigvals` and `eig` alike: a
+    basis drawn badly conditioned moves it further, toward the contract's 1e-9). "exploding
+    if ρ > 1" tested before a tolerance is right on every ρ of exactly 1 or rounded below it, and
+    "vanishing if ρ < 1" on every ρ rounded above it: each needs the other side."""
+    W = None
+    for _ in range(tries):
+        W = _from_eigen(rng, list(eigenvalues))
+        computed = (np.abs(np.linalg.eigvals(W)).max(), np.abs(np.linalg.eig(W)[0]).max())
+        if all(np.sign(rho - 1.0) == side and abs(rho - 1.0) < 1e-12 for rho in computed):
+            break
+    return W
+
+
 def regime_public(rng):
     return [CaseInput("diag(0.5, 0.3)", (np.diag([0.5, 0.3]),)),
             CaseInput("diag(1.5, 0.2)", (np.diag([1.5, 0.2]),)),
@@ -237,7 +289,16 @@ def regime_public(rng):
             # ρ = 1 + 5e-6 is not 1: np.isclose(ρ, 1) (tolerance 1e-5) or ρ rounded to 4 decimals says so
             CaseInput("ρ = 1.000005, just above 1", (_from_eigen(rng, [1.000005, 0.4]),)),
             # |λ| = 1 beside a larger |λ|: "some |λ| = 1" tested before "some |λ| > 1" says preserved
-            CaseInput("eigenvalues 1, 1.3", (_from_eigen(rng, [1.0, 1.3]),))]
+            CaseInput("eigenvalues 1, 1.3", (_from_eigen(rng, [1.0, 1.3]),)),
+            # the largest |λ| a complex pair of modulus 1 with eigenvectors not orthogonal: |W v| / |v| of
+            # power iteration turns with v and is not ρ (it is for a rotation or a symmetric W)
+            CaseInput("complex |λ| = 1, non-normal", (_with_complex_pair(rng, 1.0, 0.9, (0.5,)),)),
+            # ρ = 1 as numpy computes it just above 1 and just below: a one-sided test of "within 1e-9"
+            # (exploding if ρ > 1 first, or vanishing if ρ < 1 first) fails one of them
+            CaseInput("ρ=1, computed just above 1", (_radius_one(rng, +1),)),
+            CaseInput("ρ=1, computed just below 1", (_radius_one(rng, -1),)),
+            # ρ = 1 − 5e-6 is not 1 either: "exploding if ρ > 1", then np.isclose(ρ, 1), says preserved
+            CaseInput("ρ = 0.999995, just below 1", (_from_eigen(rng, [0.999995, -0.3]),))]
 
 
 def regime_hidden(rng):
@@ -258,7 +319,11 @@ def regime_hidden(rng):
             CaseInput("ρ = 0.999995, negative", (_from_eigen(rng, [-0.999995, 0.5]),)),
             CaseInput("complex |λ| = 1.000005", (_rotation(0.9, 1.000005),)),
             CaseInput("eigenvalues -1, 0.4, 1.5", (_from_eigen(rng, [-1.0, 0.4, 1.5]),)),
-            CaseInput("complex |λ| = 1 beside 1.2", (_with_complex_pair(rng, 1.0, 1.1, (1.2,)),))]
+            CaseInput("complex |λ| = 1 beside 1.2", (_with_complex_pair(rng, 1.0, 1.1, (1.2,)),)),
+            CaseInput("complex |λ| = 1.1, non-normal", (_with_complex_pair(rng, 1.1, 2.3, (-0.4, 0.7)),)),
+            CaseInput("complex |λ| = 1, non-normal", (_with_complex_pair(rng, 1.0, 0.6, (0.3,)),)),
+            CaseInput("ρ=1, computed just above 1", (_radius_one(rng, +1, (-1.0, 0.6, 0.2)),)),
+            CaseInput("ρ=1, computed just below 1", (_radius_one(rng, -1, (-1.0, 0.6, 0.2)),))]
 
 
 # ------------------------------------------------------------------------------------ 3: LSTM
@@ -271,32 +336,59 @@ def _params(rng, n, d, scale=None):
     return params
 
 
-def _step_case(rng, n, d, label, scale=None):
-    return CaseInput(label, (_params(rng, n, d, scale), _normal(rng, d), rng.uniform(-1, 1, size=n),
-                             _normal(rng, n)))
+def _large_gates(rng, params, x, h_prev):
+    """Every gate's pre-activations made ±(5 to 9) (rows of W* and U* scaled together): each gate
+    near 0 or 1 and C~ near ±1, where σ′ and tanh′ are small but every digit of them counts."""
+    for g in "fioc":
+        _scale_rows(rng, (params["W" + g], params["U" + g]), params["W" + g] @ h_prev + params["U" + g] @ x)
+    return params
 
 
-def _gates_case(rng, n, d, label, scale=None):
-    return CaseInput(label, (_params(rng, n, d, scale), _normal(rng, d), rng.uniform(-1, 1, size=n)))
+def _step_case(rng, n, d, label, scale=None, large=False):
+    params, x, h_prev, c_prev = (_params(rng, n, d, scale), _normal(rng, d), rng.uniform(-1, 1, size=n),
+                                 _normal(rng, n))
+    if large:
+        _large_gates(rng, params, x, h_prev)
+    return CaseInput(label, (params, x, h_prev, c_prev))
 
 
-def _cell_case(rng, n, d, label, scale=None):
-    return CaseInput(label, (_params(rng, n, d, scale), _normal(rng, d), _normal(rng, n),
-                             rng.uniform(0.05, 0.95, size=n)))
+def _gates_case(rng, n, d, label, scale=None, large=False):
+    params, x, h_prev = _params(rng, n, d, scale), _normal(rng, d), rng.uniform(-1, 1, size=n)
+    if large:
+        _large_gates(rng, params, x, h_prev)
+    return CaseInput(label, (params, x, h_prev))
 
 
-def _lstm_hidden(rng, make):
+def _cell_case(rng, n, d, label, scale=None, large=False):
+    params, x, c_prev, o_prev = (_params(rng, n, d, scale), _normal(rng, d), _normal(rng, n),
+                                 rng.uniform(0.05, 0.95, size=n))
+    if large:
+        _large_gates(rng, params, x, o_prev * np.tanh(c_prev))
+    return CaseInput(label, (params, x, c_prev, o_prev))
+
+
+# A square U (n = d), where U fits where W belongs, with every gate's pre-activations of size 5 to 9:
+# public and hidden alike (the hidden cases had both by chance only, the public ones neither). Not
+# for 3(c)'s cell Jacobian: there diag(f_t) ~ 1 sets the scale and the small gate paths' float32
+# digits sit at the tolerance's edge (one such case failed float32 arithmetic, another passed it);
+# its square case has ordinary pre-activations.
+LARGE_SQUARE = "n = d = 3, pre-activations ±(5 to 9)"
+SQUARE = "n = d = 3"
+
+
+def _lstm_hidden(rng, make, large=True):
     cases = [make(rng, 1, 1, "n=1, d=1"), make(rng, 1, 3, "n=1"), make(rng, 3, 1, "d=1"),
              make(rng, 4, 2, "strong weights", scale=2.5), make(rng, 2, 5, "d > n")]
     for _ in range(8):
         n, d = (int(v) for v in rng.integers(2, 6, size=2))
         cases.append(make(rng, n, d, f"n={n}, d={d}"))
-    return cases
+    return cases + [make(rng, 3, 3, LARGE_SQUARE, large=True) if large else make(rng, 3, 3, SQUARE)]
 
 
 def lstm_step_public(rng):
     return [_step_case(rng, 2, 3, "n=2, d=3"), _step_case(rng, 3, 2, "n=3, d=2"), _step_case(rng, 1, 2, "n=1"),
-            _step_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5)]
+            _step_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5),
+            _step_case(rng, 3, 3, LARGE_SQUARE, large=True)]
 
 
 def lstm_step_hidden(rng):
@@ -305,7 +397,8 @@ def lstm_step_hidden(rng):
 
 def gates_public(rng):
     return [_gates_case(rng, 2, 3, "n=2, d=3"), _gates_case(rng, 3, 2, "n=3, d=2"), _gates_case(rng, 1, 2, "n=1"),
-            _gates_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5)]
+            _gates_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5),
+            _gates_case(rng, 3, 3, LARGE_SQUARE, large=True)]
 
 
 def gates_hidden(rng):
@@ -314,11 +407,12 @@ def gates_hidden(rng):
 
 def cell_public(rng):
     return [_cell_case(rng, 2, 3, "n=2, d=3"), _cell_case(rng, 3, 2, "n=3, d=2"), _cell_case(rng, 1, 2, "n=1"),
-            _cell_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5)]
+            _cell_case(rng, 3, 1, "strong weights (gates near 0 and 1), d=1", scale=2.5),
+            _cell_case(rng, 3, 3, SQUARE)]
 
 
 def cell_hidden(rng):
-    return _lstm_hidden(rng, _cell_case)
+    return _lstm_hidden(rng, _cell_case, large=False)
 
 
 def carousel_public(rng):

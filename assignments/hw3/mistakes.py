@@ -65,6 +65,12 @@ def _1a_missing_activation_derivative(W, x):
     return _f(W).copy()                                      # d(Wx)/dx, the sigma forgotten
 
 
+def _1a_tanh_instead_of_sigmoid(W, x):
+    W, x = _f(W), _f(x)
+    y = np.tanh(W @ x)                                       # the textbook RNN's tanh for sigma
+    return np.diag(1 - y ** 2) @ W
+
+
 # --------------------------------------------------------------------------------------------
 # 1(b) bptt_grad(W, U, xs, h0, gs)
 # --------------------------------------------------------------------------------------------
@@ -126,6 +132,27 @@ def _1b_gradient_transposed(W, U, xs, h0, gs):
     return grad
 
 
+def _tanh_forward(W, U, xs, h0):
+    W, U, xs, h0 = _f(W), _f(U), _f(xs), _f(h0)
+    hs = [h0]
+    for x in xs:
+        hs.append(np.tanh(W @ hs[-1] + U @ x))               # CS231n's, d2l's, Karpathy's RNN
+    return W, hs
+
+
+def _1b_tanh_instead_of_sigmoid(W, U, xs, h0, gs):
+    W, hs = _tanh_forward(W, U, xs, h0)
+    gs = _f(gs)
+    grad = np.zeros_like(W)
+    delta = np.zeros(W.shape[0])
+    for t in range(len(hs) - 1, 0, -1):
+        delta = delta + gs[t - 1]
+        r = (1 - hs[t] ** 2) * delta                         # tanh' = 1 - h^2 where sigma' belongs
+        grad += np.outer(r, hs[t - 1])
+        delta = W.T @ r
+    return grad
+
+
 # --------------------------------------------------------------------------------------------
 # 2(a) bptt_terms(W, U, xs, h0, gs)
 # --------------------------------------------------------------------------------------------
@@ -170,6 +197,20 @@ def _2a_W_not_transposed(W, U, xs, h0, gs):
             r = hs[k] * (1 - hs[k]) * back
             terms[t - 1, k - 1] = np.outer(r, hs[k - 1])
             back = W @ r                                     # should go back through W^T
+    return terms
+
+
+def _2a_tanh_instead_of_sigmoid(W, U, xs, h0, gs):
+    W, hs = _tanh_forward(W, U, xs, h0)
+    gs = _f(gs)
+    T, n = len(hs) - 1, W.shape[0]
+    terms = np.zeros((T, T, n, n))
+    for t in range(1, T + 1):
+        back = gs[t - 1]
+        for k in range(t, 0, -1):
+            r = (1 - hs[k] ** 2) * back
+            terms[t - 1, k - 1] = np.outer(r, hs[k - 1])
+            back = W.T @ r
     return terms
 
 
@@ -369,6 +410,9 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("missing-activation-derivative",
                 "This is the Jacobian of the linear map Wx alone; y = sigma(Wx) also passes "
                 "through the sigmoid.", _1a_missing_activation_derivative),
+        Mistake("tanh-instead-of-sigmoid",
+                "This is the derivative of tanh (1 - y^2); the activation here is the logistic "
+                "sigmoid, whose derivative is another function of y.", _1a_tanh_instead_of_sigmoid),
     ),
     "1b": (
         Mistake("no-backprop-through-time",
@@ -383,6 +427,10 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("gradient-transposed",
                 "Entry [a, b] of dL/dW must be the derivative with respect to W[a, b]; this "
                 "layout is the transpose of that.", _1b_gradient_transposed),
+        Mistake("tanh-instead-of-sigmoid",
+                "This is backpropagation through an RNN with tanh, as in many textbooks; this "
+                "homework's RNN uses the logistic sigmoid, for the hidden states and their "
+                "derivatives alike.", _1b_tanh_instead_of_sigmoid),
     ),
     "2a": (
         Mistake("t-k-swapped",
@@ -394,6 +442,10 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("W-not-transposed",
                 "The gradient flowing from h_t back to h_{t-1} is propagated with the wrong "
                 "orientation of the recurrent matrix.", _2a_W_not_transposed),
+        Mistake("tanh-instead-of-sigmoid",
+                "This is backpropagation through an RNN with tanh, as in many textbooks; this "
+                "homework's RNN uses the logistic sigmoid, for the hidden states and their "
+                "derivatives alike.", _2a_tanh_instead_of_sigmoid),
     ),
     "2b": (
         Mistake("elementwise-power",
@@ -593,6 +645,12 @@ def _2c_shortened_variants() -> tuple[Callable[[], np.ndarray], ...]:
     return tuple(found)
 
 
+def _1a_tanh_derivative_of_sigmoid(W, x):
+    W, x = _f(W), _f(x)
+    y = sigmoid(W @ x)
+    return np.diag(1 - y ** 2) @ W                           # tanh's 1 - y^2 for sigma's y(1 - y)
+
+
 def _3c_gates_sigma_only(params, x, h_prev):
     P, f, i, o, c_tilde = _gates(params, x, h_prev)
     return {                                                  # the sigmoid gates wrong, tanh right
@@ -651,6 +709,7 @@ def _same(qid: str, mid: str, *computes: Callable[..., Any]) -> tuple[Mistake, .
 
 
 VARIANTS: dict[str, tuple[Mistake, ...]] = {
+    "1a": _same("1a", "tanh-instead-of-sigmoid", _1a_tanh_derivative_of_sigmoid),
     "1b": (_same("1b", "off-by-one-time-index", _1b_product_from_k, _1b_sigma_prime_one_step_early)
            + _same("1b", "W-not-transposed", _1b_jacobian_from_the_wrong_side)),
     "2a": _same("2a", "sigma-prime-not-per-step", _2a_power_of_last_step, _2a_power_of_first_step),
