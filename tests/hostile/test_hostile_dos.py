@@ -68,6 +68,26 @@ def sigmoid_jacobian(W, x):
     assert _statuses(result, "1a") <= {"timeout", "not-run"}
 
 
+def test_a_cell_that_forges_its_own_start_is_stopped_like_any_other(attack_session, tmp_path):
+    """The cell ignores the worker's alarm and, every half second, writes "cell 1 started" on the
+    event pipe (found on the stack), for 3 cell time-outs in all: a fresh start used to give it a
+    fresh deadline each time, so it ran to its end ("ok") with three times an honest cell's time.
+    It is stopped at its first deadline like any hanging cell, and skipped."""
+    forger = STACK + f"""
+import signal, time
+signal.signal(signal.SIGALRM, signal.SIG_IGN)
+_channel, _job = _from_stack("channel"), _from_stack("job_id")
+_end = time.monotonic() + {3 * DOS_LIMITS.cell_seconds}
+while time.monotonic() < _end:
+    _channel.send(ev="cell", job=_job, index=1, phase="start")
+    time.sleep(0.5)
+OUTLASTED = True
+"""
+    result = attack_session.grade(notebook(tmp_path, [CAROL, forger, "AFTER = 1"]))
+    assert_all_promises(result, attack_session, tmp_path)
+    assert [c.status for c in result.cells] == ["ok", "timeout", "ok"]
+
+
 def test_sleeping_function(attack_session, tmp_path):
     result = _grade(attack_session, tmp_path, "1b", '''
 import time
