@@ -369,7 +369,7 @@ class KernelFilter:
     of one zygote at the bwrap level, and a grader that is not root shares its uid (hence ptrace,
     its keyring) with the student. Rather than listing leftovers after each job, the calls that
     make these channels fail: keyrings, System V IPC, POSIX message queues, ptrace and cross-
-    process memory access, bpf, perf_event_open, userfaultfd, io_uring, sockets to a virtual
+    process memory access, memory no address-space limit counts (memfd_create), bpf, perf_event_open, userfaultfd, io_uring, sockets to a virtual
     machine's host (AF_VSOCK, which no network namespace covers), the mount API, namespaces
     (unshare, setns, clone with a CLONE_NEW* flag), a new session (`setsid`: with the scheduler's
     autogroups, the CPU is shared fairly between sessions, so each job's processes together get
@@ -400,6 +400,11 @@ class KernelFilter:
         "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "pidfd_getfd", "kcmp",
         "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
         "lookup_dcookie", "fanotify_init", "move_pages", "migrate_pages",
+        # memory that RLIMIT_AS does not count: a memfd written with write() and never mapped holds
+        # its pages in the kernel (up to RLIMIT_FSIZE each, one per descriptor: 2 GB a process by
+        # default); secret memory is unmapped from the kernel itself. Scratch and /tmp are sized
+        # tmpfs mounts instead; libffi, which may try a memfd for closures, falls back to them.
+        "memfd_create", "memfd_secret",
         # a session of its own: the kernel's scheduler gives each session (autogroup) an equal share
         # of the CPU, so a job whose processes each took one would starve another student's job
         # graded at the same time (the job child is made a session leader before the filter)

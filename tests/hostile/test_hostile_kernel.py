@@ -33,7 +33,7 @@ CALLED = ("keyctl", "add_key", "request_key", "shmget", "semget", "msgget", "mq_
           "mq_timedreceive", "ptrace", "process_vm_readv", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
           "unshare", "setns", "clone", "mount", "fsopen", "personality", "ioctl", "name_to_handle_at", "kcmp",
           "pidfd_open", "pidfd_getfd", "fanotify_init", "open_tree", "migrate_pages", "move_pages", "setsid",
-          "socket")
+          "socket", "memfd_create")
 # This machine's numbers (libseccomp knows every architecture's), resolved on the trusted side: the
 # sandbox may import only what the worker preloaded (the rlimits level, Python under /root).
 NUMBERS = {name: pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name) for name in CALLED}
@@ -140,6 +140,13 @@ _os.close(_call("pidfd_getfd", _pidfd, 1, 0))''',
     # grader in a VM (Firecracker, Kata, a cloud VM's agents) would leave the host's vsock services
     # reachable from a sandbox without network. Docker's default profile refuses it too.
     "socket-vsock": '_os.close(_call("socket", 40, 1, 0))',                             # AF_VSOCK, SOCK_STREAM
+    # Memory that no address-space limit counts: a memfd written with write() and never mapped holds
+    # its pages in the kernel, up to the file-size limit each, as many as there are descriptors
+    # (128 x 16 MB by default: 2 GB a process beside RLIMIT_AS, times the process limit).
+    "memfd_create": '''
+_fd = _os.memfd_create("stash")
+_os.write(_fd, b"x" * 65536)''',
+    "memfd_create-raw": '_os.close(_call("memfd_create", b"stash", 0))',
     # Moving its own pages between NUMA nodes.
     "migrate_pages": '_call("migrate_pages", 0, 64, _ct.byref(_ct.c_ulong(1)), _ct.byref(_ct.c_ulong(1)))',
     "move_pages": '_call("move_pages", 0, 0, None, None, None, 0)',
@@ -382,6 +389,14 @@ for t in threads: t.join()
 with concurrent.futures.ThreadPoolExecutor(2) as pool:
     assert list(pool.map(abs, [-1, -2])) == [1, 2]
 assert sorted(out) == [0, 1, 2, 3]
+''', '''
+import ctypes
+import scipy.integrate, scipy.linalg, scipy.optimize
+twice = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)(lambda x: 2 * x)    # a libffi closure
+assert twice(1.5) == 3.0
+assert abs(scipy.integrate.quad(lambda x: x * x, 0, 1)[0] - 1 / 3) < 1e-12
+assert abs(scipy.optimize.minimize(lambda x: ((x - 1) ** 2).sum(), [0.0]).x[0] - 1) < 1e-4
+assert scipy.linalg.expm(np.zeros((2, 2)))[0, 0] == 1.0
 ''', '''
 import subprocess, sys
 assert subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True, text=True).stdout.strip() == "42"
