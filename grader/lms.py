@@ -36,7 +36,9 @@
 * **nbgrader**'s `submitted/` folder: `{student_id}/{assignment_id}/…` (coursedir.py's
   `directory_structure`) with the `timestamp.txt` that `nbgrader collect` copies from the exchange
   ("%Y-%m-%d %H:%M:%S.%f %Z", UTC unless configured otherwise): told apart by those stamps. A student
-  folder holding several assignments is graded from the one named as the grader's assignment.
+  folder holding several assignments is graded from the one named as the grader's assignment. The
+  stamp is the student's own claim (`NbgraderStamp`): where the download kept its files' times, a
+  stamp earlier than the last recorded change of it or its folder gives way to that change.
 * **A plain folder** (or a zip of one): one file or folder per student, named as the instructor
   likes; the name is the identity, as before.
 
@@ -135,6 +137,11 @@ class Source:
 
     def read(self, member: Member) -> bytes:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def modified(self, path: str) -> float | None:
+        """When the file system last saw `path` (a member or a folder of the download) change, as a
+        POSIX time; None where the download keeps no such time with a zone (a zip's are local)."""
+        return None
 
     def close(self) -> None:
         pass
@@ -288,6 +295,12 @@ class FolderSource(Source):
         if len(data) > MAX_FILE_BYTES:
             raise OSError("larger than the file size limit")
         return data
+
+    def modified(self, path: str) -> float | None:
+        try:
+            return os.lstat(self.location / path).st_mtime
+        except (OSError, ValueError):
+            return None
 
 
 def open_source(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = ()) -> Source:
@@ -658,7 +671,7 @@ def _nbgrader(source: Source, prefix: str, assignment: str) -> Intake:
     for member in source.members:
         student, folder = member.path[len(prefix):].split("/")[:2]
         by_student.setdefault(student, {}).setdefault(folder, []).append(member)
-    found = []
+    found, stamps = [], []
     for student, folders in sorted(by_student.items()):
         entry = Found(Student(id=_scalar(student), name=_scalar(student), lms=NBGRADER))
         found.append(entry)
@@ -670,30 +683,96 @@ def _nbgrader(source: Source, prefix: str, assignment: str) -> Intake:
                                        "folder that holds only this assignment"))
             continue
         root = f"{prefix}{student}/{chosen[0]}/"
+        stamp = NbgraderStamp(entry, source.modified(root.rstrip("/")))
+        stamps.append(stamp)
         for member in sorted(folders[chosen[0]], key=lambda m: (m.path.count("/"), m.path)):
             inner = member.path[len(root):]
             if inner == NBGRADER_STAMP:
-                entry.student.submitted_at = _nbgrader_time(source, member, entry.notes)
+                stamp.read(source, member)
                 continue
             entry.add(member, inner)
+    _settle_nbgrader_times(stamps)
     return Intake(NBGRADER, source, found)
 
 
-def _nbgrader_time(source: Source, member: Member, notes: list[Problem]) -> str:
-    """nbgrader's time stamp ("%Y-%m-%d %H:%M:%S.%f %Z", the zone as configured: UTC by default) as
-    ISO 8601; "" and a note when it cannot be read (a zone abbreviation names no offset)."""
-    text = ""
-    if not member.problem and member.size <= 1000:
-        text = (_read(lambda: source.read(member), NBGRADER_STAMP, "the download", notes) or b"").decode(
-            "utf-8", "replace").strip()
-    stamp, _, zone = text.rpartition(" ")
-    if zone.upper() in ("UTC", "GMT", "Z"):
-        when = _iso(stamp)
-        if when:
-            return when
-    notes.append(Problem("lms-time-unknown", f"{NBGRADER_STAMP} says {clean(text, 60)!r}, which is not a time in "
-                                             "UTC that the grader can read: no late penalty is applied to it"))
-    return ""
+# How far the time in timestamp.txt may lie before the last change the file system recorded for it
+# or its folder: `nbgrader submit` takes its time when it starts, then copies the student's files and
+# writes the stamp (seconds; minutes for a large folder).
+NBGRADER_SLACK_SECONDS = 600
+
+
+@dataclass
+class NbgraderStamp:
+    """One student's nbgrader time: what timestamp.txt says, and what the file system recorded.
+
+    The stamp is written by the student's own `nbgrader submit` (their clock, into a folder of the
+    exchange that they own, which they can edit until `nbgrader collect` copies it); `collect`
+    copies it with the files' and the folder's modification times (shutil.copytree). Those times
+    are the one record in the download the student did not write as text: where the download
+    kept them (see `_settle_nbgrader_times`), a stamp earlier than them is not believed."""
+
+    entry: Found
+    folder_time: float | None
+    stamp_time: float | None = None       # the file's own modification time
+    said: str = ""                        # what the file says, cleaned
+    claimed: datetime | None = None       # ... as a time (None when missing or unreadable)
+
+    def read(self, source: Source, member: Member) -> None:
+        text = ""
+        if not member.problem and member.size <= 1000:
+            text = (_read(lambda: source.read(member), NBGRADER_STAMP, "the download", self.entry.notes)
+                    or b"").decode("utf-8", "replace").strip()
+        self.said = clean(text, 60) or "nothing"
+        self.stamp_time = source.modified(member.path)
+        stamp, _, zone = text.rpartition(" ")
+        when = _iso(stamp) if zone.upper() in ("UTC", "GMT", "Z") else ""
+        self.claimed = datetime.fromisoformat(when) if when else None
+
+    @property
+    def recorded(self) -> datetime | None:
+        """The last change the file system recorded for the stamp or its folder."""
+        times = [t for t in (self.stamp_time, self.folder_time) if t is not None]
+        return datetime.fromtimestamp(max(times), timezone.utc) if times else None
+
+    def agrees(self) -> bool:
+        recorded = self.recorded
+        return (self.claimed is not None and recorded is not None
+                and abs((recorded - self.claimed).total_seconds()) <= NBGRADER_SLACK_SECONDS)
+
+    def contradicted(self) -> bool:
+        recorded = self.recorded
+        return recorded is not None and (self.claimed is None or
+                                         (recorded - self.claimed).total_seconds() > NBGRADER_SLACK_SECONDS)
+
+
+def _settle_nbgrader_times(stamps: list[NbgraderStamp]) -> None:
+    """Each student's submission time: the stamp's, unless the file system recorded a later change.
+
+    The recorded times are believed only when the download kept them, which the class tells: a copy
+    made without its times (`cp -r`, a checkout) makes every file as new as the copy, and then most
+    stamps disagree with their files. So they are evidence when at least half of the readable stamps
+    agree with them (within NBGRADER_SLACK_SECONDS); a student alone in a download is taken at their
+    stamp's word."""
+    readable = [s for s in stamps if s.claimed is not None]
+    kept_times = bool(readable) and 2 * sum(s.agrees() for s in readable) >= len(readable) and any(
+        s.agrees() for s in readable)
+    for stamp in stamps:
+        student, notes = stamp.entry.student, stamp.entry.notes
+        if kept_times and stamp.contradicted():
+            recorded = stamp.recorded
+            student.submitted_at = recorded.isoformat()
+            if stamp.claimed is None and stamp.stamp_time is None:
+                said = f"there is no {NBGRADER_STAMP}"
+            else:
+                said = f"{NBGRADER_STAMP} says {stamp.said!r}"
+            notes.append(Problem("lms-time-recorded", f"{said}, but the download's file times show this hand-in "
+                                 f"last changed at {recorded.isoformat()}, as most students' stamps agree with "
+                                 "theirs: that time is used for the late policy"))
+        elif stamp.claimed is not None:
+            student.submitted_at = stamp.claimed.isoformat()
+        elif stamp.stamp_time is not None or stamp.said:
+            notes.append(Problem("lms-time-unknown", f"{NBGRADER_STAMP} says {stamp.said!r}, which is not a time in "
+                                                     "UTC that the grader can read: no late penalty is applied to it"))
 
 
 # ------------------------------------------------------------------------------------------------
