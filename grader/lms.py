@@ -54,6 +54,7 @@ encrypted, too large) costs its student that file, with a note in their report, 
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -327,6 +328,7 @@ class Found:
     files: list[tuple[Member, str]] = field(default_factory=list)
     notes: list[Problem] = field(default_factory=list)
     whole: str | None = None      # a plain folder's entry, graded in place (no staging)
+    origin: str = ""              # the name the download gave this hand-in, as it was (nbgrader: its folder)
 
     @property
     def key(self) -> str:
@@ -365,7 +367,44 @@ def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = 
         source.close()
         raise
     intake.skipped = source.refused + intake.skipped
+    _distinct_identities(intake.found)
     return intake
+
+
+def _origin(entry: Found) -> str:
+    """The download's own name for a hand-in: the format's, else the top of its first file's path."""
+    if entry.origin:
+        return entry.origin
+    return entry.files[0][0].path.split("/")[0] if entry.files else ""
+
+
+def _distinct_identities(found: list[Found]) -> None:
+    """No two hand-ins of one download share an identity (`batch.Submission.identity`: the LMS,
+    the student's id, the hand-in's id), which names their folder of reports.
+
+    Ids are cleaned for showing and matching (NFC, no control characters, no outer spaces), so
+    two names the download keeps apart can clean to one id: nbgrader lets a student submit under
+    any id (`nbgrader submit --student 'alice '`, or a decomposed 'josé'), and the two hand-ins
+    then wrote one folder, the last replacing the other's result. The hand-in whose own name is
+    exactly the id keeps it; every other one gets a hand-in id made from its own name (stable from
+    run to run) and a note, and a roster then sees two hand-ins claim one student (flagged)."""
+    groups: dict[tuple[str, str, str], list[Found]] = {}
+    for entry in found:
+        student = entry.student
+        groups.setdefault((student.lms, student.id, student.submission_id), []).append(entry)
+    for (_, sid, _), entries in groups.items():
+        if len(entries) < 2:
+            continue
+        for entry in entries:
+            origin = _origin(entry)
+            if origin == sid:
+                continue
+            tag = hashlib.sha256(origin.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+            entry.student.submission_id = "-".join(filter(None, (entry.student.submission_id, f"as-{tag}")))
+            entry.notes.append(Problem("lms-same-id", f"this hand-in's name in the download ({origin!r}) is not "
+                                       f"{sid!r}, but reads as the same id once cleaned, as {len(entries) - 1} other "
+                                       f"hand-in(s) of this download do: it is graded apart, under that id; check "
+                                       "whose it is before its grade goes to the gradebook"))
 
 
 def _detect(source: Source, assignment: str = "") -> Intake:
@@ -673,7 +712,7 @@ def _nbgrader(source: Source, prefix: str, assignment: str) -> Intake:
         by_student.setdefault(student, {}).setdefault(folder, []).append(member)
     found, stamps = [], []
     for student, folders in sorted(by_student.items()):
-        entry = Found(Student(id=_scalar(student), name=_scalar(student), lms=NBGRADER))
+        entry = Found(Student(id=_scalar(student), name=_scalar(student), lms=NBGRADER), origin=student)
         found.append(entry)
         chosen = list(folders) if len(folders) == 1 else [f for f in folders if f.casefold() == assignment.casefold()]
         if len(chosen) != 1:

@@ -325,3 +325,37 @@ def test_nbgrader_file_times_that_a_copy_reset_are_not_taken_for_a_late_hand_in(
     assert {f.student.id: f.student.submitted_at for f in intake.found} == {
         "ada": "2026-03-01T20:00:00+00:00", "bob": "2026-03-01T21:00:00+00:00", "carol": "2026-03-01T22:00:00+00:00"}
     intake.source.close()
+
+
+def test_two_nbgrader_folders_that_clean_to_one_id_keep_two_reports(session, tmp_path):
+    """nbgrader lets a student submit under any id (`nbgrader submit --student`): Mallory hands in
+    a blank as 'alice ' (a trailing space) and as the decomposed spelling of 'josé'. The ids clean
+    to the real students' own, and both hand-ins of each pair used to share one folder of reports:
+    the one written last replaced the other's result.json, which the gradebook export reads. Each
+    hand-in keeps a folder of its own, the real student's is the one named exactly so, and the
+    look-alike says which id it shares."""
+    import json
+    import unicodedata
+
+    stamp = b"2026-03-01 10:00:00.000000 UTC"
+    hand_ins = {"alice": CAROL, "alice ": "x = 1\n", "josé": CAROL, unicodedata.normalize("NFD", "josé"): "x = 1\n"}
+    for folder, source in hand_ins.items():
+        (tmp_path / "submitted" / folder / "hw3").mkdir(parents=True)
+        (tmp_path / "submitted" / folder / "hw3" / "hw3.py").write_text(source, encoding="utf-8")
+        (tmp_path / "submitted" / folder / "hw3" / "timestamp.txt").write_bytes(stamp)
+    out = tmp_path / "out"
+    report = run_batch(tmp_path / "submitted", out, session.config, session=session, progress=False)
+    assert report.intake == lms.NBGRADER
+    written = [json.loads(p.read_text(encoding="utf-8")) for p in (out / "students").glob("*/result.json")]
+    assert len(written) == len(hand_ins)
+    by_id = {}
+    for result in written:
+        by_id.setdefault(result["student"]["id"], []).append(result)
+    for student in ("alice", "josé"):
+        scores = sorted(r["score"] for r in by_id[student])
+        assert scores == [0.0, FULL], (student, scores)
+        lookalike = next(r for r in by_id[student] if r["score"] == 0.0)
+        assert any(student in p["message"] and "same id" in p["message"] for p in lookalike["problems"]), \
+            lookalike["problems"]
+        real = next(r for r in by_id[student] if r["score"] == FULL)
+        assert not any("same id" in p["message"] for p in real["problems"])
