@@ -951,6 +951,26 @@ class LineReader:
         return line.decode()
 
 
+OOM_SCORE_ADJ = "/proc/self/oom_score_adj"
+
+
+def _first_for_the_oom_killer() -> None:
+    """The sandbox's processes are the ones the kernel kills first when memory runs out.
+
+    RLIMIT_AS bounds each process, not their sum: the processes of one job may together ask for
+    more than the machine has. The OOM killer then picks the highest score; the zygote, hence
+    every job it forks and their children, carry the highest adjustment, so they go before the
+    grader, its writer and the machine's own (among them, the largest first: the bomb). Written
+    by the zygote before it drops root: a write with CAP_SYS_RESOURCE also sets the floor a job
+    cannot go below (raising needs no privilege, so with a grader that is not root the jobs get
+    the score too, but could lower it to the grader's again)."""
+    try:
+        with open(OOM_SCORE_ADJ, "w") as fh:
+            fh.write("1000")
+    except OSError:
+        pass                  # no /proc, or one that refuses: the kernel's own choice stands
+
+
 def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int, int] | None,
                  scratch: str, landlock: Landlock | None, kernel_filter: KernelFilter | None = None) -> str:
     """Make this fresh fork a job process: own session, student uid, confinement, scratch, output
@@ -1903,6 +1923,7 @@ def main(argv: list[str]) -> int:
         cleanup.groups = (private_view,)
     zygote = Zygote(cleanup, identity, landlock, kernel_filter, no_filter)
     zygote.inodes = 0 if inodes_why else args.tmpfs_inodes
+    _first_for_the_oom_killer()       # inherited by every job (and the clean-up) it forks
     # Warm up before dropping privileges: the interpreter may live where only root can read
     # (e.g. under /root), and no student code has run yet.
     zygote.warm()

@@ -148,6 +148,35 @@ def matrix_power_eig(M, p):
     _machine_is_fine()
 
 
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_memory_bomb_across_processes_is_what_the_kernel_kills_first(sessions, tmp_path, level):
+    """The address-space limit is per process: 32 processes of one job may together ask the machine
+    for more memory than it has (a cap across them needs cgroups, not promised). When the kernel
+    runs out, its OOM killer takes the process with the highest score: every process of a job, its
+    children included, carries the highest adjustment (1000), so the job's are taken before the
+    grader's, the writer's or the machine's own. As root the job cannot lower it again. (The bomb
+    itself is not set off here: reading the score is the test.)"""
+    session = sessions(level, DOS_LIMITS)
+    probe = CAROL + """
+import subprocess
+def _adjustment():
+    with open("/proc/self/oom_score_adj") as fh:
+        return fh.read().strip()
+child = subprocess.run(["cat", "/proc/self/oom_score_adj"], capture_output=True, text=True).stdout.strip()
+try:
+    with open("/proc/self/oom_score_adj", "w") as fh:
+        fh.write("-1000")
+    lowered = "lowered to " + _adjustment()
+except OSError as exc:
+    lowered = f"refused ({exc.errno})"
+print("oom adjustment:", _adjustment(), "child:", child, "lowering:", lowered)
+"""
+    result = session.grade(module(tmp_path, probe, "oom.py"))
+    assert_all_promises(result, session, tmp_path)
+    line = next(l for l in result.output.splitlines() if l.startswith("oom adjustment:"))
+    assert line.startswith("oom adjustment: 1000 child: 1000 lowering: refused"), line
+
+
 def test_fork_bomb(attack_session, tmp_path):
     """Bounded by RLIMIT_NPROC of the student uid. The bomb competes with the submission's own
     calls, so only no inflation is promised for its questions; nothing may be left, and the
