@@ -38,7 +38,8 @@
   ("%Y-%m-%d %H:%M:%S.%f %Z", UTC unless configured otherwise): told apart by those stamps. A student
   folder holding several assignments is graded from the one named as the grader's assignment. The
   stamp is the student's own claim (`NbgraderStamp`): where the download kept its files' times, a
-  stamp earlier than the last recorded change of it or its folder gives way to that change.
+  stamp earlier than the last recorded change of it (or, with no stamp, of its folder) gives way to
+  that change.
 * **A plain folder** (or a zip of one): one file or folder per student, named as the instructor
   likes; the name is the identity, as before.
 
@@ -769,9 +770,11 @@ class NbgraderStamp:
 
     @property
     def recorded(self) -> datetime | None:
-        """The last change the file system recorded for the stamp or its folder."""
-        times = [t for t in (self.stamp_time, self.folder_time) if t is not None]
-        return datetime.fromtimestamp(max(times), timezone.utc) if times else None
+        """The last change the file system recorded for the stamp, or for its folder when there is
+        none (deleting it changed the folder). Not the folder beside a stamp: staff who save a fix
+        into a notebook there (an editor's save replaces the file) change the folder, not the stamp."""
+        when = self.stamp_time if self.stamp_time is not None else self.folder_time
+        return datetime.fromtimestamp(when, timezone.utc) if when is not None else None
 
     def agrees(self) -> bool:
         recorded = self.recorded

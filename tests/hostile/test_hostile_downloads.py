@@ -297,17 +297,23 @@ def _nbgrader_submitted(root: Path, hand_ins: dict[str, tuple[bytes | None, str]
 def test_an_nbgrader_stamp_edited_after_a_late_hand_in_keeps_its_late_time(tmp_path):
     """Three students hand in on time; Mallory hands in two days late, then writes an earlier time
     into her timestamp.txt (her own file in the exchange); Eve deletes hers; Trudy writes nonsense
-    into hers. The download's file times show when each last changed: the late ones stay late."""
+    into hers. The download's file times show when each stamp (or, with none, its folder) last
+    changed: the late ones stay late."""
     on_time = "2026-03-01 20:00:00"
     late = "2026-03-03 09:30:00"
     root = _nbgrader_submitted(tmp_path / "submitted", {
         "ada": (_stamp(on_time), on_time), "bob": (_stamp("2026-03-01 21:00:00"), "2026-03-01 21:00:00"),
         "carol": (_stamp("2026-03-01 22:00:00"), "2026-03-01 22:00:05"),
-        "mallory": (_stamp(on_time), late), "eve": (None, late), "trudy": (b"yesterday, honest", late)})
+        "mallory": (_stamp(on_time), late), "eve": (None, late), "trudy": (b"yesterday, honest", late),
+        "dora": (_stamp(on_time), on_time)})
+    # Staff saved a fix into Dora's notebook later (an editor's save replaces the file: the folder
+    # changes too); her stamp is untouched, and she stays on time.
+    os.utime(root / "dora" / "hw3", (_epoch(late), _epoch(late)))
     intake = lms.read_intake(root, assignment="hw3")
     assert intake.format == lms.NBGRADER
     when = {f.student.id: f.student.submitted_at for f in intake.found}
-    assert when["ada"] == "2026-03-01T20:00:00+00:00" and when["carol"] == "2026-03-01T22:00:00+00:00"
+    assert when["ada"] == when["dora"] == "2026-03-01T20:00:00+00:00"
+    assert when["carol"] == "2026-03-01T22:00:00+00:00"
     for student in ("mallory", "eve", "trudy"):
         assert when[student] == "2026-03-03T09:30:00+00:00", (student, when[student])
         notes = next(f.notes for f in intake.found if f.student.id == student)
