@@ -8,7 +8,8 @@
     period_hours = 24                  # the length of one "day"
 
 A late day is started as soon as the grace period is over: one minute past the grace costs one
-day. The time comes from the LMS (Gradescope's `created_at`, nbgrader's `timestamp.txt`). A
+day. The time comes from the LMS (Gradescope's `created_at`, nbgrader's `timestamp.txt`, checked
+against the download's file times by `lms.NbgraderStamp`, since the student's own client writes it). A
 download that only flags a hand-in as late without saying when (Canvas's `LATE` in the file name)
 is charged one day, the least a late hand-in can cost, and the report says that the time was
 unknown. A submission with neither a

@@ -36,7 +36,10 @@
 * **nbgrader**'s `submitted/` folder: `{student_id}/{assignment_id}/…` (coursedir.py's
   `directory_structure`) with the `timestamp.txt` that `nbgrader collect` copies from the exchange
   ("%Y-%m-%d %H:%M:%S.%f %Z", UTC unless configured otherwise): told apart by those stamps. A student
-  folder holding several assignments is graded from the one named as the grader's assignment.
+  folder holding several assignments is graded from the one named as the grader's assignment. The
+  stamp is the student's own claim (`NbgraderStamp`): where the download kept its files' times, a
+  stamp earlier than the last recorded change of it (or, with no stamp, of its folder) gives way to
+  that change.
 * **A plain folder** (or a zip of one): one file or folder per student, named as the instructor
   likes; the name is the identity, as before.
 
@@ -52,6 +55,7 @@ encrypted, too large) costs its student that file, with a note in their report, 
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -135,6 +139,11 @@ class Source:
 
     def read(self, member: Member) -> bytes:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def modified(self, path: str) -> float | None:
+        """When the file system last saw `path` (a member or a folder of the download) change, as a
+        POSIX time; None where the download keeps no such time with a zone (a zip's are local)."""
+        return None
 
     def close(self) -> None:
         pass
@@ -399,6 +408,12 @@ class FolderSource(Source):
             raise OSError("larger than the file size limit")
         return data
 
+    def modified(self, path: str) -> float | None:
+        try:
+            return os.lstat(self.location / path).st_mtime
+        except (OSError, ValueError):
+            return None
+
 
 def open_source(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = ()) -> Source:
     path = Path(path)          # given by the instructor: a link to the download is followed, none inside it
@@ -424,6 +439,7 @@ class Found:
     files: list[tuple[Member, str]] = field(default_factory=list)
     notes: list[Problem] = field(default_factory=list)
     whole: str | None = None      # a plain folder's entry, graded in place (no staging)
+    origin: str = ""              # the name the download gave this hand-in, as it was (nbgrader: its folder)
 
     @property
     def key(self) -> str:
@@ -462,7 +478,44 @@ def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = 
         source.close()
         raise
     intake.skipped = source.refused + intake.skipped
+    _distinct_identities(intake.found)
     return intake
+
+
+def _origin(entry: Found) -> str:
+    """The download's own name for a hand-in: the format's, else the top of its first file's path."""
+    if entry.origin:
+        return entry.origin
+    return entry.files[0][0].path.split("/")[0] if entry.files else ""
+
+
+def _distinct_identities(found: list[Found]) -> None:
+    """No two hand-ins of one download share an identity (`batch.Submission.identity`: the LMS,
+    the student's id, the hand-in's id), which names their folder of reports.
+
+    Ids are cleaned for showing and matching (NFC, no control characters, no outer spaces), so
+    two names the download keeps apart can clean to one id: nbgrader lets a student submit under
+    any id (`nbgrader submit --student 'alice '`, or a decomposed 'josé'), and the two hand-ins
+    then wrote one folder, the last replacing the other's result. The hand-in whose own name is
+    exactly the id keeps it; every other one gets a hand-in id made from its own name (stable from
+    run to run) and a note, and a roster then sees two hand-ins claim one student (flagged)."""
+    groups: dict[tuple[str, str, str], list[Found]] = {}
+    for entry in found:
+        student = entry.student
+        groups.setdefault((student.lms, student.id, student.submission_id), []).append(entry)
+    for (_, sid, _), entries in groups.items():
+        if len(entries) < 2:
+            continue
+        for entry in entries:
+            origin = _origin(entry)
+            if origin == sid:
+                continue
+            tag = hashlib.sha256(origin.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+            entry.student.submission_id = "-".join(filter(None, (entry.student.submission_id, f"as-{tag}")))
+            entry.notes.append(Problem("lms-same-id", f"this hand-in's name in the download ({origin!r}) is not "
+                                       f"{sid!r}, but reads as the same id once cleaned, as {len(entries) - 1} other "
+                                       f"hand-in(s) of this download do: it is graded apart, under that id; check "
+                                       "whose it is before its grade goes to the gradebook"))
 
 
 def _detect(source: Source, assignment: str = "") -> Intake:
@@ -803,9 +856,9 @@ def _nbgrader(source: Source, prefix: str, assignment: str) -> Intake:
     for member in source.members:
         student, folder = member.path[len(prefix):].split("/")[:2]
         by_student.setdefault(student, {}).setdefault(folder, []).append(member)
-    found = []
+    found, stamps = [], []
     for student, folders in sorted(by_student.items()):
-        entry = Found(Student(id=_scalar(student), name=_scalar(student), lms=NBGRADER))
+        entry = Found(Student(id=_scalar(student), name=_scalar(student), lms=NBGRADER), origin=student)
         found.append(entry)
         chosen = list(folders) if len(folders) == 1 else [f for f in folders if f.casefold() == assignment.casefold()]
         if len(chosen) != 1:
@@ -815,30 +868,98 @@ def _nbgrader(source: Source, prefix: str, assignment: str) -> Intake:
                                        "folder that holds only this assignment"))
             continue
         root = f"{prefix}{student}/{chosen[0]}/"
+        stamp = NbgraderStamp(entry, source.modified(root.rstrip("/")))
+        stamps.append(stamp)
         for member in sorted(folders[chosen[0]], key=lambda m: (m.path.count("/"), m.path)):
             inner = member.path[len(root):]
             if inner == NBGRADER_STAMP:
-                entry.student.submitted_at = _nbgrader_time(source, member, entry.notes)
+                stamp.read(source, member)
                 continue
             entry.add(member, inner)
+    _settle_nbgrader_times(stamps)
     return Intake(NBGRADER, source, found)
 
 
-def _nbgrader_time(source: Source, member: Member, notes: list[Problem]) -> str:
-    """nbgrader's time stamp ("%Y-%m-%d %H:%M:%S.%f %Z", the zone as configured: UTC by default) as
-    ISO 8601; "" and a note when it cannot be read (a zone abbreviation names no offset)."""
-    text = ""
-    if not member.problem and member.size <= 1000:
-        text = (_read(lambda: source.read(member), NBGRADER_STAMP, "the download", notes) or b"").decode(
-            "utf-8", "replace").strip()
-    stamp, _, zone = text.rpartition(" ")
-    if zone.upper() in ("UTC", "GMT", "Z"):
-        when = _iso(stamp)
-        if when:
-            return when
-    notes.append(Problem("lms-time-unknown", f"{NBGRADER_STAMP} says {clean(text, 60)!r}, which is not a time in "
-                                             "UTC that the grader can read: no late penalty is applied to it"))
-    return ""
+# How far the time in timestamp.txt may lie before the last change the file system recorded for it
+# or its folder: `nbgrader submit` takes its time when it starts, then copies the student's files and
+# writes the stamp (seconds; minutes for a large folder).
+NBGRADER_SLACK_SECONDS = 600
+
+
+@dataclass
+class NbgraderStamp:
+    """One student's nbgrader time: what timestamp.txt says, and what the file system recorded.
+
+    The stamp is written by the student's own `nbgrader submit` (their clock, into a folder of the
+    exchange that they own, which they can edit until `nbgrader collect` copies it); `collect`
+    copies it with the files' and the folder's modification times (shutil.copytree). Those times
+    are the one record in the download the student did not write as text: where the download
+    kept them (see `_settle_nbgrader_times`), a stamp earlier than them is not believed."""
+
+    entry: Found
+    folder_time: float | None
+    stamp_time: float | None = None       # the file's own modification time
+    said: str = ""                        # what the file says, cleaned
+    claimed: datetime | None = None       # ... as a time (None when missing or unreadable)
+
+    def read(self, source: Source, member: Member) -> None:
+        text = ""
+        if not member.problem and member.size <= 1000:
+            text = (_read(lambda: source.read(member), NBGRADER_STAMP, "the download", self.entry.notes)
+                    or b"").decode("utf-8", "replace").strip()
+        self.said = clean(text, 60) or "nothing"
+        self.stamp_time = source.modified(member.path)
+        stamp, _, zone = text.rpartition(" ")
+        when = _iso(stamp) if zone.upper() in ("UTC", "GMT", "Z") else ""
+        self.claimed = datetime.fromisoformat(when) if when else None
+
+    @property
+    def recorded(self) -> datetime | None:
+        """The last change the file system recorded for the stamp, or for its folder when there is
+        none (deleting it changed the folder). Not the folder beside a stamp: staff who save a fix
+        into a notebook there (an editor's save replaces the file) change the folder, not the stamp."""
+        when = self.stamp_time if self.stamp_time is not None else self.folder_time
+        return datetime.fromtimestamp(when, timezone.utc) if when is not None else None
+
+    def agrees(self) -> bool:
+        recorded = self.recorded
+        return (self.claimed is not None and recorded is not None
+                and abs((recorded - self.claimed).total_seconds()) <= NBGRADER_SLACK_SECONDS)
+
+    def contradicted(self) -> bool:
+        recorded = self.recorded
+        return recorded is not None and (self.claimed is None or
+                                         (recorded - self.claimed).total_seconds() > NBGRADER_SLACK_SECONDS)
+
+
+def _settle_nbgrader_times(stamps: list[NbgraderStamp]) -> None:
+    """Each student's submission time: the stamp's, unless the file system recorded a later change.
+
+    The recorded times are believed only when the download kept them, which the class tells: a copy
+    made without its times (`cp -r`, a checkout) makes every file as new as the copy, and then most
+    stamps disagree with their files. So they are evidence when at least half of the readable stamps
+    agree with them (within NBGRADER_SLACK_SECONDS); a student alone in a download is taken at their
+    stamp's word."""
+    readable = [s for s in stamps if s.claimed is not None]
+    kept_times = bool(readable) and 2 * sum(s.agrees() for s in readable) >= len(readable) and any(
+        s.agrees() for s in readable)
+    for stamp in stamps:
+        student, notes = stamp.entry.student, stamp.entry.notes
+        if kept_times and stamp.contradicted():
+            recorded = stamp.recorded
+            student.submitted_at = recorded.isoformat()
+            if stamp.claimed is None and stamp.stamp_time is None:
+                said = f"there is no {NBGRADER_STAMP}"
+            else:
+                said = f"{NBGRADER_STAMP} says {stamp.said!r}"
+            notes.append(Problem("lms-time-recorded", f"{said}, but the download's file times show this hand-in "
+                                 f"last changed at {recorded.isoformat()}, as most students' stamps agree with "
+                                 "theirs: that time is used for the late policy"))
+        elif stamp.claimed is not None:
+            student.submitted_at = stamp.claimed.isoformat()
+        elif stamp.stamp_time is not None or stamp.said:
+            notes.append(Problem("lms-time-unknown", f"{NBGRADER_STAMP} says {stamp.said!r}, which is not a time in "
+                                                     "UTC that the grader can read: no late penalty is applied to it"))
 
 
 # ------------------------------------------------------------------------------------------------

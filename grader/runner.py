@@ -632,6 +632,7 @@ class _Run:
         """Run the program's cells: NEXT when loaded; RESUME when a cell hung or crashed (it is skipped)."""
         limits = self.limits
         deadline = self._deadline(limits.cell_seconds)
+        last_started = -1                # cells run in order: a start for one not after it is forged
         while True:
             event = self.worker.event(job, deadline)
             if event is None:
@@ -642,7 +643,12 @@ class _Run:
             kind = event.get("ev")
             if kind == Ev.CELL and event.get("phase") == jobwire.START:
                 index = _int(event.get("index"))
-                if index in self.units and index not in self.skip:
+                # Each cell's start opens one stretch of cell_seconds, once per job: a cell that
+                # writes "started" again (for itself or an earlier cell) on the event pipe gets
+                # no more; one that claims later cells' starts borrows their stretches, which
+                # those cells then lack, so a job's cells never have more time than honest ones.
+                if index in self.units and index not in self.skip and index > last_started:
+                    last_started = index
                     self.current_cell = index
                     deadline = self._deadline(limits.cell_seconds)
             elif kind == Ev.CELL:
@@ -697,7 +703,8 @@ class _Run:
             kind = event.get("ev")
             uid = event.get("uid") if isinstance(event.get("uid"), str) else None   # forged: any JSON
             if kind == Ev.CASE and event.get("phase") == jobwire.START:
-                if uid in waiting and self._is_pending(uid):
+                # One stretch of case_seconds per case: a start written again is forged.
+                if uid in waiting and uid not in started and self._is_pending(uid):
                     self._lost(self.current_case, started)
                     self.current_case = uid
                     started[uid] = self.clock()

@@ -369,7 +369,8 @@ class KernelFilter:
     of one zygote at the bwrap level, and a grader that is not root shares its uid (hence ptrace,
     its keyring) with the student. Rather than listing leftovers after each job, the calls that
     make these channels fail: keyrings, System V IPC, POSIX message queues, ptrace and cross-
-    process memory access, bpf, perf_event_open, userfaultfd, io_uring, sockets to a virtual
+    process memory access, memory no address-space limit counts (memfd_create), locks and watches
+    on the files every sandbox shares (flock, fcntl's locks, leases and notices, inotify), bpf, perf_event_open, userfaultfd, io_uring, sockets to a virtual
     machine's host (AF_VSOCK, which no network namespace covers), the mount API, namespaces
     (unshare, setns, clone with a CLONE_NEW* flag), a new session (`setsid`: with the scheduler's
     autogroups, the CPU is shared fairly between sessions, so each job's processes together get
@@ -400,6 +401,16 @@ class KernelFilter:
         "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "pidfd_getfd", "kcmp",
         "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
         "lookup_dcookie", "fanotify_init", "move_pages", "migrate_pages",
+        # memory that RLIMIT_AS does not count: a memfd written with write() and never mapped holds
+        # its pages in the kernel (up to RLIMIT_FSIZE each, one per descriptor: 2 GB a process by
+        # default); secret memory is unmapped from the kernel itself. Scratch and /tmp are sized
+        # tmpfs mounts instead; libffi, which may try a memfd for closures, falls back to them.
+        "memfd_create", "memfd_secret",
+        # marks on a file that every sandbox shares as the same inode (the Python installation is
+        # bound read-only into each): a lock or a watch belongs to the inode, not to a mount or a
+        # namespace, so a job could signal another student's job graded at the same time, bit by
+        # bit (which files are locked, which are opened). fcntl's locks, leases and F_NOTIFY: below.
+        "flock", "inotify_init", "inotify_init1", "inotify_add_watch",
         # a session of its own: the kernel's scheduler gives each session (autogroup) an equal share
         # of the CPU, so a job whose processes each took one would starve another student's job
         # graded at the same time (the job child is made a session leader before the filter)
@@ -416,6 +427,12 @@ class KernelFilter:
     )
     CLONE_NEW = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
     TIOCSTI, TIOCLINUX = 0x5412, 0x541C
+    # fcntl commands that put a mark on an inode another sandbox sees: record locks (classic and
+    # open-file-description ones, and the query, which reads another's), leases, directory notices.
+    F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 5, 6, 7, 36, 37, 38
+    F_SETLEASE, F_GETLEASE, F_NOTIFY = 1024, 1025, 1026
+    FCNTL_MARKS = (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLEASE, F_GETLEASE,
+                   F_NOTIFY)
     AF_VSOCK = 40
     PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 
@@ -454,6 +471,8 @@ class KernelFilter:
         # bits: compare those only, or a request with high bits set would slip past.
         for request in (cls.TIOCSTI, cls.TIOCLINUX):
             cls._add(rules, deny, "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, request))
+        for command in cls.FCNTL_MARKS:        # an int: the kernel reads 32 bits, as for ioctl
+            cls._add(rules, deny, "fcntl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, command))
         fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
         try:
             rules.export_bpf(_FileNo(fd))
@@ -930,6 +949,26 @@ class LineReader:
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
         return line.decode()
+
+
+OOM_SCORE_ADJ = "/proc/self/oom_score_adj"
+
+
+def _first_for_the_oom_killer() -> None:
+    """The sandbox's processes are the ones the kernel kills first when memory runs out.
+
+    RLIMIT_AS bounds each process, not their sum: the processes of one job may together ask for
+    more than the machine has. The OOM killer then picks the highest score; the zygote, hence
+    every job it forks and their children, carry the highest adjustment, so they go before the
+    grader, its writer and the machine's own (among them, the largest first: the bomb). Written
+    by the zygote before it drops root: a write with CAP_SYS_RESOURCE also sets the floor a job
+    cannot go below (raising needs no privilege, so with a grader that is not root the jobs get
+    the score too, but could lower it to the grader's again)."""
+    try:
+        with open(OOM_SCORE_ADJ, "w") as fh:
+            fh.write("1000")
+    except OSError:
+        pass                  # no /proc, or one that refuses: the kernel's own choice stands
 
 
 def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int, int] | None,
@@ -1884,6 +1923,7 @@ def main(argv: list[str]) -> int:
         cleanup.groups = (private_view,)
     zygote = Zygote(cleanup, identity, landlock, kernel_filter, no_filter)
     zygote.inodes = 0 if inodes_why else args.tmpfs_inodes
+    _first_for_the_oom_killer()       # inherited by every job (and the clean-up) it forks
     # Warm up before dropping privileges: the interpreter may live where only root can read
     # (e.g. under /root), and no student code has run yet.
     zygote.warm()

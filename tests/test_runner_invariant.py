@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from grader.load import Program, Unit
+from grader.protocol import grace
 from grader.runner import (OVERSIZE, CallSpec, Limits, Phase, RawAnswer, Step, _Run, answer_size, run_program,
                            too_large)
 
@@ -384,3 +385,37 @@ def test_a_job_ends_in_a_step_not_a_boolean():
     state = _Run(worker, program(1), PUBLIC + HIDDEN, clock=worker.clock)
     assert state._job(worker.next_job()) is Step.RESUME
     assert state._job(worker.next_job()) is Step.FINISHED
+
+
+def _honest_finish() -> list:
+    return loaded() + public_answers() + case("q/hidden/0") + case("q/hidden/1") + case("q/hidden/2") + done("hidden")
+
+
+@pytest.mark.parametrize("forged", ["same cell", "every cell"])
+def test_forged_cell_starts_give_a_job_no_more_time_than_its_cells_honestly_have(forged):
+    """Cell 0 never ends; every 4 s (less than cell_seconds plus its grace, 4.5 s) it writes a
+    forged "cell started" event on the event pipe: for itself again, or for each cell of the
+    program in turn. An honest cell is stopped 4.5 s after it starts, and a job's cells together
+    can have at most one such stretch each: the forger's job may not outlast that."""
+    cells = 3
+    per_cell = LIMITS.cell_seconds + grace(LIMITS.cell_seconds)
+    starts = [0] * 12 if forged == "same cell" else [1, 2] * 6
+    first = cell(0)[:1] + [x for index in starts for x in (4.0, cell(index)[0])]
+    worker = TimedWorker([first, cell(1) + cell(2) + _honest_finish()])
+    report = run_program(worker, program(cells), PUBLIC + HIDDEN)
+    assert report.seconds <= (1 if forged == "same cell" else cells) * per_cell
+    assert report.cells[0 if forged == "same cell" else 2].status == "timeout"
+    assert all(report.answers[c.uid].status == "ok" for c in PUBLIC + HIDDEN)
+
+
+def test_a_forged_case_start_gives_the_call_no_second_stretch():
+    """A public call that never answers writes a forged "case started" for itself every 1.2 s
+    (less than case_seconds plus its grace, 2 s): it is stopped 2 s after it started."""
+    per_case = LIMITS.case_seconds + grace(LIMITS.case_seconds)
+    first = cell(0) + loaded() + case("q/public/0")[:1] + [x for _ in range(10) for x in (1.2, case("q/public/0")[0])]
+    worker = TimedWorker([first, cell(0) + loaded() + case("q/public/1") + done("public") + case("q/hidden/0")
+                          + case("q/hidden/1") + case("q/hidden/2") + done("hidden")])
+    report = run_program(worker, program(1), PUBLIC + HIDDEN)
+    assert report.answers["q/public/0"].status in ("timeout", "error")
+    assert report.seconds <= per_case
+    assert all(report.answers[c.uid].status == "ok" for c in PUBLIC[1:] + HIDDEN)

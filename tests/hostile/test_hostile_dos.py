@@ -68,6 +68,26 @@ def sigmoid_jacobian(W, x):
     assert _statuses(result, "1a") <= {"timeout", "not-run"}
 
 
+def test_a_cell_that_forges_its_own_start_is_stopped_like_any_other(attack_session, tmp_path):
+    """The cell ignores the worker's alarm and, every half second, writes "cell 1 started" on the
+    event pipe (found on the stack), for 3 cell time-outs in all: a fresh start used to give it a
+    fresh deadline each time, so it ran to its end ("ok") with three times an honest cell's time.
+    It is stopped at its first deadline like any hanging cell, and skipped."""
+    forger = STACK + f"""
+import signal, time
+signal.signal(signal.SIGALRM, signal.SIG_IGN)
+_channel, _job = _from_stack("channel"), _from_stack("job_id")
+_end = time.monotonic() + {3 * DOS_LIMITS.cell_seconds}
+while time.monotonic() < _end:
+    _channel.send(ev="cell", job=_job, index=1, phase="start")
+    time.sleep(0.5)
+OUTLASTED = True
+"""
+    result = attack_session.grade(notebook(tmp_path, [CAROL, forger, "AFTER = 1"]))
+    assert_all_promises(result, attack_session, tmp_path)
+    assert [c.status for c in result.cells] == ["ok", "timeout", "ok"]
+
+
 def test_sleeping_function(attack_session, tmp_path):
     result = _grade(attack_session, tmp_path, "1b", '''
 import time
@@ -126,6 +146,35 @@ def matrix_power_eig(M, p):
     assert [c.status for c in result.cells] == ["ok", "error", "ok"]
     assert "MemoryError" in result.cells[1].error
     _machine_is_fine()
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_memory_bomb_across_processes_is_what_the_kernel_kills_first(sessions, tmp_path, level):
+    """The address-space limit is per process: 32 processes of one job may together ask the machine
+    for more memory than it has (a cap across them needs cgroups, not promised). When the kernel
+    runs out, its OOM killer takes the process with the highest score: every process of a job, its
+    children included, carries the highest adjustment (1000), so the job's are taken before the
+    grader's, the writer's or the machine's own. As root the job cannot lower it again. (The bomb
+    itself is not set off here: reading the score is the test.)"""
+    session = sessions(level, DOS_LIMITS)
+    probe = CAROL + """
+import subprocess
+def _adjustment():
+    with open("/proc/self/oom_score_adj") as fh:
+        return fh.read().strip()
+child = subprocess.run(["cat", "/proc/self/oom_score_adj"], capture_output=True, text=True).stdout.strip()
+try:
+    with open("/proc/self/oom_score_adj", "w") as fh:
+        fh.write("-1000")
+    lowered = "lowered to " + _adjustment()
+except OSError as exc:
+    lowered = f"refused ({exc.errno})"
+print("oom adjustment:", _adjustment(), "child:", child, "lowering:", lowered)
+"""
+    result = session.grade(module(tmp_path, probe, "oom.py"))
+    assert_all_promises(result, session, tmp_path)
+    line = next(l for l in result.output.splitlines() if l.startswith("oom adjustment:"))
+    assert line.startswith("oom adjustment: 1000 child: 1000 lowering: refused"), line
 
 
 def test_fork_bomb(attack_session, tmp_path):

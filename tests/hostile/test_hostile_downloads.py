@@ -9,6 +9,7 @@ other student of the download is graded in full.
 """
 from __future__ import annotations
 
+import os
 import stat
 import uuid
 import zipfile
@@ -361,3 +362,103 @@ def test_a_plain_class_folder_with_gbk_names_is_graded_in_place(tmp_path):
     assert lms.unique_names(intake.found) == ["王芳"]
     path, _ = lms.stage(intake, entry, tmp_path / "st")
     assert (path / "hw3.py").read_bytes() == CAROL.encode()
+
+
+# nbgrader writes timestamp.txt with the student's own `nbgrader submit` (its clock, into a folder of the
+# exchange the student owns); `nbgrader collect` copies it into submitted/ keeping the files' and the
+# folder's modification times (shutil.copytree). Those times are the file system's record.
+def _stamp(when: str) -> bytes:
+    return f"{when}.000000 UTC".encode()
+
+
+def _epoch(when: str) -> float:
+    from datetime import datetime, timezone
+
+    return datetime.fromisoformat(when).replace(tzinfo=timezone.utc).timestamp()
+
+
+def _nbgrader_submitted(root: Path, hand_ins: dict[str, tuple[bytes | None, str]]) -> Path:
+    """`submitted/<student>/hw3/` with a module, the stamp text (None: no stamp) and the time its
+    folder and files were last written, as `nbgrader collect` leaves them."""
+    for student, (stamp, written) in hand_ins.items():
+        folder = root / student / "hw3"
+        folder.mkdir(parents=True)
+        (folder / "hw3.py").write_text(CAROL, encoding="utf-8")
+        if stamp is not None:
+            (folder / "timestamp.txt").write_bytes(stamp)
+        for path in (*folder.iterdir(), folder):
+            os.utime(path, (_epoch(written), _epoch(written)))
+    return root
+
+
+def test_an_nbgrader_stamp_edited_after_a_late_hand_in_keeps_its_late_time(tmp_path):
+    """Three students hand in on time; Mallory hands in two days late, then writes an earlier time
+    into her timestamp.txt (her own file in the exchange); Eve deletes hers; Trudy writes nonsense
+    into hers. The download's file times show when each stamp (or, with none, its folder) last
+    changed: the late ones stay late."""
+    on_time = "2026-03-01 20:00:00"
+    late = "2026-03-03 09:30:00"
+    root = _nbgrader_submitted(tmp_path / "submitted", {
+        "ada": (_stamp(on_time), on_time), "bob": (_stamp("2026-03-01 21:00:00"), "2026-03-01 21:00:00"),
+        "carol": (_stamp("2026-03-01 22:00:00"), "2026-03-01 22:00:05"),
+        "mallory": (_stamp(on_time), late), "eve": (None, late), "trudy": (b"yesterday, honest", late),
+        "dora": (_stamp(on_time), on_time)})
+    # Staff saved a fix into Dora's notebook later (an editor's save replaces the file: the folder
+    # changes too); her stamp is untouched, and she stays on time.
+    os.utime(root / "dora" / "hw3", (_epoch(late), _epoch(late)))
+    intake = lms.read_intake(root, assignment="hw3")
+    assert intake.format == lms.NBGRADER
+    when = {f.student.id: f.student.submitted_at for f in intake.found}
+    assert when["ada"] == when["dora"] == "2026-03-01T20:00:00+00:00"
+    assert when["carol"] == "2026-03-01T22:00:00+00:00"
+    for student in ("mallory", "eve", "trudy"):
+        assert when[student] == "2026-03-03T09:30:00+00:00", (student, when[student])
+        notes = next(f.notes for f in intake.found if f.student.id == student)
+        assert any("2026-03-03" in n.message for n in notes), notes
+    intake.source.close()
+
+
+def test_nbgrader_file_times_that_a_copy_reset_are_not_taken_for_a_late_hand_in(tmp_path):
+    """A submitted/ folder copied without its times (cp -r): every file is as new as the copy. The
+    stamps are then taken as written, for everyone; nobody is made late by the copy."""
+    copied = "2026-11-30 01:00:00"
+    root = _nbgrader_submitted(tmp_path / "submitted", {
+        student: (_stamp(f"2026-03-01 2{i}:00:00"), copied) for i, student in enumerate(("ada", "bob", "carol"))})
+    intake = lms.read_intake(root, assignment="hw3")
+    assert {f.student.id: f.student.submitted_at for f in intake.found} == {
+        "ada": "2026-03-01T20:00:00+00:00", "bob": "2026-03-01T21:00:00+00:00", "carol": "2026-03-01T22:00:00+00:00"}
+    intake.source.close()
+
+
+def test_two_nbgrader_folders_that_clean_to_one_id_keep_two_reports(session, tmp_path):
+    """nbgrader lets a student submit under any id (`nbgrader submit --student`): Mallory hands in
+    a blank as 'alice ' (a trailing space) and as the decomposed spelling of 'josé'. The ids clean
+    to the real students' own, and both hand-ins of each pair used to share one folder of reports:
+    the one written last replaced the other's result.json, which the gradebook export reads. Each
+    hand-in keeps a folder of its own, the real student's is the one named exactly so, and the
+    look-alike says which id it shares."""
+    import json
+    import unicodedata
+
+    stamp = b"2026-03-01 10:00:00.000000 UTC"
+    hand_ins = {"alice": CAROL, "alice ": "x = 1\n", "josé": CAROL, unicodedata.normalize("NFD", "josé"): "x = 1\n"}
+    for folder, source in hand_ins.items():
+        (tmp_path / "submitted" / folder / "hw3").mkdir(parents=True)
+        (tmp_path / "submitted" / folder / "hw3" / "hw3.py").write_text(source, encoding="utf-8")
+        (tmp_path / "submitted" / folder / "hw3" / "timestamp.txt").write_bytes(stamp)
+    out = tmp_path / "out"
+    report = run_batch(tmp_path / "submitted", out, session.config, session=session, progress=False)
+    assert report.intake == lms.NBGRADER
+    written = [json.loads(p.read_text(encoding="utf-8")) for p in (out / "students").glob("*/result.json")]
+    assert len(written) == len(hand_ins)
+    by_id = {}
+    for result in written:
+        by_id.setdefault(result["student"]["id"], []).append(result)
+    for student in ("alice", "josé"):
+        scores = sorted(r["score"] for r in by_id[student])
+        assert scores == [0.0, FULL], (student, scores)
+        lookalike = next(r for r in by_id[student] if r["score"] == 0.0)
+        assert any(student in p["message"] and "same id" in p["message"] for p in lookalike["problems"]), \
+            lookalike["problems"]
+        real = next(r for r in by_id[student] if r["score"] == FULL)
+        assert not any("same id" in p["message"] for p in real["problems"])

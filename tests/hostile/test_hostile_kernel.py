@@ -33,7 +33,7 @@ CALLED = ("keyctl", "add_key", "request_key", "shmget", "semget", "msgget", "mq_
           "mq_timedreceive", "ptrace", "process_vm_readv", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
           "unshare", "setns", "clone", "mount", "fsopen", "personality", "ioctl", "name_to_handle_at", "kcmp",
           "pidfd_open", "pidfd_getfd", "fanotify_init", "open_tree", "migrate_pages", "move_pages", "setsid",
-          "socket")
+          "socket", "memfd_create")
 # This machine's numbers (libseccomp knows every architecture's), resolved on the trusted side: the
 # sandbox may import only what the worker preloaded (the rlimits level, Python under /root).
 NUMBERS = {name: pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name) for name in CALLED}
@@ -140,6 +140,13 @@ _os.close(_call("pidfd_getfd", _pidfd, 1, 0))''',
     # grader in a VM (Firecracker, Kata, a cloud VM's agents) would leave the host's vsock services
     # reachable from a sandbox without network. Docker's default profile refuses it too.
     "socket-vsock": '_os.close(_call("socket", 40, 1, 0))',                             # AF_VSOCK, SOCK_STREAM
+    # Memory that no address-space limit counts: a memfd written with write() and never mapped holds
+    # its pages in the kernel, up to the file-size limit each, as many as there are descriptors
+    # (128 x 16 MB by default: 2 GB a process beside RLIMIT_AS, times the process limit).
+    "memfd_create": '''
+_fd = _os.memfd_create("stash")
+_os.write(_fd, b"x" * 65536)''',
+    "memfd_create-raw": '_os.close(_call("memfd_create", b"stash", 0))',
     # Moving its own pages between NUMA nodes.
     "migrate_pages": '_call("migrate_pages", 0, 64, _ct.byref(_ct.c_ulong(1)), _ct.byref(_ct.c_ulong(1)))',
     "move_pages": '_call("move_pages", 0, 0, None, None, None, 0)',
@@ -383,6 +390,14 @@ with concurrent.futures.ThreadPoolExecutor(2) as pool:
     assert list(pool.map(abs, [-1, -2])) == [1, 2]
 assert sorted(out) == [0, 1, 2, 3]
 ''', '''
+import ctypes
+import scipy.integrate, scipy.linalg, scipy.optimize
+twice = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)(lambda x: 2 * x)    # a libffi closure
+assert twice(1.5) == 3.0
+assert abs(scipy.integrate.quad(lambda x: x * x, 0, 1)[0] - 1 / 3) < 1e-12
+assert abs(scipy.optimize.minimize(lambda x: ((x - 1) ** 2).sum(), [0.0]).x[0] - 1) < 1e-4
+assert scipy.linalg.expm(np.zeros((2, 2)))[0, 0] == 1.0
+''', '''
 import subprocess, sys
 assert subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True, text=True).stdout.strip() == "42"
 ''', '''
@@ -600,4 +615,106 @@ def test_no_rendezvous_between_two_students_graded_at_once(sessions, tmp_path, l
                  and not (f.startswith("/proc/net/unix") and all(line.endswith(path_socket)
                                                                  for line in f.split(": ", 1)[1].splitlines()))]
     assert found == [], found
+    assert offer.score == FULL and look.score == FULL
+
+
+# Files every sandbox sees, as the same inodes: the Python installation, bound read-only into each.
+# Locks and watches belong to an inode, not to a mount or a namespace.
+_SHARED_FILES = '''
+import json as _json_module, os as _os2, numpy as _numpy
+_LIB = _os2.path.dirname(_numpy.__file__)         # readable by the student uid at every level here
+_FILES = sorted(_os2.path.join(d, n) for d, _, names in _os2.walk(_LIB) for n in names if n.endswith(".py"))[:32]
+_MESSAGE = int.from_bytes(b"rdv7", "big")              # 32 bits, one a file
+'''
+
+# Student A, holding hidden inputs, offers 32 bits: a shared lock (flock, then an fcntl read lock)
+# on file i for a 1 in bit i, held for 3 s; and it opens those files again and again, for anyone
+# watching them (inotify) to count.
+LOCK_OFFER = CAROL + _SHARED_FILES + '''
+import fcntl, time
+_held, _said = [], []
+for _kind in ("flock", "lockf"):
+    try:
+        for _i, _path in enumerate(_FILES):
+            if _MESSAGE >> _i & 1:
+                _fd = _os2.open(_path, _os2.O_RDONLY)
+                fcntl.flock(_fd, fcntl.LOCK_SH) if _kind == "flock" else fcntl.lockf(_fd, fcntl.LOCK_SH)
+                _held.append(_fd)
+        _said.append(_kind)
+    except OSError as exc:
+        _said.append(f"{_kind} refused: {exc}")
+print("offered:", _said)
+_end = time.time() + 3
+while time.time() < _end:
+    for _i, _path in enumerate(_FILES):
+        if _MESSAGE >> _i & 1:
+            _os2.close(_os2.open(_path, _os2.O_RDONLY))
+    time.sleep(0.01)
+'''
+
+# Student B reads them for up to 3 s: which files are locked, which are being opened.
+LOCK_LOOK = CAROL + _SHARED_FILES + '''
+import ctypes, fcntl, struct, time
+def _locked_flock(path):
+    fd = _os2.open(path, _os2.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        _os2.close(fd)
+def _locked_fcntl(path):
+    fd = _os2.open(path, _os2.O_RDONLY)
+    try:
+        probe = struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0)
+        return struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, probe))[0] != fcntl.F_UNLCK
+    finally:
+        _os2.close(fd)
+def _watched():
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(_os2.O_NONBLOCK)
+    if fd < 0:
+        return None
+    watches = {libc.inotify_add_watch(fd, p.encode(), 0x20): i for i, p in enumerate(_FILES)}   # IN_OPEN
+    time.sleep(0.5)
+    seen = set()
+    try:
+        data = _os2.read(fd, 1 << 16)
+    except BlockingIOError:
+        data = b""
+    while data:
+        wd, _, _, size = struct.unpack_from("iIII", data)
+        seen.add(watches.get(wd))
+        data = data[16 + size:]
+    _os2.close(fd)
+    return sum(1 << i for i in seen if i is not None)
+_got = {}
+_end = time.time() + 3
+while time.time() < _end and len(_got) < 3:
+    for _name, _read in (("flock", _locked_flock), ("fcntl", _locked_fcntl)):
+        try:
+            _bits = sum(1 << i for i, p in enumerate(_FILES) if _read(p))
+        except OSError:
+            continue
+        if _bits == _MESSAGE:
+            _got[_name] = _bits.to_bytes(4, "big").decode("latin-1")
+    _bits = _watched()
+    if _bits is not None and _bits & _MESSAGE == _MESSAGE:
+        _got["inotify"] = _bits.to_bytes(4, "big").decode("latin-1")
+print("B got:", _json_module.dumps(sorted(_got.items())))
+'''
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_no_rendezvous_through_locks_or_watches_on_the_shared_installation(sessions, tmp_path, level):
+    """The sandboxes of two students graded at once share the Python installation's files (bound
+    read-only: the same inodes), and a lock or an inotify watch belongs to the inode: student A
+    locks the files whose bit is 1 and opens them over and over; student B, still running its cells,
+    reads the 32 bits back from which files are locked or opened. It must read nothing."""
+    with open_session(level) as second:
+        offer, look = _graded_at_once(sessions(level), second, tmp_path, LOCK_OFFER, LOCK_LOOK)
+    offered = next(l for l in offer.output.splitlines() if l.startswith("offered:"))
+    got = json.loads(next(l for l in look.output.splitlines() if l.startswith("B got:"))[len("B got:"):])
+    assert got == [], (offered, got)
     assert offer.score == FULL and look.score == FULL
