@@ -34,6 +34,16 @@ def no_input(prompt: str = "") -> str:
                    "set the value in the code instead")
 
 
+def _no_stdin(prompt: str = "", default=None, interrupt=None) -> bool:
+    """IPython's own confirmations (`%reset`, `%reset_selective`) as a kernel without stdin answers
+    them: nbclient's and a headless Restart & Run All's kernel raise StdinNotImplementedError, which
+    those magics take as yes. Through `input()` the grader's EOFError picked the default, no, and
+    `%reset` deleted nothing where Jupyter deletes every name."""
+    from IPython.core.error import StdinNotImplementedError
+
+    raise StdinNotImplementedError("raw_input was called, but this frontend does not support input requests.")
+
+
 def missing_module(exc: BaseException) -> str:
     """The top-level name of the module an import could not find ("" for any other error)."""
     if not isinstance(exc, ImportError):
@@ -196,6 +206,7 @@ class Shell:
         except Exception:  # noqa: BLE001 - an IPython without it: %store is simply unknown
             pass
         self.ip.ask_exit = lambda: None
+        self.ip.ask_yes_no = _no_stdin
         self._kernel_exit()
         if not any(isinstance(finder, TextProgressBars) for finder in sys.meta_path):
             sys.meta_path.insert(0, TextProgressBars())

@@ -89,7 +89,8 @@ def test_a_graded_value_deleted_later_names_the_deleting_line(session, public_ca
         assert "`W_30` is defined in cell 5, but cell 9 deletes it (line 2: `del W_30`)" in message, message
 
 
-@pytest.mark.parametrize("line", ["%reset -f", "%reset -s -f", "%reset_selective -f _30$", "%xdel W_30"])
+@pytest.mark.parametrize("line", ["%reset -f", "%reset -s -f", "%reset_selective -f _30$", "%xdel W_30", "%reset",
+                                  "%reset_selective _30$"])
 def test_a_magic_that_deletes_names_is_named(session, tmp_path, line):
     result = session.grade(notebook(tmp_path, CELLS + [line]))
     [message] = messages(result, "2c")
@@ -115,13 +116,18 @@ def test_a_module_that_deletes_a_graded_name_says_where(session, tmp_path):
     assert "`W_30` is defined at line" in message and "the module deletes it at line" in message, message
 
 
-def test_reset_without_f_deletes_nothing_and_is_not_blamed(session, tmp_path):
-    """Without -f, `%reset` asks for a confirmation that nobody gives while grading: nothing is
-    deleted, and no message blames it (nbclient's kernel, which has no stdin, resets anyway)."""
-    result = session.grade(notebook(tmp_path, CELLS + ["%reset", "del gradient_regime"]))
-    assert [q.id for q in result.questions if q.score < q.max_score] == ["2c-regime"]
-    [message] = messages(result, "2c-regime")
-    assert "cell 10 deletes it (line 1: `del gradient_regime`)" in message
+def test_reset_without_f_resets_as_in_a_kernel_without_stdin(session, tmp_path):
+    """Without -f, `%reset` asks "Proceed (y/[n])?" through the kernel's stdin; a kernel that has
+    none (nbclient, nbgrader, Restart & Run All headless) raises StdinNotImplementedError, which
+    IPython takes as yes ("will reset the namespace without confirmation", its docstring): measured
+    with nbclient, every name above it is gone. It was "Nothing done." here (input() raised EOFError
+    and the default answer, no, was taken), so a notebook ending in `%reset` scored in full."""
+    result = session.grade(notebook(tmp_path, CELLS + ["%reset", "print('after')"]))
+    assert result.score == 0
+    [message] = messages(result, "2c")
+    assert "cell 9 deletes it (line 1: `%reset`)" in message, message
+    kept = session.grade(notebook(tmp_path, CELLS + ["%reset in\n%reset -f out"], "kept.ipynb"))
+    assert kept.score == FULL
 
 
 # ------------------------------------------------- characters pasted from a PDF or typed full-width
