@@ -208,6 +208,7 @@ class Shell:
         self.ip.ask_exit = lambda: None
         self.ip.ask_yes_no = _no_stdin
         self._kernel_exit()
+        self._kernel_magics()
         if not any(isinstance(finder, TextProgressBars) for finder in sys.meta_path):
             sys.meta_path.insert(0, TextProgressBars())
         # Removed from IPython.display in IPython 8 and still in many course notebooks' first cell;
@@ -241,6 +242,41 @@ class Shell:
 
         self.ip.exiter = KernelExit(self.ip)
         self.ip.user_ns["exit"] = self.ip.user_ns["quit"] = self.ip.exiter
+
+    def _kernel_magics(self) -> None:
+        """The magics ipykernel adds to the terminal's IPython (`ipykernel.zmqshell.KernelMagics`),
+        as a kernel runs them: a classic Notebook template begins with `%autosave 0`, and without
+        these the cell failed at its first line ("Line magic function `%autosave` not found"), and
+        with it the imports below that line. What acts on the front end (autosave, the screen, an
+        editor, a console) does nothing; `%less`/`%more` show a file, `%man` is a shell command."""
+        from IPython.core import page
+        from IPython.core.error import UsageError
+        from IPython.utils import openpy
+
+        def autosave(line=""):
+            try:
+                interval = int(line)
+            except ValueError as exc:
+                raise UsageError(f"%autosave requires an integer, got {line!r}") from exc
+            print(f"Autosaving every {interval} seconds" if interval else "Autosave disabled")
+
+        def less(line=""):
+            name = line.strip()
+            if not name:
+                raise UsageError("Missing filename.")
+            if name.endswith(".py"):
+                page.page(openpy.read_py_file(name, skip_encoding_cookie=False))
+                return
+            with open(name) as fh:
+                page.page(fh.read())
+
+        def man(line=""):
+            self._escape(f"man {line} | col -b")
+
+        for name, magic in (("autosave", autosave), ("less", less), ("more", less), ("man", man),
+                            *((front, lambda line="": None) for front in ("clear", "edit", "connect_info",
+                                                                           "qtconsole"))):
+            self.ip.register_magic_function(magic, magic_kind="line", magic_name=name)
 
     def _count_cell_magics(self) -> None:
         """Know when a cell magic (`%%time`, a notebook's own) is running the cell's body."""
