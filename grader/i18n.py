@@ -255,6 +255,7 @@ MESSAGES = (
     N_("its keys cannot be listed ({type})"),
     N_("expected a set of strings (names)"),
     # grader.studentshell: what the student's code meets only when graded
+    N_("BdbQuit: pdb.set_trace() waits for debugger commands, which nobody types during grading: remove it"),
     N_("EOFError: input() cannot be answered during grading (nobody is at the keyboard); set the value in the "
        "code instead"),
     N_("ModuleNotFoundError: No module named '{module}' (it is installed here, but not where this is graded)"),

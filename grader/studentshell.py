@@ -44,6 +44,16 @@ def _no_stdin(prompt: str = "", default=None, interrupt=None) -> bool:
     raise StdinNotImplementedError("raw_input was called, but this frontend does not support input requests.")
 
 
+NO_DEBUGGER = "pdb.set_trace() waits for debugger commands, which nobody types during grading: remove it"
+
+
+def no_debugger(*args, **kwargs) -> None:
+    """`breakpoint()` as in a Jupyter kernel: ipykernel imports debugpy, whose breakpoint hook returns
+    at once when no debugger is attached, so a `breakpoint()` left in after debugging does nothing
+    there. With Python's own hook, pdb read the empty stdin as "quit" and the call raised BdbQuit."""
+    return None
+
+
 def missing_module(exc: BaseException) -> str:
     """The top-level name of the module an import could not find ("" for any other error)."""
     if not isinstance(exc, ImportError):
@@ -207,6 +217,8 @@ class Shell:
             pass
         self.ip.ask_exit = lambda: None
         self.ip.ask_yes_no = _no_stdin
+        sys.breakpointhook = no_debugger
+        self._no_debugger_prompt()
         self._kernel_exit()
         self._kernel_magics()
         if not any(isinstance(finder, TextProgressBars) for finder in sys.meta_path):
@@ -277,6 +289,18 @@ class Shell:
                             *((front, lambda line="": None) for front in ("clear", "edit", "connect_info",
                                                                            "qtconsole"))):
             self.ip.register_magic_function(magic, magic_kind="line", magic_name=name)
+
+    @staticmethod
+    def _no_debugger_prompt() -> None:
+        """`pdb.set_trace()` (and IPython's `set_trace`, a subclass's) stops at its own line, saying why:
+        it asks for commands even in Jupyter, where a kernel without stdin fails the call, and here pdb
+        read the empty stdin as "quit" and the call failed one line later with a bare "BdbQuit: "."""
+        import bdb
+        import pdb
+
+        def set_trace(debugger, frame=None, *args, **kwargs):
+            raise bdb.BdbQuit(NO_DEBUGGER)
+        pdb.Pdb.set_trace = set_trace
 
     def _count_cell_magics(self) -> None:
         """Know when a cell magic (`%%time`, a notebook's own) is running the cell's body."""

@@ -130,6 +130,40 @@ def test_reset_without_f_resets_as_in_a_kernel_without_stdin(session, tmp_path):
     assert kept.score == FULL
 
 
+# ------------------------------------------------------------------- a breakpoint left in the code
+# Measured with nbclient: ipykernel imports debugpy, whose `sys.breakpointhook` returns at once when
+# no debugger is attached, so a `breakpoint()` left in a function (or at the top of a cell) does
+# nothing in Jupyter, and the student who used it while debugging never sees it again. Here pdb
+# started, read the empty stdin as "quit", and every call raised BdbQuit ("BdbQuit: ").
+
+def test_a_breakpoint_left_in_does_nothing_as_in_jupyter(session, public_cases, tmp_path):
+    cells = [c.replace("    hs = forward(W, U, xs, h0)\n    T = len(xs)\n",
+                       "    hs = forward(W, U, xs, h0)\n    breakpoint()   # why is dW wrong?\n    T = len(xs)\n")
+             for c in CELLS]
+    assert cells != CELLS
+    path = notebook(tmp_path, cells[:2] + ["breakpoint()\nchecked = True"] + cells[2:] + ["print(checked)"])
+    for result in graded_and_checked(session, public_cases, path):
+        assert failed_cells(result) == []
+        assert result.score == FULL
+
+
+def test_pdb_set_trace_left_in_fails_its_calls_in_words(session, public_cases, tmp_path):
+    """`pdb.set_trace()` asks for commands even in Jupyter (nbclient: StdinNotImplementedError); here
+    each call failed with "BdbQuit: " and nothing more. It still fails, saying why, at its own line."""
+    from grader import i18n
+
+    cells = [c.replace("    hs = forward(W, U, xs, h0)\n    T = len(xs)\n",
+                       "    hs = forward(W, U, xs, h0)\n    import pdb; pdb.set_trace()\n    T = len(xs)\n")
+             for c in CELLS]
+    for result in graded_and_checked(session, public_cases, notebook(tmp_path, cells)):
+        assert [q.id for q in result.questions if q.score < q.max_score] == ["1b"]
+        [message] = messages(result, "1b")
+        assert "BdbQuit: pdb.set_trace() waits for debugger commands, which nobody types during grading: " \
+               "remove it" in message, message
+        assert "line 9 in `bptt_grad` (cell 3)" in message, message        # the set_trace line itself
+        assert "pdb.set_trace() 会等待调试命令" in i18n.translate_message(message, i18n.translations("zh_CN"))
+
+
 # ------------------------------------------------- characters pasted from a PDF or typed full-width
 # Code copied from the homework's PDF or a web page brings typographic quotes, minus signs and
 # non-breaking spaces; a Chinese input method left in full-width mode types （）， and ＝. Python
