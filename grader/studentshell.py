@@ -12,7 +12,9 @@ Stdlib only at import; IPython is imported when a `Shell` is made. Nothing here 
 """
 from __future__ import annotations
 
+import ast
 import os
+import re
 import sys
 from typing import Any, Callable
 
@@ -231,6 +233,7 @@ class Shell:
         # The cell's real index names its code (tracebacks say "cell 4", not "Cell In[1]").
         self.ip.compile.get_code_name = lambda raw, transformed, number: self.cell_name
         self.stopped: BaseException | None = None
+        self.history = False             # cells keep Jupyter's output history (see `keep_history`)
         self._cell_magics = 0
         self._count_cell_magics()
         shown = self.ip.showtraceback
@@ -414,6 +417,21 @@ class Shell:
                 pass
         self.ip.showtraceback = self.ip.showsyntaxerror = self.ip.showindentationerror = show
 
+    def keep_history(self, sources: list[str]) -> None:
+        """Keep Jupyter's output history when a cell reads it (`W_30 = _`, `Out[5]`, `_5`, `In[3]`,
+        `_i`): every cell then runs through IPython with its history stored, so that the n-th cell
+        run is `In[n]`/`Out[n]`, as under Restart & Run All, and `_`, `__`, `___` start as "".
+        Other notebooks keep the faster plain-Python cells (see `run_cell`)."""
+        self.history = any(reads_history(self.ip, source) for source in sources)
+        if self.history:
+            for name in ("_", "__", "___"):
+                self.ip.user_ns.setdefault(name, "")
+
+    def skipped(self) -> None:
+        """A cell the job does not run (the self-check's own cell) still takes its number, as in Jupyter."""
+        if self.history:
+            self.ip.execution_count += 1
+
     def run(self, source: str, name: str = "<cell>"):
         """Run one cell; return the exception it raised, or None.
 
@@ -424,7 +442,7 @@ class Shell:
         by a line magic such as `%run`, or by an event callback, does not stop the cell.)"""
         self.cell_name = name
         self.shown = self.stopped = None
-        result = self.ip.run_cell(source, store_history=False)
+        result = self.ip.run_cell(source, store_history=self.history)
         error = result.error_before_exec or result.error_in_exec
         return error if error is not None else self.stopped
 
@@ -462,6 +480,33 @@ class Shell:
         namespace.update(own)
 
 
+# Names of Jupyter's output history: `_`, `__`, `___`, `_5`, `Out`/`_oh`, `In`/`_ih`, `_i`, `_ii`, `_iii`, `_i5`.
+_HISTORY_NAME = r"_{1,3}|_\d+|Out|_oh|In|_ih|_i{1,3}|_i\d+"
+_HISTORY_TEXT = re.compile(rf"(?<![\w.])(?:{_HISTORY_NAME})(?!\w)")
+_HISTORY = re.compile(rf"(?:{_HISTORY_NAME})\Z")
+
+
+def reads_history(ip: Any, source: str) -> bool:
+    """Whether the cell reads a name of the output history (read, never run; a cell that is not
+    Python is read after IPython's transformations, as its magics run). Only cells whose text holds
+    such a name are parsed, and `for _ in ...` alone (a store) does not count."""
+    if not _HISTORY_TEXT.search(source):
+        return False
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        try:
+            tree = ast.parse(ip.transform_cell(source))
+        except Timeout:
+            raise
+        except Exception:  # noqa: BLE001 - IPython cannot read it either: it reads nothing
+            return False
+    except (MemoryError, RecursionError):
+        return False
+    return any(isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and _HISTORY.match(node.id)
+               for node in ast.walk(tree))
+
+
 def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseException | None:
     """Run one notebook cell: as plain Python when it is plain Python, else through IPython.
 
@@ -479,7 +524,7 @@ def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseE
         raise
     except BaseException as exc:  # noqa: BLE001 - MemoryError, RecursionError: source that exhausts the compiler
         return exc
-    if code is None or shell.has_cell_hooks():
+    if code is None or shell.history or shell.has_cell_hooks():
         # Outside the `except`: IPython's own error must not carry the plain-Python attempt's
         # SyntaxError as its context. A notebook that registered cell hooks (`%autoreload`
         # reloads edited modules before each cell) gets IPython for every cell, as in Jupyter.

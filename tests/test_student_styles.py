@@ -130,6 +130,29 @@ def test_reset_without_f_resets_as_in_a_kernel_without_stdin(session, tmp_path):
     assert kept.score == FULL
 
 
+# ------------------------------------------------------------ the output history: _, Out[n], _n, In
+# Jupyter keeps every cell's last value: `_` (and `__`, `___`), `Out[n]` and `_n` for the cell run
+# n-th, `In[n]`/`_i` for its source. A student who looked at a result and then kept it (`W_30 = _`)
+# has a notebook that works under Restart & Run All (measured with nbclient: 100); here no cell's
+# value was kept (`Out` stayed empty, `_` undefined), and the cell failed with a NameError or
+# KeyError and the question scored 0.
+
+@pytest.mark.parametrize("kept", ["W_30 = _", "W_30 = Out[5]", "W_30 = _5", "assert 'matrix_power_eig' in In[5]\nW_30 = _"])
+def test_a_value_taken_from_the_output_history_is_kept_as_in_jupyter(session, public_cases, tmp_path, kept):
+    shown = [c.replace("W_30 = matrix_power_eig(W, 30)\nprint(W_30)", "matrix_power_eig(W, 30)") for c in CELLS]
+    assert shown != CELLS and shown[4].endswith("matrix_power_eig(W, 30)\n")
+    path = notebook(tmp_path, shown[:5] + [kept] + shown[5:])
+    for result in graded_and_checked(session, public_cases, path):
+        assert failed_cells(result) == []
+        assert result.score == FULL
+
+
+def test_history_names_start_empty_as_in_jupyter(session, tmp_path):
+    """Before any cell shows a value, `_`, `__` and `___` are "" in a kernel, not undefined."""
+    result = session.grade(notebook(tmp_path, ["assert (_, __, ___) == ('', '', '')\nassert _i == ''"] + CELLS))
+    assert failed_cells(result) == []
+
+
 # ------------------------------------------------------------------- a breakpoint left in the code
 # Measured with nbclient: ipykernel imports debugpy, whose `sys.breakpointhook` returns at once when
 # no debugger is attached, so a `breakpoint()` left in a function (or at the top of a cell) does
