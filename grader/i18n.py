@@ -276,6 +276,8 @@ MESSAGES = (
     # a notebook past the loader's limit (grader.load._without_outputs), and files over their size
     N_("{file} is {size} MB with its saved outputs (plots, images), more than the {limit} MB read in full: its "
        "outputs were not read (they are not graded: the code is run again)"),
+    N_("{file}'s saved outputs hold more than {count} JSON values (the data of interactive plots): its outputs "
+       "were not read (they are not graded: the code is run again)"),
     N_("{file} is {size} MB; past {limit} MB a notebook is read without its saved outputs, but this file is not a "
        "notebook: it is a binary file, not text"),
     N_("{file} is {size} MB; past {limit} MB a notebook is read without its saved outputs, but this file is not a "

@@ -161,22 +161,40 @@ def _read(name: str, opener) -> Kept:
         os.close(fd)
     if not data:
         raise LoadError("empty", f"{name} is empty")
-    return Kept(_decode(name, data), hashlib.sha256(data).hexdigest())
+    kept = Kept(_decode(name, data), hashlib.sha256(data).hexdigest())
+    if notebook and not _few_values(kept.text, MAX_JSON_VALUES):
+        return _without_many_values(name, data, kept)
+    return kept
+
+
+def _without_many_values(name: str, data: bytes, kept: Kept) -> Kept:
+    """A notebook whose text may hold more than MAX_JSON_VALUES values, read without its outputs:
+    an interactive figure (plotly, bokeh) saves its data as JSON there, and a few of them pass the
+    bound. What is left is bounded by `notebook_json` as before; a notebook that cannot be read so
+    is kept whole, and its parse says why it is refused (`too-complex`, `not-json`)."""
+    try:
+        slim = _without_outputs(name, data, len(data))
+    except LoadError:
+        return kept
+    note = (f"{name}'s saved outputs hold more than {MAX_JSON_VALUES} JSON values (the data of interactive plots): "
+            "its outputs were not read (they are not graded: the code is run again)")
+    return Kept(slim.text, kept.sha256, [("outputs-not-read", note)])
 
 
 def _megabytes(size: int) -> str:
     return f"{size / 2**20:.1f}"
 
 
-def _without_outputs(name: str, fd: int, size: int) -> Kept:
-    """The notebook open on `fd` (over MAX_BYTES) without its saved outputs, cell attachments and
-    widget state, read by `_DROP_OUTPUTS` in a process of its own; refused as too large when it is
-    not a notebook that can be read so, or when what is left is still over MAX_BYTES."""
+def _without_outputs(name: str, sent: int | bytes, size: int) -> Kept:
+    """The notebook `sent` (a descriptor open on it, or its bytes) without its saved outputs, cell
+    attachments and widget state, read by `_DROP_OUTPUTS` in a process of its own; refused as too
+    large when it is not a notebook that can be read so, or when what is left is over MAX_BYTES."""
     over = f"{name} is {_megabytes(size)} MB"
+    given = {"input": sent} if isinstance(sent, bytes) else {"stdin": sent}
     try:
         done = subprocess.run([sys.executable, "-I", "-S", "-c", _DROP_OUTPUTS, str(MAX_SENT_BYTES),
                                str(MAX_BYTES), str(SLIM_MB)],
-                              stdin=fd, capture_output=True, timeout=SLIM_SECONDS, check=False)
+                              capture_output=True, timeout=SLIM_SECONDS, check=False, **given)
     except subprocess.TimeoutExpired:
         done = None
     except OSError as exc:
@@ -396,7 +414,7 @@ def _json_values_within(text: str, limit: int) -> bool:
     values counted exactly, by parsing it in a process of its own with a capped address space: a
     text that cannot be parsed there is over the limit.
     """
-    if len(text) <= limit or text.count(",") + text.count("[") + text.count("{") < limit:
+    if _few_values(text, limit):
         return True
     try:
         done = subprocess.run([sys.executable, "-I", "-S", "-c", _COUNT_VALUES, str(limit), str(COUNT_MB)],
@@ -405,6 +423,12 @@ def _json_values_within(text: str, limit: int) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
+
+
+def _few_values(text: str, limit: int) -> bool:
+    """Whether the JSON `text` surely holds at most `limit` values: every value but the first of its
+    container follows a comma, so its commas and opening brackets bound them from above."""
+    return len(text) <= limit or text.count(",") + text.count("[") + text.count("{") < limit
 
 
 # Run by `_json_values_within` in a process of its own: exit 0 when stdin's JSON holds at most

@@ -436,3 +436,33 @@ def test_a_notebook_over_what_may_be_sent_is_refused_from_its_size(tmp_path):
     with pytest.raises(LoadError) as caught:
         load(path)
     assert caught.value.code == "too-large" and "clear the notebook's outputs" in caught.value.message
+
+
+def test_a_notebook_whose_saved_plot_data_holds_a_million_values_is_read_without_it(tmp_path):
+    """An interactive figure (plotly, bokeh) saves its data as JSON in the output: a 300x300 heatmap
+    is 90,000 numbers, and a notebook of a few such plots holds over a million JSON values, the
+    bound on what the grader parses. It was refused ("too-complex") and scored 0; its outputs are
+    not graded, so it is read without them. Values in the cells themselves are still bounded."""
+    from grader import load as loader
+
+    heatmap = {"data": [{"type": "heatmap", "z": [[0.5] * 1000] * 1200}], "layout": {"title": {"text": "|dL/dh_k|"}}}
+    nb = json.loads(_notebook(tmp_path / "base.ipynb", ["import numpy as np", "W_30 = np.eye(2)"]).read_text())
+    nb["cells"][1]["outputs"] = [{"output_type": "display_data", "metadata": {},
+                                  "data": {"application/vnd.plotly.v1+json": heatmap, "text/html": "<div></div>"}}]
+    path = tmp_path / "plotly.ipynb"
+    path.write_text(json.dumps(nb))
+    assert os.path.getsize(path) < MAX_BYTES
+    program = load(path)
+    assert [u.source for u in program.units] == ["import numpy as np", "W_30 = np.eye(2)"]
+    [note] = [message for code, message in program.notes if code == "outputs-not-read"]
+    assert f"saved outputs hold more than {loader.MAX_JSON_VALUES} JSON values" in note, note
+    from grader import i18n
+
+    assert "保存的输出中有超过" in i18n.translate_message(note, i18n.translations("zh_CN"))
+
+    nb["cells"][1]["outputs"] = []
+    nb["cells"][1]["metadata"]["junk"] = heatmap
+    path.write_text(json.dumps(nb))
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    assert caught.value.code == "too-complex"
