@@ -256,9 +256,9 @@ def fingerprint(path: str | os.PathLike) -> str:
     by their kind, never followed or opened; a file over the size a submission may have, by its
     size and time, so a 20 GB sparse file costs a stat.
     """
-    from .load import MAX_BYTES
+    from .load import MAX_SENT_BYTES
 
-    return submitted.digest(path, MAX_BYTES)
+    return submitted.digest(path, MAX_SENT_BYTES)
 
 
 def settings_digest(config: Config, case_set: CaseSet | None = None) -> str:

@@ -255,6 +255,7 @@ MESSAGES = (
     N_("its keys cannot be listed ({type})"),
     N_("expected a set of strings (names)"),
     # grader.studentshell: what the student's code meets only when graded
+    N_("BdbQuit: pdb.set_trace() waits for debugger commands, which nobody types during grading: remove it"),
     N_("EOFError: input() cannot be answered during grading (nobody is at the keyboard); set the value in the "
        "code instead"),
     N_("ModuleNotFoundError: No module named '{module}' (it is installed here, but not where this is graded)"),
@@ -272,6 +273,25 @@ MESSAGES = (
     N_("the notebook does not fully follow the nbformat schema: cell(s) {cells} have no known type or no text "
        "source and were skipped; the other cells were read"),
     N_("the notebook has no code cells"),
+    # a notebook past the loader's limit (grader.load._without_outputs), and files over their size
+    N_("{file} is {size} MB with its saved outputs (plots, images), more than the {limit} MB read in full: its "
+       "outputs were not read (they are not graded: the code is run again)"),
+    N_("{file}'s saved outputs hold more than {count} JSON values (the data of interactive plots): its outputs "
+       "were not read (they are not graded: the code is run again)"),
+    N_("{file} is {size} MB; past {limit} MB a notebook is read without its saved outputs, but this file is not a "
+       "notebook: it is a binary file, not text"),
+    N_("{file} is {size} MB; past {limit} MB a notebook is read without its saved outputs, but this file is not a "
+       "notebook: it is not UTF-8 text"),
+    N_("{file} is {size} MB; past {limit} MB a notebook is read without its saved outputs, but this file is not a "
+       "notebook: it is not JSON ({detail})"),
+    N_("{file} is {size} MB; past {limit} MB a notebook is read without its saved outputs, but this file could "
+       "not be read within {count} seconds"),
+    N_("{file} is {size} MB; past {limit} MB a notebook is read without its saved outputs, but this file could "
+       "not be read within {count} MB of memory"),
+    N_("{file} is {size} MB, and {kept} MB without its saved outputs; the limit is {limit} MB (clear the "
+       "notebook's outputs before handing it in)"),
+    N_("{file} is {size} MB; the limit is {limit} MB (clear the notebook's outputs before handing it in)"),
+    N_("{file} is {size} MB; the limit is {limit} MB"),
     N_("{file} is not a notebook (.ipynb), a Python module (.py) or a written answer (.md/.txt)"),
     N_("{file} is empty"),
     N_("{file} holds only white space"),

@@ -66,13 +66,15 @@ from datetime import date, datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
-from .load import MAX_BYTES, SUFFIXES
+from .load import MAX_SENT_BYTES, SUFFIXES
 from .results import Problem, Student
 from .text import clean, cut_utf8
 
 MAX_MEMBERS = 100_000                # entries in one download
 MAX_TOTAL_BYTES = 8 * 2**30          # uncompressed, all entries together
-MAX_FILE_BYTES = MAX_BYTES           # one file (the loader's own limit)
+# One file: the largest the loader reads (a notebook with its saved plots; a module or a write-up
+# over the loader's MAX_BYTES is staged and then refused by the loader, with the same sentence).
+MAX_FILE_BYTES = MAX_SENT_BYTES
 MAX_RATIO = 200                      # uncompressed / compressed, for members above RATIO_FLOOR
 RATIO_FLOOR = 1 << 20
 MAX_METADATA_BYTES = 64 * 2**20      # Gradescope's submission_metadata.yml

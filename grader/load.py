@@ -19,7 +19,16 @@ from pathlib import Path
 from . import submitted
 from .results import MODULE, NOTEBOOK, WRITTEN  # noqa: F401 - the kinds, re-exported
 
+# What is kept of a hand-in: a module, a write-up, a notebook's cells without their saved outputs.
 MAX_BYTES = 20 * 2**20
+# A notebook as handed in, its saved outputs included: every `plt.show()` saves a PNG in base64, and
+# a notebook with its figures is often 20-50 MB. Outputs are not graded (the code runs again), so a
+# notebook over MAX_BYTES is read without them (`_without_outputs`), in a process of its own whose
+# address space is capped (SLIM_MB: the text, then its parse, which drops each cell's outputs as
+# soon as the cell is read), and only what is kept, at most MAX_BYTES, reaches the grader.
+MAX_SENT_BYTES = 100 * 2**20
+SLIM_MB = 512
+SLIM_SECONDS = 120
 MAX_CODE_CELLS = 2000
 # A notebook's JSON becomes Python objects in the grader's own process, where some JSON costs far
 # more than its text: `{}` is three characters and ~70 bytes parsed (a 19 MB notebook of them took
@@ -80,31 +89,49 @@ def load(path: str | os.PathLike) -> Program:
     entry = submitted.probe(path)
     if entry.kind is submitted.Kind.MISSING:
         raise LoadError("not-found", f"{path} does not exist")
+    name, notes, kept = read_kept(path)
+    kind = _kind(name)
+    if kind == NOTEBOOK:
+        program = _notebook(name, kept.text)
+    elif kind == MODULE:
+        program = Program(MODULE, name, [Unit(0, kept.text)])
+    else:
+        program = Program(WRITTEN, name, [], [Unit(0, kept.text)])
+    program.notes = notes + kept.notes + program.notes
+    program.sha256 = kept.sha256
+    return program
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What is read of a hand-in's file: its text (a notebook over MAX_BYTES without its outputs),
+    the sha256 of the file as sent, and the notes on what was left out."""
+
+    text: str
+    sha256: str
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+
+def read_kept(path: str | os.PathLike) -> tuple[str, list[tuple[str, str]], Kept]:
+    """The file at `path`, or the one candidate file in the folder at `path`: its name, the notes on
+    the folder, and what is kept of it. The one way the loader and the work view read a hand-in."""
+    path = Path(path)
+    entry = submitted.probe(path)
+    if entry.kind is submitted.Kind.MISSING:
+        raise LoadError("not-found", f"{path} does not exist")
     notes: list[tuple[str, str]] = []
     try:
         if entry.kind is submitted.Kind.FOLDER:
             with submitted.Folder(path) as folder:
                 name, notes = _pick(folder)
-                data = _read(name, lambda: folder.read(name, MAX_BYTES))
-        else:
-            name = path.name
-            if entry.kind is not submitted.Kind.FILE:
-                raise submitted.refusal(name, entry.kind)
-            _kind(name)
-            data = _read(name, lambda: submitted.read_file(path, MAX_BYTES))
+                return name, notes, _read(name, lambda cap: folder.open(name, cap))
+        name = path.name
+        if entry.kind is not submitted.Kind.FILE:
+            raise submitted.refusal(name, entry.kind)
+        _kind(name)
+        return name, notes, _read(name, lambda cap: submitted.open_file(path, cap))
     except submitted.Refused as exc:
         raise LoadError(exc.code, exc.message) from None
-    kind = _kind(name)
-    text = _decode(name, data)
-    if kind == NOTEBOOK:
-        program = _notebook(name, text)
-    elif kind == MODULE:
-        program = Program(MODULE, name, [Unit(0, text)])
-    else:
-        program = Program(WRITTEN, name, [], [Unit(0, text)])
-    program.notes = notes + program.notes
-    program.sha256 = hashlib.sha256(data).hexdigest()
-    return program
 
 
 def _kind(name: str) -> str:
@@ -115,17 +142,142 @@ def _kind(name: str) -> str:
     return kind
 
 
-def _read(name: str, read) -> bytes:
-    """`read()`'s bytes: not empty, and within `MAX_BYTES` (a hint on how to get there)."""
+def _read(name: str, opener) -> Kept:
+    """What is kept of the file `opener(cap)` opens: all of it up to MAX_BYTES; past that, a
+    notebook (up to MAX_SENT_BYTES) without its outputs. A file over its cap is refused from its size."""
+    notebook = _kind(name) == NOTEBOOK
     try:
-        data = read()
+        fd = opener(MAX_SENT_BYTES if notebook else MAX_BYTES)
     except submitted.Refused as exc:
-        if exc.code == "too-large":
+        if exc.code == "too-large" and notebook:
             raise LoadError(exc.code, exc.message + " (clear the notebook's outputs before handing it in)") from None
         raise
+    try:
+        size = os.fstat(fd).st_size
+        if size > MAX_BYTES and notebook:
+            return _without_outputs(name, fd, size)
+        data = submitted.read_open(fd, name, MAX_BYTES)
+    finally:
+        os.close(fd)
     if not data:
         raise LoadError("empty", f"{name} is empty")
-    return data
+    kept = Kept(_decode(name, data), hashlib.sha256(data).hexdigest())
+    if notebook and not _few_values(kept.text, MAX_JSON_VALUES):
+        return _without_many_values(name, data, kept)
+    return kept
+
+
+def _without_many_values(name: str, data: bytes, kept: Kept) -> Kept:
+    """A notebook whose text may hold more than MAX_JSON_VALUES values, read without its outputs:
+    an interactive figure (plotly, bokeh) saves its data as JSON there, and a few of them pass the
+    bound. What is left is bounded by `notebook_json` as before; a notebook that cannot be read so
+    is kept whole, and its parse says why it is refused (`too-complex`, `not-json`)."""
+    try:
+        slim = _without_outputs(name, data, len(data))
+    except LoadError:
+        return kept
+    note = (f"{name}'s saved outputs hold more than {MAX_JSON_VALUES} JSON values (the data of interactive plots): "
+            "its outputs were not read (they are not graded: the code is run again)")
+    return Kept(slim.text, kept.sha256, [("outputs-not-read", note)])
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f}"
+
+
+def _without_outputs(name: str, sent: int | bytes, size: int) -> Kept:
+    """The notebook `sent` (a descriptor open on it, or its bytes) without its saved outputs, cell
+    attachments and widget state, read by `_DROP_OUTPUTS` in a process of its own; refused as too
+    large when it is not a notebook that can be read so, or when what is left is over MAX_BYTES."""
+    over = f"{name} is {_megabytes(size)} MB"
+    given = {"input": sent} if isinstance(sent, bytes) else {"stdin": sent}
+    try:
+        done = subprocess.run([sys.executable, "-I", "-S", "-c", _DROP_OUTPUTS, str(MAX_SENT_BYTES),
+                               str(MAX_BYTES), str(SLIM_MB)],
+                              capture_output=True, timeout=SLIM_SECONDS, check=False, **given)
+    except subprocess.TimeoutExpired:
+        done = None
+    except OSError as exc:
+        raise LoadError("too-large", f"{over}; the limit is {MAX_BYTES // 2**20} MB ({exc.strerror})") from None
+    why = _why_not_kept(done)
+    if why is not None:
+        raise LoadError("too-large", f"{over}; past {MAX_BYTES // 2**20} MB a notebook is read without its saved "
+                                     f"outputs, but this file {why}") from None
+    if done.returncode == KEPT_TOO_LARGE:
+        kept = int(done.stdout.decode("ascii", "replace").strip() or 0)
+        raise LoadError("too-large", f"{over}, and {_megabytes(kept)} MB without its saved outputs; the limit is "
+                                     f"{MAX_BYTES // 2**20} MB (clear the notebook's outputs before handing it "
+                                     "in)") from None
+    digest, _, text = done.stdout.partition(b"\n")
+    note = (f"{over} with its saved outputs (plots, images), more than the {MAX_BYTES // 2**20} MB read in full: "
+            "its outputs were not read (they are not graded: the code is run again)")
+    return Kept(text.decode("utf-8", "surrogatepass"), digest.decode("ascii"), [("outputs-not-read", note)])
+
+
+KEPT_TOO_LARGE = 6      # `_DROP_OUTPUTS`'s exit status when what is left is over MAX_BYTES (stdout: its size)
+
+
+def _why_not_kept(done: subprocess.CompletedProcess | None) -> str | None:
+    """Why `_DROP_OUTPUTS` could not read the notebook, as the end of a sentence; None when it did."""
+    if done is None:
+        return f"could not be read within {SLIM_SECONDS} seconds"
+    if done.returncode in (0, KEPT_TOO_LARGE):
+        return None
+    detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    reasons = {2: "is not a notebook: it is a binary file, not text",
+               4: "is not a notebook: it is not UTF-8 text",
+               5: f"is not a notebook: it is not JSON ({detail[-1][:200] if detail else 'unreadable'})"}
+    return reasons.get(done.returncode, f"could not be read within {SLIM_MB} MB of memory")
+
+
+# Run by `_without_outputs` with the notebook on stdin: exit 0 with the sha256 of what was sent, a
+# newline and the notebook without outputs (compact JSON) on stdout; else the status `_why_not_kept`
+# reads, or KEPT_TOO_LARGE with the size of what is left. Each cell's outputs are dropped by the
+# parse's object_hook as soon as the cell is read, so only one cell's outputs are ever held.
+_DROP_OUTPUTS = r"""
+import hashlib, json, sys
+sent, kept, megabytes = (int(a) for a in sys.argv[1:4])
+try:
+    import resource        # not on Windows, where the self-check also reads notebooks
+    resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20, megabytes * 2**20))
+except (ImportError, ValueError, OSError):
+    pass
+
+def without_outputs(value):
+    if "cell_type" in value:
+        if isinstance(value.get("outputs"), list):
+            value["outputs"] = []
+        value.pop("attachments", None)
+    return value
+
+try:
+    raw = sys.stdin.buffer.read(sent + 1)
+    if b"\x00" in raw[:8192]:
+        sys.exit(2)
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        sys.exit(4)
+    del raw
+    try:
+        nb = json.loads(text, object_hook=without_outputs)
+    except (ValueError, RecursionError) as exc:
+        msg = getattr(exc, "msg", str(exc)).removesuffix(" at")
+        where = f" at line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
+        print(msg + where, file=sys.stderr)
+        sys.exit(5)
+    del text
+    if isinstance(nb, dict) and isinstance(nb.get("metadata"), dict):
+        nb["metadata"].pop("widgets", None)
+    out = json.dumps(nb, ensure_ascii=False).encode("utf-8", "surrogatepass")
+except MemoryError:
+    sys.exit(3)
+if len(out) > kept:
+    print(len(out))
+    sys.exit(6)
+sys.stdout.buffer.write(digest.encode() + b"\n" + out)
+"""
 
 
 def pick_candidate(folder: str | os.PathLike) -> tuple[Path, list[tuple[str, str]]]:
@@ -262,7 +414,7 @@ def _json_values_within(text: str, limit: int) -> bool:
     values counted exactly, by parsing it in a process of its own with a capped address space: a
     text that cannot be parsed there is over the limit.
     """
-    if len(text) <= limit or text.count(",") + text.count("[") + text.count("{") < limit:
+    if _few_values(text, limit):
         return True
     try:
         done = subprocess.run([sys.executable, "-I", "-S", "-c", _COUNT_VALUES, str(limit), str(COUNT_MB)],
@@ -271,6 +423,12 @@ def _json_values_within(text: str, limit: int) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
+
+
+def _few_values(text: str, limit: int) -> bool:
+    """Whether the JSON `text` surely holds at most `limit` values: every value but the first of its
+    container follows a comma, so its commas and opening brackets bound them from above."""
+    return len(text) <= limit or text.count(",") + text.count("[") + text.count("{") < limit
 
 
 # Run by `_json_values_within` in a process of its own: exit 0 when stdin's JSON holds at most

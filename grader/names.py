@@ -33,7 +33,8 @@ PARSE_LIMIT = 256 * 2**10       # characters of one unit read here (a bigger one
 @dataclass(frozen=True)
 class Deletion:
     """A top-level line that removes names from the namespace as it runs: `del f`, `%xdel f`,
-    `%reset -f` (every name), `%reset_selective -f REGEX` (the names the pattern finds). A name
+    `%reset` (every name), `%reset_selective REGEX` (the names the pattern finds), with or without
+    -f (see `_DELETING_MAGIC`). A name
     defined above it and used below it is then not defined, which the code alone does not show
     the student who reads their definition a few cells up."""
 
@@ -55,7 +56,8 @@ class Deletion:
 
 
 # IPython's line magics that delete names. Without -f, `%reset` and `%reset_selective` ask for a
-# confirmation that a notebook's kernel cannot get (Jupyter fails the cell): they delete nothing.
+# confirmation through stdin, which a kernel run headless (nbclient, and so the grader) does not
+# have: IPython then deletes without asking, as with -f.
 _DELETING_MAGIC = re.compile(r"^\s*%(reset|reset_selective|xdel)\b(.*)$")
 
 
@@ -64,15 +66,13 @@ def _magic_deletion(number: int, line: str) -> Deletion | None:
     if not match:
         return None
     magic, words = match.group(1), match.group(2).split()
-    flags = {w for w in words if w.startswith("-")}
     rest = [w for w in words if not w.startswith("-")]
     text = line.strip()
     if magic == "xdel":
         return Deletion(number, text, names=frozenset(rest[:1])) if rest else None
-    if "-f" not in flags:
-        return None
     if magic == "reset":
-        # `%reset -f in|out|dhist|array` flushes histories, not the namespace
+        # `%reset [-f] in|out|dhist` flushes histories, not the namespace (`array` deletes the
+        # numpy arrays, which only running the code tells)
         return Deletion(number, text, everything=True) if not rest else None
     return Deletion(number, text, pattern=rest[0]) if rest else None
 

@@ -266,6 +266,7 @@ def main() -> int:
     if notebook:
         namespace = shell_for().ip.user_ns
         namespace["__name__"] = "__main__"
+        shell_for().keep_history([u["source"] for u in program["units"]])
     else:
         namespace = {"__name__": "submission", "__file__": program.get("filename", "submission.py"),
                      "__builtins__": builtins}
@@ -290,6 +291,8 @@ def main() -> int:
     for unit in program["units"]:
         index = unit["index"]
         if index in skip:
+            if notebook:
+                shell_for().skipped()
             continue
         channel.emit(Ev.CELL, index=index, phase=jobwire.START)
         filename = f"<cell {index}>" if notebook else filenames[0]

@@ -12,7 +12,9 @@ Stdlib only at import; IPython is imported when a `Shell` is made. Nothing here 
 """
 from __future__ import annotations
 
+import ast
 import os
+import re
 import sys
 from typing import Any, Callable
 
@@ -32,6 +34,26 @@ def no_input(prompt: str = "") -> str:
     """`input()` in student code: nobody is at the keyboard (and stdin is never the protocol's)."""
     raise EOFError("input() cannot be answered during grading (nobody is at the keyboard); "
                    "set the value in the code instead")
+
+
+def _no_stdin(prompt: str = "", default=None, interrupt=None) -> bool:
+    """IPython's own confirmations (`%reset`, `%reset_selective`) as a kernel without stdin answers
+    them: nbclient's and a headless Restart & Run All's kernel raise StdinNotImplementedError, which
+    those magics take as yes. Through `input()` the grader's EOFError picked the default, no, and
+    `%reset` deleted nothing where Jupyter deletes every name."""
+    from IPython.core.error import StdinNotImplementedError
+
+    raise StdinNotImplementedError("raw_input was called, but this frontend does not support input requests.")
+
+
+NO_DEBUGGER = "pdb.set_trace() waits for debugger commands, which nobody types during grading: remove it"
+
+
+def no_debugger(*args, **kwargs) -> None:
+    """`breakpoint()` as in a Jupyter kernel: ipykernel imports debugpy, whose breakpoint hook returns
+    at once when no debugger is attached, so a `breakpoint()` left in after debugging does nothing
+    there. With Python's own hook, pdb read the empty stdin as "quit" and the call raised BdbQuit."""
+    return None
 
 
 def missing_module(exc: BaseException) -> str:
@@ -196,7 +218,11 @@ class Shell:
         except Exception:  # noqa: BLE001 - an IPython without it: %store is simply unknown
             pass
         self.ip.ask_exit = lambda: None
+        self.ip.ask_yes_no = _no_stdin
+        sys.breakpointhook = no_debugger
+        self._no_debugger_prompt()
         self._kernel_exit()
+        self._kernel_magics()
         if not any(isinstance(finder, TextProgressBars) for finder in sys.meta_path):
             sys.meta_path.insert(0, TextProgressBars())
         # Removed from IPython.display in IPython 8 and still in many course notebooks' first cell;
@@ -207,6 +233,7 @@ class Shell:
         # The cell's real index names its code (tracebacks say "cell 4", not "Cell In[1]").
         self.ip.compile.get_code_name = lambda raw, transformed, number: self.cell_name
         self.stopped: BaseException | None = None
+        self.history = False             # cells keep Jupyter's output history (see `keep_history`)
         self._cell_magics = 0
         self._count_cell_magics()
         shown = self.ip.showtraceback
@@ -230,6 +257,53 @@ class Shell:
 
         self.ip.exiter = KernelExit(self.ip)
         self.ip.user_ns["exit"] = self.ip.user_ns["quit"] = self.ip.exiter
+
+    def _kernel_magics(self) -> None:
+        """The magics ipykernel adds to the terminal's IPython (`ipykernel.zmqshell.KernelMagics`),
+        as a kernel runs them: a classic Notebook template begins with `%autosave 0`, and without
+        these the cell failed at its first line ("Line magic function `%autosave` not found"), and
+        with it the imports below that line. What acts on the front end (autosave, the screen, an
+        editor, a console) does nothing; `%less`/`%more` show a file, `%man` is a shell command."""
+        from IPython.core import page
+        from IPython.core.error import UsageError
+        from IPython.utils import openpy
+
+        def autosave(line=""):
+            try:
+                interval = int(line)
+            except ValueError as exc:
+                raise UsageError(f"%autosave requires an integer, got {line!r}") from exc
+            print(f"Autosaving every {interval} seconds" if interval else "Autosave disabled")
+
+        def less(line=""):
+            name = line.strip()
+            if not name:
+                raise UsageError("Missing filename.")
+            if name.endswith(".py"):
+                page.page(openpy.read_py_file(name, skip_encoding_cookie=False))
+                return
+            with open(name) as fh:
+                page.page(fh.read())
+
+        def man(line=""):
+            self._escape(f"man {line} | col -b")
+
+        for name, magic in (("autosave", autosave), ("less", less), ("more", less), ("man", man),
+                            *((front, lambda line="": None) for front in ("clear", "edit", "connect_info",
+                                                                           "qtconsole"))):
+            self.ip.register_magic_function(magic, magic_kind="line", magic_name=name)
+
+    @staticmethod
+    def _no_debugger_prompt() -> None:
+        """`pdb.set_trace()` (and IPython's `set_trace`, a subclass's) stops at its own line, saying why:
+        it asks for commands even in Jupyter, where a kernel without stdin fails the call, and here pdb
+        read the empty stdin as "quit" and the call failed one line later with a bare "BdbQuit: "."""
+        import bdb
+        import pdb
+
+        def set_trace(debugger, frame=None, *args, **kwargs):
+            raise bdb.BdbQuit(NO_DEBUGGER)
+        pdb.Pdb.set_trace = set_trace
 
     def _count_cell_magics(self) -> None:
         """Know when a cell magic (`%%time`, a notebook's own) is running the cell's body."""
@@ -343,6 +417,21 @@ class Shell:
                 pass
         self.ip.showtraceback = self.ip.showsyntaxerror = self.ip.showindentationerror = show
 
+    def keep_history(self, sources: list[str]) -> None:
+        """Keep Jupyter's output history when a cell reads it (`W_30 = _`, `Out[5]`, `_5`, `In[3]`,
+        `_i`): every cell then runs through IPython with its history stored, so that the n-th cell
+        run is `In[n]`/`Out[n]`, as under Restart & Run All, and `_`, `__`, `___` start as "".
+        Other notebooks keep the faster plain-Python cells (see `run_cell`)."""
+        self.history = any(reads_history(self.ip, source) for source in sources)
+        if self.history:
+            for name in ("_", "__", "___"):
+                self.ip.user_ns.setdefault(name, "")
+
+    def skipped(self) -> None:
+        """A cell the job does not run (the self-check's own cell) still takes its number, as in Jupyter."""
+        if self.history:
+            self.ip.execution_count += 1
+
     def run(self, source: str, name: str = "<cell>"):
         """Run one cell; return the exception it raised, or None.
 
@@ -353,7 +442,7 @@ class Shell:
         by a line magic such as `%run`, or by an event callback, does not stop the cell.)"""
         self.cell_name = name
         self.shown = self.stopped = None
-        result = self.ip.run_cell(source, store_history=False)
+        result = self.ip.run_cell(source, store_history=self.history)
         error = result.error_before_exec or result.error_in_exec
         return error if error is not None else self.stopped
 
@@ -391,6 +480,33 @@ class Shell:
         namespace.update(own)
 
 
+# Names of Jupyter's output history: `_`, `__`, `___`, `_5`, `Out`/`_oh`, `In`/`_ih`, `_i`, `_ii`, `_iii`, `_i5`.
+_HISTORY_NAME = r"_{1,3}|_\d+|Out|_oh|In|_ih|_i{1,3}|_i\d+"
+_HISTORY_TEXT = re.compile(rf"(?<![\w.])(?:{_HISTORY_NAME})(?!\w)")
+_HISTORY = re.compile(rf"(?:{_HISTORY_NAME})\Z")
+
+
+def reads_history(ip: Any, source: str) -> bool:
+    """Whether the cell reads a name of the output history (read, never run; a cell that is not
+    Python is read after IPython's transformations, as its magics run). Only cells whose text holds
+    such a name are parsed, and `for _ in ...` alone (a store) does not count."""
+    if not _HISTORY_TEXT.search(source):
+        return False
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        try:
+            tree = ast.parse(ip.transform_cell(source))
+        except Timeout:
+            raise
+        except Exception:  # noqa: BLE001 - IPython cannot read it either: it reads nothing
+            return False
+    except (MemoryError, RecursionError):
+        return False
+    return any(isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and _HISTORY.match(node.id)
+               for node in ast.walk(tree))
+
+
 def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseException | None:
     """Run one notebook cell: as plain Python when it is plain Python, else through IPython.
 
@@ -408,7 +524,7 @@ def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseE
         raise
     except BaseException as exc:  # noqa: BLE001 - MemoryError, RecursionError: source that exhausts the compiler
         return exc
-    if code is None or shell.has_cell_hooks():
+    if code is None or shell.history or shell.has_cell_hooks():
         # Outside the `except`: IPython's own error must not carry the plain-Python attempt's
         # SyntaxError as its context. A notebook that registered cell hooks (`%autoreload`
         # reloads edited modules before each cell) gets IPython for every cell, as in Jupyter.

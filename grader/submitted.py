@@ -168,6 +168,32 @@ def _lstat_or_none(path, dir_fd: int | None) -> os.stat_result | None:
         return None
 
 
+def open_file(path: str | os.PathLike, cap: int) -> int:
+    """A descriptor of the regular file at `path` (not through a link), for a reader that streams
+    it (the caller closes it); refused from its `fstat` alone when it is larger than `cap`."""
+    path = Path(path)
+    return _checked(_open_file(path, path.name), path.name, cap)
+
+
+def _checked(fd: int, name: str, cap: int) -> int:
+    """`fd`, once `fstat` shows a regular file of at most `cap` bytes (else closed, and refused)."""
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise refusal(name, kind_of(info.st_mode))
+        if info.st_size > cap:
+            raise too_large(name, info.st_size, cap)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_open(fd: int, name: str, cap: int) -> bytes:
+    """At most `cap` bytes of the regular file open on `fd` (see `open_file`), from where it stands."""
+    return _read_open(fd, name, cap)
+
+
 def read_file(path: str | os.PathLike, cap: int) -> bytes:
     """The bytes of the regular file at `path` (not through a link), at most `cap` of them."""
     path = Path(path)
@@ -215,6 +241,10 @@ class Folder:
             return _read_open(fd, name, cap)
         finally:
             os.close(fd)
+
+    def open(self, name: str, cap: int) -> int:
+        """A descriptor of the regular file `name` in this folder, as `open_file` gives one."""
+        return _checked(_open_file(name, name, dir_fd=self.fd), name, cap)
 
     def folder(self, name: str) -> "Folder":
         """The real sub-folder `name` (never a link to one)."""

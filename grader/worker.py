@@ -1034,6 +1034,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         namespace = shell.namespace
         namespace["__name__"] = "__main__"
         shell.for_job(code, os.path.join(scratch, ".ipython"))
+        shell.keep_history([u["source"] for u in program["units"]])
         sys.path.insert(0, "")          # as in Jupyter: the current directory, whatever %cd made it
     else:
         code = StudentCode({module_name: u["source"] for u in program["units"]}, module_name, workdir)
@@ -1054,6 +1055,8 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
     for unit in program["units"]:
         index = unit["index"]
         if index in skip:
+            if notebook:
+                shell.skipped()
             continue
         channel.emit(Ev.CELL, job_id, index=index, phase=jobwire.START)
         signal.setitimer(signal.ITIMER_REAL, cell_seconds)

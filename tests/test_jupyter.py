@@ -27,6 +27,13 @@ def notebook(tmp_path, cells: list[str], name="student.ipynb"):
     return path
 
 
+@pytest.fixture(scope="module")
+def public_cases(config):
+    from grader import caseset
+
+    return caseset.build(config.load_assignment(), None).only("public")
+
+
 def failed_cells(result):
     return [(c.index, c.error) for c in result.cells if c.status != "ok"]
 
@@ -356,3 +363,22 @@ def test_autoreload_reloads_a_module_the_notebook_rewrote(session, tmp_path):
     assert failed_cells(result) == []
     assert "value 2" in result.output
     assert result.score == FULL
+
+
+def test_the_kernels_own_magics_run_as_in_jupyter(session, public_cases, tmp_path):
+    """ipykernel defines magics that the terminal's IPython lacks (`ipykernel.zmqshell.KernelMagics`):
+    `%autosave` (classic Notebook templates begin with `%autosave 0`), `%clear`, `%edit`, `%less`,
+    `%more`, `%man`, `%connect_info`, `%qtconsole`. Measured with nbclient, each runs; here each
+    failed its cell with "UsageError: Line magic function `%autosave` not found" (`%edit`:
+    AttributeError), so a first cell `%autosave 0` + `import numpy as np` cost every question."""
+    from grader import selfcheck
+
+    cells = ["%autosave 0\nimport numpy as np", "%%writefile notes.txt\nread me", "%clear\n%connect_info\n%qtconsole",
+             "%less notes.txt\n%more notes.txt", "%man ls\n%edit", CAROL.replace("import numpy as np", "")]
+    path = notebook(tmp_path, cells)
+    for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
+        assert failed_cells(result) == []
+        assert result.score == FULL
+    missing = session.grade(notebook(tmp_path, ["%less", "%more no_such_file.txt", CAROL], "missing.ipynb"))
+    assert [index for index, _ in failed_cells(missing)] == [0, 1]            # as in Jupyter: nothing to page
+    assert "UsageError: Missing filename." in missing.cells[0].error

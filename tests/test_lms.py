@@ -448,3 +448,32 @@ def test_the_download_itself_may_be_reached_through_a_link(tmp_path: Path):
     real = moodle_folder(tmp_path / "moodle")
     os.symlink(real, tmp_path / "latest")
     assert lms.read_intake(tmp_path / "latest").format == lms.MOODLE
+
+
+def _with_plots(notebook: bytes, megabytes: int) -> bytes:
+    """`notebook` as saved with its figures: each code cell's outputs hold a PNG of noise (base64,
+    which the zip cannot compress) until the file is `megabytes` MB, as `plt.show()` saves them."""
+    import base64
+
+    nb = json.loads(notebook)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    png = base64.b64encode(os.urandom((megabytes * 2**20 // len(code)) * 3 // 4)).decode()
+    for cell in code:
+        cell["outputs"] = [{"output_type": "display_data", "metadata": {},
+                            "data": {"image/png": png, "text/plain": ["<Figure size 640x480 with 1 Axes>"]}}]
+    return json.dumps(nb).encode()
+
+
+def test_a_notebook_made_big_by_its_plots_is_graded_from_a_download(tmp_path: Path, session):
+    """A 26 MB notebook (its figures saved) in a Canvas download: staged, graded in full, its work
+    page drawn; it was refused at 20 MB, the size of the file as sent, and scored 0."""
+    big = _with_plots(ALICE, 26)
+    archive = make_zip(tmp_path / "submissions.zip", {"plotterpat_1001_5001_hw3.ipynb": big,
+                                                      "leecarol_1003_5003_hw3.py": CAROL})
+    out = tmp_path / "out"
+    report = batch.run_batch(archive, out, session.config, session=session, progress=False)
+    pat = next(r for r in report.results if r.student.id == "1001")
+    assert pat.score == pytest.approx(100), [p.message for p in pat.problems]
+    assert "outputs-not-read" in {p.code for p in pat.problems}
+    page = (student_folder(out, pat.submission) / "work.html").read_text(encoding="utf-8")
+    assert "sigmoid_jacobian" in page and 'class="notice error"' not in page and "the limit is" not in page

@@ -334,3 +334,135 @@ def test_a_notebook_that_is_not_json_says_where_in_plain_words(tmp_path, text):
     words = str(caught.value).split()
     assert not any(a == b for a, b in zip(words, words[1:])), str(caught.value)
     assert "line 1, column " in str(caught.value)
+
+
+# ------------------------------------------------------------------ notebooks made big by their plots
+# A student's notebook with its figures saved is often 20-50 MB: every `plt.show()` embeds a PNG in
+# base64, and a training loop that plots each epoch embeds dozens. Outputs are not graded (the code
+# is run again), so the limit that keeps the grader safe is on what is kept, the cells without their
+# outputs; the file as sent may be larger, and its outputs are dropped in a process of its own.
+
+def _plotted(path: Path, cells: list[str], figures: int, megabytes_each: float = 1.0) -> Path:
+    """`cells`, each followed by a cell whose saved output is a figure (random base64: a PNG of noise,
+    which does not compress), as Jupyter saves `plt.show()`'s output, and an attachment in markdown."""
+    import base64
+
+    png = base64.b64encode(os.urandom(int(megabytes_each * 2**20 * 3 / 4))).decode()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.update({"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"},
+                        "widgets": {"application/vnd.jupyter.widget-state+json": {"state": {}}}})
+    code = _code_cells(cells)
+    for cell in code:
+        cell["execution_count"] = 1
+    plots = []
+    for i in range(figures):
+        plot = nbformat.v4.new_code_cell(f"plt.plot(losses[{i}])\nplt.show()")
+        plot["outputs"] = [nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})]
+        plots.append(plot)
+    pasted = nbformat.v4.new_markdown_cell("![loss.png](attachment:loss.png)")
+    pasted["attachments"] = {"loss.png": {"image/png": png}}
+    nb.cells = code + [pasted] + plots
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_a_notebook_made_big_by_its_saved_plots_is_read_without_them(tmp_path):
+    import hashlib
+
+    path = _plotted(tmp_path / "plots.ipynb", ["import numpy as np", "W_30 = np.eye(2)"], figures=30)
+    assert os.path.getsize(path) > 30 * 2**20
+    program = load(path)
+    assert [u.source for u in program.units[:2]] == ["import numpy as np", "W_30 = np.eye(2)"]
+    assert len(program.units) == 32 and program.units[2].source == "plt.plot(losses[0])\nplt.show()"
+    assert [m.source for m in program.markdown] == ["![loss.png](attachment:loss.png)"]
+    assert program.execution_counts[:2] == [(0, 1), (1, 1)]
+    assert program.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    [note] = [message for code, message in program.notes if code == "outputs-not-read"]
+    assert f"plots.ipynb is {os.path.getsize(path) / 2**20:.1f} MB with its saved outputs" in note, note
+    assert "its outputs were not read (they are not graded: the code is run again)" in note
+    from grader import i18n
+
+    assert i18n.translate_message(note, i18n.translations("zh_CN")).startswith("plots.ipynb 连同保存的输出")
+
+
+def test_a_big_notebook_is_read_without_its_outputs_inside_a_folder_too(tmp_path):
+    folder = tmp_path / "student"
+    folder.mkdir()
+    _plotted(folder / "hw3.ipynb", ["A = 1"], figures=21)
+    (folder / "notes.pdf").write_bytes(b"%PDF")
+    program = load(folder)
+    assert program.filename == "hw3.ipynb" and program.units[0].source == "A = 1"
+    assert {"outputs-not-read", "ignored-other"} <= {code for code, _ in program.notes}
+
+
+def test_what_is_kept_of_a_big_notebook_is_still_bounded(tmp_path):
+    """Past the limit without its outputs: 25 MB of code is refused, saying how much is code."""
+    from grader import load as loader
+
+    path = _plotted(tmp_path / "code.ipynb", ["x = 1  # " + "#" * (25 * 2**20)], figures=2)
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    assert caught.value.code == "too-large"
+    assert f"{os.path.getsize(path) / 2**20:.1f} MB, and 25.0 MB without its saved outputs" in caught.value.message, \
+        caught.value.message
+    assert f"the limit is {MAX_BYTES // 2**20} MB" in caught.value.message
+    assert os.path.getsize(path) < loader.MAX_SENT_BYTES
+
+
+@pytest.mark.parametrize("data, why", [(b"x = 1\n" * 4_000_000, "not a notebook"),
+                                      (b'{"cells": [' + b"1, " * 8_000_000, "not JSON")])
+def test_a_big_file_that_is_no_notebook_is_too_large(tmp_path, data, why):
+    path = tmp_path / "big.ipynb"
+    path.write_bytes(data)
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    assert caught.value.code == "too-large" and why in caught.value.message, caught.value.message
+
+
+def test_a_module_keeps_the_limit_of_what_is_kept(tmp_path):
+    path = tmp_path / "big.py"
+    path.write_bytes(b"x = 1\n" * 4_000_000)
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    assert caught.value.code == "too-large" and "the limit is 20 MB" in caught.value.message
+
+
+def test_a_notebook_over_what_may_be_sent_is_refused_from_its_size(tmp_path):
+    from grader import load as loader
+
+    path = tmp_path / "huge.ipynb"
+    with open(path, "wb") as fh:
+        fh.truncate(loader.MAX_SENT_BYTES + 1)
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    assert caught.value.code == "too-large" and "clear the notebook's outputs" in caught.value.message
+
+
+def test_a_notebook_whose_saved_plot_data_holds_a_million_values_is_read_without_it(tmp_path):
+    """An interactive figure (plotly, bokeh) saves its data as JSON in the output: a 300x300 heatmap
+    is 90,000 numbers, and a notebook of a few such plots holds over a million JSON values, the
+    bound on what the grader parses. It was refused ("too-complex") and scored 0; its outputs are
+    not graded, so it is read without them. Values in the cells themselves are still bounded."""
+    from grader import load as loader
+
+    heatmap = {"data": [{"type": "heatmap", "z": [[0.5] * 1000] * 1200}], "layout": {"title": {"text": "|dL/dh_k|"}}}
+    nb = json.loads(_notebook(tmp_path / "base.ipynb", ["import numpy as np", "W_30 = np.eye(2)"]).read_text())
+    nb["cells"][1]["outputs"] = [{"output_type": "display_data", "metadata": {},
+                                  "data": {"application/vnd.plotly.v1+json": heatmap, "text/html": "<div></div>"}}]
+    path = tmp_path / "plotly.ipynb"
+    path.write_text(json.dumps(nb))
+    assert os.path.getsize(path) < MAX_BYTES
+    program = load(path)
+    assert [u.source for u in program.units] == ["import numpy as np", "W_30 = np.eye(2)"]
+    [note] = [message for code, message in program.notes if code == "outputs-not-read"]
+    assert f"saved outputs hold more than {loader.MAX_JSON_VALUES} JSON values" in note, note
+    from grader import i18n
+
+    assert "保存的输出中有超过" in i18n.translate_message(note, i18n.translations("zh_CN"))
+
+    nb["cells"][1]["outputs"] = []
+    nb["cells"][1]["metadata"]["junk"] = heatmap
+    path.write_text(json.dumps(nb))
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    assert caught.value.code == "too-complex"

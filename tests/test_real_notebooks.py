@@ -321,3 +321,117 @@ def test_definitions_are_read_from_cells_with_magics_and_within_a_budget():
     assert defs.where("x") == [1] and defs.spelt_like("unrelated_name") == ""   # unreadable: its plain lines
     huge = names.Definitions({0: "x = 1\n" * (names.BUDGET // 6 + 1), 1: "def f(): pass"})
     assert huge.where("f") == []         # past the budget: nothing read, nothing claimed
+
+
+# ------------------------------------------------------------------------------------------------
+# A notebook saved by Google Colab, its LSTM written in a real author's style
+#
+# Adapted from Kunal-artist/lstm-from-scratch-numpy, LSTM_From_Scratch.ipynb (a Colab notebook):
+# `lstm_cell_forward(xt, a_prev, c_prev, parameters)` concatenating a_prev and xt, a cache tuple
+# unpacked by the backward pass, gate derivatives written `ft * (1 - ft)`; here on the contract's
+# names and parameters (W* and U* side by side, no biases). Saved as Colab saves: nbformat 4.0,
+# `source` as lists, no top-level cell ids (Colab keeps them in `metadata.id`), `colab` metadata,
+# a kernelspec without a language, outputs with an error. Measured with nbclient: only the Drive
+# cell fails (ModuleNotFoundError: google), as here.
+
+KUNAL_LSTM = '''def sigmoid(x):
+    """
+    Compute the sigmoid of x.
+    """
+    s = 1 / (1 + np.exp(-x))
+    return s
+
+
+def lstm_cell_forward(xt, a_prev, c_prev, parameters):
+    # Retrieve parameters from "parameters": [W | U], acting on concat(a_prev, xt)
+    Wf = np.concatenate((parameters["Wf"], parameters["Uf"]), axis=1)  # forget gate weight
+    Wi = np.concatenate((parameters["Wi"], parameters["Ui"]), axis=1)  # update gate weight
+    Wc = np.concatenate((parameters["Wc"], parameters["Uc"]), axis=1)  # candidate value weight
+    Wo = np.concatenate((parameters["Wo"], parameters["Uo"]), axis=1)  # output gate weight
+
+    # Concatenate a_prev and xt
+    concat = np.concatenate((a_prev, xt), axis=0)
+
+    # Compute values for ft, it, cct, c_next, ot, a_next using the formulas
+    ft = sigmoid(Wf @ concat)
+    it = sigmoid(Wi @ concat)
+    cct = np.tanh(Wc @ concat)
+    c_next = ft * c_prev + it * cct
+    ot = sigmoid(Wo @ concat)
+    a_next = ot * np.tanh(c_next)
+
+    # store values needed for backward propagation in cache
+    cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)
+    return a_next, c_next, cache
+
+
+def lstm_step(params, x, h_prev, c_prev):
+    a_next, c_next, cache = lstm_cell_forward(x, h_prev, c_prev, params)
+    (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters) = cache
+    return {"f": ft, "i": it, "o": ot, "c_tilde": cct, "c": c_next, "h": a_next}
+
+
+ALWAYS_POSITIVE = ["f", "i", "o"]
+'''
+
+KUNAL_BACKWARD = '''def lstm_gate_jacobians(params, x, h_prev):
+    _, _, cache = lstm_cell_forward(x, h_prev, np.zeros_like(h_prev), params)
+    (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters) = cache
+    # Compute gates derivatives, one row per unit
+    dft = (ft * (1 - ft))[:, None] * parameters["Wf"]
+    dit = (it * (1 - it))[:, None] * parameters["Wi"]
+    dot = (ot * (1 - ot))[:, None] * parameters["Wo"]
+    dcct = (1 - cct ** 2)[:, None] * parameters["Wc"]
+    return {"f": dft, "i": dit, "o": dot, "c_tilde": dcct}
+
+
+def lstm_cell_jacobian(params, x, c_prev, o_prev):
+    tanh_c_prev = np.tanh(c_prev)
+    h_prev = o_prev * tanh_c_prev
+    _, _, cache = lstm_cell_forward(x, h_prev, c_prev, params)
+    (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters) = cache
+    da_prev_dc_prev = o_prev * (1 - tanh_c_prev ** 2)
+    gates = lstm_gate_jacobians(params, x, h_prev)
+    dc_next_da_prev = c_prev[:, None] * gates["f"] + cct[:, None] * gates["i"] + it[:, None] * gates["c_tilde"]
+    return np.diag(ft) + dc_next_da_prev * da_prev_dc_prev[None, :]
+
+
+def cell_state_gradient(fs):
+    fs = np.asarray(fs)
+    dc = np.ones(fs.shape[1])
+    for ft in fs:
+        dc = dc * ft
+    return np.diag(dc)
+'''
+
+
+def colab_notebook(tmp_path: Path, name: str, sources: list[str]) -> Path:
+    """`sources` as Google Colab saves a notebook (see above), the first cell mounting Drive."""
+    cells = [{"cell_type": "markdown", "metadata": {"id": "view-in-github", "colab_type": "text"},
+              "source": ["<a href=\"https://colab.research.google.com/\" target=\"_parent\">Open In Colab</a>"]}]
+    for number, source in enumerate(sources, 1):
+        cells.append({"cell_type": "code", "execution_count": number,
+                      "metadata": {"id": f"c{number:03d}XmJOUhG", "colab": {"base_uri": "https://localhost:8080/"},
+                                   "outputId": f"{number:04x}-77e1"},
+                      "outputs": [], "source": source.splitlines(True)})
+    cells[1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["Mounted at /content/drive\n"]}]
+    cells[-1]["outputs"] = [{"output_type": "error", "ename": "NameError", "evalue": "name 'np' is not defined",
+                             "traceback": ["\u001b[0;31mNameError\u001b[0m: name 'np' is not defined"]}]
+    nb = {"nbformat": 4, "nbformat_minor": 0,
+          "metadata": {"colab": {"provenance": [], "collapsed_sections": [], "gpuType": "T4"},
+                       "kernelspec": {"name": "python3", "display_name": "Python 3"},
+                       "language_info": {"name": "python"}, "accelerator": "GPU"},
+          "cells": cells}
+    path = tmp_path / name
+    path.write_text(json.dumps(nb, indent=2), encoding="utf-8")
+    return path
+
+
+def test_a_colab_notebook_in_a_real_authors_lstm_style_is_graded_in_full(session, public_cases, tmp_path):
+    drive = "from google.colab import drive\ndrive.mount('/content/drive')\n%cd /content/drive/MyDrive/hw3"
+    path = colab_notebook(tmp_path, "HW3_LSTM.ipynb", [drive, "!pip install -q numpy\nimport numpy as np", CAROL,
+                                                       KUNAL_LSTM, KUNAL_BACKWARD])
+    for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
+        assert [c.index for c in result.cells if c.status != CellStatus.OK] == [1]
+        assert result.score == 100.0, [(q.id, q.score) for q in result.questions]
+        assert any("google" in p.message for p in result.problems), [p.message for p in result.problems]

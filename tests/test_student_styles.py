@@ -89,7 +89,8 @@ def test_a_graded_value_deleted_later_names_the_deleting_line(session, public_ca
         assert "`W_30` is defined in cell 5, but cell 9 deletes it (line 2: `del W_30`)" in message, message
 
 
-@pytest.mark.parametrize("line", ["%reset -f", "%reset -s -f", "%reset_selective -f _30$", "%xdel W_30"])
+@pytest.mark.parametrize("line", ["%reset -f", "%reset -s -f", "%reset_selective -f _30$", "%xdel W_30", "%reset",
+                                  "%reset_selective _30$"])
 def test_a_magic_that_deletes_names_is_named(session, tmp_path, line):
     result = session.grade(notebook(tmp_path, CELLS + [line]))
     [message] = messages(result, "2c")
@@ -115,13 +116,75 @@ def test_a_module_that_deletes_a_graded_name_says_where(session, tmp_path):
     assert "`W_30` is defined at line" in message and "the module deletes it at line" in message, message
 
 
-def test_reset_without_f_deletes_nothing_and_is_not_blamed(session, tmp_path):
-    """Without -f, `%reset` asks for a confirmation that nobody gives while grading: nothing is
-    deleted, and no message blames it (nbclient's kernel, which has no stdin, resets anyway)."""
-    result = session.grade(notebook(tmp_path, CELLS + ["%reset", "del gradient_regime"]))
-    assert [q.id for q in result.questions if q.score < q.max_score] == ["2c-regime"]
-    [message] = messages(result, "2c-regime")
-    assert "cell 10 deletes it (line 1: `del gradient_regime`)" in message
+def test_reset_without_f_resets_as_in_a_kernel_without_stdin(session, tmp_path):
+    """Without -f, `%reset` asks "Proceed (y/[n])?" through the kernel's stdin; a kernel that has
+    none (nbclient, nbgrader, Restart & Run All headless) raises StdinNotImplementedError, which
+    IPython takes as yes ("will reset the namespace without confirmation", its docstring): measured
+    with nbclient, every name above it is gone. It was "Nothing done." here (input() raised EOFError
+    and the default answer, no, was taken), so a notebook ending in `%reset` scored in full."""
+    result = session.grade(notebook(tmp_path, CELLS + ["%reset", "print('after')"]))
+    assert result.score == 0
+    [message] = messages(result, "2c")
+    assert "cell 9 deletes it (line 1: `%reset`)" in message, message
+    kept = session.grade(notebook(tmp_path, CELLS + ["%reset in\n%reset -f out"], "kept.ipynb"))
+    assert kept.score == FULL
+
+
+# ------------------------------------------------------------ the output history: _, Out[n], _n, In
+# Jupyter keeps every cell's last value: `_` (and `__`, `___`), `Out[n]` and `_n` for the cell run
+# n-th, `In[n]`/`_i` for its source. A student who looked at a result and then kept it (`W_30 = _`)
+# has a notebook that works under Restart & Run All (measured with nbclient: 100); here no cell's
+# value was kept (`Out` stayed empty, `_` undefined), and the cell failed with a NameError or
+# KeyError and the question scored 0.
+
+@pytest.mark.parametrize("kept", ["W_30 = _", "W_30 = Out[5]", "W_30 = _5", "assert 'matrix_power_eig' in In[5]\nW_30 = _"])
+def test_a_value_taken_from_the_output_history_is_kept_as_in_jupyter(session, public_cases, tmp_path, kept):
+    shown = [c.replace("W_30 = matrix_power_eig(W, 30)\nprint(W_30)", "matrix_power_eig(W, 30)") for c in CELLS]
+    assert shown != CELLS and shown[4].endswith("matrix_power_eig(W, 30)\n")
+    path = notebook(tmp_path, shown[:5] + [kept] + shown[5:])
+    for result in graded_and_checked(session, public_cases, path):
+        assert failed_cells(result) == []
+        assert result.score == FULL
+
+
+def test_history_names_start_empty_as_in_jupyter(session, tmp_path):
+    """Before any cell shows a value, `_`, `__` and `___` are "" in a kernel, not undefined."""
+    result = session.grade(notebook(tmp_path, ["assert (_, __, ___) == ('', '', '')\nassert _i == ''"] + CELLS))
+    assert failed_cells(result) == []
+
+
+# ------------------------------------------------------------------- a breakpoint left in the code
+# Measured with nbclient: ipykernel imports debugpy, whose `sys.breakpointhook` returns at once when
+# no debugger is attached, so a `breakpoint()` left in a function (or at the top of a cell) does
+# nothing in Jupyter, and the student who used it while debugging never sees it again. Here pdb
+# started, read the empty stdin as "quit", and every call raised BdbQuit ("BdbQuit: ").
+
+def test_a_breakpoint_left_in_does_nothing_as_in_jupyter(session, public_cases, tmp_path):
+    cells = [c.replace("    hs = forward(W, U, xs, h0)\n    T = len(xs)\n",
+                       "    hs = forward(W, U, xs, h0)\n    breakpoint()   # why is dW wrong?\n    T = len(xs)\n")
+             for c in CELLS]
+    assert cells != CELLS
+    path = notebook(tmp_path, cells[:2] + ["breakpoint()\nchecked = True"] + cells[2:] + ["print(checked)"])
+    for result in graded_and_checked(session, public_cases, path):
+        assert failed_cells(result) == []
+        assert result.score == FULL
+
+
+def test_pdb_set_trace_left_in_fails_its_calls_in_words(session, public_cases, tmp_path):
+    """`pdb.set_trace()` asks for commands even in Jupyter (nbclient: StdinNotImplementedError); here
+    each call failed with "BdbQuit: " and nothing more. It still fails, saying why, at its own line."""
+    from grader import i18n
+
+    cells = [c.replace("    hs = forward(W, U, xs, h0)\n    T = len(xs)\n",
+                       "    hs = forward(W, U, xs, h0)\n    import pdb; pdb.set_trace()\n    T = len(xs)\n")
+             for c in CELLS]
+    for result in graded_and_checked(session, public_cases, notebook(tmp_path, cells)):
+        assert [q.id for q in result.questions if q.score < q.max_score] == ["1b"]
+        [message] = messages(result, "1b")
+        assert "BdbQuit: pdb.set_trace() waits for debugger commands, which nobody types during grading: " \
+               "remove it" in message, message
+        assert "line 9 in `bptt_grad` (cell 3)" in message, message        # the set_trace line itself
+        assert "pdb.set_trace() 会等待调试命令" in i18n.translate_message(message, i18n.translations("zh_CN"))
 
 
 # ------------------------------------------------- characters pasted from a PDF or typed full-width

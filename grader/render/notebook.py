@@ -30,14 +30,14 @@ from markupsafe import Markup, escape
 from nbformat import NotebookNode
 
 from .. import submitted
-from ..load import LoadError, notebook_json, pick_candidate
+from ..load import LoadError, notebook_json, pick_candidate, read_kept
 from ..results import CellStatus, Result
 from ..text import bounded_cache, clean
 from . import richtext
 from .html import environment
 
 WORK_HTML = "work.html"
-SHOWN_BYTES = 20 * 2**20        # the largest hand-in shown (grader.load.MAX_BYTES: none is larger)
+SHOWN_BYTES = 20 * 2**20        # the largest module or write-up shown (grader.load.MAX_BYTES: none is larger)
 SOURCE_LIMIT = 200_000          # characters of one cell or module shown
 OUTPUT_LIMIT = 20_000           # characters of one output shown
 IMAGE_LIMIT = 4 * 2**20         # bytes of one embedded figure (base64)
@@ -78,14 +78,14 @@ def work_page(path: str | Path, result: Result, run_outputs: dict[int, list] | N
         if submitted.probe(path).kind is submitted.Kind.FOLDER:
             path, _ = pick_candidate(path)
         suffix = path.suffix.lower()
-        # through grader.submitted: a FIFO handed in is refused, never opened (a read blocked the batch)
-        text = submitted.read_file(path, SHOWN_BYTES).decode("utf-8", errors="replace")
         if suffix == ".ipynb":
-            kind, body = "notebook", notebook_html(text, verdicts, run_outputs, path.name)
-        elif suffix == ".py":
-            kind, body = "module", module_html(text)
-        elif suffix in (".md", ".txt"):
-            kind, body = "written", richtext.render(clean(text, SOURCE_LIMIT))
+            # read as the grading read it: a notebook past the loader's limit, without its outputs
+            kind, body = "notebook", notebook_html(read_kept(path)[2].text, verdicts, run_outputs, path.name)
+        elif suffix in (".py", ".md", ".txt"):
+            # through grader.submitted: a FIFO handed in is refused, never opened (a read blocked the batch)
+            text = submitted.read_file(path, SHOWN_BYTES).decode("utf-8", errors="replace")
+            kind, body = (("module", module_html(text)) if suffix == ".py" else
+                          ("written", richtext.render(clean(text, SOURCE_LIMIT))))
         else:
             problem = f"{path.name} is not a notebook, a module or a written answer"
     except (LoadError, submitted.Refused) as exc:
