@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .render.classview import status_word
 from .render.gradebook import cell_text, full_marks
 from .results import NO_SUBMISSION, Result, SubmissionStatus, json_text
 from .resultsfile import ResultsFileError, iter_results, read_head
@@ -204,7 +205,7 @@ def rows(loaded: Loaded, decimals: int = 2) -> Iterator[list]:
         by_q = {q.id: q.score for q in r.questions}
         by_w = {w.id: w.score for w in r.written}
         yield [s.id if s else r.submission, s.name if s else "", s.sis_id if s else "",
-               s.section if s else "", r.submission, r.status,
+               s.section if s else "", r.submission, status_word(r),
                *(rounded(by_q.get(q), decimals) for q in questions),
                *(rounded(by_w.get(w), decimals) for w in parts),
                rounded(r.late.points if r.late else None, decimals),

@@ -139,12 +139,24 @@ def _coerce(obj: Any, name: str, kind: type) -> None:
         object.__setattr__(obj, name, kind(value))
 
 
+# Problems about the grader's own set-up, not about the submission: the repository's DEMO secret,
+# a weaker sandbox than asked for, an [environment] list this Python lacks. The student can do
+# nothing about them (and reads them as a fault of their own), so their pages leave them out;
+# staff read them once, on the class view and on each instructor page.
+SETUP_PROBLEMS = frozenset({"demo-secret", "isolation", "environment-incomplete"})
+
+
 @dataclass
 class Problem:
     """Something wrong with the submission as a whole, with a stable code for machines."""
 
     code: str
     message: str
+
+    @property
+    def for_staff(self) -> bool:
+        """About the grader's set-up (SETUP_PROBLEMS): shown to staff, never on a student's page."""
+        return self.code in SETUP_PROBLEMS
 
 
 @dataclass

@@ -40,6 +40,12 @@ def standing(result: Result) -> Standing:
     return COUNTED
 
 
+def status_word(result: Result) -> str:
+    """The status a gradebook row shows: the submission's, except that a blank one (the template
+    handed in untouched) says "blank", as the class view does, not "graded" beside its 0."""
+    return BLANK.value if result.status == GRADED and standing(result) == BLANK else result.status.value
+
+
 @dataclass(frozen=True)
 class Bar:
     """One rectangle of a chart, in SVG user units, with the text that labels it."""

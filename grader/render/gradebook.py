@@ -2,7 +2,8 @@
 
 Columns: student, one per question id, `written` (only when some result has written parts),
 `late_penalty` (points taken by the late policy; only when some result was late), `total`, `max`
-(one number for the whole class), `status`. `total` and `max` include the written parts: `written` is the sum of the
+(one number for the whole class), `status` (as the class view says it: "blank" for the template
+handed in untouched). `total` and `max` include the written parts: `written` is the sum of the
 points a person has given so far (empty until one is given), and `max` counts every written part's
 maximum, scored or not, so that a column of totals is always out of the same number.
 
@@ -19,6 +20,7 @@ from typing import Iterable
 from ..results import Result
 from ..text import clean
 from ..totals import totals
+from .classview import status_word
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,7 +58,7 @@ def row(result: Result, question_ids: list[str], with_written: bool, class_max: 
         cells.append(number(sums.written))
     if with_late:
         cells.append(number(sums.penalty if result.late is not None else None))
-    cells += [number(sums.total), number(class_max if class_max is not None else sums.max), cell_text(result.status)]
+    cells += [number(sums.total), number(class_max if class_max is not None else sums.max), cell_text(status_word(result))]
     return cells
 
 
