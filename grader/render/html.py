@@ -287,6 +287,26 @@ class QuestionView:
         return self.q.score / self.q.max_score if self.q.max_score else 0.0
 
 
+@dataclass(frozen=True)
+class ToFix:
+    """A question that lost points, as the report's "What to fix first" list names it."""
+
+    view: QuestionView
+    lost: float
+
+    @property
+    def q(self) -> QuestionResult:
+        return self.view.q
+
+
+def to_fix(questions: list[QuestionView]) -> list[ToFix]:
+    """The questions that lost points, the most points first (then in the assignment's order): on a
+    phone the report's table hides its status and diagnosis columns to the right, and the failing
+    questions lie among the passing ones, screens down."""
+    lost = [ToFix(v, v.q.max_score - v.q.score) for v in questions if v.q.max_score and v.q.score < v.q.max_score - 1e-9]
+    return sorted(lost, key=lambda item: -item.lost)
+
+
 def _question_view(q: QuestionResult) -> QuestionView:
     public, hidden = q.public, q.hidden
     return QuestionView(q, public, hidden, sum(c.status == PASSED for c in public),
@@ -322,6 +342,7 @@ def report(result: Result, env: jinja2.Environment | None = None, work_href: str
         problems=[p for p in result.problems if not p.for_staff],    # the set-up's are staff's (summary)
         questions=questions,
         failed_cells=failed_cells,
+        to_fix=[] if result.status == UNREADABLE or is_written_only(result) else to_fix(questions),
         module=result.kind == MODULE,
         unreadable=result.status == UNREADABLE,
         self_check=result.visibility == "public",
