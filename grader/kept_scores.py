@@ -6,7 +6,12 @@
 Why: before this, a plain re-run after a late hand-in (no `--manual-scores`) wrote grades.csv
 without the TA scores, silently. Now:
 
-* `--manual-scores FILE` merges FILE and, once it is valid, keeps a copy (replacing the old one);
+* `--manual-scores FILE` merges FILE and, once it is valid, adds its scores to those kept: two TAs
+  who split the parts and each download scores.csv from the review page (the other's answers left
+  blank) both count, whichever is merged last. A blank line erases nothing; a score given again
+  replaces the kept one, and the run lists those it replaced. (Before, each file replaced the kept
+  copy, and the first TA's scores vanished without a word.) To remove a score, edit
+  OUT/manual-scores.csv and merge it;
 * a run without it re-applies the kept copy, and says so; if FILE has changed since, or is gone,
   it says that too (the kept copy is still what counts, until a new file is given);
 * a kept row naming a student who is not in this run (an unfinished batch, a removed hand-in) is
@@ -14,7 +19,9 @@ without the TA scores, silently. Now:
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import time
@@ -22,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .files import read_text_or_none, write_atomic
-from .manual import ManualScoresError, apply_manual_scores
+from .manual import HEADER, ManualScoresError, apply_manual_scores, scored_rows, student_names
 from .results import Result
 
 KEPT_CSV = "manual-scores.csv"
@@ -42,10 +49,11 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def keep(out: Path, scores_file: str | os.PathLike) -> None:
-    """Keep a copy of a scores file that has just been merged, with where it came from."""
+def keep(out: Path, scores_file: str | os.PathLike, combined: str | None = None) -> None:
+    """Keep a copy of a scores file that has just been merged (or `combined`: the kept scores with
+    its own added), with where it came from."""
     data = Path(scores_file).read_bytes()
-    write_atomic(out / KEPT_CSV, data.decode("utf-8-sig"))
+    write_atomic(out / KEPT_CSV, data.decode("utf-8-sig") if combined is None else combined)
     meta = {"source": str(Path(scores_file).resolve()), "sha256": _sha256(data),
             "merged_at": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     write_atomic(out / KEPT_META, json.dumps(meta, ensure_ascii=False, indent=1))
@@ -70,11 +78,16 @@ def apply(out: Path, results: list[Result], given: str | os.PathLike | None, com
     """
     if given is not None:
         absent: list[str] | None = None if complete else []
-        merged = apply_manual_scores(results, given, absent)
+        merged = apply_manual_scores(results, given, absent)        # the new file alone must be valid
         notes = [f"TA scores merged from {given}"]
+        combined, added, replaced = _combined(out, given, results)
+        if combined is not None:
+            merged = apply_manual_scores(results, out / KEPT_CSV, [] if absent is not None else None, text=combined)
+            notes[0] += f", added to the {added} kept from earlier files"
         if complete:
-            keep(out, given)
+            keep(out, given, combined)
             notes[0] += f" (kept in {out / KEPT_CSV}: later runs re-apply them)"
+        notes += _replaced_note(given, replaced)
         notes += _absent_note(absent)
         return Applied(merged, notes, str(given))
     meta = kept_meta(out)
@@ -91,6 +104,36 @@ def apply(out: Path, results: list[Result], given: str | os.PathLike | None, com
         raise ManualScoresError(exc.path, [f"(the kept copy of {source}) " + p for p in exc.problems]) from None
     notes += _absent_note(absent)
     return Applied(merged, notes, str(out / KEPT_CSV))
+
+
+def _combined(out: Path, given: str | os.PathLike, results: list[Result]) -> tuple[str | None, int, list[str]]:
+    """The kept scores with `given`'s added, as a scores file; how many kept scores there were;
+    and the kept scores `given` replaces ("alice / 1a-derivation: 3 → 2"). (None, 0, []) when
+    nothing is kept yet. A (student, part) is the same however the file spells the student."""
+    if kept_meta(out) is None:
+        return None, 0, []
+    kept = scored_rows(read_text_or_none(out / KEPT_CSV) or "")
+    if not kept:
+        return None, 0, []
+    names = student_names(results)
+    new = scored_rows(Path(given).read_text(encoding="utf-8-sig"))
+    key = lambda cells: (names.get(cells[0], cells[0]), cells[1])      # noqa: E731
+    fresh = {key(cells): cells for cells in new}
+    replaced = [f"{cells[0]} / {cells[1]}: {cells[2]} → {fresh[key(cells)][2]}" for cells in kept
+                if key(cells) in fresh and fresh[key(cells)][2] != cells[2]]
+    rows = [cells for cells in kept if key(cells) not in fresh] + new
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(HEADER)
+    writer.writerows(rows)
+    return text.getvalue(), len(kept), replaced
+
+
+def _replaced_note(given: str | os.PathLike, replaced: list[str]) -> list[str]:
+    if not replaced:
+        return []
+    shown = "; ".join(replaced[:5]) + (f"; and {len(replaced) - 5} more" if len(replaced) > 5 else "")
+    return [f"! {len(replaced)} score(s) in {given} replace kept ones: {shown}"]
 
 
 def _source_changed(meta: dict, source: str) -> list[str]:
