@@ -842,6 +842,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
     settings = settings_digest(session.config, session.case_set)
     shared: dict = {}       # the reduced cases the class's slim results share (grader.slim.stand_in)
     todo: list[tuple[Submission, Stamp]] = []
+    before: dict[int, object] = {}   # what a student graded again had before (grader.diff.Entry), by id(submission)
     for submission in submissions:
         stamp = Stamp(fingerprint(submission.path), __version__, session.case_set.digest, settings)
         previous = None if force else load_record(student_dir(out, submission))
@@ -853,6 +854,10 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
             report.reused += 1
         else:
             todo.append((submission, stamp))
+            if previous is not None:
+                from .diff import entry
+
+                before[id(submission)] = entry(previous.result)
     if todo:
         _mark_pending(out, submissions, report, len(todo), session.case_set, env)
     enabled = sys.stderr.isatty() if progress is None else progress
@@ -906,6 +911,7 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
                 submission, stamp = running.pop(future)
                 result = future.result()    # grade_one never raises
                 result = identify(result, submission)     # the LMS identity, in the files and the record
+                result.regrade = _regrade(before.pop(id(submission), None), result)
                 writes.add(submission, result, None if result.status == SubmissionStatus.ERROR else stamp)
             feed()                          # the threads still hold a student each meanwhile
         writes.finish()
@@ -917,6 +923,16 @@ def _grade_all(session: Session, submissions: list[Submission], out: Path, force
         writes.close()
         if todo:
             flush_to_disk(out)
+
+
+def _regrade(old, result: Result):
+    """What the student is told changed since their last grading (grader.diff.regrade), or None.
+    Nothing is told against a previous grading the grader failed on, nor for a result it fails on."""
+    if old is None or result.status == SubmissionStatus.ERROR or old.result.status == SubmissionStatus.ERROR:
+        return None
+    from .diff import regrade
+
+    return regrade(old, result)
 
 
 class _Writes:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .results import CaseStatus, Result
+from .results import CaseStatus, Regrade, RegradeItem, Result
 from .resultsfile import ResultsFileError, iter_results
 from .slim import slim
 
@@ -35,6 +35,7 @@ CLASS_FILES = ("results.json", "grades.csv", "summary.html", "review.html")
 RUNS = "_runs"                       # a student folder can never start with "_" (batch.safe_name)
 EPS = 1e-9
 UNSTABLE = (CaseStatus.TIMEOUT, CaseStatus.CRASHED)
+NO_REASON = "no recorded input differs (see both reports)"
 
 
 @dataclass
@@ -189,8 +190,26 @@ def _student(key: str, ea: Entry, eb: Entry) -> list[Change]:
     for change in changes:
         change.old_name = a.submission
         if not change.reasons:
-            change.reasons.append("no recorded input differs (see both reports)")
+            change.reasons.append(NO_REASON)
     return changes
+
+
+def regrade(old: Entry, new: Result, when: datetime | None = None) -> Regrade | None:
+    """What a student is told when graded again: the scores that moved since `old` (a question's,
+    then the total) and the recorded reasons, or None when no score moved."""
+    changes = [c for c in _student(key_of(new), old, entry(new)) if c.item == "total" or c.item in
+               {q.id for q in new.questions}]
+    if not changes:
+        return None
+    reasons = sorted({r for c in changes for r in c.reasons if r != NO_REASON})
+    moment = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    named = {"total": "auto-graded total"}         # the TA's scores are merged after: not in it
+    return Regrade(moment, [RegradeItem(named.get(c.item, c.item), _float(c.old), _float(c.new)) for c in changes],
+                   reasons)
+
+
+def _float(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _unstable(old, new) -> str:
