@@ -37,12 +37,34 @@ def build(assignment: Assignment, secret: str | None) -> CaseSet:
         if secret is not None and question.call:
             batches.append((HIDDEN, question.hidden_cases(_rng(assignment.name, question.id, HIDDEN, secret))))
         for visibility, inputs in batches:
-            for number, case_input in enumerate(inputs):
+            inputs = list(inputs)
+            for number, (case_input, label) in enumerate(zip(inputs, distinct_labels([i.label for i in inputs]))):
                 args = tuple(case_input.args)
                 expected = _expected(question.reference, args, question.id)
                 cases.append(Case(f"{question.id}/{visibility}/{number}", question.id, visibility,
-                                  case_input.label, args, expected))
+                                  label, args, expected))
     return CaseSet(assignment, tuple(cases + _probes(assignment, cases)), digest(cases))
+
+
+def distinct_labels(labels: list[str]) -> list[str]:
+    """`labels` with each one that occurs more than once numbered in order ("n=4, d=2 #1", "… #2").
+
+    Hidden inputs are drawn at random, so two can be drawn alike: the report's chips, the class
+    view's most failed cases and the instructor page name a case by its label, and a student or a
+    TA must be able to tell which of two it is. A label that occurs once is left as it is.
+    """
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    seen: dict[str, int] = {}
+    shown = []
+    for label in labels:
+        if counts[label] == 1:
+            shown.append(label)
+            continue
+        seen[label] = seen.get(label, 0) + 1
+        shown.append(f"{label} #{seen[label]}")
+    return shown
 
 
 def _probes(assignment: Assignment, cases: list[Case]) -> list[Case]:

@@ -30,7 +30,7 @@ bounds; `ConfigError` reaches the command line as exit 2, never as a traceback.
     [environment]                      # what student code may import besides the standard library
     packages = ["numpy", "scipy", "matplotlib"]
 
-Without any secret the repository's DEMO secret is used, and every report says so: its hidden
+Without any secret the repository's DEMO secret is used, and every staff page says so: its hidden
 cases are reproducible by anyone with this repository, so it must never be used for real grades.
 A secret of one's own must resist guessing (`MIN_SECRET_CHARS`): the case-set digest printed on
 every report would let a student test guesses offline.

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .results import CaseStatus, Result
+from .results import CaseStatus, Regrade, RegradeItem, Result
 from .resultsfile import ResultsFileError, iter_results
 from .slim import slim
 
@@ -35,6 +35,7 @@ CLASS_FILES = ("results.json", "grades.csv", "summary.html", "review.html")
 RUNS = "_runs"                       # a student folder can never start with "_" (batch.safe_name)
 EPS = 1e-9
 UNSTABLE = (CaseStatus.TIMEOUT, CaseStatus.CRASHED)
+NO_REASON = "no recorded input differs (see both reports)"
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Change:
     old: float | str | None
     new: float | str | None
     reasons: list[str] = field(default_factory=list)
+    old_name: str = ""       # the submission's name in the old run, where its report is (else `name`)
 
     @property
     def delta(self) -> float | None:
@@ -186,9 +188,28 @@ def _student(key: str, ea: Entry, eb: Entry) -> list[Change]:
         reasons = sorted({r for c in changes for r in c.reasons}) or list(common)
         changes.append(Change(key, b.submission, "total", a.score, b.score, reasons))
     for change in changes:
+        change.old_name = a.submission
         if not change.reasons:
-            change.reasons.append("no recorded input differs (see both reports)")
+            change.reasons.append(NO_REASON)
     return changes
+
+
+def regrade(old: Entry, new: Result, when: datetime | None = None) -> Regrade | None:
+    """What a student is told when graded again: the scores that moved since `old` (a question's,
+    then the total) and the recorded reasons, or None when no score moved."""
+    changes = [c for c in _student(key_of(new), old, entry(new)) if c.item == "total" or c.item in
+               {q.id for q in new.questions}]
+    if not changes:
+        return None
+    reasons = sorted({r for c in changes for r in c.reasons if r != NO_REASON})
+    moment = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    named = {"total": "auto-graded total"}         # the TA's scores are merged after: not in it
+    return Regrade(moment, [RegradeItem(named.get(c.item, c.item), _float(c.old), _float(c.new)) for c in changes],
+                   reasons)
+
+
+def _float(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _unstable(old, new) -> str:
@@ -208,11 +229,28 @@ def _unstable(old, new) -> str:
 
 
 def _num(value) -> str:
+    """A score in diff.csv: four decimals at most, as grades.csv keeps them."""
     if value is None:
         return "–"
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+def _shown(value) -> str:
+    """A score on the page and the terminal, rounded as every report shows it (grader.totals.shown:
+    half-up to two decimals; the page showed 3.5714 where the reports say 3.57)."""
+    from .totals import shown
+
+    if value is None:
+        return "–"
+    if isinstance(value, (int, float)):
+        return shown(value)
+    return str(value)
+
+
+def _signed(delta: float) -> str:
+    return ("+" if delta >= 0 else "−") + _shown(abs(delta))
 
 
 def table(d: RunDiff) -> str:
@@ -230,8 +268,8 @@ def table(d: RunDiff) -> str:
     rows = [("student", "item", "old", "new", "Δ", "why it may have changed")]
     for c in d.changes:
         delta = c.delta
-        rows.append((clean(c.name, 40), clean(c.item, 20), _num(c.old), _num(c.new),
-                     "" if delta is None else f"{delta:+.4g}", "; ".join(clean(r, 200) for r in c.reasons)))
+        rows.append((clean(c.name, 40), clean(c.item, 20), _shown(c.old), _shown(c.new),
+                     "" if delta is None else _signed(delta), "; ".join(clean(r, 200) for r in c.reasons)))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         lines.append("  " + "  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5])
@@ -251,19 +289,86 @@ def csv_text(d: RunDiff) -> str:
     return out.getvalue()
 
 
-def page(d: RunDiff, env=None) -> str:
-    from .render.html import environment
+@dataclass(frozen=True)
+class Row:
+    """A change as the page shows it: its numbers rounded, and links to the student's report in
+    each run (relative to the page; None where that run has none)."""
 
+    change: Change
+    old: str
+    new: str
+    delta: str
+    old_report: str | None
+    new_report: str | None
+
+
+def page(d: RunDiff, env=None, reports: "tuple[dict[str, Path], dict[str, Path]] | None" = None,
+         here: Path | None = None) -> str:
+    """diff.html. `reports`: each run's reports by submission name (`student_reports`), linked
+    relative to `here`, the page's folder."""
+    from .render.html import environment, safe_link
+
+    old_reports, new_reports = reports or ({}, {})
+
+    def href(found: Path | None) -> str | None:
+        return safe_link(os.path.relpath(found, here)) if found is not None and here is not None else None
+
+    rows = [Row(c, _shown(c.old), _shown(c.new), "" if c.delta is None else _signed(c.delta),
+                href(old_reports.get(c.old_name or c.name)), href(new_reports.get(c.name))) for c in d.changes]
     return (env or environment()).get_template("diff.html").render(title=f"What changed: {d.old} → {d.new}", diff=d,
-                                                          num=_num)
+                                                                   rows=rows)
+
+
+def student_reports(run: str | os.PathLike) -> dict[str, Path]:
+    """A batch output's (or a kept run's) student reports by submission name.
+
+    A student's folder name is not a function of the result (grader.batch.folder_name hashes the
+    hand-in's identity), so each folder's result.json says whose it is: its first key is the
+    submission's name, read from the file's first few kilobytes. A kept run holds the reports of
+    the students its re-run graded again; the others are its OUT's, unchanged by that run.
+    """
+    run = Path(run)
+    found: dict[str, Path] = {}
+    if run.parent.name == RUNS:
+        found.update(student_reports(run.parent.parent))
+    students = run / "students"
+    if not students.is_dir():
+        return found
+    for folder in sorted(students.iterdir()):
+        name = _submission_name(folder / "result.json")
+        if name is not None and (folder / "report.html").is_file():
+            found[name] = folder / "report.html"
+    return found
+
+
+_FIRST_KEY = re.compile(r'\A\s*\{\s*"submission"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
+def _submission_name(result_json: Path) -> str | None:
+    """The `submission` of a student's result.json, its first key, without reading the whole file."""
+    import json
+
+    try:
+        with open(result_json, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(8192)
+    except OSError:
+        return None
+    match = _FIRST_KEY.match(head)
+    try:
+        return json.loads(match.group(1)) if match else None
+    except ValueError:
+        return None
 
 
 def write(d: RunDiff, folder: str | os.PathLike) -> tuple[Path, Path]:
+    """diff.csv and diff.html in `folder`; the page links to the students' reports of the runs
+    `d.old` and `d.new` name, where they are batch outputs on this disk."""
     from .files import write_atomic
 
     folder = Path(folder)
+    reports = tuple(student_reports(run) if Path(run).is_dir() else {} for run in (d.old, d.new))
     write_atomic(folder / "diff.csv", csv_text(d))
-    write_atomic(folder / "diff.html", page(d))
+    write_atomic(folder / "diff.html", page(d, reports=reports, here=folder.resolve()))
     return folder / "diff.csv", folder / "diff.html"
 
 
@@ -326,29 +431,50 @@ class Previous:
             return None, None
 
 
+def pending_run(out: str | os.PathLike) -> Path | None:
+    """The class files of the run being replaced, held while a batch writes OUT (`Previous.hold`),
+    or None outside a batch: where a student's replaced pages go (grader.batch.keep_old_pages)."""
+    return next((Path(out) / RUNS).glob(".pending-*"), None)
+
+
 KEPT_PAGES = ("summary.html", "review.html")
-# What a class page links to outside the class files a run keeps (OUT/students/..., similarity.html):
-# from OUT/_runs/<time>/ these are two folders up. A student folder's name is [\w.-] only
-# (batch.safe_name), so the links are found as written.
-_OUTSIDE = re.compile(r'href="(students/|similarity\.html")')
+# What a class page links to outside the class files a run keeps (OUT/students/..., similarity.html).
+# A student's pages that the re-run replaced are kept in OUT/_runs/<time>/students/ (the link stays);
+# the others, and the similarity page, are OUT's, two folders up. Links are as html.safe_link wrote them.
+_OUTSIDE = re.compile(r'href="((?:students/[^"]*)|similarity\.html)"')
 _MAIN = '<main class="page">'
 EARLIER = ('<div class="notice warn" id="earlier-run"><p><strong>An earlier run of this class</strong>, kept when '
-           'it was graded again ({when}). Its scores are the old ones; the links open the students\' current '
-           'pages, which may differ. <code>grader diff</code> compares the two runs.</p></div>')
+           'it was graded again ({when}). Its scores are the old ones, and its links open the students\' '
+           'reports as they were then (a student graded again kept theirs here; the others\' are the current '
+           'ones, unchanged by that run). <code>grader diff</code> compares the two runs.</p></div>')
+
+
+def _kept_or_outside(folder: Path):
+    """The substitution for one link of a kept page in `folder`: kept there, or OUT's."""
+    from urllib.parse import unquote
+
+    def link(match: re.Match) -> str:
+        href = match.group(1)
+        here = href.startswith("students/") and (folder / unquote(href.split("#")[0])).is_file()
+        return match.group(0) if here else f'href="../../{href}"'
+
+    return link
 
 
 def relink_kept(page: Path) -> None:
-    """Make a kept class page work from OUT/_runs/<time>/: its links to the students' pages and the
-    similarity page reach OUT's, and a notice at the top says that it is an earlier run. Line by line
-    into a new file (the kept one was a hard link to the page the new run replaced)."""
+    """Make a kept class page work from OUT/_runs/<time>/: its links to the students' pages open the
+    ones kept beside it, else OUT's, like its link to the similarity page, and a notice at the top
+    says that it is an earlier run. Line by line into a new file (the kept one was a hard link to
+    the page the new run replaced)."""
     if not page.is_file():
         return
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     temporary = page.with_name(page.name + ".relink")
+    relink = _kept_or_outside(page.parent)
     try:
         with open(page, encoding="utf-8") as source, open(temporary, "w", encoding="utf-8") as target:
             for line in source:
-                line = _OUTSIDE.sub(r'href="../../\1', line)
+                line = _OUTSIDE.sub(relink, line)
                 if _MAIN in line:
                     line = line.replace(_MAIN, _MAIN + "\n" + EARLIER.format(when=when), 1)
                 target.write(line)

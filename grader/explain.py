@@ -314,3 +314,58 @@ def import_problems(cells: list[CellReport]) -> list[Problem]:
                                     "after that import in the cell ran (names it defines are missing below); if it "
                                     "is a file of your own, only the submitted file is graded: put its code in it"))
     return problems
+
+
+# ------------------------------------------------------------------------------------------------
+# The self-check in a Jupyter kernel (grader.jupyter): what is checked is the kernel's namespace,
+# not a run of the file, so a name that is not defined there is explained from the saved notebook.
+
+KERNEL_UNDEFINED = ("`{name}` is not defined in this kernel: cell {cell} of the saved notebook defines it, so that "
+                    "cell has not run since the kernel started, or it stopped with an error before defining it; run "
+                    "it again and read its error")
+KERNEL_NOWHERE = ("`{name}` is not defined in this kernel, and no cell of the saved notebook defines it: define or "
+                  "import it in a cell above and run that cell")
+KERNEL_UNSAVED = ("`{name}` is not defined in this kernel: run the cell that defines or imports it (Restart & Run All "
+                  "runs them all, in order) and read the first error it shows")
+KERNEL_MISSING = ("Cell {cell} of the saved notebook defines `{name}`, but this kernel does not have it: that cell "
+                  "has not run since the kernel started, or it stopped with an error before defining it; run it "
+                  "again and read its error")
+
+
+def kernel_causes(questions: list[QuestionResult], namespace: dict, sources) -> None:
+    """Say, in the failing cases' messages, why a name is not defined in the kernel: which cell of
+    the saved notebook defines it (so has not run, or failed), or that none does. `sources()`
+    gives the saved notebook's code cells ({index: source}), or None when no notebook is found; it
+    is called only when a case needs it."""
+    import builtins
+
+    defs: list = []          # made once, on the first case that needs the notebook
+
+    def definitions() -> Definitions | None:
+        if not defs:
+            found = sources()
+            defs.append(Definitions(found) if found is not None else None)
+        return defs[0]
+
+    for question in questions:
+        for case in question.cases:
+            if case.status == ERROR:
+                match = UNDEFINED.search(case.message.split("\n")[0])
+                name = match.group(1) if match else ""
+                if name and name not in namespace and not hasattr(builtins, name):
+                    case.message = clean(_with_cause(case.message, f" ({_kernel_sentence(name, definitions())})"), 1600)
+            elif case.status == MISSING and question.name and question.name not in namespace:
+                found = definitions()
+                where = found.where(question.name) if found is not None else []
+                if where:
+                    case.message = clean(f"{case.message}\n" + KERNEL_MISSING.format(cell=where[-1], name=question.name), 1000)
+
+
+def _kernel_sentence(name: str, defs: Definitions | None) -> str:
+    if defs is None:
+        return KERNEL_UNSAVED.format(name=name)
+    where = defs.where(name)
+    if where:
+        return KERNEL_UNDEFINED.format(name=name, cell=where[-1])
+    spelt = defs.spelt_like(name)
+    return f"the code defines `{spelt}`: did you mean that?" if spelt else KERNEL_NOWHERE.format(name=name)

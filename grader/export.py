@@ -524,16 +524,34 @@ def export(out: str | os.PathLike, fmt: str, assignment: str | None = None, deci
     if not 0 <= decimals <= 6:
         raise ExportError("--decimals must be between 0 and 6")
     loaded = load(out)
+    pending = unscored_note(loaded)
     if fmt == "canvas":
-        return canvas(loaded, assignment, decimals)
-    if fmt == "moodle":
-        return moodle(loaded, decimals)
-    if fmt == "moodle-feedback":
+        text, warnings = canvas(loaded, assignment, decimals)
+    elif fmt == "moodle":
+        text, warnings = moodle(loaded, decimals)
+    elif fmt == "moodle-feedback":
         raise ExportError("moodle-feedback is a zip: use export_zip")
-    if fmt == "blackboard":
-        return blackboard(loaded, assignment, decimals)
-    if fmt == "brightspace":
-        return brightspace(loaded, assignment, decimals)
-    if assignment:
-        loaded.assignment = assignment
-    return (plain_csv(loaded, decimals) if fmt == "csv" else json_export(loaded, decimals)), []
+    elif fmt == "blackboard":
+        text, warnings = blackboard(loaded, assignment, decimals)
+    elif fmt == "brightspace":
+        text, warnings = brightspace(loaded, assignment, decimals)
+    else:
+        if assignment:
+            loaded.assignment = assignment
+        text, warnings = (plain_csv(loaded, decimals) if fmt == "csv" else json_export(loaded, decimals)), []
+    return text, pending + warnings
+
+
+def unscored_note(loaded: Loaded) -> list[str]:
+    """A warning when answered written parts have no TA score yet: their points are in no total
+    exported now (the grades would be uploaded short, and nothing said so)."""
+    answers, students = 0, 0
+    for r in loaded.results():
+        waiting = sum(1 for w in r.written if w.found and w.score is None) if r.status not in NO_SCORE else 0
+        answers += waiting
+        students += waiting > 0
+    if not answers:
+        return []
+    return [f"{answers} answered written parts of {students} student{'s' if students != 1 else ''} have no TA "
+            f"score yet: their points are in none of these totals. Score them on review.html and merge the "
+            f"file (grader batch ... --manual-scores scores.csv) before uploading, or upload now and again later"]

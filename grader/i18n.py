@@ -164,6 +164,16 @@ MESSAGES = (
     N_("{error} (the module, which defines `{name}`, did not run at all, since Python cannot read it: {first})"),
     N_("{error} (the module, which defines `{name}`, stopped before defining it: {first})"),
     N_("{error} (probably because cell {cell} failed on `import {module}` before defining it)"),
+    # grader.explain.kernel_causes: the self-check in a Jupyter kernel, from the saved notebook
+    N_("{error} (`{name}` is not defined in this kernel: cell {cell} of the saved notebook defines it, so that cell "
+       "has not run since the kernel started, or it stopped with an error before defining it; run it again and "
+       "read its error)"),
+    N_("{error} (`{name}` is not defined in this kernel, and no cell of the saved notebook defines it: define or "
+       "import it in a cell above and run that cell)"),
+    N_("{error} (`{name}` is not defined in this kernel: run the cell that defines or imports it (Restart & Run All "
+       "runs them all, in order) and read the first error it shows)"),
+    N_("Cell {cell} of the saved notebook defines `{name}`, but this kernel does not have it: that cell has not run "
+       "since the kernel started, or it stopped with an error before defining it; run it again and read its error"),
     N_("{error} (the grader runs the submitted file alone: a file beside it on your machine is not there; make "
        "the data in the code itself)"),
     N_("{error} (the grader runs the submitted file alone: a file beside it on your machine is not there, and "

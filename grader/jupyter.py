@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, explain
 from .i18n import N_
 from .protocol import CallSpec, Limits, RawAnswer, RunReport, RunStatus, _raw_answer
 from .results import GRADED, PASSED, Result
@@ -99,6 +99,8 @@ def check(*questions: str, namespace: dict | None = None, notebook: str | os.Pat
                     grader_version=__version__, case_set=case_set.digest, visibility="public",
                     isolation=ISOLATION, seconds=round(report.seconds, 3))
     result.questions = judge_all(case_set, report, result.problems)
+    explain.kernel_causes(result.questions, namespace,
+                          lambda: saved_cells(find_notebook(namespace) if notebook is None else Path(notebook)))
     result.score = round(sum(q.score for q in result.questions), 4)
     lang = lang or getattr(config, "lang", None)
     out = CheckReport(result, lang=lang, notes=list(report.notes))
@@ -130,6 +132,20 @@ def check_written(notebook: str | os.PathLike | None = None, lang: str | None = 
     out.written = selfcheck.written_status(path, case_set.assignment)
     out.notebook = str(path)
     return out
+
+
+def saved_cells(path: Path | None) -> dict[int, str] | None:
+    """The saved notebook's code cells ({cell number: source}, numbered as every report numbers
+    them), or None when there is no readable notebook there."""
+    from .load import NOTEBOOK, LoadError, load
+
+    if path is None or not path.is_file():
+        return None
+    try:
+        program = load(path)
+    except (LoadError, OSError, ValueError):
+        return None
+    return {unit.index: unit.source for unit in program.units} if program.kind == NOTEBOOK else None
 
 
 def find_notebook(namespace: dict) -> Path | None:

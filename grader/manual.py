@@ -60,15 +60,17 @@ class ManualScore:
 
 
 def apply_manual_scores(results: list[Result], csv_path: str | os.PathLike,
-                        absent: list[str] | None = None) -> list[Result]:
+                        absent: list[str] | None = None, text: str | None = None) -> list[Result]:
     """Copies of `results` with the TA scores of `csv_path` merged in (same order).
 
     Raises ManualScoresError (every bad line, with its number) and leaves nothing half-merged.
     `absent`, when given, collects the students the file names who are not among `results`
     instead of calling them an error (a kept scores file re-applied to an unfinished batch).
+    `text`: the file's content when it is made, not read (the kept scores with a new file's added,
+    grader.kept_scores); `csv_path` then only names it in messages.
     """
     parts = written_parts(results)
-    scores = read_scores(csv_path, results, parts, absent)
+    scores = read_scores(csv_path, results, parts, absent, text)
     by_student: dict[str, list[ManualScore]] = {}
     for entry in scores:
         by_student.setdefault(entry.student, []).append(entry)
@@ -87,11 +89,12 @@ def written_parts(results: list[Result]) -> dict[str, WrittenAnswer]:
 
 
 def read_scores(csv_path: str | os.PathLike, results: list[Result],
-                parts: dict[str, WrittenAnswer], absent: list[str] | None = None) -> list[ManualScore]:
-    """Every row of the scores file, validated against the results and their written parts."""
+                parts: dict[str, WrittenAnswer], absent: list[str] | None = None,
+                text: str | None = None) -> list[ManualScore]:
+    """Every row of the scores file (or of `text`), validated against the results and their written parts."""
     path = Path(csv_path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig") if text is None else text
     except FileNotFoundError:
         raise ManualScoresError(path, ["the file does not exist"]) from None
     except UnicodeDecodeError as exc:
@@ -132,6 +135,30 @@ def read_scores(csv_path: str | os.PathLike, results: list[Result],
     if problems:
         raise ManualScoresError(path, problems)
     return scores
+
+
+def scored_rows(text: str) -> list[list[str]]:
+    """The rows of a scores file that give a score, as cells (student, part, score[, comment]):
+    no header, blank, comment or not-yet-scored line. For combining files (grader.kept_scores);
+    a file that is not valid CSV gives the rows before the fault (it is checked when merged)."""
+    rows = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for number, row in enumerate(reader):
+            cells = [c.strip() for c in row]
+            if len(cells) < 3 or not cells[2] or cells[0].startswith("#"):
+                continue
+            if number == 0 and tuple(c.lower() for c in cells[:3]) == HEADER[:3]:
+                continue
+            rows.append(cells)
+    except csv.Error:
+        pass
+    return rows
+
+
+def student_names(results: list[Result]) -> dict[str, str]:
+    """Accepted spellings of each student -> their submission name (see `_student_names`)."""
+    return _student_names(results)
 
 
 def _rows(reader, path: Path):

@@ -139,12 +139,24 @@ def _coerce(obj: Any, name: str, kind: type) -> None:
         object.__setattr__(obj, name, kind(value))
 
 
+# Problems about the grader's own set-up, not about the submission: the repository's DEMO secret,
+# a weaker sandbox than asked for, an [environment] list this Python lacks. The student can do
+# nothing about them (and reads them as a fault of their own), so their pages leave them out;
+# staff read them once, on the class view and on each instructor page.
+SETUP_PROBLEMS = frozenset({"demo-secret", "isolation", "environment-incomplete"})
+
+
 @dataclass
 class Problem:
     """Something wrong with the submission as a whole, with a stable code for machines."""
 
     code: str
     message: str
+
+    @property
+    def for_staff(self) -> bool:
+        """About the grader's set-up (SETUP_PROBLEMS): shown to staff, never on a student's page."""
+        return self.code in SETUP_PROBLEMS
 
 
 @dataclass
@@ -317,6 +329,26 @@ class Late:
 
 
 @dataclass
+class RegradeItem:
+    """A score that moved since the submission was last graded: a question id or "total"."""
+
+    item: str
+    old: float | None
+    new: float | None
+
+
+@dataclass
+class Regrade:
+    """What changed since this submission was last graded (grader.diff.regrade), for the student
+    and for a TA answering them: when it was graded again, the scores that moved, and the recorded
+    inputs that differ (a tolerance, the case set, the grader, the hand-in itself)."""
+
+    when: str                      # ISO 8601 date and time (UTC) of the grading that changed them
+    items: list[RegradeItem] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Result:
     """One submission, graded."""
 
@@ -339,6 +371,7 @@ class Result:
     seconds: float = 0.0
     student: Student | None = None  # who, by the LMS's ids (None for a file graded alone)
     late: Late | None = None        # the late penalty taken from `score`, if any
+    regrade: Regrade | None = None  # what changed since it was last graded (a re-run of a batch)
     # Hidden cases in full, for the instructor-only view. Never serialised with the result
     # (result.json keeps inputs/expected/got of hidden cases as null): see TRUSTED_ONLY.
     staff: list[StaffCase] = field(default_factory=list, repr=False, compare=False, metadata=TRUSTED_ONLY)
@@ -376,7 +409,16 @@ class Result:
             "written": [build(WrittenAnswer, w) for w in raw.get("written", [])],
             "student": build(Student, raw["student"]) if isinstance(raw.get("student"), dict) else None,
             "late": build(Late, raw["late"]) if isinstance(raw.get("late"), dict) else None,
+            "regrade": _regrade(raw.get("regrade"), build),
         })
+
+
+def _regrade(raw: Any, build) -> Regrade | None:
+    """A result's `regrade` read back from JSON (None for none, or for one that is not a mapping)."""
+    if not isinstance(raw, dict):
+        return None
+    items = [build(RegradeItem, i) for i in raw.get("items", []) if isinstance(i, dict)]
+    return build(Regrade, {**raw, "items": items})
 
 
 @functools.cache

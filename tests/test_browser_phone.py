@@ -115,3 +115,31 @@ def test_headings_go_down_one_level_at_a_time(driver, out, regrade_page, name): 
     for level, text in levels:
         assert level <= previous + 1, f"{name}: h{previous} then h{level} ({text})"
         previous = level
+
+
+def test_a_student_on_a_phone_finds_what_to_fix_first(phone, out):  # noqa: F811
+    """On a phone the report's question table scrolls sideways inside its box, so the status and
+    diagnosis columns were out of sight, and the failing questions lay among the passing ones, 7
+    screens down. A list near the top names the questions that lost points, the most points first,
+    each with its cases' counts and diagnosis, and leads to the question."""
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    folder = student_folder(out, "bob_seed_mistakes")
+    result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    lost = sorted(((q["max_score"] - q["score"], q["id"]) for q in result["questions"] if q["score"] < q["max_score"]),
+                  key=lambda item: -item[0])
+    phone.get((folder / "report.html").as_uri())
+    box = phone.find_element(By.ID, "to-fix")
+    assert box.is_displayed() and box.location["y"] < 1.5 * 800
+    items = box.find_elements(By.CSS_SELECTOR, "li")
+    assert [i.find_element(By.TAG_NAME, "code").text for i in items] == [qid for _, qid in lost]
+    first = items[0]
+    assert "forget-gate-only" in first.text and "0 of 4 public" in first.text and "−15" in first.text
+    assert all(i.rect["x"] + i.rect["width"] <= PHONE for i in items)
+    first.find_element(By.TAG_NAME, "a").click()
+    top = phone.execute_script("return document.getElementById('q-3c-cell').getBoundingClientRect().top")
+    assert -2 <= top < 100                                                    # the question is on screen
+    phone.get((student_folder(out, "alice_correct") / "report.html").as_uri())
+    assert phone.find_elements(By.ID, "to-fix") == []

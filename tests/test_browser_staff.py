@@ -199,3 +199,46 @@ def test_an_unfinished_batch_is_said_first(driver, out, tmp_path):
     assert first.get_attribute("id") == "incomplete" and "38 of 40 not graded yet" in first.text
     assert console_errors(driver) == []
     screenshot(driver, "summary-incomplete")
+
+
+def test_a_set_up_warning_is_for_staff_and_said_once(driver, out):
+    """The DEMO-secret warning is about the grader's set-up: it was a 'Problems' box at the top of
+    every student's report (a student cannot act on it, and it reads as a fault of theirs). Staff see
+    it once, on the class view, naming how many submissions it concerns, and on the instructor page."""
+    for name in ("bob_seed_mistakes", "alice_correct", "template"):
+        open_page(driver, student_folder(out, name) / "report.html")
+        text = visible_text(driver)
+        assert "DEMO secret" not in text and "GRADER_SECRET" not in text
+    assert driver.find_elements(By.ID, "problems") == []                  # nothing else was wrong with it
+    open_page(driver, out / "summary.html")
+    notice = driver.find_element(By.ID, "staff-notices")
+    assert notice.is_displayed() and visible_text(driver).count("DEMO secret") == 1
+    assert "6 submissions" in notice.text or "all 6" in notice.text
+    open_page(driver, student_folder(out, "bob_seed_mistakes") / "instructor.html")
+    assert "DEMO secret" in visible_text(driver)
+    assert console_errors(driver) == []
+
+
+def test_grades_csv_says_blank_where_the_class_view_does(out):
+    """grades.csv said 'graded' for the untouched template, which the class view lists as blank (and
+    leaves out of the statistics): a TA reading the spreadsheet took the 0 for a student's result."""
+    import csv as csvlib
+
+    rows = {row["student"]: row for row in csvlib.DictReader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8")))}
+    assert rows["template"]["status"] == "blank"
+    assert rows["alice_correct"]["status"] == "graded" and rows["dave_broken"]["status"] == "unreadable"
+    exported = main_export(out)
+    assert {r["submission"]: r["status"] for r in exported}["template"] == "blank"
+
+
+def main_export(out: Path) -> list[dict]:
+    """`grader export OUT --format csv`'s rows."""
+    import contextlib
+    import csv as csvlib
+
+    from grader.cli import main
+
+    target = out.parent / (out.name + "-export.csv")
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["export", str(out), "--format", "csv", "--output", str(target)]) == 0
+    return list(csvlib.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))

@@ -175,3 +175,21 @@ def test_the_public_part_of_a_secret_case_set_has_the_public_digest():
     public = caseset.build(ASSIGNMENT, None)
     assert full.digest != public.digest
     assert full.only(PUBLIC).digest == public.digest == caseset.digest([c for c in public.cases if c.probe is None])
+
+
+@pytest.mark.parametrize("secret", ["hw3-demo-secret--public--not-for-real-grading", "s1", "s2", "another secret"])
+def test_no_two_cases_of_a_question_share_a_label(secret):
+    """Hidden inputs are drawn at random, and two drawn alike ('n=4, d=2' twice in 3(c)) showed as two
+    identical chips: a student could not tell which one failed, nor a TA refer to one. Within a
+    question and a visibility every label is one case's; the labels that were unique stay as they were."""
+    from collections import Counter
+
+    case_set = caseset.build(ASSIGNMENT, secret)
+    scored = [c for c in case_set.cases if not c.parent]
+    labels = Counter((c.question_id, c.visibility, c.label) for c in scored)
+    assert [key for key, count in labels.items() if count > 1] == []
+    plain = caseset.build(ASSIGNMENT, None)
+    assert [c.label for c in plain.cases] == [c.label for c in case_set.only(PUBLIC).cases]
+    probes = [c for c in case_set.cases if c.parent]
+    parents = {c.uid: c for c in scored}
+    assert all(p.label.startswith(parents[p.parent].label + " (") for p in probes)

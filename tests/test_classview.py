@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from grader.render import classview, html
+from grader.results import CaseStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -84,3 +85,37 @@ def test_the_full_share_is_readable_on_the_bar_it_is_written_on(passed, partial,
     row = g.rate_row_at(0, stats)
     under = next((s.colour for s in stats.segments if s.x <= g.rate_share_x - 1 <= s.x + s.width), "#eff2f5")
     assert contrast(row.text_colour, under) >= 4.5, (row.text_colour, under)
+
+
+def test_every_failing_case_is_counted_with_its_mistakes_and_who_fails_only_it(results):
+    """Deciding whether a hidden case is unfair: the class view named the 3 most failed cases of a
+    question with one mistake each, so a case outside those 3 could not be looked up, and nothing
+    told a case that fails students whose code is otherwise right. Every failing case is now listed
+    (the 3 most failed first, the others folded), with each way it failed and how many students
+    fail that case alone."""
+    import copy
+
+    bob = results["bob_seed_mistakes.ipynb"]
+    alice = results["alice_correct.ipynb"]
+    twins = []
+    for n in range(3):                 # three students right everywhere but on one hidden case of 1(a)
+        twin = copy.deepcopy(alice)
+        twin.submission = f"twin{n}"
+        case = next(c for q in twin.questions if q.id == "1a" for c in q.cases if c.visibility == "hidden")
+        case.status = CaseStatus.FAILED
+        case.diagnosis = ["transposed"] if n == 0 else []
+        twins.append(twin)
+    view = classview.build([alice, bob, *twins])
+    one_a = next(q for q in view.questions if q.id == "1a")
+    suspect = next(f for f in one_a.failing_cases if f.students == 3)
+    assert suspect.alone == 3 and dict(suspect.mistakes) == {"transposed": 1, "wrong answer": 2}
+    two_a = next(q for q in view.questions if q.id == "2a")
+    failed_2a = [c for q in bob.questions if q.id == "2a" for c in q.cases if c.status != "passed"]
+    assert len(two_a.failing_cases) == len(failed_2a) > 3
+    page = html.summary([alice, bob, *twins])
+    from markupsafe import escape
+
+    for case in failed_2a:
+        assert f'<span class="case-label">{escape(case.label)}</span>' in page
+    assert "<strong>3 fail only this case</strong>" in page
+    assert '<span class="tag">transposed</span> × 1' in page and '<span class="tag">wrong answer</span> × 2' in page

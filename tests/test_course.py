@@ -17,6 +17,7 @@ from grader.config import ConfigError, load_config
 from grader.results import Result, Student
 from tests.test_lms import canvas_zip, gradescope_export
 from batch_output import student_folder
+from conftest import SUBMISSIONS
 
 CANVAS_ROSTER = """\
 Student,ID,SIS User ID,SIS Login ID,Section,HW2 (777),Current Score
@@ -215,3 +216,25 @@ def test_canvas_export_of_a_plain_folder_warns_once(tmp_path: Path, session, cap
     captured = capsys.readouterr()
     assert captured.err.count("warning") == 1 and "2 rows have no Canvas id" in captured.err
     assert read_rows(captured.out)[2][:2] == ["a", ""]
+
+
+def test_exporting_before_the_written_parts_are_scored_says_so(tmp_path: Path, session, capsys):
+    """An instructor exporting grades while answered written parts still have no TA score uploaded
+    totals without those points, and nothing said so (the seed's write-up: 7 answers, 35 points).
+    Every format now warns, naming how many answers and students; once they are scored, it does not."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "seed_written.md", folder / "seed.md")
+    (folder / "b.py").write_text("x = 1\n", encoding="utf-8")
+    out = tmp_path / "out"
+    batch.run_batch(folder, out, session.config, session=session, progress=False)
+    for fmt in ("csv", "canvas", "json"):
+        assert main(["export", str(out), "--format", fmt, "--output", str(tmp_path / f"g.{fmt}")]) == 0
+        err = capsys.readouterr().err
+        assert "7 answered written parts of 1 student have no TA score yet" in err, err
+    scores = tmp_path / "scores.csv"
+    parts = [w["id"] for w in json.loads((student_folder(out, "seed") / "result.json").read_text(encoding="utf-8"))["written"]]
+    scores.write_text("".join(f"seed,{p},1,\n" for p in parts), encoding="utf-8")
+    batch.run_batch(folder, out, session.config, session=session, progress=False, manual_scores=scores)
+    assert main(["export", str(out), "--format", "csv", "--output", str(tmp_path / "g2.csv")]) == 0
+    assert "no TA score" not in capsys.readouterr().err

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import dataclasses
 import html
 import io
@@ -139,3 +140,77 @@ def test_a_kept_run_links_to_pages_that_exist_and_says_it_is_an_earlier_run(tmp_
     assert broken_links(out) == []
     assert "earlier run" in summary and "current" in summary
     assert "earlier run" not in (out / "summary.html").read_text(encoding="utf-8")
+
+
+def _link_to(page: Path, text: str) -> Path | None:
+    """The file the first link of `page` whose text is `text` opens (None without one)."""
+    from urllib.parse import unquote
+
+    found = re.search(r'<a href="([^"]+)"[^>]*>' + re.escape(text) + "</a>", page.read_text(encoding="utf-8"))
+    return (page.parent / unquote(html.unescape(found.group(1)))).resolve() if found else None
+
+
+def test_a_kept_run_opens_its_own_reports_and_the_diff_links_both(tmp_path: Path, session):
+    """A kept run's class view linked to the students' current pages: a TA asked "what did my report
+    say before the regrade?" was shown the new one. The pages a re-run replaces are kept beside the
+    kept class files (only theirs: a student graded again), and the kept summary opens them.
+    `grader diff`'s page showed four decimals (3.5714) where every other page shows two, and did not
+    link to either report of the student whose score it lists."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "alice_correct.ipynb", folder / "alice.ipynb")
+    shutil.copy(SUBMISSIONS / "bob_seed_mistakes.ipynb", folder / "bob.ipynb")
+    out = tmp_path / "out"
+    batch.run_batch(folder, out, session.config, session=session, progress=False)
+    old_bob = _link_to(out / "summary.html", "bob")
+    old_text = old_bob.read_text(encoding="utf-8")
+    assert "sigma-prime-not-per-step" in old_text
+    alice_before = _link_to(out / "summary.html", "alice").read_text(encoding="utf-8")
+
+    shutil.copy(SUBMISSIONS / "alice_correct.ipynb", folder / "bob.ipynb")      # bob hands in again
+    again = batch.run_batch(folder, out, session.config, session=session, progress=False)
+    assert again.changed == 1
+    kept = next((out / "_runs").iterdir())
+    assert broken_links(out) == []
+    kept_bob = _link_to(kept / "summary.html", "bob")
+    assert kept_bob.read_text(encoding="utf-8") == old_text                    # bob's report as it was
+    assert "sigma-prime-not-per-step" not in _link_to(out / "summary.html", "bob").read_text(encoding="utf-8")
+    assert _link_to(kept / "summary.html", "alice").read_text(encoding="utf-8") == alice_before
+    assert not (kept / "students" / _link_to(out / "summary.html", "alice").parent.name).exists()  # unchanged: not copied
+
+    assert main(["diff", str(kept), str(out)]) == 0
+    page = out / "diff.html"
+    text = page.read_text(encoding="utf-8")
+    assert "3.5714" not in text and re.search(r'<td class="num">3\.57</td>', text)
+    assert _link_to(page, "report before").read_text(encoding="utf-8") == old_text
+    assert _link_to(page, "report now") == _link_to(out / "summary.html", "bob")
+    assert broken_links(out) == []
+
+
+def test_a_student_regraded_after_a_tolerance_fix_is_told_what_changed_and_why(tmp_path: Path, session, loose_session):
+    """After a tolerance was loosened and the class graded again, a student's new report showed the
+    new score as if it had always been so: nothing told them (or a TA answering them) that 1(a)
+    went from 0 to 10, nor why. The report now says what changed since the last grading, and
+    the recorded reason; a student whose scores did not move is told nothing."""
+    from grader.render import html as report_html
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "alice_correct.ipynb", folder / "alice.ipynb")
+    (folder / "nina.py").write_text(NEAR_MISS, encoding="utf-8")
+    out = tmp_path / "out"
+    batch.run_batch(folder, out, session.config, session=session, progress=False)
+    batch.run_batch(folder, out, loose_session.config, session=loose_session, progress=False)
+    nina = _link_to(out / "summary.html", "nina").read_text(encoding="utf-8")
+    notice = re.search(r'<div class="notice info" id="regrade">(.*?)</div>', nina, re.S)
+    assert notice, "no regrade notice"
+    said = html.unescape(re.sub(r"<[^>]+>", "", notice.group(1)))
+    assert "Graded again" in said and "1a: 0 → 10" in said
+    assert "tolerance rtol=1e-06" in said and "rtol=0.01" in said
+    assert 'id="regrade"' not in _link_to(out / "summary.html", "alice").read_text(encoding="utf-8")
+    kept = json.loads((_link_to(out / "summary.html", "nina").parent / "result.json").read_text(encoding="utf-8"))
+    assert kept["regrade"]["items"][0]["item"] == "1a"
+    again = batch.run_batch(folder, out, loose_session.config, session=loose_session, progress=False)
+    assert again.graded == 0                                          # kept as it was, note and all
+    assert 'id="regrade"' in _link_to(out / "summary.html", "nina").read_text(encoding="utf-8")
+    assert report_html.points(10.0) in said

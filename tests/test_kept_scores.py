@@ -159,3 +159,39 @@ def test_a_bad_new_scores_file_leaves_the_kept_scores_in_place(class_dir, tmp_pa
         run(class_dir, out, session, manual_scores=bad)
     assert float(grades(out)["alice"]["written"]) == 4
     assert "400" not in (out / kept_scores.KEPT_CSV).read_text(encoding="utf-8")
+
+
+def _review_download(scored: dict[tuple[str, str], str]) -> str:
+    """A scores file as the review page downloads it: every student and part of the class, the
+    ones this TA did not score left blank."""
+    parts = ("1a-derivation", "1b-derivation", "2a-expansion", "2b-proof", "2c-observations", "3a-gates",
+             "3c-interpretation")
+    lines = ["student,part,score,comment"]
+    for student in ("alice", "bob", "dave"):
+        for part in parts:
+            lines.append(f"{student},{part},{scored.get((student, part), '')},")
+    return "\n".join(lines) + "\n"
+
+
+def test_two_tas_score_files_add_up_and_a_later_score_replaces_an_earlier_one(class_dir, tmp_path, session: Session):
+    """Two TAs split the written parts and each downloads scores.csv from the same review page:
+    each file holds every answer, the other TA's left blank. Merging the second replaced the kept
+    copy of the first, so the first TA's scores vanished without a word (alice's written 3 + 4
+    came out as 4). A file now adds its scores to those kept; a blank line erases nothing; a score
+    given again replaces the kept one, and the run says which."""
+    out = tmp_path / "out"
+    first, second, fix = tmp_path / "ta-a.csv", tmp_path / "ta-b.csv", tmp_path / "fix.csv"
+    first.write_text(_review_download({("alice", "1a-derivation"): "3", ("bob", "1a-derivation"): "1"}), encoding="utf-8")
+    second.write_text(_review_download({("alice", "2b-proof"): "4"}), encoding="utf-8")
+    run(class_dir, out, session, manual_scores=first)
+    report = run(class_dir, out, session, manual_scores=second)
+    rows = grades(out)
+    assert float(rows["alice"]["written"]) == 7 and float(rows["bob"]["written"]) == 1
+    assert any("added to the 2 kept" in n for n in report.notes), report.notes
+    fix.write_text("alice,1a-derivation,2,second look\n", encoding="utf-8")
+    report = run(class_dir, out, session, manual_scores=fix)
+    assert float(grades(out)["alice"]["written"]) == 6
+    assert any("replace kept ones" in n and "alice / 1a-derivation: 3 → 2" in n for n in report.notes), report.notes
+    plain = run(class_dir, out, session)
+    assert float(grades(out)["alice"]["written"]) == 6 and float(grades(out)["bob"]["written"]) == 1
+    assert any("re-applied" in n for n in plain.notes)

@@ -112,3 +112,31 @@ def test_run_live_reports_missing_and_errors_with_their_line():
     errors = [a.message for uid, a in report.answers.items() if uid.startswith("1a") and a.status == "error"]
     # worded as the graded run words it (the place first)
     assert errors and all(m.startswith("line 2 in `sigmoid_jacobian` (cell 3): ValueError") for m in errors), errors
+
+
+def test_a_name_an_early_cell_did_not_define_is_explained_from_the_saved_notebook(tmp_path):
+    """A student whose first cell failed (`import torch` above `import numpy as np`) and who ran the
+    cells below it got, in Jupyter, only "NameError: name 'np' is not defined" on every case, and
+    "`bptt_grad` is not defined" for a function whose cell had not run: `grader check` on the
+    same notebook names the cell. The kernel's check now reads the saved notebook for it too."""
+    from grader.i18n import translate_message, translations
+
+    path = tmp_path / "hw3.ipynb"
+    nbformat.write(_notebook([("code", "import torch\nimport numpy as np"), ("code", RIGHT),
+                              ("code", "def bptt_grad(W, U, xs, h0, gs):\n    return np.zeros_like(W)")]), path)
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(RIGHT, "<cell 1>", "exec"), namespace)          # cell 0 failed; cell 2 was never run
+    report = jupyter.check("1a", "1b", namespace=namespace, notebook=path)
+    cases = {q.id: q.cases for q in report.result.questions}
+    first = cases["1a"][0].message.split("\n")[0]
+    assert "NameError: name 'np' is not defined" in first and "cell 0 of the saved" in first and "not defined in this kernel" in first
+    missing = cases["1b"][0].message
+    assert "Cell 2 of the saved notebook defines `bptt_grad`" in missing
+    chinese = translations("zh_CN")
+    assert "这个内核中没有定义 `np`" in translate_message(first, chinese)
+    assert "但这个内核中没有它" in translate_message(missing.split("\n")[-1], chinese)
+
+    alone: dict = {"__name__": "__main__"}                           # no saved notebook found: still a hint
+    exec(compile(RIGHT, "<cell 1>", "exec"), alone)
+    bare = jupyter.check("1a", namespace=alone, notebook=tmp_path / "gone.ipynb")
+    assert "not defined in this kernel" in bare.result.questions[0].cases[0].message

@@ -41,10 +41,9 @@ def standing(result: Result) -> Standing:
 
 
 def status_word(result: Result) -> str:
-    """The one word every gradebook writes for `result`'s state: "blank" for the untouched template,
-    as the class view shows it (its status is "graded": it ran), else its status. grades.csv and
-    `grader export` said "graded" where the class view said "blank"."""
-    return str(BLANK if standing(result) == BLANK else result.status)
+    """The status a gradebook row shows: the submission's, except that a blank one (the template
+    handed in untouched) says "blank", as the class view does, not "graded" beside its 0."""
+    return BLANK.value if result.status == GRADED and standing(result) == BLANK else result.status.value
 
 
 @dataclass(frozen=True)
@@ -87,13 +86,18 @@ class Segment:
 
 @dataclass(frozen=True)
 class FailingCase:
-    """A case many students fail: which, how many, and the mistake most of them made on it."""
+    """A case students fail: which, how many, the ways they failed it, and how many failed only it.
+
+    `alone` is what tells an unfair case (a tolerance too tight, an input off the specification):
+    students whose code is right on every other case of the question and wrong on this one."""
 
     label: str
     visibility: str
     students: int
     share: float                 # of the graded students who have this question
     mistake: str                 # the most common diagnosis on this case, or what happened to it in words
+    mistakes: tuple[tuple[str, int], ...] = ()   # every diagnosis (or what happened), most common first
+    alone: int = 0               # students for whom it is the question's only failing case
 
 
 @dataclass
@@ -110,8 +114,17 @@ class QuestionStats:
     failed: int = 0            # students with no marks
     case_statuses: list[tuple[str, int]] = field(default_factory=list)   # non-passing case outcomes
     mistakes: list[tuple[str, int]] = field(default_factory=list)        # diagnosis id -> students
-    failing_cases: list[FailingCase] = field(default_factory=list)       # most failed first
+    failing_cases: list[FailingCase] = field(default_factory=list)       # every failing case, most failed first
     segments: list[Segment] = field(default_factory=list)
+
+    @property
+    def most_failed(self) -> list[FailingCase]:
+        """The cases shown in the table's cell; the others (`more_failed`) are folded under it."""
+        return self.failing_cases[:FAILING_CASES_SHOWN]
+
+    @property
+    def more_failed(self) -> list[FailingCase]:
+        return self.failing_cases[FAILING_CASES_SHOWN:]
 
     @property
     def pass_rate(self) -> float:
@@ -297,6 +310,7 @@ def _question_stats(qid: str, title: str, top: float, results: list[Result]) -> 
     failing: Counter[str] = Counter()                    # case uid -> students failing it
     labels: dict[str, tuple[str, str]] = {}
     case_mistakes: dict[str, Counter[str]] = {}
+    alone: Counter[str] = Counter()                      # case uid -> students failing only it
     total = 0.0
     for result in results:
         q = next((q for q in result.questions if q.id == qid), None)
@@ -313,6 +327,9 @@ def _question_stats(qid: str, title: str, top: float, results: list[Result]) -> 
         statuses.update(c.status for c in q.cases if c.status != PASSED)
         mistakes.update(set(q.diagnosis))
         hidden_number = 0
+        failed_here = [case.uid for case in q.cases if case.status != PASSED]
+        if len(failed_here) == 1:
+            alone[failed_here[0]] += 1
         for case in q.cases:
             hidden_number += case.visibility == "hidden"
             if case.status != PASSED:
@@ -328,8 +345,9 @@ def _question_stats(qid: str, title: str, top: float, results: list[Result]) -> 
     stats.mistakes = mistakes.most_common()
     stats.failing_cases = [
         FailingCase(labels[uid][0], labels[uid][1], n, n / stats.students if stats.students else 0.0,
-                    case_mistakes[uid].most_common(1)[0][0] if case_mistakes.get(uid) else "")
-        for uid, n in sorted(failing.items(), key=lambda kv: (-kv[1], kv[0]))[:FAILING_CASES_SHOWN]]
+                    case_mistakes[uid].most_common(1)[0][0] if case_mistakes.get(uid) else "",
+                    tuple(case_mistakes[uid].most_common()) if case_mistakes.get(uid) else (), alone[uid])
+        for uid, n in sorted(failing.items(), key=lambda kv: (-kv[1], kv[0]))]
     stats.segments = _segments(stats)
     return stats
 

@@ -2,7 +2,8 @@
 
 Columns: student, one per question id, `written` (only when some result has written parts),
 `late_penalty` (points taken by the late policy; only when some result was late), `total`, `max`
-(one number for the whole class), `status` (the class view's word: "blank" for the untouched template). `total` and `max` include the written parts: `written` is the sum of the
+(one number for the whole class), `status` (as the class view says it: "blank" for the template
+handed in untouched). `total` and `max` include the written parts: `written` is the sum of the
 points a person has given so far (empty until one is given), and `max` counts every written part's
 maximum, scored or not, so that a column of totals is always out of the same number.
 

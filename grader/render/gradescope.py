@@ -32,12 +32,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..results import (HIDDEN_MESSAGES, PASSED, UNREADABLE, CaseResult, CellStatus, Late, QuestionResult,
+from ..results import (HIDDEN_MESSAGES, PASSED, SETUP_PROBLEMS, UNREADABLE, CaseResult, CellStatus, Late, QuestionResult,
                        code_unit, QuestionStatus, Result, SubmissionStatus)
 from ..text import clean
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
-INSTRUCTOR_ONLY = {"demo-secret", "isolation", "internal-error", "environment-incomplete"}
+INSTRUCTOR_ONLY = SETUP_PROBLEMS | {"internal-error"}    # the student is told "not your fault" instead
 OUTPUT_LIMIT = 8000          # characters per test output
 TOTAL_LIMIT = 20000          # characters of the top-level output
 PRINTED_LIMIT = 3000         # characters of what the notebook printed

@@ -287,6 +287,26 @@ class QuestionView:
         return self.q.score / self.q.max_score if self.q.max_score else 0.0
 
 
+@dataclass(frozen=True)
+class ToFix:
+    """A question that lost points, as the report's "What to fix first" list names it."""
+
+    view: QuestionView
+    lost: float
+
+    @property
+    def q(self) -> QuestionResult:
+        return self.view.q
+
+
+def to_fix(questions: list[QuestionView]) -> list[ToFix]:
+    """The questions that lost points, the most points first (then in the assignment's order): on a
+    phone the report's table hides its status and diagnosis columns to the right, and the failing
+    questions lie among the passing ones, screens down."""
+    lost = [ToFix(v, v.q.max_score - v.q.score) for v in questions if v.q.max_score and v.q.score < v.q.max_score - 1e-9]
+    return sorted(lost, key=lambda item: -item.lost)
+
+
 def _question_view(q: QuestionResult) -> QuestionView:
     public, hidden = q.public, q.hidden
     return QuestionView(q, public, hidden, sum(c.status == PASSED for c in public),
@@ -319,8 +339,10 @@ def report(result: Result, env: jinja2.Environment | None = None, work_href: str
     failed_cells = [c for c in result.cells if c.status != CellStatus.OK]
     return (env or environment()).get_template("report.html").render(
         result=result,
+        problems=[p for p in result.problems if not p.for_staff],    # the set-up's are staff's (summary)
         questions=questions,
         failed_cells=failed_cells,
+        to_fix=[] if result.status == UNREADABLE or is_written_only(result) else to_fix(questions),
         module=result.kind == MODULE,
         unreadable=result.status == UNREADABLE,
         self_check=result.visibility == "public",
@@ -456,6 +478,7 @@ def summary_chunks(results: list[Result], links: dict[str, str] | list[str | Non
     # (`ClassFigures`), the table's pass makes each row again as the page reaches it, so a large
     # class's rows (a sanitised copy of every result) are never all held at once.
     figures, standings, with_written = [], {}, False
+    notices = setup_notices(results)
     for i in order:
         made = row(i)
         figures.append(ClassFigures.of(made.result))
@@ -481,10 +504,42 @@ def summary_chunks(results: list[Result], links: dict[str, str] | list[str | Non
         staff_pages=[(label, safe_link(path)) for label, path in staff_pages],
         title=f"{assignment or 'Class'} — class summary" + (" (INCOMPLETE)" if incomplete else ""),
         incomplete=incomplete,
+        setup_notices=notices,
         standing_marks=STANDING_MARKS,
         question_marks=QUESTION_MARKS,
         scripts=[scripts.script("table.js", env)],
     )
+
+
+@dataclass(frozen=True)
+class SetupNotice:
+    """A problem with the grader's set-up (results.SETUP_PROBLEMS), said once for the class: which
+    one, and how many of the submissions it concerns."""
+
+    code: str
+    message: str
+    count: int
+    total: int
+
+    @property
+    def scope(self) -> str:
+        noun = f"submission{plural(self.total)}"
+        return f"all {self.total} {noun}" if self.count == self.total else f"{self.count} of {self.total} {noun}"
+
+
+NOTICE_LIMIT = 20       # distinct set-up messages listed (a sandbox note can name each worker)
+
+
+def setup_notices(results: list[Result]) -> list[SetupNotice]:
+    """The set-up problems of a class's results, each distinct message once with its count, in
+    order of first appearance. A batch's slim results share such a problem (grader.slim), so this
+    walks a few objects per student."""
+    counts: dict[tuple[str, str], int] = {}
+    for result in results:
+        for problem in {(p.code, p.message) for p in result.problems if p.for_staff}:
+            counts[problem] = counts.get(problem, 0) + 1
+    return [SetupNotice(code, clean(message, TEXT_LIMIT), count, len(results))
+            for (code, message), count in list(counts.items())[:NOTICE_LIMIT]]
 
 
 def aligned(links: dict | list | None, results: list[Result]) -> list:

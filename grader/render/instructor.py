@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import jinja2
 
-from ..results import PASSED, CaseResult, CaseStatus, Result, StaffCase, json_text, plain
+from ..results import PASSED, CaseResult, CaseStatus, Problem, Result, StaffCase, json_text, plain
 from ..text import clean
 from .html import environment, points
 
@@ -108,6 +108,7 @@ def instructor_html(result: Result, report_href: str | None = "report.html",
         title=f"{clean(result.submission, NAME_LIMIT)} — instructor view",
         submission=clean(result.submission, NAME_LIMIT).replace("\n", " "),
         result=result,
+        problems=[Problem(clean(p.code, NAME_LIMIT), clean(p.message, TEXT_LIMIT)) for p in result.problems],
         questions=[(q, views[q.id]) for q in result.questions],
         hidden_total=len(hidden),
         hidden_failed=sum(1 for c in hidden if not c.passed),
