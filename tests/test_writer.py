@@ -161,3 +161,17 @@ def test_a_question_s_cases_drawn_at_once_make_the_same_pages(graded):
     for _, result in graded:
         assert html.report(result, now, work_href="work.html") == html.report(result, before, work_href="work.html")
         assert instructor.instructor_html(result, env=now) == instructor.instructor_html(result, env=before)
+
+
+def test_instructor_json_with_the_run_s_case_table_is_the_same_text(graded):
+    from grader.render import html, instructor
+    from grader.results import json_text
+
+    env = html.environment()
+    for _ in range(2):                      # the cases' texts made, then taken from the table
+        for _, result in graded:
+            views = instructor.case_views(result)
+            expected = json_text(instructor.instructor_data(result, views))
+            assert instructor.instructor_json(result, views, env=env) == expected
+            assert instructor.instructor_json(result, env=env) == expected == instructor.instructor_json(result)
+    assert any(key[0] == "staff_json" for key in env.globals["case_blocks"]._blocks)

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import quote
 
 import jinja2
@@ -130,9 +130,18 @@ class CaseBlocks:
 
     def staff(self, case: Any) -> Any:
         """An instructor page's case (a `grader.render.instructor.CaseView`)."""
-        return self._block("staff_case", (case.uid, case.visibility, case.label, case.status, case.passed,
-                                          tuple(case.diagnosis), case.message, tuple(case.inputs.items()),
-                                          case.expected, case.got))
+        return self._block("staff_case", self._staff_values(case))
+
+    def staff_json(self, case: Any, encode: Callable[[Any], str]) -> str:
+        """An instructor JSON's case: `encode(case)`, its JSON text, kept under every value the
+        case holds (those of its block on the page), so that a case alike for many students (a
+        hidden case's inputs and expected value, passed) is encoded once in a run."""
+        return self._block("staff_json", self._staff_values(case), lambda: encode(case))
+
+    @staticmethod
+    def _staff_values(case: Any) -> tuple:
+        return (case.uid, case.visibility, case.label, case.status, case.passed, tuple(case.diagnosis),
+                case.message, tuple(case.inputs.items()), case.expected, case.got)
 
     def staff_all(self, cases: list) -> Any:
         """Every case of an instructor page's question, each block on its own line (`CASE_LINE`)."""
@@ -145,14 +154,16 @@ class CaseBlocks:
     def __len__(self) -> int:
         return len(self._blocks)
 
-    def _block(self, macro: str, values: tuple) -> Any:
+    def _block(self, macro: str, values: tuple, make: Callable[[], Any] | None = None) -> Any:
+        """The block kept under `(macro, *values)`, else made (`make()`, by default the macro of
+        cases.html called with `values`) and kept."""
         key = (macro, *values)
         try:
             block = self._blocks.get(key)
         except TypeError:       # a value that cannot be a key (a list, in a result read from a hand-made file)
-            return self._draw(macro, values)
+            return make() if make is not None else self._draw(macro, values)
         if block is None:
-            block = self._draw(macro, values)
+            block = make() if make is not None else self._draw(macro, values)
             with self._lock:
                 if len(self._blocks) >= self.LIMIT or self._chars + len(block) > self.CHARS:
                     self._blocks.clear()
