@@ -22,7 +22,12 @@ this runs `grader batch` as a TA would and reports:
   (its cost per notebook does not depend on the class size: one kernel each); `--nbclient-sample 0`
   skips it.
 
-    python benchmarks/class_size.py [--sizes 20,400,2000] [--workers N] [--canvas] [--nbclient-sample 20]
+    python benchmarks/class_size.py [--sizes 20,400,2000] [--workers N] [--canvas] [--nbclient-sample 20] [--tree DIR]
+
+Each size also splits the CPU: the grader's own process (`RUSAGE_SELF`), its writer process (read
+from /proc while it runs), and the rest of the cgroup (the sandboxed workers and bubblewrap).
+`--tree DIR` grades with another checkout's grader (a before/after pair on one machine: alternate
+the two trees' runs, the machine's speed moves).
 
 Run it on an otherwise idle machine: on a shared one the numbers mean little. Prints; asserts nothing.
 """
@@ -41,6 +46,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
+TREE = ROOT         # the tree whose grader is run (--tree: another checkout, for before/after in one run)
 EXAMPLES = ["alice_correct.ipynb", "bob_seed_mistakes.ipynb", "dave_broken.ipynb", "template.ipynb"]
 
 # Runs the grader's command line in this child process and reports the child's own peak RSS. The
@@ -51,14 +57,15 @@ PROBE = """
 import json, resource, sys
 from grader.cli import main
 code = main(sys.argv[2:])
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+usage = resource.getrusage(resource.RUSAGE_SELF)
 with open(sys.argv[1], "w") as fh:
-    json.dump({"code": code, "peak_mb": peak_kb / 1024}, fh)
+    json.dump({"code": code, "peak_mb": usage.ru_maxrss / 1024, "grader_cpu": usage.ru_utime + usage.ru_stime}, fh)
 """
 
 
-def children_peak_mb(parent: int, seen: dict[str, float]) -> None:
-    """Record in `seen` the peak RSS so far (VmHWM) of `parent`'s Python children (the writer)."""
+def children_peak_mb(parent: int, seen: dict[str, float], cpu: dict[str, float] | None = None) -> None:
+    """Record in `seen` the peak RSS so far (VmHWM) of `parent`'s Python children (the writer),
+    and in `cpu` their CPU seconds so far (utime + stime: the last reading before they end)."""
     for pid in os.listdir("/proc") if os.path.isdir("/proc") else ():
         try:
             with open(f"/proc/{pid}/status") as fh:
@@ -67,6 +74,13 @@ def children_peak_mb(parent: int, seen: dict[str, float]) -> None:
             continue
         if fields.get("PPid", "").strip() == str(parent) and fields.get("Name", "").strip().startswith("python"):
             seen[pid] = int(fields.get("VmHWM", "0 kB").split()[0]) / 1024
+            if cpu is not None:
+                try:
+                    with open(f"/proc/{pid}/stat") as fh:
+                        stat = fh.read().rsplit(")", 1)[1].split()
+                    cpu[pid] = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+                except (OSError, IndexError, ValueError):
+                    pass
 
 
 def make_class(folder: Path, students: int, canvas: bool) -> Path:
@@ -89,15 +103,16 @@ def run_batch(source: Path, out: Path, workers: int | None) -> dict:
     argv = [sys.executable, "-c", PROBE, str(probe), "batch", str(source), "--out", str(out)]
     if workers:
         argv += ["--workers", str(workers)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "PYTHONPATH": str(TREE) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     started = time.perf_counter()
     writer: dict[str, float] = {}
+    writer_cpu: dict[str, float] = {}
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr, CpuCounter() as cpu:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stdout, stderr=stderr, text=True,
+        proc = subprocess.Popen(argv, cwd=TREE, env=env, stdout=stdout, stderr=stderr, text=True,
                                 preexec_fn=cpu.join)
         while proc.poll() is None:
-            children_peak_mb(proc.pid, writer)
-            time.sleep(0.25)
+            children_peak_mb(proc.pid, writer, writer_cpu)
+            time.sleep(0.1)
         seconds = time.perf_counter() - started
         stdout.seek(0), stderr.seek(0)
         out, err = stdout.read(), stderr.read()
@@ -107,6 +122,7 @@ def run_batch(source: Path, out: Path, workers: int | None) -> dict:
     data["seconds"] = seconds
     data["cpu"] = cpu.seconds
     data["writer_peak_mb"] = max(writer.values(), default=0.0)
+    data["writer_cpu"] = sum(writer_cpu.values())
     data["summary"] = out.splitlines()[0] if out else ""
     return data
 
@@ -185,7 +201,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--canvas", action="store_true", help="give each class as a Canvas download zip")
     parser.add_argument("--nbclient-sample", type=int, default=20)
+    parser.add_argument("--tree", type=Path, default=None,
+                        help="grade with this checkout's grader (e.g. `git worktree add /tmp/old main`)")
     args = parser.parse_args()
+    global TREE
+    TREE = (args.tree or ROOT).resolve()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     with tempfile.TemporaryDirectory(prefix="grader-class-size-") as tmp:
         scratch = Path(tmp)
@@ -208,7 +228,14 @@ def main() -> None:
                   f"{'–' if data['cpu'] is None else format(data['cpu'], '.1f'):>7}  {marginal_cpu:>18}  "
                   f"{data['peak_mb']:>14.1f}  {data.get('writer_peak_mb') or 0:>14.1f}  {ratio:>11}")
             print(f"          {data['summary']}")
-            previous = (size, data["seconds"], data["cpu"])
+            split = {"grader process": data["grader_cpu"], "writer": data["writer_cpu"]}
+            if data["cpu"] is not None:
+                split["the rest (sandboxed workers, bubblewrap)"] = data["cpu"] - sum(split.values())
+            line = ", ".join(f"{k} {v:.1f} s" + (f" ({(v - previous[3][k]) / (size - previous[0]) * 1000:.1f} ms/nb marginal)"
+                                                  if previous is not None and k in previous[3] else "")
+                             for k, v in split.items())
+            print(f"          CPU: {line}")
+            previous = (size, data["seconds"], data["cpu"], split)
             shutil.rmtree(scratch / f"out{size}", ignore_errors=True)
             shutil.rmtree(scratch / f"class{size}", ignore_errors=True)
 

@@ -53,10 +53,10 @@ from typing import Callable, Iterable, Iterator
 from . import __version__, submitted
 from . import writer as writer_process
 from .config import Config
-from .files import flush_to_disk, read_text_or_none, write_atomic, write_chunks_atomic
+from .files import flush_to_disk, read_text_or_none, write_atomic, write_bytes_atomic, write_chunks_atomic
 from .heap import collecting_only_new_objects, give_back_memory
 from .results import (GRADED, NO_SUBMISSION, Problem, Result, Student, SubmissionStatus, json_object_chunks,
-                      json_text)
+                      json_object_text, json_text)
 from .sandbox import SandboxUnavailable
 from .session import Session, internal_error
 from .slim import inflate, slim, with_texts
@@ -408,24 +408,25 @@ def write_student(out: Path, submission: Submission, result: Result, stamp: Stam
     env = env or html.environment()
     folder = student_dir(out, submission)
     keep_old_pages(out, folder)
-    data = result.to_dict()
-    text = result_json(result, data)
-    write_atomic(folder / RESULT, text, durable=False)
+    text = result_json(result)
+    encoded = text.encode("utf-8")
+    sha256 = hashlib.sha256(encoded).hexdigest()
+    write_bytes_atomic(folder / RESULT, encoded, durable=False)
     # work, instructor (staff only; the pages with `pages`, [reports] staff_pages)
     files = [RESULT, *write_staff(folder, result, REPORT, submission.path, env, pages, durable=False)]
     write_atomic(folder / REPORT, html.report(result, env, work_href=WORK if pages else None), durable=False)
     files.append(REPORT)
     if stamp is not None:
-        record = {"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": _sha256(text),
-                  "result": data}                       # the record holds the result as result.json does
-        write_atomic(folder / RECORD, json_text(record), durable=False)
+        # the record holds the result as result.json does: the same text, not encoded again
+        record = {"stamp": stamp.to_dict(), "source": str(submission.path), "result_sha256": sha256}
+        write_atomic(folder / RECORD, json_object_text(record, "result", text), durable=False)
         files.append(RECORD)
     else:
         try:
             (folder / RECORD).unlink()     # an errored grade must be retried next time
         except FileNotFoundError:
             pass
-    return Outcome(submission, kept(result, submission, shared), stamp, _sha256(text), tuple(files))
+    return Outcome(submission, kept(result, submission, shared), stamp, sha256, tuple(files))
 
 
 def kept(result: Result, submission: Submission, shared: dict | None = None) -> Result:

@@ -30,7 +30,8 @@ def write_staff(folder: Path, result: Result, report_name: str = "report.html", 
     from .render import instructor, notebook
 
     views = instructor.case_views(result)      # made once for the JSON and the page
-    write_atomic(folder / instructor.INSTRUCTOR_JSON, instructor.instructor_json(result, views), durable=durable)
+    write_atomic(folder / instructor.INSTRUCTOR_JSON, instructor.instructor_json(result, views, env=env),
+                 durable=durable)
     if not pages:
         return [instructor.INSTRUCTOR_JSON]
     work = None

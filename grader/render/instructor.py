@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import jinja2
 
-from ..results import PASSED, CaseResult, CaseStatus, Problem, Result, StaffCase, json_text, plain
+from ..results import PASSED, CaseResult, CaseStatus, Problem, Result, StaffCase, json_object_text, json_text, plain
 from ..text import clean
 from .html import environment, points
 
@@ -78,6 +78,12 @@ def instructor_data(result: Result, views: dict[str, list[CaseView]] | None = No
     of the result, when already made for the page). A passed case's `got` is null: its value is
     the expected one within the tolerance."""
     views = case_views(result) if views is None else views
+    return {**_head(result),
+            "questions": [{**_question_head(q), "cases": plain(views[q.id])} for q in result.questions],
+            **_tail(result)}
+
+
+def _head(result: Result) -> dict:
     return {
         "audience": "instructor only: holds hidden cases' inputs and expected values; never give it to students",
         "submission": clean(result.submission, NAME_LIMIT),
@@ -85,16 +91,38 @@ def instructor_data(result: Result, views: dict[str, list[CaseView]] | None = No
         "score": result.score,
         "max_score": result.max_score,
         "case_set": result.case_set,
-        "questions": [{"id": q.id, "title": clean(q.title, NAME_LIMIT), "score": q.score,
-                       "max_score": q.max_score, "status": q.status, "diagnosis": list(q.diagnosis),
-                       "cases": plain(views[q.id])} for q in result.questions],
-        # the wrong answers as digests, for the copying evidence (grader.copying reads them back)
-        "wrong_answers": [dataclasses.asdict(a) for a in result.wrong_answers],
     }
 
 
-def instructor_json(result: Result, views: dict[str, list[CaseView]] | None = None) -> str:
-    return json_text(instructor_data(result, views))
+def _question_head(q) -> dict:
+    """A question's part of the JSON before its cases (which come last)."""
+    return {"id": q.id, "title": clean(q.title, NAME_LIMIT), "score": q.score, "max_score": q.max_score,
+            "status": q.status, "diagnosis": list(q.diagnosis)}
+
+
+def _tail(result: Result) -> dict:
+    # the wrong answers as digests, for the copying evidence (grader.copying reads them back)
+    return {"wrong_answers": [dataclasses.asdict(a) for a in result.wrong_answers]}
+
+
+def _case_json(view: CaseView) -> str:
+    return json_text(plain(view))
+
+
+def instructor_json(result: Result, views: dict[str, list[CaseView]] | None = None,
+                    env: jinja2.Environment | None = None) -> str:
+    """`instructor_data` as JSON text. Given the run's templates' `env`, each case's text is
+    kept in its table of case blocks (`CaseBlocks.staff_json`), so that a case alike for many
+    students is encoded once in a run; the text is the same either way."""
+    views = case_views(result) if views is None else views
+    if env is None:
+        return json_text(instructor_data(result, views))
+    blocks = env.globals["case_blocks"]
+    questions = ",".join(
+        json_object_text(_question_head(q), "cases", "[" + ",".join([blocks.staff_json(c, _case_json)
+                                                                      for c in views[q.id]]) + "]")
+        for q in result.questions)
+    return json_object_text(_head(result), "questions", f"[{questions}]", tail=_tail(result))
 
 
 def instructor_html(result: Result, report_href: str | None = "report.html",
