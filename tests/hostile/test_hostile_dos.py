@@ -516,12 +516,12 @@ HERE = Path(__file__).resolve().parent
 # quarter of its default (ANSWER_MB: 2 MiB for one answer, 16 MiB for a submission's together): they
 # move a quarter of the data (at the default 8 MiB the three tests took ~20 s of CPU, most of it
 # making, sending and refusing answers, now ~12 s), and the memory they may add to the grader's own
-# warm size scales with the limit: 40 MB plus 25 MB per MiB of it, the 240 MB that PEAK_MB left over
-# a warm size of ~60 MB at the default. (Measured, the batch of four: 123 MB added at 8 MiB, 48 MB
-# at 2 MiB.) A grader that held an answer in a few copies more, or read a line past its limit,
-# adds as many times the limit at either size.
+# warm size scales with the limit: 15 MB plus 28 MB per MiB of it, the ~240 MB that PEAK_MB left
+# over a warm size of ~60 MB at the default. Measured on the batch of four: 123 MB added at 8 MiB
+# and 48 MB at 2 MiB; with every answer read kept to the end (a leak, made on purpose), 252 MB and
+# 81 MB, which fail at either size.
 ANSWER_MB = 2.0
-GROWTH_MB = 40 + 25 * ANSWER_MB
+GROWTH_MB = 15 + 28 * ANSWER_MB
 SCALE = ANSWER_MB / ATTACK_LIMITS.answer_mb
 ELEMENTS = int(5_000_000 * SCALE)     # the red team's answer size (40 MB of float64 per array), scaled: 9.5 MB
 LARGEST = int(ANSWER_MB * 2**20) // 8     # numbers in the largest answer allowed
