@@ -88,3 +88,74 @@ def collector_unfrozen() -> None:
     while heap.blocks_running() or gc.get_freeze_count():
         assert time.monotonic() < deadline, "a grade or batch of an earlier test is still running"
         time.sleep(0.05)
+
+
+# ------------------------------------------------------------------------------------------------
+# Files that share what is costly to make: one xdist worker runs them all
+
+
+# The browser files share one headless Chromium and one graded class (the batch their pages come
+# from): each file made its own, ~1.5 s of CPU for a browser and ~2 s for the batch each time.
+SHARED_SCOPES = {
+    "tests/test_browser.py": "browser",
+    "tests/test_browser_staff.py": "browser",
+    "tests/test_browser_phone.py": "browser",
+}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile`, except that the files of SHARED_SCOPES are one unit of work: their session
+    fixtures are then made once, on the worker that runs them all."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return SHARED_SCOPES.get(path, path)
+
+    return SharedFileScheduling(config, log)
+
+
+@pytest.fixture(scope="session")
+def driver():
+    """Headless Chromium (tests/test_browser.py says when it is skipped): one for every browser file."""
+    import tempfile
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    from test_browser import CHROMEDRIVER, CHROMIUM, WIDTH
+
+    profile = tempfile.mkdtemp(prefix="grader-chromium-")
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--hide-scrollbars", f"--window-size={WIDTH},1000",
+                 f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def staff_class(session, tmp_path_factory) -> Path:
+    """The bundled examples graded as a class (`grader batch`): the staff's pages and the phone
+    widths look at it, and none of their tests changes it."""
+    from grader import batch
+
+    folder = tmp_path_factory.mktemp("in")
+    for name in ("alice_correct.ipynb", "bob_seed_mistakes.ipynb", "carol_module.py", "dave_broken.ipynb",
+                 "seed_written.md", "template.ipynb"):
+        shutil.copy(SUBMISSIONS / name, folder / name)
+    target = tmp_path_factory.mktemp("out")
+    batch.run_batch(folder, target, session.config, session=session, progress=False)
+    return target

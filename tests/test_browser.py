@@ -10,7 +10,6 @@ used: the driver and browser paths are given explicitly, so nothing is downloade
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,6 @@ from grader.render import html
 from test_render_html import HOSTILE, SCRIPT, hostile_result
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-from selenium.webdriver.chrome.options import Options  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,23 +33,7 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                                        "chromium-driver)")
 
 
-@pytest.fixture(scope="module")
-def driver():
-    profile = tempfile.mkdtemp(prefix="grader-chromium-")
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--hide-scrollbars", f"--window-size={WIDTH},1000",
-                 f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        yield browser
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+# `driver`, one headless Chromium for every browser file, is in conftest.py.
 
 
 @pytest.fixture(scope="module")

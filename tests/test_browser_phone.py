@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader import batch, diff
-from test_browser import CHROMEDRIVER, CHROMIUM, driver, screenshot  # noqa: F401
+from test_browser import CHROMEDRIVER, CHROMIUM, screenshot
 from test_browser_staff import out  # noqa: F401
 from batch_output import student_folder
 

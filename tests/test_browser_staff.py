@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 
-from grader import batch
 from grader.manual import apply_manual_scores
-from test_browser import CHROMEDRIVER, CHROMIUM, console_errors, driver, open_page, screenshot, visible_text  # noqa: F401
+from test_browser import CHROMEDRIVER, CHROMIUM, console_errors, open_page, screenshot, visible_text
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from batch_output import student_folder
 
 ROOT = Path(__file__).resolve().parent.parent
-SUBMISSIONS = ROOT / "submissions"
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium and chromedriver are needed")
 
@@ -30,14 +27,9 @@ RAW_TEX = ("\\frac", "\\partial", "\\sigma", "\\begin{", "$$")
 
 
 @pytest.fixture(scope="module")
-def out(session, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("in")
-    for name in ("alice_correct.ipynb", "bob_seed_mistakes.ipynb", "carol_module.py", "dave_broken.ipynb",
-                 "seed_written.md", "template.ipynb"):
-        shutil.copy(SUBMISSIONS / name, folder / name)
-    target = tmp_path_factory.mktemp("out")
-    batch.run_batch(folder, target, session.config, session=session, progress=False)
-    return target
+def out(staff_class) -> Path:
+    """The bundled examples graded as a class (conftest.py: made once for every browser file)."""
+    return staff_class
 
 
 def no_network(driver) -> None:

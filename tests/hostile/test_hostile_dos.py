@@ -561,12 +561,24 @@ def test_millions_of_empty_files_with_a_grader_that_is_not_root(nobody_dir):
 
 PEAK_MB = 300                     # the grader's own peak resident memory, whatever a submission returns
 HERE = Path(__file__).resolve().parent
-ELEMENTS = 5_000_000              # the red team's answer size: 40 MB of float64 per array
-LARGEST = int(ATTACK_LIMITS.answer_mb * 2**20) // 8     # numbers in the largest answer allowed
+# The answers' attacks are sized against the answer limit, which the child grader is given at a
+# quarter of its default (ANSWER_MB: 2 MiB for one answer, 16 MiB for a submission's together): they
+# move a quarter of the data (at the default 8 MiB the three tests took ~20 s of CPU, most of it
+# making, sending and refusing answers, now ~12 s), and the memory they may add to the grader's own
+# warm size scales with the limit: 15 MB plus 28 MB per MiB of it, the ~240 MB that PEAK_MB left
+# over a warm size of ~60 MB at the default. Measured on the batch of four: 123 MB added at 8 MiB
+# and 48 MB at 2 MiB; with every answer read kept to the end (a leak, made on purpose), 252 MB and
+# 81 MB, which fail at either size.
+ANSWER_MB = 2.0
+GROWTH_MB = 15 + 28 * ANSWER_MB
+SCALE = ANSWER_MB / ATTACK_LIMITS.answer_mb
+ELEMENTS = int(5_000_000 * SCALE)     # the red team's answer size (40 MB of float64 per array), scaled: 9.5 MB
+LARGEST = int(ANSWER_MB * 2**20) // 8     # numbers in the largest answer allowed
 
 RETURN_EVERYTHING = '''
 import numpy as _np
 _N = {n}
+_TEXT = {text}
 def _big(*args, **kwargs):
     return _np.ones(_N)
 def _big_dict(*args, **kwargs):
@@ -574,15 +586,23 @@ def _big_dict(*args, **kwargs):
     return {{k: _np.ones(_N // len(keys)) for k in keys}}
 sigmoid_jacobian = bptt_grad = bptt_terms = matrix_power_eig = lstm_cell_jacobian = cell_state_gradient = _big
 lstm_step = lstm_gate_jacobians = _big_dict
-gradient_regime = lambda W: "x" * 10_000_000
+gradient_regime = lambda W: "x" * _TEXT
 W_30 = _np.ones(_N)
-ALWAYS_POSITIVE = ["f"] * 10_000_000
+ALWAYS_POSITIVE = ["f"] * _TEXT
 '''
 
 
-def _in_child(level: str, *args: str, case_seconds: float | None = None) -> dict:
-    """Run tests/hostile/peak_memory.py: what it graded, and its own peak resident memory."""
-    env = {**os.environ, **({"CASE_SECONDS": str(case_seconds)} if case_seconds else {})}
+def returning_everything(elements: int) -> str:
+    """Every function and value of the homework answered with `elements` numbers (and a label and a
+    list of gate names far over the answer limit)."""
+    return RETURN_EVERYTHING.format(n=elements, text=int(10_000_000 * SCALE))
+
+
+def _in_child(level: str, *args: str, case_seconds: float | None = None, answer_mb: float | None = None) -> dict:
+    """Run tests/hostile/peak_memory.py: what it graded, and its own peak resident memory (and, with
+    `answer_mb`, its warm size before the attacks: base_mb)."""
+    env = {**os.environ, **({"CASE_SECONDS": str(case_seconds)} if case_seconds else {}),
+           **({"ANSWER_MB": str(answer_mb)} if answer_mb else {})}
     proc = subprocess.run([sys.executable, str(HERE / "peak_memory.py"), level, *map(str, args)],
                           capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -593,17 +613,25 @@ def _messages(summary: dict) -> list[str]:
     return [message for status, message in summary["cases"].values()]
 
 
+def _assert_small(report: dict) -> None:
+    """What the attacks added to the child's warm size is bounded by the answer limit it had."""
+    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    grown = report["peak_mb"] - report["base_mb"]
+    assert grown < GROWTH_MB, f"{grown:.0f} MB over a warm {report['base_mb']:.0f} MB"
+
+
 @pytest.mark.parametrize("elements", [ELEMENTS, LARGEST], ids=["5M", "largest-allowed"])
 def test_huge_answers_for_every_case_keep_the_grader_small(tmp_path, elements):
-    """Every function returns 5M-element arrays (or the largest answer allowed) for every case."""
-    path = module(tmp_path, RETURN_EVERYTHING.format(n=elements), "huge.py")
-    report = _in_child("best", "grade", path)
-    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    """Every function returns arrays of 5M elements (scaled with the limit: far over it) or the
+    largest answer allowed, for every case."""
+    path = module(tmp_path, returning_everything(elements), "huge.py")
+    report = _in_child("best", "grade", path, answer_mb=ANSWER_MB)
+    _assert_small(report)
     attack, after = report["results"]
     assert attack["score"] == 0
     public = [m for uid, (s, m) in attack["cases"].items() if "/public/" in uid]
     if elements == ELEMENTS:
-        assert any(m.startswith("answer too large: 38.1 MB, limit 8 MB") for m in public), public[:5]
+        assert any(m.startswith("answer too large: 9.54 MB, limit 2 MB") for m in public), public[:5]
     else:
         assert any("limit for one submission" in m for m in public), public[:5]
     assert after["score"] == FULL, "the next submission, graded by the same worker"
@@ -618,11 +646,10 @@ def test_a_batch_of_huge_submissions_keeps_the_grader_small(tmp_path):
     folder.mkdir()
     huge = [f"s{i}" for i in range(workers)]
     for i, name in enumerate(huge):
-        (folder / f"{name}.py").write_text(RETURN_EVERYTHING.format(n=ELEMENTS if i == 0 else LARGEST),
-                                           encoding="utf-8")
+        (folder / f"{name}.py").write_text(returning_everything(ELEMENTS if i == 0 else LARGEST), encoding="utf-8")
     (folder / "zz_correct.py").write_text(CAROL, encoding="utf-8")
-    report = _in_child("best", "batch", folder, tmp_path / "out", workers)
-    assert report["peak_mb"] < PEAK_MB, report["peak_mb"]
+    report = _in_child("best", "batch", folder, tmp_path / "out", workers, answer_mb=ANSWER_MB)
+    _assert_small(report)
     scores = {r["submission"]: r["score"] for r in report["results"]}
     assert scores == {**{name: 0 for name in huge}, "zz_correct": FULL}
 
