@@ -35,6 +35,7 @@ Why it is shaped like this:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -66,6 +67,7 @@ from .text import clean, cut_utf8
 from .totals import shown, totals
 
 RECORD = "batch.json"
+LOCK = ".grader-batch.lock"      # OUT/LOCK: held (flock) by the batch that writes OUT, while it runs (`holding`)
 REPORT = "report.html"
 RESULT = "result.json"
 WORK = "work.html"          # the work as graded (grader.render.notebook, written by grader.staff)
@@ -518,6 +520,39 @@ def write_class(out: Path, outcomes: list[Outcome], case_set: CaseSet, pending: 
         write_chunks_atomic(out / "review.html", review.review_stream(answers, case_set.assignment, env))
 
 
+def make_out(out: Path) -> None:
+    """`out` as a folder (made if missing); an `out` that is not a folder is refused."""
+    if out.is_symlink() and not out.exists() or out.exists() and not out.is_dir():
+        raise BatchError(f"the output path {out} is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def holding(out: Path) -> Iterator[None]:
+    """This batch's hold on `out` while it writes there: an flock on OUT/LOCK, which the kernel
+    drops when the batch ends or dies (no stale lock to clear by hand).
+
+    Two batches into one folder (two TAs merging their scores files, a re-run started while the
+    last one still writes) wrote the same class files and kept scores at once, and the one that
+    finished last silently replaced the other's work. The second one now stops before it writes
+    anything, and says why."""
+    import fcntl        # Linux and macOS; a batch runs only where the sandbox does
+
+    try:
+        fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise BatchError(f"cannot hold the output folder {out} ({out / LOCK}: {exc.strerror})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchError(f"another grader batch is writing {out} now (a re-run, or another TA's scores being "
+                             "merged): let it finish, then run this command again; nothing was changed") from None
+        yield
+    finally:
+        os.close(fd)
+
+
 def prepare_out(out: Path) -> list[str]:
     """Make `out` ready before anyone is graded; return what was done, for people.
 
@@ -526,9 +561,7 @@ def prepare_out(out: Path) -> list[str]:
     `students`. Writing there would fail after the whole class was graded, so it is moved aside
     now (kept, never deleted). An `out` that is not a folder is refused before grading.
     """
-    if out.is_symlink() and not out.exists() or out.exists() and not out.is_dir():
-        raise BatchError(f"the output path {out} is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    make_out(out)
     notes = []
     for name in CLASS_FILES + (STUDENTS,):
         entry = submitted.probe(out / name)
@@ -594,15 +627,15 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, config: Config,
     out = Path(out)
     staging = tempfile.TemporaryDirectory(prefix="grader-intake-")
     try:
-        with collecting_only_new_objects():
+        with collecting_only_new_objects(), contextlib.ExitStack() as held:
             return _run(folder, out, config, workers, force, manual_scores, progress, session, on_result,
-                        roster, shard, Path(staging.name), started)
+                        roster, shard, Path(staging.name), started, held)
     finally:
         staging.cleanup()
 
 
 def _run(folder, out: Path, config: Config, workers, force, manual_scores, progress, session, on_result,
-         roster, shard, staging: Path, started: float) -> BatchReport:
+         roster, shard, staging: Path, started: float, held: contextlib.ExitStack) -> BatchReport:
     from . import course, lms, shard as sharding
     from .roster import RosterError, read_roster
 
@@ -641,6 +674,8 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
     if workers is not None and workers < 1:
         raise BatchError(f"--workers must be at least 1, not {workers}")
     workers = workers or config.workers
+    make_out(out)
+    held.enter_context(holding(out))      # before anything in `out` is moved or written
     notes = prepare_out(out)
     from .diff import Previous
 

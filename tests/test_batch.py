@@ -417,3 +417,27 @@ def test_the_command_lines_summary_agrees_with_the_class_view(class_dir: Path, t
     again = batch.run_batch(class_dir, out, session.config, session=session, progress=False)
     assert again.changed == 1
     assert "1 student's total changed since the last run" in batch.describe(again, out)
+
+
+def test_a_second_batch_into_an_out_folder_in_use_is_refused_and_changes_nothing(class_dir: Path, tmp_path: Path,
+                                                                               session: Session):
+    """Two TAs merging their scores files, or a re-run started while the last one still writes,
+    wrote the same class files and kept scores at once: the one that finished last silently
+    replaced the other's. A batch holds its output folder for as long as it runs; a second one
+    into the same folder stops at once with a clear error and touches nothing there."""
+    import fcntl
+
+    out = tmp_path / "out"
+    batch.run_batch(class_dir, out, session.config, session=session, progress=False)
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name != batch.LOCK}
+    holder = os.open(out / batch.LOCK, os.O_RDWR)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)          # as the batch still running holds it
+        with pytest.raises(batch.BatchError, match="another grader batch is writing"):
+            batch.run_batch(class_dir, out, session.config, session=session, progress=False, force=True)
+        after = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name != batch.LOCK}
+        assert after == before
+    finally:
+        os.close(holder)
+    again = batch.run_batch(class_dir, out, session.config, session=session, progress=False, force=True)
+    assert again.outcomes                                            # free again once the first has ended
