@@ -559,9 +559,8 @@ def prepare_out(out: Path) -> list[str]:
     Where a class file (or the students' folder) is to go, something else may be in the way: a
     folder that an older grader made for a hand-in named `summary.html.py`, a file named
     `students`. Writing there would fail after the whole class was graded, so it is moved aside
-    now (kept, never deleted). An `out` that is not a folder is refused before grading.
+    now (kept, never deleted). `out` is a folder already (`make_out`), held by this batch (`holding`).
     """
-    make_out(out)
     notes = []
     for name in CLASS_FILES + (STUDENTS,):
         entry = submitted.probe(out / name)
