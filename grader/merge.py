@@ -5,11 +5,13 @@ already applied). The merge checks that every shard graded the same assignment o
 set (the configuration's, so that the class files describe what was graded) and that no student
 was graded by two shards, then writes every student's report and result and the class files
 (summary, review, grades.csv, results.json) into OUT, keeping any class files it replaces under
-`OUT/_runs/` as a batch does. With `--roster`, missing students are listed across all shards (a
+`OUT/_runs/` as a batch does. Like a batch, it holds OUT while it writes there (`batch.holding`):
+a merge or batch into an OUT that another one is writing stops before it writes anything. With `--roster`, missing students are listed across all shards (a
 shard alone cannot know who is missing: give the roster here, not to the shards).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +34,8 @@ class Merged:
 
 
 def merge(shards: list[str | os.PathLike], out: str | os.PathLike, case_set, roster=None) -> Merged:
-    from . import batch, course
-    from .diff import Previous, key_of
+    from . import batch
+    from .diff import key_of
 
     out = Path(out)
     shards = [Path(s) for s in shards]
@@ -54,6 +56,20 @@ def merge(shards: list[str | os.PathLike], out: str | os.PathLike, case_set, ros
                 raise MergeError(f"{name} is in both {owner[key]} and {shard}: were two shards given "
                                  "the same K, or different downloads?")
             owner[key] = str(shard)
+    held = contextlib.ExitStack()
+    try:
+        batch.make_out(out)
+        held.enter_context(batch.holding(out))     # another merge or batch writing OUT: stop, nothing written
+    except batch.BatchError as exc:
+        raise MergeError(str(exc)) from None
+    with held:
+        return _write(shards, out, case_set, roster)
+
+
+def _write(shards: list[Path], out: Path, case_set, roster) -> Merged:
+    """Every student's files and the class files, into `out` (made and held by `merge`)."""
+    from . import batch, course
+    from .diff import Previous
     from .render import html
 
     env = html.environment()        # the templates, parsed once for every page written here

@@ -64,3 +64,29 @@ def test_three_local_shards_merge_to_the_unsharded_class(tmp_path: Path, session
     missing = [r for r in data["results"] if r["status"] == "no-submission"]
     assert [r["student"]["id"] for r in missing] == ["ghost"]
     assert all(r["student"]["on_roster"] for r in data["results"])
+
+
+def test_a_merge_into_an_out_folder_in_use_is_refused_and_changes_nothing(tmp_path: Path, session, config):
+    """`grader merge` wrote OUT's reports and class files without holding OUT, as a batch does
+    (batch.holding): two merges into one OUT at once (two TAs, or a merge started while a batch
+    still writes there) each wrote the class files, and the last to finish silently replaced the
+    other's. A merge now holds OUT too: one started while OUT is held stops before it writes."""
+    import fcntl
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "carol_module.py", folder / "carol.py")
+    shard_out = tmp_path / "shard1"
+    batch.run_batch(folder, shard_out, config, session=session, progress=False, shard="1/1")
+    out = tmp_path / "merged"
+    out.mkdir()
+    holder = os.open(out / batch.LOCK, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)           # as another merge or batch still writing
+        assert main(["merge", str(shard_out), "--out", str(out)]) == 2
+        assert sorted(p.name for p in out.iterdir()) == [batch.LOCK]  # nothing written
+    finally:
+        os.close(holder)
+    assert main(["merge", str(shard_out), "--out", str(out)]) == 0     # free again once the other has ended
+    assert (out / "results.json").is_file()
