@@ -55,16 +55,18 @@ encrypted, too large) costs its student that file, with a note in their report, 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import stat
+import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Iterable
+from typing import BinaryIO, Callable, Iterable
 
 from .load import MAX_SENT_BYTES, SUFFIXES
 from .results import Problem, Student
@@ -139,8 +141,18 @@ class Source:
     members: list[Member]
     refused: list[str]          # members refused outright (path escapes), for the batch's summary
 
-    def read(self, member: Member) -> bytes:  # pragma: no cover - interface
+    def open(self, member: Member) -> BinaryIO:  # pragma: no cover - interface
+        """`member`'s bytes as a file to read in chunks (a context manager): staging copies it to
+        disk through a bounded buffer (`copy_bounded`) instead of holding the file whole."""
         raise NotImplementedError
+
+    def read(self, member: Member) -> bytes:
+        """`member` whole (the small ones: Gradescope's metadata, receipts, time stamps), bounded."""
+        with self.open(member) as fh:          # a zip raises BadZipFile on a bad CRC at the end of the data
+            data = fh.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise OSError("larger than the file size limit")
+        return data
 
     def modified(self, path: str) -> float | None:
         """When the file system last saw `path` (a member or a folder of the download) change, as a
@@ -204,13 +216,8 @@ class ZipSource(Source):
             self._infos[name] = info
             self.members.append(Member(name, info.file_size, _zip_problem(info)))
 
-    def read(self, member: Member) -> bytes:
-        info = self._infos[member.path]
-        with self.zip.open(info) as fh:        # raises BadZipFile on a bad CRC at the end of the data
-            data = fh.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise OSError("larger than the file size limit")
-        return data
+    def open(self, member: Member) -> BinaryIO:
+        return self.zip.open(self._infos[member.path])
 
     def close(self) -> None:
         self.zip.close()
@@ -397,18 +404,15 @@ class FolderSource(Source):
         """The path on disk of a member or folder of the listing (its name as shown may be decoded)."""
         return self._real.get(path, path)
 
-    def read(self, member: Member) -> bytes:
+    def open(self, member: Member) -> BinaryIO:
         fd = os.open(self.location / self.real(member.path), os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise OSError("not a regular file")
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                data = fh.read(MAX_FILE_BYTES + 1)
-        finally:
+            return os.fdopen(fd, "rb")
+        except BaseException:
             os.close(fd)
-        if len(data) > MAX_FILE_BYTES:
-            raise OSError("larger than the file size limit")
-        return data
+            raise
 
     def modified(self, path: str) -> float | None:
         try:
@@ -1001,7 +1005,7 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
     """Write `found`'s candidate files into `folder` (created); return what to grade and the notes.
 
     Members that are not notebooks, modules or written answers are not extracted (the loader would
-    ignore them). A zip that a student handed in (`hw3.zip`) is opened in memory and its candidate
+    ignore them). A zip that a student handed in (`hw3.zip`) is spooled to disk and its candidate
     files are extracted, flattened, under the same rules as the download (a zip inside it is opened
     too, MAX_ZIP_DEPTH zips deep: see `unpack_zip`) -- unless a notebook or module was handed in beside it, which is then the
     hand-in (the zip is named in a note). A member that cannot be read is a note for this student alone.
@@ -1033,13 +1037,12 @@ def stage(intake: Intake, found: Found, folder: Path) -> tuple[Path, list[Proble
             continue
         if target.lower() in written:
             continue
-        data = _read(lambda: intake.source.read(member), shown, "the download", notes)
-        if data is None:
-            continue
         if suffix == ".zip":
-            unpack_zip(data, shown, folder, written, notes)
+            with tempfile.TemporaryFile(dir=folder.parent) as spool:     # on disk, beside the staging folder
+                if _spool(lambda: intake.source.open(member), spool, shown, "the download", notes):
+                    unpack_zip(spool, shown, folder, written, notes)
         else:
-            _put(folder, target, data, written, name, notes)
+            _put(folder, target, lambda: intake.source.open(member), written, name, shown, "the download", notes)
     said = ("lms-refused-file", "lms-unreadable-file", "lms-not-a-file", "lms-zip-not-opened")
     if not written and not any(n.code in said for n in notes):
         held = [PurePosixPath(name).name for _, name in found.files]
@@ -1054,39 +1057,100 @@ def _read(read, shown: str, where: str, notes: list[Problem]) -> bytes | None:
     try:
         return read()
     except Exception as exc:  # noqa: BLE001 - BadZipFile, zlib.error, OSError...: this student's file only
-        detail = str(exc)[:200] or type(exc).__name__
-        notes.append(Problem("lms-unreadable-file", f"{shown} could not be read from {where} ({detail})"))
+        notes.append(_unreadable(shown, where, exc))
         return None
 
 
-def _put(folder: Path, target: str, data: bytes, written: set[str], shown: str, notes: list[Problem]) -> None:
-    """Write one staged file. One that cannot be written (a file and a folder of the same name in
-    the hand-in, a name the disk refuses) is a note for this student, never the batch's end."""
-    path = folder / target
+COPY_CHUNK = 1 << 20          # staging copies a file through a buffer of this size, never holding it whole
+
+
+class _WriteFailed(OSError):
+    """Writing a staged file failed (the disk), as opposed to reading it from the download."""
+
+
+def copy_bounded(source: BinaryIO, target: BinaryIO, limit: int = MAX_FILE_BYTES) -> int:
+    """Copy `source` into `target` COPY_CHUNK bytes at a time; OSError once past `limit` bytes (a
+    size the archive declared falsely, a file that grew), _WriteFailed when `target` refuses them."""
+    copied = 0
+    while chunk := source.read(COPY_CHUNK):
+        copied += len(chunk)
+        if copied > limit:
+            raise OSError("larger than the file size limit")
+        try:
+            target.write(chunk)
+        except OSError as exc:
+            raise _WriteFailed(exc.errno, exc.strerror) from None
+    return copied
+
+
+def _spool(opener: Callable[[], BinaryIO], spool: BinaryIO, shown: str, where: str, notes: list[Problem]) -> bool:
+    """Copy a zip handed in into `spool` (a temporary file) to be opened from there; False, and a note
+    for this student, when it cannot be read or written."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "xb") as fh:
-            fh.write(data)
-    except OSError as exc:
+        with opener() as source:
+            copy_bounded(source, spool)
+        spool.seek(0)
+        return True
+    except _WriteFailed as exc:
         notes.append(Problem("lms-unreadable-file", f"{shown} could not be unpacked for grading "
                                                     f"({exc.strerror or type(exc).__name__})"))
-        return
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, zlib.error, OSError...: this student's file only
+        notes.append(_unreadable(shown, where, exc))
+    return False
+
+
+def _unreadable(shown: str, where: str, exc: BaseException) -> Problem:
+    detail = str(exc)[:200] or type(exc).__name__
+    return Problem("lms-unreadable-file", f"{shown} could not be read from {where} ({detail})")
+
+
+def _put(folder: Path, target: str, opener: Callable[[], BinaryIO], written: set[str], shown: str,
+         read_as: str, where: str, notes: list[Problem]) -> None:
+    """Stage one file, copied from `opener()` in chunks. One that cannot be read (a bad CRC, past the
+    size limit: noticed only once read) or written (a file and a folder of the same name in the
+    hand-in, a name the disk refuses) is a note for this student, never the batch's end; nothing
+    of it is left in the staging folder."""
+    path = folder / target
+    with contextlib.ExitStack() as stack:
+        try:
+            source = stack.enter_context(opener())
+        except Exception as exc:  # noqa: BLE001 - this student's file only
+            notes.append(_unreadable(read_as, where, exc))
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            out = stack.enter_context(open(path, "xb"))
+        except OSError as exc:
+            notes.append(Problem("lms-unreadable-file", f"{shown} could not be unpacked for grading "
+                                                        f"({exc.strerror or type(exc).__name__})"))
+            return
+        try:
+            copy_bounded(source, out)
+        except Exception as exc:  # noqa: BLE001 - reading (BadZipFile, zlib.error, the limit) or writing
+            out.close()
+            path.unlink(missing_ok=True)
+            notes.append(Problem("lms-unreadable-file", f"{shown} could not be unpacked for grading "
+                                                        f"({exc.strerror or type(exc).__name__})")
+                         if isinstance(exc, _WriteFailed) else _unreadable(read_as, where, exc))
+            return
     written.add(target.lower())
 
 
-def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: list[Problem],
+def unpack_zip(data: bytes | BinaryIO, shown: str, folder: Path, written: set[str], notes: list[Problem],
                budget: list[int] | None = None, depth: int = 1) -> None:
     """The candidate files of a zip a student handed in, flattened into `folder`, bounded like a download.
 
     A zip inside it (a folder compressed with the zip made before in it) is opened as well, down to
     MAX_ZIP_DEPTH zips, unless a notebook or module lies beside it (then that is the hand-in, as in
     `stage`); every level shares one `budget` of MAX_FILE_BYTES unpacked, so nesting buys no room.
+    `data` is the zip's bytes, or a seekable file holding them (a spool on disk: see `stage`), and
+    its files are copied out in chunks, a zip inside it spooled to disk in turn.
     """
     import io
 
     budget = [MAX_FILE_BYTES] if budget is None else budget
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
         infos = archive.infolist()
     except Exception as exc:  # noqa: BLE001 - not a zip, or a broken one
         notes.append(Problem("lms-unreadable-file", f"{shown} is not a readable zip archive ({str(exc)[:120]})"))
@@ -1125,11 +1189,10 @@ def unpack_zip(data: bytes, shown: str, folder: Path, written: set[str], notes: 
             notes.append(Problem("lms-duplicate-name", f"{shown}: {path[:120]}: another file named {target} "
                                                        "was graded instead"))
             continue
-        content = _read(lambda: _bounded(archive, info), f"{shown}: {path[:120]}", "its zip", notes)
-        if content is not None:
-            _put(folder, target, content, written, f"{shown}: {path[:120]}", notes)
-            if target.lower() in written:
-                taken.append(path)
+        _put(folder, target, lambda: archive.open(info), written, f"{shown}: {path[:120]}",
+             f"{shown}: {path[:120]}", "its zip", notes)
+        if target.lower() in written:
+            taken.append(path)
     if taken:
         notes.append(Problem("lms-unpacked", f"read {', '.join(taken[:5])}{' …' if len(taken) > 5 else ''} "
                                              f"from {shown}"))
@@ -1151,17 +1214,9 @@ def _unpack_inner(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, sh
         notes.append(Problem("lms-zip-not-opened", f"{inner} was not opened: {why}"))
         return
     budget[0] -= info.file_size
-    content = _read(lambda: _bounded(archive, info), inner, "its zip", notes)
-    if content is not None:
-        unpack_zip(content, inner, folder, written, notes, budget, depth + 1)
-
-
-def _bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    with archive.open(info) as fh:
-        data = fh.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise OSError("larger than the file size limit")
-    return data
+    with tempfile.TemporaryFile(dir=folder.parent) as spool:
+        if _spool(lambda: archive.open(info), spool, inner, "its zip", notes):
+            unpack_zip(spool, inner, folder, written, notes, budget, depth + 1)
 
 
 def display_key(student: Student) -> str:

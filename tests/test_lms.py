@@ -346,8 +346,8 @@ def test_only_what_may_be_graded_is_extracted(tmp_path: Path, monkeypatch):
                                              "leeann_7_71_hw3.ipynb": ALICE, "leeann_7_72_data.npy": b"\x93NUMPY"})
     intake = lms.read_intake(archive)
     read = []
-    original = intake.source.read
-    monkeypatch.setattr(intake.source, "read", lambda member: read.append(member.path) or original(member))
+    original = intake.source.open
+    monkeypatch.setattr(intake.source, "open", lambda member: read.append(member.path) or original(member))
     (staged,) = lms.to_submissions(intake, list(zip(lms.unique_names(intake.found), intake.found)), tmp_path / "st")
     assert read == ["leeann_7_71_hw3.ipynb"]
     assert sorted(p.name for p in staged.path.iterdir()) == ["hw3.ipynb"]
@@ -477,3 +477,32 @@ def test_a_notebook_made_big_by_its_plots_is_graded_from_a_download(tmp_path: Pa
     assert "outputs-not-read" in {p.code for p in pat.problems}
     page = (student_folder(out, pat.submission) / "work.html").read_text(encoding="utf-8")
     assert "sigmoid_jacobian" in page and 'class="notice error"' not in page and "the limit is" not in page
+
+
+def test_staging_a_download_streams_its_files_instead_of_holding_them(tmp_path: Path):
+    """A member of the download (up to MAX_FILE_BYTES, 100 MB) was read whole into memory before it
+    was written out, and a zip a student handed in was read whole and then opened in memory, its
+    files read whole again: a 100 MB notebook inside a 100 MB hand-in zip held 200 MB at once in the
+    grader. Staging copies in bounded chunks and spools a handed-in zip to disk, so what it holds
+    does not grow with the files (measured with tracemalloc: Python's own allocations)."""
+    import tracemalloc
+
+    big = 12 * 2**20
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_STORED) as z:      # stored: no ratio to trip the bomb check
+        z.writestr("hw3/hw3.ipynb", b"1" * big)
+    archive = make_zip(tmp_path / "c.zip", {"leeann_7_70_hw3.ipynb": b"2" * big,
+                                             "parkjin_8_71_hw3.zip": inner.getvalue()}, zipfile.ZIP_STORED)
+    del inner
+    intake = lms.read_intake(archive)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        staged = lms.to_submissions(intake, list(zip(lms.unique_names(intake.found), intake.found)), tmp_path / "st")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        intake.source.close()
+    assert [(p.name, p.stat().st_size) for s in staged for p in s.path.rglob("*.ipynb")] == [
+        ("hw3.ipynb", big), ("hw3.ipynb", big)]
+    assert peak < big / 3, f"staging held {peak / 2**20:.1f} MiB at its peak"
