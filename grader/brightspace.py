@@ -11,8 +11,9 @@ submission's id. Several folders under one name are either one student's several
 students who share a name, and the download cannot tell which: each folder is graded on its own (its
 id then the submission's numbers), none merged, each flagged with the others and which is newest. A
 roster (Brightspace's grade export) then matches a name borne by one student (its hand-ins are then
-flagged as that student's several submissions) and flags a name two students share. With no zone to
-the time, no late penalty is computed from it.
+flagged as that student's several submissions) and flags a name two students share. The time has no
+zone: it is kept as a wall clock (`2024-09-24T21:26:00`), which the late policy reads in its
+`[late] zone` (DST included), and otherwise does not use (the report says so).
 """
 from __future__ import annotations
 
@@ -67,13 +68,19 @@ def _time(m: re.Match) -> datetime:
         return datetime.min
 
 
+def _wall_clock(when: datetime) -> str:
+    """The folder's time as ISO 8601 without a zone (the downloader's wall clock, which the download
+    does not name): `late` reads it in the policy's `[late] zone`, or not at all; "" if unreadable."""
+    return "" if when == datetime.min else when.isoformat()
+
+
 def _found(name: str, tries: list) -> list[lms.Found]:
     """One hand-in per folder of `name` (oldest first): never merged, since the name is all the
     download says of who handed each in."""
     out = []
     for when, number, files in tries:
         found = lms.Found(Student(id=name if len(tries) == 1 else number, name=name, lms=BRIGHTSPACE,
-                                  submission_id=number))
+                                  submission_id=number, submitted_at=_wall_clock(when)))
         for member, original in sorted(files, key=lambda f: (f[0].path.count("/"), f[0].path)):
             found.add(member, original)
         out.append(found)

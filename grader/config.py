@@ -245,6 +245,9 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("late", "cap", float, 100.0, "the largest penalty, in percent", minimum=0, maximum=100),
     Setting("late", "period_hours", float, 24.0, "how long one late period (\"day\") is", minimum=0.001,
             maximum=10**6),
+    Setting("late", "zone", str, None, "the course's IANA time zone (e.g. \"America/Toronto\"): a `due` without an "
+            "offset, and LMS times given without one (Brightspace's), are in it, with its daylight saving time",
+            default_text="none (a `due` without an offset is UTC; zoneless LMS times are not used)"),
     Setting("reports", "staff_pages", bool, True, "write each student's work.html (the notebook as graded) and "
             "instructor.html in a batch (instructor.json is always written); off, a large batch is several times "
             "faster"),

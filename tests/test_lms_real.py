@@ -21,6 +21,7 @@ Sources (each rule below cites the one it follows):
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -158,7 +159,7 @@ def canvas_file(results, assignment=None, top=100.0):
 
 
 def graded(name: str, score: float, student):
-    from grader.results import Result
+    from grader.results import GRADED, Result
 
     return Result(submission=name, status="graded", score=score, max_score=100, student=student)
 
@@ -868,8 +869,50 @@ def test_brightspace_download(tmp_path: Path, flat: bool):
     jose = by_id["39801-640744"]
     assert jose.student.name == "José Núñez-Smith" and jose.files[0][0].path.startswith("39801-640744")
     assert any(n.code == "lms-same-name" and "39790-640701" in n.message for n in jose.notes)
-    assert all(f.student.submitted_at == "" for f in intake.found)        # no time zone: no late penalty
+    # the folder's time as Brightspace wrote it: a wall clock with no zone ([late] zone says which)
+    assert by_id["Ada Lovelace"].student.submitted_at == "2026-03-01T23:59:00"
     intake.source.close()
+
+
+def test_brightspace_times_meet_the_due_date_in_the_courses_time_zone_across_dst(tmp_path: Path):
+    """Brightspace's download names each submission's time on the downloader's wall clock, with no
+    zone (`Mar 16, 2026 1210 AM`), and a `due` written with a fixed offset is an hour off for half
+    the year where clocks change: Toronto is -05:00 until 8 March 2026 and -04:00 after. The late
+    policy had no way to say which zone either is in, so no Brightspace hand-in was ever charged,
+    and nothing said why. `[late] zone` (an IANA name) places a `due` without an offset and the
+    LMS's zoneless times in that zone, each with the offset in force on its day; without it such a
+    time is not used, and the report says how to set it."""
+    from zoneinfo import ZoneInfo
+
+    from grader import late
+    from grader.results import GRADED, Result
+
+    archive = brightspace_zip(tmp_path / "d.zip", {
+        "index.html": b"<html></html>",
+        "40001-650001 - Ada Lovelace - Mar 15, 2026 1150 PM/hw3.ipynb": ALICE,      # 9 min early (EDT)
+        "40002-650002 - Grace Hopper - Mar 16, 2026 1210 AM/hw3.ipynb": ALICE,      # 11 min late
+        "40003-650003 - Alan Turing - Mar 17, 2026 1210 AM/hw3.ipynb": ALICE,       # a day and 11 min late
+    })
+    intake = lms.read_intake(archive)
+    by_name = {f.student.name: f.student for f in intake.found}
+    intake.source.close()
+    policy = late.parse({"due": "2026-03-15T23:59:00", "zone": "America/Toronto", "penalty_per_day": 10})
+    assert policy.due.utcoffset().total_seconds() == -4 * 3600                      # EDT, not EST
+    winter = late.parse({"due": "2026-01-15T23:59:00", "zone": "America/Toronto"})
+    assert winter.due.utcoffset().total_seconds() == -5 * 3600
+    assert policy.due == datetime(2026, 3, 15, 23, 59, tzinfo=ZoneInfo("America/Toronto"))
+    days = {name: (late.assess(policy, s, 10.0) or None) for name, s in by_name.items()}
+    assert days["Ada Lovelace"] is None
+    assert (days["Grace Hopper"].days, days["Alan Turing"].days) == (1, 2)
+    assert days["Grace Hopper"].submitted_at == "2026-03-16T00:10:00-04:00"
+    # no zone: the zoneless time is not guessed (as UTC it would make Ada 4 hours late); the report says why
+    bare = late.parse({"due": "2026-03-16T03:59:00Z", "penalty_per_day": 10})
+    result = late.apply(Result(submission="ada", status=GRADED, score=10.0, max_score=10.0,
+                               student=by_name["Ada Lovelace"]), bare)
+    assert result.late is None and result.score == 10.0
+    assert any(p.code == "late-time-unknown" and "[late] zone" in p.message for p in result.problems)
+    with pytest.raises(late.LatePolicyError, match="zone"):
+        late.parse({"due": "2026-03-15T23:59:00", "zone": "Mars/Olympus_Mons"})
 
 
 def test_a_brightspace_download_unpacked_and_zipped_again(tmp_path: Path, session):
