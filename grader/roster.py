@@ -9,6 +9,10 @@
   "Points Possible" rows and Canvas's test student skipped; or
 * Moodle's offline grading worksheet (Assignment → Download grading worksheet): `Identifier`
   ("Participant <id>", the participant id the download's folders carry), `Full name`, `Email address`...;
+  downloaded in another language its headers are in that language (`Identificador`...) and so is the
+  word before each id (`Participante3001`, `Teilnehmer/in3001`): it is recognised by its shape (the
+  record id first, one word and a number in every row, no `name` column), the name taken from the
+  column after it and the e-mail from the column of addresses;
 * Moodle's grade export (Grades → Export → plain text) or participants download: `First name, Last
   name, [ID number,] ..., Email address, ...`: the id is the ID number, else the e-mail; no participant
   id, so a Moodle hand-in meets its student by the name its folder shows, when one student bears it;
@@ -102,6 +106,8 @@ def read_roster(path: str | os.PathLike) -> list[RosterEntry]:
         entries = _canvas(header, rows[1:])
     elif (kind := _lms_export(header)) is not None:
         entries = _lms_rows(path, kind, header, rows[1:])
+    elif _moodle_worksheet(header, rows[1:]):
+        entries = _moodle_worksheet_rows(header, rows[1:])
     else:
         entries = _plain(path, [c.lower() for c in header], rows[1:])
     ids = [e.id for e in entries]
@@ -182,7 +188,14 @@ LMS_ROSTERS = {        # the first whose columns are all there (Brightspace's ha
     "brightspace": ("OrgDefinedId", "End-of-Line Indicator"),
     "blackboard": ("Last Name", "First Name", "Username"),
 }
-MOODLE_PARTICIPANT = re.compile(r"Participant (\d+)")
+# get_string('hiddenuser', 'assign') and the participant id, run together (gradingtable.php col_recordid):
+# "Participant 3001" in English ("Participant3001" where the string has no trailing space)
+MOODLE_PARTICIPANT = re.compile(r"Participant ?(\d+)")
+# ... in any language: the string is a word without digits ("Participante", "Teilnehmer/in", "参与者")
+MOODLE_RECORD_ID = re.compile(r"(?P<prefix>[^\d]*?[^\W\d_][^\d]*?)(?P<id>\d+)", re.S)
+MOODLE_MIN_COLUMNS = 4          # record id, status, grade, last modified (grade): even under blind marking
+MOODLE_MIN_PREFIX = 3           # "参与者"; "Participante", "Teilnehmer/in", "Participant" are longer
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 def _lms_export(header: list[str]) -> str | None:
@@ -231,6 +244,38 @@ def _lms_rows(path: Path, kind: str, header: list[str], rows: list[list[str]]) -
                 raise RosterError(f"{path}: line {number} has neither an OrgDefinedId nor a Username")
             entries.append(RosterEntry(org or user, full, sis_id=org, login=user, email=cell(row, "Email"),
                                        shown_name=shown(full)))
+    return entries
+
+
+def _moodle_worksheet(header: list[str], rows: list[list[str]]) -> bool:
+    """Whether `header` and `rows` are Moodle's grading worksheet downloaded in any language: its
+    headers are get_string() in the downloader's language, but the record id is always its first
+    column (gradingtable.php, download mode) and every cell of it is one word (hiddenuser in that
+    language) followed by the participant id. A plain roster names a `name` column, which no
+    worksheet does, and its ids seldom all share a word of MOODLE_MIN_PREFIX letters or more."""
+    if (len(header) < MOODLE_MIN_COLUMNS or not rows or not header[0]
+            or "name" in (c.strip().lower() for c in header)):
+        return False
+    matches = [MOODLE_RECORD_ID.fullmatch(row[0].strip()) if row else None for row in rows]
+    prefixes = {m["prefix"].strip() for m in matches if m is not None}
+    return all(matches) and len(prefixes) == 1 and len(next(iter(prefixes))) >= MOODLE_MIN_PREFIX
+
+
+def _moodle_worksheet_rows(header: list[str], rows: list[list[str]]) -> list[RosterEntry]:
+    """A worksheet in another language (`_moodle_worksheet`): the participant id from the record id,
+    the full name from the column after it (where Moodle puts it unless marking is blind), the
+    e-mail from the column whose cells are all e-mail addresses, if one is."""
+    width = len(header)
+    cells = [[(row[i].strip() if i < len(row) else "") for i in range(width)] for row in rows]
+    emails = [i for i in range(1, width) if any(r[i] for r in cells) and all(EMAIL.fullmatch(r[i]) for r in cells
+                                                                              if r[i])]
+    at_email = emails[0] if emails else None
+    entries = []
+    for row in cells:
+        name = row[1] if at_email != 1 else ""
+        entries.append(RosterEntry(MOODLE_RECORD_ID.fullmatch(row[0])["id"], name,
+                                   email=row[at_email] if at_email is not None else "",
+                                   shown_name=moodle_folder_name(name)))
     return entries
 
 

@@ -457,3 +457,43 @@ def test_a_brightspace_name_meets_its_roster_whatever_its_unicode_form(tmp_path:
     found = roster.reconcile({"José_Núñez": Student("José Núñez", "José Núñez", lms="brightspace")},
                              roster.read_roster(path))
     assert [e.id for e in found.matched.values()] == ["0012345"]
+
+
+def test_moodle_grading_worksheet_in_another_language_as_roster(tmp_path: Path):
+    """Moodle writes the worksheet in the downloader's language: the header is get_string('recordid',
+    'assign') ('Identificador' in es, 'ID' in de) and each Identifier is get_string('hiddenuser',
+    'assign') and the participant id run together (gradingtable.php col_recordid), which is
+    'Participante3001' in es and 'Teilnehmer/in3001' in de (their language packs' strings, without
+    the English one's trailing space). Such a worksheet was refused as a roster ("line 1 must be a
+    header naming the columns: id,name..."), so a class downloaded in Spanish could not be checked
+    against its list. It is recognised by what Moodle's download always has: the record id first,
+    every cell of it the same word followed by the participant id."""
+    from grader import roster
+
+    def worksheet(name: str, rows: list[list[str]]) -> Path:
+        path = tmp_path / name
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        path.write_text(out.getvalue(), encoding="utf-8")
+        return path
+
+    spanish = worksheet("Calificaciones-es.csv", [
+        ["Identificador", "Nombre completo", "Dirección de correo", "Estado", "Calificación",
+         "Calificación máxima", "La calificación puede ser cambiada", "Última modificación (entrega)",
+         "Última modificación (calificación)", "Comentarios de retroalimentación"],
+        ["Participante3001", "Ada Lovelace", "ada@example.edu", "Enviado para calificar", "", "100,00", "Sí",
+         "domingo, 1 de marzo de 2026, 23:59", "-", ""],
+        ["Participante3003", "José Núñez", "jose@example.edu", "Sin entrega", "", "100,00", "Sí", "-", "-", ""],
+    ])
+    entries = roster.read_roster(spanish)
+    assert [(e.id, e.name, e.email) for e in entries] == [("3001", "Ada Lovelace", "ada@example.edu"),
+                                                          ("3003", "José Núñez", "jose@example.edu")]
+    found = roster.reconcile({"Ada_Lovelace_3001": Student("3001", "Ada Lovelace", lms="moodle")}, entries)
+    assert list(found.matched) == ["Ada_Lovelace_3001"] and [e.id for e in found.missing] == ["3003"]
+    german = worksheet("Bewertungen-de.csv", [
+        ["ID", "Vollständiger Name", "E-Mail-Adresse", "Status", "Bewertung"],
+        ["Teilnehmer/in3001", "Ada Lovelace", "ada@example.edu", "Zur Bewertung abgegeben", ""],
+    ])
+    assert [(e.id, e.name) for e in roster.read_roster(german)] == [("3001", "Ada Lovelace")]
+    english = worksheet("no-space.csv", [["Identifier", "Full name", "Status"], ["Participant3001", "Ada", "-"]])
+    assert [e.id for e in roster.read_roster(english)] == ["3001"]     # a version whose string has no space
