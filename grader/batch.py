@@ -643,7 +643,8 @@ def _run(folder, out: Path, config: Config, workers, force, manual_scores, progr
             name = config.load_assignment().name       # picks this assignment's folder in an nbgrader tree
         except Exception:  # noqa: BLE001 - the grading itself reports an assignment that cannot be loaded
             name = ""
-        intake = lms.read_intake(folder, exclude=[out], assignment=name)
+        zone = config.late.zone if config.late is not None else ""     # times written as "CDT" (grader.late)
+        intake = lms.read_intake(folder, exclude=[out], assignment=name, zone=zone)
     except lms.IntakeError as exc:
         raise BatchError(str(exc)) from None
     try:

@@ -82,9 +82,11 @@ class Receipt:
     originals: dict[str, str] = field(default_factory=dict)     # stored file name -> original
 
 
-def read(source: lms.Source, prefix: str) -> lms.Intake:
+def read(source: lms.Source, prefix: str, zone: str = "") -> lms.Intake:
+    """The download's hand-ins; `zone` (the late policy's IANA zone) reads a receipt's time whose
+    abbreviation names several offsets (CST) when it is that zone's own abbreviation then."""
     attempts, skipped = _attempts(source, prefix)
-    receipts = {key: _receipt(source, a.receipt) for key, a in attempts.items() if a.receipt is not None}
+    receipts = {key: _receipt(source, a.receipt, zone) for key, a in attempts.items() if a.receipt is not None}
     assignment = _assignment(attempts, receipts)
     by_user: dict[str, list[tuple[Attempt, Receipt | None]]] = {}
     for key, attempt in attempts.items():
@@ -111,7 +113,7 @@ def _attempts(source: lms.Source, prefix: str) -> tuple[dict[str, Attempt], list
     return attempts, skipped
 
 
-def _receipt(source: lms.Source, member: lms.Member) -> Receipt:
+def _receipt(source: lms.Source, member: lms.Member, zone: str = "") -> Receipt:
     """What a receipt says; an empty Receipt when it cannot be read (the file name still tells the user)."""
     if member.problem or member.size > MAX_RECEIPT_BYTES:
         return Receipt()
@@ -124,7 +126,7 @@ def _receipt(source: lms.Source, member: lms.Member) -> Receipt:
         found.name, found.user = lms._scalar(m["name"]), lms._scalar(m["user"])
     found.assignment = _field(text, "Assignment")
     found.when_text = _field(text, "Date Submitted")
-    found.when = _when(found.when_text)
+    found.when = _when(found.when_text, zone)
     body = text.split("Submission Field:", 1)[1].split("Comments:", 1)[0].strip() if "Submission Field:" in text else ""
     found.text = bool(body) and body != NO_TEXT
     found.originals = {m["stored"]: m["orig"] for m in FILE_PAIR.finditer(text)}
@@ -136,16 +138,20 @@ def _field(text: str, name: str) -> str:
     return lms._scalar(m["value"]) if m else ""
 
 
-def _when(text: str) -> str:
-    """"Monday, March 1, 2021 11:59:00 PM EST" as ISO 8601, or "" when the zone is not one offset."""
-    stamp, _, zone = text.rpartition(" ")
-    if zone.upper() not in ZONES:
-        return ""
+def _when(text: str, zone: str = "") -> str:
+    """"Monday, March 1, 2021 11:59:00 PM EST" as ISO 8601, or "" when the abbreviation is not one
+    offset and not `zone`'s own at that time (`late.abbreviated`)."""
+    from .late import abbreviated
+
+    stamp, _, named = text.rpartition(" ")
     try:
         naive = datetime.strptime(stamp.strip(), DATE_FORMAT)
     except ValueError:
         return ""
-    return naive.replace(tzinfo=timezone(timedelta(hours=ZONES[zone.upper()]))).isoformat()
+    if named.upper() in ZONES:
+        return naive.replace(tzinfo=timezone(timedelta(hours=ZONES[named.upper()]))).isoformat()
+    when = abbreviated(naive, named, zone) if zone else None
+    return when.isoformat() if when is not None else ""
 
 
 def _assignment(attempts: dict[str, Attempt], receipts: dict[str, Receipt]) -> str:
@@ -184,7 +190,9 @@ def _found(user: str, tries: list[tuple[Attempt, Receipt | None]]) -> lms.Found:
     elif receipt.when_text and not receipt.when:
         found.notes.append(Problem("lms-time-unknown", f"Blackboard's receipt says {receipt.when_text!r}, whose "
                                                        "time zone the grader cannot tell: no late penalty is "
-                                                       "applied to it"))
+                                                       "applied to it. Set [late] zone to the Blackboard server's "
+                                                       "zone (e.g. \"America/Chicago\") if this abbreviation is "
+                                                       "its own"))
     if not attempt.files:
         what = "text typed into Blackboard's Submission Field" if receipt.text else "no file"
         found.notes.append(Problem("lms-not-a-file", f"this attempt holds {what}: there is no notebook or module "

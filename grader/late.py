@@ -104,6 +104,22 @@ def parse_time(value: Any, zone: tzinfo | None = None) -> datetime | None:
     return None
 
 
+def abbreviated(naive: datetime, abbreviation: str, zone: str) -> datetime | None:
+    """`naive`, a wall clock an LMS wrote with a zone abbreviation ("CDT", "CST"), as an aware time in
+    the IANA `zone` when that zone's own abbreviation at that moment is `abbreviation` (at the hour
+    that repeats when clocks go back, the one of the two that bears it); else None. An abbreviation
+    alone is never trusted: "CST" is US Central and China, "IST" India, Ireland and Israel."""
+    try:
+        info = zone_info(zone)
+    except LatePolicyError:
+        return None
+    for fold in (0, 1):
+        when = naive.replace(tzinfo=info, fold=fold) if info is not None else None
+        if when is not None and (when.tzname() or "").upper() == abbreviation.strip().upper():
+            return when
+    return None
+
+
 def zoneless(text: str) -> bool:
     """Whether an LMS time (ISO 8601 text) is a wall clock without a zone (Brightspace's)."""
     try:

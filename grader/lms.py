@@ -35,11 +35,11 @@
   files with ` - <file>` after the date) and an `index.html` (`grader.brightspace`).
 * **nbgrader**'s `submitted/` folder: `{student_id}/{assignment_id}/…` (coursedir.py's
   `directory_structure`) with the `timestamp.txt` that `nbgrader collect` copies from the exchange
-  ("%Y-%m-%d %H:%M:%S.%f %Z", UTC unless configured otherwise): told apart by those stamps. A student
-  folder holding several assignments is graded from the one named as the grader's assignment. The
-  stamp is the student's own claim (`NbgraderStamp`): where the download kept its files' times, a
-  stamp earlier than the last recorded change of it (or, with no stamp, of its folder) gives way to
-  that change.
+  ("%Y-%m-%d %H:%M:%S.%f %Z", UTC unless `c.Exchange.timezone` says otherwise: then read in `[late]
+  zone` when its abbreviation is that zone's): told apart by those stamps. A student folder holding
+  several assignments is graded from the one named as the grader's assignment. The stamp is the
+  student's own claim (`NbgraderStamp`): where the download kept its files' times, a stamp earlier
+  than the last recorded change of it (or, with no stamp, of its folder) gives way to that change.
 * **A plain folder** (or a zip of one): one file or folder per student, named as the instructor
   likes; the name is the identity, as before.
 
@@ -473,13 +473,16 @@ class Intake:
     skipped: list[str] = field(default_factory=list)   # members that fit no rule, and refused ones
 
 
-def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = (), assignment: str = "") -> Intake:
+def read_intake(path: str | os.PathLike, exclude: Iterable[str | os.PathLike] = (), assignment: str = "",
+                zone: str = "") -> Intake:
     """List the hand-ins of a download (any supported format, told apart by shape). Reads no file
     but Gradescope's metadata and nbgrader's time stamps. `assignment` (the grader's assignment name)
-    picks a student's folder of that name in an nbgrader folder that holds several assignments."""
+    picks a student's folder of that name in an nbgrader folder that holds several assignments.
+    `zone` (the late policy's IANA zone, "" for none) reads the times written with a zone
+    abbreviation (nbgrader's stamps, Blackboard's receipts) when it is that zone's own (`late.abbreviated`)."""
     source = open_source(path, exclude)
     try:
-        intake = _detect(source, assignment)
+        intake = _detect(source, assignment, zone)
     except BaseException:
         source.close()
         raise
@@ -524,7 +527,7 @@ def _distinct_identities(found: list[Found]) -> None:
                                        "whose it is before its grade goes to the gradebook"))
 
 
-def _detect(source: Source, assignment: str = "") -> Intake:
+def _detect(source: Source, assignment: str = "", zone: str = "") -> Intake:
     from . import blackboard, brightspace    # their own modules; they build on this one's Found and Intake
 
     members = source.members
@@ -541,11 +544,11 @@ def _detect(source: Source, assignment: str = "") -> Intake:
         if tops and brightspace.is_brightspace(tops):
             return brightspace.read(source, prefix)
         if flat and blackboard.is_blackboard([m.path for m in flat]):
-            return blackboard.read(source, prefix)
+            return blackboard.read(source, prefix, zone)
         if flat and _share({m.path for m in flat}, CANVAS_FILE, CANVAS_TEXT) >= 0.5:
             return _canvas(source, prefix)
         if _is_nbgrader(inner):
-            return _nbgrader(source, prefix, assignment)
+            return _nbgrader(source, prefix, assignment, zone)
     return _plain(source)
 
 
@@ -595,6 +598,19 @@ def _iso(value) -> str:
         except ValueError:
             return ""
     return ""
+
+
+def in_zone(stamp: str, abbreviation: str, zone: str) -> str:
+    """A wall-clock time written with a zone abbreviation, as ISO 8601 in the IANA `zone` when the
+    abbreviation is that zone's own then (`late.abbreviated`); "" otherwise, or if unreadable."""
+    from .late import abbreviated
+
+    try:
+        naive = datetime.fromisoformat(stamp.strip().replace(" ", "T", 1))
+    except ValueError:
+        return ""
+    when = abbreviated(naive, abbreviation, zone) if zone and naive.tzinfo is None else None
+    return when.isoformat() if when is not None else ""
 
 
 def safe_file_name(raw: str) -> str:
@@ -857,7 +873,7 @@ def _is_nbgrader(members: list[Member]) -> bool:
     return len(stamped) >= 0.5 * len(students)
 
 
-def _nbgrader(source: Source, prefix: str, assignment: str) -> Intake:
+def _nbgrader(source: Source, prefix: str, assignment: str, zone: str = "") -> Intake:
     by_student: dict[str, dict[str, list[Member]]] = {}
     for member in source.members:
         student, folder = member.path[len(prefix):].split("/")[:2]
@@ -879,7 +895,7 @@ def _nbgrader(source: Source, prefix: str, assignment: str) -> Intake:
         for member in sorted(folders[chosen[0]], key=lambda m: (m.path.count("/"), m.path)):
             inner = member.path[len(root):]
             if inner == NBGRADER_STAMP:
-                stamp.read(source, member)
+                stamp.read(source, member, zone)
                 continue
             entry.add(member, inner)
     _settle_nbgrader_times(stamps)
@@ -908,15 +924,17 @@ class NbgraderStamp:
     said: str = ""                        # what the file says, cleaned
     claimed: datetime | None = None       # ... as a time (None when missing or unreadable)
 
-    def read(self, source: Source, member: Member) -> None:
+    def read(self, source: Source, member: Member, zone: str = "") -> None:
+        """The stamp, in UTC as nbgrader writes it by default, or in the exchange's own zone
+        (c.Exchange.timezone: "… CDT") when that is the policy's `zone` (see `read_intake`)."""
         text = ""
         if not member.problem and member.size <= 1000:
             text = (_read(lambda: source.read(member), NBGRADER_STAMP, "the download", self.entry.notes)
                     or b"").decode("utf-8", "replace").strip()
         self.said = clean(text, 60) or "nothing"
         self.stamp_time = source.modified(member.path)
-        stamp, _, zone = text.rpartition(" ")
-        when = _iso(stamp) if zone.upper() in ("UTC", "GMT", "Z") else ""
+        stamp, _, named = text.rpartition(" ")
+        when = _iso(stamp) if named.upper() in ("UTC", "GMT", "Z") else in_zone(stamp, named, zone)
         self.claimed = datetime.fromisoformat(when) if when else None
 
     @property
@@ -965,7 +983,8 @@ def _settle_nbgrader_times(stamps: list[NbgraderStamp]) -> None:
             student.submitted_at = stamp.claimed.isoformat()
         elif stamp.stamp_time is not None or stamp.said:
             notes.append(Problem("lms-time-unknown", f"{NBGRADER_STAMP} says {stamp.said!r}, which is not a time in "
-                                                     "UTC that the grader can read: no late penalty is applied to it"))
+                                                     "UTC, nor in [late] zone's own abbreviation, that the grader can "
+                                                     "read: no late penalty is applied to it"))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -929,3 +929,35 @@ def test_a_brightspace_download_unpacked_and_zipped_again(tmp_path: Path, sessio
     by_id = {r.student.id: r for r in report.results}
     assert set(by_id) == {"Ada Lovelace", "Bob Smith"}
     assert by_id["Ada Lovelace"].score > by_id["Bob Smith"].score
+
+
+def test_zone_abbreviations_are_read_in_the_courses_time_zone(tmp_path: Path):
+    """nbgrader writes timestamp.txt in its exchange's zone (exchange.py set_timestamp:
+    `datetime.now(gettz(self.timezone)).strftime("%Y-%m-%d %H:%M:%S.%f %Z")`), so a course with
+    c.Exchange.timezone = "America/Chicago" has stamps ending "CST"/"CDT"; Blackboard's receipt
+    ends with the server's abbreviation, and "CST" is US Central or China Standard Time. Such
+    times were never used (no late penalty, a note). With `[late] zone` they are read when that
+    zone's own abbreviation at that moment is the one written (never a guess between two zones);
+    an abbreviation that zone does not use stays unknown."""
+    nbgrader = write(tmp_path / "submitted", {
+        "ann/hw3/hw3.ipynb": ALICE, "ann/hw3/timestamp.txt": b"2026-03-15 23:50:00.000000 CDT",
+        "ben/hw3/hw3.ipynb": ALICE, "ben/hw3/timestamp.txt": b"2026-01-15 23:50:00.000000 CST",
+        "cat/hw3/hw3.ipynb": ALICE, "cat/hw3/timestamp.txt": b"2026-03-15 23:50:00.000000 IST",
+    })
+    intake = lms.read_intake(nbgrader, assignment="hw3", zone="America/Chicago")
+    got = {f.student.id: f.student.submitted_at for f in intake.found}
+    assert got == {"ann": "2026-03-15T23:50:00-05:00", "ben": "2026-01-15T23:50:00-06:00", "cat": ""}
+    assert [f.student.submitted_at for f in lms.read_intake(nbgrader, assignment="hw3").found] == ["", "", ""]
+    archive = blackboard_download(tmp_path / "gradebook_CS101_HW3_2026-03-02-09-00-00.zip", [
+        ("José Núñez", "jnunez", "HW3", "2026-03-01-12-00-00", "Sunday, March 1, 2026 12:00:00 PM CST",
+         {"hw3.py": CAROL}),
+    ])
+    (jose,) = lms.read_intake(archive, zone="America/Chicago").found
+    assert jose.student.submitted_at == "2026-03-01T12:00:00-06:00" and not jose.notes
+    (far,) = lms.read_intake(archive, zone="Asia/Shanghai").found       # China Standard Time is CST too
+    assert far.student.submitted_at == "2026-03-01T12:00:00+08:00"
+    (unsure,) = lms.read_intake(archive, zone="Europe/Paris").found
+    assert unsure.student.submitted_at == "" and "[late] zone" in unsure.notes[0].message
+    unsure_source = lms.read_intake(archive)
+    assert unsure_source.found[0].student.submitted_at == ""
+    unsure_source.source.close()
