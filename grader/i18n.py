@@ -287,6 +287,9 @@ MESSAGES = (
        "nbgrader skip it; remove the tag to have it run when graded"),
     N_("cells {cells} are tagged `{tag}`, so they were not run, as Jupyter's nbclient, `jupyter nbconvert --execute` "
        "and nbgrader skip them; remove the tag to have a cell run when graded"),
+    N_("the cell is tagged `{tag}`: it was not run"),
+    N_("`{name}` is defined only in cell {cell}, which is tagged `{tag}` and so was not run (as Jupyter's nbclient "
+       "skips it): remove the tag from that cell"),
     # a notebook past the loader's limit (grader.load._without_outputs), and files over their size
     N_("{file} is {size} MB with its saved outputs (plots, images), more than the {limit} MB read in full: its "
        "outputs were not read (they are not graded: the code is run again)"),

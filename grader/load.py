@@ -536,6 +536,10 @@ def _skipped_by_tag(cell: dict) -> bool:
     return isinstance(tags, list) and SKIP_TAG in tags
 
 
+# What a cell kept from running by its tag shows where a failed cell shows its error.
+NOT_RUN_BY_TAG = f"the cell is tagged `{SKIP_TAG}`: it was not run"
+
+
 def _skip_note(indices: list[int]) -> tuple[str, str]:
     if len(indices) == 1:
         return ("skip-execution", f"cell {indices[0]} is tagged `{SKIP_TAG}`, so it was not run, as Jupyter's nbclient, "

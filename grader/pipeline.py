@@ -19,7 +19,7 @@ from . import __version__, explain
 from .compare import ComplexArray, compare, describe, describe_input
 from .kinds import kind_of
 from .diagnose import consistent_variants, locate, matching_variants, named
-from .load import WRITTEN, LoadError, Program, load
+from .load import NOT_RUN_BY_TAG, WRITTEN, LoadError, Program, load
 from .names import Definitions
 from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, TIMEOUT,
                       UNREADABLE, AnswerPrint, CaseResult, CellReport, CellStatus, Problem,
@@ -112,8 +112,10 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     result.isolation = report.isolation
 
     questions = judged.questions()
+    not_run = Definitions({unit.index: unit.source for unit in program.not_run}) if program.not_run else None
     for question in questions:
-        explain.blame_failed_import_in_cases(question.cases, result.cells, sources, defs, program.kind, question.name)
+        explain.blame_failed_import_in_cases(question.cases, result.cells, sources, defs, program.kind, question.name,
+                                             not_run)
     result.questions += questions
     result.problems += judged.changed_arguments()
     result.problems += explain.redefined(questions, defs, program.kind,
@@ -490,7 +492,8 @@ def _inputs(question: Question, case: Case) -> dict[str, str]:
 def _with_cells_not_run(cells: list[CellReport], program: Program) -> list[CellReport]:
     """The cells that ran, and in their places those the notebook's tags kept from running (`load.SKIP_TAG`):
     shown as not run, why said once in the notes."""
-    skipped = [CellReport(u.index, CellStatus.SKIPPED, "", clean(first_line(u.source), 100)) for u in program.not_run]
+    skipped = [CellReport(u.index, CellStatus.SKIPPED, NOT_RUN_BY_TAG, clean(first_line(u.source), 100))
+               for u in program.not_run]
     return sorted(cells + skipped, key=lambda cell: cell.index) if skipped else cells
 
 

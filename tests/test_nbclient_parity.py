@@ -124,3 +124,26 @@ def test_the_skip_execution_note_is_translated(graded):
     [note] = [p.message for p in graded.problems if p.code == "skip-execution"]
     zh = i18n.translate_message(note, i18n.translations("zh_CN"))
     assert zh != note and "`skip-execution`" in zh and "6" in zh and "7" in zh, zh
+
+
+def test_a_graded_name_defined_only_in_a_skipped_cell_says_so(session, tmp_path):
+    """The last cell (3(c): the gate Jacobians, the cell Jacobian, the carousel) tagged by mistake:
+    nbclient leaves its names undefined, so they are missing, and each says which tag did it."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in CELLS[:-1]] + [tagged(CELLS[-1], "skip-execution")]
+    path = tmp_path / "hw3.ipynb"
+    nbformat.write(nb, str(path))
+    result = session.grade(path)
+    last = len(CELLS) - 1
+    assert {c.index: c.status for c in result.cells}[last] == CellStatus.SKIPPED
+    assert [c.error for c in result.cells if c.index == last] == ["the cell is tagged `skip-execution`: it was not run"]
+    lost = {q.id for q in result.questions if q.score < q.max_score}
+    assert lost == {"3c-gates", "3c-cell", "3c-carousel"}
+    [message] = {c.message for c in next(q for q in result.questions if q.id == "3c-carousel").cases
+                 if c.visibility == "public"}
+    assert (f"`cell_state_gradient` is defined only in cell {last}, which is tagged `skip-execution` and so was not "
+            "run (as Jupyter's nbclient skips it): remove the tag from that cell") in message, message
+    zh = i18n.translate_message(message, i18n.translations("zh_CN"))
+    assert f"只在单元格 {last} 中定义" in zh, zh
+    assert not [p for p in result.problems if p.code == "run-out-of-order"]
