@@ -515,9 +515,10 @@ def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseE
     (magics, shell escapes, top-level await, stray indentation) need IPython's transformations.
     Both share IPython's namespace, so a notebook that mixes them sees one set of names. The one
     difference: a plain cell's last expression is not echoed as `Out[n]` (output is not graded).
+    A `from __future__` import holds for the cells below it, as in a kernel (`future_flags`).
     """
     try:
-        code = compile(source, filename, "exec", dont_inherit=True)
+        code = compile(source, filename, "exec", flags=future_flags(shell), dont_inherit=True)
     except (SyntaxError, ValueError):       # ValueError: a NUL byte in the source
         code = None
     except Timeout:
@@ -529,11 +530,33 @@ def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseE
         # SyntaxError as its context. A notebook that registered cell hooks (`%autoreload`
         # reloads edited modules before each cell) gets IPython for every cell, as in Jupyter.
         return shell.run(source, filename)
+    keep_future_flags(shell, code)
     try:
         exec(code, namespace)
     except BaseException as exc:  # noqa: BLE001 - everything a cell does is reported
         return exc
     return None
+
+
+# Every `from __future__` feature's compiler flag (`annotations`, and the ones Python 3 has by default).
+_FUTURE_FLAGS = 0
+for _feature in __import__("__future__").all_feature_names:
+    _FUTURE_FLAGS |= getattr(__import__("__future__"), _feature).compiler_flag
+
+
+def future_flags(shell: Shell) -> int:
+    """The `from __future__` features that earlier cells stated: a kernel compiles every cell with
+    them, since IPython's compiler (like `codeop`) keeps each future flag it has compiled. A plain
+    cell compiled alone lost them: after `from __future__ import annotations` in the first cell, an
+    annotation naming a type imported only for type checkers (`x: torch.Tensor`) was evaluated,
+    and the cell failed with a NameError that Jupyter never shows."""
+    return shell.ip.compile.flags & _FUTURE_FLAGS
+
+
+def keep_future_flags(shell: Shell, code: Any) -> None:
+    """Record the future features a plain cell states in IPython's compiler, where a kernel keeps
+    them, so that later cells, plain or run through IPython, are compiled with them."""
+    shell.ip.compile.flags |= code.co_flags & _FUTURE_FLAGS
 
 
 def run_module(shell_for: Callable[[], Shell | None], source: str, namespace: dict,

@@ -31,6 +31,18 @@ PROBE = ("import json as _json\nprint('@@' + _json.dumps({n: type(globals()[n]).
          f"else None for n in {GRADED!r}}}))")
 
 
+# The first cell states `from __future__ import annotations`, which in a kernel holds for every later
+# cell (IPython's compiler keeps the future flags it has seen), and the solution's annotations name
+# a type imported for type checkers only; no pyplot (whose import makes every later cell go through
+# IPython, which kept the flags already).
+FUTURE = "from __future__ import annotations\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import torch\n"
+FUTURE_CELLS = ([FUTURE + CELLS[0].replace("import matplotlib.pyplot as plt\n", "")]
+                + [CELLS[1].replace("def sigmoid_jacobian(W, x):",
+                                    "def sigmoid_jacobian(W: np.ndarray, x: torch.Tensor | np.ndarray) -> np.ndarray:")]
+                + CELLS[2:])
+assert FUTURE_CELLS[1] != CELLS[1] and "matplotlib" not in FUTURE_CELLS[0]
+
+
 def tagged(source: str, *tags: str) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata["tags"] = list(tags)
@@ -40,7 +52,7 @@ def tagged(source: str, *tags: str) -> nbformat.NotebookNode:
 def student_notebook() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3 (ipykernel)"}
-    code = [nbformat.v4.new_code_cell(c) for c in CELLS]
+    code = [nbformat.v4.new_code_cell(c) for c in FUTURE_CELLS]
     nb.cells = ([nbformat.v4.new_markdown_cell("# HW3")] + code[:5]
                 # 6: a training loop the student keeps out of automated runs (it takes minutes)
                 + [tagged("for epoch in range(10**9):\n    pass\nraise RuntimeError('trained for too long')",
@@ -147,3 +159,15 @@ def test_a_graded_name_defined_only_in_a_skipped_cell_says_so(session, tmp_path)
     zh = i18n.translate_message(message, i18n.translations("zh_CN"))
     assert f"只在单元格 {last} 中定义" in zh, zh
     assert not [p for p in result.problems if p.code == "run-out-of-order"]
+
+
+def test_a_future_import_holds_for_the_cells_below_it_as_in_a_kernel(graded, jupyter):
+    """`from __future__ import annotations` in the first cell: in a kernel the later cells are
+    compiled with it too (annotations are not evaluated, so a type named for type checkers only is
+    fine); here each plain cell was compiled alone, `torch.Tensor` was evaluated and the cell
+    defining sigmoid_jacobian failed with "NameError: name 'torch' is not defined" (1(a): 0)."""
+    failed, names = jupyter
+    ours = [c.index for c in graded.cells if c.status not in (CellStatus.OK, CellStatus.SKIPPED)]
+    assert ours == failed + [REAL]
+    assert names["sigmoid_jacobian"] == "function"
+    assert next(q for q in graded.questions if q.id == "1a").score > 0
