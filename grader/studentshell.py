@@ -234,6 +234,8 @@ class Shell:
         self.ip.compile.get_code_name = lambda raw, transformed, number: self.cell_name
         self.stopped: BaseException | None = None
         self.history = False             # cells keep Jupyter's output history (see `keep_history`)
+        self.source = ""                 # the running cell's source
+        self._body_lines: list[int] = []  # for each cell magic running, the cell's lines above its body
         self._cell_magics = 0
         self._count_cell_magics()
         shown = self.ip.showtraceback
@@ -306,16 +308,50 @@ class Shell:
         pdb.Pdb.set_trace = set_trace
 
     def _count_cell_magics(self) -> None:
-        """Know when a cell magic (`%%time`, a notebook's own) is running the cell's body."""
+        """Know when a cell magic (`%%time`, a notebook's own) is running the cell's body, and where
+        that body starts in the cell (`_numbered_as_the_cell`)."""
         run_cell_magic = self.ip.run_cell_magic
 
-        def counted(*args, **kwargs):
+        def counted(magic_name, line, cell, *args, **kwargs):
             self._cell_magics += 1
+            self._body_lines.append(self._lines_before(cell))
             try:
-                return run_cell_magic(*args, **kwargs)
+                return run_cell_magic(magic_name, line, cell, *args, **kwargs)
             finally:
                 self._cell_magics -= 1
+                self._body_lines.pop()
         self.ip.run_cell_magic = counted
+        self._numbered_as_the_cell()
+
+    def _lines_before(self, body: str) -> int:
+        """How many of the running cell's lines come before a cell magic's body (the magic's own
+        line, and blank lines above it): the body is the end of the cell's source."""
+        shown = body.rstrip("\n")
+        at = self.source.rfind(shown) if shown.strip() else -1
+        return self.source.count("\n", 0, at) if at > 0 else 0
+
+    def _numbered_as_the_cell(self) -> None:
+        """A cell magic that runs its body as a cell (`%%capture`) has it compiled under the cell's
+        name but numbered from the body's first line: an error in it, or in a function it defined,
+        was placed a line too high, quoting the line above the real one. The body's parse is
+        shifted down by the lines above it, as `%%time`'s "<timed exec>" is placed (worker's
+        StudentCode)."""
+        import ast
+
+        ast_parse = self.ip.compile.ast_parse
+
+        def parse(source, filename="<unknown>", symbol="exec"):
+            offset = self._body_lines[-1] if self._body_lines and filename == self.cell_name else 0
+            try:
+                tree = ast_parse(source, filename, symbol)
+            except SyntaxError as exc:
+                if offset and exc.lineno:
+                    exc.lineno += offset
+                    if getattr(exc, "end_lineno", None):
+                        exc.end_lineno += offset
+                raise
+            return ast.increment_lineno(tree, offset) if offset else tree
+        self.ip.compile.ast_parse = parse
 
     def _note_shown(self, exc: BaseException | None) -> None:
         """An exception IPython shows: `shown`, and `stopped` when a cell magic caught it from the
@@ -440,7 +476,7 @@ class Shell:
         body stopped there and its later names are missing, yet `run_cell` reports success;
         IPython 9 raises it. Either way the report says where the cell stopped. (An error shown
         by a line magic such as `%run`, or by an event callback, does not stop the cell.)"""
-        self.cell_name = name
+        self.cell_name, self.source = name, source
         self.shown = self.stopped = None
         result = self.ip.run_cell(source, store_history=self.history)
         error = result.error_before_exec or result.error_in_exec
