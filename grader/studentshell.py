@@ -236,6 +236,8 @@ class Shell:
         self.history = False             # cells keep Jupyter's output history (see `keep_history`)
         self.source = ""                 # the running cell's source
         self._body_lines: list[int] = []  # for each cell magic running, the cell's lines above its body
+        self._magic_lines: list[int | None] = []   # for each magic running, the cell's lines above its code
+        self.timed_lines = 1             # the cell's lines above the code `%time`/`%%time` ran last
         self._cell_magics = 0
         self._count_cell_magics()
         shown = self.ip.showtraceback
@@ -315,12 +317,24 @@ class Shell:
         def counted(magic_name, line, cell, *args, **kwargs):
             self._cell_magics += 1
             self._body_lines.append(self._lines_before(cell))
+            self._magic_lines.append(self._body_lines[-1])
             try:
                 return run_cell_magic(magic_name, line, cell, *args, **kwargs)
             finally:
                 self._cell_magics -= 1
                 self._body_lines.pop()
+                self._magic_lines.pop()
         self.ip.run_cell_magic = counted
+        run_line_magic = self.ip.run_line_magic
+
+        def placed(magic_name, line, *args, **kwargs):
+            caller = sys._getframe(1)
+            self._magic_lines.append(caller.f_lineno - 1 if caller.f_code.co_filename == self.cell_name else None)
+            try:
+                return run_line_magic(magic_name, line, *args, **kwargs)
+            finally:
+                self._magic_lines.pop()
+        self.ip.run_line_magic = placed
         self._numbered_as_the_cell()
 
     def _lines_before(self, body: str) -> int:
@@ -341,6 +355,10 @@ class Shell:
         ast_parse = self.ip.compile.ast_parse
 
         def parse(source, filename="<unknown>", symbol="exec"):
+            if filename == "<unknown>" and self._magic_lines:
+                # a magic parsing the code it runs (`%time`'s "<timed exec>"): where that code is
+                lines = self._magic_lines[-1]
+                self.timed_lines = 1 if lines is None else lines
             offset = self._body_lines[-1] if self._body_lines and filename == self.cell_name else 0
             try:
                 tree = ast_parse(source, filename, symbol)

@@ -319,3 +319,16 @@ def test_an_error_in_a_captured_cell_names_its_own_line(session, public_cases, t
         [message] = messages(result, "2c-regime")
         assert message.startswith("line 3 in `gradient_regime` (cell 6): NameError: name 'mx' is not defined"), message
         assert "r = mx(abs(np.linalg.eigvals(W)))" in message, message
+
+
+def test_an_error_in_a_timed_line_names_that_line(session, tmp_path):
+    """`%time W_30 = ...` in the middle of a cell runs its statement as "<timed exec>", which the
+    report placed on the cell's second line (right for `%%time` only), quoting another line."""
+    cell = CELLS[4].replace("W_30 = matrix_power_eig(W, 30)", "%time W_30 = matrix_power_eig(W, thirty)")
+    assert cell != CELLS[4]
+    result = session.grade(notebook(tmp_path, CELLS[:4] + [cell] + CELLS[5:]))
+    [(index, error)] = failed_cells(result)
+    line = cell.splitlines().index("%time W_30 = matrix_power_eig(W, thirty)") + 1
+    assert line > 2 and index == 5
+    assert error.startswith(f"line {line} (cell 5): NameError: name 'thirty' is not defined"), error
+    assert "%time W_30 = matrix_power_eig(W, thirty)" in error, error
