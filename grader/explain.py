@@ -127,7 +127,7 @@ def run_out_of_order(program: Program, cells: list[CellReport]) -> list[Problem]
     another order than top to bottom (execution counts not increasing), say so: the cause of the
     failure is most likely there, and Restart & Run All shows the same errors."""
     counts = program.execution_counts
-    if not any(cell.status != CellStatus.OK for cell in cells) or len(counts) < 2:
+    if not any(cell.status not in (CellStatus.OK, CellStatus.SKIPPED) for cell in cells) or len(counts) < 2:
         return []
     backwards = [(a, b) for a, b in zip(counts, counts[1:]) if b[1] <= a[1]]
     if not backwards:
@@ -232,10 +232,16 @@ def _reached(cells: list[CellReport]):
     return reached
 
 
-def _missing_cause(name: str, cells: list[CellReport], defs: Definitions, kind: str) -> str:
+def _missing_cause(name: str, cells: list[CellReport], defs: Definitions, kind: str,
+                   not_run: Definitions | None = None) -> str:
     """Why a graded name the code never defined is missing, when its source shows it: the unit that
-    defines it failed, it is a method inside a class, or it is spelt differently."""
+    defines it failed, it is defined only in cells a tag kept from running (`not_run`), it is a
+    method inside a class, or it is spelt differently."""
     where = defs.where(name)
+    tagged = not_run.where(name) if not_run is not None and not where else []
+    if tagged:
+        return (f"`{name}` is defined only in cell {tagged[-1]}, which is tagged `skip-execution` and so was not run "
+                "(as Jupyter's nbclient skips it): remove the tag from that cell")
     failed = _failed_before_defining(name, where, cells, kind)
     if failed:
         return failed[0].upper() + failed[1:]
@@ -262,7 +268,8 @@ def _missing_cause(name: str, cells: list[CellReport], defs: Definitions, kind: 
 
 
 def blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellReport], sources: dict[int, str],
-                                  defs: Definitions | None = None, kind: str = NOTEBOOK, name: str = "") -> None:
+                                  defs: Definitions | None = None, kind: str = NOTEBOOK, name: str = "",
+                                  not_run: Definitions | None = None) -> None:
     for case in judged:
         if case.visibility != PUBLIC:
             continue
@@ -273,7 +280,7 @@ def blame_failed_import_in_cases(judged: list[CaseResult], cells: list[CellRepor
             if cause:
                 case.message = clean(_with_cause(case.message, cause), 1600)
         elif case.status == MISSING and defs is not None and name:
-            cause = _missing_cause(name, cells, defs, kind)
+            cause = _missing_cause(name, cells, defs, kind, not_run)
             if cause:
                 case.message = clean(f"{case.message}\n{cause}", 1000)
 

@@ -283,6 +283,13 @@ MESSAGES = (
     N_("the notebook does not fully follow the nbformat schema: cell(s) {cells} have no known type or no text "
        "source and were skipped; the other cells were read"),
     N_("the notebook has no code cells"),
+    N_("cell {cell} is tagged `{tag}`, so it was not run, as Jupyter's nbclient, `jupyter nbconvert --execute` and "
+       "nbgrader skip it; remove the tag to have it run when graded"),
+    N_("cells {cells} are tagged `{tag}`, so they were not run, as Jupyter's nbclient, `jupyter nbconvert --execute` "
+       "and nbgrader skip them; remove the tag to have a cell run when graded"),
+    N_("the cell is tagged `{tag}`: it was not run"),
+    N_("`{name}` is defined only in cell {cell}, which is tagged `{tag}` and so was not run (as Jupyter's nbclient "
+       "skips it): remove the tag from that cell"),
     # a notebook past the loader's limit (grader.load._without_outputs), and files over their size
     N_("{file} is {size} MB with its saved outputs (plots, images), more than the {limit} MB read in full: its "
        "outputs were not read (they are not graded: the code is run again)"),

@@ -73,6 +73,8 @@ class Program:
     sha256: str = ""
     # A notebook's code cells as last run in Jupyter: (cell index, execution_count), for those saved with one
     execution_counts: list[tuple[int, int]] = field(default_factory=list)
+    # Code cells tagged `SKIP_TAG`: read (they are the student's work) but never run, as nbclient runs a notebook
+    not_run: list[Unit] = field(default_factory=list)
 
     def to_worker(self) -> dict:
         return {"kind": self.kind, "filename": os.path.basename(self.filename),
@@ -485,7 +487,7 @@ def _notebook(name: str, text: str) -> Program:
                                        "it was run as Python"))
     elif language != "python":
         raise LoadError("foreign-kernel", f"{name} is a {language} notebook; this homework must be written in Python")
-    units, markdown = [], []
+    units, markdown, not_run = [], [], []
     counts: list[tuple[int, int]] = []
     odd = []
     for index, cell in enumerate(cells):
@@ -497,7 +499,9 @@ def _notebook(name: str, text: str) -> Program:
             odd.append(index)
             continue
         source = _valid_text(source)
-        if kind == "code":
+        if kind == "code" and _skipped_by_tag(cell):
+            not_run.append(Unit(index, source))
+        elif kind == "code":
             units.append(Unit(index, source))
             count = cell.get("execution_count", cell.get("prompt_number"))
             if type(count) is int and source.strip():
@@ -511,9 +515,40 @@ def _notebook(name: str, text: str) -> Program:
                                           "skipped; the other cells were read"))
     if len(units) > MAX_CODE_CELLS:
         raise LoadError("too-many-cells", f"{name} has {len(units)} code cells; the limit is {MAX_CODE_CELLS}")
-    if not units:
+    if not_run:
+        notes.append(_skip_note([unit.index for unit in not_run]))
+    if not units and not not_run:
         notes.append(("no-code", "the notebook has no code cells"))
-    return Program(NOTEBOOK, name, units, markdown, notes, execution_counts=counts)
+    return Program(NOTEBOOK, name, units, markdown, notes, execution_counts=counts, not_run=not_run)
+
+
+# The cell tag with which nbclient (and so `jupyter nbconvert --execute`, nbgrader's autograder,
+# papermill and Jupyter Book) leaves a code cell unsent to the kernel: its `skip_cells_with_tag`.
+SKIP_TAG = "skip-execution"
+
+
+def _skipped_by_tag(cell: dict) -> bool:
+    """Whether nbclient would skip this cell: its metadata's `tags` list holds `SKIP_TAG`. (A student
+    tags a slow training loop or a scratch cell so; running it anyway timed out its cell, or let a
+    placeholder replace an answer above it.) Any other shape of metadata counts as untagged."""
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return isinstance(tags, list) and SKIP_TAG in tags
+
+
+# What a cell kept from running by its tag shows where a failed cell shows its error.
+NOT_RUN_BY_TAG = f"the cell is tagged `{SKIP_TAG}`: it was not run"
+
+
+def _skip_note(indices: list[int]) -> tuple[str, str]:
+    if len(indices) == 1:
+        return ("skip-execution", f"cell {indices[0]} is tagged `{SKIP_TAG}`, so it was not run, as Jupyter's nbclient, "
+                                  "`jupyter nbconvert --execute` and nbgrader skip it; remove the tag to have it run "
+                                  "when graded")
+    cells = ", ".join(str(i) for i in indices[:10]) + (" …" if len(indices) > 10 else "")
+    return ("skip-execution", f"cells {cells} are tagged `{SKIP_TAG}`, so they were not run, as Jupyter's nbclient, "
+                              "`jupyter nbconvert --execute` and nbgrader skip them; remove the tag to have a cell "
+                              "run when graded")
 
 
 def _upgraded(name: str, raw: dict) -> dict:

@@ -19,7 +19,7 @@ from . import __version__, explain
 from .compare import ComplexArray, compare, describe, describe_input
 from .kinds import kind_of
 from .diagnose import consistent_variants, locate, matching_variants, named
-from .load import WRITTEN, LoadError, Program, load
+from .load import NOT_RUN_BY_TAG, WRITTEN, LoadError, Program, load
 from .names import Definitions
 from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, NOT_RUN, PASSED, TIMEOUT,
                       UNREADABLE, AnswerPrint, CaseResult, CellReport, CellStatus, Problem,
@@ -94,6 +94,7 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
         result.cells = [CellReport(i, CellStatus(run.status), clean(run.error, 1000), _head(program, i),
                                    run.missing_module, list(run.figures), run.figures_dropped)
                         for i, run in sorted(report.cells.items())]
+        result.cells = _with_cells_not_run(result.cells, program)
         runtime = explain.import_problems(result.cells) + explain.run_out_of_order(program, result.cells)
         explain.blame_failed_import(result.cells, sources, defs, program.kind, report.shell_escapes)
         explain.module_timeout(result.cells, program.kind)
@@ -111,8 +112,10 @@ def grade(path: str | Path, case_set: CaseSet, run: Callable[[Program, list[Call
     result.isolation = report.isolation
 
     questions = judged.questions()
+    not_run = Definitions({unit.index: unit.source for unit in program.not_run}) if program.not_run else None
     for question in questions:
-        explain.blame_failed_import_in_cases(question.cases, result.cells, sources, defs, program.kind, question.name)
+        explain.blame_failed_import_in_cases(question.cases, result.cells, sources, defs, program.kind, question.name,
+                                             not_run)
     result.questions += questions
     result.problems += judged.changed_arguments()
     result.problems += explain.redefined(questions, defs, program.kind,
@@ -484,6 +487,14 @@ def _inputs(question: Question, case: Case) -> dict[str, str]:
     if len(names) != len(case.args):
         names = [f"arg{i}" for i in range(len(case.args))]
     return {name: describe_input(value) for name, value in zip(names, case.args)}
+
+
+def _with_cells_not_run(cells: list[CellReport], program: Program) -> list[CellReport]:
+    """The cells that ran, and in their places those the notebook's tags kept from running (`load.SKIP_TAG`):
+    shown as not run, why said once in the notes."""
+    skipped = [CellReport(u.index, CellStatus.SKIPPED, NOT_RUN_BY_TAG, clean(first_line(u.source), 100))
+               for u in program.not_run]
+    return sorted(cells + skipped, key=lambda cell: cell.index) if skipped else cells
 
 
 def _head(program: Program, index: int) -> str:

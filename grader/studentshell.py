@@ -234,6 +234,10 @@ class Shell:
         self.ip.compile.get_code_name = lambda raw, transformed, number: self.cell_name
         self.stopped: BaseException | None = None
         self.history = False             # cells keep Jupyter's output history (see `keep_history`)
+        self.source = ""                 # the running cell's source
+        self._body_lines: list[int] = []  # for each cell magic running, the cell's lines above its body
+        self._magic_lines: list[int | None] = []   # for each magic running, the cell's lines above its code
+        self.timed_lines = 1             # the cell's lines above the code `%time`/`%%time` ran last
         self._cell_magics = 0
         self._count_cell_magics()
         shown = self.ip.showtraceback
@@ -306,16 +310,66 @@ class Shell:
         pdb.Pdb.set_trace = set_trace
 
     def _count_cell_magics(self) -> None:
-        """Know when a cell magic (`%%time`, a notebook's own) is running the cell's body."""
+        """Know when a cell magic (`%%time`, a notebook's own) is running the cell's body, and where
+        that body starts in the cell (`_numbered_as_the_cell`)."""
         run_cell_magic = self.ip.run_cell_magic
 
-        def counted(*args, **kwargs):
+        def counted(magic_name, line, cell, *args, **kwargs):
             self._cell_magics += 1
+            self._body_lines.append(self._lines_before(cell))
+            self._magic_lines.append(self._body_lines[-1])
             try:
-                return run_cell_magic(*args, **kwargs)
+                return run_cell_magic(magic_name, line, cell, *args, **kwargs)
             finally:
                 self._cell_magics -= 1
+                self._body_lines.pop()
+                self._magic_lines.pop()
         self.ip.run_cell_magic = counted
+        run_line_magic = self.ip.run_line_magic
+
+        def placed(magic_name, line, *args, **kwargs):
+            caller = sys._getframe(1)
+            self._magic_lines.append(caller.f_lineno - 1 if caller.f_code.co_filename == self.cell_name else None)
+            try:
+                return run_line_magic(magic_name, line, *args, **kwargs)
+            finally:
+                self._magic_lines.pop()
+        self.ip.run_line_magic = placed
+        self._numbered_as_the_cell()
+
+    def _lines_before(self, body: str) -> int:
+        """How many of the running cell's lines come before a cell magic's body (the magic's own
+        line, and blank lines above it): the body is the end of the cell's source."""
+        shown = body.rstrip("\n")
+        at = self.source.rfind(shown) if shown.strip() else -1
+        return self.source.count("\n", 0, at) if at > 0 else 0
+
+    def _numbered_as_the_cell(self) -> None:
+        """A cell magic that runs its body as a cell (`%%capture`) has it compiled under the cell's
+        name but numbered from the body's first line: an error in it, or in a function it defined,
+        was placed a line too high, quoting the line above the real one. The body's parse is
+        shifted down by the lines above it, as `%%time`'s "<timed exec>" is placed (worker's
+        StudentCode)."""
+        import ast
+
+        ast_parse = self.ip.compile.ast_parse
+
+        def parse(source, filename="<unknown>", symbol="exec"):
+            if filename == "<unknown>" and self._magic_lines:
+                # a magic parsing the code it runs (`%time`'s "<timed exec>"): where that code is
+                lines = self._magic_lines[-1]
+                self.timed_lines = 1 if lines is None else lines
+            offset = self._body_lines[-1] if self._body_lines and filename == self.cell_name else 0
+            try:
+                tree = ast_parse(source, filename, symbol)
+            except SyntaxError as exc:
+                if offset and exc.lineno:
+                    exc.lineno += offset
+                    if getattr(exc, "end_lineno", None):
+                        exc.end_lineno += offset
+                raise
+            return ast.increment_lineno(tree, offset) if offset else tree
+        self.ip.compile.ast_parse = parse
 
     def _note_shown(self, exc: BaseException | None) -> None:
         """An exception IPython shows: `shown`, and `stopped` when a cell magic caught it from the
@@ -440,7 +494,7 @@ class Shell:
         body stopped there and its later names are missing, yet `run_cell` reports success;
         IPython 9 raises it. Either way the report says where the cell stopped. (An error shown
         by a line magic such as `%run`, or by an event callback, does not stop the cell.)"""
-        self.cell_name = name
+        self.cell_name, self.source = name, source
         self.shown = self.stopped = None
         result = self.ip.run_cell(source, store_history=self.history)
         error = result.error_before_exec or result.error_in_exec
@@ -515,9 +569,10 @@ def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseE
     (magics, shell escapes, top-level await, stray indentation) need IPython's transformations.
     Both share IPython's namespace, so a notebook that mixes them sees one set of names. The one
     difference: a plain cell's last expression is not echoed as `Out[n]` (output is not graded).
+    A `from __future__` import holds for the cells below it, as in a kernel (`future_flags`).
     """
     try:
-        code = compile(source, filename, "exec", dont_inherit=True)
+        code = compile(source, filename, "exec", flags=future_flags(shell), dont_inherit=True)
     except (SyntaxError, ValueError):       # ValueError: a NUL byte in the source
         code = None
     except Timeout:
@@ -529,11 +584,33 @@ def run_cell(shell: Shell, source: str, namespace: dict, filename: str) -> BaseE
         # SyntaxError as its context. A notebook that registered cell hooks (`%autoreload`
         # reloads edited modules before each cell) gets IPython for every cell, as in Jupyter.
         return shell.run(source, filename)
+    keep_future_flags(shell, code)
     try:
         exec(code, namespace)
     except BaseException as exc:  # noqa: BLE001 - everything a cell does is reported
         return exc
     return None
+
+
+# Every `from __future__` feature's compiler flag (`annotations`, and the ones Python 3 has by default).
+_FUTURE_FLAGS = 0
+for _feature in __import__("__future__").all_feature_names:
+    _FUTURE_FLAGS |= getattr(__import__("__future__"), _feature).compiler_flag
+
+
+def future_flags(shell: Shell) -> int:
+    """The `from __future__` features that earlier cells stated: a kernel compiles every cell with
+    them, since IPython's compiler (like `codeop`) keeps each future flag it has compiled. A plain
+    cell compiled alone lost them: after `from __future__ import annotations` in the first cell, an
+    annotation naming a type imported only for type checkers (`x: torch.Tensor`) was evaluated,
+    and the cell failed with a NameError that Jupyter never shows."""
+    return shell.ip.compile.flags & _FUTURE_FLAGS
+
+
+def keep_future_flags(shell: Shell, code: Any) -> None:
+    """Record the future features a plain cell states in IPython's compiler, where a kernel keeps
+    them, so that later cells, plain or run through IPython, are compiled with them."""
+    shell.ip.compile.flags |= code.co_flags & _FUTURE_FLAGS
 
 
 def run_module(shell_for: Callable[[], Shell | None], source: str, namespace: dict,

@@ -857,6 +857,7 @@ class StudentCode:
         self.module_name = module_name
         self.workdir = workdir.rstrip("/") + "/"
         self.current = ""             # the cell running now ("<cell N>")
+        self.timed_lines = lambda: 1                          # the cell's lines above the code `%time` ran
 
     def is_student(self, filename: str) -> bool:
         if filename in self.sources or filename in self.TIMED:
@@ -868,7 +869,8 @@ class StudentCode:
     def place(self, filename: str, line: int | None) -> tuple[str, int | None, str]:
         """(the file's name for people, the line in it, that line's text)."""
         if filename in self.TIMED and line:
-            filename, line = self.current, line + 1          # the body starts on the magic's next line
+            # `%%time`'s body starts below the magic's line; `%time`'s statement is on that line
+            filename, line = self.current, line + self.timed_lines()
         if filename in self.sources:
             lines = self.sources[filename].splitlines()
             text = lines[line - 1] if line and 0 < line <= len(lines) else ""
@@ -1034,6 +1036,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         namespace = shell.namespace
         namespace["__name__"] = "__main__"
         shell.for_job(code, os.path.join(scratch, ".ipython"))
+        code.timed_lines = lambda: shell.timed_lines
         shell.keep_history([u["source"] for u in program["units"]])
         sys.path.insert(0, "")          # as in Jupyter: the current directory, whatever %cd made it
     else:

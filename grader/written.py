@@ -63,7 +63,7 @@ def marked_parts(program: Program, marker: str = "answer") -> dict[str, str]:
     marker of a cell continues the open answer, if any. A part marked twice gets both texts, in order.
     """
     pattern = marker_pattern(marker)
-    code = {unit.index for unit in program.units}
+    code = {unit.index for unit in program.units + program.not_run}
     cells: list[tuple[int, Unit | None]] = sorted(
         [(u.index, u) for u in program.markdown] + [(i, None) for i in code], key=lambda item: item[0])
     texts: dict[str, list[str]] = {}

@@ -300,3 +300,35 @@ def test_only_top_level_deletions_of_names_count():
     assert (found["h"].by, found["h"].deletion.text) == (2, "%xdel h")
     assert (found["m"].unit, found["m"].by, found["m"].deletion.line) == (0, 3, 7)
     assert defs.deleted("m", before=3) is None
+
+
+# ----------------------------------------------------------- %%capture: the body's lines are the cell's
+# `%%capture` (on a cell whose output the student did not want to see: a training loop, a pip line)
+# runs its body as a cell of its own, numbered from the body's first line: an error in it, or in a
+# function it defined called later by the grader, was placed one line too high, quoting the line
+# above the real one (`def gradient_regime(W):` for `r = mx(...)`).
+
+def test_an_error_in_a_captured_cell_names_its_own_line(session, public_cases, tmp_path):
+    typo = "%%capture\n" + CELLS[5].replace("r = max(abs(", "r = mx(abs(")
+    assert typo != "%%capture\n" + CELLS[5]
+    path = notebook(tmp_path, CELLS[:5] + [typo] + CELLS[6:] + ["%%capture out\nx = 1\nundefined_name\ny = 2"])
+    for result in graded_and_checked(session, public_cases, path):
+        [(index, error)] = failed_cells(result)
+        assert index == 9 and error.startswith("line 3 (cell 9): NameError: name 'undefined_name'"), error
+        assert "    undefined_name" in error, error
+        [message] = messages(result, "2c-regime")
+        assert message.startswith("line 3 in `gradient_regime` (cell 6): NameError: name 'mx' is not defined"), message
+        assert "r = mx(abs(np.linalg.eigvals(W)))" in message, message
+
+
+def test_an_error_in_a_timed_line_names_that_line(session, tmp_path):
+    """`%time W_30 = ...` in the middle of a cell runs its statement as "<timed exec>", which the
+    report placed on the cell's second line (right for `%%time` only), quoting another line."""
+    cell = CELLS[4].replace("W_30 = matrix_power_eig(W, 30)", "%time W_30 = matrix_power_eig(W, thirty)")
+    assert cell != CELLS[4]
+    result = session.grade(notebook(tmp_path, CELLS[:4] + [cell] + CELLS[5:]))
+    [(index, error)] = failed_cells(result)
+    line = cell.splitlines().index("%time W_30 = matrix_power_eig(W, thirty)") + 1
+    assert line > 2 and index == 5
+    assert error.startswith(f"line {line} (cell 5): NameError: name 'thirty' is not defined"), error
+    assert "%time W_30 = matrix_power_eig(W, thirty)" in error, error
