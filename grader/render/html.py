@@ -27,7 +27,7 @@ from ..results import (ATOMS, MODULE, NOT_RUN, PASSED, STATUS_TYPES, UNREADABLE,
                        QuestionResult, QuestionStatus, Result, Standing, field_names)
 from ..slim import StandIn, stand_in
 from ..text import clean
-from ..totals import Totals, shown, totals
+from ..totals import Totals, shown, totals, waiting_answers
 from . import classview, richtext, scripts
 
 TEMPLATE_PACKAGE = "grader.templates"
@@ -485,12 +485,6 @@ ATTENTION = ((TO_SCORE, "with written answers to score"), (LATE, "late"), (NOT_G
 FILTERS = (("", "everyone"), (Standing.COUNTED.value, Standing.COUNTED.value), (Standing.BLANK.value, Standing.BLANK.value),
            (NOT_GRADED, "not graded"), ("full", "full marks"), ("not-full", "not full marks"),
            *((tag, words.removeprefix("with ")) for tag, words in ATTENTION if tag != NOT_GRADED))
-
-
-def waiting_answers(result: Result) -> int:
-    """Answered written parts (found in the hand-in) that no TA has scored yet: their points are in
-    no total until a scores file is merged (`grader export` warns of the same ones)."""
-    return sum(1 for w in result.written if w.found and w.score is None)
 
 
 # Status by text and icon, never by colour alone (and the same words everywhere).
