@@ -63,7 +63,7 @@ from .render.gradebook import cell_text, full_marks
 from .results import NO_SUBMISSION, Result, SubmissionStatus, json_text
 from .resultsfile import ResultsFileError, iter_results, read_head
 from .totals import shown as shown_number
-from .totals import totals
+from .totals import totals, waiting_answers
 
 FORMATS = ("canvas", "moodle", "moodle-feedback", "blackboard", "brightspace", "csv", "json")
 ZIP_FORMATS = ("moodle-feedback",)          # written as a zip archive, not as text
@@ -547,7 +547,7 @@ def unscored_note(loaded: Loaded) -> list[str]:
     exported now (the grades would be uploaded short, and nothing said so)."""
     answers, students = 0, 0
     for r in loaded.results():
-        waiting = sum(1 for w in r.written if w.found and w.score is None) if r.status not in NO_SCORE else 0
+        waiting = waiting_answers(r) if r.status not in NO_SCORE else 0
         answers += waiting
         students += waiting > 0
     if not answers:

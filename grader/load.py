@@ -55,11 +55,18 @@ class LoadError(Exception):
         self.message = message
 
 
+# A notebook's cells are numbered from 1, counting every cell from the top (markdown and raw too):
+# Jupyter, JupyterLab, Colab and VS Code show no cell index (only `In [n]`, which changes with every
+# run), so "cell 18" must be the 18th cell a student counts, and `work.html` labels each cell so.
+# Every report names a cell by this number ("line 2 (cell 3)"), which the code runs as "<cell 3>".
+FIRST_CELL = 1
+
+
 @dataclass(frozen=True)
 class Unit:
     """One piece of code executed as a whole: a notebook code cell, or a whole module."""
 
-    index: int
+    index: int                # a notebook cell's number as the student counts it (FIRST_CELL, ...)
     source: str
 
 
@@ -490,7 +497,7 @@ def _notebook(name: str, text: str) -> Program:
     units, markdown, not_run = [], [], []
     counts: list[tuple[int, int]] = []
     odd = []
-    for index, cell in enumerate(cells):
+    for index, cell in enumerate(cells, start=FIRST_CELL):
         source = cell.get("source", "")
         if isinstance(source, list) and all(isinstance(part, str) for part in source):
             source = "".join(source)

@@ -78,3 +78,8 @@ def shown(value: float, decimals: int = DECIMALS) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def waiting_answers(result: Result) -> int:
+    """Answered written parts (found in the hand-in) that no TA has scored yet: their points are in
+    no total until a scores file is merged. The class view counts them and `grader export` warns of
+    them, by this one rule."""
+    return sum(1 for w in result.written if w.found and w.score is None)

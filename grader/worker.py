@@ -844,7 +844,7 @@ def _forget_directory_listing() -> None:
 class StudentCode:
     """Where the student's code is, so that a traceback can show exactly their frames.
 
-    Student code is a notebook cell (compiled as "<cell N>", N its real index in the notebook), the
+    Student code is a notebook cell (compiled as "<cell N>", N its number as the student counts it: `grader.load.FIRST_CELL`), the
     submitted module, a cell magic's body (`%%time` compiles it as "<timed exec>": it is the body
     of the cell that is running), or a file the notebook wrote into its directory (`%%writefile`).
     Every other frame (the grader's, IPython's, numpy's) is left out of what the student sees.

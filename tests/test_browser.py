@@ -100,6 +100,39 @@ def test_report_of_seeded_mistakes_in_the_browser(driver, pages):
     screenshot(driver, "report-bob")
 
 
+def test_a_printed_report_shows_each_failing_question_once_in_full(driver, pages):
+    """bob's report printed to 38 A4 pages: every failing case with its inputs, expected and
+    returned arrays (2(a)'s T = 40 cases, 3(c)'s 14 cases) and a line for every passing case.
+    Printed, each question shows its first failing case in full and the others by their message;
+    passing cases print as the count in the heading (one a reader opened still prints)."""
+    import base64
+    import re
+
+    open_page(driver, pages["bob"])
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        shown = driver.execute_script("""
+            const seen = e => e.getClientRects().length > 0;
+            return [...document.querySelectorAll('section.question')].map(q => [
+                q.id,
+                [...q.querySelectorAll('details.case[open]')].filter(c => seen(c.querySelector('.message') || c)).length,
+                [...q.querySelectorAll('details.case[open] .pair')].filter(seen).length,
+                [...q.querySelectorAll('details.case:not([open])')].filter(seen).length]);""")
+        failing = {qid: messages for qid, messages, _, _ in shown if messages}
+        assert {"q-2a", "q-3c-cell"} <= set(failing)
+        assert all(values <= 1 for _, _, values, _ in shown), shown          # one case's arrays per question
+        assert all(closed == 0 for _, _, _, closed in shown), shown          # passing cases: the heading's count
+        assert driver.find_element(By.ID, "to-fix").is_displayed() and driver.find_element(By.ID, "total-score").is_displayed()
+        driver.execute_script("document.querySelector('#q-1a details.case').open = true")
+        assert driver.find_element(By.CSS_SELECTOR, "#q-1a details.case[open]").is_displayed()   # opened: printed
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    open_page(driver, pages["bob"])
+    pdf = base64.b64decode(driver.print_page())
+    pages_printed = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 0 < pages_printed <= 24, pages_printed                      # 38 before, 18 after (A4, Chromium)
+
+
 def test_report_of_a_correct_and_an_unreadable_submission(driver, pages):
     for key, result in (("alice", pages["results"][0]), ("dave", pages["results"][2])):
         open_page(driver, pages[key])

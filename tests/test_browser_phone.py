@@ -139,6 +139,12 @@ def test_a_student_on_a_phone_finds_what_to_fix_first(phone, out):  # noqa: F811
     worst = next(q for q in result["questions"] if q["id"] == lost[0][1])
     public = sum(1 for c in worst["cases"] if c["visibility"] == "public")
     assert "forget-gate-only" in first.text and f"0 of {public} public" in first.text and "−15" in first.text
+    # The first screen says the score, what to fix first and where: the score, and the first item
+    # whole, with its hint and where the answer goes wrong (the grading's details, 270 px of case
+    # set, isolation and hash on a phone, had pushed it below the first screen).
+    assert phone.find_element(By.ID, "total-score").rect["y"] < 800
+    assert first.rect["y"] + first.rect["height"] <= 800, first.rect
+    assert worst["where"][0] in first.text and worst["hints"][0]["hint"][:40] in first.text
     assert all(i.rect["x"] + i.rect["width"] <= PHONE for i in items)
     first.find_element(By.TAG_NAME, "a").click()
     top = phone.execute_script("return document.getElementById('q-3c-cell').getBoundingClientRect().top")

@@ -119,3 +119,35 @@ def test_every_failing_case_is_counted_with_its_mistakes_and_who_fails_only_it(r
         assert f'<span class="case-label">{escape(case.label)}</span>' in page
     assert "<strong>3 fail only this case</strong>" in page
     assert '<span class="tag">transposed</span> × 1' in page and '<span class="tag">wrong answer</span> × 2' in page
+
+
+def test_what_needs_a_ta_is_said_in_one_place(results):
+    """A TA looked for who needs a written-part score (a tooltip on the written column), who is late
+    (nowhere in the class view) and whose score changed when graded again (only in that student's
+    report): the summary now counts each above the table, flags each row in words, and filters by it."""
+    import dataclasses
+
+    from grader.results import Late, Regrade, RegradeItem
+
+    alice = results["alice_correct.ipynb"]
+    alice = dataclasses.replace(alice, written=[dataclasses.replace(w, score=w.max_score) for w in alice.written])
+    bob = dataclasses.replace(results["bob_seed_mistakes.ipynb"],
+                              late=Late(due="2026-11-20T23:59:00+00:00", submitted_at="2026-11-21T10:00:00+00:00",
+                                        days=1, percent=10.0, points=7.07),
+                              regrade=Regrade("2026-11-30 04:00 UTC", [RegradeItem("2a", 2.5, 5.0)]))
+    written = results["seed_written.md"]
+    page = html.summary([alice, bob, results["template.ipynb"], results["dave_broken.ipynb"], written])
+    waiting = sum(1 for w in written.written if w.found and w.score is None)
+    attention = re.search(r'<p id="attention"[^>]*>(.*?)</p>', page, re.S)
+    assert attention, "no line says what needs a TA"
+    said = re.sub(r"<[^>]+>", "", attention.group(1))
+    assert "2 with written answers to score" in said           # bob and the write-up; alice is scored
+    assert "1 late" in said and "1 not graded" in said and "1 with a changed score" in said, said
+    rows = {m.group(1): m.group(0) for m in re.finditer(r'<tr data-student="([^"]+)".*?</tr>', page, re.S)}
+    assert f"{waiting} written to score" in rows[written.submission]
+    assert "late −10%" in rows[bob.submission] and "score changed" in rows[bob.submission]
+    assert "to score" not in rows[alice.submission] and "late" not in rows[alice.submission]
+    assert "to score" not in rows["template.ipynb"]             # blank: nothing was answered
+    for tag in ("to-score", "late", "changed"):
+        assert re.search(rf'data-tags="[^"]*\b{tag}\b', rows[bob.submission]), tag
+        assert f'<option value="{tag}">' in page

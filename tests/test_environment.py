@@ -57,7 +57,7 @@ def test_imports_are_read_from_cells_magics_included(tmp_path):
              "def f(:\n import nothing_here", "if False:\n    import tensorflow"]
     program = load(notebook(tmp_path, cells))
     found = [(i.module, i.unit, i.line) for i in unavailable(program, DEFAULT_PACKAGES)]
-    assert found == [("torch", 0, 3), ("jax", 1, 2), ("tensorflow", 5, 2)]
+    assert found == [("torch", 1, 3), ("jax", 2, 2), ("tensorflow", 6, 2)]
 
 
 def test_self_check_warns_about_an_import_the_graded_environment_lacks(config, tmp_path):
@@ -67,7 +67,7 @@ def test_self_check_warns_about_an_import_the_graded_environment_lacks(config, t
         result = s.grade(notebook(tmp_path, ["try:\n    import scipy.linalg as sla\nexcept ImportError:\n    sla = None",
                                              CAROL]))
     warnings = [p.message for p in result.problems if p.code == "unavailable-import"]
-    assert warnings == ["`scipy` is not available when this is graded (cell 0, line 2: `import scipy`); the graded "
+    assert warnings == ["`scipy` is not available when this is graded (cell 1, line 2: `import scipy`); the graded "
                         "environment has the Python standard library and numpy, matplotlib"]
     assert result.score == 100
 
@@ -134,7 +134,7 @@ def test_the_self_check_imports_only_what_the_graded_environment_has(config, tmp
              "import matplotlib.pyplot as plt\nimport pylab\nfrom mpl_toolkits.mplot3d import Axes3D", CAROL]
     with Session(narrow, visibility="public") as s:
         checked = s.grade(notebook(tmp_path, cells))
-    assert [c.index for c in checked.cells if c.status != "ok"] == [0]
+    assert [c.index for c in checked.cells if c.status != "ok"] == [1]
     assert "not where this is graded" in checked.cells[0].error and checked.cells[0].missing_module == "scipy"
     assert "mine 3" in checked.output and checked.score == 100
     with Session(narrow) as s:

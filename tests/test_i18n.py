@@ -300,17 +300,17 @@ def test_a_real_notebook_run_out_of_order_reads_in_chinese(config, tmp_path):
     result = selfcheck.check_file(path, public, FAST)
     en = selfcheck_view.text(result, (), "troubles.ipynb", lang="en")
     zh = selfcheck_view.text(result, (), "troubles.ipynb", lang="zh_CN")
-    for english in ("this notebook was last run out of order in Jupyter (cell 4 ran as [10], the later cell 5 as [5])",
-                    "cell 1 failed on `import hw3_utils`", "The code defines `bptt_gradient`, not `bptt_grad`",
+    for english in ("this notebook was last run out of order in Jupyter (cell 5 ran as [10], the later cell 6 as [5])",
+                    "cell 2 failed on `import hw3_utils`", "The code defines `bptt_gradient`, not `bptt_grad`",
                     "`lstm_step` is defined only inside the class `LSTM`", "returned None: the function ends",
-                    "`sigmoid_jacobian` changes its argument `W` in place", "`matrix_power_eig` is defined in cells 5 and 8",
+                    "`sigmoid_jacobian` changes its argument `W` in place", "`matrix_power_eig` is defined in cells 6 and 9",
                     "the grader runs the submitted file alone"):
         assert english in en, english
-    for chinese in ("这个笔记本上次在 Jupyter 中没有按顺序运行（单元格 4 的运行编号是 [10]，排在它后面的单元格 5 却是 [5]）",
-                    "单元格 1 在 `import hw3_utils` 处出错", "代码定义的是 `bptt_gradient`，而不是 `bptt_grad`",
+    for chinese in ("这个笔记本上次在 Jupyter 中没有按顺序运行（单元格 5 的运行编号是 [10]，排在它后面的单元格 6 却是 [5]）",
+                    "单元格 2 在 `import hw3_utils` 处出错", "代码定义的是 `bptt_gradient`，而不是 `bptt_grad`",
                     "`lstm_step` 只在类 `LSTM` 内部定义", "返回了 None：函数结束时没有 `return <answer>`",
-                    "`sigmoid_jacobian` 原地修改了它的参数 `W`", "`matrix_power_eig` 在单元格 5 和 8 中都有定义",
-                    "评分器只单独运行提交的文件", "`matrix_power_eig` 定义在下面的单元格 5 中"):
+                    "`sigmoid_jacobian` 原地修改了它的参数 `W`", "`matrix_power_eig` 在单元格 6 和 9 中都有定义",
+                    "评分器只单独运行提交的文件", "`matrix_power_eig` 定义在下面的单元格 6 中"):
         assert chinese in zh, (chinese, zh)
     assert _facts(en) == _facts(zh)
     left = [line for line in zh.splitlines() if "用例 " not in line and re.search(r"(?<![\w-])(?:the|is|are|of|cases|returned|defined)(?![\w-])",

@@ -150,7 +150,7 @@ def test_a_missing_module_is_named_once_at_the_top(session, tmp_path):
     assert result.score == FULL
     problems = [p for p in result.problems if p.code == "import-failed"]
     assert len(problems) == 1
-    assert "cell 0" in problems[0].message and "`torch` is not available when this is graded" in problems[0].message
+    assert "cell 1" in problems[0].message and "`torch` is not available when this is graded" in problems[0].message
     assert "`torch` is not available when this is graded" in result.cells[0].error
     assert result.cells[0].missing_module == "torch"
 
@@ -160,7 +160,7 @@ def test_functions_of_a_cell_whose_import_failed_say_so(session, tmp_path):
     result = session.grade(notebook(tmp_path, [body]))
     assert result.score == 0
     assert [p.message for p in result.problems if p.code == "import-failed"][0].startswith(
-        "cell 0 failed on `import tensorflow`")
+        "cell 1 failed on `import tensorflow`")
 
 
 # ------------------------------------------------------------------------------- tracebacks
@@ -173,17 +173,17 @@ def test_a_cell_error_names_its_real_cell_and_line_and_no_grader_frame(session, 
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, str(path))
     result = session.grade(path)
-    assert result.cells[-1].index == 3 and result.cells[-1].status == "error"
-    assert result.cells[-1].error.startswith("line 3 (cell 3): NameError: name 'undefined_name' is not defined")
+    assert result.cells[-1].index == 4 and result.cells[-1].status == "error"
+    assert result.cells[-1].error.startswith("line 3 (cell 4): NameError: name 'undefined_name' is not defined")
     assert "worker.py" not in result.output and "Cell In[" not in result.output
-    assert "line 3 (cell 3)" in result.output
+    assert "line 3 (cell 4)" in result.output
 
 
 def test_a_magic_cell_syntax_error_is_not_chained_to_the_plain_python_attempt(session, tmp_path):
     cells = [CAROL, "%time a = 1\ndef broken(:\n    pass"]
     result = session.grade(notebook(tmp_path, cells))
     error = result.cells[1].error
-    assert error.startswith("line 2 (cell 1): SyntaxError")
+    assert error.startswith("line 2 (cell 2): SyntaxError")
     assert "During handling" not in result.output and "worker.py" not in result.output
     assert result.score == FULL
 
@@ -196,7 +196,7 @@ def test_an_exception_in_a_graded_function_names_the_students_line(public_sessio
     result = public_session.grade(notebook(tmp_path, [CAROL, broken, helper]))
     q = next(q for q in result.questions if q.id == "1b")
     message = q.cases[0].message
-    assert message.startswith("line 4 in `helper` (cell 2): ValueError: shapes"), message
+    assert message.startswith("line 4 in `helper` (cell 3): ValueError: shapes"), message
     assert "return np.dot(W, np.ones(n + 5))" in message
     assert "worker" not in message and "numpy" not in message.split(":")[0]
 
@@ -224,7 +224,7 @@ def test_errors_inside_run_and_cell_magics_show_the_students_line(session, tmp_p
     assert result.output.index("Writing bad.py") < result.output.index("line 2 (bad.py)")
     assert "raise ValueError('in bad')\nValueError: in bad" in result.output
     assert "after" in result.output
-    assert result.cells[3].error.startswith("line 3 (cell 3): NameError: name 'undefined_in_timed'")
+    assert result.cells[3].error.startswith("line 3 (cell 4): NameError: name 'undefined_in_timed'")
     assert "y = undefined_in_timed" in result.cells[3].error
     assert "worker.py" not in result.output and "site-packages" not in result.output
     assert result.score == FULL
@@ -243,10 +243,10 @@ def test_a_desktop_backend_request_keeps_drawing_off_screen(session, tmp_path):
 def test_name_errors_after_a_failed_import_say_where_they_come_from(public_session, tmp_path):
     cells = ["import torch\nimport numpy as np", CAROL.replace("import numpy as np", ""), "x = np.zeros(3)"]
     result = public_session.grade(notebook(tmp_path, cells))
-    assert result.cells[2].error.startswith("line 1 (cell 2): NameError: name 'np' is not defined (probably because "
-                                            "cell 0 failed on `import torch` before defining it)")
+    assert result.cells[2].error.startswith("line 1 (cell 3): NameError: name 'np' is not defined (probably because "
+                                            "cell 1 failed on `import torch` before defining it)")
     q = next(q for q in result.questions if q.id == "1a")
-    assert "NameError: name 'np' is not defined (probably because cell 0 failed on `import torch`" in q.cases[0].message
+    assert "NameError: name 'np' is not defined (probably because cell 1 failed on `import torch`" in q.cases[0].message
 
 
 def test_package_managers_store_and_exit_are_harmless(session, tmp_path):
@@ -380,5 +380,5 @@ def test_the_kernels_own_magics_run_as_in_jupyter(session, public_cases, tmp_pat
         assert failed_cells(result) == []
         assert result.score == FULL
     missing = session.grade(notebook(tmp_path, ["%less", "%more no_such_file.txt", CAROL], "missing.ipynb"))
-    assert [index for index, _ in failed_cells(missing)] == [0, 1]            # as in Jupyter: nothing to page
+    assert [index for index, _ in failed_cells(missing)] == [1, 2]            # as in Jupyter: nothing to page
     assert "UsageError: Missing filename." in missing.cells[0].error

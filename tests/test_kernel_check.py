@@ -125,18 +125,18 @@ def test_a_name_an_early_cell_did_not_define_is_explained_from_the_saved_noteboo
     nbformat.write(_notebook([("code", "import torch\nimport numpy as np"), ("code", RIGHT),
                               ("code", "def bptt_grad(W, U, xs, h0, gs):\n    return np.zeros_like(W)")]), path)
     namespace: dict = {"__name__": "__main__"}
-    exec(compile(RIGHT, "<cell 1>", "exec"), namespace)          # cell 0 failed; cell 2 was never run
+    exec(compile(RIGHT, "<cell 2>", "exec"), namespace)          # cell 1 failed; cell 3 was never run
     report = jupyter.check("1a", "1b", namespace=namespace, notebook=path)
     cases = {q.id: q.cases for q in report.result.questions}
     first = cases["1a"][0].message.split("\n")[0]
-    assert "NameError: name 'np' is not defined" in first and "cell 0 of the saved" in first and "not defined in this kernel" in first
+    assert "NameError: name 'np' is not defined" in first and "cell 1 of the saved" in first and "not defined in this kernel" in first
     missing = cases["1b"][0].message
-    assert "Cell 2 of the saved notebook defines `bptt_grad`" in missing
+    assert "Cell 3 of the saved notebook defines `bptt_grad`" in missing
     chinese = translations("zh_CN")
     assert "这个内核中没有定义 `np`" in translate_message(first, chinese)
     assert "但这个内核中没有它" in translate_message(missing.split("\n")[-1], chinese)
 
     alone: dict = {"__name__": "__main__"}                           # no saved notebook found: still a hint
-    exec(compile(RIGHT, "<cell 1>", "exec"), alone)
+    exec(compile(RIGHT, "<cell 2>", "exec"), alone)
     bare = jupyter.check("1a", namespace=alone, notebook=tmp_path / "gone.ipynb")
     assert "not defined in this kernel" in bare.result.questions[0].cases[0].message

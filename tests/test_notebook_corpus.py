@@ -50,7 +50,7 @@ def test_plots_are_kept_and_missing_modules_named(session):
     result = session.grade(CORPUS / "colab_plots.ipynb")
     assert sum(len(c.figures) for c in result.cells) >= 2
     assert [p.message.split(":")[0] for p in result.problems if p.code == "import-failed"] == [
-        "cell 1 failed on `import google`"]
+        "cell 2 failed on `import google`"]
 
 
 def test_the_corpus_is_what_its_generator_writes(tmp_path, monkeypatch):

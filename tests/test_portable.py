@@ -139,7 +139,7 @@ def test_input_and_stdin_in_a_cell_are_answered_at_once_as_in_grading(tmp_path, 
     cases = selfcheck.select(public_cases, ["2b"])
     mine = selfcheck.check_file(path, cases, FAST)
     graded = sandboxed.grade(path)
-    assert [(c.index, c.status) for c in mine.cells] == [(0, "error"), (1, "ok"), (2, "ok")]
+    assert [(c.index, c.status) for c in mine.cells] == [(1, "error"), (2, "ok"), (3, "ok")]
     assert [(c.index, c.status) for c in graded.cells] == [(c.index, c.status) for c in mine.cells]
     assert "input() cannot be answered" in mine.cells[0].error and "input() cannot be answered" in graded.cells[0].error
     assert "''" in mine.output

@@ -65,10 +65,10 @@ def test_a_cell_that_uses_a_later_definition_says_so(session, public_cases, tmp_
         assert result.score == result.max_score - question(result, "2c").max_score
         first = result.cells[0]
         assert first.status == CellStatus.ERROR
-        assert "`matrix_power_eig` is defined in cell 1, below this one" in first.error
+        assert "`matrix_power_eig` is defined in cell 2, below this one" in first.error
         assert "Restart & Run All" in first.error
         [message] = public_messages(result, "2c")
-        assert "Cell 0, which defines `W_30`, stopped before defining it" in message
+        assert "Cell 1, which defines `W_30`, stopped before defining it" in message
         assert not [p for p in result.problems if p.code == "run-out-of-order"]     # no counts saved
 
 
@@ -76,8 +76,8 @@ def test_a_notebook_run_out_of_order_says_so_when_a_cell_fails(session, public_c
     path = out_of_order(tmp_path, counts=[2, 1])
     for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
         [problem] = [p.message for p in result.problems if p.code == "run-out-of-order"]
-        assert problem.startswith("this notebook was last run out of order in Jupyter (cell 0 ran as [2], "
-                                  "the later cell 1 as [1])")
+        assert problem.startswith("this notebook was last run out of order in Jupyter (cell 1 ran as [2], "
+                                  "the later cell 2 as [1])")
         assert "Restart & Run All" in problem
     # run out of order, but every cell works from the top: nothing to say
     fine = notebook(tmp_path, "fine.ipynb", CAROL, "x = 1", counts=[5, 2])
@@ -104,8 +104,8 @@ def test_a_graded_name_in_a_cell_python_cannot_read_names_that_cell(public_sessi
     path = notebook(tmp_path, "syntax.ipynb", CAROL.replace("def gradient_regime", "def _regime"), broken)
     for result in (public_session.grade(path), selfcheck.check_file(path, public_cases)):
         messages = public_messages(result, "2c-regime")
-        assert messages and all("Cell 1, which defines `gradient_regime`, did not run at all, since Python "
-                                "cannot read it: line 3 (cell 1): SyntaxError" in m for m in messages), messages
+        assert messages and all("Cell 2, which defines `gradient_regime`, did not run at all, since Python "
+                                "cannot read it: line 3 (cell 2): SyntaxError" in m for m in messages), messages
 
 
 def test_a_module_that_stopped_names_where(session, tmp_path):
@@ -191,10 +191,10 @@ def test_a_file_that_is_not_handed_in_is_explained(session, public_cases, tmp_pa
     for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
         assert result.score == result.max_score
         errors = {c.index: c.error for c in result.cells if c.status != CellStatus.OK}
-        assert sorted(errors) == [1, 2], errors
-        assert "FileNotFoundError" in errors[1] and "the grader runs the submitted file alone" in errors[1]
-        assert "(`!wget`, `%%bash`) are not run" in errors[1]
-        assert "helpers.py" in errors[2] and "the grader runs the submitted file alone" in errors[2]
+        assert sorted(errors) == [2, 3], errors
+        assert "FileNotFoundError" in errors[2] and "the grader runs the submitted file alone" in errors[2]
+        assert "(`!wget`, `%%bash`) are not run" in errors[2]
+        assert "helpers.py" in errors[3] and "the grader runs the submitted file alone" in errors[3]
 
 
 def test_a_graded_name_defined_twice_names_the_one_graded(session, public_cases, tmp_path):
@@ -202,13 +202,13 @@ def test_a_graded_name_defined_twice_names_the_one_graded(session, public_cases,
     path = notebook(tmp_path, "twice.ipynb", CAROL, "x = 1", stub)
     for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
         [problem] = [p.message for p in result.problems if p.code == "redefined"]
-        assert problem.startswith("`sigmoid_jacobian` is defined in cells 0 and 2: ")
-        assert "the definition in cell 2 is the one graded" in problem
+        assert problem.startswith("`sigmoid_jacobian` is defined in cells 1 and 3: ")
+        assert "the definition in cell 3 is the one graded" in problem
     # the function replaced by its own result, while trying it out
     tried = notebook(tmp_path, "tried.ipynb", CAROL, "W = np.ones((3, 2))\nsigmoid_jacobian = sigmoid_jacobian(W, np.ones(2))")
     for result in (session.grade(tried), selfcheck.check_file(tried, public_cases)):
         [problem] = [p.message for p in result.problems if p.code == "redefined"]
-        assert problem.startswith("cell 1 assigns `sigmoid_jacobian` a value (line 2: `sigmoid_jacobian = "
+        assert problem.startswith("cell 2 assigns `sigmoid_jacobian` a value (line 2: `sigmoid_jacobian = "
                                   "sigmoid_jacobian(W, np.ones(2))`), which replaces the function")
     # a correct notebook that redefines a name (a first try, then the fix) hears nothing of it
     fixed = notebook(tmp_path, "fixed.ipynb", stub, CAROL)
@@ -257,12 +257,12 @@ def test_the_portable_check_gates_imports_and_names_them_as_the_sandboxed_check_
     for result in (sandboxed, portable):
         assert result.score == result.max_score
         assert [(c.index, c.status, c.missing_module) for c in result.cells if c.status != CellStatus.OK] == [
-            (0, CellStatus.ERROR, "PIL"), (3, CellStatus.ERROR, "")]
+            (1, CellStatus.ERROR, "PIL"), (4, CellStatus.ERROR, "")]
         problems = [p.message for p in result.problems]
-        assert any(m.startswith("cell 0 failed on `import PIL`: `PIL` is not available when this is graded")
+        assert any(m.startswith("cell 1 failed on `import PIL`: `PIL` is not available when this is graded")
                    for m in problems), problems
-        assert any(m.startswith("`pandas` is not available when this is graded (cell 1, line 2") for m in problems)
-        assert "probably because cell 0 failed on `import PIL`" in result.cells[-1].error
+        assert any(m.startswith("`pandas` is not available when this is graded (cell 2, line 2") for m in problems)
+        assert "probably because cell 1 failed on `import PIL`" in result.cells[-1].error
     assert [p.code for p in portable.problems] == [p.code for p in sandboxed.problems]
 
 
@@ -270,7 +270,7 @@ def test_a_helper_module_that_was_not_handed_in_is_named_as_such(public_session,
     path = notebook(tmp_path, "helper.ipynb", "from hw3_utils import sigmoid\nimport numpy as np", CAROL)
     result = public_session.grade(path)
     [problem] = [p.message for p in result.problems if p.code == "import-failed"]
-    assert problem.startswith("cell 0 failed on `import hw3_utils`")
+    assert problem.startswith("cell 1 failed on `import hw3_utils`")
     assert "if it is a file of your own, only the submitted file is graded" in problem
 
 
@@ -432,6 +432,30 @@ def test_a_colab_notebook_in_a_real_authors_lstm_style_is_graded_in_full(session
     path = colab_notebook(tmp_path, "HW3_LSTM.ipynb", [drive, "!pip install -q numpy\nimport numpy as np", CAROL,
                                                        KUNAL_LSTM, KUNAL_BACKWARD])
     for result in (session.grade(path), selfcheck.check_file(path, public_cases)):
-        assert [c.index for c in result.cells if c.status != CellStatus.OK] == [1]
+        assert [c.index for c in result.cells if c.status != CellStatus.OK] == [2]
         assert result.score == 100.0, [(q.id, q.score) for q in result.questions]
         assert any("google" in p.message for p in result.problems), [p.message for p in result.problems]
+
+
+# ------------------------------------------------------------------------------------------------
+# Cells are named as the student counts them
+
+
+def test_cells_are_numbered_as_the_student_counts_them_from_one(public_session, public_cases, tmp_path):
+    """Jupyter shows no cell index (only `In [n]`, which changes with every run), so a student finds
+    "cell N" by counting from the top, the first cell being 1 and markdown cells counted too. The
+    reports said "cell 2" for the third cell (numbered from 0), and the work page had no numbers."""
+    path = tmp_path / "counted.ipynb"
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": ["# Homework 3"]},
+             {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": CAROL},
+             {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+              "source": "x = 1\nraise ValueError('mine')\n"}]
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "cells": cells, "metadata": {
+        "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}}), encoding="utf-8")
+    from grader.render.notebook import work_page
+    for result in (public_session.grade(path), selfcheck.check_file(path, public_cases)):
+        [failed] = [c for c in result.cells if c.status == CellStatus.ERROR]
+        assert failed.error.startswith("line 2 (cell 3): ValueError: mine"), failed.error
+        page = work_page(path, result)
+        assert 'id="cell-3"' in page and ">cell 3<" in page and 'id="cell-1"' in page
+        assert 'id="cell-0"' not in page and ">cell 0<" not in page

@@ -86,7 +86,7 @@ def test_a_graded_value_deleted_later_names_the_deleting_line(session, public_ca
     for result in graded_and_checked(session, public_cases, path):
         assert result.score == result.max_score - next(q.max_score for q in result.questions if q.id == "2c")
         [message] = messages(result, "2c")
-        assert "`W_30` is defined in cell 5, but cell 9 deletes it (line 2: `del W_30`)" in message, message
+        assert "`W_30` is defined in cell 6, but cell 10 deletes it (line 2: `del W_30`)" in message, message
 
 
 @pytest.mark.parametrize("line", ["%reset -f", "%reset -s -f", "%reset_selective -f _30$", "%xdel W_30", "%reset",
@@ -94,19 +94,19 @@ def test_a_graded_value_deleted_later_names_the_deleting_line(session, public_ca
 def test_a_magic_that_deletes_names_is_named(session, tmp_path, line):
     result = session.grade(notebook(tmp_path, CELLS + [line]))
     [message] = messages(result, "2c")
-    assert f"cell 9 deletes it (line 1: `{line}`)" in message, message
+    assert f"cell 10 deletes it (line 1: `{line}`)" in message, message
 
 
 def test_reset_in_the_middle_explains_the_name_errors_below_it(session, public_cases, tmp_path):
-    """`%reset -f` after cell 3 deletes numpy and the helpers: the NameErrors below it, in a cell and
+    """`%reset -f` after cell 4 deletes numpy and the helpers: the NameErrors below it, in a cell and
     in a graded call, name the reset rather than leave the student to find it."""
     path = notebook(tmp_path, CELLS[:3] + ["%reset -f"] + CELLS[3:])
     for result in graded_and_checked(session, public_cases, path):
         [(index, error)] = failed_cells(result)
-        assert "NameError: name 'np' is not defined (`np` is defined in cell 1, but cell 4 deletes it " \
+        assert "NameError: name 'np' is not defined (`np` is defined in cell 2, but cell 5 deletes it " \
                "(line 1: `%reset -f`) before this runs" in error, error
         [message] = messages(result, "2a")
-        assert "name 'forward' is not defined (`forward` is defined in cell 3, but cell 4 deletes it" in message
+        assert "name 'forward' is not defined (`forward` is defined in cell 4, but cell 5 deletes it" in message
 
 
 def test_a_module_that_deletes_a_graded_name_says_where(session, tmp_path):
@@ -125,7 +125,7 @@ def test_reset_without_f_resets_as_in_a_kernel_without_stdin(session, tmp_path):
     result = session.grade(notebook(tmp_path, CELLS + ["%reset", "print('after')"]))
     assert result.score == 0
     [message] = messages(result, "2c")
-    assert "cell 9 deletes it (line 1: `%reset`)" in message, message
+    assert "cell 10 deletes it (line 1: `%reset`)" in message, message
     kept = session.grade(notebook(tmp_path, CELLS + ["%reset in\n%reset -f out"], "kept.ipynb"))
     assert kept.score == FULL
 
@@ -183,7 +183,7 @@ def test_pdb_set_trace_left_in_fails_its_calls_in_words(session, public_cases, t
         [message] = messages(result, "1b")
         assert "BdbQuit: pdb.set_trace() waits for debugger commands, which nobody types during grading: " \
                "remove it" in message, message
-        assert "line 9 in `bptt_grad` (cell 3)" in message, message        # the set_trace line itself
+        assert "line 9 in `bptt_grad` (cell 4)" in message, message        # the set_trace line itself
         assert "pdb.set_trace() 会等待调试命令" in i18n.translate_message(message, i18n.translations("zh_CN"))
 
 
@@ -208,7 +208,7 @@ def test_a_pasted_or_full_width_character_is_named(session, public_cases, tmp_pa
     path = notebook(tmp_path, CELLS[:5] + [cell] + CELLS[6:])
     for result in graded_and_checked(session, public_cases, path):
         [(index, error)] = failed_cells(result)
-        assert index == 6 and "SyntaxError: invalid" in error and words in error, error
+        assert index == 7 and "SyntaxError: invalid" in error and words in error, error
     result = session.grade(module(tmp_path, SOLUTION.replace(CELLS[5], cell)))
     assert words in result.cells[0].error
 
@@ -223,7 +223,7 @@ def test_the_new_explanations_are_translated(session, tmp_path):
     error = translate_message(failed_cells(result)[0][1], zh)
     assert "请把输入法切换到半角（英文）后重新输入为 `(`" in error and "U+FF08" in error, error
     [message] = messages(result, "2c")
-    assert "`W_30` 在单元格 5 中定义，但单元格 9 删除了它（第 1 行：`del W_30`）" in translate_message(message, zh)
+    assert "`W_30` 在单元格 6 中定义，但单元格 10 删除了它（第 1 行：`del W_30`）" in translate_message(message, zh)
 
 
 # ------------------------------------------------------------------------------ kernel metadata

@@ -157,7 +157,7 @@ def test_outputs_of_the_graders_run_replace_the_saved_ones(session, tmp_path):
         code_cell("print('hello')", [{"output_type": "stream", "name": "stdout", "text": "SAVED BY STUDENT"}]),
     ])
     result = session.grade(path)
-    run = {0: [{"output_type": "stream", "name": "stdout", "text": "FROM THE GRADER"},
+    run = {1: [{"output_type": "stream", "name": "stdout", "text": "FROM THE GRADER"},
                {"output_type": "display_data", "metadata": {}, "data": {"image/png": PNG, "text/html": "<script>x</script>"}}]}
     page = notebook.work_page(path, result, run)
     tags = assert_inert(page)

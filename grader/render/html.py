@@ -27,7 +27,7 @@ from ..results import (ATOMS, MODULE, NOT_RUN, PASSED, STATUS_TYPES, UNREADABLE,
                        QuestionResult, QuestionStatus, Result, Standing, field_names)
 from ..slim import StandIn, stand_in
 from ..text import clean
-from ..totals import Totals, shown, totals
+from ..totals import Totals, shown, totals, waiting_answers
 from . import classview, richtext, scripts
 
 TEMPLATE_PACKAGE = "grader.templates"
@@ -422,6 +422,7 @@ class StudentRow:
     standing: Standing = Standing.COUNTED  # counted in the statistics, blank, or unreadable
     staff_href: str | None = None          # the instructor-only view of this submission
     sums: Totals | None = None             # its totals (grader.totals): the written column shows their written part
+    waiting: int = 0                       # answered written parts with no TA score yet (`waiting_answers`)
 
     @property
     def written_note(self) -> str:
@@ -442,7 +443,25 @@ class StudentRow:
     def tags(self) -> str:
         """What the table's filter (table.js, FILTERS) matches this row by."""
         group = self.standing.value if self.standing != Standing.UNGRADABLE else NOT_GRADED
-        return f"{group} {'full' if self.full else 'not-full'}"
+        return " ".join([group, "full" if self.full else "not-full"] + [tag for tag, _, _ in self.flags])
+
+    @property
+    def flags(self) -> list[tuple[str, str, str]]:
+        """What a TA must still do or know about this row, as (tag, words, detail): the row shows
+        the words (the detail as their tooltip), the filter and the count above the table the tag."""
+        found = []
+        if self.waiting and self.counted:
+            found.append((TO_SCORE, f"{self.waiting} written to score",
+                          "answered written parts with no TA score yet: score them on review.html"))
+        late = self.result.late
+        if late is not None or (self.result.student is not None and self.result.student.late):
+            words = f"late −{points(late.percent)}%" if late is not None and late.percent else "late"
+            found.append((LATE, words, late.note or f"handed in {late.submitted_at}, due {late.due}"
+                          if late is not None else "the LMS marks this hand-in late"))
+        if self.result.regrade is not None:
+            moved = "; ".join(f"{i.item}: {points(i.old)} → {points(i.new)}" for i in self.result.regrade.items)
+            found.append((CHANGED, "score changed", f"graded again on {self.result.regrade.when}: {moved}"))
+        return found
 
     @property
     def shown(self) -> str:
@@ -457,9 +476,15 @@ class StudentRow:
 
 
 NOT_GRADED = "not-graded"
+# What a TA must act on, by the tag a row carries (`StudentRow.flags`): the count above the table,
+# the row's flag and the filter say each in these words, so the three never disagree.
+TO_SCORE, LATE, CHANGED = "to-score", "late", "changed"
+ATTENTION = ((TO_SCORE, "with written answers to score"), (LATE, "late"), (NOT_GRADED, "not graded"),
+             (CHANGED, "with a changed score"))
 # The student table's filter: (value matched against a row's tags, label).
 FILTERS = (("", "everyone"), (Standing.COUNTED.value, Standing.COUNTED.value), (Standing.BLANK.value, Standing.BLANK.value),
-           (NOT_GRADED, "not graded"), ("full", "full marks"), ("not-full", "not full marks"))
+           (NOT_GRADED, "not graded"), ("full", "full marks"), ("not-full", "not full marks"),
+           *((tag, words.removeprefix("with ")) for tag, words in ATTENTION if tag != NOT_GRADED))
 
 
 # Status by text and icon, never by colour alone (and the same words everywhere).
@@ -498,18 +523,23 @@ def summary_chunks(results: list[Result], links: dict[str, str] | list[str | Non
         raw, href, staff = results[i], links[i], staff_links[i]
         result = _class_view_of(raw, shared)
         return StudentRow(result, safe_link(href) if href else None, {q.id: q for q in result.questions},
-                          classview.standing(raw), safe_link(staff) if staff else None, totals(raw))
+                          classview.standing(raw), safe_link(staff) if staff else None, totals(raw),
+                          waiting_answers(raw))
 
     # The statistics come before the table: one pass keeps of each row only what they are over
     # (`ClassFigures`), the table's pass makes each row again as the page reaches it, so a large
     # class's rows (a sanitised copy of every result) are never all held at once.
     figures, standings, with_written = [], {}, False
+    needing = dict.fromkeys((tag for tag, _ in ATTENTION), 0)
     notices = setup_notices(results)
     for i in order:
         made = row(i)
         figures.append(ClassFigures.of(made.result))
         standings[made.result.submission] = made.standing
         with_written = with_written or bool(made.sums.written_parts)
+        for tag in made.tags.split():
+            if tag in needing:
+                needing[tag] += 1
         del made
     view = classview.build(figures, standings)
     question_ids = [qid for qid, _, _ in classview.question_order(figures)]
@@ -527,6 +557,7 @@ def summary_chunks(results: list[Result], links: dict[str, str] | list[str | Non
         versions=versions,
         geometry=view.geometry,
         filters=FILTERS,
+        attention=[(tag, needing[tag], words) for tag, words in ATTENTION if needing[tag]],
         staff_pages=[(label, safe_link(path)) for label, path in staff_pages],
         title=f"{assignment or 'Class'} — class summary" + (" (INCOMPLETE)" if incomplete else ""),
         incomplete=incomplete,

@@ -30,7 +30,7 @@ from markupsafe import Markup, escape
 from nbformat import NotebookNode
 
 from .. import submitted
-from ..load import LoadError, notebook_json, pick_candidate, read_kept
+from ..load import FIRST_CELL, LoadError, notebook_json, pick_candidate, read_kept
 from ..results import CellStatus, Result
 from ..text import bounded_cache, clean
 from . import richtext
@@ -132,7 +132,7 @@ def notebook_html(text: str, verdicts: dict[int, CellVerdict], run_outputs: dict
         if cell.cell_type == "markdown":
             markdown += len(cell.source)
             if markdown > MARKDOWN_LIMIT:
-                cell = NotebookNode(cell_type="raw", source=cell.source, metadata=NotebookNode())
+                cell = NotebookNode(cell_type="raw", source=cell.source, metadata=NotebookNode(), number=cell.number)
         drawn.append(_cell_html(cell))
         size += len(drawn[-1])
     return Markup("".join(drawn))
@@ -146,17 +146,22 @@ def _not_shown(cells: int) -> str:
 
 
 def _cell_html(cell) -> str:
+    """One cell in nbconvert's markup, labelled with its number ("cell 3", `id="cell-3"`): the
+    number every message names it by (`grader.load.FIRST_CELL`), which Jupyter does not show."""
+    label = f'<span class="cell-number">cell {cell.number}</span>'
+    anchor = f' id="cell-{cell.number}"'
     if cell.cell_type == "markdown":
-        return ('<div class="cell border-box-sizing text_cell rendered"><div class="prompt input_prompt"></div>'
+        return (f'<div class="cell border-box-sizing text_cell rendered"{anchor}>'
+                f'<div class="prompt input_prompt">{label}</div>'
                 '<div class="inner_cell"><div class="text_cell_render border-box-sizing rendered_html">'
                 f"{richtext.render(cell.source)}</div></div></div>\n")
     if cell.cell_type != "code":
-        return (f'<div class="cell border-box-sizing raw_cell rendered"><div class="inner_cell">'
-                f"<pre>{escape(cell.source)}</pre></div></div>\n")
+        return (f'<div class="cell border-box-sizing raw_cell rendered"{anchor}><div class="prompt input_prompt">'
+                f'{label}</div><div class="inner_cell"><pre>{escape(cell.source)}</pre></div></div>\n')
     count = cell.execution_count if type(cell.execution_count) is int else "&nbsp;"
     outputs = "".join(_output_html(output) for output in cell.outputs)
-    return ('<div class="cell border-box-sizing code_cell rendered"><div class="input">'
-            f'<div class="prompt input_prompt">In&nbsp;[{count}]:</div><div class="inner_cell">'
+    return (f'<div class="cell border-box-sizing code_cell rendered"{anchor}><div class="input">'
+            f'<div class="prompt input_prompt">{label}In&nbsp;[{count}]:</div><div class="inner_cell">'
             f'<div class="input_area">{_highlighted(cell.source)}</div></div></div>'
             + (f'<div class="output_wrapper"><div class="output">{outputs}</div></div>' if outputs else "")
             + "</div>\n")
@@ -204,13 +209,13 @@ def _rebuilt(raw: dict, verdicts: dict[int, CellVerdict], run_outputs: dict[int,
     if cells is None and isinstance(raw.get("worksheets"), list) and raw["worksheets"]:
         cells = raw["worksheets"][0].get("cells", [])          # nbformat 3
     nb = NotebookNode(cells=[], metadata=NotebookNode(), nbformat=4, nbformat_minor=5)
-    for index, cell in enumerate(cells if isinstance(cells, list) else []):
+    for index, cell in enumerate(cells if isinstance(cells, list) else [], start=FIRST_CELL):
         if not isinstance(cell, dict):
             continue
         source = _text(cell.get("source", cell.get("input", "")), SOURCE_LIMIT)
         kind = cell.get("cell_type")
         if kind == "markdown":
-            nb.cells.append(NotebookNode(cell_type="markdown", source=source, metadata=NotebookNode()))
+            nb.cells.append(NotebookNode(cell_type="markdown", source=source, metadata=NotebookNode(), number=index))
         elif kind == "code":
             saved = (cell.get("outputs") or []) if run_outputs is None else run_outputs.get(index, [])
             outputs = [o for o in map(_output, saved if isinstance(saved, list) else []) if o is not None]
@@ -220,9 +225,9 @@ def _rebuilt(raw: dict, verdicts: dict[int, CellVerdict], run_outputs: dict[int,
                                                  f"ran it\n{verdict.error}".rstrip() + "\n"))
             count = cell.get("execution_count")
             nb.cells.append(NotebookNode(cell_type="code", source=source, outputs=outputs, metadata=NotebookNode(),
-                                         execution_count=count if type(count) is int else None))
+                                         execution_count=count if type(count) is int else None, number=index))
         else:
-            nb.cells.append(NotebookNode(cell_type="raw", source=source, metadata=NotebookNode()))
+            nb.cells.append(NotebookNode(cell_type="raw", source=source, metadata=NotebookNode(), number=index))
     return nb
 
 

@@ -287,7 +287,7 @@ def _jobs_named(result) -> set[int]:
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_a_forged_loaded_cannot_let_a_rerun_report_the_later_cells(sessions, tmp_path, level):
-    """Cell 0 forges "loaded" in the first run (the event channel is a local of the worker's
+    """Cell 1 forges "loaded" in the first run (the event channel is a local of the worker's
     frames), so the runner sends the public cases while the later cells still run; then every
     hidden call crashes, and each re-run's cells raise with what they know (here: their job
     number). The cells' results must be the first run's."""
@@ -302,7 +302,7 @@ if _JOB == {first}:                 # in the first run only (a stash tells a re-
     crashed = [c for q in result.questions if q.id == "3c-cell" for c in q.hidden]
     assert crashed and all(c.status == "crashed" for c in crashed)       # it was re-run that often
     assert _jobs_named(result) == {first}, result.cells
-    assert result.cells[1].error.split("\n")[0] == f"line 1 (cell 1): RuntimeError: raised by job {first}"
+    assert result.cells[1].error.split("\n")[0] == f"line 1 (cell 2): RuntimeError: raised by job {first}"
     assert result.output == f"output forged by job {first}"
     from grader.render.gradescope import results_json
 
@@ -374,7 +374,7 @@ def lstm_cell_jacobian(params, x, c_prev, o_prev):
     return _correct_cell(params, x, c_prev, o_prev)
 """]
     result = session.grade(notebook(tmp_path, cells))
-    assert result.cells[1].error.split("\n")[0].endswith("(cell 1): RuntimeError: stash: nothing"), \
+    assert result.cells[1].error.split("\n")[0].endswith("(cell 2): RuntimeError: stash: nothing"), \
         result.cells[1].error[:300]
     assert_all_promises(result, session, tmp_path, attacked={"3c-cell": POINTS["3c-cell"]})
     assert_next_graded_fully(session, tmp_path)
