@@ -386,7 +386,10 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
     os.mkdir(scratch, 0o700)
     inner = [sys.executable, "-I", "-B", str(WORKER), "--zygote", "--scratch", scratch] + uid_args
     if tmpfs_inodes and lease is not None:
+        # The shared temporary directories get a capped tmpfs of the zygote's own too; what the
+        # jobs read beneath them (an installation in a checkout under /tmp) is bound back.
         inner += ["--private-scratch-mb", str(tmpfs_mb)]
+        inner += [arg for path in _python_roots() + [str(WORKER.parent)] for arg in ("--keep", path)]
     inner += _landlock_args(scratch, private)
     if lease is not None:
         # Only with a uid of its own may the clean-up touch shared directories: it removes the

@@ -1724,6 +1724,7 @@ def _children_of(parent: int) -> list[int]:
 # Inodes: a bounded number of files in scratch and /tmp
 
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 32, 4096, 1 << 14, 1 << 18
+MNT_DETACH = 2
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 
 
@@ -1751,18 +1752,41 @@ def cap_inodes(paths: list[str], inodes: int) -> str:
     return ""
 
 
-def private_scratch(scratch: str, megabytes: int, inodes: int) -> str:
-    """Put a tmpfs of its own, bounded in bytes and files, on `scratch` (the rlimits level, root).
+def private_scratch(scratch: str, megabytes: int, inodes: int, tmp: list[str] | tuple[str, ...] = (),
+                    keep: list[str] | tuple[str, ...] = ()) -> str:
+    """Put a tmpfs of its own, bounded in bytes and files, on `scratch` and on each shared
+    temporary directory in `tmp` (the rlimits level, root).
 
     The zygote moves to a mount namespace of its own (nothing else of the host's mounts changes,
-    and the tmpfs goes away with the zygote's last process); the host's directory stays empty.
-    Returns "" when done, else why not.
+    and the tmpfs goes away with the zygote's last process); the host's directories stay as they
+    were. Without the temporary directories' own tmpfs, a job without Landlock wrote into the
+    host's /dev/shm (host memory, outside every per-process limit: 16 files of the file-size limit
+    each held 64 MB with a 16 MB scratch) and /tmp, where a student graded at the same time by
+    another worker read it. What the job must still reach beneath them (scratch, the Python
+    installation of a checkout under /tmp: `keep`) is bound back. Returns "" when done, else why not.
     """
     if _libc().unshare(ctypes.c_int(CLONE_NEWNS)) != 0:
         return f"unshare: {os.strerror(ctypes.get_errno())}"
     why = _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
-    return why or _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV,
-                         f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode=0700")
+    why = why or _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV,
+                        f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode=0700")
+    for path in ([] if why else tmp):
+        _private_tmp(path, megabytes, inodes, keep)
+    return why
+
+
+def _private_tmp(path: str, megabytes: int, inodes: int, keep: list[str] | tuple[str, ...]) -> str:
+    """A capped tmpfs on the shared temporary directory `path`, with the mounts and the `keep`
+    paths beneath it bound back; when that cannot be done, the host's directory is left as it was
+    (as before: shared, and emptied of the student's files after each job). "" when done."""
+    try:
+        with open("/proc/self/mountinfo") as fh:
+            points = [_unescape_mount_point(line.split()[4]) for line in fh]
+    except OSError as exc:
+        return f"{path}: {exc.strerror}"
+    inside = path.rstrip("/") + "/"
+    beneath = _outermost([p for p in points + [os.path.realpath(k) for k in keep] if p.startswith(inside)])
+    return _capped_tmpfs(path, "1777", megabytes, inodes, beneath, undo=True)
 
 
 def private_processes_and_network(see_all_gid: int) -> str:
@@ -1832,30 +1856,63 @@ def _outermost(points: list[str]) -> list[str]:
     return kept
 
 
-def _capped_tmpfs(path: str, mode: str, megabytes: int, inodes: int, beneath: list[str]) -> str:
-    """A tmpfs bounded in bytes and files on `path`, with the mounts `beneath` it bound back."""
+def _capped_tmpfs(path: str, mode: str, megabytes: int, inodes: int, beneath: list[str], undo: bool = False) -> str:
+    """A tmpfs bounded in bytes and files on `path`, with the mounts `beneath` it bound back; with
+    `undo`, a tmpfs whose mounts cannot all be bound back is taken away again."""
     held = []
     try:
         for point in beneath:
             held.append((point, os.open(point, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)))
+        folders = _folders_between(path, beneath)
     except OSError as exc:
         for _, fd in held:
             os.close(fd)
-        return f"{path}: {point}: {exc.strerror}"
+        return f"{path}: {exc.filename or ''}: {exc.strerror}"
     try:
         why = _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV,
                      f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode={mode}")
         if why:
             return why
-        for point, fd in held:
-            os.makedirs(point, mode=0o755, exist_ok=True)
+        try:
+            _make_folders(folders)
+        except OSError as exc:
+            why = f"{path}: {exc.filename or ''}: {exc.strerror}"
+        for point, fd in ([] if why else held):
             why = _mount(f"/proc/self/fd/{fd}", point, None, MS_BIND | MS_REC, None)
             if why:
-                return why      # the caller's zygote fails to start rather than run without them
-        return ""
+                break
+        if why and undo:
+            _libc().umount2(path.encode(), ctypes.c_int(MNT_DETACH))
+        return why      # without undo, the caller's zygote fails to start rather than run without them
     finally:
         for _, fd in held:
             os.close(fd)
+
+
+def _folders_between(path: str, points: list[str]) -> list[tuple[str, os.stat_result]]:
+    """The folders from beneath `path` down to each of `points`, with their modes and owners as
+    they are before a tmpfs hides them, parents first."""
+    inside = path.rstrip("/") + "/"
+    folders: dict[str, os.stat_result] = {}
+    for point in points:
+        parts = point[len(inside):].split("/")
+        for depth in range(1, len(parts) + 1):
+            folder = inside + "/".join(parts[:depth])
+            if folder not in folders:
+                folders[folder] = os.stat(folder)
+    return list(folders.items())
+
+
+def _make_folders(folders: list[tuple[str, os.stat_result]]) -> None:
+    """Make the folders again on the fresh tmpfs with their own modes and owners (a scratch
+    directory's root-owned holder stays 0711: the student can reach scratch, not replace it)."""
+    for folder, info in folders:
+        os.makedirs(folder, exist_ok=True)
+        os.chmod(folder, stat.S_IMODE(info.st_mode))
+        try:
+            os.chown(folder, info.st_uid, info.st_gid)
+        except OSError:
+            pass             # a uid this user namespace does not map: the folder stays the zygote's
 
 
 def _describe_status(status: int) -> str:
@@ -1889,6 +1946,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tmpfs-inodes", type=int, default=0, help="at most this many files in scratch and --tmp")
     parser.add_argument("--private-scratch-mb", type=int, default=0,
                         help="(root, no namespaces) mount a tmpfs of this size on scratch first")
+    parser.add_argument("--keep", action="append", default=[],
+                        help="(with --private-scratch-mb) a path beneath a --tmp directory that jobs still reach")
     parser.add_argument("--own-tmpfs-mb", type=int, default=0,
                         help="(bwrap, not root) mount tmpfs of this size on scratch and --tmp, then drop capabilities")
     args = parser.parse_args(argv)
@@ -1904,7 +1963,7 @@ def main(argv: list[str]) -> int:
     elif not args.tmpfs_inodes:
         inodes_why = "not asked"
     elif args.private_scratch_mb:
-        inodes_why = private_scratch(args.scratch, args.private_scratch_mb, args.tmpfs_inodes)
+        inodes_why = private_scratch(args.scratch, args.private_scratch_mb, args.tmpfs_inodes, args.tmp, args.keep)
     else:
         inodes_why = cap_inodes([args.scratch] + args.tmp, args.tmpfs_inodes)
     # Root without namespaces, in a mount namespace of its own by now: the other workers' jobs

@@ -20,7 +20,7 @@ import pytest
 
 from attack_tools import PIPES, STACK
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
-from conftest import (ANSWER_BOUND, ATTACK_LIMITS, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
+from conftest import (ANSWER_BOUND, ATTACK_LIMITS, CAROL, FULL, PLAIN_RLIMITS, POINTS, assert_all_promises, assert_next_graded_fully,
                       attack_config, host_addresses, module, notebook, with_function)
 from grader.results import UNREADABLE
 from grader.runner import Limits
@@ -287,25 +287,43 @@ def lstm_cell_jacobian(params, x, c_prev, o_prev):
     assert any(m.startswith("answer too large") for m in public), public
 
 
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", LEVELS + [PLAIN_RLIMITS])
 def test_filling_the_disk(sessions, tmp_path, level):
+    """Files of the file-size limit, one after another, in every folder a job may write: each
+    folder holds at most its tmpfs's size. The red team's finding: at the plain rlimits level
+    (root, no Landlock) the host's /tmp, /var/tmp and /dev/shm took all 64 MB offered, with a
+    16 MB scratch (and /dev/shm is host memory, counted by no process's limit); the zygote now
+    mounts capped tmpfs of its own there (worker.private_scratch)."""
     session = sessions(level, DOS_LIMITS)
     fill = '''
-import os, tempfile
-written = 0
+import json, os, tempfile
+written = {}
 for folder in (".", tempfile.gettempdir(), "/tmp", "/scratch", "/var/tmp", "/dev/shm"):
-    for i in range(100_000):
+    real = os.path.realpath(folder)
+    if real in written:
+        continue
+    written[real] = 0
+    for i in range(64 // %d):
         try:
             with open(os.path.join(folder, f"fill{i}"), "wb") as fh:
-                for _ in range(64):
+                for _ in range(%d):
                     fh.write(b"\\0" * (1 << 20))
-                    written += 1
+                    written[real] += 1
         except OSError:
             break
-print("written MB", written)
-'''
-    result = session.grade(notebook(tmp_path, [CAROL, fill]))
+for folder in (".", "/tmp", "/var/tmp", "/dev/shm"):      # room for the printed output (in scratch)
+    for i in range(64):
+        try:
+            os.unlink(os.path.join(folder, f"fill{i}"))
+        except OSError:
+            pass
+print("written MB", json.dumps(written))
+''' % (DOS_LIMITS.fsize_mb, DOS_LIMITS.fsize_mb)
+    result = session.grade(module(tmp_path, CAROL + fill))
     assert_all_promises(result, session, tmp_path)
+    assert "written MB" in result.output, (result.output[-500:], [(c.status, c.error[:300]) for c in result.cells])
+    written = json.loads(result.output.split("written MB", 1)[1].splitlines()[0])
+    assert written and all(mb <= DOS_LIMITS.tmpfs_mb for mb in written.values()), written
     _machine_is_fine()
     assert_next_graded_fully(session, tmp_path)
 
