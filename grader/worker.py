@@ -442,9 +442,14 @@ class KernelFilter:
         self._buffer = ctypes.create_string_buffer(program, len(program))
         self._fprog = _SockFprog(len(program) // 8, ctypes.cast(self._buffer, ctypes.c_void_p))
 
+    # Signals to a process named by its first argument (a pid, a thread group's id, or -pgid for kill).
+    SIGNAL_CALLS = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open")
+
     @classmethod
-    def build(cls) -> "KernelFilter":
-        """Generate the filter with libseccomp (raises when libseccomp or the kernel lacks it)."""
+    def build(cls, grader: int = 0) -> "KernelFilter":
+        """Generate the filter with libseccomp (raises when libseccomp or the kernel lacks it).
+
+        `grader`: the zygote's parent (the grader at the rlimits levels), which no job may signal."""
         import errno
 
         with _sonames_first():
@@ -473,6 +478,11 @@ class KernelFilter:
             cls._add(rules, deny, "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, request))
         for command in cls.FCNTL_MARKS:        # an int: the kernel reads 32 bits, as for ioctl
             cls._add(rules, deny, "fcntl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, command))
+        cls._signals(rules, deny, grader)
+        # A job stays non-dumpable (the zygote's, inherited): its /proc files are then not its
+        # own to write, so with a grader that is not root it cannot take oom_score_adj back down
+        # from the zygote's 1000 (the kernel lets an unprivileged process lower it to where it was).
+        cls._add(rules, deny, "prctl", sc.Arg(0, sc.MASKED_EQ, 0xFFFFFFFF, PR_SET_DUMPABLE))
         fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
         try:
             rules.export_bpf(_FileNo(fd))
@@ -483,6 +493,28 @@ class KernelFilter:
         if not program or len(program) % 8:
             raise RuntimeError("libseccomp produced no filter")
         return cls(program)
+
+    @classmethod
+    def _signals(cls, rules, deny: int, grader: int) -> None:
+        """No signal to every process at once (kill(-1)), to the grader or its process group, and
+        no tkill (a thread's id alone; the C library uses tgkill). A grader that is not root shares
+        its uid with the jobs: kill(-1, SIGKILL) or kill(grader, SIGSTOP) stopped the whole class's
+        batch where no PID namespace or Landlock's signal scope (Linux 6.12) stands between them.
+        A pid_t is 32 bits to the kernel: those are compared."""
+        import pyseccomp as sc
+
+        cls._add(rules, deny, "tkill")
+        cls._add(rules, deny, "kill", sc.Arg(0, sc.MASKED_EQ, 0xFFFFFFFF, 0xFFFFFFFF))
+        if grader <= 1:
+            return
+        try:
+            group = os.getpgid(grader)
+        except OSError:
+            group = 0
+        for name in cls.SIGNAL_CALLS:
+            cls._add(rules, deny, name, sc.Arg(0, sc.MASKED_EQ, 0xFFFFFFFF, grader))
+        if group > 1:
+            cls._add(rules, deny, "kill", sc.Arg(0, sc.MASKED_EQ, 0xFFFFFFFF, -group & 0xFFFFFFFF))
 
     @staticmethod
     def _add(rules, action: int, name: str, *args) -> None:
@@ -572,10 +604,10 @@ def _sonames_first():
         ctypes.util.find_library = original
 
 
-def _kernel_filter() -> tuple[KernelFilter | None, str]:
+def _kernel_filter(grader: int = 0) -> tuple[KernelFilter | None, str]:
     """The filter, or why there is none (reported to the grader, which says so in every result)."""
     try:
-        return KernelFilter.build(), ""
+        return KernelFilter.build(grader), ""
     except Exception as exc:  # noqa: BLE001 - libseccomp missing, too old, or the kernel without seccomp
         return None, _short(f"{type(exc).__name__}: {exc}", 300)
 
@@ -963,7 +995,8 @@ def _first_for_the_oom_killer() -> None:
     grader, its writer and the machine's own (among them, the largest first: the bomb). Written
     by the zygote before it drops root: a write with CAP_SYS_RESOURCE also sets the floor a job
     cannot go below (raising needs no privilege, so with a grader that is not root the jobs get
-    the score too, but could lower it to the grader's again)."""
+    the score too; they could lower it to the grader's again through their /proc file, which is
+    not theirs to write while they are non-dumpable, and the kernel filter keeps them so)."""
     try:
         with open(OOM_SCORE_ADJ, "w") as fh:
             fh.write("1000")
@@ -1979,13 +2012,15 @@ def main(argv: list[str]) -> int:
         landlock = Landlock(args.landlock_read, args.landlock_write, args.landlock_file, args.landlock_hide)
         if not landlock.build():
             landlock = None
-    kernel_filter, no_filter = _kernel_filter()
+    kernel_filter, no_filter = _kernel_filter(os.getppid())
     cleanup = Cleanup(args.scratch, args.tmp, args.kill_all)
     if private_view:
         cleanup.groups = (private_view,)
+    # Inherited by every job (and the clean-up) it forks; before the Zygote makes itself
+    # non-dumpable, which makes its /proc files root's: a zygote that is not root could not write it.
+    _first_for_the_oom_killer()
     zygote = Zygote(cleanup, identity, landlock, kernel_filter, no_filter)
     zygote.inodes = 0 if inodes_why else args.tmpfs_inodes
-    _first_for_the_oom_killer()       # inherited by every job (and the clean-up) it forks
     # Warm up before dropping privileges: the interpreter may live where only root can read
     # (e.g. under /root), and no student code has run yet.
     zygote.warm()

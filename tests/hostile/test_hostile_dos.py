@@ -177,6 +177,34 @@ print("oom adjustment:", _adjustment(), "child:", child, "lowering:", lowered)
     assert line.startswith("oom adjustment: 1000 child: 1000 lowering: refused"), line
 
 
+OOM_AS_OWNER = CAROL + """
+import ctypes
+def _adjustment():
+    with open("/proc/self/oom_score_adj") as fh:
+        return fh.read().strip()
+_before = _adjustment()
+_dumpable = ctypes.CDLL(None, use_errno=True).prctl(4, 1, 0, 0, 0)   # PR_SET_DUMPABLE: /proc/self is then its own
+try:
+    with open("/proc/self/oom_score_adj", "w") as fh:
+        fh.write("0")
+except OSError:
+    pass
+print("oom adjustment:", _before, "then", _adjustment())
+"""
+
+
+@pytest.mark.parametrize("level", ["", "rlimits", "rlimits-plain"])
+def test_a_non_root_graders_jobs_are_first_for_the_oom_killer_and_stay_so(nobody_dir, level):
+    """With a grader that is not root the jobs had the grader's adjustment (0), not 1000: the
+    zygote, already non-dumpable, could not write its own /proc file. And a job that made itself
+    dumpable again could lower the 1000 to the grader's (raising needs no privilege, so the kernel
+    lets an unprivileged process go back down to where it was). The zygote now writes it first,
+    and the kernel filter refuses PR_SET_DUMPABLE."""
+    report = grade_as_nobody(nobody_dir, level, OOM_AS_OWNER, f"oom{level}.py")
+    assert "oom adjustment: 1000 then 1000" in report["output"], report["output"][-500:]
+    assert report["score"] == FULL
+
+
 def test_fork_bomb(attack_session, tmp_path):
     """Bounded by RLIMIT_NPROC of the student uid. The bomb competes with the submission's own
     calls, so only no inflation is promised for its questions; nothing may be left, and the

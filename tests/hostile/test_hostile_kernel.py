@@ -473,6 +473,49 @@ _call("keyctl", 0, KEY_SPEC_USER, 0)
     assert status == "error" and REFUSED in error, error[:300]
 
 
+GRADER_REACH = CAROL + '''
+import os as _os, signal as _signal
+def _status(pid):
+    return dict(l.split(":", 1) for l in open(f"/proc/{pid}/status").read().splitlines() if ":" in l)
+_grader = int(_status(int(_status(_os.getpid())["PPid"]))["PPid"])    # the zygote's parent
+_reached = []
+for _what in ("environ", "maps", "mem", "fd"):
+    try:
+        if _what == "fd":
+            _os.listdir(f"/proc/{_grader}/fd")
+        else:
+            with open(f"/proc/{_grader}/{_what}", "rb") as _fh:
+                if _what == "mem":
+                    _fh.seek(int(open(f"/proc/{_grader}/maps").readline().split("-")[0], 16))
+                _fh.read(4096)
+        _reached.append(_what)
+    except OSError:
+        pass
+for _target in (_grader, -_os.getpgid(_grader), -1):
+    try:
+        _os.kill(_target, 0)                    # 0: may it signal? (SIGKILL here stopped the batch)
+        _reached.append(f"signal {'grader' if _target == _grader else 'group' if _target != -1 else 'everyone'}")
+    except OSError:
+        pass
+print("reached:", _reached)
+'''
+
+
+@pytest.mark.parametrize("level", ["rlimits", "rlimits-plain"])
+def test_a_non_root_grader_cannot_be_read_or_signalled_by_its_jobs(nobody_dir, level):
+    """The student shares a non-root grader's uid. Without Landlock (an older kernel, or none) a
+    job read the grader's environment (the secret that makes the hidden inputs), its memory
+    (/proc/PID/mem: the hidden cases' expected values) and its open files, and could send it
+    SIGKILL or SIGSTOP, alone, as its process group or with kill(-1): the batch of the whole class
+    stopped. The grader now makes itself non-dumpable (its /proc files are then root's), and the
+    kernel filter refuses a signal to the grader, its group or every process (kill(-1)). (At the
+    bwrap level the grader is outside the job's PID namespace: test_own_pid_namespace.)"""
+    report = grade_as_nobody(nobody_dir, level, GRADER_REACH, f"reach{level}.py", secret=CANARY_SECRET)
+    assert CANARY_SECRET not in json.dumps(report)
+    assert "reached: []" in report["output"], report["output"][-500:]
+    assert report["score"] == FULL
+
+
 # ------------------------------------------------------------------------------------------------
 # A rendezvous between two students graded at the same time, through what the kernel shows to all
 
