@@ -32,6 +32,7 @@ from pathlib import Path
 from .files import read_text_or_none, write_atomic
 from .manual import HEADER, ManualScoresError, apply_manual_scores, scored_rows, student_names
 from .results import Result
+from .text import formula_safe
 
 KEPT_CSV = "manual-scores.csv"
 KEPT_META = "manual-scores.json"
@@ -130,7 +131,7 @@ def _combined(out: Path, given: str | os.PathLike, results: list[Result]) -> tup
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(HEADER)
-    writer.writerows(rows)
+    writer.writerows([formula_safe(cells[0]), *cells[1:]] for cells in rows)
     return text.getvalue(), files + [{"source": source, "rows": mine}], len(others), replaced
 
 

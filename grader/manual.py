@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .results import Result, WrittenAnswer
-from .text import clean
+from .text import clean, from_spreadsheet
 
 HEADER = ("student", "part", "score", "comment")
 MAX_PROBLEMS = 50           # a file with more problems than this is reported in part
@@ -109,7 +109,7 @@ def read_scores(csv_path: str | os.PathLike, results: list[Result],
     first = True
     for row in _rows(reader, path):
         line = reader.line_num
-        cells = [c.strip() for c in row]
+        cells = _cells(row)
         if not any(cells) or cells[0].startswith("#"):
             continue
         if first:
@@ -145,7 +145,7 @@ def scored_rows(text: str) -> list[list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         for number, row in enumerate(reader):
-            cells = [c.strip() for c in row]
+            cells = _cells(row)
             if len(cells) < 3 or not cells[2] or cells[0].startswith("#"):
                 continue
             if number == 0 and tuple(c.lower() for c in cells[:3]) == HEADER[:3]:
@@ -154,6 +154,13 @@ def scored_rows(text: str) -> list[list[str]]:
     except csv.Error:
         pass
     return rows
+
+
+def _cells(row: list[str]) -> list[str]:
+    """A row's cells, stripped; the student's as the grader wrote it (`text.formula_safe`: the
+    review page's file quotes a name a spreadsheet would take for a formula) or as typed."""
+    cells = [c.strip() for c in row]
+    return [from_spreadsheet(cells[0]), *cells[1:]] if cells else cells
 
 
 def student_names(results: list[Result]) -> dict[str, str]:

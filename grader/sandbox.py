@@ -346,6 +346,27 @@ def bwrap_why_not(tmpfs_mb: int = 64) -> str:
     return VERDICTS.known(bwrap, tmpfs_mb) or ""
 
 
+PR_SET_DUMPABLE = 4
+
+
+def keep_to_itself() -> None:
+    """A grader that is not root makes itself non-dumpable before any job exists.
+
+    Its jobs then run as its own uid, and where no PID namespace and no Landlock stand between
+    them (the plain rlimits level) a job read /proc/<grader>/environ (the secret the hidden inputs
+    are made from), /proc/<grader>/mem (the hidden cases' expected values) and its open files: a
+    process's /proc files are its uid's only while it is dumpable. A grader running as root needs
+    none of this (its jobs have uids of their own) and keeps its core dumps."""
+    if os.geteuid() == 0 or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int = 0,
            private: Sequence[str] = ()) -> Launch:
     """Describe how to start worker number `slot` at the strongest isolation level available.
@@ -361,6 +382,7 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
     why_not = bwrap_why_not(tmpfs_mb) if level in (None, BWRAP) else "not requested"
     if level == BWRAP and why_not:
         raise SandboxUnavailable(f"the bwrap sandbox is required but unavailable: {why_not}")
+    keep_to_itself()
     lease = UidLease.claim(slot) if os.geteuid() == 0 else None
     uid_args = ["--uid", str(lease.uid), "--zygote-uid", str(lease.zygote_uid)] if lease else []
     uid = lease.uid if lease else None
@@ -386,7 +408,10 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
     os.mkdir(scratch, 0o700)
     inner = [sys.executable, "-I", "-B", str(WORKER), "--zygote", "--scratch", scratch] + uid_args
     if tmpfs_inodes and lease is not None:
+        # The shared temporary directories get a capped tmpfs of the zygote's own too; what the
+        # jobs read beneath them (an installation in a checkout under /tmp) is bound back.
         inner += ["--private-scratch-mb", str(tmpfs_mb)]
+        inner += [arg for path in _python_roots() + [str(WORKER.parent)] for arg in ("--keep", path)]
     inner += _landlock_args(scratch, private)
     if lease is not None:
         # Only with a uid of its own may the clean-up touch shared directories: it removes the

@@ -33,6 +33,23 @@ def clean(text: object, limit: int = 2000) -> str:
     return text
 
 
+# What makes a spreadsheet (Excel, LibreOffice, Google Sheets) read a CSV cell as a formula (OWASP's
+# "CSV injection" list). Every CSV a TA may open that carries a student's text quotes such a cell.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(text: str) -> str:
+    """`text` as a spreadsheet cell that is never a formula: one quote before a formula's start
+    (and before a text that already starts with quotes and then one, so that `from_spreadsheet`
+    gives back exactly `text`)."""
+    return "'" + text if text.lstrip("'").startswith(FORMULA_START) else text
+
+
+def from_spreadsheet(cell: str) -> str:
+    """The text `formula_safe` quoted, from a cell read back (a scores file the grader wrote)."""
+    return cell[1:] if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_START) else cell
+
+
 LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"     # where str.splitlines splits
 NOT_BLANK = re.compile(r"\S")
 

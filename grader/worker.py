@@ -442,9 +442,14 @@ class KernelFilter:
         self._buffer = ctypes.create_string_buffer(program, len(program))
         self._fprog = _SockFprog(len(program) // 8, ctypes.cast(self._buffer, ctypes.c_void_p))
 
+    # Signals to a process named by its first argument (a pid, a thread group's id, or -pgid for kill).
+    SIGNAL_CALLS = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open")
+
     @classmethod
-    def build(cls) -> "KernelFilter":
-        """Generate the filter with libseccomp (raises when libseccomp or the kernel lacks it)."""
+    def build(cls, grader: int = 0) -> "KernelFilter":
+        """Generate the filter with libseccomp (raises when libseccomp or the kernel lacks it).
+
+        `grader`: the zygote's parent (the grader at the rlimits levels), which no job may signal."""
         import errno
 
         with _sonames_first():
@@ -473,6 +478,11 @@ class KernelFilter:
             cls._add(rules, deny, "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, request))
         for command in cls.FCNTL_MARKS:        # an int: the kernel reads 32 bits, as for ioctl
             cls._add(rules, deny, "fcntl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, command))
+        cls._signals(rules, deny, grader)
+        # A job stays non-dumpable (the zygote's, inherited): its /proc files are then not its
+        # own to write, so with a grader that is not root it cannot take oom_score_adj back down
+        # from the zygote's 1000 (the kernel lets an unprivileged process lower it to where it was).
+        cls._add(rules, deny, "prctl", sc.Arg(0, sc.MASKED_EQ, 0xFFFFFFFF, PR_SET_DUMPABLE))
         fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
         try:
             rules.export_bpf(_FileNo(fd))
@@ -483,6 +493,28 @@ class KernelFilter:
         if not program or len(program) % 8:
             raise RuntimeError("libseccomp produced no filter")
         return cls(program)
+
+    @classmethod
+    def _signals(cls, rules, deny: int, grader: int) -> None:
+        """No signal to every process at once (kill(-1)), to the grader or its process group, and
+        no tkill (a thread's id alone; the C library uses tgkill). A grader that is not root shares
+        its uid with the jobs: kill(-1, SIGKILL) or kill(grader, SIGSTOP) stopped the whole class's
+        batch where no PID namespace or Landlock's signal scope (Linux 6.12) stands between them.
+        A pid_t is 32 bits to the kernel: those are compared."""
+        import pyseccomp as sc
+
+        cls._add(rules, deny, "tkill")
+        cls._add(rules, deny, "kill", sc.Arg(0, sc.MASKED_EQ, 0xFFFFFFFF, 0xFFFFFFFF))
+        if grader <= 1:
+            return
+        try:
+            group = os.getpgid(grader)
+        except OSError:
+            group = 0
+        for name in cls.SIGNAL_CALLS:
+            cls._add(rules, deny, name, sc.Arg(0, sc.MASKED_EQ, 0xFFFFFFFF, grader))
+        if group > 1:
+            cls._add(rules, deny, "kill", sc.Arg(0, sc.MASKED_EQ, 0xFFFFFFFF, -group & 0xFFFFFFFF))
 
     @staticmethod
     def _add(rules, action: int, name: str, *args) -> None:
@@ -572,10 +604,10 @@ def _sonames_first():
         ctypes.util.find_library = original
 
 
-def _kernel_filter() -> tuple[KernelFilter | None, str]:
+def _kernel_filter(grader: int = 0) -> tuple[KernelFilter | None, str]:
     """The filter, or why there is none (reported to the grader, which says so in every result)."""
     try:
-        return KernelFilter.build(), ""
+        return KernelFilter.build(grader), ""
     except Exception as exc:  # noqa: BLE001 - libseccomp missing, too old, or the kernel without seccomp
         return None, _short(f"{type(exc).__name__}: {exc}", 300)
 
@@ -965,7 +997,8 @@ def _first_for_the_oom_killer() -> None:
     grader, its writer and the machine's own (among them, the largest first: the bomb). Written
     by the zygote before it drops root: a write with CAP_SYS_RESOURCE also sets the floor a job
     cannot go below (raising needs no privilege, so with a grader that is not root the jobs get
-    the score too, but could lower it to the grader's again)."""
+    the score too; they could lower it to the grader's again through their /proc file, which is
+    not theirs to write while they are non-dumpable, and the kernel filter keeps them so)."""
     try:
         with open(OOM_SCORE_ADJ, "w") as fh:
             fh.write("1000")
@@ -1727,6 +1760,7 @@ def _children_of(parent: int) -> list[int]:
 # Inodes: a bounded number of files in scratch and /tmp
 
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 32, 4096, 1 << 14, 1 << 18
+MNT_DETACH = 2
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 
 
@@ -1754,18 +1788,41 @@ def cap_inodes(paths: list[str], inodes: int) -> str:
     return ""
 
 
-def private_scratch(scratch: str, megabytes: int, inodes: int) -> str:
-    """Put a tmpfs of its own, bounded in bytes and files, on `scratch` (the rlimits level, root).
+def private_scratch(scratch: str, megabytes: int, inodes: int, tmp: list[str] | tuple[str, ...] = (),
+                    keep: list[str] | tuple[str, ...] = ()) -> str:
+    """Put a tmpfs of its own, bounded in bytes and files, on `scratch` and on each shared
+    temporary directory in `tmp` (the rlimits level, root).
 
     The zygote moves to a mount namespace of its own (nothing else of the host's mounts changes,
-    and the tmpfs goes away with the zygote's last process); the host's directory stays empty.
-    Returns "" when done, else why not.
+    and the tmpfs goes away with the zygote's last process); the host's directories stay as they
+    were. Without the temporary directories' own tmpfs, a job without Landlock wrote into the
+    host's /dev/shm (host memory, outside every per-process limit: 16 files of the file-size limit
+    each held 64 MB with a 16 MB scratch) and /tmp, where a student graded at the same time by
+    another worker read it. What the job must still reach beneath them (scratch, the Python
+    installation of a checkout under /tmp: `keep`) is bound back. Returns "" when done, else why not.
     """
     if _libc().unshare(ctypes.c_int(CLONE_NEWNS)) != 0:
         return f"unshare: {os.strerror(ctypes.get_errno())}"
     why = _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
-    return why or _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV,
-                         f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode=0700")
+    why = why or _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV,
+                        f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode=0700")
+    for path in ([] if why else tmp):
+        _private_tmp(path, megabytes, inodes, keep)
+    return why
+
+
+def _private_tmp(path: str, megabytes: int, inodes: int, keep: list[str] | tuple[str, ...]) -> str:
+    """A capped tmpfs on the shared temporary directory `path`, with the mounts and the `keep`
+    paths beneath it bound back; when that cannot be done, the host's directory is left as it was
+    (as before: shared, and emptied of the student's files after each job). "" when done."""
+    try:
+        with open("/proc/self/mountinfo") as fh:
+            points = [_unescape_mount_point(line.split()[4]) for line in fh]
+    except OSError as exc:
+        return f"{path}: {exc.strerror}"
+    inside = path.rstrip("/") + "/"
+    beneath = _outermost([p for p in points + [os.path.realpath(k) for k in keep] if p.startswith(inside)])
+    return _capped_tmpfs(path, "1777", megabytes, inodes, beneath, undo=True)
 
 
 def private_processes_and_network(see_all_gid: int) -> str:
@@ -1835,30 +1892,63 @@ def _outermost(points: list[str]) -> list[str]:
     return kept
 
 
-def _capped_tmpfs(path: str, mode: str, megabytes: int, inodes: int, beneath: list[str]) -> str:
-    """A tmpfs bounded in bytes and files on `path`, with the mounts `beneath` it bound back."""
+def _capped_tmpfs(path: str, mode: str, megabytes: int, inodes: int, beneath: list[str], undo: bool = False) -> str:
+    """A tmpfs bounded in bytes and files on `path`, with the mounts `beneath` it bound back; with
+    `undo`, a tmpfs whose mounts cannot all be bound back is taken away again."""
     held = []
     try:
         for point in beneath:
             held.append((point, os.open(point, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)))
+        folders = _folders_between(path, beneath)
     except OSError as exc:
         for _, fd in held:
             os.close(fd)
-        return f"{path}: {point}: {exc.strerror}"
+        return f"{path}: {exc.filename or ''}: {exc.strerror}"
     try:
         why = _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV,
                      f"size={int(megabytes)}m,nr_inodes={int(inodes)},mode={mode}")
         if why:
             return why
-        for point, fd in held:
-            os.makedirs(point, mode=0o755, exist_ok=True)
+        try:
+            _make_folders(folders)
+        except OSError as exc:
+            why = f"{path}: {exc.filename or ''}: {exc.strerror}"
+        for point, fd in ([] if why else held):
             why = _mount(f"/proc/self/fd/{fd}", point, None, MS_BIND | MS_REC, None)
             if why:
-                return why      # the caller's zygote fails to start rather than run without them
-        return ""
+                break
+        if why and undo:
+            _libc().umount2(path.encode(), ctypes.c_int(MNT_DETACH))
+        return why      # without undo, the caller's zygote fails to start rather than run without them
     finally:
         for _, fd in held:
             os.close(fd)
+
+
+def _folders_between(path: str, points: list[str]) -> list[tuple[str, os.stat_result]]:
+    """The folders from beneath `path` down to each of `points`, with their modes and owners as
+    they are before a tmpfs hides them, parents first."""
+    inside = path.rstrip("/") + "/"
+    folders: dict[str, os.stat_result] = {}
+    for point in points:
+        parts = point[len(inside):].split("/")
+        for depth in range(1, len(parts) + 1):
+            folder = inside + "/".join(parts[:depth])
+            if folder not in folders:
+                folders[folder] = os.stat(folder)
+    return list(folders.items())
+
+
+def _make_folders(folders: list[tuple[str, os.stat_result]]) -> None:
+    """Make the folders again on the fresh tmpfs with their own modes and owners (a scratch
+    directory's root-owned holder stays 0711: the student can reach scratch, not replace it)."""
+    for folder, info in folders:
+        os.makedirs(folder, exist_ok=True)
+        os.chmod(folder, stat.S_IMODE(info.st_mode))
+        try:
+            os.chown(folder, info.st_uid, info.st_gid)
+        except OSError:
+            pass             # a uid this user namespace does not map: the folder stays the zygote's
 
 
 def _describe_status(status: int) -> str:
@@ -1892,6 +1982,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tmpfs-inodes", type=int, default=0, help="at most this many files in scratch and --tmp")
     parser.add_argument("--private-scratch-mb", type=int, default=0,
                         help="(root, no namespaces) mount a tmpfs of this size on scratch first")
+    parser.add_argument("--keep", action="append", default=[],
+                        help="(with --private-scratch-mb) a path beneath a --tmp directory that jobs still reach")
     parser.add_argument("--own-tmpfs-mb", type=int, default=0,
                         help="(bwrap, not root) mount tmpfs of this size on scratch and --tmp, then drop capabilities")
     args = parser.parse_args(argv)
@@ -1907,7 +1999,7 @@ def main(argv: list[str]) -> int:
     elif not args.tmpfs_inodes:
         inodes_why = "not asked"
     elif args.private_scratch_mb:
-        inodes_why = private_scratch(args.scratch, args.private_scratch_mb, args.tmpfs_inodes)
+        inodes_why = private_scratch(args.scratch, args.private_scratch_mb, args.tmpfs_inodes, args.tmp, args.keep)
     else:
         inodes_why = cap_inodes([args.scratch] + args.tmp, args.tmpfs_inodes)
     # Root without namespaces, in a mount namespace of its own by now: the other workers' jobs
@@ -1923,13 +2015,15 @@ def main(argv: list[str]) -> int:
         landlock = Landlock(args.landlock_read, args.landlock_write, args.landlock_file, args.landlock_hide)
         if not landlock.build():
             landlock = None
-    kernel_filter, no_filter = _kernel_filter()
+    kernel_filter, no_filter = _kernel_filter(os.getppid())
     cleanup = Cleanup(args.scratch, args.tmp, args.kill_all)
     if private_view:
         cleanup.groups = (private_view,)
+    # Inherited by every job (and the clean-up) it forks; before the Zygote makes itself
+    # non-dumpable, which makes its /proc files root's: a zygote that is not root could not write it.
+    _first_for_the_oom_killer()
     zygote = Zygote(cleanup, identity, landlock, kernel_filter, no_filter)
     zygote.inodes = 0 if inodes_why else args.tmpfs_inodes
-    _first_for_the_oom_killer()       # inherited by every job (and the clean-up) it forks
     # Warm up before dropping privileges: the interpreter may live where only root can read
     # (e.g. under /root), and no student code has run yet.
     zygote.warm()

@@ -79,6 +79,9 @@ def _ignore_interrupts() -> None:
     """Ctrl-C reaches the whole process group: the batch decides what stops, the writer finishes
     the students it was given (their files are then whole and kept for the resume)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from .sandbox import keep_to_itself     # forked before any job: its /proc files the grader's alone too
+
+    keep_to_itself()
 
 
 def _ready() -> bool:

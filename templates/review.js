@@ -64,12 +64,14 @@
     return /[",]/.test(text) || /^\s|\s$/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   }
 
+  // The student's cell is never a formula to the spreadsheet the file is opened in: the page
+  // gives it as the grader quotes it (text.formula_safe), which the grader reads back unquoted.
   function csv() {
     var lines = ["student,part,score,comment"];
     boxes.forEach(function (box) {
       var input = box.querySelector("input");
       var score = input.getAttribute("aria-invalid") === "true" ? "" : input.value.trim();
-      lines.push([box.getAttribute("data-student"), box.getAttribute("data-part"), score,
+      lines.push([box.getAttribute("data-student-cell"), box.getAttribute("data-part"), score,
                   box.querySelector("textarea").value.trim()].map(cell).join(","));
     });
     return lines.join("\r\n") + "\r\n";

