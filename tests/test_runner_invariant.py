@@ -58,6 +58,9 @@ class ScriptedWorker:
             self.hidden_sent_in = self._job
         self.sent.append(message)
 
+    def expect_starts(self, job: int, uids) -> None:
+        """The scripted events are dicts already: nothing to recognise."""
+
     def event(self, job: int, deadline: float) -> dict | None:
         return self._events.popleft() if self._events else None
 
