@@ -155,9 +155,33 @@ def pytest_xdist_make_scheduler(config, log):
     return SharedFileScheduling(config, log)
 
 
-@pytest.fixture(scope="session")
-def driver():
-    """Headless Chromium (tests/test_browser.py says when it is skipped): one for every browser file."""
+class SharedBrowser:
+    """One headless Chromium for every browser file, started when a test first needs it and quit
+    as soon as the browser files are done (`pytest_runtest_teardown`), not when the test process
+    ends: an idle headless Chromium still burns CPU (its browser, GPU and renderer processes took
+    ~100 s of CPU in a 2,000 s run on a loaded machine, nearly all of it after its last test)."""
+
+    def __init__(self) -> None:
+        self._driver = None
+        self._profile: str | None = None
+
+    def get(self):
+        if self._driver is None:
+            self._driver, self._profile = _start_chromium()
+        return self._driver
+
+    def quit(self) -> None:
+        driver, profile, self._driver, self._profile = self._driver, self._profile, None, None
+        try:
+            if driver is not None:
+                driver.quit()
+        finally:
+            if profile is not None:
+                shutil.rmtree(profile, ignore_errors=True)
+
+
+def _start_chromium():
+    """Headless Chromium (tests/test_browser.py says when it is skipped) and its profile folder."""
     import tempfile
 
     from selenium import webdriver
@@ -175,12 +199,45 @@ def driver():
                  f"--user-data-dir={profile}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     try:
-        yield browser
-    finally:
-        browser.quit()
+        return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options), profile
+    except BaseException:
         shutil.rmtree(profile, ignore_errors=True)
+        raise
+
+
+_BROWSER = SharedBrowser()
+
+
+@pytest.fixture(scope="session")
+def _browser_quit_at_the_end():
+    """Whatever happens, no Chromium outlives the test process."""
+    yield _BROWSER
+    _BROWSER.quit()
+
+
+@pytest.fixture
+def driver(_browser_quit_at_the_end):
+    """The shared headless Chromium (see SharedBrowser)."""
+    return _browser_quit_at_the_end.get()
+
+
+def _browser_unit(item) -> bool:
+    if item is None:
+        return False
+    path = Path(str(item.path)).resolve()
+    return path.is_relative_to(ROOT) and SHARED_SCOPES.get(path.relative_to(ROOT).as_posix()) == "browser"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Quit the shared Chromium after the last test of the browser files this process runs, once
+    that test's own fixtures (which may still use it) are torn down."""
+    try:
+        return (yield)
+    finally:
+        if _browser_unit(item) and not _browser_unit(nextitem):
+            _BROWSER.quit()
 
 
 @pytest.fixture(scope="session")
