@@ -103,24 +103,85 @@ SHARED_SCOPES = {
 }
 
 
+# The units of work that take longest (measured: their tests' durations summed), heaviest first.
+# xdist hands out units by their number of tests, which starts test_diagnosis's 143 quick tests
+# before test_kit's 11 slow ones: a long unit handed out last is the run's tail, one worker busy
+# while the others have nothing left. Started first, the short units fill in around them. Units
+# not named here follow in xdist's order; a name that no longer exists changes nothing.
+LONGEST_FIRST = (
+    "tests/hostile/test_hostile_memory.py",
+    "browser",
+    "tests/hostile/test_hostile_kernel.py",
+    "tests/test_batch.py",
+    "tests/test_student_styles.py",
+    "tests/hostile/test_hostile_dos.py",
+    "tests/hostile/test_hostile_leaks.py",
+    "tests/test_kit.py",
+    "tests/test_gradescope.py",
+    "tests/hostile/test_hostile_tampering.py",
+    "tests/test_jupyter.py",
+    "tests/hostile/test_hostile_sandbox.py",
+    "tests/test_portable.py",
+)
+
+
+def _longest_first(unit: str) -> int:
+    return LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_xdist_make_scheduler(config, log):
-    """`--dist loadfile`, except that the files of SHARED_SCOPES are one unit of work: their session
-    fixtures are then made once, on the worker that runs them all."""
+    """`--dist loadfile`, except that the files of SHARED_SCOPES are one unit of work (their session
+    fixtures are then made once, on the worker that runs them all), and the units of LONGEST_FIRST
+    are handed out first."""
     if config.getoption("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
 
     class SharedFileScheduling(LoadFileScheduling):
+        _ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             path = super()._split_scope(nodeid)
             return SHARED_SCOPES.get(path, path)
 
+        def _assign_work_unit(self, node) -> None:
+            if not self._ordered:         # the queue is complete when the first unit is handed out
+                units = sorted(self.workqueue.items(), key=lambda unit: _longest_first(unit[0]))
+                self.workqueue.clear()
+                self.workqueue.update(units)
+                self._ordered = True
+            super()._assign_work_unit(node)
+
     return SharedFileScheduling(config, log)
 
 
-@pytest.fixture(scope="session")
-def driver():
-    """Headless Chromium (tests/test_browser.py says when it is skipped): one for every browser file."""
+class SharedBrowser:
+    """One headless Chromium for every browser file, started when a test first needs it and quit
+    as soon as the browser files are done (`pytest_runtest_teardown`), not when the test process
+    ends: an idle headless Chromium still burns CPU (its browser, GPU and renderer processes took
+    ~100 s of CPU in a 2,000 s run on a loaded machine, nearly all of it after its last test)."""
+
+    def __init__(self) -> None:
+        self._driver = None
+        self._profile: str | None = None
+
+    def get(self):
+        if self._driver is None:
+            self._driver, self._profile = _start_chromium()
+        return self._driver
+
+    def quit(self) -> None:
+        driver, profile, self._driver, self._profile = self._driver, self._profile, None, None
+        try:
+            if driver is not None:
+                driver.quit()
+        finally:
+            if profile is not None:
+                shutil.rmtree(profile, ignore_errors=True)
+
+
+def _start_chromium():
+    """Headless Chromium (tests/test_browser.py says when it is skipped) and its profile folder."""
     import tempfile
 
     from selenium import webdriver
@@ -138,12 +199,45 @@ def driver():
                  f"--user-data-dir={profile}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     try:
-        yield browser
-    finally:
-        browser.quit()
+        return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options), profile
+    except BaseException:
         shutil.rmtree(profile, ignore_errors=True)
+        raise
+
+
+_BROWSER = SharedBrowser()
+
+
+@pytest.fixture(scope="session")
+def _browser_quit_at_the_end():
+    """Whatever happens, no Chromium outlives the test process."""
+    yield _BROWSER
+    _BROWSER.quit()
+
+
+@pytest.fixture
+def driver(_browser_quit_at_the_end):
+    """The shared headless Chromium (see SharedBrowser)."""
+    return _browser_quit_at_the_end.get()
+
+
+def _browser_unit(item) -> bool:
+    if item is None:
+        return False
+    path = Path(str(item.path)).resolve()
+    return path.is_relative_to(ROOT) and SHARED_SCOPES.get(path.relative_to(ROOT).as_posix()) == "browser"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Quit the shared Chromium after the last test of the browser files this process runs, once
+    that test's own fixtures (which may still use it) are torn down."""
+    try:
+        return (yield)
+    finally:
+        if _browser_unit(item) and not _browser_unit(nextitem):
+            _BROWSER.quit()
 
 
 @pytest.fixture(scope="session")

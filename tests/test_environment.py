@@ -150,7 +150,7 @@ def test_allowed_modules_are_the_declared_packages_own():
 
 def test_imports_are_read_ahead_only_within_a_budget_of_source():
     """They are read in the grader's own process: a hand-in of megabytes of import lines must not
-    make it build a tree of all of them (tests/hostile/test_hostile_dos.py); a real one is read whole."""
+    make it build a tree of all of them (tests/hostile/test_hostile_memory.py); a real one is read whole."""
     from grader.load import NOTEBOOK, Program, Unit
 
     small = Unit(index=0, source="import torch\n")

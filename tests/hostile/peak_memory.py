@@ -1,5 +1,5 @@
 """Grade in a process of its own and report that process's peak resident memory (the grader's
-own: the sandboxed workers are separate processes). Run by test_hostile_dos.py:
+own: the sandboxed workers are separate processes). Run by test_hostile_memory.py:
 
     python peak_memory.py LEVEL grade SUBMISSION...     each in turn, then a correct one, one session
     python peak_memory.py LEVEL batch DIR OUT WORKERS   `grader batch` with that many workers
