@@ -327,11 +327,13 @@ class Shell:
         self.ip.run_cell_magic = counted
         run_line_magic = self.ip.run_line_magic
 
-        def placed(magic_name, line, *args, **kwargs):
-            caller = sys._getframe(1)
+        def placed(magic_name, line, _stack_depth=1):
+            # IPython finds the caller's namespace `_stack_depth` frames up (`%time x = 1` assigns
+            # there): one more, for this frame
+            caller = sys._getframe(_stack_depth)
             self._magic_lines.append(caller.f_lineno - 1 if caller.f_code.co_filename == self.cell_name else None)
             try:
-                return run_line_magic(magic_name, line, *args, **kwargs)
+                return run_line_magic(magic_name, line, _stack_depth=_stack_depth + 1)
             finally:
                 self._magic_lines.pop()
         self.ip.run_line_magic = placed
