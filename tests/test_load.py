@@ -110,10 +110,10 @@ def test_cells_of_no_known_kind_are_skipped_with_a_note(tmp_path):
     path = tmp_path / "odd.ipynb"
     path.write_text(json.dumps(raw))
     program = load(path)
-    assert [(u.index, u.source) for u in program.units] == [(1, "A = 1")]
+    assert [(u.index, u.source) for u in program.units] == [(2, "A = 1")]
     assert [u.source for u in program.markdown] == ["text"]
     notes = dict(program.notes)
-    assert "cell(s) 0, 2" in notes["invalid-notebook"]
+    assert "cell(s) 1, 3" in notes["invalid-notebook"]
 
 
 def test_nbformat3_with_broken_cells_is_unreadable_not_a_crash(tmp_path):
@@ -375,7 +375,7 @@ def test_a_notebook_made_big_by_its_saved_plots_is_read_without_them(tmp_path):
     assert [u.source for u in program.units[:2]] == ["import numpy as np", "W_30 = np.eye(2)"]
     assert len(program.units) == 32 and program.units[2].source == "plt.plot(losses[0])\nplt.show()"
     assert [m.source for m in program.markdown] == ["![loss.png](attachment:loss.png)"]
-    assert program.execution_counts[:2] == [(0, 1), (1, 1)]
+    assert program.execution_counts[:2] == [(1, 1), (2, 1)]
     assert program.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     [note] = [message for code, message in program.notes if code == "outputs-not-read"]
     assert f"plots.ipynb is {os.path.getsize(path) / 2**20:.1f} MB with its saved outputs" in note, note

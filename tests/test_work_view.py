@@ -79,6 +79,12 @@ def test_a_notebook_as_graded_shows_cells_math_figures_and_the_graders_errors(se
     assert any(t == "math" for t, _ in tags.tags) and "\\frac" not in page.split("Source")[0].split("<body>")[1]
     assert any(t == "img" and a.get("src", "").startswith("data:image/png;base64,") for t, a in tags.tags)
     assert "⚑ grader" in text and "ZeroDivisionError" in text
+    # the report's table of failed cells leads to that cell on this page, by the number both show
+    [failed] = [c for c in result.cells if c.status != "ok"]
+    assert failed.index == 2 and 'id="cell-2"' in page
+    report = html.report(result, work_href="work.html")
+    assert re.search(r'<td class="num"><a href="work.html#cell-2"[^>]*>2</a></td>', report), report.split("<h2>Execution")[1][:800]
+    assert 'href="work.html#cell-' not in html.report(result)            # no work page: no link
 
 
 def test_hostile_saved_outputs_are_not_rendered(session, tmp_path):

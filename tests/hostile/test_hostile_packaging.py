@@ -188,4 +188,4 @@ def test_notebook_cells_of_every_wrong_shape(attack_session, tmp_path):
     assert_all_promises(result, attack_session, tmp_path)
     assert result.score == FULL
     notes = [p.message for p in result.problems if p.code == "invalid-notebook"]
-    assert len(notes) == 1 and "cell(s) 0, 1, 2, 3, 4 …" in notes[0] and "<script>" not in notes[0]
+    assert len(notes) == 1 and "cell(s) 1, 2, 3, 4, 5 …" in notes[0] and "<script>" not in notes[0]
