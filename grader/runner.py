@@ -45,7 +45,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from . import jobwire, sandbox
+from . import images, jobwire, sandbox
 from .jobwire import Ev, RunStatus, too_large  # noqa: F401 - too_large re-exported
 from .config import MAX_FIGURE_BYTES, MAX_FIGURE_PIXELS, MAX_FIGURES, Limits  # defined with the configuration; importable from here too
 
@@ -842,34 +842,13 @@ def _cell_run(index: int, status: str, event: dict, room: int) -> CellRun:
                    _line_number(event.get("ipython_line")))
 
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
 def _is_png(data: Any) -> bool:
-    """A plot as the sandbox draws it: a base64 PNG of bounded bytes, and of bounded pixels. The
-    event is the job's to forge, and a PNG of a few kB may declare 16000 x 16000 pixels (1 GB
-    of RGBA in the browser of everyone who opens a page showing it) or many animation frames."""
+    """A plot as the sandbox draws it: a base64 PNG of bounded bytes, and of bounded pixels (the
+    event is the job's to forge: `images`)."""
     if not isinstance(data, str) or len(data) > 4 * MAX_FIGURE_BYTES // 3 + 4:
         return False
     try:
         png = base64.b64decode(data, validate=True)
     except ValueError:
         return False
-    return png.startswith(PNG_SIGNATURE) and _png_drawable(png)
-
-
-def _png_drawable(png: bytes) -> bool:
-    """Its first chunk is the header, which gives at most MAX_FIGURE_PIXELS, and no chunk makes it
-    an animation (APNG's acTL)."""
-    if png[12:16] != b"IHDR" or len(png) < 24:
-        return False
-    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    if not width or not height or (width - 1) * (height - 1) > MAX_FIGURE_PIXELS:   # a side rounded up
-        return False
-    at = len(PNG_SIGNATURE)
-    while at + 8 <= len(png):
-        length, kind = int.from_bytes(png[at:at + 4], "big"), png[at + 4:at + 8]
-        if kind == b"acTL":
-            return False
-        at += 12 + length
-    return True
+    return png.startswith(images.PNG_SIGNATURE) and images.drawable(png, MAX_FIGURE_PIXELS)
