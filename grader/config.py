@@ -74,6 +74,7 @@ WRITTEN = "written"          # the section whose keys are the registry's written
 ENVIRONMENT_NAME = "environment.json"      # a student kit's packages (written by grader.kit)
 MAX_FIGURES = 8              # as in worker.py: the most plots a submission may keep
 MAX_FIGURE_BYTES = 120_000   # as in worker.py: the largest PNG kept
+MAX_FIGURE_PIXELS = 2_000_000  # as in worker.py: the largest plot drawn (a PNG's header saying more is not kept)
 
 
 class ConfigError(ValueError):

@@ -45,9 +45,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from . import jobwire, sandbox
+from . import images, jobwire, sandbox
 from .jobwire import Ev, RunStatus, too_large  # noqa: F401 - too_large re-exported
-from .config import MAX_FIGURE_BYTES, MAX_FIGURES, Limits  # defined with the configuration; importable from here too
+from .config import MAX_FIGURE_BYTES, MAX_FIGURE_PIXELS, MAX_FIGURES, Limits  # defined with the configuration; importable from here too
 
 if TYPE_CHECKING:
     import numpy as np
@@ -863,9 +863,12 @@ def _cell_run(index: int, status: str, event: dict, room: int) -> CellRun:
 
 
 def _is_png(data: Any) -> bool:
+    """A plot as the sandbox draws it: a base64 PNG of bounded bytes, and of bounded pixels (the
+    event is the job's to forge: `images`)."""
     if not isinstance(data, str) or len(data) > 4 * MAX_FIGURE_BYTES // 3 + 4:
         return False
     try:
-        return base64.b64decode(data, validate=True).startswith(b"\x89PNG\r\n\x1a\n")
+        png = base64.b64decode(data, validate=True)
     except ValueError:
         return False
+    return png.startswith(images.PNG_SIGNATURE) and images.drawable(png, MAX_FIGURE_PIXELS)

@@ -284,10 +284,25 @@ def test_an_odd_syntax_error_is_still_described(session, tmp_path):
     assert result.score == FULL
 
 
+def _png(width: int, height: int, animated: bool = False) -> bytes:
+    """A valid 1-bit greyscale PNG of `width` x `height` white pixels (zlib makes a huge blank image
+    tiny: 16000 x 16000 is 32 MB of rows, 32 kB compressed)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = (b"\x00" + b"\xff" * ((width + 7) // 8)) * height
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+    frames = chunk(b"acTL", struct.pack(">II", 1, 0)) if animated else b""
+    return b"\x89PNG\r\n\x1a\n" + header + frames + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+
+
 def test_a_cell_event_is_checked_before_its_figures_are_kept():
     from grader.runner import _cell_run
 
-    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"x" * 100).decode()
+    png = base64.b64encode(_png(320, 240)).decode()
     forged = ["not base64!", base64.b64encode(b"<script>").decode(), 7, png * 2000, png, png, png]
     run = _cell_run(3, "ok", {"figures": forged, "figures_dropped": -5, "missing_module": "torch; rm"}, room=2)
     assert run.figures == [png, png] and run.missing_module == ""
@@ -295,6 +310,24 @@ def test_a_cell_event_is_checked_before_its_figures_are_kept():
     assert _cell_run(3, "error", {"figures": "x", "missing_module": "torch"}, room=4).figures == []
     assert _cell_run(3, "error", {"missing_module": "torch"}, room=4).missing_module == "torch"
     assert _cell_run(3, "ok", {"figures": [png]}, room=0).figures == []
+
+
+def test_a_forged_figure_that_would_take_gigabytes_to_show_is_not_kept():
+    """A PNG within the byte limit may still declare any size: 16000 x 16000 white pixels are 32 kB
+    of PNG and 1 GB of RGBA in the browser of everyone who opens the report, the work view or a
+    staff page showing it (the tab stalls or dies). The sandbox draws at most 2 megapixels, so the
+    trusted side keeps no PNG whose header says more, nor an animated one (many frames to decode),
+    nor one whose first chunk is not its header."""
+    from grader.runner import _cell_run
+
+    bomb = _png(16000, 16000)
+    assert len(bomb) < 120_000
+    forged = [base64.b64encode(b).decode() for b in (
+        bomb, _png(65535, 64), _png(200, 200, animated=True), b"\x89PNG\r\n\x1a\n" + bomb[33:],
+        b"\x89PNG\r\n\x1a\n")]
+    honest = base64.b64encode(_png(1400, 1400)).decode()
+    run = _cell_run(0, "ok", {"figures": forged + [honest]}, room=8)
+    assert run.figures == [honest] and run.figures_dropped == len(forged)
 
 
 def test_ipythons_directory_belongs_to_the_student(session, tmp_path):

@@ -193,3 +193,42 @@ def test_without_staff_pages_a_batch_writes_only_the_instructor_json(session, tm
     assert not (bob / "work.html").exists() and not (bob / "instructor.html").exists()
     assert 'href="work.html"' not in (bob / "report.html").read_text(encoding="utf-8")
     assert "instructor.html" not in (out / "summary.html").read_text(encoding="utf-8")
+
+
+def _blank_png(width: int, height: int) -> str:
+    """A valid 1-bit PNG of `width` x `height` white pixels, base64 (16000 x 16000: 32 kB)."""
+    import base64
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = (b"\x00" + b"\xff" * ((width + 7) // 8)) * height
+    return base64.b64encode(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+                            + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")).decode()
+
+
+def _jpeg_header(width: int, height: int) -> str:
+    """The start of a JPEG whose frame header (SOF0) declares `width` x `height`, base64."""
+    import base64
+    import struct
+
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
+    return base64.b64encode(b"\xff\xd8" + b"\xff\xe0" + struct.pack(">H", 4) + b"JF" + sof + b"\xff\xd9").decode()
+
+
+def test_a_saved_figure_that_would_take_gigabytes_to_draw_is_not_shown(session, tmp_path):
+    """A notebook's saved outputs are the student's to write: a 32 kB PNG (or a JPEG header) may
+    declare 16000 x 16000 pixels, 1 GB to draw in the browser of the TA who opens the work view.
+    Only figures whose header declares a drawable size are shown; a real plot still is."""
+    bombs = [_blank_png(16000, 16000), _jpeg_header(30000, 30000)]
+    honest = [_blank_png(640, 480), _jpeg_header(800, 600)]
+    outputs = [{"output_type": "display_data", "metadata": {},
+                "data": {("image/jpeg" if i % 2 else "image/png"): data, "text/plain": f"<Figure {i}>"}}
+               for i, data in enumerate(bombs + honest)]
+    path = write_notebook(tmp_path / "bomb.ipynb", [code_cell("print(1)", outputs)])
+    page = notebook.work_page(path, session.grade(path))
+    shown = re.findall(r'<img src="data:image/[a-z]+;base64,([^"]+)"', page)
+    assert shown == honest
+    assert "&lt;Figure 0&gt;" in page and "&lt;Figure 1&gt;" in page      # said as text instead

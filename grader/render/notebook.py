@@ -29,7 +29,7 @@ import jinja2
 from markupsafe import Markup, escape
 from nbformat import NotebookNode
 
-from .. import submitted
+from .. import images, submitted
 from ..load import FIRST_CELL, LoadError, notebook_json, pick_candidate, read_kept
 from ..results import CellStatus, Result
 from ..text import bounded_cache, clean
@@ -42,6 +42,7 @@ SOURCE_LIMIT = 200_000          # characters of one cell or module shown
 OUTPUT_LIMIT = 20_000           # characters of one output shown
 IMAGE_LIMIT = 4 * 2**20         # bytes of one embedded figure (base64)
 IMAGE_TYPES = ("image/png", "image/jpeg")
+IMAGE_PIXELS = 16_000_000       # pixels of one saved figure shown (a poster at 300 dpi; 64 MB to draw)
 # Characters of cells drawn on one page, past which the rest are counted, not drawn. Drawing grows
 # some text twenty-fold (`$a$a…` as MathML; code as Pygments spans): 18 MB of such markdown made a
 # 392 MB page, and the process drawing it took 1.6 GB. A real notebook's page is far smaller (alice's:
@@ -278,17 +279,18 @@ def _output(raw):
 
 
 def _image(value) -> str | None:
-    """A base64 figure, if it really is base64 and not too large."""
+    """A base64 figure, if it really is base64, not too large, and a PNG or JPEG whose header
+    declares a size a browser can draw (`images`: a saved output is the student's to forge)."""
     if isinstance(value, list):
         value = "".join(v for v in value if isinstance(v, str))
     if not isinstance(value, str) or len(value) > IMAGE_LIMIT:
         return None
     compact = "".join(value.split())
     try:
-        base64.b64decode(compact, validate=True)
+        data = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
         return None
-    return compact
+    return compact if images.drawable(data, IMAGE_PIXELS) else None
 
 
 # ------------------------------------------------------------------------------------------------
