@@ -312,7 +312,7 @@ def encode_array(obj, limit: int = ANSWER_BYTES) -> dict:
     A complex array's imaginary parts go along (`imag_b64`) when any is non-zero: the grader judges
     them against the case's tolerance (eig's rounding leaves ~1e-16 behind); this side decides nothing.
     """
-    import numpy as np
+    np = _numpy()
 
     if obj is None:
         # numpy turns None into NaN: a function without `return` would read as an array of shape (1,)
@@ -422,7 +422,7 @@ def call_hint(target, exc: BaseException) -> str:
 def snapshot(args: list) -> list:
     """Copies of a call's array arguments (and of the arrays in a dict argument), to tell afterwards
     whether the call changed them: the contract forbids it, and the student is told."""
-    import numpy as np
+    np = _numpy()
 
     copies = []
     for arg in args:
@@ -439,7 +439,7 @@ def changed_arguments(target, args: list, before: list) -> list[str]:
     """The names of the arguments that the call changed in place (for a dict argument, a key added,
     removed, rebound or changed): the names of a plain function's parameters, else "argument N".
     Reads only the grader's own arrays and the function's code object: no student code runs."""
-    import numpy as np
+    np = _numpy()
 
     def same(now, then) -> bool:
         # Bit for bit the same is the same value; only otherwise is numpy's NaN-aware comparison
