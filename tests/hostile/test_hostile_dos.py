@@ -16,9 +16,8 @@ import pytest
 from attack_tools import PIPES, STACK
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
 from conftest import (ATTACK_LIMITS, CAROL, DOS_LIMITS, FULL, PLAIN_RLIMITS, POINTS, assert_all_promises, assert_next_graded_fully,
-                      attack_config, host_addresses, module, notebook, with_function)
+                      attack_config, host_addresses, module, new_session, notebook, with_function)
 from grader.runner import Limits
-from grader.session import Session
 
 LEVELS = ["best", "rlimits"]
 
@@ -440,7 +439,7 @@ print("tried:", sorted(tried.items()))
     try:
         resource.setrlimit(resource.RLIMIT_RTPRIO, (99, 99))
         resource.setrlimit(resource.RLIMIT_NICE, (40, 40))
-        with Session(attack_config(None if level == "best" else level)) as session:
+        with new_session(attack_config(None if level == "best" else level)) as session:
             result = session.grade(module(tmp_path, probe))
             assert_all_promises(result, session, tmp_path)
     finally:

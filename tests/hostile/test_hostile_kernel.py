@@ -21,8 +21,8 @@ import pyseccomp
 import pytest
 
 from conftest import (CANARY_SECRET, CAROL, FULL, PLAIN_RLIMITS, assert_all_promises, assert_next_graded_fully,
-                      assert_no_hidden_inputs, attack_config, hidden_numbers, module, notebook, open_session,
-                      result_text, with_function)
+                      assert_no_hidden_inputs, attack_config, hidden_numbers, module, new_session, notebook,
+                      open_session, result_text, with_function)
 from grader.session import Session
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
 
@@ -248,7 +248,7 @@ def _assert_reader_found_nothing(result) -> None:
 @pytest.mark.parametrize("level", LEVELS)
 def test_keyring_stash_between_jobs_submissions_and_grader_runs(sessions, tmp_path, level):
     config = attack_config(None if level == "best" else level)
-    with Session(config) as first_run:
+    with new_session(config) as first_run:
         result = first_run.grade(module(tmp_path, with_function("3c-carousel", STASH), "stash.py"))
         assert_all_promises(result, first_run, tmp_path, attacked={"3c-carousel": 5})
         assert_no_hidden_inputs(result, first_run)
@@ -257,7 +257,7 @@ def test_keyring_stash_between_jobs_submissions_and_grader_runs(sessions, tmp_pa
         _assert_reader_found_nothing(first_run.grade(module(tmp_path, READER, "reader.py")))
         numbers = hidden_numbers(first_run)
     # A new grader run: its workers lease the uids the first one just released.
-    with Session(config) as second_run:
+    with new_session(config) as second_run:
         result = second_run.grade(module(tmp_path, READER, "reader2.py"))
         _assert_reader_found_nothing(result)
         assert not any(n in result.output for n in numbers)
@@ -333,7 +333,7 @@ def _graded_at_once(first: Session, second: Session, tmp_path, first_source: str
 @pytest.mark.parametrize("level", LEVELS)
 def test_shared_memory_between_two_students_graded_at_once(sessions, tmp_path, level):
     try:
-        with Session(attack_config(None if level == "best" else level)) as second:
+        with new_session(attack_config(None if level == "best" else level)) as second:
             writer, reader_result = _graded_at_once(sessions(level), second, tmp_path, SHM_WRITER, SHM_READER)
     finally:
         _remove_test_ipc()

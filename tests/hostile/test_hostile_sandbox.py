@@ -21,10 +21,9 @@ from pathlib import Path
 import pytest
 
 from conftest import (ATTACK_LIMITS, CAROL, FULL, ROOT, assert_all_promises, attack_config, checked_student_uids,
-                      module, processes_of, student_uids)
+                      module, new_session, processes_of, student_uids)
 from grader import cli, sandbox
 from grader.runner import Worker
-from grader.session import Session
 
 LEVELS = ["best", "rlimits"]
 
@@ -135,7 +134,7 @@ except OSError as exc:
 def test_clean_environment(sessions, tmp_path, level, monkeypatch):
     monkeypatch.setenv("HW3_LEAK_PROBE", "canary-environment")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    session = Session(attack_config(None if level == "best" else level))
+    session = new_session(attack_config(None if level == "best" else level))
     try:
         report = _report(session, tmp_path, "import os, sys\nreport = {'env': dict(os.environ), 'path': sys.path}")
     finally:
@@ -257,7 +256,7 @@ try:
 except OSError as exc:
     print("read refused", type(exc).__name__)
 '''
-    with Session(attack_config(None if level == "best" else level)) as session:
+    with new_session(attack_config(None if level == "best" else level)) as session:
         result = session.grade(module(tmp_path, source))
     if level == "rlimits" and "landlock" not in result.isolation:
         pytest.skip("without Landlock the rlimits level cannot hide world-readable files (documented)")
@@ -268,7 +267,7 @@ except OSError as exc:
 def test_fallback_when_bubblewrap_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))          # no bwrap on PATH
     assert shutil.which("bwrap") is None and "not installed" in sandbox.bwrap_why_not()
-    with Session(attack_config()) as session:
+    with new_session(attack_config()) as session:
         result = session.grade(module(tmp_path, CAROL))
         assert result.score == FULL
         assert result.isolation.startswith("rlimits")
@@ -282,7 +281,7 @@ def test_fallback_when_bubblewrap_cannot_start(tmp_path, monkeypatch):
     fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
-    with Session(attack_config()) as session:
+    with new_session(attack_config()) as session:
         result = session.grade(module(tmp_path, CAROL))
     assert result.score == FULL and result.isolation.startswith("rlimits")
     assert any("No permissions to creating new namespace" in p.message for p in result.problems if p.code == "isolation")
@@ -319,7 +318,7 @@ def test_bubblewrap_failing_after_it_worked_is_an_error_not_a_downgrade(tmp_path
     submission did to cause it) must never quietly weaken the sandbox for the next submissions."""
     fake = _failing_bwrap(tmp_path, monkeypatch)
     sandbox.VERDICTS.record(str(fake), ATTACK_LIMITS.tmpfs_mb, "")     # as if a worker had started
-    with Session(attack_config()) as session:
+    with new_session(attack_config()) as session:
         result = session.grade(module(tmp_path, CAROL))
     assert result.score == 0 and result.status == "error"
     assert not result.isolation.startswith("rlimits")
@@ -348,7 +347,7 @@ def test_rlimits_requested_explicitly_is_reported(sessions, tmp_path):
 def test_two_sessions_never_share_a_student_uid(sessions, tmp_path):
     first = sessions("best")
     first.grade(module(tmp_path, CAROL))
-    with Session(attack_config()) as second:
+    with new_session(attack_config()) as second:
         second.grade(module(tmp_path, CAROL, "again.py"))
         assert set(checked_student_uids(first)).isdisjoint(checked_student_uids(second))
 
