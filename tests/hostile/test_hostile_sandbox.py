@@ -201,6 +201,10 @@ except OSError as exc:
 
 
 def test_own_pid_namespace(attack_session, tmp_path):
+    """The student sees only its own sandbox's processes, in a pid namespace that is not the grader's.
+
+    (Not "its pid is small": the session is shared, and a zygote that has forked a few hundred jobs
+    before this test, as a full run's red-team files do, hands out pids in the hundreds, 249 once.)"""
     report = _report(attack_session, tmp_path, '''
 import os
 pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
@@ -210,9 +214,11 @@ for p in pids:
         cmdlines.append(open(f"/proc/{p}/cmdline", "rb").read().decode(errors="replace"))
     except OSError:
         pass
-report = {"pids": pids, "me": os.getpid(), "pytest": any("pytest" in c for c in cmdlines)}
+report = {"pids": pids, "me": os.getpid(), "pytest": any("pytest" in c for c in cmdlines),
+          "namespace": os.readlink("/proc/self/ns/pid")}
 ''')
-    assert len(report["pids"]) < 10 and report["me"] < 100
+    assert len(report["pids"]) < 10 and report["me"] in report["pids"]
+    assert report["namespace"] != os.readlink("/proc/self/ns/pid"), "the student shares the grader's pid namespace"
     assert not report["pytest"]
 
 
