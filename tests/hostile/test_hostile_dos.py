@@ -233,12 +233,19 @@ def lstm_step(params, x, h_prev, c_prev):
 
 def test_cells_that_exhaust_the_compiler(attack_session, tmp_path):
     """Source that compiles to MemoryError or RecursionError (not a SyntaxError) is that cell's
-    error, reported as such; the cell neither takes down its job nor costs the other cells."""
+    error, reported as such; the cell neither takes down its job nor costs the other cells.
+
+    Compiling the 500,000 terms takes ~1 s on a quiet machine and can outlast the 2 s cell limit on
+    a busy one: either way that cell alone fails (its error, or its time-out), and the rest runs."""
     cells = [CAROL, "x = " + "-" * 200000 + "1", "y = " + "+".join(["1"] * 500000), "AFTER = 1\nprint('after ran')"]
     result = attack_session.grade(notebook(tmp_path, cells))
     assert_all_promises(result, attack_session, tmp_path)
-    assert [c.status for c in result.cells] == ["ok", "error", "error", "ok"]
-    assert "MemoryError" in result.cells[1].error and "RecursionError" in result.cells[2].error
+    statuses = [c.status for c in result.cells]
+    assert statuses[:2] == ["ok", "error"] and statuses[3] == "ok", statuses
+    assert "MemoryError" in result.cells[1].error
+    assert statuses[2] in ("error", "timeout"), statuses
+    if statuses[2] == "error":
+        assert "RecursionError" in result.cells[2].error
     assert "after ran" in result.output
 
 
