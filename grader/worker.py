@@ -905,7 +905,7 @@ class StudentCode:
         A failing case's traceback passes through the worker's own file and numpy's: `realpath`
         of each is an lstat per path component (~860 a job for a blank template's 270 failing
         calls, a quarter of its case-handling CPU). Only what the student is shown of their own
-        traceback depends on it (the import gate asks `is_student` itself, every time).
+        traceback depends on it (ImportGate asks `is_student` itself, every time).
         """
         known = self.shown.get(filename)
         if known is None:
