@@ -314,10 +314,10 @@ def test_an_error_in_a_captured_cell_names_its_own_line(session, public_cases, t
     path = notebook(tmp_path, CELLS[:5] + [typo] + CELLS[6:] + ["%%capture out\nx = 1\nundefined_name\ny = 2"])
     for result in graded_and_checked(session, public_cases, path):
         [(index, error)] = failed_cells(result)
-        assert index == 9 and error.startswith("line 3 (cell 9): NameError: name 'undefined_name'"), error
+        assert index == 10 and error.startswith("line 3 (cell 10): NameError: name 'undefined_name'"), error
         assert "    undefined_name" in error, error
         [message] = messages(result, "2c-regime")
-        assert message.startswith("line 3 in `gradient_regime` (cell 6): NameError: name 'mx' is not defined"), message
+        assert message.startswith("line 3 in `gradient_regime` (cell 7): NameError: name 'mx' is not defined"), message
         assert "r = mx(abs(np.linalg.eigvals(W)))" in message, message
 
 
@@ -329,6 +329,6 @@ def test_an_error_in_a_timed_line_names_that_line(session, tmp_path):
     result = session.grade(notebook(tmp_path, CELLS[:4] + [cell] + CELLS[5:]))
     [(index, error)] = failed_cells(result)
     line = cell.splitlines().index("%time W_30 = matrix_power_eig(W, thirty)") + 1
-    assert line > 2 and index == 5
-    assert error.startswith(f"line {line} (cell 5): NameError: name 'thirty' is not defined"), error
+    assert line > 2 and index == 6
+    assert error.startswith(f"line {line} (cell 6): NameError: name 'thirty' is not defined"), error
     assert "%time W_30 = matrix_power_eig(W, thirty)" in error, error
