@@ -6,7 +6,7 @@ the public cases, and `grader.check_written()` the written parts of the saved no
 (`grader.jupyter`; imported on first use, so that `import grader` stays light).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _JUPYTER = ("check", "check_written")
 
