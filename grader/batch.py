@@ -546,8 +546,8 @@ def holding(out: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise BatchError(f"another grader batch is writing {out} now (a re-run, or another TA's scores being "
-                             "merged): let it finish, then run this command again; nothing was changed") from None
+            raise BatchError(f"another grader batch or merge is writing {out} now (a re-run, another TA's scores "
+                             "being merged, or shards being merged): let it finish, then run this command again; nothing was changed") from None
         yield
     finally:
         os.close(fd)

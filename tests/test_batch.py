@@ -433,7 +433,7 @@ def test_a_second_batch_into_an_out_folder_in_use_is_refused_and_changes_nothing
     holder = os.open(out / batch.LOCK, os.O_RDWR)
     try:
         fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)          # as the batch still running holds it
-        with pytest.raises(batch.BatchError, match="another grader batch is writing"):
+        with pytest.raises(batch.BatchError, match="another grader batch or merge is writing"):
             batch.run_batch(class_dir, out, session.config, session=session, progress=False, force=True)
         after = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name != batch.LOCK}
         assert after == before

@@ -66,7 +66,7 @@ def test_three_local_shards_merge_to_the_unsharded_class(tmp_path: Path, session
     assert all(r["student"]["on_roster"] for r in data["results"])
 
 
-def test_a_merge_into_an_out_folder_in_use_is_refused_and_changes_nothing(tmp_path: Path, session, config):
+def test_a_merge_into_an_out_folder_in_use_is_refused_and_changes_nothing(tmp_path: Path, session, config, capsys):
     """`grader merge` wrote OUT's reports and class files without holding OUT, as a batch does
     (batch.holding): two merges into one OUT at once (two TAs, or a merge started while a batch
     still writes there) each wrote the class files, and the last to finish silently replaced the
@@ -84,7 +84,9 @@ def test_a_merge_into_an_out_folder_in_use_is_refused_and_changes_nothing(tmp_pa
     holder = os.open(out / batch.LOCK, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)           # as another merge or batch still writing
+        capsys.readouterr()
         assert main(["merge", str(shard_out), "--out", str(out)]) == 2
+        assert "another grader batch or merge is writing" in capsys.readouterr().err   # names what holds it
         assert sorted(p.name for p in out.iterdir()) == [batch.LOCK]  # nothing written
     finally:
         os.close(holder)
