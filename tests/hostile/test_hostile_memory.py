@@ -18,21 +18,11 @@ from pathlib import Path
 import pytest
 
 from attack_tools import PIPES, STACK
-from conftest import (ANSWER_BOUND, ATTACK_LIMITS, CAROL, DOS_LIMITS, FULL, POINTS, assert_all_promises, assert_next_graded_fully,
+from conftest import (ANSWER_BOUND, ATTACK_LIMITS, CAROL, FULL, POINTS, assert_next_graded_fully,
                       module, notebook, with_function)
 from grader.results import UNREADABLE
-
-
-@pytest.fixture
-def attack_session(sessions):
-    """test_hostile_dos.py's session, which the parser test shared when it was there."""
-    return sessions("best", DOS_LIMITS)
-
-
-def _grade(session, tmp_path, qid: str, body: str):
-    result = session.grade(module(tmp_path, with_function(qid, body)))
-    assert_all_promises(result, session, tmp_path, attacked={qid})
-    return result
+# test_hostile_dos.py's session (the parser test shared it when it was there), and its grading step
+from test_hostile_dos import _grade, attack_session  # noqa: F401 - a fixture
 
 
 # ------------------------------------------------------------------------------------------------
