@@ -18,7 +18,7 @@ import io
 from typing import Iterable
 
 from ..results import Result
-from ..text import FORMULA_START, clean, formula_safe  # noqa: F401 - FORMULA_START: its old home
+from ..text import clean, formula_safe
 from ..totals import totals
 from .classview import status_word
 
