@@ -313,7 +313,20 @@ MESSAGES = (
     N_("{file} is empty"),
     N_("{file} holds only white space"),
     N_("{file} is a binary file, not text"),
-    N_("{file} is not UTF-8 text (bad byte at position {count})"),
+    # a file in another encoding than UTF-8 (grader.load._decode)
+    N_("{file} is not UTF-8 text: line {line}, column {at} holds the byte {byte} (an editor saved it in another "
+       "encoding, such as Windows-1252 or GBK); save it as UTF-8 (VS Code: Save with Encoding, UTF-8; Notepad: "
+       "Save As, Encoding UTF-8) and hand it in again"),
+    N_("{file} is not UTF-8 text: line {line}, column {at} holds the byte {byte}, and Jupyter saves notebooks as "
+       "UTF-8 (another editor saved this one in another encoding, such as Windows-1252 or GBK); open the original "
+       "in Jupyter and save it again there, or save this file as UTF-8 in that editor, and hand it in again"),
+    N_("{file} declares the encoding {encoding} on its first lines, but line {line}, column {at} holds the byte "
+       "{byte}, which is not {encoding} text; save it as UTF-8 (VS Code: Save with Encoding, UTF-8; Notepad: Save "
+       "As, Encoding UTF-8) and hand it in again"),
+    N_("{file} declares the encoding {encoding} on its first lines, which Python does not know; save it as UTF-8 "
+       "(VS Code: Save with Encoding, UTF-8; Notepad: Save As, Encoding UTF-8) and hand it in again"),
+    N_("{file} declares the encoding {encoding} on its first lines, which is not a text encoding; save it as "
+       "UTF-8 (VS Code: Save with Encoding, UTF-8; Notepad: Save As, Encoding UTF-8) and hand it in again"),
     N_("{file} is JSON but not a Jupyter notebook (no cells)"),
     N_("{file} is nbformat {version}; only versions 3 and 4 can be read"),
     N_("{file} is a {language} notebook; this homework must be written in Python"),

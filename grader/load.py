@@ -373,15 +373,77 @@ def _shadows(stem: str) -> bool:
 
 
 def _decode(name: str, data: bytes) -> str:
+    """The text of a hand-in's file: UTF-8 (a BOM allowed), or, for a module, the encoding its first
+    lines declare, as Python itself reads a source file (PEP 263: `# -*- coding: gbk -*-`).
+
+    Anything else is refused with where its first byte that is not text is and what to do: a
+    notebook or Markdown file saved by an editor in Windows-1252 or GBK was, before, "not UTF-8
+    text (bad byte at position 5121)", which told a student neither the place nor the cure."""
     if b"\x00" in data[:8192]:
         raise LoadError("binary", f"{name} is a binary file, not text")
+    encoding, declared = _encoding(name, data)
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise LoadError("not-utf8", f"{name} is not UTF-8 text (bad byte at position {exc.start})") from None
+        raise LoadError("not-utf8", _not_text(name, data, encoding, declared, exc.start)) from None
     if not text.strip():
         raise LoadError("empty", f"{name} holds only white space")
     return text
+
+
+UTF8 = "utf-8-sig"      # UTF-8, with or without the byte-order mark some Windows editors write
+SAVE_AS_UTF8 = ("save it as UTF-8 (VS Code: Save with Encoding, UTF-8; Notepad: Save As, Encoding UTF-8) and "
+                "hand it in again")
+
+
+def _encoding(name: str, data: bytes) -> tuple[str, str | None]:
+    """The codec to read `name` with, and the encoding a module declares (None when it declares none)."""
+    if _kind(name) != MODULE:
+        return UTF8, None
+    import io
+    import tokenize
+
+    try:
+        found, lines = tokenize.detect_encoding(io.BytesIO(data[:4096]).readline)
+    except SyntaxError as exc:
+        unknown = str(exc.msg if hasattr(exc, "msg") else exc)
+        if unknown.startswith("unknown encoding"):
+            declared = unknown.rpartition(": ")[2].strip()[:60]
+            raise LoadError("not-utf8", f"{name} declares the encoding {declared} on its first lines, which "
+                                        f"Python does not know; {SAVE_AS_UTF8}") from None
+        return UTF8, None          # a first line that is not UTF-8 itself: refused as not UTF-8 below
+    if found in ("utf-8", "utf-8-sig"):
+        declared = found if any(tokenize.cookie_re.match(line.decode("utf-8", "replace")) for line in lines) else None
+        return UTF8, declared
+    try:
+        # Python reads only encodings in which ASCII is ASCII (its declaration is read as ASCII);
+        # a bytes-to-bytes codec (base64, zlib) or UTF-16 is no source encoding.
+        readable = "# coding".encode(found) == b"# coding" and isinstance(b"# coding".decode(found), str)
+    except (LookupError, UnicodeError):
+        readable = False
+    if not readable:
+        raise LoadError("not-utf8", f"{name} declares the encoding {found} on its first lines, which is not "
+                                    f"a text encoding; {SAVE_AS_UTF8}")
+    return found, found
+
+
+def _not_text(name: str, data: bytes, encoding: str, declared: str | None, start: int) -> str:
+    """Where the first byte that is not `encoding` text is, as a student finds it in an editor
+    (line and column, counted from 1), and what to do about it."""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode(encoding, "replace")) + 1
+    byte = f"0x{data[start]:02X}"
+    if declared is not None:
+        return (f"{name} declares the encoding {declared} on its first lines, but line {line}, column {column} "
+                f"holds the byte {byte}, which is not {declared} text; {SAVE_AS_UTF8}")
+    if _kind(name) == NOTEBOOK:
+        return (f"{name} is not UTF-8 text: line {line}, column {column} holds the byte {byte}, and Jupyter saves "
+                "notebooks as UTF-8 (another editor saved this one in another encoding, such as Windows-1252 or "
+                "GBK); open the original in Jupyter and save it again there, or save this file as UTF-8 in that "
+                "editor, and hand it in again")
+    return (f"{name} is not UTF-8 text: line {line}, column {column} holds the byte {byte} (an editor saved it "
+            f"in another encoding, such as Windows-1252 or GBK); {SAVE_AS_UTF8}")
 
 
 # What a student can do about a notebook that is not JSON (a save or a copy cut short, a merge

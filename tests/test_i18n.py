@@ -354,3 +354,17 @@ def test_jupyter_check_explains_a_missing_return_in_chinese():
     assert "返回了 None：函数结束时没有 `return &lt;answer&gt;`" in report._repr_html_()
     english = jupyter.check("3c-carousel", namespace={"cell_state_gradient": cell_state_gradient}, lang="en")
     assert "returned None: the function ends without `return <answer>`" in repr(english)
+
+
+@pytest.mark.parametrize("name, data, chinese", [
+    ("latin.ipynb", '{\n "cells": [],\n "x": "été"\n}'.encode("latin-1"), "第 3 行第 8 列是字节 0xE9，而 Jupyter"),
+    ("answers.py", "# 梯度\nx = 1\n".encode("gbk"), "第 1 行第 3 列是字节 0xCC（"),
+    ("answers.py", b"# coding: utf-8\nx = '\xe9'\n", "声明其编码为 utf-8，但第 2 行第 6 列的字节 0xE9 不是 utf-8 文本"),
+])
+def test_a_file_in_another_encoding_is_explained_in_chinese(tmp_path, name, data, chinese):
+    from grader.load import LoadError, load
+
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(LoadError) as caught:
+        load(tmp_path / name)
+    assert chinese in i18n.translate_message(caught.value.message, i18n.translations("zh_CN"))

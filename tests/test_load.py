@@ -466,3 +466,66 @@ def test_a_notebook_whose_saved_plot_data_holds_a_million_values_is_read_without
     with pytest.raises(LoadError) as caught:
         load(path)
     assert caught.value.code == "too-complex"
+
+
+# Files saved in another encoding than UTF-8: a Windows editor's cp1252 or a Chinese one's GBK.
+# Python reads a module in the encoding its first lines declare (PEP 263), so the grader does too;
+# any other file that is not UTF-8 is refused with where the first bad byte is and what to do.
+
+
+@pytest.mark.parametrize("encoding, word", [("latin-1", "café"), ("cp1252", "naïve – “quoted”"),
+                                            ("gbk", "梯度消失"), ("shift_jis", "勾配")])
+def test_a_module_is_read_in_the_encoding_it_declares(tmp_path, encoding, word):
+    source = f"# -*- coding: {encoding} -*-\n# {word}\nWORD = {word!r}\n\ndef f(x):\n    return x\n"
+    path = tmp_path / "answers.py"
+    path.write_bytes(source.encode(encoding))
+    program = load(path)
+    assert program.units[0].source == source
+    namespace: dict = {}
+    exec(compile(program.units[0].source, "answers.py", "exec"), namespace)   # as the worker compiles it
+    assert namespace["WORD"] == word
+
+
+@pytest.mark.parametrize("name, data, line, column", [
+    ("answers.py", "import numpy as np\n\n# ∂h/∂W, café\nx = 1\n".encode("cp1252", "replace"), 3, 13),
+    ("answers.py", "# 梯度\nx = 1\n".encode("gbk"), 1, 3),
+    ("notes.md", "# 1a\n\nThe Jacobian is dé…".encode("latin-1", "replace"), 3, 18),
+    ("latin.ipynb", '{\n "cells": [],\n "x": "été"\n}'.encode("latin-1"), 3, 8),
+    ("answers.py", "# -*- coding: latin-1 -*-\n".encode() + "x = '\u00e9'\n".encode("utf-8") + b"\x81\n", 3, 1),
+])
+def test_a_file_that_is_not_utf8_says_where_and_how_to_save_it(tmp_path, name, data, line, column):
+    path = tmp_path / name
+    path.write_bytes(data)
+    if name.endswith(".py") and b"coding: latin-1" in data:
+        load(path)                    # every byte is a latin-1 character: read, as Python reads it
+        return
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    error = caught.value
+    assert error.code == "not-utf8"
+    assert f"line {line}, column {column}" in error.message, error.message
+    assert "UTF-8" in error.message and "save" in error.message.lower()
+    assert "\n" not in error.message and "Traceback" not in error.message
+
+
+def test_a_module_that_declares_an_encoding_it_is_not_in_is_refused_with_the_declaration(tmp_path):
+    path = tmp_path / "answers.py"
+    path.write_bytes(b"# coding: utf-8\nx = '\xe9'\n")          # says UTF-8, is latin-1
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    assert caught.value.code == "not-utf8" and "line 2, column 6" in caught.value.message
+    path.write_bytes(b"# coding: no-such-codec\nx = 1\xe9\n")
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    assert caught.value.code == "not-utf8" and "no-such-codec" in caught.value.message
+
+
+@pytest.mark.parametrize("codec", ["base64", "rot13", "zlib", "utf-16"])
+def test_a_module_that_declares_no_source_encoding_is_refused(tmp_path, codec):
+    """Python reads a declaration only of an encoding in which ASCII is ASCII."""
+    path = tmp_path / "answers.py"
+    path.write_bytes(f"# coding: {codec}\nx = 1\n".encode() + b"\xe9\n")
+    with pytest.raises(LoadError) as caught:
+        load(path)
+    assert caught.value.code == "not-utf8" and f"encoding {codec} on its first lines, which is not a text" \
+        in caught.value.message
