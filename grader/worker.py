@@ -925,6 +925,7 @@ class StudentCode:
         self.current = ""             # the cell running now ("<cell N>")
         self.timed_lines = lambda: 1                          # the cell's lines above the code `%time` ran
         self.shown: dict[str, bool] = {}   # file name -> is_student, for tracebacks (see frame_is_student)
+        self.lines: dict[str, list[str]] = {}   # a source's lines, for the places of tracebacks (see place)
 
     def is_student(self, filename: str) -> bool:
         if filename in self.sources or filename in self.TIMED:
@@ -952,7 +953,9 @@ class StudentCode:
             # `%%time`'s body starts below the magic's line; `%time`'s statement is on that line
             filename, line = self.current, line + self.timed_lines()
         if filename in self.sources:
-            lines = self.sources[filename].splitlines()
+            lines = self.lines.get(filename)
+            if lines is None:                 # once per file in a job, not per failing call's frame
+                lines = self.lines[filename] = self.sources[filename].splitlines()
             text = lines[line - 1] if line and 0 < line <= len(lines) else ""
             label = filename[1:-1] if filename.startswith("<cell ") else ""
         else:
@@ -1253,8 +1256,11 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         event["seconds"] = round(time.perf_counter() - started, 6)
+        if isinstance(event.get("status"), RunStatus):
+            event["status"] = event["status"].value       # the one enum added since `jobwire.event`
         try:
-            channel.send(hold=True, **event)      # goes out with the next case's start, or with "done"
+            # Goes out with the next case's start, or with "done".
+            channel.write(jobwire.event_line(event, plain=True), hold=True)
         except (TypeError, ValueError) as exc:
             channel.emit(Ev.CASE, job_id, uid=uid, status=RunStatus.UNCONVERTIBLE, error=_describe(exc), hold=True)
     channel.emit(Ev.DONE, job_id, batch=batch.get("batch"))
