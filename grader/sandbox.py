@@ -143,6 +143,8 @@ FONT_FOLDERS = ("/usr/share/fonts", "/usr/local/share/fonts", "/etc/fonts")
 _BUILD_FONT_LIST = "import matplotlib.font_manager"
 _font_lists: dict[str, str | None] = {}          # key -> path (None: could not be made), per process
 _font_lock = threading.Lock()
+_font_builds: dict[str, threading.Thread] = {}   # key -> the background build (see font_list_for_worker)
+_launches = [0]                                  # workers this process has asked for the font list
 
 
 def font_cache_root() -> str:
@@ -185,7 +187,10 @@ def _cached_font_list(folder: str) -> str | None:
     if len(names) != 1:
         return None
     path = os.path.join(folder, names[0])
-    info = os.lstat(path)
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
     if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or not 0 < info.st_size <= FONT_LIST_BYTES:
         return None
     return path
@@ -203,6 +208,41 @@ def font_list() -> str | None:
             return _font_lists[key]
         _font_lists[key] = _make_font_list(key)
         return _font_lists[key]
+
+
+def font_list_for_worker() -> str | None:
+    """The font list for a worker being started: the one made already, else None.
+
+    Making it costs ~0.5 s of CPU (an interpreter, matplotlib's import, every font file), five
+    zygotes' worth of what it saves: a process that starts one worker (a single grade: Gradescope's
+    run, `grader grade`, each in a fresh machine there) never makes it; from a process's second
+    worker on (a batch's, a test session's), it is made once in the background, for the workers
+    started after it and for every later run on this machine.
+    """
+    key = _font_key()
+    if key is None:
+        return None
+    if not _font_lock.acquire(blocking=False):
+        return None                     # being made now (it holds the lock): never wait for it
+    try:
+        _launches[0] += 1
+        known = _font_lists.get(key)
+        if known is not None and os.path.exists(known):
+            return known
+        root = font_cache_root()
+        folder = os.path.join(root, key)
+        if _private_folder(root) and _private_folder(folder):
+            found = _cached_font_list(folder)
+            if found is not None:
+                _font_lists[key] = found
+                return found
+        if _launches[0] >= 2 and key not in _font_builds and key not in _font_lists:
+            build = threading.Thread(target=font_list, name="grader-font-list", daemon=True)
+            _font_builds[key] = build
+            build.start()
+        return None
+    finally:
+        _font_lock.release()
 
 
 def _make_font_list(key: str) -> str | None:
@@ -513,7 +553,7 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
         uid_args += ["--tmpfs-inodes", str(tmpfs_inodes)]
     if not why_not:
         # Jobs never see the grader's folders here: only this read-only copy of the font list.
-        fonts = font_list()
+        fonts = font_list_for_worker()
         argv, _ = bwrap_argv(shutil.which("bwrap") or "bwrap", tmpfs_mb, private, fonts)
         inner = [sys.executable, "-I", "-B", SANDBOX_WORKER, "--zygote", "--scratch", SANDBOX_SCRATCH,
                  "--tmp", "/tmp"] + uid_args
@@ -546,7 +586,7 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
         inner += [arg for d in SHARED_TMP_DIRS if os.path.isdir(d) for arg in ("--tmp", d)]
         # The font list too: its folder is root's alone, read by the zygote before it drops root.
         # (A grader that is not root shares its uid with the jobs here: they could write it.)
-        fonts = font_list()
+        fonts = font_list_for_worker()
         if fonts is not None:
             inner += ["--fontlist", fonts]
     notes = [f"bubblewrap unavailable ({why_not}); ran with rlimits only"] if why_not and level is None else []

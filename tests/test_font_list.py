@@ -67,6 +67,24 @@ def test_a_zygote_that_plots_reads_the_graders_font_list(level, monkeypatch, tmp
     assert open(path, "rb").read() == before
 
 
+def test_the_font_list_is_made_from_a_processs_second_worker_on(monkeypatch, tmp_path):
+    """Making it costs five zygotes' worth of what it saves: a single grade (Gradescope's run, in a
+    fresh machine each time) never pays it; a batch's second worker starts it in the background."""
+    root = tmp_path / "fonts"
+    monkeypatch.setattr(sandbox, "font_cache_root", lambda: str(root))
+    monkeypatch.setattr(sandbox, "_font_lists", {})
+    monkeypatch.setattr(sandbox, "_font_builds", {})
+    monkeypatch.setattr(sandbox, "_launches", [0])
+    assert sandbox.font_list_for_worker() is None and not root.exists()
+    assert sandbox.font_list_for_worker() is None
+    for build in list(sandbox._font_builds.values()):
+        build.join(120)
+    path = sandbox.font_list_for_worker()
+    assert path is not None and path.startswith(str(root) + os.sep)
+    assert worker.read_font_list(path) is not None
+    assert len(sandbox._font_builds) == 1                 # made once
+
+
 def test_a_font_list_is_read_only_when_it_is_a_plain_file_of_its_name(tmp_path):
     good = tmp_path / "fontlist-v390.json"
     good.write_text("{}")
