@@ -7,7 +7,7 @@ comparing, diagnosing). This times exactly that, with one warm worker, much fast
 
 * `grader` - this process's own CPU (`RUSAGE_SELF`, its threads included);
 * `sandbox` - everything else in a cgroup of its own that this process joined before starting the
-  worker (the zygote, each job's child and clean-up process, bubblewrap), where the machine allows
+  worker (the zygote, each job's child, bubblewrap), where the machine allows
   one (root, cgroup v1 cpuacct or v2); "–" elsewhere.
 
 Figures are per grade: the median of `--rounds` rounds, each grading every submission `--repeat`

@@ -37,6 +37,7 @@ import errno
 import fcntl
 import importlib.util
 import os
+import re
 import stat
 import shutil
 import sys
@@ -129,6 +130,159 @@ def _lease_dir() -> str:
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
         raise SandboxUnavailable(f"{directory} is not a private directory of this user; remove it")
     return directory
+
+
+# matplotlib's list of the machine's fonts, made once by the grader (trusted, outside any sandbox)
+# and handed to each zygote read-only: a zygote that imports matplotlib otherwise rebuilds it
+# from the font files (~0.1 s of CPU, ~0.6 s of wall time a worker). Kept in a folder of the
+# grader's uid only, one entry per Python, matplotlib and font folders (`_font_key`).
+FONT_CACHE_PREFIX = "hw3-grader-fonts-"
+FONT_LIST_NAME = re.compile(r"fontlist-v[0-9A-Za-z.]+\.json")
+FONT_LIST_BYTES = 8 * 2**20
+FONT_FOLDERS = ("/usr/share/fonts", "/usr/local/share/fonts", "/etc/fonts")
+_BUILD_FONT_LIST = "import matplotlib.font_manager"
+_font_lists: dict[str, str | None] = {}          # key -> path (None: could not be made), per process
+_font_lock = threading.Lock()
+_font_builds: dict[str, threading.Thread] = {}   # key -> the background build (see font_list_for_worker)
+_launches = [0]                                  # workers this process has asked for the font list
+
+
+def font_cache_root() -> str:
+    """The grader's own folder for the font list (tests point it elsewhere)."""
+    return os.path.join(tempfile.gettempdir(), f"{FONT_CACHE_PREFIX}{os.geteuid()}")
+
+
+def _font_key() -> str | None:
+    """What the font list depends on: this Python, matplotlib's own files and the font folders
+    (their times change when fonts are installed); None without matplotlib."""
+    import hashlib
+
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.origin:
+        return None
+    parts = [os.path.realpath(sys.executable), os.path.realpath(spec.origin)]
+    for path in [os.path.join(os.path.dirname(spec.origin), "font_manager.py"), *FONT_FOLDERS]:
+        try:
+            info = os.stat(path)
+            parts.append(f"{path}:{info.st_mtime_ns}:{info.st_size}")
+        except OSError:
+            parts.append(f"{path}:-")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+
+
+def _private_folder(path: str) -> bool:
+    """A folder of this uid that no one else may write to (or read: nothing else needs to)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077
+
+
+def _cached_font_list(folder: str) -> str | None:
+    try:
+        names = [n for n in os.listdir(folder) if FONT_LIST_NAME.fullmatch(n)]
+    except OSError:
+        return None
+    if len(names) != 1:
+        return None
+    path = os.path.join(folder, names[0])
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or not 0 < info.st_size <= FONT_LIST_BYTES:
+        return None
+    return path
+
+
+def font_list() -> str | None:
+    """The path of matplotlib's font list for the workers, made now if need be; None when it
+    cannot be had (no matplotlib, a folder that is not this uid's own): each zygote then makes
+    its own, as before. Made by a fresh `python -I` of the grader's own, never by a worker."""
+    key = _font_key()
+    if key is None:
+        return None
+    with _font_lock:
+        if key in _font_lists and (_font_lists[key] is None or os.path.exists(_font_lists[key])):
+            return _font_lists[key]
+        _font_lists[key] = _make_font_list(key)
+        return _font_lists[key]
+
+
+def font_list_for_worker() -> str | None:
+    """The font list for a worker being started: the one made already, else None.
+
+    Making it costs ~0.5 s of CPU (an interpreter, matplotlib's import, every font file), five
+    zygotes' worth of what it saves: a process that starts one worker (a single grade: Gradescope's
+    run, `grader grade`, each in a fresh machine there) never makes it; from a process's second
+    worker on (a batch's, a test session's), it is made once in the background, for the workers
+    started after it and for every later run on this machine.
+    """
+    key = _font_key()
+    if key is None:
+        return None
+    if not _font_lock.acquire(blocking=False):
+        return None                     # being made now (it holds the lock): never wait for it
+    try:
+        _launches[0] += 1
+        known = _font_lists.get(key)
+        if known is not None and os.path.exists(known):
+            return known
+        root = font_cache_root()
+        folder = os.path.join(root, key)
+        if _private_folder(root) and _private_folder(folder):
+            found = _cached_font_list(folder)
+            if found is not None:
+                _font_lists[key] = found
+                return found
+        if _launches[0] >= 2 and key not in _font_builds and key not in _font_lists:
+            build = threading.Thread(target=font_list, name="grader-font-list", daemon=True)
+            _font_builds[key] = build
+            build.start()
+        return None
+    finally:
+        _font_lock.release()
+
+
+def _make_font_list(key: str) -> str | None:
+    root = font_cache_root()
+    try:
+        os.mkdir(root, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    if not _private_folder(root):
+        return None
+    folder = os.path.join(root, key)
+    if _private_folder(folder):
+        found = _cached_font_list(folder)
+        if found is not None:
+            return found
+        shutil.rmtree(folder, ignore_errors=True)
+    import subprocess
+
+    work = tempfile.mkdtemp(prefix=".build-", dir=root)
+    try:
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "MPLCONFIGDIR": work, "LC_ALL": "C.UTF-8"}
+        done = subprocess.run([sys.executable, "-I", "-c", _BUILD_FONT_LIST], env=env, cwd=work,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=300, check=False)
+        if done.returncode != 0 or _cached_font_list(work) is None:
+            return None
+        for name in os.listdir(work):
+            if not FONT_LIST_NAME.fullmatch(name):
+                shutil.rmtree(os.path.join(work, name), ignore_errors=True)
+        try:
+            os.rename(work, folder)           # another grader may have made it meanwhile: theirs stands
+        except OSError:
+            pass
+    except (OSError, subprocess.SubprocessError):
+        return None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return _cached_font_list(folder) if _private_folder(folder) else None
 
 
 @dataclass(frozen=True)
@@ -265,9 +419,11 @@ def own_tmpfs_possible(bwrap: str) -> bool:
         return False
 
 
-def bwrap_argv(bwrap: str, tmpfs_mb: int, private: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+def bwrap_argv(bwrap: str, tmpfs_mb: int, private: Sequence[str] = (),
+               fonts: str | None = None) -> tuple[list[str], list[str]]:
     """The bubblewrap command line (up to the "--" before the inner command), and notes; the
-    assignment's `private` packages are hidden like the engine's."""
+    assignment's `private` packages are hidden like the engine's; `fonts` (the grader's font list,
+    `font_list`) is bound read-only beside the worker."""
     running_as_root = os.geteuid() == 0
     args = [bwrap]
     if running_as_root:
@@ -299,6 +455,8 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int, private: Sequence[str] = ()) -> tuple[
     args += ["--dir", os.path.dirname(SANDBOX_WORKER),
              "--ro-bind", str(WORKER), SANDBOX_WORKER, "--ro-bind", str(JOBWIRE), SANDBOX_JOBWIRE,
              "--ro-bind", str(STUDENTSHELL), SANDBOX_STUDENTSHELL]
+    if fonts is not None:
+        args += ["--ro-bind", fonts, sandbox_font_list(fonts)]
     # bubblewrap's own root and /dev are tmpfs mounts without a size limit; when the grader is not
     # root they belong to its uid, which is the student's: read-only, so that only the size- and
     # inode-limited scratch and /tmp are writable (and emptied after every job).
@@ -367,6 +525,11 @@ def keep_to_itself() -> None:
         pass
 
 
+def sandbox_font_list(fonts: str) -> str:
+    """Where the bwrap sandbox shows the grader's font list: beside the worker, read-only."""
+    return os.path.join(os.path.dirname(SANDBOX_WORKER), os.path.basename(fonts))
+
+
 def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int = 0,
            private: Sequence[str] = ()) -> Launch:
     """Describe how to start worker number `slot` at the strongest isolation level available.
@@ -389,9 +552,13 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
     if tmpfs_inodes and lease is not None:
         uid_args += ["--tmpfs-inodes", str(tmpfs_inodes)]
     if not why_not:
-        argv, _ = bwrap_argv(shutil.which("bwrap") or "bwrap", tmpfs_mb, private)
+        # Jobs never see the grader's folders here: only this read-only copy of the font list.
+        fonts = font_list_for_worker()
+        argv, _ = bwrap_argv(shutil.which("bwrap") or "bwrap", tmpfs_mb, private, fonts)
         inner = [sys.executable, "-I", "-B", SANDBOX_WORKER, "--zygote", "--scratch", SANDBOX_SCRATCH,
                  "--tmp", "/tmp"] + uid_args
+        if fonts is not None:
+            inner += ["--fontlist", sandbox_font_list(fonts)]
         if lease is None:
             inner.append("--kill-all")     # alone in its PID namespace
             if tmpfs_inodes and own_tmpfs_possible(argv[0]):
@@ -417,6 +584,11 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
         # Only with a uid of its own may the clean-up touch shared directories: it removes the
         # student uid's entries there, which belong to this worker alone.
         inner += [arg for d in SHARED_TMP_DIRS if os.path.isdir(d) for arg in ("--tmp", d)]
+        # The font list too: its folder is root's alone, read by the zygote before it drops root.
+        # (A grader that is not root shares its uid with the jobs here: they could write it.)
+        fonts = font_list_for_worker()
+        if fonts is not None:
+            inner += ["--fontlist", fonts]
     notes = [f"bubblewrap unavailable ({why_not}); ran with rlimits only"] if why_not and level is None else []
     if lease is not None and not all(_others_can_traverse(root) for root in _python_roots()):
         notes.append("the Python installation is not readable by the student uid here; "
