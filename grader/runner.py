@@ -165,11 +165,12 @@ class Worker:
     """One warm, sandboxed worker process that runs submissions one after another."""
 
     def __init__(self, slot: int = 0, level: str | None = None, limits: Limits = Limits(),
-                 private: tuple[str, ...] = ()):
+                 private: tuple[str, ...] = (), fonts: str | None = None):
         self.slot = slot
         self.level = level
         self.limits = limits
         self.private = private      # the assignment's packages the sandbox hides (sandbox.launch)
+        self.fonts = fonts          # matplotlib's font list made by the grader (sandbox.font_list)
         self.proc: subprocess.Popen | None = None
         self.launch: sandbox.Launch | None = None
         self._events: EventReader | None = None
@@ -202,7 +203,7 @@ class Worker:
         if self._retired:
             raise RuntimeError("the worker was retired: its session is closed")
         self.launch = sandbox.launch(self.slot, self.level, self.limits.tmpfs_mb, self.limits.tmpfs_inodes,
-                                     self.private)
+                                     self.private, self.fonts)
         if self.launch.lease is not None:
             # The uids are ours alone now; anything still running under them, or a scratch
             # directory of theirs, was left by a grader that was killed (without namespaces

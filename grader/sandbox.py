@@ -141,10 +141,6 @@ FONT_LIST_NAME = re.compile(r"fontlist-v[0-9A-Za-z.]+\.json")
 FONT_LIST_BYTES = 8 * 2**20
 FONT_FOLDERS = ("/usr/share/fonts", "/usr/local/share/fonts", "/etc/fonts")
 _BUILD_FONT_LIST = "import matplotlib.font_manager"
-_font_lists: dict[str, str | None] = {}          # key -> path (None: could not be made), per process
-_font_lock = threading.Lock()
-_font_builds: dict[str, threading.Thread] = {}   # key -> the background build (see font_list_for_worker)
-_launches = [0]                                  # workers this process has asked for the font list
 
 
 def font_cache_root() -> str:
@@ -196,53 +192,25 @@ def _cached_font_list(folder: str) -> str | None:
     return path
 
 
-def font_list() -> str | None:
-    """The path of matplotlib's font list for the workers, made now if need be; None when it
-    cannot be had (no matplotlib, a folder that is not this uid's own): each zygote then makes
-    its own, as before. Made by a fresh `python -I` of the grader's own, never by a worker."""
-    key = _font_key()
-    if key is None:
-        return None
-    with _font_lock:
-        if key in _font_lists and (_font_lists[key] is None or os.path.exists(_font_lists[key])):
-            return _font_lists[key]
-        _font_lists[key] = _make_font_list(key)
-        return _font_lists[key]
+def font_list(make: bool = False) -> str | None:
+    """The path of matplotlib's font list for the workers, or None: they then make their own, as
+    a zygote always did.
 
-
-def font_list_for_worker() -> str | None:
-    """The font list for a worker being started: the one made already, else None.
-
-    Making it costs ~0.5 s of CPU (an interpreter, matplotlib's import, every font file), five
-    zygotes' worth of what it saves: a process that starts one worker (a single grade: Gradescope's
-    run, `grader grade`, each in a fresh machine there) never makes it; from a process's second
-    worker on (a batch's, a test session's), it is made once in the background, for the workers
-    started after it and for every later run on this machine.
+    The list made already on this machine is found by a few `stat`s. With `make`, a missing one is
+    made now, by a fresh `python -I` of the grader's own (never by a worker), ~0.5 s of CPU: five
+    zygotes' worth of what it saves, so only a session of several workers (a batch) asks for it;
+    a single grade (Gradescope's run, in a fresh machine each time; `grader grade`) only looks.
     """
     key = _font_key()
     if key is None:
         return None
-    if not _font_lock.acquire(blocking=False):
-        return None                     # being made now (it holds the lock): never wait for it
-    try:
-        _launches[0] += 1
-        known = _font_lists.get(key)
-        if known is not None and os.path.exists(known):
-            return known
-        root = font_cache_root()
-        folder = os.path.join(root, key)
-        if _private_folder(root) and _private_folder(folder):
-            found = _cached_font_list(folder)
-            if found is not None:
-                _font_lists[key] = found
-                return found
-        if _launches[0] >= 2 and key not in _font_builds and key not in _font_lists:
-            build = threading.Thread(target=font_list, name="grader-font-list", daemon=True)
-            _font_builds[key] = build
-            build.start()
-        return None
-    finally:
-        _font_lock.release()
+    root = font_cache_root()
+    folder = os.path.join(root, key)
+    if _private_folder(root) and _private_folder(folder):
+        found = _cached_font_list(folder)
+        if found is not None:
+            return found
+    return _make_font_list(key) if make else None
 
 
 def _make_font_list(key: str) -> str | None:
@@ -531,12 +499,14 @@ def sandbox_font_list(fonts: str) -> str:
 
 
 def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int = 0,
-           private: Sequence[str] = ()) -> Launch:
+           private: Sequence[str] = (), fonts: str | None = None) -> Launch:
     """Describe how to start worker number `slot` at the strongest isolation level available.
 
     `level=None` means "the best there is"; naming a level makes it a requirement. `private` names
-    the assignment's packages to hide besides the engine's. As root, the returned Launch holds a
-    `UidLease` that the caller releases (`Launch.release`) when the worker is gone. `tmpfs_inodes`
+    the assignment's packages to hide besides the engine's; `fonts`, the grader's font list
+    (`font_list`), is handed to the zygote read-only where no job can write it. As root, the
+    returned Launch holds a `UidLease` that the caller releases (`Launch.release`) when the worker
+    is gone. `tmpfs_inodes`
     caps the files in scratch and /tmp where this level can (bwrap as root: the zygote remounts its
     tmpfs; rlimits as root: the zygote mounts a private tmpfs on scratch).
     """
@@ -553,7 +523,6 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
         uid_args += ["--tmpfs-inodes", str(tmpfs_inodes)]
     if not why_not:
         # Jobs never see the grader's folders here: only this read-only copy of the font list.
-        fonts = font_list_for_worker()
         argv, _ = bwrap_argv(shutil.which("bwrap") or "bwrap", tmpfs_mb, private, fonts)
         inner = [sys.executable, "-I", "-B", SANDBOX_WORKER, "--zygote", "--scratch", SANDBOX_SCRATCH,
                  "--tmp", "/tmp"] + uid_args
@@ -586,7 +555,6 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
         inner += [arg for d in SHARED_TMP_DIRS if os.path.isdir(d) for arg in ("--tmp", d)]
         # The font list too: its folder is root's alone, read by the zygote before it drops root.
         # (A grader that is not root shares its uid with the jobs here: they could write it.)
-        fonts = font_list_for_worker()
         if fonts is not None:
             inner += ["--fontlist", fonts]
     notes = [f"bubblewrap unavailable ({why_not}); ran with rlimits only"] if why_not and level is None else []

@@ -16,7 +16,7 @@ from .config import Config
 from .results import Problem, Result, SubmissionStatus
 from .heap import bound_heap, collecting_only_new_objects
 from .runner import Worker, run_program
-from .sandbox import SandboxUnavailable
+from .sandbox import SandboxUnavailable, font_list
 from .spec import PUBLIC, CaseSet
 from .text import clean
 
@@ -35,6 +35,8 @@ class Session:
         self._idle: "queue.Queue[Worker]" = queue.Queue()
         self._all: list[Worker] = []
         self._private = config.private_packages()     # hidden from the sandbox, as the registry declares
+        # matplotlib's font list for the zygotes: made now only for several workers (a batch)
+        self._fonts = font_list(make=workers > 1)
         self.imports: list[str] | None = None
         # Every worker is spawned at once: each warms up in its own process (~0.2 s) while the
         # cases are built here, instead of the second one starting when the first is done.
@@ -58,7 +60,7 @@ class Session:
 
     def _new_worker(self, slot: int) -> Worker:
         worker = Worker(slot=slot, level=self.config.isolation, limits=self.config.limits,
-                        private=self._private)
+                        private=self._private, fonts=self._fonts)
         self._all.append(worker)
         worker.spawn()
         return worker

@@ -23,8 +23,7 @@ def _marked_font_list(monkeypatch, tmp_path) -> str:
     font file under a name no machine has): a zygote that read it knows that name."""
     root = tmp_path / "fonts"
     monkeypatch.setattr(sandbox, "font_cache_root", lambda: str(root))
-    monkeypatch.setattr(sandbox, "_font_lists", {})
-    path = sandbox.font_list()
+    path = sandbox.font_list(make=True)
     assert path is not None and os.path.dirname(os.path.dirname(path)) == str(root)
     assert oct(os.stat(root).st_mode & 0o777) == "0o700"
     data = json.loads(open(path, encoding="utf-8").read())
@@ -56,7 +55,7 @@ def test_a_zygote_that_plots_reads_the_graders_font_list(level, monkeypatch, tmp
         "        print('wrote', target)\n"
         "    except OSError as exc:\n"
         "        print('refused', type(exc).__name__)\n")
-    w = Worker(level=level, limits=FAST)
+    w = Worker(level=level, limits=FAST, fonts=path)
     w.start()
     try:
         report = run_program(w, load(str(module)), [])
@@ -67,22 +66,45 @@ def test_a_zygote_that_plots_reads_the_graders_font_list(level, monkeypatch, tmp
     assert open(path, "rb").read() == before
 
 
-def test_the_font_list_is_made_from_a_processs_second_worker_on(monkeypatch, tmp_path):
+def test_the_font_list_is_made_only_when_asked_and_found_afterwards(monkeypatch, tmp_path):
     """Making it costs five zygotes' worth of what it saves: a single grade (Gradescope's run, in a
-    fresh machine each time) never pays it; a batch's second worker starts it in the background."""
+    fresh machine each time) only looks for it; a session of several workers makes it once."""
     root = tmp_path / "fonts"
     monkeypatch.setattr(sandbox, "font_cache_root", lambda: str(root))
-    monkeypatch.setattr(sandbox, "_font_lists", {})
-    monkeypatch.setattr(sandbox, "_font_builds", {})
-    monkeypatch.setattr(sandbox, "_launches", [0])
-    assert sandbox.font_list_for_worker() is None and not root.exists()
-    assert sandbox.font_list_for_worker() is None
-    for build in list(sandbox._font_builds.values()):
-        build.join(120)
-    path = sandbox.font_list_for_worker()
+    assert sandbox.font_list() is None and not root.exists()
+    path = sandbox.font_list(make=True)
     assert path is not None and path.startswith(str(root) + os.sep)
     assert worker.read_font_list(path) is not None
-    assert len(sandbox._font_builds) == 1                 # made once
+    made = os.stat(path).st_mtime_ns
+    assert sandbox.font_list() == path and sandbox.font_list(make=True) == path
+    assert os.stat(path).st_mtime_ns == made                 # found, not made again
+
+
+def test_a_font_list_folder_that_is_not_the_graders_own_is_not_used(monkeypatch, tmp_path):
+    """Another user of the machine may make the folder first (it is under the shared /tmp): a
+    folder others can write to, or a list in it, is never handed to a zygote."""
+    root = tmp_path / "fonts"
+    monkeypatch.setattr(sandbox, "font_cache_root", lambda: str(root))
+    path = sandbox.font_list(make=True)
+    os.chmod(root, 0o777)
+    assert sandbox.font_list() is None and sandbox.font_list(make=True) is None
+    os.chmod(root, 0o700)
+    os.chmod(os.path.dirname(path), 0o757)
+    assert sandbox.font_list() is None
+
+
+def test_a_batch_session_makes_the_font_list_and_a_single_grade_only_looks(monkeypatch, tmp_path, config):
+    from grader.session import Session
+
+    root = tmp_path / "fonts"
+    monkeypatch.setattr(sandbox, "font_cache_root", lambda: str(root))
+    monkeypatch.setattr(Session, "_new_worker", lambda self, slot: Worker(slot=slot, limits=FAST, fonts=self._fonts))
+    single = Session(config)
+    single.close()
+    assert single._fonts is None and not root.exists()
+    batch = Session(config, workers=2)
+    batch.close()
+    assert batch._fonts is not None and batch._fonts.startswith(str(root) + os.sep)
 
 
 def test_a_font_list_is_read_only_when_it_is_a_plain_file_of_its_name(tmp_path):
