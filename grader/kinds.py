@@ -12,7 +12,7 @@ The array machinery itself (tolerances, numpy's messages, complex answers) is `g
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from typing import Any, Hashable, Iterable
 
 from . import compare as judging
 from . import jobwire
@@ -41,6 +41,15 @@ class Kind:
     def decode(self, keys: Iterable[str], data: Any) -> Any:
         """The worker's plain data as the trusted side's value, trusting nothing about it."""
         raise NotImplementedError
+
+    def wire_key(self, keys: Iterable[str], data: Any) -> Hashable | None:
+        """What of the wire data `decode` reads, as a hashable key, or None (not keyed: judged afresh).
+
+        Called only on data `decode` accepted: two answers to one case with equal keys decode to
+        the same numbers, so they are judged alike (pipeline.Judgments keeps the judgment of each
+        distinct answer of a case, and a class's answers repeat). A key must hold everything
+        `decode` reads, with its exact types (a bool is no shape, though True == 1)."""
+        return None
 
     def normalise(self, value: Any) -> Any:
         """A value computed on the trusted side (a catalogued wrong formula) in the form `decode` gives."""
@@ -109,6 +118,16 @@ class ArrayKind(Kind):
             raise BadValue("the worker sent something that is not an encoded array")
         return ComplexArray(real, _floats(data["imag_b64"], shape, count))
 
+    def wire_key(self, keys: Iterable[str], data: Any) -> Hashable | None:
+        """(shape, base64 of the real part, of the imaginary part or None): all `decode` reads."""
+        if not isinstance(data, dict):
+            return None
+        shape, real, imag = data.get("shape"), data.get("b64"), data.get("imag_b64")
+        if (not isinstance(shape, list) or not isinstance(real, str) or not (imag is None or isinstance(imag, str))
+                or not all(type(s) is int for s in shape)):
+            return None
+        return tuple(shape), real, imag
+
     def compare(self, expected: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()) -> Verdict:
         return judging.compare_arrays(expected, got, tol)
 
@@ -166,6 +185,13 @@ class ArrayDictKind(Kind):
             raise BadValue("expected a dict of arrays")
         return {k: ARRAY_KIND.decode((), data[k]) for k in keys if k in data}
 
+    def wire_key(self, keys: Iterable[str], data: Any) -> Hashable | None:
+        """The question's keys present, each with its array's key (`ArrayKind.wire_key`)."""
+        if not isinstance(data, dict):
+            return None
+        parts = tuple((k, ARRAY_KIND.wire_key((), data[k])) for k in keys if k in data)
+        return None if any(part is None for _, part in parts) else parts
+
     def compare(self, expected: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()) -> Verdict:
         if not isinstance(got, dict):
             return Verdict(ERROR, f"expected a dict with keys {list(keys)}, got {type(got).__name__}")
@@ -214,6 +240,9 @@ class LabelKind(Kind):
             raise BadValue("expected a short string")
         return data
 
+    def wire_key(self, keys: Iterable[str], data: Any) -> Hashable | None:
+        return data if type(data) is str else None
+
     def compare(self, expected: Any, got: Any, tol: Tolerance, keys: tuple[str, ...] = ()) -> Verdict:
         if not isinstance(got, str):
             return Verdict(ERROR, f"expected a string, got {type(got).__name__}")
@@ -234,6 +263,9 @@ class NameSetKind(Kind):
                 or not all(isinstance(x, str) and len(x) <= jobwire.NAME_CHARS for x in data)):
             raise BadValue("expected a short list of names")
         return frozenset(data)
+
+    def wire_key(self, keys: Iterable[str], data: Any) -> Hashable | None:
+        return frozenset(data) if type(data) is list and all(type(x) is str for x in data) else None
 
     def normalise(self, value: Any) -> Any:
         return frozenset(value)

@@ -183,17 +183,16 @@ class Judged:
             question = self.case_set.assignment.question(case.question_id)
             if case.probe is not None:
                 if answer.status == ANSWERED:
-                    self.probes[case.uid] = compare(question.kind, case.expected, answer.value, question.tolerance,
-                                                    question.keys).passed
+                    self.probes[case.uid] = judgment(question, case, answer, self.case_set.memo).status == PASSED
                 return
             verdict = _judge(question, case, answer, self.case_set.memo, self.staff, self.matched)
             self.verdicts[answer.uid] = verdict
             if answer.changed and case.visibility == PUBLIC:
                 self.changed.setdefault(question.id, (question.name, verdict.label, answer.changed))
             if verdict.status == FAILED and answer.status == ANSWERED:
-                # the text the page shows, from the table of descriptions (made just now by `_judge`)
-                shown = described(self.case_set.memo, question.kind, answer.value)
-                self.wrong.append(_print(question, case, verdict, answer, shown))
+                # the text the page shows and the digest, judged with the verdict just now by `_judge`
+                found = judgment(question, case, answer, self.case_set.memo)
+                self.wrong.append(_print(case, verdict, found))
                 if _size(answer.value) <= LOCATE_BYTES:
                     self.wrong_values[case.uid] = answer.value
         except Exception as exc:  # noqa: BLE001 - re-raised by raise_fault once the run is over
@@ -414,6 +413,93 @@ VERDICTS = {PASSED.value: PASSED, FAILED.value: FAILED}
 UNANSWERED = {MISSING.value: MISSING, TIMEOUT.value: TIMEOUT, CRASHED.value: CRASHED, NOT_RUN.value: NOT_RUN}
 
 
+@dataclass(frozen=True)
+class Judgment:
+    """What judging one value against a case gives: the same for every answer of that exact value
+    (`RawAnswer.key`), so it is made once and kept (`Judgments`). Never mutated: a CaseResult
+    copies what it needs (its diagnosis list included)."""
+
+    status: Any                        # PASSED, FAILED or ERROR (results.CaseStatus)
+    message: str
+    shown: str | None                  # the value as pages show it: public cases, and every failure
+    numbers: tuple[int, ...] = ()      # the catalogue's variants it matches (a failure)
+    diagnosis: tuple[str, ...] = ()    # their mistake ids
+    digest: tuple[str, bool] | None = None     # a failure's copying evidence (similarity.answer_digest)
+
+
+class Judgments:
+    """The judgments of the answers seen, by case and exact value (`RawAnswer.key`, the value's
+    wire form), so that an answer the class gave before is not decoded, compared, described and
+    diagnosed again: a class's answers repeat (`Descriptions`), to the last bit when computed by
+    the same formula. Only what depends on the case and the value alone is kept (never a
+    student's duration or message). Bounded in entries and in the characters of the keys (the
+    values' base64), oldest first out; shared by the batch's grading threads, in the case set's
+    memo (it lives as long as the session)."""
+
+    SIZE = 4096
+    CHARS = 8 * 2**20
+
+    def __init__(self):
+        self._found: dict[tuple, tuple[Judgment, int]] = {}
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def get(self, uid: str, key) -> Judgment | None:
+        with self._lock:
+            entry = self._found.get((uid, key))
+        return entry[0] if entry is not None else None
+
+    def put(self, uid: str, key, found: Judgment) -> None:
+        size = _key_chars(key)
+        if size > self.CHARS:
+            return
+        with self._lock:
+            while self._found and (len(self._found) >= self.SIZE or self._chars + size > self.CHARS):
+                self._chars -= self._found.pop(next(iter(self._found)))[1]
+            if (uid, key) not in self._found:
+                self._found[(uid, key)] = (found, size)
+                self._chars += size
+
+
+def _key_chars(key: Any) -> int:
+    """The characters a key holds (its strings: the values' base64), to bound what Judgments keeps."""
+    if isinstance(key, str):
+        return len(key)
+    if isinstance(key, (tuple, frozenset)):
+        return sum(_key_chars(part) for part in key) + 8
+    return 8
+
+
+def judgment(question: Question, case: Case, raw: RawAnswer, memo: dict) -> Judgment:
+    """The judgment of an answered case's value, from the case set's table when the same value was
+    judged on this case before (`raw.key`), else made now (`_judgment`) and kept."""
+    table = memo.get(("judgments",))
+    if table is None:
+        table = memo.setdefault(("judgments",), Judgments())
+    if raw.key is None:
+        return _judgment(question, case, raw.value, memo)
+    found = table.get(case.uid, raw.key)
+    if found is None:
+        found = _judgment(question, case, raw.value, memo)
+        table.put(case.uid, raw.key, found)
+    return found
+
+
+def _judgment(question: Question, case: Case, value: Any, memo: dict) -> Judgment:
+    """Compare `value` with the case's expected answer; for a failure, word it, name the
+    catalogue's mistakes it matches and digest it for the copying evidence."""
+    verdict = compare(question.kind, case.expected, value, question.tolerance, question.keys)
+    status = VERDICTS.get(verdict.status, ERROR)
+    message = clean(verdict.message, 3000)
+    if case.probe is not None:          # a probe's answer tells only whether it is right
+        return Judgment(status, message, None)
+    if status == PASSED:
+        return Judgment(status, message, described(memo, question.kind, value) if case.visibility == PUBLIC else None)
+    numbers = tuple(matching_variants(question, case, value, memo))
+    return Judgment(status, message, described(memo, question.kind, value), numbers,
+                    tuple(named(question, list(numbers))), answer_digest(value) if status == FAILED else None)
+
+
 def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | None = None,
            staff: list[StaffCase] | None = None, matched: dict[str, list[int]] | None = None) -> CaseResult:
     """One case's verdict. `memo` (the case set's) keeps what depends on the case alone across submissions.
@@ -434,45 +520,45 @@ def _judge(question: Question, case: Case, raw: RawAnswer | None, memo: dict | N
         result.message = "not run"
         return result
     result.seconds = raw.seconds
+    found = None
     if raw.status == ANSWERED:
-        verdict = compare(question.kind, case.expected, raw.value, question.tolerance, question.keys)
-        result.status = VERDICTS.get(verdict.status, ERROR)
-        result.message = clean(verdict.message, 3000)
+        found = judgment(question, case, raw, memo)
+        result.status, result.message = found.status, found.message
         if public:
-            result.got = described(memo, question.kind, raw.value)
-        if not verdict.passed:
-            numbers = matching_variants(question, case, raw.value, memo)
-            result.diagnosis = named(question, numbers)
-            if numbers and matched is not None:
-                matched[case.uid] = numbers
+            result.got = found.shown
+        if found.status != PASSED:
+            result.diagnosis = list(found.diagnosis)
+            if found.numbers and matched is not None:
+                matched[case.uid] = list(found.numbers)
     else:
         result.status = UNANSWERED.get(raw.status, ERROR)
         result.message = clean(raw.message, 1000)
     if not public and staff is not None:
-        staff.append(_staff_case(question, case, raw, result, memo))
+        staff.append(_staff_case(question, case, found, result, memo))
     if not public and result.status != PASSED:
         result.message = HIDDEN_MESSAGES.get(result.status, "did not pass")
     return result
 
 
-def _print(question: Question, case: Case, verdict: CaseResult, raw: RawAnswer, shown: str) -> AnswerPrint:
+def _print(case: Case, verdict: CaseResult, found: "Judgment") -> AnswerPrint:
     """A wrong answer that came back as a value, as a digest for the copying evidence (staff only).
-    `shown`: its description as a page shows it (the same text, only cut shorter here)."""
-    digest, degenerate = answer_digest(raw.value)
-    return AnswerPrint(case.uid, question.id, verdict.label, digest, clean(shown, 600),
+    `found`: its judgment (its description as a page shows it: the same text, only cut shorter here)."""
+    digest, degenerate = found.digest
+    return AnswerPrint(case.uid, case.question_id, verdict.label, digest, clean(found.shown, 600),
                        list(verdict.diagnosis), degenerate)
 
 
-def _staff_case(question: Question, case: Case, raw: RawAnswer | None, judged: CaseResult, memo: dict) -> StaffCase:
-    """A hidden case in full, for the instructor (called before its message is made generic)."""
+def _staff_case(question: Question, case: Case, found: "Judgment | None", judged: CaseResult, memo: dict) -> StaffCase:
+    """A hidden case in full, for the instructor (called before its message is made generic;
+    `found`: the judgment of its answer, if it came back as a value)."""
     if ("staff", case.uid) not in memo:
         memo[("staff", case.uid)] = (_inputs(question, case), describe(question.kind, case.expected))
     inputs, expected = memo[("staff", case.uid)]
     got = None
-    if raw is not None and raw.status == ANSWERED and judged.status != PASSED:
+    if found is not None and judged.status != PASSED:
         # a passed case's value is the expected one within the tolerance: the page says so instead
         # of describing ~100 more arrays per student
-        got = described(memo, question.kind, raw.value)
+        got = found.shown
     return StaffCase(case.uid, question.id, judged.label, judged.status, dict(inputs), expected, got,
                      judged.message, list(judged.diagnosis))
 

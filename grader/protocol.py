@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,6 +61,9 @@ class RawAnswer:
     message: str = ""
     seconds: float = 0.0
     changed: tuple[str, ...] = ()   # the arguments the call changed in place (public cases only)
+    # The value's wire form as a key (`kinds.Kind.wire_key`), or None: answers to one case with
+    # equal keys are the same value, and are judged once (pipeline.Judgments).
+    key: Hashable | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -120,10 +123,16 @@ _KINDS: dict | None = None
 
 def decode_value(kind: str, keys: Iterable[str], data: Any) -> Any:
     """Turn the worker's plain data into the trusted side's plain Python/numpy values (`grader.kinds`)."""
+    return decode_keyed(kind, keys, data)[0]
+
+
+def decode_keyed(kind: str, keys: Iterable[str], data: Any) -> tuple[Any, Hashable | None]:
+    """`decode_value`, and the key of the wire form it was decoded from (`kinds.Kind.wire_key`)."""
     found = kinds_table().get(kind) if isinstance(kind, str) else None
     if found is None:
         raise BadValue(f"unknown kind {kind}")
-    return found.decode(keys, data)
+    value = found.decode(keys, data)
+    return value, found.wire_key(keys, data)
 
 
 def _raw_answer(call: CallSpec, event: dict) -> RawAnswer:
@@ -131,8 +140,9 @@ def _raw_answer(call: CallSpec, event: dict) -> RawAnswer:
     seconds = _seconds(event.get("seconds"))
     if status == RunStatus.OK:
         try:
-            return RawAnswer(call.uid, RunStatus.OK, decode_value(call.kind, call.keys, event.get("value")), seconds=seconds,
-                             changed=_argument_names(event.get("changed")))
+            value, key = decode_keyed(call.kind, call.keys, event.get("value"))
+            return RawAnswer(call.uid, RunStatus.OK, value, seconds=seconds,
+                             changed=_argument_names(event.get("changed")), key=key)
         except (BadValue, KeyError, TypeError, ValueError, OverflowError) as exc:
             return RawAnswer(call.uid, RunStatus.UNCONVERTIBLE, message=f"the answer could not be read back: {exc}")
     if status in CASE_STATUSES:

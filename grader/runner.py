@@ -819,7 +819,7 @@ class _Run:
         """The one way an answer leaves the run. A hidden case's answer keeps its status and value
         only: its message and duration came from (or depend on) code that saw hidden inputs."""
         if self.by_uid[answer.uid].hidden:
-            answer = RawAnswer(answer.uid, answer.status, answer.value)
+            answer = RawAnswer(answer.uid, answer.status, answer.value, key=answer.key)
         self.settled.add(answer.uid)
         self.pending.pop(answer.uid, None)
         self.open.discard(answer.uid)
