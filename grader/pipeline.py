@@ -27,7 +27,7 @@ from .results import (CRASHED, ERROR, FAILED, GRADED, HIDDEN_MESSAGES, MISSING, 
 from .protocol import CallSpec, RawAnswer, RunReport, RunStatus, Sink
 from .score import question_result
 from .similarity import answer_digest
-from .spec import PUBLIC, Case, CaseSet, Question
+from .spec import PUBLIC, Case, CaseSet, Finding, Question
 from .text import clean, first_line
 
 @dataclass
@@ -168,6 +168,7 @@ class Judged:
         self.cases = {case.uid: case for case in case_set.cases}
         self.verdicts: dict[str, CaseResult] = {}
         self.wrong_values: dict[str, Any] = {}      # uid -> the value of a wrong answer, to locate it
+        self.wrong_keys: dict[str, Any] = {}        # uid -> that value's key (RawAnswer.key), when it has one
         self.probes: dict[str, bool] = {}           # probe uid -> whether its answer was right
         self.matched: dict[str, list[int]] = {}     # uid -> the catalogue variants a wrong answer matched
         self.staff: list[StaffCase] = []
@@ -195,6 +196,7 @@ class Judged:
                 self.wrong.append(_print(case, verdict, found))
                 if _size(answer.value) <= LOCATE_BYTES:
                     self.wrong_values[case.uid] = answer.value
+                    self.wrong_keys[case.uid] = answer.key
         except Exception as exc:  # noqa: BLE001 - re-raised by raise_fault once the run is over
             self.fault = exc
 
@@ -272,16 +274,31 @@ class Judged:
         for case, verdict in zip(self.case_set.for_question(question.id), judged):
             if case.uid not in self.wrong_values or verdict.status != FAILED:
                 continue
-            probes = [(probe.probe, self.probes[probe.uid]) for probe in self.case_set.probes_of(case.uid)
-                      if probe.uid in self.probes]
+            answered = [(probe, self.probes[probe.uid]) for probe in self.case_set.probes_of(case.uid)
+                        if probe.uid in self.probes]
+            probes = [(probe.probe, right) for probe, right in answered]
             pairs.update((probe.right, probe.wrong) for probe, _ in probes)
-            finding = locate(question, case, self.wrong_values[case.uid], probes)
+            finding = self._finding(question, case, probes, tuple((probe.uid, right) for probe, right in answered))
             verdict.diagnosis += [i for i in finding.ids if i not in verdict.diagnosis]
             for mid, hint in finding.hints.items():
                 hints.setdefault(mid, hint)
             where += [w for w in finding.where if w not in where]
         both = {sentence for pair in pairs if set(pair) <= set(where) for sentence in pair}
         return [w for w in where if w not in both]
+
+    def _finding(self, question: Question, case: Case, probes: list, answered: tuple) -> Finding:
+        """`diagnose.locate` of the case's wrong answer, kept in the case set's memo by its key and
+        the probes' verdicts (`answered`: (probe uid, right)), all it depends on: a class's wrong
+        answers repeat, and the structure checks are the costliest part of judging one."""
+        key = self.wrong_keys.get(case.uid)
+        if key is None:
+            return locate(question, case, self.wrong_values[case.uid], probes)
+        table = kept_by_answer(self.case_set.memo, "findings")
+        found = table.get(case.uid, (key, answered))
+        if found is None:
+            found = locate(question, case, self.wrong_values[case.uid], probes)
+            table.put(case.uid, (key, answered), found)
+        return found
 
 
 SHOWN_LIMIT = 3000      # characters of an answer's description that a report shows
@@ -428,28 +445,28 @@ class Judgment:
 
 
 class Judgments:
-    """The judgments of the answers seen, by case and exact value (`RawAnswer.key`, the value's
-    wire form), so that an answer the class gave before is not decoded, compared, described and
-    diagnosed again: a class's answers repeat (`Descriptions`), to the last bit when computed by
-    the same formula. Only what depends on the case and the value alone is kept (never a
-    student's duration or message). Bounded in entries and in the characters of the keys (the
-    values' base64), oldest first out; shared by the batch's grading threads, in the case set's
-    memo (it lives as long as the session)."""
+    """What depends on a case and an exact answer alone (its `Judgment`, where it goes wrong), by
+    case and the value's key (`RawAnswer.key`, its wire form), so that an answer the class gave
+    before is not compared, described, diagnosed and located again: a class's answers repeat
+    (`Descriptions`), to the last bit when computed by the same formula. Never a student's
+    duration or message. Bounded in entries and in the characters of the keys (the values'
+    base64), oldest first out; shared by the batch's grading threads, in the case set's memo (it
+    lives as long as the session: `kept_by_answer`)."""
 
     SIZE = 4096
-    CHARS = 8 * 2**20
+    CHARS = 4 * 2**20
 
     def __init__(self):
-        self._found: dict[tuple, tuple[Judgment, int]] = {}
+        self._found: dict[tuple, tuple[Any, int]] = {}
         self._chars = 0
         self._lock = threading.Lock()
 
-    def get(self, uid: str, key) -> Judgment | None:
+    def get(self, uid: str, key) -> Any:
         with self._lock:
             entry = self._found.get((uid, key))
         return entry[0] if entry is not None else None
 
-    def put(self, uid: str, key, found: Judgment) -> None:
+    def put(self, uid: str, key, found: Any) -> None:
         size = _key_chars(key)
         if size > self.CHARS:
             return
@@ -470,12 +487,16 @@ def _key_chars(key: Any) -> int:
     return 8
 
 
+def kept_by_answer(memo: dict, name: str) -> Judgments:
+    """The case set's table called `name` of what depends on a case and an exact answer alone."""
+    table = memo.get((name,))
+    return table if table is not None else memo.setdefault((name,), Judgments())
+
+
 def judgment(question: Question, case: Case, raw: RawAnswer, memo: dict) -> Judgment:
     """The judgment of an answered case's value, from the case set's table when the same value was
     judged on this case before (`raw.key`), else made now (`_judgment`) and kept."""
-    table = memo.get(("judgments",))
-    if table is None:
-        table = memo.setdefault(("judgments",), Judgments())
+    table = kept_by_answer(memo, "judgments")
     if raw.key is None:
         return _judgment(question, case, raw.value, memo)
     found = table.get(case.uid, raw.key)

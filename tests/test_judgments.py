@@ -1,7 +1,8 @@
-"""An answer seen before on a case is judged once (pipeline.Judgments), with the same result.
+"""An answer seen before on a case is judged and located once (pipeline.Judgments), with the same result.
 
 The judgment of an answered case (verdict, message, description, catalogued mistakes, copying
-digest) depends on the case and the exact value alone. The batch keeps it by the value's wire form
+digest) and where a wrong one goes wrong (diagnose.locate, given its probes' verdicts) depend on
+the case and the exact value alone. The batch keeps them by the value's wire form
 (`kinds.Kind.wire_key`), so an answer the class gave before is neither decoded into a new
 verdict, nor compared, described or diagnosed again. These tests check that the key holds all that
 decoding reads, that the table is used and bounded, and that grading with it gives exactly the
@@ -115,7 +116,11 @@ def test_grading_with_the_table_gives_what_grading_without_it_does(session, tmp_
     memo = session.case_set.memo
     for path in paths:
         memo.pop(("judgments",), None)
-        afresh = _seen(session.grade(path))             # every answer judged now
+        memo.pop(("findings",), None)
+        afresh = _seen(session.grade(path))             # every answer judged (and located) now
         assert memo[("judgments",)]._found              # ... and kept
-        again = _seen(session.grade(path))              # every answer found in the table
+        located = memo.get(("findings",))
+        assert bool(located and located._found) == bool(afresh["wrong"])    # each wrong value located
+        assert bool(afresh["wrong"]) == (source != "alice_correct.ipynb") or source == "mutants"
+        again = _seen(session.grade(path))              # every answer found in the tables
         assert again == afresh
