@@ -54,7 +54,7 @@ from typing import Callable, Iterable, Iterator
 from . import __version__, submitted
 from . import writer as writer_process
 from .config import Config
-from .files import flush_to_disk, read_text_or_none, write_atomic, write_bytes_atomic, write_chunks_atomic
+from .files import flush_to_disk, read_bytes_or_none, read_text_or_none, write_atomic, write_bytes_atomic, write_chunks_atomic
 from .heap import collecting_only_new_objects, give_back_memory
 from .results import (GRADED, NO_SUBMISSION, Problem, Result, Student, SubmissionStatus, json_object_chunks,
                       json_object_text, json_text)
@@ -477,6 +477,23 @@ def results_records(out: Path, outcomes: list[Outcome]) -> Iterator[dict]:
             yield texts_back(out, outcome).to_dict()
 
 
+def results_texts(out: Path, outcomes: list[Outcome]) -> Iterator[str]:
+    """`results_records`, each as its JSON text (`json_text`). A student's result.json is that
+    text already when it is the file the batch wrote (its sha256 is the outcome's): it is then
+    taken as it is, instead of parsed and encoded again (~1.5 ms a student, in the batch's own
+    process, at the end of every batch); any other file goes through `results_records`."""
+    for outcome in outcomes:
+        data = read_bytes_or_none(student_dir(out, outcome.submission) / RESULT)
+        if (data is not None and outcome.result_sha256 is not None
+                and hashlib.sha256(data).hexdigest() == outcome.result_sha256):
+            try:
+                yield data.decode("utf-8")
+                continue
+            except UnicodeDecodeError:
+                pass
+        yield json_text(next(results_records(out, [outcome])))
+
+
 def texts_back(out: Path, outcome: Outcome) -> Result:
     """The outcome's result with its written answers' texts, which a slim result leaves on disk
     (grader.slim): read from the student's result.json, else from their resume record."""
@@ -504,7 +521,8 @@ def write_class(out: Path, outcomes: list[Outcome], case_set: CaseSet, pending: 
     head = {**({"incomplete": state.to_dict()} if state else {}),
             "assignment": case_set.assignment.name, "grader_version": __version__, "case_set": case_set.digest}
     # streamed record by record (each student's result.json, already final): never the class in memory
-    write_chunks_atomic(out / "results.json", json_object_chunks(head, "results", results_records(out, outcomes)))
+    write_chunks_atomic(out / "results.json", json_object_chunks(head, "results", results_texts(out, outcomes),
+                                                                 encoded=True))
     links = [report_link(o.submission) for o in outcomes]
     staff = [staff_link(o.submission, INSTRUCTOR) if INSTRUCTOR in o.files else None for o in outcomes]
     staff_pages = [("Written answers for TAs", "review.html")] if case_set.assignment.written else []

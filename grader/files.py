@@ -105,6 +105,14 @@ def _temporary(path: Path, mode: int) -> tuple[int, str]:
     return fd, tmp
 
 
+def read_bytes_or_none(path: str | os.PathLike) -> bytes | None:
+    """The file's bytes, or None if it does not exist or cannot be read."""
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return None
+
+
 def read_text_or_none(path: str | os.PathLike) -> str | None:
     """The file's text, or None if it does not exist or cannot be read as UTF-8."""
     try:

@@ -466,15 +466,16 @@ def plain(value: Any) -> Any:
     return value
 
 
-def json_object_chunks(head: dict[str, Any], key: str, items: Iterable[Any]) -> Iterator[str]:
+def json_object_chunks(head: dict[str, Any], key: str, items: Iterable[Any], encoded: bool = False) -> Iterator[str]:
     """The JSON text of `{**head, key: list(items)}` (as `json_text` writes it), in pieces: each
-    item is encoded as it comes, so a class's results.json is never held whole, nor its list."""
+    item is encoded as it comes, so a class's results.json is never held whole, nor its list.
+    `encoded`: the items are their `json_text` already."""
     yield "{"
     for name, value in head.items():
         yield f"{json_text(name)}:{json_text(value)},"
     yield f"{json_text(key)}:["
     for i, item in enumerate(items):
-        yield ("," if i else "") + json_text(item)
+        yield ("," if i else "") + (item if encoded else json_text(item))
     yield "]}"
 
 
