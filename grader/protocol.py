@@ -123,16 +123,17 @@ _KINDS: dict | None = None
 
 def decode_value(kind: str, keys: Iterable[str], data: Any) -> Any:
     """Turn the worker's plain data into the trusted side's plain Python/numpy values (`grader.kinds`)."""
-    return decode_keyed(kind, keys, data)[0]
-
-
-def decode_keyed(kind: str, keys: Iterable[str], data: Any) -> tuple[Any, Hashable | None]:
-    """`decode_value`, and the key of the wire form it was decoded from (`kinds.Kind.wire_key`)."""
     found = kinds_table().get(kind) if isinstance(kind, str) else None
     if found is None:
         raise BadValue(f"unknown kind {kind}")
-    value = found.decode(keys, data)
-    return value, found.wire_key(keys, data)
+    return found.decode(keys, data)
+
+
+def decode_keyed(kind: str, keys: Iterable[str], data: Any) -> tuple[Any, Hashable | None]:
+    """`decode_value`, and the key of the wire form it was decoded from (`kinds.Kind.wire_key`):
+    made only once the data decoded (a key vouches for data `decode` accepts)."""
+    value = decode_value(kind, keys, data)
+    return value, kinds_table()[kind].wire_key(keys, data)
 
 
 def _raw_answer(call: CallSpec, event: dict) -> RawAnswer:
