@@ -112,10 +112,14 @@ class Sessions:
 
     def __init__(self, keep: int = 2):
         self.keep = keep
-        self._open: dict[tuple[str, Limits], Session] = {}      # least recently used first
+        self._open: dict[tuple[str, Limits, bool], Session] = {}      # least recently used first
 
-    def __call__(self, level: str = "best", limits: Limits = ATTACK_LIMITS) -> Session:
-        key = (level, limits)
+    def __call__(self, level: str = "best", limits: Limits = ATTACK_LIMITS, twin: bool = False) -> Session:
+        """The kept Session of `level` and `limits`; with `twin`, a second one of the same level and
+        limits, with workers of its own: the other student of a test that grades two at the same
+        moment (each such test opened and closed one, a worker start each: ~0.2 s of CPU at the
+        bwrap level, ~0.5 s at the rlimits levels)."""
+        key = (level, limits, twin)
         session = self._open.pop(key, None)
         self._open[key] = session if session is not None else open_session(level, limits)
         return self._open[key]
