@@ -12,6 +12,8 @@ import pytest
 
 from grader.config import load_config
 from grader.session import Session
+from grader.spec import PUBLIC, CaseSet
+from shared_cases import shared_case_set
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -31,16 +33,23 @@ def config():
 
 @pytest.fixture(scope="session")
 def session(config):
-    """Instructor view: public and hidden cases (demo secret)."""
-    with Session(config) as s:
+    """Instructor view: public and hidden cases (demo secret), on the process's shared case set."""
+    with Session(config, case_set=shared_case_set(config)) as s:
         yield s
 
 
 @pytest.fixture(scope="session")
 def public_session(config):
     """Student self-check view: public cases only."""
-    with Session(config, visibility="public") as s:
+    with Session(config, visibility="public", case_set=shared_case_set(config, PUBLIC)) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def public_cases(config) -> CaseSet:
+    """The public cases, as the self-check has them (built without a secret): one set, and so one
+    memo, for every test file of this process that checks on them (see shared_cases)."""
+    return shared_case_set(config, PUBLIC)
 
 
 @pytest.fixture(scope="session")

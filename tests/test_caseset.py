@@ -1,12 +1,21 @@
 """Cases: enough of them, reproducible for re-grades, hidden ones tied to the secret, edges included."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
 from assignments.hw3 import ASSIGNMENT
 from grader import caseset
 from grader.spec import HIDDEN, PUBLIC
+
+
+@functools.cache
+def _built(secret: str | None):
+    """`caseset.build(ASSIGNMENT, secret)` once per secret for the tests that only read a case set
+    (39 builds of this file were 3 s of CPU). The tests that a build is reproducible build their own."""
+    return caseset.build(ASSIGNMENT, secret)
 
 
 def _by_question(case_set, visibility):
@@ -18,7 +27,7 @@ def _by_question(case_set, visibility):
 
 
 def test_every_function_question_has_3_public_and_12_hidden_cases():
-    case_set = caseset.build(ASSIGNMENT, "some secret")
+    case_set = _built("some secret")
     public, hidden = _by_question(case_set, PUBLIC), _by_question(case_set, HIDDEN)
     for question in ASSIGNMENT.questions:
         if question.call:
@@ -43,12 +52,12 @@ def test_same_secret_same_cases_other_secret_other_hidden_cases():
 
 
 def test_without_secret_there_are_no_hidden_cases():
-    case_set = caseset.build(ASSIGNMENT, None)
+    case_set = _built(None)
     assert all(case.visibility == PUBLIC for case in case_set.cases)
 
 
 def _hidden(qid, secret="edge check"):
-    return [c for c in caseset.build(ASSIGNMENT, secret).cases if c.question_id == qid and c.visibility == HIDDEN]
+    return [c for c in _built(secret).cases if c.question_id == qid and c.visibility == HIDDEN]
 
 
 def test_hidden_cases_cover_the_edges():
@@ -86,7 +95,7 @@ def test_long_sequences_have_vanishing_early_terms():
 def test_spectral_radius_one_cases_are_unambiguous():
     """ρ is 1 up to rounding, or far enough from the contract's 1e-9 that rounding cannot move it
     across (the cases just off 1, at 1 ± 5e-6, are there for np.isclose's 1e-5)."""
-    for case in _hidden("2c-regime") + [c for c in caseset.build(ASSIGNMENT, None).cases if c.question_id == "2c-regime"]:
+    for case in _hidden("2c-regime") + [c for c in _built(None).cases if c.question_id == "2c-regime"]:
         rho = max(abs(np.linalg.eigvals(case.args[0])))
         assert abs(rho - 1) < 1e-12 or abs(rho - 1) > 1e-6, (case.label, rho)
 
@@ -101,7 +110,7 @@ def test_expected_values_are_computed_on_copies():
 
 
 def test_every_hidden_family_has_a_public_representative():
-    public = {qid: [c for c in caseset.build(ASSIGNMENT, None).cases if c.question_id == qid]
+    public = {qid: [c for c in _built(None).cases if c.question_id == qid]
               for qid in ("1a", "1b", "2a", "2b", "2c-regime", "3-step", "3c-gates", "3c-cell", "3c-carousel")}
     assert any(np.max(np.abs(c.args[0] @ c.args[1])) > 30 for c in public["1a"]), "saturated sigmoid"
     assert any(c.args[0].shape[0] == 1 for c in public["1a"]), "n = 1"
@@ -149,7 +158,7 @@ def _assert_later_families(public) -> None:
     radii = [max(abs(np.linalg.eigvals(c.args[0]))) for c in public["2c-regime"]]
     assert any(0 < r - 1 < 1e-12 for r in radii) and any(0 < 1 - r < 1e-12 for r in radii), "ρ = 1, rounded both ways"
     assert any(0.99 < r < 1 - 1e-6 for r in radii), "ρ just below 1"
-    hidden = caseset.build(ASSIGNMENT, "families").cases
+    hidden = _built("families").cases
     for qid in ("1b", "2a"):
         longest = max(c.args[2].shape[0] for c in hidden if c.question_id == qid and "matter" in c.label)
         assert any(c.args[2].shape[0] >= longest and "matter" in c.label for c in public[qid]), \
@@ -163,7 +172,7 @@ def test_gradient_clipping_is_caught(qid, visibility):
     from grader.compare import compare
 
     question = ASSIGNMENT.question(qid)
-    cases = [c for c in caseset.build(ASSIGNMENT, "clip check").cases
+    cases = [c for c in _built("clip check").cases
              if c.question_id == qid and c.visibility == visibility]
     for bound in (1.0, 5.0, 10.0):
         assert any(not compare(question.kind, c.expected, np.clip(c.expected, -bound, bound), question.tolerance).passed
@@ -171,8 +180,8 @@ def test_gradient_clipping_is_caught(qid, visibility):
 
 
 def test_the_public_part_of_a_secret_case_set_has_the_public_digest():
-    full = caseset.build(ASSIGNMENT, "some secret")
-    public = caseset.build(ASSIGNMENT, None)
+    full = _built("some secret")
+    public = _built(None)
     assert full.digest != public.digest
     assert full.only(PUBLIC).digest == public.digest == caseset.digest([c for c in public.cases if c.probe is None])
 
@@ -184,11 +193,11 @@ def test_no_two_cases_of_a_question_share_a_label(secret):
     question and a visibility every label is one case's; the labels that were unique stay as they were."""
     from collections import Counter
 
-    case_set = caseset.build(ASSIGNMENT, secret)
+    case_set = _built(secret)
     scored = [c for c in case_set.cases if not c.parent]
     labels = Counter((c.question_id, c.visibility, c.label) for c in scored)
     assert [key for key, count in labels.items() if count > 1] == []
-    plain = caseset.build(ASSIGNMENT, None)
+    plain = _built(None)
     assert [c.label for c in plain.cases] == [c.label for c in case_set.only(PUBLIC).cases]
     probes = [c for c in case_set.cases if c.parent]
     parents = {c.uid: c for c in scored}

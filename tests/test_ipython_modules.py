@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import caseset, i18n, selfcheck
+from grader import i18n, selfcheck
 from grader.protocol import Limits
 from grader.results import CellStatus
 
@@ -62,11 +62,6 @@ import matplotlib.pyplot as plt
 
 %timeit sigmoid_jacobian(np.ones((3, 2)), np.ones(2))
 """
-
-
-@pytest.fixture(scope="module")
-def public_cases(config):
-    return caseset.build(config.load_assignment(), None).only("public")
 
 
 @pytest.fixture(scope="module")

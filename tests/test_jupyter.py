@@ -27,13 +27,6 @@ def notebook(tmp_path, cells: list[str], name="student.ipynb"):
     return path
 
 
-@pytest.fixture(scope="module")
-def public_cases(config):
-    from grader import caseset
-
-    return caseset.build(config.load_assignment(), None).only("public")
-
-
 def failed_cells(result):
     return [(c.index, c.error) for c in result.cells if c.status != "ok"]
 

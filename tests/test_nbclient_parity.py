@@ -23,7 +23,7 @@ from grader import i18n, selfcheck
 from grader.load import FIRST_CELL
 from grader.results import CellStatus
 
-from test_student_styles import CELLS, FULL, failed_cells, public_cases  # noqa: F401 - a fixture
+from test_student_styles import CELLS, FULL, failed_cells  # noqa: F401
 
 GRADED = ["sigmoid_jacobian", "bptt_grad", "bptt_terms", "matrix_power_eig", "W_30", "gradient_regime",
           "lstm_step", "ALWAYS_POSITIVE", "lstm_gate_jacobians", "lstm_cell_jacobian", "cell_state_gradient"]

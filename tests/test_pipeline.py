@@ -275,7 +275,7 @@ def test_a_grader_fault_costs_one_result_not_the_run(config, monkeypatch):
         assert s.grade(SUBMISSIONS / "carol_module.py").score == FULL
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list(" \t\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029\u00a0ab")), max_size=40))
 def test_a_cells_first_line_is_splitlines_first_non_blank_line(source):
     """A cell's heading in the report (its first line that is not blank) is found without splitting
@@ -285,7 +285,7 @@ def test_a_cells_first_line_is_splitlines_first_non_blank_line(source):
     assert first_line(source) == next((line for line in source.splitlines() if line.strip()), "")
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list(" \t\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029\u00a0ab")), max_size=40),
        st.integers(min_value=-1, max_value=45))
 def test_a_modules_nth_line_is_the_line_splitlines_gives(source, number):

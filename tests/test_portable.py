@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import caseset, portable, selfcheck
+from grader import portable, selfcheck
 from grader.protocol import Limits
 from grader.session import Session
 
@@ -23,11 +23,6 @@ SUBMISSIONS = ROOT / "submissions"
 FAST = Limits(case_seconds=0.5, cell_seconds=3.0, submission_seconds=60.0)
 # What exists on Linux only (or is the sandbox): the portable path must not import any of it.
 LINUX_ONLY = ("fcntl", "resource", "termios", "grader.sandbox", "grader.worker", "grader.runner", "grader.session")
-
-
-@pytest.fixture(scope="module")
-def public_cases(config):
-    return caseset.build(config.load_assignment(), None).only("public")
 
 
 def _statuses(result):

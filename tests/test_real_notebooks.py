@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
-from grader import caseset, selfcheck
+from grader import selfcheck
 from grader.results import CellStatus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,11 +30,6 @@ def notebook(tmp_path: Path, name: str, *cells: str, counts: list[int | None] | 
     path = tmp_path / name
     path.write_text(json.dumps(nb), encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="module")
-def public_cases(config):
-    return caseset.build(config.load_assignment(), None).only("public")
 
 
 def question(result, qid):

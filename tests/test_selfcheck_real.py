@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import caseset, selfcheck
+from grader import selfcheck
 from grader.protocol import Limits
 from grader.results import CaseStatus
 from grader.render import selfcheck_view
@@ -16,11 +16,6 @@ from grader.render import selfcheck_view
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 FAST = Limits(case_seconds=0.5, cell_seconds=3.0, submission_seconds=60.0)
-
-
-@pytest.fixture(scope="module")
-def public_cases(config):
-    return caseset.build(config.load_assignment(), None).only("public")
 
 
 @pytest.fixture(scope="module")

@@ -107,11 +107,6 @@ def lstm_cell_jacobian(params, x, c_prev, o_prev):
 FAST = Limits(case_seconds=2.0, cell_seconds=10.0, submission_seconds=60.0)
 
 
-@pytest.fixture(scope="module")
-def public_cases(config):
-    return caseset.build(config.load_assignment(), None).only("public")
-
-
 def _question(tmp_path: Path, source: str, qid: str, public_cases):
     path = tmp_path / "answer.py"
     path.write_text(source, encoding="utf-8")

@@ -14,7 +14,7 @@ import IPython
 import nbformat
 import pytest
 
-from grader import caseset, selfcheck
+from grader import selfcheck
 from grader.results import CellStatus
 
 from conftest import ROOT
@@ -39,11 +39,6 @@ def module(tmp_path, source: str, name: str = "hw3.py"):
     path = tmp_path / name
     path.write_text(source, encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="module")
-def public_cases(config):
-    return caseset.build(config.load_assignment(), None).only("public")
 
 
 def graded_and_checked(session, public_cases, path):

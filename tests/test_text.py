@@ -67,7 +67,7 @@ TRICKY = st.sampled_from(["\x1b[31m", "\x1b]0;title\x07", "\x1bc", "\r\n", "\r",
 TEXTS = st.one_of(st.text(), st.lists(TRICKY).map("".join), st.lists(st.one_of(TRICKY, st.text(max_size=3))).map("".join))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(TEXTS, st.integers(min_value=0, max_value=60))
 def test_clean_is_the_definition(text, limit):
     assert clean(text, limit) == oracle_clean(text, limit)

@@ -324,7 +324,7 @@ FRAGMENTS = st.lists(st.sampled_from([
     "10^{", "}", r"\frac{", "$$", "$", "W_30", "[[", "]]"]), max_size=60).map("".join)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(LATEXISH, FRAGMENTS))
 def test_parse_never_fails(text):
     parsed = parse(text)

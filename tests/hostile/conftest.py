@@ -25,14 +25,13 @@ import nbformat
 import pytest
 
 from assignments.hw3 import ASSIGNMENT
-from grader import caseset
 from grader.config import load_config
 from grader.pipeline import HIDDEN_MESSAGES
 from grader.results import PASSED, Result
 from grader.runner import Limits
 from grader.sandbox import FIRST_UID, MAX_LEASES
 from grader.session import Session
-from grader.spec import CaseSet
+from shared_cases import shared_case_set
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBMISSIONS = ROOT / "submissions"
@@ -80,20 +79,13 @@ def _without_landlock():
         sandbox._landlock_args = original
 
 
-_CASE_SETS: dict[tuple[str, str], CaseSet] = {}
-
-
 def new_session(config, **options) -> Session:
-    """`Session(config, **options)`, its case set built once per test process for the assignment and
-    secret of `config`: building it (every hidden case's reference answer) is ~0.2 s of CPU, and
-    the red team opens a Session per level and limits, and some tests one per grader run (a
-    profile of a loaded suite run found 12% of the test processes' time in these builds). The
-    case set is only read, as every test already shares its session's; the Session's own build
-    is tested wherever a test opens one without this."""
-    key = (config.assignment, config.secret)
-    if key not in _CASE_SETS:
-        _CASE_SETS[key] = caseset.build(config.load_assignment(), config.secret)
-    return Session(config, case_set=_CASE_SETS[key], **options)
+    """`Session(config, **options)` on the test process's case set for the assignment and secret of
+    `config` (shared_cases): the red team opens a Session per level and limits, and some tests one
+    per grader run (a profile of a loaded suite run found 12% of the test processes' time in case
+    set builds). The case set is only read, as every test already shares its session's; the
+    Session's own build is tested wherever a test opens one without this."""
+    return Session(config, case_set=shared_case_set(config), **options)
 
 
 def open_session(level: str = "best", limits: Limits = ATTACK_LIMITS) -> Session:
@@ -120,10 +112,14 @@ class Sessions:
 
     def __init__(self, keep: int = 2):
         self.keep = keep
-        self._open: dict[tuple[str, Limits], Session] = {}      # least recently used first
+        self._open: dict[tuple[str, Limits, bool], Session] = {}      # least recently used first
 
-    def __call__(self, level: str = "best", limits: Limits = ATTACK_LIMITS) -> Session:
-        key = (level, limits)
+    def __call__(self, level: str = "best", limits: Limits = ATTACK_LIMITS, twin: bool = False) -> Session:
+        """The kept Session of `level` and `limits`; with `twin`, a second one of the same level and
+        limits, with workers of its own: the other student of a test that grades two at the same
+        moment (each such test opened and closed one, a worker start each: ~0.2 s of CPU at the
+        bwrap level, ~0.5 s at the rlimits levels)."""
+        key = (level, limits, twin)
         session = self._open.pop(key, None)
         self._open[key] = session if session is not None else open_session(level, limits)
         return self._open[key]

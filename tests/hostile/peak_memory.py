@@ -28,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parents[1])]
+sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parents[1])]   # conftest imports tests/shared_cases.py
 
 from conftest import CANARY_SECRET, CAROL, attack_config  # noqa: E402
 

@@ -22,7 +22,7 @@ import pytest
 
 from conftest import (CANARY_SECRET, CAROL, FULL, PLAIN_RLIMITS, assert_all_promises, assert_next_graded_fully,
                       assert_no_hidden_inputs, attack_config, hidden_numbers, module, new_session, notebook,
-                      open_session, result_text, with_function)
+                      result_text, with_function)
 from grader.session import Session
 from nonroot import grade_as_nobody, nobody_dir  # noqa: F401 - a fixture
 
@@ -333,8 +333,8 @@ def _graded_at_once(first: Session, second: Session, tmp_path, first_source: str
 @pytest.mark.parametrize("level", LEVELS)
 def test_shared_memory_between_two_students_graded_at_once(sessions, tmp_path, level):
     try:
-        with new_session(attack_config(None if level == "best" else level)) as second:
-            writer, reader_result = _graded_at_once(sessions(level), second, tmp_path, SHM_WRITER, SHM_READER)
+        writer, reader_result = _graded_at_once(sessions(level), sessions(level, twin=True), tmp_path, SHM_WRITER,
+                                                SHM_READER)
     finally:
         _remove_test_ipc()
     assert "hw3-shm-from-student-a" not in reader_result.output, reader_result.output[-300:]
@@ -648,8 +648,7 @@ def test_no_rendezvous_between_two_students_graded_at_once(sessions, tmp_path, l
     Round five: at the plain rlimits level (root, no Landlock) the file, the FIFO and the socket
     left in the host's /tmp, /var/tmp and /dev/shm were read too; the zygote now mounts capped
     tmpfs of its own on them (worker.private_scratch)."""
-    with open_session(level) as second:
-        offer, look = _graded_at_once(sessions(level), second, tmp_path, RDV_OFFER, RDV_LOOK)
+    offer, look = _graded_at_once(sessions(level), sessions(level, twin=True), tmp_path, RDV_OFFER, RDV_LOOK)
     offered = next(l for l in offer.output.splitlines() if l.startswith("offered:"))
     assert "abstract'" in offered and "argv'" in offered, offered        # the offer was made
     found = json.loads(next(l for l in look.output.splitlines() if l.startswith("B found:"))[len("B found:"):])
@@ -753,8 +752,7 @@ def test_no_rendezvous_through_locks_or_watches_on_the_shared_installation(sessi
     read-only: the same inodes), and a lock or an inotify watch belongs to the inode: student A
     locks the files whose bit is 1 and opens them over and over; student B, still running its cells,
     reads the 32 bits back from which files are locked or opened. It must read nothing."""
-    with open_session(level) as second:
-        offer, look = _graded_at_once(sessions(level), second, tmp_path, LOCK_OFFER, LOCK_LOOK)
+    offer, look = _graded_at_once(sessions(level), sessions(level, twin=True), tmp_path, LOCK_OFFER, LOCK_LOOK)
     offered = next(l for l in offer.output.splitlines() if l.startswith("offered:"))
     got = json.loads(next(l for l in look.output.splitlines() if l.startswith("B got:"))[len("B got:"):])
     assert got == [], (offered, got)

@@ -353,9 +353,9 @@ def test_rlimits_requested_explicitly_is_reported(sessions, tmp_path):
 def test_two_sessions_never_share_a_student_uid(sessions, tmp_path):
     first = sessions("best")
     first.grade(module(tmp_path, CAROL))
-    with new_session(attack_config()) as second:
-        second.grade(module(tmp_path, CAROL, "again.py"))
-        assert set(checked_student_uids(first)).isdisjoint(checked_student_uids(second))
+    second = sessions("best", twin=True)
+    second.grade(module(tmp_path, CAROL, "again.py"))
+    assert set(checked_student_uids(first)).isdisjoint(checked_student_uids(second))
 
 
 GRADER_THEN_KILLED = r'''
