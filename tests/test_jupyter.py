@@ -252,6 +252,25 @@ def test_package_managers_store_and_exit_are_harmless(session, tmp_path):
     assert result.score == FULL
 
 
+def test_making_a_folder_from_the_shell_is_done_as_jupyter_does_it(session, tmp_path):
+    """`!mkdir -p figures` (or `%mkdir`) before saving into it is how notebooks make their folders:
+    the grader runs no shell, so a plain `mkdir` of named folders is made in Python (what the
+    student's code may do anyway), and the cells that save there work as in Jupyter. Anything else
+    a shell would do is still only reported."""
+    cells = ["!mkdir -p figures/loss results\n%mkdir data\n!mkdir -p figures && ls",
+             "import numpy as np, os\nnp.save('figures/loss/x.npy', np.ones(2))\nnp.save('data/y.npy', np.ones(1))\n"
+             "print('made', [os.path.isdir(d) for d in ('figures/loss', 'results', 'data', 'out_{a,b}')])",
+             "!mkdir out_{a,b} $HOME/x",
+             CAROL]
+    result = session.grade(notebook(tmp_path, cells))
+    assert failed_cells(result) == []
+    assert "made [True, True, True, False]" in result.output
+    escapes = next(p.message for p in result.problems if p.code == "shell-escape-not-run")
+    assert "mkdir -p figures && ls" in escapes and "mkdir out_{a,b} $HOME/x" in escapes
+    assert "figures/loss" not in escapes and "mkdir data" not in escapes
+    assert result.score == FULL
+
+
 def test_a_figure_that_never_finishes_drawing_times_its_cell_out(config, tmp_path):
     from dataclasses import replace
 
