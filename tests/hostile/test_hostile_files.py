@@ -389,3 +389,16 @@ def test_badly_named_links_and_files_get_a_plain_message(attack_session, tmp_pat
     os.symlink(os.fsencode(REFERENCE / "__init__.py"), raw)
     result = attack_session.grade(student)
     assert_refused(result, "symlink")
+
+
+@pytest.mark.parametrize("level", ["best", "rlimits"])
+def test_a_shell_mkdir_makes_nothing_outside_the_sandbox(sessions, tmp_path, level):
+    """`!mkdir` of named folders is done in the student's own process (studentshell.make_folders):
+    aimed at the grader's checkout, the test's folder or up out of scratch, it can make no more
+    than `os.makedirs` there could, which is nothing outside the sandbox."""
+    targets = [tmp_path / "outside", ROOT / "grader" / "made_by_mkdir", ROOT / "made_by_mkdir"]
+    command = "!mkdir -p " + " ".join(str(t) for t in targets) + " ../../../up_and_out"
+    result = sessions(level).grade(notebook(tmp_path, [command, "%mkdir " + str(tmp_path / "plain"), CAROL]))
+    assert result.score == FULL
+    for target in targets + [tmp_path / "plain"]:
+        assert not target.exists(), f"{target} was made from the sandbox"
