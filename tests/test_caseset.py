@@ -202,3 +202,17 @@ def test_no_two_cases_of_a_question_share_a_label(secret):
     probes = [c for c in case_set.cases if c.parent]
     parents = {c.uid: c for c in scored}
     assert all(p.label.startswith(parents[p.parent].label + " (") for p in probes)
+
+
+@pytest.mark.parametrize("T, n, d", [(1, 1, 1), (3, 2, 2), (40, 2, 3)])
+def test_the_terms_that_size_a_long_memory_case_are_the_reference_terms(T, n, d):
+    """The case generator measures how much early steps matter with its own batched computation of
+    2(a)'s terms (no reference code on that path); it must be the reference's bptt_terms."""
+    from assignments.hw3 import cases
+    import reference
+
+    rng = np.random.default_rng(T + n + d)
+    W, U = 3.0 * rng.normal(size=(n, n)), rng.normal(size=(n, d))
+    xs, h0, gs = rng.normal(size=(T, d)), rng.uniform(-1, 1, size=n), rng.normal(size=(T, n))
+    np.testing.assert_allclose(cases._terms(W, U, xs, h0, gs), reference.bptt_terms(W, U, xs, h0, gs),
+                               rtol=1e-9, atol=1e-300)

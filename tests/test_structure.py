@@ -243,3 +243,45 @@ def test_a_dict_answer_says_which_entries_are_wrong():
     right = {k: np.ones(2) * n for n, k in enumerate("fio", 1)}
     got = dict(right, i=np.zeros(2), o=right["o"] + 1)
     assert relations(question, right, got) == ["only 'i', 'o' are wrong; the other entries are right"]
+
+
+def _family_term_by_term(W, U, xs, h0, gs, factor_at, local_at):
+    """Term (t, k) of a σ′-family member, from its definition: g_tᵀ Π_{i=t..k+1} diag(σ′_{s(i)}) W, times
+    diag(σ′_l), then the outer product with h_{k−1}. Written as explicit Jacobian matrices."""
+    hs = [np.asarray(h0, dtype=float)]
+    for x in xs:
+        hs.append(1.0 / (1.0 + np.exp(-(W @ hs[-1] + U @ x))))
+    T, n = len(xs), W.shape[0]
+    out = np.zeros((T, T, n, n))
+    for t in range(1, T + 1):
+        for k in range(1, t + 1):
+            chain = np.eye(n)
+            for i in range(t, k, -1):                           # ∂h_i/∂h_{i−1} = diag(σ′_{s(i)}) W
+                s = hs[factor_at(i, t, k)]
+                chain = chain @ (np.diag(s * (1 - s)) @ W)
+            hl = hs[local_at(k, t)]
+            out[t - 1, k - 1] = np.outer((gs[t - 1] @ chain) * hl * (1 - hl), hs[k - 1])
+    return out
+
+
+@pytest.mark.parametrize("T, n, d", [(1, 2, 2), (2, 1, 1), (5, 3, 2), (12, 2, 3)])
+def test_every_sigma_prime_family_member_computes_what_its_name_says(T, n, d):
+    """The family's members are computed for every term at once (assignments.hw3.structure._terms);
+    each must equal its definition, term by term, and both steps at their own place is the right answer."""
+    from assignments.hw3 import structure
+    import reference
+
+    rng = np.random.default_rng(T * 100 + n * 10 + d)
+    W, U = 2.0 * rng.normal(size=(n, n)), rng.normal(size=(n, d))
+    xs, h0, gs = rng.normal(size=(T, d)), rng.uniform(-1, 1, size=n), rng.normal(size=(T, n))
+    rules = {"last step t": lambda i, t, k: t, "step k+1": lambda i, t, k: min(k + 1, t),
+             "step k": lambda i, t, k: k, "own step": lambda i, t, k: i}
+    local_rules = {"own step": lambda k, t: k, "last step t": lambda k, t: t, "step k+1": lambda k, t: min(k + 1, t)}
+    assert set(structure.FACTOR_STEPS) == set(rules) and set(structure.LOCAL_STEPS) == set(local_rules)
+    for factor, local in [(f, l) for f in rules for l in local_rules]:
+        got = structure._terms(W, U, xs, h0, gs, structure.FACTOR_STEPS[factor], structure.LOCAL_STEPS[local])
+        np.testing.assert_allclose(got, _family_term_by_term(W, U, xs, h0, gs, rules[factor], local_rules[local]),
+                                   rtol=1e-10, atol=1e-14, err_msg=f"factors at {factor}, local at {local}")
+    right = structure._terms(W, U, xs, h0, gs, structure.FACTOR_STEPS["own step"], structure.LOCAL_STEPS["own step"])
+    np.testing.assert_allclose(right, reference.bptt_terms(W, U, xs, h0, gs), rtol=1e-10, atol=1e-14)
+    assert len(structure.sigma_prime_family("m", "hint")) == len(rules) * len(local_rules) - 1

@@ -111,24 +111,32 @@ def _forward(W, U, xs, h0):
 
 def _terms(W, U, xs, h0, gs, factor_step, local_step) -> np.ndarray:
     """Term (t, k) = g_tᵀ Π_{i=t..k+1} diag(σ′_{s(i)}) W · diag(σ′_{l}) h_{k−1}ᵀ with the steps
-    s(i) = factor_step(i, t, k) and l = local_step(k, t); both identity = the right answer."""
+    s(i) = factor_step(i, t, k) and l = local_step(k, t); both identity = the right answer.
+
+    Every term at once, a factor at a time: the j-th factor (i = t − j) of all the terms that have
+    one is one batched product, T − 1 of them in all, where term by term a T = 40 case takes
+    10,660 small products (for each of the family's 11 members: diagnosing one wrong answer took
+    ~0.3 s). The step rules take arrays of i, t and k."""
     W, hs = _forward(W, U, xs, h0)
     gs = np.asarray(gs, dtype=np.float64)
     T, n = len(hs) - 1, W.shape[0]
-    sp = [None] + [h * (1 - h) for h in hs[1:]]
+    H = np.array(hs)
+    sp = H * (1 - H)                        # sp[i] = σ′ at step i (row 0, h_0's, is never used)
+    t, k = np.tril_indices(T)
+    t, k = t + 1, k + 1                     # every term (t, k), 1 <= k <= t <= T
+    v = gs[t - 1].copy()
+    for j in range(T - 1):
+        has = np.flatnonzero(t - j > k)     # the terms with a factor at i = t - j
+        ts, ks = t[has], k[has]
+        v[has] = (sp[factor_step(ts - j, ts, ks)] * v[has]) @ W      # row by row: W.T @ (σ′ * v)
     terms = np.zeros((T, T, n, n))
-    for t in range(1, T + 1):
-        for k in range(1, t + 1):
-            v = gs[t - 1].copy()
-            for i in range(t, k, -1):
-                v = W.T @ (sp[factor_step(i, t, k)] * v)
-            terms[t - 1, k - 1] = np.outer(sp[local_step(k, t)] * v, hs[k - 1])
+    terms[t - 1, k - 1] = (sp[local_step(k, t)] * v)[:, :, None] * H[k - 1][:, None, :]
     return terms
 
 
-FACTOR_STEPS = {"last step t": lambda i, t, k: t, "step k+1": lambda i, t, k: min(k + 1, t),
+FACTOR_STEPS = {"last step t": lambda i, t, k: t, "step k+1": lambda i, t, k: np.minimum(k + 1, t),
                 "step k": lambda i, t, k: k, "own step": lambda i, t, k: i}
-LOCAL_STEPS = {"own step": lambda k, t: k, "last step t": lambda k, t: t, "step k+1": lambda k, t: min(k + 1, t)}
+LOCAL_STEPS = {"own step": lambda k, t: k, "last step t": lambda k, t: t, "step k+1": lambda k, t: np.minimum(k + 1, t)}
 
 
 def sigma_prime_family(mistake_id: str, hint: str) -> tuple[Mistake, ...]:
