@@ -24,6 +24,10 @@ this runs `grader batch` as a TA would and reports:
 
     python benchmarks/class_size.py [--sizes 20,400,2000] [--workers N] [--canvas] [--nbclient-sample 20] [--tree DIR]
 
+At the end it measures the students' own code apart (`student_code.py`: their cells and their
+functions' calls on the same cases, in-process, CPU), per notebook of the class, and the rest of
+the marginal CPU, which is what issue 14 asks to halve.
+
 Each size also splits the CPU: the grader's own process (`RUSAGE_SELF`), its writer process (read
 from /proc while it runs), and the rest of the cgroup (the sandboxed workers and bubblewrap).
 `--tree DIR` grades with another checkout's grader (a before/after pair on one machine: alternate
@@ -195,6 +199,20 @@ def nbclient_seconds_per_notebook(sample: int, scratch: Path) -> float | None:
     return seconds / sample
 
 
+def student_code_ms() -> float | None:
+    """The students' own code's CPU per notebook of the class (their cells and calls, measured apart
+    by `student_code.py` in the tree graded), averaged over the notebooks copied round-robin; issue
+    14's "the rest" is a notebook's marginal CPU less this. None if it cannot be measured."""
+    argv = [sys.executable, str(Path(__file__).resolve().parent / "student_code.py"), "--json", *EXAMPLES]
+    env = {**os.environ, "PYTHONPATH": str(TREE)}
+    done = subprocess.run(argv, cwd=TREE, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"the students' own code could not be measured: {done.stderr.strip()[-500:]}")
+        return None
+    figures = json.loads(done.stdout.splitlines()[-1])
+    return sum(figures[name]["total"] for name in EXAMPLES) / len(EXAMPLES)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="20,400,2000")
@@ -238,6 +256,12 @@ def main() -> None:
             previous = (size, data["seconds"], data["cpu"], split)
             shutil.rmtree(scratch / f"out{size}", ignore_errors=True)
             shutil.rmtree(scratch / f"class{size}", ignore_errors=True)
+        own = student_code_ms()
+        if own is not None:
+            line = f"the students' own code (cells and calls, measured apart): {own:.1f} ms of CPU a notebook"
+            if previous is not None and marginal_cpu:
+                line += f"; the rest of the marginal CPU: {float(marginal_cpu) - own:.1f} ms a notebook"
+            print(line)
 
 
 if __name__ == "__main__":
