@@ -45,6 +45,33 @@ def test_a_shared_stretch_of_k_plus_window_minus_one_always_shares_a_fingerprint
     assert set(first) & set(second)
 
 
+@pytest.mark.parametrize("alphabet", ["abcd (){}=+\n", "aé漢\U0001F600 \udc80"])
+def test_a_grams_hash_is_the_grams_alone_and_fits_the_class_records(alphabet):
+    """Every gram is hashed at once (similarity.gram_hashes); a hash must still depend on the gram
+    alone, wherever it stands (ASCII, other scripts, emoji, a lone surrogate from a bad file), fit
+    the uint32 of the class's records, and tell distinct grams apart nearly always."""
+    import random
+
+    rng = random.Random(len(alphabet))
+    text = "".join(rng.choice(alphabet) for _ in range(30_000))
+    k = 12
+    hashes = similarity.gram_hashes(text, k).tolist()
+    assert len(hashes) == len(text) - k + 1 and all(0 <= h < 2 ** 32 for h in hashes)
+    first_hash: dict[str, int] = {}
+    for start, value in enumerate(hashes):
+        assert first_hash.setdefault(text[start:start + k], value) == value
+    for start in range(0, len(hashes), 997):
+        assert similarity.gram_hashes(text[start:start + k], k).tolist() == [hashes[start]]
+    assert len(set(first_hash.values())) >= 0.999 * len(first_hash)
+    for start in range(0, len(hashes), 1009):      # one character changed anywhere: another hash
+        gram = text[start:start + k]
+        for place in range(k):
+            for other in set(alphabet) - {gram[place]}:
+                changed = gram[:place] + other + gram[place + 1:]
+                assert similarity.gram_hashes(changed, k).tolist() != [hashes[start]], (gram, changed)
+    assert similarity.gram_hashes(text[:k - 1], k).tolist() == []
+
+
 def test_boilerplate_fingerprints_are_removed():
     text = "def given_helper(x):\n    return x * 2 + 1 if x else None\n"
     boiler = similarity.code_prints(text).hashes
