@@ -338,28 +338,39 @@ ESCAPE = re.compile(r"\\[^\n]")
 COMPARED_CHARS = 1_000_000
 
 
+_DEFINES = {"def": "F", "class": "O"}
+
+
 def normalise_code(code: str) -> tuple[str, list[int]]:
     """Python code as compared, with where each character came from.
 
     Every name becomes V (a function or class being defined, F or O), every string S; comments
-    and blanks are dropped; keywords, operators, punctuation and numbers stay.
+    and blanks are dropped; keywords, operators, punctuation and numbers stay. The map back is
+    made at the end, each piece's start repeated over its length (numpy), not piece by piece.
     """
+    import numpy as np
+
     out: list[str] = []
-    origin: list[int] = []
+    starts: list[int] = []
     defining = ""
+    is_keyword = keyword.iskeyword
     for match in TOKEN.finditer(ESCAPE.sub("  ", code)):
-        kind, text = match.lastgroup, match.group()
-        if kind in ("comment", "blank"):
+        kind = match.lastgroup
+        if kind == "blank" or kind == "comment":
             continue
         if kind == "name":
-            if keyword.iskeyword(text):
-                piece, defining = text, {"def": "F", "class": "O"}.get(text, "")
+            text = match.group()
+            if is_keyword(text):
+                piece, defining = text, _DEFINES.get(text, "")
             else:
                 piece, defining = defining or "V", ""
+        elif kind == "string":
+            piece, defining = "S", ""
         else:
-            piece, defining = ("S" if kind == "string" else text), ""
+            piece, defining = match.group(), ""
         out.append(piece)
-        origin += [match.start()] * len(piece)
+        starts.append(match.start())
+    origin = np.repeat(np.array(starts, dtype=np.int64), [len(piece) for piece in out]).tolist()
     return "".join(out), origin
 
 
