@@ -176,6 +176,12 @@ class Judged:
         self.changed: dict[str, tuple[str, str, tuple[str, ...]]] = {}   # question id -> (name, case, arguments)
         self.fault: Exception | None = None
 
+    def wants(self, call: CallSpec) -> bool:
+        """A probe is worth calling only for a wrong answer that `_locate` will locate: its case's
+        answer was a value, wrong, and of ordinary size. For a submission right everywhere that is
+        none of them (a quarter of a notebook's calls)."""
+        return not call.parent or call.parent in self.wrong_values
+
     def __call__(self, answer: RawAnswer) -> None:
         case = self.cases.get(answer.uid)
         if case is None or self.fault is not None:
@@ -408,7 +414,8 @@ def _calls(case_set: CaseSet) -> list[CallSpec]:
 
 def _call(question: Question, case: Case) -> CallSpec:
     return CallSpec(case.uid, question.id, question.name, question.call, question.kind, question.keys, case.args,
-                    hidden=case.visibility != PUBLIC or bool(case.parent))     # probes last: see caseset._probes
+                    hidden=case.visibility != PUBLIC or bool(case.parent),     # probes last: see caseset._probes
+                    parent=case.parent or "")
 
 
 def _written_answers(program: Program, case_set: CaseSet, extras: Extras) -> dict[str, RawAnswer]:

@@ -41,6 +41,10 @@ class CallSpec:
     keys: tuple[str, ...]
     args: tuple[Any, ...]
     hidden: bool = False
+    # A follow-up call (a probe: an input derived from a case, to locate a wrong answer to it): the
+    # uid of that case. Follow-ups are called after every scored case, and only those the sink
+    # still wants once it has judged their case (`wanted`); "" for a scored case.
+    parent: str = ""
     # The case as the worker receives it (JSON text), encoded once: a Session sends the same case
     # to every submission it grades, and encoding its arrays took milliseconds per submission.
     wire: str = field(default="", compare=False, repr=False)
@@ -191,3 +195,11 @@ def _text(value: Any, limit: int = 2000) -> str:
 
 # What a run hands each settled answer to (pipeline.Judged): judged on arrival, then dropped.
 Sink = Callable[["RawAnswer"], None]
+
+
+def wanted(sink: "Sink | None", call: CallSpec) -> bool:
+    """Whether a follow-up call is still worth making: a sink may say so with a `wants(call)`
+    method (pipeline.Judged asks for a case's probes only when its answer was wrong and is to be
+    located); any other sink wants every call."""
+    wants = getattr(sink, "wants", None)
+    return True if wants is None else bool(wants(call))

@@ -10,6 +10,10 @@ crashed or timed out, the job is killed (every process it started included), and
 re-executes the program and resumes at the next case. A cell that hangs or kills the process
 while the program is being executed is skipped in the next attempt.
 
+A job's cases go in three batches (`BATCHES`): the public ones, the hidden ones, then the follow-ups
+(`CallSpec.parent`: probes that locate a wrong answer), of which only those the sink still wants
+once it has judged every scored case are called (`protocol.wanted`; a right answer needs none).
+
 What the student process writes to the event pipe is a claim about its own answers and nothing
 else, bounded in size as it is read (`Limits.answer_mb`, `Limits.answers_mb`): an event line too
 long to hold an answer of the allowed size is dropped unparsed while it streams in, and fails the
@@ -73,7 +77,7 @@ def megabytes(size: float) -> str:
 
 from .protocol import (  # noqa: E402,F401 - the plain data of a run, re-exported here
     CASE_STATUSES, CELL_STATUSES, MAX_ELEMENTS, BadValue, CallSpec, CellRun, RawAnswer, RunReport, Sink,
-    _int, _line_number, _raw_answer, _seconds, _text, decode_array, decode_value, encode_arg, grace, kinds_table)
+    _int, _line_number, _raw_answer, _seconds, _text, decode_array, decode_value, encode_arg, grace, kinds_table, wanted)
 
 
 class WorkerDied(Exception):
@@ -510,6 +514,16 @@ class Phase(enum.Enum):
     HIDDEN_SENT = "hidden inputs sent"
 
 
+# The batches of a job, in order. Every scored case is answered before any follow-up is asked for,
+# so that the sink has judged the cases the follow-ups would serve (`_Run._wanted`).
+FOLLOW_UPS = "follow-ups"
+BATCHES: tuple[tuple[str, Callable[[CallSpec], bool]], ...] = (
+    ("public", lambda call: not call.hidden and not call.parent),
+    ("hidden", lambda call: call.hidden and not call.parent),
+    (FOLLOW_UPS, lambda call: bool(call.parent)),
+)
+
+
 class Step(enum.Enum):
     """How one stage of a job (executing the program, answering a batch, the whole job) ends."""
 
@@ -598,15 +612,28 @@ class _Run:
         try:
             if self._load(job) is Step.RESUME:
                 return Step.RESUME
-            for hidden in (False, True):
-                batch = [c for c in self.pending.values() if c.hidden == hidden]
-                if batch and self._call(job, batch, "hidden" if hidden else "public") is Step.RESUME:
+            for name, belongs in BATCHES:
+                batch = [c for c in self.pending.values() if belongs(c)]
+                if name == FOLLOW_UPS:
+                    batch = self._wanted(batch)
+                if batch and self._call(job, batch, name) is Step.RESUME:
                     return Step.RESUME
             return Step.RESUME if self.pending else Step.FINISHED
         finally:
             self.worker.expect_starts(job, ())
             if self.worker.alive:
                 self.worker.end_job(job)
+
+    def _wanted(self, follow_ups: list[CallSpec]) -> list[CallSpec]:
+        """The follow-up calls the sink still wants, now that every scored case is settled; the
+        others are dropped unasked (no answer is settled for them: nothing was called)."""
+        kept = []
+        for call in follow_ups:
+            if wanted(self.sink, call):
+                kept.append(call)
+            else:
+                self.pending.pop(call.uid, None)
+        return kept
 
     def _charge_current(self, why: str) -> None:
         """The worker died under us: the cell or case that was running is what killed it."""

@@ -157,6 +157,38 @@ def test_probes_are_not_scored_and_run_after_every_scored_case(config):
     assert full.probes_of(hidden_probe.parent) and hidden_probe.probe.right
 
 
+def test_probes_are_asked_only_where_a_wrong_answer_is_located(session, tmp_path, monkeypatch):
+    """A probe (an input derived from a case) serves only to locate a wrong answer to that case:
+    a submission right everywhere is asked none of them, and one wrong in 1(b) is asked exactly
+    the probes of its wrong 1(b) answers, and is still told where it goes wrong."""
+    from grader import runner
+
+    asked: list[str] = []
+    send = runner.Worker.send_text
+
+    def keep(self, line: str) -> None:
+        if line.startswith('{"op": "cases"'):
+            asked.extend(case["uid"] for case in json.loads(line)["cases"])
+        send(self, line)
+
+    monkeypatch.setattr(runner.Worker, "send_text", keep)
+    probes_of = {c.uid: c.parent for c in session.case_set.cases if c.parent}
+    assert probes_of
+    result = session.grade(Path(__file__).resolve().parents[1] / "submissions" / "alice_correct.ipynb")
+    assert all(c.status == "passed" for q in result.questions for c in q.cases)
+    assert asked and not [uid for uid in asked if uid in probes_of]
+
+    asked.clear()
+    path = tmp_path / "answer.py"
+    path.write_text(HALVED_CARRY, encoding="utf-8")
+    result = session.grade(path)
+    q = next(q for q in result.questions if q.id == "1b")
+    wrong = {c.uid for c in q.cases if c.status == "failed"}
+    assert wrong and "right for T = 1 and wrong for longer sequences" in " ".join(q.where)
+    assert {probes_of[uid] for uid in asked if uid in probes_of} == {p for p in probes_of.values() if p in wrong}
+    assert {uid for uid in asked if uid not in probes_of} == {c.uid for c in session.case_set.cases if not c.parent}
+
+
 def test_the_instructors_grade_reports_where(session, tmp_path):
     path = tmp_path / "answer.py"
     path.write_text(LAST_SIGMA_EVERYWHERE, encoding="utf-8")
