@@ -44,6 +44,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -138,6 +139,8 @@ def _lease_dir() -> str:
 # grader's uid only, one entry per Python, matplotlib and font folders (`_font_key`).
 FONT_CACHE_PREFIX = "hw3-grader-fonts-"
 FONT_LIST_NAME = re.compile(r"fontlist-v[0-9A-Za-z.]+\.json")
+FONT_BUILD_PREFIX = ".build-"       # a build's own folder, renamed to the list's key when done
+FONT_BUILD_SECONDS = 300            # longest a build may run (then it is given up)
 FONT_LIST_BYTES = 8 * 2**20
 FONT_FOLDERS = ("/usr/share/fonts", "/usr/local/share/fonts", "/etc/fonts")
 _BUILD_FONT_LIST = "import matplotlib.font_manager"
@@ -213,6 +216,24 @@ def font_list(make: bool = False) -> str | None:
     return _make_font_list(key) if make else None
 
 
+def _remove_abandoned_builds(root: str) -> None:
+    """Remove the build folders of graders killed while they built (a build removes its own folder
+    however it ends, short of SIGKILL): those older than any build can last, so never one that
+    another grader is still building in."""
+    deadline = time.time() - 2 * FONT_BUILD_SECONDS
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(root, name)
+        try:
+            if name.startswith(FONT_BUILD_PREFIX) and os.lstat(path).st_mtime < deadline:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def _make_font_list(key: str) -> str | None:
     root = font_cache_root()
     try:
@@ -231,12 +252,13 @@ def _make_font_list(key: str) -> str | None:
         shutil.rmtree(folder, ignore_errors=True)
     import subprocess
 
-    work = tempfile.mkdtemp(prefix=".build-", dir=root)
+    _remove_abandoned_builds(root)
+    work = tempfile.mkdtemp(prefix=FONT_BUILD_PREFIX, dir=root)
     try:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "MPLCONFIGDIR": work, "LC_ALL": "C.UTF-8"}
         done = subprocess.run([sys.executable, "-I", "-c", _BUILD_FONT_LIST], env=env, cwd=work,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=300, check=False)
+                              timeout=FONT_BUILD_SECONDS, check=False)
         if done.returncode != 0 or _cached_font_list(work) is None:
             return None
         for name in os.listdir(work):

@@ -119,3 +119,20 @@ def test_a_font_list_is_read_only_when_it_is_a_plain_file_of_its_name(tmp_path):
     empty.write_text("")
     for refused in (other, link, empty, tmp_path / "fontlist-v393.json", tmp_path):
         assert worker.read_font_list(str(refused)) is None
+
+
+def test_a_build_killed_midway_leaves_nothing_for_long(monkeypatch, tmp_path):
+    """A font-list build works in a `.build-*` folder that it removes whatever happens, except when
+    the grader is killed outright; the next build removes such a folder once it is older than any
+    build can last, and leaves alone one that another grader may still be building in."""
+    root = tmp_path / "fonts"
+    root.mkdir(mode=0o700)
+    monkeypatch.setattr(sandbox, "font_cache_root", lambda: str(root))
+    stale, running = root / ".build-killed", root / ".build-running"
+    for folder in (stale, running):
+        folder.mkdir()
+        (folder / "fontlist-v330.json").write_text("{}")
+    old = os.stat(stale).st_mtime - 2 * sandbox.FONT_BUILD_SECONDS
+    os.utime(stale, (old, old))
+    assert sandbox.font_list(make=True) is not None
+    assert not stale.exists() and running.is_dir()
