@@ -618,7 +618,6 @@ def _kernel_filter(grader: int = 0) -> tuple[KernelFilter | None, str]:
 
 
 # The sandbox's half of the answer kinds, and case arguments, live in the protocol module.
-decode = jobwire.decode_args
 Unconvertible = jobwire.Unconvertible
 TooLarge = jobwire.TooLarge
 encode_array = jobwire.encode_array
@@ -1227,8 +1226,7 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
                 if case["call"]:
                     if not callable(target):
                         raise Unconvertible(f"`{case['name']}` is not a function")
-                    args = decode(case["args"])
-                    before = jobwire.snapshot(args)
+                    args, before = jobwire.call_arguments(case["args"])
                     returned = target(*args)
                 else:
                     returned = jobwire.read_value(case["name"], target)

@@ -147,3 +147,73 @@ def test_a_cases_round_in_the_child_imports_nothing(monkeypatch):
     assert [name for name in imports if name.startswith("numpy")] == []
     assert got == expected and expected[1] == ["W"]
     assert np.frombuffer(__import__("base64").b64decode(got[0]["b64"])).tolist() == [2.0, 4.0]
+
+
+def _batch(cases: list[tuple[str, str, list]]) -> dict:
+    """A case batch as the child parses it from the grader's line (`jobwire.cases_message`)."""
+    import json
+
+    from grader import jobwire
+
+    wires = [jobwire.case_wire(uid, name, True, "array", [], args) for uid, name, args in cases]
+    return json.loads(jobwire.cases_message(7, "public", 5.0, wires))
+
+
+def _answers(batch: dict, namespace: dict) -> list[dict]:
+    import json
+
+    from grader import jobwire
+
+    read, write = os.pipe()
+    try:
+        worker._answer_batch(batch, namespace, worker.Channel(write), 7)
+        os.close(write)
+        with os.fdopen(read, "rb") as fh:
+            lines = [json.loads(line) for line in fh.read().splitlines()]
+    except BaseException:
+        os.close(read)
+        raise
+    return [e for e in lines if e.get("ev") == jobwire.Ev.CASE.value and "phase" not in e]
+
+
+def test_a_calls_arguments_are_compared_with_what_was_sent_not_with_copies(monkeypatch):
+    """The child copied every argument array before each call (`jobwire.snapshot`, ~1,300 copies a
+    job) to tell afterwards whether the call changed it; the decoded wire bytes are already that
+    record: each call still gets fresh, writable arrays of its own, a change in place is still
+    named, and an argument that cannot be decoded still fails its case alone."""
+    import numpy as np
+
+    from grader import jobwire
+
+    seen: list = []
+
+    def scales_in_place(W, x):
+        seen.append(W)
+        W *= 2
+        return W @ x["v"]
+
+    def leaves_alone(W, x):
+        seen.append(W)
+        assert type(W) is np.ndarray and W.flags.writeable and W.flags.owndata and W.flags.c_contiguous
+        return W @ x["v"]
+
+    def changes_the_dict(W, x):
+        x["v"][0] = 5.0
+        return W @ x["v"]
+
+    W, x = np.eye(2), {"v": np.array([1.0, 2.0])}
+    batch = _batch([("a/0", "scales_in_place", [W, x]), ("a/1", "leaves_alone", [W, x]),
+                    ("a/2", "changes_the_dict", [W, x]), ("a/3", "leaves_alone", [W, x])])
+    batch["cases"][3]["args"][0]["shape"] = [3, 3]                # decodes to an error: that case alone
+    namespace = {f.__name__: f for f in (scales_in_place, leaves_alone, changes_the_dict)}
+    expected = _answers(batch, namespace)
+    monkeypatch.setattr(jobwire, "snapshot", lambda args: (_ for _ in ()).throw(AssertionError("copied")))
+    seen.clear()
+    got = _answers(batch, namespace)
+    for event in expected + got:
+        event.pop("seconds")
+    assert got == expected
+    assert [e["status"] for e in got] == ["ok", "ok", "ok", "error"]
+    assert [e.get("changed") for e in got] == [["W"], None, ["x"], None]
+    assert "cannot reshape array of size 4 into shape (3,3)" in got[3]["error"]
+    assert seen[0] is not seen[1] and seen[1].tolist() == [[1.0, 0.0], [0.0, 1.0]]   # fresh for each call
