@@ -1096,6 +1096,11 @@ def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int,
     return out_path
 
 
+def job_ipython_dir(scratch: str) -> str:
+    """IPython's directory in a job: in its scratch directory, the student's, emptied after each job."""
+    return os.path.join(scratch, ".ipython")
+
+
 def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scratch: str,
            identity: tuple[int, int] | None, landlock: Landlock | None,
            kernel_filter: KernelFilter | None = None) -> None:
@@ -1119,7 +1124,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         code = StudentCode({f"<cell {u['index']}>": u["source"] for u in program["units"]}, module_name, workdir)
         namespace = shell.namespace
         namespace["__name__"] = "__main__"
-        shell.for_job(code, os.path.join(scratch, ".ipython"))
+        shell.for_job(code, job_ipython_dir(scratch))
         code.timed_lines = lambda: shell.timed_lines
         shell.keep_history([u["source"] for u in program["units"]])
         sys.path.insert(0, "")          # as in Jupyter: the current directory, whatever %cd made it
@@ -1128,7 +1133,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         namespace = {"__name__": "submission", "__file__": module_name, "__builtins__": builtins}
         if shell is not None:
             namespace["get_ipython"] = studentshell.ipython_for_module(
-                lambda: shell, namespace, lambda it: it.for_job(code, os.path.join(scratch, ".ipython")))
+                lambda: shell, namespace, lambda it: it.for_job(code, job_ipython_dir(scratch)))
         sys.path.insert(0, workdir)     # as `python submission.py`: the module's own directory
     if isinstance(job.get("imports"), list):
         sys.meta_path.insert(0, ImportGate(job["imports"], code.is_student))
@@ -1318,6 +1323,7 @@ class Zygote:
         try:
             self.shell = Shell()
             self.shell.warm()
+            self.shell.prepare_directory(job_ipython_dir(self.cleanup.scratch))
         except Exception:  # noqa: BLE001 - modules still run without IPython
             traceback.print_exc()
             self.shell = None

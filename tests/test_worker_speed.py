@@ -217,3 +217,52 @@ def test_a_calls_arguments_are_compared_with_what_was_sent_not_with_copies(monke
     assert [e.get("changed") for e in got] == [["W"], None, ["x"], None]
     assert "cannot reshape array of size 4 into shape (3,3)" in got[3]["error"]
     assert seen[0] is not seen[1] and seen[1].tolist() == [[1.0, 0.0], [0.0, 1.0]]   # fresh for each call
+
+
+def _tree(root) -> list[tuple[str, int, bytes]]:
+    import stat
+
+    found = []
+    for folder, dirs, files in os.walk(root):
+        for name in sorted(dirs + files):
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            content = open(path, "rb").read() if stat.S_ISREG(info.st_mode) else b""
+            found.append((os.path.relpath(path, root), stat.S_IMODE(info.st_mode), content))
+    return sorted(found)
+
+
+def test_each_jobs_ipython_profile_is_the_one_the_zygote_prepared_its_folders_made_again(tmp_path, monkeypatch):
+    """Each job made IPython's profile for its scratch directory anew (a traitlets object whose every
+    folder is made twice over, ~1 ms of a job's CPU with the pages it copies from the zygote); the
+    zygote now makes it once, and a job only makes its folders again in the emptied scratch: the
+    same folders, modes and files as before, and the same profile seen from the job's shell."""
+    import shutil
+
+    from IPython.core.profiledir import ProfileDir
+
+    from grader import studentshell
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "zygote"))
+    made = tmp_path / "made-per-job" / ".ipython"
+    shell = studentshell.Shell()
+    shell.own_directory(str(made))
+    expected = _tree(made)
+    assert [p for p, *_ in expected] == ["profile_default", "profile_default/log", "profile_default/pid",
+                                         "profile_default/security", "profile_default/startup",
+                                         "profile_default/startup/README"]
+
+    scratch = tmp_path / "scratch" / ".ipython"
+    shell.prepare_directory(str(scratch))
+    for _ in range(2):
+        shutil.rmtree(scratch.parent)                 # the clean-up empties scratch after each job
+        scratch.parent.mkdir()
+        with monkeypatch.context() as patched:
+            patched.setattr(ProfileDir, "create_profile_dir", classmethod(lambda *a, **k: 1 / 0))
+            shell.own_directory(str(scratch))
+        assert _tree(scratch) == expected
+        assert shell.ip.profile_dir.location == str(scratch / "profile_default")
+        assert shell.ip.profile_dir.security_dir == str(scratch / "profile_default" / "security")
+        assert shell.ip.ipython_dir == str(scratch) == os.environ["IPYTHONDIR"]
+    shell.own_directory(str(made))                    # any other folder: made as before
+    assert shell.ip.profile_dir.location == str(made / "profile_default")
