@@ -1024,16 +1024,20 @@ class LineReader:
         self.buffer = b""
 
     def line(self) -> str | None:
-        while b"\n" not in self.buffer:
+        searched = 0
+        while (end := self.buffer.find(b"\n", searched)) < 0:
             try:
-                chunk = os.read(self.fd, 1 << 16)
+                chunk = os.read(self.fd, PIPE_BYTES)
             except InterruptedError:
                 continue
             if not chunk:
                 return None
-            self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return line.decode()
+            searched = len(self.buffer)
+            self.buffer = self.buffer + chunk if self.buffer else chunk
+        with memoryview(self.buffer) as view:
+            line = str(view[:end], "utf-8")
+        self.buffer = self.buffer[end + 1:] if end + 1 < len(self.buffer) else b""
+        return line
 
 
 OOM_SCORE_ADJ = "/proc/self/oom_score_adj"
@@ -1299,8 +1303,8 @@ class Zygote:
         self.fonts: tuple[str, bytes] | None = None     # the grader's font list (read_font_list)
         self.child: int | None = None
         self.job: int | None = None
-        self.cases_w: int | None = None
-        self.cases_pending = b""        # case batches the child has not read yet (never block on it)
+        self.relay: Relay | None = None      # the case batches on their way to the job's child
+        _hold_a_batch(0)                     # the grader's pipe to us
         self.snapshot: tuple = ()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
@@ -1349,10 +1353,10 @@ class Zygote:
         """
         inbox = b""
         while True:
-            relay = [self.cases_w] if self.cases_pending and self.cases_w is not None else []
+            relay = [self.relay.fd] if self.relay is not None and self.relay.waiting else []
             readable, writable, _ = select.select([0, self.wake_r], relay, [])
-            if writable:
-                self._relay()
+            if writable and self.relay is not None:
+                self.relay.push()
             if self.wake_r in readable:
                 try:
                     os.read(self.wake_r, 4096)
@@ -1365,20 +1369,18 @@ class Zygote:
             if not chunk:
                 self._end_job(None)
                 return
-            inbox += chunk
-            while b"\n" in inbox:
-                line, inbox = inbox.split(b"\n", 1)
+            lines, inbox = split_lines(inbox + chunk if inbox else chunk)
+            for line in lines:
                 if not self._handle(line):
                     return
 
     def _handle(self, line: bytes) -> bool:
-        """Act on one message; False when the zygote is to stop."""
+        """Act on one message (a line, with its newline); False when the zygote is to stop."""
         if jobwire.is_cases(line):
             # Case batches are the long messages (100 kB); the zygote only passes them on, so it
             # does not parse them (only the grader writes here, always in this form).
-            if self.child is not None and self.cases_w is not None:
-                self.cases_pending += line + b"\n"
-                self._relay()
+            if self.child is not None and self.relay is not None:
+                self.relay.add(line)
             return True
         message = jobwire.parse_message(line)
         op = message.get("op") if message is not None else None
@@ -1402,6 +1404,7 @@ class Zygote:
             self.plots_tried = True        # once: where it cannot be imported, each job fails alone
             preload_matplotlib(self.fonts)
         cases_r, cases_w = os.pipe()
+        _hold_a_batch(cases_w)
         self.job = message["job"]
         pid = os.fork()
         if pid == 0:
@@ -1420,20 +1423,7 @@ class Zygote:
                     os._exit(70)
             os._exit(0)
         os.close(cases_r)
-        os.set_blocking(cases_w, False)
-        self.child, self.cases_w, self.cases_pending = pid, cases_w, b""
-
-    def _relay(self) -> None:
-        """Pass case batches on as far as the child reads them: a child that does not read (it
-        is still busy, or hostile) must not keep the zygote from serving the grader."""
-        try:
-            written = os.write(self.cases_w, self.cases_pending[:1 << 16])
-        except BlockingIOError:
-            return
-        except OSError:
-            self.cases_pending = b""
-            return
-        self.cases_pending = self.cases_pending[written:]
+        self.child, self.relay = pid, Relay(cases_w)
 
     def _reap(self) -> None:
         """Collect every finished child; report the job child's end as soon as it is seen."""
@@ -1452,11 +1442,8 @@ class Zygote:
 
     def _end_job(self, token: str | None, job=None) -> None:
         """Kill every process of the job, empty the scratch directories, then (if asked) say so."""
-        if self.cases_w is not None:
-            try:
-                os.close(self.cases_w)
-            except OSError:
-                pass
+        if self.relay is not None:
+            self.relay.close()
         problem = self.cleanup.run(self.identity, self.child)
         if problem:
             _give_up(problem)
@@ -1465,7 +1452,77 @@ class Zygote:
             _give_up("a process of the job could not be collected")
         if token is not None:
             self.channel.emit(Ev.CLEAN, job if job is not None else self.job, fresh_line=True, token=token)
-        self.child, self.cases_w, self.job, self.cases_pending = None, None, None, b""
+        self.child, self.relay, self.job = None, None, None
+
+
+def split_lines(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """The whole lines at the start of `buffer`, each with its newline, and what follows them.
+
+    A buffer that is exactly one line (a case batch read at once) is that line, not a copy: every
+    copy the zygote makes of a batch (~160 kB) is written into pages it shares copy-on-write with
+    the job's child, and costs a page fault per 4 kB."""
+    end = buffer.find(b"\n")
+    if end == len(buffer) - 1:
+        return [buffer], b""
+    lines, start = [], 0
+    while end >= 0:
+        lines.append(buffer[start:end + 1])
+        start = end + 1
+        end = buffer.find(b"\n", start)
+    return lines, buffer[start:] if start else buffer
+
+
+PIPE_BYTES = 1 << 20     # a pipe that holds a whole case batch (Linux lets any process ask for 1 MB)
+
+
+def _hold_a_batch(fd: int) -> None:
+    """Make the pipe at `fd` hold PIPE_BYTES (from 64 kB): a case batch then crosses it in one write and
+    one read, instead of 64 kB pieces that were joined again, a copy each, on the other side."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (OSError, AttributeError):
+        pass                 # not a pipe, or a lower limit: smaller pieces, as before
+
+
+class Relay:
+    """Case batches on their way to the job's child, passed on as far as it reads them: a child
+    that does not read (it is still busy, or hostile) must not keep the zygote from serving the
+    grader, so the pipe does not block and what it did not take waits here.
+
+    What waits is written from where the last write stopped (a view, not a copy of the rest)."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        os.set_blocking(fd, False)
+        self.pending = b""
+        self.sent = 0            # bytes of `pending` the child has been given
+
+    @property
+    def waiting(self) -> bool:
+        return self.sent < len(self.pending)
+
+    def add(self, line: bytes) -> None:
+        self.pending = self.pending[self.sent:] + line if self.waiting else line
+        self.sent = 0
+        self.push()
+
+    def push(self) -> None:
+        try:
+            with memoryview(self.pending) as view:
+                self.sent += os.write(self.fd, view[self.sent:])
+        except BlockingIOError:
+            return
+        except OSError:
+            self.pending, self.sent = b"", 0
+            return
+        if not self.waiting:
+            self.pending, self.sent = b"", 0
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
 
 
 def _mentions_matplotlib(message: dict) -> bool:

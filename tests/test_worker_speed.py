@@ -266,3 +266,44 @@ def test_each_jobs_ipython_profile_is_the_one_the_zygote_prepared_its_folders_ma
         assert shell.ip.ipython_dir == str(scratch) == os.environ["IPYTHONDIR"]
     shell.own_directory(str(made))                    # any other folder: made as before
     assert shell.ip.profile_dir.location == str(made / "profile_default")
+
+
+def test_a_case_batch_crosses_the_zygote_and_the_pipe_without_being_copied(monkeypatch):
+    """The zygote passes each case batch (~40 and ~160 kB) to the job's child unparsed. On the way it
+    was copied ~8 times (joined from 64 kB reads, split off as a line, given its newline again, cut
+    into 64 kB writes, the rest copied after each), each copy written into pages the zygote shares
+    copy-on-write with the forked child: ~300 page faults a job. A batch read at once is now the line
+    itself, the pipe to the child holds it whole, and what a write did not take is written from a view;
+    the child reads the line it was sent, whatever the pieces."""
+    import threading
+
+    batch = b'{"op": "cases", "job": 3, "cases": [' + b'"x", ' * 40_000 + b'"y"]}\n'
+    lines, rest = worker.split_lines(batch)
+    assert lines == [batch] and lines[0] is batch and rest == b""
+    assert worker.split_lines(b'{"op": "kill"}\n' + batch[:10]) == ([b'{"op": "kill"}\n'], batch[:10])
+    assert worker.split_lines(batch[:10]) == ([], batch[:10])
+
+    read, write = os.pipe()
+    relay = worker.Relay(write)
+    written: list = []
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: written.append(data) or real_write(fd, data))
+    worker._hold_a_batch(write)
+    relay.add(batch)
+    assert not relay.waiting and len(written) == 1 and written[0].obj is batch    # one write, the line itself
+    reader = worker.LineReader(read)
+    assert reader.line() == batch[:-1].decode()
+
+    big = b'{"op": "cases", "job": 3, "cases": [' + b'"z", ' * 500_000 + b'"y"]}\n'   # more than the pipe holds
+    relay.add(big)
+    relay.add(batch)
+    assert relay.waiting                                                           # the child reads nothing yet
+    got: list = []
+    thread = threading.Thread(target=lambda: got.extend([reader.line(), reader.line()]))
+    thread.start()
+    while relay.waiting:
+        relay.push()
+    thread.join()
+    assert got == [big[:-1].decode(), batch[:-1].decode()]
+    relay.close()
+    os.close(read)
