@@ -165,6 +165,12 @@ def case_start_line(job: int, uid: str) -> bytes:
     return b'{"ev": "case", "job": %d, "uid": %s, "phase": "start"}\n' % (job, _ENCODER.encode(uid).encode())
 
 
+def case_event(job: int, uid: str) -> dict:
+    """`event(Ev.CASE, job, uid=uid)` for a uid the grader sent (a str), made directly: a job starts
+    one for each of its ~270 calls' answers."""
+    return {"ev": "case", "job": job, "uid": uid}
+
+
 def job_needles(job: int) -> tuple[bytes, bytes]:
     """Byte strings one of which every event line of `job` contains (see `dumps`): a reader skips
     a flood of forged lines for other jobs with a substring search each, not a JSON parse."""

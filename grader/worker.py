@@ -977,35 +977,50 @@ class StudentCode:
         still described.
         """
         try:
-            return self._explain(exc)
+            return self._explain(exc, printed=True)
         except Timeout:
             raise
         except BaseException:  # noqa: BLE001 - student exceptions can be anything
             summary = _describe(exc)
             return summary, summary
 
-    def _explain(self, exc: BaseException) -> tuple[str, str]:
-        frames = []
+    def summary(self, exc: BaseException) -> str:
+        """`explain(exc)[0]`, the account a failing case reports, without the printable traceback
+        beside it (every student frame placed and joined, for a cell's output only): a blank
+        template fails ~270 calls a job."""
+        try:
+            return self._explain(exc, printed=False)[0]
+        except Timeout:
+            raise
+        except BaseException:  # noqa: BLE001 - student exceptions can be anything
+            return _describe(exc)
+
+    def _explain(self, exc: BaseException, printed: bool) -> tuple[str, str]:
+        """(the account, the printable traceback when `printed`, else "")."""
+        frames = []                     # the student's frames, innermost last: (file, line, function)
         tb = exc.__traceback__
         while tb is not None:
             code = tb.tb_frame.f_code
             if self.frame_is_student(code.co_filename):
-                frames.append(self.where(code.co_filename, tb.tb_lineno, code.co_name))
+                frames.append((code.co_filename, tb.tb_lineno, code.co_name))
             tb = tb.tb_next
         summary = _describe(exc)
         if isinstance(exc, SyntaxError):
             filename, line = exc.filename, exc.lineno
             if isinstance(filename, str) and self.is_student(filename):
-                frames.append(self.where(filename, line if type(line) is int else None, "<module>"))
+                frames.append((filename, line if type(line) is int else None, "<module>"))
             if isinstance(exc.msg, str):
                 summary = _short(f"{type(exc).__name__}: {exc.msg}")      # its place is said once, above
         if not frames:
-            return summary, summary
+            return summary, summary if printed else ""
+        placed = [self.where(*frame) for frame in (frames if printed else frames[-1:])]
+        where, text = placed[-1]
+        if not printed:
+            return jobwire.error_message(where, summary, text), ""
         lines = ["Traceback (the student's code only):"]
-        for where, text in frames:
-            lines += ["  " + where] + (["    " + text] if text else [])
+        for where_, text_ in placed:
+            lines += ["  " + where_] + (["    " + text_] if text_ else [])
         lines.append(summary)
-        where, text = frames[-1]
         return jobwire.error_message(where, summary, text), _short("\n".join(lines), 4 * MAX_TEXT)
 
 
@@ -1145,9 +1160,6 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
     if "matplotlib.pyplot" in sys.modules:      # preloaded: `from matplotlib.pyplot import show` gets ours
         figures.patch(sys.modules["matplotlib.pyplot"])
 
-    def explain(exc: BaseException) -> str:
-        return code.explain(exc)[0]
-
     for unit in program["units"]:
         index = unit["index"]
         if index in skip:
@@ -1215,7 +1227,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         batch = jobwire.parse_message(message)
         if batch is None or batch.get("op") != Op.CASES.value:
             continue
-        _answer_batch(batch, namespace, channel, job_id, explain, int(limits.get("answer_bytes", ANSWER_BYTES)))
+        _answer_batch(batch, namespace, channel, job_id, code.summary, int(limits.get("answer_bytes", ANSWER_BYTES)))
 
 
 def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, explain=None,
@@ -1226,7 +1238,7 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
         uid = case["uid"]
         channel.write(jobwire.case_start_line(job_id, uid))
         started = time.perf_counter()
-        event = jobwire.event(Ev.CASE, job_id, uid=uid)
+        event = jobwire.case_event(job_id, uid)
         if case["name"] not in namespace:
             event.update(status=RunStatus.MISSING, error=f"`{case['name']}` is not defined")
         else:

@@ -307,3 +307,45 @@ def test_a_case_batch_crosses_the_zygote_and_the_pipe_without_being_copied(monke
     assert got == [big[:-1].decode(), batch[:-1].decode()]
     relay.close()
     os.close(read)
+
+
+def test_a_failing_calls_account_places_its_innermost_frame_alone(tmp_path, monkeypatch):
+    """A case reports the one-line account of its error (`explain(exc)[0]`); the printable traceback
+    beside it, every student frame placed and joined, was made for each of a blank template's ~270
+    failing calls and thrown away. `summary` is that first line, word for word, placing only the
+    innermost student frame."""
+    helper = tmp_path / "helper.py"
+    helper.write_text("def g(x):\n    return 1 / x\n")
+    cell = "import helper\n\ndef f(x):\n    return h(x)\n\ndef h(x):\n    return helper.g(x)\n"
+    bad = "def k(:\n"
+
+    class Odd(Exception):
+        def __str__(self):
+            raise RuntimeError("no")
+
+    code = worker.StudentCode({"<cell 2>": cell, "<cell 5>": bad}, "submission.py", str(tmp_path))
+    namespace: dict = {}
+    monkeypatch.syspath_prepend(str(tmp_path))
+    exec(compile(cell, "<cell 2>", "exec"), namespace)
+    errors: list[BaseException] = []
+    for call in (lambda: namespace["f"](0), lambda: compile(bad, "<cell 5>", "exec"), lambda: namespace["f"]("x")):
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+    try:
+        raise Odd()
+    except Odd as exc:
+        errors.append(exc)
+
+    placed: list = []
+    real = worker.StudentCode.place
+    monkeypatch.setattr(worker.StudentCode, "place", lambda self, *a: placed.append(a) or real(self, *a))
+    for exc in errors:
+        placed.clear()
+        assert code.summary(exc) == code.explain(exc)[0]
+        first = len(placed)
+        placed.clear()
+        code.summary(exc)
+        assert len(placed) <= 1 and (first <= 1 or len(placed) < first)
+    assert "line 2 in `g` (helper.py): ZeroDivisionError" in code.summary(errors[0])
