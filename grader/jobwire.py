@@ -165,6 +165,12 @@ def case_start_line(job: int, uid: str) -> bytes:
     return b'{"ev": "case", "job": %d, "uid": %s, "phase": "start"}\n' % (job, _ENCODER.encode(uid).encode())
 
 
+def case_event(job: int, uid: str) -> dict:
+    """`event(Ev.CASE, job, uid=uid)` for a uid the grader sent (a str), made directly: a job starts
+    one for each of its ~270 calls' answers."""
+    return {"ev": "case", "job": job, "uid": uid}
+
+
 def job_needles(job: int) -> tuple[bytes, bytes]:
     """Byte strings one of which every event line of `job` contains (see `dumps`): a reader skips
     a flood of forged lines for other jobs with a substring search each, not a JSON parse."""
@@ -242,9 +248,49 @@ def _numpy():
 
 
 def _decode_array(value: dict):
-    np = _numpy()
-    raw = binascii.a2b_base64(value["__ndarray__"])
-    return np.frombuffer(raw, dtype="<f8").reshape(value["shape"]).astype(np.float64, order="C")
+    return _fresh(_sent_array(value))
+
+
+def _sent_array(value: dict):
+    """A tagged array as it was sent: a read-only view of its decoded bytes (nothing can change it)."""
+    return _numpy().frombuffer(binascii.a2b_base64(value["__ndarray__"]), dtype="<f8").reshape(value["shape"])
+
+
+def _fresh(sent):
+    """What a call receives: a writable, C-contiguous float64 copy of its own."""
+    return sent.astype(_numpy().float64, order="C")
+
+
+def call_arguments(wire) -> tuple[list, list]:
+    """A call's arguments decoded (`decode_args`), and what `snapshot` would have copied from them:
+    the arrays as sent, read-only views of their decoded bytes, beside the fresh copies the call gets.
+
+    Decoding already makes each array twice (the bytes' view, then the call's copy): keeping the
+    first saves the copy per array (~1,300 a job) that `snapshot` made to tell afterwards whether
+    the call changed its arguments. An argument that cannot be decoded raises as `decode_args` does."""
+    if type(wire) is not list:
+        args = decode_args(wire)
+        return args, snapshot(args)
+    args, sent = [], []
+    for value in wire:
+        if type(value) is dict and "__ndarray__" in value:
+            original = _sent_array(value)
+            args.append(_fresh(original))
+            sent.append(original)
+        elif type(value) is dict:
+            arg, originals = {}, {}
+            for key, item in value.items():
+                if type(item) is dict and "__ndarray__" in item:
+                    originals[key] = _sent_array(item)
+                    arg[key] = _fresh(originals[key])
+                else:
+                    arg[key] = decode_args(item)
+            args.append(arg)
+            sent.append(originals)
+        else:
+            args.append(decode_args(value))
+            sent.append(None)
+    return args, sent
 
 
 # ------------------------------------------------------------------------------------------------

@@ -64,7 +64,6 @@ _short = jobwire.short      # one way to cut a message, on both sides of the san
 # Values in and out (the same encoding, and the same messages, as grader/worker.py)
 
 
-decode = jobwire.decode_args
 Unconvertible = jobwire.Unconvertible
 encode_array = jobwire.encode_array
 
@@ -135,8 +134,7 @@ def call_one(case: dict, namespace: dict, sources: dict[str, str] | None = None,
         if case["call"]:
             if not callable(target):
                 raise Unconvertible(f"`{case['name']}` is not a function")
-            args = decode(case["args"])
-            before = jobwire.snapshot(args)
+            args, before = jobwire.call_arguments(case["args"])
             returned = target(*args)
         else:
             returned = jobwire.read_value(case["name"], target)

@@ -223,6 +223,7 @@ class Shell:
         self.cell_name = "<cell>"
         self.shown: BaseException | None = None
         self.base_hooks: dict[str, int] = {}
+        self.job_profile: Any = None        # the jobs' IPython profile (prepare_directory)
         self.ip.system = self.ip.system_raw = self.ip.system_piped = self._escape
         self.ip.getoutput = self._escape
         # `%pip` too: IPython's runs `{sys.executable} -m pip`, and that command, the grader's own
@@ -468,17 +469,39 @@ class Shell:
         self.student_tracebacks(code)
         self.own_directory(directory)
 
+    def prepare_directory(self, path: str) -> None:
+        """In the zygote, once: the IPython profile of the jobs' directory `path` (`own_directory`).
+
+        Making a `ProfileDir` is a traitlets object whose every folder is made twice over: ~1 ms
+        of each job's CPU, with the zygote's pages it copies. Made here, each job only makes its
+        folders again (the clean-up empties scratch after every job)."""
+        from IPython.core.profiledir import ProfileDir
+
+        try:
+            os.makedirs(path, exist_ok=True)
+            self.job_profile = ProfileDir.create_profile_dir(os.path.join(path, "profile_default"),
+                                                             config=self.ip.config)
+        except Exception:  # noqa: BLE001 - each job makes its own, as without this
+            self.job_profile = None
+
     def own_directory(self, path: str) -> None:
         """In a job: IPython's directory (profile, security, logs) is a fresh one in the job's
         scratch, owned by the student uid and emptied with it: the zygote's, made at warm-up,
         belongs to another uid, and whatever IPython writes there (`%cd`'s history once did)
         would fail."""
         from IPython.core.profiledir import ProfileDir
+        from IPython.utils.path import ensure_dir_exists
 
         try:
             os.makedirs(path, exist_ok=True)
-            self.ip.profile_dir = ProfileDir.create_profile_dir(os.path.join(path, "profile_default"),
-                                                                config=self.ip.config)
+            location = os.path.join(path, "profile_default")
+            prepared = self.job_profile
+            if prepared is not None and prepared.location == location:
+                ensure_dir_exists(location)       # what setting a profile's location does, then its folders
+                prepared.check_dirs()
+                self.ip.profile_dir = prepared
+            else:
+                self.ip.profile_dir = ProfileDir.create_profile_dir(location, config=self.ip.config)
             self.ip.ipython_dir = path
             os.environ["IPYTHONDIR"] = path
         except Exception:  # noqa: BLE001 - a full scratch: the in-memory db still serves %cd

@@ -42,6 +42,7 @@ import stat
 import sys
 import time
 import traceback
+from typing import Callable
 
 
 def _load_beside(stem: str):
@@ -618,7 +619,6 @@ def _kernel_filter(grader: int = 0) -> tuple[KernelFilter | None, str]:
 
 
 # The sandbox's half of the answer kinds, and case arguments, live in the protocol module.
-decode = jobwire.decode_args
 Unconvertible = jobwire.Unconvertible
 TooLarge = jobwire.TooLarge
 encode_array = jobwire.encode_array
@@ -977,35 +977,50 @@ class StudentCode:
         still described.
         """
         try:
-            return self._explain(exc)
+            return self._explain(exc, printed=True)
         except Timeout:
             raise
         except BaseException:  # noqa: BLE001 - student exceptions can be anything
             summary = _describe(exc)
             return summary, summary
 
-    def _explain(self, exc: BaseException) -> tuple[str, str]:
-        frames = []
+    def summary(self, exc: BaseException) -> str:
+        """`explain(exc)[0]`, the account a failing case reports, without the printable traceback
+        beside it (every student frame placed and joined, for a cell's output only): a blank
+        template fails ~270 calls a job."""
+        try:
+            return self._explain(exc, printed=False)[0]
+        except Timeout:
+            raise
+        except BaseException:  # noqa: BLE001 - student exceptions can be anything
+            return _describe(exc)
+
+    def _explain(self, exc: BaseException, printed: bool) -> tuple[str, str]:
+        """(the account, the printable traceback when `printed`, else "")."""
+        frames = []                     # the student's frames, innermost last: (file, line, function)
         tb = exc.__traceback__
         while tb is not None:
             code = tb.tb_frame.f_code
             if self.frame_is_student(code.co_filename):
-                frames.append(self.where(code.co_filename, tb.tb_lineno, code.co_name))
+                frames.append((code.co_filename, tb.tb_lineno, code.co_name))
             tb = tb.tb_next
         summary = _describe(exc)
         if isinstance(exc, SyntaxError):
             filename, line = exc.filename, exc.lineno
             if isinstance(filename, str) and self.is_student(filename):
-                frames.append(self.where(filename, line if type(line) is int else None, "<module>"))
+                frames.append((filename, line if type(line) is int else None, "<module>"))
             if isinstance(exc.msg, str):
                 summary = _short(f"{type(exc).__name__}: {exc.msg}")      # its place is said once, above
         if not frames:
-            return summary, summary
+            return summary, summary if printed else ""
+        placed = [self.where(*frame) for frame in (frames if printed else frames[-1:])]
+        where, text = placed[-1]
+        if not printed:
+            return jobwire.error_message(where, summary, text), ""
         lines = ["Traceback (the student's code only):"]
-        for where, text in frames:
-            lines += ["  " + where] + (["    " + text] if text else [])
+        for where_, text_ in placed:
+            lines += ["  " + where_] + (["    " + text_] if text_ else [])
         lines.append(summary)
-        where, text = frames[-1]
         return jobwire.error_message(where, summary, text), _short("\n".join(lines), 4 * MAX_TEXT)
 
 
@@ -1024,16 +1039,20 @@ class LineReader:
         self.buffer = b""
 
     def line(self) -> str | None:
-        while b"\n" not in self.buffer:
+        searched = 0
+        while (end := self.buffer.find(b"\n", searched)) < 0:
             try:
-                chunk = os.read(self.fd, 1 << 16)
+                chunk = os.read(self.fd, PIPE_BYTES)
             except InterruptedError:
                 continue
             if not chunk:
                 return None
-            self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return line.decode()
+            searched = len(self.buffer)
+            self.buffer = self.buffer + chunk if self.buffer else chunk
+        with memoryview(self.buffer) as view:
+            line = str(view[:end], "utf-8")
+        self.buffer = self.buffer[end + 1:] if end + 1 < len(self.buffer) else b""
+        return line
 
 
 OOM_SCORE_ADJ = "/proc/self/oom_score_adj"
@@ -1096,6 +1115,11 @@ def _setup_child(job: dict, channel_fd: int, cases_fd: int, identity: tuple[int,
     return out_path
 
 
+def job_ipython_dir(scratch: str) -> str:
+    """IPython's directory in a job: in its scratch directory, the student's, emptied after each job."""
+    return os.path.join(scratch, ".ipython")
+
+
 def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scratch: str,
            identity: tuple[int, int] | None, landlock: Landlock | None,
            kernel_filter: KernelFilter | None = None) -> None:
@@ -1119,7 +1143,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         code = StudentCode({f"<cell {u['index']}>": u["source"] for u in program["units"]}, module_name, workdir)
         namespace = shell.namespace
         namespace["__name__"] = "__main__"
-        shell.for_job(code, os.path.join(scratch, ".ipython"))
+        shell.for_job(code, job_ipython_dir(scratch))
         code.timed_lines = lambda: shell.timed_lines
         shell.keep_history([u["source"] for u in program["units"]])
         sys.path.insert(0, "")          # as in Jupyter: the current directory, whatever %cd made it
@@ -1128,16 +1152,13 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         namespace = {"__name__": "submission", "__file__": module_name, "__builtins__": builtins}
         if shell is not None:
             namespace["get_ipython"] = studentshell.ipython_for_module(
-                lambda: shell, namespace, lambda it: it.for_job(code, os.path.join(scratch, ".ipython")))
+                lambda: shell, namespace, lambda it: it.for_job(code, job_ipython_dir(scratch)))
         sys.path.insert(0, workdir)     # as `python submission.py`: the module's own directory
     if isinstance(job.get("imports"), list):
         sys.meta_path.insert(0, ImportGate(job["imports"], code.is_student))
     figures = Figures(max(0, min(int(limits.get("figures", 3)), MAX_FIGURES)))
     if "matplotlib.pyplot" in sys.modules:      # preloaded: `from matplotlib.pyplot import show` gets ours
         figures.patch(sys.modules["matplotlib.pyplot"])
-
-    def explain(exc: BaseException) -> str:
-        return code.explain(exc)[0]
 
     for unit in program["units"]:
         index = unit["index"]
@@ -1206,7 +1227,7 @@ def _child(job: dict, channel: Channel, cases_fd: int, shell: Shell | None, scra
         batch = jobwire.parse_message(message)
         if batch is None or batch.get("op") != Op.CASES.value:
             continue
-        _answer_batch(batch, namespace, channel, job_id, explain, int(limits.get("answer_bytes", ANSWER_BYTES)))
+        _answer_batch(batch, namespace, channel, job_id, code.summary, int(limits.get("answer_bytes", ANSWER_BYTES)))
 
 
 def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, explain=None,
@@ -1217,7 +1238,7 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
         uid = case["uid"]
         channel.write(jobwire.case_start_line(job_id, uid))
         started = time.perf_counter()
-        event = jobwire.event(Ev.CASE, job_id, uid=uid)
+        event = jobwire.case_event(job_id, uid)
         if case["name"] not in namespace:
             event.update(status=RunStatus.MISSING, error=f"`{case['name']}` is not defined")
         else:
@@ -1227,8 +1248,7 @@ def _answer_batch(batch: dict, namespace: dict, channel: Channel, job_id: int, e
                 if case["call"]:
                     if not callable(target):
                         raise Unconvertible(f"`{case['name']}` is not a function")
-                    args = decode(case["args"])
-                    before = jobwire.snapshot(args)
+                    args, before = jobwire.call_arguments(case["args"])
                     returned = target(*args)
                 else:
                     returned = jobwire.read_value(case["name"], target)
@@ -1295,8 +1315,8 @@ class Zygote:
         self.fonts: tuple[str, bytes] | None = None     # the grader's font list (read_font_list)
         self.child: int | None = None
         self.job: int | None = None
-        self.cases_w: int | None = None
-        self.cases_pending = b""        # case batches the child has not read yet (never block on it)
+        self.relay: Relay | None = None      # the case batches on their way to the job's child
+        _hold_a_batch(0)                     # the grader's pipe to us
         self.snapshot: tuple = ()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
@@ -1319,6 +1339,7 @@ class Zygote:
         try:
             self.shell = Shell()
             self.shell.warm()
+            self.shell.prepare_directory(job_ipython_dir(self.cleanup.scratch))
         except Exception:  # noqa: BLE001 - modules still run without IPython
             traceback.print_exc()
             self.shell = None
@@ -1344,10 +1365,10 @@ class Zygote:
         """
         inbox = b""
         while True:
-            relay = [self.cases_w] if self.cases_pending and self.cases_w is not None else []
+            relay = [self.relay.fd] if self.relay is not None and self.relay.waiting else []
             readable, writable, _ = select.select([0, self.wake_r], relay, [])
-            if writable:
-                self._relay()
+            if writable and self.relay is not None:
+                self.relay.push()
             if self.wake_r in readable:
                 try:
                     os.read(self.wake_r, 4096)
@@ -1360,20 +1381,18 @@ class Zygote:
             if not chunk:
                 self._end_job(None)
                 return
-            inbox += chunk
-            while b"\n" in inbox:
-                line, inbox = inbox.split(b"\n", 1)
+            lines, inbox = split_lines(inbox + chunk if inbox else chunk)
+            for line in lines:
                 if not self._handle(line):
                     return
 
     def _handle(self, line: bytes) -> bool:
-        """Act on one message; False when the zygote is to stop."""
+        """Act on one message (a line, with its newline); False when the zygote is to stop."""
         if jobwire.is_cases(line):
             # Case batches are the long messages (100 kB); the zygote only passes them on, so it
             # does not parse them (only the grader writes here, always in this form).
-            if self.child is not None and self.cases_w is not None:
-                self.cases_pending += line + b"\n"
-                self._relay()
+            if self.child is not None and self.relay is not None:
+                self.relay.add(line)
             return True
         message = jobwire.parse_message(line)
         op = message.get("op") if message is not None else None
@@ -1397,6 +1416,7 @@ class Zygote:
             self.plots_tried = True        # once: where it cannot be imported, each job fails alone
             preload_matplotlib(self.fonts)
         cases_r, cases_w = os.pipe()
+        _hold_a_batch(cases_w)
         self.job = message["job"]
         pid = os.fork()
         if pid == 0:
@@ -1415,20 +1435,7 @@ class Zygote:
                     os._exit(70)
             os._exit(0)
         os.close(cases_r)
-        os.set_blocking(cases_w, False)
-        self.child, self.cases_w, self.cases_pending = pid, cases_w, b""
-
-    def _relay(self) -> None:
-        """Pass case batches on as far as the child reads them: a child that does not read (it
-        is still busy, or hostile) must not keep the zygote from serving the grader."""
-        try:
-            written = os.write(self.cases_w, self.cases_pending[:1 << 16])
-        except BlockingIOError:
-            return
-        except OSError:
-            self.cases_pending = b""
-            return
-        self.cases_pending = self.cases_pending[written:]
+        self.child, self.relay = pid, Relay(cases_w)
 
     def _reap(self) -> None:
         """Collect every finished child; report the job child's end as soon as it is seen."""
@@ -1447,12 +1454,9 @@ class Zygote:
 
     def _end_job(self, token: str | None, job=None) -> None:
         """Kill every process of the job, empty the scratch directories, then (if asked) say so."""
-        if self.cases_w is not None:
-            try:
-                os.close(self.cases_w)
-            except OSError:
-                pass
-        problem = self.cleanup.run(self.identity)
+        if self.relay is not None:
+            self.relay.close()
+        problem = self.cleanup.run(self.identity, self.child)
         if problem:
             _give_up(problem)
         self._reap()
@@ -1460,7 +1464,77 @@ class Zygote:
             _give_up("a process of the job could not be collected")
         if token is not None:
             self.channel.emit(Ev.CLEAN, job if job is not None else self.job, fresh_line=True, token=token)
-        self.child, self.cases_w, self.job, self.cases_pending = None, None, None, b""
+        self.child, self.relay, self.job = None, None, None
+
+
+def split_lines(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """The whole lines at the start of `buffer`, each with its newline, and what follows them.
+
+    A buffer that is exactly one line (a case batch read at once) is that line, not a copy: every
+    copy the zygote makes of a batch (~160 kB) is written into pages it shares copy-on-write with
+    the job's child, and costs a page fault per 4 kB."""
+    end = buffer.find(b"\n")
+    if end == len(buffer) - 1:
+        return [buffer], b""
+    lines, start = [], 0
+    while end >= 0:
+        lines.append(buffer[start:end + 1])
+        start = end + 1
+        end = buffer.find(b"\n", start)
+    return lines, buffer[start:] if start else buffer
+
+
+PIPE_BYTES = 1 << 20     # a pipe that holds a whole case batch (Linux lets any process ask for 1 MB)
+
+
+def _hold_a_batch(fd: int) -> None:
+    """Make the pipe at `fd` hold PIPE_BYTES (from 64 kB): a case batch then crosses it in one write and
+    one read, instead of 64 kB pieces that were joined again, a copy each, on the other side."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (OSError, AttributeError):
+        pass                 # not a pipe, or a lower limit: smaller pieces, as before
+
+
+class Relay:
+    """Case batches on their way to the job's child, passed on as far as it reads them: a child
+    that does not read (it is still busy, or hostile) must not keep the zygote from serving the
+    grader, so the pipe does not block and what it did not take waits here.
+
+    What waits is written from where the last write stopped (a view, not a copy of the rest)."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        os.set_blocking(fd, False)
+        self.pending = b""
+        self.sent = 0            # bytes of `pending` the child has been given
+
+    @property
+    def waiting(self) -> bool:
+        return self.sent < len(self.pending)
+
+    def add(self, line: bytes) -> None:
+        self.pending = self.pending[self.sent:] + line if self.waiting else line
+        self.sent = 0
+        self.push()
+
+    def push(self) -> None:
+        try:
+            with memoryview(self.pending) as view:
+                self.sent += os.write(self.fd, view[self.sent:])
+        except BlockingIOError:
+            return
+        except OSError:
+            self.pending, self.sent = b"", 0
+            return
+        if not self.waiting:
+            self.pending, self.sent = b"", 0
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
 
 
 def _mentions_matplotlib(message: dict) -> bool:
@@ -1539,8 +1613,9 @@ class Cleanup:
         self.kill_all = kill_all
         self.groups: tuple[int, ...] = ()     # the clean-up's groups (the one that sees every process)
 
-    def run(self, identity: tuple[int, int] | None) -> str:
-        """Clean up; return "" when done, else what is left.
+    def run(self, identity: tuple[int, int] | None, child: int | None = None) -> str:
+        """Clean up; return "" when done, else what is left. `child`: the job's process, when it
+        has not been collected yet (the clean-up waits for its end before it looks for the rest).
 
         With a student uid the zygote does it itself, acting as the student for the while (see
         `_as_student`): it used to fork a clean-up process for it, which copied the warm zygote's
@@ -1551,16 +1626,16 @@ class Cleanup:
             return self._work(None)
         # The time limit is inside: its alarm is off before the zygote takes its own ids back, so
         # that it can never cut that short (and leave the zygote with the student's gid or groups).
-        with _as_student(*identity, groups=self.groups):
+        with _ending(child) as ended, _as_student(*identity, groups=self.groups):
             try:
                 with _time_limit(CLEAN_SECONDS):
-                    return self._work(identity[0])
+                    return self._work(identity[0], ended)
             except _TooLong:
                 return "cleaning up after the job took too long"
 
-    def _work(self, uid: int | None) -> str:
+    def _work(self, uid: int | None, ended: Callable[[float], None] | None = None) -> str:
         if uid is not None:
-            if not _kill_uid_processes(uid):
+            if not _kill_uid_processes(uid, ended):
                 return "processes of the job are still running"
             _remove_ipc(uid)
             _remove_message_queues(uid)
@@ -1644,8 +1719,13 @@ def _keyrings_as_student(uid: int) -> None:
         os.setresuid(own[0], -1, -1)
 
 
-def _kill_uid_processes(uid: int) -> bool:
-    """As the student uid: kill every process of this uid but ourselves, until none is left alive."""
+def _kill_uid_processes(uid: int, ended: Callable[[float], None] | None = None) -> bool:
+    """As the student uid: kill every process of this uid but ourselves, until none is left alive.
+
+    `ended(seconds)` waits at most that long for the job's process to end (`_ending`): its exit,
+    the unmapping of what it inherited from the zygote, takes the kernel milliseconds, and each
+    look through /proc while it dies cost ~0.3 ms of the zygote's CPU (a blank template's clean-up
+    looked 1 to 6 times). Whatever else of the uid is left is looked for and killed as before."""
     me = os.getpid()
     for attempt in range(500):
         try:
@@ -1654,10 +1734,42 @@ def _kill_uid_processes(uid: int) -> bool:
             return True
         except PermissionError:
             pass
+        if attempt == 0 and ended is not None:
+            ended(CHILD_EXIT_SECONDS)
         if not _live_processes_of(uid, exclude=me):
             return True
         time.sleep(0.0005 * min(attempt, 20))
     return False
+
+
+CHILD_EXIT_SECONDS = 1.0      # the longest the clean-up waits for the killed job's process before it looks
+
+
+@contextlib.contextmanager
+def _ending(pid: int | None):
+    """A wait for the end of process `pid` (a child of ours not collected yet, so its pid cannot
+    be another's), through a pidfd: `wait(seconds)` returns as soon as it has ended (is a zombie),
+    or after `seconds`. None when there is no such process or no pidfd (Linux before 5.3)."""
+    fd = None
+    if pid is not None:
+        try:
+            fd = os.pidfd_open(pid)
+        except (OSError, AttributeError):
+            fd = None
+    if fd is None:
+        yield None
+        return
+
+    def wait(seconds: float) -> None:
+        try:
+            select.select([fd], [], [], seconds)
+        except InterruptedError:
+            pass
+
+    try:
+        yield wait
+    finally:
+        os.close(fd)
 
 
 def _live_processes_of(uid: int, exclude: int) -> list[int]:

@@ -78,4 +78,5 @@ def test_a_cases_answer_is_the_same_line_made_plain_once(monkeypatch):
     assert [a.get("status") for a in answers] == ["ok", "error", "missing", None]     # the last is "done"
     for line, answer in zip([l for l in lines if b'"phase": "start"' not in l], answers[:3]):
         assert line + b"\n" == jobwire.event_line(dict(answer))                        # as the second pass made it
-    assert plain == len(cases) + 2          # once a case (twice before), and "done" as every other event
+    assert plain == 2          # no case's fields (`case_event` makes them plain; once a case before, twice before
+                               # that), and "done" as every other event

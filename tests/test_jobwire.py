@@ -121,3 +121,11 @@ def test_the_case_start_line_is_the_event_line_of_a_case_start(job, uid):
     general = jobwire.event_line(jobwire.event(Ev.CASE, job, uid=uid, phase=jobwire.START))
     assert jobwire.case_start_line(job, uid) == general
     assert jobwire.parse_event(general.decode()) == {"ev": "case", "job": job, "uid": uid, "phase": "start"}
+
+
+@pytest.mark.parametrize("job, uid", [(0, "q1a-public-0"), (7, 'a "quoted" \\ uid'), (3, "")])
+def test_a_case_answers_event_is_the_general_event_of_a_case(job, uid):
+    """A job starts each call's answer from a dict made directly (~270 a job): the same keys, in
+    the same order, as the general way."""
+    general = jobwire.event(Ev.CASE, job, uid=uid)
+    assert list(jobwire.case_event(job, uid).items()) == list(general.items())

@@ -147,3 +147,205 @@ def test_a_cases_round_in_the_child_imports_nothing(monkeypatch):
     assert [name for name in imports if name.startswith("numpy")] == []
     assert got == expected and expected[1] == ["W"]
     assert np.frombuffer(__import__("base64").b64decode(got[0]["b64"])).tolist() == [2.0, 4.0]
+
+
+def _batch(cases: list[tuple[str, str, list]]) -> dict:
+    """A case batch as the child parses it from the grader's line (`jobwire.cases_message`)."""
+    import json
+
+    from grader import jobwire
+
+    wires = [jobwire.case_wire(uid, name, True, "array", [], args) for uid, name, args in cases]
+    return json.loads(jobwire.cases_message(7, "public", 5.0, wires))
+
+
+def _answers(batch: dict, namespace: dict) -> list[dict]:
+    import json
+
+    from grader import jobwire
+
+    read, write = os.pipe()
+    try:
+        worker._answer_batch(batch, namespace, worker.Channel(write), 7)
+        os.close(write)
+        with os.fdopen(read, "rb") as fh:
+            lines = [json.loads(line) for line in fh.read().splitlines()]
+    except BaseException:
+        os.close(read)
+        raise
+    return [e for e in lines if e.get("ev") == jobwire.Ev.CASE.value and "phase" not in e]
+
+
+def test_a_calls_arguments_are_compared_with_what_was_sent_not_with_copies(monkeypatch):
+    """The child copied every argument array before each call (`jobwire.snapshot`, ~1,300 copies a
+    job) to tell afterwards whether the call changed it; the decoded wire bytes are already that
+    record: each call still gets fresh, writable arrays of its own, a change in place is still
+    named, and an argument that cannot be decoded still fails its case alone."""
+    import numpy as np
+
+    from grader import jobwire
+
+    seen: list = []
+
+    def scales_in_place(W, x):
+        seen.append(W)
+        W *= 2
+        return W @ x["v"]
+
+    def leaves_alone(W, x):
+        seen.append(W)
+        assert type(W) is np.ndarray and W.flags.writeable and W.flags.owndata and W.flags.c_contiguous
+        return W @ x["v"]
+
+    def changes_the_dict(W, x):
+        x["v"][0] = 5.0
+        return W @ x["v"]
+
+    W, x = np.eye(2), {"v": np.array([1.0, 2.0])}
+    batch = _batch([("a/0", "scales_in_place", [W, x]), ("a/1", "leaves_alone", [W, x]),
+                    ("a/2", "changes_the_dict", [W, x]), ("a/3", "leaves_alone", [W, x])])
+    batch["cases"][3]["args"][0]["shape"] = [3, 3]                # decodes to an error: that case alone
+    namespace = {f.__name__: f for f in (scales_in_place, leaves_alone, changes_the_dict)}
+    expected = _answers(batch, namespace)
+    monkeypatch.setattr(jobwire, "snapshot", lambda args: (_ for _ in ()).throw(AssertionError("copied")))
+    seen.clear()
+    got = _answers(batch, namespace)
+    for event in expected + got:
+        event.pop("seconds")
+    assert got == expected
+    assert [e["status"] for e in got] == ["ok", "ok", "ok", "error"]
+    assert [e.get("changed") for e in got] == [["W"], None, ["x"], None]
+    assert "cannot reshape array of size 4 into shape (3,3)" in got[3]["error"]
+    assert seen[0] is not seen[1] and seen[1].tolist() == [[1.0, 0.0], [0.0, 1.0]]   # fresh for each call
+
+
+def _tree(root) -> list[tuple[str, int, bytes]]:
+    import stat
+
+    found = []
+    for folder, dirs, files in os.walk(root):
+        for name in sorted(dirs + files):
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            content = open(path, "rb").read() if stat.S_ISREG(info.st_mode) else b""
+            found.append((os.path.relpath(path, root), stat.S_IMODE(info.st_mode), content))
+    return sorted(found)
+
+
+def test_each_jobs_ipython_profile_is_the_one_the_zygote_prepared_its_folders_made_again(tmp_path, monkeypatch):
+    """Each job made IPython's profile for its scratch directory anew (a traitlets object whose every
+    folder is made twice over, ~1 ms of a job's CPU with the pages it copies from the zygote); the
+    zygote now makes it once, and a job only makes its folders again in the emptied scratch: the
+    same folders, modes and files as before, and the same profile seen from the job's shell."""
+    import shutil
+
+    from IPython.core.profiledir import ProfileDir
+
+    from grader import studentshell
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "zygote"))
+    made = tmp_path / "made-per-job" / ".ipython"
+    shell = studentshell.Shell()
+    shell.own_directory(str(made))
+    expected = _tree(made)
+    assert [p for p, *_ in expected] == ["profile_default", "profile_default/log", "profile_default/pid",
+                                         "profile_default/security", "profile_default/startup",
+                                         "profile_default/startup/README"]
+
+    scratch = tmp_path / "scratch" / ".ipython"
+    shell.prepare_directory(str(scratch))
+    for _ in range(2):
+        shutil.rmtree(scratch.parent)                 # the clean-up empties scratch after each job
+        scratch.parent.mkdir()
+        with monkeypatch.context() as patched:
+            patched.setattr(ProfileDir, "create_profile_dir", classmethod(lambda *a, **k: 1 / 0))
+            shell.own_directory(str(scratch))
+        assert _tree(scratch) == expected
+        assert shell.ip.profile_dir.location == str(scratch / "profile_default")
+        assert shell.ip.profile_dir.security_dir == str(scratch / "profile_default" / "security")
+        assert shell.ip.ipython_dir == str(scratch) == os.environ["IPYTHONDIR"]
+    shell.own_directory(str(made))                    # any other folder: made as before
+    assert shell.ip.profile_dir.location == str(made / "profile_default")
+
+
+def test_a_case_batch_crosses_the_zygote_and_the_pipe_without_being_copied(monkeypatch):
+    """The zygote passes each case batch (~40 and ~160 kB) to the job's child unparsed. On the way it
+    was copied ~8 times (joined from 64 kB reads, split off as a line, given its newline again, cut
+    into 64 kB writes, the rest copied after each), each copy written into pages the zygote shares
+    copy-on-write with the forked child: ~300 page faults a job. A batch read at once is now the line
+    itself, the pipe to the child holds it whole, and what a write did not take is written from a view;
+    the child reads the line it was sent, whatever the pieces."""
+    import threading
+
+    batch = b'{"op": "cases", "job": 3, "cases": [' + b'"x", ' * 40_000 + b'"y"]}\n'
+    lines, rest = worker.split_lines(batch)
+    assert lines == [batch] and lines[0] is batch and rest == b""
+    assert worker.split_lines(b'{"op": "kill"}\n' + batch[:10]) == ([b'{"op": "kill"}\n'], batch[:10])
+    assert worker.split_lines(batch[:10]) == ([], batch[:10])
+
+    read, write = os.pipe()
+    relay = worker.Relay(write)
+    written: list = []
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: written.append(data) or real_write(fd, data))
+    worker._hold_a_batch(write)
+    relay.add(batch)
+    assert not relay.waiting and len(written) == 1 and written[0].obj is batch    # one write, the line itself
+    reader = worker.LineReader(read)
+    assert reader.line() == batch[:-1].decode()
+
+    big = b'{"op": "cases", "job": 3, "cases": [' + b'"z", ' * 500_000 + b'"y"]}\n'   # more than the pipe holds
+    relay.add(big)
+    relay.add(batch)
+    assert relay.waiting                                                           # the child reads nothing yet
+    got: list = []
+    thread = threading.Thread(target=lambda: got.extend([reader.line(), reader.line()]))
+    thread.start()
+    while relay.waiting:
+        relay.push()
+    thread.join()
+    assert got == [big[:-1].decode(), batch[:-1].decode()]
+    relay.close()
+    os.close(read)
+
+
+def test_a_failing_calls_account_places_its_innermost_frame_alone(tmp_path, monkeypatch):
+    """A case reports the one-line account of its error (`explain(exc)[0]`); the printable traceback
+    beside it, every student frame placed and joined, was made for each of a blank template's ~270
+    failing calls and thrown away. `summary` is that first line, word for word, placing only the
+    innermost student frame."""
+    helper = tmp_path / "helper.py"
+    helper.write_text("def g(x):\n    return 1 / x\n")
+    cell = "import helper\n\ndef f(x):\n    return h(x)\n\ndef h(x):\n    return helper.g(x)\n"
+    bad = "def k(:\n"
+
+    class Odd(Exception):
+        def __str__(self):
+            raise RuntimeError("no")
+
+    code = worker.StudentCode({"<cell 2>": cell, "<cell 5>": bad}, "submission.py", str(tmp_path))
+    namespace: dict = {}
+    monkeypatch.syspath_prepend(str(tmp_path))
+    exec(compile(cell, "<cell 2>", "exec"), namespace)
+    errors: list[BaseException] = []
+    for call in (lambda: namespace["f"](0), lambda: compile(bad, "<cell 5>", "exec"), lambda: namespace["f"]("x")):
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+    try:
+        raise Odd()
+    except Odd as exc:
+        errors.append(exc)
+
+    placed: list = []
+    real = worker.StudentCode.place
+    monkeypatch.setattr(worker.StudentCode, "place", lambda self, *a: placed.append(a) or real(self, *a))
+    for exc in errors:
+        placed.clear()
+        assert code.summary(exc) == code.explain(exc)[0]
+        first = len(placed)
+        placed.clear()
+        code.summary(exc)
+        assert len(placed) <= 1 and (first <= 1 or len(placed) < first)
+    assert "line 2 in `g` (helper.py): ZeroDivisionError" in code.summary(errors[0])

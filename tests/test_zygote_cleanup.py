@@ -99,3 +99,61 @@ def test_the_zygote_cleans_up_a_job_without_a_process_of_its_own():
     setuid_setgid = (1 << 6) | (1 << 7)
     assert report["caps"] == setuid_setgid            # the next job can still be made the student
     assert report["cwd"] == "/"
+
+
+# A job of one process that has run for a while (its memory written, so that its exit takes the
+# kernel some time), then the zygote's clean-up given that process: it waits for the job's
+# process to end, then looks through /proc once, instead of looking again and again while it dies.
+WAITS_HELPER = textwrap.dedent('''
+    import json, os, sys
+    from grader import worker
+    uid, zygote_uid, scratch = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    worker.become_zygote(zygote_uid, zygote_uid)
+    ready_r, ready_w = os.pipe()
+    hold_r, hold_w = os.pipe()
+    job = os.fork()
+    if job == 0:
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)      # the test waits for the helper's output only
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            worker.become_student(uid, uid)
+            held = bytearray(64 * 2**20)
+            held[::4096] = b"x" * len(held[::4096])
+            os.write(ready_w, b"x")
+            os.read(hold_r, 1)          # until killed
+        finally:
+            os._exit(1)
+    if os.read(ready_r, 1) != b"x":
+        raise SystemExit("the job could not start")
+    scans = []
+    real = worker._live_processes_of
+    worker._live_processes_of = lambda *a, **k: scans.append(1) or real(*a, **k)
+    problem = worker.Cleanup(scratch, [], False).run((uid, uid), job)
+    worker._live_processes_of = real
+    _, status = os.waitpid(job, 0)
+    print(json.dumps({"problem": problem, "scans": len(scans), "killed": os.WIFSIGNALED(status),
+                      "alive": worker._live_processes_of(uid, exclude=os.getpid())}))
+''')
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a student uid of its own needs root")
+def test_the_clean_up_waits_for_the_jobs_process_instead_of_polling_proc():
+    lease = sandbox.UidLease.claim()
+    base = Path(tempfile.mkdtemp(prefix="zygote-cleanup-"))
+    try:
+        base.chmod(0o755)
+        scratch = base / "scratch"
+        scratch.mkdir()
+        os.chown(scratch, lease.uid, lease.uid)
+        runs = [subprocess.run([sys.executable, "-c", WAITS_HELPER, str(lease.uid), str(lease.zygote_uid),
+                                str(scratch)], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)}) for _ in range(3)]
+    finally:
+        lease.release()
+        shutil.rmtree(base, ignore_errors=True)
+    for done in runs:
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout.splitlines()[-1])
+        assert report["problem"] == "" and report["killed"] and report["alive"] == []
+        assert report["scans"] == 1
