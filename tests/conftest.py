@@ -13,7 +13,7 @@ import pytest
 from grader.config import load_config
 from grader.session import Session
 from grader.spec import PUBLIC, CaseSet
-from shared_cases import shared_case_set
+from shared_cases import shared_builds, shared_case_set  # noqa: F401 - shared_builds: a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"

@@ -24,6 +24,7 @@ import pytest
 from conftest import CANARY_SECRET, CAROL, FULL, ROOT, assert_safe_text, module, notebook
 from grader import batch, cli, gradescope
 from grader.results import GRADED, UNREADABLE
+from shared_cases import builds_shared
 
 REFERENCE = ROOT / "reference"
 # Codes of a refusal: a link, or a file that is not a regular file.
@@ -133,7 +134,8 @@ def _gradescope(tmp_path: Path, monkeypatch, build: Callable[[Path], None]) -> d
     monkeypatch.setenv("GRADER_SECRET", CANARY_SECRET)
     monkeypatch.delenv("GRADER_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
-    bounded(lambda: gradescope.run(root))
+    with builds_shared():      # the run's case set, as the red team's sessions share theirs (conftest.new_session)
+        bounded(lambda: gradescope.run(root))
     return json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
 
 
@@ -186,7 +188,7 @@ def test_a_link_given_to_grader_grade_is_refused(attack_session, tmp_path):
 
 
 @pytest.mark.parametrize("command", ["grade", "check"])
-def test_the_command_line_refuses_a_link_with_exit_3(tmp_path, monkeypatch, capsys, command):
+def test_the_command_line_refuses_a_link_with_exit_3(tmp_path, monkeypatch, capsys, command, shared_builds):
     monkeypatch.setenv("GRADER_SECRET", CANARY_SECRET)
     monkeypatch.chdir(tmp_path)
     link = tmp_path / "hw3.py"
