@@ -36,7 +36,7 @@ def test_missing_file_is_unreadable_not_a_traceback(tmp_path, capsys, shared_bui
     assert "does not exist" in captured.out and "Traceback" not in captured.err
 
 
-def test_check_exit_codes_and_wording(capsys):
+def test_check_exit_codes_and_wording(capsys, shared_builds):
     assert main(["check", str(SUBMISSIONS / "alice_correct.ipynb")]) == EXIT_OK
     out = capsys.readouterr().out
     assert "public cases pass" in out and "Hidden cases" in out
