@@ -6,14 +6,14 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
-from grader.config import load_config
+from grader.config import Config, load_config
 from grader.session import Session
 from grader.spec import PUBLIC, CaseSet
-from shared_cases import shared_case_set
+from shared_cases import shared_build, shared_builds, shared_case_set  # noqa: F401 - shared_builds: a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -32,17 +32,112 @@ def config():
 
 
 @pytest.fixture(scope="session")
-def session(config):
+def session(config, warm_sessions):
     """Instructor view: public and hidden cases (demo secret), on the process's shared case set."""
-    with Session(config, case_set=shared_case_set(config)) as s:
-        yield s
+    return warm_sessions.pinned(config)
 
 
 @pytest.fixture(scope="session")
-def public_session(config):
+def public_session(config, warm_sessions):
     """Student self-check view: public cases only."""
-    with Session(config, visibility="public", case_set=shared_case_set(config, PUBLIC)) as s:
-        yield s
+    return warm_sessions.pinned(config, PUBLIC)
+
+
+class WarmSessions:
+    """Warm Sessions kept for the whole test process, one per configuration and visibility, on the
+    process's shared build (shared_cases): for the grading the grader starts itself (`grader grade`,
+    Gradescope's entry point; see `borrowed_sessions`) and tests that need a configuration of their
+    own. Each Session started a worker (~0.5 s of CPU at the bwrap level, ~1 s at the rlimits level,
+    measured in a cgroup on this machine); a kept one grades the next submission as the session
+    fixture does, the zygote's clean-up between jobs keeping one job from another.
+
+    Only the `keep` most recently used stay open, besides the pinned ones (the `session` and
+    `public_session` fixtures, open until the end): each holds one of the machine's hundred student
+    uids (sandbox.MAX_LEASES), shared with every other test run here."""
+
+    def __init__(self, keep: int = 2):
+        self.keep = keep
+        self._pinned: list[tuple[Config, str, Session]] = []
+        self._open: list[tuple[Config, str, Session]] = []       # least recently used first
+
+    def __call__(self, config: Config, visibility: str = "all") -> Session:
+        """The kept Session of `config` and `visibility` (Config holds dicts: looked up by equality)."""
+        for kept_config, kept_visibility, session in self._pinned:
+            if kept_config == config and kept_visibility == visibility:
+                return session
+        for i, (kept_config, kept_visibility, session) in enumerate(self._open):
+            if kept_config == config and kept_visibility == visibility:
+                self._open.append(self._open.pop(i))
+                return session
+        self._open.append((config, visibility, self._start(config, visibility)))
+        while len(self._open) > self.keep:
+            self._open.pop(0)[2].close()
+        return self._open[-1][2]
+
+    def pinned(self, config: Config, visibility: str = "all") -> Session:
+        """The Session of `config` and `visibility`, kept open until the end of the test process."""
+        for i, (kept_config, kept_visibility, session) in enumerate(self._open):
+            if kept_config == config and kept_visibility == visibility:
+                self._pinned.append(self._open.pop(i))
+                return session
+        for kept_config, kept_visibility, session in self._pinned:
+            if kept_config == config and kept_visibility == visibility:
+                return session
+        self._pinned.append((config, visibility, self._start(config, visibility)))
+        return self._pinned[-1][2]
+
+    @staticmethod
+    def _start(config: Config, visibility: str) -> Session:
+        secret = None if visibility == PUBLIC else config.secret
+        return Session(config, visibility=visibility, case_set=shared_build(config.load_assignment(), secret))
+
+    def close(self) -> None:
+        for _, _, session in self._pinned + self._open:
+            session.close()
+        self._pinned.clear()
+        self._open.clear()
+
+
+@pytest.fixture(scope="session")
+def warm_sessions() -> Iterator[WarmSessions]:
+    kept = WarmSessions()
+    try:
+        yield kept
+    finally:
+        kept.close()
+
+
+class _Borrowed:
+    """A kept Session lent to a `with Session(...) as session:` of the grader's own: the block's end
+    leaves it open for the next test."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def __enter__(self) -> Session:
+        return self.session
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+@pytest.fixture
+def borrowed_sessions(warm_sessions, monkeypatch) -> None:
+    """While the test runs, a one-worker `Session(config[, visibility])` that the grader opens itself
+    (`grader grade`, Gradescope's entry point) is the kept one of `warm_sessions`, for tests of what
+    those print and write, not of a Session's start (tests/test_font_list.py, the red team's own
+    sessions, the batches' own sessions keep starting theirs)."""
+    import grader.session
+
+    real = grader.session.Session
+
+    def borrow(config: Config, visibility: str = "all", workers: int = 1, case_set: CaseSet | None = None,
+               extras=None):
+        if workers != 1 or case_set is not None or extras is not None:
+            return real(config, visibility=visibility, workers=workers, case_set=case_set, extras=extras)
+        return _Borrowed(warm_sessions(config, visibility))
+
+    monkeypatch.setattr(grader.session, "Session", borrow)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_run import run_cli
 from grader import batch
 from grader.results import ERROR, GRADED, UNREADABLE
 from grader.session import Session
@@ -195,7 +196,7 @@ class FaultySession(Session):
         return super().grade(path, name)
 
 
-def test_a_grader_fault_costs_one_result_not_the_batch(class_dir: Path, tmp_path: Path, config):
+def test_a_grader_fault_costs_one_result_not_the_batch(class_dir: Path, tmp_path: Path, config, shared_builds):
     out = tmp_path / "out"
     with FaultySession(config) as faulty:
         report = batch.run_batch(class_dir, out, config, session=faulty, progress=False)
@@ -226,10 +227,15 @@ def test_empty_folder_and_bad_workers_are_clear_errors(tmp_path: Path, config):
 # The command line, interrupted
 
 
-def _cli(*args: str, **kwargs) -> subprocess.Popen:
+def _environment() -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("GRADER_SECRET", None)
-    return subprocess.Popen([sys.executable, "-m", "grader", *args], cwd=ROOT, env=env,
+    return env
+
+
+def _cli(*args: str, **kwargs) -> subprocess.Popen:
+    """`python -m grader *args` as a process of its own: for the batches that are killed or interrupted."""
+    return subprocess.Popen([sys.executable, "-m", "grader", *args], cwd=ROOT, env=_environment(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_as_at_a_terminal, **kwargs)
 
@@ -262,7 +268,7 @@ def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
-def test_an_interrupted_batch_loses_nothing_and_resumes(tmp_path: Path, how):
+def test_an_interrupted_batch_loses_nothing_and_resumes(tmp_path: Path, how, shared_builds):
     folder, out = tmp_path / "in", tmp_path / "out"
     _slow_class(folder, 4)
     proc = _cli("batch", str(folder), "--out", str(out), "--workers", "1",
@@ -282,10 +288,10 @@ def test_an_interrupted_batch_loses_nothing_and_resumes(tmp_path: Path, how):
     assert "not graded yet" in (out / "summary.html").read_text(encoding="utf-8")
     assert "incomplete" in json.loads((out / "results.json").read_text(encoding="utf-8"))
 
-    proc = _cli("batch", str(folder), "--out", str(out), "--workers", "2")
-    stdout, stderr = proc.communicate(timeout=300)
-    assert proc.returncode == 0, stderr
-    assert f"{len(finished)} unchanged" in stdout
+    # the same command again (in this process: only the stopped run needs a process of its own)
+    proc = run_cli(["batch", folder, "--out", out, "--workers", "2"], cwd=ROOT, env=_environment())
+    assert proc.returncode == 0, proc.stderr
+    assert f"{len(finished)} unchanged" in proc.stdout
     rows = read_csv(out / "grades.csv")
     assert [r["student"] for r in rows] == [f"s{i:02d}" for i in range(4)]
     assert all(float(r["total"]) == pytest.approx(100) for r in rows)
@@ -294,9 +300,8 @@ def test_an_interrupted_batch_loses_nothing_and_resumes(tmp_path: Path, how):
 
 
 def test_cli_batch_on_a_missing_folder_exits_2(tmp_path: Path):
-    proc = _cli("batch", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 2 and "not a folder" in stderr
+    proc = run_cli(["batch", tmp_path / "nope", "--out", tmp_path / "out"], cwd=ROOT, env=_environment())
+    assert proc.returncode == 2 and "not a folder" in proc.stderr
 
 
 # ------------------------------------------------------------------------------------------------
@@ -332,11 +337,12 @@ def test_manual_scores_are_merged_and_follow_the_scores_file(class_dir: Path, tm
     assert any("re-applied" in note for note in plain.notes)
 
 
-def test_a_bad_scores_file_still_leaves_complete_grades(class_dir: Path, tmp_path: Path):
+def test_a_bad_scores_file_still_leaves_complete_grades(class_dir: Path, tmp_path: Path, shared_builds):
     out, scores = tmp_path / "out", tmp_path / "scores.csv"
     scores.write_text("nobody,1a-derivation,4\nalice,1a-derivation,400\n", encoding="utf-8")
-    proc = _cli("batch", str(class_dir), "--out", str(out), "--workers", "1", "--manual-scores", str(scores))
-    _, stderr = proc.communicate(timeout=300)
+    proc = run_cli(["batch", class_dir, "--out", out, "--workers", "1", "--manual-scores", scores], cwd=ROOT,
+                   env=_environment())
+    stderr = proc.stderr
     assert proc.returncode == 2
     assert "line 1" in stderr and "line 2" in stderr and "without these TA scores" in stderr
     rows = read_csv(out / "grades.csv")

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, caseset
+from grader import batch
 from grader.results import json_object_chunks, json_text
 from grader.session import internal_error
+from shared_cases import shared_case_set
 
 
 @pytest.fixture(scope="module")
 def case_set(config):
-    return caseset.build(config.load_assignment(), config.secret)
+    return shared_case_set(config)
 
 
 def _graded(tmp_path: Path, case_set, out: Path, entries: list[tuple[str, str]]) -> list[batch.Outcome]:

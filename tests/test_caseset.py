@@ -186,6 +186,23 @@ def test_the_public_part_of_a_secret_case_set_has_the_public_digest():
     assert full.only(PUBLIC).digest == public.digest == caseset.digest([c for c in public.cases if c.probe is None])
 
 
+def test_the_public_part_of_a_public_set_is_that_set_with_its_memo():
+    """A set built without a secret is public already: its public part is the set itself, so what its
+    memo holds (the mistakes' wrong answers, filled by the first submission graded) serves a self-check
+    or a public Session on it too, instead of a fresh copy filled again. A part that leaves cases
+    out is a set of its own, with the digest of what it keeps."""
+    from grader import selfcheck
+
+    public = _built(None)
+    assert public.only(PUBLIC) is public
+    assert selfcheck.select(public) is public
+    chosen = selfcheck.select(public, ["1a"])
+    assert chosen.only(PUBLIC) is not chosen
+    assert chosen.only(PUBLIC).digest == caseset.digest([c for c in chosen.cases if c.probe is None]) != public.digest
+    full = _built("some secret")
+    assert full.only(PUBLIC) is not full and full.only(PUBLIC).memo == {}
+
+
 @pytest.mark.parametrize("secret", ["hw3-demo-secret--public--not-for-real-grading", "s1", "s2", "another secret"])
 def test_no_two_cases_of_a_question_share_a_label(secret):
     """Hidden inputs are drawn at random, and two drawn alike ('n=4, d=2' twice in 3(c)) showed as two

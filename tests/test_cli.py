@@ -11,7 +11,7 @@ from grader.cli import EXIT_FAILED, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, main
 from conftest import ROOT, SUBMISSIONS
 
 
-def test_grade_prints_a_table_and_writes_json(tmp_path, capsys):
+def test_grade_prints_a_table_and_writes_json(tmp_path, capsys, borrowed_sessions):
     out = tmp_path / "r.json"
     assert main(["grade", str(SUBMISSIONS / "carol_module.py"), "--json", str(out)]) == EXIT_OK
     printed = capsys.readouterr().out
@@ -21,7 +21,7 @@ def test_grade_prints_a_table_and_writes_json(tmp_path, capsys):
     assert [q["id"] for q in data["questions"]][:3] == ["1a", "1b", "2a"]
 
 
-def test_unreadable_submission_still_gets_a_result(tmp_path, capsys):
+def test_unreadable_submission_still_gets_a_result(tmp_path, capsys, borrowed_sessions):
     out = tmp_path / "r.json"
     code = main(["grade", str(SUBMISSIONS / "dave_broken.ipynb"), "--json", str(out)])
     assert code == EXIT_UNREADABLE
@@ -30,13 +30,13 @@ def test_unreadable_submission_still_gets_a_result(tmp_path, capsys):
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_missing_file_is_unreadable_not_a_traceback(tmp_path, capsys):
+def test_missing_file_is_unreadable_not_a_traceback(tmp_path, capsys, borrowed_sessions):
     assert main(["grade", str(tmp_path / "nope.ipynb")]) == EXIT_UNREADABLE
     captured = capsys.readouterr()
     assert "does not exist" in captured.out and "Traceback" not in captured.err
 
 
-def test_check_exit_codes_and_wording(capsys):
+def test_check_exit_codes_and_wording(capsys, shared_builds):
     assert main(["check", str(SUBMISSIONS / "alice_correct.ipynb")]) == EXIT_OK
     out = capsys.readouterr().out
     assert "public cases pass" in out and "Hidden cases" in out

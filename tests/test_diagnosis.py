@@ -20,7 +20,6 @@ import pytest
 
 from assignments.hw3 import ASSIGNMENT
 from assignments.hw3.mistakes import MISTAKES, VARIANTS
-from grader import caseset
 from grader.compare import compare
 from grader.config import DEMO_SECRET
 from grader.diagnose import diagnose
@@ -28,6 +27,7 @@ from grader.results import FAILED, PASSED
 from grader.spec import NAME_SET
 
 from conftest import ROOT
+from shared_cases import shared_build
 
 # --------------------------------------------------------------------------------------------
 # a correct student solution, one block per question (written for these tests, not carol's)
@@ -605,7 +605,7 @@ def test_the_seed_notebook_is_named(session):
 # diagnose() itself, on every hidden case of the demo secret
 # --------------------------------------------------------------------------------------------
 
-CASES = caseset.build(ASSIGNMENT, DEMO_SECRET)
+CASES = shared_build(ASSIGNMENT, DEMO_SECRET)     # collected by every test process: the one build it shares
 # The case set's memo of the variants' wrong answers, as a batch keeps it (they depend on the case
 # alone): shared by the variants' tests below, which call every variant on every hidden case, so
 # each is computed once, not once per variant tested, and by the test that each variant is told

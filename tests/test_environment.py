@@ -12,7 +12,6 @@ from grader import environment, gradescope, kit
 from grader.config import ConfigError, load_config, tomllib
 from grader.environment import DEFAULT_PACKAGES, module_names, project_name, unavailable
 from grader.load import load
-from grader.session import Session
 
 from conftest import ROOT, SUBMISSIONS
 
@@ -60,12 +59,12 @@ def test_imports_are_read_from_cells_magics_included(tmp_path):
     assert found == [("torch", 1, 3), ("jax", 2, 2), ("tensorflow", 6, 2)]
 
 
-def test_self_check_warns_about_an_import_the_graded_environment_lacks(config, tmp_path):
+def test_self_check_warns_about_an_import_the_graded_environment_lacks(config, tmp_path, warm_sessions):
     """A guarded import never fails a cell; declared away, the check must still warn."""
     narrow = dataclasses.replace(config, environment=("numpy", "matplotlib"))
-    with Session(narrow, visibility="public") as s:
-        result = s.grade(notebook(tmp_path, ["try:\n    import scipy.linalg as sla\nexcept ImportError:\n    sla = None",
-                                             CAROL]))
+    s = warm_sessions(narrow, visibility="public")
+    result = s.grade(notebook(tmp_path, ["try:\n    import scipy.linalg as sla\nexcept ImportError:\n    sla = None",
+                                         CAROL]))
     warnings = [p.message for p in result.problems if p.code == "unavailable-import"]
     assert warnings == ["`scipy` is not available when this is graded (cell 1, line 2: `import scipy`); the graded "
                         "environment has the Python standard library and numpy, matplotlib"]
@@ -114,31 +113,31 @@ def test_a_kit_reads_its_bundled_list(tmp_path):
     assert environment.check_packages(["numpy"]) == ("numpy",)
 
 
-def test_a_declared_package_the_grader_lacks_is_said_to_the_instructor(config, tmp_path):
+def test_a_declared_package_the_grader_lacks_is_said_to_the_instructor(config, tmp_path, warm_sessions):
     from grader.render import gradescope as render
 
     wide = dataclasses.replace(config, environment=("numpy", "scipy", "matplotlib", "surely-not-installed-pkg"))
-    with Session(wide) as s:
-        result = s.grade(notebook(tmp_path, [CAROL]))
+    s = warm_sessions(wide)
+    result = s.grade(notebook(tmp_path, [CAROL]))
     problem = next(p for p in result.problems if p.code == "environment-incomplete")
     assert "`surely-not-installed-pkg`" in problem.message
     assert "surely-not-installed-pkg" not in render.results_json(result)["output"]
     assert environment.not_installed(DEFAULT_PACKAGES) == []
 
 
-def test_the_self_check_imports_only_what_the_graded_environment_has(config, tmp_path):
+def test_the_self_check_imports_only_what_the_graded_environment_has(config, tmp_path, warm_sessions):
     """scipy is installed here; declared away, the self-check fails the cell that imports it, as
     grading would where it is not installed. Libraries' own imports and the notebook's files are free."""
     narrow = dataclasses.replace(config, environment=("numpy", "matplotlib"))
     cells = ["import scipy.linalg as sla\nLATER = 1", "%%writefile mine.py\nX = 3\n", "import mine\nprint('mine', mine.X)",
              "import matplotlib.pyplot as plt\nimport pylab\nfrom mpl_toolkits.mplot3d import Axes3D", CAROL]
-    with Session(narrow, visibility="public") as s:
-        checked = s.grade(notebook(tmp_path, cells))
+    s = warm_sessions(narrow, visibility="public")
+    checked = s.grade(notebook(tmp_path, cells))
     assert [c.index for c in checked.cells if c.status != "ok"] == [1]
     assert "not where this is graded" in checked.cells[0].error and checked.cells[0].missing_module == "scipy"
     assert "mine 3" in checked.output and checked.score == 100
-    with Session(narrow) as s:
-        graded = s.grade(notebook(tmp_path, cells))
+    s = warm_sessions(narrow)
+    graded = s.grade(notebook(tmp_path, cells))
     assert all(c.status == "ok" for c in graded.cells), "grading itself gates nothing: scipy is really here"
 
 

@@ -34,6 +34,7 @@ from grader.spec import HIDDEN, PUBLIC
 
 from gradescope_run import run_autograder
 from cli_run import run_cli
+from shared_cases import shared_case_set
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -307,10 +308,8 @@ def test_harness_with_a_broken_setup_still_writes_a_valid_result(tmp_path: Path,
 
 def assert_no_hidden_leak(data: dict, config) -> None:
     """No hidden input, expected value or hidden-only label appears anywhere in results.json."""
-    from grader import caseset
-
     text = json.dumps(data, ensure_ascii=False)
-    case_set = caseset.build(config.load_assignment(), config.secret)
+    case_set = shared_case_set(config)
     public_labels = {c.label for c in case_set.cases if c.visibility == PUBLIC}
     for case in case_set.cases:
         if case.visibility != HIDDEN:

@@ -7,12 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from grader import caseset, catalogs, i18n, jupyter, selfcheck
+from grader import catalogs, i18n, jupyter, selfcheck
 from grader.protocol import Limits
 from grader.render import selfcheck_view
 from grader.results import CellStatus
+from grader.spec import PUBLIC
 
 from cli_run import run_cli
+from shared_cases import shared_case_set
+
+# The self-checks of `grader check` and `grader.check()` build their public cases (caseset.for_self_check):
+# here they share the test process's one build, and so its memo (shared_cases).
+pytestmark = pytest.mark.usefixtures("shared_builds")
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -21,7 +27,7 @@ FAST = Limits(case_seconds=1.0, cell_seconds=5.0, submission_seconds=60.0)
 
 @pytest.fixture(scope="module")
 def bob(config):
-    public = caseset.build(config.load_assignment(), None).only("public")
+    public = shared_case_set(config, PUBLIC)
     result = selfcheck.check_file(SUBMISSIONS / "bob_seed_mistakes.ipynb", public, FAST)
     written = selfcheck.written_status(SUBMISSIONS / "bob_seed_mistakes.ipynb", public.assignment)
     return result, written
@@ -296,7 +302,7 @@ def test_a_real_notebook_run_out_of_order_reads_in_chinese(config, tmp_path):
                      "source": source.splitlines(True)} for source, n in zip(cells, counts)]}
     path = tmp_path / "troubles.ipynb"
     path.write_text(json.dumps(nb), encoding="utf-8")
-    public = caseset.build(config.load_assignment(), None).only("public")
+    public = shared_case_set(config, PUBLIC)
     result = selfcheck.check_file(path, public, FAST)
     en = selfcheck_view.text(result, (), "troubles.ipynb", lang="en")
     zh = selfcheck_view.text(result, (), "troubles.ipynb", lang="zh_CN")

@@ -154,7 +154,8 @@ def test_the_canary_search_finds_a_leak(graded_batch: Path, tmp_path: Path):
     assert leaks([copy], canaries(data))
 
 
-def test_gradescope_and_kit_hold_no_hidden_value(graded_batch: Path, tmp_path: Path, config):
+def test_gradescope_and_kit_hold_no_hidden_value(graded_batch: Path, tmp_path: Path, config, shared_builds,
+                                                 borrowed_sessions):
     secrets = set()
     for path in graded_batch.rglob(instructor.INSTRUCTOR_JSON):
         secrets |= canaries(json.loads(path.read_text(encoding="utf-8")))
@@ -198,7 +199,7 @@ def test_instructor_view_shows_hostile_values_as_text():
     assert "\x1b" not in instructor.instructor_json(result)
 
 
-def test_grade_writes_the_instructor_view_on_request(tmp_path, session):
+def test_grade_writes_the_instructor_view_on_request(tmp_path, session, borrowed_sessions):
     from grader import cli
 
     target = tmp_path / "staff.html"

@@ -113,7 +113,7 @@ class Interrupt:
             raise KeyboardInterrupt
 
 
-def test_an_interrupted_batch_says_so_first_and_a_finished_run_clears_it(class_dir, tmp_path, config):
+def test_an_interrupted_batch_says_so_first_and_a_finished_run_clears_it(class_dir, tmp_path, config, shared_builds):
     out = tmp_path / "out"
     with Session(config, workers=1) as own:
         with pytest.raises(KeyboardInterrupt):

@@ -23,9 +23,10 @@ from grader.spec import HIDDEN, PUBLIC
 
 from assignments.hw3 import ASSIGNMENT
 from cli_run import run_cli
+from shared_cases import shared_build
 
 # what a self-check of the kit runs and counts (probes are run, never counted)
-PUBLIC_COUNT = sum(c.probe is None for c in caseset.build(ASSIGNMENT, None).cases)
+PUBLIC_COUNT = sum(c.probe is None for c in shared_build(ASSIGNMENT, None).cases)
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"

@@ -259,20 +259,19 @@ def test_hidden_cases_carry_no_inputs_or_values(session):
             assert case.expected
 
 
-def test_a_grader_fault_costs_one_result_not_the_run(config, monkeypatch):
+def test_a_grader_fault_costs_one_result_not_the_run(session, monkeypatch):
     import grader.pipeline as pipeline_module
-    from grader.session import Session
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated grader bug")
 
-    with Session(config) as s:
-        monkeypatch.setattr(pipeline_module, "grade", broken)
-        result = s.grade(SUBMISSIONS / "carol_module.py")
-        assert result.status == "error" and result.score == 0
-        assert any(p.code == "internal-error" and "simulated grader bug" in p.message for p in result.problems)
-        monkeypatch.undo()
-        assert s.grade(SUBMISSIONS / "carol_module.py").score == FULL
+    # The test process's warm session: the fault is the grader's own, not its workers'.
+    monkeypatch.setattr(pipeline_module, "grade", broken)
+    result = session.grade(SUBMISSIONS / "carol_module.py")
+    assert result.status == "error" and result.score == 0
+    assert any(p.code == "internal-error" and "simulated grader bug" in p.message for p in result.problems)
+    monkeypatch.undo()
+    assert session.grade(SUBMISSIONS / "carol_module.py").score == FULL
 
 
 @settings(max_examples=200, deadline=None)

@@ -16,6 +16,9 @@ from grader.render import selfcheck_view
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 FAST = Limits(case_seconds=0.5, cell_seconds=3.0, submission_seconds=60.0)
+# The self-checks of `grader check` and `grader.check()` build their public cases (caseset.for_self_check):
+# here they share the test process's one build, and so its memo (shared_cases).
+pytestmark = pytest.mark.usefixtures("shared_builds")
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ def test_slices_are_deterministic_disjoint_and_cover_everyone():
             shard.parse(bad)
 
 
-def test_three_local_shards_merge_to_the_unsharded_class(tmp_path: Path, session, config):
+def test_three_local_shards_merge_to_the_unsharded_class(tmp_path: Path, session, config, shared_builds):
     folder = tmp_path / "in"
     folder.mkdir()
     for i, name in enumerate(["alice_correct.ipynb", "bob_seed_mistakes.ipynb", "carol_module.py",
@@ -66,7 +66,8 @@ def test_three_local_shards_merge_to_the_unsharded_class(tmp_path: Path, session
     assert all(r["student"]["on_roster"] for r in data["results"])
 
 
-def test_a_merge_into_an_out_folder_in_use_is_refused_and_changes_nothing(tmp_path: Path, session, config, capsys):
+def test_a_merge_into_an_out_folder_in_use_is_refused_and_changes_nothing(tmp_path: Path, session, config, capsys,
+                                                                          shared_builds):
     """`grader merge` wrote OUT's reports and class files without holding OUT, as a batch does
     (batch.holding): two merges into one OUT at once (two TAs, or a merge started while a batch
     still writes there) each wrote the class files, and the last to finish silently replaced the

@@ -153,7 +153,7 @@ UNUSUAL_1A = "0.01 * W"    # both students add this to the right Jacobian: a mis
 
 
 @pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
+def graded_class(tmp_path_factory, session):
     root = tmp_path_factory.mktemp("similarity")
     folder, out = root / "class", root / "out"
     folder.mkdir()
@@ -177,7 +177,7 @@ def graded_class(tmp_path_factory):
     (folder / "xiao.md").write_text(edited, encoding="utf-8")
     (folder / "yara.md").write_text(_english_write_up(), encoding="utf-8")
     config = replace(load_config(env={}), workers=2)
-    report = run_batch(folder, out, config, progress=False)
+    report = run_batch(folder, out, config, progress=False, session=session)    # graded by the warm workers
     pairs = {(p.a, p.b): p for p in report.similarity}
     return out, pairs, report
 

@@ -47,13 +47,14 @@ def _untimed(value):
 
 
 def _grade(folder: Path, out: Path, session, monkeypatch, smallest: int, on_result=None):
-    """A batch with its own session (a writer is only ever started then), the writer's threshold set."""
+    """A batch with its own session (a writer is only ever started then), the writer's threshold set.
+    Its Session builds its case set through `caseset.build`: the tests take `shared_builds`."""
     monkeypatch.setattr(writer, "MIN_CLASS", smallest)
     return batch.run_batch(folder, out, session.config, workers=1, progress=False, on_result=on_result)
 
 
 @pytest.mark.skipif(not writer.usable(), reason="no fork on this system: the batch writes in its own process")
-def test_the_writer_leaves_the_same_files_as_writing_here(tmp_path: Path, session, monkeypatch):
+def test_the_writer_leaves_the_same_files_as_writing_here(tmp_path: Path, session, monkeypatch, shared_builds):
     folder = _class(tmp_path / "in", 5)
     started = []
     real_start = writer.start
@@ -74,7 +75,7 @@ def test_the_writer_leaves_the_same_files_as_writing_here(tmp_path: Path, sessio
 
 
 @pytest.mark.skipif(not writer.usable(), reason="no fork on this system: the batch writes in its own process")
-def test_a_writer_that_dies_mid_batch_loses_no_student(tmp_path: Path, session, monkeypatch):
+def test_a_writer_that_dies_mid_batch_loses_no_student(tmp_path: Path, session, monkeypatch, shared_builds):
     folder = _class(tmp_path / "in", 6)
     killed = []
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from assignments.hw3 import ASSIGNMENT
-from grader import caseset
 
+from shared_cases import shared_build
 from test_diagnosis import Mutant, by_id, student_module
 
 W, R = "wrong", "right"
@@ -998,7 +998,7 @@ def bptt_grad(W, U, xs, h0, gs):
 def _hard_coded_public_answers():
     """Each public case's expected value, typed into the submission (a student who copies the
     self-check's expected values): right on every public case, wrong on the hidden ones."""
-    cases = caseset.build(ASSIGNMENT, None)
+    cases = shared_build(ASSIGNMENT, None)
     for qid, fname, sig in [("1a", "sigmoid_jacobian", "W, x"), ("2b", "matrix_power_eig", "M, p"),
                             ("3c-carousel", "cell_state_gradient", "fs"), ("2c-regime", "gradient_regime", "W")]:
         table = {}

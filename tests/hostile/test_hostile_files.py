@@ -151,7 +151,8 @@ GRADESCOPE_LINKS = {
 
 
 @pytest.mark.parametrize("variant", sorted(GRADESCOPE_LINKS))
-def test_a_gradescope_upload_that_is_a_link_to_the_reference_earns_nothing(tmp_path, monkeypatch, variant):
+def test_a_gradescope_upload_that_is_a_link_to_the_reference_earns_nothing(tmp_path, monkeypatch, variant,
+                                                                          borrowed_sessions):
     data = _gradescope(tmp_path, monkeypatch, GRADESCOPE_LINKS[variant])
     assert data["score"] == 0, f"a link to the reference scored {data['score']}"
     text = json.dumps(data)
@@ -186,7 +187,8 @@ def test_a_link_given_to_grader_grade_is_refused(attack_session, tmp_path):
 
 
 @pytest.mark.parametrize("command", ["grade", "check"])
-def test_the_command_line_refuses_a_link_with_exit_3(tmp_path, monkeypatch, capsys, command):
+def test_the_command_line_refuses_a_link_with_exit_3(tmp_path, monkeypatch, capsys, command, shared_builds,
+                                                     borrowed_sessions):
     monkeypatch.setenv("GRADER_SECRET", CANARY_SECRET)
     monkeypatch.chdir(tmp_path)
     link = tmp_path / "hw3.py"

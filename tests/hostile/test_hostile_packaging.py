@@ -108,7 +108,7 @@ def test_bad_input_through_a_session(attack_session, tmp_path, kind):
 
 
 @pytest.mark.parametrize("kind", ["not-json", "empty", "kernel-R", "folder-with-two", "50-MB"])
-def test_bad_input_through_the_command_line(tmp_path, capsys, monkeypatch, kind):
+def test_bad_input_through_the_command_line(tmp_path, capsys, monkeypatch, kind, borrowed_sessions):
     monkeypatch.chdir(tmp_path)
     make, code = BAD[kind]
     out = tmp_path / "result.json"
