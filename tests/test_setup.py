@@ -108,3 +108,69 @@ def test_as_a_user_without_sudo_the_packages_are_skipped_not_failed(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "neither root nor sudo" in proc.stderr and "bubblewrap" in proc.stderr
     assert (tmp_path / "log").read_text() == ""
+
+
+# ------------------------------------------------------------------------------------------------
+# The Python .venv is made from: $PYTHON, else the fastest Python 3.10+ with venv found here
+
+
+def _fake_python(folder: Path, name: str, seconds: float | None, real: str | None = None) -> str:
+    """A program that answers setup.sh's timing as a Python would (`None`: as an unfit one does)."""
+    path = folder / name
+    answer = "exit 1" if seconds is None else f'echo "{seconds:.4f} {real or path}"'
+    path.write_text(f"#!/bin/sh\ncat > /dev/null\n{answer}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def _choose(candidates: list[str], python: str | None = None) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ["PATH"], "SETUP_PYTHON_CANDIDATES": " ".join(candidates)}
+    if python is not None:
+        env["PYTHON"] = python
+    return subprocess.run(["bash", "-c", f"source {ROOT / 'setup.sh'} && choose_python"], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_python_a_tenth_faster_than_the_one_on_path_is_taken(tmp_path):
+    first = _fake_python(tmp_path, "first", 0.100)
+    fast = _fake_python(tmp_path, "fast", 0.080)
+    proc = _choose([first, fast])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == fast
+    assert fast in proc.stderr and first in proc.stderr     # it says what it took and against what
+
+
+def test_the_python_on_path_keeps_its_place_against_one_barely_faster(tmp_path):
+    first = _fake_python(tmp_path, "first", 0.100)
+    close = _fake_python(tmp_path, "close", 0.095)
+    proc = _choose([first, close])
+    assert (proc.returncode, proc.stdout.strip(), proc.stderr) == (0, first, "")
+
+
+def test_unfit_and_missing_pythons_are_passed_over_and_one_python_is_timed_once(tmp_path):
+    unfit = _fake_python(tmp_path, "old", None)
+    slow = _fake_python(tmp_path, "slow", 0.200)
+    # Another name for the slow one (a shim, a symlink) reporting itself faster must not take over.
+    alias = _fake_python(tmp_path, "alias", 0.010, real=slow)
+    proc = _choose([str(tmp_path / "absent"), unfit, slow, alias])
+    assert (proc.returncode, proc.stdout.strip(), proc.stderr) == (0, slow, "")
+    assert _choose([unfit, str(tmp_path / "absent")]).returncode != 0
+
+
+def test_python_named_in_the_environment_wins_without_timing_and_must_be_fit(tmp_path):
+    slow = _fake_python(tmp_path, "slow", 0.500)
+    fast = _fake_python(tmp_path, "fast", 0.010)
+    assert _choose([fast], python=slow).stdout.strip() == slow
+    unfit = _fake_python(tmp_path, "old", None)
+    proc = _choose([fast], python=unfit)
+    assert proc.returncode != 0 and "PYTHON=" + unfit in proc.stderr and proc.stdout == ""
+
+
+def test_the_python_chosen_on_this_machine_is_a_real_one_that_can_make_a_venv():
+    proc = subprocess.run(["bash", "-c", f"source {ROOT / 'setup.sh'} && choose_python"],
+                          env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    chosen = proc.stdout.strip()
+    check = subprocess.run([chosen, "-c", "import sys, ensurepip, venv; assert sys.version_info >= (3, 10)"],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stderr
