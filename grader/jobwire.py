@@ -17,8 +17,9 @@ becomes plain data of the question's kind, with the size limits the grader's hal
 Why a module of its own, stdlib only (numpy is imported where arrays are coded): the sandboxed
 worker and the self-check's child are standalone scripts that must not import the grader package
 (it knows expected values). They load this one file from beside themselves,
-before any student code exists (as `_grader_jobwire`, never through sys.path: `python -I` does not put
-the script's directory there, and the grader's other modules sit in it); `grader.sandbox` binds it
+before any student code exists (as `_grader_jobwire`, never through sys.path: the worker starts with
+`-P`, which keeps the script's directory off it, where the grader's other modules sit, and on Python
+3.10 takes it off itself); `grader.sandbox` binds it
 into the sandbox next to the worker.
 Nothing here is secret: student code that finds it learns only the wire format it already sees.
 """

@@ -53,6 +53,9 @@ class _Child:
         # settings: an instructor's GRADER_SECRET has no business in code being checked.
         env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GRADER_")}
         env["PYTHONIOENCODING"] = "utf-8"
+        # The hash seed of the graded workers (`sandbox._worker_env`): a set the code prints or
+        # iterates into an answer comes out in the same order as when graded.
+        env["PYTHONHASHSEED"] = "0"
         flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
         self.stderr = tempfile.TemporaryFile()      # the child's own failures (its student output goes elsewhere)
         self.proc = subprocess.Popen([sys.executable, "-u", str(CHILD)], stdin=subprocess.PIPE,

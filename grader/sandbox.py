@@ -62,6 +62,15 @@ SANDBOX_JOBWIRE = "/opt/grader-worker/jobwire.py"
 STUDENTSHELL = Path(__file__).with_name("studentshell.py")
 SANDBOX_STUDENTSHELL = "/opt/grader-worker/studentshell.py"
 SANDBOX_SCRATCH = "/scratch"
+# How the worker's interpreter starts. Not `-I`: that implies -E, which ignores every PYTHON*
+# variable, PYTHONHASHSEED=0 of `_worker_env` included, and then each worker salted its string
+# hashes afresh: a set a student printed or iterated into an answer came out in another order in
+# each worker and run (a regrade showing a change no one made). The environment is the grader's
+# own anyway (bubblewrap's --clearenv, or exactly `_worker_env` at the rlimits level), so honouring
+# it lets nothing in. The rest of -I stays: -s (no user site-packages) and, where Python has it
+# (3.11+), -P (the script's folder not on sys.path; on 3.10 the worker removes it itself before
+# any student code runs). -B: no bytecode written.
+WORKER_PYTHON_FLAGS = ["-s", "-B"] + (["-P"] if sys.version_info >= (3, 11) else [])
 # Student code of worker number i runs as FIRST_UID + i, its zygote as ZYGOTE_UID_OFFSET above
 # that. These uids need no passwd entry.
 FIRST_UID = 61000
@@ -546,7 +555,7 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
     if not why_not:
         # Jobs never see the grader's folders here: only this read-only copy of the font list.
         argv, _ = bwrap_argv(shutil.which("bwrap") or "bwrap", tmpfs_mb, private, fonts)
-        inner = [sys.executable, "-I", "-B", SANDBOX_WORKER, "--zygote", "--scratch", SANDBOX_SCRATCH,
+        inner = [sys.executable, *WORKER_PYTHON_FLAGS, SANDBOX_WORKER, "--zygote", "--scratch", SANDBOX_SCRATCH,
                  "--tmp", "/tmp"] + uid_args
         if fonts is not None:
             inner += ["--fontlist", sandbox_font_list(fonts)]
@@ -564,7 +573,7 @@ def launch(slot: int, level: str | None, tmpfs_mb: int = 64, tmpfs_inodes: int =
     os.chmod(holder, 0o711)
     scratch = os.path.join(holder, "work")
     os.mkdir(scratch, 0o700)
-    inner = [sys.executable, "-I", "-B", str(WORKER), "--zygote", "--scratch", scratch] + uid_args
+    inner = [sys.executable, *WORKER_PYTHON_FLAGS, str(WORKER), "--zygote", "--scratch", scratch] + uid_args
     if tmpfs_inodes and lease is not None:
         # The shared temporary directories get a capped tmpfs of the zygote's own too; what the
         # jobs read beneath them (an installation in a checkout under /tmp) is bound back.

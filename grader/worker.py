@@ -1,6 +1,6 @@
 """The untrusted side: runs inside the sandbox, executes a submission and calls what it defines.
 
-This file is started as a standalone script (``python -I worker.py --zygote``) by `grader.runner`,
+This file is started as a standalone script (``python -s -B -P worker.py --zygote``) by `grader.runner`,
 inside the sandbox that `grader.sandbox` describes. It imports nothing from the grader: it must not
 be able to reach anything that knows an expected value, and it never decides whether an answer is
 right. It only reports what the submission did and returned, as plain data (JSON lines; arrays as
@@ -47,7 +47,8 @@ from typing import Callable
 
 def _load_beside(stem: str):
     """A module beside this file (`jobwire`, then `studentshell`, which uses it), loaded by path:
-    `python -I` does not put this directory on sys.path, and nothing else of the grader may become
+    the worker starts with `-P` (`sandbox.WORKER_PYTHON_FLAGS`; on Python 3.10, `main` takes this
+    directory off sys.path before any student code runs), and nothing else of the grader may become
     importable from here."""
     import importlib.util
 

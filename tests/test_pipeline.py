@@ -294,3 +294,41 @@ def test_a_modules_nth_line_is_the_line_splitlines_gives(source, number):
 
     lines = source.splitlines()
     assert nth_line(source, number) == (lines[number - 1] if 0 < number <= len(lines) else "")
+
+
+# A set of strings is iterated in an order that depends on the interpreter's string hashes, which
+# Python salts afresh in every process unless PYTHONHASHSEED fixes them. Forty strings: two salts
+# give the same order about once in 40! runs.
+SET_ORDER = "WORDS = {" + ", ".join(repr(f"w{i}") for i in range(40)) + "}\nprint('order', list(WORDS))\n"
+
+
+def _order_printed(output: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith("order"))
+
+
+@pytest.mark.parametrize("level", ["best", "rlimits"])
+def test_what_a_set_iterates_is_the_same_in_every_worker_and_in_the_self_check(config, tmp_path, level):
+    """A printed set, or an answer built by iterating one, must not change from one grading to the
+    next (a regrade would show a change no one made) nor between the self-check and the grade:
+    workers and the self-check's process run with the hash seed 0 that the worker's environment
+    sets, which `python -I` used to ignore."""
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    from grader import selfcheck
+    from grader.session import Session
+    from shared_cases import PUBLIC, shared_case_set
+
+    path = tmp_path / "sets.py"
+    path.write_text(CAROL + "\n" + SET_ORDER, encoding="utf-8")
+    seeded = subprocess.run([sys.executable, "-c", SET_ORDER], env={"PYTHONHASHSEED": "0"},
+                            capture_output=True, text=True, check=True, timeout=60).stdout
+    orders = []
+    for _ in range(2):                # each Session starts a worker of its own: a new interpreter
+        with Session(replace(config, isolation=None if level == "best" else level),
+                     case_set=shared_case_set(config)) as session:
+            orders.append(_order_printed(session.grade(path).output))
+    checked = selfcheck.check_file(path, shared_case_set(config, PUBLIC))
+    assert orders == [_order_printed(seeded)] * 2
+    assert _order_printed(checked.output) == orders[0]

@@ -134,6 +134,12 @@ except OSError as exc:
 def test_clean_environment(sessions, tmp_path, level, monkeypatch):
     monkeypatch.setenv("HW3_LEAK_PROBE", "canary-environment")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    # The worker's interpreter honours the PYTHON* variables of its environment (for its hash seed:
+    # sandbox.WORKER_PYTHON_FLAGS), so none of the grader's own may reach it: these would run a
+    # startup file, keep the zygote waiting at a prompt after its script, or turn warnings into errors.
+    monkeypatch.setenv("PYTHONSTARTUP", str(ROOT / "grader" / "__init__.py"))
+    monkeypatch.setenv("PYTHONINSPECT", "1")
+    monkeypatch.setenv("PYTHONWARNINGS", "error")
     session = new_session(attack_config(None if level == "best" else level))
     try:
         report = _report(session, tmp_path, "import os, sys\nreport = {'env': dict(os.environ), 'path': sys.path}")
@@ -141,6 +147,8 @@ def test_clean_environment(sessions, tmp_path, level, monkeypatch):
         session.close()
     env = report["env"]
     assert "HW3_LEAK_PROBE" not in env and "PYTHONPATH" not in env
+    assert not {"PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONWARNINGS"} & set(env)
+    assert env["PYTHONHASHSEED"] == "0"
     assert not any(k.startswith("GRADER") for k in env)
     assert set(env) <= {"PATH", "HOME", "TMPDIR", "IPYTHONDIR", "MPLBACKEND", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                         "MKL_NUM_THREADS", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "LC_ALL", "LANG", "LC_CTYPE",
