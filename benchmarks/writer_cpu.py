@@ -8,12 +8,15 @@ flush per rename, which a first batch never pays), and reports the CPU (`time.pr
 student written, and per piece (`--pieces`: the report, the staff page, the JSON files...).
 The pages' case blocks are drawn once per distinct case of the run (render.html.CaseBlocks), so
 writing the same four results again is the warm case a class of mostly alike answers is.
+With `--distinct`, each student written has code of its own (a comment naming the student added to
+every code cell): as in a real class, the work page then highlights every student's cells afresh,
+where the same four notebooks again would find them drawn already.
 
 With `--trees A B ...` each tree is measured in a fresh process, alternating A, B, A, B, ...
 (`git worktree add /tmp/old main`, or `git archive main | tar -x -C /tmp/old`): the machine's
 speed moves, and medians of alternated runs compare the trees on the same machine.
 
-    python benchmarks/writer_cpu.py [--rounds 5] [--repeat 30] [--pieces] [--trees /tmp/old .]
+    python benchmarks/writer_cpu.py [--rounds 5] [--repeat 30] [--pieces] [--distinct] [--trees /tmp/old .]
 
 Prints; asserts nothing.
 """
@@ -34,7 +37,28 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ["alice_correct.ipynb", "bob_seed_mistakes.ipynb", "dave_broken.ipynb", "template.ipynb"]
 
 
-def measure(root: Path, repeat: int, pieces: bool) -> dict[str, float]:
+def _distinct_copy(source: Path, folder: Path, index: int) -> Path:
+    """`source` with a comment naming student `index` atop each code cell (a module: atop it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    note = f"# student {index}\n"
+    if source.suffix == ".ipynb":
+        try:
+            nb = json.loads(source.read_text(encoding="utf-8"))
+        except ValueError:                      # dave's unreadable notebook: shown as it is
+            shutil.copy(source, target)
+            return target
+        for cell in nb.get("cells", []):
+            if cell.get("cell_type") == "code":
+                body = cell.get("source", "")
+                cell["source"] = note + ("".join(body) if isinstance(body, list) else body)
+        target.write_text(json.dumps(nb), encoding="utf-8")
+    else:
+        target.write_text(note + source.read_text(encoding="utf-8"), encoding="utf-8")
+    return target
+
+
+def measure(root: Path, repeat: int, pieces: bool, distinct: bool = False) -> dict[str, float]:
     """CPU ms per student written (`write_student`) and, with `pieces`, per rendering step."""
     sys.path.insert(0, str(root))
     from grader import batch
@@ -49,8 +73,13 @@ def measure(root: Path, repeat: int, pieces: bool) -> dict[str, float]:
     stamp = batch.Stamp("0" * 64, "bench", "bench", "bench")
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="writer-cpu-") as tmp:
+        copies: dict[int, list] = {}
+        for i in range(-1, repeat if distinct else -1):
+            copies[i] = [batch.Submission(s.name, _distinct_copy(s.path, Path(tmp) / "in" / str(i), i), s.key)
+                         for s in subs]
+
         def write(i: int) -> None:
-            for sub, (_, result) in zip(subs, graded):
+            for sub, (_, result) in zip(copies.get(i, subs), graded):
                 batch.write_student(Path(tmp) / str(i), sub, result, stamp, env=env, pages=True, shared={})
 
         write(-1)                                     # warm: templates, case blocks, caches
@@ -76,12 +105,12 @@ def measure(root: Path, repeat: int, pieces: bool) -> dict[str, float]:
     return figures
 
 
-def compare(trees: list[Path], rounds: int, repeat: int, pieces: bool) -> None:
+def compare(trees: list[Path], rounds: int, repeat: int, pieces: bool, distinct: bool = False) -> None:
     runs: dict[Path, list[dict]] = {tree: [] for tree in trees}
     for _ in range(rounds):
         for tree in trees:
             argv = [sys.executable, str(Path(__file__).resolve()), "--json", "--root", str(tree),
-                    "--repeat", str(repeat), *(["--pieces"] if pieces else [])]
+                    "--repeat", str(repeat), *(["--pieces"] if pieces else []), *(["--distinct"] if distinct else [])]
             env = {**os.environ, "PYTHONPATH": str(tree)}
             done = subprocess.run(argv, cwd=tree, env=env, capture_output=True, text=True, check=False)
             if done.returncode != 0:
@@ -100,14 +129,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--pieces", action="store_true", help="also time each page and JSON file alone")
+    parser.add_argument("--distinct", action="store_true",
+                        help="give every student written code of its own (a comment atop each code cell)")
     parser.add_argument("--trees", nargs="+", type=Path, default=None)
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.trees:
-        compare([t.resolve() for t in args.trees], args.rounds, args.repeat, args.pieces)
+        compare([t.resolve() for t in args.trees], args.rounds, args.repeat, args.pieces, args.distinct)
         return
-    figures = measure(args.root.resolve(), args.repeat, args.pieces)
+    figures = measure(args.root.resolve(), args.repeat, args.pieces, args.distinct)
     if args.json:
         print(json.dumps(figures))
         return

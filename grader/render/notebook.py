@@ -33,7 +33,7 @@ from .. import images, submitted
 from ..load import FIRST_CELL, LoadError, notebook_json, pick_candidate, read_kept
 from ..results import CellStatus, Result
 from ..text import bounded_cache, clean
-from . import richtext
+from . import pyhighlight, richtext
 from .html import environment
 
 WORK_HTML = "work.html"
@@ -187,16 +187,13 @@ def _output_html(output) -> str:
 
 @bounded_cache(entries=512, chars=4_000_000)
 def _highlighted(source: str) -> str:
-    """A code cell's source highlighted as nbconvert highlights it (Pygments, class "highlight").
+    """A code cell's source highlighted in the markup nbconvert gives it (Pygments' classes, class
+    "highlight"), by `pyhighlight` (Python's tokenizer; Pygments where it refuses the source).
 
     Cached for the template's cells, which every notebook of a class repeats; a few hundred
     entries hold them, and memory stays the same however large the class or its cells (a student's
     own cells pass through; `text.bounded_cache`)."""
-    from pygments import highlight
-    from pygments.formatters import HtmlFormatter
-    from pygments.lexers import PythonLexer
-
-    return highlight(source, PythonLexer(), HtmlFormatter(cssclass="highlight"))
+    return pyhighlight.highlight(source)
 
 
 def _rebuilt(raw: dict, verdicts: dict[int, CellVerdict], run_outputs: dict[int, list] | None = None):
@@ -298,12 +295,9 @@ def _image(value) -> str | None:
 
 
 def module_html(text: str) -> Markup:
-    """A Python module, highlighted (Pygments; line numbers; classes styled by `_pygments_css`)."""
-    from pygments import highlight
-    from pygments.formatters import HtmlFormatter
-    from pygments.lexers import PythonLexer
-
-    return Markup(highlight(clean(text, SOURCE_LIMIT), PythonLexer(), HtmlFormatter(linenos="inline", cssclass="highlight")))
+    """A Python module, highlighted with the file's line numbers (`pyhighlight`, Pygments' markup;
+    classes styled by `_pygments_css`)."""
+    return Markup(pyhighlight.highlight(clean(text, SOURCE_LIMIT), linenos=True))
 
 
 @functools.lru_cache(maxsize=1)
