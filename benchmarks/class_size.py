@@ -22,7 +22,7 @@ this runs `grader batch` as a TA would and reports:
   (its cost per notebook does not depend on the class size: one kernel each); `--nbclient-sample 0`
   skips it.
 
-    python benchmarks/class_size.py [--sizes 20,400,2000] [--workers N] [--canvas] [--nbclient-sample 20] [--tree DIR]
+    python benchmarks/class_size.py [--sizes 20,400,2000] [--workers N] [--canvas] [--distinct] [--nbclient-sample 20] [--tree DIR]
 
 At the end it measures the students' own code apart (`student_code.py`: their cells and their
 functions' calls on the same cases, in-process, CPU), per notebook of the class, and the rest of
@@ -87,10 +87,17 @@ def children_peak_mb(parent: int, seen: dict[str, float], cpu: dict[str, float] 
                     pass
 
 
-def make_class(folder: Path, students: int, canvas: bool) -> Path:
-    """`students` notebooks in `folder`, or (canvas) a Canvas download zip of them; returns the input."""
+def make_class(folder: Path, students: int, canvas: bool, distinct: bool = False) -> Path:
+    """`students` notebooks in `folder`, or (canvas) a Canvas download zip of them; returns the input.
+    With `distinct`, each copy's code cells start with a comment naming its student: code of its
+    own, as in a real class, which the work page highlights afresh (`writer_cpu._distinct_copy`)."""
     folder.mkdir(parents=True)
     sources = [SUBMISSIONS / name for name in EXAMPLES]
+    if distinct:
+        from writer_cpu import _distinct_copy
+
+        sources = [_distinct_copy(sources[i % len(sources)], folder.parent / f"{folder.name}-src" / str(i), i)
+                   for i in range(students)]
     if canvas:
         archive = folder / "submissions.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
@@ -219,6 +226,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--canvas", action="store_true", help="give each class as a Canvas download zip")
     parser.add_argument("--nbclient-sample", type=int, default=20)
+    parser.add_argument("--distinct", action="store_true",
+                        help="give each copy code of its own (a comment naming the student atop each code cell)")
     parser.add_argument("--tree", type=Path, default=None,
                         help="grade with this checkout's grader (e.g. `git worktree add /tmp/old main`)")
     args = parser.parse_args()
@@ -234,7 +243,7 @@ def main() -> None:
         print(f"{'students':>8}  {'wall s':>8}  {'ms/nb':>7}  {'marginal ms/nb':>14}  {'CPU s':>7}  "
               f"{'marginal CPU ms/nb':>18}  {'grader peak MB':>14}  {'writer peak MB':>14}  {'vs nbclient':>11}")
         for size in sizes:
-            source = make_class(scratch / f"class{size}", size, args.canvas)
+            source = make_class(scratch / f"class{size}", size, args.canvas, args.distinct)
             data = run_batch(source, scratch / f"out{size}", args.workers)
             marginal = marginal_cpu = ""
             if previous is not None:
@@ -256,6 +265,7 @@ def main() -> None:
             previous = (size, data["seconds"], data["cpu"], split)
             shutil.rmtree(scratch / f"out{size}", ignore_errors=True)
             shutil.rmtree(scratch / f"class{size}", ignore_errors=True)
+            shutil.rmtree(scratch / f"class{size}-src", ignore_errors=True)
         own = student_code_ms()
         if own is not None:
             line = f"the students' own code (cells and calls, measured apart): {own:.1f} ms of CPU a notebook"
