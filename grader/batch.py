@@ -1025,19 +1025,18 @@ class _Writes:
         while self.pending and (len(self.pending) > keep or self.pending[0][0].done()):
             future, submission, result, stamp = self.pending.popleft()
             try:
-                outcome = future.result()
+                sha256, files = future.result()
             except Exception as exc:  # noqa: BLE001 - re-raised unless the writer is gone
                 if not writer_process.broken(exc):
                     raise
                 self._without_writer()
                 self._here(submission, result, stamp)      # done again here: nothing is lost
                 continue
-            # Slim already (grader.slim); again here, so that the class's outcomes share their cases
-            # and questions. The submission and stamp are this process's own objects, not the
-            # writer's copies of them: a class keeps one of each per student, not two.
-            self.done(dataclasses.replace(outcome, submission=submission, stamp=stamp,
-                                          files=tuple(sys.intern(name) for name in outcome.files),
-                                          result=kept(outcome.result, submission, self.shared)), result)
+            # The writer says only what it wrote; the outcome is made here, as `write_student`
+            # makes it, from this process's own objects (slimmed, grader.slim, sharing the class's
+            # cases and questions): a class keeps one of each per student, not two.
+            self.done(Outcome(submission, kept(result, submission, self.shared), stamp, sha256,
+                              tuple(sys.intern(name) for name in files)), result)
 
     def _here(self, submission: Submission, result: Result, stamp: Stamp | None) -> None:
         self.done(write_student(self.out, submission, result, stamp, self.env, self.pages, self.shared), result)

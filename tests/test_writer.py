@@ -176,3 +176,96 @@ def test_instructor_json_with_the_run_s_case_table_is_the_same_text(graded):
             assert instructor.instructor_json(result, views, env=env) == expected
             assert instructor.instructor_json(result, env=env) == expected == instructor.instructor_json(result)
     assert any(key[0] == "staff_json" for key in env.globals["case_blocks"]._blocks)
+
+
+# ------------------------------------------------------------------------------------------------
+# The writer's death is seen whatever it was doing (a ProcessPoolExecutor left the batch waiting
+# forever when its process died while sending a reply, or with the pipe of students full)
+
+
+def _finishes(action, seconds: float = 20.0):
+    """Run `action` in a thread; what it returned or raised, or a failure if it is still waiting."""
+    import threading
+
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = action()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "still waiting for a writer that is gone"
+    return box
+
+
+class _Written:
+    result_sha256 = "0" * 64
+    files = ("result.json",)
+
+
+@pytest.mark.skipif(not writer.usable(), reason="no fork on this system: the batch writes in its own process")
+def test_a_writer_killed_in_the_middle_of_its_reply_is_seen_gone(monkeypatch, tmp_path):
+    batch_pid = os.getpid()
+    real_send = writer._send
+
+    def half_then_die(fd, payload):
+        if os.getpid() == batch_pid:
+            return real_send(fd, payload)
+        framed = len(payload).to_bytes(writer.LENGTH_BYTES, "big") + payload
+        os.write(fd, framed[:len(framed) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(writer, "_send", half_then_die)
+    monkeypatch.setattr(writer, "_write", lambda *args: _Written())
+    started = writer.Writer()
+    try:
+        pending = started.submit(tmp_path, "student", "result", None, True)
+        outcome = _finishes(pending.result)
+        assert isinstance(outcome.get("error"), writer.WriterGone)
+        assert writer.broken(outcome["error"])
+        assert pending.done()
+    finally:
+        started.close(wait=False)
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.skipif(not writer.usable(), reason="no fork on this system: the batch writes in its own process")
+def test_a_writer_killed_while_the_batch_waits_to_hand_it_a_student_is_seen_gone(tmp_path):
+    started = writer.Writer()
+    try:
+        os.kill(started._process.pid, signal.SIGSTOP)      # reads nothing: the pipe of students fills
+        big = "x" * 300_000
+
+        def hand_over():
+            for _ in range(4):
+                started.submit(tmp_path, "student", big, None, True)
+
+        import threading
+        killer = threading.Timer(0.3, os.kill, (started._process.pid, signal.SIGKILL))
+        killer.start()
+        outcome = _finishes(hand_over)
+        killer.join()
+        assert isinstance(outcome.get("error"), writer.WriterGone)
+    finally:
+        started.close(wait=False)
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.skipif(not writer.usable(), reason="no fork on this system: the batch writes in its own process")
+def test_what_writing_raises_in_the_writer_is_raised_in_the_batch(monkeypatch, tmp_path):
+    def fails(*args):
+        raise ValueError("a template broke")
+
+    monkeypatch.setattr(writer, "_write", fails)
+    started = writer.Writer()
+    try:
+        outcome = _finishes(started.submit(tmp_path, "student", "result", None, True).result)
+        assert isinstance(outcome.get("error"), ValueError) and "a template broke" in str(outcome["error"])
+        assert not writer.broken(outcome["error"])
+    finally:
+        started.close()
+    assert not multiprocessing.active_children()
