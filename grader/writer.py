@@ -41,6 +41,7 @@ from pathlib import Path
 MIN_CLASS = 24            # below this the fork and its start-up (~20 ms) are not worth it
 IN_FLIGHT = 6             # students handed over and not yet written, at most (each holds a full Result)
 LENGTH_BYTES = 8          # each message: its length (big-endian), then a pickle
+WROTE, RAISED = "wrote", "raised"     # the writer's replies: (WROTE, (sha256, files)) or (RAISED, exception)
 
 
 class WriterGone(Exception):
@@ -163,7 +164,7 @@ class _Write:
         while self.reply is None:
             self._writer._receive(block=True)
         kind, value = self.reply
-        if kind == "error":
+        if kind == RAISED:
             raise value
         return value
 
@@ -200,12 +201,12 @@ def _serve(jobs: int, replies: int, batch_ends: tuple[int, int]) -> None:
             return
         try:
             outcome = _write(*pickle.loads(payload))
-            reply = pickle.dumps(("ok", (outcome.result_sha256, outcome.files)))
+            reply = pickle.dumps((WROTE, (outcome.result_sha256, outcome.files)))
         except Exception as exc:  # noqa: BLE001 - the batch raises it, as writing there would have
             try:
-                reply = pickle.dumps(("error", exc))
+                reply = pickle.dumps((RAISED, exc))
             except Exception:  # noqa: BLE001 - an exception that does not pickle: its text
-                reply = pickle.dumps(("error", RuntimeError(traceback.format_exc())))
+                reply = pickle.dumps((RAISED, RuntimeError(traceback.format_exc())))
         _send(replies, reply)
 
 
