@@ -15,7 +15,9 @@ times. With `--trees A B ...` the same measurement runs in a fresh process for e
 another commit: `git worktree add /tmp/old main`, or `git archive main | tar -x -C /tmp/old`),
 alternating A, B, A, B, ... so that both see the same machine (its speed moves ~1.3x within an hour).
 
-    python benchmarks/job_cpu.py [--rounds 5] [--repeat 10] [--trees /tmp/old .] [SUBMISSION ...]
+    python benchmarks/job_cpu.py [SUBMISSION ...] [--rounds 5] [--repeat 10] [--trees /tmp/old .]
+
+(the submissions first: `--trees` takes every name after it)
 
 Prints; asserts nothing.
 """
@@ -101,7 +103,8 @@ def main() -> None:
     parser.add_argument("submissions", nargs="*", default=DEFAULT)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--trees", nargs="+", type=Path, default=None)
+    parser.add_argument("--trees", nargs="+", type=Path, default=None,
+                        help="checkouts to compare, alternated (give the submissions before this option)")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON (one line)")
     args = parser.parse_args()
     if args.trees:
