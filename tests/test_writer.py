@@ -11,6 +11,7 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -185,8 +186,6 @@ def test_instructor_json_with_the_run_s_case_table_is_the_same_text(graded):
 
 def _finishes(action, seconds: float = 20.0):
     """Run `action` in a thread; what it returned or raised, or a failure if it is still waiting."""
-    import threading
-
     box: dict = {}
 
     def run():
@@ -244,7 +243,6 @@ def test_a_writer_killed_while_the_batch_waits_to_hand_it_a_student_is_seen_gone
             for _ in range(4):
                 started.submit(tmp_path, "student", big, None, True)
 
-        import threading
         killer = threading.Timer(0.3, os.kill, (started._process.pid, signal.SIGKILL))
         killer.start()
         outcome = _finishes(hand_over)

@@ -171,7 +171,7 @@ def _number(string: str) -> str:
         return "mo"
     if lowered.startswith("0b"):
         return "mb"
-    if any(c in lowered for c in ".ej") and not lowered.startswith("0x"):
+    if any(c in lowered for c in ".ej"):
         return "mf"
     return "mi"
 
